@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The route table and the helpers every resource shares. The table is the single list of
+ * endpoints: the server routes from it, `streamhub routes` prints it, and a test checks it
+ * against the OpenAPI document.
+ */
+#include "api/api.h"
+
+#include "core/id.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DB HTTP_BLOCKING
+#define HASH HTTP_HASHING
+#define JSON HTTP_JSON_BODY
+#define PROBE (HTTP_INLINE | HTTP_NO_RATE_LIMIT)
+
+static const http_route routes[] = {
+    {"GET", "/health", api_health, PROBE},
+    {"GET", "/health/live", api_health, PROBE},
+    {"GET", "/health/ready", api_health_ready, DB | HTTP_NO_RATE_LIMIT},
+    {"GET", "/health/detailed", api_health_detailed, DB},
+    {"GET", "/metrics", api_metrics, DB | HTTP_NO_RATE_LIMIT},
+    {"GET", "/openapi.json", api_openapi, HTTP_CACHEABLE},
+    {"GET", "/docs", api_docs_page, HTTP_CACHEABLE},
+    {"GET", "/docs/:file", api_docs_asset, HTTP_CACHEABLE},
+
+    {"POST", "/api/v1/auth/register", api_auth_register, HASH | JSON},
+    {"POST", "/api/v1/auth/login", api_auth_login, HASH | JSON},
+    {"POST", "/api/v1/auth/refresh", api_auth_refresh, DB | JSON},
+    {"POST", "/api/v1/auth/logout", api_auth_logout, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"POST", "/api/v1/auth/logout-all", api_auth_logout_all, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"GET", "/api/v1/auth/sessions", api_auth_sessions, DB},
+    {"DELETE", "/api/v1/auth/sessions/:id", api_auth_session_delete, DB},
+    {"GET", "/api/v1/auth/me", api_auth_me, DB},
+    {"PATCH", "/api/v1/auth/password", api_auth_password, HASH | JSON},
+    {"POST", "/api/v1/auth/verify-email/request", api_auth_verify_request,
+     DB | JSON | HTTP_OPTIONAL_BODY},
+    {"POST", "/api/v1/auth/verify-email", api_auth_verify, DB | JSON},
+    {"POST", "/api/v1/auth/password/forgot", api_auth_forgot, DB | JSON},
+    {"POST", "/api/v1/auth/password/reset", api_auth_reset, HASH | JSON},
+    {"POST", "/api/v1/auth/otp/request", api_auth_otp_request, DB | JSON},
+    {"POST", "/api/v1/auth/otp/verify", api_auth_otp_verify, DB | JSON},
+
+    {"PATCH", "/api/v1/admin/users/:id/role", api_admin_set_role, DB | JSON},
+};
+
+const http_route *api_routes(size_t *n)
+{
+    *n = sizeof routes / sizeof routes[0];
+    return routes;
+}
+
+app *api_app(http_req *req)
+{
+    return http_req_app(req);
+}
+
+db *api_db(http_req *req, http_res *res)
+{
+    app_worker *w = http_req_ctx(req);
+    db *d = w ? app_worker_db(w) : NULL;
+    if (!d) {
+        http_res_error(res, 503, "database_unavailable", "the database cannot be reached", NULL);
+        http_res_header(res, "Retry-After", "1");
+    }
+    return d;
+}
+
+static int status_for(int rc)
+{
+    switch (rc) {
+    case ERR_INVALID: return 422;
+    case ERR_NOT_FOUND: return 404;
+    case ERR_CONFLICT: return 409;
+    case ERR_UNAUTHORIZED: return 401;
+    case ERR_FORBIDDEN: return 403;
+    case ERR_RATE_LIMITED: return 429;
+    case ERR_BUSY: return 503;
+    default: return 500;
+    }
+}
+
+void api_fail(http_res *res, int rc, const auth_error *err)
+{
+    int status = status_for(rc);
+    const char *code = err && err->code ? err->code : err_name(rc);
+    const char *message = err && err->message ? err->message : "the request failed";
+    json_t *details = NULL;
+    if (err && err->field)
+        details = json_pack("{s:s, s:s}", "field", err->field, "reason",
+                            err->reason ? err->reason : "invalid");
+    http_res_error(res, status, code, message, details);
+    if (status == 401)
+        http_res_header(res, "WWW-Authenticate", "Bearer");
+    if (status == 429 || status == 503) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", err && err->retry_after > 0 ? err->retry_after : 1);
+        http_res_header(res, "Retry-After", v);
+    }
+}
+
+void api_invalid(http_res *res, const jv_error *err)
+{
+    auth_error e = {.code = "validation_failed", .message = "a field is invalid",
+                    .field = err->field, .reason = err->reason};
+    api_fail(res, ERR_INVALID, &e);
+}
+
+bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p)
+{
+    auth_error err = {0};
+    int rc = auth_authenticate(api_app(req)->auth, d, http_req_header(req, "Authorization"), p,
+                               &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return false;
+    }
+    http_req_set_user(req, p->user.id);
+    return true;
+}
+
+bool api_require_role(http_res *res, const auth_principal *p, const char *min_role)
+{
+    if (auth_role_at_least(p->user.role, min_role))
+        return true;
+    http_res_error(res, 403, "forbidden", "your role may not do this",
+                   json_pack("{s:s}", "required_role", min_role));
+    return false;
+}
+
+bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit)
+{
+    const char *c = http_req_query(req, "cursor"), *l = http_req_query(req, "limit");
+    *cursor = 0;
+    *limit = API_PAGE_DEFAULT;
+    if (c && *c && !id_parse(c, cursor)) {
+        api_invalid(res, &(jv_error){"cursor", "invalid_format"});
+        return false;
+    }
+    if (l && *l) {
+        char *end;
+        long v = strtol(l, &end, 10);
+        if (*end || v < 1 || v > API_PAGE_MAX) {
+            api_invalid(res, &(jv_error){"limit", "out_of_range"});
+            return false;
+        }
+        *limit = (int)v;
+    }
+    return true;
+}
+
+json_t *api_user_json(const store_user *u, bool include_private)
+{
+    json_t *o = json_pack("{s:o, s:s, s:s, s:s, s:o}", "id", json_id(u->id), "handle", u->handle,
+                          "display_name", u->display_name, "role", u->role, "created_at",
+                          json_time(u->created_at));
+    if (include_private) {
+        json_object_set_new(o, "email", u->email[0] ? json_string(u->email) : json_null());
+        json_object_set_new(o, "phone", u->phone[0] ? json_string(u->phone) : json_null());
+        json_object_set_new(o, "email_verified", json_boolean(u->email_verified_at != 0));
+        json_object_set_new(o, "has_password", json_boolean(u->password_hash[0] != '\0'));
+    }
+    return o;
+}
+
+json_t *api_tokens_json(const auth_result *r)
+{
+    return json_pack("{s:o, s:s, s:s, s:I, s:s, s:I, s:o}", "user", api_user_json(&r->user, true),
+                     "token_type", "Bearer", "access_token", r->access_token, "expires_in",
+                     (json_int_t)r->access_expires_in, "refresh_token", r->refresh_token,
+                     "refresh_expires_in", (json_int_t)r->refresh_expires_in, "session_id",
+                     json_id(r->session_id));
+}
+
+json_t *api_session_json(const store_session *s, int64_t current_id)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:s, s:s, s:b}", "id", json_id(s->id), "created_at",
+                     json_time(s->created_at), "last_used_at", json_time(s->last_used_at),
+                     "expires_at", json_time(s->expires_at), "user_agent", s->user_agent, "ip",
+                     s->ip, "current", s->id == current_id);
+}

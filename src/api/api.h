@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Shared pieces of the API layer: the route table, authentication and role checks, error
+ * mapping from domain ERR_* codes to HTTP statuses (the only place that mapping lives), and JSON
+ * shapes reused by several resources.
+ */
+#ifndef STREAMHUB_API_API_H
+#define STREAMHUB_API_API_H
+
+#include "app.h"
+#include "core/json.h"
+#include "domain/auth.h"
+#include "http/http.h"
+#include "store/db.h"
+
+#include <stdbool.h>
+
+#define API_PAGE_DEFAULT 20
+#define API_PAGE_MAX 100
+
+const http_route *api_routes(size_t *n);
+
+app *api_app(http_req *req);
+/* The worker's database connection; answers 503 and returns NULL when it is unreachable. */
+db *api_db(http_req *req, http_res *res);
+/* Authenticates the bearer token; answers 401 and returns false on failure. */
+bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p);
+/* Answers 403 and returns false unless the principal has at least min_role. */
+bool api_require_role(http_res *res, const auth_principal *p, const char *min_role);
+/* Maps a domain failure to its HTTP answer. */
+void api_fail(http_res *res, int rc, const auth_error *err);
+void api_invalid(http_res *res, const jv_error *err);
+/* Parses ?cursor= (an id) and ?limit= (1..API_PAGE_MAX); answers 422 on bad values. */
+bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit);
+
+json_t *api_user_json(const store_user *u, bool include_private);
+json_t *api_tokens_json(const auth_result *r);
+json_t *api_session_json(const store_session *s, int64_t current_id);
+
+/* Handlers, one file per resource. */
+void api_health(http_req *req, http_res *res);
+void api_health_ready(http_req *req, http_res *res);
+void api_health_detailed(http_req *req, http_res *res);
+void api_metrics(http_req *req, http_res *res);
+void api_openapi(http_req *req, http_res *res);
+void api_docs_page(http_req *req, http_res *res);
+void api_docs_asset(http_req *req, http_res *res);
+
+void api_auth_register(http_req *req, http_res *res);
+void api_auth_login(http_req *req, http_res *res);
+void api_auth_refresh(http_req *req, http_res *res);
+void api_auth_logout(http_req *req, http_res *res);
+void api_auth_logout_all(http_req *req, http_res *res);
+void api_auth_sessions(http_req *req, http_res *res);
+void api_auth_session_delete(http_req *req, http_res *res);
+void api_auth_me(http_req *req, http_res *res);
+void api_auth_password(http_req *req, http_res *res);
+void api_auth_verify_request(http_req *req, http_res *res);
+void api_auth_verify(http_req *req, http_res *res);
+void api_auth_forgot(http_req *req, http_res *res);
+void api_auth_reset(http_req *req, http_res *res);
+void api_auth_otp_request(http_req *req, http_res *res);
+void api_auth_otp_verify(http_req *req, http_res *res);
+
+void api_admin_set_role(http_req *req, http_res *res);
+
+#endif

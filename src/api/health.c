@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Probes and metrics. /health and /health/live answer from the event loop without touching
+ * anything (the process is up); /health/ready asks the database; /health/detailed is for admins.
+ */
+#include "api/api.h"
+
+#include "store/db.h"
+#include "store/migrate.h"
+#include "store/outbox.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+
+static const char live_body[] = "{\"status\":\"ok\"}";
+
+void api_health(http_req *req, http_res *res)
+{
+    http_res_bytes(res, 200, "application/json", live_body, sizeof live_body - 1, true);
+}
+
+void api_health_ready(http_req *req, http_res *res)
+{
+    app_worker *w = http_req_ctx(req);
+    db *d = w ? app_worker_db(w) : NULL;
+    int64_t one = 0;
+    db_stmt *s = d ? db_prepare(d, "SELECT 1") : NULL;
+    if (!s || db_query_int64(s, &one) < 0 || one != 1) {
+        http_res_error(res, 503, "not_ready", "the database does not answer",
+                       json_pack("{s:s}", "database", "down"));
+        http_res_header(res, "Retry-After", "1");
+        return;
+    }
+    http_res_json(res, 200, json_pack("{s:s, s:s}", "status", "ready", "database", "up"));
+}
+
+void api_health_detailed(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !api_require_role(res, &p, "admin"))
+        return;
+    app *a = api_app(req);
+    int64_t uptime_ms = now_ms() - a->started_ms;
+    json_t *body = json_pack(
+        "{s:s, s:s, s:I, s:{s:s, s:s, s:i, s:i}, s:{s:I, s:I}, s:{s:s, s:s, s:s, s:s}}",
+        "status", "ok", "version", STREAMHUB_VERSION, "uptime_seconds",
+        (json_int_t)(uptime_ms / 1000), "database", "kind", a->database_kind, "server_version",
+        db_server_version(d), "schema_version", store_applied_version(d), "schema_expected",
+        store_schema_version(), "queues", "http_workers",
+        (json_int_t)http_server_queue_length(http_req_server(req)), "outbox_pending",
+        (json_int_t)store_outbox_pending(d), "libraries", "libmicrohttpd", http_library_version(),
+        "jansson", JANSSON_VERSION, "libsodium", sodium_version_string(), "sqlite",
+        a->database_kind[0] == 's' ? db_server_version(d) : "n/a");
+    http_res_json(res, 200, body);
+}
+
+void api_metrics(http_req *req, http_res *res)
+{
+    buf out = {0};
+    http_server_metrics(http_req_server(req), &out);
+    buf_printf(&out,
+               "# HELP streamhub_db_seconds_total Time spent in database calls.\n"
+               "# TYPE streamhub_db_seconds_total counter\n"
+               "streamhub_db_seconds_total %.6f\n"
+               "# HELP streamhub_db_queries_total Database statements run.\n"
+               "# TYPE streamhub_db_queries_total counter\n"
+               "streamhub_db_queries_total %lld\n"
+               "# HELP streamhub_uptime_seconds Seconds since the process started.\n"
+               "# TYPE streamhub_uptime_seconds gauge\n"
+               "streamhub_uptime_seconds %lld\n",
+               (double)db_time_us_total() / 1e6, (long long)db_queries_total(),
+               (long long)((now_ms() - api_app(req)->started_ms) / 1000));
+    http_res_bytes(res, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len, false);
+    buf_free(&out);
+}

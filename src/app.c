@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Application wiring shared by every command (serve, worker, migrate, admin).
+ */
+#include "app.h"
+
+#include "core/id.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "store/db.h"
+#include "store/migrate.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int make_dirs(const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(tmp, 0750) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Reads DATA_DIR/jwt.secret, creating it (0600, random) on first start so tokens survive
+ * restarts without any operator step. O_EXCL makes two processes starting together agree. */
+static char *load_secret(const char *data_dir, char *err, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/jwt.secret", data_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0) {
+        char secret[64];
+        random_token(secret, sizeof secret, 32);
+        size_t len = strlen(secret);
+        if (write(fd, secret, len) != (ssize_t)len || fsync(fd) < 0) {
+            close(fd);
+            snprintf(err, n, "cannot write %s", path);
+            return NULL;
+        }
+        close(fd);
+    }
+    for (int attempt = 0; attempt < 50; attempt++) {
+        FILE *f = fopen(path, "r");
+        if (!f)
+            break;
+        char secret[256] = "";
+        size_t got = fread(secret, 1, sizeof secret - 1, f);
+        fclose(f);
+        secret[got] = '\0';
+        secret[strcspn(secret, "\r\n")] = '\0';
+        if (strlen(secret) >= 32)
+            return xstrdup(secret);
+        usleep(10000); /* another process is still writing it */
+    }
+    snprintf(err, n, "cannot read %s", path);
+    return NULL;
+}
+
+int app_open(app *a, bool start_outbox, char *err, size_t err_size)
+{
+    a->started_ms = now_ms();
+    log_level level;
+    if (log_parse_level(a->cfg.log_level, &level) < 0) {
+        snprintf(err, err_size, "--log-level must be debug, info, warn or error");
+        return ERR_INVALID;
+    }
+    log_set_level(level);
+    id_set_node((unsigned)a->cfg.node_id);
+    if (make_dirs(a->cfg.data_dir) < 0) {
+        snprintf(err, err_size, "cannot create data dir %s: %s", a->cfg.data_dir, strerror(errno));
+        return ERR_IO;
+    }
+    a->database_url = *a->cfg.database ? xstrdup(a->cfg.database)
+                                       : xasprintf("sqlite:%s/streamhub.db", a->cfg.data_dir);
+    a->database_kind = str_has_prefix(a->database_url, "sqlite:") ? "sqlite" : "postgres";
+
+    db *d = NULL;
+    int rc = db_open(a->database_url, &d, err, err_size);
+    if (rc < 0)
+        return rc;
+    char merr[512];
+    rc = store_migrate(d, merr, sizeof merr);
+    db_close(d);
+    if (rc < 0) {
+        snprintf(err, err_size, "migrations failed: %s", merr);
+        return rc;
+    }
+    if (rc > 0)
+        log_info("migrations applied", "\"count\":%d,\"version\":%d", rc, store_schema_version());
+
+    char *secret = *a->cfg.jwt_secret ? xstrdup(a->cfg.jwt_secret)
+                                      : load_secret(a->cfg.data_dir, err, err_size);
+    if (!secret)
+        return ERR_IO;
+    if (strlen(secret) < 32) {
+        snprintf(err, err_size, "--jwt-secret must be at least 32 characters");
+        free(secret);
+        return ERR_INVALID;
+    }
+    if (start_outbox) {
+        outbox_options o = {
+            .database_url = a->database_url, .delivery = a->cfg.delivery,
+            .webhook_url = a->cfg.webhook_url, .smtp_url = a->cfg.smtp_url,
+            .smtp_from = a->cfg.smtp_from, .smtp_user = a->cfg.smtp_user,
+            .smtp_password = a->cfg.smtp_password};
+        a->outbox = outbox_worker_start(&o, err, err_size);
+        if (!a->outbox) {
+            free(secret);
+            return ERR_INVALID;
+        }
+    }
+    auth_settings s = {
+        .secret = secret, .access_ttl_s = a->cfg.access_ttl, .refresh_ttl_s = a->cfg.refresh_ttl,
+        .code_ttl_s = a->cfg.code_ttl, .pw_opslimit = a->cfg.pw_opslimit,
+        .pw_memlimit_kib = a->cfg.pw_memlimit_kib, .rate_per_minute = a->cfg.auth_rate_limit,
+        .outbox_wakeup = outbox_worker_wakeup, .outbox_arg = a->outbox};
+    a->auth = auth_new(&s);
+    sodium_memzero(secret, strlen(secret));
+    free(secret);
+    return 0;
+}
+
+void app_close(app *a)
+{
+    outbox_worker_stop(a->outbox);
+    a->outbox = NULL;
+    auth_free(a->auth);
+    a->auth = NULL;
+    free(a->database_url);
+    a->database_url = NULL;
+    config_free(&a->cfg);
+}
+
+void *app_thread_init(void *arg)
+{
+    app_worker *w = xcalloc(1, sizeof *w);
+    w->app = arg;
+    app_worker_db(w);
+    return w;
+}
+
+db *app_worker_db(app_worker *w)
+{
+    if (w->db)
+        return w->db;
+    char err[512];
+    if (db_open(w->app->database_url, &w->db, err, sizeof err) < 0) {
+        char esc[600];
+        log_error("worker cannot open the database", "\"detail\":\"%s\"",
+                  log_escape(err, esc, sizeof esc));
+        w->db = NULL;
+    }
+    return w->db;
+}
+
+void app_thread_done(void *ctx)
+{
+    app_worker *w = ctx;
+    if (!w)
+        return;
+    db_close(w->db);
+    free(w);
+}

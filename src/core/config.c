@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The option table and its parser. Adding an option is one row here plus a field in config.h.
+ */
+#include "core/config.h"
+
+#include "core/util.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_STR, OPT_INT, OPT_BOOL } opt_type;
+
+typedef struct option_def {
+    const char *name;
+    opt_type type;
+    size_t offset;
+    const char *def;
+    int64_t min, max;
+    const char *help;
+} option_def;
+
+#define O(field) offsetof(config, field)
+
+static const option_def options[] = {
+    {"host", OPT_STR, O(host), "127.0.0.1", 0, 0, "address to listen on"},
+    {"port", OPT_INT, O(port), "8080", 0, 65535, "TCP port; 0 picks a free one"},
+    {"data-dir", OPT_STR, O(data_dir), "./data", 0, 0, "directory for the SQLite database, media and secrets"},
+    {"database", OPT_STR, O(database), "", 0, 0, "sqlite:PATH or postgres://...; empty = sqlite:DATA_DIR/streamhub.db"},
+    {"http-threads", OPT_INT, O(http_threads), "0", 0, 256, "HTTP event-loop threads; 0 = one per core"},
+    {"workers", OPT_INT, O(workers), "16", 1, 1024, "threads for handlers that touch the database"},
+    {"hash-workers", OPT_INT, O(hash_workers), "1", 1, 64, "threads for password hashing"},
+    {"max-connections", OPT_INT, O(max_connections), "20000", 16, 1000000, "open connection cap"},
+    {"per-ip-connections", OPT_INT, O(per_ip_connections), "0", 0, 1000000, "connections per client address; 0 = no cap"},
+    {"connection-timeout", OPT_INT, O(connection_timeout), "30", 1, 3600, "seconds an idle or slow connection may stay"},
+    {"connection-memory", OPT_INT, O(connection_memory), "8192", 4096, 1048576, "per-connection buffer bytes (headers)"},
+    {"body-limit", OPT_INT, O(body_limit), "1048576", 1024, 67108864, "largest JSON request body in bytes"},
+    {"queue-limit", OPT_INT, O(queue_limit), "4096", 1, 1000000, "queued database requests before 503"},
+    {"shutdown-timeout", OPT_INT, O(shutdown_timeout), "10", 0, 600, "seconds SIGTERM waits for in-flight requests"},
+    {"jwt-secret", OPT_STR, O(jwt_secret), "", 0, 0, "HS256 secret; empty = generated once into DATA_DIR/jwt.secret"},
+    {"access-ttl", OPT_INT, O(access_ttl), "900", 1, 86400, "access token lifetime, seconds"},
+    {"refresh-ttl", OPT_INT, O(refresh_ttl), "2592000", 60, 31536000, "refresh token lifetime, seconds"},
+    {"code-ttl", OPT_INT, O(code_ttl), "600", 10, 604800, "lifetime of one-time codes and links, seconds"},
+    {"cors-origins", OPT_STR, O(cors_origins), "", 0, 0, "comma-separated allowed CORS origins; * = any"},
+    {"trust-proxy", OPT_BOOL, O(trust_proxy), "false", 0, 0, "use X-Forwarded-For as the client address"},
+    {"rate-limit", OPT_INT, O(rate_limit), "100", 0, 10000000, "requests/second per client; 0 = off"},
+    {"rate-burst", OPT_INT, O(rate_burst), "200", 1, 10000000, "burst size of the per-client limit"},
+    {"auth-rate-limit", OPT_INT, O(auth_rate_limit), "10", 0, 1000000, "login/register/OTP/reset attempts per minute per address and per account; 0 = off"},
+    {"pw-memlimit-kib", OPT_INT, O(pw_memlimit_kib), "19456", 19456, 4194304, "argon2id memory cost in KiB (OWASP minimum 19456)"},
+    {"pw-opslimit", OPT_INT, O(pw_opslimit), "2", 2, 20, "argon2id passes (OWASP minimum 2)"},
+    {"delivery", OPT_STR, O(delivery), "log", 0, 0, "message delivery: log, webhook or smtp"},
+    {"webhook-url", OPT_STR, O(webhook_url), "", 0, 0, "URL that receives messages as JSON POSTs (delivery=webhook)"},
+    {"smtp-url", OPT_STR, O(smtp_url), "", 0, 0, "smtp://host:port or smtps://... (delivery=smtp)"},
+    {"smtp-from", OPT_STR, O(smtp_from), "no-reply@streamhub.local", 0, 0, "sender address for email"},
+    {"smtp-user", OPT_STR, O(smtp_user), "", 0, 0, "SMTP user name"},
+    {"smtp-password", OPT_STR, O(smtp_password), "", 0, 0, "SMTP password"},
+    {"log-level", OPT_STR, O(log_level), "info", 0, 0, "debug, info, warn or error"},
+    {"access-log", OPT_BOOL, O(access_log), "true", 0, 0, "write a JSON line per request"},
+    {"node-id", OPT_INT, O(node_id), "0", 0, 1023, "node number embedded in generated ids (unique per API node)"},
+};
+
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+static int set_option(config *cfg, const option_def *o, const char *value, const char *source)
+{
+    void *field = (char *)cfg + o->offset;
+    switch (o->type) {
+    case OPT_STR:
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    case OPT_BOOL:
+        if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes") || !*value)
+            *(bool *)field = true;
+        else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no"))
+            *(bool *)field = false;
+        else {
+            fprintf(stderr, "streamhub: %s %s: expected true or false, got '%s'\n", source, o->name, value);
+            return -1;
+        }
+        return 0;
+    case OPT_INT: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (errno || end == value || *end) {
+            fprintf(stderr, "streamhub: %s %s: expected an integer, got '%s'\n", source, o->name, value);
+            return -1;
+        }
+        if (v < o->min || v > o->max) {
+            fprintf(stderr, "streamhub: %s %s: %lld is outside %lld..%lld\n", source, o->name, v,
+                    (long long)o->min, (long long)o->max);
+            return -1;
+        }
+        *(int64_t *)field = v;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+void config_defaults(config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        set_option(cfg, &options[i], options[i].def, "default");
+}
+
+static void env_name(const option_def *o, char *out, size_t n)
+{
+    snprintf(out, n, "STREAMHUB_%s", o->name);
+    for (char *p = out; *p; p++)
+        *p = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+}
+
+int config_load(config *cfg, int argc, char **argv)
+{
+    char env[64];
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        env_name(&options[i], env, sizeof env);
+        const char *v = getenv(env);
+        if (v && set_option(cfg, &options[i], v, env) < 0)
+            return -1;
+    }
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            config_print_help(stdout);
+            return 1;
+        }
+        if (strncmp(arg, "--", 2) != 0) {
+            fprintf(stderr, "streamhub: unexpected argument '%s' (see --help)\n", arg);
+            return -1;
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+        const option_def *o = NULL;
+        for (size_t k = 0; k < N_OPTIONS; k++)
+            if (strlen(options[k].name) == name_len && !strncmp(options[k].name, name, name_len))
+                o = &options[k];
+        if (!o) {
+            fprintf(stderr, "streamhub: unknown option '--%.*s' (see --help)\n", (int)name_len, name);
+            return -1;
+        }
+        const char *value;
+        if (eq)
+            value = eq + 1;
+        else if (o->type == OPT_BOOL && (i + 1 >= argc || strncmp(argv[i + 1], "--", 2) == 0))
+            value = "true";
+        else if (i + 1 < argc)
+            value = argv[++i];
+        else {
+            fprintf(stderr, "streamhub: option '--%s' needs a value\n", o->name);
+            return -1;
+        }
+        if (set_option(cfg, o, value, "option") < 0)
+            return -1;
+    }
+    return 0;
+}
+
+void config_print_help(FILE *out)
+{
+    static const char *types[] = {"string", "int", "bool"};
+    fprintf(out, "Usage: streamhub serve|worker|migrate|admin|routes [options]\n\n"
+                 "Options (each also read from the environment variable shown):\n");
+    char env[64];
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const option_def *o = &options[i];
+        env_name(o, env, sizeof env);
+        fprintf(out, "  --%-20s %-6s %s\n  %22s default: %s", o->name, types[o->type], o->help, "",
+                *o->def ? o->def : "\"\"");
+        if (o->type == OPT_INT)
+            fprintf(out, "  range: %lld..%lld", (long long)o->min, (long long)o->max);
+        fprintf(out, "  env: %s\n", env);
+    }
+}
+
+void config_free(config *cfg)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].type == OPT_STR) {
+            char **field = (char **)((char *)cfg + options[i].offset);
+            free(*field);
+            *field = NULL;
+        }
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * All runtime options live in one table (config.c): name, type, default, bounds and help. The
+ * same table parses `--name value` / `--name=value` flags, reads STREAMHUB_NAME environment
+ * variables (flags win), and prints --help, so the three can never disagree.
+ */
+#ifndef STREAMHUB_CORE_CONFIG_H
+#define STREAMHUB_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct config {
+    char *host;
+    int64_t port;
+    char *data_dir;
+    char *database;          /* "sqlite:PATH" or "postgres://..."; empty = sqlite in data_dir */
+    int64_t http_threads;    /* libmicrohttpd epoll threads */
+    int64_t workers;         /* threads running blocking handlers (one db connection each) */
+    int64_t hash_workers;    /* threads hashing passwords, kept apart so logins never starve others */
+    int64_t max_connections;
+    int64_t per_ip_connections;
+    int64_t connection_timeout; /* seconds of inactivity before a connection is dropped */
+    int64_t connection_memory;  /* bytes of libmicrohttpd pool per connection */
+    int64_t body_limit;         /* largest JSON request body, bytes */
+    int64_t queue_limit;        /* queued blocking requests before answering 503 */
+    int64_t shutdown_timeout;   /* seconds SIGTERM waits for in-flight requests */
+    char *jwt_secret;           /* empty = generated once into data_dir/jwt.secret */
+    int64_t access_ttl;         /* seconds */
+    int64_t refresh_ttl;        /* seconds */
+    int64_t code_ttl;           /* seconds one-time codes (OTP, verify, reset) stay valid */
+    char *cors_origins;         /* comma list; "*" allows any */
+    bool trust_proxy;           /* take the client address from X-Forwarded-For */
+    int64_t rate_limit;         /* general requests/second per client; 0 = off */
+    int64_t rate_burst;
+    int64_t auth_rate_limit;    /* login/register/otp/reset attempts per minute per IP and per account */
+    int64_t pw_memlimit_kib;    /* argon2id memory cost */
+    int64_t pw_opslimit;        /* argon2id passes */
+    char *delivery;             /* log | webhook | smtp */
+    char *webhook_url;
+    char *smtp_url;
+    char *smtp_from;
+    char *smtp_user;
+    char *smtp_password;
+    char *log_level;
+    bool access_log;
+    int64_t node_id;
+} config;
+
+/* Fills cfg with the defaults. */
+void config_defaults(config *cfg);
+/* Applies STREAMHUB_* environment variables then argv flags (argv[0] is the first flag).
+ * On error prints to stderr and returns -1; returns 1 when --help was printed. */
+int config_load(config *cfg, int argc, char **argv);
+void config_print_help(FILE *out);
+void config_free(config *cfg);
+
+#endif

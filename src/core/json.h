@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Validation helpers for JSON request bodies: typed field access that reports the first problem
+ * as (field, reason), which api/ turns into a 422 naming the field. Reasons are stable snake_case
+ * words clients can switch on: required, must_be_string, must_be_boolean, must_be_integer,
+ * too_long, too_short, invalid_format, not_allowed.
+ */
+#ifndef STREAMHUB_CORE_JSON_H
+#define STREAMHUB_CORE_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct jv_error {
+    const char *field;
+    const char *reason;
+} jv_error;
+
+/* String field: NULL *out when absent and optional. Lengths count Unicode code points and apply
+ * only when non-zero. Returns false and fills err on a problem. */
+bool jv_string(json_t *obj, const char *field, bool required, size_t min_chars, size_t max_chars,
+               const char **out, jv_error *err);
+bool jv_bool(json_t *obj, const char *field, bool required, int *out /* -1 absent */,
+             jv_error *err);
+/* Rejects members not listed in allowed (NULL-terminated), so typos do not pass silently. */
+bool jv_only(json_t *obj, const char *const *allowed, jv_error *err);
+
+/* ISO 8601 UTC with milliseconds ("2026-11-24T13:34:33.123Z") from Unix milliseconds. */
+json_t *json_time(int64_t ms);
+/* Id as a decimal string (JavaScript cannot hold 64-bit integers). */
+json_t *json_id(int64_t id);
+
+#endif

@@ -1,0 +1,814 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Account rules. Design points:
+ *  - Password hashing happens before any transaction is opened, so the database write lock is
+ *    never held across a 30 ms argon2id computation.
+ *  - Unknown accounts still cost one password verification (against a dummy hash), so response
+ *    time does not tell an attacker which emails exist; forgot-password always answers the same.
+ *  - A session is a refresh-token family. Rotation marks the old token; presenting it again
+ *    revokes the family (the legitimate holder and the thief both lose it, the safe outcome).
+ *  - Every message (verification link, reset link, OTP) goes into the outbox in the same
+ *    transaction as the code it carries.
+ */
+#include "domain/auth.h"
+
+#include "core/id.h"
+#include "core/log.h"
+#include "core/ratelimit.h"
+#include "core/util.h"
+#include "domain/validate.h"
+#include "store/codes.h"
+#include "store/outbox.h"
+
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OTP_MAX_ATTEMPTS 5
+
+struct auth_service {
+    auth_settings cfg;
+    token_keys keys;
+    char dummy_hash[PW_HASH_MAX];
+    ratelimit *by_ip;      /* login, register, OTP and reset attempts per client address */
+    ratelimit *by_account; /* per email, handle or phone */
+};
+
+static const char *const roles[] = {"user", "creator", "moderator", "admin", NULL};
+
+static int role_rank(const char *role)
+{
+    for (int i = 0; roles[i]; i++)
+        if (strcmp(roles[i], role) == 0)
+            return i;
+    return -1;
+}
+
+bool auth_role_valid(const char *role)
+{
+    return role && role_rank(role) >= 0;
+}
+
+bool auth_role_at_least(const char *role, const char *min)
+{
+    return role_rank(role) >= role_rank(min) && role_rank(min) >= 0;
+}
+
+auth_service *auth_new(const auth_settings *settings)
+{
+    auth_service *a = xcalloc(1, sizeof *a);
+    a->cfg = *settings;
+    tokens_init(&a->keys, settings->secret);
+    char pw[32];
+    random_token(pw, sizeof pw, 16);
+    if (password_hash(pw, settings->pw_opslimit, settings->pw_memlimit_kib, a->dummy_hash) < 0)
+        abort();
+    if (settings->rate_per_minute > 0) {
+        double rate = (double)settings->rate_per_minute / 60.0;
+        a->by_ip = ratelimit_new(rate, (double)settings->rate_per_minute, 65536);
+        a->by_account = ratelimit_new(rate, (double)settings->rate_per_minute, 65536);
+    }
+    return a;
+}
+
+void auth_free(auth_service *a)
+{
+    if (!a)
+        return;
+    ratelimit_free(a->by_ip);
+    ratelimit_free(a->by_account);
+    free(a);
+}
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static int fail(auth_error *err, int rc, const char *code, const char *message)
+{
+    err->code = code;
+    err->message = message;
+    return rc;
+}
+
+static int invalid(auth_error *err, const char *field, const char *reason)
+{
+    err->code = "validation_failed";
+    err->message = "a field is invalid";
+    err->field = field;
+    err->reason = reason;
+    return ERR_INVALID;
+}
+
+static int db_failed(auth_error *err, db *d, const char *what)
+{
+    char esc[256];
+    log_error("database error", "\"op\":\"%s\",\"detail\":\"%s\"", what,
+              log_escape(db_errmsg(d), esc, sizeof esc));
+    return fail(err, ERR_DB, "database_error", "the database could not complete the request");
+}
+
+/* Applies the attempt limits for an action: one bucket per client address and one per account,
+ * keyed by action so that, say, OTP requests do not use up login attempts. */
+static bool allowed(auth_service *a, const char *action, const char *ip, const char *account,
+                    auth_error *err)
+{
+    if (!a->by_ip)
+        return true;
+    char key[320];
+    int retry = 1;
+    int64_t now = monotonic_us();
+    snprintf(key, sizeof key, "%s|%s", action, ip ? ip : "");
+    if (!ratelimit_take(a->by_ip, key, now, &retry))
+        goto limited;
+    if (account) {
+        snprintf(key, sizeof key, "%s|%s", action, account);
+        if (!ratelimit_take(a->by_account, key, now, &retry))
+            goto limited;
+    }
+    return true;
+limited:
+    err->retry_after = retry;
+    fail(err, ERR_RATE_LIMITED, "rate_limited", "too many attempts, try again later");
+    return false;
+}
+
+static void lower_copy(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src);
+    str_lower(dst);
+}
+
+/* Queues a message in the outbox (inside the caller's transaction). */
+static int queue_message(db *d, const char *channel, const char *to, const char *template_name,
+                         const char *subject, const char *text, json_t *data)
+{
+    json_t *msg = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "channel", channel, "to", to,
+                            "template", template_name, "subject", subject, "text", text, "data",
+                            data);
+    char *payload = json_dumps(msg, JSON_COMPACT);
+    json_decref(msg);
+    if (!payload)
+        return ERR_NOMEM;
+    int rc = store_outbox_insert(d, id_next(), channel, to, template_name, payload, now_ms());
+    free(payload);
+    return rc;
+}
+
+static void wake_outbox(auth_service *a)
+{
+    if (a->cfg.outbox_wakeup)
+        a->cfg.outbox_wakeup(a->cfg.outbox_arg);
+}
+
+/* Creates a one-time code row; `secret` is what the user receives. */
+static int insert_code(auth_service *a, db *d, const char *purpose, const char *target,
+                       int64_t user_id, const char *secret, bool keyed)
+{
+    store_code c = {0};
+    c.id = id_next();
+    snprintf(c.purpose, sizeof c.purpose, "%s", purpose);
+    snprintf(c.target, sizeof c.target, "%s", target);
+    c.user_id = user_id;
+    if (keyed)
+        tokens_hash_code(&a->keys, secret, c.code_hash);
+    else
+        tokens_hash_secret(secret, c.code_hash);
+    c.created_at = now_ms();
+    c.expires_at = c.created_at + a->cfg.code_ttl_s * 1000;
+    int rc = store_code_retire(d, purpose, target, c.created_at);
+    return rc < 0 ? rc : store_code_insert(d, &c);
+}
+
+/* Queues the email-verification link for a user (inside the caller's transaction). */
+static int queue_verification(auth_service *a, db *d, const store_user *u)
+{
+    char token[REFRESH_TOKEN_LEN], text[512], email_norm[256];
+    tokens_new_refresh(token);
+    lower_copy(email_norm, sizeof email_norm, u->email);
+    int rc = insert_code(a, d, "verify_email", email_norm, u->id, token, false);
+    if (rc < 0)
+        return rc;
+    snprintf(text, sizeof text,
+             "Hi %s, confirm your email address for StreamHub with this code: %s", u->handle,
+             token);
+    return queue_message(d, "email", u->email, "verify_email", "Confirm your email address", text,
+                         json_pack("{s:s, s:s}", "token", token, "handle", u->handle));
+}
+
+/* Opens a session with its first refresh token and fills the result (inside a transaction). */
+static int open_session(auth_service *a, db *d, const store_user *u, const auth_client *client,
+                        auth_result *out)
+{
+    int64_t now = now_ms();
+    store_session s = {0};
+    s.id = id_next();
+    s.user_id = u->id;
+    s.created_at = s.last_used_at = now;
+    s.expires_at = now + a->cfg.refresh_ttl_s * 1000;
+    snprintf(s.user_agent, sizeof s.user_agent, "%s",
+             client && client->user_agent ? client->user_agent : "");
+    snprintf(s.ip, sizeof s.ip, "%s", client && client->ip ? client->ip : "");
+    int rc = store_session_insert(d, &s);
+    if (rc < 0)
+        return rc;
+    char hash[TOKEN_HASH_LEN];
+    tokens_new_refresh(out->refresh_token);
+    tokens_hash_secret(out->refresh_token, hash);
+    if ((rc = store_refresh_insert(d, hash, s.id, now, s.expires_at)) < 0)
+        return rc;
+    if ((rc = tokens_issue_access(&a->keys, u->id, s.id, u->role, now / 1000,
+                                  a->cfg.access_ttl_s, out->access_token)) < 0)
+        return rc;
+    out->user = *u;
+    out->session_id = s.id;
+    out->access_expires_in = a->cfg.access_ttl_s;
+    out->refresh_expires_in = a->cfg.refresh_ttl_s;
+    return 0;
+}
+
+/* Runs open_session in its own transaction. */
+static int open_session_tx(auth_service *a, db *d, const store_user *u,
+                           const auth_client *client, auth_result *out, auth_error *err)
+{
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    int rc = open_session(a, d, u, client, out);
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return db_failed(err, d, "open session");
+    }
+    return 0;
+}
+
+/* Inserts a new user; maps unique conflicts to the field that clashed. */
+static int insert_user(db *d, store_user *u, auth_error *err)
+{
+    char norm[256];
+    lower_copy(norm, sizeof norm, u->handle);
+    store_user existing;
+    if (store_handle_taken(d, norm))
+        return fail(err, ERR_CONFLICT, "handle_taken", "that handle is already taken");
+    if (u->email[0]) {
+        lower_copy(norm, sizeof norm, u->email);
+        if (store_user_by_email(d, norm, &existing) == 0)
+            return fail(err, ERR_CONFLICT, "email_taken", "an account with that email exists");
+    }
+    if (u->phone[0] && store_user_by_phone(d, u->phone, &existing) == 0)
+        return fail(err, ERR_CONFLICT, "phone_taken", "an account with that phone exists");
+    int rc = store_user_insert(d, u);
+    if (rc == ERR_CONFLICT)
+        return fail(err, ERR_CONFLICT, "account_exists", "that handle or email was just taken");
+    if (rc < 0)
+        return db_failed(err, d, "insert user");
+    return 0;
+}
+
+static int check_new_account_fields(const char *email, const char *handle,
+                                    const char *display_name, auth_error *err)
+{
+    const char *why;
+    if (email && (why = validate_email(email)))
+        return invalid(err, "email", why);
+    if ((why = validate_handle(handle)))
+        return invalid(err, "handle", why);
+    if (display_name && (why = validate_display_name(display_name)))
+        return invalid(err, "display_name", why);
+    return 0;
+}
+
+static void fill_new_user(store_user *u, const char *email, const char *handle,
+                          const char *display_name, const char *role)
+{
+    memset(u, 0, sizeof *u);
+    u->id = id_next();
+    snprintf(u->email, sizeof u->email, "%s", email ? email : "");
+    snprintf(u->handle, sizeof u->handle, "%s", handle);
+    snprintf(u->display_name, sizeof u->display_name, "%s", display_name ? display_name : "");
+    snprintf(u->role, sizeof u->role, "%s", role);
+    u->created_at = u->updated_at = now_ms();
+}
+
+/* ---- registration and login --------------------------------------------------------------- */
+
+int auth_register(auth_service *a, db *d, const char *email, const char *handle,
+                  const char *password, const char *display_name, const auth_client *client,
+                  auth_result *out, auth_error *err)
+{
+    int rc = check_new_account_fields(email, handle, display_name, err);
+    if (rc < 0)
+        return rc;
+    const char *why = validate_password(password);
+    if (why)
+        return invalid(err, "password", why);
+    if (!allowed(a, "register", client->ip, NULL, err))
+        return ERR_RATE_LIMITED;
+    store_user u;
+    fill_new_user(&u, email, handle, display_name, "user");
+    if (password_hash(password, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib, u.password_hash) < 0)
+        return fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    if ((rc = insert_user(d, &u, err)) < 0)
+        goto fail;
+    if ((rc = queue_verification(a, d, &u)) < 0 || (rc = open_session(a, d, &u, client, out)) < 0) {
+        rc = db_failed(err, d, "register");
+        goto fail;
+    }
+    if (db_commit(d) < 0) {
+        rc = db_failed(err, d, "commit");
+        goto fail;
+    }
+    out->created = true;
+    wake_outbox(a);
+    return 0;
+fail:
+    db_rollback(d);
+    return rc;
+}
+
+int auth_login(auth_service *a, db *d, const char *identifier, const char *password,
+               const auth_client *client, auth_result *out, auth_error *err)
+{
+    char norm[256];
+    lower_copy(norm, sizeof norm, identifier);
+    if (!allowed(a, "login", client->ip, norm, err))
+        return ERR_RATE_LIMITED;
+    store_user u;
+    int rc = store_user_by_login(d, norm, &u);
+    if (rc < 0 && rc != ERR_NOT_FOUND)
+        return db_failed(err, d, "load user");
+    bool found = rc == 0 && u.password_hash[0];
+    bool ok = password_verify(found ? u.password_hash : a->dummy_hash, password);
+    if (!found || !ok)
+        return fail(err, ERR_UNAUTHORIZED, "invalid_credentials",
+                    "the login or password is wrong");
+    if (password_needs_rehash(u.password_hash, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib)) {
+        char fresh[PW_HASH_MAX];
+        if (password_hash(password, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib, fresh) == 0)
+            store_user_set_password(d, u.id, fresh, now_ms());
+    }
+    return open_session_tx(a, d, &u, client, out, err);
+}
+
+int auth_refresh(auth_service *a, db *d, const char *refresh_token, const auth_client *client,
+                 auth_result *out, auth_error *err)
+{
+    char hash[TOKEN_HASH_LEN];
+    tokens_hash_secret(refresh_token, hash);
+    int64_t now = now_ms();
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    store_refresh r;
+    int rc = store_refresh_lookup(d, hash, &r);
+    if (rc == ERR_NOT_FOUND) {
+        rc = fail(err, ERR_UNAUTHORIZED, "invalid_refresh_token", "unknown refresh token");
+        goto fail;
+    }
+    if (rc < 0) {
+        rc = db_failed(err, d, "lookup refresh");
+        goto fail;
+    }
+    if (r.session_revoked_at) {
+        rc = fail(err, ERR_UNAUTHORIZED, "session_revoked", "this session has ended");
+        goto fail;
+    }
+    if (r.rotated_at) {
+        /* A rotated token came back: someone holds a copy. End the whole family. */
+        store_session_revoke(d, r.user_id, r.session_id, "refresh_token_reused", now);
+        db_commit(d);
+        log_warn("refresh token reuse", "\"session_id\":\"%lld\",\"user_id\":\"%lld\"",
+                 (long long)r.session_id, (long long)r.user_id);
+        return fail(err, ERR_UNAUTHORIZED, "refresh_token_reused",
+                    "this refresh token was already used; the session has been revoked");
+    }
+    if (r.expires_at <= now || r.session_expires_at <= now) {
+        rc = fail(err, ERR_UNAUTHORIZED, "refresh_token_expired", "the refresh token expired");
+        goto fail;
+    }
+    if ((rc = store_refresh_rotate(d, hash, now)) < 0) {
+        rc = rc == ERR_CONFLICT
+                 ? fail(err, ERR_UNAUTHORIZED, "refresh_token_reused", "token already rotated")
+                 : db_failed(err, d, "rotate");
+        goto fail;
+    }
+    store_user u;
+    if (store_user_by_id(d, r.user_id, &u) < 0) {
+        rc = fail(err, ERR_UNAUTHORIZED, "invalid_refresh_token", "the account is gone");
+        goto fail;
+    }
+    tokens_new_refresh(out->refresh_token);
+    tokens_hash_secret(out->refresh_token, hash);
+    if (store_refresh_insert(d, hash, r.session_id, now, r.session_expires_at) < 0 ||
+        store_session_touch(d, r.session_id, now) < 0 ||
+        tokens_issue_access(&a->keys, u.id, r.session_id, u.role, now / 1000,
+                            a->cfg.access_ttl_s, out->access_token) < 0 ||
+        db_commit(d) < 0) {
+        rc = db_failed(err, d, "refresh");
+        goto fail;
+    }
+    out->user = u;
+    out->session_id = r.session_id;
+    out->access_expires_in = a->cfg.access_ttl_s;
+    out->refresh_expires_in = (r.session_expires_at - now) / 1000;
+    (void)client;
+    return 0;
+fail:
+    db_rollback(d);
+    return rc;
+}
+
+int auth_authenticate(auth_service *a, db *d, const char *authorization, auth_principal *out,
+                      auth_error *err)
+{
+    if (!authorization || !*authorization)
+        return fail(err, ERR_UNAUTHORIZED, "unauthenticated", "an access token is required");
+    if (strncasecmp(authorization, "Bearer ", 7) != 0)
+        return fail(err, ERR_UNAUTHORIZED, "invalid_token", "expected 'Bearer <token>'");
+    access_claims c;
+    bool expired;
+    int64_t now = now_ms();
+    if (tokens_verify_access(&a->keys, authorization + 7, now / 1000, &c, &expired) < 0)
+        return expired ? fail(err, ERR_UNAUTHORIZED, "token_expired", "the access token expired")
+                       : fail(err, ERR_UNAUTHORIZED, "invalid_token", "the access token is invalid");
+    int rc = store_user_for_session(d, c.user_id, c.session_id, now, &out->user);
+    if (rc == ERR_UNAUTHORIZED)
+        return fail(err, ERR_UNAUTHORIZED, "session_revoked", "this session has ended");
+    if (rc < 0)
+        return db_failed(err, d, "authenticate");
+    out->session_id = c.session_id;
+    return 0;
+}
+
+/* ---- sessions ----------------------------------------------------------------------------- */
+
+int auth_logout(auth_service *a, db *d, const auth_principal *p)
+{
+    int rc = store_session_revoke(d, p->user.id, p->session_id, "logout", now_ms());
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+int auth_logout_all(auth_service *a, db *d, const auth_principal *p, int *revoked)
+{
+    int rc = store_session_revoke_all(d, p->user.id, 0, "logout_all", now_ms());
+    if (rc >= 0 && revoked)
+        *revoked = rc;
+    return rc < 0 ? rc : 0;
+}
+
+int auth_list_sessions(auth_service *a, db *d, const auth_principal *p, int64_t before_id,
+                       store_session *out, int max)
+{
+    return store_session_list(d, p->user.id, before_id, now_ms(), out, max);
+}
+
+int auth_revoke_session(auth_service *a, db *d, const auth_principal *p, int64_t session_id,
+                        auth_error *err)
+{
+    int rc = store_session_revoke(d, p->user.id, session_id, "revoked_by_user", now_ms());
+    if (rc == ERR_NOT_FOUND)
+        return fail(err, ERR_NOT_FOUND, "session_not_found", "no such session");
+    if (rc < 0)
+        return db_failed(err, d, "revoke session");
+    return 0;
+}
+
+/* ---- passwords ---------------------------------------------------------------------------- */
+
+int auth_change_password(auth_service *a, db *d, const auth_principal *p, const char *current,
+                         const char *new_password, auth_error *err)
+{
+    const char *why = validate_password(new_password);
+    if (why)
+        return invalid(err, "new_password", why);
+    char account[ID_STR_MAX];
+    id_format(p->user.id, account);
+    if (!allowed(a, "password", NULL, account, err))
+        return ERR_RATE_LIMITED;
+    if (!password_verify(p->user.password_hash[0] ? p->user.password_hash : a->dummy_hash,
+                         current) || !p->user.password_hash[0])
+        return fail(err, ERR_FORBIDDEN, "invalid_current_password",
+                    "the current password is wrong");
+    char hash[PW_HASH_MAX];
+    if (password_hash(new_password, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib, hash) < 0)
+        return fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
+    int64_t now = now_ms();
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    if (store_user_set_password(d, p->user.id, hash, now) < 0 ||
+        store_session_revoke_all(d, p->user.id, p->session_id, "password_changed", now) < 0 ||
+        db_commit(d) < 0) {
+        db_rollback(d);
+        return db_failed(err, d, "change password");
+    }
+    return 0;
+}
+
+int auth_forgot_password(auth_service *a, db *d, const char *email, const char *ip,
+                         auth_error *err)
+{
+    const char *why = validate_email(email);
+    if (why)
+        return invalid(err, "email", why);
+    char norm[256];
+    lower_copy(norm, sizeof norm, email);
+    if (!allowed(a, "reset", ip, norm, err))
+        return ERR_RATE_LIMITED;
+    store_user u;
+    int rc = store_user_by_email(d, norm, &u);
+    if (rc == ERR_NOT_FOUND)
+        return 0;
+    if (rc < 0)
+        return db_failed(err, d, "load user");
+    char token[REFRESH_TOKEN_LEN], text[512];
+    tokens_new_refresh(token);
+    snprintf(text, sizeof text, "Someone asked to reset the StreamHub password of %s. "
+                                "If it was you, use this code: %s", u.handle, token);
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    if (insert_code(a, d, "reset_password", norm, u.id, token, false) < 0 ||
+        queue_message(d, "email", u.email, "reset_password", "Reset your password", text,
+                      json_pack("{s:s, s:s}", "token", token, "handle", u.handle)) < 0 ||
+        db_commit(d) < 0) {
+        db_rollback(d);
+        return db_failed(err, d, "forgot password");
+    }
+    wake_outbox(a);
+    return 0;
+}
+
+/* Finds a live link code by its secret; marks it used. Inside the caller's transaction. */
+static int consume_link_code(db *d, const char *purpose, const char *token, store_code *c,
+                             auth_error *err)
+{
+    char hash[TOKEN_HASH_LEN];
+    tokens_hash_secret(token, hash);
+    int rc = store_code_by_hash(d, purpose, hash, c);
+    if (rc == ERR_NOT_FOUND)
+        return fail(err, ERR_INVALID, "invalid_token", "the code is unknown or already used");
+    if (rc < 0)
+        return db_failed(err, d, "load code");
+    if (c->expires_at <= now_ms())
+        return fail(err, ERR_INVALID, "token_expired", "the code has expired");
+    rc = store_code_use(d, c->id, now_ms());
+    if (rc == ERR_CONFLICT)
+        return fail(err, ERR_INVALID, "invalid_token", "the code is unknown or already used");
+    return rc < 0 ? db_failed(err, d, "use code") : 0;
+}
+
+int auth_reset_password(auth_service *a, db *d, const char *token, const char *new_password,
+                        auth_error *err)
+{
+    const char *why = validate_password(new_password);
+    if (why)
+        return invalid(err, "new_password", why);
+    char hash[PW_HASH_MAX];
+    if (password_hash(new_password, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib, hash) < 0)
+        return fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    store_code c;
+    int64_t now = now_ms();
+    int rc = consume_link_code(d, "reset_password", token, &c, err);
+    if (rc < 0)
+        goto fail;
+    /* The link reached the inbox, which also proves the address. */
+    if (store_user_set_password(d, c.user_id, hash, now) < 0 ||
+        store_user_set_email_verified(d, c.user_id, now) < 0 ||
+        store_session_revoke_all(d, c.user_id, 0, "password_reset", now) < 0) {
+        rc = db_failed(err, d, "reset password");
+        goto fail;
+    }
+    if (db_commit(d) < 0) {
+        rc = db_failed(err, d, "commit");
+        goto fail;
+    }
+    return 0;
+fail:
+    db_rollback(d);
+    return rc;
+}
+
+/* ---- email verification ------------------------------------------------------------------- */
+
+int auth_request_email_verification(auth_service *a, db *d, const auth_principal *p,
+                                    auth_error *err)
+{
+    if (!p->user.email[0])
+        return fail(err, ERR_CONFLICT, "no_email", "the account has no email address");
+    if (p->user.email_verified_at)
+        return fail(err, ERR_CONFLICT, "already_verified", "the email is already verified");
+    char account[ID_STR_MAX];
+    id_format(p->user.id, account);
+    if (!allowed(a, "verify", NULL, account, err))
+        return ERR_RATE_LIMITED;
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    if (queue_verification(a, d, &p->user) < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return db_failed(err, d, "verification");
+    }
+    wake_outbox(a);
+    return 0;
+}
+
+int auth_verify_email(auth_service *a, db *d, const char *token, store_user *user,
+                      auth_error *err)
+{
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    store_code c;
+    int rc = consume_link_code(d, "verify_email", token, &c, err);
+    if (rc < 0)
+        goto fail;
+    if (store_user_by_id(d, c.user_id, user) < 0) {
+        rc = fail(err, ERR_INVALID, "invalid_token", "the account is gone");
+        goto fail;
+    }
+    char norm[256];
+    lower_copy(norm, sizeof norm, user->email);
+    if (strcmp(norm, c.target) != 0) {
+        rc = fail(err, ERR_INVALID, "invalid_token", "the email address has changed");
+        goto fail;
+    }
+    int64_t now = now_ms();
+    if (store_user_set_email_verified(d, user->id, now) < 0 || db_commit(d) < 0) {
+        rc = db_failed(err, d, "verify email");
+        goto fail;
+    }
+    user->email_verified_at = now;
+    return 0;
+fail:
+    db_rollback(d);
+    return rc;
+}
+
+/* ---- one-time codes ----------------------------------------------------------------------- */
+
+/* Validates the OTP target and writes its normalized form. */
+static int otp_target(const char *email, const char *phone, char *target, size_t n,
+                      auth_error *err)
+{
+    const char *why;
+    if ((email && phone) || (!email && !phone))
+        return fail(err, ERR_INVALID, "validation_failed", "give exactly one of email and phone");
+    if (email && (why = validate_email(email)))
+        return invalid(err, "email", why);
+    if (phone && (why = validate_phone(phone)))
+        return invalid(err, "phone", why);
+    lower_copy(target, n, email ? email : phone);
+    return 0;
+}
+
+int auth_otp_request(auth_service *a, db *d, const char *email, const char *phone,
+                     const char *ip, auth_error *err)
+{
+    char target[256];
+    int rc = otp_target(email, phone, target, sizeof target, err);
+    if (rc < 0)
+        return rc;
+    if (!allowed(a, "otp", ip, target, err))
+        return ERR_RATE_LIMITED;
+    char code[7], text[256];
+    tokens_new_otp(code);
+    snprintf(text, sizeof text, "Your StreamHub code is %s. It expires in %lld minutes.", code,
+             (long long)(a->cfg.code_ttl_s / 60 ? a->cfg.code_ttl_s / 60 : 1));
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    if (insert_code(a, d, "otp", target, 0, code, true) < 0 ||
+        queue_message(d, email ? "email" : "sms", email ? email : phone, "otp",
+                      "Your StreamHub code", text, json_pack("{s:s}", "code", code)) < 0 ||
+        db_commit(d) < 0) {
+        db_rollback(d);
+        return db_failed(err, d, "otp request");
+    }
+    wake_outbox(a);
+    return 0;
+}
+
+/* Makes a free handle for a passwordless signup that did not choose one. */
+static void generate_handle(db *d, char out[32])
+{
+    for (int i = 0; i < 20; i++) {
+        uint32_t n;
+        random_bytes(&n, sizeof n);
+        snprintf(out, 32, "user%08u", n % 100000000u);
+        if (!store_handle_taken(d, out))
+            return;
+    }
+}
+
+int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone,
+                    const char *code, const char *handle, const char *display_name,
+                    const auth_client *client, auth_result *out, auth_error *err)
+{
+    char target[256];
+    int rc = otp_target(email, phone, target, sizeof target, err);
+    if (rc < 0)
+        return rc;
+    if (handle && (rc = check_new_account_fields(NULL, handle, display_name, err)) < 0)
+        return rc;
+    if (!allowed(a, "otp_verify", client->ip, target, err))
+        return ERR_RATE_LIMITED;
+    if (db_begin(d) < 0)
+        return db_failed(err, d, "begin");
+    store_code c;
+    rc = store_code_latest(d, "otp", target, &c);
+    int64_t now = now_ms();
+    if (rc == ERR_NOT_FOUND || (rc == 0 && c.expires_at <= now)) {
+        rc = fail(err, ERR_UNAUTHORIZED, rc == 0 ? "code_expired" : "invalid_code",
+                  rc == 0 ? "the code has expired; request a new one" : "the code is wrong");
+        goto fail;
+    }
+    if (rc < 0) {
+        rc = db_failed(err, d, "load code");
+        goto fail;
+    }
+    if (c.attempts >= OTP_MAX_ATTEMPTS) {
+        rc = fail(err, ERR_RATE_LIMITED, "too_many_attempts",
+                  "too many wrong codes; request a new one");
+        err->retry_after = 1;
+        goto fail;
+    }
+    char hash[TOKEN_HASH_LEN];
+    tokens_hash_code(&a->keys, code, hash);
+    if (strlen(c.code_hash) != 64 || sodium_memcmp(hash, c.code_hash, 64) != 0) {
+        store_code_add_attempt(d, c.id);
+        db_commit(d);
+        return fail(err, ERR_UNAUTHORIZED, "invalid_code", "the code is wrong");
+    }
+    if (store_code_use(d, c.id, now) < 0) {
+        rc = fail(err, ERR_UNAUTHORIZED, "invalid_code", "the code was already used");
+        goto fail;
+    }
+    store_user u;
+    rc = email ? store_user_by_email(d, target, &u) : store_user_by_phone(d, target, &u);
+    if (rc == ERR_NOT_FOUND) {
+        char generated[32];
+        if (!handle) {
+            generate_handle(d, generated);
+            handle = generated;
+        }
+        fill_new_user(&u, email, handle, display_name, "user");
+        if (phone)
+            snprintf(u.phone, sizeof u.phone, "%s", phone);
+        if (email)
+            u.email_verified_at = now; /* the code reached the inbox */
+        if ((rc = insert_user(d, &u, err)) < 0)
+            goto fail;
+        out->created = true;
+    } else if (rc < 0) {
+        rc = db_failed(err, d, "load user");
+        goto fail;
+    } else if (email && !u.email_verified_at) {
+        store_user_set_email_verified(d, u.id, now);
+        u.email_verified_at = now;
+    }
+    if ((rc = open_session(a, d, &u, client, out)) < 0 || db_commit(d) < 0) {
+        rc = db_failed(err, d, "otp session");
+        goto fail;
+    }
+    return 0;
+fail:
+    db_rollback(d);
+    return rc;
+}
+
+/* ---- roles and operator tasks ------------------------------------------------------------- */
+
+int auth_set_role(auth_service *a, db *d, const auth_principal *actor, int64_t user_id,
+                  const char *role, store_user *out, auth_error *err)
+{
+    if (!auth_role_valid(role))
+        return invalid(err, "role", "not_allowed");
+    if (actor->user.id == user_id)
+        return fail(err, ERR_CONFLICT, "cannot_change_own_role",
+                    "admins cannot change their own role (ask another admin)");
+    int rc = store_user_set_role(d, user_id, role, now_ms());
+    if (rc == ERR_NOT_FOUND)
+        return fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
+    if (rc < 0 || store_user_by_id(d, user_id, out) < 0)
+        return db_failed(err, d, "set role");
+    log_info("role changed", "\"actor\":\"%lld\",\"user_id\":\"%lld\",\"role\":\"%s\"",
+             (long long)actor->user.id, (long long)user_id, role);
+    return 0;
+}
+
+int auth_create_user(auth_service *a, db *d, const char *email, const char *handle,
+                     const char *password, const char *role, store_user *out, auth_error *err)
+{
+    int rc = check_new_account_fields(email, handle, NULL, err);
+    if (rc < 0)
+        return rc;
+    const char *why = validate_password(password);
+    if (why)
+        return invalid(err, "password", why);
+    if (!auth_role_valid(role))
+        return invalid(err, "role", "not_allowed");
+    fill_new_user(out, email, handle, NULL, role);
+    out->email_verified_at = now_ms(); /* an operator vouches for the address */
+    if (password_hash(password, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib,
+                      out->password_hash) < 0)
+        return fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
+    return insert_user(d, out, err);
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Account rules: registration, password and one-time-code login, sessions with rotating refresh
+ * tokens, email verification, password reset, roles. Functions take the calling thread's
+ * database connection and return 0 or a negative ERR_*; on failure `auth_error` says which
+ * stable error code and field the client should see. HTTP never appears here.
+ */
+#ifndef STREAMHUB_DOMAIN_AUTH_H
+#define STREAMHUB_DOMAIN_AUTH_H
+
+#include "domain/tokens.h"
+#include "store/db.h"
+#include "store/sessions.h"
+#include "store/users.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct auth_service auth_service;
+
+typedef struct auth_settings {
+    const char *secret;
+    int64_t access_ttl_s;
+    int64_t refresh_ttl_s;
+    int64_t code_ttl_s;
+    int64_t pw_opslimit;
+    int64_t pw_memlimit_kib;
+    int64_t rate_per_minute; /* 0 = no auth rate limits */
+    void (*outbox_wakeup)(void *arg); /* called after a message is queued */
+    void *outbox_arg;
+} auth_settings;
+
+typedef struct auth_error {
+    const char *code;    /* stable snake_case code for clients */
+    const char *message;
+    const char *field;   /* the offending field, if any */
+    const char *reason;  /* validation reason, if any */
+    int retry_after;     /* seconds, for ERR_RATE_LIMITED */
+} auth_error;
+
+typedef struct auth_client {
+    const char *ip;
+    const char *user_agent;
+} auth_client;
+
+typedef struct auth_result {
+    store_user user;
+    int64_t session_id;
+    char access_token[ACCESS_TOKEN_MAX];
+    char refresh_token[REFRESH_TOKEN_LEN];
+    int64_t access_expires_in;
+    int64_t refresh_expires_in;
+    bool created; /* OTP verify made a new account */
+} auth_result;
+
+typedef struct auth_principal {
+    store_user user;
+    int64_t session_id;
+} auth_principal;
+
+auth_service *auth_new(const auth_settings *settings);
+void auth_free(auth_service *a);
+
+int auth_register(auth_service *a, db *d, const char *email, const char *handle,
+                  const char *password, const char *display_name, const auth_client *client,
+                  auth_result *out, auth_error *err);
+int auth_login(auth_service *a, db *d, const char *identifier, const char *password,
+               const auth_client *client, auth_result *out, auth_error *err);
+int auth_refresh(auth_service *a, db *d, const char *refresh_token, const auth_client *client,
+                 auth_result *out, auth_error *err);
+/* Checks an Authorization header value ("Bearer <jwt>") and loads the user while the session is
+ * live. */
+int auth_authenticate(auth_service *a, db *d, const char *authorization, auth_principal *out,
+                      auth_error *err);
+int auth_logout(auth_service *a, db *d, const auth_principal *p);
+int auth_logout_all(auth_service *a, db *d, const auth_principal *p, int *revoked);
+int auth_list_sessions(auth_service *a, db *d, const auth_principal *p, int64_t before_id,
+                       store_session *out, int max);
+int auth_revoke_session(auth_service *a, db *d, const auth_principal *p, int64_t session_id,
+                        auth_error *err);
+int auth_change_password(auth_service *a, db *d, const auth_principal *p, const char *current,
+                         const char *new_password, auth_error *err);
+int auth_request_email_verification(auth_service *a, db *d, const auth_principal *p,
+                                    auth_error *err);
+int auth_verify_email(auth_service *a, db *d, const char *token, store_user *user,
+                      auth_error *err);
+/* Always succeeds for well-formed input (no account enumeration) unless rate limited. */
+int auth_forgot_password(auth_service *a, db *d, const char *email, const char *ip,
+                         auth_error *err);
+int auth_reset_password(auth_service *a, db *d, const char *token, const char *new_password,
+                        auth_error *err);
+/* Exactly one of email and phone is non-NULL. */
+int auth_otp_request(auth_service *a, db *d, const char *email, const char *phone,
+                     const char *ip, auth_error *err);
+int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone,
+                    const char *code, const char *handle, const char *display_name,
+                    const auth_client *client, auth_result *out, auth_error *err);
+int auth_set_role(auth_service *a, db *d, const auth_principal *actor, int64_t user_id,
+                  const char *role, store_user *out, auth_error *err);
+/* Operator path (streamhub admin create-user): no rate limits, role chosen freely. */
+int auth_create_user(auth_service *a, db *d, const char *email, const char *handle,
+                     const char *password, const char *role, store_user *out, auth_error *err);
+
+bool auth_role_valid(const char *role);
+/* True when the role is at least `min` in user < creator < moderator < admin. */
+bool auth_role_at_least(const char *role, const char *min);
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Account field rules, shared by every endpoint that accepts them (docs/accounts.md lists them
+ * for clients):
+ *  - handle: 3-30 characters from A-Z a-z 0-9 _ . ; starts with a letter or digit; no trailing
+ *    period and no ".."; not only digits; not a reserved word. Unique ignoring case.
+ *  - email: 3-254 ASCII characters, one @, a local part of 1-64 characters, a domain of dot-
+ *    separated labels of letters, digits and hyphens. Unique ignoring case.
+ *  - phone: E.164, "+" then 8 to 15 digits, the first not 0.
+ *  - password: 8-128 characters (any Unicode), not only whitespace.
+ *  - display name: up to 64 characters, no control characters.
+ * Each check returns NULL when the value is fine, otherwise a snake_case reason.
+ */
+#ifndef STREAMHUB_DOMAIN_VALIDATE_H
+#define STREAMHUB_DOMAIN_VALIDATE_H
+
+const char *validate_handle(const char *handle);
+const char *validate_email(const char *email);
+const char *validate_phone(const char *phone);
+const char *validate_password(const char *password);
+const char *validate_display_name(const char *name);
+
+#endif

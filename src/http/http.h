@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The HTTP layer's public face. Only src/http/ includes libmicrohttpd; handlers see opaque
+ * request/response handles and this small API, so the server library can be swapped without
+ * touching api/.
+ *
+ * Each route declares where its handler runs: on the event-loop thread (HTTP_INLINE: must never
+ * block), on the worker pool (HTTP_BLOCKING: database work), or on the password-hashing pool
+ * (HTTP_HASHING), kept separate so a login storm cannot take the threads other requests need.
+ * Blocking handlers run while the connection is suspended, and the loop resumes it when the
+ * response is ready.
+ */
+#ifndef STREAMHUB_HTTP_HTTP_H
+#define STREAMHUB_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/util.h"
+
+typedef struct http_req http_req;
+typedef struct http_res http_res;
+typedef struct http_server http_server;
+
+typedef void (*http_handler_fn)(http_req *req, http_res *res);
+
+enum {
+    HTTP_INLINE = 0,
+    HTTP_BLOCKING = 1 << 0,      /* run on the worker pool */
+    HTTP_HASHING = 1 << 1,       /* run on the password-hashing pool */
+    HTTP_JSON_BODY = 1 << 2,     /* body must be a JSON object (415/400/413 otherwise) */
+    HTTP_OPTIONAL_BODY = 1 << 3, /* with HTTP_JSON_BODY: an empty body is allowed */
+    HTTP_NO_RATE_LIMIT = 1 << 4, /* probes and metrics skip the per-client limit */
+    HTTP_CACHEABLE = 1 << 5,     /* static asset: no "Cache-Control: no-store" */
+};
+
+typedef struct http_route {
+    const char *method;
+    const char *pattern;
+    http_handler_fn fn;
+    unsigned flags;
+} http_route;
+
+typedef struct http_options {
+    const char *host;
+    unsigned port;
+    int http_threads;
+    int workers;
+    int hash_workers;
+    unsigned max_connections;
+    unsigned per_ip_connections;
+    unsigned connection_timeout;
+    size_t connection_memory;
+    size_t body_limit;
+    size_t queue_limit;
+    const char *cors_origins;
+    bool trust_proxy;
+    int64_t rate_limit;
+    int64_t rate_burst;
+    bool access_log;
+    /* Per worker-thread context (a database connection), handed to handlers. */
+    void *(*thread_init)(void *app);
+    void (*thread_done)(void *ctx);
+    void *app;
+} http_options;
+
+http_server *http_server_start(const http_options *opts, const http_route *routes,
+                               size_t n_routes, char *err, size_t err_size);
+unsigned http_server_port(http_server *s);
+/* Stops accepting connections, waits up to timeout_s for in-flight requests, then stops. */
+void http_server_shutdown(http_server *s, int timeout_s);
+/* Prometheus text for request counters, latencies, in-flight and pool queues. */
+void http_server_metrics(http_server *s, buf *out);
+size_t http_server_queue_length(http_server *s);
+const char *http_library_version(void);
+
+/* Request accessors. Strings live until the response is sent. */
+const char *http_req_method(http_req *r);
+const char *http_req_path(http_req *r);
+const char *http_req_route(http_req *r);
+const char *http_req_id(http_req *r);
+const char *http_req_param(http_req *r, const char *name);
+const char *http_req_query(http_req *r, const char *name);
+const char *http_req_header(http_req *r, const char *name);
+const char *http_req_client_ip(http_req *r);
+/* The parsed JSON object body (HTTP_JSON_BODY routes), borrowed; NULL when absent. */
+json_t *http_req_json(http_req *r);
+void *http_req_ctx(http_req *r);   /* the worker thread's context; NULL inline */
+void *http_req_app(http_req *r);
+http_server *http_req_server(http_req *r);
+void http_req_set_user(http_req *r, int64_t user_id); /* for the access log */
+
+/* Responses. Every handler sets exactly one. */
+void http_res_json(http_res *res, int status, json_t *body); /* steals body */
+void http_res_error(http_res *res, int status, const char *code, const char *message,
+                    json_t *details); /* steals details (may be NULL) */
+void http_res_bytes(http_res *res, int status, const char *content_type, const void *data,
+                    size_t len, bool is_static);
+void http_res_empty(http_res *res, int status);
+void http_res_header(http_res *res, const char *name, const char *value);
+
+#endif

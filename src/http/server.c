@@ -1,0 +1,814 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The HTTP server on libmicrohttpd: epoll event-loop threads accept and parse requests; handlers
+ * that may block run on worker pools while their connection is suspended. Everything every
+ * response shares lives here: routing (404/405/OPTIONS), CORS, security headers, request ids,
+ * body limits (413 before the body is read when Content-Length says so), JSON parsing (400/415),
+ * the per-client rate limit (429), the access log and request metrics.
+ *
+ * libmicrohttpd calls the access handler several times per request: first with headers only,
+ * then once per body chunk, then once with no data. We answer on the last call (answering on the
+ * first drops keep-alive) except when we refuse the body, where closing the connection is the
+ * point.
+ */
+#include "http/http.h"
+
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/ratelimit.h"
+#include "http/router.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_HEADERS 64
+#define MAX_ARGS 32
+#define MAX_RES_HEADERS 12
+#define N_BUCKETS 14
+
+static const double bucket_bounds[N_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                    0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+
+typedef struct kv {
+    const char *key;
+    const char *value;
+} kv;
+
+struct http_res {
+    int status;
+    char *body;
+    size_t len;
+    bool is_static;
+    const char *content_type;
+    int n_headers;
+    char *headers[MAX_RES_HEADERS][2]; /* owned copies */
+};
+
+typedef enum { REQ_RECEIVING, REQ_RUNNING, REQ_READY, REQ_ANSWERED } req_state;
+
+struct http_req {
+    http_server *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    int route;
+    route_result routing;
+    route_match match;
+    char *param_names[ROUTER_MAX_PARAMS];
+    char *param_values[ROUTER_MAX_PARAMS];
+    kv headers[MAX_HEADERS];
+    int n_headers;
+    kv args[MAX_ARGS];
+    int n_args;
+    char client_ip[64];
+    char request_id[64];
+    buf body;
+    size_t discarded;
+    bool too_large;
+    json_t *json;
+    void *ctx;
+    int64_t start_us;
+    int64_t user_id;
+    req_state state;
+    http_res res;
+};
+
+typedef struct route_metrics {
+    _Atomic uint64_t *by_status; /* 600 slots */
+    _Atomic uint64_t buckets[N_BUCKETS];
+    _Atomic uint64_t sum_us;
+    _Atomic uint64_t count;
+} route_metrics;
+
+struct http_server {
+    http_options opts;
+    const http_route *routes;
+    size_t n_routes;
+    struct MHD_Daemon *daemon;
+    pool *workers;
+    pool *hashers;
+    ratelimit *limiter;
+    char **origins;
+    size_t n_origins;
+    bool any_origin;
+    unsigned port;
+    atomic_long in_flight;
+    atomic_ullong request_seq;
+    unsigned request_prefix;
+    route_metrics *metrics; /* n_routes + 1: the last counts unmatched requests */
+};
+
+/* ---- responses ---------------------------------------------------------------------------- */
+
+static void res_clear(http_res *res)
+{
+    if (!res->is_static)
+        free(res->body);
+    for (int i = 0; i < res->n_headers; i++) {
+        free(res->headers[i][0]);
+        free(res->headers[i][1]);
+    }
+    memset(res, 0, sizeof *res);
+}
+
+void http_res_bytes(http_res *res, int status, const char *content_type, const void *data,
+                    size_t len, bool is_static)
+{
+    if (!res->is_static)
+        free(res->body);
+    res->status = status;
+    res->content_type = content_type;
+    res->is_static = is_static;
+    res->len = len;
+    if (is_static) {
+        res->body = (char *)data;
+    } else {
+        res->body = xmalloc(len + 1);
+        memcpy(res->body, data, len);
+        res->body[len] = '\0';
+    }
+}
+
+void http_res_json(http_res *res, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        http_res_error(res, 500, "internal_error", "could not encode response", NULL);
+        return;
+    }
+    if (!res->is_static)
+        free(res->body);
+    res->status = status;
+    res->content_type = "application/json";
+    res->is_static = false;
+    res->body = text;
+    res->len = strlen(text);
+}
+
+void http_res_error(http_res *res, int status, const char *code, const char *message,
+                    json_t *details)
+{
+    json_t *err = json_pack("{s:{s:s, s:s, s:o}}", "error", "code", code, "message", message,
+                            "details", details ? details : json_object());
+    http_res_json(res, status, err);
+}
+
+void http_res_empty(http_res *res, int status)
+{
+    http_res_bytes(res, status, NULL, "", 0, true);
+}
+
+void http_res_header(http_res *res, const char *name, const char *value)
+{
+    for (int i = 0; i < res->n_headers; i++)
+        if (strcasecmp(res->headers[i][0], name) == 0) {
+            free(res->headers[i][1]);
+            res->headers[i][1] = xstrdup(value);
+            return;
+        }
+    if (res->n_headers == MAX_RES_HEADERS)
+        return;
+    res->headers[res->n_headers][0] = xstrdup(name);
+    res->headers[res->n_headers][1] = xstrdup(value);
+    res->n_headers++;
+}
+
+static bool res_has_header(const http_res *res, const char *name)
+{
+    for (int i = 0; i < res->n_headers; i++)
+        if (strcasecmp(res->headers[i][0], name) == 0)
+            return true;
+    return false;
+}
+
+/* ---- request accessors -------------------------------------------------------------------- */
+
+const char *http_req_method(http_req *r) { return r->method; }
+const char *http_req_path(http_req *r) { return r->path; }
+const char *http_req_id(http_req *r) { return r->request_id; }
+const char *http_req_client_ip(http_req *r) { return r->client_ip; }
+json_t *http_req_json(http_req *r) { return r->json; }
+void *http_req_ctx(http_req *r) { return r->ctx; }
+void *http_req_app(http_req *r) { return r->srv->opts.app; }
+http_server *http_req_server(http_req *r) { return r->srv; }
+void http_req_set_user(http_req *r, int64_t user_id) { r->user_id = user_id; }
+
+const char *http_req_route(http_req *r)
+{
+    return r->route >= 0 ? r->srv->routes[r->route].pattern : NULL;
+}
+
+const char *http_req_param(http_req *r, const char *name)
+{
+    for (int i = 0; i < r->match.n_params; i++)
+        if (strcmp(r->param_names[i], name) == 0)
+            return r->param_values[i];
+    return NULL;
+}
+
+static const char *kv_find(const kv *list, int n, const char *key, bool icase)
+{
+    for (int i = 0; i < n; i++)
+        if (icase ? strcasecmp(list[i].key, key) == 0 : strcmp(list[i].key, key) == 0)
+            return list[i].value;
+    return NULL;
+}
+
+const char *http_req_query(http_req *r, const char *name)
+{
+    return kv_find(r->args, r->n_args, name, false);
+}
+
+const char *http_req_header(http_req *r, const char *name)
+{
+    return kv_find(r->headers, r->n_headers, name, true);
+}
+
+/* ---- request set-up ----------------------------------------------------------------------- */
+
+static enum MHD_Result collect_value(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    http_req *r = cls;
+    if (kind == MHD_HEADER_KIND && r->n_headers < MAX_HEADERS)
+        r->headers[r->n_headers++] = (kv){key, value ? value : ""};
+    else if (kind == MHD_GET_ARGUMENT_KIND && r->n_args < MAX_ARGS)
+        r->args[r->n_args++] = (kv){key, value ? value : ""};
+    return MHD_YES;
+}
+
+static bool request_id_ok(const char *id)
+{
+    size_t n = strlen(id);
+    if (n == 0 || n > 64 - 1)
+        return false;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return false;
+    return true;
+}
+
+static void set_client_ip(http_server *s, http_req *r)
+{
+    if (s->opts.trust_proxy) {
+        const char *xff = http_req_header(r, "X-Forwarded-For");
+        if (xff && *xff) {
+            size_t n = strcspn(xff, ",");
+            while (n > 0 && xff[n - 1] == ' ')
+                n--;
+            while (*xff == ' ' && n > 0) {
+                xff++;
+                n--;
+            }
+            if (n > 0 && n < sizeof r->client_ip) {
+                memcpy(r->client_ip, xff, n);
+                r->client_ip[n] = '\0';
+                return;
+            }
+        }
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    strcpy(r->client_ip, "unknown");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client_ip,
+                  sizeof r->client_ip);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client_ip,
+                  sizeof r->client_ip);
+}
+
+static http_req *request_new(http_server *s, struct MHD_Connection *c, const char *url,
+                             const char *method)
+{
+    http_req *r = xcalloc(1, sizeof *r);
+    r->srv = s;
+    r->conn = c;
+    r->method = method;
+    r->path = url;
+    r->start_us = monotonic_us();
+    MHD_get_connection_values(c, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, collect_value, r);
+    const char *rid = http_req_header(r, "X-Request-Id");
+    if (rid && request_id_ok(rid))
+        snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+    else
+        snprintf(r->request_id, sizeof r->request_id, "%08x%010llx", s->request_prefix,
+                 (unsigned long long)atomic_fetch_add(&s->request_seq, 1));
+    set_client_ip(s, r);
+    r->routing = router_match(s->routes, s->n_routes, method, url, &r->match);
+    r->route = r->match.route;
+    for (int i = 0; i < r->match.n_params; i++) {
+        r->param_names[i] = xstrndup(r->match.params[i].name, r->match.params[i].name_len);
+        r->param_values[i] = xstrndup(r->match.params[i].value, r->match.params[i].value_len);
+    }
+    atomic_fetch_add(&s->in_flight, 1);
+    return r;
+}
+
+static void request_free(http_req *r)
+{
+    for (int i = 0; i < r->match.n_params; i++) {
+        free(r->param_names[i]);
+        free(r->param_values[i]);
+    }
+    buf_free(&r->body);
+    json_decref(r->json);
+    res_clear(&r->res);
+    free(r);
+}
+
+/* ---- answering ---------------------------------------------------------------------------- */
+
+static bool origin_allowed(http_server *s, const char *origin)
+{
+    if (!origin || !*origin)
+        return false;
+    if (s->any_origin)
+        return true;
+    for (size_t i = 0; i < s->n_origins; i++)
+        if (strcmp(s->origins[i], origin) == 0)
+            return true;
+    return false;
+}
+
+static enum MHD_Result queue_response(http_req *r)
+{
+    http_server *s = r->srv;
+    http_res *res = &r->res;
+    if (res->status == 0)
+        http_res_error(res, 500, "internal_error", "the handler produced no response", NULL);
+    struct MHD_Response *mr = MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_PERSISTENT);
+    if (!mr)
+        return MHD_NO;
+    for (int i = 0; i < res->n_headers; i++)
+        MHD_add_response_header(mr, res->headers[i][0], res->headers[i][1]);
+    if (res->content_type && !res_has_header(res, "Content-Type"))
+        MHD_add_response_header(mr, "Content-Type", res->content_type);
+    MHD_add_response_header(mr, "X-Request-Id", r->request_id);
+    MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
+    if (!res_has_header(res, "X-Frame-Options"))
+        MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+    if (!res_has_header(res, "Content-Security-Policy"))
+        MHD_add_response_header(mr, "Content-Security-Policy",
+                                "default-src 'none'; frame-ancestors 'none'");
+    bool cacheable = r->route >= 0 && (s->routes[r->route].flags & HTTP_CACHEABLE);
+    if (!cacheable && !res_has_header(res, "Cache-Control"))
+        MHD_add_response_header(mr, "Cache-Control", "no-store");
+    const char *origin = http_req_header(r, "Origin");
+    if (origin_allowed(s, origin)) {
+        MHD_add_response_header(mr, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(mr, "Vary", "Origin");
+        MHD_add_response_header(mr, "Access-Control-Expose-Headers",
+                                "X-Request-Id, Retry-After, Location");
+    }
+    enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)res->status, mr);
+    MHD_destroy_response(mr);
+    r->state = REQ_ANSWERED;
+    return ok;
+}
+
+static void run_handler(void *task, void *ctx)
+{
+    http_req *r = task;
+    r->ctx = ctx;
+    r->srv->routes[r->route].fn(r, &r->res);
+    r->state = REQ_READY;
+    MHD_resume_connection(r->conn);
+}
+
+static bool content_type_is_json(const char *ct)
+{
+    if (!ct)
+        return false;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strcspn(ct, "; ");
+    return n == 16 && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+/* Answers what the server decides without a handler; returns true when it did. */
+static bool answer_early(http_server *s, http_req *r)
+{
+    http_res *res = &r->res;
+    bool options = strcmp(r->method, "OPTIONS") == 0;
+    if (r->routing == ROUTE_NOT_FOUND) {
+        http_res_error(res, 404, "route_not_found", "no such route", NULL);
+        return true;
+    }
+    if (options) {
+        http_res_empty(res, 204);
+        http_res_header(res, "Allow", r->match.allow);
+        const char *origin = http_req_header(r, "Origin");
+        if (origin_allowed(s, origin) && http_req_header(r, "Access-Control-Request-Method")) {
+            http_res_header(res, "Access-Control-Allow-Methods", r->match.allow);
+            http_res_header(res, "Access-Control-Allow-Headers",
+                            "Authorization, Content-Type, Idempotency-Key, X-Request-Id");
+            http_res_header(res, "Access-Control-Max-Age", "600");
+        }
+        return true;
+    }
+    if (r->routing == ROUTE_METHOD_NOT_ALLOWED) {
+        http_res_error(res, 405, "method_not_allowed", "method not allowed on this route", NULL);
+        http_res_header(res, "Allow", r->match.allow);
+        return true;
+    }
+    unsigned flags = s->routes[r->route].flags;
+    if (s->limiter && !(flags & HTTP_NO_RATE_LIMIT)) {
+        int retry = 1;
+        if (!ratelimit_take(s->limiter, r->client_ip, monotonic_us(), &retry)) {
+            char v[16];
+            snprintf(v, sizeof v, "%d", retry);
+            http_res_error(res, 429, "rate_limited", "too many requests", NULL);
+            http_res_header(res, "Retry-After", v);
+            return true;
+        }
+    }
+    if (flags & HTTP_JSON_BODY) {
+        if (r->body.len == 0) {
+            if (flags & HTTP_OPTIONAL_BODY)
+                return false;
+            http_res_error(res, 400, "body_required", "a JSON object body is required", NULL);
+            return true;
+        }
+        if (!content_type_is_json(http_req_header(r, "Content-Type"))) {
+            http_res_error(res, 415, "unsupported_media_type",
+                           "Content-Type must be application/json", NULL);
+            return true;
+        }
+        json_error_t jerr;
+        r->json = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!r->json) {
+            http_res_error(res, 400, "malformed_json", "request body is not valid JSON",
+                           json_pack("{s:s, s:i, s:i}", "reason", jerr.text, "line", jerr.line,
+                                     "column", jerr.column));
+            return true;
+        }
+        if (!json_is_object(r->json)) {
+            http_res_error(res, 400, "malformed_json", "request body must be a JSON object",
+                           NULL);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void answer_body_too_large(http_req *r)
+{
+    char limit[32];
+    snprintf(limit, sizeof limit, "%zu", r->srv->opts.body_limit);
+    http_res_error(&r->res, 413, "body_too_large", "request body is larger than the limit",
+                   json_pack("{s:s}", "limit_bytes", limit));
+    http_res_header(&r->res, "Connection", "close");
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) {
+        r = request_new(s, c, url, method);
+        *con_cls = r;
+        const char *cl = http_req_header(r, "Content-Length");
+        if (cl && strtoull(cl, NULL, 10) > s->opts.body_limit) {
+            /* Refuse before reading: the connection closes after this answer. */
+            answer_body_too_large(r);
+            return queue_response(r);
+        }
+        return MHD_YES;
+    }
+    if (r->state == REQ_ANSWERED) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        bool keep = r->route >= 0 && (s->routes[r->route].flags & HTTP_JSON_BODY);
+        size_t have = keep ? r->body.len : r->discarded;
+        if (r->too_large || have + *upload_size > s->opts.body_limit) {
+            /* libmicrohttpd cannot answer in the middle of a body (chunked uploads have no
+             * length to refuse up front), so drop the rest and answer 413 at its end; memory
+             * stays bounded and the connection timeout bounds an endless body. */
+            *upload_size = 0;
+            r->too_large = true;
+            return MHD_YES;
+        }
+        if (keep)
+            buf_append(&r->body, upload_data, *upload_size);
+        else
+            r->discarded += *upload_size;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->state == REQ_READY)
+        return queue_response(r);
+    if (r->state == REQ_RUNNING)
+        return MHD_YES;
+    if (r->too_large) {
+        answer_body_too_large(r);
+        return queue_response(r);
+    }
+    if (answer_early(s, r))
+        return queue_response(r);
+    unsigned flags = s->routes[r->route].flags;
+    pool *p = (flags & HTTP_HASHING) ? s->hashers : (flags & HTTP_BLOCKING) ? s->workers : NULL;
+    if (!p) {
+        s->routes[r->route].fn(r, &r->res);
+        return queue_response(r);
+    }
+    r->state = REQ_RUNNING;
+    MHD_suspend_connection(c);
+    if (pool_submit(p, run_handler, r) < 0) {
+        http_res_error(&r->res, 503, "overloaded", "server is busy, retry shortly", NULL);
+        http_res_header(&r->res, "Retry-After", "1");
+        r->state = REQ_READY;
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
+}
+
+/* ---- completion: access log and metrics --------------------------------------------------- */
+
+static void record_metrics(http_server *s, http_req *r, int64_t us)
+{
+    route_metrics *m = &s->metrics[r->route >= 0 ? (size_t)r->route : s->n_routes];
+    int status = r->res.status;
+    if (status >= 100 && status < 600)
+        atomic_fetch_add_explicit(&m->by_status[status], 1, memory_order_relaxed);
+    double secs = (double)us / 1e6;
+    int b = 0;
+    while (b < N_BUCKETS - 1 && secs > bucket_bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&m->buckets[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->sum_us, (uint64_t)us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
+}
+
+static void write_access_log(http_server *s, http_req *r, int64_t us,
+                             enum MHD_RequestTerminationCode toe)
+{
+    char path[512], route[160], user[32] = "null", line[1024];
+    const char *pattern = http_req_route(r);
+    log_escape(r->path, path, sizeof path);
+    if (pattern)
+        snprintf(route, sizeof route, "\"%s\"", pattern);
+    else
+        strcpy(route, "null");
+    if (r->user_id)
+        snprintf(user, sizeof user, "\"%lld\"", (long long)r->user_id);
+    int64_t wall = now_us();
+    time_t secs = (time_t)(wall / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    int n = snprintf(line, sizeof line,
+                     "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"info\","
+                     "\"msg\":\"request\",\"request_id\":\"%s\",\"method\":\"%s\",\"route\":%s,"
+                     "\"path\":\"%s\",\"status\":%d,\"us\":%lld,\"user_id\":%s,\"ip\":\"%s\"%s}\n",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                     tm.tm_sec, (int)(wall / 1000 % 1000), r->request_id, r->method, route, path,
+                     r->res.status, (long long)us, user, r->client_ip,
+                     toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
+    if (n > (int)sizeof line - 1)
+        n = (int)sizeof line - 1;
+    log_write_line(line, (unsigned long)n);
+    (void)s;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r)
+        return;
+    int64_t us = monotonic_us() - r->start_us;
+    record_metrics(s, r, us);
+    if (s->opts.access_log && log_get_level() <= LOG_INFO)
+        write_access_log(s, r, us, toe);
+    atomic_fetch_sub(&s->in_flight, 1);
+    request_free(r);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512], esc[600];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_msg(LOG_WARN, "libmicrohttpd", "\"detail\":\"%s\"", log_escape(msg, esc, sizeof esc));
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+static void parse_origins(http_server *s, const char *list)
+{
+    if (!list)
+        return;
+    const char *p = list;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *start = p;
+        while (n && *start == ' ') {
+            start++;
+            n--;
+        }
+        while (n && start[n - 1] == ' ')
+            n--;
+        if (n == 1 && *start == '*')
+            s->any_origin = true;
+        else if (n) {
+            s->origins = xrealloc(s->origins, (s->n_origins + 1) * sizeof *s->origins);
+            s->origins[s->n_origins++] = xstrndup(start, n);
+        }
+        p += strcspn(p, ",");
+        if (*p == ',')
+            p++;
+    }
+}
+
+http_server *http_server_start(const http_options *opts, const http_route *routes,
+                               size_t n_routes, char *err, size_t err_size)
+{
+    http_server *s = xcalloc(1, sizeof *s);
+    s->opts = *opts;
+    s->routes = routes;
+    s->n_routes = n_routes;
+    random_bytes(&s->request_prefix, sizeof s->request_prefix);
+    parse_origins(s, opts->cors_origins);
+    s->metrics = xcalloc(n_routes + 1, sizeof *s->metrics);
+    for (size_t i = 0; i <= n_routes; i++)
+        s->metrics[i].by_status = xcalloc(600, sizeof(_Atomic uint64_t));
+    if (opts->rate_limit > 0)
+        s->limiter = ratelimit_new((double)opts->rate_limit, (double)opts->rate_burst, 65536);
+    s->workers = pool_create(&(pool_options){
+        .name = "sh-worker", .threads = opts->workers, .queue_limit = opts->queue_limit,
+        .thread_init = opts->thread_init, .thread_done = opts->thread_done, .arg = opts->app});
+    /* Hashing runs at a lower priority: under a login storm the kernel still schedules the
+     * event loop and the database workers first. */
+    s->hashers = pool_create(&(pool_options){
+        .name = "sh-hash", .threads = opts->hash_workers, .queue_limit = 256, .nice = 5,
+        .thread_init = opts->thread_init, .thread_done = opts->thread_done, .arg = opts->app});
+
+    struct sockaddr_storage addr;
+    memset(&addr, 0, sizeof addr);
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
+                     MHD_USE_ERROR_LOG;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, opts->host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)opts->port);
+    } else if (inet_pton(AF_INET6, opts->host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)opts->port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, err_size, "--host must be an IPv4 or IPv6 address, got '%s'", opts->host);
+        goto fail;
+    }
+    int threads = opts->http_threads > 0 ? opts->http_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    s->daemon = MHD_start_daemon(
+        flags, (uint16_t)opts->port, NULL, NULL, on_request, s,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->connection_memory,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->per_ip_connections,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+        MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(err, err_size, "cannot listen on %s:%u (address in use or not permitted)",
+                 opts->host, opts->port);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : opts->port;
+    return s;
+fail:
+    pool_destroy(s->workers);
+    pool_destroy(s->hashers);
+    ratelimit_free(s->limiter);
+    for (size_t i = 0; i <= n_routes; i++)
+        free(s->metrics[i].by_status);
+    free(s->metrics);
+    for (size_t i = 0; i < s->n_origins; i++)
+        free(s->origins[i]);
+    free(s->origins);
+    free(s);
+    return NULL;
+}
+
+const char *http_library_version(void)
+{
+    return MHD_get_version();
+}
+
+unsigned http_server_port(http_server *s)
+{
+    return s->port;
+}
+
+size_t http_server_queue_length(http_server *s)
+{
+    return pool_queue_length(s->workers) + pool_queue_length(s->hashers);
+}
+
+void http_server_shutdown(http_server *s, int timeout_s)
+{
+    int fd = MHD_quiesce_daemon(s->daemon);
+    if (fd >= 0)
+        close(fd);
+    int64_t deadline = monotonic_us() + (int64_t)timeout_s * 1000000;
+    while (atomic_load(&s->in_flight) > 0 && monotonic_us() < deadline)
+        usleep(10000);
+    /* Joining the pools lets running handlers finish and resume their connections, which
+     * libmicrohttpd requires before it stops. */
+    pool_destroy(s->workers);
+    pool_destroy(s->hashers);
+    MHD_stop_daemon(s->daemon);
+    ratelimit_free(s->limiter);
+    for (size_t i = 0; i <= s->n_routes; i++)
+        free(s->metrics[i].by_status);
+    free(s->metrics);
+    for (size_t i = 0; i < s->n_origins; i++)
+        free(s->origins[i]);
+    free(s->origins);
+    free(s);
+}
+
+void http_server_metrics(http_server *s, buf *out)
+{
+    buf_puts(out, "# HELP streamhub_http_requests_total HTTP requests by route, method and status.\n"
+                  "# TYPE streamhub_http_requests_total counter\n");
+    for (size_t i = 0; i <= s->n_routes; i++) {
+        const char *route = i < s->n_routes ? s->routes[i].pattern : "unmatched";
+        const char *method = i < s->n_routes ? s->routes[i].method : "";
+        for (int st = 100; st < 600; st++) {
+            uint64_t v = atomic_load_explicit(&s->metrics[i].by_status[st], memory_order_relaxed);
+            if (v)
+                buf_printf(out,
+                           "streamhub_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
+                           route, method, st, (unsigned long long)v);
+        }
+    }
+    buf_puts(out, "# HELP streamhub_http_request_duration_seconds Time from request start to "
+                  "response completion.\n# TYPE streamhub_http_request_duration_seconds histogram\n");
+    for (size_t i = 0; i <= s->n_routes; i++) {
+        route_metrics *m = &s->metrics[i];
+        uint64_t count = atomic_load_explicit(&m->count, memory_order_relaxed);
+        if (!count)
+            continue;
+        const char *route = i < s->n_routes ? s->routes[i].pattern : "unmatched";
+        const char *method = i < s->n_routes ? s->routes[i].method : "";
+        uint64_t cum = 0;
+        for (int b = 0; b < N_BUCKETS; b++) {
+            cum += atomic_load_explicit(&m->buckets[b], memory_order_relaxed);
+            if (b < N_BUCKETS - 1)
+                buf_printf(out,
+                           "streamhub_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"%g\"} %llu\n",
+                           route, method, bucket_bounds[b], (unsigned long long)cum);
+            else
+                buf_printf(out,
+                           "streamhub_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n",
+                           route, method, (unsigned long long)cum);
+        }
+        buf_printf(out, "streamhub_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n",
+                   route, method, (double)atomic_load(&m->sum_us) / 1e6);
+        buf_printf(out, "streamhub_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %llu\n",
+                   route, method, (unsigned long long)count);
+    }
+    buf_printf(out,
+               "# HELP streamhub_http_requests_in_flight Requests being handled now.\n"
+               "# TYPE streamhub_http_requests_in_flight gauge\n"
+               "streamhub_http_requests_in_flight %ld\n"
+               "# HELP streamhub_worker_queue_length Requests waiting for a worker thread.\n"
+               "# TYPE streamhub_worker_queue_length gauge\n"
+               "streamhub_worker_queue_length{pool=\"workers\"} %zu\n"
+               "streamhub_worker_queue_length{pool=\"hash\"} %zu\n"
+               "# HELP streamhub_worker_busy_threads Worker threads running a handler now.\n"
+               "# TYPE streamhub_worker_busy_threads gauge\n"
+               "streamhub_worker_busy_threads{pool=\"workers\"} %zu\n"
+               "streamhub_worker_busy_threads{pool=\"hash\"} %zu\n",
+               atomic_load(&s->in_flight), pool_queue_length(s->workers),
+               pool_queue_length(s->hashers), pool_busy_threads(s->workers),
+               pool_busy_threads(s->hashers));
+}

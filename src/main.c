@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * streamhub: the command line. `serve` runs the API with in-process workers, `worker` runs only
+ * background delivery, `migrate` applies the schema and exits, `admin` does operator tasks and
+ * `routes` prints the route table. Options come from the table in core/config.c.
+ */
+#include "api/api.h"
+#include "app.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "store/db.h"
+#include "store/migrate.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "streamhub %s\n\n"
+            "Commands:\n"
+            "  serve     start the API server (default port 8080, SQLite under ./data)\n"
+            "  worker    run background workers only (message delivery) against the same database\n"
+            "  migrate   apply database migrations and exit\n"
+            "  admin create-user --email E --handle H --password-stdin [--role R]\n"
+            "            create an account (e.g. the first admin); password read from stdin\n"
+            "  routes    print every HTTP route (METHOD PATTERN)\n\n",
+            STREAMHUB_VERSION);
+    config_print_help(out);
+}
+
+/* Blocks the stop signals in every thread (threads inherit the mask), so the main thread can
+ * wait for them with sigwait and shut down in an orderly way. */
+static void block_stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static int cmd_serve(app *a)
+{
+    sigset_t stop;
+    block_stop_signals(&stop);
+    char err[512];
+    if (app_open(a, true, err, sizeof err) < 0) {
+        fprintf(stderr, "streamhub: %s\n", err);
+        return 1;
+    }
+    size_t n_routes;
+    const http_route *routes = api_routes(&n_routes);
+    http_options o = {
+        .host = a->cfg.host, .port = (unsigned)a->cfg.port, .http_threads = (int)a->cfg.http_threads,
+        .workers = (int)a->cfg.workers, .hash_workers = (int)a->cfg.hash_workers,
+        .max_connections = (unsigned)a->cfg.max_connections,
+        .per_ip_connections = (unsigned)a->cfg.per_ip_connections,
+        .connection_timeout = (unsigned)a->cfg.connection_timeout,
+        .connection_memory = (size_t)a->cfg.connection_memory,
+        .body_limit = (size_t)a->cfg.body_limit, .queue_limit = (size_t)a->cfg.queue_limit,
+        .cors_origins = a->cfg.cors_origins, .trust_proxy = a->cfg.trust_proxy,
+        .rate_limit = a->cfg.rate_limit, .rate_burst = a->cfg.rate_burst,
+        .access_log = a->cfg.access_log, .thread_init = app_thread_init,
+        .thread_done = app_thread_done, .app = a};
+    a->http = http_server_start(&o, routes, n_routes, err, sizeof err);
+    if (!a->http) {
+        fprintf(stderr, "streamhub: %s\n", err);
+        app_close(a);
+        return 1;
+    }
+    log_info("started", "\"port\":%u,\"database\":\"%s\",\"version\":\"%s\"",
+             http_server_port(a->http), a->database_kind, STREAMHUB_VERSION);
+    printf("listening on http://%s:%u\n", a->cfg.host, http_server_port(a->http));
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_info("stopping", "\"signal\":%d,\"drain_seconds\":%lld", sig,
+             (long long)a->cfg.shutdown_timeout);
+    http_server_shutdown(a->http, (int)a->cfg.shutdown_timeout);
+    a->http = NULL;
+    app_close(a);
+    log_info("stopped", NULL);
+    return 0;
+}
+
+static int cmd_worker(app *a)
+{
+    sigset_t stop;
+    block_stop_signals(&stop);
+    char err[512];
+    if (app_open(a, true, err, sizeof err) < 0) {
+        fprintf(stderr, "streamhub: %s\n", err);
+        return 1;
+    }
+    log_info("worker started", "\"database\":\"%s\"", a->database_kind);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    app_close(a);
+    return 0;
+}
+
+static int cmd_migrate(app *a)
+{
+    char err[512];
+    if (app_open(a, false, err, sizeof err) < 0) {
+        fprintf(stderr, "streamhub: %s\n", err);
+        return 1;
+    }
+    printf("schema version %d (%s)\n", store_schema_version(), a->database_kind);
+    app_close(a);
+    return 0;
+}
+
+/* admin create-user has its own flags; what remains goes to the option table. */
+static int cmd_admin(int argc, char **argv, app *a)
+{
+    if (argc < 1 || strcmp(argv[0], "create-user") != 0) {
+        fprintf(stderr, "streamhub admin: expected 'create-user' (see --help)\n");
+        return 2;
+    }
+    const char *email = NULL, *handle = NULL, *role = "user";
+    bool password_stdin = false;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int n_rest = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--email") && i + 1 < argc)
+            email = argv[++i];
+        else if (!strcmp(argv[i], "--handle") && i + 1 < argc)
+            handle = argv[++i];
+        else if (!strcmp(argv[i], "--role") && i + 1 < argc)
+            role = argv[++i];
+        else if (!strcmp(argv[i], "--password-stdin"))
+            password_stdin = true;
+        else
+            rest[n_rest++] = argv[i];
+    }
+    int status = 2;
+    if (!email || !handle || !password_stdin) {
+        fprintf(stderr, "streamhub admin create-user: needs --email, --handle and --password-stdin\n");
+        goto done;
+    }
+    int rc = config_load(&a->cfg, n_rest, rest);
+    if (rc != 0) {
+        status = rc > 0 ? 0 : 2;
+        goto done;
+    }
+    char password[600];
+    if (!fgets(password, sizeof password, stdin)) {
+        fprintf(stderr, "streamhub admin create-user: no password on stdin\n");
+        goto done;
+    }
+    password[strcspn(password, "\r\n")] = '\0';
+    char err[512];
+    status = 1;
+    if (app_open(a, false, err, sizeof err) < 0) {
+        fprintf(stderr, "streamhub: %s\n", err);
+        goto done;
+    }
+    db *d = NULL;
+    if (db_open(a->database_url, &d, err, sizeof err) < 0) {
+        fprintf(stderr, "streamhub: %s\n", err);
+        app_close(a);
+        goto done;
+    }
+    store_user u;
+    auth_error aerr = {0};
+    rc = auth_create_user(a->auth, d, email, handle, password, role, &u, &aerr);
+    sodium_memzero(password, sizeof password);
+    db_close(d);
+    app_close(a);
+    if (rc < 0) {
+        fprintf(stderr, "streamhub admin create-user: %s%s%s%s\n", aerr.code,
+                aerr.field ? " (" : "", aerr.field ? aerr.field : "", aerr.field ? ")" : "");
+        goto done;
+    }
+    printf("created user %lld @%s with role %s\n", (long long)u.id, u.handle, u.role);
+    status = 0;
+done:
+    free(rest);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        fprintf(stderr, "streamhub: libsodium failed to initialize\n");
+        return 1;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("streamhub %s\n", STREAMHUB_VERSION);
+        return 0;
+    }
+    const char *cmd = argv[1];
+    app a = {0};
+    config_defaults(&a.cfg);
+    int status;
+    if (!strcmp(cmd, "admin")) {
+        status = cmd_admin(argc - 2, argv + 2, &a);
+        config_free(&a.cfg);
+        curl_global_cleanup();
+        return status;
+    }
+    if (!strcmp(cmd, "routes")) {
+        size_t n;
+        const http_route *r = api_routes(&n);
+        for (size_t i = 0; i < n; i++)
+            printf("%s %s\n", r[i].method, r[i].pattern);
+        config_free(&a.cfg);
+        return 0;
+    }
+    int rc = config_load(&a.cfg, argc - 2, argv + 2);
+    if (rc != 0) {
+        config_free(&a.cfg);
+        return rc > 0 ? 0 : 2;
+    }
+    if (!strcmp(cmd, "serve"))
+        status = cmd_serve(&a);
+    else if (!strcmp(cmd, "worker"))
+        status = cmd_worker(&a);
+    else if (!strcmp(cmd, "migrate"))
+        status = cmd_migrate(&a);
+    else {
+        fprintf(stderr, "streamhub: unknown command '%s' (see --help)\n", cmd);
+        status = 2;
+    }
+    config_free(&a.cfg);
+    curl_global_cleanup();
+    return status;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Backend dispatch for db.h plus the helpers that are the same for every backend.
+ */
+#include "store/db_internal.h"
+
+#include "core/util.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+static atomic_llong time_us_total;
+static atomic_llong queries_total;
+
+void db_account(int64_t us)
+{
+    atomic_fetch_add_explicit(&time_us_total, us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&queries_total, 1, memory_order_relaxed);
+}
+
+int64_t db_time_us_total(void)
+{
+    return atomic_load_explicit(&time_us_total, memory_order_relaxed);
+}
+
+int64_t db_queries_total(void)
+{
+    return atomic_load_explicit(&queries_total, memory_order_relaxed);
+}
+
+int db_open(const char *url, db **out, char *err, size_t err_size)
+{
+    *out = NULL;
+    if (str_has_prefix(url, "sqlite:"))
+        return db_sqlite_open(url + 7, out, err, err_size);
+    if (str_has_prefix(url, "postgres://") || str_has_prefix(url, "postgresql://"))
+        return db_pg_open(url, out, err, err_size);
+    snprintf(err, err_size, "unsupported database url (want sqlite:PATH or postgres://...)");
+    return ERR_INVALID;
+}
+
+void db_close(db *d)
+{
+    if (d)
+        d->ops->close(d);
+}
+
+db_kind db_kind_of(const db *d) { return d->kind; }
+const char *db_errmsg(db *d) { return d->ops->errmsg(d); }
+const char *db_server_version(db *d) { return d->ops->server_version(d); }
+db_stmt *db_prepare(db *d, const char *sql) { return d->ops->prepare(d, sql); }
+void db_bind_int64(db_stmt *s, int idx, int64_t v) { s->owner->ops->bind_int64(s, idx, v); }
+void db_bind_text(db_stmt *s, int idx, const char *t) { s->owner->ops->bind_text(s, idx, t); }
+void db_bind_null(db_stmt *s, int idx) { s->owner->ops->bind_null(s, idx); }
+int db_step(db_stmt *s) { return s->owner->ops->step(s); }
+int64_t db_col_int64(db_stmt *s, int col) { return s->owner->ops->col_int64(s, col); }
+const char *db_col_text(db_stmt *s, int col) { return s->owner->ops->col_text(s, col); }
+bool db_col_null(db_stmt *s, int col) { return s->owner->ops->col_null(s, col); }
+void db_reset(db_stmt *s) { s->owner->ops->reset(s); }
+int64_t db_changes(db *d) { return d->ops->changes(d); }
+int db_exec(db *d, const char *sql) { return d->ops->exec(d, sql); }
+int db_begin(db *d) { return d->ops->begin(d); }
+int db_commit(db *d) { return d->ops->exec(d, "COMMIT"); }
+int db_rollback(db *d) { return d->ops->exec(d, "ROLLBACK"); }
+
+int db_query_int64(db_stmt *s, int64_t *out)
+{
+    int rc = db_step(s);
+    *out = rc == DB_ROW ? db_col_int64(s, 0) : 0;
+    db_reset(s);
+    return rc < 0 ? rc : 0;
+}
+
+int db_run(db_stmt *s)
+{
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW)
+        ;
+    db_reset(s);
+    return rc;
+}

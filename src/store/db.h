@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The thin database interface every store/ module uses. One `db` is one connection and belongs to
+ * one thread (each worker opens its own). SQL is written once with `?` placeholders; the
+ * PostgreSQL backend rewrites them to $1..$n. Statements are prepared on first use and cached per
+ * connection, keyed by the address of the SQL string, so callers pass string literals.
+ *
+ * Portable SQL rules for store/ code: integers are BIGINT (64-bit), booleans are 0/1 integers,
+ * times are integer milliseconds since the Unix epoch, text is TEXT, and anything that differs
+ * between dialects goes through db_kind().
+ */
+#ifndef STREAMHUB_STORE_DB_H
+#define STREAMHUB_STORE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct db db;
+typedef struct db_stmt db_stmt;
+
+typedef enum { DB_SQLITE, DB_POSTGRES } db_kind;
+
+enum { DB_ROW = 1, DB_DONE = 0 };
+
+/* url: "sqlite:PATH" or "postgres://..." / "postgresql://...". On failure returns a negative
+ * ERR_* and writes a reason to err. */
+int db_open(const char *url, db **out, char *err, size_t err_size);
+void db_close(db *d);
+db_kind db_kind_of(const db *d);
+const char *db_errmsg(db *d);
+const char *db_server_version(db *d);
+
+/* Returns the cached prepared statement for sql (NULL on error, see db_errmsg). The statement
+ * must be finished with db_reset before it is prepared again. */
+db_stmt *db_prepare(db *d, const char *sql);
+/* Parameters are numbered from 1. Text is copied. */
+void db_bind_int64(db_stmt *s, int idx, int64_t v);
+void db_bind_text(db_stmt *s, int idx, const char *text); /* NULL binds SQL NULL */
+void db_bind_null(db_stmt *s, int idx);
+/* Runs the statement or moves to the next row: DB_ROW, DB_DONE, or negative ERR_CONFLICT (unique
+ * or primary key violation), ERR_BUSY (lock timeout), ERR_DB. */
+int db_step(db_stmt *s);
+/* Columns are numbered from 0 and valid until the next db_step/db_reset. */
+int64_t db_col_int64(db_stmt *s, int col);
+const char *db_col_text(db_stmt *s, int col); /* NULL for SQL NULL */
+bool db_col_null(db_stmt *s, int col);
+/* Clears bindings and results so the statement can be used again. */
+void db_reset(db_stmt *s);
+/* Rows changed by the last completed INSERT/UPDATE/DELETE on this connection. */
+int64_t db_changes(db *d);
+
+/* Runs one or more statements without parameters or results (DDL, migrations). */
+int db_exec(db *d, const char *sql);
+/* Write transaction: SQLite takes the write lock at BEGIN (BEGIN IMMEDIATE) so two writers never
+ * deadlock on a lock upgrade. */
+int db_begin(db *d);
+int db_commit(db *d);
+int db_rollback(db *d);
+
+/* Cumulative microseconds this process spent waiting on the database (for /metrics). */
+int64_t db_time_us_total(void);
+int64_t db_queries_total(void);
+
+/* Convenience: runs sql (already bound) to completion and returns the first column of the first
+ * row as int64 in *out (0 if no row). Resets the statement. */
+int db_query_int64(db_stmt *s, int64_t *out);
+/* Runs a statement that returns no rows; returns 0 or negative ERR_*. Resets the statement. */
+int db_run(db_stmt *s);
+
+#endif

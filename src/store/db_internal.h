@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The backend vtable behind db.h. Each backend embeds `struct db` first in its own connection
+ * struct and `struct db_stmt` first in its statement struct.
+ */
+#ifndef STREAMHUB_STORE_DB_INTERNAL_H
+#define STREAMHUB_STORE_DB_INTERNAL_H
+
+#include "store/db.h"
+
+typedef struct db_ops {
+    void (*close)(db *d);
+    const char *(*errmsg)(db *d);
+    const char *(*server_version)(db *d);
+    db_stmt *(*prepare)(db *d, const char *sql);
+    void (*bind_int64)(db_stmt *s, int idx, int64_t v);
+    void (*bind_text)(db_stmt *s, int idx, const char *text);
+    void (*bind_null)(db_stmt *s, int idx);
+    int (*step)(db_stmt *s);
+    int64_t (*col_int64)(db_stmt *s, int col);
+    const char *(*col_text)(db_stmt *s, int col);
+    bool (*col_null)(db_stmt *s, int col);
+    void (*reset)(db_stmt *s);
+    int64_t (*changes)(db *d);
+    int (*exec)(db *d, const char *sql);
+    int (*begin)(db *d);
+} db_ops;
+
+struct db {
+    const db_ops *ops;
+    db_kind kind;
+};
+
+struct db_stmt {
+    db *owner;
+    const char *sql; /* the cache key: the caller's string literal */
+};
+
+int db_sqlite_open(const char *path, db **out, char *err, size_t err_size);
+int db_pg_open(const char *conninfo, db **out, char *err, size_t err_size);
+
+/* Accounting shared by backends (atomic). */
+void db_account(int64_t us);
+
+#endif

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Migration lists per dialect. A migration, once released, is never edited: add a new one. The
+ * two lists keep the same versions with the same meaning; only types and syntax differ (SQLite
+ * wants INTEGER PRIMARY KEY for a rowid alias, PostgreSQL BIGINT).
+ */
+#include "store/migrate.h"
+
+#include "core/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct migration {
+    int version;
+    const char *name;
+    const char *sql;
+} migration;
+
+#define USERS_COMMON                                                                              \
+    "  email TEXT,"                                                                      \
+    "  email_norm TEXT UNIQUE,"                                                          \
+    "  handle TEXT NOT NULL,"                                                                     \
+    "  handle_norm TEXT NOT NULL UNIQUE,"                                                         \
+    "  phone TEXT UNIQUE,"                                                                        \
+    "  display_name TEXT NOT NULL DEFAULT '',"                                                    \
+    "  password_hash TEXT,"                                                                       \
+    "  role TEXT NOT NULL DEFAULT 'user',"                                                        \
+    "  email_verified_at BIGINT,"                                                                 \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  updated_at BIGINT NOT NULL"
+
+#define AUTH_TABLES(ID_PK)                                                                        \
+    "CREATE TABLE users (id " ID_PK "," USERS_COMMON ");"                                         \
+    "CREATE TABLE sessions ("                                                                     \
+    "  id " ID_PK ","                                                                             \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  last_used_at BIGINT NOT NULL,"                                                             \
+    "  expires_at BIGINT NOT NULL,"                                                               \
+    "  revoked_at BIGINT,"                                                                        \
+    "  revoke_reason TEXT,"                                                                       \
+    "  user_agent TEXT NOT NULL DEFAULT '',"                                                      \
+    "  ip TEXT NOT NULL DEFAULT '');"                                                             \
+    "CREATE INDEX sessions_user ON sessions(user_id, id);"                                        \
+    "CREATE TABLE refresh_tokens ("                                                               \
+    "  token_hash TEXT PRIMARY KEY,"                                                              \
+    "  session_id BIGINT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"                    \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  expires_at BIGINT NOT NULL,"                                                               \
+    "  rotated_at BIGINT);"                                                                       \
+    "CREATE INDEX refresh_tokens_session ON refresh_tokens(session_id);"                          \
+    "CREATE TABLE codes ("                                                                        \
+    "  id " ID_PK ","                                                                             \
+    "  purpose TEXT NOT NULL,"                                                                    \
+    "  target TEXT NOT NULL,"                                                                     \
+    "  user_id BIGINT REFERENCES users(id) ON DELETE CASCADE,"                                   \
+    "  code_hash TEXT NOT NULL,"                                                                  \
+    "  attempts BIGINT NOT NULL DEFAULT 0,"                                                       \
+    "  expires_at BIGINT NOT NULL,"                                                               \
+    "  used_at BIGINT,"                                                                           \
+    "  created_at BIGINT NOT NULL);"                                                              \
+    "CREATE INDEX codes_target ON codes(purpose, target, id);"                                    \
+    "CREATE INDEX codes_hash ON codes(code_hash);"                                                \
+    "CREATE TABLE outbox ("                                                                       \
+    "  id " ID_PK ","                                                                             \
+    "  channel TEXT NOT NULL,"                                                                    \
+    "  recipient TEXT NOT NULL,"                                                                  \
+    "  template TEXT NOT NULL,"                                                                   \
+    "  payload TEXT NOT NULL,"                                                                    \
+    "  state TEXT NOT NULL DEFAULT 'pending',"                                                    \
+    "  attempts BIGINT NOT NULL DEFAULT 0,"                                                       \
+    "  next_attempt_at BIGINT NOT NULL,"                                                          \
+    "  lease_until BIGINT NOT NULL DEFAULT 0,"                                                    \
+    "  last_error TEXT,"                                                                          \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  sent_at BIGINT);"                                                                          \
+    "CREATE INDEX outbox_due ON outbox(state, next_attempt_at);"
+
+static const migration sqlite_migrations[] = {
+    {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
+};
+
+static const migration pg_migrations[] = {
+    {1, "accounts", AUTH_TABLES("BIGINT PRIMARY KEY")},
+};
+
+#define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
+_Static_assert(sizeof sqlite_migrations == sizeof pg_migrations,
+               "every migration exists in both dialects");
+
+int store_schema_version(void)
+{
+    return sqlite_migrations[N_MIGRATIONS - 1].version;
+}
+
+static const char *CREATE_VERSIONS =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)";
+static const char *MAX_VERSION = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+static const char *RECORD_VERSION =
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)";
+
+int store_applied_version(db *d)
+{
+    db_stmt *s = db_prepare(d, MAX_VERSION);
+    if (!s)
+        return ERR_DB;
+    int64_t v;
+    int rc = db_query_int64(s, &v);
+    return rc < 0 ? rc : (int)v;
+}
+
+int store_migrate(db *d, char *err, size_t err_size)
+{
+    const migration *list = db_kind_of(d) == DB_SQLITE ? sqlite_migrations : pg_migrations;
+    int rc = db_exec(d, CREATE_VERSIONS);
+    if (rc < 0 && rc != ERR_CONFLICT) {
+        /* two PostgreSQL processes racing on CREATE TABLE IF NOT EXISTS can hit a unique
+         * violation in the catalog; the table exists either way. */
+        snprintf(err, err_size, "create schema_migrations: %s", db_errmsg(d));
+        return rc;
+    }
+    if ((rc = db_begin(d)) < 0) {
+        snprintf(err, err_size, "begin: %s", db_errmsg(d));
+        return rc;
+    }
+    if (db_kind_of(d) == DB_POSTGRES &&
+        (rc = db_exec(d, "SELECT pg_advisory_xact_lock(7353718)")) < 0) {
+        snprintf(err, err_size, "migration lock: %s", db_errmsg(d));
+        goto fail;
+    }
+    int applied = store_applied_version(d), count = 0;
+    if (applied < 0) {
+        rc = applied;
+        snprintf(err, err_size, "read schema version: %s", db_errmsg(d));
+        goto fail;
+    }
+    for (int i = 0; i < N_MIGRATIONS; i++) {
+        if (list[i].version <= applied)
+            continue;
+        if ((rc = db_exec(d, list[i].sql)) < 0) {
+            snprintf(err, err_size, "migration %d (%s): %s", list[i].version, list[i].name,
+                     db_errmsg(d));
+            goto fail;
+        }
+        db_stmt *s = db_prepare(d, RECORD_VERSION);
+        if (!s) {
+            rc = ERR_DB;
+            snprintf(err, err_size, "record migration: %s", db_errmsg(d));
+            goto fail;
+        }
+        db_bind_int64(s, 1, list[i].version);
+        db_bind_text(s, 2, list[i].name);
+        db_bind_int64(s, 3, now_ms());
+        if ((rc = db_run(s)) < 0) {
+            snprintf(err, err_size, "record migration: %s", db_errmsg(d));
+            goto fail;
+        }
+        count++;
+    }
+    if ((rc = db_commit(d)) < 0) {
+        snprintf(err, err_size, "commit: %s", db_errmsg(d));
+        goto fail;
+    }
+    return count;
+fail:
+    db_rollback(d);
+    return rc;
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * SQL for the users table. Every function reads or writes whole rows through one column list so
+ * the row decoder has one shape.
+ */
+#include "store/users.h"
+
+#include "core/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define USER_COLS                                                                                 \
+    "u.id, u.email, u.handle, u.phone, u.display_name, u.password_hash, u.role, "                \
+    "u.email_verified_at, u.created_at, u.updated_at"
+
+static void copy_col(char *dst, size_t n, db_stmt *s, int col)
+{
+    const char *v = db_col_text(s, col);
+    snprintf(dst, n, "%s", v ? v : "");
+}
+
+static void decode_user(db_stmt *s, store_user *u)
+{
+    u->id = db_col_int64(s, 0);
+    copy_col(u->email, sizeof u->email, s, 1);
+    copy_col(u->handle, sizeof u->handle, s, 2);
+    copy_col(u->phone, sizeof u->phone, s, 3);
+    copy_col(u->display_name, sizeof u->display_name, s, 4);
+    copy_col(u->password_hash, sizeof u->password_hash, s, 5);
+    copy_col(u->role, sizeof u->role, s, 6);
+    u->email_verified_at = db_col_int64(s, 7);
+    u->created_at = db_col_int64(s, 8);
+    u->updated_at = db_col_int64(s, 9);
+}
+
+/* Runs a bound single-row query and decodes the user. */
+static int fetch_user(db_stmt *s, store_user *out)
+{
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        decode_user(s, out);
+    db_reset(s);
+    return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
+}
+
+int store_user_insert(db *d, const store_user *u)
+{
+    static const char *sql =
+        "INSERT INTO users (id, email, email_norm, handle, handle_norm, phone, display_name, "
+        "password_hash, role, email_verified_at, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    char email_norm[256], handle_norm[32];
+    snprintf(email_norm, sizeof email_norm, "%s", u->email);
+    snprintf(handle_norm, sizeof handle_norm, "%s", u->handle);
+    str_lower(email_norm);
+    str_lower(handle_norm);
+    db_bind_int64(s, 1, u->id);
+    db_bind_text(s, 2, u->email[0] ? u->email : NULL);
+    db_bind_text(s, 3, u->email[0] ? email_norm : NULL);
+    db_bind_text(s, 4, u->handle);
+    db_bind_text(s, 5, handle_norm);
+    db_bind_text(s, 6, u->phone[0] ? u->phone : NULL);
+    db_bind_text(s, 7, u->display_name);
+    db_bind_text(s, 8, u->password_hash[0] ? u->password_hash : NULL);
+    db_bind_text(s, 9, u->role);
+    if (u->email_verified_at)
+        db_bind_int64(s, 10, u->email_verified_at);
+    else
+        db_bind_null(s, 10);
+    db_bind_int64(s, 11, u->created_at);
+    db_bind_int64(s, 12, u->updated_at);
+    return db_run(s);
+}
+
+int store_user_by_id(db *d, int64_t id, store_user *out)
+{
+    static const char *sql = "SELECT " USER_COLS " FROM users u WHERE u.id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    return fetch_user(s, out);
+}
+
+int store_user_by_login(db *d, const char *norm, store_user *out)
+{
+    static const char *sql =
+        "SELECT " USER_COLS " FROM users u WHERE u.email_norm = ? OR u.handle_norm = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, norm);
+    db_bind_text(s, 2, norm);
+    return fetch_user(s, out);
+}
+
+int store_user_by_email(db *d, const char *email_norm, store_user *out)
+{
+    static const char *sql = "SELECT " USER_COLS " FROM users u WHERE u.email_norm = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, email_norm);
+    return fetch_user(s, out);
+}
+
+int store_user_by_phone(db *d, const char *phone, store_user *out)
+{
+    static const char *sql = "SELECT " USER_COLS " FROM users u WHERE u.phone = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, phone);
+    return fetch_user(s, out);
+}
+
+bool store_handle_taken(db *d, const char *handle_norm)
+{
+    static const char *sql = "SELECT 1 FROM users WHERE handle_norm = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return true; /* fail closed: the insert's unique index decides */
+    db_bind_text(s, 1, handle_norm);
+    int64_t v;
+    db_query_int64(s, &v);
+    return v == 1;
+}
+
+int store_user_for_session(db *d, int64_t user_id, int64_t session_id, int64_t now,
+                           store_user *out)
+{
+    static const char *sql =
+        "SELECT " USER_COLS " FROM users u JOIN sessions s ON s.user_id = u.id "
+        "WHERE u.id = ? AND s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, user_id);
+    db_bind_int64(s, 2, session_id);
+    db_bind_int64(s, 3, now);
+    int rc = fetch_user(s, out);
+    return rc == ERR_NOT_FOUND ? ERR_UNAUTHORIZED : rc;
+}
+
+/* Runs an UPDATE of one user row; ERR_NOT_FOUND when no row matched. */
+static int update_one(db *d, db_stmt *s)
+{
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    return db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+int store_user_set_password(db *d, int64_t id, const char *hash, int64_t now)
+{
+    static const char *sql = "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, hash);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    return update_one(d, s);
+}
+
+int store_user_set_role(db *d, int64_t id, const char *role, int64_t now)
+{
+    static const char *sql = "UPDATE users SET role = ?, updated_at = ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, role);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    return update_one(d, s);
+}
+
+int store_user_set_email_verified(db *d, int64_t id, int64_t now)
+{
+    static const char *sql =
+        "UPDATE users SET email_verified_at = ?, updated_at = ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    return update_one(d, s);
+}
+
+int64_t store_user_count(db *d)
+{
+    static const char *sql = "SELECT COUNT(*) FROM users";
+    db_stmt *s = db_prepare(d, sql);
+    int64_t n = 0;
+    if (s)
+        db_query_int64(s, &n);
+    return n;
+}

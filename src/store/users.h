@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Accounts table access. Emails and handles are stored as given and again normalized
+ * (lowercased) in *_norm columns with unique indexes, which makes uniqueness case-insensitive
+ * the same way on SQLite and PostgreSQL.
+ */
+#ifndef STREAMHUB_STORE_USERS_H
+#define STREAMHUB_STORE_USERS_H
+
+#include "store/db.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct store_user {
+    int64_t id;
+    char email[256];
+    char handle[32];
+    char phone[24];             /* E.164 or empty */
+    char display_name[260];
+    char password_hash[192];    /* argon2id string or empty for passwordless accounts */
+    char role[16];
+    int64_t email_verified_at;  /* 0 = not verified */
+    int64_t created_at;
+    int64_t updated_at;
+} store_user;
+
+/* ERR_CONFLICT when the email, handle or phone is taken. */
+int store_user_insert(db *d, const store_user *u);
+int store_user_by_id(db *d, int64_t id, store_user *out);
+/* Looks up by normalized email or handle (login accepts either). */
+int store_user_by_login(db *d, const char *norm, store_user *out);
+int store_user_by_email(db *d, const char *email_norm, store_user *out);
+int store_user_by_phone(db *d, const char *phone, store_user *out);
+bool store_handle_taken(db *d, const char *handle_norm);
+/* Loads the user behind an access token, but only while its session is live (not revoked, not
+ * expired): one query that makes logout take effect at once. ERR_UNAUTHORIZED otherwise. */
+int store_user_for_session(db *d, int64_t user_id, int64_t session_id, int64_t now,
+                           store_user *out);
+int store_user_set_password(db *d, int64_t id, const char *hash, int64_t now);
+int store_user_set_role(db *d, int64_t id, const char *role, int64_t now);
+int store_user_set_email_verified(db *d, int64_t id, int64_t now);
+int64_t store_user_count(db *d);
+
+#endif

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+// Operations: probes, metrics, the OpenAPI document (kept in sync with the route table), the docs
+// page, the command line (help, migrate, bad options) and graceful shutdown.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startServer, stopAll } from './lib/harness.mjs';
+import { BIN, client, register } from './lib/accounts.mjs';
+
+let server, url;
+before(async () => { server = await startServer({ args: ['--trust-proxy'] }); url = server.url; });
+after(stopAll);
+
+test('probes', async () => {
+  const c = client(url);
+  for (const p of ['/health', '/health/live']) {
+    const r = await c.get(p);
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { status: 'ok' });
+  }
+  const ready = await c.get('/health/ready');
+  assert.equal(ready.status, 200);
+  assert.deepEqual(ready.json, { status: 'ready', database: 'up' });
+});
+
+test('metrics in Prometheus text format', async () => {
+  const c = client(url);
+  await register(url);
+  await c.get('/api/v1/does-not-exist');
+  const r = await c.get('/metrics');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
+  const t = r.text;
+  assert.match(t, /^streamhub_http_requests_total\{route="\/api\/v1\/auth\/register",method="POST",status="201"\} [1-9]/m);
+  assert.match(t, /^streamhub_http_requests_total\{route="unmatched",method="",status="404"\} [1-9]/m);
+  assert.match(t, /^streamhub_http_request_duration_seconds_bucket\{route="\/api\/v1\/auth\/register",method="POST",le="\+Inf"\} [1-9]/m);
+  assert.match(t, /^streamhub_http_request_duration_seconds_count\{route="\/api\/v1\/auth\/register",method="POST"\} [1-9]/m);
+  assert.match(t, /^streamhub_http_requests_in_flight [0-9]+$/m);
+  assert.match(t, /^streamhub_worker_queue_length\{pool="workers"\} [0-9]+$/m);
+  assert.match(t, /^streamhub_db_seconds_total [0-9.]+$/m);
+  assert.match(t, /^streamhub_db_queries_total [1-9][0-9]*$/m);
+  // Every sample line parses as name{labels} value.
+  for (const line of t.split('\n').filter((l) => l && !l.startsWith('#')))
+    assert.match(line, /^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$/, line);
+});
+
+test('the OpenAPI document lists exactly the routes the server has', async () => {
+  const r = await client(url).get('/openapi.json');
+  assert.equal(r.status, 200);
+  const doc = r.json;
+  assert.equal(doc.openapi.slice(0, 3), '3.1');
+  const documented = new Set();
+  for (const [p, ops] of Object.entries(doc.paths))
+    for (const m of Object.keys(ops))
+      if (['get', 'post', 'put', 'patch', 'delete'].includes(m))
+        documented.add(`${m.toUpperCase()} ${p.replace(/\{([^}]+)\}/g, ':$1')}`);
+  const routes = new Set(execFileSync(BIN, ['routes'], { encoding: 'utf8' }).trim().split('\n'));
+  const missing = [...routes].filter((x) => !documented.has(x));
+  const extra = [...documented].filter((x) => !routes.has(x));
+  assert.deepEqual(missing, [], 'routes missing from openapi.json');
+  assert.deepEqual(extra, [], 'openapi.json lists routes that do not exist');
+  // And each documented route really answers (anything but route_not_found / method_not_allowed).
+  const c = client(url);
+  for (const x of documented) {
+    const [method, p] = x.split(' ');
+    const concrete = p.replace(/:[a-z_]+/g, (m) => (m === ':file' ? 'swagger-ui.css' : '123'));
+    const res = await c.request(method, concrete, method === 'GET' ? {} : { json: {} });
+    assert.ok(!(res.json?.error?.code === 'route_not_found' || res.status === 405), `${x} → ${res.status}`);
+  }
+});
+
+test('Swagger UI is served by the binary', async () => {
+  const c = client(url);
+  const page = await c.get('/docs');
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-type'), /^text\/html/);
+  assert.match(page.text, /swagger-ui-bundle\.js/);
+  const js = await c.get('/docs/swagger-ui-bundle.js');
+  assert.equal(js.status, 200);
+  assert.ok(js.text.length > 100000, 'the real bundle from swagger-ui-dist');
+  assert.equal((await c.get('/docs/swagger-ui.css')).status, 200);
+  assert.equal((await c.get('/docs/docs-init.js')).status, 200);
+  assert.equal((await c.get('/docs/..%2Fopenapi.json')).status, 404);
+  assert.equal((await c.get('/docs/secret.txt')).status, 404);
+});
+
+test('--help lists every option with its environment variable', () => {
+  const out = execFileSync(BIN, ['serve', '--help'], { encoding: 'utf8' });
+  for (const opt of ['--host', '--port', '--data-dir', '--database', '--workers', '--body-limit', '--cors-origins', '--rate-limit'])
+    assert.ok(out.includes(opt), opt);
+  assert.match(out, /STREAMHUB_PORT/);
+});
+
+test('bad options exit 2 with a message', () => {
+  for (const args of [['serve', '--port', '70000'], ['serve', '--nope'], ['serve', '--port'], ['frobnicate']]) {
+    let status = 0, stderr = '';
+    try { execFileSync(BIN, args, { encoding: 'utf8', stdio: 'pipe' }); } catch (e) { status = e.status; stderr = e.stderr; }
+    assert.equal(status, 2, args.join(' '));
+    assert.ok(stderr.length > 0);
+  }
+});
+
+test('migrate applies the schema once, even with two processes at once', async () => {
+  if (process.env.STREAMHUB_TEST_PG) {
+    // On PostgreSQL the suite's own server already migrated its database; run migrate against it.
+    const out = execFileSync(BIN, ['migrate', '--data-dir', server.dataDir, '--database', server.database], { encoding: 'utf8' });
+    assert.match(out, /^schema version [0-9]+ \(postgres\)/);
+    return;
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'sh-migrate-'));
+  const run = () => new Promise((resolve) => {
+    const p = spawn(BIN, ['migrate', '--data-dir', dir]);
+    let out = '';
+    p.stdout.on('data', (d) => { out += d; });
+    p.on('exit', (code) => resolve({ code, out }));
+  });
+  const [a, b] = await Promise.all([run(), run()]);
+  assert.equal(a.code, 0);
+  assert.equal(b.code, 0);
+  assert.match(a.out, /^schema version [0-9]+ \(sqlite\)/);
+});
+
+test('SIGTERM exits 0 after answering what is in flight', async () => {
+  const s = await startServer({ args: ['--trust-proxy'] });
+  const c = client(s.url);
+  const pending = c.post('/api/v1/auth/register', { json: { email: `t${Date.now()}@example.test`, handle: `t${Date.now()}`, password: 'a fine password' } });
+  await new Promise((r) => setTimeout(r, 5));
+  const [res, code] = await Promise.all([pending, s.stop()]);
+  assert.equal(code, 0);
+  assert.equal(res.status, 201);
+});

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Runs every test suite and ends with one line "N passed, N failed" over all of them:
+#   unit    C unit tests (cmocka, TAP output)
+#   sqlite  e2e suites (node --test) against the binary on SQLite
+#   pg      the same suites against a throwaway PostgreSQL server
+#   asan    the e2e suites on an AddressSanitizer + UndefinedBehaviorSanitizer build
+#   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
+# STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+only=${STREAMHUB_TEST_ONLY:-unit,sqlite,pg,asan,fuzz}
+logs=build/test-logs
+mkdir -p "$logs"
+total_pass=0
+total_fail=0
+
+wants() { [[ ",$only," == *",$1,"* ]]; }
+record() { # suite pass fail
+  echo "$1: $2 passed, $3 failed"
+  total_pass=$((total_pass + $2))
+  total_fail=$((total_fail + $3))
+}
+
+# Counts a node --test TAP log; a runner that crashed or ran nothing counts as one failure.
+node_suite() { # name log status
+  local pass fail
+  pass=$(awk '/^# pass / {print $3}' "$2" | tail -n 1)
+  fail=$(awk '/^# fail / {print $3}' "$2" | tail -n 1)
+  if [ -z "$pass" ] || [ -z "$fail" ] || { [ "$pass" = 0 ] && [ "$fail" = 0 ]; }; then
+    pass=${pass:-0}
+    fail=$(( ${fail:-0} + 1 ))
+  elif [ "$3" != 0 ] && [ "$fail" = 0 ]; then
+    fail=1
+  fi
+  record "$1" "$pass" "$fail"
+}
+
+run_e2e() { # name bin [env...]
+  local name=$1 bin=$2 log="$logs/$1.log"
+  shift 2
+  echo "== $name: e2e suites with $bin"
+  env STREAMHUB_BIN="$PWD/$bin" "$@" node --test --test-reporter=tap --test-concurrency=2 \
+    tests/e2e/*.test.mjs >"$log" 2>&1
+  local status=$?
+  grep -E '^not ok|^    not ok' "$log" | head -40
+  node_suite "$name" "$log" "$status"
+}
+
+if wants unit; then
+  echo "== unit: C unit tests"
+  pass=0 fail=0
+  for t in build/tests/unit/test_*; do
+    [ -x "$t" ] && [ -f "$t" ] || continue
+    log="$logs/unit-$(basename "$t").log"
+    CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
+    status=$?
+    p=$(grep -c '^ok ' "$log")
+    f=$(grep -c '^not ok ' "$log")
+    grep '^not ok ' "$log"
+    [ "$status" != 0 ] && [ "$f" = 0 ] && f=1
+    pass=$((pass + p))
+    fail=$((fail + f))
+  done
+  record unit "$pass" "$fail"
+fi
+
+if wants sqlite; then
+  run_e2e sqlite build/streamhub
+fi
+
+if wants pg; then
+  echo "== pg: starting a throwaway PostgreSQL"
+  if bash tests/pg.sh start; then
+    trap 'bash tests/pg.sh stop' EXIT
+    run_e2e pg build/streamhub STREAMHUB_TEST_PG="$(bash tests/pg.sh url)"
+    bash tests/pg.sh stop
+    trap - EXIT
+  else
+    record pg 0 1
+  fi
+fi
+
+if wants asan; then
+  echo "== asan: building with AddressSanitizer + UndefinedBehaviorSanitizer"
+  if { [ -f build-asan/build.ninja ] || meson setup build-asan --buildtype=debug \
+        -Db_sanitize=address,undefined -Db_lundef=false >"$logs/asan-setup.log" 2>&1; } &&
+     ninja -C build-asan >"$logs/asan-build.log" 2>&1; then
+    run_e2e asan build-asan/streamhub ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+  else
+    tail -30 "$logs/asan-build.log" "$logs/asan-setup.log" 2>/dev/null
+    record asan 0 1
+  fi
+fi
+
+if wants fuzz && [ -x fuzz/run.sh ]; then
+  echo "== fuzz: libFuzzer targets"
+  fuzz/run.sh >"$logs/fuzz.log" 2>&1
+  status=$?
+  tail -n 15 "$logs/fuzz.log"
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$logs/fuzz.log" | tail -n 1)
+  p=$(echo "$line" | awk '{print $1}')
+  f=$(echo "$line" | awk '{print $3}')
+  [ -z "$line" ] && { p=0; f=1; }
+  [ "$status" != 0 ] && [ "${f:-0}" = 0 ] && f=1
+  record fuzz "${p:-0}" "${f:-1}"
+fi
+
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" = 0 ]

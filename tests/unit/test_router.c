@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Route matching: parameters, 404 versus 405 with the Allow list, HEAD on GET routes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "http/router.h"
+
+static void noop(http_req *req, http_res *res) {}
+
+static const http_route table[] = {
+    {"GET", "/health", noop, 0},
+    {"GET", "/api/v1/users/:handle", noop, 0},
+    {"PATCH", "/api/v1/users/:handle", noop, 0},
+    {"DELETE", "/api/v1/auth/sessions/:id", noop, 0},
+    {"PATCH", "/api/v1/admin/users/:id/role", noop, 0},
+    {"POST", "/api/v1/auth/login", noop, 0},
+};
+#define N (sizeof table / sizeof table[0])
+
+static void test_static_route(void **state)
+{
+    route_match m;
+    assert_int_equal(router_match(table, N, "GET", "/health", &m), ROUTE_FOUND);
+    assert_int_equal(m.route, 0);
+    assert_int_equal(m.n_params, 0);
+}
+
+static void test_params(void **state)
+{
+    route_match m;
+    assert_int_equal(router_match(table, N, "PATCH", "/api/v1/admin/users/42/role", &m), ROUTE_FOUND);
+    assert_int_equal(m.route, 4);
+    assert_int_equal(m.n_params, 1);
+    assert_int_equal(m.params[0].name_len, 2);
+    assert_memory_equal(m.params[0].name, "id", 2);
+    assert_int_equal(m.params[0].value_len, 2);
+    assert_memory_equal(m.params[0].value, "42", 2);
+    assert_int_equal(router_match(table, N, "PATCH", "/api/v1/users/ana", &m), ROUTE_FOUND);
+    assert_int_equal(m.route, 2);
+}
+
+static void test_not_found(void **state)
+{
+    route_match m;
+    const char *paths[] = {"/", "", "health", "/health/", "/healthz", "/api/v1/users/",
+                           "/api/v1/users//x", "/api/v1/admin/users/1/role/x", "//health"};
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+        assert_int_equal(router_match(table, N, "GET", paths[i], &m), ROUTE_NOT_FOUND);
+    assert_int_equal(m.route, -1);
+}
+
+static void test_method_not_allowed(void **state)
+{
+    route_match m;
+    assert_int_equal(router_match(table, N, "POST", "/api/v1/users/ana", &m),
+                     ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(m.allow, "GET, HEAD, PATCH, OPTIONS");
+    assert_int_equal(router_match(table, N, "GET", "/api/v1/auth/login", &m),
+                     ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(m.allow, "POST, OPTIONS");
+}
+
+static void test_head_matches_get(void **state)
+{
+    route_match m;
+    assert_int_equal(router_match(table, N, "HEAD", "/health", &m), ROUTE_FOUND);
+    assert_int_equal(m.route, 0);
+    assert_int_equal(router_match(table, N, "HEAD", "/api/v1/auth/login", &m),
+                     ROUTE_METHOD_NOT_ALLOWED);
+}
+
+static void test_long_path(void **state)
+{
+    char path[5000];
+    memset(path, 'a', sizeof path);
+    path[0] = '/';
+    path[sizeof path - 1] = '\0';
+    route_match m;
+    assert_int_equal(router_match(table, N, "GET", path, &m), ROUTE_NOT_FOUND);
+    memcpy(path, "/api/v1/users/", 14);
+    assert_int_equal(router_match(table, N, "GET", path, &m), ROUTE_FOUND);
+    assert_int_equal(m.params[0].value_len, sizeof path - 1 - 14);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_static_route),      cmocka_unit_test(test_params),
+        cmocka_unit_test(test_not_found),         cmocka_unit_test(test_method_not_allowed),
+        cmocka_unit_test(test_head_matches_get),  cmocka_unit_test(test_long_path),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

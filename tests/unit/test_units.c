@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Unit tests for ids, JSON validation, the rate limiter, the option table, account field rules,
+ * tokens and migrations.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/id.h"
+#include "core/json.h"
+#include "core/ratelimit.h"
+#include "core/util.h"
+#include "domain/tokens.h"
+#include "domain/validate.h"
+#include "store/db.h"
+#include "store/migrate.h"
+
+static void test_ids(void **state)
+{
+    int64_t prev = id_next();
+    for (int i = 0; i < 100000; i++) {
+        int64_t id = id_next();
+        assert_true(id > prev);
+        prev = id;
+    }
+    int64_t t = id_time_ms(prev);
+    assert_true(llabs(t - now_ms()) < 5000);
+    int64_t v;
+    const char *bad[] = {"", "0", "-1", "01", "1a", " 1", "99999999999999999999", NULL};
+    for (int i = 0; bad[i]; i++)
+        assert_false(id_parse(bad[i], &v));
+    assert_true(id_parse("9223372036854775807", &v));
+    assert_int_equal(v, INT64_MAX);
+    assert_false(id_parse("9223372036854775808", &v));
+    char s[ID_STR_MAX];
+    id_format(prev, s);
+    assert_true(id_parse(s, &v));
+    assert_int_equal(v, prev);
+}
+
+static void test_json_validation(void **state)
+{
+    json_t *o = json_pack("{s:s, s:i, s:s, s:b, s:n}", "name", "añ😀", "num", 3, "long",
+                          "abcdef", "flag", 1, "nil");
+    json_object_set_new(o, "nul", json_stringn("a\0b", 3));
+    const char *out;
+    jv_error err;
+    assert_true(jv_string(o, "name", true, 0, 3, &out, &err)); /* 3 code points, 7 bytes */
+    assert_string_equal(out, "añ😀");
+    assert_false(jv_string(o, "name", true, 0, 2, &out, &err));
+    assert_string_equal(err.reason, "too_long");
+    assert_false(jv_string(o, "num", true, 0, 0, &out, &err));
+    assert_string_equal(err.reason, "must_be_string");
+    assert_string_equal(err.field, "num");
+    assert_false(jv_string(o, "missing", true, 0, 0, &out, &err));
+    assert_string_equal(err.reason, "required");
+    assert_true(jv_string(o, "missing", false, 0, 0, &out, &err));
+    assert_null(out);
+    assert_true(jv_string(o, "nil", false, 0, 0, &out, &err));
+    assert_false(jv_string(o, "nul", true, 0, 0, &out, &err));
+    assert_string_equal(err.reason, "invalid_format");
+    int b;
+    assert_true(jv_bool(o, "flag", true, &b, &err));
+    assert_int_equal(b, 1);
+    assert_false(jv_bool(o, "num", true, &b, &err));
+    const char *allowed[] = {"name", "num", NULL};
+    assert_false(jv_only(o, allowed, &err));
+    json_decref(o);
+    json_t *t = json_time(1700000000123LL);
+    assert_string_equal(json_string_value(t), "2023-11-14T22:13:20.123Z");
+    json_decref(t);
+    t = json_time(0);
+    assert_true(json_is_null(t));
+}
+
+static void test_ratelimit(void **state)
+{
+    ratelimit *rl = ratelimit_new(1.0, 3.0, 64);
+    int retry = 0;
+    int64_t t = 1000000000;
+    for (int i = 0; i < 3; i++)
+        assert_true(ratelimit_take(rl, "a", t, &retry));
+    assert_false(ratelimit_take(rl, "a", t, &retry));
+    assert_true(retry >= 1);
+    assert_true(ratelimit_take(rl, "b", t, &retry)); /* keys are independent */
+    assert_true(ratelimit_take(rl, "a", t + 1000001, &retry)); /* one token refilled */
+    assert_false(ratelimit_take(rl, "a", t + 1000002, &retry));
+    /* A tiny table under many keys evicts but never crashes, and a fresh key is allowed. */
+    char key[32];
+    for (int i = 0; i < 10000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        ratelimit_take(rl, key, t, NULL);
+    }
+    assert_true(ratelimit_take(rl, "new-key", t, &retry));
+    ratelimit_free(rl);
+}
+
+static void test_config(void **state)
+{
+    config c;
+    config_defaults(&c);
+    assert_int_equal(c.port, 8080);
+    assert_string_equal(c.host, "127.0.0.1");
+    setenv("STREAMHUB_PORT", "9000", 1);
+    char *a1[] = {"--workers=4", "--trust-proxy", "--data-dir", "/tmp/x"};
+    assert_int_equal(config_load(&c, 4, a1), 0);
+    assert_int_equal(c.port, 9000);
+    assert_int_equal(c.workers, 4);
+    assert_true(c.trust_proxy);
+    assert_string_equal(c.data_dir, "/tmp/x");
+    char *a2[] = {"--port", "0"};
+    assert_int_equal(config_load(&c, 2, a2), 0);
+    assert_int_equal(c.port, 0);
+    unsetenv("STREAMHUB_PORT");
+    char *bad1[] = {"--port", "70000"};
+    char *bad2[] = {"--nope"};
+    char *bad3[] = {"--port"};
+    char *bad4[] = {"--port", "12x"};
+    assert_int_equal(config_load(&c, 2, bad1), -1);
+    assert_int_equal(config_load(&c, 1, bad2), -1);
+    assert_int_equal(config_load(&c, 1, bad3), -1);
+    assert_int_equal(config_load(&c, 2, bad4), -1);
+    config_free(&c);
+}
+
+static void test_validate(void **state)
+{
+    const char *good_handles[] = {"ana", "Ana_B.c", "a1b", "user_123", "x.y.z", NULL};
+    const char *bad_handles[] = {"ab", "a..b", "abc.", ".abc", "_abc", "123", "ADMIN", "me",
+                                 "ña_ña", "a b c", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL};
+    for (int i = 0; good_handles[i]; i++)
+        assert_null(validate_handle(good_handles[i]));
+    for (int i = 0; bad_handles[i]; i++)
+        assert_non_null(validate_handle(bad_handles[i]));
+    assert_string_equal(validate_handle("Admin"), "reserved");
+    assert_null(validate_email("a@b.co"));
+    assert_null(validate_email("first.last+tag@sub.example.org"));
+    const char *bad_emails[] = {"a", "a@b", "@b.co", "a@@b.co", "a b@c.co", "a@b..co", "a@-b.co",
+                                "a.@b.co", "a@b.co-", NULL};
+    for (int i = 0; bad_emails[i]; i++)
+        assert_non_null(validate_email(bad_emails[i]));
+    assert_null(validate_phone("+15551234567"));
+    assert_non_null(validate_phone("15551234567"));
+    assert_non_null(validate_phone("+0551234567"));
+    assert_non_null(validate_phone("+1555"));
+    assert_string_equal(validate_password("1234567"), "too_short");
+    assert_null(validate_password("😀😀😀😀😀😀😀😀")); /* 8 code points */
+    assert_string_equal(validate_password("😀😀😀😀😀😀😀"), "too_short");
+    assert_string_equal(validate_password("         "), "invalid_format");
+    char longpw[200];
+    memset(longpw, 'x', 129);
+    longpw[129] = '\0';
+    assert_string_equal(validate_password(longpw), "too_long");
+    assert_null(validate_display_name("Ana 🎬"));
+    assert_non_null(validate_display_name("a\tb"));
+}
+
+static void test_tokens(void **state)
+{
+    token_keys k, other;
+    tokens_init(&k, "a secret that is long enough for the tests here");
+    tokens_init(&other, "another secret that is long enough for tests!!");
+    char tok[ACCESS_TOKEN_MAX];
+    assert_int_equal(tokens_issue_access(&k, 123, 456, "user", 1000, 60, tok), 0);
+    access_claims c;
+    bool expired;
+    assert_int_equal(tokens_verify_access(&k, tok, 1010, &c, &expired), 0);
+    assert_int_equal(c.user_id, 123);
+    assert_int_equal(c.session_id, 456);
+    assert_int_equal(tokens_verify_access(&k, tok, 1061, &c, &expired), ERR_UNAUTHORIZED);
+    assert_true(expired);
+    assert_int_equal(tokens_verify_access(&other, tok, 1010, &c, &expired), ERR_UNAUTHORIZED);
+    assert_false(expired);
+    char tampered[ACCESS_TOKEN_MAX];
+    strcpy(tampered, tok);
+    size_t n = strlen(tampered);
+    tampered[n - 3] = tampered[n - 3] == 'A' ? 'B' : 'A';
+    assert_int_equal(tokens_verify_access(&k, tampered, 1010, &c, &expired), ERR_UNAUTHORIZED);
+    /* alg=none: header {"alg":"none","typ":"JWT"}, the original payload, no signature. */
+    char none[ACCESS_TOKEN_MAX];
+    const char *payload = strchr(tok, '.') + 1;
+    size_t plen = (size_t)(strrchr(tok, '.') - payload);
+    snprintf(none, sizeof none, "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.%.*s.", (int)plen, payload);
+    assert_int_equal(tokens_verify_access(&k, none, 1010, &c, &expired), ERR_UNAUTHORIZED);
+    assert_int_equal(tokens_verify_access(&k, "garbage", 1010, &c, &expired), ERR_UNAUTHORIZED);
+
+    char r1[REFRESH_TOKEN_LEN], r2[REFRESH_TOKEN_LEN];
+    tokens_new_refresh(r1);
+    tokens_new_refresh(r2);
+    assert_int_equal(strlen(r1), 43);
+    assert_string_not_equal(r1, r2);
+    char h1[TOKEN_HASH_LEN], h2[TOKEN_HASH_LEN];
+    tokens_hash_secret("123456", h1);
+    tokens_hash_code(&k, "123456", h2);
+    assert_int_equal(strlen(h1), 64);
+    assert_string_not_equal(h1, h2);
+    char otp[7];
+    tokens_new_otp(otp);
+    assert_int_equal(strlen(otp), 6);
+    assert_int_equal(strspn(otp, "0123456789"), 6);
+
+    char hash[PW_HASH_MAX];
+    assert_int_equal(password_hash("correct horse", 2, 19456, hash), 0);
+    assert_true(strncmp(hash, "$argon2id$", 10) == 0);
+    assert_true(password_verify(hash, "correct horse"));
+    assert_false(password_verify(hash, "wrong horse"));
+    assert_false(password_verify("", "x"));
+    assert_false(password_needs_rehash(hash, 2, 19456));
+    assert_true(password_needs_rehash(hash, 3, 19456));
+}
+
+static void test_migrations(void **state)
+{
+    char dir[] = "/tmp/sh-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char url[128], err[256];
+    snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
+    db *d;
+    assert_int_equal(db_open(url, &d, err, sizeof err), 0);
+    assert_true(store_migrate(d, err, sizeof err) > 0);
+    assert_int_equal(store_migrate(d, err, sizeof err), 0);
+    assert_int_equal(store_applied_version(d), store_schema_version());
+    /* the schema works: a unique violation is reported as a conflict */
+    assert_int_equal(db_exec(d, "INSERT INTO users (id, email, email_norm, handle, handle_norm, "
+                                "created_at, updated_at) VALUES (1, 'a', 'a', 'h', 'h', 0, 0)"), 0);
+    assert_int_equal(db_exec(d, "INSERT INTO users (id, email, email_norm, handle, handle_norm, "
+                                "created_at, updated_at) VALUES (2, 'b', 'b', 'h', 'h', 0, 0)"),
+                     ERR_CONFLICT);
+    static const char *count_sql = "SELECT COUNT(*) FROM users WHERE handle_norm = ?";
+    db_stmt *s = db_prepare(d, count_sql);
+    db_bind_text(s, 1, "h");
+    int64_t count;
+    assert_int_equal(db_query_int64(s, &count), 0);
+    assert_int_equal(count, 1);
+    assert_ptr_equal(db_prepare(d, count_sql), s); /* cached per connection */
+    db_close(d);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ids),      cmocka_unit_test(test_json_validation),
+        cmocka_unit_test(test_ratelimit), cmocka_unit_test(test_config),
+        cmocka_unit_test(test_validate), cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_migrations),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
