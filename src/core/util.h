@@ -52,7 +52,7 @@ void buf_reserve(buf *b, size_t extra);
 void buf_append(buf *b, const void *data, size_t len);
 void buf_puts(buf *b, const char *s);
 void buf_printf(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_vprintf(buf *b, const char *fmt, va_list ap);
+void buf_vprintf(buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 void buf_free(buf *b);
 char *buf_steal(buf *b); /* returns data (never NULL) and resets the buffer */
 
