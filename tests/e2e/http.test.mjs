@@ -136,3 +136,38 @@ test('many concurrent requests all succeed', async () => {
     i % 2 ? c.get('/api/v1/auth/me', { token: a.tokens.access_token }) : c.get('/health/live')));
   assert.ok(results.every((r) => r.status === 200), results.map((r) => r.status).join(','));
 });
+
+test('slow clients are cut off after the connection timeout; the connection cap holds', async () => {
+  const s = await startServer({ args: ['--connection-timeout', '1', '--max-connections', '16'] });
+  const { hostname, port } = new URL(s.url);
+  const started = Date.now();
+  const closed = await new Promise((resolve) => {
+    const sock = net.connect(Number(port), hostname);
+    sock.on('connect', () => sock.write('GET /health/live HTTP/1.1\r\nHost: x\r\n')); // never finishes
+    sock.on('close', () => resolve(true));
+    sock.on('error', () => {});
+    setTimeout(() => { sock.destroy(); resolve(false); }, 8000);
+  });
+  assert.equal(closed, true, 'server closed the stalled connection');
+  assert.ok(Date.now() - started < 7000);
+  // Fill the cap with idle sockets: a further request waits (libmicrohttpd stops accepting)
+  // until the idle ones time out, then it is served.
+  const idle = await Promise.all(Array.from({ length: 16 }, () => new Promise((resolve) => {
+    const sock = net.connect(Number(port), hostname, () => resolve(sock));
+    sock.on('error', () => resolve(sock));
+  })));
+  await new Promise((r) => setTimeout(r, 100));
+  const t0 = Date.now();
+  let answeredAt = 0;
+  await new Promise((resolve) => {
+    const sock = net.connect(Number(port), hostname, () => sock.write('GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+    sock.on('data', () => { if (!answeredAt) answeredAt = Date.now(); });
+    sock.on('close', resolve);
+    sock.on('error', resolve);
+  });
+  for (const x of idle) x.destroy();
+  assert.ok(answeredAt > 0, 'served once room was made');
+  assert.ok(answeredAt - t0 >= 500, `served after ${answeredAt - t0} ms, while the cap was full`);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal((await client(s.url).get('/health/live')).status, 200);
+});
