@@ -104,15 +104,18 @@ test('bad options exit 2 with a message', () => {
 });
 
 test('migrate applies the schema once, even with two processes at once', async () => {
+  let args;
   if (process.env.STREAMHUB_TEST_PG) {
-    // On PostgreSQL the suite's own server already migrated its database; run migrate against it.
-    const out = execFileSync(BIN, ['migrate', '--data-dir', server.dataDir, '--database', server.database], { encoding: 'utf8' });
-    assert.match(out, /^schema version [0-9]+ \(postgres\)/);
-    return;
+    const name = `sh_migrate_${Date.now()}`;
+    execFileSync('psql', [process.env.STREAMHUB_TEST_PG, '-q', '-c', `CREATE DATABASE ${name}`]);
+    const u = new URL(process.env.STREAMHUB_TEST_PG);
+    u.pathname = `/${name}`;
+    args = ['migrate', '--data-dir', mkdtempSync(path.join(tmpdir(), 'sh-migrate-')), '--database', u.toString()];
+  } else {
+    args = ['migrate', '--data-dir', mkdtempSync(path.join(tmpdir(), 'sh-migrate-'))];
   }
-  const dir = mkdtempSync(path.join(tmpdir(), 'sh-migrate-'));
   const run = () => new Promise((resolve) => {
-    const p = spawn(BIN, ['migrate', '--data-dir', dir]);
+    const p = spawn(BIN, args);
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
     p.on('exit', (code) => resolve({ code, out }));
@@ -120,7 +123,8 @@ test('migrate applies the schema once, even with two processes at once', async (
   const [a, b] = await Promise.all([run(), run()]);
   assert.equal(a.code, 0);
   assert.equal(b.code, 0);
-  assert.match(a.out, /^schema version [0-9]+ \(sqlite\)/);
+  assert.match(a.out, /^schema version [0-9]+ \((sqlite|postgres)\)/);
+  assert.equal(a.out, b.out);
 });
 
 test('SIGTERM exits 0 after answering what is in flight', async () => {
@@ -131,4 +135,19 @@ test('SIGTERM exits 0 after answering what is in flight', async () => {
   const [res, code] = await Promise.all([pending, s.stop()]);
   assert.equal(code, 0);
   assert.equal(res.status, 201);
+});
+
+test('readiness turns 503 when the database goes away (PostgreSQL)', { skip: !process.env.STREAMHUB_TEST_PG && 'needs PostgreSQL' }, async () => {
+  const s = await startServer();
+  const c = client(s.url);
+  assert.equal((await c.get('/health/ready')).status, 200);
+  const name = new URL(s.database).pathname.slice(1);
+  execFileSync('psql', [process.env.STREAMHUB_TEST_PG, '-q', '-c', `DROP DATABASE ${name} WITH (FORCE)`]);
+  const r = await c.get('/health/ready');
+  assert.equal(r.status, 503, r.text);
+  assert.equal(r.json.error.code, 'not_ready');
+  assert.ok(r.headers.get('retry-after'));
+  assert.equal((await c.get('/health/live')).status, 200, 'liveness does not depend on the database');
+  const me = await c.get('/api/v1/auth/me', { token: 'x' });
+  assert.ok([401, 503].includes(me.status), `database-backed routes fail cleanly: ${me.status}`);
 });
