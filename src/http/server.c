@@ -685,6 +685,7 @@ http_server *http_server_start(const http_options *opts, const http_route *route
         threads = 1;
     s->daemon = MHD_start_daemon(
         flags, (uint16_t)opts->port, NULL, NULL, on_request, s,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
         MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
@@ -692,7 +693,6 @@ http_server *http_server_start(const http_options *opts, const http_route *route
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->connection_memory,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->per_ip_connections,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
         MHD_OPTION_END);
     if (!s->daemon) {

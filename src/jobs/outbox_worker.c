@@ -160,9 +160,9 @@ static void run_batch(outbox_worker *w, db *d)
             int64_t attempts = msgs[i].attempts;
             int64_t next = attempts >= MAX_ATTEMPTS ? 0 : now_ms() + (1000LL << (attempts - 1));
             char esc[300];
+            store_outbox_retry(d, msgs[i].id, next, err);
             log_warn("delivery failed", "\"id\":\"%lld\",\"attempt\":%lld,\"error\":\"%s\"",
                      (long long)msgs[i].id, (long long)attempts, log_escape(err, esc, sizeof esc));
-            store_outbox_retry(d, msgs[i].id, next, err);
         }
         free(msgs[i].payload);
     }

@@ -31,6 +31,10 @@ test('a streamhub worker delivers what a crashed server had queued', async () =>
   const c = client(server.url);
   const email = `worker_${Date.now()}@example.test`;
   assert.equal((await c.post('/api/v1/auth/otp/request', { json: { email } })).status, 202);
+  // Kill it once its failed attempt is recorded (a kill mid-attempt would leave the message
+  // leased for 60 s before another process may retry it).
+  for (let i = 0; i < 200 && !/"msg":"delivery failed"/.test(server.stderrText()); i++)
+    await new Promise((r) => setTimeout(r, 50));
   await server.kill('SIGKILL');
   const args = ['worker', '--data-dir', server.dataDir, '--delivery', 'webhook', '--webhook-url', hook.url];
   if (server.database) args.push('--database', server.database);
