@@ -45,6 +45,20 @@ static const http_route routes[] = {
     {"POST", "/api/v1/auth/otp/verify", api_auth_otp_verify, DB | JSON},
 
     {"PATCH", "/api/v1/admin/users/:id/role", api_admin_set_role, DB | JSON},
+
+    {"GET", "/api/v1/users/:handle", api_users_get, DB},
+    {"PATCH", "/api/v1/users/me", api_users_update_me, DB | JSON},
+    {"POST", "/api/v1/users/:handle/follow", api_users_follow, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"DELETE", "/api/v1/users/:handle/follow", api_users_unfollow, DB},
+    {"GET", "/api/v1/users/:handle/followers", api_users_followers, DB},
+    {"GET", "/api/v1/users/:handle/following", api_users_following, DB},
+    {"GET", "/api/v1/users/:handle/friends", api_users_friends, DB},
+    {"GET", "/api/v1/users/:handle/relationship", api_users_relationship, DB},
+    {"GET", "/api/v1/follow-requests", api_follow_requests, DB},
+    {"POST", "/api/v1/follow-requests/:id/accept", api_follow_request_accept,
+     DB | JSON | HTTP_OPTIONAL_BODY},
+    {"POST", "/api/v1/follow-requests/:id/reject", api_follow_request_reject,
+     DB | JSON | HTTP_OPTIONAL_BODY},
 };
 
 const http_route *api_routes(size_t *n)

@@ -64,4 +64,16 @@ void api_auth_otp_verify(http_req *req, http_res *res);
 
 void api_admin_set_role(http_req *req, http_res *res);
 
+void api_users_get(http_req *req, http_res *res);
+void api_users_update_me(http_req *req, http_res *res);
+void api_users_follow(http_req *req, http_res *res);
+void api_users_unfollow(http_req *req, http_res *res);
+void api_users_followers(http_req *req, http_res *res);
+void api_users_following(http_req *req, http_res *res);
+void api_users_friends(http_req *req, http_res *res);
+void api_users_relationship(http_req *req, http_res *res);
+void api_follow_requests(http_req *req, http_res *res);
+void api_follow_request_accept(http_req *req, http_res *res);
+void api_follow_request_reject(http_req *req, http_res *res);
+
 #endif

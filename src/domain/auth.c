@@ -286,6 +286,10 @@ static void fill_new_user(store_user *u, const char *email, const char *handle,
     snprintf(u->handle, sizeof u->handle, "%s", handle);
     snprintf(u->display_name, sizeof u->display_name, "%s", display_name ? display_name : "");
     snprintf(u->role, sizeof u->role, "%s", role);
+    /* the column defaults, so the answer matches what a later read returns */
+    strcpy(u->links, "[]");
+    strcpy(u->default_visibility, "public");
+    u->allow_duets = u->allow_stitches = u->allow_comments = true;
     u->created_at = u->updated_at = now_ms();
 }
 

@@ -10,9 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define USER_COLS                                                                                 \
-    "u.id, u.email, u.handle, u.phone, u.display_name, u.password_hash, u.role, "                \
-    "u.email_verified_at, u.created_at, u.updated_at"
+#define USER_COLS STORE_USER_COLUMNS
 
 static void copy_col(char *dst, size_t n, db_stmt *s, int col)
 {
@@ -32,6 +30,16 @@ static void decode_user(db_stmt *s, store_user *u)
     u->email_verified_at = db_col_int64(s, 7);
     u->created_at = db_col_int64(s, 8);
     u->updated_at = db_col_int64(s, 9);
+    copy_col(u->bio, sizeof u->bio, s, 10);
+    copy_col(u->links, sizeof u->links, s, 11);
+    u->is_private = db_col_int64(s, 12) != 0;
+    u->allow_duets = db_col_int64(s, 13) != 0;
+    u->allow_stitches = db_col_int64(s, 14) != 0;
+    u->allow_comments = db_col_int64(s, 15) != 0;
+    copy_col(u->default_visibility, sizeof u->default_visibility, s, 16);
+    u->followers_count = db_col_int64(s, 17);
+    u->following_count = db_col_int64(s, 18);
+    u->posts_count = db_col_int64(s, 19);
 }
 
 /* Runs a bound single-row query and decodes the user. */
@@ -200,4 +208,47 @@ int64_t store_user_count(db *d)
     if (s)
         db_query_int64(s, &n);
     return n;
+}
+
+int store_user_by_handle(db *d, const char *handle_norm, store_user *out)
+{
+    static const char *sql = "SELECT " USER_COLS " FROM users u WHERE u.handle_norm = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, handle_norm);
+    return fetch_user(s, out);
+}
+
+int store_user_update_profile(db *d, const store_user *u, int64_t now)
+{
+    static const char *sql =
+        "UPDATE users SET display_name = ?, bio = ?, links = ?, is_private = ?, allow_duets = ?, "
+        "allow_stitches = ?, allow_comments = ?, default_visibility = ?, updated_at = ? "
+        "WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, u->display_name);
+    db_bind_text(s, 2, u->bio);
+    db_bind_text(s, 3, u->links);
+    db_bind_int64(s, 4, u->is_private);
+    db_bind_int64(s, 5, u->allow_duets);
+    db_bind_int64(s, 6, u->allow_stitches);
+    db_bind_int64(s, 7, u->allow_comments);
+    db_bind_text(s, 8, u->default_visibility);
+    db_bind_int64(s, 9, now);
+    db_bind_int64(s, 10, u->id);
+    return update_one(d, s);
+}
+
+int store_user_page(db_stmt *s, int64_t *edge_ids, store_user *out, int max)
+{
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        edge_ids[n] = db_col_int64(s, 20);
+        decode_user(s, &out[n++]);
+    }
+    db_reset(s);
+    return rc < 0 ? rc : n;
 }

@@ -23,6 +23,13 @@ typedef struct store_user {
     int64_t email_verified_at;  /* 0 = not verified */
     int64_t created_at;
     int64_t updated_at;
+    /* profile */
+    char bio[640];              /* up to 150 characters */
+    char links[2048];           /* JSON array of up to 5 URLs */
+    bool is_private;            /* follows become requests */
+    bool allow_duets, allow_stitches, allow_comments;
+    char default_visibility[16];
+    int64_t followers_count, following_count, posts_count;
 } store_user;
 
 /* ERR_CONFLICT when the email, handle or phone is taken. */
@@ -41,5 +48,18 @@ int store_user_set_password(db *d, int64_t id, const char *hash, int64_t now);
 int store_user_set_role(db *d, int64_t id, const char *role, int64_t now);
 int store_user_set_email_verified(db *d, int64_t id, int64_t now);
 int64_t store_user_count(db *d);
+int store_user_by_handle(db *d, const char *handle_norm, store_user *out);
+/* Writes the profile fields (display name, bio, links, privacy and defaults). */
+int store_user_update_profile(db *d, const store_user *u, int64_t now);
+/* Runs a bound statement selecting USER_COLUMNS then an edge id (column 20), filling up to max
+ * users and their edge ids (the cursor); returns the count or a negative ERR_*. */
+int store_user_page(db_stmt *s, int64_t *edge_ids, store_user *out, int max);
+
+/* The user column list, for other store/ modules joining users (alias u). */
+#define STORE_USER_COLUMNS                                                                        \
+    "u.id, u.email, u.handle, u.phone, u.display_name, u.password_hash, u.role, "                \
+    "u.email_verified_at, u.created_at, u.updated_at, u.bio, u.links, u.is_private, "           \
+    "u.allow_duets, u.allow_stitches, u.allow_comments, u.default_visibility, "                 \
+    "u.followers_count, u.following_count, u.posts_count"
 
 #endif

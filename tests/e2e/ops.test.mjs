@@ -131,7 +131,11 @@ test('SIGTERM exits 0 after answering what is in flight', async () => {
   const s = await startServer({ args: ['--trust-proxy'] });
   const c = client(s.url);
   const pending = c.post('/api/v1/auth/register', { json: { email: `t${Date.now()}@example.test`, handle: `t${Date.now()}`, password: 'a fine password' } });
-  await new Promise((r) => setTimeout(r, 5));
+  // Wait until the server is really handling it (in flight besides the metrics request itself).
+  for (let i = 0; i < 500; i++) {
+    const m = await c.get('/metrics');
+    if (Number(/^streamhub_http_requests_in_flight (\d+)$/m.exec(m.text)[1]) >= 2) break;
+  }
   const [res, code] = await Promise.all([pending, s.stop()]);
   assert.equal(code, 0);
   assert.equal(res.status, 201);

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * /api/v1/users and /api/v1/follow-requests: profiles and the follow graph.
+ */
+#include "api/api.h"
+
+#include "core/id.h"
+#include "domain/graph.h"
+
+#include <string.h>
+
+/* Authenticates when an Authorization header is present; anonymous otherwise. A header that
+ * is present but bad is still a 401: silently treating it as anonymous hides client bugs. */
+static bool optional_auth(http_req *req, http_res *res, db *d, auth_principal *p, bool *authed)
+{
+    *authed = http_req_header(req, "Authorization") != NULL;
+    if (!*authed) {
+        memset(p, 0, sizeof *p);
+        return true;
+    }
+    return api_auth(req, res, d, p);
+}
+
+static json_t *relationship_json(const graph_relationship *r)
+{
+    return json_pack("{s:b, s:b, s:b, s:b}", "follows", r->follows, "followed_by",
+                     r->followed_by, "friends", r->friends, "requested", r->requested);
+}
+
+static json_t *profile_json(db *d, const store_user *u, int64_t viewer)
+{
+    bool self = viewer == u->id;
+    json_t *o = api_user_json(u, self);
+    json_t *links = json_loads(u->links, 0, NULL);
+    json_object_set_new(o, "bio", json_string(u->bio));
+    json_object_set_new(o, "links", links ? links : json_array());
+    json_object_set_new(o, "is_private", json_boolean(u->is_private));
+    json_object_set_new(o, "counts", json_pack("{s:I, s:I, s:I}", "followers",
+                                               (json_int_t)u->followers_count, "following",
+                                               (json_int_t)u->following_count, "posts",
+                                               (json_int_t)u->posts_count));
+    if (self) {
+        json_object_set_new(o, "allow_duets", json_boolean(u->allow_duets));
+        json_object_set_new(o, "allow_stitches", json_boolean(u->allow_stitches));
+        json_object_set_new(o, "allow_comments", json_boolean(u->allow_comments));
+        json_object_set_new(o, "default_visibility", json_string(u->default_visibility));
+    } else if (viewer) {
+        graph_relationship r;
+        graph_relationship_of(d, viewer, u->id, &r);
+        json_object_set_new(o, "relationship", relationship_json(&r));
+    }
+    return o;
+}
+
+/* Loads the :handle user ("me" means the viewer); answers 404/401 itself. */
+static bool load_target(http_req *req, http_res *res, db *d, const auth_principal *p,
+                        bool authed, store_user *out)
+{
+    const char *handle = http_req_param(req, "handle");
+    if (strcmp(handle, "me") == 0) {
+        if (!authed) {
+            http_res_error(res, 401, "unauthenticated", "an access token is required", NULL);
+            return false;
+        }
+        *out = p->user;
+        return true;
+    }
+    auth_error err = {0};
+    int rc = graph_find_user(d, handle, out, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return false;
+    }
+    return true;
+}
+
+void api_users_get(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    store_user u;
+    if (!d || !optional_auth(req, res, d, &p, &authed) || !load_target(req, res, d, &p, authed, &u))
+        return;
+    http_res_json(res, 200, profile_json(d, &u, authed ? p.user.id : 0));
+}
+
+void api_users_update_me(http_req *req, http_res *res)
+{
+    json_t *body = http_req_json(req);
+    profile_update up = {.is_private = -1, .allow_duets = -1, .allow_stitches = -1,
+                         .allow_comments = -1};
+    jv_error verr;
+    static const char *const allowed[] = {"display_name", "bio", "links", "is_private",
+                                          "allow_duets", "allow_stitches", "allow_comments",
+                                          "default_visibility", NULL};
+    if (!jv_only(body, allowed, &verr) ||
+        !jv_string(body, "display_name", false, 0, 64, &up.display_name, &verr) ||
+        !jv_string(body, "bio", false, 0, 150, &up.bio, &verr) ||
+        !jv_string(body, "default_visibility", false, 0, 16, &up.default_visibility, &verr) ||
+        !jv_bool(body, "is_private", false, &up.is_private, &verr) ||
+        !jv_bool(body, "allow_duets", false, &up.allow_duets, &verr) ||
+        !jv_bool(body, "allow_stitches", false, &up.allow_stitches, &verr) ||
+        !jv_bool(body, "allow_comments", false, &up.allow_comments, &verr)) {
+        api_invalid(res, &verr);
+        return;
+    }
+    json_t *links = json_object_get(body, "links");
+    if (links && !json_is_array(links)) {
+        api_invalid(res, &(jv_error){"links", "must_be_array"});
+        return;
+    }
+    up.links = links;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    auth_error err = {0};
+    int rc = graph_update_profile(d, &p.user, &up, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 200, profile_json(d, &p.user, p.user.id));
+}
+
+void api_users_follow(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    store_user target;
+    if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
+        return;
+    const char *state;
+    auth_error err = {0};
+    int rc = graph_follow(d, &p.user, &target, &state, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 200, json_pack("{s:s}", "status", state));
+}
+
+void api_users_unfollow(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    store_user target;
+    if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
+        return;
+    auth_error err = {0};
+    int rc = graph_unfollow(d, &p.user, &target, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_empty(res, 204);
+}
+
+static json_t *user_page(db *d, store_user *users, int64_t *ids, int n, int limit, int64_t viewer)
+{
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, profile_json(d, &users[i], viewer));
+    json_t *next = n > limit ? json_id(ids[limit - 1]) : json_null();
+    return json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
+}
+
+static void list_edges(http_req *req, http_res *res, graph_list_kind kind)
+{
+    int64_t cursor;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    store_user owner;
+    if (!d || !optional_auth(req, res, d, &p, &authed) ||
+        !load_target(req, res, d, &p, authed, &owner))
+        return;
+    int64_t viewer = authed ? p.user.id : 0;
+    if (!graph_may_see_lists(d, viewer, &owner)) {
+        http_res_error(res, 403, "private_account", "only followers can see this list", NULL);
+        return;
+    }
+    store_user users[API_PAGE_MAX + 1];
+    int64_t ids[API_PAGE_MAX + 1];
+    int n = store_follow_list(d, kind, owner.id, cursor, ids, users, limit + 1);
+    if (n < 0) {
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    http_res_json(res, 200, user_page(d, users, ids, n, limit, viewer));
+}
+
+void api_users_followers(http_req *req, http_res *res) { list_edges(req, res, GRAPH_FOLLOWERS); }
+void api_users_following(http_req *req, http_res *res) { list_edges(req, res, GRAPH_FOLLOWING); }
+void api_users_friends(http_req *req, http_res *res) { list_edges(req, res, GRAPH_FRIENDS); }
+
+void api_users_relationship(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    store_user target;
+    if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
+        return;
+    graph_relationship r;
+    graph_relationship_of(d, p.user.id, target.id, &r);
+    http_res_json(res, 200, relationship_json(&r));
+}
+
+void api_follow_requests(http_req *req, http_res *res)
+{
+    int64_t cursor;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    store_user users[API_PAGE_MAX + 1];
+    int64_t ids[API_PAGE_MAX + 1];
+    int n = store_request_list(d, p.user.id, cursor, ids, users, limit + 1);
+    if (n < 0) {
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, json_pack("{s:o, s:o}", "id", json_id(ids[i]), "user",
+                                               api_user_json(&users[i], false)));
+    json_t *next = n > limit ? json_id(ids[limit - 1]) : json_null();
+    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
+static void answer_request(http_req *req, http_res *res, bool accept)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    int64_t id;
+    auth_error err = {0};
+    int rc = id_parse(http_req_param(req, "id"), &id)
+                 ? graph_answer_request(d, &p.user, id, accept, &err)
+                 : (err.code = "request_not_found", err.message = "no such follow request",
+                    ERR_NOT_FOUND);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_empty(res, 204);
+}
+
+void api_follow_request_accept(http_req *req, http_res *res) { answer_request(req, res, true); }
+void api_follow_request_reject(http_req *req, http_res *res) { answer_request(req, res, false); }

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Profile and follow-graph rules. Each change of an edge and its counters is one transaction;
+ * a follow that already exists is not an error (follow is idempotent for clients that retry).
+ */
+#include "domain/graph.h"
+
+#include "core/id.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "domain/validate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MAX_LINKS 5
+#define MAX_LINK_CHARS 300
+
+static int fail(auth_error *err, int rc, const char *code, const char *message)
+{
+    err->code = code;
+    err->message = message;
+    return rc;
+}
+
+static int invalid(auth_error *err, const char *field, const char *reason)
+{
+    err->code = "validation_failed";
+    err->message = "a field is invalid";
+    err->field = field;
+    err->reason = reason;
+    return ERR_INVALID;
+}
+
+static int db_failed(auth_error *err, db *d)
+{
+    char esc[256];
+    log_error("database error", "\"detail\":\"%s\"", log_escape(db_errmsg(d), esc, sizeof esc));
+    return fail(err, ERR_DB, "database_error", "the database could not complete the request");
+}
+
+int graph_find_user(db *d, const char *handle, store_user *out, auth_error *err)
+{
+    char norm[64];
+    if (strlen(handle) >= sizeof norm)
+        return fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
+    snprintf(norm, sizeof norm, "%s", handle);
+    str_lower(norm);
+    int rc = store_user_by_handle(d, norm, out);
+    if (rc == ERR_NOT_FOUND)
+        return fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
+    return rc < 0 ? db_failed(err, d) : 0;
+}
+
+void graph_relationship_of(db *d, int64_t viewer, int64_t other, graph_relationship *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!viewer || viewer == other)
+        return;
+    out->follows = store_follows(d, viewer, other);
+    out->followed_by = store_follows(d, other, viewer);
+    out->friends = out->follows && out->followed_by;
+    out->requested = !out->follows && store_requested(d, viewer, other);
+}
+
+bool graph_may_see_lists(db *d, int64_t viewer, const store_user *owner)
+{
+    return !owner->is_private || viewer == owner->id ||
+           (viewer && store_follows(d, viewer, owner->id));
+}
+
+static const char *check_link(const char *url)
+{
+    if (utf8_length(url) > MAX_LINK_CHARS)
+        return "too_long";
+    if (!str_has_prefix(url, "https://") && !str_has_prefix(url, "http://"))
+        return "invalid_format";
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
+        if (*p <= ' ' || *p == 0x7f)
+            return "invalid_format";
+    return NULL;
+}
+
+int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_error *err)
+{
+    const char *why;
+    if (u->display_name && (why = validate_display_name(u->display_name)))
+        return invalid(err, "display_name", why);
+    if (u->bio) {
+        if (utf8_length(u->bio) > 150)
+            return invalid(err, "bio", "too_long");
+        snprintf(me->bio, sizeof me->bio, "%s", u->bio);
+    }
+    if (u->links) {
+        if (json_array_size(u->links) > MAX_LINKS)
+            return invalid(err, "links", "too_many");
+        size_t i;
+        json_t *v;
+        json_array_foreach(u->links, i, v) {
+            if (!json_is_string(v))
+                return invalid(err, "links", "must_be_string");
+            if ((why = check_link(json_string_value(v))))
+                return invalid(err, "links", why);
+        }
+        char *text = json_dumps(u->links, JSON_COMPACT);
+        snprintf(me->links, sizeof me->links, "%s", text ? text : "[]");
+        free(text);
+    }
+    if (u->default_visibility) {
+        static const char *const allowed[] = {"public", "followers", "friends", "private", NULL};
+        bool ok = false;
+        for (const char *const *a = allowed; *a; a++)
+            ok = ok || strcmp(*a, u->default_visibility) == 0;
+        if (!ok)
+            return invalid(err, "default_visibility", "not_allowed");
+        snprintf(me->default_visibility, sizeof me->default_visibility, "%s",
+                 u->default_visibility);
+    }
+    if (u->display_name)
+        snprintf(me->display_name, sizeof me->display_name, "%s", u->display_name);
+    if (u->is_private >= 0)
+        me->is_private = u->is_private;
+    if (u->allow_duets >= 0)
+        me->allow_duets = u->allow_duets;
+    if (u->allow_stitches >= 0)
+        me->allow_stitches = u->allow_stitches;
+    if (u->allow_comments >= 0)
+        me->allow_comments = u->allow_comments;
+    if (store_user_update_profile(d, me, now_ms()) < 0)
+        return db_failed(err, d);
+    return 0;
+}
+
+int graph_follow(db *d, const store_user *me, const store_user *target, const char **state,
+                 auth_error *err)
+{
+    if (me->id == target->id)
+        return fail(err, ERR_INVALID, "cannot_follow_self", "you cannot follow yourself");
+    if (db_begin(d) < 0)
+        return db_failed(err, d);
+    int rc;
+    if (store_follows(d, me->id, target->id)) {
+        *state = "following";
+    } else if (target->is_private) {
+        *state = "requested";
+        rc = store_request_add(d, id_next(), me->id, target->id, now_ms());
+        if (rc < 0 && rc != ERR_CONFLICT)
+            goto fail;
+    } else {
+        *state = "following";
+        rc = store_follow_add(d, id_next(), me->id, target->id, now_ms());
+        if (rc < 0 && rc != ERR_CONFLICT)
+            goto fail;
+    }
+    if (db_commit(d) < 0)
+        goto fail;
+    return 0;
+fail:
+    db_rollback(d);
+    return db_failed(err, d);
+}
+
+int graph_unfollow(db *d, const store_user *me, const store_user *target, auth_error *err)
+{
+    if (db_begin(d) < 0)
+        return db_failed(err, d);
+    int rc = store_follow_remove(d, me->id, target->id);
+    if (rc < 0 && rc != ERR_NOT_FOUND)
+        goto fail;
+    rc = store_request_remove(d, me->id, target->id);
+    if (rc < 0 && rc != ERR_NOT_FOUND)
+        goto fail;
+    if (db_commit(d) < 0)
+        goto fail;
+    return 0;
+fail:
+    db_rollback(d);
+    return db_failed(err, d);
+}
+
+int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool accept,
+                         auth_error *err)
+{
+    if (db_begin(d) < 0)
+        return db_failed(err, d);
+    int64_t requester = 0;
+    int rc = store_request_get(d, request_id, me->id, &requester);
+    if (rc == ERR_NOT_FOUND) {
+        db_rollback(d);
+        return fail(err, ERR_NOT_FOUND, "request_not_found", "no such follow request");
+    }
+    if (rc < 0 || store_request_remove(d, requester, me->id) < 0)
+        goto fail;
+    if (accept) {
+        rc = store_follow_add(d, id_next(), requester, me->id, now_ms());
+        if (rc < 0 && rc != ERR_CONFLICT)
+            goto fail;
+    }
+    if (db_commit(d) < 0)
+        goto fail;
+    return 0;
+fail:
+    db_rollback(d);
+    return db_failed(err, d);
+}

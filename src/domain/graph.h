@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Profiles and the follow graph: who may see a profile's lists, follows that become requests on
+ * private accounts, accepting and rejecting requests, and the viewer's relationship to a user.
+ */
+#ifndef STREAMHUB_DOMAIN_GRAPH_H
+#define STREAMHUB_DOMAIN_GRAPH_H
+
+#include "domain/auth.h"
+#include "store/graph.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+
+typedef struct graph_relationship {
+    bool follows;     /* viewer follows them */
+    bool followed_by; /* they follow the viewer */
+    bool friends;     /* both */
+    bool requested;   /* viewer asked to follow (private account) */
+} graph_relationship;
+
+typedef struct profile_update {
+    const char *display_name;  /* NULL = unchanged */
+    const char *bio;
+    json_t *links;             /* array of strings, NULL = unchanged */
+    int is_private;            /* -1 = unchanged */
+    int allow_duets, allow_stitches, allow_comments;
+    const char *default_visibility;
+} profile_update;
+
+/* Finds a user by handle (any case). ERR_NOT_FOUND with err filled. */
+int graph_find_user(db *d, const char *handle, store_user *out, auth_error *err);
+void graph_relationship_of(db *d, int64_t viewer, int64_t other, graph_relationship *out);
+int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_error *err);
+/* Follows, or asks to when the account is private; *state is "following" or "requested". */
+int graph_follow(db *d, const store_user *me, const store_user *target, const char **state,
+                 auth_error *err);
+/* Unfollows or withdraws a request; idempotent. */
+int graph_unfollow(db *d, const store_user *me, const store_user *target, auth_error *err);
+int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool accept,
+                         auth_error *err);
+/* Private accounts show their lists to themselves and their followers only. */
+bool graph_may_see_lists(db *d, int64_t viewer, const store_user *owner);
+
+#endif

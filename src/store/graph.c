@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * SQL for follows and follow requests.
+ */
+#include "store/graph.h"
+
+#include "core/util.h"
+
+#include <stdint.h>
+
+/* Runs one counter UPDATE. */
+static int bump(db *d, const char *sql, int64_t delta, int64_t user)
+{
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, delta);
+    db_bind_int64(s, 2, user);
+    return db_run(s);
+}
+
+/* Updates both users' counters, lower id first: two opposite follows in flight then lock the
+ * rows in the same order and cannot deadlock on PostgreSQL. */
+static int bump_counters(db *d, int64_t follower, int64_t followee, int64_t delta)
+{
+    static const char *following =
+        "UPDATE users SET following_count = following_count + ? WHERE id = ?";
+    static const char *followers =
+        "UPDATE users SET followers_count = followers_count + ? WHERE id = ?";
+    int rc;
+    if (follower < followee) {
+        rc = bump(d, following, delta, follower);
+        return rc < 0 ? rc : bump(d, followers, delta, followee);
+    }
+    rc = bump(d, followers, delta, followee);
+    return rc < 0 ? rc : bump(d, following, delta, follower);
+}
+
+int store_follow_add(db *d, int64_t id, int64_t follower, int64_t followee, int64_t now)
+{
+    static const char *sql =
+        "INSERT INTO follows (id, follower_id, followee_id, created_at) VALUES (?, ?, ?, ?)";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, follower);
+    db_bind_int64(s, 3, followee);
+    db_bind_int64(s, 4, now);
+    int rc = db_run(s);
+    return rc < 0 ? rc : bump_counters(d, follower, followee, 1);
+}
+
+int store_follow_remove(db *d, int64_t follower, int64_t followee)
+{
+    static const char *sql = "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, follower);
+    db_bind_int64(s, 2, followee);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    if (db_changes(d) != 1)
+        return ERR_NOT_FOUND;
+    return bump_counters(d, follower, followee, -1);
+}
+
+static bool pair_exists(db *d, const char *sql, int64_t a, int64_t b)
+{
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return false;
+    db_bind_int64(s, 1, a);
+    db_bind_int64(s, 2, b);
+    int64_t v = 0;
+    db_query_int64(s, &v);
+    return v == 1;
+}
+
+bool store_follows(db *d, int64_t follower, int64_t followee)
+{
+    static const char *sql = "SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?";
+    return pair_exists(d, sql, follower, followee);
+}
+
+int store_follow_list(db *d, graph_list_kind kind, int64_t user_id, int64_t before_id,
+                      int64_t *edge_ids, store_user *out, int max)
+{
+    static const char *followers =
+        "SELECT " STORE_USER_COLUMNS ", f.id FROM follows f JOIN users u ON u.id = f.follower_id "
+        "WHERE f.followee_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?";
+    static const char *following =
+        "SELECT " STORE_USER_COLUMNS ", f.id FROM follows f JOIN users u ON u.id = f.followee_id "
+        "WHERE f.follower_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?";
+    static const char *friends =
+        "SELECT " STORE_USER_COLUMNS ", f.id FROM follows f "
+        "JOIN follows g ON g.follower_id = f.followee_id AND g.followee_id = f.follower_id "
+        "JOIN users u ON u.id = f.followee_id "
+        "WHERE f.follower_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?";
+    const char *sql = kind == GRAPH_FOLLOWERS ? followers : kind == GRAPH_FOLLOWING ? following
+                                                                                     : friends;
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, user_id);
+    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 3, max);
+    return store_user_page(s, edge_ids, out, max);
+}
+
+int store_request_add(db *d, int64_t id, int64_t requester, int64_t target, int64_t now)
+{
+    static const char *sql = "INSERT INTO follow_requests (id, requester_id, target_id, "
+                             "created_at) VALUES (?, ?, ?, ?)";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, requester);
+    db_bind_int64(s, 3, target);
+    db_bind_int64(s, 4, now);
+    return db_run(s);
+}
+
+int store_request_remove(db *d, int64_t requester, int64_t target)
+{
+    static const char *sql =
+        "DELETE FROM follow_requests WHERE requester_id = ? AND target_id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, requester);
+    db_bind_int64(s, 2, target);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    return db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+bool store_requested(db *d, int64_t requester, int64_t target)
+{
+    static const char *sql =
+        "SELECT 1 FROM follow_requests WHERE requester_id = ? AND target_id = ?";
+    return pair_exists(d, sql, requester, target);
+}
+
+int store_request_get(db *d, int64_t id, int64_t target, int64_t *requester)
+{
+    static const char *sql =
+        "SELECT requester_id FROM follow_requests WHERE id = ? AND target_id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, target);
+    int rc = db_query_int64(s, requester);
+    if (rc < 0)
+        return rc;
+    return *requester ? 0 : ERR_NOT_FOUND;
+}
+
+int store_request_list(db *d, int64_t target, int64_t before_id, int64_t *request_ids,
+                       store_user *out, int max)
+{
+    static const char *sql =
+        "SELECT " STORE_USER_COLUMNS ", r.id FROM follow_requests r "
+        "JOIN users u ON u.id = r.requester_id WHERE r.target_id = ? AND r.id < ? "
+        "ORDER BY r.id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, target);
+    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 3, max);
+    return store_user_page(s, request_ids, out, max);
+}
