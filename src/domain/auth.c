@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/ratelimit.h"
 #include "core/util.h"
+#include "domain/errors.h"
 #include "domain/validate.h"
 #include "store/codes.h"
 #include "store/outbox.h"
@@ -84,29 +85,8 @@ void auth_free(auth_service *a)
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static int fail(auth_error *err, int rc, const char *code, const char *message)
-{
-    err->code = code;
-    err->message = message;
-    return rc;
-}
 
-static int invalid(auth_error *err, const char *field, const char *reason)
-{
-    err->code = "validation_failed";
-    err->message = "a field is invalid";
-    err->field = field;
-    err->reason = reason;
-    return ERR_INVALID;
-}
 
-static int db_failed(auth_error *err, db *d, const char *what)
-{
-    char esc[256];
-    log_error("database error", "\"op\":\"%s\",\"detail\":\"%s\"", what,
-              log_escape(db_errmsg(d), esc, sizeof esc));
-    return fail(err, ERR_DB, "database_error", "the database could not complete the request");
-}
 
 /* Applies the attempt limits for an action: one bucket per client address and one per account,
  * keyed by action so that, say, OTP requests do not use up login attempts. */
@@ -129,7 +109,7 @@ static bool allowed(auth_service *a, const char *action, const char *ip, const c
     return true;
 limited:
     err->retry_after = retry;
-    fail(err, ERR_RATE_LIMITED, "rate_limited", "too many attempts, try again later");
+    domain_fail(err, ERR_RATE_LIMITED, "rate_limited", "too many attempts, try again later");
     return false;
 }
 
@@ -232,11 +212,11 @@ static int open_session_tx(auth_service *a, db *d, const store_user *u,
                            const auth_client *client, auth_result *out, auth_error *err)
 {
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     int rc = open_session(a, d, u, client, out);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
-        return db_failed(err, d, "open session");
+        return domain_db_failed(err, d, "open session");
     }
     return 0;
 }
@@ -248,19 +228,19 @@ static int insert_user(db *d, store_user *u, auth_error *err)
     lower_copy(norm, sizeof norm, u->handle);
     store_user existing;
     if (store_handle_taken(d, norm))
-        return fail(err, ERR_CONFLICT, "handle_taken", "that handle is already taken");
+        return domain_fail(err, ERR_CONFLICT, "handle_taken", "that handle is already taken");
     if (u->email[0]) {
         lower_copy(norm, sizeof norm, u->email);
         if (store_user_by_email(d, norm, &existing) == 0)
-            return fail(err, ERR_CONFLICT, "email_taken", "an account with that email exists");
+            return domain_fail(err, ERR_CONFLICT, "email_taken", "an account with that email exists");
     }
     if (u->phone[0] && store_user_by_phone(d, u->phone, &existing) == 0)
-        return fail(err, ERR_CONFLICT, "phone_taken", "an account with that phone exists");
+        return domain_fail(err, ERR_CONFLICT, "phone_taken", "an account with that phone exists");
     int rc = store_user_insert(d, u);
     if (rc == ERR_CONFLICT)
-        return fail(err, ERR_CONFLICT, "account_exists", "that handle or email was just taken");
+        return domain_fail(err, ERR_CONFLICT, "account_exists", "that handle or email was just taken");
     if (rc < 0)
-        return db_failed(err, d, "insert user");
+        return domain_db_failed(err, d, "insert user");
     return 0;
 }
 
@@ -269,11 +249,11 @@ static int check_new_account_fields(const char *email, const char *handle,
 {
     const char *why;
     if (email && (why = validate_email(email)))
-        return invalid(err, "email", why);
+        return domain_invalid(err, "email", why);
     if ((why = validate_handle(handle)))
-        return invalid(err, "handle", why);
+        return domain_invalid(err, "handle", why);
     if (display_name && (why = validate_display_name(display_name)))
-        return invalid(err, "display_name", why);
+        return domain_invalid(err, "display_name", why);
     return 0;
 }
 
@@ -304,23 +284,23 @@ int auth_register(auth_service *a, db *d, const char *email, const char *handle,
         return rc;
     const char *why = validate_password(password);
     if (why)
-        return invalid(err, "password", why);
+        return domain_invalid(err, "password", why);
     if (!allowed(a, "register", client->ip, NULL, err))
         return ERR_RATE_LIMITED;
     store_user u;
     fill_new_user(&u, email, handle, display_name, "user");
     if (password_hash(password, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib, u.password_hash) < 0)
-        return fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
+        return domain_fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     if ((rc = insert_user(d, &u, err)) < 0)
         goto fail;
     if ((rc = queue_verification(a, d, &u)) < 0 || (rc = open_session(a, d, &u, client, out)) < 0) {
-        rc = db_failed(err, d, "register");
+        rc = domain_db_failed(err, d, "register");
         goto fail;
     }
     if (db_commit(d) < 0) {
-        rc = db_failed(err, d, "commit");
+        rc = domain_db_failed(err, d, "commit");
         goto fail;
     }
     out->created = true;
@@ -341,11 +321,11 @@ int auth_login(auth_service *a, db *d, const char *identifier, const char *passw
     store_user u;
     int rc = store_user_by_login(d, norm, &u);
     if (rc < 0 && rc != ERR_NOT_FOUND)
-        return db_failed(err, d, "load user");
+        return domain_db_failed(err, d, "load user");
     bool found = rc == 0 && u.password_hash[0];
     bool ok = password_verify(found ? u.password_hash : a->dummy_hash, password);
     if (!found || !ok)
-        return fail(err, ERR_UNAUTHORIZED, "invalid_credentials",
+        return domain_fail(err, ERR_UNAUTHORIZED, "invalid_credentials",
                     "the login or password is wrong");
     if (password_needs_rehash(u.password_hash, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib)) {
         char fresh[PW_HASH_MAX];
@@ -362,19 +342,19 @@ int auth_refresh(auth_service *a, db *d, const char *refresh_token, const auth_c
     tokens_hash_secret(refresh_token, hash);
     int64_t now = now_ms();
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     store_refresh r;
     int rc = store_refresh_lookup(d, hash, &r);
     if (rc == ERR_NOT_FOUND) {
-        rc = fail(err, ERR_UNAUTHORIZED, "invalid_refresh_token", "unknown refresh token");
+        rc = domain_fail(err, ERR_UNAUTHORIZED, "invalid_refresh_token", "unknown refresh token");
         goto fail;
     }
     if (rc < 0) {
-        rc = db_failed(err, d, "lookup refresh");
+        rc = domain_db_failed(err, d, "lookup refresh");
         goto fail;
     }
     if (r.session_revoked_at) {
-        rc = fail(err, ERR_UNAUTHORIZED, "session_revoked", "this session has ended");
+        rc = domain_fail(err, ERR_UNAUTHORIZED, "session_revoked", "this session has ended");
         goto fail;
     }
     if (r.rotated_at) {
@@ -383,22 +363,22 @@ int auth_refresh(auth_service *a, db *d, const char *refresh_token, const auth_c
         db_commit(d);
         log_warn("refresh token reuse", "\"session_id\":\"%lld\",\"user_id\":\"%lld\"",
                  (long long)r.session_id, (long long)r.user_id);
-        return fail(err, ERR_UNAUTHORIZED, "refresh_token_reused",
+        return domain_fail(err, ERR_UNAUTHORIZED, "refresh_token_reused",
                     "this refresh token was already used; the session has been revoked");
     }
     if (r.expires_at <= now || r.session_expires_at <= now) {
-        rc = fail(err, ERR_UNAUTHORIZED, "refresh_token_expired", "the refresh token expired");
+        rc = domain_fail(err, ERR_UNAUTHORIZED, "refresh_token_expired", "the refresh token expired");
         goto fail;
     }
     if ((rc = store_refresh_rotate(d, hash, now)) < 0) {
         rc = rc == ERR_CONFLICT
-                 ? fail(err, ERR_UNAUTHORIZED, "refresh_token_reused", "token already rotated")
-                 : db_failed(err, d, "rotate");
+                 ? domain_fail(err, ERR_UNAUTHORIZED, "refresh_token_reused", "token already rotated")
+                 : domain_db_failed(err, d, "rotate");
         goto fail;
     }
     store_user u;
     if (store_user_by_id(d, r.user_id, &u) < 0) {
-        rc = fail(err, ERR_UNAUTHORIZED, "invalid_refresh_token", "the account is gone");
+        rc = domain_fail(err, ERR_UNAUTHORIZED, "invalid_refresh_token", "the account is gone");
         goto fail;
     }
     tokens_new_refresh(out->refresh_token);
@@ -408,7 +388,7 @@ int auth_refresh(auth_service *a, db *d, const char *refresh_token, const auth_c
         tokens_issue_access(&a->keys, u.id, r.session_id, u.role, now / 1000,
                             a->cfg.access_ttl_s, out->access_token) < 0 ||
         db_commit(d) < 0) {
-        rc = db_failed(err, d, "refresh");
+        rc = domain_db_failed(err, d, "refresh");
         goto fail;
     }
     out->user = u;
@@ -426,20 +406,20 @@ int auth_authenticate(auth_service *a, db *d, const char *authorization, auth_pr
                       auth_error *err)
 {
     if (!authorization || !*authorization)
-        return fail(err, ERR_UNAUTHORIZED, "unauthenticated", "an access token is required");
+        return domain_fail(err, ERR_UNAUTHORIZED, "unauthenticated", "an access token is required");
     if (strncasecmp(authorization, "Bearer ", 7) != 0)
-        return fail(err, ERR_UNAUTHORIZED, "invalid_token", "expected 'Bearer <token>'");
+        return domain_fail(err, ERR_UNAUTHORIZED, "invalid_token", "expected 'Bearer <token>'");
     access_claims c;
     bool expired;
     int64_t now = now_ms();
     if (tokens_verify_access(&a->keys, authorization + 7, now / 1000, &c, &expired) < 0)
-        return expired ? fail(err, ERR_UNAUTHORIZED, "token_expired", "the access token expired")
-                       : fail(err, ERR_UNAUTHORIZED, "invalid_token", "the access token is invalid");
+        return expired ? domain_fail(err, ERR_UNAUTHORIZED, "token_expired", "the access token expired")
+                       : domain_fail(err, ERR_UNAUTHORIZED, "invalid_token", "the access token is invalid");
     int rc = store_user_for_session(d, c.user_id, c.session_id, now, &out->user);
     if (rc == ERR_UNAUTHORIZED)
-        return fail(err, ERR_UNAUTHORIZED, "session_revoked", "this session has ended");
+        return domain_fail(err, ERR_UNAUTHORIZED, "session_revoked", "this session has ended");
     if (rc < 0)
-        return db_failed(err, d, "authenticate");
+        return domain_db_failed(err, d, "authenticate");
     out->session_id = c.session_id;
     return 0;
 }
@@ -471,9 +451,9 @@ int auth_revoke_session(auth_service *a, db *d, const auth_principal *p, int64_t
 {
     int rc = store_session_revoke(d, p->user.id, session_id, "revoked_by_user", now_ms());
     if (rc == ERR_NOT_FOUND)
-        return fail(err, ERR_NOT_FOUND, "session_not_found", "no such session");
+        return domain_fail(err, ERR_NOT_FOUND, "session_not_found", "no such session");
     if (rc < 0)
-        return db_failed(err, d, "revoke session");
+        return domain_db_failed(err, d, "revoke session");
     return 0;
 }
 
@@ -484,26 +464,26 @@ int auth_change_password(auth_service *a, db *d, const auth_principal *p, const 
 {
     const char *why = validate_password(new_password);
     if (why)
-        return invalid(err, "new_password", why);
+        return domain_invalid(err, "new_password", why);
     char account[ID_STR_MAX];
     id_format(p->user.id, account);
     if (!allowed(a, "password", NULL, account, err))
         return ERR_RATE_LIMITED;
     if (!password_verify(p->user.password_hash[0] ? p->user.password_hash : a->dummy_hash,
                          current) || !p->user.password_hash[0])
-        return fail(err, ERR_FORBIDDEN, "invalid_current_password",
+        return domain_fail(err, ERR_FORBIDDEN, "invalid_current_password",
                     "the current password is wrong");
     char hash[PW_HASH_MAX];
     if (password_hash(new_password, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib, hash) < 0)
-        return fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
+        return domain_fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
     int64_t now = now_ms();
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     if (store_user_set_password(d, p->user.id, hash, now) < 0 ||
         store_session_revoke_all(d, p->user.id, p->session_id, "password_changed", now) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);
-        return db_failed(err, d, "change password");
+        return domain_db_failed(err, d, "change password");
     }
     return 0;
 }
@@ -513,7 +493,7 @@ int auth_forgot_password(auth_service *a, db *d, const char *email, const char *
 {
     const char *why = validate_email(email);
     if (why)
-        return invalid(err, "email", why);
+        return domain_invalid(err, "email", why);
     char norm[256];
     lower_copy(norm, sizeof norm, email);
     if (!allowed(a, "reset", ip, norm, err))
@@ -523,19 +503,19 @@ int auth_forgot_password(auth_service *a, db *d, const char *email, const char *
     if (rc == ERR_NOT_FOUND)
         return 0;
     if (rc < 0)
-        return db_failed(err, d, "load user");
+        return domain_db_failed(err, d, "load user");
     char token[REFRESH_TOKEN_LEN], text[512];
     tokens_new_refresh(token);
     snprintf(text, sizeof text, "Someone asked to reset the StreamHub password of %s. "
                                 "If it was you, use this code: %s", u.handle, token);
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     if (insert_code(a, d, "reset_password", norm, u.id, token, false) < 0 ||
         queue_message(d, "email", u.email, "reset_password", "Reset your password", text,
                       json_pack("{s:s, s:s}", "token", token, "handle", u.handle)) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);
-        return db_failed(err, d, "forgot password");
+        return domain_db_failed(err, d, "forgot password");
     }
     wake_outbox(a);
     return 0;
@@ -549,15 +529,15 @@ static int consume_link_code(db *d, const char *purpose, const char *token, stor
     tokens_hash_secret(token, hash);
     int rc = store_code_by_hash(d, purpose, hash, c);
     if (rc == ERR_NOT_FOUND)
-        return fail(err, ERR_INVALID, "invalid_token", "the code is unknown or already used");
+        return domain_fail(err, ERR_INVALID, "invalid_token", "the code is unknown or already used");
     if (rc < 0)
-        return db_failed(err, d, "load code");
+        return domain_db_failed(err, d, "load code");
     if (c->expires_at <= now_ms())
-        return fail(err, ERR_INVALID, "token_expired", "the code has expired");
+        return domain_fail(err, ERR_INVALID, "token_expired", "the code has expired");
     rc = store_code_use(d, c->id, now_ms());
     if (rc == ERR_CONFLICT)
-        return fail(err, ERR_INVALID, "invalid_token", "the code is unknown or already used");
-    return rc < 0 ? db_failed(err, d, "use code") : 0;
+        return domain_fail(err, ERR_INVALID, "invalid_token", "the code is unknown or already used");
+    return rc < 0 ? domain_db_failed(err, d, "use code") : 0;
 }
 
 int auth_reset_password(auth_service *a, db *d, const char *token, const char *new_password,
@@ -565,12 +545,12 @@ int auth_reset_password(auth_service *a, db *d, const char *token, const char *n
 {
     const char *why = validate_password(new_password);
     if (why)
-        return invalid(err, "new_password", why);
+        return domain_invalid(err, "new_password", why);
     char hash[PW_HASH_MAX];
     if (password_hash(new_password, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib, hash) < 0)
-        return fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
+        return domain_fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     store_code c;
     int64_t now = now_ms();
     int rc = consume_link_code(d, "reset_password", token, &c, err);
@@ -580,11 +560,11 @@ int auth_reset_password(auth_service *a, db *d, const char *token, const char *n
     if (store_user_set_password(d, c.user_id, hash, now) < 0 ||
         store_user_set_email_verified(d, c.user_id, now) < 0 ||
         store_session_revoke_all(d, c.user_id, 0, "password_reset", now) < 0) {
-        rc = db_failed(err, d, "reset password");
+        rc = domain_db_failed(err, d, "reset password");
         goto fail;
     }
     if (db_commit(d) < 0) {
-        rc = db_failed(err, d, "commit");
+        rc = domain_db_failed(err, d, "commit");
         goto fail;
     }
     return 0;
@@ -599,18 +579,18 @@ int auth_request_email_verification(auth_service *a, db *d, const auth_principal
                                     auth_error *err)
 {
     if (!p->user.email[0])
-        return fail(err, ERR_CONFLICT, "no_email", "the account has no email address");
+        return domain_fail(err, ERR_CONFLICT, "no_email", "the account has no email address");
     if (p->user.email_verified_at)
-        return fail(err, ERR_CONFLICT, "already_verified", "the email is already verified");
+        return domain_fail(err, ERR_CONFLICT, "already_verified", "the email is already verified");
     char account[ID_STR_MAX];
     id_format(p->user.id, account);
     if (!allowed(a, "verify", NULL, account, err))
         return ERR_RATE_LIMITED;
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     if (queue_verification(a, d, &p->user) < 0 || db_commit(d) < 0) {
         db_rollback(d);
-        return db_failed(err, d, "verification");
+        return domain_db_failed(err, d, "verification");
     }
     wake_outbox(a);
     return 0;
@@ -620,24 +600,24 @@ int auth_verify_email(auth_service *a, db *d, const char *token, store_user *use
                       auth_error *err)
 {
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     store_code c;
     int rc = consume_link_code(d, "verify_email", token, &c, err);
     if (rc < 0)
         goto fail;
     if (store_user_by_id(d, c.user_id, user) < 0) {
-        rc = fail(err, ERR_INVALID, "invalid_token", "the account is gone");
+        rc = domain_fail(err, ERR_INVALID, "invalid_token", "the account is gone");
         goto fail;
     }
     char norm[256];
     lower_copy(norm, sizeof norm, user->email);
     if (strcmp(norm, c.target) != 0) {
-        rc = fail(err, ERR_INVALID, "invalid_token", "the email address has changed");
+        rc = domain_fail(err, ERR_INVALID, "invalid_token", "the email address has changed");
         goto fail;
     }
     int64_t now = now_ms();
     if (store_user_set_email_verified(d, user->id, now) < 0 || db_commit(d) < 0) {
-        rc = db_failed(err, d, "verify email");
+        rc = domain_db_failed(err, d, "verify email");
         goto fail;
     }
     user->email_verified_at = now;
@@ -655,11 +635,11 @@ static int otp_target(const char *email, const char *phone, char *target, size_t
 {
     const char *why;
     if ((email && phone) || (!email && !phone))
-        return fail(err, ERR_INVALID, "validation_failed", "give exactly one of email and phone");
+        return domain_fail(err, ERR_INVALID, "validation_failed", "give exactly one of email and phone");
     if (email && (why = validate_email(email)))
-        return invalid(err, "email", why);
+        return domain_invalid(err, "email", why);
     if (phone && (why = validate_phone(phone)))
-        return invalid(err, "phone", why);
+        return domain_invalid(err, "phone", why);
     lower_copy(target, n, email ? email : phone);
     return 0;
 }
@@ -678,13 +658,13 @@ int auth_otp_request(auth_service *a, db *d, const char *email, const char *phon
     snprintf(text, sizeof text, "Your StreamHub code is %s. It expires in %lld minutes.", code,
              (long long)(a->cfg.code_ttl_s / 60 ? a->cfg.code_ttl_s / 60 : 1));
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     if (insert_code(a, d, "otp", target, 0, code, true) < 0 ||
         queue_message(d, email ? "email" : "sms", email ? email : phone, "otp",
                       "Your StreamHub code", text, json_pack("{s:s}", "code", code)) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);
-        return db_failed(err, d, "otp request");
+        return domain_db_failed(err, d, "otp request");
     }
     wake_outbox(a);
     return 0;
@@ -715,21 +695,21 @@ int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone
     if (!allowed(a, "otp_verify", client->ip, target, err))
         return ERR_RATE_LIMITED;
     if (db_begin(d) < 0)
-        return db_failed(err, d, "begin");
+        return domain_db_failed(err, d, "begin");
     store_code c;
     rc = store_code_latest(d, "otp", target, &c);
     int64_t now = now_ms();
     if (rc == ERR_NOT_FOUND || (rc == 0 && c.expires_at <= now)) {
-        rc = fail(err, ERR_UNAUTHORIZED, rc == 0 ? "code_expired" : "invalid_code",
+        rc = domain_fail(err, ERR_UNAUTHORIZED, rc == 0 ? "code_expired" : "invalid_code",
                   rc == 0 ? "the code has expired; request a new one" : "the code is wrong");
         goto fail;
     }
     if (rc < 0) {
-        rc = db_failed(err, d, "load code");
+        rc = domain_db_failed(err, d, "load code");
         goto fail;
     }
     if (c.attempts >= OTP_MAX_ATTEMPTS) {
-        rc = fail(err, ERR_RATE_LIMITED, "too_many_attempts",
+        rc = domain_fail(err, ERR_RATE_LIMITED, "too_many_attempts",
                   "too many wrong codes; request a new one");
         err->retry_after = 1;
         goto fail;
@@ -739,10 +719,10 @@ int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone
     if (strlen(c.code_hash) != 64 || sodium_memcmp(hash, c.code_hash, 64) != 0) {
         store_code_add_attempt(d, c.id);
         db_commit(d);
-        return fail(err, ERR_UNAUTHORIZED, "invalid_code", "the code is wrong");
+        return domain_fail(err, ERR_UNAUTHORIZED, "invalid_code", "the code is wrong");
     }
     if (store_code_use(d, c.id, now) < 0) {
-        rc = fail(err, ERR_UNAUTHORIZED, "invalid_code", "the code was already used");
+        rc = domain_fail(err, ERR_UNAUTHORIZED, "invalid_code", "the code was already used");
         goto fail;
     }
     store_user u;
@@ -762,14 +742,14 @@ int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone
             goto fail;
         out->created = true;
     } else if (rc < 0) {
-        rc = db_failed(err, d, "load user");
+        rc = domain_db_failed(err, d, "load user");
         goto fail;
     } else if (email && !u.email_verified_at) {
         store_user_set_email_verified(d, u.id, now);
         u.email_verified_at = now;
     }
     if ((rc = open_session(a, d, &u, client, out)) < 0 || db_commit(d) < 0) {
-        rc = db_failed(err, d, "otp session");
+        rc = domain_db_failed(err, d, "otp session");
         goto fail;
     }
     return 0;
@@ -784,15 +764,15 @@ int auth_set_role(auth_service *a, db *d, const auth_principal *actor, int64_t u
                   const char *role, store_user *out, auth_error *err)
 {
     if (!auth_role_valid(role))
-        return invalid(err, "role", "not_allowed");
+        return domain_invalid(err, "role", "not_allowed");
     if (actor->user.id == user_id)
-        return fail(err, ERR_CONFLICT, "cannot_change_own_role",
+        return domain_fail(err, ERR_CONFLICT, "cannot_change_own_role",
                     "admins cannot change their own role (ask another admin)");
     int rc = store_user_set_role(d, user_id, role, now_ms());
     if (rc == ERR_NOT_FOUND)
-        return fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
+        return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
     if (rc < 0 || store_user_by_id(d, user_id, out) < 0)
-        return db_failed(err, d, "set role");
+        return domain_db_failed(err, d, "set role");
     log_info("role changed", "\"actor\":\"%lld\",\"user_id\":\"%lld\",\"role\":\"%s\"",
              (long long)actor->user.id, (long long)user_id, role);
     return 0;
@@ -806,13 +786,13 @@ int auth_create_user(auth_service *a, db *d, const char *email, const char *hand
         return rc;
     const char *why = validate_password(password);
     if (why)
-        return invalid(err, "password", why);
+        return domain_invalid(err, "password", why);
     if (!auth_role_valid(role))
-        return invalid(err, "role", "not_allowed");
+        return domain_invalid(err, "role", "not_allowed");
     fill_new_user(out, email, handle, NULL, role);
     out->email_verified_at = now_ms(); /* an operator vouches for the address */
     if (password_hash(password, a->cfg.pw_opslimit, a->cfg.pw_memlimit_kib,
                       out->password_hash) < 0)
-        return fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
+        return domain_fail(err, ERR_INTERNAL, "internal_error", "could not hash the password");
     return insert_user(d, out, err);
 }

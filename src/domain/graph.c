@@ -8,6 +8,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/errors.h"
 #include "domain/validate.h"
 
 #include <stdio.h>
@@ -16,40 +17,20 @@
 #define MAX_LINKS 5
 #define MAX_LINK_CHARS 300
 
-static int fail(auth_error *err, int rc, const char *code, const char *message)
-{
-    err->code = code;
-    err->message = message;
-    return rc;
-}
 
-static int invalid(auth_error *err, const char *field, const char *reason)
-{
-    err->code = "validation_failed";
-    err->message = "a field is invalid";
-    err->field = field;
-    err->reason = reason;
-    return ERR_INVALID;
-}
 
-static int db_failed(auth_error *err, db *d)
-{
-    char esc[256];
-    log_error("database error", "\"detail\":\"%s\"", log_escape(db_errmsg(d), esc, sizeof esc));
-    return fail(err, ERR_DB, "database_error", "the database could not complete the request");
-}
 
 int graph_find_user(db *d, const char *handle, store_user *out, auth_error *err)
 {
     char norm[64];
     if (strlen(handle) >= sizeof norm)
-        return fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
+        return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
     snprintf(norm, sizeof norm, "%s", handle);
     str_lower(norm);
     int rc = store_user_by_handle(d, norm, out);
     if (rc == ERR_NOT_FOUND)
-        return fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
-    return rc < 0 ? db_failed(err, d) : 0;
+        return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
+    return rc < 0 ? domain_db_failed(err, d, "graph") : 0;
 }
 
 void graph_relationship_of(db *d, int64_t viewer, int64_t other, graph_relationship *out)
@@ -85,22 +66,22 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
 {
     const char *why;
     if (u->display_name && (why = validate_display_name(u->display_name)))
-        return invalid(err, "display_name", why);
+        return domain_invalid(err, "display_name", why);
     if (u->bio) {
         if (utf8_length(u->bio) > 150)
-            return invalid(err, "bio", "too_long");
+            return domain_invalid(err, "bio", "too_long");
         snprintf(me->bio, sizeof me->bio, "%s", u->bio);
     }
     if (u->links) {
         if (json_array_size(u->links) > MAX_LINKS)
-            return invalid(err, "links", "too_many");
+            return domain_invalid(err, "links", "too_many");
         size_t i;
         json_t *v;
         json_array_foreach(u->links, i, v) {
             if (!json_is_string(v))
-                return invalid(err, "links", "must_be_string");
+                return domain_invalid(err, "links", "must_be_string");
             if ((why = check_link(json_string_value(v))))
-                return invalid(err, "links", why);
+                return domain_invalid(err, "links", why);
         }
         char *text = json_dumps(u->links, JSON_COMPACT);
         snprintf(me->links, sizeof me->links, "%s", text ? text : "[]");
@@ -112,7 +93,7 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
         for (const char *const *a = allowed; *a; a++)
             ok = ok || strcmp(*a, u->default_visibility) == 0;
         if (!ok)
-            return invalid(err, "default_visibility", "not_allowed");
+            return domain_invalid(err, "default_visibility", "not_allowed");
         snprintf(me->default_visibility, sizeof me->default_visibility, "%s",
                  u->default_visibility);
     }
@@ -127,7 +108,7 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
     if (u->allow_comments >= 0)
         me->allow_comments = u->allow_comments;
     if (store_user_update_profile(d, me, now_ms()) < 0)
-        return db_failed(err, d);
+        return domain_db_failed(err, d, "graph");
     return 0;
 }
 
@@ -135,9 +116,9 @@ int graph_follow(db *d, const store_user *me, const store_user *target, const ch
                  auth_error *err)
 {
     if (me->id == target->id)
-        return fail(err, ERR_INVALID, "cannot_follow_self", "you cannot follow yourself");
+        return domain_fail(err, ERR_INVALID, "cannot_follow_self", "you cannot follow yourself");
     if (db_begin(d) < 0)
-        return db_failed(err, d);
+        return domain_db_failed(err, d, "graph");
     int rc;
     if (store_follows(d, me->id, target->id)) {
         *state = "following";
@@ -157,13 +138,13 @@ int graph_follow(db *d, const store_user *me, const store_user *target, const ch
     return 0;
 fail:
     db_rollback(d);
-    return db_failed(err, d);
+    return domain_db_failed(err, d, "graph");
 }
 
 int graph_unfollow(db *d, const store_user *me, const store_user *target, auth_error *err)
 {
     if (db_begin(d) < 0)
-        return db_failed(err, d);
+        return domain_db_failed(err, d, "graph");
     int rc = store_follow_remove(d, me->id, target->id);
     if (rc < 0 && rc != ERR_NOT_FOUND)
         goto fail;
@@ -175,19 +156,19 @@ int graph_unfollow(db *d, const store_user *me, const store_user *target, auth_e
     return 0;
 fail:
     db_rollback(d);
-    return db_failed(err, d);
+    return domain_db_failed(err, d, "graph");
 }
 
 int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool accept,
                          auth_error *err)
 {
     if (db_begin(d) < 0)
-        return db_failed(err, d);
+        return domain_db_failed(err, d, "graph");
     int64_t requester = 0;
     int rc = store_request_get(d, request_id, me->id, &requester);
     if (rc == ERR_NOT_FOUND) {
         db_rollback(d);
-        return fail(err, ERR_NOT_FOUND, "request_not_found", "no such follow request");
+        return domain_fail(err, ERR_NOT_FOUND, "request_not_found", "no such follow request");
     }
     if (rc < 0 || store_request_remove(d, requester, me->id) < 0)
         goto fail;
@@ -201,5 +182,5 @@ int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool a
     return 0;
 fail:
     db_rollback(d);
-    return db_failed(err, d);
+    return domain_db_failed(err, d, "graph");
 }

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * How domain functions report failure: a negative ERR_* return plus an auth_error that names the
+ * stable client-facing code, a message, and for validation the field and reason. api/ turns the
+ * pair into an HTTP answer.
+ */
+#ifndef STREAMHUB_DOMAIN_ERRORS_H
+#define STREAMHUB_DOMAIN_ERRORS_H
+
+#include "domain/auth.h"
+
+/* Fills code and message; returns rc so callers can `return domain_fail(...)`. */
+int domain_fail(auth_error *err, int rc, const char *code, const char *message);
+/* 422 validation_failed naming the field and reason; returns ERR_INVALID. */
+int domain_invalid(auth_error *err, const char *field, const char *reason);
+/* Logs the database's message with the operation and returns ERR_DB. */
+int domain_db_failed(auth_error *err, db *d, const char *op);
+
+#endif
