@@ -59,6 +59,12 @@ static const http_route routes[] = {
      DB | JSON | HTTP_OPTIONAL_BODY},
     {"POST", "/api/v1/follow-requests/:id/reject", api_follow_request_reject,
      DB | JSON | HTTP_OPTIONAL_BODY},
+    {"POST", "/api/v1/users/:handle/block", api_users_block, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"DELETE", "/api/v1/users/:handle/block", api_users_unblock, DB},
+    {"POST", "/api/v1/users/:handle/mute", api_users_mute, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"DELETE", "/api/v1/users/:handle/mute", api_users_unmute, DB},
+    {"GET", "/api/v1/blocks", api_blocks, DB},
+    {"GET", "/api/v1/mutes", api_mutes, DB},
 };
 
 const http_route *api_routes(size_t *n)

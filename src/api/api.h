@@ -75,5 +75,11 @@ void api_users_relationship(http_req *req, http_res *res);
 void api_follow_requests(http_req *req, http_res *res);
 void api_follow_request_accept(http_req *req, http_res *res);
 void api_follow_request_reject(http_req *req, http_res *res);
+void api_users_block(http_req *req, http_res *res);
+void api_users_unblock(http_req *req, http_res *res);
+void api_users_mute(http_req *req, http_res *res);
+void api_users_unmute(http_req *req, http_res *res);
+void api_blocks(http_req *req, http_res *res);
+void api_mutes(http_req *req, http_res *res);
 
 #endif

@@ -23,8 +23,9 @@ static bool optional_auth(http_req *req, http_res *res, db *d, auth_principal *p
 
 static json_t *relationship_json(const graph_relationship *r)
 {
-    return json_pack("{s:b, s:b, s:b, s:b}", "follows", r->follows, "followed_by",
-                     r->followed_by, "friends", r->friends, "requested", r->requested);
+    return json_pack("{s:b, s:b, s:b, s:b, s:b, s:b}", "follows", r->follows, "followed_by",
+                     r->followed_by, "friends", r->friends, "requested", r->requested,
+                     "blocking", r->blocking, "muting", r->muting);
 }
 
 static json_t *profile_json(db *d, const store_user *u, int64_t viewer)
@@ -66,7 +67,7 @@ static bool load_target(http_req *req, http_res *res, db *d, const auth_principa
         return true;
     }
     auth_error err = {0};
-    int rc = graph_find_user(d, handle, out, &err);
+    int rc = graph_find_user(d, authed ? p->user.id : 0, handle, out, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return false;
@@ -186,7 +187,7 @@ static void list_edges(http_req *req, http_res *res, graph_list_kind kind)
     }
     store_user users[API_PAGE_MAX + 1];
     int64_t ids[API_PAGE_MAX + 1];
-    int n = store_follow_list(d, kind, owner.id, cursor, ids, users, limit + 1);
+    int n = store_follow_list(d, kind, owner.id, viewer, cursor, ids, users, limit + 1);
     if (n < 0) {
         api_fail(res, ERR_DB, NULL);
         return;
@@ -256,3 +257,49 @@ static void answer_request(http_req *req, http_res *res, bool accept)
 
 void api_follow_request_accept(http_req *req, http_res *res) { answer_request(req, res, true); }
 void api_follow_request_reject(http_req *req, http_res *res) { answer_request(req, res, false); }
+
+static void set_edge(http_req *req, http_res *res, bool block, bool on)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    store_user target;
+    if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
+        return;
+    auth_error err = {0};
+    int rc = block ? graph_set_block(d, &p.user, &target, on, &err)
+                   : graph_set_mute(d, &p.user, &target, on, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_empty(res, 204);
+}
+
+void api_users_block(http_req *req, http_res *res) { set_edge(req, res, true, true); }
+void api_users_unblock(http_req *req, http_res *res) { set_edge(req, res, true, false); }
+void api_users_mute(http_req *req, http_res *res) { set_edge(req, res, false, true); }
+void api_users_unmute(http_req *req, http_res *res) { set_edge(req, res, false, false); }
+
+/* The viewer's own blocks or mutes, newest first. */
+static void own_list(http_req *req, http_res *res, graph_list_kind kind)
+{
+    int64_t cursor;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    store_user users[API_PAGE_MAX + 1];
+    int64_t ids[API_PAGE_MAX + 1];
+    int n = store_follow_list(d, kind, p.user.id, p.user.id, cursor, ids, users, limit + 1);
+    if (n < 0) {
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    http_res_json(res, 200, user_page(d, users, ids, n, limit, p.user.id));
+}
+
+void api_blocks(http_req *req, http_res *res) { own_list(req, res, GRAPH_BLOCKS); }
+void api_mutes(http_req *req, http_res *res) { own_list(req, res, GRAPH_MUTES); }

@@ -20,7 +20,8 @@
 
 
 
-int graph_find_user(db *d, const char *handle, store_user *out, auth_error *err)
+int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
+                    auth_error *err)
 {
     char norm[64];
     if (strlen(handle) >= sizeof norm)
@@ -28,7 +29,8 @@ int graph_find_user(db *d, const char *handle, store_user *out, auth_error *err)
     snprintf(norm, sizeof norm, "%s", handle);
     str_lower(norm);
     int rc = store_user_by_handle(d, norm, out);
-    if (rc == ERR_NOT_FOUND)
+    if (rc == ERR_NOT_FOUND || (rc == 0 && viewer && viewer != out->id &&
+                                store_blocks(d, out->id, viewer)))
         return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
     return rc < 0 ? domain_db_failed(err, d, "graph") : 0;
 }
@@ -42,6 +44,8 @@ void graph_relationship_of(db *d, int64_t viewer, int64_t other, graph_relations
     out->followed_by = store_follows(d, other, viewer);
     out->friends = out->follows && out->followed_by;
     out->requested = !out->follows && store_requested(d, viewer, other);
+    out->blocking = store_blocks(d, viewer, other);
+    out->muting = store_mutes(d, viewer, other);
 }
 
 bool graph_may_see_lists(db *d, int64_t viewer, const store_user *owner)
@@ -117,6 +121,8 @@ int graph_follow(db *d, const store_user *me, const store_user *target, const ch
 {
     if (me->id == target->id)
         return domain_fail(err, ERR_INVALID, "cannot_follow_self", "you cannot follow yourself");
+    if (store_blocked_either(d, me->id, target->id))
+        return domain_fail(err, ERR_FORBIDDEN, "blocked", "you cannot follow this user");
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "graph");
     int rc;
@@ -183,4 +189,32 @@ int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool a
 fail:
     db_rollback(d);
     return domain_db_failed(err, d, "graph");
+}
+
+int graph_set_block(db *d, const store_user *me, const store_user *target, bool on,
+                    auth_error *err)
+{
+    if (me->id == target->id)
+        return domain_fail(err, ERR_INVALID, "cannot_block_self", "you cannot block yourself");
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "block");
+    int rc = on ? store_block_add(d, id_next(), me->id, target->id, now_ms())
+                : store_block_remove(d, me->id, target->id);
+    if ((rc < 0 && rc != ERR_CONFLICT && rc != ERR_NOT_FOUND) || db_commit(d) < 0) {
+        db_rollback(d);
+        return domain_db_failed(err, d, "block");
+    }
+    return 0;
+}
+
+int graph_set_mute(db *d, const store_user *me, const store_user *target, bool on,
+                   auth_error *err)
+{
+    if (me->id == target->id)
+        return domain_fail(err, ERR_INVALID, "cannot_mute_self", "you cannot mute yourself");
+    int rc = on ? store_mute_add(d, id_next(), me->id, target->id, now_ms())
+                : store_mute_remove(d, me->id, target->id);
+    if (rc < 0 && rc != ERR_CONFLICT && rc != ERR_NOT_FOUND)
+        return domain_db_failed(err, d, "mute");
+    return 0;
 }

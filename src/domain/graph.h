@@ -17,6 +17,8 @@ typedef struct graph_relationship {
     bool followed_by; /* they follow the viewer */
     bool friends;     /* both */
     bool requested;   /* viewer asked to follow (private account) */
+    bool blocking;    /* viewer blocks them */
+    bool muting;      /* viewer mutes them */
 } graph_relationship;
 
 typedef struct profile_update {
@@ -28,8 +30,16 @@ typedef struct profile_update {
     const char *default_visibility;
 } profile_update;
 
-/* Finds a user by handle (any case). ERR_NOT_FOUND with err filled. */
-int graph_find_user(db *d, const char *handle, store_user *out, auth_error *err);
+/* Finds a user by handle (any case) as seen by viewer (0 = anonymous): users who block the
+ * viewer do not exist for them. ERR_NOT_FOUND with err filled. */
+int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
+                    auth_error *err);
+/* Blocking ends follows and requests both ways and hides the two users from each other;
+ * muting only marks them (feeds will drop muted authors). Both idempotent. */
+int graph_set_block(db *d, const store_user *me, const store_user *target, bool on,
+                    auth_error *err);
+int graph_set_mute(db *d, const store_user *me, const store_user *target, bool on,
+                   auth_error *err);
 void graph_relationship_of(db *d, int64_t viewer, int64_t other, graph_relationship *out);
 int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_error *err);
 /* Follows, or asks to when the account is private; *state is "following" or "requested". */

@@ -85,29 +85,127 @@ bool store_follows(db *d, int64_t follower, int64_t followee)
     return pair_exists(d, sql, follower, followee);
 }
 
-int store_follow_list(db *d, graph_list_kind kind, int64_t user_id, int64_t before_id,
-                      int64_t *edge_ids, store_user *out, int max)
+#define NOT_BLOCKED                                                                               \
+    " AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = ? AND b.blocked_id = u.id) "  \
+    "OR (b.blocker_id = u.id AND b.blocked_id = ?))"
+
+int store_follow_list(db *d, graph_list_kind kind, int64_t user_id, int64_t viewer,
+                      int64_t before_id, int64_t *edge_ids, store_user *out, int max)
 {
     static const char *followers =
         "SELECT " STORE_USER_COLUMNS ", f.id FROM follows f JOIN users u ON u.id = f.follower_id "
-        "WHERE f.followee_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?";
+        "WHERE f.followee_id = ? AND f.id < ?" NOT_BLOCKED " ORDER BY f.id DESC LIMIT ?";
     static const char *following =
         "SELECT " STORE_USER_COLUMNS ", f.id FROM follows f JOIN users u ON u.id = f.followee_id "
-        "WHERE f.follower_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?";
+        "WHERE f.follower_id = ? AND f.id < ?" NOT_BLOCKED " ORDER BY f.id DESC LIMIT ?";
     static const char *friends =
         "SELECT " STORE_USER_COLUMNS ", f.id FROM follows f "
         "JOIN follows g ON g.follower_id = f.followee_id AND g.followee_id = f.follower_id "
         "JOIN users u ON u.id = f.followee_id "
-        "WHERE f.follower_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?";
-    const char *sql = kind == GRAPH_FOLLOWERS ? followers : kind == GRAPH_FOLLOWING ? following
-                                                                                     : friends;
+        "WHERE f.follower_id = ? AND f.id < ?" NOT_BLOCKED " ORDER BY f.id DESC LIMIT ?";
+    static const char *blocks =
+        "SELECT " STORE_USER_COLUMNS ", f.id FROM blocks f JOIN users u ON u.id = f.blocked_id "
+        "WHERE f.blocker_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?";
+    static const char *mutes =
+        "SELECT " STORE_USER_COLUMNS ", f.id FROM mutes f JOIN users u ON u.id = f.muted_id "
+        "WHERE f.muter_id = ? AND f.id < ? ORDER BY f.id DESC LIMIT ?";
+    const char *sql = kind == GRAPH_FOLLOWERS   ? followers
+                      : kind == GRAPH_FOLLOWING ? following
+                      : kind == GRAPH_FRIENDS   ? friends
+                      : kind == GRAPH_BLOCKS    ? blocks
+                                                : mutes;
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, user_id);
     db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
-    db_bind_int64(s, 3, max);
+    int next = 3;
+    if (kind != GRAPH_BLOCKS && kind != GRAPH_MUTES) {
+        db_bind_int64(s, next++, viewer);
+        db_bind_int64(s, next++, viewer);
+    }
+    db_bind_int64(s, next, max);
     return store_user_page(s, edge_ids, out, max);
+}
+
+static int pair_insert(db *d, const char *sql, int64_t id, int64_t a, int64_t b, int64_t now)
+{
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, a);
+    db_bind_int64(s, 3, b);
+    db_bind_int64(s, 4, now);
+    return db_run(s);
+}
+
+static int pair_delete(db *d, const char *sql, int64_t a, int64_t b)
+{
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, a);
+    db_bind_int64(s, 2, b);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    return db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+int store_block_add(db *d, int64_t id, int64_t blocker, int64_t blocked, int64_t now)
+{
+    static const char *sql =
+        "INSERT INTO blocks (id, blocker_id, blocked_id, created_at) VALUES (?, ?, ?, ?)";
+    int rc = pair_insert(d, sql, id, blocker, blocked, now);
+    if (rc < 0)
+        return rc;
+    int64_t pairs[2][2] = {{blocker, blocked}, {blocked, blocker}};
+    for (int i = 0; i < 2; i++) {
+        rc = store_follow_remove(d, pairs[i][0], pairs[i][1]);
+        if (rc < 0 && rc != ERR_NOT_FOUND)
+            return rc;
+        rc = store_request_remove(d, pairs[i][0], pairs[i][1]);
+        if (rc < 0 && rc != ERR_NOT_FOUND)
+            return rc;
+    }
+    return 0;
+}
+
+int store_block_remove(db *d, int64_t blocker, int64_t blocked)
+{
+    static const char *sql = "DELETE FROM blocks WHERE blocker_id = ? AND blocked_id = ?";
+    return pair_delete(d, sql, blocker, blocked);
+}
+
+bool store_blocks(db *d, int64_t blocker, int64_t blocked)
+{
+    static const char *sql = "SELECT 1 FROM blocks WHERE blocker_id = ? AND blocked_id = ?";
+    return pair_exists(d, sql, blocker, blocked);
+}
+
+bool store_blocked_either(db *d, int64_t a, int64_t b)
+{
+    return store_blocks(d, a, b) || store_blocks(d, b, a);
+}
+
+int store_mute_add(db *d, int64_t id, int64_t muter, int64_t muted, int64_t now)
+{
+    static const char *sql =
+        "INSERT INTO mutes (id, muter_id, muted_id, created_at) VALUES (?, ?, ?, ?)";
+    return pair_insert(d, sql, id, muter, muted, now);
+}
+
+int store_mute_remove(db *d, int64_t muter, int64_t muted)
+{
+    static const char *sql = "DELETE FROM mutes WHERE muter_id = ? AND muted_id = ?";
+    return pair_delete(d, sql, muter, muted);
+}
+
+bool store_mutes(db *d, int64_t muter, int64_t muted)
+{
+    static const char *sql = "SELECT 1 FROM mutes WHERE muter_id = ? AND muted_id = ?";
+    return pair_exists(d, sql, muter, muted);
 }
 
 int store_request_add(db *d, int64_t id, int64_t requester, int64_t target, int64_t now)

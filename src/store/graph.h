@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum { GRAPH_FOLLOWERS, GRAPH_FOLLOWING, GRAPH_FRIENDS } graph_list_kind;
+typedef enum { GRAPH_FOLLOWERS, GRAPH_FOLLOWING, GRAPH_FRIENDS, GRAPH_BLOCKS, GRAPH_MUTES } graph_list_kind;
 
 /* Adds the edge and bumps both counters; ERR_CONFLICT when it already exists. */
 int store_follow_add(db *d, int64_t id, int64_t follower, int64_t followee, int64_t now);
@@ -21,9 +21,21 @@ int store_follow_add(db *d, int64_t id, int64_t follower, int64_t followee, int6
 int store_follow_remove(db *d, int64_t follower, int64_t followee);
 bool store_follows(db *d, int64_t follower, int64_t followee);
 /* A page of users, newest edge first, edges below before_id (0 = newest); edge ids are the
- * cursor. Returns the count or a negative ERR_*. */
-int store_follow_list(db *d, graph_list_kind kind, int64_t user_id, int64_t before_id,
-                      int64_t *edge_ids, store_user *out, int max);
+ * cursor. Users blocking the viewer, or blocked by the viewer, are left out of follow lists
+ * (viewer 0 = anonymous). Returns the count or a negative ERR_*. */
+int store_follow_list(db *d, graph_list_kind kind, int64_t user_id, int64_t viewer,
+                      int64_t before_id, int64_t *edge_ids, store_user *out, int max);
+
+/* Blocks: adding one ends follows and follow requests in both directions (caller's
+ * transaction). ERR_CONFLICT when it already exists. */
+int store_block_add(db *d, int64_t id, int64_t blocker, int64_t blocked, int64_t now);
+int store_block_remove(db *d, int64_t blocker, int64_t blocked);
+bool store_blocks(db *d, int64_t blocker, int64_t blocked);
+/* True when either user blocks the other. */
+bool store_blocked_either(db *d, int64_t a, int64_t b);
+int store_mute_add(db *d, int64_t id, int64_t muter, int64_t muted, int64_t now);
+int store_mute_remove(db *d, int64_t muter, int64_t muted);
+bool store_mutes(db *d, int64_t muter, int64_t muted);
 
 int store_request_add(db *d, int64_t id, int64_t requester, int64_t target, int64_t now);
 int store_request_remove(db *d, int64_t requester, int64_t target);

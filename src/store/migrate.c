@@ -106,14 +106,32 @@ typedef struct migration {
     "  UNIQUE (requester_id, target_id));"                                                        \
     "CREATE INDEX follow_requests_target ON follow_requests(target_id, id);"
 
+/* Blocks and mutes: one row per directed pair. */
+#define BLOCK_TABLES(ID_PK)                                                                       \
+    "CREATE TABLE blocks ("                                                                       \
+    "  id " ID_PK ","                                                                             \
+    "  blocker_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                       \
+    "  blocked_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                       \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  UNIQUE (blocker_id, blocked_id));"                                                         \
+    "CREATE INDEX blocks_blocked ON blocks(blocked_id, blocker_id);"                              \
+    "CREATE TABLE mutes ("                                                                        \
+    "  id " ID_PK ","                                                                             \
+    "  muter_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                         \
+    "  muted_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                         \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  UNIQUE (muter_id, muted_id));"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
+    {3, "blocks_and_mutes", BLOCK_TABLES("INTEGER PRIMARY KEY")},
 };
 
 static const migration pg_migrations[] = {
     {1, "accounts", AUTH_TABLES("BIGINT PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("BIGINT PRIMARY KEY")},
+    {3, "blocks_and_mutes", BLOCK_TABLES("BIGINT PRIMARY KEY")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -78,7 +78,7 @@ describe('follows', () => {
     assert.equal(f.json.status, 'following');
     assert.equal((await c().post(`/api/v1/users/${b.creds.handle}/follow`, { token: ta })).json.status, 'following', 'idempotent');
     let rel = await c().get(`/api/v1/users/${b.creds.handle}/relationship`, { token: ta });
-    assert.deepEqual(rel.json, { follows: true, followed_by: false, friends: false, requested: false });
+    assert.deepEqual(rel.json, { follows: true, followed_by: false, friends: false, requested: false, blocking: false, muting: false });
     await c().post(`/api/v1/users/${a.creds.handle}/follow`, { token: tb });
     rel = await c().get(`/api/v1/users/${b.creds.handle}/relationship`, { token: ta });
     assert.equal(rel.json.friends, true);
@@ -176,5 +176,56 @@ describe('follows', () => {
     assert.ok(unf.every((r) => r.status === 204));
     assert.equal((await c().get(`/api/v1/users/${star.creds.handle}`)).json.counts.followers, 60);
     assert.equal((await c().get(`/api/v1/users/${fans[99].creds.handle}`)).json.counts.following, 1);
+  });
+});
+
+describe('blocks and mutes', () => {
+  test('a block ends follows both ways and hides the blocker from the blocked', async () => {
+    const a = await register(url);
+    const b = await register(url);
+    const ta = a.tokens.access_token, tb = b.tokens.access_token;
+    await c().post(`/api/v1/users/${b.creds.handle}/follow`, { token: ta });
+    await c().post(`/api/v1/users/${a.creds.handle}/follow`, { token: tb });
+    assert.equal((await c().post(`/api/v1/users/${b.creds.handle}/block`, { token: ta })).status, 204);
+    assert.equal((await c().post(`/api/v1/users/${b.creds.handle}/block`, { token: ta })).status, 204, 'idempotent');
+    const pa = await c().get(`/api/v1/users/${a.creds.handle}`);
+    assert.deepEqual(pa.json.counts, { followers: 0, following: 0, posts: 0 }, 'follows ended both ways');
+    expectError(await c().get(`/api/v1/users/${a.creds.handle}`, { token: tb }), 404, 'user_not_found');
+    expectError(await c().post(`/api/v1/users/${a.creds.handle}/follow`, { token: tb }), 404, 'user_not_found');
+    expectError(await c().post(`/api/v1/users/${b.creds.handle}/follow`, { token: ta }), 403, 'blocked');
+    const rel = await c().get(`/api/v1/users/${b.creds.handle}/relationship`, { token: ta });
+    assert.equal(rel.json.blocking, true);
+    const blocks = await c().get('/api/v1/blocks', { token: ta });
+    assert.deepEqual(blocks.json.items.map((u) => u.handle), [b.creds.handle]);
+    // Lists seen by the blocked user leave the blocker out.
+    const x = await register(url);
+    await c().post(`/api/v1/users/${x.creds.handle}/follow`, { token: ta });
+    const seenByB = await c().get(`/api/v1/users/${x.creds.handle}/followers`, { token: tb });
+    assert.deepEqual(seenByB.json.items, []);
+    const seenByAnon = await c().get(`/api/v1/users/${x.creds.handle}/followers`);
+    assert.deepEqual(seenByAnon.json.items.map((u) => u.handle), [a.creds.handle]);
+    assert.equal((await c().del(`/api/v1/users/${b.creds.handle}/block`, { token: ta })).status, 204);
+    assert.equal((await c().get(`/api/v1/users/${a.creds.handle}`, { token: tb })).status, 200);
+    assert.deepEqual((await c().get('/api/v1/blocks', { token: ta })).json.items, []);
+    expectError(await c().post(`/api/v1/users/${a.creds.handle}/block`, { token: ta }), 422, 'cannot_block_self');
+    expectError(await c().post(`/api/v1/users/${b.creds.handle}/block`), 401, 'unauthenticated');
+    expectError(await c().post('/api/v1/users/nobody_here_at_all/block', { token: ta }), 404, 'user_not_found');
+  });
+
+  test('a mute changes nothing else and is listed', async () => {
+    const a = await register(url);
+    const b = await register(url);
+    const ta = a.tokens.access_token;
+    await c().post(`/api/v1/users/${b.creds.handle}/follow`, { token: ta });
+    assert.equal((await c().post(`/api/v1/users/${b.creds.handle}/mute`, { token: ta })).status, 204);
+    const rel = await c().get(`/api/v1/users/${b.creds.handle}/relationship`, { token: ta });
+    assert.equal(rel.json.muting, true);
+    assert.equal(rel.json.follows, true, 'still following');
+    assert.deepEqual((await c().get('/api/v1/mutes', { token: ta })).json.items.map((u) => u.handle), [b.creds.handle]);
+    assert.equal((await c().del(`/api/v1/users/${b.creds.handle}/mute`, { token: ta })).status, 204);
+    assert.deepEqual((await c().get('/api/v1/mutes', { token: ta })).json.items, []);
+    expectError(await c().post(`/api/v1/users/${a.creds.handle}/mute`, { token: ta }), 422, 'cannot_mute_self');
+    expectError(await c().get('/api/v1/mutes'), 401, 'unauthenticated');
+    expectError(await c().get('/api/v1/blocks?limit=x', { token: ta }), 422, 'validation_failed');
   });
 });
