@@ -65,6 +65,13 @@ static const http_route routes[] = {
     {"DELETE", "/api/v1/users/:handle/mute", api_users_unmute, DB},
     {"GET", "/api/v1/blocks", api_blocks, DB},
     {"GET", "/api/v1/mutes", api_mutes, DB},
+    {"GET", "/api/v1/users/:handle/posts", api_users_posts, DB},
+
+    {"POST", "/api/v1/posts", api_posts_create, DB | JSON},
+    {"GET", "/api/v1/posts/:id", api_posts_get, DB},
+    {"PATCH", "/api/v1/posts/:id", api_posts_edit, DB | JSON},
+    {"DELETE", "/api/v1/posts/:id", api_posts_delete, DB},
+    {"GET", "/api/v1/posts/:id/edits", api_posts_edits, DB},
 };
 
 const http_route *api_routes(size_t *n)
@@ -140,6 +147,16 @@ bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p)
     }
     http_req_set_user(req, p->user.id);
     return true;
+}
+
+bool api_auth_optional(http_req *req, http_res *res, db *d, auth_principal *p, bool *authed)
+{
+    *authed = http_req_header(req, "Authorization") != NULL;
+    if (!*authed) {
+        memset(p, 0, sizeof *p);
+        return true;
+    }
+    return api_auth(req, res, d, p);
 }
 
 bool api_require_role(http_res *res, const auth_principal *p, const char *min_role)

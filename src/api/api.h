@@ -12,6 +12,7 @@
 #include "domain/auth.h"
 #include "http/http.h"
 #include "store/db.h"
+#include "store/posts.h"
 
 #include <stdbool.h>
 
@@ -25,6 +26,10 @@ app *api_app(http_req *req);
 db *api_db(http_req *req, http_res *res);
 /* Authenticates the bearer token; answers 401 and returns false on failure. */
 bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p);
+/* Like api_auth when an Authorization header is present; anonymous (authed false) otherwise. A
+ * header that is present but bad is still a 401: treating it as anonymous would hide client
+ * bugs. */
+bool api_auth_optional(http_req *req, http_res *res, db *d, auth_principal *p, bool *authed);
 /* Answers 403 and returns false unless the principal has at least min_role. */
 bool api_require_role(http_res *res, const auth_principal *p, const char *min_role);
 /* Maps a domain failure to its HTTP answer. */
@@ -81,5 +86,13 @@ void api_users_mute(http_req *req, http_res *res);
 void api_users_unmute(http_req *req, http_res *res);
 void api_blocks(http_req *req, http_res *res);
 void api_mutes(http_req *req, http_res *res);
+void api_users_posts(http_req *req, http_res *res);
+
+void api_posts_create(http_req *req, http_res *res);
+void api_posts_get(http_req *req, http_res *res);
+void api_posts_edit(http_req *req, http_res *res);
+void api_posts_delete(http_req *req, http_res *res);
+void api_posts_edits(http_req *req, http_res *res);
+json_t *api_post_json(const store_post *p, const store_user *author);
 
 #endif

@@ -6,20 +6,10 @@
 
 #include "core/id.h"
 #include "domain/graph.h"
+#include "domain/posts.h"
 
+#include <stdlib.h>
 #include <string.h>
-
-/* Authenticates when an Authorization header is present; anonymous otherwise. A header that
- * is present but bad is still a 401: silently treating it as anonymous hides client bugs. */
-static bool optional_auth(http_req *req, http_res *res, db *d, auth_principal *p, bool *authed)
-{
-    *authed = http_req_header(req, "Authorization") != NULL;
-    if (!*authed) {
-        memset(p, 0, sizeof *p);
-        return true;
-    }
-    return api_auth(req, res, d, p);
-}
 
 static json_t *relationship_json(const graph_relationship *r)
 {
@@ -81,7 +71,7 @@ void api_users_get(http_req *req, http_res *res)
     auth_principal p;
     bool authed;
     store_user u;
-    if (!d || !optional_auth(req, res, d, &p, &authed) || !load_target(req, res, d, &p, authed, &u))
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !load_target(req, res, d, &p, authed, &u))
         return;
     http_res_json(res, 200, profile_json(d, &u, authed ? p.user.id : 0));
 }
@@ -177,7 +167,7 @@ static void list_edges(http_req *req, http_res *res, graph_list_kind kind)
     auth_principal p;
     bool authed;
     store_user owner;
-    if (!d || !optional_auth(req, res, d, &p, &authed) ||
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) ||
         !load_target(req, res, d, &p, authed, &owner))
         return;
     int64_t viewer = authed ? p.user.id : 0;
@@ -303,3 +293,33 @@ static void own_list(http_req *req, http_res *res, graph_list_kind kind)
 
 void api_blocks(http_req *req, http_res *res) { own_list(req, res, GRAPH_BLOCKS); }
 void api_mutes(http_req *req, http_res *res) { own_list(req, res, GRAPH_MUTES); }
+
+void api_users_posts(http_req *req, http_res *res)
+{
+    int64_t cursor;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    store_user author;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) ||
+        !load_target(req, res, d, &p, authed, &author))
+        return;
+    store_post *posts = xcalloc((size_t)limit + 1, sizeof *posts);
+    int n = store_post_list_by_author(d, author.id, cursor, posts, limit + 1);
+    if (n < 0) {
+        free(posts);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    int64_t viewer = authed ? p.user.id : 0;
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        if (posts_can_view(d, viewer, &author, &posts[i]))
+            json_array_append_new(items, api_post_json(&posts[i], &author));
+    json_t *next = n > limit ? json_id(posts[limit - 1].id) : json_null();
+    free(posts);
+    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}

@@ -122,16 +122,38 @@ typedef struct migration {
     "  created_at BIGINT NOT NULL,"                                                               \
     "  UNIQUE (muter_id, muted_id));"
 
+/* Posts (soft-deleted: deleted_at set, purged later) and their edit history. */
+#define POST_TABLES(ID_PK)                                                                        \
+    "CREATE TABLE posts ("                                                                        \
+    "  id " ID_PK ","                                                                             \
+    "  author_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                        \
+    "  type TEXT NOT NULL,"                                                                       \
+    "  caption TEXT NOT NULL DEFAULT '',"                                                         \
+    "  visibility TEXT NOT NULL,"                                                                 \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  updated_at BIGINT NOT NULL,"                                                               \
+    "  deleted_at BIGINT);"                                                                       \
+    "CREATE INDEX posts_author ON posts(author_id, id);"                                          \
+    "CREATE TABLE post_edits ("                                                                   \
+    "  id " ID_PK ","                                                                             \
+    "  post_id BIGINT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,"                          \
+    "  caption TEXT NOT NULL,"                                                                    \
+    "  visibility TEXT NOT NULL,"                                                                 \
+    "  edited_at BIGINT NOT NULL);"                                                               \
+    "CREATE INDEX post_edits_post ON post_edits(post_id, id);"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
     {3, "blocks_and_mutes", BLOCK_TABLES("INTEGER PRIMARY KEY")},
+    {4, "posts", POST_TABLES("INTEGER PRIMARY KEY")},
 };
 
 static const migration pg_migrations[] = {
     {1, "accounts", AUTH_TABLES("BIGINT PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("BIGINT PRIMARY KEY")},
     {3, "blocks_and_mutes", BLOCK_TABLES("BIGINT PRIMARY KEY")},
+    {4, "posts", POST_TABLES("BIGINT PRIMARY KEY")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * /api/v1/posts: create, read, edit (with history) and delete posts.
+ */
+#include "api/api.h"
+
+#include "core/id.h"
+#include "domain/posts.h"
+
+#include <stdlib.h>
+
+json_t *api_post_json(const store_post *p, const store_user *author)
+{
+    return json_pack("{s:o, s:s, s:s, s:s, s:{s:o, s:s, s:s}, s:o, s:o, s:b}", "id",
+                     json_id(p->id), "type", p->type, "caption", p->caption, "visibility",
+                     p->visibility, "author", "id", json_id(author->id), "handle",
+                     author->handle, "display_name", author->display_name, "created_at",
+                     json_time(p->created_at), "updated_at", json_time(p->updated_at), "edited",
+                     p->updated_at != p->created_at);
+}
+
+/* Reads the optional caption/visibility/type fields; answers 422 on a bad one. */
+static bool read_post_fields(http_req *req, http_res *res, const char **type,
+                             const char **caption, const char **visibility)
+{
+    json_t *body = http_req_json(req);
+    jv_error err;
+    static const char *const allowed[] = {"type", "caption", "visibility", NULL};
+    if (!jv_only(body, allowed, &err) || !jv_string(body, "type", false, 0, 16, type, &err) ||
+        !jv_string(body, "caption", false, 0, 2200, caption, &err) ||
+        !jv_string(body, "visibility", false, 0, 16, visibility, &err)) {
+        api_invalid(res, &err);
+        return false;
+    }
+    return true;
+}
+
+static bool post_id(http_req *req, http_res *res, int64_t *id)
+{
+    if (id_parse(http_req_param(req, "id"), id))
+        return true;
+    http_res_error(res, 404, "post_not_found", "no such post", NULL);
+    return false;
+}
+
+void api_posts_create(http_req *req, http_res *res)
+{
+    const char *type, *caption, *visibility;
+    if (!read_post_fields(req, res, &type, &caption, &visibility))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    store_post post;
+    auth_error err = {0};
+    int rc = posts_create(d, &p.user, type, caption, visibility, &post, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 201, api_post_json(&post, &p.user));
+}
+
+void api_posts_get(http_req *req, http_res *res)
+{
+    int64_t id;
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !post_id(req, res, &id))
+        return;
+    store_post post;
+    store_user author;
+    auth_error err = {0};
+    int rc = posts_get_visible(d, authed ? p.user.id : 0, id, &post, &author, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 200, api_post_json(&post, &author));
+}
+
+void api_posts_edit(http_req *req, http_res *res)
+{
+    const char *type, *caption, *visibility;
+    int64_t id;
+    if (!read_post_fields(req, res, &type, &caption, &visibility))
+        return;
+    if (type) {
+        api_invalid(res, &(jv_error){"type", "not_allowed"});
+        return;
+    }
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+        return;
+    store_post post;
+    auth_error err = {0};
+    int rc = posts_edit(d, &p.user, id, caption, visibility, &post, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 200, api_post_json(&post, &p.user));
+}
+
+void api_posts_delete(http_req *req, http_res *res)
+{
+    int64_t id;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+        return;
+    auth_error err = {0};
+    int rc = posts_delete(d, &p.user, id, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_empty(res, 204);
+}
+
+void api_posts_edits(http_req *req, http_res *res)
+{
+    int64_t id, cursor;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !post_id(req, res, &id))
+        return;
+    store_post post;
+    store_user author;
+    auth_error err = {0};
+    int rc = posts_get_visible(d, authed ? p.user.id : 0, id, &post, &author, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    store_post_edit *edits = xcalloc((size_t)limit + 1, sizeof *edits);
+    int n = store_post_edits(d, id, cursor, edits, limit + 1);
+    if (n < 0) {
+        free(edits);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, json_pack("{s:s, s:s, s:o}", "caption", edits[i].caption,
+                                               "visibility", edits[i].visibility, "replaced_at",
+                                               json_time(edits[i].edited_at)));
+    json_t *next = n > limit ? json_id(edits[limit - 1].id) : json_null();
+    free(edits);
+    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Post rules: who may see a post (one function every read goes through), creating, editing with
+ * history, and soft deletion. Only text posts exist yet; media types arrive with the video
+ * pipeline.
+ */
+#ifndef STREAMHUB_DOMAIN_POSTS_H
+#define STREAMHUB_DOMAIN_POSTS_H
+
+#include "domain/auth.h"
+#include "store/posts.h"
+
+#include <stdbool.h>
+
+/* Visibility: the author always; nobody when either blocks the other; a private account's posts
+ * only to its followers; then public = anyone, followers = followers, friends = mutual follows,
+ * private = the author alone. viewer 0 is anonymous. */
+bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p);
+int posts_create(db *d, const store_user *me, const char *type, const char *caption,
+                 const char *visibility, store_post *out, auth_error *err);
+/* Loads a post the viewer may see (404 otherwise) and its author. */
+int posts_get_visible(db *d, int64_t viewer, int64_t id, store_post *out, store_user *author,
+                      auth_error *err);
+int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
+               const char *visibility, store_post *out, auth_error *err);
+int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err);
+
+#endif

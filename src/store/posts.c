@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * SQL for posts and post_edits.
+ */
+#include "store/posts.h"
+
+#include "core/util.h"
+
+#include <stdio.h>
+
+#define POST_COLS "id, author_id, type, caption, visibility, created_at, updated_at, deleted_at"
+
+static void decode_post(db_stmt *s, store_post *p)
+{
+    p->id = db_col_int64(s, 0);
+    p->author_id = db_col_int64(s, 1);
+    snprintf(p->type, sizeof p->type, "%s", db_col_text(s, 2));
+    snprintf(p->caption, sizeof p->caption, "%s", db_col_text(s, 3));
+    snprintf(p->visibility, sizeof p->visibility, "%s", db_col_text(s, 4));
+    p->created_at = db_col_int64(s, 5);
+    p->updated_at = db_col_int64(s, 6);
+    p->deleted_at = db_col_int64(s, 7);
+}
+
+static int bump_posts(db *d, int64_t author, int64_t delta)
+{
+    static const char *sql = "UPDATE users SET posts_count = posts_count + ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, delta);
+    db_bind_int64(s, 2, author);
+    return db_run(s);
+}
+
+int store_post_insert(db *d, const store_post *p)
+{
+    static const char *sql = "INSERT INTO posts (id, author_id, type, caption, visibility, "
+                             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, p->id);
+    db_bind_int64(s, 2, p->author_id);
+    db_bind_text(s, 3, p->type);
+    db_bind_text(s, 4, p->caption);
+    db_bind_text(s, 5, p->visibility);
+    db_bind_int64(s, 6, p->created_at);
+    db_bind_int64(s, 7, p->updated_at);
+    int rc = db_run(s);
+    return rc < 0 ? rc : bump_posts(d, p->author_id, 1);
+}
+
+int store_post_get(db *d, int64_t id, store_post *out)
+{
+    static const char *sql = "SELECT " POST_COLS " FROM posts WHERE id = ? AND deleted_at IS NULL";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        decode_post(s, out);
+    db_reset(s);
+    return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
+}
+
+int store_post_update(db *d, const store_post *before, const char *caption,
+                      const char *visibility, int64_t edit_id, int64_t now)
+{
+    static const char *history = "INSERT INTO post_edits (id, post_id, caption, visibility, "
+                                 "edited_at) VALUES (?, ?, ?, ?, ?)";
+    static const char *update = "UPDATE posts SET caption = ?, visibility = ?, updated_at = ? "
+                                "WHERE id = ? AND deleted_at IS NULL";
+    db_stmt *s = db_prepare(d, history);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, edit_id);
+    db_bind_int64(s, 2, before->id);
+    db_bind_text(s, 3, before->caption);
+    db_bind_text(s, 4, before->visibility);
+    db_bind_int64(s, 5, now);
+    int rc = db_run(s);
+    if (rc < 0 || !(s = db_prepare(d, update)))
+        return rc < 0 ? rc : ERR_DB;
+    db_bind_text(s, 1, caption);
+    db_bind_text(s, 2, visibility);
+    db_bind_int64(s, 3, now);
+    db_bind_int64(s, 4, before->id);
+    rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    return db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+int store_post_soft_delete(db *d, int64_t id, int64_t author_id, int64_t now)
+{
+    static const char *sql = "UPDATE posts SET deleted_at = ? WHERE id = ? AND author_id = ? "
+                             "AND deleted_at IS NULL";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, id);
+    db_bind_int64(s, 3, author_id);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    if (db_changes(d) != 1)
+        return ERR_NOT_FOUND;
+    return bump_posts(d, author_id, -1);
+}
+
+int store_post_list_by_author(db *d, int64_t author_id, int64_t before_id, store_post *out,
+                              int max)
+{
+    static const char *sql = "SELECT " POST_COLS " FROM posts WHERE author_id = ? AND id < ? "
+                             "AND deleted_at IS NULL ORDER BY id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, author_id);
+    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 3, max);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW)
+        decode_post(s, &out[n++]);
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
+int store_post_edits(db *d, int64_t post_id, int64_t before_id, store_post_edit *out, int max)
+{
+    static const char *sql = "SELECT id, caption, visibility, edited_at FROM post_edits "
+                             "WHERE post_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, post_id);
+    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 3, max);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        out[n].id = db_col_int64(s, 0);
+        snprintf(out[n].caption, sizeof out[n].caption, "%s", db_col_text(s, 1));
+        snprintf(out[n].visibility, sizeof out[n].visibility, "%s", db_col_text(s, 2));
+        out[n].edited_at = db_col_int64(s, 3);
+        n++;
+    }
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}

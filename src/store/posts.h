@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Posts and their edit history. Deletion is soft (deleted_at), so a deleted post disappears from
+ * every read at once and is purged later; the author's posts_count changes in the same
+ * transaction.
+ */
+#ifndef STREAMHUB_STORE_POSTS_H
+#define STREAMHUB_STORE_POSTS_H
+
+#include "store/db.h"
+
+#include <stdint.h>
+
+#define POST_CAPTION_BYTES (2200 * 4 + 1)
+
+typedef struct store_post {
+    int64_t id;
+    int64_t author_id;
+    char type[16];
+    char caption[POST_CAPTION_BYTES];
+    char visibility[16];
+    int64_t created_at;
+    int64_t updated_at;
+    int64_t deleted_at;
+} store_post;
+
+int store_post_insert(db *d, const store_post *p);
+/* Live (not deleted) post. */
+int store_post_get(db *d, int64_t id, store_post *out);
+/* Saves the previous caption/visibility to the history and writes the new ones. */
+int store_post_update(db *d, const store_post *before, const char *caption,
+                      const char *visibility, int64_t edit_id, int64_t now);
+int store_post_soft_delete(db *d, int64_t id, int64_t author_id, int64_t now);
+/* Live posts of an author below before_id, newest first. */
+int store_post_list_by_author(db *d, int64_t author_id, int64_t before_id, store_post *out,
+                              int max);
+typedef struct store_post_edit {
+    int64_t id;
+    char caption[POST_CAPTION_BYTES];
+    char visibility[16];
+    int64_t edited_at;
+} store_post_edit;
+/* Earlier versions of a post, newest first, ids below before_id (0 = newest). */
+int store_post_edits(db *d, int64_t post_id, int64_t before_id, store_post_edit *out, int max);
+
+#endif

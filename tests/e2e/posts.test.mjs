@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+// Posts (text for now): create, read, edit with history, soft delete, author lists, and a
+// table-driven walk of every visibility x relationship cell through every read endpoint.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, stopAll } from './lib/harness.mjs';
+import { client, register, expectError } from './lib/accounts.mjs';
+
+let url;
+before(async () => { url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0'] })).url; });
+after(stopAll);
+const c = () => client(url);
+const follow = (who, whom) => c().post(`/api/v1/users/${whom.creds.handle}/follow`, { token: who.tokens.access_token });
+
+describe('posts', () => {
+  test('create, read, edit with history, delete', async () => {
+    const a = await register(url);
+    const t = a.tokens.access_token;
+    const caption = "first post 🎬 with 'quotes'; DROP TABLE posts; --";
+    const r = await c().post('/api/v1/posts', { token: t, json: { caption } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.caption, caption);
+    assert.equal(r.json.type, 'text');
+    assert.equal(r.json.visibility, 'public', 'the account default');
+    assert.equal(r.json.author.handle, a.creds.handle);
+    assert.equal(r.json.edited, false);
+    const id = r.json.id;
+    assert.equal((await c().get(`/api/v1/posts/${id}`)).json.caption, caption);
+    assert.equal((await c().get(`/api/v1/users/${a.creds.handle}`)).json.counts.posts, 1);
+
+    const e = await c().patch(`/api/v1/posts/${id}`, { token: t, json: { caption: 'edited' } });
+    assert.equal(e.status, 200, e.text);
+    assert.equal(e.json.caption, 'edited');
+    assert.equal(e.json.edited, true);
+    await c().patch(`/api/v1/posts/${id}`, { token: t, json: { visibility: 'followers' } });
+    const h = await c().get(`/api/v1/posts/${id}/edits`, { token: t });
+    assert.deepEqual(h.json.items.map((x) => [x.caption, x.visibility]), [['edited', 'public'], [caption, 'public']]);
+
+    assert.equal((await c().del(`/api/v1/posts/${id}`, { token: t })).status, 204);
+    expectError(await c().get(`/api/v1/posts/${id}`, { token: t }), 404, 'post_not_found');
+    expectError(await c().del(`/api/v1/posts/${id}`, { token: t }), 404, 'post_not_found');
+    expectError(await c().get(`/api/v1/posts/${id}/edits`, { token: t }), 404, 'post_not_found');
+    assert.equal((await c().get(`/api/v1/users/${a.creds.handle}`)).json.counts.posts, 0);
+    assert.deepEqual((await c().get(`/api/v1/users/${a.creds.handle}/posts`)).json.items, []);
+  });
+
+  test('bad input and other users\' posts change nothing', async () => {
+    const a = await register(url);
+    const b = await register(url);
+    const t = a.tokens.access_token;
+    const cases = [
+      [{}, 'caption', 'required'],
+      [{ caption: '' }, 'caption', 'required'],
+      [{ caption: 5 }, 'caption', 'must_be_string'],
+      [{ caption: 'x'.repeat(2201) }, 'caption', 'too_long'],
+      [{ caption: 'ok', visibility: 'everyone' }, 'visibility', 'not_allowed'],
+      [{ caption: 'ok', type: 'video' }, 'type', 'not_supported_yet'],
+      [{ caption: 'ok', media: [1] }, 'media', 'not_allowed'],
+    ];
+    for (const [json, field, reason] of cases) {
+      const r = await c().post('/api/v1/posts', { token: t, json });
+      expectError(r, 422, 'validation_failed');
+      assert.deepEqual(r.json.error.details, { field, reason }, JSON.stringify(json));
+    }
+    assert.equal((await c().post('/api/v1/posts', { token: t, json: { caption: 'é'.repeat(2200) } })).status, 201, '2,200 characters is fine');
+    expectError(await c().post('/api/v1/posts', { json: { caption: 'x' } }), 401, 'unauthenticated');
+    const p = (await c().post('/api/v1/posts', { token: t, json: { caption: 'mine' } })).json;
+    const tb = b.tokens.access_token;
+    expectError(await c().patch(`/api/v1/posts/${p.id}`, { token: tb, json: { caption: 'hacked' } }), 403, 'not_author');
+    expectError(await c().del(`/api/v1/posts/${p.id}`, { token: tb }), 403, 'not_author');
+    expectError(await c().patch(`/api/v1/posts/${p.id}`, { token: t, json: { type: 'video' } }), 422, 'validation_failed');
+    expectError(await c().patch(`/api/v1/posts/${p.id}`, { token: t, json: { caption: '' } }), 422, 'validation_failed');
+    expectError(await c().get('/api/v1/posts/999999999999'), 404, 'post_not_found');
+    expectError(await c().get('/api/v1/posts/abc'), 404, 'post_not_found');
+    assert.equal((await c().get(`/api/v1/posts/${p.id}`)).json.caption, 'mine');
+  });
+
+  test('author lists page newest first', async () => {
+    const a = await register(url);
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await c().post('/api/v1/posts', { token: a.tokens.access_token, json: { caption: `p${i}` } })).json.id);
+    const p1 = await c().get(`/api/v1/users/${a.creds.handle}/posts?limit=3`);
+    const p2 = await c().get(`/api/v1/users/${a.creds.handle}/posts?limit=3&cursor=${p1.json.next_cursor}`);
+    assert.deepEqual([...p1.json.items, ...p2.json.items].map((p) => p.id), ids.reverse());
+    assert.equal(p2.json.next_cursor, null);
+  });
+});
+
+describe('visibility', () => {
+  test('every visibility x relationship cell, on every read endpoint', async () => {
+    const author = await register(url);
+    const follower = await register(url);
+    const friend = await register(url);
+    const stranger = await register(url);
+    const blocked = await register(url);
+    await follow(follower, author);
+    await follow(friend, author);
+    await follow(author, friend);
+    await follow(blocked, author);
+    await c().post(`/api/v1/users/${blocked.creds.handle}/block`, { token: author.tokens.access_token });
+
+    const posts = {};
+    for (const v of ['public', 'followers', 'friends', 'private'])
+      posts[v] = (await c().post('/api/v1/posts', { token: author.tokens.access_token, json: { caption: v, visibility: v } })).json.id;
+
+    const viewers = { author, follower, friend, stranger, blocked, anonymous: null };
+    const expected = {
+      author: ['public', 'followers', 'friends', 'private'],
+      follower: ['public', 'followers'],
+      friend: ['public', 'followers', 'friends'],
+      stranger: ['public'],
+      blocked: [],
+      anonymous: ['public'],
+    };
+    const check = async (expect) => {
+      for (const [name, who] of Object.entries(viewers)) {
+        const token = who ? who.tokens.access_token : undefined;
+        for (const [v, id] of Object.entries(posts)) {
+          const r = await c().get(`/api/v1/posts/${id}`, { token });
+          assert.equal(r.status, expect[name].includes(v) ? 200 : 404, `${name} reading a ${v} post`);
+          const h = await c().get(`/api/v1/posts/${id}/edits`, { token });
+          assert.equal(h.status, expect[name].includes(v) ? 200 : 404, `${name} reading edits of a ${v} post`);
+        }
+        const list = await c().get(`/api/v1/users/${author.creds.handle}/posts`, { token });
+        if (name === 'blocked') assert.equal(list.status, 404, 'blocked viewers do not see the author at all');
+        else assert.deepEqual(list.json.items.map((p) => p.caption).sort(), [...expect[name]].sort(), `${name} listing`);
+      }
+    };
+    await check(expected);
+
+    // A private account shows even public posts only to followers.
+    await c().patch('/api/v1/users/me', { token: author.tokens.access_token, json: { is_private: true } });
+    await check({ ...expected, stranger: [], anonymous: [] });
+  });
+});
