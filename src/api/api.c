@@ -189,6 +189,12 @@ bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit)
     return true;
 }
 
+void api_send_page(http_res *res, json_t *items, int fetched, int limit, int64_t last_id)
+{
+    json_t *next = fetched > limit ? json_id(last_id) : json_null();
+    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+}
+
 json_t *api_user_json(const store_user *u, bool include_private)
 {
     json_t *o = json_pack("{s:o, s:s, s:s, s:s, s:o}", "id", json_id(u->id), "handle", u->handle,

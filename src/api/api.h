@@ -38,6 +38,10 @@ void api_invalid(http_res *res, const jv_error *err);
 /* Parses ?cursor= (an id) and ?limit= (1..API_PAGE_MAX); answers 422 on bad values. */
 bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit);
 
+/* Answers {"items": items, "next_cursor": ...}: callers fetch limit + 1 rows, and a cursor (the
+ * id of the last row shown, last_id) is given only when more rows exist. Steals items. */
+void api_send_page(http_res *res, json_t *items, int fetched, int limit, int64_t last_id);
+
 json_t *api_user_json(const store_user *u, bool include_private);
 json_t *api_tokens_json(const auth_result *r);
 json_t *api_session_json(const store_session *s, int64_t current_id);

@@ -174,8 +174,7 @@ void api_auth_sessions(http_req *req, http_res *res)
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, api_session_json(&list[i], p.session_id));
-    json_t *next = n > limit ? json_id(list[limit - 1].id) : json_null();
-    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
 
 void api_auth_session_delete(http_req *req, http_res *res)

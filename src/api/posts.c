@@ -152,7 +152,7 @@ void api_posts_edits(http_req *req, http_res *res)
         json_array_append_new(items, json_pack("{s:s, s:s, s:o}", "caption", edits[i].caption,
                                                "visibility", edits[i].visibility, "replaced_at",
                                                json_time(edits[i].edited_at)));
-    json_t *next = n > limit ? json_id(edits[limit - 1].id) : json_null();
+    int64_t last = n > limit ? edits[limit - 1].id : 0;
     free(edits);
-    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    api_send_page(res, items, n, limit, last);
 }

@@ -148,13 +148,13 @@ void api_users_unfollow(http_req *req, http_res *res)
     http_res_empty(res, 204);
 }
 
-static json_t *user_page(db *d, store_user *users, int64_t *ids, int n, int limit, int64_t viewer)
+static void send_user_page(http_res *res, db *d, store_user *users, int64_t *ids, int n,
+                           int limit, int64_t viewer)
 {
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, profile_json(d, &users[i], viewer));
-    json_t *next = n > limit ? json_id(ids[limit - 1]) : json_null();
-    return json_pack("{s:o, s:o}", "items", items, "next_cursor", next);
+    api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
 }
 
 static void list_edges(http_req *req, http_res *res, graph_list_kind kind)
@@ -182,7 +182,7 @@ static void list_edges(http_req *req, http_res *res, graph_list_kind kind)
         api_fail(res, ERR_DB, NULL);
         return;
     }
-    http_res_json(res, 200, user_page(d, users, ids, n, limit, viewer));
+    send_user_page(res, d, users, ids, n, limit, viewer);
 }
 
 void api_users_followers(http_req *req, http_res *res) { list_edges(req, res, GRAPH_FOLLOWERS); }
@@ -222,8 +222,7 @@ void api_follow_requests(http_req *req, http_res *res)
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, json_pack("{s:o, s:o}", "id", json_id(ids[i]), "user",
                                                api_user_json(&users[i], false)));
-    json_t *next = n > limit ? json_id(ids[limit - 1]) : json_null();
-    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
 }
 
 static void answer_request(http_req *req, http_res *res, bool accept)
@@ -288,7 +287,7 @@ static void own_list(http_req *req, http_res *res, graph_list_kind kind)
         api_fail(res, ERR_DB, NULL);
         return;
     }
-    http_res_json(res, 200, user_page(d, users, ids, n, limit, p.user.id));
+    send_user_page(res, d, users, ids, n, limit, p.user.id);
 }
 
 void api_blocks(http_req *req, http_res *res) { own_list(req, res, GRAPH_BLOCKS); }
@@ -319,7 +318,7 @@ void api_users_posts(http_req *req, http_res *res)
     for (int i = 0; i < n && i < limit; i++)
         if (posts_can_view(d, viewer, &author, &posts[i]))
             json_array_append_new(items, api_post_json(&posts[i], &author));
-    json_t *next = n > limit ? json_id(posts[limit - 1].id) : json_null();
+    int64_t last = n > limit ? posts[limit - 1].id : 0;
     free(posts);
-    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
+    api_send_page(res, items, n, limit, last);
 }
