@@ -26,6 +26,20 @@ test('probes', async () => {
   assert.deepEqual(ready.json, { status: 'ready', database: 'up' });
 });
 
+test('the default log adapter writes queued messages to the log', async () => {
+  const a = await register(url);
+  let line;
+  for (let i = 0; i < 100 && !line; i++) {
+    line = server.stderrText().split('\n').find((l) => l.includes('"msg":"message"') && l.includes(a.creds.email));
+    if (!line) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(line, 'message logged');
+  const m = JSON.parse(line);
+  assert.equal(m.channel, 'email');
+  assert.equal(m.template, 'verify_email');
+  assert.match(m.payload.data.token, /^[A-Za-z0-9_-]{43}$/);
+});
+
 test('metrics in Prometheus text format', async () => {
   const c = client(url);
   await register(url);
