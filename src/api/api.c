@@ -72,6 +72,9 @@ static const http_route routes[] = {
     {"PATCH", "/api/v1/posts/:id", api_posts_edit, DB | JSON},
     {"DELETE", "/api/v1/posts/:id", api_posts_delete, DB},
     {"GET", "/api/v1/posts/:id/edits", api_posts_edits, DB},
+    {"POST", "/api/v1/posts/:id/reactions", api_posts_react, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"DELETE", "/api/v1/posts/:id/reactions", api_posts_unreact, DB},
+    {"GET", "/api/v1/posts/:id/reactions", api_posts_reactions, DB},
 };
 
 const http_route *api_routes(size_t *n)

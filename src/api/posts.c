@@ -6,17 +6,19 @@
 
 #include "core/id.h"
 #include "domain/posts.h"
+#include "store/users.h"
 
 #include <stdlib.h>
 
 json_t *api_post_json(const store_post *p, const store_user *author)
 {
-    return json_pack("{s:o, s:s, s:s, s:s, s:{s:o, s:s, s:s}, s:o, s:o, s:b}", "id",
+    return json_pack("{s:o, s:s, s:s, s:s, s:{s:o, s:s, s:s}, s:o, s:o, s:b, s:I}", "id",
                      json_id(p->id), "type", p->type, "caption", p->caption, "visibility",
                      p->visibility, "author", "id", json_id(author->id), "handle",
                      author->handle, "display_name", author->display_name, "created_at",
                      json_time(p->created_at), "updated_at", json_time(p->updated_at), "edited",
-                     p->updated_at != p->created_at);
+                     p->updated_at != p->created_at, "reaction_count",
+                     (json_int_t)p->reaction_count);
 }
 
 /* Reads the optional caption/visibility/type fields; answers 422 on a bad one. */
@@ -78,7 +80,13 @@ void api_posts_get(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, api_post_json(&post, &author));
+    json_t *body = api_post_json(&post, &author);
+    if (authed) {
+        char mine[16];
+        store_reaction_of(d, id, p.user.id, mine, sizeof mine);
+        json_object_set_new(body, "viewer_reaction", *mine ? json_string(mine) : json_null());
+    }
+    http_res_json(res, 200, body);
 }
 
 void api_posts_edit(http_req *req, http_res *res)
@@ -155,4 +163,78 @@ void api_posts_edits(http_req *req, http_res *res)
     int64_t last = n > limit ? edits[limit - 1].id : 0;
     free(edits);
     api_send_page(res, items, n, limit, last);
+}
+
+static void change_reaction(http_req *req, http_res *res, bool set)
+{
+    const char *type = "like";
+    if (set) {
+        json_t *body = http_req_json(req);
+        jv_error verr;
+        static const char *const allowed[] = {"type", NULL};
+        if (body && (!jv_only(body, allowed, &verr) ||
+                     !jv_string(body, "type", false, 0, 16, &type, &verr))) {
+            api_invalid(res, &verr);
+            return;
+        }
+        if (!type)
+            type = "like";
+    }
+    int64_t id;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+        return;
+    auth_error err = {0};
+    int rc = set ? posts_react(d, &p.user, id, type, &err) : posts_unreact(d, &p.user, id, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    if (!set) {
+        http_res_empty(res, 204);
+        return;
+    }
+    http_res_json(res, 200, json_pack("{s:s}", "type", type));
+}
+
+void api_posts_react(http_req *req, http_res *res) { change_reaction(req, res, true); }
+void api_posts_unreact(http_req *req, http_res *res) { change_reaction(req, res, false); }
+
+void api_posts_reactions(http_req *req, http_res *res)
+{
+    int64_t id, cursor;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !post_id(req, res, &id))
+        return;
+    store_post post;
+    store_user author;
+    auth_error err = {0};
+    int rc = posts_get_visible(d, authed ? p.user.id : 0, id, &post, &author, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    store_reaction list[API_PAGE_MAX + 1];
+    int n = store_reaction_list(d, id, cursor, list, limit + 1);
+    if (n < 0) {
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++) {
+        store_user u;
+        if (store_user_by_id(d, list[i].user_id, &u) < 0)
+            continue;
+        json_array_append_new(items, json_pack("{s:{s:o, s:s, s:s}, s:s, s:o}", "user", "id",
+                                               json_id(u.id), "handle", u.handle, "display_name",
+                                               u.display_name, "type", list[i].type,
+                                               "created_at", json_time(list[i].created_at)));
+    }
+    api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }

@@ -144,3 +144,45 @@ int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err)
     }
     return 0;
 }
+
+static bool reaction_valid(const char *t)
+{
+    static const char *const types[] = {"like", "love", "laugh", "wow", "sad", "fire", NULL};
+    for (const char *const *a = types; *a; a++)
+        if (strcmp(*a, t) == 0)
+            return true;
+    return false;
+}
+
+/* Runs a reaction change on a post the viewer may see, in one transaction. */
+static int change_reaction(db *d, const store_user *me, int64_t id, const char *type,
+                           auth_error *err)
+{
+    store_post p;
+    store_user author;
+    int rc = posts_get_visible(d, me->id, id, &p, &author, err);
+    if (rc < 0)
+        return rc;
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    bool changed;
+    rc = type ? store_reaction_set(d, id_next(), id, me->id, type, now_ms(), &changed)
+              : store_reaction_clear(d, id, me->id, &changed);
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return domain_db_failed(err, d, "reaction");
+    }
+    return 0;
+}
+
+int posts_react(db *d, const store_user *me, int64_t id, const char *type, auth_error *err)
+{
+    if (!reaction_valid(type))
+        return domain_invalid(err, "type", "not_allowed");
+    return change_reaction(d, me, id, type, err);
+}
+
+int posts_unreact(db *d, const store_user *me, int64_t id, auth_error *err)
+{
+    return change_reaction(d, me, id, NULL, err);
+}

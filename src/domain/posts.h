@@ -25,4 +25,9 @@ int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
                const char *visibility, store_post *out, auth_error *err);
 int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err);
 
+/* Reaction types: like, love, laugh, wow, sad, fire. Setting is idempotent and replaces an
+ * earlier type; the viewer must be able to see the post. */
+int posts_react(db *d, const store_user *me, int64_t id, const char *type, auth_error *err);
+int posts_unreact(db *d, const store_user *me, int64_t id, auth_error *err);
+
 #endif

@@ -142,11 +142,25 @@ typedef struct migration {
     "  edited_at BIGINT NOT NULL);"                                                               \
     "CREATE INDEX post_edits_post ON post_edits(post_id, id);"
 
+/* Reactions: one per user and post (changing the type replaces it); the post's count moves in
+ * the same transaction. */
+#define REACTION_TABLES(ID_PK)                                                                    \
+    "ALTER TABLE posts ADD COLUMN reaction_count BIGINT NOT NULL DEFAULT 0;"                      \
+    "CREATE TABLE reactions ("                                                                    \
+    "  id " ID_PK ","                                                                             \
+    "  post_id BIGINT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,"                          \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  type TEXT NOT NULL,"                                                                       \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  UNIQUE (post_id, user_id));"                                                               \
+    "CREATE INDEX reactions_post ON reactions(post_id, id);"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
     {3, "blocks_and_mutes", BLOCK_TABLES("INTEGER PRIMARY KEY")},
     {4, "posts", POST_TABLES("INTEGER PRIMARY KEY")},
+    {5, "reactions", REACTION_TABLES("INTEGER PRIMARY KEY")},
 };
 
 static const migration pg_migrations[] = {
@@ -154,6 +168,7 @@ static const migration pg_migrations[] = {
     {2, "profiles_and_follows", GRAPH_TABLES("BIGINT PRIMARY KEY")},
     {3, "blocks_and_mutes", BLOCK_TABLES("BIGINT PRIMARY KEY")},
     {4, "posts", POST_TABLES("BIGINT PRIMARY KEY")},
+    {5, "reactions", REACTION_TABLES("BIGINT PRIMARY KEY")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

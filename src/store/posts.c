@@ -8,7 +8,8 @@
 
 #include <stdio.h>
 
-#define POST_COLS "id, author_id, type, caption, visibility, created_at, updated_at, deleted_at"
+#define POST_COLS                                                                                 \
+    "id, author_id, type, caption, visibility, created_at, updated_at, deleted_at, reaction_count"
 
 static void decode_post(db_stmt *s, store_post *p)
 {
@@ -20,6 +21,7 @@ static void decode_post(db_stmt *s, store_post *p)
     p->created_at = db_col_int64(s, 5);
     p->updated_at = db_col_int64(s, 6);
     p->deleted_at = db_col_int64(s, 7);
+    p->reaction_count = db_col_int64(s, 8);
 }
 
 static int bump_posts(db *d, int64_t author, int64_t delta)
@@ -145,6 +147,98 @@ int store_post_edits(db *d, int64_t post_id, int64_t before_id, store_post_edit 
         snprintf(out[n].caption, sizeof out[n].caption, "%s", db_col_text(s, 1));
         snprintf(out[n].visibility, sizeof out[n].visibility, "%s", db_col_text(s, 2));
         out[n].edited_at = db_col_int64(s, 3);
+        n++;
+    }
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
+static int bump_reactions(db *d, int64_t post_id, int64_t delta)
+{
+    static const char *sql = "UPDATE posts SET reaction_count = reaction_count + ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, delta);
+    db_bind_int64(s, 2, post_id);
+    return db_run(s);
+}
+
+int store_reaction_set(db *d, int64_t id, int64_t post_id, int64_t user_id, const char *type,
+                       int64_t now, bool *added)
+{
+    /* ON CONFLICT DO NOTHING rather than catching the unique violation: on PostgreSQL an error
+     * would abort the surrounding transaction. */
+    static const char *insert = "INSERT INTO reactions (id, post_id, user_id, type, created_at) "
+                                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (post_id, user_id) DO NOTHING";
+    static const char *update = "UPDATE reactions SET type = ? WHERE post_id = ? AND user_id = ?";
+    db_stmt *s = db_prepare(d, insert);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, post_id);
+    db_bind_int64(s, 3, user_id);
+    db_bind_text(s, 4, type);
+    db_bind_int64(s, 5, now);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    *added = db_changes(d) == 1;
+    if (*added)
+        return bump_reactions(d, post_id, 1);
+    if (!(s = db_prepare(d, update)))
+        return ERR_DB;
+    db_bind_text(s, 1, type);
+    db_bind_int64(s, 2, post_id);
+    db_bind_int64(s, 3, user_id);
+    return db_run(s);
+}
+
+int store_reaction_clear(db *d, int64_t post_id, int64_t user_id, bool *removed)
+{
+    static const char *sql = "DELETE FROM reactions WHERE post_id = ? AND user_id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, post_id);
+    db_bind_int64(s, 2, user_id);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    *removed = db_changes(d) == 1;
+    return *removed ? bump_reactions(d, post_id, -1) : 0;
+}
+
+int store_reaction_of(db *d, int64_t post_id, int64_t user_id, char *out, size_t n)
+{
+    static const char *sql = "SELECT type FROM reactions WHERE post_id = ? AND user_id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, post_id);
+    db_bind_int64(s, 2, user_id);
+    int rc = db_step(s);
+    snprintf(out, n, "%s", rc == DB_ROW ? db_col_text(s, 0) : "");
+    db_reset(s);
+    return rc < 0 ? rc : 0;
+}
+
+int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reaction *out, int max)
+{
+    static const char *sql = "SELECT id, user_id, type, created_at FROM reactions "
+                             "WHERE post_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, post_id);
+    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 3, max);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        out[n].id = db_col_int64(s, 0);
+        out[n].user_id = db_col_int64(s, 1);
+        snprintf(out[n].type, sizeof out[n].type, "%s", db_col_text(s, 2));
+        out[n].created_at = db_col_int64(s, 3);
         n++;
     }
     db_reset(s);

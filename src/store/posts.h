@@ -9,6 +9,8 @@
 
 #include "store/db.h"
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define POST_CAPTION_BYTES (2200 * 4 + 1)
@@ -22,6 +24,7 @@ typedef struct store_post {
     int64_t created_at;
     int64_t updated_at;
     int64_t deleted_at;
+    int64_t reaction_count;
 } store_post;
 
 int store_post_insert(db *d, const store_post *p);
@@ -42,5 +45,21 @@ typedef struct store_post_edit {
 } store_post_edit;
 /* Earlier versions of a post, newest first, ids below before_id (0 = newest). */
 int store_post_edits(db *d, int64_t post_id, int64_t before_id, store_post_edit *out, int max);
+
+/* Sets the user's reaction on a post (insert, or change its type); *added tells whether the
+ * count went up. Run inside a transaction. */
+int store_reaction_set(db *d, int64_t id, int64_t post_id, int64_t user_id, const char *type,
+                       int64_t now, bool *added);
+/* Removes it; *removed tells whether there was one. Run inside a transaction. */
+int store_reaction_clear(db *d, int64_t post_id, int64_t user_id, bool *removed);
+/* The user's reaction type into out (empty when none). */
+int store_reaction_of(db *d, int64_t post_id, int64_t user_id, char *out, size_t n);
+typedef struct store_reaction {
+    int64_t id;
+    int64_t user_id;
+    char type[16];
+    int64_t created_at;
+} store_reaction;
+int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reaction *out, int max);
 
 #endif

@@ -133,3 +133,56 @@ describe('visibility', () => {
     await check({ ...expected, stranger: [], anonymous: [] });
   });
 });
+
+describe('reactions', () => {
+  test('react, change type, unreact; idempotent; listed', async () => {
+    const a = await register(url);
+    const b = await register(url);
+    const post = (await c().post('/api/v1/posts', { token: a.tokens.access_token, json: { caption: 'react to me' } })).json;
+    const tb = b.tokens.access_token;
+    const path = `/api/v1/posts/${post.id}/reactions`;
+    const r1 = await c().post(path, { token: tb });
+    assert.equal(r1.status, 200, r1.text);
+    assert.equal(r1.json.type, 'like');
+    assert.equal((await c().post(path, { token: tb, json: { type: 'fire' } })).json.type, 'fire');
+    let p = await c().get(`/api/v1/posts/${post.id}`, { token: tb });
+    assert.equal(p.json.reaction_count, 1, 'changing the type does not count twice');
+    assert.equal(p.json.viewer_reaction, 'fire');
+    const list = await c().get(path);
+    assert.deepEqual(list.json.items.map((x) => [x.user.handle, x.type]), [[b.creds.handle, 'fire']]);
+    assert.equal((await c().del(path, { token: tb })).status, 204);
+    assert.equal((await c().del(path, { token: tb })).status, 204, 'idempotent');
+    p = await c().get(`/api/v1/posts/${post.id}`, { token: tb });
+    assert.equal(p.json.reaction_count, 0);
+    assert.equal(p.json.viewer_reaction, null);
+    expectError(await c().post(path, { token: tb, json: { type: 'meh' } }), 422, 'validation_failed');
+    expectError(await c().post(path, { token: tb, json: { type: 3 } }), 422, 'validation_failed');
+    expectError(await c().post(path, { json: {} }), 401, 'unauthenticated');
+    expectError(await c().post('/api/v1/posts/123456789/reactions', { token: tb }), 404, 'post_not_found');
+    // A post the viewer may not see cannot be reacted to.
+    const hidden = (await c().post('/api/v1/posts', { token: a.tokens.access_token, json: { caption: 'secret', visibility: 'private' } })).json;
+    expectError(await c().post(`/api/v1/posts/${hidden.id}/reactions`, { token: tb }), 404, 'post_not_found');
+    expectError(await c().get(`/api/v1/posts/${hidden.id}/reactions`, { token: tb }), 404, 'post_not_found');
+  });
+
+  test('100 concurrent likes from 100 users count exactly', async () => {
+    const author = await register(url);
+    const post = (await c().post('/api/v1/posts', { token: author.tokens.access_token, json: { caption: 'popular' } })).json;
+    const fans = await Promise.all(Array.from({ length: 100 }, () => register(url)));
+    const path = `/api/v1/posts/${post.id}/reactions`;
+    const results = await Promise.all(fans.map((f) => c().post(path, { token: f.tokens.access_token })));
+    assert.ok(results.every((r) => r.status === 200), results.map((r) => r.status).join(','));
+    // Repeated likes from the same users change nothing.
+    await Promise.all(fans.slice(0, 30).map((f) => c().post(path, { token: f.tokens.access_token })));
+    assert.equal((await c().get(`/api/v1/posts/${post.id}`)).json.reaction_count, 100);
+    await Promise.all(fans.slice(0, 25).map((f) => c().del(path, { token: f.tokens.access_token })));
+    assert.equal((await c().get(`/api/v1/posts/${post.id}`)).json.reaction_count, 75);
+    let seen = 0, cursor = '';
+    do {
+      const r = await c().get(`${path}?limit=40${cursor ? `&cursor=${cursor}` : ''}`);
+      seen += r.json.items.length;
+      cursor = r.json.next_cursor;
+    } while (cursor);
+    assert.equal(seen, 75);
+  });
+});
