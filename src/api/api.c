@@ -75,6 +75,10 @@ static const http_route routes[] = {
     {"POST", "/api/v1/posts/:id/reactions", api_posts_react, DB | JSON | HTTP_OPTIONAL_BODY},
     {"DELETE", "/api/v1/posts/:id/reactions", api_posts_unreact, DB},
     {"GET", "/api/v1/posts/:id/reactions", api_posts_reactions, DB},
+    {"POST", "/api/v1/posts/:id/comments", api_comments_create, DB | JSON},
+    {"GET", "/api/v1/posts/:id/comments", api_comments_list, DB},
+    {"PATCH", "/api/v1/comments/:id", api_comments_edit, DB | JSON},
+    {"DELETE", "/api/v1/comments/:id", api_comments_delete, DB},
 };
 
 const http_route *api_routes(size_t *n)

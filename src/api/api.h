@@ -100,6 +100,10 @@ void api_posts_edits(http_req *req, http_res *res);
 void api_posts_react(http_req *req, http_res *res);
 void api_posts_unreact(http_req *req, http_res *res);
 void api_posts_reactions(http_req *req, http_res *res);
+void api_comments_create(http_req *req, http_res *res);
+void api_comments_list(http_req *req, http_res *res);
+void api_comments_edit(http_req *req, http_res *res);
+void api_comments_delete(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
 
 #endif

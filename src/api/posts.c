@@ -9,16 +9,20 @@
 #include "store/users.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 json_t *api_post_json(const store_post *p, const store_user *author)
 {
-    return json_pack("{s:o, s:s, s:s, s:s, s:{s:o, s:s, s:s}, s:o, s:o, s:b, s:I}", "id",
+    json_t *o = json_pack("{s:o, s:s, s:s, s:s, s:{s:o, s:s, s:s}, s:o, s:o, s:b, s:I}", "id",
                      json_id(p->id), "type", p->type, "caption", p->caption, "visibility",
                      p->visibility, "author", "id", json_id(author->id), "handle",
                      author->handle, "display_name", author->display_name, "created_at",
                      json_time(p->created_at), "updated_at", json_time(p->updated_at), "edited",
                      p->updated_at != p->created_at, "reaction_count",
                      (json_int_t)p->reaction_count);
+    json_object_set_new(o, "comment_count", json_integer(p->comment_count));
+    json_object_set_new(o, "comments_enabled", json_boolean(p->comments_enabled));
+    return o;
 }
 
 /* Reads the optional caption/visibility/type fields; answers 422 on a bad one. */
@@ -27,7 +31,8 @@ static bool read_post_fields(http_req *req, http_res *res, const char **type,
 {
     json_t *body = http_req_json(req);
     jv_error err;
-    static const char *const allowed[] = {"type", "caption", "visibility", NULL};
+    static const char *const allowed[] = {"type", "caption", "visibility", "comments_enabled",
+                                          NULL};
     if (!jv_only(body, allowed, &err) || !jv_string(body, "type", false, 0, 16, type, &err) ||
         !jv_string(body, "caption", false, 0, 2200, caption, &err) ||
         !jv_string(body, "visibility", false, 0, 16, visibility, &err)) {
@@ -50,6 +55,10 @@ void api_posts_create(http_req *req, http_res *res)
     const char *type, *caption, *visibility;
     if (!read_post_fields(req, res, &type, &caption, &visibility))
         return;
+    if (json_object_get(http_req_json(req), "comments_enabled")) {
+        api_invalid(res, &(jv_error){"comments_enabled", "not_allowed"});
+        return;
+    }
     db *d = api_db(req, res);
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
@@ -95,8 +104,14 @@ void api_posts_edit(http_req *req, http_res *res)
     int64_t id;
     if (!read_post_fields(req, res, &type, &caption, &visibility))
         return;
+    int comments_on;
+    jv_error verr;
     if (type) {
         api_invalid(res, &(jv_error){"type", "not_allowed"});
+        return;
+    }
+    if (!jv_bool(http_req_json(req), "comments_enabled", false, &comments_on, &verr)) {
+        api_invalid(res, &verr);
         return;
     }
     db *d = api_db(req, res);
@@ -105,7 +120,11 @@ void api_posts_edit(http_req *req, http_res *res)
         return;
     store_post post;
     auth_error err = {0};
-    int rc = posts_edit(d, &p.user, id, caption, visibility, &post, &err);
+    int rc = 0;
+    if (comments_on >= 0)
+        rc = posts_set_comments(d, &p.user, id, comments_on, &post, &err);
+    if (rc == 0 && (caption || visibility || comments_on < 0))
+        rc = posts_edit(d, &p.user, id, caption, visibility, &post, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;
@@ -237,4 +256,136 @@ void api_posts_reactions(http_req *req, http_res *res)
                                                "created_at", json_time(list[i].created_at)));
     }
     api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
+}
+
+static json_t *comment_json(db *d, const store_comment *c)
+{
+    store_user u;
+    if (store_user_by_id(d, c->author_id, &u) < 0)
+        memset(&u, 0, sizeof u);
+    return json_pack("{s:o, s:o, s:o, s:s, s:{s:o, s:s, s:s}, s:o, s:b}", "id", json_id(c->id),
+                     "post_id", json_id(c->post_id), "parent_id",
+                     c->parent_id ? json_id(c->parent_id) : json_null(), "body", c->body,
+                     "author", "id", json_id(u.id), "handle", u.handle, "display_name",
+                     u.display_name, "created_at", json_time(c->created_at), "edited",
+                     c->updated_at != c->created_at);
+}
+
+static bool comment_id(http_req *req, http_res *res, int64_t *id)
+{
+    if (id_parse(http_req_param(req, "id"), id))
+        return true;
+    http_res_error(res, 404, "comment_not_found", "no such comment", NULL);
+    return false;
+}
+
+void api_comments_create(http_req *req, http_res *res)
+{
+    json_t *body = http_req_json(req);
+    const char *text, *parent;
+    jv_error verr;
+    static const char *const allowed[] = {"body", "parent_id", NULL};
+    if (!jv_only(body, allowed, &verr) || !jv_string(body, "body", true, 0, 2200, &text, &verr) ||
+        !jv_string(body, "parent_id", false, 0, 20, &parent, &verr)) {
+        api_invalid(res, &verr);
+        return;
+    }
+    int64_t parent_id = 0, id;
+    if (parent && !id_parse(parent, &parent_id)) {
+        api_invalid(res, &(jv_error){"parent_id", "invalid_format"});
+        return;
+    }
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+        return;
+    store_comment c;
+    auth_error err = {0};
+    int rc = comments_create(d, &p.user, id, text, parent_id, &c, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 201, comment_json(d, &c));
+}
+
+void api_comments_list(http_req *req, http_res *res)
+{
+    int64_t id, cursor, parent_id = 0;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    const char *parent = http_req_query(req, "parent_id");
+    if (parent && *parent && !id_parse(parent, &parent_id)) {
+        api_invalid(res, &(jv_error){"parent_id", "invalid_format"});
+        return;
+    }
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !post_id(req, res, &id))
+        return;
+    store_post post;
+    store_user author;
+    auth_error err = {0};
+    int64_t viewer = authed ? p.user.id : 0;
+    int rc = posts_get_visible(d, viewer, id, &post, &author, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    store_comment *list = xcalloc((size_t)limit + 1, sizeof *list);
+    int n = store_comment_list(d, id, parent_id, viewer, cursor, list, limit + 1);
+    if (n < 0) {
+        free(list);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, comment_json(d, &list[i]));
+    int64_t last = n > limit ? list[limit - 1].id : 0;
+    free(list);
+    api_send_page(res, items, n, limit, last);
+}
+
+void api_comments_edit(http_req *req, http_res *res)
+{
+    const char *text;
+    jv_error verr;
+    static const char *const allowed[] = {"body", NULL};
+    json_t *body = http_req_json(req);
+    if (!jv_only(body, allowed, &verr) || !jv_string(body, "body", true, 0, 2200, &text, &verr)) {
+        api_invalid(res, &verr);
+        return;
+    }
+    int64_t id;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !comment_id(req, res, &id))
+        return;
+    store_comment c;
+    auth_error err = {0};
+    int rc = comments_edit(d, &p.user, id, text, &c, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 200, comment_json(d, &c));
+}
+
+void api_comments_delete(http_req *req, http_res *res)
+{
+    int64_t id;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !comment_id(req, res, &id))
+        return;
+    auth_error err = {0};
+    int rc = comments_delete(d, &p.user, id, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_empty(res, 204);
 }

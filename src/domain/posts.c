@@ -71,6 +71,7 @@ int posts_create(db *d, const store_user *me, const char *type, const char *capt
     snprintf(out->caption, sizeof out->caption, "%s", caption);
     snprintf(out->visibility, sizeof out->visibility, "%s",
              visibility ? visibility : me->default_visibility);
+    out->comments_enabled = me->allow_comments;
     out->created_at = out->updated_at = now_ms();
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
@@ -185,4 +186,123 @@ int posts_react(db *d, const store_user *me, int64_t id, const char *type, auth_
 int posts_unreact(db *d, const store_user *me, int64_t id, auth_error *err)
 {
     return change_reaction(d, me, id, NULL, err);
+}
+
+int posts_set_comments(db *d, const store_user *me, int64_t id, bool on, store_post *out,
+                       auth_error *err)
+{
+    store_user author;
+    int rc = posts_get_visible(d, me->id, id, out, &author, err);
+    if (rc < 0)
+        return rc;
+    if (out->author_id != me->id)
+        return domain_fail(err, ERR_FORBIDDEN, "not_author", "only the author can edit a post");
+    if (store_post_set_comments_enabled(d, id, on) < 0)
+        return domain_db_failed(err, d, "comments switch");
+    out->comments_enabled = on;
+    return 0;
+}
+
+static int check_body(const char *body, auth_error *err)
+{
+    if (!body || !*body)
+        return domain_invalid(err, "body", "required");
+    if (utf8_length(body) > CAPTION_MAX_CHARS)
+        return domain_invalid(err, "body", "too_long");
+    return 0;
+}
+
+int comments_create(db *d, const store_user *me, int64_t post_id, const char *body,
+                    int64_t parent_id, store_comment *out, auth_error *err)
+{
+    int rc = check_body(body, err);
+    if (rc < 0)
+        return rc;
+    store_post p;
+    store_user author;
+    if ((rc = posts_get_visible(d, me->id, post_id, &p, &author, err)) < 0)
+        return rc;
+    if (!p.comments_enabled)
+        return domain_fail(err, ERR_FORBIDDEN, "comments_disabled",
+                           "comments are turned off for this post");
+    if (parent_id) {
+        store_comment parent;
+        rc = store_comment_get(d, parent_id, &parent);
+        if (rc == ERR_NOT_FOUND || (rc == 0 && parent.post_id != post_id))
+            return domain_invalid(err, "parent_id", "not_found");
+        if (rc < 0)
+            return domain_db_failed(err, d, "parent");
+        /* replies stay one level deep, as on the big apps: a reply to a reply joins the thread */
+        if (parent.parent_id)
+            parent_id = parent.parent_id;
+    }
+    memset(out, 0, sizeof *out);
+    out->id = id_next();
+    out->post_id = post_id;
+    out->author_id = me->id;
+    out->parent_id = parent_id;
+    snprintf(out->body, sizeof out->body, "%s", body);
+    out->created_at = out->updated_at = now_ms();
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    if (store_comment_insert(d, out) < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return domain_db_failed(err, d, "comment");
+    }
+    return 0;
+}
+
+/* Loads a live comment whose post the viewer may see. */
+static int visible_comment(db *d, int64_t viewer, int64_t id, store_comment *c, store_post *p,
+                           auth_error *err)
+{
+    store_user author;
+    int rc = store_comment_get(d, id, c);
+    if (rc == 0)
+        rc = posts_get_visible(d, viewer, c->post_id, p, &author, err);
+    else if (rc == ERR_NOT_FOUND)
+        return domain_fail(err, ERR_NOT_FOUND, "comment_not_found", "no such comment");
+    if (rc == ERR_NOT_FOUND)
+        return domain_fail(err, ERR_NOT_FOUND, "comment_not_found", "no such comment");
+    return rc < 0 ? rc : 0;
+}
+
+int comments_edit(db *d, const store_user *me, int64_t id, const char *body, store_comment *out,
+                  auth_error *err)
+{
+    int rc = check_body(body, err);
+    store_post p;
+    if (rc < 0 || (rc = visible_comment(d, me->id, id, out, &p, err)) < 0)
+        return rc;
+    if (out->author_id != me->id)
+        return domain_fail(err, ERR_FORBIDDEN, "not_author",
+                           "only the author can edit a comment");
+    int64_t now = now_ms();
+    if (store_comment_update(d, id, body, now) < 0)
+        return domain_db_failed(err, d, "edit comment");
+    snprintf(out->body, sizeof out->body, "%s", body);
+    out->updated_at = now;
+    return 0;
+}
+
+int comments_delete(db *d, const store_user *me, int64_t id, auth_error *err)
+{
+    store_comment c;
+    store_post p;
+    int rc = visible_comment(d, me->id, id, &c, &p, err);
+    if (rc < 0)
+        return rc;
+    if (c.author_id != me->id && p.author_id != me->id)
+        return domain_fail(err, ERR_FORBIDDEN, "not_allowed",
+                           "only the comment's author or the post's author can delete it");
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    rc = store_comment_delete(d, &c, now_ms());
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return rc == ERR_NOT_FOUND
+                   ? domain_fail(err, ERR_NOT_FOUND, "comment_not_found", "no such comment")
+                   : domain_db_failed(err, d, "delete comment");
+    }
+    return 0;
 }

@@ -30,4 +30,16 @@ int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err);
 int posts_react(db *d, const store_user *me, int64_t id, const char *type, auth_error *err);
 int posts_unreact(db *d, const store_user *me, int64_t id, auth_error *err);
 
+/* Turns comments on or off for one post (author only). */
+int posts_set_comments(db *d, const store_user *me, int64_t id, bool on, store_post *out,
+                       auth_error *err);
+/* Comments need a post the viewer may see with comments on; a reply names its parent, and a
+ * reply to a reply joins the parent's thread (one level deep). Edits: the comment's author.
+ * Deletion: the comment's author or the post's author. */
+int comments_create(db *d, const store_user *me, int64_t post_id, const char *body,
+                    int64_t parent_id, store_comment *out, auth_error *err);
+int comments_edit(db *d, const store_user *me, int64_t id, const char *body, store_comment *out,
+                  auth_error *err);
+int comments_delete(db *d, const store_user *me, int64_t id, auth_error *err);
+
 #endif

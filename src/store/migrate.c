@@ -155,12 +155,29 @@ typedef struct migration {
     "  UNIQUE (post_id, user_id));"                                                               \
     "CREATE INDEX reactions_post ON reactions(post_id, id);"
 
+/* Threaded comments (parent_id for replies), soft-deleted; the post's count moves with them.
+ * comments_enabled lets an author turn comments off per post. */
+#define COMMENT_TABLES(ID_PK)                                                                     \
+    "ALTER TABLE posts ADD COLUMN comment_count BIGINT NOT NULL DEFAULT 0;"                       \
+    "ALTER TABLE posts ADD COLUMN comments_enabled BIGINT NOT NULL DEFAULT 1;"                    \
+    "CREATE TABLE comments ("                                                                     \
+    "  id " ID_PK ","                                                                             \
+    "  post_id BIGINT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,"                          \
+    "  author_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                        \
+    "  parent_id BIGINT,"                                                                         \
+    "  body TEXT NOT NULL,"                                                                       \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  updated_at BIGINT NOT NULL,"                                                               \
+    "  deleted_at BIGINT);"                                                                       \
+    "CREATE INDEX comments_post ON comments(post_id, parent_id, id);"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
     {3, "blocks_and_mutes", BLOCK_TABLES("INTEGER PRIMARY KEY")},
     {4, "posts", POST_TABLES("INTEGER PRIMARY KEY")},
     {5, "reactions", REACTION_TABLES("INTEGER PRIMARY KEY")},
+    {6, "comments", COMMENT_TABLES("INTEGER PRIMARY KEY")},
 };
 
 static const migration pg_migrations[] = {
@@ -169,6 +186,7 @@ static const migration pg_migrations[] = {
     {3, "blocks_and_mutes", BLOCK_TABLES("BIGINT PRIMARY KEY")},
     {4, "posts", POST_TABLES("BIGINT PRIMARY KEY")},
     {5, "reactions", REACTION_TABLES("BIGINT PRIMARY KEY")},
+    {6, "comments", COMMENT_TABLES("BIGINT PRIMARY KEY")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -9,7 +9,8 @@
 #include <stdio.h>
 
 #define POST_COLS                                                                                 \
-    "id, author_id, type, caption, visibility, created_at, updated_at, deleted_at, reaction_count"
+    "id, author_id, type, caption, visibility, created_at, updated_at, deleted_at, "             \
+    "reaction_count, comment_count, comments_enabled"
 
 static void decode_post(db_stmt *s, store_post *p)
 {
@@ -22,6 +23,8 @@ static void decode_post(db_stmt *s, store_post *p)
     p->updated_at = db_col_int64(s, 6);
     p->deleted_at = db_col_int64(s, 7);
     p->reaction_count = db_col_int64(s, 8);
+    p->comment_count = db_col_int64(s, 9);
+    p->comments_enabled = db_col_int64(s, 10) != 0;
 }
 
 static int bump_posts(db *d, int64_t author, int64_t delta)
@@ -38,7 +41,8 @@ static int bump_posts(db *d, int64_t author, int64_t delta)
 int store_post_insert(db *d, const store_post *p)
 {
     static const char *sql = "INSERT INTO posts (id, author_id, type, caption, visibility, "
-                             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+                             "created_at, updated_at, comments_enabled) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -49,6 +53,7 @@ int store_post_insert(db *d, const store_post *p)
     db_bind_text(s, 5, p->visibility);
     db_bind_int64(s, 6, p->created_at);
     db_bind_int64(s, 7, p->updated_at);
+    db_bind_int64(s, 8, p->comments_enabled);
     int rc = db_run(s);
     return rc < 0 ? rc : bump_posts(d, p->author_id, 1);
 }
@@ -241,6 +246,139 @@ int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reactio
         out[n].created_at = db_col_int64(s, 3);
         n++;
     }
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
+int store_post_set_comments_enabled(db *d, int64_t id, bool on)
+{
+    static const char *sql = "UPDATE posts SET comments_enabled = ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, on);
+    db_bind_int64(s, 2, id);
+    return db_run(s);
+}
+
+#define COMMENT_COLS "c.id, c.post_id, c.author_id, c.parent_id, c.body, c.created_at, c.updated_at"
+
+static void decode_comment(db_stmt *s, store_comment *c)
+{
+    c->id = db_col_int64(s, 0);
+    c->post_id = db_col_int64(s, 1);
+    c->author_id = db_col_int64(s, 2);
+    c->parent_id = db_col_int64(s, 3);
+    snprintf(c->body, sizeof c->body, "%s", db_col_text(s, 4));
+    c->created_at = db_col_int64(s, 5);
+    c->updated_at = db_col_int64(s, 6);
+}
+
+static int bump_comments(db *d, int64_t post_id, int64_t delta)
+{
+    static const char *sql = "UPDATE posts SET comment_count = comment_count + ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, delta);
+    db_bind_int64(s, 2, post_id);
+    return db_run(s);
+}
+
+int store_comment_insert(db *d, const store_comment *c)
+{
+    static const char *sql = "INSERT INTO comments (id, post_id, author_id, parent_id, body, "
+                             "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, c->id);
+    db_bind_int64(s, 2, c->post_id);
+    db_bind_int64(s, 3, c->author_id);
+    if (c->parent_id)
+        db_bind_int64(s, 4, c->parent_id);
+    else
+        db_bind_null(s, 4);
+    db_bind_text(s, 5, c->body);
+    db_bind_int64(s, 6, c->created_at);
+    db_bind_int64(s, 7, c->updated_at);
+    int rc = db_run(s);
+    return rc < 0 ? rc : bump_comments(d, c->post_id, 1);
+}
+
+int store_comment_get(db *d, int64_t id, store_comment *out)
+{
+    static const char *sql =
+        "SELECT " COMMENT_COLS " FROM comments c WHERE c.id = ? AND c.deleted_at IS NULL";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        decode_comment(s, out);
+    db_reset(s);
+    return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
+}
+
+int store_comment_update(db *d, int64_t id, const char *body, int64_t now)
+{
+    static const char *sql = "UPDATE comments SET body = ?, updated_at = ? WHERE id = ? "
+                             "AND deleted_at IS NULL";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, body);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, id);
+    int rc = db_run(s);
+    return rc < 0 ? rc : db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+int store_comment_delete(db *d, const store_comment *c, int64_t now)
+{
+    static const char *sql =
+        "UPDATE comments SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, c->id);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    if (db_changes(d) != 1)
+        return ERR_NOT_FOUND;
+    return bump_comments(d, c->post_id, -1);
+}
+
+int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer,
+                       int64_t after_id, store_comment *out, int max)
+{
+    static const char *top =
+        "SELECT " COMMENT_COLS " FROM comments c WHERE c.post_id = ? AND c.parent_id IS NULL "
+        "AND c.id > ? AND c.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM blocks b WHERE "
+        "(b.blocker_id = ? AND b.blocked_id = c.author_id) OR (b.blocker_id = c.author_id AND "
+        "b.blocked_id = ?)) ORDER BY c.id LIMIT ?";
+    static const char *replies =
+        "SELECT " COMMENT_COLS " FROM comments c WHERE c.post_id = ? AND c.parent_id = ? "
+        "AND c.id > ? AND c.deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM blocks b WHERE "
+        "(b.blocker_id = ? AND b.blocked_id = c.author_id) OR (b.blocker_id = c.author_id AND "
+        "b.blocked_id = ?)) ORDER BY c.id LIMIT ?";
+    db_stmt *s = db_prepare(d, parent_id ? replies : top);
+    if (!s)
+        return ERR_DB;
+    int i = 1;
+    db_bind_int64(s, i++, post_id);
+    if (parent_id)
+        db_bind_int64(s, i++, parent_id);
+    db_bind_int64(s, i++, after_id);
+    db_bind_int64(s, i++, viewer);
+    db_bind_int64(s, i++, viewer);
+    db_bind_int64(s, i, max);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW)
+        decode_comment(s, &out[n++]);
     db_reset(s);
     return rc < 0 ? rc : n;
 }

@@ -25,6 +25,8 @@ typedef struct store_post {
     int64_t updated_at;
     int64_t deleted_at;
     int64_t reaction_count;
+    int64_t comment_count;
+    bool comments_enabled;
 } store_post;
 
 int store_post_insert(db *d, const store_post *p);
@@ -61,5 +63,30 @@ typedef struct store_reaction {
     int64_t created_at;
 } store_reaction;
 int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reaction *out, int max);
+
+int store_post_set_comments_enabled(db *d, int64_t id, bool on);
+
+#define COMMENT_BODY_BYTES (2200 * 4 + 1)
+typedef struct store_comment {
+    int64_t id;
+    int64_t post_id;
+    int64_t author_id;
+    int64_t parent_id; /* 0 = top level */
+    char body[COMMENT_BODY_BYTES];
+    int64_t created_at;
+    int64_t updated_at;
+} store_comment;
+
+/* Inserts and bumps the post's comment_count (caller's transaction). */
+int store_comment_insert(db *d, const store_comment *c);
+/* A live comment. */
+int store_comment_get(db *d, int64_t id, store_comment *out);
+int store_comment_update(db *d, int64_t id, const char *body, int64_t now);
+/* Soft delete and lower the count (caller's transaction); ERR_NOT_FOUND if already gone. */
+int store_comment_delete(db *d, const store_comment *c, int64_t now);
+/* Live comments of a post under parent_id (0 = top level), oldest first after after_id, leaving
+ * out authors who block the viewer or whom the viewer blocks. */
+int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer,
+                       int64_t after_id, store_comment *out, int max);
 
 #endif

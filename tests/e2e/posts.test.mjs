@@ -186,3 +186,75 @@ describe('reactions', () => {
     assert.equal(seen, 75);
   });
 });
+
+describe('comments', () => {
+  test('threads, edits, deletes and who may do what', async () => {
+    const author = await register(url);
+    const a = await register(url);
+    const b = await register(url);
+    const ta = a.tokens.access_token, tb = b.tokens.access_token, tauth = author.tokens.access_token;
+    const post = (await c().post('/api/v1/posts', { token: tauth, json: { caption: 'talk to me' } })).json;
+    const path = `/api/v1/posts/${post.id}/comments`;
+    const top = await c().post(path, { token: ta, json: { body: 'first! 🎉' } });
+    assert.equal(top.status, 201, top.text);
+    assert.equal(top.json.parent_id, null);
+    assert.equal(top.json.author.handle, a.creds.handle);
+    const reply = (await c().post(path, { token: tb, json: { body: 'reply', parent_id: top.json.id } })).json;
+    assert.equal(reply.parent_id, top.json.id);
+    const deeper = (await c().post(path, { token: ta, json: { body: 'reply to reply', parent_id: reply.id } })).json;
+    assert.equal(deeper.parent_id, top.json.id, 'threads stay one level deep');
+    const tops = await c().get(path);
+    assert.deepEqual(tops.json.items.map((x) => x.body), ['first! 🎉']);
+    const replies = await c().get(`${path}?parent_id=${top.json.id}`);
+    assert.deepEqual(replies.json.items.map((x) => x.body), ['reply', 'reply to reply']);
+    assert.equal((await c().get(`/api/v1/posts/${post.id}`)).json.comment_count, 3);
+
+    expectError(await c().patch(`/api/v1/comments/${top.json.id}`, { token: tb, json: { body: 'hijack' } }), 403, 'not_author');
+    const ed = await c().patch(`/api/v1/comments/${top.json.id}`, { token: ta, json: { body: 'first (edited)' } });
+    assert.equal(ed.json.body, 'first (edited)');
+    assert.equal(ed.json.edited, true);
+    expectError(await c().del(`/api/v1/comments/${reply.id}`, { token: ta }), 403, 'not_allowed');
+    assert.equal((await c().del(`/api/v1/comments/${reply.id}`, { token: tauth })).status, 204, 'the post author moderates');
+    assert.equal((await c().del(`/api/v1/comments/${deeper.id}`, { token: ta })).status, 204);
+    expectError(await c().del(`/api/v1/comments/${deeper.id}`, { token: ta }), 404, 'comment_not_found');
+    assert.equal((await c().get(`/api/v1/posts/${post.id}`)).json.comment_count, 1);
+
+    const cases = [
+      [{}, 'body', 'required'],
+      [{ body: '' }, 'body', 'required'],
+      [{ body: 7 }, 'body', 'must_be_string'],
+      [{ body: 'x'.repeat(2201) }, 'body', 'too_long'],
+      [{ body: 'x', parent_id: 'abc' }, 'parent_id', 'invalid_format'],
+      [{ body: 'x', parent_id: '123456789' }, 'parent_id', 'not_found'],
+      [{ body: 'x', extra: 1 }, 'extra', 'not_allowed'],
+    ];
+    for (const [json, field, reason] of cases) {
+      const r = await c().post(path, { token: ta, json });
+      expectError(r, 422, 'validation_failed');
+      assert.deepEqual(r.json.error.details, { field, reason }, JSON.stringify(json));
+    }
+    expectError(await c().post(path, { json: { body: 'anon' } }), 401, 'unauthenticated');
+    expectError(await c().post('/api/v1/posts/123456789/comments', { token: ta, json: { body: 'x' } }), 404, 'post_not_found');
+    expectError(await c().patch('/api/v1/comments/abc', { token: ta, json: { body: 'x' } }), 404, 'comment_not_found');
+
+    // Comments can be turned off per post, by its author only.
+    expectError(await c().patch(`/api/v1/posts/${post.id}`, { token: ta, json: { comments_enabled: false } }), 403, 'not_author');
+    const off = await c().patch(`/api/v1/posts/${post.id}`, { token: tauth, json: { comments_enabled: false } });
+    assert.equal(off.json.comments_enabled, false);
+    expectError(await c().post(path, { token: tb, json: { body: 'too late' } }), 403, 'comments_disabled');
+  });
+
+  test('blocks hide comments, and blocked users cannot comment', async () => {
+    const author = await register(url);
+    const troll = await register(url);
+    const reader = await register(url);
+    const post = (await c().post('/api/v1/posts', { token: author.tokens.access_token, json: { caption: 'hi' } })).json;
+    const path = `/api/v1/posts/${post.id}/comments`;
+    await c().post(path, { token: troll.tokens.access_token, json: { body: 'troll comment' } });
+    await c().post(`/api/v1/users/${troll.creds.handle}/block`, { token: reader.tokens.access_token });
+    assert.deepEqual((await c().get(path, { token: reader.tokens.access_token })).json.items, []);
+    assert.equal((await c().get(path)).json.items.length, 1, 'others still see it');
+    await c().post(`/api/v1/users/${troll.creds.handle}/block`, { token: author.tokens.access_token });
+    expectError(await c().post(path, { token: troll.tokens.access_token, json: { body: 'again' } }), 404, 'post_not_found');
+  });
+});
