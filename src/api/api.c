@@ -79,6 +79,7 @@ static const http_route routes[] = {
     {"GET", "/api/v1/posts/:id/comments", api_comments_list, DB},
     {"PATCH", "/api/v1/comments/:id", api_comments_edit, DB | JSON},
     {"DELETE", "/api/v1/comments/:id", api_comments_delete, DB},
+    {"GET", "/api/v1/feed/home", api_feed_home, DB},
 };
 
 const http_route *api_routes(size_t *n)

@@ -104,6 +104,7 @@ void api_comments_create(http_req *req, http_res *res);
 void api_comments_list(http_req *req, http_res *res);
 void api_comments_edit(http_req *req, http_res *res);
 void api_comments_delete(http_req *req, http_res *res);
+void api_feed_home(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
 
 #endif

@@ -5,6 +5,7 @@
 #include "api/api.h"
 
 #include "core/id.h"
+#include "domain/feed.h"
 #include "domain/posts.h"
 #include "store/users.h"
 
@@ -388,4 +389,29 @@ void api_comments_delete(http_req *req, http_res *res)
         return;
     }
     http_res_empty(res, 204);
+}
+
+void api_feed_home(http_req *req, http_res *res)
+{
+    int64_t cursor, next;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    feed_item *items = xcalloc((size_t)limit, sizeof *items);
+    int n = feed_home(d, p.user.id, cursor, limit, items, &next);
+    if (n < 0) {
+        free(items);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(list, api_post_json(&items[i].post, &items[i].author));
+    free(items);
+    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", list, "next_cursor",
+                                      next ? json_id(next) : json_null()));
 }

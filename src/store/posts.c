@@ -382,3 +382,26 @@ int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer
     db_reset(s);
     return rc < 0 ? rc : n;
 }
+
+int store_post_home_candidates(db *d, int64_t viewer, int64_t before_id, store_post *out,
+                               int max)
+{
+    static const char *sql =
+        "SELECT " POST_COLS " FROM posts WHERE deleted_at IS NULL AND id < ? AND "
+        "(author_id = ? OR author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)) "
+        "AND author_id NOT IN (SELECT muted_id FROM mutes WHERE muter_id = ?) "
+        "ORDER BY id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 2, viewer);
+    db_bind_int64(s, 3, viewer);
+    db_bind_int64(s, 4, viewer);
+    db_bind_int64(s, 5, max);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW)
+        decode_post(s, &out[n++]);
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}

@@ -65,6 +65,10 @@ typedef struct store_reaction {
 int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reaction *out, int max);
 
 int store_post_set_comments_enabled(db *d, int64_t id, bool on);
+/* Home-feed candidates: live posts by the viewer and the accounts they follow, minus authors
+ * they mute, ids below before_id, newest first. */
+int store_post_home_candidates(db *d, int64_t viewer, int64_t before_id, store_post *out,
+                               int max);
 
 #define COMMENT_BODY_BYTES (2200 * 4 + 1)
 typedef struct store_comment {
