@@ -80,6 +80,9 @@ static const http_route routes[] = {
     {"PATCH", "/api/v1/comments/:id", api_comments_edit, DB | JSON},
     {"DELETE", "/api/v1/comments/:id", api_comments_delete, DB},
     {"GET", "/api/v1/feed/home", api_feed_home, DB},
+    {"POST", "/api/v1/posts/:id/save", api_posts_save, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"DELETE", "/api/v1/posts/:id/save", api_posts_unsave, DB},
+    {"GET", "/api/v1/users/me/saved", api_saved_posts, DB},
 };
 
 const http_route *api_routes(size_t *n)

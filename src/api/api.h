@@ -105,6 +105,9 @@ void api_comments_list(http_req *req, http_res *res);
 void api_comments_edit(http_req *req, http_res *res);
 void api_comments_delete(http_req *req, http_res *res);
 void api_feed_home(http_req *req, http_res *res);
+void api_posts_save(http_req *req, http_res *res);
+void api_posts_unsave(http_req *req, http_res *res);
+void api_saved_posts(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
 
 #endif

@@ -23,6 +23,7 @@ json_t *api_post_json(const store_post *p, const store_user *author)
                      (json_int_t)p->reaction_count);
     json_object_set_new(o, "comment_count", json_integer(p->comment_count));
     json_object_set_new(o, "comments_enabled", json_boolean(p->comments_enabled));
+    json_object_set_new(o, "save_count", json_integer(p->save_count));
     return o;
 }
 
@@ -414,4 +415,53 @@ void api_feed_home(http_req *req, http_res *res)
     free(items);
     http_res_json(res, 200, json_pack("{s:o, s:o}", "items", list, "next_cursor",
                                       next ? json_id(next) : json_null()));
+}
+
+static void set_save(http_req *req, http_res *res, bool on)
+{
+    int64_t id;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+        return;
+    auth_error err = {0};
+    int rc = posts_save(d, &p.user, id, on, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_empty(res, 204);
+}
+
+void api_posts_save(http_req *req, http_res *res) { set_save(req, res, true); }
+void api_posts_unsave(http_req *req, http_res *res) { set_save(req, res, false); }
+
+void api_saved_posts(http_req *req, http_res *res)
+{
+    int64_t cursor;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    store_post *posts = xcalloc((size_t)limit + 1, sizeof *posts);
+    int64_t ids[API_PAGE_MAX + 1];
+    int n = store_save_list(d, p.user.id, cursor, ids, posts, limit + 1);
+    if (n < 0) {
+        free(posts);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++) {
+        store_user author;
+        /* a save outlives a change of visibility or a block: re-check at read time */
+        if (store_user_by_id(d, posts[i].author_id, &author) == 0 &&
+            posts_can_view(d, p.user.id, &author, &posts[i]))
+            json_array_append_new(items, api_post_json(&posts[i], &author));
+    }
+    free(posts);
+    api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
 }

@@ -306,3 +306,22 @@ int comments_delete(db *d, const store_user *me, int64_t id, auth_error *err)
     }
     return 0;
 }
+
+int posts_save(db *d, const store_user *me, int64_t id, bool on, auth_error *err)
+{
+    store_post p;
+    store_user author;
+    int rc = posts_get_visible(d, me->id, id, &p, &author, err);
+    if (rc < 0)
+        return rc;
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    bool changed;
+    rc = on ? store_save_add(d, id_next(), me->id, id, now_ms(), &changed)
+            : store_save_remove(d, me->id, id, &changed);
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return domain_db_failed(err, d, "save");
+    }
+    return 0;
+}

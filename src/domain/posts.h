@@ -41,5 +41,7 @@ int comments_create(db *d, const store_user *me, int64_t post_id, const char *bo
 int comments_edit(db *d, const store_user *me, int64_t id, const char *body, store_comment *out,
                   auth_error *err);
 int comments_delete(db *d, const store_user *me, int64_t id, auth_error *err);
+/* Saves are private bookmarks of posts the viewer may see; idempotent both ways. */
+int posts_save(db *d, const store_user *me, int64_t id, bool on, auth_error *err);
 
 #endif

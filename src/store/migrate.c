@@ -171,6 +171,17 @@ typedef struct migration {
     "  deleted_at BIGINT);"                                                                       \
     "CREATE INDEX comments_post ON comments(post_id, parent_id, id);"
 
+/* Saves: private bookmarks, one per user and post; the post's count moves with them. */
+#define SAVE_TABLES(ID_PK)                                                                        \
+    "ALTER TABLE posts ADD COLUMN save_count BIGINT NOT NULL DEFAULT 0;"                          \
+    "CREATE TABLE saves ("                                                                        \
+    "  id " ID_PK ","                                                                             \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  post_id BIGINT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,"                          \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  UNIQUE (user_id, post_id));"                                                               \
+    "CREATE INDEX saves_user ON saves(user_id, id);"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -178,6 +189,7 @@ static const migration sqlite_migrations[] = {
     {4, "posts", POST_TABLES("INTEGER PRIMARY KEY")},
     {5, "reactions", REACTION_TABLES("INTEGER PRIMARY KEY")},
     {6, "comments", COMMENT_TABLES("INTEGER PRIMARY KEY")},
+    {7, "saves", SAVE_TABLES("INTEGER PRIMARY KEY")},
 };
 
 static const migration pg_migrations[] = {
@@ -187,6 +199,7 @@ static const migration pg_migrations[] = {
     {4, "posts", POST_TABLES("BIGINT PRIMARY KEY")},
     {5, "reactions", REACTION_TABLES("BIGINT PRIMARY KEY")},
     {6, "comments", COMMENT_TABLES("BIGINT PRIMARY KEY")},
+    {7, "saves", SAVE_TABLES("BIGINT PRIMARY KEY")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -10,7 +10,7 @@
 
 #define POST_COLS                                                                                 \
     "id, author_id, type, caption, visibility, created_at, updated_at, deleted_at, "             \
-    "reaction_count, comment_count, comments_enabled"
+    "reaction_count, comment_count, comments_enabled, save_count"
 
 static void decode_post(db_stmt *s, store_post *p)
 {
@@ -25,6 +25,7 @@ static void decode_post(db_stmt *s, store_post *p)
     p->reaction_count = db_col_int64(s, 8);
     p->comment_count = db_col_int64(s, 9);
     p->comments_enabled = db_col_int64(s, 10) != 0;
+    p->save_count = db_col_int64(s, 11);
 }
 
 static int bump_posts(db *d, int64_t author, int64_t delta)
@@ -402,6 +403,74 @@ int store_post_home_candidates(db *d, int64_t viewer, int64_t before_id, store_p
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW)
         decode_post(s, &out[n++]);
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
+static int bump_saves(db *d, int64_t post_id, int64_t delta)
+{
+    static const char *sql = "UPDATE posts SET save_count = save_count + ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, delta);
+    db_bind_int64(s, 2, post_id);
+    return db_run(s);
+}
+
+int store_save_add(db *d, int64_t id, int64_t user_id, int64_t post_id, int64_t now,
+                   bool *changed)
+{
+    static const char *sql = "INSERT INTO saves (id, user_id, post_id, created_at) "
+                             "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, post_id) DO NOTHING";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, user_id);
+    db_bind_int64(s, 3, post_id);
+    db_bind_int64(s, 4, now);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    *changed = db_changes(d) == 1;
+    return *changed ? bump_saves(d, post_id, 1) : 0;
+}
+
+int store_save_remove(db *d, int64_t user_id, int64_t post_id, bool *changed)
+{
+    static const char *sql = "DELETE FROM saves WHERE user_id = ? AND post_id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, user_id);
+    db_bind_int64(s, 2, post_id);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    *changed = db_changes(d) == 1;
+    return *changed ? bump_saves(d, post_id, -1) : 0;
+}
+
+int store_save_list(db *d, int64_t user_id, int64_t before_id, int64_t *save_ids,
+                    store_post *out, int max)
+{
+    static const char *sql =
+        "SELECT p.id, p.author_id, p.type, p.caption, p.visibility, p.created_at, p.updated_at, "
+        "p.deleted_at, p.reaction_count, p.comment_count, p.comments_enabled, p.save_count, s.id "
+        "FROM saves s JOIN posts p ON p.id = s.post_id WHERE s.user_id = ? AND s.id < ? "
+        "AND p.deleted_at IS NULL ORDER BY s.id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, user_id);
+    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 3, max);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        save_ids[n] = db_col_int64(s, 12);
+        decode_post(s, &out[n++]);
+    }
     db_reset(s);
     return rc < 0 ? rc : n;
 }

@@ -27,6 +27,7 @@ typedef struct store_post {
     int64_t reaction_count;
     int64_t comment_count;
     bool comments_enabled;
+    int64_t save_count;
 } store_post;
 
 int store_post_insert(db *d, const store_post *p);
@@ -92,5 +93,13 @@ int store_comment_delete(db *d, const store_comment *c, int64_t now);
  * out authors who block the viewer or whom the viewer blocks. */
 int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer,
                        int64_t after_id, store_comment *out, int max);
+
+/* Saves (caller's transaction); *changed tells whether the count moved. */
+int store_save_add(db *d, int64_t id, int64_t user_id, int64_t post_id, int64_t now,
+                   bool *changed);
+int store_save_remove(db *d, int64_t user_id, int64_t post_id, bool *changed);
+/* The user's saved live posts, newest save first; save ids are the cursor. */
+int store_save_list(db *d, int64_t user_id, int64_t before_id, int64_t *save_ids,
+                    store_post *out, int max);
 
 #endif

@@ -301,3 +301,30 @@ describe('home feed', () => {
     expectError(await c().get('/api/v1/feed/home?limit=0', { token: tm }), 422, 'validation_failed');
   });
 });
+
+describe('saves', () => {
+  test('private bookmarks: idempotent, counted, re-checked for visibility when listed', async () => {
+    const author = await register(url);
+    const me = await register(url);
+    const other = await register(url);
+    const tm = me.tokens.access_token;
+    const p1 = (await c().post('/api/v1/posts', { token: author.tokens.access_token, json: { caption: 'keep this' } })).json;
+    const p2 = (await c().post('/api/v1/posts', { token: author.tokens.access_token, json: { caption: 'and this' } })).json;
+    for (const p of [p1, p2]) assert.equal((await c().post(`/api/v1/posts/${p.id}/save`, { token: tm })).status, 204);
+    assert.equal((await c().post(`/api/v1/posts/${p1.id}/save`, { token: tm })).status, 204, 'idempotent');
+    assert.equal((await c().get(`/api/v1/posts/${p1.id}`)).json.save_count, 1);
+    const saved = await c().get('/api/v1/users/me/saved', { token: tm });
+    assert.deepEqual(saved.json.items.map((p) => p.caption), ['and this', 'keep this']);
+    assert.deepEqual((await c().get('/api/v1/users/me/saved', { token: other.tokens.access_token })).json.items, [], 'saves are per user');
+    // The author makes one post private: it leaves the list without being unsaved.
+    await c().patch(`/api/v1/posts/${p2.id}`, { token: author.tokens.access_token, json: { visibility: 'private' } });
+    assert.deepEqual((await c().get('/api/v1/users/me/saved', { token: tm })).json.items.map((p) => p.caption), ['keep this']);
+    assert.equal((await c().del(`/api/v1/posts/${p1.id}/save`, { token: tm })).status, 204);
+    assert.equal((await c().del(`/api/v1/posts/${p1.id}/save`, { token: tm })).status, 204, 'idempotent');
+    assert.equal((await c().get(`/api/v1/posts/${p1.id}`)).json.save_count, 0);
+    expectError(await c().post(`/api/v1/posts/${p2.id}/save`, { token: other.tokens.access_token }), 404, 'post_not_found');
+    expectError(await c().post(`/api/v1/posts/${p1.id}/save`), 401, 'unauthenticated');
+    expectError(await c().get('/api/v1/users/me/saved'), 401, 'unauthenticated');
+    expectError(await c().get('/api/v1/users/me/saved?cursor=-1', { token: tm }), 422, 'validation_failed');
+  });
+});
