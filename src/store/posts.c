@@ -28,16 +28,26 @@ static void decode_post(db_stmt *s, store_post *p)
     p->save_count = db_col_int64(s, 11);
 }
 
-static int bump_posts(db *d, int64_t author, int64_t delta)
+
+/* Moves one counter column by delta; sql is one of the COUNTER_* statements below. */
+static int bump_counter(db *d, const char *sql, int64_t row_id, int64_t delta)
 {
-    static const char *sql = "UPDATE users SET posts_count = posts_count + ? WHERE id = ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, delta);
-    db_bind_int64(s, 2, author);
+    db_bind_int64(s, 2, row_id);
     return db_run(s);
 }
+
+static const char *const COUNTER_POSTS =
+    "UPDATE users SET posts_count = posts_count + ? WHERE id = ?";
+static const char *const COUNTER_REACTIONS =
+    "UPDATE posts SET reaction_count = reaction_count + ? WHERE id = ?";
+static const char *const COUNTER_COMMENTS =
+    "UPDATE posts SET comment_count = comment_count + ? WHERE id = ?";
+static const char *const COUNTER_SAVES =
+    "UPDATE posts SET save_count = save_count + ? WHERE id = ?";
 
 int store_post_insert(db *d, const store_post *p)
 {
@@ -56,7 +66,7 @@ int store_post_insert(db *d, const store_post *p)
     db_bind_int64(s, 7, p->updated_at);
     db_bind_int64(s, 8, p->comments_enabled);
     int rc = db_run(s);
-    return rc < 0 ? rc : bump_posts(d, p->author_id, 1);
+    return rc < 0 ? rc : bump_counter(d, COUNTER_POSTS, p->author_id, 1);
 }
 
 int store_post_get(db *d, int64_t id, store_post *out)
@@ -116,7 +126,7 @@ int store_post_soft_delete(db *d, int64_t id, int64_t author_id, int64_t now)
         return rc;
     if (db_changes(d) != 1)
         return ERR_NOT_FOUND;
-    return bump_posts(d, author_id, -1);
+    return bump_counter(d, COUNTER_POSTS, author_id, -1);
 }
 
 int store_post_list_by_author(db *d, int64_t author_id, int64_t before_id, store_post *out,
@@ -159,16 +169,6 @@ int store_post_edits(db *d, int64_t post_id, int64_t before_id, store_post_edit 
     return rc < 0 ? rc : n;
 }
 
-static int bump_reactions(db *d, int64_t post_id, int64_t delta)
-{
-    static const char *sql = "UPDATE posts SET reaction_count = reaction_count + ? WHERE id = ?";
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return ERR_DB;
-    db_bind_int64(s, 1, delta);
-    db_bind_int64(s, 2, post_id);
-    return db_run(s);
-}
 
 int store_reaction_set(db *d, int64_t id, int64_t post_id, int64_t user_id, const char *type,
                        int64_t now, bool *added)
@@ -191,7 +191,7 @@ int store_reaction_set(db *d, int64_t id, int64_t post_id, int64_t user_id, cons
         return rc;
     *added = db_changes(d) == 1;
     if (*added)
-        return bump_reactions(d, post_id, 1);
+        return bump_counter(d, COUNTER_REACTIONS, post_id, 1);
     if (!(s = db_prepare(d, update)))
         return ERR_DB;
     db_bind_text(s, 1, type);
@@ -212,7 +212,7 @@ int store_reaction_clear(db *d, int64_t post_id, int64_t user_id, bool *removed)
     if (rc < 0)
         return rc;
     *removed = db_changes(d) == 1;
-    return *removed ? bump_reactions(d, post_id, -1) : 0;
+    return *removed ? bump_counter(d, COUNTER_REACTIONS, post_id, -1) : 0;
 }
 
 int store_reaction_of(db *d, int64_t post_id, int64_t user_id, char *out, size_t n)
@@ -275,16 +275,6 @@ static void decode_comment(db_stmt *s, store_comment *c)
     c->updated_at = db_col_int64(s, 6);
 }
 
-static int bump_comments(db *d, int64_t post_id, int64_t delta)
-{
-    static const char *sql = "UPDATE posts SET comment_count = comment_count + ? WHERE id = ?";
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return ERR_DB;
-    db_bind_int64(s, 1, delta);
-    db_bind_int64(s, 2, post_id);
-    return db_run(s);
-}
 
 int store_comment_insert(db *d, const store_comment *c)
 {
@@ -304,7 +294,7 @@ int store_comment_insert(db *d, const store_comment *c)
     db_bind_int64(s, 6, c->created_at);
     db_bind_int64(s, 7, c->updated_at);
     int rc = db_run(s);
-    return rc < 0 ? rc : bump_comments(d, c->post_id, 1);
+    return rc < 0 ? rc : bump_counter(d, COUNTER_COMMENTS, c->post_id, 1);
 }
 
 int store_comment_get(db *d, int64_t id, store_comment *out)
@@ -350,7 +340,7 @@ int store_comment_delete(db *d, const store_comment *c, int64_t now)
         return rc;
     if (db_changes(d) != 1)
         return ERR_NOT_FOUND;
-    return bump_comments(d, c->post_id, -1);
+    return bump_counter(d, COUNTER_COMMENTS, c->post_id, -1);
 }
 
 int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer,
@@ -407,16 +397,6 @@ int store_post_home_candidates(db *d, int64_t viewer, int64_t before_id, store_p
     return rc < 0 ? rc : n;
 }
 
-static int bump_saves(db *d, int64_t post_id, int64_t delta)
-{
-    static const char *sql = "UPDATE posts SET save_count = save_count + ? WHERE id = ?";
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return ERR_DB;
-    db_bind_int64(s, 1, delta);
-    db_bind_int64(s, 2, post_id);
-    return db_run(s);
-}
 
 int store_save_add(db *d, int64_t id, int64_t user_id, int64_t post_id, int64_t now,
                    bool *changed)
@@ -434,7 +414,7 @@ int store_save_add(db *d, int64_t id, int64_t user_id, int64_t post_id, int64_t 
     if (rc < 0)
         return rc;
     *changed = db_changes(d) == 1;
-    return *changed ? bump_saves(d, post_id, 1) : 0;
+    return *changed ? bump_counter(d, COUNTER_SAVES, post_id, 1) : 0;
 }
 
 int store_save_remove(db *d, int64_t user_id, int64_t post_id, bool *changed)
@@ -449,7 +429,7 @@ int store_save_remove(db *d, int64_t user_id, int64_t post_id, bool *changed)
     if (rc < 0)
         return rc;
     *changed = db_changes(d) == 1;
-    return *changed ? bump_saves(d, post_id, -1) : 0;
+    return *changed ? bump_counter(d, COUNTER_SAVES, post_id, -1) : 0;
 }
 
 int store_save_list(db *d, int64_t user_id, int64_t before_id, int64_t *save_ids,
