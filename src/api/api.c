@@ -140,6 +140,14 @@ void api_fail(http_res *res, int rc, const auth_error *err)
     }
 }
 
+void api_answer_empty(http_res *res, int rc, const auth_error *err)
+{
+    if (rc < 0)
+        api_fail(res, rc, err);
+    else
+        http_res_empty(res, 204);
+}
+
 void api_invalid(http_res *res, const jv_error *err)
 {
     auth_error e = {.code = "validation_failed", .message = "a field is invalid",

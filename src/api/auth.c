@@ -190,11 +190,7 @@ void api_auth_session_delete(http_req *req, http_res *res)
     }
     auth_error err = {0};
     int rc = auth_revoke_session(api_app(req)->auth, d, &p, id, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_empty(res, 204);
+    api_answer_empty(res, rc, &err);
 }
 
 void api_auth_me(http_req *req, http_res *res)
@@ -220,11 +216,7 @@ void api_auth_password(http_req *req, http_res *res)
         return;
     auth_error err = {0};
     int rc = auth_change_password(api_app(req)->auth, d, &p, current, next, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_empty(res, 204);
+    api_answer_empty(res, rc, &err);
 }
 
 void api_auth_verify_request(http_req *req, http_res *res)
@@ -289,11 +281,7 @@ void api_auth_reset(http_req *req, http_res *res)
         return;
     auth_error err = {0};
     int rc = auth_reset_password(api_app(req)->auth, d, token, password, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_empty(res, 204);
+    api_answer_empty(res, rc, &err);
 }
 
 void api_auth_otp_request(http_req *req, http_res *res)

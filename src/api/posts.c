@@ -52,6 +52,30 @@ static bool post_id(http_req *req, http_res *res, int64_t *id)
     return false;
 }
 
+/* What a read of one post needs: the optional viewer, the post and its author. */
+typedef struct visible_post {
+    auth_principal p;
+    bool authed;
+    int64_t viewer; /* 0 = anonymous */
+    int64_t id;
+    store_post post;
+    store_user author;
+} visible_post;
+
+/* Authenticates if a token is sent and loads the :id post if the viewer may see it; answers
+ * 401/404 itself and returns false otherwise. */
+static bool read_visible_post(http_req *req, http_res *res, db *d, visible_post *v)
+{
+    if (!api_auth_optional(req, res, d, &v->p, &v->authed) || !post_id(req, res, &v->id))
+        return false;
+    v->viewer = v->authed ? v->p.user.id : 0;
+    auth_error err = {0};
+    int rc = posts_get_visible(d, v->viewer, v->id, &v->post, &v->author, &err);
+    if (rc < 0)
+        api_fail(res, rc, &err);
+    return rc == 0;
+}
+
 void api_posts_create(http_req *req, http_res *res)
 {
     const char *type, *caption, *visibility;
@@ -77,24 +101,14 @@ void api_posts_create(http_req *req, http_res *res)
 
 void api_posts_get(http_req *req, http_res *res)
 {
-    int64_t id;
     db *d = api_db(req, res);
-    auth_principal p;
-    bool authed;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !post_id(req, res, &id))
+    visible_post v;
+    if (!d || !read_visible_post(req, res, d, &v))
         return;
-    store_post post;
-    store_user author;
-    auth_error err = {0};
-    int rc = posts_get_visible(d, authed ? p.user.id : 0, id, &post, &author, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    json_t *body = api_post_json(&post, &author);
-    if (authed) {
+    json_t *body = api_post_json(&v.post, &v.author);
+    if (v.authed) {
         char mine[16];
-        store_reaction_of(d, id, p.user.id, mine, sizeof mine);
+        store_reaction_of(d, v.id, v.p.user.id, mine, sizeof mine);
         json_object_set_new(body, "viewer_reaction", *mine ? json_string(mine) : json_null());
     }
     http_res_json(res, 200, body);
@@ -143,34 +157,21 @@ void api_posts_delete(http_req *req, http_res *res)
         return;
     auth_error err = {0};
     int rc = posts_delete(d, &p.user, id, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_empty(res, 204);
+    api_answer_empty(res, rc, &err);
 }
 
 void api_posts_edits(http_req *req, http_res *res)
 {
-    int64_t id, cursor;
+    int64_t cursor;
     int limit;
     if (!api_page(req, res, &cursor, &limit))
         return;
     db *d = api_db(req, res);
-    auth_principal p;
-    bool authed;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !post_id(req, res, &id))
+    visible_post v;
+    if (!d || !read_visible_post(req, res, d, &v))
         return;
-    store_post post;
-    store_user author;
-    auth_error err = {0};
-    int rc = posts_get_visible(d, authed ? p.user.id : 0, id, &post, &author, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
     store_post_edit *edits = xcalloc((size_t)limit + 1, sizeof *edits);
-    int n = store_post_edits(d, id, cursor, edits, limit + 1);
+    int n = store_post_edits(d, v.id, cursor, edits, limit + 1);
     if (n < 0) {
         free(edits);
         api_fail(res, ERR_DB, NULL);
@@ -224,25 +225,16 @@ void api_posts_unreact(http_req *req, http_res *res) { change_reaction(req, res,
 
 void api_posts_reactions(http_req *req, http_res *res)
 {
-    int64_t id, cursor;
+    int64_t cursor;
     int limit;
     if (!api_page(req, res, &cursor, &limit))
         return;
     db *d = api_db(req, res);
-    auth_principal p;
-    bool authed;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !post_id(req, res, &id))
+    visible_post v;
+    if (!d || !read_visible_post(req, res, d, &v))
         return;
-    store_post post;
-    store_user author;
-    auth_error err = {0};
-    int rc = posts_get_visible(d, authed ? p.user.id : 0, id, &post, &author, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
     store_reaction list[API_PAGE_MAX + 1];
-    int n = store_reaction_list(d, id, cursor, list, limit + 1);
+    int n = store_reaction_list(d, v.id, cursor, list, limit + 1);
     if (n < 0) {
         api_fail(res, ERR_DB, NULL);
         return;
@@ -313,7 +305,7 @@ void api_comments_create(http_req *req, http_res *res)
 
 void api_comments_list(http_req *req, http_res *res)
 {
-    int64_t id, cursor, parent_id = 0;
+    int64_t cursor, parent_id = 0;
     int limit;
     if (!api_page(req, res, &cursor, &limit))
         return;
@@ -323,21 +315,12 @@ void api_comments_list(http_req *req, http_res *res)
         return;
     }
     db *d = api_db(req, res);
-    auth_principal p;
-    bool authed;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !post_id(req, res, &id))
+    visible_post v;
+    if (!d || !read_visible_post(req, res, d, &v))
         return;
-    store_post post;
-    store_user author;
-    auth_error err = {0};
-    int64_t viewer = authed ? p.user.id : 0;
-    int rc = posts_get_visible(d, viewer, id, &post, &author, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
+    int64_t viewer = v.viewer;
     store_comment *list = xcalloc((size_t)limit + 1, sizeof *list);
-    int n = store_comment_list(d, id, parent_id, viewer, cursor, list, limit + 1);
+    int n = store_comment_list(d, v.id, parent_id, viewer, cursor, list, limit + 1);
     if (n < 0) {
         free(list);
         api_fail(res, ERR_DB, NULL);
@@ -385,11 +368,7 @@ void api_comments_delete(http_req *req, http_res *res)
         return;
     auth_error err = {0};
     int rc = comments_delete(d, &p.user, id, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_empty(res, 204);
+    api_answer_empty(res, rc, &err);
 }
 
 void api_feed_home(http_req *req, http_res *res)
@@ -426,11 +405,7 @@ static void set_save(http_req *req, http_res *res, bool on)
         return;
     auth_error err = {0};
     int rc = posts_save(d, &p.user, id, on, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_empty(res, 204);
+    api_answer_empty(res, rc, &err);
 }
 
 void api_posts_save(http_req *req, http_res *res) { set_save(req, res, true); }

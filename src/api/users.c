@@ -141,11 +141,7 @@ void api_users_unfollow(http_req *req, http_res *res)
         return;
     auth_error err = {0};
     int rc = graph_unfollow(d, &p.user, &target, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_empty(res, 204);
+    api_answer_empty(res, rc, &err);
 }
 
 static void send_user_page(http_res *res, db *d, store_user *users, int64_t *ids, int n,
@@ -237,11 +233,7 @@ static void answer_request(http_req *req, http_res *res, bool accept)
                  ? graph_answer_request(d, &p.user, id, accept, &err)
                  : (err.code = "request_not_found", err.message = "no such follow request",
                     ERR_NOT_FOUND);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_empty(res, 204);
+    api_answer_empty(res, rc, &err);
 }
 
 void api_follow_request_accept(http_req *req, http_res *res) { answer_request(req, res, true); }
@@ -257,11 +249,7 @@ static void set_edge(http_req *req, http_res *res, bool block, bool on)
     auth_error err = {0};
     int rc = block ? graph_set_block(d, &p.user, &target, on, &err)
                    : graph_set_mute(d, &p.user, &target, on, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_empty(res, 204);
+    api_answer_empty(res, rc, &err);
 }
 
 void api_users_block(http_req *req, http_res *res) { set_edge(req, res, true, true); }
