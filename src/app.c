@@ -7,6 +7,8 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/posts.h"
+#include "jobs/event_log.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
@@ -78,6 +80,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     }
     log_set_level(level);
     id_set_node((unsigned)a->cfg.node_id);
+    posts_set_story_ttl(a->cfg.story_ttl * 1000);
     if (make_dirs(a->cfg.data_dir) < 0) {
         snprintf(err, err_size, "cannot create data dir %s: %s", a->cfg.data_dir, strerror(errno));
         return ERR_IO;
@@ -120,6 +123,10 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
             free(secret);
             return ERR_INVALID;
         }
+        if ((rc = event_log_start(a->database_url, err, err_size)) < 0) {
+            free(secret);
+            return rc;
+        }
     }
     auth_settings s = {
         .secret = secret, .access_ttl_s = a->cfg.access_ttl, .refresh_ttl_s = a->cfg.refresh_ttl,
@@ -134,6 +141,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
 
 void app_close(app *a)
 {
+    event_log_stop();
     outbox_worker_stop(a->outbox);
     a->outbox = NULL;
     auth_free(a->auth);

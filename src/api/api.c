@@ -83,6 +83,35 @@ static const http_route routes[] = {
     {"POST", "/api/v1/posts/:id/save", api_posts_save, DB | JSON | HTTP_OPTIONAL_BODY},
     {"DELETE", "/api/v1/posts/:id/save", api_posts_unsave, DB},
     {"GET", "/api/v1/users/me/saved", api_saved_posts, DB},
+    {"POST", "/api/v1/posts/:id/shares", api_posts_share, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"POST", "/api/v1/posts/:id/view", api_posts_view, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"POST", "/api/v1/comments/:id/like", api_comments_like, DB | JSON | HTTP_OPTIONAL_BODY},
+    {"DELETE", "/api/v1/comments/:id/like", api_comments_unlike, DB},
+    {"GET", "/api/v1/feed/trending", api_feed_trending, DB},
+    {"GET", "/api/v1/stories", api_stories, DB},
+    {"GET", "/api/v1/hashtags/:tag", api_hashtags_get, DB},
+    {"GET", "/api/v1/hashtags/:tag/posts", api_hashtags_posts, DB},
+
+    {"GET", "/api/v1/circles", api_circles_list, DB},
+    {"POST", "/api/v1/circles", api_circles_create, DB | JSON},
+    {"GET", "/api/v1/circles/:id", api_circles_get, DB},
+    {"PATCH", "/api/v1/circles/:id", api_circles_rename, DB | JSON},
+    {"DELETE", "/api/v1/circles/:id", api_circles_delete, DB},
+    {"GET", "/api/v1/circles/:id/members", api_circles_members, DB},
+    {"PUT", "/api/v1/circles/:id/members/:handle", api_circles_add_member,
+     DB | JSON | HTTP_OPTIONAL_BODY},
+    {"DELETE", "/api/v1/circles/:id/members/:handle", api_circles_remove_member, DB},
+
+    {"GET", "/api/v1/notifications", api_notifications_list, DB},
+    {"GET", "/api/v1/notifications/unread-count", api_notifications_unread, DB},
+    {"POST", "/api/v1/notifications/read", api_notifications_read, DB | JSON},
+    {"GET", "/api/v1/notifications/preferences", api_notifications_prefs, DB},
+    {"PATCH", "/api/v1/notifications/preferences", api_notifications_set_prefs, DB | JSON},
+
+    {"POST", "/api/v1/admin/users/:id/badges", api_admin_grant_badge, DB | JSON},
+    {"DELETE", "/api/v1/admin/users/:id/badges", api_admin_revoke_badge,
+     DB | JSON | HTTP_OPTIONAL_BODY},
+    {"GET", "/api/v1/admin/events", api_admin_events, DB},
 };
 
 const http_route *api_routes(size_t *n)
@@ -189,13 +218,19 @@ bool api_require_role(http_res *res, const auth_principal *p, const char *min_ro
 
 bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit)
 {
-    const char *c = http_req_query(req, "cursor"), *l = http_req_query(req, "limit");
+    const char *c = http_req_query(req, "cursor");
     *cursor = 0;
-    *limit = API_PAGE_DEFAULT;
     if (c && *c && !id_parse(c, cursor)) {
         api_invalid(res, &(jv_error){"cursor", "invalid_format"});
         return false;
     }
+    return api_page_limit(req, res, limit);
+}
+
+bool api_page_limit(http_req *req, http_res *res, int *limit)
+{
+    const char *l = http_req_query(req, "limit");
+    *limit = API_PAGE_DEFAULT;
     if (l && *l) {
         char *end;
         long v = strtol(l, &end, 10);

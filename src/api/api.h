@@ -12,6 +12,7 @@
 #include "domain/auth.h"
 #include "http/http.h"
 #include "store/db.h"
+#include "domain/feed.h"
 #include "store/posts.h"
 
 #include <stdbool.h>
@@ -39,6 +40,9 @@ void api_invalid(http_res *res, const jv_error *err);
 void api_answer_empty(http_res *res, int rc, const auth_error *err);
 /* Parses ?cursor= (an id) and ?limit= (1..API_PAGE_MAX); answers 422 on bad values. */
 bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit);
+
+/* Parses ?limit= alone (for lists whose cursor is not an id). */
+bool api_page_limit(http_req *req, http_res *res, int *limit);
 
 /* Answers {"items": items, "next_cursor": ...}: callers fetch limit + 1 rows, and a cursor (the
  * id of the last row shown, last_id) is given only when more rows exist. Steals items. */
@@ -111,5 +115,36 @@ void api_posts_save(http_req *req, http_res *res);
 void api_posts_unsave(http_req *req, http_res *res);
 void api_saved_posts(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
+/* A JSON array of feed items (posts with their authors). */
+json_t *api_post_items(const feed_item *items, int n);
+void api_posts_share(http_req *req, http_res *res);
+void api_posts_view(http_req *req, http_res *res);
+void api_comments_like(http_req *req, http_res *res);
+void api_comments_unlike(http_req *req, http_res *res);
+void api_feed_trending(http_req *req, http_res *res);
+void api_stories(http_req *req, http_res *res);
+void api_hashtags_get(http_req *req, http_res *res);
+void api_hashtags_posts(http_req *req, http_res *res);
+
+void api_circles_list(http_req *req, http_res *res);
+void api_circles_create(http_req *req, http_res *res);
+void api_circles_get(http_req *req, http_res *res);
+void api_circles_rename(http_req *req, http_res *res);
+void api_circles_delete(http_req *req, http_res *res);
+void api_circles_members(http_req *req, http_res *res);
+void api_circles_add_member(http_req *req, http_res *res);
+void api_circles_remove_member(http_req *req, http_res *res);
+
+void api_notifications_list(http_req *req, http_res *res);
+void api_notifications_unread(http_req *req, http_res *res);
+void api_notifications_read(http_req *req, http_res *res);
+void api_notifications_prefs(http_req *req, http_res *res);
+void api_notifications_set_prefs(http_req *req, http_res *res);
+
+/* The user's badges as a JSON array of strings. */
+json_t *api_badges_json(db *d, int64_t user_id);
+void api_admin_grant_badge(http_req *req, http_res *res);
+void api_admin_revoke_badge(http_req *req, http_res *res);
+void api_admin_events(http_req *req, http_res *res);
 
 #endif

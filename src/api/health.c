@@ -5,6 +5,8 @@
  */
 #include "api/api.h"
 
+#include "jobs/event_log.h"
+
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/outbox.h"
@@ -70,9 +72,16 @@ void api_metrics(http_req *req, http_res *res)
                "streamhub_db_queries_total %lld\n"
                "# HELP streamhub_uptime_seconds Seconds since the process started.\n"
                "# TYPE streamhub_uptime_seconds gauge\n"
-               "streamhub_uptime_seconds %lld\n",
+               "streamhub_uptime_seconds %lld\n"
+               "# HELP streamhub_events_written_total Events written to the event log.\n"
+               "# TYPE streamhub_events_written_total counter\n"
+               "streamhub_events_written_total %llu\n"
+               "# HELP streamhub_events_dropped_total Events dropped because the log was full.\n"
+               "# TYPE streamhub_events_dropped_total counter\n"
+               "streamhub_events_dropped_total %llu\n",
                (double)db_time_us_total() / 1e6, (long long)db_queries_total(),
-               (long long)((now_ms() - api_app(req)->started_ms) / 1000));
+               (long long)((now_ms() - api_app(req)->started_ms) / 1000),
+               (unsigned long long)event_log_written(), (unsigned long long)event_log_dropped());
     http_res_bytes(res, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len, false);
     buf_free(&out);
 }

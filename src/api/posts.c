@@ -7,6 +7,7 @@
 #include "core/id.h"
 #include "domain/feed.h"
 #include "domain/posts.h"
+#include "domain/tags.h"
 #include "store/users.h"
 
 #include <stdlib.h>
@@ -24,20 +25,51 @@ json_t *api_post_json(const store_post *p, const store_user *author)
     json_object_set_new(o, "comment_count", json_integer(p->comment_count));
     json_object_set_new(o, "comments_enabled", json_boolean(p->comments_enabled));
     json_object_set_new(o, "save_count", json_integer(p->save_count));
+    json_object_set_new(o, "share_count", json_integer(p->share_count));
+    json_object_set_new(o, "duet_count", json_integer(p->duet_count));
+    json_object_set_new(o, "stitch_count", json_integer(p->stitch_count));
+    json_object_set_new(o, "view_count", json_integer(p->view_count));
+    json_object_set_new(o, "circle_id", p->circle_id ? json_id(p->circle_id) : json_null());
+    json_object_set_new(o, "expires_at", p->expires_at ? json_time(p->expires_at) : json_null());
+    json_object_set_new(o, "share_of", p->share_of ? json_id(p->share_of) : json_null());
+    json_object_set_new(o, "duet_of", p->duet_of ? json_id(p->duet_of) : json_null());
+    json_object_set_new(o, "stitch_of", p->stitch_of ? json_id(p->stitch_of) : json_null());
+    tags_parsed *t = xmalloc(sizeof *t);
+    tags_parse(p->caption, t);
+    json_t *tags = json_array(), *mentions = json_array();
+    for (int i = 0; i < t->n_hashtags; i++)
+        json_array_append_new(tags, json_string(t->hashtags[i]));
+    for (int i = 0; i < t->n_mentions; i++)
+        json_array_append_new(mentions, json_string(t->mentions[i]));
+    free(t);
+    json_object_set_new(o, "hashtags", tags);
+    json_object_set_new(o, "mentions", mentions);
     return o;
 }
 
-/* Reads the optional caption/visibility/type fields; answers 422 on a bad one. */
-static bool read_post_fields(http_req *req, http_res *res, const char **type,
-                             const char **caption, const char **visibility)
+json_t *api_post_items(const feed_item *items, int n)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(list, api_post_json(&items[i].post, &items[i].author));
+    return list;
+}
+
+/* Reads the post fields a client may send (only those listed in allowed); answers 422 on a
+ * bad one. */
+static bool read_post_fields(http_req *req, http_res *res, const char *const *allowed,
+                             post_input *in)
 {
     json_t *body = http_req_json(req);
     jv_error err;
-    static const char *const allowed[] = {"type", "caption", "visibility", "comments_enabled",
-                                          NULL};
-    if (!jv_only(body, allowed, &err) || !jv_string(body, "type", false, 0, 16, type, &err) ||
-        !jv_string(body, "caption", false, 0, 2200, caption, &err) ||
-        !jv_string(body, "visibility", false, 0, 16, visibility, &err)) {
+    memset(in, 0, sizeof *in);
+    if (!jv_only(body, allowed, &err) ||
+        !jv_string(body, "type", false, 0, 16, &in->type, &err) ||
+        !jv_string(body, "caption", false, 0, 2200, &in->caption, &err) ||
+        !jv_string(body, "visibility", false, 0, 16, &in->visibility, &err) ||
+        !jv_id(body, "circle_id", false, &in->circle_id, &err) ||
+        !jv_id(body, "duet_of", false, &in->duet_of, &err) ||
+        !jv_id(body, "stitch_of", false, &in->stitch_of, &err)) {
         api_invalid(res, &err);
         return false;
     }
@@ -78,20 +110,18 @@ static bool read_visible_post(http_req *req, http_res *res, db *d, visible_post 
 
 void api_posts_create(http_req *req, http_res *res)
 {
-    const char *type, *caption, *visibility;
-    if (!read_post_fields(req, res, &type, &caption, &visibility))
+    static const char *const allowed[] = {"type",    "caption",   "visibility", "circle_id",
+                                          "duet_of", "stitch_of", NULL};
+    post_input in;
+    if (!read_post_fields(req, res, allowed, &in))
         return;
-    if (json_object_get(http_req_json(req), "comments_enabled")) {
-        api_invalid(res, &(jv_error){"comments_enabled", "not_allowed"});
-        return;
-    }
     db *d = api_db(req, res);
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
     store_post post;
     auth_error err = {0};
-    int rc = posts_create(d, &p.user, type, caption, visibility, &post, &err);
+    int rc = posts_create(d, &p.user, &in, &post, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;
@@ -111,21 +141,29 @@ void api_posts_get(http_req *req, http_res *res)
         store_reaction_of(d, v.id, v.p.user.id, mine, sizeof mine);
         json_object_set_new(body, "viewer_reaction", *mine ? json_string(mine) : json_null());
     }
+    if (v.post.share_of) {
+        /* the shared post is shown only while this viewer may see it (its author may have
+         * blocked them, or deleted it) */
+        store_post src;
+        store_user src_author;
+        auth_error err;
+        bool ok = posts_get_visible(d, v.viewer, v.post.share_of, &src, &src_author, &err) == 0;
+        json_object_set_new(body, "shared_post", ok ? api_post_json(&src, &src_author)
+                                                    : json_null());
+    }
     http_res_json(res, 200, body);
 }
 
 void api_posts_edit(http_req *req, http_res *res)
 {
-    const char *type, *caption, *visibility;
+    static const char *const allowed[] = {"caption", "visibility", "circle_id",
+                                          "comments_enabled", NULL};
+    post_input in;
     int64_t id;
-    if (!read_post_fields(req, res, &type, &caption, &visibility))
+    if (!read_post_fields(req, res, allowed, &in))
         return;
     int comments_on;
     jv_error verr;
-    if (type) {
-        api_invalid(res, &(jv_error){"type", "not_allowed"});
-        return;
-    }
     if (!jv_bool(http_req_json(req), "comments_enabled", false, &comments_on, &verr)) {
         api_invalid(res, &verr);
         return;
@@ -139,8 +177,8 @@ void api_posts_edit(http_req *req, http_res *res)
     int rc = 0;
     if (comments_on >= 0)
         rc = posts_set_comments(d, &p.user, id, comments_on, &post, &err);
-    if (rc == 0 && (caption || visibility || comments_on < 0))
-        rc = posts_edit(d, &p.user, id, caption, visibility, &post, &err);
+    if (rc == 0 && (in.caption || in.visibility || in.circle_id || comments_on < 0))
+        rc = posts_edit(d, &p.user, id, in.caption, in.visibility, in.circle_id, &post, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;
@@ -257,12 +295,12 @@ static json_t *comment_json(db *d, const store_comment *c)
     store_user u;
     if (store_user_by_id(d, c->author_id, &u) < 0)
         memset(&u, 0, sizeof u);
-    return json_pack("{s:o, s:o, s:o, s:s, s:{s:o, s:s, s:s}, s:o, s:b}", "id", json_id(c->id),
-                     "post_id", json_id(c->post_id), "parent_id",
+    return json_pack("{s:o, s:o, s:o, s:s, s:{s:o, s:s, s:s}, s:o, s:b, s:I}", "id",
+                     json_id(c->id), "post_id", json_id(c->post_id), "parent_id",
                      c->parent_id ? json_id(c->parent_id) : json_null(), "body", c->body,
                      "author", "id", json_id(u.id), "handle", u.handle, "display_name",
                      u.display_name, "created_at", json_time(c->created_at), "edited",
-                     c->updated_at != c->created_at);
+                     c->updated_at != c->created_at, "like_count", (json_int_t)c->like_count);
 }
 
 static bool comment_id(http_req *req, http_res *res, int64_t *id)
@@ -371,31 +409,6 @@ void api_comments_delete(http_req *req, http_res *res)
     api_answer_empty(res, rc, &err);
 }
 
-void api_feed_home(http_req *req, http_res *res)
-{
-    int64_t cursor, next;
-    int limit;
-    if (!api_page(req, res, &cursor, &limit))
-        return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
-    feed_item *items = xcalloc((size_t)limit, sizeof *items);
-    int n = feed_home(d, p.user.id, cursor, limit, items, &next);
-    if (n < 0) {
-        free(items);
-        api_fail(res, ERR_DB, NULL);
-        return;
-    }
-    json_t *list = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(list, api_post_json(&items[i].post, &items[i].author));
-    free(items);
-    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", list, "next_cursor",
-                                      next ? json_id(next) : json_null()));
-}
-
 static void set_save(http_req *req, http_res *res, bool on)
 {
     int64_t id;
@@ -439,4 +452,80 @@ void api_saved_posts(http_req *req, http_res *res)
     }
     free(posts);
     api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
+}
+
+static void set_comment_like(http_req *req, http_res *res, bool on)
+{
+    int64_t id;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !comment_id(req, res, &id))
+        return;
+    store_comment c;
+    auth_error err = {0};
+    int rc = comments_like(d, &p.user, id, on, &c, &err);
+    if (rc < 0 || !on) {
+        api_answer_empty(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 200, json_pack("{s:b, s:I}", "liked", 1, "like_count",
+                                      (json_int_t)c.like_count));
+}
+
+void api_comments_like(http_req *req, http_res *res) { set_comment_like(req, res, true); }
+void api_comments_unlike(http_req *req, http_res *res) { set_comment_like(req, res, false); }
+
+void api_posts_share(http_req *req, http_res *res)
+{
+    json_t *body = http_req_json(req);
+    static const char *const allowed[] = {"comment", "visibility", "circle_id", NULL};
+    post_input in = {0};
+    jv_error verr;
+    if (body && (!jv_only(body, allowed, &verr) ||
+                 !jv_string(body, "comment", false, 0, 2200, &in.caption, &verr) ||
+                 !jv_string(body, "visibility", false, 0, 16, &in.visibility, &verr) ||
+                 !jv_id(body, "circle_id", false, &in.circle_id, &verr))) {
+        api_invalid(res, &verr);
+        return;
+    }
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &in.share_of))
+        return;
+    store_post post;
+    auth_error err = {0};
+    int rc = posts_create(d, &p.user, &in, &post, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 201, api_post_json(&post, &p.user));
+}
+
+void api_posts_view(http_req *req, http_res *res)
+{
+    json_t *body = http_req_json(req);
+    static const char *const allowed[] = {"watch_ms", NULL};
+    int64_t watch_ms = 0;
+    jv_error verr;
+    if (body && (!jv_only(body, allowed, &verr) ||
+                 !jv_int(body, "watch_ms", false, 0, POSTS_MAX_WATCH_MS, &watch_ms, &verr))) {
+        api_invalid(res, &verr);
+        return;
+    }
+    int64_t id;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+        return;
+    store_post post;
+    bool counted;
+    auth_error err = {0};
+    int rc = posts_view(d, &p.user, id, watch_ms, &counted, &post, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 200, json_pack("{s:b, s:I}", "counted", counted, "view_count",
+                                      (json_int_t)post.view_count));
 }

@@ -7,6 +7,7 @@
 #include "core/id.h"
 #include "domain/graph.h"
 #include "domain/posts.h"
+#include "jobs/event_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static json_t *profile_json(db *d, const store_user *u, int64_t viewer)
     json_object_set_new(o, "bio", json_string(u->bio));
     json_object_set_new(o, "links", links ? links : json_array());
     json_object_set_new(o, "is_private", json_boolean(u->is_private));
+    json_object_set_new(o, "badges", api_badges_json(d, u->id));
     json_object_set_new(o, "counts", json_pack("{s:I, s:I, s:I}", "followers",
                                                (json_int_t)u->followers_count, "following",
                                                (json_int_t)u->following_count, "posts",
@@ -71,8 +73,11 @@ void api_users_get(http_req *req, http_res *res)
     auth_principal p;
     bool authed;
     store_user u;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !load_target(req, res, d, &p, authed, &u))
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) ||
+        !load_target(req, res, d, &p, authed, &u))
         return;
+    if (authed && p.user.id != u.id)
+        event_log_emit(p.user.id, "profile_view", "user", u.id, NULL);
     http_res_json(res, 200, profile_json(d, &u, authed ? p.user.id : 0));
 }
 
@@ -82,10 +87,12 @@ void api_users_update_me(http_req *req, http_res *res)
     profile_update up = {.is_private = -1, .allow_duets = -1, .allow_stitches = -1,
                          .allow_comments = -1};
     jv_error verr;
-    static const char *const allowed[] = {"display_name", "bio", "links", "is_private",
-                                          "allow_duets", "allow_stitches", "allow_comments",
+    static const char *const allowed[] = {"handle",      "display_name",   "bio",
+                                          "links",       "is_private",     "allow_duets",
+                                          "allow_stitches", "allow_comments",
                                           "default_visibility", NULL};
     if (!jv_only(body, allowed, &verr) ||
+        !jv_string(body, "handle", false, 0, 64, &up.handle, &verr) ||
         !jv_string(body, "display_name", false, 0, 64, &up.display_name, &verr) ||
         !jv_string(body, "bio", false, 0, 150, &up.bio, &verr) ||
         !jv_string(body, "default_visibility", false, 0, 16, &up.default_visibility, &verr) ||

@@ -43,6 +43,7 @@ static const option_def options[] = {
     {"access-ttl", OPT_INT, O(access_ttl), "900", 1, 86400, "access token lifetime, seconds"},
     {"refresh-ttl", OPT_INT, O(refresh_ttl), "2592000", 60, 31536000, "refresh token lifetime, seconds"},
     {"code-ttl", OPT_INT, O(code_ttl), "600", 10, 604800, "lifetime of one-time codes and links, seconds"},
+    {"story-ttl", OPT_INT, O(story_ttl), "86400", 1, 604800, "how long a story stays visible, seconds"},
     {"cors-origins", OPT_STR, O(cors_origins), "", 0, 0, "comma-separated allowed CORS origins; * = any"},
     {"trust-proxy", OPT_BOOL, O(trust_proxy), "false", 0, 0, "use X-Forwarded-For as the client address"},
     {"rate-limit", OPT_INT, O(rate_limit), "100", 0, 10000000, "requests/second per client; 0 = off"},

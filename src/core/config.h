@@ -30,6 +30,7 @@ typedef struct config {
     int64_t access_ttl;         /* seconds */
     int64_t refresh_ttl;        /* seconds */
     int64_t code_ttl;           /* seconds one-time codes (OTP, verify, reset) stay valid */
+    int64_t story_ttl;          /* seconds a story stays visible (24 h; shorter in tests) */
     char *cors_origins;         /* comma list; "*" allows any */
     bool trust_proxy;           /* take the client address from X-Forwarded-For */
     int64_t rate_limit;         /* general requests/second per client; 0 = off */

@@ -51,6 +51,34 @@ bool jv_bool(json_t *obj, const char *field, bool required, int *out, jv_error *
     return true;
 }
 
+bool jv_int(json_t *obj, const char *field, bool required, int64_t min, int64_t max,
+            int64_t *out, jv_error *err)
+{
+    json_t *v = json_object_get(obj, field);
+    if (!v || json_is_null(v))
+        return required ? fail(err, field, "required") : true;
+    if (!json_is_integer(v))
+        return fail(err, field, "must_be_integer");
+    json_int_t n = json_integer_value(v);
+    if (n < min || n > max)
+        return fail(err, field, "out_of_range");
+    *out = n;
+    return true;
+}
+
+bool jv_id(json_t *obj, const char *field, bool required, int64_t *out, jv_error *err)
+{
+    json_t *v = json_object_get(obj, field);
+    *out = 0;
+    if (!v || json_is_null(v))
+        return required ? fail(err, field, "required") : true;
+    if (!json_is_string(v))
+        return fail(err, field, "must_be_string");
+    if (!id_parse(json_string_value(v), out))
+        return fail(err, field, "invalid_format");
+    return true;
+}
+
 bool jv_only(json_t *obj, const char *const *allowed, jv_error *err)
 {
     const char *key;

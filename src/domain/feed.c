@@ -1,51 +1,153 @@
 /* SPDX-License-Identifier: MIT
  *
- * Home feed: see feed.h. Candidates come in batches; since the filter can drop some, the loop
- * reads more batches (bounded) until the page is full or the candidates run out, and the cursor
- * is the last candidate examined, so no post is skipped or repeated between pages.
+ * Feeds: see feed.h. Candidates come in batches; since the filter can drop some, the loop reads
+ * more batches (bounded) until the page is full or the candidates run out, and the cursor is the
+ * last candidate examined, so no post is skipped or repeated between pages.
  */
 #include "domain/feed.h"
 
 #include "core/util.h"
 #include "domain/posts.h"
+#include "store/graph.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define MAX_BATCHES 4
 
-int feed_home(db *d, int64_t viewer, int64_t cursor, int limit, feed_item *out, int64_t *next)
+typedef struct feed_source {
+    int64_t viewer;
+    int64_t arg; /* hashtag id */
+    bool drop_muted;
+    /* candidates strictly after `after`, in feed order */
+    int (*fetch)(db *d, const struct feed_source *src, feed_cursor after, store_post *out,
+                 int max);
+    int64_t (*key)(const store_post *p);
+} feed_source;
+
+static int64_t key_id(const store_post *p)
+{
+    return p->id;
+}
+
+static int64_t key_hot(const store_post *p)
+{
+    return p->hot_at;
+}
+
+static int fetch_home(db *d, const feed_source *src, feed_cursor after, store_post *out, int max)
+{
+    return store_post_home_candidates(d, src->viewer, after.id, out, max);
+}
+
+static int fetch_trending(db *d, const feed_source *src, feed_cursor after, store_post *out,
+                          int max)
+{
+    return store_post_trending(d, after.key, after.id, out, max);
+}
+
+static int fetch_hashtag(db *d, const feed_source *src, feed_cursor after, store_post *out,
+                         int max)
+{
+    return store_hashtag_posts(d, src->arg, after.id, out, max);
+}
+
+/* The filter step: the visibility gate, plus the viewer's mutes on discovery feeds. */
+static bool keep(db *d, const feed_source *src, const store_post *p, store_user *author)
+{
+    if (store_user_by_id(d, p->author_id, author) < 0)
+        return false;
+    if (src->drop_muted && src->viewer && store_mutes(d, src->viewer, p->author_id))
+        return false;
+    return posts_can_view(d, src->viewer, author, p);
+}
+
+static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit, feed_item *out,
+                   feed_cursor *next)
 {
     int batch = limit * 2;
     store_post *cand = xcalloc((size_t)batch, sizeof *cand);
     int n = 0, rc = 0;
-    *next = 0;
+    memset(next, 0, sizeof *next);
     for (int round = 0; round < MAX_BATCHES && n < limit; round++) {
-        int got = store_post_home_candidates(d, viewer, cursor, cand, batch);
+        int got = src->fetch(d, src, cursor, cand, batch);
         if (got < 0) {
             rc = got;
             break;
         }
         int i = 0;
         for (; i < got && n < limit; i++) {
-            cursor = cand[i].id;
-            store_user author;
-            if (store_user_by_id(d, cand[i].author_id, &author) < 0)
+            cursor = (feed_cursor){src->key(&cand[i]), cand[i].id};
+            if (!keep(d, src, &cand[i], &out[n].author))
                 continue;
-            if (!posts_can_view(d, viewer, &author, &cand[i]))
-                continue;
-            out[n].post = cand[i];
-            out[n].author = author;
-            n++;
+            out[n++].post = cand[i];
         }
         /* More may follow when this batch was full or we stopped inside it. */
-        *next = (got == batch || i < got) ? cursor : 0;
+        if (got == batch || i < got)
+            *next = cursor;
+        else
+            memset(next, 0, sizeof *next);
         if (got < batch)
             break;
     }
     free(cand);
-    if (rc < 0)
-        return rc;
-    /* Order step: candidates arrive newest first, which is the order for now; the ranker of
-     * the recommendations work reorders out[0..n) here. */
+    /* Order step: candidates arrive in the source's order, which is the order for now; the
+     * ranker of the recommendations work reorders out[0..n) here. */
+    return rc < 0 ? rc : n;
+}
+
+int feed_home(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_item *out,
+              feed_cursor *next)
+{
+    feed_source src = {.viewer = viewer, .fetch = fetch_home, .key = key_id};
+    return collect(d, &src, cursor, limit, out, next);
+}
+
+int feed_trending(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_item *out,
+                  feed_cursor *next)
+{
+    feed_source src = {.viewer = viewer, .drop_muted = true, .fetch = fetch_trending,
+                       .key = key_hot};
+    return collect(d, &src, cursor, limit, out, next);
+}
+
+int feed_hashtag(db *d, int64_t viewer, int64_t hashtag_id, feed_cursor cursor, int limit,
+                 feed_item *out, feed_cursor *next)
+{
+    feed_source src = {.viewer = viewer, .arg = hashtag_id, .fetch = fetch_hashtag,
+                       .key = key_id};
+    return collect(d, &src, cursor, limit, out, next);
+}
+
+int feed_stories(db *d, int64_t viewer, int64_t cursor, int limit, feed_story_group *out,
+                 int64_t *next)
+{
+    int64_t authors[FEED_STORY_GROUPS_MAX + 1], latest[FEED_STORY_GROUPS_MAX + 1], now = now_ms();
+    if (limit > FEED_STORY_GROUPS_MAX)
+        limit = FEED_STORY_GROUPS_MAX;
+    int got = store_story_authors(d, viewer, now, cursor, authors, latest, limit + 1);
+    if (got < 0)
+        return got;
+    int n = 0;
+    *next = 0;
+    *next = got > limit ? latest[limit - 1] : 0;
+    for (int i = 0; i < got && i < limit; i++) {
+        feed_story_group *g = &out[n];
+        if (store_user_by_id(d, authors[i], &g->author) < 0)
+            continue;
+        int k = store_stories_of(d, authors[i], now, g->stories, FEED_STORIES_PER_AUTHOR);
+        if (k < 0)
+            return k;
+        g->n = 0;
+        for (int j = 0; j < k; j++) {
+            if (!posts_can_view(d, viewer, &g->author, &g->stories[j]))
+                continue;
+            g->stories[g->n] = g->stories[j];
+            g->seen[g->n++] = viewer == authors[i] || store_viewed(d, g->stories[j].id, viewer);
+        }
+        g->latest_id = latest[i];
+        if (g->n)
+            n++;
+    }
     return n;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
- * Feeds. The home feed is a pipeline: candidates (the viewer's own posts and those of accounts
- * they follow, minus muted authors) -> filter (the visibility gate every post read uses) ->
- * order (newest first for now). A ranker replaces the order step later without touching the
- * other two.
+ * Feeds. Every feed is the same pipeline: candidates from a source in the source's order ->
+ * filter (the visibility gate every post read uses, and for discovery feeds the viewer's mutes)
+ * -> order. Sources: home (the viewer's own posts and those of accounts they follow, minus muted
+ * authors, newest first), trending (public posts by the time-decayed engagement key hot_at, see
+ * store_post_hot_at) and hashtag pages (newest first). A ranker replaces the order step later
+ * without touching the other two. Stories are grouped by author instead (feed_stories).
  */
 #ifndef STREAMHUB_DOMAIN_FEED_H
 #define STREAMHUB_DOMAIN_FEED_H
@@ -11,13 +13,43 @@
 #include "store/posts.h"
 #include "store/users.h"
 
+#include <stdbool.h>
+
 typedef struct feed_item {
     store_post post;
     store_user author;
 } feed_item;
 
-/* Fills up to limit items older than cursor (0 = newest). *next is the cursor for the next page,
- * 0 at the end. Returns the item count or a negative ERR_*. */
-int feed_home(db *d, int64_t viewer, int64_t cursor, int limit, feed_item *out, int64_t *next);
+/* Position in a feed: the last candidate examined. key is the source's sort key (the post id
+ * for newest-first sources, hot_at for trending); id breaks ties. {0, 0} = the top. */
+typedef struct feed_cursor {
+    int64_t key;
+    int64_t id;
+} feed_cursor;
+
+/* Each fills up to limit items after cursor and sets *next (id 0 at the end). Returns the item
+ * count or a negative ERR_*. viewer 0 is anonymous where allowed. */
+int feed_home(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_item *out,
+              feed_cursor *next);
+int feed_trending(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_item *out,
+                  feed_cursor *next);
+int feed_hashtag(db *d, int64_t viewer, int64_t hashtag_id, feed_cursor cursor, int limit,
+                 feed_item *out, feed_cursor *next);
+
+#define FEED_STORIES_PER_AUTHOR 30
+#define FEED_STORY_GROUPS_MAX 20
+typedef struct feed_story_group {
+    store_user author;
+    int n;
+    store_post stories[FEED_STORIES_PER_AUTHOR]; /* oldest first, as they are watched */
+    bool seen[FEED_STORIES_PER_AUTHOR];
+    int64_t latest_id; /* the group's cursor */
+} feed_story_group;
+/* Active stories of the viewer and the accounts they follow (minus muted), grouped by author,
+ * the group with the newest story first; groups below cursor (a latest_id, 0 = top). A group
+ * shows an author's first FEED_STORIES_PER_AUTHOR active stories; limit is capped at
+ * FEED_STORY_GROUPS_MAX. */
+int feed_stories(db *d, int64_t viewer, int64_t cursor, int limit, feed_story_group *out,
+                 int64_t *next);
 
 #endif

@@ -9,7 +9,10 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/errors.h"
+#include "domain/notify.h"
 #include "domain/validate.h"
+#include "jobs/event_log.h"
+#include "store/identity.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -101,6 +104,17 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
         snprintf(me->default_visibility, sizeof me->default_visibility, "%s",
                  u->default_visibility);
     }
+    char old_norm[32] = "", new_norm[32] = "";
+    if (u->handle) {
+        if ((why = validate_handle(u->handle)))
+            return domain_invalid(err, "handle", why);
+        snprintf(old_norm, sizeof old_norm, "%s", me->handle);
+        snprintf(new_norm, sizeof new_norm, "%s", u->handle);
+        str_lower(old_norm);
+        str_lower(new_norm);
+        if (!store_handle_available(d, new_norm, me->id, now_ms()))
+            return domain_fail(err, ERR_CONFLICT, "handle_taken", "that handle is taken");
+    }
     if (u->display_name)
         snprintf(me->display_name, sizeof me->display_name, "%s", u->display_name);
     if (u->is_private >= 0)
@@ -111,8 +125,22 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
         me->allow_stitches = u->allow_stitches;
     if (u->allow_comments >= 0)
         me->allow_comments = u->allow_comments;
-    if (store_user_update_profile(d, me, now_ms()) < 0)
-        return domain_db_failed(err, d, "graph");
+    int64_t now = now_ms();
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    int rc = u->handle ? store_handle_change(d, me->id, old_norm, u->handle, new_norm, now,
+                                             now + GRAPH_HANDLE_RESERVATION_MS)
+                       : 0;
+    if (rc == 0)
+        rc = store_user_update_profile(d, me, now);
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        if (rc == ERR_CONFLICT)
+            return domain_fail(err, ERR_CONFLICT, "handle_taken", "that handle is taken");
+        return domain_db_failed(err, d, "profile");
+    }
+    if (u->handle)
+        snprintf(me->handle, sizeof me->handle, "%s", u->handle);
     return 0;
 }
 
@@ -131,16 +159,22 @@ int graph_follow(db *d, const store_user *me, const store_user *target, const ch
     } else if (target->is_private) {
         *state = "requested";
         rc = store_request_add(d, id_next(), me->id, target->id, now_ms());
+        if (rc == 0)
+            rc = notify(d, target->id, "follow_request", me->id, 0, 0);
         if (rc < 0 && rc != ERR_CONFLICT)
             goto fail;
     } else {
         *state = "following";
         rc = store_follow_add(d, id_next(), me->id, target->id, now_ms());
+        if (rc == 0)
+            rc = notify(d, target->id, "follow", me->id, 0, 0);
         if (rc < 0 && rc != ERR_CONFLICT)
             goto fail;
     }
     if (db_commit(d) < 0)
         goto fail;
+    event_log_emit(me->id, *state[0] == 'f' ? "follow" : "follow_request", "user", target->id,
+                   NULL);
     return 0;
 fail:
     db_rollback(d);
@@ -159,6 +193,7 @@ int graph_unfollow(db *d, const store_user *me, const store_user *target, auth_e
         goto fail;
     if (db_commit(d) < 0)
         goto fail;
+    event_log_emit(me->id, "unfollow", "user", target->id, NULL);
     return 0;
 fail:
     db_rollback(d);
@@ -180,6 +215,8 @@ int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool a
         goto fail;
     if (accept) {
         rc = store_follow_add(d, id_next(), requester, me->id, now_ms());
+        if (rc == 0)
+            rc = notify(d, requester, "follow_accepted", me->id, 0, 0);
         if (rc < 0 && rc != ERR_CONFLICT)
             goto fail;
     }
@@ -204,6 +241,7 @@ int graph_set_block(db *d, const store_user *me, const store_user *target, bool 
         db_rollback(d);
         return domain_db_failed(err, d, "block");
     }
+    event_log_emit(me->id, on ? "block" : "unblock", "user", target->id, NULL);
     return 0;
 }
 

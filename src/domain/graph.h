@@ -21,7 +21,11 @@ typedef struct graph_relationship {
     bool muting;      /* viewer mutes them */
 } graph_relationship;
 
+/* A changed handle stays reserved for its previous owner this long. */
+#define GRAPH_HANDLE_RESERVATION_MS (30LL * 24 * 3600 * 1000)
+
 typedef struct profile_update {
+    const char *handle;        /* NULL = unchanged; the old one is reserved */
     const char *display_name;  /* NULL = unchanged */
     const char *bio;
     json_t *links;             /* array of strings, NULL = unchanged */

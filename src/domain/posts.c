@@ -8,17 +8,31 @@
 #include "core/id.h"
 #include "core/util.h"
 #include "domain/errors.h"
+#include "domain/notify.h"
+#include "domain/tags.h"
+#include "jobs/event_log.h"
+#include "store/circles.h"
 #include "store/graph.h"
+#include "store/tags.h"
 #include "store/users.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define CAPTION_MAX_CHARS 2200
 
+static int64_t story_ttl_ms = 24LL * 3600 * 1000;
+
+void posts_set_story_ttl(int64_t ms)
+{
+    story_ttl_ms = ms;
+}
+
 static bool visibility_valid(const char *v)
 {
-    static const char *const allowed[] = {"public", "followers", "friends", "private", NULL};
+    static const char *const allowed[] = {"public", "followers", "friends", "circle", "private",
+                                          NULL};
     for (const char *const *a = allowed; *a; a++)
         if (strcmp(*a, v) == 0)
             return true;
@@ -27,12 +41,16 @@ static bool visibility_valid(const char *v)
 
 bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p)
 {
-    if (p->deleted_at)
+    if (p->deleted_at || (p->expires_at && p->expires_at <= now_ms()))
         return false;
     if (viewer == author->id)
         return true;
     if (viewer && store_blocked_either(d, viewer, author->id))
         return false;
+    /* the author chose the circle's members by hand, so membership is enough even on a private
+     * account */
+    if (!strcmp(p->visibility, "circle"))
+        return viewer && store_circle_has_member(d, p->circle_id, viewer);
     bool follows = viewer && store_follows(d, viewer, author->id);
     if (author->is_private && !follows)
         return false;
@@ -54,31 +72,124 @@ static int check_fields(const char *caption, const char *visibility, auth_error 
     return 0;
 }
 
-int posts_create(db *d, const store_user *me, const char *type, const char *caption,
-                 const char *visibility, store_post *out, auth_error *err)
+/* Circle visibility needs one of the author's circles, and a circle id needs that visibility. */
+static int check_circle(db *d, const store_user *me, const char *visibility, int64_t circle_id,
+                        auth_error *err)
 {
-    if (type && strcmp(type, "text") != 0)
-        return domain_invalid(err, "type", "not_supported_yet");
-    if (!caption || !*caption)
-        return domain_invalid(err, "caption", "required");
-    int rc = check_fields(caption, visibility, err);
+    bool circle = !strcmp(visibility, "circle");
+    if (circle && !circle_id)
+        return domain_invalid(err, "circle_id", "required");
+    if (!circle && circle_id)
+        return domain_invalid(err, "circle_id", "needs_circle_visibility");
+    store_circle c;
+    if (circle && store_circle_get(d, circle_id, me->id, &c) < 0)
+        return domain_invalid(err, "circle_id", "not_found");
+    return 0;
+}
+
+static void emit_post_event(const char *type, int64_t actor, int64_t post_id)
+{
+    event_log_emit(actor, type, "post", post_id, NULL);
+}
+
+/* Links the caption's hashtags (not for stories, which expire) and records its mentions,
+ * notifying mentioned users who can see the post. Caller's transaction. */
+static int link_caption(db *d, const store_user *author, const store_post *p)
+{
+    tags_parsed *t = xmalloc(sizeof *t);
+    tags_parse(p->caption, t);
+    int rc = 0;
+    for (int i = 0; rc == 0 && !p->expires_at && i < t->n_hashtags; i++)
+        rc = store_hashtag_link(d, id_next(), p->id, t->hashtags[i], p->updated_at);
+    for (int i = 0; rc == 0 && i < t->n_mentions; i++) {
+        store_user u;
+        bool added;
+        if (store_user_by_handle(d, t->mentions[i], &u) < 0)
+            continue;
+        if ((rc = store_mention_add(d, p->id, u.id, &added)) == 0 && added &&
+            posts_can_view(d, u.id, author, p))
+            rc = notify(d, u.id, "mention", author->id, p->id, 0);
+    }
+    free(t);
+    return rc;
+}
+
+/* Loads the source of a duet, stitch or share the creator may see, and applies its author's
+ * switches. */
+static int check_source(db *d, const store_user *me, int64_t source_id, const char *kind,
+                        store_post *src, store_user *src_author, auth_error *err)
+{
+    int rc = posts_get_visible(d, me->id, source_id, src, src_author, err);
+    if (rc == ERR_NOT_FOUND)
+        return domain_invalid(err, kind, "not_found");
     if (rc < 0)
+        return rc;
+    if (src->expires_at || src->share_of)
+        return domain_invalid(err, kind, "not_allowed");
+    if (!strcmp(kind, "duet_of") && !src_author->allow_duets)
+        return domain_fail(err, ERR_FORBIDDEN, "duets_not_allowed",
+                           "the author does not allow duets of this post");
+    if (!strcmp(kind, "stitch_of") && !src_author->allow_stitches)
+        return domain_fail(err, ERR_FORBIDDEN, "stitches_not_allowed",
+                           "the author does not allow stitches of this post");
+    if (!strcmp(kind, "share_of") &&
+        (strcmp(src->visibility, "public") != 0 || src_author->is_private))
+        return domain_fail(err, ERR_FORBIDDEN, "not_shareable",
+                           "only public posts of public accounts can be shared");
+    return 0;
+}
+
+int posts_create(db *d, const store_user *me, const post_input *in, store_post *out,
+                 auth_error *err)
+{
+    const char *type = in->type ? in->type : "text";
+    bool story = !strcmp(type, "story"), share = in->share_of != 0;
+    if (!share && strcmp(type, "text") != 0 && !story)
+        return domain_invalid(err, "type", !strcmp(type, "image") || !strcmp(type, "video") ||
+                                                   !strcmp(type, "reel")
+                                               ? "media_required"
+                                               : "not_allowed");
+    if (!share && (!in->caption || !*in->caption))
+        return domain_invalid(err, "caption", "required");
+    if ((in->duet_of != 0) + (in->stitch_of != 0) + share > 1)
+        return domain_invalid(err, in->stitch_of ? "stitch_of" : "duet_of", "only_one_source");
+    int rc = check_fields(in->caption, in->visibility, err);
+    const char *visibility = in->visibility ? in->visibility : me->default_visibility;
+    if (rc < 0 || (rc = check_circle(d, me, visibility, in->circle_id, err)) < 0)
+        return rc;
+    store_post src;
+    store_user src_author;
+    int64_t source = in->duet_of ? in->duet_of : in->stitch_of ? in->stitch_of : in->share_of;
+    const char *kind = in->duet_of ? "duet_of" : in->stitch_of ? "stitch_of" : "share_of";
+    if (source && (rc = check_source(d, me, source, kind, &src, &src_author, err)) < 0)
         return rc;
     memset(out, 0, sizeof *out);
     out->id = id_next();
     out->author_id = me->id;
-    strcpy(out->type, "text");
-    snprintf(out->caption, sizeof out->caption, "%s", caption);
-    snprintf(out->visibility, sizeof out->visibility, "%s",
-             visibility ? visibility : me->default_visibility);
+    snprintf(out->type, sizeof out->type, "%s", share ? "share" : type);
+    snprintf(out->caption, sizeof out->caption, "%s", in->caption ? in->caption : "");
+    snprintf(out->visibility, sizeof out->visibility, "%s", visibility);
+    out->circle_id = in->circle_id;
+    out->duet_of = in->duet_of;
+    out->stitch_of = in->stitch_of;
+    out->share_of = in->share_of;
     out->comments_enabled = me->allow_comments;
-    out->created_at = out->updated_at = now_ms();
+    out->created_at = out->updated_at = out->hot_at = now_ms();
+    if (story)
+        out->expires_at = out->created_at + story_ttl_ms;
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
-    if (store_post_insert(d, out) < 0 || db_commit(d) < 0) {
+    rc = store_post_insert(d, out);
+    if (rc == 0)
+        rc = link_caption(d, me, out);
+    if (rc == 0 && source)
+        rc = notify(d, src.author_id, in->duet_of ? "duet" : in->stitch_of ? "stitch" : "share",
+                    me->id, out->id, 0);
+    if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "create post");
     }
+    emit_post_event(share ? "share" : "post", me->id, share ? in->share_of : out->id);
     return 0;
 }
 
@@ -94,7 +205,7 @@ int posts_get_visible(db *d, int64_t viewer, int64_t id, store_post *out, store_
 }
 
 int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
-               const char *visibility, store_post *out, auth_error *err)
+               const char *visibility, int64_t circle_id, store_post *out, auth_error *err)
 {
     if (caption && !*caption)
         return domain_invalid(err, "caption", "required");
@@ -106,20 +217,29 @@ int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
         return rc;
     if (out->author_id != me->id)
         return domain_fail(err, ERR_FORBIDDEN, "not_author", "only the author can edit a post");
+    const char *new_visibility = visibility ? visibility : out->visibility;
+    if (!visibility && !circle_id)
+        circle_id = out->circle_id; /* unchanged */
+    if ((rc = check_circle(d, me, new_visibility, circle_id, err)) < 0)
+        return rc;
     int64_t now = now_ms();
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
-    if (store_post_update(d, out, caption ? caption : out->caption,
-                          visibility ? visibility : out->visibility, id_next(), now) < 0 ||
-        db_commit(d) < 0) {
+    rc = store_post_update(d, out, caption ? caption : out->caption, new_visibility, circle_id,
+                           id_next(), now);
+    if (caption)
+        snprintf(out->caption, sizeof out->caption, "%s", caption);
+    snprintf(out->visibility, sizeof out->visibility, "%s", new_visibility);
+    out->circle_id = circle_id;
+    out->updated_at = now;
+    /* re-link hashtags from the new caption; mentions already made are kept, so only people
+     * newly mentioned are notified */
+    if (rc == 0 && caption && (rc = store_hashtags_unlink(d, id)) == 0)
+        rc = link_caption(d, me, out);
+    if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "edit post");
     }
-    if (caption)
-        snprintf(out->caption, sizeof out->caption, "%s", caption);
-    if (visibility)
-        snprintf(out->visibility, sizeof out->visibility, "%s", visibility);
-    out->updated_at = now;
     return 0;
 }
 
@@ -134,7 +254,7 @@ int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err)
         return domain_fail(err, ERR_FORBIDDEN, "not_author", "only the author can delete a post");
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
-    rc = store_post_soft_delete(d, id, me->id, now_ms());
+    rc = store_post_soft_delete(d, &p, now_ms());
     if (rc == ERR_NOT_FOUND) {
         db_rollback(d);
         return domain_fail(err, ERR_NOT_FOUND, "post_not_found", "no such post");
@@ -169,10 +289,14 @@ static int change_reaction(db *d, const store_user *me, int64_t id, const char *
     bool changed;
     rc = type ? store_reaction_set(d, id_next(), id, me->id, type, now_ms(), &changed)
               : store_reaction_clear(d, id, me->id, &changed);
+    if (rc == 0 && type && changed)
+        rc = notify(d, p.author_id, "like", me->id, id, 0);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "reaction");
     }
+    if (changed)
+        emit_post_event(type ? "like" : "unlike", me->id, id);
     return 0;
 }
 
@@ -212,6 +336,31 @@ static int check_body(const char *body, auth_error *err)
     return 0;
 }
 
+/* A comment tells the post's author; a reply tells the parent comment's author (the post's
+ * author still hears of it as a comment); mentions tell the mentioned who can see the post. */
+static int notify_comment(db *d, const store_user *me, const store_post *p,
+                          const store_user *post_author, const store_comment *parent,
+                          const store_comment *c)
+{
+    int rc = 0;
+    if (parent->id && parent->author_id != p->author_id)
+        rc = notify(d, parent->author_id, "reply", me->id, p->id, c->id);
+    if (rc == 0)
+        rc = notify(d, p->author_id, parent->id && parent->author_id == p->author_id ? "reply"
+                                                                                    : "comment",
+                    me->id, p->id, c->id);
+    tags_parsed *t = xmalloc(sizeof *t);
+    tags_parse(c->body, t);
+    for (int i = 0; rc == 0 && i < t->n_mentions; i++) {
+        store_user u;
+        if (store_user_by_handle(d, t->mentions[i], &u) == 0 && u.id != p->author_id &&
+            u.id != parent->author_id && posts_can_view(d, u.id, post_author, p))
+            rc = notify(d, u.id, "mention", me->id, p->id, c->id);
+    }
+    free(t);
+    return rc;
+}
+
 int comments_create(db *d, const store_user *me, int64_t post_id, const char *body,
                     int64_t parent_id, store_comment *out, auth_error *err)
 {
@@ -225,8 +374,8 @@ int comments_create(db *d, const store_user *me, int64_t post_id, const char *bo
     if (!p.comments_enabled)
         return domain_fail(err, ERR_FORBIDDEN, "comments_disabled",
                            "comments are turned off for this post");
+    store_comment parent = {0};
     if (parent_id) {
-        store_comment parent;
         rc = store_comment_get(d, parent_id, &parent);
         if (rc == ERR_NOT_FOUND || (rc == 0 && parent.post_id != post_id))
             return domain_invalid(err, "parent_id", "not_found");
@@ -245,10 +394,14 @@ int comments_create(db *d, const store_user *me, int64_t post_id, const char *bo
     out->created_at = out->updated_at = now_ms();
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
-    if (store_comment_insert(d, out) < 0 || db_commit(d) < 0) {
+    rc = store_comment_insert(d, out);
+    if (rc == 0)
+        rc = notify_comment(d, me, &p, &author, &parent, out);
+    if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "comment");
     }
+    event_log_emit(me->id, "comment", "post", post_id, NULL);
     return 0;
 }
 
@@ -323,5 +476,59 @@ int posts_save(db *d, const store_user *me, int64_t id, bool on, auth_error *err
         db_rollback(d);
         return domain_db_failed(err, d, "save");
     }
+    if (changed)
+        emit_post_event(on ? "save" : "unsave", me->id, id);
+    return 0;
+}
+
+int comments_like(db *d, const store_user *me, int64_t id, bool on, store_comment *out,
+                  auth_error *err)
+{
+    store_post p;
+    int rc = visible_comment(d, me->id, id, out, &p, err);
+    if (rc < 0)
+        return rc;
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    bool changed;
+    rc = on ? store_comment_like_set(d, id_next(), id, me->id, now_ms(), &changed)
+            : store_comment_like_clear(d, id, me->id, &changed);
+    if (rc == 0 && on && changed)
+        rc = notify(d, out->author_id, "comment_like", me->id, p.id, id);
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return domain_db_failed(err, d, "comment like");
+    }
+    if (changed)
+        out->like_count += on ? 1 : -1;
+    return 0;
+}
+
+int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *counted,
+               store_post *out, auth_error *err)
+{
+    if (watch_ms < 0 || watch_ms > POSTS_MAX_WATCH_MS)
+        return domain_invalid(err, "watch_ms", "out_of_range");
+    store_user author;
+    int rc = posts_get_visible(d, me->id, id, out, &author, err);
+    *counted = false;
+    if (rc < 0)
+        return rc;
+    if (out->author_id == me->id)
+        return 0; /* authors watching their own posts do not count */
+    int64_t now = now_ms();
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    rc = store_view_record(d, id_next(), id, me->id, now - now % POSTS_VIEW_WINDOW_MS, watch_ms,
+                           now, counted);
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return domain_db_failed(err, d, "view");
+    }
+    if (*counted)
+        out->view_count++;
+    char props[48];
+    snprintf(props, sizeof props, "{\"watch_ms\":%lld}", (long long)watch_ms);
+    event_log_emit(me->id, "view", "post", id, props);
     return 0;
 }

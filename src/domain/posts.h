@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * Post rules: who may see a post (one function every read goes through), creating, editing with
- * history, and soft deletion. Only text posts exist yet; media types arrive with the video
- * pipeline.
+ * Post rules: who may see a post (one function every read goes through), creating (text posts,
+ * 24-hour stories, shares, duets and stitches), editing with history, soft deletion, reactions,
+ * comments, saves and views. Image, video and reel posts arrive with the video pipeline.
  */
 #ifndef STREAMHUB_DOMAIN_POSTS_H
 #define STREAMHUB_DOMAIN_POSTS_H
@@ -12,17 +12,37 @@
 
 #include <stdbool.h>
 
-/* Visibility: the author always; nobody when either blocks the other; a private account's posts
- * only to its followers; then public = anyone, followers = followers, friends = mutual follows,
- * private = the author alone. viewer 0 is anonymous. */
+/* How long stories stay visible (default 24 h, --story-ttl); set once at start-up. */
+void posts_set_story_ttl(int64_t ms);
+/* A viewer's views of a post count once per window (fixed UTC day buckets). */
+#define POSTS_VIEW_WINDOW_MS (24LL * 3600 * 1000)
+#define POSTS_MAX_WATCH_MS (24LL * 3600 * 1000)
+
+/* Visibility: nobody once deleted or (stories) expired; the author always; nobody when either
+ * blocks the other; circle = the circle's members; a private account's other posts only to its
+ * followers; then public = anyone, followers = followers, friends = mutual follows, private = the
+ * author alone. viewer 0 is anonymous. */
 bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p);
-int posts_create(db *d, const store_user *me, const char *type, const char *caption,
-                 const char *visibility, store_post *out, auth_error *err);
+
+typedef struct post_input {
+    const char *type;       /* text (default) or story; image/video/reel need media */
+    const char *caption;    /* required except for shares */
+    const char *visibility; /* NULL = the author's default */
+    int64_t circle_id;      /* with visibility "circle" */
+    int64_t duet_of, stitch_of, share_of; /* at most one source */
+} post_input;
+/* Creates a post. Hashtags are linked and mentioned users who can see the post notified in the
+ * same transaction. A duet/stitch source must be visible to the creator and allowed by its
+ * author; only public posts of public accounts can be shared (a share is a post of type
+ * "share" whose caption is the optional comment). */
+int posts_create(db *d, const store_user *me, const post_input *in, store_post *out,
+                 auth_error *err);
 /* Loads a post the viewer may see (404 otherwise) and its author. */
 int posts_get_visible(db *d, int64_t viewer, int64_t id, store_post *out, store_user *author,
                       auth_error *err);
+/* circle_id is needed when visibility becomes "circle"; NULL fields are left as they are. */
 int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
-               const char *visibility, store_post *out, auth_error *err);
+               const char *visibility, int64_t circle_id, store_post *out, auth_error *err);
 int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err);
 
 /* Reaction types: like, love, laugh, wow, sad, fire. Setting is idempotent and replaces an
@@ -43,5 +63,12 @@ int comments_edit(db *d, const store_user *me, int64_t id, const char *body, sto
 int comments_delete(db *d, const store_user *me, int64_t id, auth_error *err);
 /* Saves are private bookmarks of posts the viewer may see; idempotent both ways. */
 int posts_save(db *d, const store_user *me, int64_t id, bool on, auth_error *err);
+/* Likes or unlikes a comment on a post the viewer may see; idempotent. out gets the comment. */
+int comments_like(db *d, const store_user *me, int64_t id, bool on, store_comment *out,
+                  auth_error *err);
+/* Records a view with its watch time; *counted tells whether it raised view_count (the first
+ * view of this viewer in the window, never the author's own). Viewing a story marks it seen. */
+int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *counted,
+               store_post *out, auth_error *err);
 
 #endif

@@ -182,6 +182,125 @@ typedef struct migration {
     "  UNIQUE (user_id, post_id));"                                                               \
     "CREATE INDEX saves_user ON saves(user_id, id);"
 
+/* Circles (close-friend lists), stories (expires_at), shares/duets/stitches (source references
+ * and counts), views (once per viewer per window), comment likes, and the trending key: hot_at is
+ * created_at pushed later by TREND_HALF_LIFE * log2(1 + engagement), an integer that never needs
+ * recomputing as time passes (see docs/social.md). */
+#define CONTENT_TABLES(ID_PK)                                                                     \
+    "ALTER TABLE posts ADD COLUMN circle_id BIGINT;"                                              \
+    "ALTER TABLE posts ADD COLUMN expires_at BIGINT;"                                             \
+    "ALTER TABLE posts ADD COLUMN share_of BIGINT;"                                               \
+    "ALTER TABLE posts ADD COLUMN duet_of BIGINT;"                                                \
+    "ALTER TABLE posts ADD COLUMN stitch_of BIGINT;"                                              \
+    "ALTER TABLE posts ADD COLUMN share_count BIGINT NOT NULL DEFAULT 0;"                         \
+    "ALTER TABLE posts ADD COLUMN duet_count BIGINT NOT NULL DEFAULT 0;"                          \
+    "ALTER TABLE posts ADD COLUMN stitch_count BIGINT NOT NULL DEFAULT 0;"                        \
+    "ALTER TABLE posts ADD COLUMN view_count BIGINT NOT NULL DEFAULT 0;"                          \
+    "ALTER TABLE posts ADD COLUMN hot_at BIGINT NOT NULL DEFAULT 0;"                              \
+    "UPDATE posts SET hot_at = created_at;"                                                       \
+    "CREATE INDEX posts_trending ON posts(hot_at, id) WHERE visibility = 'public' "              \
+    "  AND deleted_at IS NULL AND expires_at IS NULL;"                                            \
+    "CREATE INDEX posts_stories ON posts(author_id, expires_at) WHERE expires_at IS NOT NULL;"    \
+    "CREATE TABLE circles ("                                                                      \
+    "  id " ID_PK ","                                                                             \
+    "  owner_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                         \
+    "  name TEXT NOT NULL,"                                                                       \
+    "  member_count BIGINT NOT NULL DEFAULT 0,"                                                   \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  updated_at BIGINT NOT NULL);"                                                              \
+    "CREATE INDEX circles_owner ON circles(owner_id, id);"                                        \
+    "CREATE TABLE circle_members ("                                                               \
+    "  id " ID_PK ","                                                                             \
+    "  circle_id BIGINT NOT NULL REFERENCES circles(id) ON DELETE CASCADE,"                      \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  UNIQUE (circle_id, user_id));"                                                             \
+    "CREATE INDEX circle_members_circle ON circle_members(circle_id, id);"                        \
+    "CREATE TABLE post_views ("                                                                   \
+    "  id " ID_PK ","                                                                             \
+    "  post_id BIGINT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,"                          \
+    "  viewer_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                        \
+    "  window_start BIGINT NOT NULL,"                                                             \
+    "  watch_ms BIGINT NOT NULL,"                                                                 \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  UNIQUE (post_id, viewer_id, window_start));"                                               \
+    "CREATE INDEX post_views_viewer ON post_views(viewer_id, post_id);"                           \
+    "ALTER TABLE comments ADD COLUMN like_count BIGINT NOT NULL DEFAULT 0;"                       \
+    "CREATE TABLE comment_likes ("                                                                \
+    "  id " ID_PK ","                                                                             \
+    "  comment_id BIGINT NOT NULL REFERENCES comments(id) ON DELETE CASCADE,"                    \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  UNIQUE (comment_id, user_id));"
+
+/* Hashtags (normalized lowercase, with a count of live posts) and mentions parsed from
+ * captions; post_hashtags is read by tag, newest post first. */
+#define TAG_TABLES(ID_PK)                                                                         \
+    "CREATE TABLE hashtags ("                                                                     \
+    "  id " ID_PK ","                                                                             \
+    "  tag TEXT NOT NULL UNIQUE,"                                                                 \
+    "  post_count BIGINT NOT NULL DEFAULT 0,"                                                     \
+    "  created_at BIGINT NOT NULL);"                                                              \
+    "CREATE TABLE post_hashtags ("                                                                \
+    "  hashtag_id BIGINT NOT NULL REFERENCES hashtags(id) ON DELETE CASCADE,"                    \
+    "  post_id BIGINT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,"                          \
+    "  PRIMARY KEY (hashtag_id, post_id));"                                                       \
+    "CREATE INDEX post_hashtags_post ON post_hashtags(post_id);"                                  \
+    "CREATE TABLE post_mentions ("                                                                \
+    "  post_id BIGINT NOT NULL REFERENCES posts(id) ON DELETE CASCADE,"                          \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  PRIMARY KEY (post_id, user_id));"
+
+/* Notifications: one row per event, except groupable events (likes of one post, follows) which
+ * bump the recipient's unread row with the same group_key (a unique partial index makes that an
+ * upsert); seq orders the list and moves to the top on each bump; actor_id is the newest actor. */
+#define NOTIFICATION_TABLES(ID_PK)                                                                \
+    "CREATE TABLE notifications ("                                                                \
+    "  id " ID_PK ","                                                                             \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  type TEXT NOT NULL,"                                                                       \
+    "  actor_id BIGINT NOT NULL,"                                                                 \
+    "  actor_count BIGINT NOT NULL DEFAULT 1,"                                                    \
+    "  post_id BIGINT,"                                                                           \
+    "  comment_id BIGINT,"                                                                        \
+    "  group_key TEXT,"                                                                           \
+    "  seq BIGINT NOT NULL,"                                                                      \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  updated_at BIGINT NOT NULL,"                                                               \
+    "  read_at BIGINT);"                                                                          \
+    "CREATE UNIQUE INDEX notifications_seq ON notifications(user_id, seq);"                      \
+    "CREATE INDEX notifications_unread ON notifications(user_id) WHERE read_at IS NULL;"         \
+    "CREATE UNIQUE INDEX notifications_group ON notifications(user_id, group_key) "              \
+    "  WHERE read_at IS NULL;"                                                                    \
+    "CREATE TABLE notification_prefs ("                                                           \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  type TEXT NOT NULL,"                                                                       \
+    "  enabled BIGINT NOT NULL,"                                                                  \
+    "  PRIMARY KEY (user_id, type));"
+
+/* Verification badges, reserved old handles, and the append-only event log for analytics. */
+#define IDENTITY_EVENT_TABLES(ID_PK)                                                              \
+    "CREATE TABLE user_badges ("                                                                  \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  badge TEXT NOT NULL,"                                                                      \
+    "  granted_by BIGINT NOT NULL,"                                                               \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  PRIMARY KEY (user_id, badge));"                                                            \
+    "CREATE TABLE handle_reservations ("                                                          \
+    "  handle_norm TEXT PRIMARY KEY,"                                                             \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  reserved_until BIGINT NOT NULL);"                                                          \
+    "CREATE TABLE events ("                                                                       \
+    "  id " ID_PK ","                                                                             \
+    "  actor_id BIGINT NOT NULL,"                                                                 \
+    "  type TEXT NOT NULL,"                                                                       \
+    "  object_type TEXT NOT NULL,"                                                                \
+    "  object_id BIGINT NOT NULL,"                                                                \
+    "  props TEXT NOT NULL,"                                                                      \
+    "  created_at BIGINT NOT NULL);"                                                              \
+    "CREATE INDEX events_actor ON events(actor_id, id);"                                          \
+    "CREATE INDEX events_type ON events(type, id);"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -190,6 +309,10 @@ static const migration sqlite_migrations[] = {
     {5, "reactions", REACTION_TABLES("INTEGER PRIMARY KEY")},
     {6, "comments", COMMENT_TABLES("INTEGER PRIMARY KEY")},
     {7, "saves", SAVE_TABLES("INTEGER PRIMARY KEY")},
+    {8, "content", CONTENT_TABLES("INTEGER PRIMARY KEY")},
+    {9, "hashtags_mentions", TAG_TABLES("INTEGER PRIMARY KEY")},
+    {10, "notifications", NOTIFICATION_TABLES("INTEGER PRIMARY KEY")},
+    {11, "identity_events", IDENTITY_EVENT_TABLES("INTEGER PRIMARY KEY")},
 };
 
 static const migration pg_migrations[] = {
@@ -200,6 +323,10 @@ static const migration pg_migrations[] = {
     {5, "reactions", REACTION_TABLES("BIGINT PRIMARY KEY")},
     {6, "comments", COMMENT_TABLES("BIGINT PRIMARY KEY")},
     {7, "saves", SAVE_TABLES("BIGINT PRIMARY KEY")},
+    {8, "content", CONTENT_TABLES("BIGINT PRIMARY KEY")},
+    {9, "hashtags_mentions", TAG_TABLES("BIGINT PRIMARY KEY")},
+    {10, "notifications", NOTIFICATION_TABLES("BIGINT PRIMARY KEY")},
+    {11, "identity_events", IDENTITY_EVENT_TABLES("BIGINT PRIMARY KEY")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

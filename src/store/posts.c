@@ -5,12 +5,17 @@
 #include "store/posts.h"
 
 #include "core/util.h"
+#include "store/tags.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #define POST_COLS                                                                                 \
-    "id, author_id, type, caption, visibility, created_at, updated_at, deleted_at, "             \
-    "reaction_count, comment_count, comments_enabled, save_count"
+    "p.id, p.author_id, p.type, p.caption, p.visibility, p.created_at, p.updated_at, "           \
+    "p.deleted_at, p.reaction_count, p.comment_count, p.comments_enabled, p.save_count, "        \
+    "p.circle_id, p.expires_at, p.share_of, p.duet_of, p.stitch_of, p.share_count, "             \
+    "p.duet_count, p.stitch_count, p.view_count, p.hot_at"
+#define POST_NCOLS 22
 
 static void decode_post(db_stmt *s, store_post *p)
 {
@@ -26,6 +31,43 @@ static void decode_post(db_stmt *s, store_post *p)
     p->comment_count = db_col_int64(s, 9);
     p->comments_enabled = db_col_int64(s, 10) != 0;
     p->save_count = db_col_int64(s, 11);
+    p->circle_id = db_col_int64(s, 12);
+    p->expires_at = db_col_int64(s, 13);
+    p->share_of = db_col_int64(s, 14);
+    p->duet_of = db_col_int64(s, 15);
+    p->stitch_of = db_col_int64(s, 16);
+    p->share_count = db_col_int64(s, 17);
+    p->duet_count = db_col_int64(s, 18);
+    p->stitch_count = db_col_int64(s, 19);
+    p->view_count = db_col_int64(s, 20);
+    p->hot_at = db_col_int64(s, 21);
+}
+
+/* Reads a page of posts from a bound statement selecting POST_COLS (and optionally one extra
+ * id column after them, the cursor of lists ordered by something else than the post id). */
+static int read_posts(db_stmt *s, store_post *out, int64_t *extra_ids, int max)
+{
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        if (extra_ids)
+            extra_ids[n] = db_col_int64(s, POST_NCOLS);
+        decode_post(s, &out[n++]);
+    }
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
+static void bind_before(db_stmt *s, int idx, int64_t before_id)
+{
+    db_bind_int64(s, idx, before_id > 0 ? before_id : INT64_MAX);
+}
+
+static void bind_optional_id(db_stmt *s, int idx, int64_t id)
+{
+    if (id)
+        db_bind_int64(s, idx, id);
+    else
+        db_bind_null(s, idx);
 }
 
 
@@ -48,12 +90,66 @@ static const char *const COUNTER_COMMENTS =
     "UPDATE posts SET comment_count = comment_count + ? WHERE id = ?";
 static const char *const COUNTER_SAVES =
     "UPDATE posts SET save_count = save_count + ? WHERE id = ?";
+static const char *const COUNTER_SHARES =
+    "UPDATE posts SET share_count = share_count + ? WHERE id = ?";
+static const char *const COUNTER_DUETS =
+    "UPDATE posts SET duet_count = duet_count + ? WHERE id = ?";
+static const char *const COUNTER_STITCHES =
+    "UPDATE posts SET stitch_count = stitch_count + ? WHERE id = ?";
+static const char *const COUNTER_VIEWS =
+    "UPDATE posts SET view_count = view_count + ? WHERE id = ?";
+static const char *const COUNTER_COMMENT_LIKES =
+    "UPDATE comments SET like_count = like_count + ? WHERE id = ?";
+
+int64_t store_post_hot_at(int64_t created_at, int64_t reactions, int64_t comments,
+                          int64_t shares, int64_t saves, int64_t views)
+{
+    double engagement = (double)reactions + 2.0 * (double)comments + 3.0 * (double)shares +
+                        2.0 * (double)saves + (double)views / 10.0;
+    if (engagement < 0)
+        engagement = 0;
+    return created_at + (int64_t)(STORE_TREND_HALF_LIFE_MS * log2(1.0 + engagement));
+}
+
+/* Recomputes the trending key from the post's counters after one of them moved, in the same
+ * transaction, so trending stays current without ever scanning posts. */
+static int refresh_hot(db *d, int64_t post_id)
+{
+    static const char *read = "SELECT created_at, reaction_count, comment_count, share_count, "
+                              "save_count, view_count FROM posts WHERE id = ?";
+    static const char *write = "UPDATE posts SET hot_at = ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, read);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, post_id);
+    int rc = db_step(s);
+    if (rc != DB_ROW) {
+        db_reset(s);
+        return rc < 0 ? rc : 0;
+    }
+    int64_t hot = store_post_hot_at(db_col_int64(s, 0), db_col_int64(s, 1), db_col_int64(s, 2),
+                                    db_col_int64(s, 3), db_col_int64(s, 4), db_col_int64(s, 5));
+    db_reset(s);
+    if (!(s = db_prepare(d, write)))
+        return ERR_DB;
+    db_bind_int64(s, 1, hot);
+    db_bind_int64(s, 2, post_id);
+    return db_run(s);
+}
+
+/* An engagement counter of a post: moves it and the trending key together. */
+static int bump_engagement(db *d, const char *sql, int64_t post_id, int64_t delta)
+{
+    int rc = bump_counter(d, sql, post_id, delta);
+    return rc < 0 ? rc : refresh_hot(d, post_id);
+}
 
 int store_post_insert(db *d, const store_post *p)
 {
     static const char *sql = "INSERT INTO posts (id, author_id, type, caption, visibility, "
-                             "created_at, updated_at, comments_enabled) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+                             "created_at, updated_at, comments_enabled, circle_id, expires_at, "
+                             "share_of, duet_of, stitch_of, hot_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -65,13 +161,28 @@ int store_post_insert(db *d, const store_post *p)
     db_bind_int64(s, 6, p->created_at);
     db_bind_int64(s, 7, p->updated_at);
     db_bind_int64(s, 8, p->comments_enabled);
+    bind_optional_id(s, 9, p->circle_id);
+    bind_optional_id(s, 10, p->expires_at);
+    bind_optional_id(s, 11, p->share_of);
+    bind_optional_id(s, 12, p->duet_of);
+    bind_optional_id(s, 13, p->stitch_of);
+    db_bind_int64(s, 14, p->created_at);
     int rc = db_run(s);
-    return rc < 0 ? rc : bump_counter(d, COUNTER_POSTS, p->author_id, 1);
+    if (rc < 0 || (rc = bump_counter(d, COUNTER_POSTS, p->author_id, 1)) < 0)
+        return rc;
+    /* a source's duet/stitch/share counts move with the post that references it */
+    if (p->share_of && (rc = bump_engagement(d, COUNTER_SHARES, p->share_of, 1)) < 0)
+        return rc;
+    if (p->duet_of && (rc = bump_counter(d, COUNTER_DUETS, p->duet_of, 1)) < 0)
+        return rc;
+    if (p->stitch_of && (rc = bump_counter(d, COUNTER_STITCHES, p->stitch_of, 1)) < 0)
+        return rc;
+    return 0;
 }
 
 int store_post_get(db *d, int64_t id, store_post *out)
 {
-    static const char *sql = "SELECT " POST_COLS " FROM posts WHERE id = ? AND deleted_at IS NULL";
+    static const char *sql = "SELECT " POST_COLS " FROM posts p WHERE p.id = ? AND p.deleted_at IS NULL";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -84,12 +195,12 @@ int store_post_get(db *d, int64_t id, store_post *out)
 }
 
 int store_post_update(db *d, const store_post *before, const char *caption,
-                      const char *visibility, int64_t edit_id, int64_t now)
+                      const char *visibility, int64_t circle_id, int64_t edit_id, int64_t now)
 {
     static const char *history = "INSERT INTO post_edits (id, post_id, caption, visibility, "
                                  "edited_at) VALUES (?, ?, ?, ?, ?)";
-    static const char *update = "UPDATE posts SET caption = ?, visibility = ?, updated_at = ? "
-                                "WHERE id = ? AND deleted_at IS NULL";
+    static const char *update = "UPDATE posts SET caption = ?, visibility = ?, updated_at = ?, "
+                                "circle_id = ? WHERE id = ? AND deleted_at IS NULL";
     db_stmt *s = db_prepare(d, history);
     if (!s)
         return ERR_DB;
@@ -104,15 +215,17 @@ int store_post_update(db *d, const store_post *before, const char *caption,
     db_bind_text(s, 1, caption);
     db_bind_text(s, 2, visibility);
     db_bind_int64(s, 3, now);
-    db_bind_int64(s, 4, before->id);
+    bind_optional_id(s, 4, circle_id);
+    db_bind_int64(s, 5, before->id);
     rc = db_run(s);
     if (rc < 0)
         return rc;
     return db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
 }
 
-int store_post_soft_delete(db *d, int64_t id, int64_t author_id, int64_t now)
+int store_post_soft_delete(db *d, const store_post *p, int64_t now)
 {
+    int64_t id = p->id, author_id = p->author_id;
     static const char *sql = "UPDATE posts SET deleted_at = ? WHERE id = ? AND author_id = ? "
                              "AND deleted_at IS NULL";
     db_stmt *s = db_prepare(d, sql);
@@ -126,25 +239,30 @@ int store_post_soft_delete(db *d, int64_t id, int64_t author_id, int64_t now)
         return rc;
     if (db_changes(d) != 1)
         return ERR_NOT_FOUND;
-    return bump_counter(d, COUNTER_POSTS, author_id, -1);
+    if ((rc = bump_counter(d, COUNTER_POSTS, author_id, -1)) < 0)
+        return rc;
+    if (p->share_of && (rc = bump_engagement(d, COUNTER_SHARES, p->share_of, -1)) < 0)
+        return rc;
+    if (p->duet_of && (rc = bump_counter(d, COUNTER_DUETS, p->duet_of, -1)) < 0)
+        return rc;
+    if (p->stitch_of && (rc = bump_counter(d, COUNTER_STITCHES, p->stitch_of, -1)) < 0)
+        return rc;
+    return store_hashtags_unlink(d, id);
 }
 
 int store_post_list_by_author(db *d, int64_t author_id, int64_t before_id, store_post *out,
                               int max)
 {
-    static const char *sql = "SELECT " POST_COLS " FROM posts WHERE author_id = ? AND id < ? "
-                             "AND deleted_at IS NULL ORDER BY id DESC LIMIT ?";
+    static const char *sql = "SELECT " POST_COLS " FROM posts p WHERE p.author_id = ? "
+                             "AND p.id < ? AND p.deleted_at IS NULL AND p.expires_at IS NULL "
+                             "ORDER BY p.id DESC LIMIT ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, author_id);
-    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    bind_before(s, 2, before_id);
     db_bind_int64(s, 3, max);
-    int n = 0, rc = DB_DONE;
-    while (n < max && (rc = db_step(s)) == DB_ROW)
-        decode_post(s, &out[n++]);
-    db_reset(s);
-    return rc < 0 ? rc : n;
+    return read_posts(s, out, NULL, max);
 }
 
 int store_post_edits(db *d, int64_t post_id, int64_t before_id, store_post_edit *out, int max)
@@ -155,7 +273,7 @@ int store_post_edits(db *d, int64_t post_id, int64_t before_id, store_post_edit 
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, post_id);
-    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    bind_before(s, 2, before_id);
     db_bind_int64(s, 3, max);
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
@@ -191,7 +309,7 @@ int store_reaction_set(db *d, int64_t id, int64_t post_id, int64_t user_id, cons
         return rc;
     *added = db_changes(d) == 1;
     if (*added)
-        return bump_counter(d, COUNTER_REACTIONS, post_id, 1);
+        return bump_engagement(d, COUNTER_REACTIONS, post_id, 1);
     if (!(s = db_prepare(d, update)))
         return ERR_DB;
     db_bind_text(s, 1, type);
@@ -212,7 +330,7 @@ int store_reaction_clear(db *d, int64_t post_id, int64_t user_id, bool *removed)
     if (rc < 0)
         return rc;
     *removed = db_changes(d) == 1;
-    return *removed ? bump_counter(d, COUNTER_REACTIONS, post_id, -1) : 0;
+    return *removed ? bump_engagement(d, COUNTER_REACTIONS, post_id, -1) : 0;
 }
 
 int store_reaction_of(db *d, int64_t post_id, int64_t user_id, char *out, size_t n)
@@ -237,7 +355,7 @@ int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reactio
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, post_id);
-    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    bind_before(s, 2, before_id);
     db_bind_int64(s, 3, max);
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
@@ -262,7 +380,8 @@ int store_post_set_comments_enabled(db *d, int64_t id, bool on)
     return db_run(s);
 }
 
-#define COMMENT_COLS "c.id, c.post_id, c.author_id, c.parent_id, c.body, c.created_at, c.updated_at"
+#define COMMENT_COLS                                                                              \
+    "c.id, c.post_id, c.author_id, c.parent_id, c.body, c.created_at, c.updated_at, c.like_count"
 
 static void decode_comment(db_stmt *s, store_comment *c)
 {
@@ -273,6 +392,7 @@ static void decode_comment(db_stmt *s, store_comment *c)
     snprintf(c->body, sizeof c->body, "%s", db_col_text(s, 4));
     c->created_at = db_col_int64(s, 5);
     c->updated_at = db_col_int64(s, 6);
+    c->like_count = db_col_int64(s, 7);
 }
 
 
@@ -294,7 +414,7 @@ int store_comment_insert(db *d, const store_comment *c)
     db_bind_int64(s, 6, c->created_at);
     db_bind_int64(s, 7, c->updated_at);
     int rc = db_run(s);
-    return rc < 0 ? rc : bump_counter(d, COUNTER_COMMENTS, c->post_id, 1);
+    return rc < 0 ? rc : bump_engagement(d, COUNTER_COMMENTS, c->post_id, 1);
 }
 
 int store_comment_get(db *d, int64_t id, store_comment *out)
@@ -340,7 +460,7 @@ int store_comment_delete(db *d, const store_comment *c, int64_t now)
         return rc;
     if (db_changes(d) != 1)
         return ERR_NOT_FOUND;
-    return bump_counter(d, COUNTER_COMMENTS, c->post_id, -1);
+    return bump_engagement(d, COUNTER_COMMENTS, c->post_id, -1);
 }
 
 int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer,
@@ -378,23 +498,20 @@ int store_post_home_candidates(db *d, int64_t viewer, int64_t before_id, store_p
                                int max)
 {
     static const char *sql =
-        "SELECT " POST_COLS " FROM posts WHERE deleted_at IS NULL AND id < ? AND "
-        "(author_id = ? OR author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)) "
-        "AND author_id NOT IN (SELECT muted_id FROM mutes WHERE muter_id = ?) "
-        "ORDER BY id DESC LIMIT ?";
+        "SELECT " POST_COLS " FROM posts p WHERE p.deleted_at IS NULL AND p.id < ? AND "
+        "p.expires_at IS NULL AND (p.author_id = ? OR p.author_id IN "
+        "(SELECT followee_id FROM follows WHERE follower_id = ?)) "
+        "AND p.author_id NOT IN (SELECT muted_id FROM mutes WHERE muter_id = ?) "
+        "ORDER BY p.id DESC LIMIT ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
-    db_bind_int64(s, 1, before_id > 0 ? before_id : INT64_MAX);
+    bind_before(s, 1, before_id);
     db_bind_int64(s, 2, viewer);
     db_bind_int64(s, 3, viewer);
     db_bind_int64(s, 4, viewer);
     db_bind_int64(s, 5, max);
-    int n = 0, rc = DB_DONE;
-    while (n < max && (rc = db_step(s)) == DB_ROW)
-        decode_post(s, &out[n++]);
-    db_reset(s);
-    return rc < 0 ? rc : n;
+    return read_posts(s, out, NULL, max);
 }
 
 
@@ -414,7 +531,7 @@ int store_save_add(db *d, int64_t id, int64_t user_id, int64_t post_id, int64_t 
     if (rc < 0)
         return rc;
     *changed = db_changes(d) == 1;
-    return *changed ? bump_counter(d, COUNTER_SAVES, post_id, 1) : 0;
+    return *changed ? bump_engagement(d, COUNTER_SAVES, post_id, 1) : 0;
 }
 
 int store_save_remove(db *d, int64_t user_id, int64_t post_id, bool *changed)
@@ -429,28 +546,188 @@ int store_save_remove(db *d, int64_t user_id, int64_t post_id, bool *changed)
     if (rc < 0)
         return rc;
     *changed = db_changes(d) == 1;
-    return *changed ? bump_counter(d, COUNTER_SAVES, post_id, -1) : 0;
+    return *changed ? bump_engagement(d, COUNTER_SAVES, post_id, -1) : 0;
 }
 
 int store_save_list(db *d, int64_t user_id, int64_t before_id, int64_t *save_ids,
                     store_post *out, int max)
 {
     static const char *sql =
-        "SELECT p.id, p.author_id, p.type, p.caption, p.visibility, p.created_at, p.updated_at, "
-        "p.deleted_at, p.reaction_count, p.comment_count, p.comments_enabled, p.save_count, s.id "
-        "FROM saves s JOIN posts p ON p.id = s.post_id WHERE s.user_id = ? AND s.id < ? "
+        "SELECT " POST_COLS ", s.id FROM saves s JOIN posts p ON p.id = s.post_id WHERE s.user_id = ? AND s.id < ? "
         "AND p.deleted_at IS NULL ORDER BY s.id DESC LIMIT ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, user_id);
-    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    bind_before(s, 2, before_id);
     db_bind_int64(s, 3, max);
+    return read_posts(s, out, save_ids, max);
+}
+
+int store_comment_like_set(db *d, int64_t id, int64_t comment_id, int64_t user_id, int64_t now,
+                           bool *changed)
+{
+    static const char *sql = "INSERT INTO comment_likes (id, comment_id, user_id, created_at) "
+                             "VALUES (?, ?, ?, ?) ON CONFLICT (comment_id, user_id) DO NOTHING";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, comment_id);
+    db_bind_int64(s, 3, user_id);
+    db_bind_int64(s, 4, now);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    *changed = db_changes(d) == 1;
+    return *changed ? bump_counter(d, COUNTER_COMMENT_LIKES, comment_id, 1) : 0;
+}
+
+int store_comment_like_clear(db *d, int64_t comment_id, int64_t user_id, bool *changed)
+{
+    static const char *sql = "DELETE FROM comment_likes WHERE comment_id = ? AND user_id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, comment_id);
+    db_bind_int64(s, 2, user_id);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    *changed = db_changes(d) == 1;
+    return *changed ? bump_counter(d, COUNTER_COMMENT_LIKES, comment_id, -1) : 0;
+}
+
+/* Whether a row exists for the two ids bound to a static "SELECT 1 ... ? ... ?" statement. */
+static bool pair_exists(db *d, const char *sql, int64_t a, int64_t b)
+{
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return false;
+    db_bind_int64(s, 1, a);
+    db_bind_int64(s, 2, b);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_ROW;
+}
+
+bool store_comment_liked(db *d, int64_t comment_id, int64_t user_id)
+{
+    static const char *sql = "SELECT 1 FROM comment_likes WHERE comment_id = ? AND user_id = ?";
+    return pair_exists(d, sql, comment_id, user_id);
+}
+
+int store_view_record(db *d, int64_t id, int64_t post_id, int64_t viewer, int64_t window_start,
+                      int64_t watch_ms, int64_t now, bool *counted)
+{
+    static const char *insert =
+        "INSERT INTO post_views (id, post_id, viewer_id, window_start, watch_ms, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (post_id, viewer_id, window_start) DO NOTHING";
+    static const char *more = "UPDATE post_views SET watch_ms = watch_ms + ? WHERE post_id = ? "
+                              "AND viewer_id = ? AND window_start = ?";
+    db_stmt *s = db_prepare(d, insert);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    db_bind_int64(s, 2, post_id);
+    db_bind_int64(s, 3, viewer);
+    db_bind_int64(s, 4, window_start);
+    db_bind_int64(s, 5, watch_ms);
+    db_bind_int64(s, 6, now);
+    int rc = db_run(s);
+    if (rc < 0)
+        return rc;
+    *counted = db_changes(d) == 1;
+    if (*counted)
+        return bump_engagement(d, COUNTER_VIEWS, post_id, 1);
+    if (!(s = db_prepare(d, more)))
+        return ERR_DB;
+    db_bind_int64(s, 1, watch_ms);
+    db_bind_int64(s, 2, post_id);
+    db_bind_int64(s, 3, viewer);
+    db_bind_int64(s, 4, window_start);
+    return db_run(s);
+}
+
+bool store_viewed(db *d, int64_t post_id, int64_t viewer)
+{
+    static const char *sql = "SELECT 1 FROM post_views WHERE post_id = ? AND viewer_id = ? "
+                             "LIMIT 1";
+    return pair_exists(d, sql, post_id, viewer);
+}
+
+int store_post_trending(db *d, int64_t before_hot, int64_t before_id, store_post *out, int max)
+{
+    /* The conditions repeat the partial index posts_trending so both planners use it. */
+    static const char *sql =
+        "SELECT " POST_COLS " FROM posts p JOIN users u ON u.id = p.author_id "
+        "WHERE p.visibility = 'public' AND p.deleted_at IS NULL AND p.expires_at IS NULL "
+        "AND u.is_private = 0 AND (p.hot_at < ? OR (p.hot_at = ? AND p.id < ?)) "
+        "ORDER BY p.hot_at DESC, p.id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    if (before_id <= 0)
+        before_hot = INT64_MAX;
+    db_bind_int64(s, 1, before_hot);
+    db_bind_int64(s, 2, before_hot);
+    bind_before(s, 3, before_id);
+    db_bind_int64(s, 4, max);
+    return read_posts(s, out, NULL, max);
+}
+
+int store_story_authors(db *d, int64_t viewer, int64_t now, int64_t before_latest,
+                        int64_t *authors, int64_t *latest, int max)
+{
+    static const char *sql =
+        "SELECT p.author_id, MAX(p.id) AS latest FROM posts p WHERE p.expires_at > ? "
+        "AND p.deleted_at IS NULL AND (p.author_id = ? OR p.author_id IN "
+        "(SELECT followee_id FROM follows WHERE follower_id = ?)) "
+        "AND p.author_id NOT IN (SELECT muted_id FROM mutes WHERE muter_id = ?) "
+        "GROUP BY p.author_id HAVING MAX(p.id) < ? ORDER BY latest DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, viewer);
+    db_bind_int64(s, 3, viewer);
+    db_bind_int64(s, 4, viewer);
+    bind_before(s, 5, before_latest);
+    db_bind_int64(s, 6, max);
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
-        save_ids[n] = db_col_int64(s, 12);
-        decode_post(s, &out[n++]);
+        authors[n] = db_col_int64(s, 0);
+        latest[n++] = db_col_int64(s, 1);
     }
     db_reset(s);
     return rc < 0 ? rc : n;
+}
+
+int store_stories_of(db *d, int64_t author_id, int64_t now, store_post *out, int max)
+{
+    static const char *sql = "SELECT " POST_COLS " FROM posts p WHERE p.author_id = ? "
+                             "AND p.expires_at > ? AND p.deleted_at IS NULL "
+                             "ORDER BY p.id LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, author_id);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, max);
+    return read_posts(s, out, NULL, max);
+}
+
+int store_hashtag_posts(db *d, int64_t hashtag_id, int64_t before_id, store_post *out, int max)
+{
+    static const char *sql =
+        "SELECT " POST_COLS " FROM post_hashtags h JOIN posts p ON p.id = h.post_id "
+        "WHERE h.hashtag_id = ? AND h.post_id < ? AND p.deleted_at IS NULL "
+        "AND p.expires_at IS NULL ORDER BY h.post_id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, hashtag_id);
+    bind_before(s, 2, before_id);
+    db_bind_int64(s, 3, max);
+    return read_posts(s, out, NULL, max);
 }

@@ -28,16 +28,31 @@ typedef struct store_post {
     int64_t comment_count;
     bool comments_enabled;
     int64_t save_count;
+    int64_t circle_id;  /* visibility "circle": the author's circle; 0 otherwise */
+    int64_t expires_at; /* stories: created_at + 24 h; 0 = never */
+    int64_t share_of, duet_of, stitch_of; /* source post or 0 */
+    int64_t share_count, duet_count, stitch_count, view_count;
+    int64_t hot_at; /* trending key, see store_post_hot_at */
 } store_post;
 
+/* Trending: a post ranks as if it had been posted HALF_LIFE * log2(1 + engagement) later, so one
+ * doubling of engagement is worth six hours of freshness. The key is computed when a counter
+ * moves and never needs recomputing as time passes. */
+#define STORE_TREND_HALF_LIFE_MS (6.0 * 3600 * 1000)
+int64_t store_post_hot_at(int64_t created_at, int64_t reactions, int64_t comments,
+                          int64_t shares, int64_t saves, int64_t views);
+
+/* Inserts the post and moves the author's posts_count and the source's share/duet/stitch count
+ * (caller's transaction). */
 int store_post_insert(db *d, const store_post *p);
 /* Live (not deleted) post. */
 int store_post_get(db *d, int64_t id, store_post *out);
 /* Saves the previous caption/visibility to the history and writes the new ones. */
 int store_post_update(db *d, const store_post *before, const char *caption,
-                      const char *visibility, int64_t edit_id, int64_t now);
-int store_post_soft_delete(db *d, int64_t id, int64_t author_id, int64_t now);
-/* Live posts of an author below before_id, newest first. */
+                      const char *visibility, int64_t circle_id, int64_t edit_id, int64_t now);
+/* Soft delete, moving the same counters back and unlinking hashtags (caller's transaction). */
+int store_post_soft_delete(db *d, const store_post *p, int64_t now);
+/* Live posts (not stories) of an author below before_id, newest first. */
 int store_post_list_by_author(db *d, int64_t author_id, int64_t before_id, store_post *out,
                               int max);
 typedef struct store_post_edit {
@@ -80,6 +95,7 @@ typedef struct store_comment {
     char body[COMMENT_BODY_BYTES];
     int64_t created_at;
     int64_t updated_at;
+    int64_t like_count;
 } store_comment;
 
 /* Inserts and bumps the post's comment_count (caller's transaction). */
@@ -101,5 +117,32 @@ int store_save_remove(db *d, int64_t user_id, int64_t post_id, bool *changed);
 /* The user's saved live posts, newest save first; save ids are the cursor. */
 int store_save_list(db *d, int64_t user_id, int64_t before_id, int64_t *save_ids,
                     store_post *out, int max);
+
+/* Comment likes (caller's transaction); *changed tells whether the count moved. */
+int store_comment_like_set(db *d, int64_t id, int64_t comment_id, int64_t user_id, int64_t now,
+                           bool *changed);
+int store_comment_like_clear(db *d, int64_t comment_id, int64_t user_id, bool *changed);
+bool store_comment_liked(db *d, int64_t comment_id, int64_t user_id);
+
+/* Records a view in its window (caller's transaction): the first view of a viewer in a window
+ * counts (*counted), later ones only add watch time. */
+int store_view_record(db *d, int64_t id, int64_t post_id, int64_t viewer, int64_t window_start,
+                      int64_t watch_ms, int64_t now, bool *counted);
+bool store_viewed(db *d, int64_t post_id, int64_t viewer);
+
+/* Trending candidates: live public non-story posts of public accounts, by hot_at then id,
+ * strictly below (before_hot, before_id); before_id 0 = from the top. */
+int store_post_trending(db *d, int64_t before_hot, int64_t before_id, store_post *out, int max);
+
+/* Story groups: authors among the viewer and the accounts they follow (minus muted) with stories
+ * live at now, newest story first, strictly below before_latest (0 = from the top). Fills
+ * author ids and their newest story id. */
+int store_story_authors(db *d, int64_t viewer, int64_t now, int64_t before_latest,
+                        int64_t *authors, int64_t *latest, int max);
+/* One author's stories live at now, oldest first. */
+int store_stories_of(db *d, int64_t author_id, int64_t now, store_post *out, int max);
+
+/* Live non-story posts linked to a hashtag, newest first, ids below before_id. */
+int store_hashtag_posts(db *d, int64_t hashtag_id, int64_t before_id, store_post *out, int max);
 
 #endif

@@ -5,6 +5,8 @@
  */
 #include "store/users.h"
 
+#include "store/identity.h"
+
 #include "core/util.h"
 
 #include <stdio.h>
@@ -128,14 +130,7 @@ int store_user_by_phone(db *d, const char *phone, store_user *out)
 
 bool store_handle_taken(db *d, const char *handle_norm)
 {
-    static const char *sql = "SELECT 1 FROM users WHERE handle_norm = ?";
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return true; /* fail closed: the insert's unique index decides */
-    db_bind_text(s, 1, handle_norm);
-    int64_t v;
-    db_query_int64(s, &v);
-    return v == 1;
+    return !store_handle_available(d, handle_norm, 0, now_ms());
 }
 
 int store_user_for_session(db *d, int64_t user_id, int64_t session_id, int64_t now,

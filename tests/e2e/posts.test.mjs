@@ -54,7 +54,14 @@ describe('posts', () => {
       [{ caption: 5 }, 'caption', 'must_be_string'],
       [{ caption: 'x'.repeat(2201) }, 'caption', 'too_long'],
       [{ caption: 'ok', visibility: 'everyone' }, 'visibility', 'not_allowed'],
-      [{ caption: 'ok', type: 'video' }, 'type', 'not_supported_yet'],
+      [{ caption: 'ok', type: 'video' }, 'type', 'media_required'],
+      [{ caption: 'ok', type: 'poem' }, 'type', 'not_allowed'],
+      [{ caption: 'ok', visibility: 'circle' }, 'circle_id', 'required'],
+      [{ caption: 'ok', circle_id: '123' }, 'circle_id', 'needs_circle_visibility'],
+      [{ caption: 'ok', visibility: 'circle', circle_id: '123' }, 'circle_id', 'not_found'],
+      [{ caption: 'ok', circle_id: 5 }, 'circle_id', 'must_be_string'],
+      [{ caption: 'ok', duet_of: 'abc' }, 'duet_of', 'invalid_format'],
+      [{ caption: 'ok', duet_of: '1', stitch_of: '2' }, 'stitch_of', 'only_one_source'],
       [{ caption: 'ok', media: [1] }, 'media', 'not_allowed'],
     ];
     for (const [json, field, reason] of cases) {
@@ -91,46 +98,71 @@ describe('visibility', () => {
     const author = await register(url);
     const follower = await register(url);
     const friend = await register(url);
+    const member = await register(url);
     const stranger = await register(url);
     const blocked = await register(url);
+    const ta = author.tokens.access_token;
     await follow(follower, author);
     await follow(friend, author);
     await follow(author, friend);
     await follow(blocked, author);
-    await c().post(`/api/v1/users/${blocked.creds.handle}/block`, { token: author.tokens.access_token });
+    await c().post(`/api/v1/users/${blocked.creds.handle}/block`, { token: ta });
+    const circle = (await c().post('/api/v1/circles', { token: ta, json: { name: 'close friends' } })).json;
+    assert.equal((await c().request('PUT', `/api/v1/circles/${circle.id}/members/${member.creds.handle}`, { token: ta })).status, 204);
 
+    const tag = `vis${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     const posts = {};
-    for (const v of ['public', 'followers', 'friends', 'private'])
-      posts[v] = (await c().post('/api/v1/posts', { token: author.tokens.access_token, json: { caption: v, visibility: v } })).json.id;
+    for (const v of ['public', 'followers', 'friends', 'circle', 'private']) {
+      const json = { caption: `${v} #${tag}`, visibility: v, ...(v === 'circle' ? { circle_id: circle.id } : {}) };
+      const r = await c().post('/api/v1/posts', { token: ta, json });
+      assert.equal(r.status, 201, r.text);
+      posts[v] = r.json.id;
+    }
 
-    const viewers = { author, follower, friend, stranger, blocked, anonymous: null };
+    const viewers = { author, follower, friend, member, stranger, blocked, anonymous: null };
     const expected = {
-      author: ['public', 'followers', 'friends', 'private'],
+      author: ['public', 'followers', 'friends', 'circle', 'private'],
       follower: ['public', 'followers'],
       friend: ['public', 'followers', 'friends'],
+      member: ['public', 'circle'],
       stranger: ['public'],
       blocked: [],
       anonymous: ['public'],
     };
+    const follows = { author: true, follower: true, friend: true };
+    const kinds = (items) => items.filter((p) => p.author.id === author.user.id).map((p) => p.caption.split(' ')[0]).sort();
     const check = async (expect) => {
       for (const [name, who] of Object.entries(viewers)) {
         const token = who ? who.tokens.access_token : undefined;
         for (const [v, id] of Object.entries(posts)) {
-          const r = await c().get(`/api/v1/posts/${id}`, { token });
-          assert.equal(r.status, expect[name].includes(v) ? 200 : 404, `${name} reading a ${v} post`);
-          const h = await c().get(`/api/v1/posts/${id}/edits`, { token });
-          assert.equal(h.status, expect[name].includes(v) ? 200 : 404, `${name} reading edits of a ${v} post`);
+          const status = expect[name].includes(v) ? 200 : 404;
+          for (const path of [`/api/v1/posts/${id}`, `/api/v1/posts/${id}/edits`, `/api/v1/posts/${id}/comments`, `/api/v1/posts/${id}/reactions`])
+            assert.equal((await c().get(path, { token })).status, status, `${name} reading ${path} of a ${v} post`);
         }
         const list = await c().get(`/api/v1/users/${author.creds.handle}/posts`, { token });
         if (name === 'blocked') assert.equal(list.status, 404, 'blocked viewers do not see the author at all');
-        else assert.deepEqual(list.json.items.map((p) => p.caption).sort(), [...expect[name]].sort(), `${name} listing`);
+        else assert.deepEqual(kinds(list.json.items), [...expect[name]].sort(), `${name} listing`);
+        const byTag = await c().get(`/api/v1/hashtags/${tag}/posts`, { token });
+        assert.deepEqual(kinds(byTag.json.items), [...expect[name]].sort(), `${name} on the hashtag page`);
+        if (token) {
+          const home = await c().get('/api/v1/feed/home?limit=50', { token });
+          assert.deepEqual(kinds(home.json.items), follows[name] ? [...expect[name]].sort() : [], `${name} home feed`);
+        }
       }
     };
     await check(expected);
 
-    // A private account shows even public posts only to followers.
-    await c().patch('/api/v1/users/me', { token: author.tokens.access_token, json: { is_private: true } });
-    await check({ ...expected, stranger: [], anonymous: [] });
+    // A private account shows its posts only to followers, except circle posts to members.
+    await c().patch('/api/v1/users/me', { token: ta, json: { is_private: true } });
+    await check({ ...expected, stranger: [], anonymous: [], member: ['circle'] });
+
+    // Removing the member hides the circle post from them; deleting the circle leaves it to the author.
+    await c().request('DELETE', `/api/v1/circles/${circle.id}/members/${member.creds.handle}`, { token: ta });
+    expectError(await c().get(`/api/v1/posts/${posts.circle}`, { token: member.tokens.access_token }), 404, 'post_not_found');
+    await c().request('PUT', `/api/v1/circles/${circle.id}/members/${member.creds.handle}`, { token: ta });
+    assert.equal((await c().del(`/api/v1/circles/${circle.id}`, { token: ta })).status, 204);
+    expectError(await c().get(`/api/v1/posts/${posts.circle}`, { token: member.tokens.access_token }), 404, 'post_not_found');
+    assert.equal((await c().get(`/api/v1/posts/${posts.circle}`, { token: ta })).status, 200);
   });
 });
 

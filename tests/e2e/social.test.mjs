@@ -54,7 +54,9 @@ describe('profiles', () => {
       [{ is_private: 'yes' }, 'is_private', 'must_be_boolean'],
       [{ default_visibility: 'everyone' }, 'default_visibility', 'not_allowed'],
       [{ display_name: 'x'.repeat(65) }, 'display_name', 'too_long'],
-      [{ handle: 'new_handle' }, 'handle', 'not_allowed'],
+      [{ handle: 'x' }, 'handle', 'too_short'],
+      [{ handle: 'admin' }, 'handle', 'reserved'],
+      [{ nickname: 'x' }, 'nickname', 'not_allowed'],
     ];
     for (const [json, field, reason] of cases) {
       const r = await c().patch('/api/v1/users/me', { token: t, json });

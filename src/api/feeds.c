@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * /api/v1/feed/home, /api/v1/feed/trending, /api/v1/stories and /api/v1/hashtags: the feeds of
+ * domain/feed.c as JSON pages.
+ */
+#include "api/api.h"
+
+#include "core/id.h"
+#include "domain/feed.h"
+#include "domain/tags.h"
+#include "store/tags.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Trending cursors carry two numbers ("<hot_at>_<id>"); the other feeds use a plain id. Both are
+ * opaque to clients. */
+static bool read_feed_page(http_req *req, http_res *res, bool two_part, feed_cursor *c,
+                           int *limit)
+{
+    const char *raw = http_req_query(req, "cursor");
+    memset(c, 0, sizeof *c);
+    if (!two_part || !raw || !*raw) {
+        if (!api_page(req, res, &c->id, limit))
+            return false;
+        c->key = c->id;
+        return true;
+    }
+    char tail;
+    if (sscanf(raw, "%" SCNd64 "_%" SCNd64 "%c", &c->key, &c->id, &tail) != 2 || c->id <= 0) {
+        api_invalid(res, &(jv_error){"cursor", "invalid_format"});
+        return false;
+    }
+    return api_page_limit(req, res, limit);
+}
+
+static json_t *feed_cursor_json(bool two_part, const feed_cursor *c)
+{
+    if (!c->id)
+        return json_null();
+    if (!two_part)
+        return json_id(c->id);
+    char text[48];
+    snprintf(text, sizeof text, "%" PRId64 "_%" PRId64, c->key, c->id);
+    return json_string(text);
+}
+
+typedef int (*feed_fn)(db *d, int64_t viewer, int64_t arg, feed_cursor cursor, int limit,
+                       feed_item *out, feed_cursor *next);
+
+static int run_home(db *d, int64_t viewer, int64_t arg, feed_cursor c, int limit,
+                    feed_item *out, feed_cursor *next)
+{
+    return feed_home(d, viewer, c, limit, out, next);
+}
+
+static int run_trending(db *d, int64_t viewer, int64_t arg, feed_cursor c, int limit,
+                        feed_item *out, feed_cursor *next)
+{
+    return feed_trending(d, viewer, c, limit, out, next);
+}
+
+static int run_hashtag(db *d, int64_t viewer, int64_t arg, feed_cursor c, int limit,
+                       feed_item *out, feed_cursor *next)
+{
+    return feed_hashtag(d, viewer, arg, c, limit, out, next);
+}
+
+/* Runs a feed for this request's viewer and answers the page. */
+static void answer_feed(http_res *res, db *d, int64_t viewer, feed_fn fn, int64_t arg,
+                        bool two_part, feed_cursor cursor, int limit)
+{
+    feed_item *items = xcalloc((size_t)limit, sizeof *items);
+    feed_cursor next;
+    int n = fn(d, viewer, arg, cursor, limit, items, &next);
+    if (n < 0) {
+        free(items);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    json_t *list = api_post_items(items, n);
+    free(items);
+    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", list, "next_cursor",
+                                      feed_cursor_json(two_part, &next)));
+}
+
+void api_feed_home(http_req *req, http_res *res)
+{
+    feed_cursor cursor;
+    int limit;
+    if (!read_feed_page(req, res, false, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    answer_feed(res, d, p.user.id, run_home, 0, false, cursor, limit);
+}
+
+void api_feed_trending(http_req *req, http_res *res)
+{
+    feed_cursor cursor;
+    int limit;
+    bool authed;
+    auth_principal p;
+    if (!read_feed_page(req, res, true, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    if (!d || !api_auth_optional(req, res, d, &p, &authed))
+        return;
+    answer_feed(res, d, authed ? p.user.id : 0, run_trending, 0, true, cursor, limit);
+}
+
+/* Loads the :tag hashtag; answers 404 for a malformed or unknown one. */
+static bool read_hashtag(http_req *req, http_res *res, db *d, store_hashtag *h)
+{
+    char tag[TAGS_HASHTAG_BYTES];
+    int rc = tags_normalize_hashtag(http_req_param(req, "tag"), tag, sizeof tag)
+                 ? store_hashtag_get(d, tag, h)
+                 : ERR_NOT_FOUND;
+    if (rc == ERR_NOT_FOUND)
+        http_res_error(res, 404, "hashtag_not_found", "no such hashtag", NULL);
+    else if (rc < 0)
+        api_fail(res, rc, NULL);
+    return rc == 0;
+}
+
+void api_hashtags_get(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    store_hashtag h;
+    if (!d || !read_hashtag(req, res, d, &h))
+        return;
+    http_res_json(res, 200, json_pack("{s:s, s:I, s:o}", "tag", h.tag, "post_count",
+                                      (json_int_t)h.post_count, "created_at",
+                                      json_time(h.created_at)));
+}
+
+void api_hashtags_posts(http_req *req, http_res *res)
+{
+    feed_cursor cursor;
+    int limit;
+    bool authed;
+    auth_principal p;
+    if (!read_feed_page(req, res, false, &cursor, &limit))
+        return;
+    db *d = api_db(req, res);
+    store_hashtag h;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !read_hashtag(req, res, d, &h))
+        return;
+    answer_feed(res, d, authed ? p.user.id : 0, run_hashtag, h.id, false, cursor, limit);
+}
+
+void api_stories(http_req *req, http_res *res)
+{
+    int64_t cursor, next;
+    int limit;
+    if (!api_page(req, res, &cursor, &limit))
+        return;
+    if (limit > FEED_STORY_GROUPS_MAX)
+        limit = FEED_STORY_GROUPS_MAX;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    feed_story_group *groups = xcalloc((size_t)limit, sizeof *groups);
+    int n = feed_stories(d, p.user.id, cursor, limit, groups, &next);
+    if (n < 0) {
+        free(groups);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *stories = json_array();
+        bool unseen = false;
+        for (int j = 0; j < groups[i].n; j++) {
+            json_t *s = api_post_json(&groups[i].stories[j], &groups[i].author);
+            json_object_set_new(s, "seen", json_boolean(groups[i].seen[j]));
+            unseen |= !groups[i].seen[j];
+            json_array_append_new(stories, s);
+        }
+        json_array_append_new(
+            items, json_pack("{s:{s:o, s:s, s:s}, s:o, s:b}", "author", "id",
+                             json_id(groups[i].author.id), "handle", groups[i].author.handle,
+                             "display_name", groups[i].author.display_name, "stories", stories,
+                             "has_unseen", unseen));
+    }
+    free(groups);
+    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                                      next ? json_id(next) : json_null()));
+}

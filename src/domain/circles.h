@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Circles (close-friend lists). Only the owner sees or changes a circle; members are not told
+ * they are in one. Someone who blocks the owner, or whom the owner blocks, cannot be added.
+ * Deleting a circle leaves posts shared to it visible to the author alone.
+ */
+#ifndef STREAMHUB_DOMAIN_CIRCLES_H
+#define STREAMHUB_DOMAIN_CIRCLES_H
+
+#include "domain/auth.h"
+#include "store/circles.h"
+
+#define CIRCLES_MAX_PER_USER 50
+#define CIRCLES_MAX_MEMBERS 5000
+#define CIRCLES_NAME_CHARS 60
+
+int circles_create(db *d, const store_user *me, const char *name, store_circle *out,
+                   auth_error *err);
+/* Loads one of my circles (404 for anyone else's). */
+int circles_get(db *d, const store_user *me, int64_t id, store_circle *out, auth_error *err);
+int circles_rename(db *d, const store_user *me, int64_t id, const char *name, store_circle *out,
+                   auth_error *err);
+int circles_delete(db *d, const store_user *me, int64_t id, auth_error *err);
+/* Adds or removes the user with this handle; idempotent both ways. */
+int circles_set_member(db *d, const store_user *me, int64_t id, const char *handle, bool add,
+                       auth_error *err);
+
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Badge rules: see identity.h.
+ */
+#include "domain/identity.h"
+
+#include "core/log.h"
+#include "core/util.h"
+#include "domain/errors.h"
+#include "jobs/event_log.h"
+#include "store/users.h"
+
+#include <string.h>
+
+static bool badge_valid(const char *badge)
+{
+    static const char *const badges[] = {"verified", "creator", "official", NULL};
+    for (const char *const *b = badges; *b; b++)
+        if (!strcmp(*b, badge))
+            return true;
+    return false;
+}
+
+int identity_set_badge(db *d, const store_user *admin, int64_t user_id, const char *badge,
+                       bool on, auth_error *err)
+{
+    if (!badge_valid(badge))
+        return domain_invalid(err, "badge", "not_allowed");
+    store_user u;
+    int rc = store_user_by_id(d, user_id, &u);
+    if (rc == ERR_NOT_FOUND)
+        return domain_fail(err, rc, "user_not_found", "no such user");
+    if (rc < 0)
+        return domain_db_failed(err, d, "badge");
+    bool changed;
+    rc = on ? store_badge_grant(d, user_id, badge, admin->id, now_ms(), &changed)
+            : store_badge_revoke(d, user_id, badge, &changed);
+    if (rc < 0)
+        return domain_db_failed(err, d, "badge");
+    if (changed) {
+        log_info(on ? "badge granted" : "badge revoked",
+                 "\"user_id\":%lld,\"badge\":\"%s\",\"admin_id\":%lld", (long long)user_id, badge,
+                 (long long)admin->id);
+        event_log_emit(admin->id, on ? "badge_grant" : "badge_revoke", "user", user_id, NULL);
+    }
+    return 0;
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Verification badges. Admins grant and revoke them; profiles show them. The set is closed so
+ * clients can draw each one: verified (a notable person or brand confirmed by staff), creator
+ * (a creator-programme member) and official (StreamHub's own accounts).
+ */
+#ifndef STREAMHUB_DOMAIN_IDENTITY_H
+#define STREAMHUB_DOMAIN_IDENTITY_H
+
+#include "domain/auth.h"
+#include "store/identity.h"
+
+#define IDENTITY_MAX_BADGES 8
+
+/* Grants (on) or revokes a badge of user_id; idempotent; 404 for an unknown user. */
+int identity_set_badge(db *d, const store_user *admin, int64_t user_id, const char *badge,
+                       bool on, auth_error *err);
+
+#endif

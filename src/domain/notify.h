@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Notifications: who hears about what. notify() is called by the other domain modules inside the
+ * transaction of the action it reports, so an action and its notification commit together. It
+ * skips one's own actions, pairs where either blocks the other, actors the recipient mutes, and
+ * types the recipient turned off. Likes of one post, likes of one comment and follows are grouped
+ * while unread ("ana and 12 others liked your post").
+ */
+#ifndef STREAMHUB_DOMAIN_NOTIFY_H
+#define STREAMHUB_DOMAIN_NOTIFY_H
+
+#include "domain/auth.h"
+#include "store/notifications.h"
+#include "store/posts.h"
+#include "store/users.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* The notification types, for preferences and validation; NULL-terminated. */
+extern const char *const notify_types[];
+bool notify_type_valid(const char *type);
+
+/* Records the notification unless a rule above says not to; returns 0 or a negative ERR_*
+ * (database failure, which should roll the action back). */
+int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t post_id,
+           int64_t comment_id);
+
+typedef struct notify_item {
+    store_notification n;
+    store_user actor;
+} notify_item;
+
+/* The viewer's notifications, newest first, leaving out those whose post the viewer can no
+ * longer see or whose actor is now blocked either way; *next is the cursor (0 = end). */
+int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *out,
+                int64_t *next);
+/* Marks the given ids read (ids of others are ignored), or all when n_ids is negative. */
+int notify_mark_read(db *d, int64_t viewer, const int64_t *ids, int n_ids, auth_error *err);
+
+#endif
