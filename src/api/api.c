@@ -189,13 +189,19 @@ bool api_require_role(http_res *res, const auth_principal *p, const char *min_ro
 
 bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit)
 {
-    const char *c = http_req_query(req, "cursor"), *l = http_req_query(req, "limit");
+    const char *c = http_req_query(req, "cursor");
     *cursor = 0;
-    *limit = API_PAGE_DEFAULT;
     if (c && *c && !id_parse(c, cursor)) {
         api_invalid(res, &(jv_error){"cursor", "invalid_format"});
         return false;
     }
+    return api_limit(req, res, limit);
+}
+
+bool api_limit(http_req *req, http_res *res, int *limit)
+{
+    const char *l = http_req_query(req, "limit");
+    *limit = API_PAGE_DEFAULT;
     if (l && *l) {
         char *end;
         long v = strtol(l, &end, 10);

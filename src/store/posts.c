@@ -12,7 +12,7 @@
     "id, author_id, type, caption, visibility, created_at, updated_at, deleted_at, "             \
     "reaction_count, comment_count, comments_enabled, save_count"
 
-static void decode_post(db_stmt *s, store_post *p)
+void store_post_decode(db_stmt *s, store_post *p)
 {
     p->id = db_col_int64(s, 0);
     p->author_id = db_col_int64(s, 1);
@@ -78,7 +78,7 @@ int store_post_get(db *d, int64_t id, store_post *out)
     db_bind_int64(s, 1, id);
     int rc = db_step(s);
     if (rc == DB_ROW)
-        decode_post(s, out);
+        store_post_decode(s, out);
     db_reset(s);
     return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
 }
@@ -142,7 +142,7 @@ int store_post_list_by_author(db *d, int64_t author_id, int64_t before_id, store
     db_bind_int64(s, 3, max);
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW)
-        decode_post(s, &out[n++]);
+        store_post_decode(s, &out[n++]);
     db_reset(s);
     return rc < 0 ? rc : n;
 }
@@ -392,7 +392,7 @@ int store_post_home_candidates(db *d, int64_t viewer, int64_t before_id, store_p
     db_bind_int64(s, 5, max);
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW)
-        decode_post(s, &out[n++]);
+        store_post_decode(s, &out[n++]);
     db_reset(s);
     return rc < 0 ? rc : n;
 }
@@ -449,7 +449,7 @@ int store_save_list(db *d, int64_t user_id, int64_t before_id, int64_t *save_ids
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
         save_ids[n] = db_col_int64(s, 12);
-        decode_post(s, &out[n++]);
+        store_post_decode(s, &out[n++]);
     }
     db_reset(s);
     return rc < 0 ? rc : n;

@@ -30,6 +30,13 @@ typedef struct store_post {
     int64_t save_count;
 } store_post;
 
+/* The post column list for other store/ modules joining posts (alias p), and the decoder of a
+ * row that starts with it. */
+#define STORE_POST_COLUMNS                                                                        \
+    "p.id, p.author_id, p.type, p.caption, p.visibility, p.created_at, p.updated_at, "           \
+    "p.deleted_at, p.reaction_count, p.comment_count, p.comments_enabled, p.save_count"
+void store_post_decode(db_stmt *s, store_post *p);
+
 int store_post_insert(db *d, const store_post *p);
 /* Live (not deleted) post. */
 int store_post_get(db *d, int64_t id, store_post *out);
