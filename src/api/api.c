@@ -83,6 +83,8 @@ static const http_route routes[] = {
     {"POST", "/api/v1/posts/:id/save", api_posts_save, DB | JSON | HTTP_OPTIONAL_BODY},
     {"DELETE", "/api/v1/posts/:id/save", api_posts_unsave, DB},
     {"GET", "/api/v1/users/me/saved", api_saved_posts, DB},
+
+    {"GET", "/api/v1/search", api_search, DB},
 };
 
 const http_route *api_routes(size_t *n)

@@ -115,6 +115,7 @@ void api_feed_home(http_req *req, http_res *res);
 void api_posts_save(http_req *req, http_res *res);
 void api_posts_unsave(http_req *req, http_res *res);
 void api_saved_posts(http_req *req, http_res *res);
+void api_search(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
 
 #endif
