@@ -112,6 +112,8 @@ static const http_route routes[] = {
     {"DELETE", "/api/v1/admin/users/:id/badges", api_admin_revoke_badge,
      DB | JSON | HTTP_OPTIONAL_BODY},
     {"GET", "/api/v1/admin/events", api_admin_events, DB},
+
+    {"GET", "/api/v1/search", api_search, DB},
 };
 
 const http_route *api_routes(size_t *n)
@@ -224,10 +226,10 @@ bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit)
         api_invalid(res, &(jv_error){"cursor", "invalid_format"});
         return false;
     }
-    return api_page_limit(req, res, limit);
+    return api_limit(req, res, limit);
 }
 
-bool api_page_limit(http_req *req, http_res *res, int *limit)
+bool api_limit(http_req *req, http_res *res, int *limit)
 {
     const char *l = http_req_query(req, "limit");
     *limit = API_PAGE_DEFAULT;

@@ -40,15 +40,17 @@ void api_invalid(http_res *res, const jv_error *err);
 void api_answer_empty(http_res *res, int rc, const auth_error *err);
 /* Parses ?cursor= (an id) and ?limit= (1..API_PAGE_MAX); answers 422 on bad values. */
 bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit);
-
-/* Parses ?limit= alone (for lists whose cursor is not an id). */
-bool api_page_limit(http_req *req, http_res *res, int *limit);
+/* Parses ?limit= alone, for lists whose cursor is not an id. */
+bool api_limit(http_req *req, http_res *res, int *limit);
 
 /* Answers {"items": items, "next_cursor": ...}: callers fetch limit + 1 rows, and a cursor (the
  * id of the last row shown, last_id) is given only when more rows exist. Steals items. */
 void api_send_page(http_res *res, json_t *items, int fetched, int limit, int64_t last_id);
 
 json_t *api_user_json(const store_user *u, bool include_private);
+/* A profile as GET /users/:handle shows it to viewer (0 = anonymous): counts, bio, links, and
+ * the relationship for a signed-in viewer; the same shape in every list of users. */
+json_t *api_profile_json(db *d, const store_user *u, int64_t viewer);
 json_t *api_tokens_json(const auth_result *r);
 json_t *api_session_json(const store_session *s, int64_t current_id);
 
@@ -114,6 +116,7 @@ void api_feed_home(http_req *req, http_res *res);
 void api_posts_save(http_req *req, http_res *res);
 void api_posts_unsave(http_req *req, http_res *res);
 void api_saved_posts(http_req *req, http_res *res);
+void api_search(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
 /* A JSON array of feed items (posts with their authors). */
 json_t *api_post_items(const feed_item *items, int n);

@@ -33,7 +33,7 @@ static bool read_feed_page(http_req *req, http_res *res, bool two_part, feed_cur
         api_invalid(res, &(jv_error){"cursor", "invalid_format"});
         return false;
     }
-    return api_page_limit(req, res, limit);
+    return api_limit(req, res, limit);
 }
 
 static json_t *feed_cursor_json(bool two_part, const feed_cursor *c)

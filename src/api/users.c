@@ -19,7 +19,7 @@ static json_t *relationship_json(const graph_relationship *r)
                      "blocking", r->blocking, "muting", r->muting);
 }
 
-static json_t *profile_json(db *d, const store_user *u, int64_t viewer)
+json_t *api_profile_json(db *d, const store_user *u, int64_t viewer)
 {
     bool self = viewer == u->id;
     json_t *o = api_user_json(u, self);
@@ -78,7 +78,7 @@ void api_users_get(http_req *req, http_res *res)
         return;
     if (authed && p.user.id != u.id)
         event_log_emit(p.user.id, "profile_view", "user", u.id, NULL);
-    http_res_json(res, 200, profile_json(d, &u, authed ? p.user.id : 0));
+    http_res_json(res, 200, api_profile_json(d, &u, authed ? p.user.id : 0));
 }
 
 void api_users_update_me(http_req *req, http_res *res)
@@ -119,7 +119,7 @@ void api_users_update_me(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, profile_json(d, &p.user, p.user.id));
+    http_res_json(res, 200, api_profile_json(d, &p.user, p.user.id));
 }
 
 void api_users_follow(http_req *req, http_res *res)
@@ -156,7 +156,7 @@ static void send_user_page(http_res *res, db *d, store_user *users, int64_t *ids
 {
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(items, profile_json(d, &users[i], viewer));
+        json_array_append_new(items, api_profile_json(d, &users[i], viewer));
     api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
 }
 

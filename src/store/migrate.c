@@ -301,6 +301,69 @@ typedef struct migration {
     "CREATE INDEX events_actor ON events(actor_id, id);"                                          \
     "CREATE INDEX events_type ON events(type, id);"
 
+/* Search. SQLite: FTS5 tables over users (handle, display name, bio) and captions, with
+ * external content (the rows themselves stay in users/posts) kept in step by triggers. unicode61
+ * with remove_diacritics folds case and accents, so "cafe" finds "Café". Only live posts are
+ * indexed: the triggers drop a post's words when it is soft-deleted, so deleted posts cannot be
+ * found even before the query-time deleted_at filter; counter updates (likes, follows) touch no
+ * indexed column and do not re-index. The 'delete' command needs the values that were indexed,
+ * which is why each trigger passes old.* and why the update trigger deletes before it inserts. */
+#define SEARCH_SQLITE                                                                             \
+    "CREATE VIRTUAL TABLE users_fts USING fts5(handle, display_name, bio, content='users', "     \
+    "  content_rowid='id', tokenize='unicode61 remove_diacritics 2');"                            \
+    "INSERT INTO users_fts (rowid, handle, display_name, bio) "                                   \
+    "  SELECT id, handle, display_name, bio FROM users;"                                          \
+    "CREATE TRIGGER users_fts_insert AFTER INSERT ON users BEGIN"                                 \
+    "  INSERT INTO users_fts (rowid, handle, display_name, bio)"                                  \
+    "    VALUES (new.id, new.handle, new.display_name, new.bio);"                                 \
+    "END;"                                                                                        \
+    "CREATE TRIGGER users_fts_delete AFTER DELETE ON users BEGIN"                                 \
+    "  INSERT INTO users_fts (users_fts, rowid, handle, display_name, bio)"                       \
+    "    VALUES ('delete', old.id, old.handle, old.display_name, old.bio);"                       \
+    "END;"                                                                                        \
+    "CREATE TRIGGER users_fts_update AFTER UPDATE OF handle, display_name, bio ON users BEGIN"    \
+    "  INSERT INTO users_fts (users_fts, rowid, handle, display_name, bio)"                       \
+    "    VALUES ('delete', old.id, old.handle, old.display_name, old.bio);"                       \
+    "  INSERT INTO users_fts (rowid, handle, display_name, bio)"                                  \
+    "    VALUES (new.id, new.handle, new.display_name, new.bio);"                                 \
+    "END;"                                                                                        \
+    "CREATE VIRTUAL TABLE posts_fts USING fts5(caption, content='posts', content_rowid='id', "    \
+    "  tokenize='unicode61 remove_diacritics 2');"                                                \
+    "INSERT INTO posts_fts (rowid, caption) SELECT id, caption FROM posts "                       \
+    "  WHERE deleted_at IS NULL;"                                                                 \
+    "CREATE TRIGGER posts_fts_insert AFTER INSERT ON posts WHEN new.deleted_at IS NULL BEGIN"     \
+    "  INSERT INTO posts_fts (rowid, caption) VALUES (new.id, new.caption);"                      \
+    "END;"                                                                                        \
+    "CREATE TRIGGER posts_fts_delete AFTER DELETE ON posts WHEN old.deleted_at IS NULL BEGIN"     \
+    "  INSERT INTO posts_fts (posts_fts, rowid, caption) VALUES ('delete', old.id, old.caption);" \
+    "END;"                                                                                        \
+    "CREATE TRIGGER posts_fts_update AFTER UPDATE OF caption, deleted_at ON posts BEGIN"          \
+    "  INSERT INTO posts_fts (posts_fts, rowid, caption)"                                         \
+    "    SELECT 'delete', old.id, old.caption WHERE old.deleted_at IS NULL;"                      \
+    "  INSERT INTO posts_fts (rowid, caption)"                                                    \
+    "    SELECT new.id, new.caption WHERE new.deleted_at IS NULL;"                                \
+    "END;"
+
+/* Search. PostgreSQL: stored generated tsvector columns with GIN indexes. Generated rather than
+ * expression indexes so ts_rank reads the stored vector instead of re-parsing every candidate's
+ * text, and the queries need not repeat the indexing expression word for word; adding them fills
+ * existing rows. The 'simple' configuration lowercases and splits words but neither stems nor
+ * drops stop words: handles, names and captions in many languages are not English prose, and
+ * both engines then match the same words (PostgreSQL keeps accents, see docs/search.md). Handle
+ * words weigh most (A), then the display name (B), then the bio (C). The partial GIN index on
+ * posts leaves deleted posts out. text_pattern_ops lets the handle prefix range use an index
+ * whatever the database collation. */
+#define SEARCH_PG                                                                                 \
+    "ALTER TABLE users ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS ("                      \
+    "  setweight(to_tsvector('simple', handle), 'A') ||"                                          \
+    "  setweight(to_tsvector('simple', display_name), 'B') ||"                                    \
+    "  setweight(to_tsvector('simple', bio), 'C')) STORED;"                                       \
+    "CREATE INDEX users_search ON users USING GIN (search_tsv);"                                  \
+    "CREATE INDEX users_handle_prefix ON users (handle_norm text_pattern_ops);"                   \
+    "ALTER TABLE posts ADD COLUMN search_tsv tsvector GENERATED ALWAYS AS ("                      \
+    "  to_tsvector('simple', caption)) STORED;"                                                   \
+    "CREATE INDEX posts_search ON posts USING GIN (search_tsv) WHERE deleted_at IS NULL;"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -313,6 +376,7 @@ static const migration sqlite_migrations[] = {
     {9, "hashtags_mentions", TAG_TABLES("INTEGER PRIMARY KEY")},
     {10, "notifications", NOTIFICATION_TABLES("INTEGER PRIMARY KEY")},
     {11, "identity_events", IDENTITY_EVENT_TABLES("INTEGER PRIMARY KEY")},
+    {12, "search", SEARCH_SQLITE},
 };
 
 static const migration pg_migrations[] = {
@@ -327,6 +391,7 @@ static const migration pg_migrations[] = {
     {9, "hashtags_mentions", TAG_TABLES("BIGINT PRIMARY KEY")},
     {10, "notifications", NOTIFICATION_TABLES("BIGINT PRIMARY KEY")},
     {11, "identity_events", IDENTITY_EVENT_TABLES("BIGINT PRIMARY KEY")},
+    {12, "search", SEARCH_PG},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

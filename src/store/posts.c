@@ -10,14 +10,10 @@
 #include <math.h>
 #include <stdio.h>
 
-#define POST_COLS                                                                                 \
-    "p.id, p.author_id, p.type, p.caption, p.visibility, p.created_at, p.updated_at, "           \
-    "p.deleted_at, p.reaction_count, p.comment_count, p.comments_enabled, p.save_count, "        \
-    "p.circle_id, p.expires_at, p.share_of, p.duet_of, p.stitch_of, p.share_count, "             \
-    "p.duet_count, p.stitch_count, p.view_count, p.hot_at"
-#define POST_NCOLS 22
+#define POST_COLS STORE_POST_COLUMNS
+#define POST_NCOLS STORE_POST_NCOLS
 
-static void decode_post(db_stmt *s, store_post *p)
+void store_post_decode(db_stmt *s, store_post *p)
 {
     p->id = db_col_int64(s, 0);
     p->author_id = db_col_int64(s, 1);
@@ -51,7 +47,7 @@ static int read_posts(db_stmt *s, store_post *out, int64_t *extra_ids, int max)
     while (n < max && (rc = db_step(s)) == DB_ROW) {
         if (extra_ids)
             extra_ids[n] = db_col_int64(s, POST_NCOLS);
-        decode_post(s, &out[n++]);
+        store_post_decode(s, &out[n++]);
     }
     db_reset(s);
     return rc < 0 ? rc : n;
@@ -189,7 +185,7 @@ int store_post_get(db *d, int64_t id, store_post *out)
     db_bind_int64(s, 1, id);
     int rc = db_step(s);
     if (rc == DB_ROW)
-        decode_post(s, out);
+        store_post_decode(s, out);
     db_reset(s);
     return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
 }

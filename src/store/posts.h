@@ -42,6 +42,16 @@ typedef struct store_post {
 int64_t store_post_hot_at(int64_t created_at, int64_t reactions, int64_t comments,
                           int64_t shares, int64_t saves, int64_t views);
 
+/* The post column list for other store/ modules joining posts (alias p), and the decoder of a
+ * row that starts with it (STORE_POST_NCOLS columns). */
+#define STORE_POST_COLUMNS                                                                        \
+    "p.id, p.author_id, p.type, p.caption, p.visibility, p.created_at, p.updated_at, "           \
+    "p.deleted_at, p.reaction_count, p.comment_count, p.comments_enabled, p.save_count, "        \
+    "p.circle_id, p.expires_at, p.share_of, p.duet_of, p.stitch_of, p.share_count, "             \
+    "p.duet_count, p.stitch_count, p.view_count, p.hot_at"
+#define STORE_POST_NCOLS 22
+void store_post_decode(db_stmt *s, store_post *p);
+
 /* Inserts the post and moves the author's posts_count and the source's share/duet/stitch count
  * (caller's transaction). */
 int store_post_insert(db *d, const store_post *p);

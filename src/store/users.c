@@ -20,7 +20,7 @@ static void copy_col(char *dst, size_t n, db_stmt *s, int col)
     snprintf(dst, n, "%s", v ? v : "");
 }
 
-static void decode_user(db_stmt *s, store_user *u)
+void store_user_decode(db_stmt *s, store_user *u)
 {
     u->id = db_col_int64(s, 0);
     copy_col(u->email, sizeof u->email, s, 1);
@@ -49,7 +49,7 @@ static int fetch_user(db_stmt *s, store_user *out)
 {
     int rc = db_step(s);
     if (rc == DB_ROW)
-        decode_user(s, out);
+        store_user_decode(s, out);
     db_reset(s);
     return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
 }
@@ -242,7 +242,7 @@ int store_user_page(db_stmt *s, int64_t *edge_ids, store_user *out, int max)
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
         edge_ids[n] = db_col_int64(s, 20);
-        decode_user(s, &out[n++]);
+        store_user_decode(s, &out[n++]);
     }
     db_reset(s);
     return rc < 0 ? rc : n;

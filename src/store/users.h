@@ -54,6 +54,8 @@ int store_user_update_profile(db *d, const store_user *u, int64_t now);
 /* Runs a bound statement selecting USER_COLUMNS then an edge id (column 20), filling up to max
  * users and their edge ids (the cursor); returns the count or a negative ERR_*. */
 int store_user_page(db_stmt *s, int64_t *edge_ids, store_user *out, int max);
+/* Decodes the current row of a statement whose first columns are STORE_USER_COLUMNS. */
+void store_user_decode(db_stmt *s, store_user *u);
 
 /* The user column list, for other store/ modules joining users (alias u). */
 #define STORE_USER_COLUMNS                                                                        \

@@ -19,10 +19,12 @@
 #include "core/json.h"
 #include "core/ratelimit.h"
 #include "core/util.h"
+#include "domain/search.h"
 #include "domain/tokens.h"
 #include "domain/validate.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/search.h"
 
 static void test_ids(void **state)
 {
@@ -248,6 +250,172 @@ static void test_migrations(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static void test_search_parse(void **state)
+{
+    search_query q;
+    auth_error err = {0};
+    assert_int_equal(search_parse("  Sun SET \t", "posts", &q, &err), 0);
+    assert_int_equal(q.type, SEARCH_POSTS);
+    assert_string_equal(q.fts5, "\"sun\" \"set\"*");
+    assert_string_equal(q.tsquery, "'sun' & 'set':*");
+    assert_string_equal(q.handle_prefix, "");
+
+    /* users: a handle-like query also matches handles by prefix; "@" matches handles only */
+    assert_int_equal(search_parse("Alice_S", NULL, &q, &err), 0);
+    assert_int_equal(q.type, SEARCH_USERS);
+    assert_string_equal(q.handle_prefix, "alice_s");
+    assert_string_equal(q.fts5, "\"alice\" \"s\"*");
+    assert_int_equal(search_parse("@Ali ce", "users", &q, &err), 0);
+    assert_true(q.handle_only);
+    assert_string_equal(q.handle_prefix, "ali");
+    assert_string_equal(q.fts5, "");
+    assert_int_equal(search_parse("@", "users", &q, &err), 0);
+    assert_string_equal(q.handle_prefix, "");
+    assert_int_equal(q.n_words, 0);
+    assert_int_equal(search_parse("ana maria", "users", &q, &err), 0);
+    assert_string_equal(q.handle_prefix, "");
+
+    /* engine syntax in the input is only ever a separator; non-ASCII words stay whole */
+    assert_int_equal(search_parse("\"*(NEAR) -a:b' OR \\ café^", "posts", &q, &err), 0);
+    assert_string_equal(q.fts5, "\"near\" \"a\" \"b\" \"or\" \"café\"*");
+    assert_string_equal(q.tsquery, "'near' & 'a' & 'b' & 'or' & 'café':*");
+    assert_int_equal(search_parse("\"*()", "posts", &q, &err), 0);
+    assert_int_equal(q.n_words, 0);
+    assert_string_equal(q.fts5, "");
+
+    char text[512];
+    const struct {
+        const char *q, *type, *field, *reason;
+    } bad[] = {
+        {NULL, NULL, "q", "required"},
+        {" \t ", NULL, "q", "required"},
+        {"\xff", NULL, "q", "invalid_format"},
+        {"a\xc0\xaf", NULL, "q", "invalid_format"},  /* overlong "/" */
+        {"\xed\xa0\x80", NULL, "q", "invalid_format"}, /* surrogate */
+        {"\xe2\x82", NULL, "q", "invalid_format"},     /* cut short */
+        {"ok", "people", "type", "not_allowed"},
+        {"ok", "hashtags", "type", "not_supported_yet"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&err, 0, sizeof err);
+        assert_int_equal(search_parse(bad[i].q, bad[i].type, &q, &err), ERR_INVALID);
+        assert_string_equal(err.field, bad[i].field);
+        assert_string_equal(err.reason, bad[i].reason);
+    }
+    memset(text, 'x', 101);
+    text[101] = '\0';
+    assert_int_equal(search_parse(text, NULL, &q, &err), ERR_INVALID);
+    assert_string_equal(err.reason, "too_long");
+    text[0] = ' ', text[100] = ' '; /* 99 characters once trimmed */
+    assert_int_equal(search_parse(text, NULL, &q, &err), 0);
+    text[0] = '\0';
+    for (int i = 0; i < 100; i++)
+        strcat(text, "é");
+    assert_int_equal(search_parse(text, NULL, &q, &err), 0);
+}
+
+static void test_search_cursor(void **state)
+{
+    search_query q, other;
+    auth_error err = {0};
+    store_search_key k = {.bucket = 1, .score = 1234567, .followers = 42, .id = 383678566308511744};
+    store_search_key back;
+    char cursor[SEARCH_CURSOR_MAX];
+    assert_int_equal(search_parse("sun", NULL, &q, &err), 0);
+    search_cursor_format(&q, &k, cursor);
+    assert_int_equal(search_cursor_parse(&q, cursor, &back, &err), 0);
+    assert_memory_equal(&k, &back, sizeof k);
+
+    assert_int_equal(search_parse("sunset", NULL, &other, &err), 0);
+    assert_int_equal(search_cursor_parse(&other, cursor, &back, &err), ERR_INVALID);
+    assert_string_equal(err.reason, "query_changed");
+    assert_int_equal(search_parse("sun", "posts", &other, &err), 0);
+    assert_int_equal(search_cursor_parse(&other, cursor, &back, &err), ERR_INVALID);
+    assert_string_equal(err.reason, "query_changed");
+
+    char forged[SEARCH_CURSOR_MAX];
+    const char *texts[] = {"u.00000000.+1.2.3.4", "u.0.1.2.3.4", "x", "u.00000000.1.2.3.0",
+                           "u.00000000.7.2.3.4", "", NULL};
+    for (int i = 0; texts[i]; i++) {
+        sodium_bin2base64(forged, sizeof forged, (const unsigned char *)texts[i],
+                          strlen(texts[i]), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+        assert_int_equal(search_cursor_parse(&q, forged, &back, &err), ERR_INVALID);
+        assert_string_equal(err.reason, "invalid_format");
+    }
+    const char *garbage[] = {"!!!", "12345", "dS4w=", "a b", NULL};
+    for (int i = 0; garbage[i]; i++) {
+        assert_int_equal(search_cursor_parse(&q, garbage[i], &back, &err), ERR_INVALID);
+        assert_string_equal(err.reason, "invalid_format");
+    }
+}
+
+/* The triggers keep the FTS5 tables in step, and no input makes an FTS5 syntax error. */
+static void test_search_sqlite(void **state)
+{
+    char dir[] = "/tmp/sh-unit-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char url[128], err[256];
+    snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
+    db *d;
+    assert_int_equal(db_open(url, &d, err, sizeof err), 0);
+    assert_true(store_migrate(d, err, sizeof err) > 0);
+    assert_int_equal(
+        db_exec(d, "INSERT INTO users (id, handle, handle_norm, display_name, created_at, "
+                   "updated_at) VALUES (1, 'Ana_B', 'ana_b', 'Ana Bê', 0, 0);"
+                   "INSERT INTO posts (id, author_id, type, caption, visibility, created_at, "
+                   "updated_at) VALUES (10, 1, 'text', 'Sunset in Lisboa', 'public', 0, 0),"
+                   "(11, 1, 'text', 'sunrise', 'public', 0, 0);"),
+        0);
+    store_user users[4];
+    store_post posts[4];
+    store_search_key keys[4];
+    search_query q;
+    auth_error aerr = {0};
+    const char *nasty[] = {"\"",     "*",     "(",        ")",    "NEAR", "NEAR(a b)",
+                           "a OR b", "-sun",  "caption:sun", "sun*", "^sun", "'",
+                           "\\",     "a AND", "NOT",      "{caption}: x", "\"sun", "😀",
+                           "😀 sun",   "。",    "@",        "@ana", "..",   NULL};
+    for (int i = 0; nasty[i]; i++) {
+        for (int t = 0; t < 2; t++) {
+            assert_int_equal(search_parse(nasty[i], t ? "posts" : "users", &q, &aerr), 0);
+            store_search_query sq = {q.handle_prefix, q.fts5, q.tsquery};
+            int n = t ? store_search_posts(d, &sq, 0, NULL, posts, keys, 4)
+                      : store_search_users(d, &sq, 0, NULL, users, keys, 4);
+            assert_true(n >= 0);
+        }
+    }
+    assert_int_equal(search_parse("lisbo", "posts", &q, &aerr), 0);
+    store_search_query sq = {q.handle_prefix, q.fts5, q.tsquery};
+    assert_int_equal(store_search_posts(d, &sq, 0, NULL, posts, keys, 4), 1);
+    assert_int_equal(posts[0].id, 10);
+    /* an edited caption is found by its new words only; a deleted post not at all */
+    assert_int_equal(db_exec(d, "UPDATE posts SET caption = 'Porto' WHERE id = 10"), 0);
+    assert_int_equal(store_search_posts(d, &sq, 0, NULL, posts, keys, 4), 0);
+    assert_int_equal(search_parse("porto", "posts", &q, &aerr), 0);
+    sq = (store_search_query){q.handle_prefix, q.fts5, q.tsquery};
+    assert_int_equal(store_search_posts(d, &sq, 0, NULL, posts, keys, 4), 1);
+    assert_int_equal(db_exec(d, "UPDATE posts SET deleted_at = 5 WHERE id = 10"), 0);
+    assert_int_equal(store_search_posts(d, &sq, 0, NULL, posts, keys, 4), 0);
+    assert_int_equal(db_exec(d, "DELETE FROM posts"), 0);
+    /* users: accents fold, the handle prefix ranks first */
+    assert_int_equal(search_parse("ana", "users", &q, &aerr), 0);
+    sq = (store_search_query){q.handle_prefix, q.fts5, q.tsquery};
+    assert_int_equal(store_search_users(d, &sq, 0, NULL, users, keys, 4), 1);
+    assert_int_equal(keys[0].bucket, 1);
+    assert_int_equal(search_parse("be", "users", &q, &aerr), 0);
+    sq = (store_search_query){q.handle_prefix, q.fts5, q.tsquery};
+    assert_int_equal(store_search_users(d, &sq, 0, NULL, users, keys, 4), 1);
+    assert_int_equal(keys[0].bucket, 2);
+    assert_int_equal(db_exec(d, "UPDATE users SET display_name = 'Ana' WHERE id = 1"), 0);
+    assert_int_equal(store_search_users(d, &sq, 0, NULL, users, keys, 4), 0);
+    assert_int_equal(db_exec(d, "INSERT INTO users_fts (users_fts) VALUES ('integrity-check')"),
+                     0);
+    db_close(d);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -256,7 +424,8 @@ int main(void)
         cmocka_unit_test(test_ids),      cmocka_unit_test(test_json_validation),
         cmocka_unit_test(test_ratelimit), cmocka_unit_test(test_config),
         cmocka_unit_test(test_validate), cmocka_unit_test(test_tokens),
-        cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_migrations), cmocka_unit_test(test_search_parse),
+        cmocka_unit_test(test_search_cursor), cmocka_unit_test(test_search_sqlite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * /api/v1/search?q=&type=users|posts&cursor=&limit=: ranked search (docs/search.md). Input is
+ * checked before the database is touched; anonymous callers are welcome and see what an
+ * anonymous reader of each profile or post would. Users come in the profile shape of the follow
+ * lists, posts in the shape of GET /posts/:id.
+ */
+#include "api/api.h"
+
+#include "core/util.h"
+#include "domain/search.h"
+
+#include <stdlib.h>
+
+static void send_page(http_res *res, json_t *items, const search_query *q, bool has_next,
+                      const store_search_key *next)
+{
+    json_t *cursor = json_null();
+    if (has_next) {
+        char text[SEARCH_CURSOR_MAX];
+        search_cursor_format(q, next, text);
+        cursor = json_string(text);
+    }
+    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", cursor));
+}
+
+void api_search(http_req *req, http_res *res)
+{
+    search_query q;
+    auth_error err = {0};
+    int limit;
+    store_search_key after;
+    const char *cursor = http_req_query(req, "cursor");
+    bool paged = cursor && *cursor;
+    if (search_parse(http_req_query(req, "q"), http_req_query(req, "type"), &q, &err) < 0 ||
+        (paged && search_cursor_parse(&q, cursor, &after, &err) < 0)) {
+        api_fail(res, ERR_INVALID, &err);
+        return;
+    }
+    if (!api_limit(req, res, &limit))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed))
+        return;
+    int64_t viewer = authed ? p.user.id : 0;
+    store_search_key next;
+    bool has_next;
+    json_t *items = json_array();
+    int n;
+    if (q.type == SEARCH_USERS) {
+        store_user *users = xcalloc((size_t)limit + 1, sizeof *users);
+        n = search_users(d, &q, viewer, paged ? &after : NULL, limit, users, &next, &has_next,
+                         &err);
+        for (int i = 0; i < n; i++)
+            json_array_append_new(items, api_profile_json(d, &users[i], viewer));
+        free(users);
+    } else {
+        search_post_hit *hits = xcalloc((size_t)limit, sizeof *hits);
+        n = search_posts(d, &q, viewer, paged ? &after : NULL, limit, hits, &next, &has_next, &err);
+        for (int i = 0; i < n; i++)
+            json_array_append_new(items, api_post_json(&hits[i].post, &hits[i].author));
+        free(hits);
+    }
+    if (n < 0) {
+        json_decref(items);
+        api_fail(res, n, &err);
+        return;
+    }
+    send_page(res, items, &q, has_next, &next);
+}
