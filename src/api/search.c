@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * /api/v1/search?q=&type=users|posts&cursor=&limit=: ranked search (docs/search.md). Input is
+ * /api/v1/search?q=&type=users|posts|hashtags&cursor=&limit=: ranked search (docs/search.md). Input is
  * checked before the database is touched; anonymous callers are welcome and see what an
  * anonymous reader of each profile or post would. Users come in the profile shape of the follow
  * lists, posts in the shape of GET /posts/:id.
@@ -49,7 +49,14 @@ void api_search(http_req *req, http_res *res)
     bool has_next;
     json_t *items = json_array();
     int n;
-    if (q.type == SEARCH_USERS) {
+    if (q.type == SEARCH_HASHTAGS) {
+        store_hashtag *tags = xcalloc((size_t)limit + 1, sizeof *tags);
+        n = search_hashtags(d, &q, paged ? &after : NULL, limit, tags, &next, &has_next, &err);
+        for (int i = 0; i < n; i++)
+            json_array_append_new(items, json_pack("{s:s, s:I}", "tag", tags[i].tag, "post_count",
+                                                   (json_int_t)tags[i].post_count));
+        free(tags);
+    } else if (q.type == SEARCH_USERS) {
         store_user *users = xcalloc((size_t)limit + 1, sizeof *users);
         n = search_users(d, &q, viewer, paged ? &after : NULL, limit, users, &next, &has_next,
                          &err);

@@ -12,6 +12,8 @@
  */
 #include "domain/search.h"
 
+#include "domain/tags.h"
+
 #include "core/util.h"
 #include "domain/errors.h"
 #include "domain/posts.h"
@@ -170,11 +172,14 @@ int search_parse(const char *q, const char *type, search_query *out, auth_error 
     else if (!strcmp(type, "posts"))
         out->type = SEARCH_POSTS;
     else if (!strcmp(type, "hashtags"))
-        return domain_invalid(err, "type", "not_supported_yet");
+        out->type = SEARCH_HASHTAGS;
     else
         return domain_invalid(err, "type", "not_allowed");
 
-    if (out->type == SEARCH_USERS && text[0] == '@') {
+    if (out->type == SEARCH_HASHTAGS) {
+        if (!tags_normalize_hashtag(text, out->hashtag_prefix, sizeof out->hashtag_prefix))
+            out->hashtag_prefix[0] = '\0';
+    } else if (out->type == SEARCH_USERS && text[0] == '@') {
         out->handle_only = true;
         if (!take_handle(text + 1, false, out->handle_prefix))
             out->handle_prefix[0] = '\0'; /* nothing can match */
@@ -188,13 +193,15 @@ int search_parse(const char *q, const char *type, search_query *out, auth_error 
     unsigned char flags[2] = {(unsigned char)out->type, out->handle_only};
     h = fnv1a(h, flags, sizeof flags);
     h = fnv1a(h, out->handle_prefix, strlen(out->handle_prefix) + 1);
+    h = fnv1a(h, out->hashtag_prefix, strlen(out->hashtag_prefix));
     out->fingerprint = fnv1a(h, out->fts5, strlen(out->fts5));
     return 0;
 }
 
 static void cursor_text(const search_query *q, const store_search_key *k, char *out, size_t n)
 {
-    snprintf(out, n, "%c.%08x.%lld.%lld.%lld.%lld", q->type == SEARCH_USERS ? 'u' : 'p',
+    static const char kinds[] = {[SEARCH_USERS] = 'u', [SEARCH_POSTS] = 'p', [SEARCH_HASHTAGS] = 'h'};
+    snprintf(out, n, "%c.%08x.%lld.%lld.%lld.%lld", kinds[q->type],
              (unsigned)q->fingerprint, (long long)k->bucket, (long long)k->score,
              (long long)k->followers, (long long)k->id);
 }
@@ -228,13 +235,14 @@ int search_cursor_parse(const search_query *q, const char *cursor, store_search_
         return domain_invalid(err, "cursor", "invalid_format");
     *out = (store_search_key){.bucket = bucket, .score = score, .followers = followers, .id = id};
     search_query as_made = *q;
-    as_made.type = kind == 'u' ? SEARCH_USERS : SEARCH_POSTS;
+    as_made.type = kind == 'u' ? SEARCH_USERS : kind == 'h' ? SEARCH_HASHTAGS : SEARCH_POSTS;
     as_made.fingerprint = fingerprint;
     char canonical[112];
     cursor_text(&as_made, out, canonical, sizeof canonical);
     /* Only what search_cursor_format writes: no signs, spaces or leading zeros sneak through. */
-    if ((kind != 'u' && kind != 'p') || strcmp(canonical, (char *)text) != 0 || id <= 0 ||
-        bucket < 0 || bucket > 2 || followers < 0 || (kind == 'p' && (bucket || followers)))
+    if ((kind != 'u' && kind != 'p' && kind != 'h') || strcmp(canonical, (char *)text) != 0 ||
+        id <= 0 || bucket < 0 || bucket > 2 || followers < 0 ||
+        (kind == 'p' && (bucket || followers)) || (kind == 'h' && (bucket > 1 || followers)))
         return domain_invalid(err, "cursor", "invalid_format");
     if (as_made.type != q->type || fingerprint != q->fingerprint)
         return domain_invalid(err, "cursor", "query_changed");
@@ -307,4 +315,21 @@ int search_posts(db *d, const search_query *q, int64_t viewer, const store_searc
     free(cand);
     free(keys);
     return rc < 0 ? rc : n;
+}
+
+int search_hashtags(db *d, const search_query *q, const store_search_key *after, int limit,
+                    store_hashtag *out, store_search_key *next, bool *has_next, auth_error *err)
+{
+    *has_next = false;
+    if (!q->hashtag_prefix[0])
+        return 0;
+    store_search_key *keys = xcalloc((size_t)limit + 1, sizeof *keys);
+    int n = store_search_hashtags(d, q->hashtag_prefix, after, out, keys, limit + 1);
+    if (n > limit) {
+        *has_next = true;
+        *next = keys[limit - 1];
+        n = limit;
+    }
+    free(keys);
+    return n < 0 ? domain_db_failed(err, d, "search hashtags") : n;
 }

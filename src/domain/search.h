@@ -13,7 +13,8 @@
  *
  * Users are found by handle prefix (a query that looks like a handle) and by the words of their
  * handle, display name and bio; "@prefix" searches handles only. Posts are found by the words of
- * their caption, and each one passes posts_can_view for the viewer.
+ * their caption, and each one passes posts_can_view for the viewer. Hashtags are found by tag
+ * prefix, the exact tag first, then the most used.
  */
 #ifndef STREAMHUB_DOMAIN_SEARCH_H
 #define STREAMHUB_DOMAIN_SEARCH_H
@@ -29,7 +30,7 @@
 #define SEARCH_EXPR_BYTES 1024
 #define SEARCH_CURSOR_MAX 160
 
-typedef enum { SEARCH_USERS, SEARCH_POSTS } search_type;
+typedef enum { SEARCH_USERS, SEARCH_POSTS, SEARCH_HASHTAGS } search_type;
 
 typedef struct search_query {
     search_type type;
@@ -37,13 +38,15 @@ typedef struct search_query {
     char handle_prefix[32];          /* lowercased; "" = no handle matching */
     char fts5[SEARCH_EXPR_BYTES];    /* SQLite FTS5 MATCH expression; "" = no words */
     char tsquery[SEARCH_EXPR_BYTES]; /* PostgreSQL to_tsquery('simple', ...) input */
+    char hashtag_prefix[404];        /* normalized tag prefix; "" = matches nothing */
     int n_words;
     uint32_t fingerprint; /* ties a cursor to the query and type it was made for */
 } search_query;
 
-/* Validates and normalises ?q= and ?type= (users by default; hashtags is not built yet).
- * Returns 0, or ERR_INVALID with err naming the field: q required / too_long / invalid_format
- * (not UTF-8), type not_allowed / not_supported_yet. */
+/* Validates and normalises ?q= and ?type= (users by default). For hashtags the whole query is
+ * one tag prefix ("#" optional); a query that cannot be a tag matches nothing. Returns 0, or
+ * ERR_INVALID with err naming the field: q required / too_long / invalid_format (not UTF-8),
+ * type not_allowed. */
 int search_parse(const char *q, const char *type, search_query *out, auth_error *err);
 
 /* The opaque cursor for the page after key k. */
@@ -71,5 +74,10 @@ typedef struct search_post_hit {
 int search_posts(db *d, const search_query *q, int64_t viewer, const store_search_key *after,
                  int limit, search_post_hit *out, store_search_key *next, bool *has_next,
                  auth_error *err);
+
+/* Hashtags with live posts whose tag starts with the query: the exact tag first, then by post
+ * count. Same paging contract as search_users. */
+int search_hashtags(db *d, const search_query *q, const store_search_key *after, int limit,
+                    store_hashtag *out, store_search_key *next, bool *has_next, auth_error *err);
 
 #endif

@@ -159,3 +159,43 @@ int store_search_posts(db *d, const store_search_query *q, int64_t viewer,
     db_reset(s);
     return rc < 0 ? rc : n;
 }
+
+int store_search_hashtags(db *d, const char *prefix, const store_search_key *after,
+                          store_hashtag *out, store_search_key *keys, int max)
+{
+    /* LIKE with an escaped pattern: tags are lowercase already, so SQLite's case folding and
+     * PostgreSQL's case-sensitive LIKE agree. */
+    static const char *sql =
+        "SELECT id, tag, post_count, created_at, bucket FROM (SELECT h.*, "
+        "CASE WHEN tag = ? THEN 0 ELSE 1 END AS bucket FROM hashtags h "
+        "WHERE tag LIKE ? ESCAPE '!' AND post_count > 0) t "
+        "WHERE (bucket, -post_count, 0, -id) > (?, ?, ?, ?) "
+        "ORDER BY bucket, post_count DESC, id DESC LIMIT ?";
+    char pattern[(int)sizeof out->tag * 2 + 2], *w = pattern;
+    for (const char *c = prefix; *c && w < pattern + sizeof pattern - 3; c++) {
+        if (*c == '%' || *c == '_' || *c == '!')
+            *w++ = '!';
+        *w++ = *c;
+    }
+    *w++ = '%';
+    *w = '\0';
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, prefix);
+    db_bind_text(s, 2, pattern);
+    int i = bind_after(s, 3, after);
+    db_bind_int64(s, i, max);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        out[n].id = db_col_int64(s, 0);
+        snprintf(out[n].tag, sizeof out[n].tag, "%s", db_col_text(s, 1));
+        out[n].post_count = db_col_int64(s, 2);
+        out[n].created_at = db_col_int64(s, 3);
+        keys[n] = (store_search_key){.bucket = db_col_int64(s, 4), .score = out[n].post_count,
+                                     .id = out[n].id};
+        n++;
+    }
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}

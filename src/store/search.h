@@ -17,6 +17,7 @@
 
 #include "store/db.h"
 #include "store/posts.h"
+#include "store/tags.h"
 #include "store/users.h"
 
 #include <stdint.h>
@@ -50,5 +51,10 @@ int store_search_users(db *d, const store_search_query *q, int64_t viewer,
 int store_search_posts(db *d, const store_search_query *q, int64_t viewer,
                        const store_search_key *after, store_post *out, store_search_key *keys,
                        int max);
+
+/* Hashtags with live posts whose tag starts with prefix (normalized, lowercase): the exact tag
+ * first (bucket 0), then the others (bucket 1) by post count (the key's score), then id. */
+int store_search_hashtags(db *d, const char *prefix, const store_search_key *after,
+                          store_hashtag *out, store_search_key *keys, int max);
 
 #endif

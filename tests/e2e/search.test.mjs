@@ -262,7 +262,7 @@ describe('bad input', () => {
       ['q=x%FF', {}, 'q', 'invalid_format'],
       ['q=%C0%AF', {}, 'q', 'invalid_format'],
       ['q=x&type=people', {}, 'type', 'not_allowed'],
-      ['q=x&type=hashtags', {}, 'type', 'not_supported_yet'],
+      ['q=x&type=tags', {}, 'type', 'not_allowed'],
       ['q=x&limit=0', {}, 'limit', 'out_of_range'],
       ['q=x&limit=101', {}, 'limit', 'out_of_range'],
       ['q=x&limit=abc', {}, 'limit', 'out_of_range'],
@@ -307,5 +307,34 @@ describe('bad input', () => {
     for (const q of [`"${tag}`, `${tag}*`, `(${tag})`, `-${tag}`, `caption:${tag}`, `NEAR(${tag} quotes)`, `${tag} "quot`, `${tag}:*`, `'${tag}' & near`, `${tag} (paren`])
       assert.deepEqual(await postIds(q), [id], q);
     assert.deepEqual(await handles('"syntax tester"'), [a.creds.handle]);
+  });
+});
+
+describe('hashtags', () => {
+  test('by tag prefix: the exact tag first, then the most used; only tags with live posts; paged', async () => {
+    const a = await register(url);
+    const stem = word(8);
+    await post(a, `#${stem}`);
+    for (let i = 0; i < 3; i++) await post(a, `#${stem}pop number ${i}`);
+    await post(a, `#${stem}mid and #${stem}MID again`);
+    await post(a, `#${stem}mid second`);
+    const gone = await post(a, `#${stem}gone`);
+    await c().del(`/api/v1/posts/${gone}`, { token: tok(a) });
+    const tags = async (q, opts) => (await ok(q, { type: 'hashtags', ...opts })).items;
+    const all = await tags(stem);
+    assert.deepEqual(all.map((t) => [t.tag, t.post_count]), [[stem, 1], [`${stem}pop`, 3], [`${stem}mid`, 2]]);
+    assert.deepEqual((await tags(`#${stem.toUpperCase()}M`)).map((t) => t.tag), [`${stem}mid`], 'a leading # and any case');
+    assert.deepEqual(await tags('two words'), [], 'not a tag: nothing');
+    assert.deepEqual(await tags('100%_!'), []);
+    const seen = [];
+    let cursor;
+    do {
+      const page = await ok(stem, { type: 'hashtags', limit: 1, cursor });
+      seen.push(...page.items.map((t) => t.tag));
+      cursor = page.next_cursor;
+    } while (cursor);
+    assert.deepEqual(seen, all.map((t) => t.tag));
+    const first = await ok(stem, { type: 'hashtags', limit: 1 });
+    expectError(await search(stem, { type: 'users', cursor: first.next_cursor }), 422, 'validation_failed');
   });
 });

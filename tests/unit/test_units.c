@@ -294,7 +294,7 @@ static void test_search_parse(void **state)
         {"\xed\xa0\x80", NULL, "q", "invalid_format"}, /* surrogate */
         {"\xe2\x82", NULL, "q", "invalid_format"},     /* cut short */
         {"ok", "people", "type", "not_allowed"},
-        {"ok", "hashtags", "type", "not_supported_yet"},
+        {"ok", "tags", "type", "not_allowed"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&err, 0, sizeof err);
