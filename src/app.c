@@ -127,6 +127,12 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
             free(secret);
             return rc;
         }
+        a->maintenance = maintenance_start(a->database_url, a->cfg.purge_after,
+                                           a->cfg.maintenance_interval, err, err_size);
+        if (!a->maintenance) {
+            free(secret);
+            return ERR_IO;
+        }
     }
     auth_settings s = {
         .secret = secret, .access_ttl_s = a->cfg.access_ttl, .refresh_ttl_s = a->cfg.refresh_ttl,
@@ -141,6 +147,8 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
 
 void app_close(app *a)
 {
+    maintenance_stop(a->maintenance);
+    a->maintenance = NULL;
     event_log_stop();
     outbox_worker_stop(a->outbox);
     a->outbox = NULL;

@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "domain/auth.h"
 #include "http/http.h"
+#include "jobs/maintenance.h"
 #include "jobs/outbox_worker.h"
 #include "store/db.h"
 
@@ -22,6 +23,7 @@ typedef struct app {
     const char *database_kind; /* "sqlite" or "postgres" */
     auth_service *auth;
     outbox_worker *outbox;
+    maintenance *maintenance;
     http_server *http;
     int64_t started_ms;
 } app;

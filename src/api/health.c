@@ -6,6 +6,7 @@
 #include "api/api.h"
 
 #include "jobs/event_log.h"
+#include "jobs/maintenance.h"
 
 #include "store/db.h"
 #include "store/migrate.h"
@@ -78,10 +79,14 @@ void api_metrics(http_req *req, http_res *res)
                "streamhub_events_written_total %llu\n"
                "# HELP streamhub_events_dropped_total Events dropped because the log was full.\n"
                "# TYPE streamhub_events_dropped_total counter\n"
-               "streamhub_events_dropped_total %llu\n",
+               "streamhub_events_dropped_total %llu\n"
+               "# HELP streamhub_posts_purged_total Deleted posts and expired stories purged.\n"
+               "# TYPE streamhub_posts_purged_total counter\n"
+               "streamhub_posts_purged_total %llu\n",
                (double)db_time_us_total() / 1e6, (long long)db_queries_total(),
                (long long)((now_ms() - api_app(req)->started_ms) / 1000),
-               (unsigned long long)event_log_written(), (unsigned long long)event_log_dropped());
+               (unsigned long long)event_log_written(), (unsigned long long)event_log_dropped(),
+               (unsigned long long)maintenance_purged_total());
     http_res_bytes(res, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len, false);
     buf_free(&out);
 }

@@ -43,6 +43,8 @@ static const option_def options[] = {
     {"access-ttl", OPT_INT, O(access_ttl), "900", 1, 86400, "access token lifetime, seconds"},
     {"refresh-ttl", OPT_INT, O(refresh_ttl), "2592000", 60, 31536000, "refresh token lifetime, seconds"},
     {"code-ttl", OPT_INT, O(code_ttl), "600", 10, 604800, "lifetime of one-time codes and links, seconds"},
+    {"purge-after", OPT_INT, O(purge_after), "2592000", 1, 315360000, "keep deleted posts and expired stories this long before purging them, seconds"},
+    {"maintenance-interval", OPT_INT, O(maintenance_interval), "60", 1, 86400, "how often housekeeping (purging) runs, seconds"},
     {"story-ttl", OPT_INT, O(story_ttl), "86400", 1, 604800, "how long a story stays visible, seconds"},
     {"cors-origins", OPT_STR, O(cors_origins), "", 0, 0, "comma-separated allowed CORS origins; * = any"},
     {"trust-proxy", OPT_BOOL, O(trust_proxy), "false", 0, 0, "use X-Forwarded-For as the client address"},

@@ -364,6 +364,11 @@ typedef struct migration {
     "  to_tsvector('simple', caption)) STORED;"                                                   \
     "CREATE INDEX posts_search ON posts USING GIN (search_tsv) WHERE deleted_at IS NULL;"
 
+/* Indexes for the purge of soft-deleted posts and expired stories (jobs/maintenance.c). */
+#define PURGE_INDEXES                                                                             \
+    "CREATE INDEX posts_deleted ON posts(deleted_at) WHERE deleted_at IS NOT NULL;"               \
+    "CREATE INDEX posts_expiry ON posts(expires_at) WHERE expires_at IS NOT NULL;"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -377,6 +382,7 @@ static const migration sqlite_migrations[] = {
     {10, "notifications", NOTIFICATION_TABLES("INTEGER PRIMARY KEY")},
     {11, "identity_events", IDENTITY_EVENT_TABLES("INTEGER PRIMARY KEY")},
     {12, "search", SEARCH_SQLITE},
+    {13, "purge_indexes", PURGE_INDEXES},
 };
 
 static const migration pg_migrations[] = {
@@ -392,6 +398,7 @@ static const migration pg_migrations[] = {
     {10, "notifications", NOTIFICATION_TABLES("BIGINT PRIMARY KEY")},
     {11, "identity_events", IDENTITY_EVENT_TABLES("BIGINT PRIMARY KEY")},
     {12, "search", SEARCH_PG},
+    {13, "purge_indexes", PURGE_INDEXES},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -164,7 +164,8 @@ int store_post_insert(db *d, const store_post *p)
     bind_optional_id(s, 13, p->stitch_of);
     db_bind_int64(s, 14, p->created_at);
     int rc = db_run(s);
-    if (rc < 0 || (rc = bump_counter(d, COUNTER_POSTS, p->author_id, 1)) < 0)
+    /* stories come and go within a day and are not part of the profile's post count */
+    if (rc < 0 || (!p->expires_at && (rc = bump_counter(d, COUNTER_POSTS, p->author_id, 1)) < 0))
         return rc;
     /* a source's duet/stitch/share counts move with the post that references it */
     if (p->share_of && (rc = bump_engagement(d, COUNTER_SHARES, p->share_of, 1)) < 0)
@@ -235,7 +236,7 @@ int store_post_soft_delete(db *d, const store_post *p, int64_t now)
         return rc;
     if (db_changes(d) != 1)
         return ERR_NOT_FOUND;
-    if ((rc = bump_counter(d, COUNTER_POSTS, author_id, -1)) < 0)
+    if (!p->expires_at && (rc = bump_counter(d, COUNTER_POSTS, author_id, -1)) < 0)
         return rc;
     if (p->share_of && (rc = bump_engagement(d, COUNTER_SHARES, p->share_of, -1)) < 0)
         return rc;
@@ -726,4 +727,21 @@ int store_hashtag_posts(db *d, int64_t hashtag_id, int64_t before_id, store_post
     bind_before(s, 2, before_id);
     db_bind_int64(s, 3, max);
     return read_posts(s, out, NULL, max);
+}
+
+int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int max)
+{
+    /* Rows hanging off a post (reactions, comments, saves, views, edits, tag links) go with it
+     * through ON DELETE CASCADE. */
+    static const char *sql =
+        "DELETE FROM posts WHERE id IN (SELECT id FROM posts WHERE deleted_at < ? "
+        "UNION SELECT id FROM posts WHERE expires_at < ? LIMIT ?)";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, deleted_before);
+    db_bind_int64(s, 2, expired_before);
+    db_bind_int64(s, 3, max);
+    int rc = db_run(s);
+    return rc < 0 ? rc : (int)db_changes(d);
 }

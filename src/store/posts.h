@@ -152,6 +152,10 @@ int store_story_authors(db *d, int64_t viewer, int64_t now, int64_t before_lates
 /* One author's stories live at now, oldest first. */
 int store_stories_of(db *d, int64_t author_id, int64_t now, store_post *out, int max);
 
+/* Deletes for good up to max posts soft-deleted before deleted_before or (stories) expired before
+ * expired_before; returns how many. */
+int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int max);
+
 /* Live non-story posts linked to a hashtag, newest first, ids below before_id. */
 int store_hashtag_posts(db *d, int64_t hashtag_id, int64_t before_id, store_post *out, int max);
 

@@ -266,3 +266,27 @@ describe('trending', () => {
     assert.ok(quiet.id);
   });
 });
+
+describe('purge', () => {
+  test('deleted posts and expired stories are purged after the retention period', async () => {
+    const t = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--story-ttl', '1', '--purge-after', '1', '--maintenance-interval', '1'] });
+    const cc = () => client(t.url);
+    const a = await register(t.url);
+    const b = await register(t.url);
+    const p = (await cc().post('/api/v1/posts', { token: a.tokens.access_token, json: { caption: 'short-lived #purgeme' } })).json;
+    await cc().post(`/api/v1/posts/${p.id}/reactions`, { token: b.tokens.access_token });
+    await cc().post(`/api/v1/posts/${p.id}/comments`, { token: b.tokens.access_token, json: { body: 'bye' } });
+    await cc().post(`/api/v1/posts/${p.id}/save`, { token: b.tokens.access_token });
+    await cc().post('/api/v1/posts', { token: a.tokens.access_token, json: { type: 'story', caption: 'a story' } });
+    assert.equal((await cc().get(`/api/v1/users/${a.creds.handle}`)).json.counts.posts, 1, 'stories are not counted as posts');
+    await cc().del(`/api/v1/posts/${p.id}`, { token: a.tokens.access_token });
+    let purged = 0;
+    for (let i = 0; i < 60 && purged < 2; i++) {
+      await sleep(100);
+      purged = Number((await cc().get('/metrics')).text.match(/^streamhub_posts_purged_total (\d+)/m)[1]);
+    }
+    assert.equal(purged, 2);
+    assert.equal((await cc().get('/api/v1/hashtags/purgeme')).json.post_count, 0);
+    assert.deepEqual((await cc().get('/api/v1/users/me/saved', { token: b.tokens.access_token })).json.items, []);
+  });
+});
