@@ -93,13 +93,21 @@ seed() { # database_url data_dir -> seeds unless data_dir holds a finished seed
 
 login_tokens() { # url first last out_file: access tokens of user<first>..user<last>
   local url=$1 first=$2 last=$3 out=$4
-  seq "$first" "$last" | xargs -P 4 -I{} sh -c 'curl -s -w "\n" -XPOST "$1/api/v1/auth/login" \
+  mkdir -p "$WORK/logins"
+  # Four logins in flight (the server hashes one at a time); each answer goes to its own file,
+  # since answers written to one pipe by parallel clients can interleave.
+  seq "$first" "$last" | xargs -P 4 -I{} sh -c 'curl -s -o "$2/$3" -XPOST "$1/api/v1/auth/login" \
       -H "Content-Type: application/json" \
-      -d "{\"login\":\"$(printf user%06d "$2")\",\"password\":\"benchmark password\"}"' _ "$url" {} |
-    sed -n 's/.*"access_token": *"\([^"]*\)".*/\1/p' >"$out"
+      -d "{\"login\":\"$(printf user%06d "$3")\",\"password\":\"benchmark password\"}"' \
+      _ "$url" "$WORK/logins" {}
+  for i in $(seq "$first" "$last"); do
+    grep -o '"access_token": *"[^"]*"' "$WORK/logins/$i" | cut -d '"' -f 4
+  done >"$out"
   local got
   got=$(wc -l <"$out")
-  [ "$got" -eq $((last - first + 1)) ] || { echo "only $got of $((last - first + 1)) logins worked" >&2; exit 1; }
+  [ "$got" -eq $((last - first + 1)) ] ||
+    { echo "only $got of $((last - first + 1)) logins worked, e.g.:" >&2
+      grep -L access_token "$WORK"/logins/* | head -n 1 | xargs cat >&2; exit 1; }
 }
 
 scenarios() { # label data_dir [serve args...]
