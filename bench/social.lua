@@ -1,0 +1,71 @@
+-- SPDX-License-Identifier: MIT
+-- wrk script for the social-core scenarios (bench/social.sh). Arguments after `--` are
+-- key=value pairs:
+--   mode=get    path=P tokens=FILE        GET P, rotating the bearer tokens (feeds)
+--   mode=post   ids=FILE [tokens=FILE]    GET /api/v1/posts/:id over random ids, anonymous
+--                                         unless tokens are given
+--   mode=react  ids=FILE tokens=FILE      like then unlike (POST, DELETE .../reactions), each
+--                                         pair on a fresh random (user, post), so no single row
+--                                         or counter takes all the writes
+-- Requests are built once in init where they do not change, so the client spends its share of
+-- the two cores on sending rather than on Lua.
+
+local function lines(path)
+  local out = {}
+  for line in io.lines(path) do
+    if line ~= "" then out[#out + 1] = line end
+  end
+  assert(#out > 0, "empty file: " .. path)
+  return out
+end
+
+local opts = {}
+local prebuilt = nil
+local tokens, ids = nil, nil
+local n = 0
+local pair_token, pair_id
+
+function init(args)
+  for _, a in ipairs(args) do
+    local k, v = a:match("^([%w_]+)=(.*)$")
+    if k then opts[k] = v end
+  end
+  math.randomseed(os.time())
+  if opts.tokens then tokens = lines(opts.tokens) end
+  if opts.ids then ids = lines(opts.ids) end
+  if opts.mode == "get" then
+    prebuilt = {}
+    for i, t in ipairs(tokens) do
+      prebuilt[i] = wrk.format("GET", opts.path, { Authorization = "Bearer " .. t })
+    end
+  elseif opts.mode == "post" and not tokens then
+    prebuilt = {}
+    for i, id in ipairs(ids) do
+      prebuilt[i] = wrk.format("GET", "/api/v1/posts/" .. id)
+    end
+  end
+end
+
+function request()
+  n = n + 1
+  local mode = opts.mode
+  if mode == "get" then
+    return prebuilt[(n % #prebuilt) + 1]
+  elseif mode == "post" then
+    if prebuilt then return prebuilt[math.random(#prebuilt)] end
+    return wrk.format("GET", "/api/v1/posts/" .. ids[math.random(#ids)],
+      { Authorization = "Bearer " .. tokens[(n % #tokens) + 1] })
+  elseif mode == "react" then
+    local path
+    if n % 2 == 1 then
+      pair_token = tokens[math.random(#tokens)]
+      pair_id = ids[math.random(#ids)]
+      path = "/api/v1/posts/" .. pair_id .. "/reactions"
+      return wrk.format("POST", path, { Authorization = "Bearer " .. pair_token,
+        ["Content-Type"] = "application/json" }, '{"type":"like"}')
+    end
+    path = "/api/v1/posts/" .. pair_id .. "/reactions"
+    return wrk.format("DELETE", path, { Authorization = "Bearer " .. pair_token })
+  end
+  error("unknown mode " .. tostring(mode))
+end

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Social-core benchmarks (issue 3): seeds the benchmark graph with build/streamhub-seed (100,000
+# users, 1,000,000 posts, 5,000,000 reactions by default), starts build/streamhub on it, logs in
+# as the bench viewers (user000001..user000064, each following exactly 500 accounts) and 256
+# more users, and runs wrk against the home feed, single posts, like/unlike and trending.
+# Prints a Markdown block for docs/BENCHMARKS.md; nothing here asserts timings.
+#   bench/social.sh                                   SQLite in a fresh temporary data dir
+#   BENCH_DATA_DIR=/var/tmp/sh bench/social.sh        seed that dir once, reuse it afterwards
+#   BENCH_PG=postgres://... bench/social.sh           also PostgreSQL (an empty database the
+#                                                     script may fill; BENCH_PG_DIR keeps its
+#                                                     JWT secret and post ids for reuse)
+# Seeding takes minutes, which is why a seeded dir (recognized by its seed-ids.txt) is reused.
+# The scenarios write (sessions, reactions), so a reused data set drifts a little from the seed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${STREAMHUB_BIN:-build/streamhub}
+SEED_BIN=${STREAMHUB_SEED_BIN:-build/streamhub-seed}
+DUR=${BENCH_SECONDS:-10}
+CONNS=${BENCH_CONNECTIONS:-64}
+USERS=${BENCH_USERS:-100000}
+POSTS=${BENCH_POSTS:-1000000}
+REACTIONS=${BENCH_REACTIONS:-5000000}
+VIEWERS=64
+REACTORS=256
+WORK=$(mktemp -d /tmp/streamhub-social.XXXXXX)
+PID=
+cleanup() {
+  if [ -n "$PID" ]; then kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+ulimit -n 65536 2>/dev/null || true
+
+start_server() { # data_dir [extra args...] -> sets URL and PID
+  local dir=$1; shift
+  "$BIN" serve --port 0 --data-dir "$dir" --rate-limit 0 --auth-rate-limit 0 "$@" \
+    >"$WORK/server.out" 2>"$WORK/server.log" &
+  PID=$!
+  for _ in $(seq 1 200); do
+    URL=$(sed -n 's/^listening on //p' "$WORK/server.out")
+    [ -n "$URL" ] && return 0
+    sleep 0.05
+  done
+  echo "server did not start: $(cat "$WORK/server.log")" >&2
+  exit 1
+}
+stop_server() { kill -TERM "$PID"; wait "$PID" 2>/dev/null || true; PID=; }
+
+# wrk summary: "req/s, p50, p99 (errors)"
+wrk_run() { # url [wrk options...] [-- script args...]
+  local url=$1; shift
+  local opts=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+  # wrk takes the URL before the script's arguments. A long timeout, so that slow answers
+  # count in the percentiles instead of vanishing as "timeout" errors.
+  wrk -t1 -c"$CONNS" -d"${DUR}s" --timeout 60s --latency "${opts[@]}" "$url" "$@" \
+    >"$WORK/wrk.txt" 2>&1
+  drain
+  local rps p50 p99 errs
+  rps=$(awk '/^Requests\/sec/ {print $2}' "$WORK/wrk.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.txt")
+  errs=$(grep -E 'Non-2xx|Socket errors' "$WORK/wrk.txt" | tr '\n' ' ' || true)
+  echo "$rps req/s, p50 $p50, p99 $p99${errs:+ ($errs)}"
+}
+
+# wrk stops sending when its time is up, but requests it gave up on may still sit in the
+# server's worker queue; the next scenario must not pay for them. A database read answering
+# quickly again means the queue is empty.
+drain() {
+  local probe="$URL/api/v1/posts/$(head -n 1 "$IDS")"
+  for _ in $(seq 1 600); do
+    awk -v t="$(curl -s -o /dev/null -w '%{time_total}' "$probe")" 'BEGIN {exit !(t < 0.05)}' &&
+      return 0
+    sleep 0.5
+  done
+}
+
+seed() { # database_url data_dir -> seeds unless data_dir holds a finished seed
+  local db=$1 dir=$2
+  mkdir -p "$dir"
+  if [ -s "$dir/seed-ids.txt" ]; then
+    echo "reusing the seeded data in $dir" >&2
+    return 0
+  fi
+  echo "seeding $db (takes minutes) ..." >&2
+  "$SEED_BIN" --database "$db" --users "$USERS" --posts "$POSTS" --reactions "$REACTIONS" \
+    --viewers "$VIEWERS" --viewer-follows 500 --ids-file "$dir/seed-ids.txt.part" \
+    >"$dir/seed.log" 2>&1 || { cat "$dir/seed.log" >&2; exit 1; }
+  mv "$dir/seed-ids.txt.part" "$dir/seed-ids.txt"
+}
+
+login_tokens() { # url first last out_file: access tokens of user<first>..user<last>
+  local url=$1 first=$2 last=$3 out=$4
+  mkdir -p "$WORK/logins"
+  # Four logins in flight (the server hashes one at a time); each answer goes to its own file,
+  # since answers written to one pipe by parallel clients can interleave.
+  seq "$first" "$last" | xargs -P 4 -I{} sh -c 'curl -s -o "$2/$3" -XPOST "$1/api/v1/auth/login" \
+      -H "Content-Type: application/json" \
+      -d "{\"login\":\"$(printf user%06d "$3")\",\"password\":\"benchmark password\"}"' \
+      _ "$url" "$WORK/logins" {}
+  for i in $(seq "$first" "$last"); do
+    grep -o '"access_token": *"[^"]*"' "$WORK/logins/$i" | cut -d '"' -f 4
+  done >"$out"
+  local got
+  got=$(wc -l <"$out")
+  [ "$got" -eq $((last - first + 1)) ] ||
+    { echo "only $got of $((last - first + 1)) logins worked, e.g.:" >&2
+      grep -L access_token "$WORK"/logins/* | head -n 1 | xargs cat >&2; exit 1; }
+}
+
+scenarios() { # label data_dir [serve args...]
+  local label=$1 dir=$2; shift 2
+  local ids="$dir/seed-ids.txt" viewers="$WORK/viewers.txt" reactors="$WORK/reactors.txt"
+  IDS=$ids
+  if [ -f "$dir/seed.log" ]; then
+    echo "| seed, $label | $(sed -n 's/^seeded in //p' "$dir/seed.log"); $(sed -n 's/^database size: //p' "$dir/seed.log") |"
+  fi
+  start_server "$dir" "$@"
+  login_tokens "$URL" 1 "$VIEWERS" "$viewers"
+  login_tokens "$URL" $((VIEWERS + 1)) $((VIEWERS + REACTORS)) "$reactors"
+  cat "$viewers" >>"$reactors"
+  local feed=(-s bench/social.lua -- mode=get path=/api/v1/feed/home "tokens=$viewers")
+  # A short unrecorded run first, so every row reads from warm caches.
+  DUR=3 wrk_run "$URL" "${feed[@]}" >/dev/null
+  echo "| GET /api/v1/feed/home (64 viewers following 500 each, rotated), $label | $(wrk_run "$URL" "${feed[@]}") |"
+  echo "| GET /api/v1/posts/:id (10,000 random public posts, anonymous), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=post "ids=$ids") |"
+  echo "| GET /api/v1/posts/:id (same, signed in as the 64 viewers), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=post "ids=$ids" "tokens=$viewers") |"
+  echo "| POST+DELETE /api/v1/posts/:id/reactions (like/unlike, 320 users x 10,000 posts), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=react "ids=$ids" "tokens=$reactors") |"
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -n 1 "$viewers")" \
+    "$URL/api/v1/feed/trending")
+  if [ "$code" = 404 ]; then
+    echo "| GET /api/v1/feed/trending, $label | not available (404: not built yet) |"
+  else
+    echo "| GET /api/v1/feed/trending, $label | $(wrk_run "$URL" -s bench/social.lua -- mode=get path=/api/v1/feed/trending "tokens=$viewers") |"
+  fi
+  echo "| server RSS after the runs, $label | $(( $(awk '/^VmRSS/ {print $2}' "/proc/$PID/status") / 1024 )) MiB |"
+  stop_server
+}
+
+SQLITE_DIR=${BENCH_DATA_DIR:-$WORK/sqlite}
+seed "sqlite:$SQLITE_DIR/streamhub.db" "$SQLITE_DIR"
+if [ -n "${BENCH_PG:-}" ]; then
+  PG_DIR=${BENCH_PG_DIR:-$WORK/pg}
+  seed "$BENCH_PG" "$PG_DIR"
+fi
+
+echo "### Social core — $(date -u +%F) — $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), wrk -t1 -c$CONNS -d${DUR}s on loopback"
+echo
+echo "Data: $USERS users, $POSTS posts, $REACTIONS reactions (bench/seed.c defaults for the rest)."
+echo
+echo "| scenario | result |"
+echo "|---|---|"
+scenarios SQLite "$SQLITE_DIR"
+if [ -n "${BENCH_PG:-}" ]; then
+  scenarios "PostgreSQL" "$PG_DIR" --database "$BENCH_PG"
+fi
