@@ -25,6 +25,7 @@
 #include "domain/tokens.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/posts.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -848,16 +849,17 @@ static int write_posts(db *d, const plan *p, int64_t batch)
 {
     static const char *sqlite_sql =
         "INSERT INTO posts (id, author_id, type, caption, visibility, created_at, updated_at, "
-        "reaction_count, comment_count, save_count) VALUES (?, ?, 'text', ?, ?, ?, ?, ?, ?, ?)";
+        "reaction_count, comment_count, save_count, hot_at) "
+        "VALUES (?, ?, 'text', ?, ?, ?, ?, ?, ?, ?, ?)";
     static const char *pg_sql =
         "INSERT INTO posts (id, author_id, type, caption, visibility, created_at, updated_at, "
-        "reaction_count, comment_count, save_count) "
-        "SELECT i, a, 'text', c, v, t, t, rc, cc, sc FROM unnest(?::bigint[], ?::bigint[], "
-        "?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) "
-        "AS x(i, a, c, v, t, rc, cc, sc)";
+        "reaction_count, comment_count, save_count, hot_at) "
+        "SELECT i, a, 'text', c, v, t, t, rc, cc, sc, h FROM unnest(?::bigint[], ?::bigint[], "
+        "?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[]) "
+        "AS x(i, a, c, v, t, rc, cc, sc, h)";
     writer w;
     bool pg = db_kind_of(d) == DB_POSTGRES;
-    int rc = writer_open(&w, d, "posts", sqlite_sql, pg_sql, 8, p->n_posts, batch);
+    int rc = writer_open(&w, d, "posts", sqlite_sql, pg_sql, 9, p->n_posts, batch);
     for (uint32_t i = 0; rc == 0 && i < p->n_posts; i++) {
         char caption[256];
         words(caption, sizeof caption, 3, 16, true);
@@ -871,6 +873,9 @@ static int write_posts(db *d, const plan *p, int64_t batch)
         put_int(&w, p->reaction_count[i]);
         put_int(&w, p->comment_count[i]);
         put_int(&w, p->save_count[i]);
+        /* the trending key the server would have computed as the counters moved */
+        put_int(&w, store_post_hot_at(p->post_time[i], p->reaction_count[i],
+                                      p->comment_count[i], 0, p->save_count[i], 0));
         rc = end_row(&w);
     }
     return rc < 0 ? rc : writer_close(&w);

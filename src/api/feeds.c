@@ -47,29 +47,29 @@ static json_t *feed_cursor_json(bool two_part, const feed_cursor *c)
     return json_string(text);
 }
 
-typedef int (*feed_fn)(db *d, int64_t viewer, int64_t arg, feed_cursor cursor, int limit,
-                       feed_item *out, feed_cursor *next);
+typedef int (*feed_fn)(db *d, const store_user *viewer, int64_t arg, feed_cursor cursor,
+                       int limit, feed_item *out, feed_cursor *next);
 
-static int run_home(db *d, int64_t viewer, int64_t arg, feed_cursor c, int limit,
+static int run_home(db *d, const store_user *viewer, int64_t arg, feed_cursor c, int limit,
                     feed_item *out, feed_cursor *next)
 {
     return feed_home(d, viewer, c, limit, out, next);
 }
 
-static int run_trending(db *d, int64_t viewer, int64_t arg, feed_cursor c, int limit,
+static int run_trending(db *d, const store_user *viewer, int64_t arg, feed_cursor c, int limit,
                         feed_item *out, feed_cursor *next)
 {
-    return feed_trending(d, viewer, c, limit, out, next);
+    return feed_trending(d, viewer ? viewer->id : 0, c, limit, out, next);
 }
 
-static int run_hashtag(db *d, int64_t viewer, int64_t arg, feed_cursor c, int limit,
+static int run_hashtag(db *d, const store_user *viewer, int64_t arg, feed_cursor c, int limit,
                        feed_item *out, feed_cursor *next)
 {
-    return feed_hashtag(d, viewer, arg, c, limit, out, next);
+    return feed_hashtag(d, viewer ? viewer->id : 0, arg, c, limit, out, next);
 }
 
-/* Runs a feed for this request's viewer and answers the page. */
-static void answer_feed(http_res *res, db *d, int64_t viewer, feed_fn fn, int64_t arg,
+/* Runs a feed for this request's viewer (NULL = anonymous) and answers the page. */
+static void answer_feed(http_res *res, db *d, const store_user *viewer, feed_fn fn, int64_t arg,
                         bool two_part, feed_cursor cursor, int limit)
 {
     feed_item *items = xcalloc((size_t)limit, sizeof *items);
@@ -96,7 +96,7 @@ void api_feed_home(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    answer_feed(res, d, p.user.id, run_home, 0, false, cursor, limit);
+    answer_feed(res, d, &p.user, run_home, 0, false, cursor, limit);
 }
 
 void api_feed_trending(http_req *req, http_res *res)
@@ -110,7 +110,7 @@ void api_feed_trending(http_req *req, http_res *res)
     db *d = api_db(req, res);
     if (!d || !api_auth_optional(req, res, d, &p, &authed))
         return;
-    answer_feed(res, d, authed ? p.user.id : 0, run_trending, 0, true, cursor, limit);
+    answer_feed(res, d, authed ? &p.user : NULL, run_trending, 0, true, cursor, limit);
 }
 
 /* Loads the :tag hashtag; answers 404 for a malformed or unknown one. */
@@ -150,7 +150,7 @@ void api_hashtags_posts(http_req *req, http_res *res)
     store_hashtag h;
     if (!d || !api_auth_optional(req, res, d, &p, &authed) || !read_hashtag(req, res, d, &h))
         return;
-    answer_feed(res, d, authed ? p.user.id : 0, run_hashtag, h.id, false, cursor, limit);
+    answer_feed(res, d, authed ? &p.user : NULL, run_hashtag, h.id, false, cursor, limit);
 }
 
 void api_stories(http_req *req, http_res *res)

@@ -108,25 +108,29 @@ static bool read_visible_post(http_req *req, http_res *res, db *d, visible_post 
     return rc == 0;
 }
 
+/* Authenticates, creates the post (a share of :id when share) and answers 201 with it. */
+static void create_post(http_req *req, http_res *res, post_input *in, bool share)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p) || (share && !post_id(req, res, &in->share_of)))
+        return;
+    store_post post;
+    auth_error err = {0};
+    int rc = posts_create(d, &p.user, in, &post, &err);
+    if (rc < 0)
+        api_fail(res, rc, &err);
+    else
+        http_res_json(res, 201, api_post_json(&post, &p.user));
+}
+
 void api_posts_create(http_req *req, http_res *res)
 {
     static const char *const allowed[] = {"type",    "caption",   "visibility", "circle_id",
                                           "duet_of", "stitch_of", NULL};
     post_input in;
-    if (!read_post_fields(req, res, allowed, &in))
-        return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
-    store_post post;
-    auth_error err = {0};
-    int rc = posts_create(d, &p.user, &in, &post, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_json(res, 201, api_post_json(&post, &p.user));
+    if (read_post_fields(req, res, allowed, &in))
+        create_post(req, res, &in, false);
 }
 
 void api_posts_get(http_req *req, http_res *res)
@@ -488,18 +492,7 @@ void api_posts_share(http_req *req, http_res *res)
         api_invalid(res, &verr);
         return;
     }
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &in.share_of))
-        return;
-    store_post post;
-    auth_error err = {0};
-    int rc = posts_create(d, &p.user, &in, &post, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_json(res, 201, api_post_json(&post, &p.user));
+    create_post(req, res, &in, true);
 }
 
 void api_posts_view(http_req *req, http_res *res)

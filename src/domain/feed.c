@@ -17,13 +17,17 @@
 
 typedef struct feed_source {
     int64_t viewer;
-    int64_t arg; /* hashtag id */
+    int64_t arg; /* home: following many accounts; hashtags: the hashtag id */
     bool drop_muted;
-    /* candidates strictly after `after`, in feed order */
-    int (*fetch)(db *d, const struct feed_source *src, feed_cursor after, store_post *out,
+    /* candidates strictly after `after`, in feed order, with their authors */
+    int (*fetch)(db *d, const struct feed_source *src, feed_cursor after, store_feed_row *out,
                  int max);
     int64_t (*key)(const store_post *p);
 } feed_source;
+
+/* Above this many followees the home feed walks posts newest first instead of reading each
+ * followee's posts (see store_post_home_candidates). */
+#define HOME_WALK_FOLLOWEES 64
 
 static int64_t key_id(const store_post *p)
 {
@@ -35,38 +39,38 @@ static int64_t key_hot(const store_post *p)
     return p->hot_at;
 }
 
-static int fetch_home(db *d, const feed_source *src, feed_cursor after, store_post *out, int max)
+static int fetch_home(db *d, const feed_source *src, feed_cursor after, store_feed_row *out,
+                      int max)
 {
-    return store_post_home_candidates(d, src->viewer, after.id, out, max);
+    return store_post_home_candidates(d, src->viewer, src->arg != 0, after.id, out, max);
 }
 
-static int fetch_trending(db *d, const feed_source *src, feed_cursor after, store_post *out,
-                          int max)
+static int fetch_trending(db *d, const feed_source *src, feed_cursor after,
+                          store_feed_row *out, int max)
 {
-    return store_post_trending(d, after.key, after.id, out, max);
+    return store_post_trending(d, src->viewer, after.key, after.id, out, max);
 }
 
-static int fetch_hashtag(db *d, const feed_source *src, feed_cursor after, store_post *out,
+static int fetch_hashtag(db *d, const feed_source *src, feed_cursor after, store_feed_row *out,
                          int max)
 {
-    return store_hashtag_posts(d, src->arg, after.id, out, max);
+    return store_hashtag_posts(d, src->viewer, src->arg, after.id, out, max);
 }
 
 /* The filter step: the visibility gate, plus the viewer's mutes on discovery feeds. */
-static bool keep(db *d, const feed_source *src, const store_post *p, store_user *author)
+static bool keep(db *d, const feed_source *src, const store_feed_row *r)
 {
-    if (store_user_by_id(d, p->author_id, author) < 0)
+    if (src->drop_muted && src->viewer && r->rel.muted)
         return false;
-    if (src->drop_muted && src->viewer && store_mutes(d, src->viewer, p->author_id))
-        return false;
-    return posts_can_view(d, src->viewer, author, p);
+    return posts_can_view_known(d, src->viewer, &r->author, &r->post, &r->rel);
 }
 
 static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit, feed_item *out,
                    feed_cursor *next)
 {
     int batch = limit * 2;
-    store_post *cand = xcalloc((size_t)batch, sizeof *cand);
+    /* not zeroed: the decoder fills every field, and a page's rows are large */
+    store_feed_row *cand = xmalloc((size_t)batch * sizeof *cand);
     int n = 0, rc = 0;
     memset(next, 0, sizeof *next);
     for (int round = 0; round < MAX_BATCHES && n < limit; round++) {
@@ -77,10 +81,11 @@ static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit,
         }
         int i = 0;
         for (; i < got && n < limit; i++) {
-            cursor = (feed_cursor){src->key(&cand[i]), cand[i].id};
-            if (!keep(d, src, &cand[i], &out[n].author))
+            cursor = (feed_cursor){src->key(&cand[i].post), cand[i].post.id};
+            if (!keep(d, src, &cand[i]))
                 continue;
-            out[n++].post = cand[i];
+            out[n].post = cand[i].post;
+            out[n++].author = cand[i].author;
         }
         /* More may follow when this batch was full or we stopped inside it. */
         if (got == batch || i < got)
@@ -96,10 +101,13 @@ static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit,
     return rc < 0 ? rc : n;
 }
 
-int feed_home(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_item *out,
+int feed_home(db *d, const store_user *viewer, feed_cursor cursor, int limit, feed_item *out,
               feed_cursor *next)
 {
-    feed_source src = {.viewer = viewer, .fetch = fetch_home, .key = key_id};
+    feed_source src = {.viewer = viewer->id,
+                       .arg = viewer->following_count > HOME_WALK_FOLLOWEES,
+                       .fetch = fetch_home,
+                       .key = key_id};
     return collect(d, &src, cursor, limit, out, next);
 }
 

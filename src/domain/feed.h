@@ -29,7 +29,7 @@ typedef struct feed_cursor {
 
 /* Each fills up to limit items after cursor and sets *next (id 0 at the end). Returns the item
  * count or a negative ERR_*. viewer 0 is anonymous where allowed. */
-int feed_home(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_item *out,
+int feed_home(db *d, const store_user *viewer, feed_cursor cursor, int limit, feed_item *out,
               feed_cursor *next);
 int feed_trending(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_item *out,
                   feed_cursor *next);

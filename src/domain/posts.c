@@ -39,19 +39,20 @@ static bool visibility_valid(const char *v)
     return false;
 }
 
-bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p)
+bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const store_post *p,
+                          const store_relation *rel)
 {
     if (p->deleted_at || (p->expires_at && p->expires_at <= now_ms()))
         return false;
     if (viewer == author->id)
         return true;
-    if (viewer && store_blocked_either(d, viewer, author->id))
+    if (viewer && (rel ? rel->blocked : store_blocked_either(d, viewer, author->id)))
         return false;
     /* the author chose the circle's members by hand, so membership is enough even on a private
      * account */
     if (!strcmp(p->visibility, "circle"))
         return viewer && store_circle_has_member(d, p->circle_id, viewer);
-    bool follows = viewer && store_follows(d, viewer, author->id);
+    bool follows = viewer && (rel ? rel->follows : store_follows(d, viewer, author->id));
     if (author->is_private && !follows)
         return false;
     if (!strcmp(p->visibility, "public"))
@@ -59,8 +60,13 @@ bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store
     if (!strcmp(p->visibility, "followers"))
         return follows;
     if (!strcmp(p->visibility, "friends"))
-        return follows && store_follows(d, author->id, viewer);
+        return follows && (rel ? rel->followed_by : store_follows(d, author->id, viewer));
     return false; /* private */
+}
+
+bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p)
+{
+    return posts_can_view_known(d, viewer, author, p, NULL);
 }
 
 static int check_fields(const char *caption, const char *visibility, auth_error *err)

@@ -23,6 +23,10 @@ void posts_set_story_ttl(int64_t ms);
  * followers; then public = anyone, followers = followers, friends = mutual follows, private = the
  * author alone. viewer 0 is anonymous. */
 bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p);
+/* The same gate when the viewer's relation to the author was read with the post (feeds); rel
+ * NULL means "ask the database". */
+bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const store_post *p,
+                          const store_relation *rel);
 
 typedef struct post_input {
     const char *type;       /* text (default) or story; image/video/reel need media */

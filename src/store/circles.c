@@ -154,14 +154,7 @@ int store_circle_member_remove(db *d, int64_t circle_id, int64_t user_id, bool *
 bool store_circle_has_member(db *d, int64_t circle_id, int64_t user_id)
 {
     static const char *sql = "SELECT 1 FROM circle_members WHERE circle_id = ? AND user_id = ?";
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return false;
-    db_bind_int64(s, 1, circle_id);
-    db_bind_int64(s, 2, user_id);
-    int rc = db_step(s);
-    db_reset(s);
-    return rc == DB_ROW;
+    return db_pair_exists(d, sql, circle_id, user_id);
 }
 
 int store_circle_members(db *d, int64_t circle_id, int64_t before_id, int64_t *member_ids,

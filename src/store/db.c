@@ -80,3 +80,15 @@ int db_run(db_stmt *s)
     db_reset(s);
     return rc;
 }
+
+bool db_pair_exists(db *d, const char *sql, int64_t a, int64_t b)
+{
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return false;
+    db_bind_int64(s, 1, a);
+    db_bind_int64(s, 2, b);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_ROW;
+}

@@ -67,5 +67,8 @@ int64_t db_queries_total(void);
 int db_query_int64(db_stmt *s, int64_t *out);
 /* Runs a statement that returns no rows; returns 0 or negative ERR_*. Resets the statement. */
 int db_run(db_stmt *s);
+/* Whether the static query sql ("SELECT 1 FROM ... WHERE x = ? AND y = ?") finds a row for the
+ * two ids. A database error reads as "no row"; callers that must fail closed check otherwise. */
+bool db_pair_exists(db *d, const char *sql, int64_t a, int64_t b);
 
 #endif

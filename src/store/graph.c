@@ -67,22 +67,10 @@ int store_follow_remove(db *d, int64_t follower, int64_t followee)
     return bump_counters(d, follower, followee, -1);
 }
 
-static bool pair_exists(db *d, const char *sql, int64_t a, int64_t b)
-{
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return false;
-    db_bind_int64(s, 1, a);
-    db_bind_int64(s, 2, b);
-    int64_t v = 0;
-    db_query_int64(s, &v);
-    return v == 1;
-}
-
 bool store_follows(db *d, int64_t follower, int64_t followee)
 {
     static const char *sql = "SELECT 1 FROM follows WHERE follower_id = ? AND followee_id = ?";
-    return pair_exists(d, sql, follower, followee);
+    return db_pair_exists(d, sql, follower, followee);
 }
 
 #define NOT_BLOCKED                                                                               \
@@ -181,7 +169,7 @@ int store_block_remove(db *d, int64_t blocker, int64_t blocked)
 bool store_blocks(db *d, int64_t blocker, int64_t blocked)
 {
     static const char *sql = "SELECT 1 FROM blocks WHERE blocker_id = ? AND blocked_id = ?";
-    return pair_exists(d, sql, blocker, blocked);
+    return db_pair_exists(d, sql, blocker, blocked);
 }
 
 bool store_blocked_either(db *d, int64_t a, int64_t b)
@@ -205,7 +193,7 @@ int store_mute_remove(db *d, int64_t muter, int64_t muted)
 bool store_mutes(db *d, int64_t muter, int64_t muted)
 {
     static const char *sql = "SELECT 1 FROM mutes WHERE muter_id = ? AND muted_id = ?";
-    return pair_exists(d, sql, muter, muted);
+    return db_pair_exists(d, sql, muter, muted);
 }
 
 int store_request_add(db *d, int64_t id, int64_t requester, int64_t target, int64_t now)
@@ -241,7 +229,7 @@ bool store_requested(db *d, int64_t requester, int64_t target)
 {
     static const char *sql =
         "SELECT 1 FROM follow_requests WHERE requester_id = ? AND target_id = ?";
-    return pair_exists(d, sql, requester, target);
+    return db_pair_exists(d, sql, requester, target);
 }
 
 int store_request_get(db *d, int64_t id, int64_t target, int64_t *requester)

@@ -491,25 +491,6 @@ int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer
     return rc < 0 ? rc : n;
 }
 
-int store_post_home_candidates(db *d, int64_t viewer, int64_t before_id, store_post *out,
-                               int max)
-{
-    static const char *sql =
-        "SELECT " POST_COLS " FROM posts p WHERE p.deleted_at IS NULL AND p.id < ? AND "
-        "p.expires_at IS NULL AND (p.author_id = ? OR p.author_id IN "
-        "(SELECT followee_id FROM follows WHERE follower_id = ?)) "
-        "AND p.author_id NOT IN (SELECT muted_id FROM mutes WHERE muter_id = ?) "
-        "ORDER BY p.id DESC LIMIT ?";
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return ERR_DB;
-    bind_before(s, 1, before_id);
-    db_bind_int64(s, 2, viewer);
-    db_bind_int64(s, 3, viewer);
-    db_bind_int64(s, 4, viewer);
-    db_bind_int64(s, 5, max);
-    return read_posts(s, out, NULL, max);
-}
 
 
 int store_save_add(db *d, int64_t id, int64_t user_id, int64_t post_id, int64_t now,
@@ -595,23 +576,10 @@ int store_comment_like_clear(db *d, int64_t comment_id, int64_t user_id, bool *c
     return *changed ? bump_counter(d, COUNTER_COMMENT_LIKES, comment_id, -1) : 0;
 }
 
-/* Whether a row exists for the two ids bound to a static "SELECT 1 ... ? ... ?" statement. */
-static bool pair_exists(db *d, const char *sql, int64_t a, int64_t b)
-{
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return false;
-    db_bind_int64(s, 1, a);
-    db_bind_int64(s, 2, b);
-    int rc = db_step(s);
-    db_reset(s);
-    return rc == DB_ROW;
-}
-
 bool store_comment_liked(db *d, int64_t comment_id, int64_t user_id)
 {
     static const char *sql = "SELECT 1 FROM comment_likes WHERE comment_id = ? AND user_id = ?";
-    return pair_exists(d, sql, comment_id, user_id);
+    return db_pair_exists(d, sql, comment_id, user_id);
 }
 
 int store_view_record(db *d, int64_t id, int64_t post_id, int64_t viewer, int64_t window_start,
@@ -650,28 +618,9 @@ bool store_viewed(db *d, int64_t post_id, int64_t viewer)
 {
     static const char *sql = "SELECT 1 FROM post_views WHERE post_id = ? AND viewer_id = ? "
                              "LIMIT 1";
-    return pair_exists(d, sql, post_id, viewer);
+    return db_pair_exists(d, sql, post_id, viewer);
 }
 
-int store_post_trending(db *d, int64_t before_hot, int64_t before_id, store_post *out, int max)
-{
-    /* The conditions repeat the partial index posts_trending so both planners use it. */
-    static const char *sql =
-        "SELECT " POST_COLS " FROM posts p JOIN users u ON u.id = p.author_id "
-        "WHERE p.visibility = 'public' AND p.deleted_at IS NULL AND p.expires_at IS NULL "
-        "AND u.is_private = 0 AND (p.hot_at < ? OR (p.hot_at = ? AND p.id < ?)) "
-        "ORDER BY p.hot_at DESC, p.id DESC LIMIT ?";
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return ERR_DB;
-    if (before_id <= 0)
-        before_hot = INT64_MAX;
-    db_bind_int64(s, 1, before_hot);
-    db_bind_int64(s, 2, before_hot);
-    bind_before(s, 3, before_id);
-    db_bind_int64(s, 4, max);
-    return read_posts(s, out, NULL, max);
-}
 
 int store_story_authors(db *d, int64_t viewer, int64_t now, int64_t before_latest,
                         int64_t *authors, int64_t *latest, int max)
@@ -714,20 +663,6 @@ int store_stories_of(db *d, int64_t author_id, int64_t now, store_post *out, int
     return read_posts(s, out, NULL, max);
 }
 
-int store_hashtag_posts(db *d, int64_t hashtag_id, int64_t before_id, store_post *out, int max)
-{
-    static const char *sql =
-        "SELECT " POST_COLS " FROM post_hashtags h JOIN posts p ON p.id = h.post_id "
-        "WHERE h.hashtag_id = ? AND h.post_id < ? AND p.deleted_at IS NULL "
-        "AND p.expires_at IS NULL ORDER BY h.post_id DESC LIMIT ?";
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return ERR_DB;
-    db_bind_int64(s, 1, hashtag_id);
-    bind_before(s, 2, before_id);
-    db_bind_int64(s, 3, max);
-    return read_posts(s, out, NULL, max);
-}
 
 int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int max)
 {
@@ -744,4 +679,112 @@ int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int
     db_bind_int64(s, 3, max);
     int rc = db_run(s);
     return rc < 0 ? rc : (int)db_changes(d);
+}
+
+/* The columns of a store_feed_row: the post, its author, and the viewer's relation to the author.
+ * The relation reads bind the viewer five times, before any parameter of the WHERE clause. */
+#define FEED_ROW_SELECT                                                                           \
+    "SELECT " POST_COLS ", " STORE_USER_COLUMNS ", "                                              \
+    "CASE WHEN EXISTS (SELECT 1 FROM follows x WHERE x.follower_id = ? "                          \
+    "  AND x.followee_id = p.author_id) THEN 1 ELSE 0 END, "                                      \
+    "CASE WHEN EXISTS (SELECT 1 FROM follows x WHERE x.follower_id = p.author_id "                \
+    "  AND x.followee_id = ?) THEN 1 ELSE 0 END, "                                                \
+    "CASE WHEN EXISTS (SELECT 1 FROM blocks x WHERE (x.blocker_id = ? AND "                       \
+    "  x.blocked_id = p.author_id) OR (x.blocker_id = p.author_id AND x.blocked_id = ?)) "        \
+    "  THEN 1 ELSE 0 END, "                                                                       \
+    "CASE WHEN EXISTS (SELECT 1 FROM mutes x WHERE x.muter_id = ? "                               \
+    "  AND x.muted_id = p.author_id) THEN 1 ELSE 0 END "
+#define FEED_ROW_VIEWER_PARAMS 5
+
+/* Binds the viewer into the relation reads; returns the next parameter index. */
+static int bind_relation(db_stmt *s, int64_t viewer)
+{
+    for (int i = 1; i <= FEED_ROW_VIEWER_PARAMS; i++)
+        db_bind_int64(s, i, viewer);
+    return FEED_ROW_VIEWER_PARAMS + 1;
+}
+
+static int read_feed_rows(db_stmt *s, store_feed_row *out, int max)
+{
+    int n = 0, rc = DB_DONE;
+    const int rel = POST_NCOLS + STORE_USER_NCOLS;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        store_feed_row *r = &out[n++];
+        store_post_decode(s, &r->post);
+        store_user_decode_at(s, POST_NCOLS, &r->author);
+        r->rel.follows = db_col_int64(s, rel) != 0;
+        r->rel.followed_by = db_col_int64(s, rel + 1) != 0;
+        r->rel.blocked = db_col_int64(s, rel + 2) != 0;
+        r->rel.muted = db_col_int64(s, rel + 3) != 0;
+    }
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
+/* "posts p CROSS JOIN users u" keeps posts as SQLite's outer loop, so the ORDER BY ... LIMIT
+ * walks an index and stops early; PostgreSQL plans it like any inner join. */
+int store_post_home_candidates(db *d, int64_t viewer, bool many_followees, int64_t before_id,
+                               store_feed_row *out, int max)
+{
+    static const char *walk =
+        FEED_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id AND p.id < ? "
+        "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND (p.author_id = ? OR EXISTS "
+        "(SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = p.author_id)) "
+        "AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = ? AND m.muted_id = p.author_id) "
+        "ORDER BY p.id DESC LIMIT ?";
+    static const char *by_author =
+        FEED_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id AND p.id < ? "
+        "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND (p.author_id = ? OR p.author_id IN "
+        "(SELECT followee_id FROM follows WHERE follower_id = ?)) "
+        "AND p.author_id NOT IN (SELECT muted_id FROM mutes WHERE muter_id = ?) "
+        "ORDER BY p.id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, many_followees ? walk : by_author);
+    if (!s)
+        return ERR_DB;
+    int i = bind_relation(s, viewer);
+    bind_before(s, i++, before_id);
+    db_bind_int64(s, i++, viewer);
+    db_bind_int64(s, i++, viewer);
+    db_bind_int64(s, i++, viewer);
+    db_bind_int64(s, i, max);
+    return read_feed_rows(s, out, max);
+}
+
+int store_post_trending(db *d, int64_t viewer, int64_t before_hot, int64_t before_id,
+                        store_feed_row *out, int max)
+{
+    /* The conditions repeat the partial index posts_trending so both planners use it. */
+    static const char *sql =
+        FEED_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "
+        "AND p.visibility = 'public' AND p.deleted_at IS NULL AND p.expires_at IS NULL "
+        "AND u.is_private = 0 AND (p.hot_at < ? OR (p.hot_at = ? AND p.id < ?)) "
+        "ORDER BY p.hot_at DESC, p.id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    if (before_id <= 0)
+        before_hot = INT64_MAX;
+    int i = bind_relation(s, viewer);
+    db_bind_int64(s, i++, before_hot);
+    db_bind_int64(s, i++, before_hot);
+    bind_before(s, i++, before_id);
+    db_bind_int64(s, i, max);
+    return read_feed_rows(s, out, max);
+}
+
+int store_hashtag_posts(db *d, int64_t viewer, int64_t hashtag_id, int64_t before_id,
+                        store_feed_row *out, int max)
+{
+    static const char *sql =
+        FEED_ROW_SELECT "FROM post_hashtags h CROSS JOIN posts p CROSS JOIN users u "
+        "WHERE p.id = h.post_id AND u.id = p.author_id AND h.hashtag_id = ? AND h.post_id < ? "
+        "AND p.deleted_at IS NULL AND p.expires_at IS NULL ORDER BY h.post_id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    int i = bind_relation(s, viewer);
+    db_bind_int64(s, i++, hashtag_id);
+    bind_before(s, i++, before_id);
+    db_bind_int64(s, i, max);
+    return read_feed_rows(s, out, max);
 }

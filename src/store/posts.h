@@ -8,6 +8,7 @@
 #define STREAMHUB_STORE_POSTS_H
 
 #include "store/db.h"
+#include "store/users.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -91,10 +92,29 @@ typedef struct store_reaction {
 int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reaction *out, int max);
 
 int store_post_set_comments_enabled(db *d, int64_t id, bool on);
-/* Home-feed candidates: live posts by the viewer and the accounts they follow, minus authors
- * they mute, ids below before_id, newest first. */
-int store_post_home_candidates(db *d, int64_t viewer, int64_t before_id, store_post *out,
-                               int max);
+/* What the store knows of a viewer's relation to a post's author, read in the same statement as
+ * the post so the visibility gate needs no query of its own for it. */
+typedef struct store_relation {
+    bool follows;     /* viewer follows author */
+    bool followed_by; /* author follows viewer */
+    bool blocked;     /* either blocks the other */
+    bool muted;       /* viewer mutes author */
+} store_relation;
+
+/* A feed candidate: the post, its author and the relation. */
+typedef struct store_feed_row {
+    store_post post;
+    store_user author;
+    store_relation rel;
+} store_feed_row;
+
+/* Home-feed candidates: live non-story posts by the viewer and the accounts they follow, minus
+ * authors they mute, ids below before_id, newest first. many_followees picks the plan: walking
+ * posts newest first and checking the follow (cheap when the followees post often, as for anyone
+ * following many accounts) or reading each followee's posts through the author index (cheap for
+ * someone following a few). */
+int store_post_home_candidates(db *d, int64_t viewer, bool many_followees, int64_t before_id,
+                               store_feed_row *out, int max);
 
 #define COMMENT_BODY_BYTES (2200 * 4 + 1)
 typedef struct store_comment {
@@ -142,7 +162,8 @@ bool store_viewed(db *d, int64_t post_id, int64_t viewer);
 
 /* Trending candidates: live public non-story posts of public accounts, by hot_at then id,
  * strictly below (before_hot, before_id); before_id 0 = from the top. */
-int store_post_trending(db *d, int64_t before_hot, int64_t before_id, store_post *out, int max);
+int store_post_trending(db *d, int64_t viewer, int64_t before_hot, int64_t before_id,
+                        store_feed_row *out, int max);
 
 /* Story groups: authors among the viewer and the accounts they follow (minus muted) with stories
  * live at now, newest story first, strictly below before_latest (0 = from the top). Fills
@@ -157,6 +178,7 @@ int store_stories_of(db *d, int64_t author_id, int64_t now, store_post *out, int
 int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int max);
 
 /* Live non-story posts linked to a hashtag, newest first, ids below before_id. */
-int store_hashtag_posts(db *d, int64_t hashtag_id, int64_t before_id, store_post *out, int max);
+int store_hashtag_posts(db *d, int64_t viewer, int64_t hashtag_id, int64_t before_id,
+                        store_feed_row *out, int max);
 
 #endif

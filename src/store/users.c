@@ -20,28 +20,33 @@ static void copy_col(char *dst, size_t n, db_stmt *s, int col)
     snprintf(dst, n, "%s", v ? v : "");
 }
 
+void store_user_decode_at(db_stmt *s, int at, store_user *u)
+{
+    u->id = db_col_int64(s, at + 0);
+    copy_col(u->email, sizeof u->email, s, at + 1);
+    copy_col(u->handle, sizeof u->handle, s, at + 2);
+    copy_col(u->phone, sizeof u->phone, s, at + 3);
+    copy_col(u->display_name, sizeof u->display_name, s, at + 4);
+    copy_col(u->password_hash, sizeof u->password_hash, s, at + 5);
+    copy_col(u->role, sizeof u->role, s, at + 6);
+    u->email_verified_at = db_col_int64(s, at + 7);
+    u->created_at = db_col_int64(s, at + 8);
+    u->updated_at = db_col_int64(s, at + 9);
+    copy_col(u->bio, sizeof u->bio, s, at + 10);
+    copy_col(u->links, sizeof u->links, s, at + 11);
+    u->is_private = db_col_int64(s, at + 12) != 0;
+    u->allow_duets = db_col_int64(s, at + 13) != 0;
+    u->allow_stitches = db_col_int64(s, at + 14) != 0;
+    u->allow_comments = db_col_int64(s, at + 15) != 0;
+    copy_col(u->default_visibility, sizeof u->default_visibility, s, at + 16);
+    u->followers_count = db_col_int64(s, at + 17);
+    u->following_count = db_col_int64(s, at + 18);
+    u->posts_count = db_col_int64(s, at + 19);
+}
+
 void store_user_decode(db_stmt *s, store_user *u)
 {
-    u->id = db_col_int64(s, 0);
-    copy_col(u->email, sizeof u->email, s, 1);
-    copy_col(u->handle, sizeof u->handle, s, 2);
-    copy_col(u->phone, sizeof u->phone, s, 3);
-    copy_col(u->display_name, sizeof u->display_name, s, 4);
-    copy_col(u->password_hash, sizeof u->password_hash, s, 5);
-    copy_col(u->role, sizeof u->role, s, 6);
-    u->email_verified_at = db_col_int64(s, 7);
-    u->created_at = db_col_int64(s, 8);
-    u->updated_at = db_col_int64(s, 9);
-    copy_col(u->bio, sizeof u->bio, s, 10);
-    copy_col(u->links, sizeof u->links, s, 11);
-    u->is_private = db_col_int64(s, 12) != 0;
-    u->allow_duets = db_col_int64(s, 13) != 0;
-    u->allow_stitches = db_col_int64(s, 14) != 0;
-    u->allow_comments = db_col_int64(s, 15) != 0;
-    copy_col(u->default_visibility, sizeof u->default_visibility, s, 16);
-    u->followers_count = db_col_int64(s, 17);
-    u->following_count = db_col_int64(s, 18);
-    u->posts_count = db_col_int64(s, 19);
+    store_user_decode_at(s, 0, u);
 }
 
 /* Runs a bound single-row query and decodes the user. */

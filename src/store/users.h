@@ -56,6 +56,9 @@ int store_user_update_profile(db *d, const store_user *u, int64_t now);
 int store_user_page(db_stmt *s, int64_t *edge_ids, store_user *out, int max);
 /* Decodes the current row of a statement whose first columns are STORE_USER_COLUMNS. */
 void store_user_decode(db_stmt *s, store_user *u);
+/* The same for a row whose user columns start at column at. */
+void store_user_decode_at(db_stmt *s, int at, store_user *u);
+#define STORE_USER_NCOLS 20
 
 /* The user column list, for other store/ modules joining users (alias u). */
 #define STORE_USER_COLUMNS                                                                        \

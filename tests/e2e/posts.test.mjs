@@ -292,6 +292,35 @@ describe('comments', () => {
 });
 
 describe('home feed', () => {
+  test('a viewer following many accounts (the walking plan) gets the same rules', async () => {
+    const me = await register(url);
+    const tm = me.tokens.access_token;
+    const others = await Promise.all(Array.from({ length: 70 }, () => register(url)));
+    for (const o of others) await follow(me, o);
+    const [muted, friend, stranger] = [others[0], others[1], await register(url)];
+    await follow(friend, me);
+    await c().post(`/api/v1/users/${muted.creds.handle}/mute`, { token: tm });
+    const made = [];
+    for (const [i, o] of others.entries()) {
+      const visibility = i === 1 ? 'friends' : i === 2 ? 'friends' : i === 3 ? 'private' : 'public';
+      made.push({ i, id: (await c().post('/api/v1/posts', { token: o.tokens.access_token, json: { caption: `p${i}`, visibility } })).json.id });
+    }
+    await c().post('/api/v1/posts', { token: stranger.tokens.access_token, json: { caption: 'not followed' } });
+    const mine = (await c().post('/api/v1/posts', { token: tm, json: { caption: 'mine' } })).json.id;
+    // Expected: mine, then every followed post except the muted author's, the non-friend's
+    // friends-only post (index 2) and the private one (index 3); friend (index 1) is mutual.
+    const expected = [mine, ...made.filter((m) => ![0, 2, 3].includes(m.i)).map((m) => m.id).reverse()];
+    const seen = [];
+    let cursor = '';
+    do {
+      const r = await c().get(`/api/v1/feed/home?limit=7${cursor ? `&cursor=${cursor}` : ''}`, { token: tm });
+      assert.equal(r.status, 200, r.text);
+      seen.push(...r.json.items.map((p) => p.id));
+      cursor = r.json.next_cursor;
+    } while (cursor);
+    assert.deepEqual(seen, expected);
+  });
+
   test('own and followed posts the viewer may see, newest first, minus muted authors', async () => {
     const me = await register(url);
     const friend = await register(url);
