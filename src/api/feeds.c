@@ -72,7 +72,7 @@ static int run_hashtag(db *d, const store_user *viewer, int64_t arg, feed_cursor
 static void answer_feed(http_res *res, db *d, const store_user *viewer, feed_fn fn, int64_t arg,
                         bool two_part, feed_cursor cursor, int limit)
 {
-    feed_item *items = xcalloc((size_t)limit, sizeof *items);
+    feed_item *items = xmalloc((size_t)limit * sizeof *items); /* filled by the feed */
     feed_cursor next;
     int n = fn(d, viewer, arg, cursor, limit, items, &next);
     if (n < 0) {

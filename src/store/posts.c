@@ -9,16 +9,28 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #define POST_COLS STORE_POST_COLUMNS
 #define POST_NCOLS STORE_POST_NCOLS
+
+/* Copies a column's text into a fixed buffer: a plain bounded copy, since captions are the
+ * biggest thing feeds decode and snprintf's formatting machinery showed up in profiles. */
+static void copy_text(char *dst, size_t n, const char *src)
+{
+    size_t len = src ? strlen(src) : 0;
+    if (len >= n)
+        len = n - 1;
+    memcpy(dst, src ? src : "", len);
+    dst[len] = '\0';
+}
 
 void store_post_decode(db_stmt *s, store_post *p)
 {
     p->id = db_col_int64(s, 0);
     p->author_id = db_col_int64(s, 1);
     snprintf(p->type, sizeof p->type, "%s", db_col_text(s, 2));
-    snprintf(p->caption, sizeof p->caption, "%s", db_col_text(s, 3));
+    copy_text(p->caption, sizeof p->caption, db_col_text(s, 3));
     snprintf(p->visibility, sizeof p->visibility, "%s", db_col_text(s, 4));
     p->created_at = db_col_int64(s, 5);
     p->updated_at = db_col_int64(s, 6);
@@ -681,27 +693,41 @@ int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int
     return rc < 0 ? rc : (int)db_changes(d);
 }
 
-/* The columns of a store_feed_row: the post, its author, and the viewer's relation to the author.
- * The relation reads bind the viewer five times, before any parameter of the WHERE clause. */
-#define FEED_ROW_SELECT                                                                           \
-    "SELECT " POST_COLS ", " STORE_USER_COLUMNS ", "                                              \
+/* The columns of a store_feed_row: the post, its author, and the viewer's relation to the author
+ * as four 0/1 columns (follows, followed_by, blocked, muted). Each source reads only what its own
+ * WHERE clause does not already settle, because every probe runs for every candidate row. The
+ * relation reads bind the viewer first, before any parameter of the WHERE clause. */
+#define ROW_HEAD "SELECT " POST_COLS ", " STORE_USER_COLUMNS ", "
+#define REL_FOLLOWS                                                                               \
     "CASE WHEN EXISTS (SELECT 1 FROM follows x WHERE x.follower_id = ? "                          \
-    "  AND x.followee_id = p.author_id) THEN 1 ELSE 0 END, "                                      \
+    "  AND x.followee_id = p.author_id) THEN 1 ELSE 0 END, "
+#define REL_FOLLOWED_BY                                                                           \
     "CASE WHEN EXISTS (SELECT 1 FROM follows x WHERE x.follower_id = p.author_id "                \
-    "  AND x.followee_id = ?) THEN 1 ELSE 0 END, "                                                \
+    "  AND x.followee_id = ?) THEN 1 ELSE 0 END, "
+#define REL_BLOCKED                                                                               \
     "CASE WHEN EXISTS (SELECT 1 FROM blocks x WHERE (x.blocker_id = ? AND "                       \
     "  x.blocked_id = p.author_id) OR (x.blocker_id = p.author_id AND x.blocked_id = ?)) "        \
-    "  THEN 1 ELSE 0 END, "                                                                       \
+    "  THEN 1 ELSE 0 END, "
+#define REL_MUTED                                                                                 \
     "CASE WHEN EXISTS (SELECT 1 FROM mutes x WHERE x.muter_id = ? "                               \
     "  AND x.muted_id = p.author_id) THEN 1 ELSE 0 END "
-#define FEED_ROW_VIEWER_PARAMS 5
+/* Everything unknown: 5 viewer parameters. */
+#define FEED_ROW_SELECT ROW_HEAD REL_FOLLOWS REL_FOLLOWED_BY REL_BLOCKED REL_MUTED
+/* Home: candidates are the viewer's own posts and followees' posts minus muted authors, and a
+ * block ends follows both ways, so follows, blocked and muted are settled; only friends-only
+ * posts need to know whether the author follows back (1 parameter). */
+#define HOME_ROW_SELECT                                                                           \
+    ROW_HEAD "1, CASE WHEN p.visibility = 'friends' AND EXISTS (SELECT 1 FROM follows x "         \
+    "WHERE x.follower_id = p.author_id AND x.followee_id = ?) THEN 1 ELSE 0 END, 0, 0 "
+/* Trending: public posts of public accounts, so only blocks and mutes matter (3 parameters). */
+#define TRENDING_ROW_SELECT ROW_HEAD "0, 0, " REL_BLOCKED REL_MUTED
 
-/* Binds the viewer into the relation reads; returns the next parameter index. */
-static int bind_relation(db_stmt *s, int64_t viewer)
+/* Binds the viewer into the first n parameters (the relation reads); returns the next index. */
+static int bind_relation(db_stmt *s, int64_t viewer, int n)
 {
-    for (int i = 1; i <= FEED_ROW_VIEWER_PARAMS; i++)
+    for (int i = 1; i <= n; i++)
         db_bind_int64(s, i, viewer);
-    return FEED_ROW_VIEWER_PARAMS + 1;
+    return n + 1;
 }
 
 static int read_feed_rows(db_stmt *s, store_feed_row *out, int max)
@@ -722,18 +748,23 @@ static int read_feed_rows(db_stmt *s, store_feed_row *out, int max)
 }
 
 /* "posts p CROSS JOIN users u" keeps posts as SQLite's outer loop, so the ORDER BY ... LIMIT
- * walks an index and stops early; PostgreSQL plans it like any inner join. */
+ * walks an index and stops early; PostgreSQL plans it like any inner join. In the walking plan the
+ * unary plus on "+p.author_id IN (...)" keeps SQLite off the author index (which would read every
+ * post of every followee and sort them) and makes it test each row against the followee list,
+ * built once per statement; 0.33 ms for a page against 0.63 ms with a per-row EXISTS, measured on
+ * the benchmark data. */
 int store_post_home_candidates(db *d, int64_t viewer, bool many_followees, int64_t before_id,
                                store_feed_row *out, int max)
 {
     static const char *walk =
-        FEED_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id AND p.id < ? "
-        "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND (p.author_id = ? OR EXISTS "
-        "(SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = p.author_id)) "
+        HOME_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id AND p.id < ? "
+        "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND +p.author_id IN "
+        "(SELECT CAST(? AS BIGINT) UNION ALL "
+        "SELECT followee_id FROM follows WHERE follower_id = ?) "
         "AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = ? AND m.muted_id = p.author_id) "
         "ORDER BY p.id DESC LIMIT ?";
     static const char *by_author =
-        FEED_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id AND p.id < ? "
+        HOME_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id AND p.id < ? "
         "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND (p.author_id = ? OR p.author_id IN "
         "(SELECT followee_id FROM follows WHERE follower_id = ?)) "
         "AND p.author_id NOT IN (SELECT muted_id FROM mutes WHERE muter_id = ?) "
@@ -741,7 +772,7 @@ int store_post_home_candidates(db *d, int64_t viewer, bool many_followees, int64
     db_stmt *s = db_prepare(d, many_followees ? walk : by_author);
     if (!s)
         return ERR_DB;
-    int i = bind_relation(s, viewer);
+    int i = bind_relation(s, viewer, 1);
     bind_before(s, i++, before_id);
     db_bind_int64(s, i++, viewer);
     db_bind_int64(s, i++, viewer);
@@ -755,7 +786,7 @@ int store_post_trending(db *d, int64_t viewer, int64_t before_hot, int64_t befor
 {
     /* The conditions repeat the partial index posts_trending so both planners use it. */
     static const char *sql =
-        FEED_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "
+        TRENDING_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "
         "AND p.visibility = 'public' AND p.deleted_at IS NULL AND p.expires_at IS NULL "
         "AND u.is_private = 0 AND (p.hot_at < ? OR (p.hot_at = ? AND p.id < ?)) "
         "ORDER BY p.hot_at DESC, p.id DESC LIMIT ?";
@@ -764,7 +795,7 @@ int store_post_trending(db *d, int64_t viewer, int64_t before_hot, int64_t befor
         return ERR_DB;
     if (before_id <= 0)
         before_hot = INT64_MAX;
-    int i = bind_relation(s, viewer);
+    int i = bind_relation(s, viewer, 3);
     db_bind_int64(s, i++, before_hot);
     db_bind_int64(s, i++, before_hot);
     bind_before(s, i++, before_id);
@@ -782,7 +813,7 @@ int store_hashtag_posts(db *d, int64_t viewer, int64_t hashtag_id, int64_t befor
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
-    int i = bind_relation(s, viewer);
+    int i = bind_relation(s, viewer, 5);
     db_bind_int64(s, i++, hashtag_id);
     bind_before(s, i++, before_id);
     db_bind_int64(s, i, max);
