@@ -64,6 +64,8 @@ describe('stories', () => {
     // Strangers cannot see a followers-only story.
     expectError(await c().get(`/api/v1/posts/${s3.id}`), 404, 'post_not_found');
     expectError(await c().get('/api/v1/stories'), 401, 'unauthenticated');
+    for (const q of ['limit=0', 'limit=abc', 'cursor=x', 'cursor=-5'])
+      expectError(await c().get(`/api/v1/stories?${q}`, { token: tv }), 422, 'validation_failed');
 
     await sleep(STORY_TTL * 1000 + 300);
     for (const s of [s1, s2, s3]) {
