@@ -133,6 +133,15 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
             free(secret);
             return ERR_IO;
         }
+        if (a->cfg.job_workers > 0) {
+            job_runner_options jo = {.database_url = a->database_url,
+                                     .threads = (int)a->cfg.job_workers,
+                                     .lease_ms = a->cfg.job_lease * 1000};
+            if (!(a->jobs = job_runner_start(&jo, err, err_size))) {
+                free(secret);
+                return ERR_IO;
+            }
+        }
     }
     auth_settings s = {
         .secret = secret, .access_ttl_s = a->cfg.access_ttl, .refresh_ttl_s = a->cfg.refresh_ttl,
@@ -147,6 +156,8 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
 
 void app_close(app *a)
 {
+    job_runner_stop(a->jobs);
+    a->jobs = NULL;
     maintenance_stop(a->maintenance);
     a->maintenance = NULL;
     event_log_stop();

@@ -12,6 +12,7 @@
 #include "http/http.h"
 #include "jobs/maintenance.h"
 #include "jobs/outbox_worker.h"
+#include "jobs/queue.h"
 #include "store/db.h"
 
 #include <stdbool.h>
@@ -24,6 +25,7 @@ typedef struct app {
     auth_service *auth;
     outbox_worker *outbox;
     maintenance *maintenance;
+    job_runner *jobs;
     http_server *http;
     int64_t started_ms;
 } app;

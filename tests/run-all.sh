@@ -74,6 +74,18 @@ if wants pg; then
   if bash tests/pg.sh start; then
     trap 'bash tests/pg.sh stop' EXIT
     run_e2e pg build/streamhub STREAMHUB_TEST_PG="$(bash tests/pg.sh url)"
+    # The job queue's unit test again, on PostgreSQL (FOR UPDATE SKIP LOCKED).
+    admin=$(bash tests/pg.sh url)
+    log="$logs/pg-jobs.log"
+    if psql -q "$admin" -c 'DROP DATABASE IF EXISTS unit_jobs' -c 'CREATE DATABASE unit_jobs' \
+          >"$log" 2>&1 &&
+       STREAMHUB_JOBS_TEST_DB="${admin%/postgres}/unit_jobs" CMOCKA_MESSAGE_OUTPUT=TAP \
+          build/tests/unit/test_jobs >>"$log" 2>&1; then
+      record pg-jobs "$(grep -c '^ok ' "$log")" 0
+    else
+      grep '^not ok ' "$log"
+      record pg-jobs "$(grep -c '^ok ' "$log")" "$(( $(grep -c '^not ok ' "$log") + 1 ))"
+    fi
     bash tests/pg.sh stop
     trap - EXIT
   else

@@ -45,6 +45,8 @@ static const option_def options[] = {
     {"code-ttl", OPT_INT, O(code_ttl), "600", 10, 604800, "lifetime of one-time codes and links, seconds"},
     {"purge-after", OPT_INT, O(purge_after), "2592000", 1, 315360000, "keep deleted posts and expired stories this long before purging them, seconds"},
     {"maintenance-interval", OPT_INT, O(maintenance_interval), "60", 1, 86400, "how often housekeeping (purging) runs, seconds"},
+    {"job-workers", OPT_INT, O(job_workers), "2", 0, 64, "threads running queued jobs (transcoding, cleanups); 0 = none in this process"},
+    {"job-lease", OPT_INT, O(job_lease), "60", 5, 3600, "seconds a claimed job stays leased without progress before another worker may take it"},
     {"story-ttl", OPT_INT, O(story_ttl), "86400", 1, 604800, "how long a story stays visible, seconds"},
     {"cors-origins", OPT_STR, O(cors_origins), "", 0, 0, "comma-separated allowed CORS origins; * = any"},
     {"trust-proxy", OPT_BOOL, O(trust_proxy), "false", 0, 0, "use X-Forwarded-For as the client address"},

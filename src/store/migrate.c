@@ -369,6 +369,28 @@ typedef struct migration {
     "CREATE INDEX posts_deleted ON posts(deleted_at) WHERE deleted_at IS NOT NULL;"               \
     "CREATE INDEX posts_expiry ON posts(expires_at) WHERE expires_at IS NOT NULL;"
 
+/* The durable job queue (store/jobs.c, jobs/queue.c): claimable rows are queued-and-due or
+ * running-with-an-expired-lease, which the partial index keeps small. */
+#define JOB_TABLES(ID_PK)                                                                         \
+    "CREATE TABLE jobs ("                                                                         \
+    "  id " ID_PK ","                                                                             \
+    "  kind TEXT NOT NULL,"                                                                       \
+    "  payload TEXT NOT NULL,"                                                                    \
+    "  state TEXT NOT NULL,"                                                                      \
+    "  priority BIGINT NOT NULL,"                                                                 \
+    "  attempts BIGINT NOT NULL,"                                                                 \
+    "  max_attempts BIGINT NOT NULL,"                                                             \
+    "  run_after BIGINT NOT NULL,"                                                                \
+    "  lease_owner TEXT,"                                                                         \
+    "  lease_until BIGINT NOT NULL,"                                                              \
+    "  progress BIGINT NOT NULL,"                                                                 \
+    "  last_error TEXT,"                                                                          \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  updated_at BIGINT NOT NULL,"                                                               \
+    "  finished_at BIGINT);"                                                                      \
+    "CREATE INDEX jobs_claimable ON jobs(priority, run_after, id) "                               \
+    "  WHERE state IN ('queued', 'running');"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -383,6 +405,7 @@ static const migration sqlite_migrations[] = {
     {11, "identity_events", IDENTITY_EVENT_TABLES("INTEGER PRIMARY KEY")},
     {12, "search", SEARCH_SQLITE},
     {13, "purge_indexes", PURGE_INDEXES},
+    {14, "jobs", JOB_TABLES("INTEGER PRIMARY KEY")},
 };
 
 static const migration pg_migrations[] = {
@@ -399,6 +422,7 @@ static const migration pg_migrations[] = {
     {11, "identity_events", IDENTITY_EVENT_TABLES("BIGINT PRIMARY KEY")},
     {12, "search", SEARCH_PG},
     {13, "purge_indexes", PURGE_INDEXES},
+    {14, "jobs", JOB_TABLES("BIGINT PRIMARY KEY")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))
