@@ -71,7 +71,7 @@ static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit,
     /* The sources already leave out most of what the filter would drop, and reading
      * candidates costs in proportion to how many are asked for, so ask for a few more than a
      * page; another batch follows when the filter ate too many. */
-    int batch = limit + limit / 4 + 2;
+    int batch = limit + 2;
     /* not zeroed: the decoder fills every field, and a page's rows are large */
     store_feed_row *cand = xmalloc((size_t)batch * sizeof *cand);
     int n = 0, rc = 0;

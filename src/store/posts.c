@@ -697,7 +697,10 @@ int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int
  * as four 0/1 columns (follows, followed_by, blocked, muted). Each source reads only what its own
  * WHERE clause does not already settle, because every probe runs for every candidate row. The
  * relation reads bind the viewer first, before any parameter of the WHERE clause. */
-#define ROW_HEAD "SELECT " POST_COLS ", " STORE_USER_COLUMNS ", "
+/* Feeds need of the author only what the gate and the post's JSON read. */
+#define AUTHOR_COLS "u.id, u.handle, u.display_name, u.is_private"
+#define AUTHOR_NCOLS 4
+#define ROW_HEAD "SELECT " POST_COLS ", " AUTHOR_COLS ", "
 #define REL_FOLLOWS                                                                               \
     "CASE WHEN EXISTS (SELECT 1 FROM follows x WHERE x.follower_id = ? "                          \
     "  AND x.followee_id = p.author_id) THEN 1 ELSE 0 END, "
@@ -733,11 +736,16 @@ static int bind_relation(db_stmt *s, int64_t viewer, int n)
 static int read_feed_rows(db_stmt *s, store_feed_row *out, int max)
 {
     int n = 0, rc = DB_DONE;
-    const int rel = POST_NCOLS + STORE_USER_NCOLS;
+    const int rel = POST_NCOLS + AUTHOR_NCOLS;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
         store_feed_row *r = &out[n++];
         store_post_decode(s, &r->post);
-        store_user_decode_at(s, POST_NCOLS, &r->author);
+        store_user *a = &r->author;
+        memset(a, 0, sizeof *a);
+        a->id = db_col_int64(s, POST_NCOLS);
+        copy_text(a->handle, sizeof a->handle, db_col_text(s, POST_NCOLS + 1));
+        copy_text(a->display_name, sizeof a->display_name, db_col_text(s, POST_NCOLS + 2));
+        a->is_private = db_col_int64(s, POST_NCOLS + 3) != 0;
         r->rel.follows = db_col_int64(s, rel) != 0;
         r->rel.followed_by = db_col_int64(s, rel + 1) != 0;
         r->rel.blocked = db_col_int64(s, rel + 2) != 0;

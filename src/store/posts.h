@@ -101,7 +101,9 @@ typedef struct store_relation {
     bool muted;       /* viewer mutes author */
 } store_relation;
 
-/* A feed candidate: the post, its author and the relation. */
+/* A feed candidate: the post, its author and the relation. Of the author only id, handle,
+ * display_name and is_private are read (what the visibility gate and a post's JSON use); the
+ * other fields are zero. */
 typedef struct store_feed_row {
     store_post post;
     store_user author;
