@@ -25,6 +25,7 @@ const char *err_name(int err)
     case ERR_DB: return "database_error";
     case ERR_BUSY: return "busy";
     case ERR_IO: return "io_error";
+    case ERR_CANCELLED: return "cancelled";
     default: return "internal_error";
     }
 }

@@ -26,6 +26,7 @@ enum {
     ERR_BUSY = -9,         /* transient: lock held, queue full */
     ERR_IO = -10,
     ERR_INTERNAL = -11,
+    ERR_CANCELLED = -12,   /* stopped on request (a cancelled job, a stopping process) */
 };
 
 const char *err_name(int err);

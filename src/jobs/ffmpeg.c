@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * ffmpeg driver: see ffmpeg.h. Child processes get argv arrays (never a shell line), stdin from
+ * /dev/null, stdout on a pipe we read (ffprobe's JSON, ffmpeg's -progress key=value lines) and
+ * stderr on a pipe whose tail becomes the error message when they fail.
+ */
+#include "jobs/ffmpeg.h"
+
+#include "core/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define STDERR_TAIL 600
+
+typedef struct child_io {
+    buf out;                  /* all of stdout when no line callback is given */
+    char err_tail[STDERR_TAIL]; /* the end of stderr */
+    /* called for each complete stdout line; returning false kills the child */
+    bool (*on_line)(void *arg, const char *line);
+    void *arg;
+    bool cancelled;
+} child_io;
+
+static void keep_tail(char *tail, const char *data, size_t n)
+{
+    size_t have = strlen(tail);
+    if (n >= STDERR_TAIL - 1) {
+        memcpy(tail, data + n - (STDERR_TAIL - 1), STDERR_TAIL - 1);
+        tail[STDERR_TAIL - 1] = '\0';
+        return;
+    }
+    if (have + n >= STDERR_TAIL) {
+        size_t drop = have + n - (STDERR_TAIL - 1);
+        memmove(tail, tail + drop, have - drop);
+        have -= drop;
+    }
+    memcpy(tail + have, data, n);
+    tail[have + n] = '\0';
+}
+
+/* Runs argv to completion; returns its exit status (0 = success), or -1 when it could not start
+ * or was killed. */
+static int run_child(char *const argv[], child_io *io)
+{
+    int out[2], errp[2];
+    if (pipe2(out, O_CLOEXEC) < 0)
+        return -1;
+    if (pipe2(errp, O_CLOEXEC) < 0) {
+        close(out[0]);
+        close(out[1]);
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    close(errp[1]);
+    if (rc != 0) {
+        snprintf(io->err_tail, sizeof io->err_tail, "cannot run %s: %s", argv[0], strerror(rc));
+        close(out[0]);
+        close(errp[0]);
+        return -1;
+    }
+    buf line = {0};
+    struct pollfd fds[2] = {{.fd = out[0], .events = POLLIN}, {.fd = errp[0], .events = POLLIN}};
+    int open_fds = 2;
+    char chunk[4096];
+    while (open_fds > 0) {
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t n = read(fds[i].fd, chunk, sizeof chunk);
+            if (n <= 0) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+                continue;
+            }
+            if (i == 1) {
+                keep_tail(io->err_tail, chunk, (size_t)n);
+            } else if (!io->on_line) {
+                buf_append(&io->out, chunk, (size_t)n);
+            } else {
+                for (ssize_t k = 0; k < n; k++) {
+                    if (chunk[k] != '\n') {
+                        buf_append(&line, &chunk[k], 1);
+                        continue;
+                    }
+                    buf_append(&line, "", 1);
+                    if (!io->cancelled && !io->on_line(io->arg, line.data)) {
+                        io->cancelled = true;
+                        kill(pid, SIGKILL);
+                    }
+                    line.len = 0;
+                }
+            }
+        }
+    }
+    buf_free(&line);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (io->cancelled)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The last line of ffmpeg's stderr is usually the reason; keep messages short. */
+static void child_error(const child_io *io, const char *what, char *err, size_t n)
+{
+    const char *t = io->err_tail;
+    size_t len = strlen(t);
+    while (len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r'))
+        len--;
+    const char *start = t + len;
+    while (start > t && start[-1] != '\n')
+        start--;
+    snprintf(err, n, "%s: %.*s", what, (int)(t + len - start), start);
+}
+
+static double number_of(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (json_is_string(v))
+        return atof(json_string_value(v));
+    return json_is_number(v) ? json_number_value(v) : 0;
+}
+
+static int normalize_degrees(double r)
+{
+    return ((int)lround(r) % 360 + 360) % 360;
+}
+
+/* Degrees clockwise to display. Display-matrix side data counts counter-clockwise (a phone held
+ * upright records -90); the older "rotate" tag counts clockwise. */
+static int rotation_of(json_t *stream)
+{
+    json_t *side = json_object_get(stream, "side_data_list"), *item;
+    size_t i;
+    json_array_foreach(side, i, item) {
+        if (json_object_get(item, "rotation"))
+            return normalize_degrees(-number_of(item, "rotation"));
+    }
+    return normalize_degrees(number_of(json_object_get(stream, "tags"), "rotate"));
+}
+
+int ffmpeg_probe(const char *path, media_probe *out, char *err, size_t err_size)
+{
+    memset(out, 0, sizeof *out);
+    char *const argv[] = {"ffprobe", "-v", "error", "-print_format", "json", "-show_format",
+                          "-show_streams", (char *)path, NULL};
+    child_io io = {0};
+    int status = run_child(argv, &io);
+    if (status != 0) {
+        child_error(&io, "not a readable media file", err, err_size);
+        buf_free(&io.out);
+        return status < 0 && !io.err_tail[0] ? ERR_IO : ERR_INVALID;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(io.out.data ? io.out.data : "", io.out.len, 0, &jerr);
+    buf_free(&io.out);
+    if (!root) {
+        snprintf(err, err_size, "unreadable ffprobe output");
+        return ERR_INVALID;
+    }
+    json_t *format = json_object_get(root, "format"), *streams = json_object_get(root, "streams");
+    snprintf(out->format, sizeof out->format, "%s",
+             json_string_value(json_object_get(format, "format_name")) ?: "");
+    out->duration_s = number_of(format, "duration");
+    out->bit_rate = (int64_t)number_of(format, "bit_rate");
+    size_t i;
+    json_t *s;
+    json_array_foreach(streams, i, s) {
+        const char *type = json_string_value(json_object_get(s, "codec_type"));
+        const char *codec = json_string_value(json_object_get(s, "codec_name"));
+        if (!type)
+            continue;
+        if (!strcmp(type, "video") && !out->has_video &&
+            !json_is_true(json_object_get(json_object_get(s, "disposition"), "attached_pic"))) {
+            out->has_video = true;
+            snprintf(out->video_codec, sizeof out->video_codec, "%s", codec ? codec : "");
+            out->width = (int)number_of(s, "width");
+            out->height = (int)number_of(s, "height");
+            out->rotation = rotation_of(s);
+            const char *rate = json_string_value(json_object_get(s, "avg_frame_rate"));
+            int num = 0, den = 0;
+            if (rate && sscanf(rate, "%d/%d", &num, &den) == 2 && den > 0)
+                out->fps = (double)num / den;
+            if (out->duration_s <= 0)
+                out->duration_s = number_of(s, "duration");
+        } else if (!strcmp(type, "audio") && !out->has_audio) {
+            out->has_audio = true;
+            snprintf(out->audio_codec, sizeof out->audio_codec, "%s", codec ? codec : "");
+        }
+    }
+    json_decref(root);
+    bool turned = out->rotation == 90 || out->rotation == 270;
+    out->display_width = turned ? out->height : out->width;
+    out->display_height = turned ? out->width : out->height;
+    return 0;
+}
+
+int ffmpeg_ladder(const media_probe *p, hls_rendition *out)
+{
+    static const struct {
+        int side, video_kbps;
+    } rungs[] = {{240, 400}, {480, 1000}, {720, 2500}};
+    bool portrait = p->display_height > p->display_width;
+    int source_short = portrait ? p->display_width : p->display_height;
+    int n = 0;
+    for (size_t i = 0; i < sizeof rungs / sizeof rungs[0]; i++) {
+        int side = rungs[i].side;
+        if (side > source_short) {
+            if (n > 0)
+                break;
+            side = source_short & ~1; /* smaller than 240p: keep the source's size */
+        }
+        hls_rendition *r = &out[n++];
+        r->short_side = side;
+        /* the long side keeps the aspect ratio, rounded to the nearest even number as H.264
+         * 4:2:0 requires (16:9 at 240 gives 426.7, hence 426) */
+        double exact = (double)side * (portrait ? p->display_height : p->display_width) /
+                       (double)source_short;
+        int long_side = 2 * (int)lround(exact / 2);
+        r->width = portrait ? side : long_side;
+        r->height = portrait ? long_side : side;
+        r->video_kbps = rungs[i].video_kbps;
+        r->audio_kbps = p->has_audio ? 128 : 0;
+        snprintf(r->dir, sizeof r->dir, "%dp", side);
+        if (side != rungs[i].side)
+            break;
+    }
+    return n;
+}
+
+typedef struct progress_state {
+    double duration_us;
+    ffmpeg_progress_fn fn;
+    void *arg;
+    int last;
+} progress_state;
+
+static bool on_progress_line(void *arg, const char *line)
+{
+    progress_state *ps = arg;
+    long long us;
+    if (sscanf(line, "out_time_us=%lld", &us) != 1 || ps->duration_us <= 0 || !ps->fn)
+        return true;
+    int pct = (int)(100.0 * (double)us / ps->duration_us);
+    pct = pct < 0 ? 0 : pct > 99 ? 99 : pct;
+    if (pct == ps->last)
+        return true;
+    ps->last = pct;
+    return ps->fn(ps->arg, pct);
+}
+
+/* A growable argv of owned strings. */
+typedef struct args {
+    char *v[160];
+    int n;
+} args;
+
+static void add(args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(args *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    if (a->n < (int)(sizeof a->v / sizeof a->v[0]) - 1)
+        a->v[a->n++] = s;
+    else
+        free(s);
+    a->v[a->n] = NULL;
+}
+
+static void free_args(args *a)
+{
+    for (int i = 0; i < a->n; i++)
+        free(a->v[i]);
+    a->n = 0;
+}
+
+int ffmpeg_transcode_hls(const char *input, const char *out_dir, const media_probe *p,
+                         ffmpeg_progress_fn progress, void *arg, char *err, size_t err_size)
+{
+    if (!p->has_video) {
+        snprintf(err, err_size, "no video stream");
+        return ERR_INVALID;
+    }
+    hls_rendition r[FFMPEG_MAX_RENDITIONS];
+    int n = ffmpeg_ladder(p, r);
+    for (int i = 0; i < n; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/%s", out_dir, r[i].dir);
+        if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+            snprintf(err, err_size, "cannot create %s: %s", dir, strerror(errno));
+            return ERR_IO;
+        }
+    }
+    args a = {0};
+    add(&a, "ffmpeg");
+    add(&a, "-nostdin");
+    add(&a, "-hide_banner");
+    add(&a, "-loglevel");
+    add(&a, "error");
+    add(&a, "-y");
+    add(&a, "-i");
+    add(&a, "%s", input);
+    /* decode once, split, scale each branch */
+    buf graph = {0};
+    buf_printf(&graph, "[0:v]split=%d", n);
+    for (int i = 0; i < n; i++)
+        buf_printf(&graph, "[s%d]", i);
+    for (int i = 0; i < n; i++)
+        buf_printf(&graph, ";[s%d]scale=%d:%d,setsar=1[v%d]", i, r[i].width, r[i].height, i);
+    add(&a, "-filter_complex");
+    add(&a, "%s", graph.data);
+    buf_free(&graph);
+    for (int i = 0; i < n; i++) {
+        add(&a, "-map");
+        add(&a, "[v%d]", i);
+        if (p->has_audio) {
+            add(&a, "-map");
+            add(&a, "0:a:0");
+        }
+    }
+    add(&a, "-c:v");
+    add(&a, "libx264");
+    add(&a, "-preset");
+    add(&a, "veryfast");
+    add(&a, "-profile:v");
+    add(&a, "main");
+    add(&a, "-pix_fmt");
+    add(&a, "yuv420p");
+    add(&a, "-sc_threshold");
+    add(&a, "0");
+    add(&a, "-force_key_frames");
+    add(&a, "expr:gte(t,n_forced*%d)", 4);
+    for (int i = 0; i < n; i++) {
+        add(&a, "-b:v:%d", i);
+        add(&a, "%dk", r[i].video_kbps);
+        add(&a, "-maxrate:v:%d", i);
+        add(&a, "%dk", r[i].video_kbps * 3 / 2);
+        add(&a, "-bufsize:v:%d", i);
+        add(&a, "%dk", r[i].video_kbps * 2);
+    }
+    if (p->has_audio) {
+        add(&a, "-c:a");
+        add(&a, "aac");
+        add(&a, "-b:a");
+        add(&a, "128k");
+        add(&a, "-ac");
+        add(&a, "2");
+    }
+    /* variant i is video stream i (and audio stream i), written to the rendition's dir */
+    buf map = {0};
+    for (int i = 0; i < n; i++) {
+        buf_printf(&map, "%sv:%d", i ? " " : "", i);
+        if (p->has_audio)
+            buf_printf(&map, ",a:%d", i);
+        buf_printf(&map, ",name:%s", r[i].dir);
+    }
+    add(&a, "-f");
+    add(&a, "hls");
+    add(&a, "-hls_time");
+    add(&a, "4");
+    add(&a, "-hls_playlist_type");
+    add(&a, "vod");
+    add(&a, "-hls_flags");
+    add(&a, "independent_segments");
+    add(&a, "-hls_segment_filename");
+    add(&a, "%s/%%v/seg%%03d.ts", out_dir);
+    add(&a, "-master_pl_name");
+    add(&a, "master.m3u8");
+    add(&a, "-var_stream_map");
+    add(&a, "%s", map.data);
+    buf_free(&map);
+    add(&a, "-progress");
+    add(&a, "pipe:1");
+    add(&a, "-nostats");
+    add(&a, "%s/%%v/index.m3u8", out_dir);
+
+    progress_state ps = {.duration_us = p->duration_s * 1e6, .fn = progress, .arg = arg,
+                         .last = -1};
+    child_io io = {.on_line = on_progress_line, .arg = &ps};
+    int status = run_child(a.v, &io);
+    free_args(&a);
+    if (io.cancelled) {
+        snprintf(err, err_size, "cancelled");
+        return ERR_CANCELLED;
+    }
+    if (status != 0) {
+        child_error(&io, "transcoding failed", err, err_size);
+        return ERR_INVALID;
+    }
+    return 0;
+}
+
+int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, char *err,
+                  size_t err_size)
+{
+    if (!p->has_video) {
+        snprintf(err, err_size, "no video stream");
+        return ERR_INVALID;
+    }
+    /* One frame every `every` seconds, at most 100 tiles (10 x 10). */
+    double every = p->duration_s > 100 ? ceil(p->duration_s / 100) : 1;
+    int frames = (int)ceil(p->duration_s / every);
+    if (frames < 1)
+        frames = 1;
+    if (frames > 100)
+        frames = 100;
+    int cols = frames < 10 ? frames : 10, rows = (frames + 9) / 10;
+    int tile_w = 160;
+    int tile_h = (int)lround(160.0 * p->display_height / (p->display_width ? p->display_width : 1));
+    tile_h += tile_h & 1;
+    args a = {0};
+    add(&a, "ffmpeg");
+    add(&a, "-nostdin");
+    add(&a, "-hide_banner");
+    add(&a, "-loglevel");
+    add(&a, "error");
+    add(&a, "-y");
+    add(&a, "-ss");
+    add(&a, "%.3f", p->duration_s * 0.1);
+    add(&a, "-i");
+    add(&a, "%s", input);
+    add(&a, "-i");
+    add(&a, "%s", input);
+    add(&a, "-filter_complex");
+    add(&a, "[0:v]split=4[p][a][b][c];[p]scale='min(720,iw)':-2[poster];"
+            "[a]scale=160:-2[t160];[b]scale=480:-2[t480];[c]scale=720:-2[t720];"
+            "[1:v]fps=1/%g,scale=%d:%d,tile=%dx%d[sb]",
+        every, tile_w, tile_h, cols, rows);
+    const char *outs[][2] = {{"[poster]", "poster.jpg"}, {"[t160]", "thumb_160.jpg"},
+                             {"[t480]", "thumb_480.jpg"}, {"[t720]", "thumb_720.jpg"},
+                             {"[sb]", "storyboard.jpg"}};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        add(&a, "-map");
+        add(&a, "%s", outs[i][0]);
+        add(&a, "-frames:v");
+        add(&a, "1");
+        add(&a, "-q:v");
+        add(&a, "4");
+        add(&a, "%s/%s", out_dir, outs[i][1]);
+    }
+    child_io io = {0};
+    int status = run_child(a.v, &io);
+    free_args(&a);
+    buf_free(&io.out);
+    if (status != 0) {
+        child_error(&io, "images failed", err, err_size);
+        return ERR_INVALID;
+    }
+    /* The WebVTT index: each cue names the sprite region (media fragment #xywh) for its time. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/storyboard.vtt", out_dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, err_size, "cannot write %s", path);
+        return ERR_IO;
+    }
+    fputs("WEBVTT\n\n", f);
+    for (int i = 0; i < frames; i++) {
+        double t0 = i * every, t1 = fmin((i + 1) * every, p->duration_s);
+        fprintf(f, "%02d:%02d:%06.3f --> %02d:%02d:%06.3f\nstoryboard.jpg#xywh=%d,%d,%d,%d\n\n",
+                (int)(t0 / 3600), (int)fmod(t0 / 60, 60), fmod(t0, 60), (int)(t1 / 3600),
+                (int)fmod(t1 / 60, 60), fmod(t1, 60), (i % 10) * tile_w, (i / 10) * tile_h,
+                tile_w, tile_h);
+    }
+    bool ok = fclose(f) == 0;
+    if (!ok) {
+        snprintf(err, err_size, "cannot write %s", path);
+        return ERR_IO;
+    }
+    return 0;
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The ffmpeg driver with the real ffmpeg: short videos made from lavfi sources (landscape with
+ * audio, portrait without, a phone video with rotation metadata, a non-video and a corrupt file)
+ * are probed, transcoded to an HLS ladder and turned into images; ffprobe then checks every
+ * rendition's size, codec and duration, and the playlists are read back.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "jobs/ffmpeg.h"
+
+static char dir[] = "/tmp/sh-ffmpeg-XXXXXX";
+
+static void sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int setup(void **state)
+{
+    assert_non_null(mkdtemp(dir));
+    sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=25 -f lavfi "
+       "-i sine=frequency=440 -t 5 -c:v libx264 -preset ultrafast -c:a aac -shortest land.mp4",
+       dir);
+    sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc=size=360x640:rate=30 -t 3 "
+       "-c:v libx264 -preset ultrafast portrait.mp4", dir);
+    /* A phone video: stored 640x360 with a display matrix, displayed as 360x640 (ffmpeg 5.1
+     * writes the matrix from the rotate tag only when stream-copying). */
+    sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc=size=640x360:rate=30 -t 2 "
+       "-c:v libx264 -preset ultrafast flat.mp4 && ffmpeg -loglevel error -i flat.mp4 -c copy "
+       "-metadata:s:v:0 rotate=90 rotated.mp4", dir);
+    sh("cd %s && ffmpeg -loglevel error -f lavfi -i sine=frequency=300 -t 2 tone.wav", dir);
+    sh("cd %s && head -c 20000 /dev/urandom > corrupt.mp4", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    sh("rm -rf %s", dir);
+    return 0;
+}
+
+/* ffprobe of one output file: "width height codec duration". */
+static void probe_line(const char *path, char *out, size_t n)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "ffprobe -v error -select_streams v:0 -show_entries stream=width,height,codec_name "
+             "-show_entries format=duration -of csv=p=0 '%s' | tr ',\\n' '  '", path);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    size_t got = fread(out, 1, n - 1, f);
+    out[got] = '\0';
+    pclose(f);
+}
+
+static bool progress_seen;
+static bool on_progress(void *arg, int pct)
+{
+    assert_true(pct >= 0 && pct <= 100);
+    progress_seen = true;
+    return true;
+}
+
+static bool cancel_now(void *arg, int pct)
+{
+    return false;
+}
+
+static void transcode(const char *name, const char *out, media_probe *p)
+{
+    char in[512], od[512], err[512] = "";
+    snprintf(in, sizeof in, "%s/%s", dir, name);
+    snprintf(od, sizeof od, "%s/%s", dir, out);
+    mkdir(od, 0750);
+    assert_int_equal(ffmpeg_probe(in, p, err, sizeof err), 0);
+    progress_seen = false;
+    int rc = ffmpeg_transcode_hls(in, od, p, on_progress, NULL, err, sizeof err);
+    if (rc)
+        fail_msg("transcode %s: %s", name, err);
+    rc = ffmpeg_images(in, od, p, err, sizeof err);
+    if (rc)
+        fail_msg("images %s: %s", name, err);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+static void test_landscape_ladder(void **state)
+{
+    media_probe p;
+    transcode("land.mp4", "land", &p);
+    assert_true(p.has_video && p.has_audio);
+    assert_int_equal(p.display_width, 1280);
+    assert_int_equal(p.display_height, 720);
+    assert_true(fabs(p.duration_s - 5) < 0.2);
+    assert_true(progress_seen);
+    const char *want[][2] = {{"240p", "426 240"}, {"480p", "854 480"}, {"720p", "1280 720"}};
+    for (int i = 0; i < 3; i++) {
+        char path[600], line[256], expect[64];
+        snprintf(path, sizeof path, "%s/land/%s/index.m3u8", dir, want[i][0]);
+        probe_line(path, line, sizeof line);
+        snprintf(expect, sizeof expect, "h264 %s", want[i][1]);
+        if (!strstr(line, expect))
+            fail_msg("%s: %s (want %s)", want[i][0], line, expect);
+        /* "h264 W H DURATION ": the rendition lasts as long as the source */
+        size_t len = strlen(line);
+        while (len && line[len - 1] == ' ')
+            line[--len] = '\0';
+        double duration = atof(strrchr(line, ' ') + 1);
+        if (fabs(duration - 5) > 0.3)
+            fail_msg("%s lasts %f s", want[i][0], duration);
+        const char *pl = slurp(path);
+        assert_non_null(strstr(pl, "#EXT-X-PLAYLIST-TYPE:VOD"));
+        assert_non_null(strstr(pl, "#EXT-X-ENDLIST"));
+        assert_non_null(strstr(pl, "seg000.ts"));
+    }
+    char master[600];
+    snprintf(master, sizeof master, "%s/land/master.m3u8", dir);
+    const char *m = slurp(master);
+    assert_non_null(strstr(m, "RESOLUTION=426x240"));
+    assert_non_null(strstr(m, "RESOLUTION=1280x720"));
+    assert_non_null(strstr(m, "BANDWIDTH="));
+    assert_non_null(strstr(m, "CODECS=\"avc1."));
+    assert_non_null(strstr(m, "mp4a.40.2"));
+    assert_non_null(strstr(m, "240p/index.m3u8"));
+    char img[600], line[256];
+    snprintf(img, sizeof img, "%s/land/thumb_480.jpg", dir);
+    probe_line(img, line, sizeof line);
+    assert_non_null(strstr(line, "480 270"));
+    snprintf(img, sizeof img, "%s/land/poster.jpg", dir);
+    probe_line(img, line, sizeof line);
+    assert_non_null(strstr(line, "720 406"));
+    snprintf(img, sizeof img, "%s/land/storyboard.vtt", dir);
+    const char *vtt = slurp(img);
+    assert_non_null(strstr(vtt, "WEBVTT"));
+    assert_non_null(strstr(vtt, "00:00:00.000 --> 00:00:01.000\nstoryboard.jpg#xywh=0,0,160,90"));
+    assert_non_null(strstr(vtt, "storyboard.jpg#xywh=640,0,160,90"));
+}
+
+static void test_portrait_and_rotated(void **state)
+{
+    media_probe p;
+    transcode("portrait.mp4", "portrait", &p);
+    assert_false(p.has_audio);
+    hls_rendition r[FFMPEG_MAX_RENDITIONS];
+    assert_int_equal(ffmpeg_ladder(&p, r), 1); /* 360 wide: only 240p, none above the source */
+    char path[600], line[256];
+    snprintf(path, sizeof path, "%s/portrait/240p/index.m3u8", dir);
+    probe_line(path, line, sizeof line);
+    if (!strstr(line, "h264 240 426"))
+        fail_msg("portrait: %s", line);
+
+    transcode("rotated.mp4", "rotated", &p);
+    assert_int_equal(p.width, 640);
+    assert_int_equal(p.height, 360);
+    assert_true(p.rotation == 90 || p.rotation == 270);
+    assert_int_equal(p.display_width, 360);
+    assert_int_equal(p.display_height, 640);
+    snprintf(path, sizeof path, "%s/rotated/240p/index.m3u8", dir);
+    probe_line(path, line, sizeof line);
+    if (!strstr(line, "h264 240 426"))
+        fail_msg("rotated output must be upright portrait: %s", line);
+}
+
+static void test_bad_inputs(void **state)
+{
+    media_probe p;
+    char in[512], err[512] = "";
+    snprintf(in, sizeof in, "%s/corrupt.mp4", dir);
+    assert_int_equal(ffmpeg_probe(in, &p, err, sizeof err), ERR_INVALID);
+    assert_non_null(strstr(err, "not a readable media file"));
+    snprintf(in, sizeof in, "%s/tone.wav", dir);
+    assert_int_equal(ffmpeg_probe(in, &p, err, sizeof err), 0);
+    assert_false(p.has_video);
+    assert_true(p.has_audio);
+    assert_int_equal(ffmpeg_transcode_hls(in, dir, &p, NULL, NULL, err, sizeof err), ERR_INVALID);
+    assert_string_equal(err, "no video stream");
+    snprintf(in, sizeof in, "%s/nothing-here.mp4", dir);
+    assert_int_equal(ffmpeg_probe(in, &p, err, sizeof err), ERR_INVALID);
+    /* A cancelled transcode stops the ffmpeg process and says so. */
+    snprintf(in, sizeof in, "%s/land.mp4", dir);
+    char od[512];
+    snprintf(od, sizeof od, "%s/cancelled", dir);
+    mkdir(od, 0750);
+    assert_int_equal(ffmpeg_probe(in, &p, err, sizeof err), 0);
+    assert_int_equal(ffmpeg_transcode_hls(in, od, &p, cancel_now, NULL, err, sizeof err),
+                     ERR_CANCELLED);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_landscape_ladder),
+        cmocka_unit_test(test_portrait_and_rotated),
+        cmocka_unit_test(test_bad_inputs),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
