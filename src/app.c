@@ -7,6 +7,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/media.h"
 #include "domain/posts.h"
 #include "jobs/event_log.h"
 #include "store/db.h"
@@ -81,6 +82,8 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     log_set_level(level);
     id_set_node((unsigned)a->cfg.node_id);
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
+    media_configure(a->cfg.data_dir, a->cfg.media_max_duration);
+    job_register(MEDIA_PROCESS_JOB, media_process_job);
     if (make_dirs(a->cfg.data_dir) < 0) {
         snprintf(err, err_size, "cannot create data dir %s: %s", a->cfg.data_dir, strerror(errno));
         return ERR_IO;

@@ -9,8 +9,10 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/media.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/users.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -29,6 +31,8 @@ static void usage(FILE *out)
             "  migrate   apply database migrations and exit\n"
             "  admin create-user --email E --handle H --password-stdin [--role R]\n"
             "            create an account (e.g. the first admin); password read from stdin\n"
+            "  admin import-media --owner HANDLE --file PATH [--name NAME]\n"
+            "            take a video or image file as a user's media and queue its processing\n"
             "  routes    print every HTTP route (METHOD PATTERN)\n\n",
             STREAMHUB_VERSION);
     config_print_help(out);
@@ -117,11 +121,74 @@ static int cmd_migrate(app *a)
     return 0;
 }
 
+/* admin import-media --owner H --file F [--name N]: takes an existing video or image file as a
+ * user's media (copied into the data dir) and queues its processing, which the job workers of a
+ * running server or `streamhub worker` then do. */
+static int cmd_import_media(int argc, char **argv, app *a)
+{
+    const char *owner = NULL, *file = NULL, *name = NULL;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int n_rest = 0, status = 2;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--owner") && i + 1 < argc)
+            owner = argv[++i];
+        else if (!strcmp(argv[i], "--file") && i + 1 < argc)
+            file = argv[++i];
+        else if (!strcmp(argv[i], "--name") && i + 1 < argc)
+            name = argv[++i];
+        else
+            rest[n_rest++] = argv[i];
+    }
+    char err[512], norm[64];
+    db *d = NULL;
+    if (!owner || !file) {
+        fprintf(stderr, "streamhub admin import-media: needs --owner and --file\n");
+        goto done;
+    }
+    int rc = config_load(&a->cfg, n_rest, rest);
+    if (rc != 0) {
+        status = rc > 0 ? 0 : 2;
+        goto done;
+    }
+    status = 1;
+    if (app_open(a, false, err, sizeof err) < 0 ||
+        db_open(a->database_url, &d, err, sizeof err) < 0) {
+        fprintf(stderr, "streamhub: %s\n", err);
+        goto close;
+    }
+    snprintf(norm, sizeof norm, "%s", owner);
+    str_lower(norm);
+    store_user u;
+    if (store_user_by_handle(d, norm, &u) < 0) {
+        fprintf(stderr, "streamhub admin import-media: no user @%s\n", owner);
+        goto close;
+    }
+    const char *base = strrchr(file, '/');
+    store_media m;
+    auth_error aerr = {0};
+    rc = media_ingest(d, &u, file, name ? name : base ? base + 1 : file, false, &m, &aerr);
+    if (rc < 0) {
+        fprintf(stderr, "streamhub admin import-media: %s%s%s%s\n", aerr.code,
+                aerr.field ? " (" : "", aerr.field ? aerr.reason : "", aerr.field ? ")" : "");
+        goto close;
+    }
+    printf("imported media %lld (%s) for @%s\n", (long long)m.id, m.mime, u.handle);
+    status = 0;
+close:
+    db_close(d);
+    app_close(a);
+done:
+    free(rest);
+    return status;
+}
+
 /* admin create-user has its own flags; what remains goes to the option table. */
 static int cmd_admin(int argc, char **argv, app *a)
 {
+    if (argc >= 1 && !strcmp(argv[0], "import-media"))
+        return cmd_import_media(argc, argv, a);
     if (argc < 1 || strcmp(argv[0], "create-user") != 0) {
-        fprintf(stderr, "streamhub admin: expected 'create-user' (see --help)\n");
+        fprintf(stderr, "streamhub admin: expected 'create-user' or 'import-media' (see --help)\n");
         return 2;
     }
     const char *email = NULL, *handle = NULL, *role = "user";

@@ -113,6 +113,8 @@ static const http_route routes[] = {
      DB | JSON | HTTP_OPTIONAL_BODY},
     {"GET", "/api/v1/admin/events", api_admin_events, DB},
 
+    {"GET", "/api/v1/media/:id", api_media_get, DB},
+
     {"GET", "/api/v1/search", api_search, DB},
 };
 

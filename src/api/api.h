@@ -13,6 +13,7 @@
 #include "http/http.h"
 #include "store/db.h"
 #include "domain/feed.h"
+#include "store/media.h"
 #include "store/posts.h"
 
 #include <stdbool.h>
@@ -146,6 +147,9 @@ void api_notifications_set_prefs(http_req *req, http_res *res);
 
 /* The user's badges as a JSON array of strings. */
 json_t *api_badges_json(db *d, int64_t user_id);
+json_t *api_media_json(const store_media *m);
+void api_media_get(http_req *req, http_res *res);
+
 void api_admin_grant_badge(http_req *req, http_res *res);
 void api_admin_revoke_badge(http_req *req, http_res *res);
 void api_admin_events(http_req *req, http_res *res);

@@ -47,6 +47,7 @@ static const option_def options[] = {
     {"maintenance-interval", OPT_INT, O(maintenance_interval), "60", 1, 86400, "how often housekeeping (purging) runs, seconds"},
     {"job-workers", OPT_INT, O(job_workers), "2", 0, 64, "threads running queued jobs (transcoding, cleanups); 0 = none in this process"},
     {"job-lease", OPT_INT, O(job_lease), "60", 5, 3600, "seconds a claimed job stays leased without progress before another worker may take it"},
+    {"media-max-duration", OPT_INT, O(media_max_duration), "600", 1, 86400, "longest video accepted, seconds"},
     {"story-ttl", OPT_INT, O(story_ttl), "86400", 1, 604800, "how long a story stays visible, seconds"},
     {"cors-origins", OPT_STR, O(cors_origins), "", 0, 0, "comma-separated allowed CORS origins; * = any"},
     {"trust-proxy", OPT_BOOL, O(trust_proxy), "false", 0, 0, "use X-Forwarded-For as the client address"},

@@ -391,6 +391,25 @@ typedef struct migration {
     "CREATE INDEX jobs_claimable ON jobs(priority, run_after, id) "                               \
     "  WHERE state IN ('queued', 'running');"
 
+/* Media (store/media.c): one row per uploaded file, its sniffed type, what ffprobe found and
+ * where processing stands; the files live under DATA_DIR/media/<id>/. */
+#define MEDIA_TABLES(ID_PK)                                                                       \
+    "CREATE TABLE media ("                                                                        \
+    "  id " ID_PK ","                                                                             \
+    "  owner_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                         \
+    "  kind TEXT NOT NULL,"                                                                       \
+    "  mime TEXT NOT NULL,"                                                                       \
+    "  filename TEXT NOT NULL,"                                                                   \
+    "  size BIGINT NOT NULL,"                                                                     \
+    "  state TEXT NOT NULL,"                                                                      \
+    "  progress BIGINT NOT NULL DEFAULT 0,"                                                       \
+    "  error TEXT,"                                                                               \
+    "  probe TEXT,"                                                                               \
+    "  renditions TEXT,"                                                                          \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  updated_at BIGINT NOT NULL);"                                                              \
+    "CREATE INDEX media_owner ON media(owner_id, id);"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -406,6 +425,7 @@ static const migration sqlite_migrations[] = {
     {12, "search", SEARCH_SQLITE},
     {13, "purge_indexes", PURGE_INDEXES},
     {14, "jobs", JOB_TABLES("INTEGER PRIMARY KEY")},
+    {15, "media", MEDIA_TABLES("INTEGER PRIMARY KEY")},
 };
 
 static const migration pg_migrations[] = {
@@ -423,6 +443,7 @@ static const migration pg_migrations[] = {
     {12, "search", SEARCH_PG},
     {13, "purge_indexes", PURGE_INDEXES},
     {14, "jobs", JOB_TABLES("BIGINT PRIMARY KEY")},
+    {15, "media", MEDIA_TABLES("BIGINT PRIMARY KEY")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Media ingestion and processing: see media.h. Processing writes into DATA_DIR/media/<id>/
+ * (original, hls/, images); a retried job starts over in the same place, so a worker killed
+ * mid-transcode leaves nothing a second attempt trips over.
+ */
+#include "domain/media.h"
+
+#include "core/id.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "domain/errors.h"
+#include "jobs/ffmpeg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char media_root[4096] = "./data/media";
+static int64_t max_duration_s = 600;
+
+void media_configure(const char *data_dir, int64_t max_duration)
+{
+    snprintf(media_root, sizeof media_root, "%s/media", data_dir);
+    max_duration_s = max_duration;
+}
+
+static void media_dir(int64_t id, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%lld", media_root, (long long)id);
+}
+
+static int make_dir(const char *path)
+{
+    return mkdir(path, 0750) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return -1;
+    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (out < 0) {
+        close(in);
+        return -1;
+    }
+    char chunk[65536];
+    ssize_t n;
+    int rc = 0;
+    while ((n = read(in, chunk, sizeof chunk)) > 0)
+        if (write(out, chunk, (size_t)n) != n) {
+            rc = -1;
+            break;
+        }
+    if (n < 0 || fsync(out) < 0)
+        rc = -1;
+    close(in);
+    close(out);
+    return rc;
+}
+
+/* The MIME type from the file's bytes. libmagic handles are not thread-safe, so each call has
+ * its own (loading the database costs about a millisecond). */
+static void sniff(const char *path, char *mime, size_t n)
+{
+    snprintf(mime, n, "application/octet-stream");
+    magic_t m = magic_open(MAGIC_MIME_TYPE);
+    if (!m)
+        return;
+    if (magic_load(m, NULL) == 0) {
+        const char *t = magic_file(m, path);
+        if (t)
+            snprintf(mime, n, "%s", t);
+    }
+    magic_close(m);
+}
+
+static const char *kind_of(const char *mime)
+{
+    if (!strncmp(mime, "video/", 6))
+        return "video";
+    if (!strncmp(mime, "image/", 6))
+        return "image";
+    if (!strncmp(mime, "audio/", 6))
+        return "audio";
+    return "other";
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* Removes a media directory (ours: the media root plus a numeric id) and what is in it. */
+static void remove_tree(const char *dir)
+{
+    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
+        log_warn("cannot remove media files", "\"dir\":\"%s\"", dir);
+}
+
+int media_ingest(db *d, const store_user *owner, const char *src_path, const char *filename,
+                 bool move, store_media *out, auth_error *err)
+{
+    struct stat st;
+    if (stat(src_path, &st) < 0 || !S_ISREG(st.st_mode))
+        return domain_fail(err, ERR_NOT_FOUND, "file_not_found", "no such file");
+    if (st.st_size == 0)
+        return domain_invalid(err, "file", "empty");
+    memset(out, 0, sizeof *out);
+    out->id = id_next();
+    out->owner_id = owner->id;
+    out->size = st.st_size;
+    snprintf(out->filename, sizeof out->filename, "%s", filename ? filename : "");
+    char dir[4200], original[4300];
+    media_dir(out->id, dir, sizeof dir);
+    snprintf(original, sizeof original, "%s/original", dir);
+    if (make_dir(media_root) < 0 || make_dir(dir) < 0)
+        return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
+    if ((move ? rename(src_path, original) : copy_file(src_path, original)) < 0) {
+        remove_tree(dir);
+        return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
+    }
+    sniff(original, out->mime, sizeof out->mime);
+    snprintf(out->kind, sizeof out->kind, "%s", kind_of(out->mime));
+    if (strcmp(out->kind, "video") != 0 && strcmp(out->kind, "image") != 0) {
+        remove_tree(dir);
+        return domain_invalid(err, "file", "unsupported_type");
+    }
+    snprintf(out->state, sizeof out->state, "uploaded");
+    out->created_at = out->updated_at = now_ms();
+    char payload[64];
+    snprintf(payload, sizeof payload, "{\"media_id\":%lld}", (long long)out->id);
+    if (db_begin(d) < 0) {
+        remove_tree(dir);
+        return domain_db_failed(err, d, "begin");
+    }
+    if (store_media_insert(d, out) < 0 ||
+        job_enqueue(d, MEDIA_PROCESS_JOB, payload, &(job_options){.max_attempts = 3}, NULL) < 0 ||
+        db_commit(d) < 0) {
+        db_rollback(d);
+        remove_tree(dir);
+        return domain_db_failed(err, d, "media");
+    }
+    return 0;
+}
+
+int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, auth_error *err)
+{
+    int rc = store_media_get(d, id, out);
+    if (rc == 0 && out->owner_id != viewer) {
+        store_media_free(out);
+        rc = ERR_NOT_FOUND;
+    }
+    if (rc == ERR_NOT_FOUND)
+        return domain_fail(err, rc, "media_not_found", "no such media");
+    return rc < 0 ? domain_db_failed(err, d, "media") : 0;
+}
+
+static char *probe_json(const media_probe *p)
+{
+    json_t *o = json_pack("{s:s, s:f, s:I, s:b, s:b, s:i, s:i, s:i, s:i, s:i, s:f}", "format",
+                          p->format, "duration_s", p->duration_s, "bit_rate",
+                          (json_int_t)p->bit_rate, "has_video", p->has_video, "has_audio",
+                          p->has_audio, "width", p->width, "height", p->height, "rotation",
+                          p->rotation, "display_width", p->display_width, "display_height",
+                          p->display_height, "fps", p->fps);
+    json_object_set_new(o, "video_codec", json_string(p->video_codec));
+    json_object_set_new(o, "audio_codec", json_string(p->audio_codec));
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    return text;
+}
+
+static char *renditions_json(const media_probe *p)
+{
+    hls_rendition r[FFMPEG_MAX_RENDITIONS];
+    int n = ffmpeg_ladder(p, r);
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:i}", "name", r[i].dir,
+                                              "width", r[i].width, "height", r[i].height,
+                                              "bandwidth",
+                                              (r[i].video_kbps + r[i].audio_kbps) * 1000));
+    char *text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    return text;
+}
+
+typedef struct progress_arg {
+    job_ctx *ctx;
+    db *d;
+    int64_t media_id;
+} progress_arg;
+
+static bool on_progress(void *arg, int pct)
+{
+    progress_arg *pa = arg;
+    store_media_set_state(pa->d, pa->media_id, "processing", pct, NULL, NULL, NULL, now_ms());
+    return job_progress(pa->ctx, pct);
+}
+
+/* Records a refusal the file itself caused (no retry can help). */
+static job_result refuse(db *d, int64_t id, const char *reason, char *err, size_t err_size)
+{
+    snprintf(err, err_size, "%s", reason);
+    store_media_set_state(d, id, "failed", 0, reason, NULL, NULL, now_ms());
+    return JOB_FAIL;
+}
+
+job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
+{
+    json_t *payload = json_loads(job->payload, 0, NULL);
+    json_int_t id = 0;
+    if (!payload || json_unpack(payload, "{s:I}", "media_id", &id) < 0) {
+        json_decref(payload);
+        snprintf(err, err_size, "bad payload");
+        return JOB_FAIL;
+    }
+    json_decref(payload);
+    db *d = job_db(ctx);
+    store_media m;
+    int rc = store_media_get(d, id, &m);
+    if (rc == ERR_NOT_FOUND)
+        return JOB_OK; /* deleted meanwhile: nothing to do */
+    if (rc < 0) {
+        snprintf(err, err_size, "load media: %s", db_errmsg(d));
+        return JOB_RETRY;
+    }
+    bool done = !strcmp(m.state, "ready") || !strcmp(m.state, "failed");
+    store_media_free(&m);
+    if (done)
+        return JOB_OK;
+    char dir[4200], original[4300], why[512] = "";
+    media_dir(id, dir, sizeof dir);
+    snprintf(original, sizeof original, "%s/original", dir);
+    media_probe p;
+    rc = ffmpeg_probe(original, &p, why, sizeof why);
+    if (rc == ERR_INVALID)
+        return refuse(d, id, why, err, err_size);
+    if (rc < 0) {
+        snprintf(err, err_size, "%s", why);
+        return JOB_RETRY;
+    }
+    char *probe = probe_json(&p);
+    if (!strcmp(m.kind, "image")) {
+        store_media_set_state(d, id, "ready", 100, NULL, probe, "[]", now_ms());
+        free(probe);
+        return JOB_OK;
+    }
+    if (!p.has_video) {
+        free(probe);
+        return refuse(d, id, "no video stream", err, err_size);
+    }
+    if (p.duration_s <= 0) {
+        free(probe);
+        return refuse(d, id, "the video has no duration", err, err_size);
+    }
+    if (p.duration_s > (double)max_duration_s) {
+        free(probe);
+        snprintf(why, sizeof why, "the video is longer than %lld seconds",
+                 (long long)max_duration_s);
+        return refuse(d, id, why, err, err_size);
+    }
+    store_media_set_state(d, id, "processing", 0, NULL, probe, NULL, now_ms());
+    free(probe);
+    char hls[4300];
+    snprintf(hls, sizeof hls, "%s/hls", dir);
+    make_dir(hls);
+    progress_arg pa = {ctx, d, id};
+    rc = ffmpeg_transcode_hls(original, hls, &p, on_progress, &pa, why, sizeof why);
+    if (rc == 0)
+        rc = ffmpeg_images(original, dir, &p, why, sizeof why);
+    if (rc == ERR_CANCELLED) {
+        snprintf(err, err_size, "cancelled");
+        return JOB_RETRY;
+    }
+    if (rc == ERR_INVALID)
+        return refuse(d, id, why, err, err_size);
+    if (rc < 0) {
+        snprintf(err, err_size, "%s", why);
+        return JOB_RETRY;
+    }
+    char *renditions = renditions_json(&p);
+    rc = store_media_set_state(d, id, "ready", 100, NULL, NULL, renditions, now_ms());
+    free(renditions);
+    if (rc < 0) {
+        snprintf(err, err_size, "record ready: %s", db_errmsg(d));
+        return JOB_RETRY;
+    }
+    log_info("media ready", "\"media_id\":%lld,\"duration_s\":%.3f", (long long)id,
+             p.duration_s);
+    return JOB_OK;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Media records: an uploaded file's owner, sniffed type, size, processing state (uploaded ->
+ * processing -> ready | failed) with percent, the probe (JSON) and the renditions (JSON).
+ */
+#ifndef STREAMHUB_STORE_MEDIA_H
+#define STREAMHUB_STORE_MEDIA_H
+
+#include "store/db.h"
+
+#include <stdint.h>
+
+typedef struct store_media {
+    int64_t id;
+    int64_t owner_id;
+    char kind[16];  /* video | image | audio | other */
+    char mime[96];  /* sniffed, not the client's claim */
+    char filename[256];
+    int64_t size;
+    char state[16]; /* uploaded | processing | ready | failed */
+    int64_t progress;
+    char error[512];
+    char *probe;      /* JSON or NULL; owned */
+    char *renditions; /* JSON or NULL; owned */
+    int64_t created_at, updated_at;
+} store_media;
+
+int store_media_insert(db *d, const store_media *m);
+int store_media_get(db *d, int64_t id, store_media *out);
+void store_media_free(store_media *m);
+/* State changes; NULL strings leave a column as it is. */
+int store_media_set_state(db *d, int64_t id, const char *state, int64_t progress,
+                          const char *error, const char *probe, const char *renditions,
+                          int64_t now);
+
+#endif

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+// Media processing end to end with the real ffmpeg: files generated here from lavfi sources are
+// imported as a user's media (`streamhub admin import-media`), the server's job workers probe
+// and transcode them to an HLS ladder, and GET /api/v1/media/:id shows the states; a server
+// killed (SIGKILL) mid-transcode comes back and the job is taken again and finishes.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startServer, stopAll } from './lib/harness.mjs';
+import { client, register, expectError, BIN } from './lib/accounts.mjs';
+
+const work = mkdtempSync(path.join(tmpdir(), 'sh-media-'));
+const ffmpeg = (...args) => execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...args]);
+let server;
+before(async () => {
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440',
+    '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', path.join(work, 'clip.mp4'));
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '40', '-c:v', 'libx264', '-preset', 'ultrafast',
+    path.join(work, 'long.mp4'));
+  // An mp4 whose header is fine but whose data is cut off: sniffed as video, unreadable.
+  const clip = readFileSync(path.join(work, 'clip.mp4'));
+  writeFileSync(path.join(work, 'broken.mp4'), clip.subarray(0, 2000));
+  writeFileSync(path.join(work, 'noise.bin'), Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919) % 251)));
+  server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--job-lease', '5', '--job-workers', '1', '--media-max-duration', '30'] });
+});
+after(stopAll);
+
+function importMedia(owner, file) {
+  const args = ['admin', 'import-media', '--owner', owner.creds.handle, '--file', path.join(work, file), '--data-dir', server.dataDir];
+  if (server.database) args.push('--database', server.database);
+  return spawnSync(BIN, args, { encoding: 'utf8' });
+}
+
+function imported(owner, file) {
+  const r = importMedia(owner, file);
+  assert.equal(r.status, 0, r.stderr);
+  const m = r.stdout.match(/imported media (\d+) \(([^)]+)\)/);
+  assert.ok(m, r.stdout);
+  return { id: m[1], mime: m[2] };
+}
+
+async function waitFor(owner, id, states, seconds = 90) {
+  let last;
+  for (let i = 0; i < seconds * 10; i++) {
+    last = await client(server.url).get(`/api/v1/media/${id}`, { token: owner.tokens.access_token });
+    assert.equal(last.status, 200, last.text);
+    if (states.includes(last.json.state)) return last.json;
+    await sleep(100);
+  }
+  throw new Error(`media ${id} stayed ${last.json.state}`);
+}
+
+describe('media processing', () => {
+  test('a video is probed and transcoded to an HLS ladder with images', async () => {
+    const a = await register(server.url);
+    const { id, mime } = imported(a, 'clip.mp4');
+    assert.equal(mime, 'video/mp4');
+    const m = await waitFor(a, id, ['ready', 'failed']);
+    assert.equal(m.state, 'ready', JSON.stringify(m));
+    assert.equal(m.progress, 100);
+    assert.equal(m.kind, 'video');
+    assert.equal(m.filename, 'clip.mp4');
+    assert.equal(m.probe.display_width, 1280);
+    assert.equal(m.probe.has_audio, true);
+    assert.ok(Math.abs(m.probe.duration_s - 4) < 0.2);
+    assert.deepEqual(m.renditions.map((r) => [r.name, r.width, r.height]), [['240p', 426, 240], ['480p', 854, 480], ['720p', 1280, 720]]);
+    const dir = path.join(server.dataDir, 'media', id);
+    for (const f of ['original', 'hls/master.m3u8', 'hls/240p/index.m3u8', 'hls/720p/seg000.ts', 'poster.jpg', 'thumb_160.jpg', 'storyboard.jpg', 'storyboard.vtt'])
+      assert.ok(existsSync(path.join(dir, f)), f);
+    const probe = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=height,codec_name', '-of', 'csv=p=0',
+      path.join(dir, 'hls/480p/index.m3u8')], { encoding: 'utf8' });
+    assert.match(probe, /h264,480/);
+    // Only the owner sees it.
+    const b = await register(server.url);
+    expectError(await client(server.url).get(`/api/v1/media/${id}`, { token: b.tokens.access_token }), 404, 'media_not_found');
+    expectError(await client(server.url).get(`/api/v1/media/${id}`), 401, 'unauthenticated');
+    expectError(await client(server.url).get('/api/v1/media/abc', { token: a.tokens.access_token }), 404, 'media_not_found');
+    expectError(await client(server.url).get('/api/v1/media/123', { token: a.tokens.access_token }), 404, 'media_not_found');
+  });
+
+  test('unreadable, over-long and non-media files fail with a reason', async () => {
+    const a = await register(server.url);
+    const broken = imported(a, 'broken.mp4');
+    let m = await waitFor(a, broken.id, ['ready', 'failed']);
+    assert.equal(m.state, 'failed');
+    assert.match(m.error, /not a readable media file/);
+    const noise = importMedia(a, 'noise.bin');
+    assert.equal(noise.status, 1);
+    assert.match(noise.stderr, /unsupported_type/);
+    const long = imported(a, 'long.mp4');
+    m = await waitFor(a, long.id, ['ready', 'failed']);
+    assert.equal(m.state, 'failed');
+    assert.equal(m.error, 'the video is longer than 30 seconds');
+  });
+
+  test('a server killed mid-transcode resumes the job after its lease runs out', async () => {
+    const t = await startServer({ args: ['--job-lease', '5', '--job-workers', '1', '--media-max-duration', '60'] });
+    const prev = server;
+    server = t;
+    try {
+      const a = await register(t.url);
+      const { id } = imported(a, 'long.mp4');
+      const mid = await waitFor(a, id, ['processing', 'ready', 'failed'], 60);
+      assert.equal(mid.state, 'processing', JSON.stringify(mid));
+      await t.kill('SIGKILL');
+      await t.restart();
+      const m = await waitFor(a, id, ['ready', 'failed'], 120);
+      assert.equal(m.state, 'ready', JSON.stringify(m));
+      assert.equal(m.renditions.length, 3);
+      assert.ok(existsSync(path.join(t.dataDir, 'media', id, 'hls', '720p', 'index.m3u8')));
+    } finally {
+      server = prev;
+    }
+  });
+});
