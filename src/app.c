@@ -152,6 +152,14 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         .pw_memlimit_kib = a->cfg.pw_memlimit_kib, .rate_per_minute = a->cfg.auth_rate_limit,
         .outbox_wakeup = outbox_worker_wakeup, .outbox_arg = a->outbox};
     a->auth = auth_new(&s);
+    /* Signed media URLs use their own key, derived from the same secret so every node agrees
+     * without another file to distribute. */
+    unsigned char media_key[32];
+    static const unsigned char label[] = "streamhub media url key v1";
+    crypto_generichash(media_key, sizeof media_key, (const unsigned char *)secret, strlen(secret),
+                       label, sizeof label - 1);
+    media_set_url_key(media_key);
+    sodium_memzero(media_key, sizeof media_key);
     sodium_memzero(secret, strlen(secret));
     free(secret);
     return 0;

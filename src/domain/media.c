@@ -17,6 +17,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <magic.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,53 @@ void media_configure(const char *data_dir, int64_t max_duration)
 static void media_dir(int64_t id, char *out, size_t n)
 {
     snprintf(out, n, "%s/%lld", media_root, (long long)id);
+}
+
+void media_file_path(int64_t id, const char *rel, char *out, size_t n)
+{
+    snprintf(out, n, "%s/%lld/%s", media_root, (long long)id, rel);
+}
+
+static unsigned char url_key[crypto_auth_hmacsha256_KEYBYTES];
+
+void media_set_url_key(const unsigned char key[32])
+{
+    memcpy(url_key, key, sizeof url_key);
+}
+
+/* 128 bits of HMAC-SHA256 over "path?exp=N", hex. */
+static void sign(const char *path, const char *exp, char hex[33])
+{
+    crypto_auth_hmacsha256_state st;
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_init(&st, url_key, sizeof url_key);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)path, strlen(path));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)"?exp=", 5);
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)exp, strlen(exp));
+    crypto_auth_hmacsha256_final(&st, mac);
+    sodium_bin2hex(hex, 33, mac, 16);
+}
+
+void media_signed_url(int64_t id, const char *rel, int64_t exp, char *out, size_t n)
+{
+    char path[512], exp_text[24], hex[33];
+    snprintf(path, sizeof path, "/api/v1/media/%lld/%s", (long long)id, rel);
+    snprintf(exp_text, sizeof exp_text, "%lld", (long long)exp);
+    sign(path, exp_text, hex);
+    snprintf(out, n, "%s?exp=%s&sig=%s", path, exp_text, hex);
+}
+
+bool media_url_valid(const char *path, const char *exp, const char *sig, int64_t now_s)
+{
+    if (!path || !exp || !sig || strlen(sig) != 32 || strlen(exp) > 20)
+        return false;
+    char *end;
+    long long e = strtoll(exp, &end, 10);
+    if (*end || e < now_s)
+        return false;
+    char hex[33];
+    sign(path, exp, hex);
+    return sodium_memcmp(hex, sig, 32) == 0;
 }
 
 static int make_dir(const char *path)

@@ -26,6 +26,19 @@ int media_ingest(db *d, const store_user *owner, const char *src_path, const cha
                  bool move, store_media *out, auth_error *err);
 /* The viewer's own media (404 for anyone else's). */
 int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, auth_error *err);
+/* Signed media URLs. A player fetching HLS cannot send an Authorization header, so the API
+ * hands out URLs that carry their own permission: an expiry (Unix seconds) and an HMAC-SHA256
+ * over the path and expiry with a key derived from the server secret (set at start-up, the same
+ * on every node). Tampered or expired URLs are refused. */
+#define MEDIA_URL_TTL_S (6 * 3600)
+void media_set_url_key(const unsigned char key[32]);
+/* "/api/v1/media/<id>/<rel>?exp=<exp>&sig=<hex>" */
+void media_signed_url(int64_t id, const char *rel, int64_t exp, char *out, size_t n);
+/* Whether sig is the signature of path with exp, and exp is not past at now_s. */
+bool media_url_valid(const char *path, const char *exp, const char *sig, int64_t now_s);
+/* DATA_DIR/media/<id>/<rel> */
+void media_file_path(int64_t id, const char *rel, char *out, size_t n);
+
 /* The job handler of MEDIA_PROCESS_JOB. */
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);
 

@@ -99,6 +99,10 @@ void http_res_error(http_res *res, int status, const char *code, const char *mes
 void http_res_bytes(http_res *res, int status, const char *content_type, const void *data,
                     size_t len, bool is_static);
 void http_res_empty(http_res *res, int status);
+/* A body of len bytes of the open file fd from offset, sent with sendfile; takes fd (closed
+ * when the response is done or dropped). */
+void http_res_file(http_res *res, int status, const char *content_type, int fd,
+                   uint64_t offset, uint64_t len);
 void http_res_header(http_res *res, const char *name, const char *value);
 
 #endif

@@ -50,6 +50,10 @@ struct http_res {
     const char *content_type;
     int n_headers;
     char *headers[MAX_RES_HEADERS][2]; /* owned copies */
+    /* A file body (http_res_file): libmicrohttpd sends it with sendfile and closes fd. */
+    bool has_file;
+    int fd;
+    uint64_t file_offset;
 };
 
 typedef enum { REQ_RECEIVING, REQ_RUNNING, REQ_READY, REQ_ANSWERED } req_state;
@@ -110,6 +114,8 @@ struct http_server {
 
 static void res_clear(http_res *res)
 {
+    if (res->has_file)
+        close(res->fd); /* never handed to libmicrohttpd */
     if (!res->is_static)
         free(res->body);
     for (int i = 0; i < res->n_headers; i++) {
@@ -135,6 +141,16 @@ void http_res_bytes(http_res *res, int status, const char *content_type, const v
         memcpy(res->body, data, len);
         res->body[len] = '\0';
     }
+}
+
+void http_res_file(http_res *res, int status, const char *content_type, int fd,
+                   uint64_t offset, uint64_t len)
+{
+    http_res_bytes(res, status, content_type, "", 0, true);
+    res->has_file = true;
+    res->fd = fd;
+    res->file_offset = offset;
+    res->len = (size_t)len;
 }
 
 void http_res_json(http_res *res, int status, json_t *body)
@@ -350,7 +366,14 @@ static enum MHD_Result queue_response(http_req *r)
     http_res *res = &r->res;
     if (res->status == 0)
         http_res_error(res, 500, "internal_error", "the handler produced no response", NULL);
-    struct MHD_Response *mr = MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *mr;
+    if (res->has_file) {
+        /* libmicrohttpd owns the descriptor from here on, even when this fails */
+        res->has_file = false;
+        mr = MHD_create_response_from_fd_at_offset64(res->len, res->fd, res->file_offset);
+    } else {
+        mr = MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_PERSISTENT);
+    }
     if (!mr)
         return MHD_NO;
     for (int i = 0; i < res->n_headers; i++)

@@ -54,6 +54,63 @@ async function waitFor(owner, id, states, seconds = 90) {
   throw new Error(`media ${id} stayed ${last.json.state}`);
 }
 
+/** Plays the media back the way an HLS client does: signed URLs only, no headers. */
+async function checkPlayback(owner, m) {
+  const c = client(server.url);
+  const pb = m.playback;
+  assert.ok(pb && pb.master.includes('?exp='), JSON.stringify(pb));
+  const master = await c.get(pb.master);
+  assert.equal(master.status, 200, master.text);
+  assert.equal(master.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+  assert.match(master.text, /RESOLUTION=1280x720/);
+  const variant = master.text.split('\n').find((l) => l.startsWith('/api/v1/media/') && l.includes('480p/index.m3u8'));
+  assert.ok(variant, master.text);
+  const v = await c.get(variant);
+  assert.equal(v.status, 200);
+  const seg = v.text.split('\n').find((l) => l.includes('seg000.ts?exp='));
+  assert.ok(seg, v.text);
+  const full = await c.get(seg);
+  assert.equal(full.status, 200);
+  assert.equal(full.headers.get('content-type'), 'video/mp2t');
+  assert.equal(full.headers.get('accept-ranges'), 'bytes');
+  assert.match(full.headers.get('cache-control'), /immutable/);
+  const etag = full.headers.get('etag');
+  assert.ok(etag && full.headers.get('last-modified'));
+  const size = Number(full.headers.get('content-length'));
+  assert.ok(size > 1000);
+  let r = await c.get(seg, { headers: { Range: 'bytes=0-99' } });
+  assert.equal(r.status, 206);
+  assert.equal(r.headers.get('content-range'), `bytes 0-99/${size}`);
+  assert.equal(Number(r.headers.get('content-length')), 100);
+  r = await c.get(seg, { headers: { Range: 'bytes=-10' } });
+  assert.equal(r.status, 206);
+  assert.equal(r.headers.get('content-range'), `bytes ${size - 10}-${size - 1}/${size}`);
+  r = await c.get(seg, { headers: { Range: `bytes=${size}-` } });
+  assert.equal(r.status, 416);
+  assert.equal(r.headers.get('content-range'), `bytes */${size}`);
+  assert.equal((await c.get(seg, { headers: { 'If-None-Match': etag } })).status, 304);
+  // Tampered or missing signatures.
+  expectError(await c.get(seg.replace(/sig=([0-9a-f])/, (x, d) => `sig=${d === '0' ? '1' : '0'}`)), 403, 'bad_signature');
+  expectError(await c.get(seg.replace(/exp=(\d+)/, (x, n) => `exp=${Number(n) + 1}`)), 403, 'bad_signature');
+  expectError(await c.get(seg.replace('seg000.ts', 'seg001.ts')), 403, 'bad_signature');
+  expectError(await c.get(seg.split('?')[0]), 401, 'unauthenticated');
+  assert.equal((await c.get(seg.split('?')[0], { token: owner.tokens.access_token })).status, 200, 'the owner needs no signature');
+  const base = `/api/v1/media/${m.id}`;
+  for (const p of [`${base}/hls/../../jwt.secret`, `${base}/hls/480p/..%2f..%2foriginal`, `${base}/hls/abc/seg000.ts`, `${base}/secret.txt`, `${base}/hls/480p/seg000.mp4`])
+    assert.equal((await c.get(p, { token: owner.tokens.access_token })).status, 404, p);
+  const poster = await c.get(pb.poster);
+  assert.equal(poster.status, 200);
+  assert.equal(poster.headers.get('content-type'), 'image/jpeg');
+  const vtt = await c.get(pb.storyboard);
+  assert.match(vtt.text, /^WEBVTT/);
+  const sprite = vtt.text.split('\n').find((l) => l.includes('storyboard.jpg?exp='));
+  assert.match(sprite, /#xywh=0,0,160,90$/);
+  assert.equal((await c.get(sprite.split('#')[0])).headers.get('content-type'), 'image/jpeg');
+  // ffprobe, a real HLS client, reads every rendition through the signed URLs.
+  const probed = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=height', '-of', 'csv=p=0', `${server.url}${pb.master}`], { encoding: 'utf8' });
+  for (const h of ['240', '480', '720']) assert.ok(probed.split('\n').includes(h), probed);
+}
+
 describe('media processing', () => {
   test('a video is probed and transcoded to an HLS ladder with images', async () => {
     const a = await register(server.url);
@@ -74,6 +131,7 @@ describe('media processing', () => {
     const probe = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=height,codec_name', '-of', 'csv=p=0',
       path.join(dir, 'hls/480p/index.m3u8')], { encoding: 'utf8' });
     assert.match(probe, /h264,480/);
+    await checkPlayback(a, m);
     // Only the owner sees it.
     const b = await register(server.url);
     expectError(await client(server.url).get(`/api/v1/media/${id}`, { token: b.tokens.access_token }), 404, 'media_not_found');
