@@ -5,13 +5,39 @@
 #include "api/api.h"
 
 #include "core/id.h"
+#include "core/util.h"
 #include "domain/feed.h"
+#include "domain/media.h"
 #include "domain/posts.h"
 #include "domain/tags.h"
 #include "store/users.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+/* A post's media for whoever may read the post: signed URLs once ready, built from the id alone
+ * (no query), so lists and feeds pay nothing for them. */
+static json_t *api_post_media_json(const store_post *p)
+{
+    json_t *o = json_pack("{s:o, s:b}", "id", json_id(p->media_id), "ready", p->media_ready);
+    if (!p->media_ready)
+        return o;
+    bool video = strcmp(p->type, "image") != 0;
+    static const char *const video_files[][2] = {
+        {"master", "hls/master.m3u8"},       {"poster", "poster.jpg"},
+        {"thumbnail_160", "thumb_160.jpg"}, {"thumbnail_480", "thumb_480.jpg"},
+        {"thumbnail_720", "thumb_720.jpg"}, {"storyboard", "storyboard.vtt"}};
+    static const char *const image_files[][2] = {{"original", "original"}};
+    int64_t exp = now_ms() / 1000 + MEDIA_URL_TTL_S;
+    size_t n = video ? sizeof video_files / sizeof video_files[0] : 1;
+    for (size_t i = 0; i < n; i++) {
+        const char *const *f = video ? video_files[i] : image_files[i];
+        char url[700];
+        media_signed_url(p->media_id, f[1], exp, url, sizeof url);
+        json_object_set_new(o, f[0], json_string(url));
+    }
+    return o;
+}
 
 json_t *api_post_json(const store_post *p, const store_user *author)
 {
@@ -44,6 +70,7 @@ json_t *api_post_json(const store_post *p, const store_user *author)
     free(t);
     json_object_set_new(o, "hashtags", tags);
     json_object_set_new(o, "mentions", mentions);
+    json_object_set_new(o, "media", p->media_id ? api_post_media_json(p) : json_null());
     return o;
 }
 
@@ -69,7 +96,8 @@ static bool read_post_fields(http_req *req, http_res *res, const char *const *al
         !jv_string(body, "visibility", false, 0, 16, &in->visibility, &err) ||
         !jv_id(body, "circle_id", false, &in->circle_id, &err) ||
         !jv_id(body, "duet_of", false, &in->duet_of, &err) ||
-        !jv_id(body, "stitch_of", false, &in->stitch_of, &err)) {
+        !jv_id(body, "stitch_of", false, &in->stitch_of, &err) ||
+        !jv_id(body, "media_id", false, &in->media_id, &err)) {
         api_invalid(res, &err);
         return false;
     }
@@ -127,7 +155,7 @@ static void create_post(http_req *req, http_res *res, post_input *in, bool share
 void api_posts_create(http_req *req, http_res *res)
 {
     static const char *const allowed[] = {"type",    "caption",   "visibility", "circle_id",
-                                          "duet_of", "stitch_of", NULL};
+                                          "duet_of", "stitch_of", "media_id",   NULL};
     post_input in;
     if (read_post_fields(req, res, allowed, &in))
         create_post(req, res, &in, false);

@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "domain/errors.h"
 #include "jobs/ffmpeg.h"
+#include "store/posts.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -300,6 +301,7 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
     char *probe = probe_json(&p);
     if (!strcmp(m.kind, "image")) {
         store_media_set_state(d, id, "ready", 100, NULL, probe, "[]", now_ms());
+        store_posts_media_ready(d, id);
         free(probe);
         return JOB_OK;
     }
@@ -338,6 +340,8 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
     }
     char *renditions = renditions_json(&p);
     rc = store_media_set_state(d, id, "ready", 100, NULL, NULL, renditions, now_ms());
+    if (rc == 0)
+        rc = store_posts_media_ready(d, id);
     free(renditions);
     if (rc < 0) {
         snprintf(err, err_size, "record ready: %s", db_errmsg(d));

@@ -12,6 +12,7 @@
 #include "domain/tags.h"
 #include "jobs/event_log.h"
 #include "store/circles.h"
+#include "store/media.h"
 #include "store/graph.h"
 #include "store/tags.h"
 #include "store/users.h"
@@ -46,6 +47,8 @@ bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const
         return false;
     if (viewer == author->id)
         return true;
+    if (p->media_id && !p->media_ready)
+        return false; /* others see a media post once its media can be played */
     if (viewer && (rel ? rel->blocked : store_blocked_either(d, viewer, author->id)))
         return false;
     /* the author chose the circle's members by hand, so membership is enough even on a private
@@ -150,13 +153,37 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
 {
     const char *type = in->type ? in->type : "text";
     bool story = !strcmp(type, "story"), share = in->share_of != 0;
-    if (!share && strcmp(type, "text") != 0 && !story)
-        return domain_invalid(err, "type", !strcmp(type, "image") || !strcmp(type, "video") ||
-                                                   !strcmp(type, "reel")
-                                               ? "media_required"
-                                               : "not_allowed");
-    if (!share && (!in->caption || !*in->caption))
+    bool media_type = !strcmp(type, "image") || !strcmp(type, "video") || !strcmp(type, "reel");
+    if (!share && strcmp(type, "text") != 0 && !story && !media_type)
+        return domain_invalid(err, "type", "not_allowed");
+    if (media_type && !in->media_id)
+        return domain_invalid(err, "media_id", "required");
+    if (in->media_id && !media_type && !story)
+        return domain_invalid(err, "media_id", "not_allowed");
+    if (!share && !in->media_id && (!in->caption || !*in->caption))
         return domain_invalid(err, "caption", "required");
+    bool media_ready = false;
+    if (in->media_id) {
+        /* a post references media its author owns, of the kind its type needs */
+        store_media m;
+        int mrc = store_media_get(d, in->media_id, &m);
+        if (mrc == ERR_NOT_FOUND || (mrc == 0 && m.owner_id != me->id)) {
+            if (mrc == 0)
+                store_media_free(&m);
+            return domain_invalid(err, "media_id", "not_found");
+        }
+        if (mrc < 0)
+            return domain_db_failed(err, d, "media");
+        const char *want = !strcmp(type, "image") ? "image" : !strcmp(type, "story") ? m.kind
+                                                                                       : "video";
+        bool kind_ok = !strcmp(m.kind, want), failed = !strcmp(m.state, "failed");
+        media_ready = !strcmp(m.state, "ready");
+        store_media_free(&m);
+        if (!kind_ok)
+            return domain_invalid(err, "media_id", "wrong_kind");
+        if (failed)
+            return domain_invalid(err, "media_id", "processing_failed");
+    }
     if ((in->duet_of != 0) + (in->stitch_of != 0) + share > 1)
         return domain_invalid(err, in->stitch_of ? "stitch_of" : "duet_of", "only_one_source");
     int rc = check_fields(in->caption, in->visibility, err);
@@ -179,6 +206,8 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     out->duet_of = in->duet_of;
     out->stitch_of = in->stitch_of;
     out->share_of = in->share_of;
+    out->media_id = in->media_id;
+    out->media_ready = media_ready;
     out->comments_enabled = me->allow_comments;
     out->created_at = out->updated_at = out->hot_at = now_ms();
     if (story)

@@ -34,6 +34,7 @@ typedef struct post_input {
     const char *visibility; /* NULL = the author's default */
     int64_t circle_id;      /* with visibility "circle" */
     int64_t duet_of, stitch_of, share_of; /* at most one source */
+    int64_t media_id; /* required for image/video/reel, optional for stories */
 } post_input;
 /* Creates a post. Hashtags are linked and mentioned users who can see the post notified in the
  * same transaction. A duet/stitch source must be visible to the creator and allowed by its

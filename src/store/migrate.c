@@ -410,6 +410,12 @@ typedef struct migration {
     "  updated_at BIGINT NOT NULL);"                                                              \
     "CREATE INDEX media_owner ON media(owner_id, id);"
 
+/* Posts carrying media (video, reel, image): shown to others once the media is ready. */
+#define POST_MEDIA                                                                                \
+    "ALTER TABLE posts ADD COLUMN media_id BIGINT;"                                               \
+    "ALTER TABLE posts ADD COLUMN media_ready BIGINT NOT NULL DEFAULT 0;"                         \
+    "CREATE INDEX posts_media ON posts(media_id) WHERE media_id IS NOT NULL;"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -426,6 +432,7 @@ static const migration sqlite_migrations[] = {
     {13, "purge_indexes", PURGE_INDEXES},
     {14, "jobs", JOB_TABLES("INTEGER PRIMARY KEY")},
     {15, "media", MEDIA_TABLES("INTEGER PRIMARY KEY")},
+    {16, "post_media", POST_MEDIA},
 };
 
 static const migration pg_migrations[] = {
@@ -444,6 +451,7 @@ static const migration pg_migrations[] = {
     {13, "purge_indexes", PURGE_INDEXES},
     {14, "jobs", JOB_TABLES("BIGINT PRIMARY KEY")},
     {15, "media", MEDIA_TABLES("BIGINT PRIMARY KEY")},
+    {16, "post_media", POST_MEDIA},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -49,6 +49,8 @@ void store_post_decode(db_stmt *s, store_post *p)
     p->stitch_count = db_col_int64(s, 19);
     p->view_count = db_col_int64(s, 20);
     p->hot_at = db_col_int64(s, 21);
+    p->media_id = db_col_int64(s, 22);
+    p->media_ready = db_col_int64(s, 23) != 0;
 }
 
 /* Reads a page of posts from a bound statement selecting POST_COLS (and optionally one extra
@@ -156,8 +158,8 @@ int store_post_insert(db *d, const store_post *p)
 {
     static const char *sql = "INSERT INTO posts (id, author_id, type, caption, visibility, "
                              "created_at, updated_at, comments_enabled, circle_id, expires_at, "
-                             "share_of, duet_of, stitch_of, hot_at) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+                             "share_of, duet_of, stitch_of, hot_at, media_id, media_ready) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -175,6 +177,8 @@ int store_post_insert(db *d, const store_post *p)
     bind_optional_id(s, 12, p->duet_of);
     bind_optional_id(s, 13, p->stitch_of);
     db_bind_int64(s, 14, p->created_at);
+    bind_optional_id(s, 15, p->media_id);
+    db_bind_int64(s, 16, p->media_ready);
     int rc = db_run(s);
     /* stories come and go within a day and are not part of the profile's post count */
     if (rc < 0 || (!p->expires_at && (rc = bump_counter(d, COUNTER_POSTS, p->author_id, 1)) < 0))
@@ -832,4 +836,14 @@ int store_hashtag_posts(db *d, int64_t viewer, int64_t hashtag_id, int64_t befor
     bind_before(s, i++, before_id);
     db_bind_int64(s, i, max);
     return read_feed_rows(s, out, max);
+}
+
+int store_posts_media_ready(db *d, int64_t media_id)
+{
+    static const char *sql = "UPDATE posts SET media_ready = 1 WHERE media_id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, media_id);
+    return db_run(s);
 }

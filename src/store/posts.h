@@ -34,6 +34,8 @@ typedef struct store_post {
     int64_t share_of, duet_of, stitch_of; /* source post or 0 */
     int64_t share_count, duet_count, stitch_count, view_count;
     int64_t hot_at; /* trending key, see store_post_hot_at */
+    int64_t media_id;  /* video, reel, image (and media stories): the author's media; 0 = none */
+    bool media_ready;  /* the media has been processed; others see the post only then */
 } store_post;
 
 /* Trending: a post ranks as if it had been posted HALF_LIFE * log2(1 + engagement) later, so one
@@ -49,8 +51,8 @@ int64_t store_post_hot_at(int64_t created_at, int64_t reactions, int64_t comment
     "p.id, p.author_id, p.type, p.caption, p.visibility, p.created_at, p.updated_at, "           \
     "p.deleted_at, p.reaction_count, p.comment_count, p.comments_enabled, p.save_count, "        \
     "p.circle_id, p.expires_at, p.share_of, p.duet_of, p.stitch_of, p.share_count, "             \
-    "p.duet_count, p.stitch_count, p.view_count, p.hot_at"
-#define STORE_POST_NCOLS 22
+    "p.duet_count, p.stitch_count, p.view_count, p.hot_at, p.media_id, p.media_ready"
+#define STORE_POST_NCOLS 24
 void store_post_decode(db_stmt *s, store_post *p);
 
 /* Inserts the post and moves the author's posts_count and the source's share/duet/stitch count
@@ -174,6 +176,9 @@ int store_story_authors(db *d, int64_t viewer, int64_t now, int64_t before_lates
                         int64_t *authors, int64_t *latest, int max);
 /* One author's stories live at now, oldest first. */
 int store_stories_of(db *d, int64_t author_id, int64_t now, store_post *out, int max);
+
+/* Marks the posts using a media record as ready to show (the media job, when it finishes). */
+int store_posts_media_ready(db *d, int64_t media_id);
 
 /* Deletes for good up to max posts soft-deleted before deleted_before or (stories) expired before
  * expired_before; returns how many. */

@@ -140,6 +140,34 @@ describe('media processing', () => {
     expectError(await client(server.url).get('/api/v1/media/123', { token: a.tokens.access_token }), 404, 'media_not_found');
   });
 
+  test('a video post shows to others once its media is ready, with signed playback URLs', async () => {
+    const a = await register(server.url);
+    const b = await register(server.url);
+    const c = client(server.url);
+    const { id } = imported(a, 'clip.mp4');
+    const r = await c.post('/api/v1/posts', { token: a.tokens.access_token, json: { type: 'video', media_id: id, caption: 'my clip #firstclip' } });
+    assert.equal(r.status, 201, r.text);
+    assert.equal(r.json.media.id, id);
+    const pid = r.json.id;
+    const early = await c.get(`/api/v1/posts/${pid}`, { token: b.tokens.access_token });
+    if (!early.json.media?.ready) expectError(early, 404, 'post_not_found');
+    assert.equal((await c.get(`/api/v1/posts/${pid}`, { token: a.tokens.access_token })).status, 200, 'the author sees it at once');
+    await waitFor(a, id, ['ready']);
+    const seen = await c.get(`/api/v1/posts/${pid}`, { token: b.tokens.access_token });
+    assert.equal(seen.status, 200, seen.text);
+    assert.equal(seen.json.media.ready, true);
+    const master = await c.get(seen.json.media.master);
+    assert.equal(master.status, 200);
+    assert.match(master.text, /#EXTM3U/);
+    assert.equal((await c.get(seen.json.media.poster)).headers.get('content-type'), 'image/jpeg');
+    // Someone else's media, the wrong kind, or a failed one cannot be posted.
+    const theirs = await c.post('/api/v1/posts', { token: b.tokens.access_token, json: { type: 'video', media_id: id } });
+    expectError(theirs, 422, 'validation_failed');
+    assert.deepEqual(theirs.json.error.details, { field: 'media_id', reason: 'not_found' });
+    const img = await c.post('/api/v1/posts', { token: a.tokens.access_token, json: { type: 'image', media_id: id } });
+    assert.deepEqual(img.json.error.details, { field: 'media_id', reason: 'wrong_kind' });
+  });
+
   test('unreadable, over-long and non-media files fail with a reason', async () => {
     const a = await register(server.url);
     const broken = imported(a, 'broken.mp4');
@@ -153,6 +181,8 @@ describe('media processing', () => {
     m = await waitFor(a, long.id, ['ready', 'failed']);
     assert.equal(m.state, 'failed');
     assert.equal(m.error, 'the video is longer than 30 seconds');
+    const post = await client(server.url).post('/api/v1/posts', { token: a.tokens.access_token, json: { type: 'reel', media_id: long.id } });
+    assert.deepEqual(post.json.error.details, { field: 'media_id', reason: 'processing_failed' });
   });
 
   test('a server killed mid-transcode resumes the job after its lease runs out', async () => {
