@@ -114,6 +114,7 @@ static const http_route routes[] = {
     {"GET", "/api/v1/admin/events", api_admin_events, DB},
 
     {"GET", "/api/v1/media/:id", api_media_get, DB},
+    {"DELETE", "/api/v1/media/:id", api_media_delete, DB},
     {"GET", "/api/v1/media/:id/hls/master.m3u8", api_media_master, DB | HTTP_CACHEABLE},
     {"GET", "/api/v1/media/:id/hls/:rendition/:file", api_media_variant, DB | HTTP_CACHEABLE},
     {"GET", "/api/v1/media/:id/:file", api_media_file, DB | HTTP_CACHEABLE},

@@ -149,6 +149,7 @@ void api_notifications_set_prefs(http_req *req, http_res *res);
 json_t *api_badges_json(db *d, int64_t user_id);
 json_t *api_media_json(const store_media *m);
 void api_media_get(http_req *req, http_res *res);
+void api_media_delete(http_req *req, http_res *res);
 void api_media_master(http_req *req, http_res *res);
 void api_media_variant(http_req *req, http_res *res);
 void api_media_file(http_req *req, http_res *res);

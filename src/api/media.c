@@ -69,6 +69,21 @@ void api_media_get(http_req *req, http_res *res)
     store_media_free(&m);
 }
 
+void api_media_delete(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    int64_t id;
+    if (!id_parse(http_req_param(req, "id"), &id)) {
+        http_res_error(res, 404, "media_not_found", "no such media", NULL);
+        return;
+    }
+    auth_error err = {0};
+    api_answer_empty(res, media_delete(d, p.user.id, id, &err), &err);
+}
+
 /* ---- playback -------------------------------------------------------------------------------
  * Files are served to the owner (bearer) or to anyone holding a signed URL for that exact path.
  * Playlists and the storyboard index are rewritten on the way out so every URL inside them is

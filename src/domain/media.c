@@ -264,6 +264,35 @@ static job_result refuse(db *d, int64_t id, const char *reason, char *err, size_
     return JOB_FAIL;
 }
 
+void media_remove_files(int64_t id)
+{
+    char dir[4200];
+    media_dir(id, dir, sizeof dir);
+    remove_tree(dir);
+}
+
+int media_delete(db *d, int64_t owner, int64_t id, auth_error *err)
+{
+    store_media m;
+    int rc = media_get_own(d, owner, id, &m, err);
+    if (rc < 0)
+        return rc;
+    store_media_free(&m);
+    if (store_media_in_use(d, id))
+        return domain_fail(err, ERR_CONFLICT, "media_in_use", "a post shows this media");
+    char payload[64];
+    snprintf(payload, sizeof payload, "{\"media_id\":%lld}", (long long)id);
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    if (store_job_cancel_matching(d, MEDIA_PROCESS_JOB, payload, now_ms()) < 0 ||
+        store_media_delete(d, id) < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return domain_db_failed(err, d, "delete media");
+    }
+    media_remove_files(id);
+    return 0;
+}
+
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
 {
     json_t *payload = json_loads(job->payload, 0, NULL);

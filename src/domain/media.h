@@ -39,6 +39,14 @@ bool media_url_valid(const char *path, const char *exp, const char *sig, int64_t
 /* DATA_DIR/media/<id>/<rel> */
 void media_file_path(int64_t id, const char *rel, char *out, size_t n);
 
+/* Deletes the owner's media: cancels its processing (a running transcode stops at its next
+ * progress report) and removes its files. 409 media_in_use while a live post shows it; deleting
+ * the post first (posts_delete) takes the media with it. */
+int media_delete(db *d, int64_t owner, int64_t id, auth_error *err);
+
+/* Removes a media record's files (after its row is gone). */
+void media_remove_files(int64_t id);
+
 /* The job handler of MEDIA_PROCESS_JOB. */
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);
 

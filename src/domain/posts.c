@@ -12,6 +12,7 @@
 #include "domain/tags.h"
 #include "jobs/event_log.h"
 #include "store/circles.h"
+#include "domain/media.h"
 #include "store/media.h"
 #include "store/graph.h"
 #include "store/tags.h"
@@ -290,6 +291,18 @@ int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err)
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
     rc = store_post_soft_delete(d, &p, now_ms());
+    /* the post's media goes with it unless another live post shows it too: its jobs stop and
+     * its files are removed after the commit */
+    bool drop_media = rc == 0 && p.media_id && !store_media_in_use(d, p.media_id);
+    if (drop_media) {
+        char payload[64];
+        snprintf(payload, sizeof payload, "{\"media_id\":%lld}", (long long)p.media_id);
+        rc = store_job_cancel_matching(d, MEDIA_PROCESS_JOB, payload, now_ms());
+        if (rc >= 0)
+            rc = store_media_delete(d, p.media_id);
+        if (rc == ERR_NOT_FOUND || rc > 0)
+            rc = 0;
+    }
     if (rc == ERR_NOT_FOUND) {
         db_rollback(d);
         return domain_fail(err, ERR_NOT_FOUND, "post_not_found", "no such post");
@@ -298,6 +311,8 @@ int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err)
         db_rollback(d);
         return domain_db_failed(err, d, "delete post");
     }
+    if (drop_media)
+        media_remove_files(p.media_id);
     return 0;
 }
 

@@ -183,3 +183,19 @@ int store_job_get(db *d, int64_t id, store_job *out)
     db_reset(s);
     return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
 }
+
+int store_job_cancel_matching(db *d, const char *kind, const char *payload, int64_t now)
+{
+    static const char *sql =
+        "UPDATE jobs SET state = 'cancelled', finished_at = ?, updated_at = ?, lease_until = 0 "
+        "WHERE kind = ? AND payload = ? AND state IN ('queued', 'running')";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, now);
+    db_bind_int64(s, 2, now);
+    db_bind_text(s, 3, kind);
+    db_bind_text(s, 4, payload);
+    int rc = db_run(s);
+    return rc < 0 ? rc : (int)db_changes(d);
+}

@@ -48,6 +48,9 @@ int store_job_retry_later(db *d, int64_t id, const char *owner, const char *erro
                           int64_t retry_at, int64_t now);
 /* Cancels a job that has not finished (a running one stops at its next heartbeat). */
 int store_job_cancel(db *d, int64_t id, int64_t now);
+/* Cancels the unfinished jobs of a kind with exactly this payload (the jobs working on one
+ * object); returns how many. */
+int store_job_cancel_matching(db *d, const char *kind, const char *payload, int64_t now);
 int store_job_get(db *d, int64_t id, store_job *out);
 void store_job_free(store_job *j);
 

@@ -91,3 +91,21 @@ int store_media_set_state(db *d, int64_t id, const char *state, int64_t progress
     int rc = db_run(s);
     return rc < 0 ? rc : db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
 }
+
+int store_media_delete(db *d, int64_t id)
+{
+    static const char *sql = "DELETE FROM media WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    int rc = db_run(s);
+    return rc < 0 ? rc : db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+bool store_media_in_use(db *d, int64_t id)
+{
+    static const char *sql = "SELECT 1 FROM posts WHERE media_id = ? AND deleted_at IS NULL "
+                             "AND id <> ? LIMIT 1";
+    return db_pair_exists(d, sql, id, 0);
+}

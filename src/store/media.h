@@ -8,6 +8,7 @@
 
 #include "store/db.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct store_media {
@@ -27,6 +28,9 @@ typedef struct store_media {
 
 int store_media_insert(db *d, const store_media *m);
 int store_media_get(db *d, int64_t id, store_media *out);
+int store_media_delete(db *d, int64_t id);
+/* Whether a live post uses the media. */
+bool store_media_in_use(db *d, int64_t id);
 void store_media_free(store_media *m);
 /* State changes; NULL strings leave a column as it is. */
 int store_media_set_state(db *d, int64_t id, const char *state, int64_t progress,

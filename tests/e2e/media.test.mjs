@@ -166,6 +166,13 @@ describe('media processing', () => {
     assert.deepEqual(theirs.json.error.details, { field: 'media_id', reason: 'not_found' });
     const img = await c.post('/api/v1/posts', { token: a.tokens.access_token, json: { type: 'image', media_id: id } });
     assert.deepEqual(img.json.error.details, { field: 'media_id', reason: 'wrong_kind' });
+    // Media a post shows cannot be deleted; deleting the post takes the media and its files.
+    expectError(await c.del(`/api/v1/media/${id}`, { token: a.tokens.access_token }), 409, 'media_in_use');
+    expectError(await c.del(`/api/v1/media/${id}`, { token: b.tokens.access_token }), 404, 'media_not_found');
+    assert.equal((await c.del(`/api/v1/posts/${pid}`, { token: a.tokens.access_token })).status, 204);
+    expectError(await c.get(`/api/v1/media/${id}`, { token: a.tokens.access_token }), 404, 'media_not_found');
+    assert.ok(!existsSync(path.join(server.dataDir, 'media', id)), 'files removed');
+    expectError(await c.get(seen.json.media.master), 404, 'media_not_found');
   });
 
   test('unreadable, over-long and non-media files fail with a reason', async () => {
@@ -174,6 +181,12 @@ describe('media processing', () => {
     let m = await waitFor(a, broken.id, ['ready', 'failed']);
     assert.equal(m.state, 'failed');
     assert.match(m.error, /not a readable media file/);
+    // Deleting media mid-processing cancels its job.
+    const doomed = imported(a, 'long.mp4');
+    assert.equal((await client(server.url).del(`/api/v1/media/${doomed.id}`, { token: a.tokens.access_token })).status, 204);
+    expectError(await client(server.url).get(`/api/v1/media/${doomed.id}`, { token: a.tokens.access_token }), 404, 'media_not_found');
+    expectError(await client(server.url).del(`/api/v1/media/${doomed.id}`, { token: a.tokens.access_token }), 404, 'media_not_found');
+    expectError(await client(server.url).del(`/api/v1/media/${doomed.id}`), 401, 'unauthenticated');
     const noise = importMedia(a, 'noise.bin');
     assert.equal(noise.status, 1);
     assert.match(noise.stderr, /unsupported_type/);
