@@ -68,6 +68,11 @@ int store_search_posts(db *d, const store_search_query *q, int64_t viewer,
 {
     abort();
 }
+int store_search_hashtags(db *d, const char *prefix, const store_search_key *after,
+                          store_hashtag *out, store_search_key *keys, int max)
+{
+    abort();
+}
 int store_user_by_id(db *d, int64_t id, store_user *out)
 {
     abort();

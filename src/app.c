@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/media.h"
+#include "domain/uploads.h"
 #include "domain/posts.h"
 #include "jobs/event_log.h"
 #include "store/db.h"
@@ -83,6 +84,11 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     id_set_node((unsigned)a->cfg.node_id);
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
     media_configure(a->cfg.data_dir, a->cfg.media_max_duration);
+    if (uploads_configure(a->cfg.data_dir, a->cfg.upload_max_size, a->cfg.upload_quota,
+                          a->cfg.upload_expiry) < 0) {
+        snprintf(err, err_size, "cannot create %s", uploads_dir());
+        return ERR_IO;
+    }
     job_register(MEDIA_PROCESS_JOB, media_process_job);
     if (make_dirs(a->cfg.data_dir) < 0) {
         snprintf(err, err_size, "cannot create data dir %s: %s", a->cfg.data_dir, strerror(errno));

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/media.h"
+#include "domain/uploads.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/users.h"
@@ -68,6 +69,7 @@ static int cmd_serve(app *a)
         .connection_timeout = (unsigned)a->cfg.connection_timeout,
         .connection_memory = (size_t)a->cfg.connection_memory,
         .body_limit = (size_t)a->cfg.body_limit, .queue_limit = (size_t)a->cfg.queue_limit,
+        .spool_dir = uploads_dir(), .stream_limit = (uint64_t)a->cfg.upload_max_size,
         .cors_origins = a->cfg.cors_origins, .trust_proxy = a->cfg.trust_proxy,
         .rate_limit = a->cfg.rate_limit, .rate_burst = a->cfg.rate_burst,
         .access_log = a->cfg.access_log, .thread_init = app_thread_init,

@@ -113,6 +113,11 @@ static const http_route routes[] = {
      DB | JSON | HTTP_OPTIONAL_BODY},
     {"GET", "/api/v1/admin/events", api_admin_events, DB},
 
+    {"OPTIONS", "/api/v1/uploads", api_uploads_options, 0},
+    {"POST", "/api/v1/uploads", api_uploads_create, DB | HTTP_STREAM_BODY},
+    {"GET", "/api/v1/uploads/:id", api_uploads_head, DB},
+    {"PATCH", "/api/v1/uploads/:id", api_uploads_patch, DB | HTTP_STREAM_BODY},
+    {"DELETE", "/api/v1/uploads/:id", api_uploads_delete, DB},
     {"GET", "/api/v1/media/:id", api_media_get, DB},
     {"DELETE", "/api/v1/media/:id", api_media_delete, DB},
     {"GET", "/api/v1/media/:id/hls/master.m3u8", api_media_master, DB | HTTP_CACHEABLE},
@@ -154,6 +159,9 @@ static int status_for(int rc)
     case ERR_FORBIDDEN: return 403;
     case ERR_RATE_LIMITED: return 429;
     case ERR_BUSY: return 503;
+    case ERR_GONE: return 410;
+    case ERR_TOO_LARGE: return 413;
+    case ERR_CHECKSUM: return 460; /* tus checksum extension */
     default: return 500;
     }
 }

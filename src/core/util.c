@@ -26,6 +26,9 @@ const char *err_name(int err)
     case ERR_BUSY: return "busy";
     case ERR_IO: return "io_error";
     case ERR_CANCELLED: return "cancelled";
+    case ERR_GONE: return "gone";
+    case ERR_TOO_LARGE: return "too_large";
+    case ERR_CHECKSUM: return "checksum_mismatch";
     default: return "internal_error";
     }
 }

@@ -27,6 +27,9 @@ enum {
     ERR_IO = -10,
     ERR_INTERNAL = -11,
     ERR_CANCELLED = -12,   /* stopped on request (a cancelled job, a stopping process) */
+    ERR_GONE = -13,        /* existed, but no longer (expired, finished) */
+    ERR_TOO_LARGE = -14,   /* over a size limit or quota */
+    ERR_CHECKSUM = -15,    /* the data does not match its declared checksum */
 };
 
 const char *err_name(int err);

@@ -34,6 +34,7 @@ enum {
     HTTP_OPTIONAL_BODY = 1 << 3, /* with HTTP_JSON_BODY: an empty body is allowed */
     HTTP_NO_RATE_LIMIT = 1 << 4, /* probes and metrics skip the per-client limit */
     HTTP_CACHEABLE = 1 << 5,     /* static asset: no "Cache-Control: no-store" */
+    HTTP_STREAM_BODY = 1 << 6,   /* body spooled to an unnamed file, up to stream_limit */
 };
 
 typedef struct http_route {
@@ -54,6 +55,10 @@ typedef struct http_options {
     unsigned connection_timeout;
     size_t connection_memory;
     size_t body_limit;
+    /* HTTP_STREAM_BODY routes: where bodies are spooled (an unnamed O_TMPFILE there, so memory
+     * does not grow with the body and nothing is left behind) and the largest one accepted. */
+    const char *spool_dir;
+    uint64_t stream_limit;
     size_t queue_limit;
     const char *cors_origins;
     bool trust_proxy;
@@ -88,6 +93,11 @@ const char *http_req_client_ip(http_req *r);
 /* The parsed JSON object body (HTTP_JSON_BODY routes), borrowed; NULL when absent. */
 json_t *http_req_json(http_req *r);
 void *http_req_ctx(http_req *r);   /* the worker thread's context; NULL inline */
+/* HTTP_STREAM_BODY routes: the spooled body (fd positioned anywhere; use pread or
+ * copy_file_range with explicit offsets) and its size; -1 and 0 when there was none. The fd is
+ * closed when the request ends. */
+int http_req_body_fd(http_req *r);
+uint64_t http_req_body_size(http_req *r);
 void *http_req_app(http_req *r);
 http_server *http_req_server(http_req *r);
 void http_req_set_user(http_req *r, int64_t user_id); /* for the access log */

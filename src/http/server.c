@@ -19,6 +19,9 @@
 #include "http/router.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -62,6 +65,7 @@ struct http_req {
     http_server *srv;
     struct MHD_Connection *conn;
     const char *method;
+    char method_override[16];
     const char *path;
     int route;
     route_result routing;
@@ -75,6 +79,8 @@ struct http_req {
     char client_ip[64];
     char request_id[64];
     buf body;
+    int body_fd; /* spooled body of a HTTP_STREAM_BODY route, -1 when none */
+    uint64_t body_size;
     size_t discarded;
     bool too_large;
     json_t *json;
@@ -213,6 +219,16 @@ const char *http_req_path(http_req *r) { return r->path; }
 const char *http_req_id(http_req *r) { return r->request_id; }
 const char *http_req_client_ip(http_req *r) { return r->client_ip; }
 json_t *http_req_json(http_req *r) { return r->json; }
+int http_req_body_fd(http_req *r)
+{
+    return r->body_fd;
+}
+
+uint64_t http_req_body_size(http_req *r)
+{
+    return r->body_size;
+}
+
 void *http_req_ctx(http_req *r) { return r->ctx; }
 void *http_req_app(http_req *r) { return r->srv->opts.app; }
 http_server *http_req_server(http_req *r) { return r->srv; }
@@ -315,8 +331,18 @@ static http_req *request_new(http_server *s, struct MHD_Connection *c, const cha
     r->conn = c;
     r->method = method;
     r->path = url;
+    r->body_fd = -1;
     r->start_us = monotonic_us();
     MHD_get_connection_values(c, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, collect_value, r);
+    /* Clients behind proxies that only pass GET and POST (tus asks servers to honour this)
+     * send the real method in this header. */
+    const char *override = http_req_header(r, "X-HTTP-Method-Override");
+    if (override && !strcmp(method, "POST") && *override && strlen(override) < 16) {
+        snprintf(r->method_override, sizeof r->method_override, "%s", override);
+        for (char *m = r->method_override; *m; m++)
+            *m = (char)toupper((unsigned char)*m);
+        method = r->method = r->method_override;
+    }
     const char *rid = http_req_header(r, "X-Request-Id");
     if (rid && request_id_ok(rid))
         snprintf(r->request_id, sizeof r->request_id, "%s", rid);
@@ -341,6 +367,8 @@ static void request_free(http_req *r)
         free(r->param_values[i]);
     }
     buf_free(&r->body);
+    if (r->body_fd >= 0)
+        close(r->body_fd);
     json_decref(r->json);
     res_clear(&r->res);
     free(r);
@@ -396,7 +424,11 @@ static enum MHD_Result queue_response(http_req *r)
         MHD_add_response_header(mr, "Access-Control-Allow-Origin", origin);
         MHD_add_response_header(mr, "Vary", "Origin");
         MHD_add_response_header(mr, "Access-Control-Expose-Headers",
-                                "X-Request-Id, Retry-After, Location");
+                                "X-Request-Id, Retry-After, Location, Upload-Offset, "
+                                "Upload-Length, Upload-Metadata, Upload-Expires, "
+                                "Upload-Defer-Length, Upload-Media-Id, Tus-Resumable, "
+                                "Tus-Version, Tus-Extension, Tus-Max-Size, "
+                                "Tus-Checksum-Algorithm, Content-Range, ETag");
     }
     enum MHD_Result ok = MHD_queue_response(r->conn, (unsigned)res->status, mr);
     MHD_destroy_response(mr);
@@ -427,7 +459,9 @@ static bool content_type_is_json(const char *ct)
 static bool answer_early(http_server *s, http_req *r)
 {
     http_res *res = &r->res;
-    bool options = strcmp(r->method, "OPTIONS") == 0;
+    /* a route may answer OPTIONS itself (tus advertises its capabilities there) */
+    bool options = strcmp(r->method, "OPTIONS") == 0 &&
+                   (r->routing != ROUTE_FOUND || http_req_header(r, "Access-Control-Request-Method"));
     if (r->routing == ROUTE_NOT_FOUND) {
         http_res_error(res, 404, "route_not_found", "no such route", NULL);
         return true;
@@ -439,7 +473,10 @@ static bool answer_early(http_server *s, http_req *r)
         if (origin_allowed(s, origin) && http_req_header(r, "Access-Control-Request-Method")) {
             http_res_header(res, "Access-Control-Allow-Methods", r->match.allow);
             http_res_header(res, "Access-Control-Allow-Headers",
-                            "Authorization, Content-Type, Idempotency-Key, X-Request-Id");
+                            "Authorization, Content-Type, Idempotency-Key, X-Request-Id, "
+                            "Upload-Offset, Upload-Length, Upload-Metadata, "
+                            "Upload-Defer-Length, Upload-Checksum, Upload-Concat, "
+                            "Tus-Resumable, X-HTTP-Method-Override, Range, If-None-Match");
             http_res_header(res, "Access-Control-Max-Age", "600");
         }
         return true;
@@ -489,10 +526,43 @@ static bool answer_early(http_server *s, http_req *r)
     return false;
 }
 
+static bool streams_body(http_server *s, http_req *r)
+{
+    return r->route >= 0 && (s->routes[r->route].flags & HTTP_STREAM_BODY);
+}
+
+static uint64_t body_limit_of(http_server *s, http_req *r)
+{
+    return streams_body(s, r) ? s->opts.stream_limit : s->opts.body_limit;
+}
+
+/* Appends a chunk of a streamed body to its spool file (on the event loop: a write into the page
+ * cache, like the socket read that brought it). */
+static bool spool(http_server *s, http_req *r, const char *data, size_t n)
+{
+    if (r->body_fd < 0) {
+        r->body_fd = open(s->opts.spool_dir ? s->opts.spool_dir : "/tmp",
+                          O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        if (r->body_fd < 0)
+            return false;
+    }
+    while (n > 0) {
+        ssize_t w = write(r->body_fd, data, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        data += w;
+        n -= (size_t)w;
+        r->body_size += (uint64_t)w;
+    }
+    return true;
+}
+
 static void answer_body_too_large(http_req *r)
 {
     char limit[32];
-    snprintf(limit, sizeof limit, "%zu", r->srv->opts.body_limit);
+    snprintf(limit, sizeof limit, "%llu", (unsigned long long)body_limit_of(r->srv, r));
     http_res_error(&r->res, 413, "body_too_large", "request body is larger than the limit",
                    json_pack("{s:s}", "limit_bytes", limit));
     http_res_header(&r->res, "Connection", "close");
@@ -508,7 +578,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r = request_new(s, c, url, method);
         *con_cls = r;
         const char *cl = http_req_header(r, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->opts.body_limit) {
+        if (cl && strtoull(cl, NULL, 10) > body_limit_of(s, r)) {
             /* Refuse before reading: the connection closes after this answer. */
             answer_body_too_large(r);
             return queue_response(r);
@@ -516,6 +586,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (r->state == REQ_ANSWERED) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_size && streams_body(s, r)) {
+        if (r->too_large || r->body_size + *upload_size > s->opts.stream_limit ||
+            !spool(s, r, upload_data, *upload_size))
+            r->too_large = true; /* answered 413 at the end, as below */
         *upload_size = 0;
         return MHD_YES;
     }

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/uploads.h"
 #include "store/db.h"
 #include "store/posts.h"
 
@@ -43,6 +44,7 @@ static void purge(maintenance *m)
         if (db_open(m->database_url, &m->d, err, sizeof err) < 0)
             return; /* the database is away; try again next round */
     }
+    uploads_expire(m->d, now_ms()); /* unfinished uploads past their expiry */
     int64_t cutoff = now_ms() - m->retention_ms;
     for (;;) {
         int n = store_posts_purge(m->d, cutoff, cutoff, PURGE_BATCH);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * Periodic housekeeping with its own thread and database connection: soft-deleted posts and
+ * Periodic housekeeping with its own thread and database connection: expired unfinished uploads
+ * are removed with their files, and soft-deleted posts and
  * expired stories are purged for good once they are older than the retention period (so an
  * operator can still restore a post deleted by mistake, and moderators can review it), in small
  * batches so no single transaction holds the write lock for long. Every node may run it; the

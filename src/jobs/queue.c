@@ -168,7 +168,7 @@ static void *worker_main(void *arg)
     job_ctx ctx = {.r = r};
     char host[64] = "host";
     gethostname(host, sizeof host - 1);
-    snprintf(ctx.owner, sizeof ctx.owner, "%s:%d:%d", host, (int)getpid(), wa->index);
+    snprintf(ctx.owner, sizeof ctx.owner, "%.40s:%d:%d", host, (int)getpid(), wa->index);
     free(wa);
     pthread_setname_np(pthread_self(), "sh-jobs");
     while (!runner_stopping(r)) {

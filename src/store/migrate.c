@@ -416,6 +416,23 @@ typedef struct migration {
     "ALTER TABLE posts ADD COLUMN media_ready BIGINT NOT NULL DEFAULT 0;"                         \
     "CREATE INDEX posts_media ON posts(media_id) WHERE media_id IS NOT NULL;"
 
+/* Resumable uploads (tus): the bytes so far live in DATA_DIR/uploads/<id>.part; offset is what
+ * has been written and fsynced, so a restart resumes exactly there. */
+#define UPLOAD_TABLES(ID_PK)                                                                      \
+    "CREATE TABLE uploads ("                                                                      \
+    "  id " ID_PK ","                                                                             \
+    "  owner_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                         \
+    "  length BIGINT,"                                                                            \
+    "  offset_bytes BIGINT NOT NULL DEFAULT 0,"                                                   \
+    "  metadata TEXT NOT NULL,"                                                                   \
+    "  filename TEXT NOT NULL,"                                                                   \
+    "  state TEXT NOT NULL,"                                                                      \
+    "  media_id BIGINT,"                                                                          \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  expires_at BIGINT NOT NULL);"                                                              \
+    "CREATE INDEX uploads_owner ON uploads(owner_id, state);"                                     \
+    "CREATE INDEX uploads_expiry ON uploads(expires_at) WHERE state = 'uploading';"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -433,6 +450,7 @@ static const migration sqlite_migrations[] = {
     {14, "jobs", JOB_TABLES("INTEGER PRIMARY KEY")},
     {15, "media", MEDIA_TABLES("INTEGER PRIMARY KEY")},
     {16, "post_media", POST_MEDIA},
+    {17, "uploads", UPLOAD_TABLES("INTEGER PRIMARY KEY")},
 };
 
 static const migration pg_migrations[] = {
@@ -452,6 +470,7 @@ static const migration pg_migrations[] = {
     {14, "jobs", JOB_TABLES("BIGINT PRIMARY KEY")},
     {15, "media", MEDIA_TABLES("BIGINT PRIMARY KEY")},
     {16, "post_media", POST_MEDIA},
+    {17, "uploads", UPLOAD_TABLES("BIGINT PRIMARY KEY")},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

@@ -69,7 +69,7 @@ test('the OpenAPI document lists exactly the routes the server has', async () =>
   const documented = new Set();
   for (const [p, ops] of Object.entries(doc.paths))
     for (const m of Object.keys(ops))
-      if (['get', 'post', 'put', 'patch', 'delete'].includes(m))
+      if (['get', 'post', 'put', 'patch', 'delete', 'options'].includes(m))
         documented.add(`${m.toUpperCase()} ${p.replace(/\{([^}]+)\}/g, ':$1')}`);
   const routes = new Set(execFileSync(BIN, ['routes'], { encoding: 'utf8' }).trim().split('\n'));
   const missing = [...routes].filter((x) => !documented.has(x));

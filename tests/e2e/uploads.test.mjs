@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+// Resumable uploads over tus 1.0.0: the real npm tus-js-client (chunked, aborted and resumed,
+// resumed across a server restart) and raw-protocol requests for every status rule (412, 415,
+// 409, 404, 410, 413, 460, 401, another user's upload), then the finished upload becoming media.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import tus from 'tus-js-client';
+import { startServer, stopAll } from './lib/harness.mjs';
+import { client, register, expectError } from './lib/accounts.mjs';
+
+const work = mkdtempSync(path.join(tmpdir(), 'sh-tus-'));
+let server, video;
+before(async () => {
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi',
+    '-i', 'sine=frequency=330', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', path.join(work, 'v.mp4')]);
+  video = readFileSync(path.join(work, 'v.mp4'));
+  server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--upload-max-size', '20000000', '--upload-expiry', '2'] });
+});
+after(stopAll);
+
+/** Runs a tus-js-client upload; resolves with the Upload once it succeeds (or stops). */
+function runUpload(url, who, data, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const up = new tus.Upload(data, {
+      endpoint: `${url}/api/v1/uploads`,
+      headers: { Authorization: `Bearer ${who.tokens.access_token}` },
+      chunkSize: 64 * 1024,
+      retryDelays: [0, 200, 500],
+      metadata: { filename: 'v.mp4', filetype: 'video/mp4' },
+      ...opts,
+      onSuccess: () => resolve(up),
+      onError: reject,
+      onProgress: (sent, total) => opts.onProgressHook && opts.onProgressHook(up, sent, total, resolve),
+    });
+    up.start();
+  });
+}
+
+const head = (url, who, loc) => fetch(`${url}${new URL(loc, url).pathname}`, {
+  method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${who.tokens.access_token}` } });
+
+async function mediaOf(url, who, loc) {
+  const h = await head(url, who, loc);
+  assert.equal(h.status, 200);
+  assert.equal(Number(h.headers.get('upload-offset')), video.length);
+  const id = h.headers.get('upload-media-id');
+  assert.ok(id, 'a finished upload names its media');
+  const m = await client(url).get(`/api/v1/media/${id}`, { token: who.tokens.access_token });
+  assert.equal(m.status, 200);
+  return m.json;
+}
+
+describe('tus-js-client', () => {
+  test('a chunked upload becomes media', async () => {
+    const a = await register(server.url);
+    const up = await runUpload(server.url, a, video);
+    const m = await mediaOf(server.url, a, up.url);
+    assert.equal(m.filename, 'v.mp4');
+    assert.equal(m.size, video.length);
+    assert.equal(m.mime, 'video/mp4');
+  });
+
+  test('an aborted upload resumes where it stopped', async () => {
+    const a = await register(server.url);
+    let aborted = false;
+    const first = await runUpload(server.url, a, video, {
+      onProgressHook: (up, sent, total, resolve) => {
+        if (!aborted && sent > total / 3) { aborted = true; up.abort().then(() => resolve(up)); }
+      },
+    });
+    const h = await head(server.url, a, first.url);
+    const offset = Number(h.headers.get('upload-offset'));
+    assert.ok(offset > 0 && offset < video.length, `stopped part way: ${offset}`);
+    const second = await runUpload(server.url, a, video, { uploadUrl: first.url });
+    assert.equal(second.url, first.url);
+    const m = await mediaOf(server.url, a, first.url);
+    assert.equal(m.size, video.length);
+    const stored = readFileSync(path.join(server.dataDir, 'media', m.id, 'original'));
+    assert.equal(createHash('sha256').update(stored).digest('hex'), createHash('sha256').update(video).digest('hex'));
+  });
+
+  test('an upload interrupted by a server restart resumes', async () => {
+    const t = await startServer({ args: ['--rate-limit', '0', '--auth-rate-limit', '0'] });
+    const a = await register(t.url);
+    let stopped = false;
+    const first = await runUpload(t.url, a, video, {
+      onProgressHook: (up, sent, total, resolve) => {
+        if (!stopped && sent > total / 2) { stopped = true; up.abort().then(() => resolve(up)); }
+      },
+    });
+    await t.restart();
+    // the restarted server listens on a new port; the upload's path is what persists
+    const second = await runUpload(t.url, a, video, { uploadUrl: `${t.url}${new URL(first.url).pathname}` });
+    const h = await head(t.url, a, second.url);
+    assert.equal(Number(h.headers.get('upload-offset')), video.length);
+    assert.ok(h.headers.get('upload-media-id'));
+  });
+});
+
+describe('tus protocol', () => {
+  const tusReq = (method, p, { token, headers = {}, body } = {}) => fetch(`${server.url}${p}`, {
+    method, body, headers: { 'Tus-Resumable': '1.0.0', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers } });
+  const create = async (token, length, extra = {}) => {
+    const r = await tusReq('POST', '/api/v1/uploads', { token, headers: { 'Upload-Length': String(length), ...extra } });
+    assert.equal(r.status, 201, await r.text());
+    assert.equal(r.headers.get('tus-resumable'), '1.0.0');
+    return r.headers.get('location');
+  };
+  const patch = (token, loc, offset, body, headers = {}) => tusReq('PATCH', loc, { token, body,
+    headers: { 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset), ...headers } });
+
+  test('OPTIONS advertises the server; other versions get 412', async () => {
+    const o = await fetch(`${server.url}/api/v1/uploads`, { method: 'OPTIONS' });
+    assert.equal(o.status, 204);
+    assert.equal(o.headers.get('tus-version'), '1.0.0');
+    assert.equal(o.headers.get('tus-max-size'), '20000000');
+    assert.equal(o.headers.get('tus-checksum-algorithm'), 'sha1,sha256');
+    for (const ext of ['creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'checksum', 'expiration'])
+      assert.ok(o.headers.get('tus-extension').split(',').includes(ext), ext);
+    const a = await register(server.url);
+    const r = await fetch(`${server.url}/api/v1/uploads`, { method: 'POST', headers: { 'Tus-Resumable': '0.2.2', 'Upload-Length': '5', Authorization: `Bearer ${a.tokens.access_token}` } });
+    assert.equal(r.status, 412);
+    assert.equal(r.headers.get('tus-version'), '1.0.0');
+  });
+
+  test('every status rule', async () => {
+    const a = await register(server.url);
+    const b = await register(server.url);
+    const ta = a.tokens.access_token;
+    const data = Buffer.from('0123456789abcdefghij');
+    const loc = await create(ta, data.length, { 'Upload-Metadata': `filename ${Buffer.from('note.txt').toString('base64')},flag` });
+    let h = await tusReq('HEAD', loc, { token: ta });
+    assert.equal(h.status, 200);
+    assert.equal(h.headers.get('upload-offset'), '0');
+    assert.equal(h.headers.get('upload-length'), '20');
+    assert.equal(h.headers.get('cache-control'), 'no-store');
+    assert.ok(h.headers.get('upload-metadata').startsWith('filename '));
+    assert.equal((await patch(ta, loc, 0, data.subarray(0, 5), { 'Content-Type': 'application/octet-stream' })).status, 415);
+    assert.equal((await patch(ta, loc, 3, data.subarray(0, 5))).status, 409);
+    assert.equal((await patch(ta, loc, 'x', data.subarray(0, 5))).status, 400);
+    // A wrong checksum keeps the offset; a right one (sha1 or sha256) is accepted.
+    const bad = await patch(ta, loc, 0, data.subarray(0, 5), { 'Upload-Checksum': `sha1 ${createHash('sha1').update('nope').digest('base64')}` });
+    assert.equal(bad.status, 460);
+    assert.equal((await tusReq('HEAD', loc, { token: ta })).headers.get('upload-offset'), '0');
+    assert.equal((await patch(ta, loc, 0, data.subarray(0, 5), { 'Upload-Checksum': 'md5 AAAA' })).status, 400);
+    let ok = await patch(ta, loc, 0, data.subarray(0, 5), { 'Upload-Checksum': `sha1 ${createHash('sha1').update(data.subarray(0, 5)).digest('base64')}` });
+    assert.equal(ok.status, 204);
+    assert.equal(ok.headers.get('upload-offset'), '5');
+    assert.ok(ok.headers.get('upload-expires'));
+    // X-HTTP-Method-Override: a POST that means PATCH.
+    ok = await tusReq('POST', loc, { token: ta, body: data.subarray(5, 10), headers: { 'X-HTTP-Method-Override': 'PATCH', 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '5',
+      'Upload-Checksum': `sha256 ${createHash('sha256').update(data.subarray(5, 10)).digest('base64')}` } });
+    assert.equal(ok.status, 204);
+    assert.equal(ok.headers.get('upload-offset'), '10');
+    // Past the declared length: 413; someone else's upload or none: 404; no token: 401.
+    assert.equal((await patch(ta, loc, 10, Buffer.alloc(11))).status, 413);
+    assert.equal((await patch(b.tokens.access_token, loc, 10, data.subarray(10))).status, 404);
+    assert.equal((await tusReq('HEAD', loc, { token: b.tokens.access_token })).status, 404);
+    assert.equal((await patch(undefined, loc, 10, data.subarray(10))).status, 401);
+    assert.equal((await patch(ta, '/api/v1/uploads/123456', 0, data)).status, 404);
+    assert.equal((await tusReq('HEAD', loc, { token: ta })).headers.get('upload-offset'), '10', 'nothing changed');
+    // Termination.
+    assert.equal((await tusReq('DELETE', loc, { token: ta })).status, 204);
+    assert.equal((await tusReq('HEAD', loc, { token: ta })).status, 404);
+    assert.equal((await patch(ta, loc, 10, data.subarray(10))).status, 404);
+    // Over the size limit at creation: 413, by header or by body.
+    const big = await tusReq('POST', '/api/v1/uploads', { token: ta, headers: { 'Upload-Length': '20000001' } });
+    assert.equal(big.status, 413);
+    for (const l of ['-1', 'abc', ''])
+      assert.equal((await tusReq('POST', '/api/v1/uploads', { token: ta, headers: { 'Upload-Length': l } })).status, 400, l);
+    assert.equal((await tusReq('POST', '/api/v1/uploads', { token: ta })).status, 400, 'a length or a deferral is required');
+    assert.equal((await tusReq('POST', '/api/v1/uploads', { token: ta, headers: { 'Upload-Length': '3', 'Upload-Metadata': 'filename !!notbase64' } })).status, 400);
+  });
+
+  test('creation-with-upload, deferred length, completion and expiry', async () => {
+    const a = await register(server.url);
+    const ta = a.tokens.access_token;
+    // The whole video in the creation request: 201 with the final offset, and it becomes media.
+    const r = await tusReq('POST', '/api/v1/uploads', { token: ta, body: video, headers: { 'Upload-Length': String(video.length), 'Content-Type': 'application/offset+octet-stream' } });
+    assert.equal(r.status, 201, await r.text());
+    assert.equal(Number(r.headers.get('upload-offset')), video.length);
+    const mediaId = r.headers.get('upload-media-id');
+    assert.ok(mediaId);
+    // A finished upload takes no more bytes.
+    assert.equal((await patch(ta, r.headers.get('location'), video.length, Buffer.alloc(1))).status, 410);
+    // Deferred length: the size comes with a later PATCH.
+    const d = await tusReq('POST', '/api/v1/uploads', { token: ta, headers: { 'Upload-Defer-Length': '1' } });
+    assert.equal(d.status, 201);
+    const dl = d.headers.get('location');
+    assert.equal((await tusReq('HEAD', dl, { token: ta })).headers.get('upload-defer-length'), '1');
+    assert.equal((await patch(ta, dl, 0, video.subarray(0, 1000))).status, 204);
+    const fin = await patch(ta, dl, 1000, video.subarray(1000), { 'Upload-Length': String(video.length) });
+    assert.equal(fin.status, 204);
+    assert.ok(fin.headers.get('upload-media-id'));
+    // A file that is not media is refused when it completes.
+    const junk = await tusReq('POST', '/api/v1/uploads', { token: ta, body: Buffer.from('just some text, not a video'), headers: { 'Upload-Length': '27', 'Content-Type': 'application/offset+octet-stream' } });
+    assert.equal(junk.status, 422);
+    // Unfinished uploads expire (--upload-expiry 2): 410, then gone.
+    const e = await create(ta, 100);
+    await sleep(2300);
+    assert.equal((await patch(ta, e, 0, Buffer.alloc(10))).status, 410);
+    assert.equal((await tusReq('HEAD', e, { token: ta })).status, 410);
+  });
+});
