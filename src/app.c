@@ -4,6 +4,8 @@
  */
 #include "app.h"
 
+#include "api/api.h"
+
 #include "core/id.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -84,6 +86,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     id_set_node((unsigned)a->cfg.node_id);
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
     media_configure(a->cfg.data_dir, a->cfg.media_max_duration);
+    api_media_set_post_max(a->cfg.media_post_max);
     if (uploads_configure(a->cfg.data_dir, a->cfg.upload_max_size, a->cfg.upload_quota,
                           a->cfg.upload_expiry) < 0) {
         snprintf(err, err_size, "cannot create %s", uploads_dir());

@@ -118,6 +118,7 @@ static const http_route routes[] = {
     {"GET", "/api/v1/uploads/:id", api_uploads_head, DB},
     {"PATCH", "/api/v1/uploads/:id", api_uploads_patch, DB | HTTP_STREAM_BODY},
     {"DELETE", "/api/v1/uploads/:id", api_uploads_delete, DB},
+    {"POST", "/api/v1/media", api_media_create, DB | HTTP_STREAM_BODY},
     {"GET", "/api/v1/media/:id", api_media_get, DB},
     {"DELETE", "/api/v1/media/:id", api_media_delete, DB},
     {"GET", "/api/v1/media/:id/hls/master.m3u8", api_media_master, DB | HTTP_CACHEABLE},

@@ -155,6 +155,9 @@ void api_uploads_head(http_req *req, http_res *res);
 void api_uploads_patch(http_req *req, http_res *res);
 void api_uploads_delete(http_req *req, http_res *res);
 void api_media_delete(http_req *req, http_res *res);
+void api_media_create(http_req *req, http_res *res);
+/* --media-post-max: the largest image POST /api/v1/media takes. */
+void api_media_set_post_max(int64_t bytes);
 void api_media_master(http_req *req, http_res *res);
 void api_media_variant(http_req *req, http_res *res);
 void api_media_file(http_req *req, http_res *res);

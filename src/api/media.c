@@ -15,6 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
+static int64_t media_post_max = 20 * 1024 * 1024;
+
+void api_media_set_post_max(int64_t bytes)
+{
+    media_post_max = bytes;
+}
+
 json_t *api_media_json(const store_media *m)
 {
     json_t *probe = m->probe ? json_loads(m->probe, 0, NULL) : NULL;
@@ -66,6 +73,32 @@ void api_media_get(http_req *req, http_res *res)
         return;
     }
     http_res_json(res, 200, api_media_json(&m));
+    store_media_free(&m);
+}
+
+/* POST /api/v1/media: an image as the raw body (up to --media-post-max bytes); the file name may
+ * come in ?filename=. */
+void api_media_create(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    if (http_req_body_size(req) > (uint64_t)media_post_max) {
+        http_res_error(res, 413, "body_too_large", "images sent this way are limited in size",
+                       NULL);
+        return;
+    }
+    const char *name = http_req_query(req, "filename");
+    store_media m;
+    auth_error err = {0};
+    int rc = media_ingest_image_fd(d, &p.user, http_req_body_fd(req), http_req_body_size(req),
+                                   name && strlen(name) < 200 ? name : "image", &m, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    http_res_json(res, 201, api_media_json(&m));
     store_media_free(&m);
 }
 

@@ -51,6 +51,7 @@ static const option_def options[] = {
     {"upload-max-size", OPT_INT, O(upload_max_size), "4294967296", 1, 1099511627776, "largest upload, bytes (tus and POST /media)"},
     {"upload-quota", OPT_INT, O(upload_quota), "21474836480", 1, 1099511627776, "bytes of unfinished uploads one user may hold"},
     {"upload-expiry", OPT_INT, O(upload_expiry), "86400", 1, 2592000, "seconds an unfinished upload is kept"},
+    {"media-post-max", OPT_INT, O(media_post_max), "20971520", 1, 1073741824, "largest image POST /api/v1/media takes, bytes"},
     {"story-ttl", OPT_INT, O(story_ttl), "86400", 1, 604800, "how long a story stays visible, seconds"},
     {"cors-origins", OPT_STR, O(cors_origins), "", 0, 0, "comma-separated allowed CORS origins; * = any"},
     {"trust-proxy", OPT_BOOL, O(trust_proxy), "false", 0, 0, "use X-Forwarded-For as the client address"},

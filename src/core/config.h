@@ -38,6 +38,7 @@ typedef struct config {
     int64_t upload_max_size;      /* bytes */
     int64_t upload_quota;         /* bytes of unfinished uploads per user */
     int64_t upload_expiry;        /* seconds an unfinished upload is kept */
+    int64_t media_post_max;       /* bytes, POST /api/v1/media */
     int64_t story_ttl;          /* seconds a story stays visible (24 h; shorter in tests) */
     char *cors_origins;         /* comma list; "*" allows any */
     bool trust_proxy;           /* take the client address from X-Forwarded-For */

@@ -201,6 +201,44 @@ int media_ingest(db *d, const store_user *owner, const char *src_path, const cha
     return 0;
 }
 
+int media_ingest_image_fd(db *d, const store_user *owner, int fd, uint64_t size,
+                          const char *filename, store_media *out, auth_error *err)
+{
+    if (fd < 0 || size == 0)
+        return domain_invalid(err, "file", "empty");
+    /* land the body in the uploads spool under a name, then ingest it like any finished file */
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s/../uploads/direct-%lld", media_root, (long long)id_next());
+    int out_fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (out_fd < 0)
+        return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
+    loff_t in = 0;
+    uint64_t left = size;
+    while (left > 0) {
+        ssize_t n = copy_file_range(fd, &in, out_fd, NULL, left, 0);
+        if (n <= 0)
+            break;
+        left -= (uint64_t)n;
+    }
+    close(out_fd);
+    if (left > 0) {
+        unlink(tmp);
+        return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
+    }
+    char mime[96];
+    sniff(tmp, mime, sizeof mime);
+    if (strcmp(kind_of(mime), "image") != 0) {
+        unlink(tmp);
+        return domain_invalid(err, "file", strcmp(kind_of(mime), "video") == 0
+                                               ? "use_resumable_upload"
+                                               : "unsupported_type");
+    }
+    int rc = media_ingest(d, owner, tmp, filename, true, out, err);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
 int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, auth_error *err)
 {
     int rc = store_media_get(d, id, out);

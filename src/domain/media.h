@@ -24,6 +24,11 @@ void media_configure(const char *data_dir, int64_t max_duration_s);
 /* Takes the file at src_path (moved when move, else copied) as the owner's new media. */
 int media_ingest(db *d, const store_user *owner, const char *src_path, const char *filename,
                  bool move, store_media *out, auth_error *err);
+/* The same for a body the HTTP layer spooled (POST /api/v1/media): size bytes of fd are copied
+ * in. Only images come this way (videos use resumable uploads): others are 422
+ * use_resumable_upload. */
+int media_ingest_image_fd(db *d, const store_user *owner, int fd, uint64_t size,
+                          const char *filename, store_media *out, auth_error *err);
 /* The viewer's own media (404 for anyone else's). */
 int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, auth_error *err);
 /* Signed media URLs. A player fetching HLS cannot send an Authorization header, so the API

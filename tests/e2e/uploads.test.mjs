@@ -20,7 +20,7 @@ before(async () => {
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-f', 'lavfi',
     '-i', 'sine=frequency=330', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', path.join(work, 'v.mp4')]);
   video = readFileSync(path.join(work, 'v.mp4'));
-  server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--upload-max-size', '20000000', '--upload-expiry', '2'] });
+  server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--upload-max-size', '300000000', '--upload-expiry', '2', '--media-post-max', '200000'] });
 });
 after(stopAll);
 
@@ -119,7 +119,7 @@ describe('tus protocol', () => {
     const o = await fetch(`${server.url}/api/v1/uploads`, { method: 'OPTIONS' });
     assert.equal(o.status, 204);
     assert.equal(o.headers.get('tus-version'), '1.0.0');
-    assert.equal(o.headers.get('tus-max-size'), '20000000');
+    assert.equal(o.headers.get('tus-max-size'), '300000000');
     assert.equal(o.headers.get('tus-checksum-algorithm'), 'sha1,sha256');
     for (const ext of ['creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'checksum', 'expiration'])
       assert.ok(o.headers.get('tus-extension').split(',').includes(ext), ext);
@@ -170,7 +170,7 @@ describe('tus protocol', () => {
     assert.equal((await tusReq('HEAD', loc, { token: ta })).status, 404);
     assert.equal((await patch(ta, loc, 10, data.subarray(10))).status, 404);
     // Over the size limit at creation: 413, by header or by body.
-    const big = await tusReq('POST', '/api/v1/uploads', { token: ta, headers: { 'Upload-Length': '20000001' } });
+    const big = await tusReq('POST', '/api/v1/uploads', { token: ta, headers: { 'Upload-Length': '300000001' } });
     assert.equal(big.status, 413);
     for (const l of ['-1', 'abc', ''])
       assert.equal((await tusReq('POST', '/api/v1/uploads', { token: ta, headers: { 'Upload-Length': l } })).status, 400, l);
@@ -206,5 +206,61 @@ describe('tus protocol', () => {
     await sleep(2300);
     assert.equal((await patch(ta, e, 0, Buffer.alloc(10))).status, 410);
     assert.equal((await tusReq('HEAD', e, { token: ta })).status, 410);
+  });
+});
+
+describe('large uploads and direct images', () => {
+  test('200 MB in 50 MB PATCHes: the server\'s memory does not grow with the upload', async () => {
+    const a = await register(server.url);
+    const ta = a.tokens.access_token;
+    const size = 200 * 1024 * 1024, chunk = 50 * 1024 * 1024;
+    const r = await fetch(`${server.url}/api/v1/uploads`, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${ta}`, 'Upload-Length': String(size) } });
+    assert.equal(r.status, 201);
+    const loc = r.headers.get('location');
+    const rss = () => Number(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]) * 1024;
+    const before = rss();
+    let peak = before;
+    const body = Buffer.alloc(chunk, 7);
+    for (let off = 0; off < size; off += chunk) {
+      const watch = setInterval(() => { peak = Math.max(peak, rss()); }, 20);
+      const p = await fetch(`${server.url}${loc}`, { method: 'PATCH', body, headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${ta}`,
+        'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(off) } });
+      clearInterval(watch);
+      // the last chunk completes the upload, which is then refused as not media
+      assert.equal(p.status, off + chunk < size ? 204 : 422, await p.text());
+    }
+    const grew = (peak - before) / 1024 / 1024;
+    assert.ok(grew < 32, `RSS grew by ${grew.toFixed(1)} MiB during a 200 MB upload`);
+  });
+
+  test('POST /api/v1/media takes an image as a raw body', async () => {
+    const a = await register(server.url);
+    const c = client(server.url);
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', path.join(work, 'i.jpg')]);
+    const img = readFileSync(path.join(work, 'i.jpg'));
+    const post = (body, token = a.tokens.access_token, q = '?filename=photo.jpg') => fetch(`${server.url}/api/v1/media${q}`, { method: 'POST', body, headers: { ...(token ? { Authorization: `Bearer ${token}` } : {}), 'Content-Type': 'image/jpeg' } });
+    let r = await post(img);
+    assert.equal(r.status, 201, await r.clone().text());
+    const m = await r.json();
+    assert.deepEqual([m.kind, m.mime, m.filename, m.size], ['image', 'image/jpeg', 'photo.jpg', img.length]);
+    let got;
+    for (let i = 0; i < 50; i++) {
+      got = (await c.get(`/api/v1/media/${m.id}`, { token: a.tokens.access_token })).json;
+      if (got.state === 'ready') break;
+      await sleep(100);
+    }
+    assert.equal(got.state, 'ready');
+    assert.equal(got.probe.width, 320);
+    const p = await c.post('/api/v1/posts', { token: a.tokens.access_token, json: { type: 'image', media_id: m.id } });
+    assert.equal(p.status, 201, p.text);
+    r = await post(video);
+    assert.equal(r.status, 413, 'over --media-post-max');
+    r = await post(video.subarray(0, 150000));
+    assert.equal(r.status, 422);
+    assert.equal((await r.json()).error.details.reason, 'use_resumable_upload');
+    r = await post(Buffer.alloc(0));
+    assert.equal(r.status, 422);
+    r = await post(img, null);
+    assert.equal(r.status, 401);
   });
 });
