@@ -87,14 +87,15 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
     media_configure(a->cfg.data_dir, a->cfg.media_max_duration);
     api_media_set_post_max(a->cfg.media_post_max);
-    if (uploads_configure(a->cfg.data_dir, a->cfg.upload_max_size, a->cfg.upload_quota,
-                          a->cfg.upload_expiry) < 0) {
-        snprintf(err, err_size, "cannot create %s", uploads_dir());
-        return ERR_IO;
-    }
+
     job_register(MEDIA_PROCESS_JOB, media_process_job);
     if (make_dirs(a->cfg.data_dir) < 0) {
         snprintf(err, err_size, "cannot create data dir %s: %s", a->cfg.data_dir, strerror(errno));
+        return ERR_IO;
+    }
+    if (uploads_configure(a->cfg.data_dir, a->cfg.upload_max_size, a->cfg.upload_quota,
+                          a->cfg.upload_expiry) < 0) {
+        snprintf(err, err_size, "cannot create %s: %s", uploads_dir(), strerror(errno));
         return ERR_IO;
     }
     a->database_url = *a->cfg.database ? xstrdup(a->cfg.database)

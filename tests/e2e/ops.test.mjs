@@ -169,3 +169,11 @@ test('readiness turns 503 when the database goes away (PostgreSQL)', { skip: !pr
   const me = await c.get('/api/v1/auth/me', { token: 'x' });
   assert.ok([401, 503].includes(me.status), `database-backed routes fail cleanly: ${me.status}`);
 });
+
+test('a data dir that does not exist yet is created, with everything inside it', async () => {
+  const dir = path.join(mkdtempSync(path.join(tmpdir(), 'sh-fresh-')), 'not', 'yet', 'there');
+  const s = await startServer({ dataDir: dir });
+  const r = await client(s.url).get('/health/ready');
+  assert.equal(r.status, 200);
+  await s.stop();
+});
