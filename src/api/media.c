@@ -54,35 +54,50 @@ json_t *api_media_json(const store_media *m)
     return o;
 }
 
+/* Authenticates and parses :id (when id is not NULL); answers 401/404 itself. */
+static bool media_request(http_req *req, http_res *res, db **d, auth_principal *p, int64_t *id)
+{
+    *d = api_db(req, res);
+    if (!*d || !api_auth(req, res, *d, p))
+        return false;
+    if (id && !id_parse(http_req_param(req, "id"), id)) {
+        http_res_error(res, 404, "media_not_found", "no such media", NULL);
+        return false;
+    }
+    return true;
+}
+
+/* The media as JSON with status, or the domain failure; frees m either way. */
+static void answer_media(http_res *res, int rc, const auth_error *err, store_media *m,
+                         int status)
+{
+    if (rc < 0) {
+        api_fail(res, rc, err);
+        return;
+    }
+    http_res_json(res, status, api_media_json(m));
+    store_media_free(m);
+}
+
 void api_media_get(http_req *req, http_res *res)
 {
-    db *d = api_db(req, res);
+    db *d;
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
     int64_t id;
-    if (!id_parse(http_req_param(req, "id"), &id)) {
-        http_res_error(res, 404, "media_not_found", "no such media", NULL);
+    if (!media_request(req, res, &d, &p, &id))
         return;
-    }
     store_media m;
     auth_error err = {0};
-    int rc = media_get_own(d, p.user.id, id, &m, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_json(res, 200, api_media_json(&m));
-    store_media_free(&m);
+    answer_media(res, media_get_own(d, p.user.id, id, &m, &err), &err, &m, 200);
 }
 
 /* POST /api/v1/media: an image as the raw body (up to --media-post-max bytes); the file name may
  * come in ?filename=. */
 void api_media_create(http_req *req, http_res *res)
 {
-    db *d = api_db(req, res);
+    db *d;
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
+    if (!media_request(req, res, &d, &p, NULL))
         return;
     if (http_req_body_size(req) > (uint64_t)media_post_max) {
         http_res_error(res, 413, "body_too_large", "images sent this way are limited in size",
@@ -94,25 +109,16 @@ void api_media_create(http_req *req, http_res *res)
     auth_error err = {0};
     int rc = media_ingest_image_fd(d, &p.user, http_req_body_fd(req), http_req_body_size(req),
                                    name && strlen(name) < 200 ? name : "image", &m, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_json(res, 201, api_media_json(&m));
-    store_media_free(&m);
+    answer_media(res, rc, &err, &m, 201);
 }
 
 void api_media_delete(http_req *req, http_res *res)
 {
-    db *d = api_db(req, res);
+    db *d;
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
     int64_t id;
-    if (!id_parse(http_req_param(req, "id"), &id)) {
-        http_res_error(res, 404, "media_not_found", "no such media", NULL);
+    if (!media_request(req, res, &d, &p, &id))
         return;
-    }
     auth_error err = {0};
     api_answer_empty(res, media_delete(d, p.user.id, id, &err), &err);
 }

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -75,6 +76,8 @@ static int run_child(char *const argv[], child_io *io)
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);
     close(errp[1]);
+    if (rc == 0)
+        setpriority(PRIO_PROCESS, (id_t)pid, 10); /* encoding yields to the API's threads */
     if (rc != 0) {
         snprintf(io->err_tail, sizeof io->err_tail, "cannot run %s: %s", argv[0], strerror(rc));
         close(out[0]);
