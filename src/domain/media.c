@@ -206,9 +206,11 @@ int media_ingest_image_fd(db *d, const store_user *owner, int fd, uint64_t size,
 {
     if (fd < 0 || size == 0)
         return domain_invalid(err, "file", "empty");
-    /* land the body in the uploads spool under a name, then ingest it like any finished file */
+    /* land the body under a name in the media root, then ingest it like any finished file */
     char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s/../uploads/direct-%lld", media_root, (long long)id_next());
+    snprintf(tmp, sizeof tmp, "%s/incoming-%lld", media_root, (long long)id_next());
+    if (make_dir(media_root) < 0)
+        return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
     int out_fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (out_fd < 0)
         return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
