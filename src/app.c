@@ -89,6 +89,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     api_media_set_post_max(a->cfg.media_post_max);
 
     job_register(MEDIA_PROCESS_JOB, media_process_job);
+    job_register(MEDIA_COMPOSE_JOB, media_compose_job);
     if (make_dirs(a->cfg.data_dir) < 0) {
         snprintf(err, err_size, "cannot create data dir %s: %s", a->cfg.data_dir, strerror(errno));
         return ERR_IO;

@@ -352,7 +352,9 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
         snprintf(err, err_size, "load media: %s", db_errmsg(d));
         return JOB_RETRY;
     }
-    bool done = !strcmp(m.state, "ready") || !strcmp(m.state, "failed");
+    /* composing: a duet/stitch rendering replaces the file and queues processing afresh */
+    bool done = !strcmp(m.state, "ready") || !strcmp(m.state, "failed") ||
+                !strcmp(m.state, "composing");
     store_media_free(&m);
     if (done)
         return JOB_OK;
@@ -407,6 +409,13 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
         snprintf(err, err_size, "%s", why);
         return JOB_RETRY;
     }
+    /* a duet/stitch may have started composing meanwhile: then this result is stale */
+    if (store_media_get(d, id, &m) == 0) {
+        bool composing = !strcmp(m.state, "composing");
+        store_media_free(&m);
+        if (composing)
+            return JOB_OK;
+    }
     char *renditions = renditions_json(&p);
     rc = store_media_set_state(d, id, "ready", 100, NULL, NULL, renditions, now_ms());
     if (rc == 0)
@@ -418,5 +427,68 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
     }
     log_info("media ready", "\"media_id\":%lld,\"duration_s\":%.3f", (long long)id,
              p.duration_s);
+    return JOB_OK;
+}
+
+int media_queue_compose(db *d, int64_t media_id, int64_t source_media_id, bool stitch)
+{
+    char payload[128];
+    snprintf(payload, sizeof payload,
+             "{\"media_id\":%lld,\"source_media_id\":%lld,\"mode\":\"%s\"}",
+             (long long)media_id, (long long)source_media_id, stitch ? "stitch" : "duet");
+    int rc = store_media_set_state(d, media_id, "composing", 0, NULL, NULL, NULL, now_ms());
+    return rc < 0 ? rc
+                  : job_enqueue(d, MEDIA_COMPOSE_JOB, payload, &(job_options){.max_attempts = 3},
+                                NULL);
+}
+
+#define STITCH_SECONDS 5.0
+
+job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
+{
+    json_t *payload = json_loads(job->payload, 0, NULL);
+    json_int_t id = 0, source = 0;
+    const char *mode = NULL;
+    if (!payload || json_unpack(payload, "{s:I, s:I, s:s}", "media_id", &id, "source_media_id",
+                                &source, "mode", &mode) < 0) {
+        json_decref(payload);
+        snprintf(err, err_size, "bad payload");
+        return JOB_FAIL;
+    }
+    bool stitch = !strcmp(mode, "stitch");
+    json_decref(payload);
+    db *d = job_db(ctx);
+    char dir[4200], src_dir[4200], mine[4300], theirs[4300], out[4300], why[512] = "";
+    media_dir(id, dir, sizeof dir);
+    media_dir(source, src_dir, sizeof src_dir);
+    snprintf(mine, sizeof mine, "%s/original", dir);
+    snprintf(theirs, sizeof theirs, "%s/original", src_dir);
+    snprintf(out, sizeof out, "%s/composed.mp4", dir);
+    media_probe np, sp;
+    if (ffmpeg_probe(mine, &np, why, sizeof why) < 0 ||
+        ffmpeg_probe(theirs, &sp, why, sizeof why) < 0)
+        return refuse(d, id, why, err, err_size);
+    if (!job_progress(ctx, 10))
+        return JOB_RETRY;
+    int rc = ffmpeg_compose(mine, &np, theirs, &sp, stitch, STITCH_SECONDS, out, why, sizeof why);
+    if (rc < 0)
+        return refuse(d, id, why, err, err_size);
+    /* the rendering becomes the media's original, which is then processed as usual */
+    if (rename(out, mine) < 0) {
+        snprintf(err, err_size, "cannot replace the original: %s", strerror(errno));
+        return JOB_RETRY;
+    }
+    char next[64];
+    snprintf(next, sizeof next, "{\"media_id\":%lld}", (long long)id);
+    if (db_begin(d) < 0)
+        return JOB_RETRY;
+    if (store_media_set_state(d, id, "uploaded", 0, NULL, NULL, NULL, now_ms()) < 0 ||
+        job_enqueue(d, MEDIA_PROCESS_JOB, next, &(job_options){.max_attempts = 3}, NULL) < 0 ||
+        db_commit(d) < 0) {
+        db_rollback(d);
+        snprintf(err, err_size, "queue processing: %s", db_errmsg(d));
+        return JOB_RETRY;
+    }
+    log_info(stitch ? "stitch rendered" : "duet rendered", "\"media_id\":%lld", (long long)id);
     return JOB_OK;
 }

@@ -6,7 +6,8 @@
  * same transaction. The job probes the file (ffprobe), refuses what cannot be played (no video
  * stream, zero or over-long duration), and for videos builds the HLS ladder, poster, thumbnails
  * and storyboard (jobs/ffmpeg.c), reporting percent as it goes: uploaded -> processing -> ready |
- * failed (with the reason). Only the owner sees a media record until it is attached to a post.
+ * failed (with the reason). A duet or stitch of a video first goes through composing (rendered
+ * with its source, see ffmpeg_compose), then processing again. Only the owner sees a media record until it is attached to a post.
  */
 #ifndef STREAMHUB_DOMAIN_MEDIA_H
 #define STREAMHUB_DOMAIN_MEDIA_H
@@ -18,6 +19,7 @@
 #include <stdbool.h>
 
 #define MEDIA_PROCESS_JOB "media.process"
+#define MEDIA_COMPOSE_JOB "media.compose"
 
 /* Where media files live (DATA_DIR/media) and the longest video accepted, set at start-up. */
 void media_configure(const char *data_dir, int64_t max_duration_s);
@@ -51,6 +53,12 @@ int media_delete(db *d, int64_t owner, int64_t id, auth_error *err);
 
 /* Removes a media record's files (after its row is gone). */
 void media_remove_files(int64_t id);
+
+/* Queues the rendering of a duet or stitch (caller's transaction): the new media is rendered
+ * together with the source's and then processed again; posts showing it wait for that. */
+int media_queue_compose(db *d, int64_t media_id, int64_t source_media_id, bool stitch);
+/* The job handler of MEDIA_COMPOSE_JOB. */
+job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);
 
 /* The job handler of MEDIA_PROCESS_JOB. */
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);

@@ -221,6 +221,14 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     if (rc == 0 && source)
         rc = notify(d, src.author_id, in->duet_of ? "duet" : in->stitch_of ? "stitch" : "share",
                     me->id, out->id, 0);
+    /* a video duet or stitch of a video is rendered server-side before anyone else sees it */
+    if (rc == 0 && out->media_id && !share && source && src.media_id &&
+        strcmp(src.type, "image") != 0) {
+        rc = media_queue_compose(d, out->media_id, src.media_id, in->stitch_of != 0);
+        out->media_ready = false;
+        if (rc == 0)
+            rc = store_posts_media_unready(d, out->id);
+    }
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "create post");

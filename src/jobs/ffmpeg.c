@@ -506,3 +506,80 @@ int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, 
     }
     return 0;
 }
+
+int ffmpeg_compose(const char *new_video, const media_probe *np, const char *source,
+                   const media_probe *sp, bool stitch, double seconds, const char *out_path,
+                   char *err, size_t err_size)
+{
+    if (!np->has_video || !sp->has_video) {
+        snprintf(err, err_size, "no video stream");
+        return ERR_INVALID;
+    }
+    args a = {0};
+    add(&a, "ffmpeg");
+    add(&a, "-nostdin");
+    add(&a, "-hide_banner");
+    add(&a, "-loglevel");
+    add(&a, "error");
+    add(&a, "-y");
+    add(&a, "-i");
+    add(&a, "%s", new_video);
+    add(&a, "-i");
+    add(&a, "%s", source);
+    /* input 2: silence, for whichever side has no sound */
+    add(&a, "-f");
+    add(&a, "lavfi");
+    add(&a, "-i");
+    add(&a, "anullsrc=channel_layout=stereo:sample_rate=44100");
+    const char *new_audio = np->has_audio ? "[0:a]" : "[2:a]";
+    const char *src_audio = sp->has_audio ? "[1:a]" : "[2:a]";
+    if (!stitch) {
+        add(&a, "-filter_complex");
+        add(&a, "[0:v]scale=-2:720,setsar=1[a];[1:v]scale=-2:720,setsar=1[b];"
+                "[a][b]hstack=inputs=2:shortest=0[v];%saresample=44100[s]", new_audio);
+        add(&a, "-map");
+        add(&a, "[v]");
+        add(&a, "-map");
+        add(&a, "[s]");
+        add(&a, "-t");
+        add(&a, "%.3f", np->duration_s);
+    } else {
+        int w = np->display_width & ~1, h = np->display_height & ~1;
+        double n = seconds > 5 ? 5 : seconds < 0.5 ? 0.5 : seconds;
+        if (n > sp->duration_s)
+            n = sp->duration_s;
+        add(&a, "-filter_complex");
+        add(&a,
+            "[1:v]trim=0:%.3f,setpts=PTS-STARTPTS,scale=%d:%d:force_original_aspect_ratio="
+            "decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30[sv];"
+            "%satrim=0:%.3f,asetpts=PTS-STARTPTS,aresample=44100,"
+            "aformat=channel_layouts=stereo[sa];"
+            "[0:v]scale=%d:%d,setsar=1,fps=30[nv];"
+            "%satrim=0:%.3f,asetpts=PTS-STARTPTS,aresample=44100,"
+            "aformat=channel_layouts=stereo[na];"
+            "[sv][sa][nv][na]concat=n=2:v=1:a=1[v][s]",
+            n, w, h, w, h, src_audio, n, w, h, new_audio, np->duration_s);
+        add(&a, "-map");
+        add(&a, "[v]");
+        add(&a, "-map");
+        add(&a, "[s]");
+    }
+    add(&a, "-c:v");
+    add(&a, "libx264");
+    add(&a, "-preset");
+    add(&a, "veryfast");
+    add(&a, "-pix_fmt");
+    add(&a, "yuv420p");
+    add(&a, "-c:a");
+    add(&a, "aac");
+    add(&a, "%s", out_path);
+    child_io io = {0};
+    int status = run_child(a.v, &io);
+    free_args(&a);
+    buf_free(&io.out);
+    if (status != 0) {
+        child_error(&io, "composing failed", err, err_size);
+        return ERR_INVALID;
+    }
+    return 0;
+}

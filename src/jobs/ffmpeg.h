@@ -59,4 +59,12 @@ int ffmpeg_transcode_hls(const char *input, const char *out_dir, const media_pro
 int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, char *err,
                   size_t err_size);
 
+/* Duets and stitches, rendered into out_path (an MP4 that then goes through the normal
+ * processing). A duet puts the new video and the source side by side at 720 px high, as long as
+ * the new video, with the new video's sound. A stitch plays the first `seconds` (at most 5) of the
+ * source, then the new video, at the new video's size; a missing sound track becomes silence. */
+int ffmpeg_compose(const char *new_video, const media_probe *np, const char *source,
+                   const media_probe *sp, bool stitch, double seconds, const char *out_path,
+                   char *err, size_t err_size);
+
 #endif

@@ -847,3 +847,13 @@ int store_posts_media_ready(db *d, int64_t media_id)
     db_bind_int64(s, 1, media_id);
     return db_run(s);
 }
+
+int store_posts_media_unready(db *d, int64_t post_id)
+{
+    static const char *sql = "UPDATE posts SET media_ready = 0 WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, post_id);
+    return db_run(s);
+}

@@ -177,6 +177,8 @@ int store_story_authors(db *d, int64_t viewer, int64_t now, int64_t before_lates
 /* One author's stories live at now, oldest first. */
 int store_stories_of(db *d, int64_t author_id, int64_t now, store_post *out, int max);
 
+/* Hides a post until its media is (again) ready. */
+int store_posts_media_unready(db *d, int64_t post_id);
 /* Marks the posts using a media record as ready to show (the media job, when it finishes). */
 int store_posts_media_ready(db *d, int64_t media_id);
 

@@ -175,6 +175,34 @@ describe('media processing', () => {
     expectError(await c.get(seen.json.media.master), 404, 'media_not_found');
   });
 
+  test('duets and stitches are rendered with their source before anyone sees them', async () => {
+    const author = await register(server.url);
+    const fan = await register(server.url);
+    const c = client(server.url);
+    const src = imported(author, 'clip.mp4');
+    await waitFor(author, src.id, ['ready']);
+    const source = (await c.post('/api/v1/posts', { token: author.tokens.access_token, json: { type: 'video', media_id: src.id } })).json;
+    for (const kind of ['duet', 'stitch']) {
+      const mine = imported(fan, 'clip.mp4');
+      await waitFor(fan, mine.id, ['ready']);
+      const r = await c.post('/api/v1/posts', { token: fan.tokens.access_token, json: { type: 'video', media_id: mine.id, [`${kind}_of`]: source.id } });
+      assert.equal(r.status, 201, r.text);
+      expectError(await c.get(`/api/v1/posts/${r.json.id}`, { token: author.tokens.access_token }), 404, 'post_not_found');
+      const m = await waitFor(fan, mine.id, ['ready', 'failed']);
+      assert.equal(m.state, 'ready', JSON.stringify(m));
+      if (kind === 'duet') {
+        // side by side at 720 px high: two 1280x720 videos make 2560x720
+        assert.deepEqual([m.probe.display_width, m.probe.display_height], [2560, 720]);
+        assert.ok(Math.abs(m.probe.duration_s - 4) < 0.3, `duet lasts as long as the new video: ${m.probe.duration_s}`);
+      } else {
+        assert.deepEqual([m.probe.display_width, m.probe.display_height], [1280, 720]);
+        assert.ok(Math.abs(m.probe.duration_s - 8) < 0.5, `4 s of source (at most 5) + 4 s: ${m.probe.duration_s}`);
+      }
+      assert.equal((await c.get(`/api/v1/posts/${r.json.id}`, { token: author.tokens.access_token })).status, 200);
+    }
+    assert.equal((await c.get(`/api/v1/posts/${source.id}`)).json.duet_count, 1);
+  });
+
   test('unreadable, over-long and non-media files fail with a reason', async () => {
     const a = await register(server.url);
     const broken = imported(a, 'broken.mp4');
