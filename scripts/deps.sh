@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime=(build-essential pkg-config meson ninja-build python3 libmicrohttpd-dev libjansson-dev
-  libsodium-dev libjwt-dev libsqlite3-dev libpq-dev libwslay-dev libcurl4-openssl-dev libmagic-dev libssl-dev ffmpeg)
+  libsodium-dev libjwt-dev libsqlite3-dev libpq-dev libwslay-dev libcurl4-openssl-dev libmagic-dev libssl-dev libvips-dev ffmpeg)
 testing=(libcmocka-dev postgresql postgresql-client clang libclang-rt-14-dev wrk curl)
 
 want=("${runtime[@]}")

@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "domain/media.h"
 #include "domain/uploads.h"
+#include "jobs/images.h"
 #include "domain/posts.h"
 #include "jobs/event_log.h"
 #include "store/db.h"
@@ -86,6 +87,10 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     id_set_node((unsigned)a->cfg.node_id);
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
     media_configure(a->cfg.data_dir, a->cfg.media_max_duration);
+    if (images_init("streamhub") < 0) {
+        snprintf(err, err_size, "libvips failed to start");
+        return ERR_INTERNAL;
+    }
     api_media_set_post_max(a->cfg.media_post_max);
 
     job_register(MEDIA_PROCESS_JOB, media_process_job);

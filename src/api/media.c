@@ -17,6 +17,29 @@
 
 static int64_t media_post_max = 20 * 1024 * 1024;
 
+json_t *api_media_urls(int64_t id, bool image)
+{
+    static const char *const video_files[][2] = {
+        {"master", "hls/master.m3u8"},       {"poster", "poster.jpg"},
+        {"thumbnail_160", "thumb_160.jpg"}, {"thumbnail_480", "thumb_480.jpg"},
+        {"thumbnail_720", "thumb_720.jpg"}, {"storyboard", "storyboard.vtt"}};
+    static const char *const image_files[][2] = {{"image", "image.jpg"},
+                                                 {"thumbnail_160", "thumb_160.jpg"},
+                                                 {"thumbnail_480", "thumb_480.jpg"},
+                                                 {"thumbnail_720", "thumb_720.jpg"}};
+    const char *const(*files)[2] = image ? image_files : video_files;
+    size_t n = image ? sizeof image_files / sizeof image_files[0]
+                     : sizeof video_files / sizeof video_files[0];
+    int64_t exp = now_ms() / 1000 + MEDIA_URL_TTL_S;
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        char url[700];
+        media_signed_url(id, files[i][1], exp, url, sizeof url);
+        json_object_set_new(o, files[i][0], json_string(url));
+    }
+    return o;
+}
+
 void api_media_set_post_max(int64_t bytes)
 {
     media_post_max = bytes;
@@ -35,20 +58,9 @@ json_t *api_media_json(const store_media *m)
     json_object_set_new(o, "probe", probe ? probe : json_null());
     json_object_set_new(o, "renditions", renditions ? renditions : json_array());
     json_t *playback = json_null();
-    if (!strcmp(m->state, "ready") && !strcmp(m->kind, "video")) {
+    if (!strcmp(m->state, "ready")) {
         /* signed, so they can be handed to a player or an <img> as they are */
-        static const char *const files[][2] = {
-            {"master", "hls/master.m3u8"},       {"poster", "poster.jpg"},
-            {"thumbnail_160", "thumb_160.jpg"}, {"thumbnail_480", "thumb_480.jpg"},
-            {"thumbnail_720", "thumb_720.jpg"}, {"storyboard", "storyboard.vtt"},
-            {"original", "original"}};
-        int64_t exp = now_ms() / 1000 + MEDIA_URL_TTL_S;
-        playback = json_object();
-        for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-            char url[700];
-            media_signed_url(m->id, files[i][1], exp, url, sizeof url);
-            json_object_set_new(playback, files[i][0], json_string(url));
-        }
+        playback = api_media_urls(m->id, strcmp(m->kind, "image") == 0);
     }
     json_object_set_new(o, "playback", playback);
     return o;
@@ -172,9 +184,9 @@ static bool segment_ok(const char *f)
 
 static bool top_file_ok(const char *f)
 {
-    static const char *const names[] = {"poster.jpg",     "thumb_160.jpg", "thumb_480.jpg",
-                                        "thumb_720.jpg",  "storyboard.jpg", "storyboard.vtt",
-                                        "original",       NULL};
+    static const char *const names[] = {"image.jpg",      "poster.jpg",     "thumb_160.jpg",
+                                        "thumb_480.jpg",  "thumb_720.jpg",  "storyboard.jpg",
+                                        "storyboard.vtt", "original",       NULL};
     for (const char *const *n = names; *n; n++)
         if (!strcmp(*n, f))
             return true;
@@ -271,6 +283,11 @@ static void serve(http_req *req, http_res *res, const char *rel)
     const char *sig = http_req_query(req, "sig");
     store_media m;
     int rc;
+    /* the original may carry metadata (a photo's GPS position): its owner's alone */
+    if (sig && !strcmp(rel, "original")) {
+        http_res_error(res, 403, "owner_only", "the original is for its owner", NULL);
+        return;
+    }
     if (sig) {
         if (!media_url_valid(http_req_path(req), http_req_query(req, "exp"), sig,
                              now_ms() / 1000)) {

@@ -20,21 +20,10 @@
 static json_t *api_post_media_json(const store_post *p)
 {
     json_t *o = json_pack("{s:o, s:b}", "id", json_id(p->media_id), "ready", p->media_ready);
-    if (!p->media_ready)
-        return o;
-    bool video = strcmp(p->type, "image") != 0;
-    static const char *const video_files[][2] = {
-        {"master", "hls/master.m3u8"},       {"poster", "poster.jpg"},
-        {"thumbnail_160", "thumb_160.jpg"}, {"thumbnail_480", "thumb_480.jpg"},
-        {"thumbnail_720", "thumb_720.jpg"}, {"storyboard", "storyboard.vtt"}};
-    static const char *const image_files[][2] = {{"original", "original"}};
-    int64_t exp = now_ms() / 1000 + MEDIA_URL_TTL_S;
-    size_t n = video ? sizeof video_files / sizeof video_files[0] : 1;
-    for (size_t i = 0; i < n; i++) {
-        const char *const *f = video ? video_files[i] : image_files[i];
-        char url[700];
-        media_signed_url(p->media_id, f[1], exp, url, sizeof url);
-        json_object_set_new(o, f[0], json_string(url));
+    if (p->media_ready) {
+        json_t *urls = api_media_urls(p->media_id, !strcmp(p->type, "image"));
+        json_object_update(o, urls);
+        json_decref(urls);
     }
     return o;
 }

@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "domain/errors.h"
 #include "jobs/ffmpeg.h"
+#include "jobs/images.h"
 #include "store/posts.h"
 
 #include <errno.h>
@@ -369,13 +370,25 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
         snprintf(err, err_size, "%s", why);
         return JOB_RETRY;
     }
-    char *probe = probe_json(&p);
     if (!strcmp(m.kind, "image")) {
-        store_media_set_state(d, id, "ready", 100, NULL, probe, "[]", now_ms());
+        /* upright, metadata-free copies; the probe reports the upright size */
+        int w, h;
+        rc = images_process(original, dir, &w, &h, why, sizeof why);
+        if (rc == ERR_INVALID)
+            return refuse(d, id, why, err, err_size);
+        if (rc < 0) {
+            snprintf(err, err_size, "%s", why);
+            return JOB_RETRY;
+        }
+        p.display_width = w;
+        p.display_height = h;
+        char *image_probe = probe_json(&p);
+        store_media_set_state(d, id, "ready", 100, NULL, image_probe, "[]", now_ms());
         store_posts_media_ready(d, id);
-        free(probe);
+        free(image_probe);
         return JOB_OK;
     }
+    char *probe = probe_json(&p);
     if (!p.has_video) {
         free(probe);
         return refuse(d, id, "no video stream", err, err_size);

@@ -98,6 +98,9 @@ async function checkPlayback(owner, m) {
   const base = `/api/v1/media/${m.id}`;
   for (const p of [`${base}/hls/../../jwt.secret`, `${base}/hls/480p/..%2f..%2foriginal`, `${base}/hls/abc/seg000.ts`, `${base}/secret.txt`, `${base}/hls/480p/seg000.mp4`])
     assert.equal((await c.get(p, { token: owner.tokens.access_token })).status, 404, p);
+  // The original (which may carry metadata) is its owner's only: no signed URL opens it.
+  expectError(await c.get(pb.poster.replace('poster.jpg', 'original')), 403, 'owner_only');
+  assert.equal((await c.get(`${base}/original`, { token: owner.tokens.access_token })).status, 200);
   const poster = await c.get(pb.poster);
   assert.equal(poster.status, 200);
   assert.equal(poster.headers.get('content-type'), 'image/jpeg');

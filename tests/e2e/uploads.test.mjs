@@ -233,6 +233,35 @@ describe('large uploads and direct images', () => {
     assert.ok(grew < 32, `RSS grew by ${grew.toFixed(1)} MiB during a 200 MB upload`);
   });
 
+  test('images are turned upright and stripped of EXIF and GPS', async () => {
+    const a = await register(server.url);
+    const c = client(server.url);
+    // A 320x240 JPEG that says "rotate 90 degrees" (orientation 6) and where it was taken.
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', path.join(work, 'plain.jpg')]);
+    const jpeg = readFileSync(path.join(work, 'plain.jpg'));
+    const exif = exifWithOrientationAndGps(6);
+    const photo = Buffer.concat([jpeg.subarray(0, 2), exif, jpeg.subarray(2)]);
+    const r = await fetch(`${server.url}/api/v1/media?filename=p.jpg`, { method: 'POST', body: photo, headers: { Authorization: `Bearer ${a.tokens.access_token}` } });
+    assert.equal(r.status, 201, await r.clone().text());
+    const id = (await r.json()).id;
+    let m;
+    for (let i = 0; i < 50; i++) {
+      m = (await c.get(`/api/v1/media/${id}`, { token: a.tokens.access_token })).json;
+      if (m.state !== 'uploaded' && m.state !== 'processing') break;
+      await sleep(100);
+    }
+    assert.equal(m.state, 'ready', JSON.stringify(m));
+    assert.deepEqual([m.probe.display_width, m.probe.display_height], [240, 320], 'upright');
+    const shown = Buffer.from(await (await fetch(`${server.url}${m.playback.image}`)).arrayBuffer());
+    assert.ok(!shown.includes(Buffer.from('Exif')), 'no EXIF block');
+    assert.ok(!shown.includes(Buffer.from('GPS-PLACE')), 'no GPS data');
+    const dims = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', '-'], { input: shown, encoding: 'utf8' }).trim();
+    assert.equal(dims, '240,320');
+    const thumb = Buffer.from(await (await fetch(`${server.url}${m.playback.thumbnail_160}`)).arrayBuffer());
+    const tdims = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=width,height', '-of', 'csv=p=0', '-'], { input: thumb, encoding: 'utf8' }).trim();
+    assert.equal(tdims, '160,213');
+  });
+
   test('POST /api/v1/media takes an image as a raw body', async () => {
     const a = await register(server.url);
     const c = client(server.url);
@@ -264,3 +293,24 @@ describe('large uploads and direct images', () => {
     assert.equal(r.status, 401);
   });
 });
+
+/** An APP1 EXIF segment with an orientation and a GPS IFD (latitude ref "N" and a marker text
+ * "GPS-PLACE" as the map datum), built by hand: little-endian TIFF, IFD0 with two entries. */
+function exifWithOrientationAndGps(orientation) {
+  const tiff = Buffer.alloc(64);
+  tiff.write('II', 0, 'ascii');
+  tiff.writeUInt16LE(42, 2);
+  tiff.writeUInt32LE(8, 4); // IFD0 at 8
+  tiff.writeUInt16LE(2, 8); // two entries
+  tiff.writeUInt16LE(0x0112, 10); tiff.writeUInt16LE(3, 12); tiff.writeUInt32LE(1, 14); tiff.writeUInt16LE(orientation, 18);
+  tiff.writeUInt16LE(0x8825, 22); tiff.writeUInt16LE(4, 24); tiff.writeUInt32LE(1, 26); tiff.writeUInt32LE(38, 30);
+  tiff.writeUInt32LE(0, 34); // no next IFD
+  tiff.writeUInt16LE(1, 38); // GPS IFD: one entry
+  tiff.writeUInt16LE(0x0012, 40); tiff.writeUInt16LE(2, 42); tiff.writeUInt32LE(10, 44); tiff.writeUInt32LE(54, 48); // GPSMapDatum at 54
+  tiff.writeUInt32LE(0, 52);
+  tiff.write('GPS-PLACE\0', 54, 'ascii');
+  const body = Buffer.concat([Buffer.from('Exif\0\0', 'binary'), tiff]);
+  const head = Buffer.from([0xff, 0xe1, 0, 0]);
+  head.writeUInt16BE(body.length + 2, 2);
+  return Buffer.concat([head, body]);
+}
