@@ -86,7 +86,10 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     log_set_level(level);
     id_set_node((unsigned)a->cfg.node_id);
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
-    media_configure(a->cfg.data_dir, a->cfg.media_max_duration);
+    if (media_configure(a->cfg.data_dir, a->cfg.media_max_duration) < 0) {
+        snprintf(err, err_size, "cannot open the media store in %s", a->cfg.data_dir);
+        return ERR_IO;
+    }
     if (images_init("streamhub") < 0) {
         snprintf(err, err_size, "libvips failed to start");
         return ERR_INTERNAL;

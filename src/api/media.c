@@ -315,14 +315,10 @@ static void serve(http_req *req, http_res *res, const char *rel)
         return;
     }
     const char *type = content_type_of(rel, &m);
-    char path[4400];
-    media_file_path(id, rel, path, sizeof path);
     store_media_free(&m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        if (fd >= 0)
-            close(fd);
+    int fd;
+    object_info st;
+    if (media_open_file(id, rel, &fd, &st) < 0) {
         http_res_error(res, 404, "file_not_found", "no such file", NULL);
         return;
     }
@@ -350,10 +346,9 @@ static void serve(http_req *req, http_res *res, const char *rel)
         return;
     }
     char etag[64], modified[64];
-    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.st_size,
-             (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
-                 (unsigned long long)st.st_mtim.tv_nsec);
-    http_date(st.st_mtime, modified, sizeof modified);
+    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.size,
+             (unsigned long long)st.mtime_ns);
+    http_date((time_t)(st.mtime_ns / 1000000000LL), modified, sizeof modified);
     http_res_header(res, "ETag", etag);
     http_res_header(res, "Last-Modified", modified);
     http_res_header(res, "Accept-Ranges", "bytes");
@@ -367,7 +362,7 @@ static void serve(http_req *req, http_res *res, const char *rel)
         http_res_empty(res, 304);
         return;
     }
-    uint64_t size = (uint64_t)st.st_size, from = 0, to = size ? size - 1 : 0;
+    uint64_t size = st.size, from = 0, to = size ? size - 1 : 0;
     bool bad;
     if (parse_range(http_req_header(req, "Range"), size, &from, &to, &bad)) {
         char cr[96];

@@ -26,23 +26,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char media_root[4096] = "./data/media";
+/* Media files are objects under "media/<id>/" in the object store (store/objects.h). */
+static objects *objs;
 static int64_t max_duration_s = 600;
 
-void media_configure(const char *data_dir, int64_t max_duration)
+int media_configure(const char *data_dir, int64_t max_duration)
 {
-    snprintf(media_root, sizeof media_root, "%s/media", data_dir);
     max_duration_s = max_duration;
+    if (objs)
+        return 0;
+    return objects_open_local(data_dir, &objs);
 }
 
-static void media_dir(int64_t id, char *out, size_t n)
+/* The local working directory of a media record's objects (created if missing). */
+static int media_dir(int64_t id, char *out, size_t n)
 {
-    snprintf(out, n, "%s/%lld", media_root, (long long)id);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "media/%lld", (long long)id);
+    return objects_workdir(objs, prefix, out, n);
 }
 
-void media_file_path(int64_t id, const char *rel, char *out, size_t n)
+int media_open_file(int64_t id, const char *rel, int *fd, object_info *info)
 {
-    snprintf(out, n, "%s/%lld/%s", media_root, (long long)id, rel);
+    char key[256];
+    snprintf(key, sizeof key, "media/%lld/%s", (long long)id, rel);
+    return objects_open(objs, key, fd, info);
 }
 
 static unsigned char url_key[crypto_auth_hmacsha256_KEYBYTES];
@@ -144,16 +152,13 @@ static const char *kind_of(const char *mime)
     return "other";
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/* Deletes a media record's objects (its files). */
+static void remove_media_objects(int64_t id)
 {
-    return remove(path);
-}
-
-/* Removes a media directory (ours: the media root plus a numeric id) and what is in it. */
-static void remove_tree(const char *dir)
-{
-    if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT)
-        log_warn("cannot remove media files", "\"dir\":\"%s\"", dir);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "media/%lld", (long long)id);
+    if (objects_delete_prefix(objs, prefix) < 0)
+        log_warn("cannot remove media files", "\"media_id\":%lld", (long long)id);
 }
 
 int media_ingest(db *d, const store_user *owner, const char *src_path, const char *filename,
@@ -169,19 +174,19 @@ int media_ingest(db *d, const store_user *owner, const char *src_path, const cha
     out->owner_id = owner->id;
     out->size = st.st_size;
     snprintf(out->filename, sizeof out->filename, "%s", filename ? filename : "");
-    char dir[4200], original[4300];
-    media_dir(out->id, dir, sizeof dir);
-    snprintf(original, sizeof original, "%s/original", dir);
-    if (make_dir(media_root) < 0 || make_dir(dir) < 0)
+    char dir[4200], original[4300], key[64];
+    if (media_dir(out->id, dir, sizeof dir) < 0)
         return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
-    if ((move ? rename(src_path, original) : copy_file(src_path, original)) < 0) {
-        remove_tree(dir);
+    snprintf(original, sizeof original, "%s/original", dir);
+    snprintf(key, sizeof key, "media/%lld/original", (long long)out->id);
+    if (move ? objects_put_file(objs, key, src_path) < 0 : copy_file(src_path, original) < 0) {
+        remove_media_objects(out->id);
         return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
     }
     sniff(original, out->mime, sizeof out->mime);
     snprintf(out->kind, sizeof out->kind, "%s", kind_of(out->mime));
     if (strcmp(out->kind, "video") != 0 && strcmp(out->kind, "image") != 0) {
-        remove_tree(dir);
+        remove_media_objects(out->id);
         return domain_invalid(err, "file", "unsupported_type");
     }
     snprintf(out->state, sizeof out->state, "uploaded");
@@ -189,14 +194,14 @@ int media_ingest(db *d, const store_user *owner, const char *src_path, const cha
     char payload[64];
     snprintf(payload, sizeof payload, "{\"media_id\":%lld}", (long long)out->id);
     if (db_begin(d) < 0) {
-        remove_tree(dir);
+        remove_media_objects(out->id);
         return domain_db_failed(err, d, "begin");
     }
     if (store_media_insert(d, out) < 0 ||
         job_enqueue(d, MEDIA_PROCESS_JOB, payload, &(job_options){.max_attempts = 3}, NULL) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);
-        remove_tree(dir);
+        remove_media_objects(out->id);
         return domain_db_failed(err, d, "media");
     }
     return 0;
@@ -207,11 +212,12 @@ int media_ingest_image_fd(db *d, const store_user *owner, int fd, uint64_t size,
 {
     if (fd < 0 || size == 0)
         return domain_invalid(err, "file", "empty");
-    /* land the body under a name in the media root, then ingest it like any finished file */
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s/incoming-%lld", media_root, (long long)id_next());
-    if (make_dir(media_root) < 0)
+    /* land the body under a name in a working directory, then ingest it like any finished
+     * file */
+    char tmp[4300], incoming[4200];
+    if (objects_workdir(objs, "media/incoming", incoming, sizeof incoming) < 0)
         return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
+    snprintf(tmp, sizeof tmp, "%s/%lld", incoming, (long long)id_next());
     int out_fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
     if (out_fd < 0)
         return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
@@ -307,9 +313,7 @@ static job_result refuse(db *d, int64_t id, const char *reason, char *err, size_
 
 void media_remove_files(int64_t id)
 {
-    char dir[4200];
-    media_dir(id, dir, sizeof dir);
-    remove_tree(dir);
+    remove_media_objects(id);
 }
 
 int media_delete(db *d, int64_t owner, int64_t id, auth_error *err)
@@ -407,7 +411,10 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
     free(probe);
     char hls[4300];
     snprintf(hls, sizeof hls, "%s/hls", dir);
-    make_dir(hls);
+    if (make_dir(hls) < 0) {
+        snprintf(err, err_size, "cannot create %s", hls);
+        return JOB_RETRY;
+    }
     progress_arg pa = {ctx, d, id};
     rc = ffmpeg_transcode_hls(original, hls, &p, on_progress, &pa, why, sizeof why);
     if (rc == 0)

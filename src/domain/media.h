@@ -15,14 +15,16 @@
 #include "domain/auth.h"
 #include "jobs/queue.h"
 #include "store/media.h"
+#include "store/objects.h"
 
 #include <stdbool.h>
 
 #define MEDIA_PROCESS_JOB "media.process"
 #define MEDIA_COMPOSE_JOB "media.compose"
 
-/* Where media files live (DATA_DIR/media) and the longest video accepted, set at start-up. */
-void media_configure(const char *data_dir, int64_t max_duration_s);
+/* The object store for media files (the local backend rooted at the data dir: objects
+ * "media/<id>/...") and the longest video accepted; once at start-up. */
+int media_configure(const char *data_dir, int64_t max_duration_s);
 /* Takes the file at src_path (moved when move, else copied) as the owner's new media. */
 int media_ingest(db *d, const store_user *owner, const char *src_path, const char *filename,
                  bool move, store_media *out, auth_error *err);
@@ -43,8 +45,8 @@ void media_set_url_key(const unsigned char key[32]);
 void media_signed_url(int64_t id, const char *rel, int64_t exp, char *out, size_t n);
 /* Whether sig is the signature of path with exp, and exp is not past at now_s. */
 bool media_url_valid(const char *path, const char *exp, const char *sig, int64_t now_s);
-/* DATA_DIR/media/<id>/<rel> */
-void media_file_path(int64_t id, const char *rel, char *out, size_t n);
+/* Opens the media's object rel ("hls/240p/seg000.ts", "poster.jpg", "original") for reading. */
+int media_open_file(int64_t id, const char *rel, int *fd, object_info *info);
 
 /* Deletes the owner's media: cancels its processing (a running transcode stops at its next
  * progress report) and removes its files. 409 media_in_use while a live post shows it; deleting
