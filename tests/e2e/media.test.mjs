@@ -21,6 +21,13 @@ before(async () => {
     '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac', '-shortest', path.join(work, 'clip.mp4'));
   ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '40', '-c:v', 'libx264', '-preset', 'ultrafast',
     path.join(work, 'long.mp4'));
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=360x640:rate=30', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast',
+    path.join(work, 'portrait.mp4'));
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30', '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast',
+    path.join(work, 'flat.mp4'));
+  // a phone video: stored landscape with a display matrix that turns it upright
+  ffmpeg('-i', path.join(work, 'flat.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', path.join(work, 'rotated.mp4'));
+  ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=300', '-t', '2', path.join(work, 'tone.mp3'));
   // An mp4 whose header is fine but whose data is cut off: sniffed as video, unreadable.
   const clip = readFileSync(path.join(work, 'clip.mp4'));
   writeFileSync(path.join(work, 'broken.mp4'), clip.subarray(0, 2000));
@@ -204,6 +211,27 @@ describe('media processing', () => {
       assert.equal((await c.get(`/api/v1/posts/${r.json.id}`, { token: author.tokens.access_token })).status, 200);
     }
     assert.equal((await c.get(`/api/v1/posts/${source.id}`)).json.duet_count, 1);
+  });
+
+  test('portrait without sound and a rotated phone video come out upright, never above the source', async () => {
+    const a = await register(server.url);
+    for (const [file, display] of [['portrait.mp4', [360, 640]], ['rotated.mp4', [360, 640]]]) {
+      const { id } = imported(a, file);
+      const m = await waitFor(a, id, ['ready', 'failed']);
+      assert.equal(m.state, 'ready', JSON.stringify(m));
+      assert.deepEqual([m.probe.display_width, m.probe.display_height], display, file);
+      assert.deepEqual(m.renditions.map((r) => [r.name, r.width, r.height]), [['240p', 240, 426]], `${file}: 360 wide gets 240p only`);
+      const line = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-show_entries', 'format=duration',
+        '-of', 'csv=p=0', path.join(server.dataDir, 'media', id, 'hls', '240p', 'index.m3u8')], { encoding: 'utf8' });
+      assert.match(line, /h264,240,426/, `${file}: ${line}`);
+      const audio = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'a', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0',
+        path.join(server.dataDir, 'media', id, 'hls', '240p', 'index.m3u8')], { encoding: 'utf8' }).trim();
+      assert.equal(audio, '', 'no sound track was invented');
+    }
+    // Sound without pictures is not a video.
+    const tone = importMedia(a, 'tone.mp3');
+    assert.equal(tone.status, 1);
+    assert.match(tone.stderr, /unsupported_type/);
   });
 
   test('unreadable, over-long and non-media files fail with a reason', async () => {

@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -314,3 +314,20 @@ function exifWithOrientationAndGps(orientation) {
   head.writeUInt16BE(body.length + 2, 2);
   return Buffer.concat([head, body]);
 }
+
+describe('expiry', () => {
+  test('abandoned uploads and their bytes are removed by housekeeping', async () => {
+    const t = await startServer({ args: ['--upload-expiry', '1', '--maintenance-interval', '1'] });
+    const a = await register(t.url);
+    const r = await fetch(`${t.url}/api/v1/uploads`, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${a.tokens.access_token}`, 'Upload-Length': '100' } });
+    const id = r.headers.get('location').split('/').pop();
+    await fetch(`${t.url}/api/v1/uploads/${id}`, { method: 'PATCH', body: Buffer.alloc(10), headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${a.tokens.access_token}`,
+      'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': '0' } });
+    const part = path.join(t.dataDir, 'uploads', `${id}.part`);
+    assert.ok(existsSync(part));
+    for (let i = 0; i < 60 && existsSync(part); i++) await sleep(100);
+    assert.ok(!existsSync(part), 'the bytes are gone');
+    const h = await fetch(`${t.url}/api/v1/uploads/${id}`, { method: 'HEAD', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${a.tokens.access_token}` } });
+    assert.equal(h.status, 404, 'and so is the upload');
+  });
+});
