@@ -19,6 +19,7 @@
 #include "core/json.h"
 #include "core/ratelimit.h"
 #include "core/util.h"
+#include "domain/media.h"
 #include "domain/search.h"
 #include "domain/tokens.h"
 #include "domain/validate.h"
@@ -416,6 +417,32 @@ static void test_search_sqlite(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Signed media URLs: valid until their expiry, for exactly their path, with the key they were
+ * made with. */
+static void test_media_signatures(void **state)
+{
+    unsigned char key[32] = {1, 2, 3};
+    media_set_url_key(key);
+    char url[512];
+    media_signed_url(5, "hls/240p/seg000.ts", 1000, url, sizeof url);
+    static const char prefix[] = "/api/v1/media/5/hls/240p/seg000.ts?exp=1000&sig=";
+    assert_int_equal(strncmp(url, prefix, sizeof prefix - 1), 0);
+    assert_int_equal(strlen(url), sizeof prefix - 1 + 32);
+    const char *sig = strstr(url, "sig=") + 4;
+    const char *path = "/api/v1/media/5/hls/240p/seg000.ts";
+    assert_true(media_url_valid(path, "1000", sig, 999));
+    assert_true(media_url_valid(path, "1000", sig, 1000));
+    assert_false(media_url_valid(path, "1000", sig, 1001));              /* expired */
+    assert_false(media_url_valid(path, "2000", sig, 999));               /* exp changed */
+    assert_false(media_url_valid("/api/v1/media/5/hls/240p/seg001.ts", "1000", sig, 999));
+    assert_false(media_url_valid(path, "1000", "00000000000000000000000000000000", 999));
+    assert_false(media_url_valid(path, "1000", "short", 999));
+    assert_false(media_url_valid(path, "10x0", sig, 999));
+    key[0] = 9; /* another server secret: old links stop working */
+    media_set_url_key(key);
+    assert_false(media_url_valid(path, "1000", sig, 999));
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -426,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_validate), cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_migrations), cmocka_unit_test(test_search_parse),
         cmocka_unit_test(test_search_cursor), cmocka_unit_test(test_search_sqlite),
+        cmocka_unit_test(test_media_signatures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
