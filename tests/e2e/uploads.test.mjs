@@ -315,6 +315,20 @@ function exifWithOrientationAndGps(orientation) {
   return Buffer.concat([head, body]);
 }
 
+describe('quota', () => {
+  test('unfinished uploads count against the per-user quota', async () => {
+    const t = await startServer({ args: ['--upload-quota', '1000'] });
+    const a = await register(t.url);
+    const b = await register(t.url);
+    const create = (who, n) => fetch(`${t.url}/api/v1/uploads`, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${who.tokens.access_token}`, 'Upload-Length': String(n) } });
+    assert.equal((await create(a, 800)).status, 201);
+    const over = await create(a, 300);
+    assert.equal(over.status, 413);
+    assert.equal((await over.json()).error.code, 'quota_exceeded');
+    assert.equal((await create(b, 800)).status, 201, 'per user');
+  });
+});
+
 describe('expiry', () => {
   test('abandoned uploads and their bytes are removed by housekeeping', async () => {
     const t = await startServer({ args: ['--upload-expiry', '1', '--maintenance-interval', '1'] });
