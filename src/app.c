@@ -26,20 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int make_dirs(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0750) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Reads DATA_DIR/jwt.secret, creating it (0600, random) on first start so tokens survive
  * restarts without any operator step. O_EXCL makes two processes starting together agree. */
 static char *load_secret(const char *data_dir, char *err, size_t n)

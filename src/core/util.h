@@ -34,6 +34,9 @@ enum {
 
 const char *err_name(int err);
 
+/* mkdir -p with mode 0750; 0, or -1 with errno set. */
+int make_dirs(const char *path);
+
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);

@@ -95,11 +95,6 @@ bool media_url_valid(const char *path, const char *exp, const char *sig, int64_t
     return sodium_memcmp(hex, sig, 32) == 0;
 }
 
-static int make_dir(const char *path)
-{
-    return mkdir(path, 0750) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int copy_file(const char *from, const char *to)
 {
     int in = open(from, O_RDONLY | O_CLOEXEC);
@@ -411,7 +406,7 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
     free(probe);
     char hls[4300];
     snprintf(hls, sizeof hls, "%s/hls", dir);
-    if (make_dir(hls) < 0) {
+    if (make_dirs(hls) < 0) {
         snprintf(err, err_size, "cannot create %s", hls);
         return JOB_RETRY;
     }

@@ -33,7 +33,7 @@ int uploads_configure(const char *data_dir, int64_t max, int64_t q, int64_t expi
     max_size = max;
     quota = q;
     expiry_ms = expiry_s * 1000;
-    return mkdir(dir, 0750) < 0 && errno != EEXIST ? ERR_IO : 0;
+    return make_dirs(dir) < 0 ? ERR_IO : 0;
 }
 
 const char *uploads_dir(void)

@@ -20,20 +20,6 @@ struct objects {
     char root[4096];
 };
 
-static int make_dirs(const char *path)
-{
-    char tmp[4300];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0750) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(tmp, 0750) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Keys are relative paths of plain segments: no empty, "." or ".." segment, no leading slash. */
 static bool key_ok(const char *key)
 {
