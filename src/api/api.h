@@ -32,6 +32,8 @@ bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p);
  * header that is present but bad is still a 401: treating it as anonymous would hide client
  * bugs. */
 bool api_auth_optional(http_req *req, http_res *res, db *d, auth_principal *p, bool *authed);
+/* A precheck (http_precheck_fn) for streamed bodies: a valid, unexpired bearer token. */
+bool api_precheck_bearer(http_req *req, http_res *res);
 /* Answers 403 and returns false unless the principal has at least min_role. */
 bool api_require_role(http_res *res, const auth_principal *p, const char *min_role);
 /* Maps a domain failure to its HTTP answer. */
@@ -154,6 +156,8 @@ json_t *api_media_urls(int64_t id, bool image);
 void api_media_get(http_req *req, http_res *res);
 void api_uploads_options(http_req *req, http_res *res);
 void api_uploads_create(http_req *req, http_res *res);
+bool api_uploads_precheck(http_req *req, http_res *res);
+bool api_media_precheck(http_req *req, http_res *res);
 void api_uploads_head(http_req *req, http_res *res);
 void api_uploads_patch(http_req *req, http_res *res);
 void api_uploads_delete(http_req *req, http_res *res);

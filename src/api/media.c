@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -101,6 +102,18 @@ void api_media_get(http_req *req, http_res *res)
     store_media m;
     auth_error err = {0};
     answer_media(res, media_get_own(d, p.user.id, id, &m, &err), &err, &m, 200);
+}
+
+/* Before the body is read: a valid token and a declared size within --media-post-max. */
+bool api_media_precheck(http_req *req, http_res *res)
+{
+    const char *cl = http_req_header(req, "Content-Length");
+    if (cl && strtoull(cl, NULL, 10) > (unsigned long long)media_post_max) {
+        http_res_error(res, 413, "body_too_large", "images sent this way are limited in size",
+                       NULL);
+        return false;
+    }
+    return api_precheck_bearer(req, res);
 }
 
 /* POST /api/v1/media: an image as the raw body (up to --media-post-max bytes); the file name may

@@ -92,6 +92,19 @@ static void offset_headers(http_res *res, const store_upload *u)
     tus_headers(res);
 }
 
+/* Before a body is read: the protocol version and a valid token (the session is checked with
+ * the database afterwards). */
+bool api_uploads_precheck(http_req *req, http_res *res)
+{
+    if (!version_ok(req, res))
+        return false;
+    if (!api_precheck_bearer(req, res)) {
+        tus_headers(res);
+        return false;
+    }
+    return true;
+}
+
 void api_uploads_options(http_req *req, http_res *res)
 {
     char max[32];

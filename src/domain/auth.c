@@ -402,20 +402,29 @@ fail:
     return rc;
 }
 
-int auth_authenticate(auth_service *a, db *d, const char *authorization, auth_principal *out,
-                      auth_error *err)
+int auth_check_token(auth_service *a, const char *authorization, access_claims *c,
+                     auth_error *err)
 {
     if (!authorization || !*authorization)
         return domain_fail(err, ERR_UNAUTHORIZED, "unauthenticated", "an access token is required");
     if (strncasecmp(authorization, "Bearer ", 7) != 0)
         return domain_fail(err, ERR_UNAUTHORIZED, "invalid_token", "expected 'Bearer <token>'");
-    access_claims c;
     bool expired;
-    int64_t now = now_ms();
-    if (tokens_verify_access(&a->keys, authorization + 7, now / 1000, &c, &expired) < 0)
+    if (tokens_verify_access(&a->keys, authorization + 7, now_ms() / 1000, c, &expired) < 0)
         return expired ? domain_fail(err, ERR_UNAUTHORIZED, "token_expired", "the access token expired")
                        : domain_fail(err, ERR_UNAUTHORIZED, "invalid_token", "the access token is invalid");
-    int rc = store_user_for_session(d, c.user_id, c.session_id, now, &out->user);
+    return 0;
+}
+
+int auth_authenticate(auth_service *a, db *d, const char *authorization, auth_principal *out,
+                      auth_error *err)
+{
+    access_claims c;
+    int rc = auth_check_token(a, authorization, &c, err);
+    if (rc < 0)
+        return rc;
+    int64_t now = now_ms();
+    rc = store_user_for_session(d, c.user_id, c.session_id, now, &out->user);
     if (rc == ERR_UNAUTHORIZED)
         return domain_fail(err, ERR_UNAUTHORIZED, "session_revoked", "this session has ended");
     if (rc < 0)

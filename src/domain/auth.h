@@ -70,6 +70,10 @@ int auth_refresh(auth_service *a, db *d, const char *refresh_token, const auth_c
                  auth_result *out, auth_error *err);
 /* Checks an Authorization header value ("Bearer <jwt>") and loads the user while the session is
  * live. */
+/* The token alone (signature and expiry, no database): what can be checked before a request
+ * body is read. auth_authenticate also checks the session. */
+int auth_check_token(auth_service *a, const char *authorization, access_claims *c,
+                     auth_error *err);
 int auth_authenticate(auth_service *a, db *d, const char *authorization, auth_principal *out,
                       auth_error *err);
 int auth_logout(auth_service *a, db *d, const auth_principal *p);

@@ -37,11 +37,17 @@ enum {
     HTTP_STREAM_BODY = 1 << 6,   /* body spooled to an unnamed file, up to stream_limit */
 };
 
+/* Optional, for HTTP_STREAM_BODY routes: runs on the event loop once the headers are in and
+ * before any of the body is read; answering (returning false) refuses the request without
+ * reading its body. It must not block (no database). */
+typedef bool (*http_precheck_fn)(http_req *req, http_res *res);
+
 typedef struct http_route {
     const char *method;
     const char *pattern;
     http_handler_fn fn;
     unsigned flags;
+    http_precheck_fn precheck;
 } http_route;
 
 typedef struct http_options {

@@ -583,6 +583,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             answer_body_too_large(r);
             return queue_response(r);
         }
+        /* a large body is not read for a request that will be refused anyway */
+        if (r->route >= 0 && s->routes[r->route].precheck &&
+            !s->routes[r->route].precheck(r, &r->res)) {
+            http_res_header(&r->res, "Connection", "close");
+            return queue_response(r);
+        }
         return MHD_YES;
     }
     if (r->state == REQ_ANSWERED) {

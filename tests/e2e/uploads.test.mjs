@@ -315,6 +315,40 @@ function exifWithOrientationAndGps(orientation) {
   return Buffer.concat([head, body]);
 }
 
+describe('refusing before reading', () => {
+  test('a body without a valid token or the right version is refused before it is read', async () => {
+    const { connect } = await import('node:net');
+    const u = new URL(server.url);
+    const ask = (headers) => new Promise((resolve, reject) => {
+      const sock = connect(Number(u.port), u.hostname, () => {
+        // headers promising 100 MB, and not one byte of body
+        sock.write(`PATCH /api/v1/uploads/1 HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\nContent-Type: application/offset+octet-stream\r\n${headers}\r\n`);
+      });
+      let got = '';
+      sock.on('data', (d) => { got += d; });
+      sock.on('end', () => resolve(got));
+      sock.on('error', reject);
+      setTimeout(() => { sock.destroy(); resolve(got); }, 3000);
+    });
+    let r = await ask('Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n');
+    assert.match(r, /^HTTP\/1\.1 401/, r);
+    assert.match(r, /Tus-Resumable: 1\.0\.0/i);
+    r = await ask('Tus-Resumable: 1.0.0\r\nAuthorization: Bearer not.a.token\r\n');
+    assert.match(r, /^HTTP\/1\.1 401/, r);
+    r = await ask('Tus-Resumable: 0.9\r\n');
+    assert.match(r, /^HTTP\/1\.1 412/, r);
+    const a = await register(server.url);
+    const img = await new Promise((resolve) => {
+      const sock = connect(Number(u.port), u.hostname, () => sock.write(`POST /api/v1/media HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\nAuthorization: Bearer ${a.tokens.access_token}\r\n\r\n`));
+      let got = '';
+      sock.on('data', (d) => { got += d; });
+      sock.on('end', () => resolve(got));
+      setTimeout(() => { sock.destroy(); resolve(got); }, 3000);
+    });
+    assert.match(img, /^HTTP\/1\.1 413/, img);
+  });
+});
+
 describe('quota', () => {
   test('unfinished uploads count against the per-user quota', async () => {
     const t = await startServer({ args: ['--upload-quota', '1000'] });

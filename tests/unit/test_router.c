@@ -14,12 +14,12 @@
 static void noop(http_req *req, http_res *res) {}
 
 static const http_route table[] = {
-    {"GET", "/health", noop, 0},
-    {"GET", "/api/v1/users/:handle", noop, 0},
-    {"PATCH", "/api/v1/users/:handle", noop, 0},
-    {"DELETE", "/api/v1/auth/sessions/:id", noop, 0},
-    {"PATCH", "/api/v1/admin/users/:id/role", noop, 0},
-    {"POST", "/api/v1/auth/login", noop, 0},
+    {"GET", "/health", noop, 0, NULL},
+    {"GET", "/api/v1/users/:handle", noop, 0, NULL},
+    {"PATCH", "/api/v1/users/:handle", noop, 0, NULL},
+    {"DELETE", "/api/v1/auth/sessions/:id", noop, 0, NULL},
+    {"PATCH", "/api/v1/admin/users/:id/role", noop, 0, NULL},
+    {"POST", "/api/v1/auth/login", noop, 0, NULL},
 };
 #define N (sizeof table / sizeof table[0])
 
