@@ -5,7 +5,7 @@
 // killed (SIGKILL) mid-transcode comes back and the job is taken again and finishes.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -255,6 +255,33 @@ describe('media processing', () => {
     assert.equal(m.error, 'the video is longer than 30 seconds');
     const post = await client(server.url).post('/api/v1/posts', { token: a.tokens.access_token, json: { type: 'reel', media_id: long.id } });
     assert.deepEqual(post.json.error.details, { field: 'media_id', reason: 'processing_failed' });
+  });
+
+  test('a separate `streamhub worker` process runs the jobs of a server that runs none', async () => {
+    const t = await startServer({ args: ['--job-workers', '0'] });
+    const prev = server;
+    server = t;
+    try {
+      const a = await register(t.url);
+      const { id } = imported(a, 'clip.mp4');
+      await sleep(1500);
+      assert.equal((await client(t.url).get(`/api/v1/media/${id}`, { token: a.tokens.access_token })).json.state, 'uploaded', 'nothing runs it in the server');
+      const args = ['worker', '--data-dir', t.dataDir, '--job-workers', '1'];
+      if (t.database) args.push('--database', t.database);
+      const worker = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      worker.stderr.on('data', (d) => { stderr += d; });
+      try {
+        const m = await waitFor(a, id, ['ready', 'failed'], 90);
+        assert.equal(m.state, 'ready', stderr.slice(-2000));
+      } finally {
+        worker.kill('SIGTERM');
+        const code = await new Promise((r) => worker.on('exit', r));
+        assert.equal(code, 0, stderr.slice(-2000));
+      }
+    } finally {
+      server = prev;
+    }
   });
 
   test('a server killed mid-transcode resumes the job after its lease runs out', async () => {
