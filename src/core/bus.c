@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The in-process bus (see bus.h): a fixed hash table of topics, each with a list of
+ * subscriptions, under one reader/writer lock. Publishing takes the read lock, so publishers on
+ * many threads run in parallel; subscribing and unsubscribing take the write lock, which is also
+ * what guarantees that no callback is running for a subscription once bus_unsubscribe returns.
+ */
+#include "core/bus.h"
+
+#include "core/util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUS_BUCKETS 4096
+#define BUS_TOPIC_MAX 128
+
+struct bus_sub {
+    struct bus_sub *next;
+    unsigned bucket;
+    bus_deliver_fn fn;
+    void *ctx;
+    char topic[BUS_TOPIC_MAX];
+};
+
+static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+static bus_sub *buckets[BUS_BUCKETS];
+static atomic_uint_fast64_t n_published, n_delivered;
+
+static unsigned topic_bucket(const char *topic)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)topic; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % BUS_BUCKETS;
+}
+
+bus_sub *bus_subscribe(const char *topic, bus_deliver_fn fn, void *ctx)
+{
+    size_t len = topic ? strlen(topic) : 0;
+    if (!len || len >= BUS_TOPIC_MAX || !fn)
+        return NULL;
+    bus_sub *s = xcalloc(1, sizeof *s);
+    memcpy(s->topic, topic, len + 1);
+    s->fn = fn;
+    s->ctx = ctx;
+    s->bucket = topic_bucket(topic);
+    pthread_rwlock_wrlock(&lock);
+    s->next = buckets[s->bucket];
+    buckets[s->bucket] = s;
+    pthread_rwlock_unlock(&lock);
+    return s;
+}
+
+void bus_unsubscribe(bus_sub *s)
+{
+    if (!s)
+        return;
+    pthread_rwlock_wrlock(&lock);
+    for (bus_sub **p = &buckets[s->bucket]; *p; p = &(*p)->next)
+        if (*p == s) {
+            *p = s->next;
+            break;
+        }
+    pthread_rwlock_unlock(&lock);
+    free(s);
+}
+
+int bus_publish(const char *topic, const char *msg, size_t len)
+{
+    if (!topic || !*topic)
+        return 0;
+    int n = 0;
+    atomic_fetch_add(&n_published, 1);
+    pthread_rwlock_rdlock(&lock);
+    for (bus_sub *s = buckets[topic_bucket(topic)]; s; s = s->next)
+        if (!strcmp(s->topic, topic)) {
+            s->fn(s->ctx, topic, msg, len);
+            n++;
+        }
+    pthread_rwlock_unlock(&lock);
+    atomic_fetch_add(&n_delivered, (uint_fast64_t)n);
+    return n;
+}
+
+static int publish_envelope(const char *topic, const char *type, json_t *data)
+{
+    json_t *env = json_pack("{s:s, s:o}", "type", type, "data", data ? data : json_object());
+    if (!env)
+        return 0;
+    char *text = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    if (!text)
+        return 0;
+    int n = bus_publish(topic, text, strlen(text));
+    free(text);
+    return n;
+}
+
+int bus_publish_user(int64_t user_id, const char *type, json_t *data)
+{
+    char topic[32];
+    snprintf(topic, sizeof topic, "user:%lld", (long long)user_id);
+    return publish_envelope(topic, type, data);
+}
+
+int bus_publish_room(const char *room, const char *type, json_t *data)
+{
+    char topic[BUS_TOPIC_MAX];
+    if (snprintf(topic, sizeof topic, "room:%s", room) >= (int)sizeof topic) {
+        json_decref(data);
+        return 0;
+    }
+    return publish_envelope(topic, type, data);
+}
+
+uint64_t bus_published(void)
+{
+    return atomic_load(&n_published);
+}
+
+uint64_t bus_delivered(void)
+{
+    return atomic_load(&n_delivered);
+}
