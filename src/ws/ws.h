@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The WebSocket hub's public face (issue 5). A client opens one socket at GET /api/v1/ws and
+ * everything live travels on it as JSON envelopes {"type":"...","id":"...","data":{...}}.
+ * Sockets are owned by the hub's own epoll thread(s) and framed by libwslay; only src/ws/
+ * includes wslay. Nothing here knows the domain: api/ registers the commands clients may send,
+ * and anything addressed to users reaches their sockets through core/bus.h topics
+ * ("user:<id>" is subscribed for every authenticated socket; rooms and presence subscribe to
+ * more topics through ws_call_subscribe).
+ *
+ * A client request gets exactly one reply carrying the same id: {"type":"ack","id":I,"data":…}
+ * or {"type":"error","id":I,"data":{"code":"…","message":"…"}}.
+ */
+#ifndef STREAMHUB_WS_WS_H
+#define STREAMHUB_WS_WS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct ws_call ws_call;
+
+typedef void (*ws_command_fn)(ws_call *call);
+
+enum {
+    WS_CMD_INLINE = 0,        /* runs on the hub thread: must not block */
+    WS_CMD_BLOCKING = 1 << 0, /* runs on the worker pool with a database connection */
+};
+
+/* Registers the handler for client messages of this type (before the hub starts). */
+void ws_command_register(const char *type, ws_command_fn fn, unsigned flags);
+
+/* The authenticated user who sent the message, and this socket's id (unique per process,
+ * e.g. to skip the sending device when echoing). */
+int64_t ws_call_user(ws_call *c);
+uint64_t ws_call_connection(ws_call *c);
+const char *ws_call_type(ws_call *c);
+/* The message's data, borrowed; always a JSON object. */
+json_t *ws_call_data(ws_call *c);
+/* WS_CMD_BLOCKING: the worker's context (an app_worker *, see app.h); NULL inline. */
+void *ws_call_ctx(ws_call *c);
+/* Exactly one of these answers the call. ack steals data (NULL = {}). */
+void ws_call_ack(ws_call *c, json_t *data);
+void ws_call_error(ws_call *c, const char *code, const char *message);
+/* Adds or removes a bus topic for the calling socket (rooms, presence). Safe from a worker;
+ * a socket's topics go away with it. */
+int ws_call_subscribe(ws_call *c, const char *topic);
+void ws_call_unsubscribe(ws_call *c, const char *topic);
+
+/* Told when a user's first socket on this node opens and when the last one closes (presence).
+ * Runs on a hub thread: must not block. */
+typedef void (*ws_session_fn)(int64_t user_id, bool online);
+void ws_on_session(ws_session_fn fn);
+
+#endif
