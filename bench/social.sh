@@ -7,6 +7,8 @@
 # Prints a Markdown block for docs/BENCHMARKS.md; nothing here asserts timings.
 #   bench/social.sh                                   SQLite in a fresh temporary data dir
 #   BENCH_DATA_DIR=/var/tmp/sh bench/social.sh        seed that dir once, reuse it afterwards
+#   BENCH_ONLY=feed,trending bench/social.sh         only these rows (feed, post, post_auth, react,
+#                                                     trending)
 #   BENCH_PG=postgres://... bench/social.sh           also PostgreSQL (an empty database the
 #                                                     script may fill; BENCH_PG_DIR keeps its
 #                                                     JWT secret and post ids for reuse)
@@ -23,6 +25,8 @@ POSTS=${BENCH_POSTS:-1000000}
 REACTIONS=${BENCH_REACTIONS:-5000000}
 VIEWERS=64
 REACTORS=256
+ONLY=${BENCH_ONLY:-feed,post,post_auth,react,trending}
+wants() { [[ ",$ONLY," == *",$1,"* ]]; }
 WORK=$(mktemp -d /tmp/streamhub-social.XXXXXX)
 PID=
 cleanup() {
@@ -124,14 +128,20 @@ scenarios() { # label data_dir [serve args...]
   local feed=(-s bench/social.lua -- mode=get path=/api/v1/feed/home "tokens=$viewers")
   # A short unrecorded run first, so every row reads from warm caches.
   DUR=3 wrk_run "$URL" "${feed[@]}" >/dev/null
-  echo "| GET /api/v1/feed/home (64 viewers following 500 each, rotated), $label | $(wrk_run "$URL" "${feed[@]}") |"
-  echo "| GET /api/v1/posts/:id (10,000 random public posts, anonymous), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=post "ids=$ids") |"
-  echo "| GET /api/v1/posts/:id (same, signed in as the 64 viewers), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=post "ids=$ids" "tokens=$viewers") |"
-  echo "| POST+DELETE /api/v1/posts/:id/reactions (like/unlike, 320 users x 10,000 posts), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=react "ids=$ids" "tokens=$reactors") |"
+  wants feed &&
+    echo "| GET /api/v1/feed/home (64 viewers following 500 each, rotated), $label | $(wrk_run "$URL" "${feed[@]}") |"
+  wants post &&
+    echo "| GET /api/v1/posts/:id (10,000 random public posts, anonymous), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=post "ids=$ids") |"
+  wants post_auth &&
+    echo "| GET /api/v1/posts/:id (same, signed in as the 64 viewers), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=post "ids=$ids" "tokens=$viewers") |"
+  wants react &&
+    echo "| POST+DELETE /api/v1/posts/:id/reactions (like/unlike, 320 users x 10,000 posts), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=react "ids=$ids" "tokens=$reactors") |"
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -n 1 "$viewers")" \
     "$URL/api/v1/feed/trending")
-  if [ "$code" = 404 ]; then
+  if ! wants trending; then
+    :
+  elif [ "$code" = 404 ]; then
     echo "| GET /api/v1/feed/trending, $label | not available (404: not built yet) |"
   else
     echo "| GET /api/v1/feed/trending, $label | $(wrk_run "$URL" -s bench/social.lua -- mode=get path=/api/v1/feed/trending "tokens=$viewers") |"

@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "core/json.h"
+#include "core/jsonw.h"
 #include "domain/auth.h"
 #include "http/http.h"
 #include "store/db.h"
@@ -121,8 +122,9 @@ void api_posts_unsave(http_req *req, http_res *res);
 void api_saved_posts(http_req *req, http_res *res);
 void api_search(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
+/* The same JSON written into a stream (feeds and other long lists). */
+void api_post_write(jsonw *w, const store_post *p, const store_user *author);
 /* A JSON array of feed items (posts with their authors). */
-json_t *api_post_items(const feed_item *items, int n);
 void api_posts_share(http_req *req, http_res *res);
 void api_posts_view(http_req *req, http_res *res);
 void api_comments_like(http_req *req, http_res *res);

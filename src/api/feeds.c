@@ -6,6 +6,7 @@
 #include "api/api.h"
 
 #include "core/id.h"
+#include "core/jsonw.h"
 #include "domain/feed.h"
 #include "domain/tags.h"
 #include "store/tags.h"
@@ -36,54 +37,60 @@ static bool read_feed_page(http_req *req, http_res *res, bool two_part, feed_cur
     return api_limit(req, res, limit);
 }
 
-static json_t *feed_cursor_json(bool two_part, const feed_cursor *c)
-{
-    if (!c->id)
-        return json_null();
-    if (!two_part)
-        return json_id(c->id);
-    char text[48];
-    snprintf(text, sizeof text, "%" PRId64 "_%" PRId64, c->key, c->id);
-    return json_string(text);
-}
-
 typedef int (*feed_fn)(db *d, const store_user *viewer, int64_t arg, feed_cursor cursor,
-                       int limit, feed_item *out, feed_cursor *next);
+                       int limit, feed_page *out);
 
 static int run_home(db *d, const store_user *viewer, int64_t arg, feed_cursor c, int limit,
-                    feed_item *out, feed_cursor *next)
+                    feed_page *out)
 {
-    return feed_home(d, viewer, c, limit, out, next);
+    return feed_home(d, viewer, c, limit, out);
 }
 
 static int run_trending(db *d, const store_user *viewer, int64_t arg, feed_cursor c, int limit,
-                        feed_item *out, feed_cursor *next)
+                        feed_page *out)
 {
-    return feed_trending(d, viewer ? viewer->id : 0, c, limit, out, next);
+    return feed_trending(d, viewer ? viewer->id : 0, c, limit, out);
 }
 
 static int run_hashtag(db *d, const store_user *viewer, int64_t arg, feed_cursor c, int limit,
-                       feed_item *out, feed_cursor *next)
+                       feed_page *out)
 {
-    return feed_hashtag(d, viewer ? viewer->id : 0, arg, c, limit, out, next);
+    return feed_hashtag(d, viewer ? viewer->id : 0, arg, c, limit, out);
 }
 
-/* Runs a feed for this request's viewer (NULL = anonymous) and answers the page. */
+/* Runs a feed for this request's viewer (NULL = anonymous) and answers the page, written
+ * straight to JSON text (no tree: this is the hottest list there is). */
 static void answer_feed(http_res *res, db *d, const store_user *viewer, feed_fn fn, int64_t arg,
                         bool two_part, feed_cursor cursor, int limit)
 {
-    feed_item *items = xmalloc((size_t)limit * sizeof *items); /* filled by the feed */
-    feed_cursor next;
-    int n = fn(d, viewer, arg, cursor, limit, items, &next);
-    if (n < 0) {
-        free(items);
+    feed_page page;
+    if (fn(d, viewer, arg, cursor, limit, &page) < 0) {
         api_fail(res, ERR_DB, NULL);
         return;
     }
-    json_t *list = api_post_items(items, n);
-    free(items);
-    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", list, "next_cursor",
-                                      feed_cursor_json(two_part, &next)));
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object(&w);
+    jsonw_key(&w, "items");
+    jsonw_array(&w);
+    for (int i = 0; i < page.n; i++)
+        api_post_write(&w, &page.items[i]->post, &page.items[i]->author);
+    jsonw_end_array(&w);
+    jsonw_key(&w, "next_cursor");
+    if (!page.next.id) {
+        jsonw_null(&w);
+    } else if (!two_part) {
+        jsonw_id(&w, page.next.id);
+    } else {
+        char text[48];
+        snprintf(text, sizeof text, "%" PRId64 "_%" PRId64, page.next.key, page.next.id);
+        jsonw_string(&w, text);
+    }
+    jsonw_end_object(&w);
+    feed_page_free(&page);
+    size_t len = b.len;
+    http_res_json_text(res, 200, buf_steal(&b), len);
 }
 
 void api_feed_home(http_req *req, http_res *res)

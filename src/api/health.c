@@ -5,6 +5,8 @@
  */
 #include "api/api.h"
 
+#include "domain/feed_cache.h"
+
 #include "jobs/event_log.h"
 #include "jobs/maintenance.h"
 
@@ -87,6 +89,18 @@ void api_metrics(http_req *req, http_res *res)
                (long long)((now_ms() - api_app(req)->started_ms) / 1000),
                (unsigned long long)event_log_written(), (unsigned long long)event_log_dropped(),
                (unsigned long long)maintenance_purged_total());
+    feed_cache_stats fc;
+    feed_cache_get_stats(&fc);
+    buf_printf(&out,
+               "# HELP streamhub_feed_cache_total Home timeline cache lookups by outcome, and "
+               "trending list re-reads.\n"
+               "# TYPE streamhub_feed_cache_total counter\n"
+               "streamhub_feed_cache_total{outcome=\"hit\"} %llu\n"
+               "streamhub_feed_cache_total{outcome=\"miss\"} %llu\n"
+               "streamhub_feed_cache_total{outcome=\"merge\"} %llu\n"
+               "streamhub_feed_cache_total{outcome=\"trending_refresh\"} %llu\n",
+               (unsigned long long)fc.home_hits, (unsigned long long)fc.home_misses,
+               (unsigned long long)fc.home_merges, (unsigned long long)fc.trending_refreshes);
     http_res_bytes(res, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len, false);
     buf_free(&out);
 }

@@ -28,47 +28,69 @@ static json_t *api_post_media_json(const store_post *p)
     return o;
 }
 
-json_t *api_post_json(const store_post *p, const store_user *author)
+void api_post_write(jsonw *w, const store_post *p, const store_user *author)
 {
-    json_t *o = json_pack("{s:o, s:s, s:s, s:s, s:{s:o, s:s, s:s}, s:o, s:o, s:b, s:I}", "id",
-                     json_id(p->id), "type", p->type, "caption", p->caption, "visibility",
-                     p->visibility, "author", "id", json_id(author->id), "handle",
-                     author->handle, "display_name", author->display_name, "created_at",
-                     json_time(p->created_at), "updated_at", json_time(p->updated_at), "edited",
-                     p->updated_at != p->created_at, "reaction_count",
-                     (json_int_t)p->reaction_count);
-    json_object_set_new(o, "comment_count", json_integer(p->comment_count));
-    json_object_set_new(o, "comments_enabled", json_boolean(p->comments_enabled));
-    json_object_set_new(o, "save_count", json_integer(p->save_count));
-    json_object_set_new(o, "share_count", json_integer(p->share_count));
-    json_object_set_new(o, "duet_count", json_integer(p->duet_count));
-    json_object_set_new(o, "stitch_count", json_integer(p->stitch_count));
-    json_object_set_new(o, "view_count", json_integer(p->view_count));
-    json_object_set_new(o, "circle_id", p->circle_id ? json_id(p->circle_id) : json_null());
-    json_object_set_new(o, "expires_at", p->expires_at ? json_time(p->expires_at) : json_null());
-    json_object_set_new(o, "share_of", p->share_of ? json_id(p->share_of) : json_null());
-    json_object_set_new(o, "duet_of", p->duet_of ? json_id(p->duet_of) : json_null());
-    json_object_set_new(o, "stitch_of", p->stitch_of ? json_id(p->stitch_of) : json_null());
+    jsonw_object(w);
+    jsonw_member_id(w, "id", p->id);
+    jsonw_member_string(w, "type", p->type);
+    jsonw_member_string(w, "caption", p->caption);
+    jsonw_member_string(w, "visibility", p->visibility);
+    jsonw_key(w, "author");
+    jsonw_object(w);
+    jsonw_member_id(w, "id", author->id);
+    jsonw_member_string(w, "handle", author->handle);
+    jsonw_member_string(w, "display_name", author->display_name);
+    jsonw_end_object(w);
+    jsonw_member_time(w, "created_at", p->created_at);
+    jsonw_member_time(w, "updated_at", p->updated_at);
+    jsonw_member_bool(w, "edited", p->updated_at != p->created_at);
+    jsonw_member_int(w, "reaction_count", p->reaction_count);
+    jsonw_member_int(w, "comment_count", p->comment_count);
+    jsonw_member_int(w, "save_count", p->save_count);
+    jsonw_member_int(w, "share_count", p->share_count);
+    jsonw_member_int(w, "duet_count", p->duet_count);
+    jsonw_member_int(w, "stitch_count", p->stitch_count);
+    jsonw_member_int(w, "view_count", p->view_count);
+    jsonw_member_bool(w, "comments_enabled", p->comments_enabled);
+    jsonw_member_id(w, "circle_id", p->circle_id);
+    jsonw_member_time(w, "expires_at", p->expires_at);
+    jsonw_member_id(w, "share_of", p->share_of);
+    jsonw_member_id(w, "duet_of", p->duet_of);
+    jsonw_member_id(w, "stitch_of", p->stitch_of);
     tags_parsed *t = xmalloc(sizeof *t);
     tags_parse(p->caption, t);
-    json_t *tags = json_array(), *mentions = json_array();
+    jsonw_key(w, "hashtags");
+    jsonw_array(w);
     for (int i = 0; i < t->n_hashtags; i++)
-        json_array_append_new(tags, json_string(t->hashtags[i]));
+        jsonw_string(w, t->hashtags[i]);
+    jsonw_end_array(w);
+    jsonw_key(w, "mentions");
+    jsonw_array(w);
     for (int i = 0; i < t->n_mentions; i++)
-        json_array_append_new(mentions, json_string(t->mentions[i]));
+        jsonw_string(w, t->mentions[i]);
+    jsonw_end_array(w);
     free(t);
-    json_object_set_new(o, "hashtags", tags);
-    json_object_set_new(o, "mentions", mentions);
-    json_object_set_new(o, "media", p->media_id ? api_post_media_json(p) : json_null());
-    return o;
+    jsonw_key(w, "media");
+    if (p->media_id) {
+        json_t *media = api_post_media_json(p);
+        jsonw_value(w, media);
+        json_decref(media);
+    } else {
+        jsonw_null(w);
+    }
+    jsonw_end_object(w);
 }
 
-json_t *api_post_items(const feed_item *items, int n)
+json_t *api_post_json(const store_post *p, const store_user *author)
 {
-    json_t *list = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(list, api_post_json(&items[i].post, &items[i].author));
-    return list;
+    /* One definition of a post's JSON: the writer's, read back where a tree is wanted. */
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    api_post_write(&w, p, author);
+    json_t *o = json_loadb(b.data, b.len, 0, NULL);
+    buf_free(&b);
+    return o ? o : json_object();
 }
 
 /* Reads the post fields a client may send (only those listed in allowed); answers 422 on a

@@ -40,6 +40,9 @@ typedef struct config {
     int64_t upload_expiry;        /* seconds an unfinished upload is kept */
     int64_t media_post_max;       /* bytes, POST /api/v1/media */
     int64_t story_ttl;          /* seconds a story stays visible (24 h; shorter in tests) */
+    int64_t feed_cache_entries;   /* home timelines kept in memory; 0 = off */
+    int64_t feed_cache_ttl;       /* seconds */
+    int64_t trending_refresh_ms;  /* 0 = no shared trending list */
     char *cors_origins;         /* comma list; "*" allows any */
     bool trust_proxy;           /* take the client address from X-Forwarded-For */
     int64_t rate_limit;         /* general requests/second per client; 0 = off */

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
- * Feeds: see feed.h. Candidates come in batches; since the filter can drop some, the loop reads
- * more batches (bounded) until the page is full or the candidates run out, and the cursor is the
- * last candidate examined, so no post is skipped or repeated between pages.
+ * Feeds: see feed.h. Candidate ids come in batches and their posts are read by id; since the
+ * filter can drop some, the loop reads more batches (bounded) until the page is full or the
+ * candidates run out, and the cursor is the last candidate examined, so no post is skipped or
+ * repeated between pages.
  */
 #include "domain/feed.h"
 
 #include "core/util.h"
+#include "domain/feed_cache.h"
 #include "domain/posts.h"
 #include "store/graph.h"
 
@@ -19,45 +21,45 @@ typedef struct feed_source {
     int64_t viewer;
     int64_t arg; /* home: following many accounts; hashtags: the hashtag id */
     bool drop_muted;
-    /* candidates strictly after `after`, in feed order, with their authors */
-    int (*fetch)(db *d, const struct feed_source *src, feed_cursor after, store_feed_row *out,
-                 int max);
-    int64_t (*key)(const store_post *p);
+    /* candidate ids strictly after `after`, in feed order, with their sort keys */
+    int (*fetch)(db *d, const struct feed_source *src, feed_cursor after, int64_t *keys,
+                 int64_t *ids, int max);
 } feed_source;
 
 /* Above this many followees the home feed walks posts newest first instead of reading each
- * followee's posts (see store_post_home_candidates). */
+ * followee's posts (see store_post_home_ids). */
 #define HOME_WALK_FOLLOWEES 64
 
-static int64_t key_id(const store_post *p)
+static void keys_are_ids(int64_t *keys, const int64_t *ids, int n)
 {
-    return p->id;
+    for (int i = 0; i < n; i++)
+        keys[i] = ids[i];
 }
 
-static int64_t key_hot(const store_post *p)
+static int fetch_home(db *d, const feed_source *src, feed_cursor after, int64_t *keys,
+                      int64_t *ids, int max)
 {
-    return p->hot_at;
+    int n = feed_cache_home_ids(d, src->viewer, src->arg != 0, after.id, ids, max);
+    keys_are_ids(keys, ids, n);
+    return n;
 }
 
-static int fetch_home(db *d, const feed_source *src, feed_cursor after, store_feed_row *out,
-                      int max)
+static int fetch_trending(db *d, const feed_source *src, feed_cursor after, int64_t *keys,
+                          int64_t *ids, int max)
 {
-    return store_post_home_candidates(d, src->viewer, src->arg != 0, after.id, out, max);
+    return feed_cache_trending_ids(d, after.key, after.id, keys, ids, max);
 }
 
-static int fetch_trending(db *d, const feed_source *src, feed_cursor after,
-                          store_feed_row *out, int max)
+static int fetch_hashtag(db *d, const feed_source *src, feed_cursor after, int64_t *keys,
+                         int64_t *ids, int max)
 {
-    return store_post_trending(d, src->viewer, after.key, after.id, out, max);
+    int n = store_hashtag_post_ids(d, src->arg, after.id, ids, max);
+    keys_are_ids(keys, ids, n);
+    return n;
 }
 
-static int fetch_hashtag(db *d, const feed_source *src, feed_cursor after, store_feed_row *out,
-                         int max)
-{
-    return store_hashtag_posts(d, src->viewer, src->arg, after.id, out, max);
-}
-
-/* The filter step: the visibility gate, plus the viewer's mutes on discovery feeds. */
+/* The filter step: the visibility gate, plus the viewer's mutes on feeds (the home source leaves
+ * muted authors out already, but its ids may be a moment old). */
 static bool keep(db *d, const feed_source *src, const store_feed_row *r)
 {
     if (src->drop_muted && src->viewer && r->rel.muted)
@@ -65,69 +67,106 @@ static bool keep(db *d, const feed_source *src, const store_feed_row *r)
     return posts_can_view_known(d, src->viewer, &r->author, &r->post, &r->rel);
 }
 
-static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit, feed_item *out,
-                   feed_cursor *next)
+/* Reads the posts of ids[0..n) into rows (in any order, missing ones left out) and sets
+ * found[i] to the row of ids[i] or NULL. */
+static int read_posts(db *d, int64_t viewer, const int64_t *ids, int n, store_feed_row *rows,
+                      store_feed_row **found)
+{
+    int got = 0;
+    for (int off = 0; off < n; off += STORE_POSTS_BY_IDS_MAX) {
+        int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
+        int rc = store_posts_by_ids(d, viewer, ids + off, chunk, rows + got);
+        if (rc < 0)
+            return rc;
+        got += rc;
+    }
+    for (int i = 0; i < n; i++) {
+        found[i] = NULL;
+        for (int j = 0; j < got; j++)
+            if (rows[j].post.id == ids[i]) {
+                found[i] = &rows[j];
+                break;
+            }
+    }
+    return got;
+}
+
+static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit, feed_page *page)
 {
     /* The sources already leave out most of what the filter would drop, and reading
      * candidates costs in proportion to how many are asked for, so ask for a few more than a
      * page; another batch follows when the filter ate too many. */
     int batch = limit + 2;
-    /* not zeroed: the decoder fills every field, and a page's rows are large */
-    store_feed_row *cand = xmalloc((size_t)batch * sizeof *cand);
-    int n = 0, rc = 0;
-    memset(next, 0, sizeof *next);
-    for (int round = 0; round < MAX_BATCHES && n < limit; round++) {
-        int got = src->fetch(d, src, cursor, cand, batch);
-        if (got < 0) {
-            rc = got;
+    memset(page, 0, sizeof *page);
+    /* not zeroed: rows are large and the reader fills every field of those it uses */
+    page->rows = xmalloc((size_t)batch * MAX_BATCHES * sizeof *page->rows);
+    page->items = xmalloc((size_t)limit * sizeof *page->items);
+    int64_t *keys = xmalloc((size_t)batch * sizeof *keys);
+    int64_t *ids = xmalloc((size_t)batch * sizeof *ids);
+    store_feed_row **found = xmalloc((size_t)batch * sizeof *found);
+    int used = 0, rc = 0;
+    for (int round = 0; round < MAX_BATCHES && page->n < limit; round++) {
+        int got = src->fetch(d, src, cursor, keys, ids, batch);
+        if (got >= 0)
+            rc = read_posts(d, src->viewer, ids, got, page->rows + used, found);
+        if (got < 0 || rc < 0) {
+            rc = got < 0 ? got : rc;
             break;
         }
+        used += rc;
         int i = 0;
-        for (; i < got && n < limit; i++) {
-            cursor = (feed_cursor){src->key(&cand[i].post), cand[i].post.id};
-            if (!keep(d, src, &cand[i]))
-                continue;
-            out[n].post = cand[i].post;
-            out[n++].author = cand[i].author;
+        for (; i < got && page->n < limit; i++) {
+            cursor = (feed_cursor){keys[i], ids[i]};
+            if (found[i] && keep(d, src, found[i]))
+                page->items[page->n++] = found[i];
         }
         /* More may follow when this batch was full or we stopped inside it. */
         if (got == batch || i < got)
-            *next = cursor;
+            page->next = cursor;
         else
-            memset(next, 0, sizeof *next);
+            memset(&page->next, 0, sizeof page->next);
         if (got < batch)
             break;
     }
-    free(cand);
+    free(keys);
+    free(ids);
+    free(found);
     /* Order step: candidates arrive in the source's order, which is the order for now; the
-     * ranker of the recommendations work reorders out[0..n) here. */
-    return rc < 0 ? rc : n;
+     * ranker of the recommendations work reorders items[0..n) here. */
+    if (rc < 0) {
+        feed_page_free(page);
+        return rc;
+    }
+    return page->n;
 }
 
-int feed_home(db *d, const store_user *viewer, feed_cursor cursor, int limit, feed_item *out,
-              feed_cursor *next)
+void feed_page_free(feed_page *page)
+{
+    free(page->rows);
+    free(page->items);
+    memset(page, 0, sizeof *page);
+}
+
+int feed_home(db *d, const store_user *viewer, feed_cursor cursor, int limit, feed_page *out)
 {
     feed_source src = {.viewer = viewer->id,
                        .arg = viewer->following_count > HOME_WALK_FOLLOWEES,
-                       .fetch = fetch_home,
-                       .key = key_id};
-    return collect(d, &src, cursor, limit, out, next);
+                       .drop_muted = true,
+                       .fetch = fetch_home};
+    return collect(d, &src, cursor, limit, out);
 }
 
-int feed_trending(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_item *out,
-                  feed_cursor *next)
+int feed_trending(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_page *out)
 {
-    feed_source src = {.viewer = viewer, .drop_muted = true, .fetch = fetch_trending,
-                       .key = key_hot};
-    return collect(d, &src, cursor, limit, out, next);
+    feed_source src = {.viewer = viewer, .drop_muted = true, .fetch = fetch_trending};
+    return collect(d, &src, cursor, limit, out);
 }
 
 int feed_hashtag(db *d, int64_t viewer, int64_t hashtag_id, feed_cursor cursor, int limit,
-                 feed_item *out, feed_cursor *next)
+                 feed_page *out)
 {
-    feed_source src = {.viewer = viewer, .arg = hashtag_id, .fetch = fetch_hashtag,
-                       .key = key_id};
-    return collect(d, &src, cursor, limit, out, next);
+    feed_source src = {.viewer = viewer, .arg = hashtag_id, .fetch = fetch_hashtag};
+    return collect(d, &src, cursor, limit, out);
 }
 
 int feed_stories(db *d, int64_t viewer, int64_t cursor, int limit, feed_story_group *out,

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * Feeds. Every feed is the same pipeline: candidates from a source in the source's order ->
- * filter (the visibility gate every post read uses, and for discovery feeds the viewer's mutes)
+ * Feeds. Every feed is the same pipeline: candidate ids from a source in the source's order
+ * (domain/feed_cache.h keeps the home and trending ones in memory) -> the posts read fresh by id
+ * -> filter (the visibility gate every post read uses, and for discovery feeds the viewer's mutes)
  * -> order. Sources: home (the viewer's own posts and those of accounts they follow, minus muted
  * authors, newest first), trending (public posts by the time-decayed engagement key hot_at, see
  * store_post_hot_at) and hashtag pages (newest first). A ranker replaces the order step later
@@ -15,11 +16,6 @@
 
 #include <stdbool.h>
 
-typedef struct feed_item {
-    store_post post;
-    store_user author;
-} feed_item;
-
 /* Position in a feed: the last candidate examined. key is the source's sort key (the post id
  * for newest-first sources, hot_at for trending); id breaks ties. {0, 0} = the top. */
 typedef struct feed_cursor {
@@ -27,14 +23,22 @@ typedef struct feed_cursor {
     int64_t id;
 } feed_cursor;
 
-/* Each fills up to limit items after cursor and sets *next (id 0 at the end). Returns the item
- * count or a negative ERR_*. viewer 0 is anonymous where allowed. */
-int feed_home(db *d, const store_user *viewer, feed_cursor cursor, int limit, feed_item *out,
-              feed_cursor *next);
-int feed_trending(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_item *out,
-                  feed_cursor *next);
+/* One page: the rows read (owned) and the items in feed order, pointing into them. */
+typedef struct feed_page {
+    store_feed_row *rows;
+    const store_feed_row **items;
+    int n;
+    feed_cursor next; /* id 0 at the end */
+} feed_page;
+
+void feed_page_free(feed_page *page);
+
+/* Each fills a page of up to limit items after cursor; returns the item count or a negative
+ * ERR_* (the page is empty then). viewer 0 is anonymous where allowed. */
+int feed_home(db *d, const store_user *viewer, feed_cursor cursor, int limit, feed_page *out);
+int feed_trending(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_page *out);
 int feed_hashtag(db *d, int64_t viewer, int64_t hashtag_id, feed_cursor cursor, int limit,
-                 feed_item *out, feed_cursor *next);
+                 feed_page *out);
 
 #define FEED_STORIES_PER_AUTHOR 30
 #define FEED_STORY_GROUPS_MAX 20

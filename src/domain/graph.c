@@ -11,6 +11,7 @@
 #include "domain/errors.h"
 #include "domain/notify.h"
 #include "domain/validate.h"
+#include "domain/feed_cache.h"
 #include "jobs/event_log.h"
 #include "store/identity.h"
 
@@ -173,6 +174,7 @@ int graph_follow(db *d, const store_user *me, const store_user *target, const ch
     }
     if (db_commit(d) < 0)
         goto fail;
+    feed_cache_forget(me->id);
     event_log_emit(me->id, *state[0] == 'f' ? "follow" : "follow_request", "user", target->id,
                    NULL);
     return 0;
@@ -193,6 +195,7 @@ int graph_unfollow(db *d, const store_user *me, const store_user *target, auth_e
         goto fail;
     if (db_commit(d) < 0)
         goto fail;
+    feed_cache_forget(me->id);
     event_log_emit(me->id, "unfollow", "user", target->id, NULL);
     return 0;
 fail:
@@ -222,6 +225,8 @@ int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool a
     }
     if (db_commit(d) < 0)
         goto fail;
+    if (accept)
+        feed_cache_forget(requester);
     return 0;
 fail:
     db_rollback(d);
@@ -241,6 +246,9 @@ int graph_set_block(db *d, const store_user *me, const store_user *target, bool 
         db_rollback(d);
         return domain_db_failed(err, d, "block");
     }
+    /* a block ends follows both ways: both home timelines change */
+    feed_cache_forget(me->id);
+    feed_cache_forget(target->id);
     event_log_emit(me->id, on ? "block" : "unblock", "user", target->id, NULL);
     return 0;
 }
@@ -254,5 +262,6 @@ int graph_set_mute(db *d, const store_user *me, const store_user *target, bool o
                 : store_mute_remove(d, me->id, target->id);
     if (rc < 0 && rc != ERR_CONFLICT && rc != ERR_NOT_FOUND)
         return domain_db_failed(err, d, "mute");
+    feed_cache_forget(me->id);
     return 0;
 }

@@ -5,6 +5,8 @@
  */
 #include "domain/posts.h"
 
+#include "domain/feed_cache.h"
+
 #include "core/id.h"
 #include "core/util.h"
 #include "domain/errors.h"
@@ -234,6 +236,7 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
         return domain_db_failed(err, d, "create post");
     }
     emit_post_event(share ? "share" : "post", me->id, share ? in->share_of : out->id);
+    feed_cache_posted();
     return 0;
 }
 

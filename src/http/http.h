@@ -110,6 +110,8 @@ void http_req_set_user(http_req *r, int64_t user_id); /* for the access log */
 
 /* Responses. Every handler sets exactly one. */
 void http_res_json(http_res *res, int status, json_t *body); /* steals body */
+/* JSON already written as text (malloc'd, len bytes, NUL-terminated); steals text. */
+void http_res_json_text(http_res *res, int status, char *text, size_t len);
 void http_res_error(http_res *res, int status, const char *code, const char *message,
                     json_t *details); /* steals details (may be NULL) */
 void http_res_bytes(http_res *res, int status, const char *content_type, const void *data,

@@ -167,13 +167,18 @@ void http_res_json(http_res *res, int status, json_t *body)
         http_res_error(res, 500, "internal_error", "could not encode response", NULL);
         return;
     }
+    http_res_json_text(res, status, text, strlen(text));
+}
+
+void http_res_json_text(http_res *res, int status, char *text, size_t len)
+{
     if (!res->is_static)
         free(res->body);
     res->status = status;
     res->content_type = "application/json";
     res->is_static = false;
     res->body = text;
-    res->len = strlen(text);
+    res->len = len;
 }
 
 void http_res_error(http_res *res, int status, const char *code, const char *message,

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #define CACHE_SLOTS 256
-#define MAX_PARAMS 32
+#define MAX_PARAMS 64 /* store_posts_by_ids binds 37 */
 
 typedef struct pg_stmt {
     struct db_stmt base;

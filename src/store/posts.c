@@ -759,24 +759,38 @@ static int read_feed_rows(db_stmt *s, store_feed_row *out, int max)
     return rc < 0 ? rc : n;
 }
 
+/* Reads a column of ids (and, with keys, a second column of sort keys). */
+static int read_ids(db_stmt *s, int64_t *ids, int64_t *keys, int max)
+{
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        ids[n] = db_col_int64(s, 0);
+        if (keys)
+            keys[n] = db_col_int64(s, 1);
+        n++;
+    }
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
 /* "posts p CROSS JOIN users u" keeps posts as SQLite's outer loop, so the ORDER BY ... LIMIT
  * walks an index and stops early; PostgreSQL plans it like any inner join. In the walking plan the
  * unary plus on "+p.author_id IN (...)" keeps SQLite off the author index (which would read every
  * post of every followee and sort them) and makes it test each row against the followee list,
  * built once per statement; 0.33 ms for a page against 0.63 ms with a per-row EXISTS, measured on
  * the benchmark data. */
-int store_post_home_candidates(db *d, int64_t viewer, bool many_followees, int64_t before_id,
-                               store_feed_row *out, int max)
+int store_post_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id,
+                        int64_t after_id, int64_t *out, int max)
 {
     static const char *walk =
-        HOME_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id AND p.id < ? "
+        "SELECT p.id FROM posts p WHERE p.id < ? AND p.id > ? "
         "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND +p.author_id IN "
         "(SELECT CAST(? AS BIGINT) UNION ALL "
         "SELECT followee_id FROM follows WHERE follower_id = ?) "
         "AND NOT EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = ? AND m.muted_id = p.author_id) "
         "ORDER BY p.id DESC LIMIT ?";
     static const char *by_author =
-        HOME_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id AND p.id < ? "
+        "SELECT p.id FROM posts p WHERE p.id < ? AND p.id > ? "
         "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND (p.author_id = ? OR p.author_id IN "
         "(SELECT followee_id FROM follows WHERE follower_id = ?)) "
         "AND p.author_id NOT IN (SELECT muted_id FROM mutes WHERE muter_id = ?) "
@@ -790,21 +804,21 @@ int store_post_home_candidates(db *d, int64_t viewer, bool many_followees, int64
     db_stmt *s = db_prepare(d, many_followees ? walk : by_author);
     if (!s)
         return ERR_DB;
-    int i = bind_relation(s, viewer, 1);
-    bind_before(s, i++, before_id);
-    db_bind_int64(s, i++, viewer);
-    db_bind_int64(s, i++, viewer);
-    db_bind_int64(s, i++, viewer);
-    db_bind_int64(s, i, max);
-    return read_feed_rows(s, out, max);
+    bind_before(s, 1, before_id);
+    db_bind_int64(s, 2, after_id);
+    db_bind_int64(s, 3, viewer);
+    db_bind_int64(s, 4, viewer);
+    db_bind_int64(s, 5, viewer);
+    db_bind_int64(s, 6, max);
+    return read_ids(s, out, NULL, max);
 }
 
-int store_post_trending(db *d, int64_t viewer, int64_t before_hot, int64_t before_id,
-                        store_feed_row *out, int max)
+int store_post_trending_ids(db *d, int64_t before_hot, int64_t before_id, int64_t *hot_out,
+                            int64_t *id_out, int max)
 {
     /* The conditions repeat the partial index posts_trending so both planners use it. */
     static const char *sql =
-        TRENDING_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "
+        "SELECT p.id, p.hot_at FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "
         "AND p.visibility = 'public' AND p.deleted_at IS NULL AND p.expires_at IS NULL "
         "AND u.is_private = 0 AND (p.hot_at < ? OR (p.hot_at = ? AND p.id < ?)) "
         "ORDER BY p.hot_at DESC, p.id DESC LIMIT ?";
@@ -813,29 +827,45 @@ int store_post_trending(db *d, int64_t viewer, int64_t before_hot, int64_t befor
         return ERR_DB;
     if (before_id <= 0)
         before_hot = INT64_MAX;
-    int i = bind_relation(s, viewer, 3);
-    db_bind_int64(s, i++, before_hot);
-    db_bind_int64(s, i++, before_hot);
-    bind_before(s, i++, before_id);
-    db_bind_int64(s, i, max);
-    return read_feed_rows(s, out, max);
+    db_bind_int64(s, 1, before_hot);
+    db_bind_int64(s, 2, before_hot);
+    bind_before(s, 3, before_id);
+    db_bind_int64(s, 4, max);
+    return read_ids(s, id_out, hot_out, max);
 }
 
-int store_hashtag_posts(db *d, int64_t viewer, int64_t hashtag_id, int64_t before_id,
-                        store_feed_row *out, int max)
+int store_hashtag_post_ids(db *d, int64_t hashtag_id, int64_t before_id, int64_t *out, int max)
 {
     static const char *sql =
-        FEED_ROW_SELECT "FROM post_hashtags h CROSS JOIN posts p CROSS JOIN users u "
-        "WHERE p.id = h.post_id AND u.id = p.author_id AND h.hashtag_id = ? AND h.post_id < ? "
-        "AND p.deleted_at IS NULL AND p.expires_at IS NULL ORDER BY h.post_id DESC LIMIT ?";
+        "SELECT h.post_id FROM post_hashtags h CROSS JOIN posts p WHERE p.id = h.post_id "
+        "AND h.hashtag_id = ? AND h.post_id < ? AND p.deleted_at IS NULL "
+        "AND p.expires_at IS NULL ORDER BY h.post_id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, hashtag_id);
+    bind_before(s, 2, before_id);
+    db_bind_int64(s, 3, max);
+    return read_ids(s, out, NULL, max);
+}
+
+int store_posts_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_feed_row *out)
+{
+    /* A fixed number of placeholders (unused ones bound to 0, which no post has), so the one
+     * statement is prepared once and cached like every other. */
+    static const char *sql =
+        FEED_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "
+        "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND p.id IN "
+        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+    if (n > STORE_POSTS_BY_IDS_MAX)
+        n = STORE_POSTS_BY_IDS_MAX;
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     int i = bind_relation(s, viewer, 5);
-    db_bind_int64(s, i++, hashtag_id);
-    bind_before(s, i++, before_id);
-    db_bind_int64(s, i, max);
-    return read_feed_rows(s, out, max);
+    for (int k = 0; k < STORE_POSTS_BY_IDS_MAX; k++)
+        db_bind_int64(s, i + k, k < n ? ids[k] : 0);
+    return read_feed_rows(s, out, n);
 }
 
 int store_posts_media_ready(db *d, int64_t media_id)

@@ -112,13 +112,24 @@ typedef struct store_feed_row {
     store_relation rel;
 } store_feed_row;
 
-/* Home-feed candidates: live non-story posts by the viewer and the accounts they follow, minus
- * authors they mute, ids below before_id, newest first. many_followees picks the plan: walking
- * posts newest first and checking the follow (cheap when the followees post often, as for anyone
- * following many accounts) or reading each followee's posts through the author index (cheap for
- * someone following a few). */
-int store_post_home_candidates(db *d, int64_t viewer, bool many_followees, int64_t before_id,
-                               store_feed_row *out, int max);
+/* Home-feed candidates: ids of the live non-story posts by the viewer and the accounts they
+ * follow, minus authors they mute, strictly between after_id and before_id (0 = no bound),
+ * newest first. many_followees picks the plan: walking posts newest first and checking the
+ * author (cheap when the followees post often, as for anyone following many accounts) or
+ * reading each followee's posts through the author index (cheap for someone following a few). */
+int store_post_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id,
+                        int64_t after_id, int64_t *out, int max);
+/* Trending candidates (public posts of public accounts) after the cursor (before_hot,
+ * before_id; before_id 0 = the top) with their keys, in trending order. */
+int store_post_trending_ids(db *d, int64_t before_hot, int64_t before_id, int64_t *hot_out,
+                            int64_t *id_out, int max);
+/* Ids of the live posts tagged with hashtag_id below before_id, newest first. */
+int store_hashtag_post_ids(db *d, int64_t hashtag_id, int64_t before_id, int64_t *out, int max);
+/* Feed rows (post, author, the viewer's full relation to the author) of the live, non-story
+ * posts among ids (at most STORE_POSTS_BY_IDS_MAX), in no particular order; missing or deleted
+ * ones are left out. Returns how many were read. */
+#define STORE_POSTS_BY_IDS_MAX 32
+int store_posts_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_feed_row *out);
 
 #define COMMENT_BODY_BYTES (2200 * 4 + 1)
 typedef struct store_comment {
@@ -164,11 +175,6 @@ int store_view_record(db *d, int64_t id, int64_t post_id, int64_t viewer, int64_
                       int64_t watch_ms, int64_t now, bool *counted);
 bool store_viewed(db *d, int64_t post_id, int64_t viewer);
 
-/* Trending candidates: live public non-story posts of public accounts, by hot_at then id,
- * strictly below (before_hot, before_id); before_id 0 = from the top. */
-int store_post_trending(db *d, int64_t viewer, int64_t before_hot, int64_t before_id,
-                        store_feed_row *out, int max);
-
 /* Story groups: authors among the viewer and the accounts they follow (minus muted) with stories
  * live at now, newest story first, strictly below before_latest (0 = from the top). Fills
  * author ids and their newest story id. */
@@ -185,9 +191,5 @@ int store_posts_media_ready(db *d, int64_t media_id);
 /* Deletes for good up to max posts soft-deleted before deleted_before or (stories) expired before
  * expired_before; returns how many. */
 int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int max);
-
-/* Live non-story posts linked to a hashtag, newest first, ids below before_id. */
-int store_hashtag_posts(db *d, int64_t viewer, int64_t hashtag_id, int64_t before_id,
-                        store_feed_row *out, int max);
 
 #endif

@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The feed candidate caches: see feed_cache.h. The home table is set-associative (four entries a
+ * set, the least recently used one replaced), under one mutex held only to copy an entry in or
+ * out; queries run outside it. Two atomics carry the bus signals: the post generation, and a
+ * forget epoch that keeps a timeline built while its viewer's graph changed from being stored.
+ */
+#include "domain/feed_cache.h"
+
+#include "core/bus.h"
+#include "core/util.h"
+#include "store/posts.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WAYS 4
+/* Posts are numbered when created but become visible when their transaction commits, so a post
+ * can appear with an id a little below one already seen: merges re-read this much id space
+ * (5 s; ids carry milliseconds above 22 bits). */
+#define ID_SLACK (5000LL << 22)
+
+typedef struct home_entry {
+    int64_t viewer; /* 0 = empty */
+    int64_t built_ms, used_ms;
+    uint64_t gen;
+    int n;
+    bool complete; /* ids holds every candidate there is */
+    int64_t ids[FEED_CACHE_HOME_IDS];
+} home_entry;
+
+static pthread_mutex_t home_lock = PTHREAD_MUTEX_INITIALIZER;
+static home_entry *home_table;
+static size_t home_sets;
+static int64_t home_ttl_ms;
+static atomic_uint_fast64_t post_gen, forget_epoch;
+static atomic_uint_fast64_t n_hits, n_misses, n_merges, n_refreshes;
+
+static struct {
+    pthread_mutex_t lock;
+    int64_t refresh_ms;
+    int64_t built_ms;
+    bool refreshing;
+    int n;
+    int64_t keys[FEED_CACHE_TRENDING_IDS], ids[FEED_CACHE_TRENDING_IDS];
+} trending = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void on_posted(void *ctx, const char *topic, const char *msg, size_t len)
+{
+    atomic_fetch_add(&post_gen, 1);
+}
+
+static home_entry *set_of(int64_t viewer)
+{
+    return &home_table[((uint64_t)viewer * 0x9E3779B97F4A7C15ull >> 20) % home_sets * WAYS];
+}
+
+static home_entry *find_locked(int64_t viewer)
+{
+    home_entry *set = set_of(viewer);
+    for (int i = 0; i < WAYS; i++)
+        if (set[i].viewer == viewer)
+            return &set[i];
+    return NULL;
+}
+
+static void on_forget(void *ctx, const char *topic, const char *msg, size_t len)
+{
+    char text[24];
+    if (len >= sizeof text)
+        return;
+    memcpy(text, msg, len);
+    text[len] = '\0';
+    int64_t user = strtoll(text, NULL, 10);
+    atomic_fetch_add(&forget_epoch, 1);
+    if (!home_table || !user)
+        return;
+    pthread_mutex_lock(&home_lock);
+    home_entry *e = find_locked(user);
+    if (e)
+        e->viewer = 0;
+    pthread_mutex_unlock(&home_lock);
+}
+
+void feed_cache_configure(int home_entries, int64_t ttl_ms, int64_t trending_refresh_ms)
+{
+    static bool subscribed;
+    if (!subscribed) {
+        bus_subscribe("feed:posted", on_posted, NULL);
+        bus_subscribe("feed:forget", on_forget, NULL);
+        subscribed = true;
+    }
+    pthread_mutex_lock(&home_lock);
+    free(home_table);
+    home_table = NULL;
+    home_sets = home_entries > 0 ? ((size_t)home_entries + WAYS - 1) / WAYS : 0;
+    if (home_sets)
+        home_table = xcalloc(home_sets * WAYS, sizeof *home_table);
+    home_ttl_ms = ttl_ms;
+    pthread_mutex_unlock(&home_lock);
+    pthread_mutex_lock(&trending.lock);
+    trending.refresh_ms = trending_refresh_ms;
+    trending.n = 0;
+    trending.built_ms = 0;
+    pthread_mutex_unlock(&trending.lock);
+}
+
+void feed_cache_posted(void)
+{
+    bus_publish("feed:posted", "1", 1);
+}
+
+void feed_cache_forget(int64_t user_id)
+{
+    char text[24];
+    int len = snprintf(text, sizeof text, "%lld", (long long)user_id);
+    bus_publish("feed:forget", text, (size_t)len);
+}
+
+/* Stores e (a copy) unless the viewer's graph changed while it was being read. */
+static void store_entry(const home_entry *e, uint64_t epoch_before)
+{
+    pthread_mutex_lock(&home_lock);
+    if (home_table && atomic_load(&forget_epoch) == epoch_before) {
+        home_entry *slot = find_locked(e->viewer);
+        if (!slot) {
+            home_entry *set = set_of(e->viewer);
+            slot = &set[0];
+            for (int i = 1; i < WAYS; i++)
+                if (!set[i].viewer || set[i].used_ms < slot->used_ms)
+                    slot = &set[i];
+        }
+        *slot = *e;
+    }
+    pthread_mutex_unlock(&home_lock);
+}
+
+/* Merges the newer ids (newest first) into e's, newest first, without repeats, capped. */
+static void merge_newer(home_entry *e, const int64_t *newer, int m)
+{
+    int64_t merged[FEED_CACHE_HOME_IDS];
+    int i = 0, j = 0, n = 0;
+    while (n < FEED_CACHE_HOME_IDS && (i < m || j < e->n)) {
+        int64_t next;
+        if (j >= e->n || (i < m && newer[i] >= e->ids[j]))
+            next = newer[i++];
+        else
+            next = e->ids[j++];
+        if (n && merged[n - 1] == next)
+            continue;
+        merged[n++] = next;
+    }
+    if (i < m || j < e->n || m == FEED_CACHE_HOME_IDS)
+        e->complete = false;
+    memcpy(e->ids, merged, (size_t)n * sizeof *merged);
+    e->n = n;
+}
+
+int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id,
+                        int64_t *out, int max)
+{
+    if (!home_sets)
+        return store_post_home_ids(d, viewer, many_followees, before_id, 0, out, max);
+    int64_t now = now_ms();
+    uint64_t gen = atomic_load(&post_gen), epoch = atomic_load(&forget_epoch);
+    home_entry *e = xmalloc(sizeof *e);
+    bool found = false;
+    pthread_mutex_lock(&home_lock);
+    home_entry *slot = home_table ? find_locked(viewer) : NULL;
+    if (slot && now - slot->built_ms < home_ttl_ms) {
+        slot->used_ms = now;
+        *e = *slot;
+        found = true;
+    }
+    pthread_mutex_unlock(&home_lock);
+    int rc = 0;
+    if (!found) {
+        atomic_fetch_add(&n_misses, 1);
+        rc = store_post_home_ids(d, viewer, many_followees, 0, 0, e->ids, FEED_CACHE_HOME_IDS);
+        if (rc >= 0) {
+            e->viewer = viewer;
+            e->built_ms = e->used_ms = now;
+            e->gen = gen;
+            e->n = rc;
+            e->complete = rc < FEED_CACHE_HOME_IDS;
+            store_entry(e, epoch);
+        }
+    } else if (e->gen != gen) {
+        atomic_fetch_add(&n_merges, 1);
+        int64_t newer[FEED_CACHE_HOME_IDS];
+        int64_t after = e->n ? e->ids[0] - ID_SLACK : 0;
+        rc = store_post_home_ids(d, viewer, many_followees, 0, after > 0 ? after : 0, newer,
+                                 FEED_CACHE_HOME_IDS);
+        if (rc >= 0) {
+            merge_newer(e, newer, rc);
+            e->gen = gen;
+            store_entry(e, epoch);
+        }
+    } else {
+        atomic_fetch_add(&n_hits, 1);
+    }
+    if (rc < 0) {
+        free(e);
+        return rc;
+    }
+    int start = 0;
+    if (before_id > 0)
+        while (start < e->n && e->ids[start] >= before_id)
+            start++;
+    int avail = e->n - start;
+    if (avail >= max || e->complete) {
+        int n = avail < max ? avail : max;
+        memcpy(out, e->ids + start, (size_t)n * sizeof *out);
+        free(e);
+        return n;
+    }
+    free(e);
+    /* below what the cache holds */
+    return store_post_home_ids(d, viewer, many_followees, before_id, 0, out, max);
+}
+
+/* Whether (key, id) comes after the cursor in trending order (descending by both). */
+static bool after_cursor(int64_t key, int64_t id, int64_t before_key, int64_t before_id)
+{
+    return key < before_key || (key == before_key && id < before_id);
+}
+
+int feed_cache_trending_ids(db *d, int64_t before_key, int64_t before_id, int64_t *keys,
+                            int64_t *ids, int max)
+{
+    int64_t now = now_ms();
+    pthread_mutex_lock(&trending.lock);
+    bool on = trending.refresh_ms > 0;
+    bool mine = on && !trending.refreshing && now - trending.built_ms >= trending.refresh_ms;
+    if (mine)
+        trending.refreshing = true;
+    pthread_mutex_unlock(&trending.lock);
+    if (!on)
+        return store_post_trending_ids(d, before_key, before_id, keys, ids, max);
+    if (mine) {
+        /* one request re-reads the list while the others keep answering from the old one */
+        int64_t *k = xmalloc(FEED_CACHE_TRENDING_IDS * sizeof *k);
+        int64_t *v = xmalloc(FEED_CACHE_TRENDING_IDS * sizeof *v);
+        int rc = store_post_trending_ids(d, 0, 0, k, v, FEED_CACHE_TRENDING_IDS);
+        pthread_mutex_lock(&trending.lock);
+        if (rc >= 0) {
+            memcpy(trending.keys, k, (size_t)rc * sizeof *k);
+            memcpy(trending.ids, v, (size_t)rc * sizeof *v);
+            trending.n = rc;
+            trending.built_ms = now;
+            atomic_fetch_add(&n_refreshes, 1);
+        }
+        trending.refreshing = false;
+        pthread_mutex_unlock(&trending.lock);
+        free(k);
+        free(v);
+        if (rc < 0)
+            return rc;
+    }
+    pthread_mutex_lock(&trending.lock);
+    int n = -1;
+    if (trending.built_ms) {
+        int start = 0;
+        if (before_id > 0)
+            while (start < trending.n &&
+                   !after_cursor(trending.keys[start], trending.ids[start], before_key, before_id))
+                start++;
+        int avail = trending.n - start;
+        if (avail >= max || trending.n < FEED_CACHE_TRENDING_IDS) {
+            n = avail < max ? avail : max;
+            memcpy(keys, trending.keys + start, (size_t)n * sizeof *keys);
+            memcpy(ids, trending.ids + start, (size_t)n * sizeof *ids);
+        }
+    }
+    pthread_mutex_unlock(&trending.lock);
+    /* not read yet (another request is reading it), or below what the list holds */
+    return n >= 0 ? n : store_post_trending_ids(d, before_key, before_id, keys, ids, max);
+}
+
+void feed_cache_get_stats(feed_cache_stats *out)
+{
+    out->home_hits = atomic_load(&n_hits);
+    out->home_misses = atomic_load(&n_misses);
+    out->home_merges = atomic_load(&n_merges);
+    out->trending_refreshes = atomic_load(&n_refreshes);
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Candidate caches for the two hottest feeds (the "hot feeds" row of the architecture's scale
+ * path: in-process now, Redis later). They hold post ids only, never post contents: every page
+ * is still read fresh from the database by id and passed through the visibility gate, so a
+ * cache can make a feed miss a post for a bounded time at worst, never show one it should not.
+ *
+ * Home: per viewer, the newest FEED_CACHE_HOME_IDS candidate ids (their own posts and their
+ * followees', minus muted authors), built by one query the first time and kept for the TTL.
+ * Walking the posts table to find the followees' posts is what a page cost (the followees of a
+ * viewer following 500 accounts wrote ~3.5% of all posts, so a page read ~800 rows); from the
+ * cache a page is one read of 22 posts by primary key. Freshness:
+ *   - a new post anywhere bumps a generation ("feed:posted" on the bus); a cached timeline whose
+ *     generation is behind reads only the posts newer than its newest id (minus a few seconds of
+ *     slack for transactions that commit out of id order) and merges them in;
+ *   - a change of whom a viewer follows, mutes or blocks (or who blocks them) drops their
+ *     timeline ("feed:forget" on the bus);
+ *   - every entry is rebuilt after the TTL anyway.
+ * Both signals travel over core/bus.h so that, with the Redis bus, every API node hears them.
+ * Pages below the cached range are read from the database as before.
+ *
+ * Trending: one shared list of the top FEED_CACHE_TRENDING_IDS candidates (id and hot_at),
+ * re-read when older than the refresh interval (the ranking key only moves when engagement
+ * does, so a second's delay in re-ranking is invisible); deeper pages go to the database.
+ */
+#ifndef STREAMHUB_DOMAIN_FEED_CACHE_H
+#define STREAMHUB_DOMAIN_FEED_CACHE_H
+
+#include "store/db.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define FEED_CACHE_HOME_IDS 160
+#define FEED_CACHE_TRENDING_IDS 256
+
+/* Sets the sizes (home_entries 0 turns the home cache off, trending_refresh_ms 0 the trending
+ * one) and subscribes to the bus. Call once before serving; the defaults are off. */
+void feed_cache_configure(int home_entries, int64_t home_ttl_ms, int64_t trending_refresh_ms);
+
+/* Up to max ids of the viewer's home candidates below before_id (0 = the top), newest first;
+ * fewer than max means the feed ends there. many_followees as for store_post_home_ids. */
+int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id,
+                        int64_t *out, int max);
+/* Up to max trending candidates after the cursor (before_key, before_id; before_id 0 = the
+ * top), in trending order, with their keys. */
+int feed_cache_trending_ids(db *d, int64_t before_key, int64_t before_id, int64_t *keys,
+                            int64_t *ids, int max);
+
+/* Signals, published on the bus (safe from any thread, after the change has committed). */
+void feed_cache_posted(void);
+void feed_cache_forget(int64_t user_id);
+
+/* Counters for /metrics. */
+typedef struct feed_cache_stats {
+    uint64_t home_hits, home_misses, home_merges, trending_refreshes;
+} feed_cache_stats;
+void feed_cache_get_stats(feed_cache_stats *out);
+
+#endif
