@@ -698,36 +698,26 @@ int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int
 }
 
 /* The columns of a store_feed_row: the post, its author, and the viewer's relation to the author
- * as four 0/1 columns (follows, followed_by, blocked, muted). Each source reads only what its own
- * WHERE clause does not already settle, because every probe runs for every candidate row. The
- * relation reads bind the viewer first, before any parameter of the WHERE clause. */
-/* Feeds need of the author only what the gate and the post's JSON read. */
+ * as four 0/1 columns (follows, followed_by, blocked, muted). Every probe runs for every row, so
+ * each is made only where the visibility gate will read it: blocks and mutes always, whether
+ * the viewer follows the author only for a private account or a followers/friends post, and
+ * whether the author follows back only for a friends post (a CASE stops at its first false
+ * condition). The relation reads bind the viewer first (5 parameters), before any of the WHERE
+ * clause. Of the author only what the gate and the post's JSON read. */
 #define AUTHOR_COLS "u.id, u.handle, u.display_name, u.is_private"
 #define AUTHOR_NCOLS 4
-#define ROW_HEAD "SELECT " POST_COLS ", " AUTHOR_COLS ", "
-#define REL_FOLLOWS                                                                               \
-    "CASE WHEN EXISTS (SELECT 1 FROM follows x WHERE x.follower_id = ? "                          \
-    "  AND x.followee_id = p.author_id) THEN 1 ELSE 0 END, "
-#define REL_FOLLOWED_BY                                                                           \
-    "CASE WHEN EXISTS (SELECT 1 FROM follows x WHERE x.follower_id = p.author_id "                \
-    "  AND x.followee_id = ?) THEN 1 ELSE 0 END, "
-#define REL_BLOCKED                                                                               \
+#define FEED_ROW_SELECT                                                                           \
+    "SELECT " POST_COLS ", " AUTHOR_COLS ", "                                                    \
+    "CASE WHEN (u.is_private <> 0 OR p.visibility IN ('followers', 'friends')) AND EXISTS "      \
+    "  (SELECT 1 FROM follows x WHERE x.follower_id = ? AND x.followee_id = p.author_id) "        \
+    "  THEN 1 ELSE 0 END, "                                                                       \
+    "CASE WHEN p.visibility = 'friends' AND EXISTS (SELECT 1 FROM follows x "                    \
+    "  WHERE x.follower_id = p.author_id AND x.followee_id = ?) THEN 1 ELSE 0 END, "              \
     "CASE WHEN EXISTS (SELECT 1 FROM blocks x WHERE (x.blocker_id = ? AND "                       \
     "  x.blocked_id = p.author_id) OR (x.blocker_id = p.author_id AND x.blocked_id = ?)) "        \
-    "  THEN 1 ELSE 0 END, "
-#define REL_MUTED                                                                                 \
+    "  THEN 1 ELSE 0 END, "                                                                       \
     "CASE WHEN EXISTS (SELECT 1 FROM mutes x WHERE x.muter_id = ? "                               \
     "  AND x.muted_id = p.author_id) THEN 1 ELSE 0 END "
-/* Everything unknown: 5 viewer parameters. */
-#define FEED_ROW_SELECT ROW_HEAD REL_FOLLOWS REL_FOLLOWED_BY REL_BLOCKED REL_MUTED
-/* Home: candidates are the viewer's own posts and followees' posts minus muted authors, and a
- * block ends follows both ways, so follows, blocked and muted are settled; only friends-only
- * posts need to know whether the author follows back (1 parameter). */
-#define HOME_ROW_SELECT                                                                           \
-    ROW_HEAD "1, CASE WHEN p.visibility = 'friends' AND EXISTS (SELECT 1 FROM follows x "         \
-    "WHERE x.follower_id = p.author_id AND x.followee_id = ?) THEN 1 ELSE 0 END, 0, 0 "
-/* Trending: public posts of public accounts, so only blocks and mutes matter (3 parameters). */
-#define TRENDING_ROW_SELECT ROW_HEAD "0, 0, " REL_BLOCKED REL_MUTED
 
 /* Binds the viewer into the first n parameters (the relation reads); returns the next index. */
 static int bind_relation(db_stmt *s, int64_t viewer, int n)

@@ -95,7 +95,9 @@ int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reactio
 
 int store_post_set_comments_enabled(db *d, int64_t id, bool on);
 /* What the store knows of a viewer's relation to a post's author, read in the same statement as
- * the post so the visibility gate needs no query of its own for it. */
+ * the post so the visibility gate needs no query of its own for it. In feed rows follows and
+ * followed_by are read only where the gate looks at them (see FEED_ROW_SELECT in posts.c) and are
+ * false elsewhere. */
 typedef struct store_relation {
     bool follows;     /* viewer follows author */
     bool followed_by; /* author follows viewer */
