@@ -143,6 +143,7 @@ static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit,
 void feed_page_free(feed_page *page)
 {
     free(page->rows);
+    feed_cache_trending_release(page->list);
     free(page->items);
     memset(page, 0, sizeof *page);
 }
@@ -156,8 +157,41 @@ int feed_home(db *d, const store_user *viewer, feed_cursor cursor, int limit, fe
     return collect(d, &src, cursor, limit, out);
 }
 
+/* Trending from the shared list's own rows: for an anonymous viewer, or one with no blocks or
+ * mutes either way, the relation the rows were read with (none) is theirs too. Returns -1 when
+ * the page must be read from the database instead. */
+static int trending_from_list(db *d, int64_t viewer, feed_cursor cursor, int limit,
+                              feed_page *page)
+{
+    const feed_trending_list *l = feed_cache_trending(d);
+    if (!l)
+        return -1;
+    int start = feed_trending_list_start(l, cursor.key, cursor.id);
+    bool complete = l->n < FEED_CACHE_TRENDING_IDS;
+    if ((start + limit > l->n && !complete) || (viewer && store_has_exclusions(d, viewer))) {
+        feed_cache_trending_release(l);
+        return -1;
+    }
+    memset(page, 0, sizeof *page);
+    page->list = l;
+    page->items = xmalloc((size_t)limit * sizeof *page->items);
+    int i = start;
+    for (; i < l->n && page->n < limit; i++) {
+        const store_feed_row *r = &l->rows[i];
+        cursor = (feed_cursor){l->keys[i], l->ids[i]};
+        if (r->post.id && posts_can_view_known(d, viewer, &r->author, &r->post, &r->rel))
+            page->items[page->n++] = r;
+    }
+    if (i < l->n || !complete)
+        page->next = cursor;
+    return page->n;
+}
+
 int feed_trending(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_page *out)
 {
+    int n = trending_from_list(d, viewer, cursor, limit, out);
+    if (n >= 0)
+        return n;
     feed_source src = {.viewer = viewer, .drop_muted = true, .fetch = fetch_trending};
     return collect(d, &src, cursor, limit, out);
 }

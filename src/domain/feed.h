@@ -11,6 +11,7 @@
 #ifndef STREAMHUB_DOMAIN_FEED_H
 #define STREAMHUB_DOMAIN_FEED_H
 
+#include "domain/feed_cache.h"
 #include "store/posts.h"
 #include "store/users.h"
 
@@ -23,9 +24,11 @@ typedef struct feed_cursor {
     int64_t id;
 } feed_cursor;
 
-/* One page: the rows read (owned) and the items in feed order, pointing into them. */
+/* One page: the rows read (owned, or the shared trending list's, held until the page is freed)
+ * and the items in feed order, pointing into them. */
 typedef struct feed_page {
     store_feed_row *rows;
+    const feed_trending_list *list;
     const store_feed_row **items;
     int n;
     feed_cursor next; /* id 0 at the end */

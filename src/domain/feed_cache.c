@@ -12,6 +12,7 @@
 #include "store/posts.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,14 +40,25 @@ static int64_t home_ttl_ms;
 static atomic_uint_fast64_t post_gen, forget_epoch;
 static atomic_uint_fast64_t n_hits, n_misses, n_merges, n_refreshes;
 
+/* The shared trending list: a snapshot replaced whole on refresh and freed by its last
+ * reader, so readers use its rows without copying them. */
+typedef struct trending_snapshot {
+    feed_trending_list list;
+    atomic_int refs;
+    int64_t built_ms;
+    int64_t keys[FEED_CACHE_TRENDING_IDS], ids[FEED_CACHE_TRENDING_IDS];
+    store_feed_row rows[];
+} trending_snapshot;
+
 static struct {
     pthread_mutex_t lock;
     int64_t refresh_ms;
-    int64_t built_ms;
     bool refreshing;
-    int n;
-    int64_t keys[FEED_CACHE_TRENDING_IDS], ids[FEED_CACHE_TRENDING_IDS];
+    trending_snapshot *current;
 } trending = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void snapshot_release(trending_snapshot *t);
+static void on_changed(void *ctx, const char *topic, const char *msg, size_t len);
 
 static void on_posted(void *ctx, const char *topic, const char *msg, size_t len)
 {
@@ -91,6 +103,7 @@ void feed_cache_configure(int home_entries, int64_t ttl_ms, int64_t trending_ref
     if (!subscribed) {
         bus_subscribe("feed:posted", on_posted, NULL);
         bus_subscribe("feed:forget", on_forget, NULL);
+        bus_subscribe("feed:changed", on_changed, NULL);
         subscribed = true;
     }
     pthread_mutex_lock(&home_lock);
@@ -103,9 +116,10 @@ void feed_cache_configure(int home_entries, int64_t ttl_ms, int64_t trending_ref
     pthread_mutex_unlock(&home_lock);
     pthread_mutex_lock(&trending.lock);
     trending.refresh_ms = trending_refresh_ms;
-    trending.n = 0;
-    trending.built_ms = 0;
+    trending_snapshot *old = trending.current;
+    trending.current = NULL;
     pthread_mutex_unlock(&trending.lock);
+    snapshot_release(old);
 }
 
 void feed_cache_posted(void)
@@ -222,61 +236,135 @@ int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t befo
     return store_post_home_ids(d, viewer, many_followees, before_id, 0, out, max);
 }
 
+static void snapshot_release(trending_snapshot *t)
+{
+    if (t && atomic_fetch_sub(&t->refs, 1) == 1)
+        free(t);
+}
+
+/* Reads the top of trending and its rows (as an anonymous reader sees them: no relation). */
+static trending_snapshot *snapshot_read(db *d, int64_t now)
+{
+    trending_snapshot *t = xmalloc(sizeof *t + FEED_CACHE_TRENDING_IDS * sizeof t->rows[0]);
+    store_feed_row *got = xmalloc(STORE_POSTS_BY_IDS_MAX * sizeof *got);
+    int n = store_post_trending_ids(d, 0, 0, t->keys, t->ids, FEED_CACHE_TRENDING_IDS);
+    for (int off = 0; n > 0 && off < n; off += STORE_POSTS_BY_IDS_MAX) {
+        int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
+        int m = store_posts_by_ids(d, 0, t->ids + off, chunk, got);
+        if (m < 0) {
+            n = m;
+            break;
+        }
+        /* rows come in any order: place each by its id; one gone since the ids were read
+         * leaves a hole (post id 0) */
+        for (int k = 0; k < chunk; k++) {
+            store_feed_row *slot = &t->rows[off + k];
+            slot->post.id = 0;
+            for (int r = 0; r < m; r++)
+                if (got[r].post.id == t->ids[off + k]) {
+                    *slot = got[r];
+                    break;
+                }
+        }
+    }
+    free(got);
+    if (n < 0) {
+        free(t);
+        return NULL;
+    }
+    t->list = (feed_trending_list){.n = n, .keys = t->keys, .ids = t->ids, .rows = t->rows};
+    t->built_ms = now;
+    atomic_init(&t->refs, 1);
+    return t;
+}
+
+const feed_trending_list *feed_cache_trending(db *d)
+{
+    int64_t now = now_ms();
+    pthread_mutex_lock(&trending.lock);
+    trending_snapshot *cur = trending.current;
+    bool on = trending.refresh_ms > 0;
+    bool stale = !cur || now - cur->built_ms >= trending.refresh_ms;
+    bool mine = on && stale && !trending.refreshing;
+    if (mine)
+        trending.refreshing = true;
+    if (on && cur && !mine)
+        atomic_fetch_add(&cur->refs, 1); /* the current one, even if a refresh is under way */
+    pthread_mutex_unlock(&trending.lock);
+    if (!on || (!cur && !mine))
+        return NULL;
+    if (!mine)
+        return &cur->list;
+    /* this request re-reads the list while the others keep answering from the old one */
+    trending_snapshot *fresh = snapshot_read(d, now);
+    pthread_mutex_lock(&trending.lock);
+    trending.refreshing = false;
+    if (fresh) {
+        atomic_fetch_add(&n_refreshes, 1);
+        trending_snapshot *old = trending.current;
+        trending.current = fresh;
+        atomic_fetch_add(&fresh->refs, 1); /* the caller's */
+        pthread_mutex_unlock(&trending.lock);
+        snapshot_release(old);
+        return &fresh->list;
+    }
+    pthread_mutex_unlock(&trending.lock);
+    return NULL;
+}
+
+void feed_cache_trending_release(const feed_trending_list *list)
+{
+    if (list)
+        snapshot_release((trending_snapshot *)(void *)((char *)list -
+                                                       offsetof(trending_snapshot, list)));
+}
+
+static void on_changed(void *ctx, const char *topic, const char *msg, size_t len)
+{
+    /* a post left trending's audience or changed: the next reader re-reads the list */
+    pthread_mutex_lock(&trending.lock);
+    trending_snapshot *old = trending.current;
+    trending.current = NULL;
+    pthread_mutex_unlock(&trending.lock);
+    snapshot_release(old);
+}
+
+void feed_cache_changed(void)
+{
+    bus_publish("feed:changed", "1", 1);
+}
+
 /* Whether (key, id) comes after the cursor in trending order (descending by both). */
 static bool after_cursor(int64_t key, int64_t id, int64_t before_key, int64_t before_id)
 {
     return key < before_key || (key == before_key && id < before_id);
 }
 
+int feed_trending_list_start(const feed_trending_list *l, int64_t before_key, int64_t before_id)
+{
+    int start = 0;
+    if (before_id > 0)
+        while (start < l->n && !after_cursor(l->keys[start], l->ids[start], before_key, before_id))
+            start++;
+    return start;
+}
+
 int feed_cache_trending_ids(db *d, int64_t before_key, int64_t before_id, int64_t *keys,
                             int64_t *ids, int max)
 {
-    int64_t now = now_ms();
-    pthread_mutex_lock(&trending.lock);
-    bool on = trending.refresh_ms > 0;
-    bool mine = on && !trending.refreshing && now - trending.built_ms >= trending.refresh_ms;
-    if (mine)
-        trending.refreshing = true;
-    pthread_mutex_unlock(&trending.lock);
-    if (!on)
-        return store_post_trending_ids(d, before_key, before_id, keys, ids, max);
-    if (mine) {
-        /* one request re-reads the list while the others keep answering from the old one */
-        int64_t *k = xmalloc(FEED_CACHE_TRENDING_IDS * sizeof *k);
-        int64_t *v = xmalloc(FEED_CACHE_TRENDING_IDS * sizeof *v);
-        int rc = store_post_trending_ids(d, 0, 0, k, v, FEED_CACHE_TRENDING_IDS);
-        pthread_mutex_lock(&trending.lock);
-        if (rc >= 0) {
-            memcpy(trending.keys, k, (size_t)rc * sizeof *k);
-            memcpy(trending.ids, v, (size_t)rc * sizeof *v);
-            trending.n = rc;
-            trending.built_ms = now;
-            atomic_fetch_add(&n_refreshes, 1);
-        }
-        trending.refreshing = false;
-        pthread_mutex_unlock(&trending.lock);
-        free(k);
-        free(v);
-        if (rc < 0)
-            return rc;
-    }
-    pthread_mutex_lock(&trending.lock);
+    const feed_trending_list *l = feed_cache_trending(d);
     int n = -1;
-    if (trending.built_ms) {
-        int start = 0;
-        if (before_id > 0)
-            while (start < trending.n &&
-                   !after_cursor(trending.keys[start], trending.ids[start], before_key, before_id))
-                start++;
-        int avail = trending.n - start;
-        if (avail >= max || trending.n < FEED_CACHE_TRENDING_IDS) {
+    if (l) {
+        int start = feed_trending_list_start(l, before_key, before_id);
+        int avail = l->n - start;
+        if (avail >= max || l->n < FEED_CACHE_TRENDING_IDS) {
             n = avail < max ? avail : max;
-            memcpy(keys, trending.keys + start, (size_t)n * sizeof *keys);
-            memcpy(ids, trending.ids + start, (size_t)n * sizeof *ids);
+            memcpy(keys, l->keys + start, (size_t)n * sizeof *keys);
+            memcpy(ids, l->ids + start, (size_t)n * sizeof *ids);
         }
+        feed_cache_trending_release(l);
     }
-    pthread_mutex_unlock(&trending.lock);
-    /* not read yet (another request is reading it), or below what the list holds */
+    /* off, not readable, or below what the list holds */
     return n >= 0 ? n : store_post_trending_ids(d, before_key, before_id, keys, ids, max);
 }
 

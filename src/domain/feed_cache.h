@@ -19,14 +19,19 @@
  * Both signals travel over core/bus.h so that, with the Redis bus, every API node hears them.
  * Pages below the cached range are read from the database as before.
  *
- * Trending: one shared list of the top FEED_CACHE_TRENDING_IDS candidates (id and hot_at),
- * re-read when older than the refresh interval (the ranking key only moves when engagement
- * does, so a second's delay in re-ranking is invisible); deeper pages go to the database.
+ * Trending: one shared list of the top FEED_CACHE_TRENDING_IDS candidates (id, hot_at and the
+ * post's row), re-read when older than the refresh interval (the ranking key only moves when
+ * engagement does, so a second's delay in re-ranking, or in a counter, is invisible) and at
+ * once after a delete, an edit or a privacy change ("feed:changed" on the bus). Every viewer
+ * reads the same list, so a viewer who blocks or mutes no one (or is blocked by no one) is
+ * served its rows as they are; other viewers' pages are read fresh with their relation. Deeper
+ * pages go to the database.
  */
 #ifndef STREAMHUB_DOMAIN_FEED_CACHE_H
 #define STREAMHUB_DOMAIN_FEED_CACHE_H
 
 #include "store/db.h"
+#include "store/posts.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -47,9 +52,26 @@ int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t befo
 int feed_cache_trending_ids(db *d, int64_t before_key, int64_t before_id, int64_t *keys,
                             int64_t *ids, int max);
 
+/* The shared trending list itself, with each post's row as an anonymous reader would read it
+ * (the relation all false; rows[i].post.id is 0 for a post gone since its id was read). NULL
+ * when the list is off or cannot be read. Every list acquired is released. */
+typedef struct feed_trending_list {
+    int n;
+    const int64_t *keys, *ids;
+    const store_feed_row *rows;
+} feed_trending_list;
+const feed_trending_list *feed_cache_trending(db *d);
+void feed_cache_trending_release(const feed_trending_list *list);
+/* Where the list continues after the cursor (before_id 0 = the top). */
+int feed_trending_list_start(const feed_trending_list *list, int64_t before_key,
+                             int64_t before_id);
+
 /* Signals, published on the bus (safe from any thread, after the change has committed). */
 void feed_cache_posted(void);
 void feed_cache_forget(int64_t user_id);
+/* A post was deleted or edited, or an account's privacy changed: the trending list is re-read
+ * by its next reader (its rows must never show a post that is gone). */
+void feed_cache_changed(void);
 
 /* Counters for /metrics. */
 typedef struct feed_cache_stats {

@@ -142,6 +142,8 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
     }
     if (u->handle)
         snprintf(me->handle, sizeof me->handle, "%s", u->handle);
+    if (u->is_private >= 0)
+        feed_cache_changed(); /* an account gone private leaves trending at once */
     return 0;
 }
 

@@ -287,6 +287,7 @@ int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
         db_rollback(d);
         return domain_db_failed(err, d, "edit post");
     }
+    feed_cache_changed();
     return 0;
 }
 
@@ -324,6 +325,7 @@ int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err)
     }
     if (drop_media)
         media_remove_files(p.media_id);
+    feed_cache_changed();
     return 0;
 }
 

@@ -177,6 +177,22 @@ bool store_blocked_either(db *d, int64_t a, int64_t b)
     return store_blocks(d, a, b) || store_blocks(d, b, a);
 }
 
+bool store_has_exclusions(db *d, int64_t user)
+{
+    /* three index probes (the unique pairs and blocks_blocked all lead with the user) */
+    static const char *sql =
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM blocks WHERE blocker_id = ?) "
+        "OR EXISTS (SELECT 1 FROM blocks WHERE blocked_id = ?) "
+        "OR EXISTS (SELECT 1 FROM mutes WHERE muter_id = ?) THEN 1 ELSE 0 END";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return true; /* unknown: the caller takes the path that checks each author */
+    for (int i = 1; i <= 3; i++)
+        db_bind_int64(s, i, user);
+    int64_t v = 1;
+    return db_query_int64(s, &v) < 0 || v != 0;
+}
+
 int store_mute_add(db *d, int64_t id, int64_t muter, int64_t muted, int64_t now)
 {
     static const char *sql =

@@ -33,6 +33,8 @@ int store_block_remove(db *d, int64_t blocker, int64_t blocked);
 bool store_blocks(db *d, int64_t blocker, int64_t blocked);
 /* True when either user blocks the other. */
 bool store_blocked_either(db *d, int64_t a, int64_t b);
+/* Whether the user blocks, mutes or is blocked by anyone at all (true when it cannot tell). */
+bool store_has_exclusions(db *d, int64_t user);
 int store_mute_add(db *d, int64_t id, int64_t muter, int64_t muted, int64_t now);
 int store_mute_remove(db *d, int64_t muter, int64_t muted);
 bool store_mutes(db *d, int64_t muter, int64_t muted);
