@@ -21,6 +21,7 @@ typedef struct feed_source {
     int64_t viewer;
     int64_t arg; /* home: following many accounts; hashtags: the hashtag id */
     bool drop_muted;
+    bool excludes; /* the viewer blocks, mutes or is blocked by someone */
     /* candidate ids strictly after `after`, in feed order, with their sort keys */
     int (*fetch)(db *d, const struct feed_source *src, feed_cursor after, int64_t *keys,
                  int64_t *ids, int max);
@@ -69,13 +70,13 @@ static bool keep(db *d, const feed_source *src, const store_feed_row *r)
 
 /* Reads the posts of ids[0..n) into rows (in any order, missing ones left out) and sets
  * found[i] to the row of ids[i] or NULL. */
-static int read_posts(db *d, int64_t viewer, const int64_t *ids, int n, store_feed_row *rows,
-                      store_feed_row **found)
+static int read_posts(db *d, const feed_source *src, const int64_t *ids, int n,
+                      store_feed_row *rows, store_feed_row **found)
 {
     int got = 0;
     for (int off = 0; off < n; off += STORE_POSTS_BY_IDS_MAX) {
         int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
-        int rc = store_posts_by_ids(d, viewer, ids + off, chunk, rows + got);
+        int rc = store_posts_by_ids(d, src->viewer, src->excludes, ids + off, chunk, rows + got);
         if (rc < 0)
             return rc;
         got += rc;
@@ -91,8 +92,10 @@ static int read_posts(db *d, int64_t viewer, const int64_t *ids, int n, store_fe
     return got;
 }
 
-static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit, feed_page *page)
+static int collect(db *d, feed_source *src, feed_cursor cursor, int limit, feed_page *page)
 {
+    /* Three probes once instead of three per post, for the many who block and mute no one. */
+    src->excludes = src->viewer && store_has_exclusions(d, src->viewer);
     /* The sources already leave out most of what the filter would drop, and reading
      * candidates costs in proportion to how many are asked for, so ask for a few more than a
      * page; another batch follows when the filter ate too many. */
@@ -108,7 +111,7 @@ static int collect(db *d, const feed_source *src, feed_cursor cursor, int limit,
     for (int round = 0; round < MAX_BATCHES && page->n < limit; round++) {
         int got = src->fetch(d, src, cursor, keys, ids, batch);
         if (got >= 0)
-            rc = read_posts(d, src->viewer, ids, got, page->rows + used, found);
+            rc = read_posts(d, src, ids, got, page->rows + used, found);
         if (got < 0 || rc < 0) {
             rc = got < 0 ? got : rc;
             break;

@@ -250,7 +250,7 @@ static trending_snapshot *snapshot_read(db *d, int64_t now)
     int n = store_post_trending_ids(d, 0, 0, t->keys, t->ids, FEED_CACHE_TRENDING_IDS);
     for (int off = 0; n > 0 && off < n; off += STORE_POSTS_BY_IDS_MAX) {
         int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
-        int m = store_posts_by_ids(d, 0, t->ids + off, chunk, got);
+        int m = store_posts_by_ids(d, 0, false, t->ids + off, chunk, got);
         if (m < 0) {
             n = m;
             break;

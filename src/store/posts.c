@@ -29,9 +29,9 @@ void store_post_decode(db_stmt *s, store_post *p)
 {
     p->id = db_col_int64(s, 0);
     p->author_id = db_col_int64(s, 1);
-    snprintf(p->type, sizeof p->type, "%s", db_col_text(s, 2));
+    copy_text(p->type, sizeof p->type, db_col_text(s, 2));
     copy_text(p->caption, sizeof p->caption, db_col_text(s, 3));
-    snprintf(p->visibility, sizeof p->visibility, "%s", db_col_text(s, 4));
+    copy_text(p->visibility, sizeof p->visibility, db_col_text(s, 4));
     p->created_at = db_col_int64(s, 5);
     p->updated_at = db_col_int64(s, 6);
     p->deleted_at = db_col_int64(s, 7);
@@ -706,18 +706,23 @@ int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int
  * clause. Of the author only what the gate and the post's JSON read. */
 #define AUTHOR_COLS "u.id, u.handle, u.display_name, u.is_private"
 #define AUTHOR_NCOLS 4
-#define FEED_ROW_SELECT                                                                           \
+#define FEED_ROW_HEAD                                                                             \
     "SELECT " POST_COLS ", " AUTHOR_COLS ", "                                                    \
     "CASE WHEN (u.is_private <> 0 OR p.visibility IN ('followers', 'friends')) AND EXISTS "      \
     "  (SELECT 1 FROM follows x WHERE x.follower_id = ? AND x.followee_id = p.author_id) "        \
     "  THEN 1 ELSE 0 END, "                                                                       \
     "CASE WHEN p.visibility = 'friends' AND EXISTS (SELECT 1 FROM follows x "                    \
-    "  WHERE x.follower_id = p.author_id AND x.followee_id = ?) THEN 1 ELSE 0 END, "              \
+    "  WHERE x.follower_id = p.author_id AND x.followee_id = ?) THEN 1 ELSE 0 END, "
+#define FEED_ROW_SELECT                                                                           \
+    FEED_ROW_HEAD                                                                                 \
     "CASE WHEN EXISTS (SELECT 1 FROM blocks x WHERE (x.blocker_id = ? AND "                       \
     "  x.blocked_id = p.author_id) OR (x.blocker_id = p.author_id AND x.blocked_id = ?)) "        \
     "  THEN 1 ELSE 0 END, "                                                                       \
     "CASE WHEN EXISTS (SELECT 1 FROM mutes x WHERE x.muter_id = ? "                               \
     "  AND x.muted_id = p.author_id) THEN 1 ELSE 0 END "
+/* For a viewer known to block, mute and be blocked by no one: the same columns without those
+ * probes (2 parameters). */
+#define FEED_ROW_SELECT_UNEXCLUDED FEED_ROW_HEAD "0, 0 "
 
 /* Binds the viewer into the first n parameters (the relation reads); returns the next index. */
 static int bind_relation(db_stmt *s, int64_t viewer, int n)
@@ -839,20 +844,24 @@ int store_hashtag_post_ids(db *d, int64_t hashtag_id, int64_t before_id, int64_t
     return read_ids(s, out, NULL, max);
 }
 
-int store_posts_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_feed_row *out)
+int store_posts_by_ids(db *d, int64_t viewer, bool excludes, const int64_t *ids, int n,
+                       store_feed_row *out)
 {
-    /* A fixed number of placeholders (unused ones bound to 0, which no post has), so the one
+    /* A fixed number of placeholders (unused ones bound to 0, which no post has), so each
      * statement is prepared once and cached like every other. */
-    static const char *sql =
-        FEED_ROW_SELECT "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "
-        "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND p.id IN "
-        "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+#define BY_IDS_WHERE                                                                              \
+    "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "                                   \
+    "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND p.id IN "                              \
+    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    static const char *with_exclusions = FEED_ROW_SELECT BY_IDS_WHERE;
+    static const char *without = FEED_ROW_SELECT_UNEXCLUDED BY_IDS_WHERE;
+#undef BY_IDS_WHERE
     if (n > STORE_POSTS_BY_IDS_MAX)
         n = STORE_POSTS_BY_IDS_MAX;
-    db_stmt *s = db_prepare(d, sql);
+    db_stmt *s = db_prepare(d, excludes ? with_exclusions : without);
     if (!s)
         return ERR_DB;
-    int i = bind_relation(s, viewer, 5);
+    int i = bind_relation(s, viewer, excludes ? 5 : 2);
     for (int k = 0; k < STORE_POSTS_BY_IDS_MAX; k++)
         db_bind_int64(s, i + k, k < n ? ids[k] : 0);
     return read_feed_rows(s, out, n);

@@ -127,11 +127,13 @@ int store_post_trending_ids(db *d, int64_t before_hot, int64_t before_id, int64_
                             int64_t *id_out, int max);
 /* Ids of the live posts tagged with hashtag_id below before_id, newest first. */
 int store_hashtag_post_ids(db *d, int64_t hashtag_id, int64_t before_id, int64_t *out, int max);
-/* Feed rows (post, author, the viewer's full relation to the author) of the live, non-story
- * posts among ids (at most STORE_POSTS_BY_IDS_MAX), in no particular order; missing or deleted
- * ones are left out. Returns how many were read. */
+/* Feed rows (post, author, the viewer's relation to the author) of the live, non-story posts
+ * among ids (at most STORE_POSTS_BY_IDS_MAX), in no particular order; missing or deleted ones
+ * are left out. Returns how many were read. excludes false skips the block and mute probes,
+ * for a viewer store_has_exclusions says has none. */
 #define STORE_POSTS_BY_IDS_MAX 32
-int store_posts_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_feed_row *out);
+int store_posts_by_ids(db *d, int64_t viewer, bool excludes, const int64_t *ids, int n,
+                       store_feed_row *out);
 
 #define COMMENT_BODY_BYTES (2200 * 4 + 1)
 typedef struct store_comment {
