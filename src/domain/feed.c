@@ -22,9 +22,10 @@ typedef struct feed_source {
     int64_t arg; /* home: following many accounts; hashtags: the hashtag id */
     bool drop_muted;
     bool excludes; /* the viewer blocks, mutes or is blocked by someone */
-    /* candidate ids strictly after `after`, in feed order, with their sort keys */
-    int (*fetch)(db *d, const struct feed_source *src, feed_cursor after, int64_t *keys,
-                 int64_t *ids, int max);
+    /* candidate ids strictly after `after`, in feed order, with their sort keys; a source
+     * that knows the viewer's exclusions sets excludes */
+    int (*fetch)(db *d, struct feed_source *src, feed_cursor after, int64_t *keys, int64_t *ids,
+                 int max);
 } feed_source;
 
 /* Above this many followees the home feed walks posts newest first instead of reading each
@@ -37,21 +38,22 @@ static void keys_are_ids(int64_t *keys, const int64_t *ids, int n)
         keys[i] = ids[i];
 }
 
-static int fetch_home(db *d, const feed_source *src, feed_cursor after, int64_t *keys,
-                      int64_t *ids, int max)
+static int fetch_home(db *d, feed_source *src, feed_cursor after, int64_t *keys, int64_t *ids,
+                      int max)
 {
-    int n = feed_cache_home_ids(d, src->viewer, src->arg != 0, after.id, ids, max);
+    int n = feed_cache_home_ids(d, src->viewer, src->arg != 0, after.id, ids, max,
+                                &src->excludes);
     keys_are_ids(keys, ids, n);
     return n;
 }
 
-static int fetch_trending(db *d, const feed_source *src, feed_cursor after, int64_t *keys,
+static int fetch_trending(db *d, feed_source *src, feed_cursor after, int64_t *keys,
                           int64_t *ids, int max)
 {
     return feed_cache_trending_ids(d, after.key, after.id, keys, ids, max);
 }
 
-static int fetch_hashtag(db *d, const feed_source *src, feed_cursor after, int64_t *keys,
+static int fetch_hashtag(db *d, feed_source *src, feed_cursor after, int64_t *keys,
                          int64_t *ids, int max)
 {
     int n = store_hashtag_post_ids(d, src->arg, after.id, ids, max);
@@ -94,8 +96,10 @@ static int read_posts(db *d, const feed_source *src, const int64_t *ids, int n,
 
 static int collect(db *d, feed_source *src, feed_cursor cursor, int limit, feed_page *page)
 {
-    /* Three probes once instead of three per post, for the many who block and mute no one. */
-    src->excludes = src->viewer && store_has_exclusions(d, src->viewer);
+    /* Three probes once instead of three per post, for the many who block and mute no one
+     * (the home source keeps the answer with the viewer's timeline). */
+    if (src->fetch != fetch_home)
+        src->excludes = src->viewer && store_has_exclusions(d, src->viewer);
     /* The sources already leave out most of what the filter would drop, and reading
      * candidates costs in proportion to how many are asked for, so ask for a few more than a
      * page; another batch follows when the filter ate too many. */

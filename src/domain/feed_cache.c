@@ -9,6 +9,7 @@
 
 #include "core/bus.h"
 #include "core/util.h"
+#include "store/graph.h"
 #include "store/posts.h"
 
 #include <pthread.h>
@@ -30,6 +31,7 @@ typedef struct home_entry {
     uint64_t gen;
     int n;
     bool complete; /* ids holds every candidate there is */
+    bool excludes; /* the viewer blocks, mutes or is blocked by someone (store_has_exclusions) */
     int64_t ids[FEED_CACHE_HOME_IDS];
 } home_entry;
 
@@ -174,10 +176,12 @@ static void merge_newer(home_entry *e, const int64_t *newer, int m)
 }
 
 int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id,
-                        int64_t *out, int max)
+                        int64_t *out, int max, bool *excludes)
 {
-    if (!home_sets)
+    if (!home_sets) {
+        *excludes = store_has_exclusions(d, viewer);
         return store_post_home_ids(d, viewer, many_followees, before_id, 0, out, max);
+    }
     int64_t now = now_ms();
     uint64_t gen = atomic_load(&post_gen), epoch = atomic_load(&forget_epoch);
     home_entry *e = xmalloc(sizeof *e);
@@ -193,6 +197,7 @@ int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t befo
     int rc = 0;
     if (!found) {
         atomic_fetch_add(&n_misses, 1);
+        e->excludes = store_has_exclusions(d, viewer);
         rc = store_post_home_ids(d, viewer, many_followees, 0, 0, e->ids, FEED_CACHE_HOME_IDS);
         if (rc >= 0) {
             e->viewer = viewer;
@@ -220,6 +225,7 @@ int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t befo
         free(e);
         return rc;
     }
+    *excludes = e->excludes;
     int start = 0;
     if (before_id > 0)
         while (start < e->n && e->ids[start] >= before_id)

@@ -44,9 +44,11 @@
 void feed_cache_configure(int home_entries, int64_t home_ttl_ms, int64_t trending_refresh_ms);
 
 /* Up to max ids of the viewer's home candidates below before_id (0 = the top), newest first;
- * fewer than max means the feed ends there. many_followees as for store_post_home_ids. */
+ * fewer than max means the feed ends there. many_followees as for store_post_home_ids.
+ * *excludes tells store_has_exclusions of the viewer, kept with the timeline (blocks and mutes
+ * drop it). */
 int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id,
-                        int64_t *out, int max);
+                        int64_t *out, int max, bool *excludes);
 /* Up to max trending candidates after the cursor (before_key, before_id; before_id 0 = the
  * top), in trending order, with their keys. */
 int feed_cache_trending_ids(db *d, int64_t before_key, int64_t before_id, int64_t *keys,
