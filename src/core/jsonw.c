@@ -112,11 +112,16 @@ static void put_escaped(buf *out, const char *s)
 void jsonw_key(jsonw *w, const char *key)
 {
     assert(w->depth > 0 && !w->after_key);
+    /* keys are the program's own names: written as they are, without the escaping scan */
+    size_t len = strlen(key);
+    buf_reserve(w->out, len + 4);
     if (w->has_items[w->depth - 1])
-        buf_append(w->out, ",", 1);
+        put_raw(w->out, ",", 1);
     w->has_items[w->depth - 1] = true;
-    put_escaped(w->out, key);
-    buf_append(w->out, ":", 1);
+    put_raw(w->out, "\"", 1);
+    put_raw(w->out, key, len);
+    put_raw(w->out, "\":", 2);
+    w->out->data[w->out->len] = '\0';
     w->after_key = true;
 }
 

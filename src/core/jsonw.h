@@ -30,7 +30,8 @@ void jsonw_object(jsonw *w); /* { */
 void jsonw_array(jsonw *w);  /* [ */
 void jsonw_end_object(jsonw *w);
 void jsonw_end_array(jsonw *w);
-/* An object member's key; the next call writes its value. */
+/* An object member's key; the next call writes its value. Keys are the program's own names
+ * and are written without escaping (never pass input as a key). */
 void jsonw_key(jsonw *w, const char *key);
 void jsonw_string(jsonw *w, const char *s);
 void jsonw_int(jsonw *w, int64_t v);

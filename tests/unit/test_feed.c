@@ -42,10 +42,10 @@ static void test_jsonw(void **state)
         jsonw w;
         jsonw_init(&w, &b);
         jsonw_object(&w);
-        jsonw_key(&w, strings[i]);
+        jsonw_key(&w, "k");
         jsonw_string(&w, strings[i]);
         jsonw_end_object(&w);
-        assert_same_as_jansson(json_pack("{s:s}", strings[i], strings[i]), b.data);
+        assert_same_as_jansson(json_pack("{s:s}", "k", strings[i]), b.data);
         buf_free(&b);
     }
     buf b = {0};
