@@ -16,8 +16,8 @@
  *
  * Memory per idle socket is the conn struct, the wslay context (about 5 KiB, mostly its frame
  * read buffer) and the kernel's socket buffers; the send queue is wslay's and is capped in bytes
- * (--ws-send-queue): a consumer too slow for it stops being read, gets 1013 behind what is
- * queued, and is dropped if it cannot even take that in time.
+ * (--ws-send-queue): a consumer too slow for it stops being read, is sent 1013 and is dropped if
+ * it cannot even take that in time.
  *
  * Timers are coarse: every TICK_MS each thread walks its sockets (a few microseconds per
  * thousand) for pings, idle and auth timeouts, token expiry and close deadlines; one walk beats
@@ -346,7 +346,8 @@ static void conn_send(conn *c, const char *text, size_t len)
     if (c->closing || atomic_load(&c->closed) || !wslay_event_get_write_enabled(c->ws))
         return;
     if (wslay_event_get_queued_msg_length(c->ws) + len > hub.o.send_queue) {
-        /* Reading on would only queue more replies; the close goes behind what is queued. */
+        /* Reading on would only queue more replies. wslay sends the close next, after the
+         * frame in progress and ahead of the queued messages, which the client then forgoes. */
         log_warn("ws slow consumer closed", "\"connection\":%llu,\"queued\":%zu",
                  (unsigned long long)c->id, wslay_event_get_queued_msg_length(c->ws));
         conn_close(c, 1013, "send queue full: the client reads too slowly");
