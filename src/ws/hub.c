@@ -173,6 +173,9 @@ static struct {
 } hub;
 
 static atomic_uint_fast64_t next_conn_id = 1;
+/* Held (read) by ws_hub_adopt while it queues a socket, taken (write) by ws_hub_stop to end
+ * adoption: the HTTP loop may still hand over an upgrade while the hub is stopping. */
+static pthread_rwlock_t adopt_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static int64_t mono_ms(void)
 {
@@ -919,7 +922,9 @@ static void *hub_main(void *arg)
     int64_t stop_deadline = 0;
     for (;;) {
         if (atomic_load(&t->stop) && !stop_deadline) {
-            /* going away: every socket gets 1001 and a moment to finish its handshake */
+            /* going away: every socket gets 1001 and a moment to finish its handshake (those
+             * still in the inbox included) */
+            drain_mail(t);
             for (conn *c = t->conns, *next; c; c = next) {
                 next = c->next;
                 conn_close(c, 1001, "server shutting down");
@@ -961,7 +966,9 @@ static void *hub_main(void *arg)
 void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn release,
                   void *release_arg, int64_t user_id, int64_t expires_ms)
 {
-    if (!atomic_load(&hub.running) || fd < 0) {
+    pthread_rwlock_rdlock(&adopt_lock);
+    if (!atomic_load(&hub.running) || fd < 0 || !release) {
+        pthread_rwlock_unlock(&adopt_lock);
         if (release)
             release(release_arg);
         return;
@@ -974,6 +981,7 @@ void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn rel
     c->id = atomic_fetch_add(&next_conn_id, 1);
     pthread_mutex_init(&c->mu, NULL);
     if (wslay_event_context_server_init(&c->ws, &callbacks, c) != 0) {
+        pthread_rwlock_unlock(&adopt_lock);
         release(release_arg);
         pthread_mutex_destroy(&c->mu);
         free(c);
@@ -992,6 +1000,7 @@ void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn rel
     m->a = user_id;
     m->b = expires_ms;
     mail_push(c->t, m);
+    pthread_rwlock_unlock(&adopt_lock);
 }
 
 size_t ws_hub_connections(void)
@@ -1030,7 +1039,9 @@ void ws_hub_stop(void)
 {
     if (!hub.threads)
         return;
+    pthread_rwlock_wrlock(&adopt_lock);
     atomic_store(&hub.running, false);
+    pthread_rwlock_unlock(&adopt_lock);
     for (int i = 0; i < hub.n_threads; i++) {
         atomic_store(&hub.threads[i].stop, true);
         uint64_t one = 1;

@@ -234,6 +234,8 @@ describe('shutdown', () => {
     const a = await register(srv.url);
     const { s } = await authed(srv.url, a.tokens.access_token);
     const raw = await handshake(srv.url); // unauthenticated sockets too
+    raw.ws.send(text({ type: 'ping', id: 'p' })); // its error reply shows the hub holds it
+    assert.equal((await raw.ws.nextData()).json.data.code, 'unauthenticated');
     assert.equal(await srv.stop(), 0);
     assert.equal((await s.closed).code, 1001);
     assert.equal((await raw.ws.untilClose()).code, 1001);
