@@ -59,7 +59,7 @@ static bool ip_take(const char *ip, int64_t max)
         p = &(*p)->next;
     if (!*p) {
         *p = xcalloc(1, sizeof **p);
-        snprintf((*p)->ip, sizeof (*p)->ip, "%s", ip);
+        snprintf((*p)->ip, sizeof(*p)->ip, "%s", ip);
     }
     if (max > 0 && (*p)->count >= max)
         ok = false;
@@ -248,8 +248,8 @@ static void cmd_auth(ws_call *c)
     char uid[24], cid[24];
     snprintf(uid, sizeof uid, "%lld", (long long)p.user.id);
     snprintf(cid, sizeof cid, "%llu", (unsigned long long)ws_call_connection(c));
-    ws_call_ack(c, json_pack("{s:s, s:s, s:I}", "user_id", uid, "connection_id", cid,
-                             "expires_in", (json_int_t)(left > 0 ? left : 0)));
+    ws_call_ack(c, json_pack("{s:s, s:s, s:I}", "user_id", uid, "connection_id", cid, "expires_in",
+                             (json_int_t)(left > 0 ? left : 0)));
 }
 
 /* {"type":"ping","id":I,"data":{...}} -> ack with the same data: keepalive for clients that
@@ -266,9 +266,9 @@ static void cmd_sync(ws_call *c)
 {
     char cid[24];
     snprintf(cid, sizeof cid, "%llu", (unsigned long long)ws_call_connection(c));
-    int n = bus_publish_user(ws_call_user(c), "sync",
-                             json_pack("{s:s, s:O}", "connection_id", cid, "payload",
-                                       ws_call_data(c)));
+    int n =
+        bus_publish_user(ws_call_user(c), "sync",
+                         json_pack("{s:s, s:O}", "connection_id", cid, "payload", ws_call_data(c)));
     ws_call_ack(c, json_pack("{s:i}", "delivered", n));
 }
 
