@@ -107,6 +107,7 @@ static const http_route routes[] = {
     {"POST", "/api/v1/notifications/read", api_notifications_read, DB | JSON, NULL},
     {"GET", "/api/v1/notifications/preferences", api_notifications_prefs, DB, NULL},
     {"PATCH", "/api/v1/notifications/preferences", api_notifications_set_prefs, DB | JSON, NULL},
+    {"GET", "/api/v1/events", api_events, DB, NULL},
 
     {"POST", "/api/v1/admin/users/:id/badges", api_admin_grant_badge, DB | JSON, NULL},
     {"DELETE", "/api/v1/admin/users/:id/badges", api_admin_revoke_badge,

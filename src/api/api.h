@@ -147,6 +147,9 @@ void api_notifications_read(http_req *req, http_res *res);
 void api_notifications_prefs(http_req *req, http_res *res);
 void api_notifications_set_prefs(http_req *req, http_res *res);
 
+/* Realtime (issue 5): the SSE stream, presence, rooms. */
+void api_events(http_req *req, http_res *res);
+
 /* The user's badges as a JSON array of strings. */
 json_t *api_badges_json(db *d, int64_t user_id);
 json_t *api_media_json(const store_media *m);
