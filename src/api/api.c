@@ -128,6 +128,8 @@ static const http_route routes[] = {
     {"GET", "/api/v1/media/:id/:file", api_media_file, DB | HTTP_CACHEABLE, NULL},
 
     {"GET", "/api/v1/search", api_search, DB, NULL},
+
+    {"GET", "/api/v1/ws", api_realtime_ws, DB, NULL},
 };
 
 const http_route *api_routes(size_t *n)

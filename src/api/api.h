@@ -172,6 +172,11 @@ void api_media_master(http_req *req, http_res *res);
 void api_media_variant(http_req *req, http_res *res);
 void api_media_file(http_req *req, http_res *res);
 
+/* GET /api/v1/ws (realtime.c), and the socket commands registered once at startup, before the
+ * hub starts: "auth", "ping", "sync" and those of the other realtime resources. */
+void api_realtime_ws(http_req *req, http_res *res);
+void api_realtime_register(void);
+
 void api_admin_grant_badge(http_req *req, http_res *res);
 void api_admin_revoke_badge(http_req *req, http_res *res);
 void api_admin_events(http_req *req, http_res *res);

@@ -61,6 +61,14 @@ typedef struct config {
     bool presence;                /* presence on or off for the whole server */
     int64_t presence_grace;       /* seconds a user's last socket may be gone before "offline" */
     int64_t room_members_interval; /* seconds between "room.members" pushes (when changed) */
+    int64_t ws_threads;         /* WebSocket hub event-loop threads */
+    int64_t ws_workers;         /* hub threads running database-backed socket commands */
+    int64_t ws_max_message;     /* largest client message, bytes (1009 beyond) */
+    int64_t ws_send_queue;      /* bytes queued to one socket before it is closed 1013 */
+    int64_t ws_idle_timeout;    /* seconds without any frame (pongs count) before 4000 */
+    int64_t ws_ping_interval;   /* seconds of silence before the hub pings */
+    int64_t ws_auth_timeout;    /* seconds an unauthenticated socket may stay */
+    int64_t ws_auth_grace;      /* seconds before token expiry that auth.expiring is sent */
 } config;
 
 /* Fills cfg with the defaults. */
