@@ -153,6 +153,8 @@ describe('SSE', () => {
     await c().post(`/api/v1/users/${a.creds.handle}/follow`, { token: tok(b) });
     const [n1, n2] = await Promise.all([s1.next('notification'), s2.next('notification')]);
     assert.deepEqual(n1.data, n2.data);
+    const m = await c().get('/metrics');
+    assert.ok(Number(/^streamhub_sse_streams (\d+)$/m.exec(m.text)[1]) >= 2, 'streams are counted');
     await s1.until((x) => x.comments.includes(': keepalive'));
     s1.close();
     s2.close();

@@ -254,3 +254,13 @@ test('a live notification arrives on the socket', async () => {
   assert.equal(u.data.count, 1);
   await a1.close();
 });
+
+test('--presence off: the commands and the REST read say so', async () => {
+  const s = await startServer({ args: [...ARGS, '--presence', 'off'] });
+  const a = await register(s.url);
+  const a1 = await socket(s.url, tok(a));
+  assert.equal((await a1.call('presence.subscribe', { user_ids: [a.user.id] })).data.code, 'presence_disabled');
+  assert.equal((await a1.call('presence.set', { status: 'away' })).data.code, 'presence_disabled');
+  expectError(await client(s.url).get('/api/v1/users/me/presence', { token: tok(a) }), 403, 'presence_disabled');
+  await a1.close();
+});
