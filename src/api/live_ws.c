@@ -52,7 +52,7 @@
 #define PRESENCE_BATCH_MAX 100 /* user ids per presence.subscribe */
 #define PRESENCE_BUCKETS 4096
 #define ROOMS_MAX 10000        /* rooms with members on this node */
-#define ROOMS_PER_SOCKET_MAX 64
+#define BAN_NOTIFY_MAX 64     /* sockets of a banned user told "room.removed" per node */
 
 static app *live_app;
 static atomic_bool presence_on, started;
@@ -448,16 +448,16 @@ static void control_deliver(void *ctx, const char *topic, const char *msg, size_
         json_decref(env);
         return;
     }
-    uint64_t removed[ROOMS_PER_SOCKET_MAX];
+    uint64_t removed[BAN_NOTIFY_MAX];
     size_t n_removed = 0;
     pthread_mutex_lock(&rooms_mu);
     room *r = room_find(name);
     if (r && !strcmp(type, "room.slow_mode"))
         r->slow_mode_s = value;
     else if (r && !strcmp(type, "room.ban"))
-        n_removed = room_remove(r, 0, user, removed, ROOMS_PER_SOCKET_MAX);
+        n_removed = room_remove(r, 0, user, removed, BAN_NOTIFY_MAX);
     pthread_mutex_unlock(&rooms_mu);
-    for (size_t i = 0; i < n_removed && i < ROOMS_PER_SOCKET_MAX; i++)
+    for (size_t i = 0; i < n_removed && i < BAN_NOTIFY_MAX; i++)
         send_to_conn(removed[i], "room.removed",
                      json_pack("{s:s, s:s}", "room", name, "reason", "banned"));
     json_decref(env);

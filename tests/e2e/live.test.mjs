@@ -7,6 +7,10 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startServer, stopAll } from './lib/harness.mjs';
 import { client, register, expectError } from './lib/accounts.mjs';
 
@@ -158,6 +162,28 @@ describe('SSE', () => {
     await s1.until((x) => x.comments.includes(': keepalive'));
     s1.close();
     s2.close();
+  });
+
+  test('media processing progress reaches the owner, and nobody else', async () => {
+    const a = await register(url);
+    const b = await register(url);
+    const sa = await sse(url, { token: tok(a) });
+    const sb = await sse(url, { token: tok(b) });
+    await Promise.all([sa.next('ready'), sb.next('ready')]);
+    const img = path.join(mkdtempSync(path.join(tmpdir(), 'sh-live-')), 'i.jpg');
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240', '-frames:v', '1', img]);
+    const r = await fetch(`${url}/api/v1/media?filename=i.jpg`, { method: 'POST', body: readFileSync(img), headers: { Authorization: `Bearer ${tok(a)}`, 'Content-Type': 'image/jpeg' } });
+    assert.equal(r.status, 201);
+    const m = await r.json();
+    await sa.until((x) => x.events.some((e) => e.event === 'media.progress' && e.data.state === 'ready'));
+    const ready = sa.events.find((e) => e.event === 'media.progress' && e.data.state === 'ready');
+    assert.deepEqual(ready.data, { media_id: m.id, state: 'ready', progress: 100 });
+    // b's stream saw its ready event and nothing of a's media
+    await c().post(`/api/v1/users/${b.creds.handle}/follow`, { token: tok(a) });
+    await sb.next('notification');
+    assert.ok(!sb.events.some((e) => e.event === 'media.progress'));
+    sa.close();
+    sb.close();
   });
 
   test('an expired access token ends the stream after a token.expired event', async () => {
