@@ -4,6 +4,7 @@
 // clock to its arrival (same machine, same clock). Reports delivered messages/s, p50/p99/max
 // delay, the server's RSS and CPU. Starts its own server (STREAMHUB_BIN, SQLite in a temp dir).
 // Usage: node bench/ws-room.mjs [MEMBERS=5000] [RATE=100] [SECONDS=10] [USERS=100]
+// (BENCH_ARGS="--ws-threads 2" passes more server options; BENCH_STDERR=1 shows its log.)
 // The client is one Node process: at high rates its own frame decoding can be the limit, which
 // is why it counts with string search instead of JSON.parse and reports its own CPU too.
 import { spawn } from 'node:child_process';
@@ -19,7 +20,8 @@ const port = await new Promise((r) => { const s = net.createServer().listen(0, (
 const dataDir = mkdtempSync(path.join(tmpdir(), 'sh-bench-room-'));
 const srv = spawn(BIN, ['serve', '--port', String(port), '--data-dir', dataDir, '--rate-limit', '0',
   '--auth-rate-limit', '0', '--access-log', 'false', '--log-level', 'warn', '--max-connections', String(MEMBERS + 1000),
-  '--room-members-interval', '5', '--ws-idle-timeout', '600', '--access-ttl', '3600'],
+  '--room-members-interval', '5', '--ws-idle-timeout', '600', '--access-ttl', '3600',
+  ...(process.env.BENCH_ARGS ? process.env.BENCH_ARGS.split(' ') : [])],
 { stdio: ['ignore', 'ignore', process.env.BENCH_STDERR ? 'inherit' : 'ignore'] });
 const base = `http://127.0.0.1:${port}`;
 for (let i = 0; ; i++) {
