@@ -125,7 +125,8 @@ if wants tsan; then
     grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$log"
     record tsan-unit "$(grep -c '^ok ' "$log")" "$f"
     E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs" run_e2e tsan \
-      build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1
+      build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
+      STREAMHUB_WS_THREADS=2
     if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then
       grep -m 3 -A 12 'WARNING: ThreadSanitizer' "$logs/tsan.log"
       record tsan-reports 0 1

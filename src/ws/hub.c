@@ -111,7 +111,8 @@ typedef struct conn {
     struct conn *prev, *next; /* the owning thread's list */
     hub_thread *t;
     atomic_int refs;
-    atomic_bool closed; /* destroyed: the fd and wslay context are gone */
+    atomic_bool closed;   /* destroyed: the fd and wslay context are gone */
+    atomic_bool detached; /* closing: off the bus and out of the session counts */
     atomic_int inflight;
     _Atomic int64_t user_id; /* 0 until authenticated; read by workers */
     int fd;
@@ -342,10 +343,36 @@ static const struct wslay_event_callbacks callbacks = {
 
 /* ---- sending and closing (hub thread) ----------------------------------------------------- */
 
+/* Takes a closing socket off the bus and out of its user's session count at once, not when
+ * the TCP connection finally ends: nothing more is sent to it, and presence should not wait
+ * for a close handshake. */
+static void conn_detach(conn *c)
+{
+    if (atomic_load(&c->detached))
+        return;
+    atomic_store(&c->detached, true);
+    bus_unsubscribe(c->user_sub);
+    c->user_sub = NULL;
+    pthread_mutex_lock(&c->mu);
+    topic_sub *topics = c->topics;
+    c->topics = NULL;
+    pthread_mutex_unlock(&c->mu);
+    while (topics) {
+        topic_sub *next = topics->next;
+        bus_unsubscribe(topics->sub);
+        free(topics);
+        topics = next;
+    }
+    int64_t user = atomic_load(&c->user_id);
+    if (user && session_change(user, -1) && session_fn)
+        session_fn(user, false);
+}
+
 static void conn_close(conn *c, int code, const char *reason)
 {
     if (c->closing || atomic_load(&c->closed))
         return;
+    conn_detach(c);
     c->closing = true;
     c->close_deadline_ms = c->t->now + (code == 1013 ? SLOW_LINGER_MS : CLOSE_LINGER_MS);
     wslay_event_queue_close(c->ws, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
@@ -394,21 +421,7 @@ static void conn_destroy(conn *c)
     atomic_store(&c->closed, true);
     hub_thread *t = c->t;
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    bus_unsubscribe(c->user_sub);
-    c->user_sub = NULL;
-    pthread_mutex_lock(&c->mu);
-    topic_sub *topics = c->topics;
-    c->topics = NULL;
-    pthread_mutex_unlock(&c->mu);
-    while (topics) {
-        topic_sub *next = topics->next;
-        bus_unsubscribe(topics->sub);
-        free(topics);
-        topics = next;
-    }
-    int64_t user = atomic_load(&c->user_id);
-    if (user && session_change(user, -1) && session_fn)
-        session_fn(user, false);
+    conn_detach(c);
     int code = wslay_event_get_close_sent(c->ws) ? wslay_event_get_status_code_sent(c->ws) : 0;
     size_t k = 0;
     while (k < N_METRIC_CODES && metric_codes[k] != code)
@@ -437,6 +450,8 @@ static void conn_service(conn *c)
 {
     if (atomic_load(&c->closed) || c->draining)
         return;
+    if (wslay_event_get_close_received(c->ws))
+        conn_detach(c);
     if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
         conn_destroy(c);
         return;
@@ -450,6 +465,7 @@ static void conn_service(conn *c)
             conn_destroy(c);
             return;
         }
+        conn_detach(c);
         c->draining = true;
         c->closing = true;
         c->close_deadline_ms = c->t->now + CLOSE_LINGER_MS;
@@ -474,7 +490,7 @@ static void deliver(void *ctx, const char *topic, const char *msg, size_t len)
 
 static void apply_auth(conn *c, int64_t user, int64_t expires_ms)
 {
-    if (c->closing || atomic_load(&c->closed) || user <= 0)
+    if (c->closing || atomic_load(&c->closed) || atomic_load(&c->detached) || user <= 0)
         return;
     int64_t cur = atomic_load(&c->user_id);
     if (cur && cur != user)
@@ -736,7 +752,7 @@ int ws_call_subscribe(ws_call *call, const char *topic)
     size_t len = strlen(topic);
     int rc = 0;
     pthread_mutex_lock(&c->mu);
-    if (atomic_load(&c->closed)) {
+    if (atomic_load(&c->closed) || atomic_load(&c->detached)) {
         rc = ERR_GONE;
         goto out;
     }
