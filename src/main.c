@@ -63,6 +63,8 @@ static int cmd_serve(app *a)
     /* The hub comes up before the HTTP server so that no upgrade finds it missing; its
      * commands are registered before it starts. */
     api_realtime_register();
+    api_live_ws_register(); /* presence and rooms (api/live_ws.c) */
+    api_live_start(a);
     ws_hub_options wo = {
         .threads = (int)a->cfg.ws_threads, .workers = (int)a->cfg.ws_workers,
         .queue_limit = (size_t)a->cfg.queue_limit, .max_message = (size_t)a->cfg.ws_max_message,

@@ -107,6 +107,12 @@ static const http_route routes[] = {
     {"POST", "/api/v1/notifications/read", api_notifications_read, DB | JSON, NULL},
     {"GET", "/api/v1/notifications/preferences", api_notifications_prefs, DB, NULL},
     {"PATCH", "/api/v1/notifications/preferences", api_notifications_set_prefs, DB | JSON, NULL},
+    {"GET", "/api/v1/events", api_events, DB, NULL},
+    {"GET", "/api/v1/users/:handle/presence", api_users_presence, DB, NULL},
+    {"GET", "/api/v1/rooms/:name", api_rooms_get, DB, NULL},
+    {"PATCH", "/api/v1/rooms/:name", api_rooms_update, DB | JSON, NULL},
+    {"POST", "/api/v1/rooms/:name/bans", api_rooms_ban, DB | JSON, NULL},
+    {"DELETE", "/api/v1/rooms/:name/bans/:user_id", api_rooms_unban, DB, NULL},
 
     {"POST", "/api/v1/admin/users/:id/badges", api_admin_grant_badge, DB | JSON, NULL},
     {"DELETE", "/api/v1/admin/users/:id/badges", api_admin_revoke_badge,

@@ -149,6 +149,22 @@ void api_notifications_read(http_req *req, http_res *res);
 void api_notifications_prefs(http_req *req, http_res *res);
 void api_notifications_set_prefs(http_req *req, http_res *res);
 
+/* Realtime (issue 5): the SSE stream (events.c), presence and rooms over REST (live.c) and
+ * their socket commands (live_ws.c). api_live_ws_register registers the socket commands and the
+ * session hook (before the hub starts); api_live_start starts the presence and room threads
+ * with the app's options and database. */
+void api_events(http_req *req, http_res *res);
+void api_live_ws_register(void);
+void api_live_start(app *a);
+/* This node's member count of a room (0 when nobody joined). */
+int api_live_room_members(const char *room);
+bool api_live_presence_enabled(void);
+void api_rooms_get(http_req *req, http_res *res);
+void api_rooms_update(http_req *req, http_res *res);
+void api_rooms_ban(http_req *req, http_res *res);
+void api_rooms_unban(http_req *req, http_res *res);
+void api_users_presence(http_req *req, http_res *res);
+
 /* The user's badges as a JSON array of strings. */
 json_t *api_badges_json(db *d, int64_t user_id);
 json_t *api_media_json(const store_media *m);

@@ -69,6 +69,11 @@ void api_metrics(http_req *req, http_res *res)
     http_server_metrics(http_req_server(req), &out);
     ws_hub_metrics(&out);
     buf_printf(&out,
+               "# HELP streamhub_sse_streams Server-Sent Events streams open now.\n"
+               "# TYPE streamhub_sse_streams gauge\n"
+               "streamhub_sse_streams %zu\n",
+               http_server_streams(http_req_server(req)));
+    buf_printf(&out,
                "# HELP streamhub_db_seconds_total Time spent in database calls.\n"
                "# TYPE streamhub_db_seconds_total counter\n"
                "streamhub_db_seconds_total %.6f\n"

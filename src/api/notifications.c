@@ -12,37 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* "ana liked your post" / "ana and 12 others liked your post": what a client shows when it has
- * no better template of its own. */
-static void summary(const notify_item *it, char *out, size_t n)
-{
-    static const struct {
-        const char *type, *text;
-    } texts[] = {
-        {"follow", "started following you"},
-        {"follow_request", "asked to follow you"},
-        {"follow_accepted", "accepted your follow request"},
-        {"like", "liked your post"},
-        {"comment", "commented on your post"},
-        {"reply", "replied to your comment"},
-        {"mention", "mentioned you"},
-        {"share", "shared your post"},
-        {"duet", "made a duet with your post"},
-        {"stitch", "stitched your post"},
-        {"comment_like", "liked your comment"},
-    };
-    const char *text = it->n.type;
-    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
-        if (!strcmp(texts[i].type, it->n.type))
-            text = texts[i].text;
-    int64_t others = it->n.actor_count - 1;
-    if (others > 0)
-        snprintf(out, n, "%s and %lld other%s %s", it->actor.handle, (long long)others,
-                 others == 1 ? "" : "s", text);
-    else
-        snprintf(out, n, "%s %s", it->actor.handle, text);
-}
-
 void api_notifications_list(http_req *req, http_res *res)
 {
     int64_t cursor, next;
@@ -61,21 +30,8 @@ void api_notifications_list(http_req *req, http_res *res)
         return;
     }
     json_t *items = json_array();
-    for (int i = 0; i < n; i++) {
-        const store_notification *x = &list[i].n;
-        char text[400];
-        summary(&list[i], text, sizeof text);
-        json_array_append_new(
-            items,
-            json_pack("{s:o, s:s, s:{s:o, s:s, s:s}, s:I, s:o, s:o, s:s, s:b, s:o, s:o}", "id",
-                      json_id(x->id), "type", x->type, "actor", "id", json_id(list[i].actor.id),
-                      "handle", list[i].actor.handle, "display_name",
-                      list[i].actor.display_name, "actor_count", (json_int_t)x->actor_count,
-                      "post_id", x->post_id ? json_id(x->post_id) : json_null(), "comment_id",
-                      x->comment_id ? json_id(x->comment_id) : json_null(), "text", text, "read",
-                      x->read_at != 0, "created_at", json_time(x->created_at), "updated_at",
-                      json_time(x->updated_at)));
-    }
+    for (int i = 0; i < n; i++)
+        json_array_append_new(items, notify_item_json(&list[i]));
     free(list);
     http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
                                       next ? json_id(next) : json_null()));

@@ -86,6 +86,18 @@ int bus_publish(const char *topic, const char *msg, size_t len)
     return n;
 }
 
+int bus_subscribers(const char *topic)
+{
+    if (!topic || !*topic)
+        return 0;
+    int n = 0;
+    pthread_rwlock_rdlock(&lock);
+    for (bus_sub *s = buckets[topic_bucket(topic)]; s; s = s->next)
+        n += !strcmp(s->topic, topic);
+    pthread_rwlock_unlock(&lock);
+    return n;
+}
+
 static int publish_envelope(const char *topic, const char *type, json_t *data)
 {
     json_t *env = json_pack("{s:s, s:o}", "type", type, "data", data ? data : json_object());

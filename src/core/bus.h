@@ -33,6 +33,9 @@ int bus_publish(const char *topic, const char *msg, size_t len);
 int bus_publish_user(int64_t user_id, const char *type, json_t *data);
 /* The same to "room:<room>". */
 int bus_publish_room(const char *room, const char *type, json_t *data);
+/* How many subscriptions topic has on this node (read lock only): e.g. whether a socket that
+ * subscribed a per-connection topic is still open. */
+int bus_subscribers(const char *topic);
 /* Counters for /metrics. */
 uint64_t bus_published(void);
 uint64_t bus_delivered(void);

@@ -72,6 +72,10 @@ static const option_def options[] = {
     {"log-level", OPT_STR, O(log_level), "info", 0, 0, "debug, info, warn or error"},
     {"access-log", OPT_BOOL, O(access_log), "true", 0, 0, "write a JSON line per request"},
     {"node-id", OPT_INT, O(node_id), "0", 0, 1023, "node number embedded in generated ids (unique per API node)"},
+    {"sse-heartbeat", OPT_INT, O(sse_heartbeat), "15", 1, 300, "seconds between keepalive comments on GET /api/v1/events"},
+    {"presence", OPT_BOOL, O(presence), "on", 0, 0, "online/away/offline presence between mutual followers (on or off)"},
+    {"presence-grace", OPT_INT, O(presence_grace), "10", 0, 3600, "seconds after a user's last socket closes before they show offline"},
+    {"room-members-interval", OPT_INT, O(room_members_interval), "5", 1, 3600, "seconds between room member-count pushes (sent only when the count changed)"},
     {"ws-threads", OPT_INT, O(ws_threads), "1", 1, 64, "WebSocket hub event-loop threads"},
     {"ws-workers", OPT_INT, O(ws_workers), "4", 1, 256, "threads running WebSocket commands that touch the database"},
     {"ws-max-message", OPT_INT, O(ws_max_message), "65536", 256, 16777216, "largest WebSocket message a client may send, bytes (closed 1009 beyond)"},
@@ -93,9 +97,11 @@ static int set_option(config *cfg, const option_def *o, const char *value, const
         *(char **)field = xstrdup(value);
         return 0;
     case OPT_BOOL:
-        if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes") || !*value)
+        if (!strcmp(value, "true") || !strcmp(value, "1") || !strcmp(value, "yes") ||
+            !strcmp(value, "on") || !*value)
             *(bool *)field = true;
-        else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no"))
+        else if (!strcmp(value, "false") || !strcmp(value, "0") || !strcmp(value, "no") ||
+                 !strcmp(value, "off"))
             *(bool *)field = false;
         else {
             fprintf(stderr, "streamhub: %s %s: expected true or false, got '%s'\n", source, o->name, value);

@@ -59,6 +59,11 @@ typedef struct config {
     char *log_level;
     bool access_log;
     int64_t node_id;
+    /* realtime: live notifications, SSE, presence, rooms */
+    int64_t sse_heartbeat;        /* seconds between SSE keepalive comments */
+    bool presence;                /* presence on or off for the whole server */
+    int64_t presence_grace;       /* seconds a user's last socket may be gone before "offline" */
+    int64_t room_members_interval; /* seconds between "room.members" pushes (when changed) */
     int64_t ws_threads;         /* WebSocket hub event-loop threads */
     int64_t ws_workers;         /* hub threads running database-backed socket commands */
     int64_t ws_max_message;     /* largest client message, bytes (1009 beyond) */

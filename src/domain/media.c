@@ -3,10 +3,17 @@
  * Media ingestion and processing: see media.h. Processing writes into DATA_DIR/media/<id>/
  * (original, hls/, images); a retried job starts over in the same place, so a worker killed
  * mid-transcode leaves nothing a second attempt trips over.
+ *
+ * Every state or progress change is also published to the owner as "media.progress"
+ * {media_id, state, progress} (after commit when it happens inside a transaction). A job run by
+ * a separate `streamhub worker` process publishes on that process's in-process bus, where no
+ * socket listens: those reach clients once the Redis bus carries topics between processes.
  */
 #include "domain/media.h"
 
+#include "core/bus.h"
 #include "core/id.h"
+#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/errors.h"
@@ -25,6 +32,38 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+typedef struct progress_note {
+    int64_t owner;
+    json_t *data;
+} progress_note;
+
+static void publish_progress(void *arg, bool committed)
+{
+    progress_note *pn = arg;
+    if (committed) {
+        bus_publish_user(pn->owner, "media.progress", pn->data);
+        pn->data = NULL;
+    }
+    json_decref(pn->data);
+    free(pn);
+}
+
+/* store_media_set_state plus the live "media.progress" event to the owner. */
+static int set_state(db *d, int64_t id, const char *state, int64_t progress, const char *error,
+                     const char *probe, const char *renditions, int64_t now)
+{
+    int rc = store_media_set_state(d, id, state, progress, error, probe, renditions, now);
+    int64_t owner = rc == 0 ? store_media_owner(d, id) : 0;
+    if (owner > 0) {
+        progress_note *pn = xcalloc(1, sizeof *pn);
+        pn->owner = owner;
+        pn->data = json_pack("{s:o, s:s, s:I}", "media_id", json_id(id), "state", state,
+                             "progress", (json_int_t)progress);
+        db_on_commit(d, publish_progress, pn);
+    }
+    return rc;
+}
 
 /* Media files are objects under "media/<id>/" in the object store (store/objects.h). */
 static objects *objs;
@@ -294,7 +333,7 @@ typedef struct progress_arg {
 static bool on_progress(void *arg, int pct)
 {
     progress_arg *pa = arg;
-    store_media_set_state(pa->d, pa->media_id, "processing", pct, NULL, NULL, NULL, now_ms());
+    set_state(pa->d, pa->media_id, "processing", pct, NULL, NULL, NULL, now_ms());
     return job_progress(pa->ctx, pct);
 }
 
@@ -302,7 +341,7 @@ static bool on_progress(void *arg, int pct)
 static job_result refuse(db *d, int64_t id, const char *reason, char *err, size_t err_size)
 {
     snprintf(err, err_size, "%s", reason);
-    store_media_set_state(d, id, "failed", 0, reason, NULL, NULL, now_ms());
+    set_state(d, id, "failed", 0, reason, NULL, NULL, now_ms());
     return JOB_FAIL;
 }
 
@@ -382,7 +421,7 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
         p.display_width = w;
         p.display_height = h;
         char *image_probe = probe_json(&p);
-        store_media_set_state(d, id, "ready", 100, NULL, image_probe, "[]", now_ms());
+        set_state(d, id, "ready", 100, NULL, image_probe, "[]", now_ms());
         store_posts_media_ready(d, id);
         free(image_probe);
         return JOB_OK;
@@ -402,7 +441,7 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
                  (long long)max_duration_s);
         return refuse(d, id, why, err, err_size);
     }
-    store_media_set_state(d, id, "processing", 0, NULL, probe, NULL, now_ms());
+    set_state(d, id, "processing", 0, NULL, probe, NULL, now_ms());
     free(probe);
     char hls[4300];
     snprintf(hls, sizeof hls, "%s/hls", dir);
@@ -432,7 +471,7 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
             return JOB_OK;
     }
     char *renditions = renditions_json(&p);
-    rc = store_media_set_state(d, id, "ready", 100, NULL, NULL, renditions, now_ms());
+    rc = set_state(d, id, "ready", 100, NULL, NULL, renditions, now_ms());
     if (rc == 0)
         rc = store_posts_media_ready(d, id);
     free(renditions);
@@ -451,7 +490,7 @@ int media_queue_compose(db *d, int64_t media_id, int64_t source_media_id, bool s
     snprintf(payload, sizeof payload,
              "{\"media_id\":%lld,\"source_media_id\":%lld,\"mode\":\"%s\"}",
              (long long)media_id, (long long)source_media_id, stitch ? "stitch" : "duet");
-    int rc = store_media_set_state(d, media_id, "composing", 0, NULL, NULL, NULL, now_ms());
+    int rc = set_state(d, media_id, "composing", 0, NULL, NULL, NULL, now_ms());
     return rc < 0 ? rc
                   : job_enqueue(d, MEDIA_COMPOSE_JOB, payload, &(job_options){.max_attempts = 3},
                                 NULL);
@@ -497,7 +536,7 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
     snprintf(next, sizeof next, "{\"media_id\":%lld}", (long long)id);
     if (db_begin(d) < 0)
         return JOB_RETRY;
-    if (store_media_set_state(d, id, "uploaded", 0, NULL, NULL, NULL, now_ms()) < 0 ||
+    if (set_state(d, id, "uploaded", 0, NULL, NULL, NULL, now_ms()) < 0 ||
         job_enqueue(d, MEDIA_PROCESS_JOB, next, &(job_options){.max_attempts = 3}, NULL) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);

@@ -1,10 +1,19 @@
 /* SPDX-License-Identifier: MIT
  *
  * Notification rules: see notify.h.
+ *
+ * Live delivery: notify() runs inside the action's transaction, so it cannot publish on the bus
+ * itself (a rolled-back like must push nothing, and a socket must never show a row the list
+ * cannot). It builds the message while the transaction still sees the row as it will commit
+ * (grouped count, newest actor, unread total) and hands it to db_on_commit, which publishes after
+ * a successful COMMIT and drops it on rollback. The hook lives on the connection, not in each
+ * caller, so the ten actions that notify need no change and a new one cannot forget it.
  */
 #include "domain/notify.h"
 
+#include "core/bus.h"
 #include "core/id.h"
+#include "core/json.h"
 #include "core/util.h"
 #include "domain/errors.h"
 #include "domain/posts.h"
@@ -25,6 +34,88 @@ bool notify_type_valid(const char *type)
         if (!strcmp(*t, type))
             return true;
     return false;
+}
+
+/* "ana liked your post" / "ana and 12 others liked your post": what a client shows when it has
+ * no better template of its own. */
+static void summary(const notify_item *it, char *out, size_t n)
+{
+    static const struct {
+        const char *type, *text;
+    } texts[] = {
+        {"follow", "started following you"},
+        {"follow_request", "asked to follow you"},
+        {"follow_accepted", "accepted your follow request"},
+        {"like", "liked your post"},
+        {"comment", "commented on your post"},
+        {"reply", "replied to your comment"},
+        {"mention", "mentioned you"},
+        {"share", "shared your post"},
+        {"duet", "made a duet with your post"},
+        {"stitch", "stitched your post"},
+        {"comment_like", "liked your comment"},
+    };
+    const char *text = it->n.type;
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
+        if (!strcmp(texts[i].type, it->n.type))
+            text = texts[i].text;
+    int64_t others = it->n.actor_count - 1;
+    if (others > 0)
+        snprintf(out, n, "%s and %lld other%s %s", it->actor.handle, (long long)others,
+                 others == 1 ? "" : "s", text);
+    else
+        snprintf(out, n, "%s %s", it->actor.handle, text);
+}
+
+json_t *notify_item_json(const notify_item *it)
+{
+    const store_notification *x = &it->n;
+    char text[400];
+    summary(it, text, sizeof text);
+    return json_pack("{s:o, s:s, s:{s:o, s:s, s:s}, s:I, s:o, s:o, s:s, s:b, s:o, s:o}", "id",
+                     json_id(x->id), "type", x->type, "actor", "id", json_id(it->actor.id),
+                     "handle", it->actor.handle, "display_name", it->actor.display_name,
+                     "actor_count", (json_int_t)x->actor_count, "post_id",
+                     x->post_id ? json_id(x->post_id) : json_null(), "comment_id",
+                     x->comment_id ? json_id(x->comment_id) : json_null(), "text", text, "read",
+                     x->read_at != 0, "created_at", json_time(x->created_at), "updated_at",
+                     json_time(x->updated_at));
+}
+
+typedef struct live_note {
+    int64_t recipient;
+    json_t *item;
+    int64_t unread;
+} live_note;
+
+static void publish_live(void *arg, bool committed)
+{
+    live_note *ln = arg;
+    if (committed) {
+        bus_publish_user(ln->recipient, "notification", ln->item);
+        ln->item = NULL;
+        if (ln->unread >= 0)
+            bus_publish_user(ln->recipient, "notifications.unread",
+                             json_pack("{s:I}", "count", (json_int_t)ln->unread));
+    }
+    json_decref(ln->item);
+    free(ln);
+}
+
+/* Best effort: a read that fails here costs the live push only, never the action (the row is
+ * still listed by GET /notifications). */
+static void queue_live(db *d, int64_t recipient, int64_t id, const char *group_key)
+{
+    notify_item it;
+    memset(&it, 0, sizeof it);
+    if (store_notification_current(d, recipient, id, group_key, &it.n) < 0 ||
+        store_user_by_id(d, it.n.actor_id, &it.actor) < 0)
+        return;
+    live_note *ln = xcalloc(1, sizeof *ln);
+    ln->recipient = recipient;
+    ln->item = notify_item_json(&it);
+    ln->unread = store_notification_unread(d, recipient);
+    db_on_commit(d, publish_live, ln);
 }
 
 int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t post_id,
@@ -49,7 +140,10 @@ int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t po
                             .created_at = now_ms()};
     n.seq = n.id;
     snprintf(n.type, sizeof n.type, "%s", type);
-    return store_notification_add(d, &n, group_key);
+    int rc = store_notification_add(d, &n, group_key);
+    if (rc == 0)
+        queue_live(d, recipient, n.id, group_key);
+    return rc;
 }
 
 /* Whether a notification may still be shown: its actor exists and is not blocked either way,

@@ -5,11 +5,16 @@
  * skips one's own actions, pairs where either blocks the other, actors the recipient mutes, and
  * types the recipient turned off. Likes of one post, likes of one comment and follows are grouped
  * while unread ("ana and 12 others liked your post").
+ *
+ * Each recorded notification is also pushed live, once its transaction commits, to the bus topic
+ * "user:<recipient>" as {"type":"notification","data":<list item>} followed by
+ * {"type":"notifications.unread","data":{"count":N}}.
  */
 #ifndef STREAMHUB_DOMAIN_NOTIFY_H
 #define STREAMHUB_DOMAIN_NOTIFY_H
 
 #include "domain/auth.h"
+#include <jansson.h>
 #include "store/notifications.h"
 #include "store/posts.h"
 #include "store/users.h"
@@ -30,6 +35,10 @@ typedef struct notify_item {
     store_notification n;
     store_user actor;
 } notify_item;
+
+/* A notification as GET /notifications lists it and as the live "notification" event carries
+ * it (one shape for both, so a client renders them with the same code). */
+json_t *notify_item_json(const notify_item *it);
 
 /* The viewer's notifications, newest first, leaving out those whose post the viewer can no
  * longer see or whose actor is now blocked either way; *next is the cursor (0 = end). */

@@ -123,6 +123,28 @@ void http_res_file(http_res *res, int status, const char *content_type, int fd,
                    uint64_t offset, uint64_t len);
 void http_res_header(http_res *res, const char *name, const char *value);
 
+/* ---- streaming responses (Server-Sent Events) ------------------------------------------------
+ * An open-ended chunked body written from any thread. Writes go into a bounded per-stream
+ * buffer and wake the connection, which libmicrohttpd keeps suspended (no polling, no thread)
+ * while there is nothing to send. A stream whose client cannot keep up (the buffer would pass
+ * cap) is cut off rather than allowed to grow. While suspended libmicrohttpd does not notice a
+ * client that left, so owners write a heartbeat now and then: the failed write ends it. */
+typedef struct http_stream http_stream;
+/* Runs exactly once, on an event-loop thread (or the thread that stops the server), when the
+ * stream ends for any reason: client gone, overflow, http_stream_close, server shutdown. Once it
+ * returns the handle is freed: the owner must by then have stopped everything that writes. */
+typedef void (*http_stream_closed_fn)(void *ctx);
+/* Makes res a streaming response (status, content type, no Content-Length). Writes may start at
+ * once; they are sent after the headers. */
+http_stream *http_res_stream(http_res *res, int status, const char *content_type, size_t cap,
+                             http_stream_closed_fn on_closed, void *ctx);
+/* Thread-safe and non-blocking. 0, ERR_TOO_LARGE (buffer full: the stream is now closing) or
+ * ERR_GONE (already closing). */
+int http_stream_write(http_stream *st, const void *data, size_t len);
+/* Ends the stream after what is buffered has been sent. Thread-safe. */
+void http_stream_close(http_stream *st);
+/* Open streams of this server, for /metrics. */
+size_t http_server_streams(http_server *s);
 /* Protocol upgrades (WebSocket). The handler answers 101 Switching Protocols with
  * http_res_upgrade; once the 101 is sent, fn runs (on an event-loop thread, must not block) with
  * the raw non-blocking socket and any bytes the server already read past the request. The new

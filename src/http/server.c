@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct http_res {
     bool has_file;
     int fd;
     uint64_t file_offset;
+    struct http_stream *stream; /* http_res_stream: handed to libmicrohttpd by queue_response */
     /* A protocol upgrade (http_res_upgrade): fn is owed exactly one call. */
     http_upgrade_fn upgrade_fn;
     void *upgrade_ctx;
@@ -117,12 +119,19 @@ struct http_server {
     atomic_ullong request_seq;
     unsigned request_prefix;
     route_metrics *metrics; /* n_routes + 1: the last counts unmatched requests */
+    pthread_mutex_t streams_lock; /* open http_streams, closed by shutdown */
+    struct http_stream *streams;
+    size_t n_streams;
 };
 
 /* ---- responses ---------------------------------------------------------------------------- */
 
+static void stream_never_sent(struct http_stream *st);
+
 static void res_clear(http_res *res)
 {
+    if (res->stream)
+        stream_never_sent(res->stream);
     if (res->has_file)
         close(res->fd); /* never handed to libmicrohttpd */
     if (res->upgrade_fn) /* the 101 was never sent: let the owner free its context */
@@ -274,6 +283,184 @@ static bool res_has_header(const http_res *res, const char *name)
         if (strcasecmp(res->headers[i][0], name) == 0)
             return true;
     return false;
+}
+
+/* ---- streaming responses ------------------------------------------------------------------
+ * See http.h. The content reader runs on the event loop: with bytes buffered it copies them out;
+ * with none it suspends the connection (allowed from a content reader) and returns 0; a writer
+ * on any thread appends and resumes it. Both sides hold the stream's lock around the
+ * suspended flag, so a wake-up is never lost and a connection that is not suspended is never
+ * resumed (undefined in libmicrohttpd). When libmicrohttpd drops the response, the free callback
+ * marks the stream dead (later writes are refused without touching the connection), unlinks it,
+ * runs the owner's on_closed and frees it. */
+
+struct http_stream {
+    pthread_mutex_t lock;
+    http_server *srv;
+    struct MHD_Connection *conn; /* set when queued */
+    buf data;
+    size_t off; /* sent part of data */
+    size_t cap;
+    bool suspended, closing, overflow, dead;
+    http_stream_closed_fn on_closed;
+    void *ctx;
+    struct http_stream *prev, *next; /* srv->streams */
+};
+
+#define STREAM_BLOCK 4096
+
+http_stream *http_res_stream(http_res *res, int status, const char *content_type, size_t cap,
+                             http_stream_closed_fn on_closed, void *ctx)
+{
+    http_res_bytes(res, status, content_type, "", 0, true);
+    http_stream *st = xcalloc(1, sizeof *st);
+    pthread_mutex_init(&st->lock, NULL);
+    st->cap = cap;
+    st->on_closed = on_closed;
+    st->ctx = ctx;
+    res->stream = st;
+    return st;
+}
+
+/* Wakes the connection if it sleeps; caller holds st->lock. */
+static void stream_wake(http_stream *st)
+{
+    if (st->suspended && !st->dead) {
+        st->suspended = false;
+        MHD_resume_connection(st->conn);
+    }
+}
+
+int http_stream_write(http_stream *st, const void *data, size_t len)
+{
+    int rc = 0;
+    pthread_mutex_lock(&st->lock);
+    if (st->closing || st->dead) {
+        rc = ERR_GONE;
+    } else if (st->data.len - st->off + len > st->cap) {
+        st->closing = st->overflow = true;
+        rc = ERR_TOO_LARGE;
+    } else {
+        if (st->off && st->off == st->data.len)
+            st->data.len = st->off = 0;
+        buf_append(&st->data, data, len);
+    }
+    stream_wake(st);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+void http_stream_close(http_stream *st)
+{
+    pthread_mutex_lock(&st->lock);
+    st->closing = true;
+    stream_wake(st);
+    pthread_mutex_unlock(&st->lock);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    http_stream *st = cls;
+    ssize_t n;
+    pthread_mutex_lock(&st->lock);
+    if (st->overflow) {
+        n = MHD_CONTENT_READER_END_WITH_ERROR; /* cut off: what is buffered is not worth sending */
+    } else if (st->data.len > st->off) {
+        size_t k = st->data.len - st->off < max ? st->data.len - st->off : max;
+        memcpy(out, st->data.data + st->off, k);
+        st->off += k;
+        if (st->off == st->data.len)
+            st->data.len = st->off = 0;
+        /* a buffer grown by a burst is given back once drained */
+        if (!st->data.len && st->data.cap > 4 * STREAM_BLOCK) {
+            buf_free(&st->data);
+            memset(&st->data, 0, sizeof st->data);
+        }
+        n = (ssize_t)k;
+    } else if (st->closing) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        st->suspended = true;
+        MHD_suspend_connection(st->conn);
+        n = 0;
+    }
+    pthread_mutex_unlock(&st->lock);
+    (void)pos;
+    return n;
+}
+
+static void stream_finish(http_stream *st)
+{
+    pthread_mutex_lock(&st->lock);
+    st->dead = true;
+    pthread_mutex_unlock(&st->lock);
+    http_server *s = st->srv;
+    if (s) {
+        pthread_mutex_lock(&s->streams_lock);
+        if (st->prev)
+            st->prev->next = st->next;
+        else
+            s->streams = st->next;
+        if (st->next)
+            st->next->prev = st->prev;
+        s->n_streams--;
+        pthread_mutex_unlock(&s->streams_lock);
+    }
+    if (st->on_closed)
+        st->on_closed(st->ctx);
+    buf_free(&st->data);
+    pthread_mutex_destroy(&st->lock);
+    free(st);
+}
+
+static void stream_free_cb(void *cls)
+{
+    stream_finish(cls);
+}
+
+/* A handler made a stream but its response was never queued (or replaced). */
+static void stream_never_sent(http_stream *st)
+{
+    stream_finish(st);
+}
+
+/* The libmicrohttpd response of a stream; it owns the stream from here on. */
+static struct MHD_Response *stream_response(http_req *r)
+{
+    http_server *s = r->srv;
+    http_stream *st = r->res.stream;
+    r->res.stream = NULL;
+    st->conn = r->conn;
+    st->srv = s;
+    pthread_mutex_lock(&s->streams_lock);
+    st->next = s->streams;
+    if (s->streams)
+        s->streams->prev = st;
+    s->streams = st;
+    s->n_streams++;
+    pthread_mutex_unlock(&s->streams_lock);
+    struct MHD_Response *mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                                stream_read, st, stream_free_cb);
+    if (!mr)
+        stream_finish(st);
+    return mr;
+}
+
+/* Shutdown: every stream ends (libmicrohttpd must not stop with suspended connections). */
+static void streams_close_all(http_server *s)
+{
+    pthread_mutex_lock(&s->streams_lock);
+    for (http_stream *st = s->streams; st; st = st->next)
+        http_stream_close(st);
+    pthread_mutex_unlock(&s->streams_lock);
+}
+
+size_t http_server_streams(http_server *s)
+{
+    pthread_mutex_lock(&s->streams_lock);
+    size_t n = s->n_streams;
+    pthread_mutex_unlock(&s->streams_lock);
+    return n;
 }
 
 /* ---- request accessors -------------------------------------------------------------------- */
@@ -459,7 +646,9 @@ static enum MHD_Result queue_response(http_req *r)
     if (res->status == 0)
         http_res_error(res, 500, "internal_error", "the handler produced no response", NULL);
     struct MHD_Response *mr;
-    if (res->has_file) {
+    if (res->stream) {
+        mr = stream_response(r);
+    } else if (res->has_file) {
         /* libmicrohttpd owns the descriptor from here on, even when this fails */
         res->has_file = false;
         mr = MHD_create_response_from_fd_at_offset64(res->len, res->fd, res->file_offset);
@@ -819,6 +1008,7 @@ http_server *http_server_start(const http_options *opts, const http_route *route
     s->opts = *opts;
     s->routes = routes;
     s->n_routes = n_routes;
+    pthread_mutex_init(&s->streams_lock, NULL);
     random_bytes(&s->request_prefix, sizeof s->request_prefix);
     parse_origins(s, opts->cors_origins);
     s->metrics = xcalloc(n_routes + 1, sizeof *s->metrics);
@@ -910,6 +1100,7 @@ void http_server_shutdown(http_server *s, int timeout_s)
     int fd = MHD_quiesce_daemon(s->daemon);
     if (fd >= 0)
         close(fd);
+    streams_close_all(s);
     int64_t deadline = monotonic_us() + (int64_t)timeout_s * 1000000;
     while (atomic_load(&s->in_flight) > 0 && monotonic_us() < deadline)
         usleep(10000);

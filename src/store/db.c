@@ -7,6 +7,7 @@
 #include "core/util.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,8 +43,10 @@ int db_open(const char *url, db **out, char *err, size_t err_size)
 
 void db_close(db *d)
 {
-    if (d)
+    if (d) {
+        db_hooks_drop(d);
         d->ops->close(d);
+    }
 }
 
 db_kind db_kind_of(const db *d) { return d->kind; }
@@ -60,9 +63,75 @@ bool db_col_null(db_stmt *s, int col) { return s->owner->ops->col_null(s, col); 
 void db_reset(db_stmt *s) { s->owner->ops->reset(s); }
 int64_t db_changes(db *d) { return d->ops->changes(d); }
 int db_exec(db *d, const char *sql) { return d->ops->exec(d, sql); }
-int db_begin(db *d) { return d->ops->begin(d); }
-int db_commit(db *d) { return d->ops->exec(d, "COMMIT"); }
-int db_rollback(db *d) { return d->ops->exec(d, "ROLLBACK"); }
+/* ---- commit hooks -------------------------------------------------------------------------
+ * Kept on the connection rather than in a thread-local: a db belongs to one thread anyway, and a
+ * hook then can never leak into another connection's transaction. */
+
+struct db_hook {
+    db_hook *next;
+    db_hook_fn fn;
+    void *arg;
+};
+
+static void run_hooks(db *d, bool committed)
+{
+    db_hook *h = d->hooks;
+    d->hooks = NULL;
+    d->hooks_tail = NULL;
+    while (h) {
+        db_hook *next = h->next;
+        h->fn(h->arg, committed);
+        free(h);
+        h = next;
+    }
+}
+
+void db_hooks_drop(db *d)
+{
+    run_hooks(d, false);
+    d->in_tx = false;
+}
+
+void db_on_commit(db *d, db_hook_fn fn, void *arg)
+{
+    if (!d->in_tx) {
+        fn(arg, true);
+        return;
+    }
+    db_hook *h = xcalloc(1, sizeof *h);
+    h->fn = fn;
+    h->arg = arg;
+    if (d->hooks_tail)
+        *d->hooks_tail = h;
+    else
+        d->hooks = h;
+    d->hooks_tail = &h->next;
+}
+
+int db_begin(db *d)
+{
+    db_hooks_drop(d); /* left over from a commit whose failure nobody rolled back */
+    int rc = d->ops->begin(d);
+    d->in_tx = rc == 0;
+    return rc;
+}
+
+int db_commit(db *d)
+{
+    int rc = d->ops->exec(d, "COMMIT");
+    if (rc < 0)
+        return rc; /* still pending: the caller's db_rollback drops them */
+    d->in_tx = false;
+    run_hooks(d, true);
+    return 0;
+}
+
+int db_rollback(db *d)
+{
+    int rc = d->ops->exec(d, "ROLLBACK");
+    db_hooks_drop(d);
+    return rc;
+}
 
 int db_query_int64(db_stmt *s, int64_t *out)
 {

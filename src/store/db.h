@@ -58,6 +58,14 @@ int db_begin(db *d);
 int db_commit(db *d);
 int db_rollback(db *d);
 
+/* Something to do once the current transaction's outcome is known, e.g. telling sockets about a
+ * notification that must not be seen unless its action committed. Inside a transaction fn runs
+ * after a successful db_commit with committed = true, or at db_rollback (or a failed commit, or
+ * the connection closing) with committed = false so it can free arg; hooks run in the order they
+ * were added. Outside a transaction the write already happened, so fn runs at once with true. */
+typedef void (*db_hook_fn)(void *arg, bool committed);
+void db_on_commit(db *d, db_hook_fn fn, void *arg);
+
 /* Cumulative microseconds this process spent waiting on the database (for /metrics). */
 int64_t db_time_us_total(void);
 int64_t db_queries_total(void);

@@ -26,10 +26,18 @@ typedef struct db_ops {
     int (*begin)(db *d);
 } db_ops;
 
+typedef struct db_hook db_hook;
+
 struct db {
     const db_ops *ops;
     db_kind kind;
+    /* db_on_commit: set by db_begin, cleared by commit/rollback; hooks in registration order */
+    bool in_tx;
+    db_hook *hooks, **hooks_tail;
 };
+
+/* Runs (committed false) and frees any hooks still pending. */
+void db_hooks_drop(db *d);
 
 struct db_stmt {
     db *owner;

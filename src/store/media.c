@@ -103,6 +103,18 @@ int store_media_delete(db *d, int64_t id)
     return rc < 0 ? rc : db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
 }
 
+int64_t store_media_owner(db *d, int64_t id)
+{
+    static const char *sql = "SELECT owner_id FROM media WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    int64_t owner = 0;
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, id);
+    int rc = db_query_int64(s, &owner);
+    return rc < 0 ? rc : owner;
+}
+
 bool store_media_in_use(db *d, int64_t id)
 {
     static const char *sql = "SELECT 1 FROM posts WHERE media_id = ? AND deleted_at IS NULL "

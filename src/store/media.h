@@ -29,6 +29,8 @@ typedef struct store_media {
 int store_media_insert(db *d, const store_media *m);
 int store_media_get(db *d, int64_t id, store_media *out);
 int store_media_delete(db *d, int64_t id);
+/* The owner's id, 0 when there is no such media, or a negative ERR_*. */
+int64_t store_media_owner(db *d, int64_t id);
 /* Whether a live post uses the media. */
 bool store_media_in_use(db *d, int64_t id);
 void store_media_free(store_media *m);

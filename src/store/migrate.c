@@ -433,6 +433,27 @@ typedef struct migration {
     "CREATE INDEX uploads_owner ON uploads(owner_id, state);"                                     \
     "CREATE INDEX uploads_expiry ON uploads(expires_at) WHERE state = 'uploading';"
 
+/* Realtime (issue 5, live share): presence as last persisted (status and last seen; the
+ * coalescing lives in memory), per-room settings and bans. Rooms themselves need no row: any
+ * valid name is a room, and membership is socket state, not data. */
+#define LIVE_TABLES                                                                               \
+    "CREATE TABLE presence ("                                                                     \
+    "  user_id BIGINT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,"                       \
+    "  status TEXT NOT NULL,"                                                                     \
+    "  last_seen_at BIGINT NOT NULL,"                                                             \
+    "  updated_at BIGINT NOT NULL);"                                                              \
+    "CREATE TABLE rooms ("                                                                        \
+    "  name TEXT PRIMARY KEY,"                                                                    \
+    "  slow_mode_seconds BIGINT NOT NULL DEFAULT 0,"                                              \
+    "  updated_by BIGINT,"                                                                        \
+    "  updated_at BIGINT NOT NULL);"                                                              \
+    "CREATE TABLE room_bans ("                                                                    \
+    "  room TEXT NOT NULL,"                                                                       \
+    "  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,"                          \
+    "  banned_by BIGINT,"                                                                         \
+    "  created_at BIGINT NOT NULL,"                                                               \
+    "  PRIMARY KEY (room, user_id));"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -451,6 +472,7 @@ static const migration sqlite_migrations[] = {
     {15, "media", MEDIA_TABLES("INTEGER PRIMARY KEY")},
     {16, "post_media", POST_MEDIA},
     {17, "uploads", UPLOAD_TABLES("INTEGER PRIMARY KEY")},
+    {19, "presence_rooms", LIVE_TABLES},
 };
 
 static const migration pg_migrations[] = {
@@ -471,6 +493,7 @@ static const migration pg_migrations[] = {
     {15, "media", MEDIA_TABLES("BIGINT PRIMARY KEY")},
     {16, "post_media", POST_MEDIA},
     {17, "uploads", UPLOAD_TABLES("BIGINT PRIMARY KEY")},
+    {19, "presence_rooms", LIVE_TABLES},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

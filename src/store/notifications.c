@@ -43,6 +43,21 @@ int store_notification_add(db *d, const store_notification *n, const char *group
     return db_run(s);
 }
 
+static void read_row(db_stmt *s, store_notification *o)
+{
+    o->id = db_col_int64(s, 0);
+    o->user_id = db_col_int64(s, 1);
+    snprintf(o->type, sizeof o->type, "%s", db_col_text(s, 2));
+    o->actor_id = db_col_int64(s, 3);
+    o->actor_count = db_col_int64(s, 4);
+    o->post_id = db_col_int64(s, 5);
+    o->comment_id = db_col_int64(s, 6);
+    o->seq = db_col_int64(s, 7);
+    o->created_at = db_col_int64(s, 8);
+    o->updated_at = db_col_int64(s, 9);
+    o->read_at = db_col_int64(s, 10);
+}
+
 int store_notification_list(db *d, int64_t user_id, int64_t before_seq, store_notification *out,
                             int max)
 {
@@ -57,22 +72,35 @@ int store_notification_list(db *d, int64_t user_id, int64_t before_seq, store_no
     db_bind_int64(s, 2, before_seq > 0 ? before_seq : INT64_MAX);
     db_bind_int64(s, 3, max);
     int n = 0, rc = DB_DONE;
-    while (n < max && (rc = db_step(s)) == DB_ROW) {
-        store_notification *o = &out[n++];
-        o->id = db_col_int64(s, 0);
-        o->user_id = db_col_int64(s, 1);
-        snprintf(o->type, sizeof o->type, "%s", db_col_text(s, 2));
-        o->actor_id = db_col_int64(s, 3);
-        o->actor_count = db_col_int64(s, 4);
-        o->post_id = db_col_int64(s, 5);
-        o->comment_id = db_col_int64(s, 6);
-        o->seq = db_col_int64(s, 7);
-        o->created_at = db_col_int64(s, 8);
-        o->updated_at = db_col_int64(s, 9);
-        o->read_at = db_col_int64(s, 10);
-    }
+    while (n < max && (rc = db_step(s)) == DB_ROW)
+        read_row(s, &out[n++]);
     db_reset(s);
     return rc < 0 ? rc : n;
+}
+
+int store_notification_current(db *d, int64_t user_id, int64_t id, const char *group_key,
+                               store_notification *out)
+{
+    static const char *by_group =
+        "SELECT id, user_id, type, actor_id, actor_count, post_id, comment_id, seq, created_at, "
+        "updated_at, read_at FROM notifications WHERE user_id = ? AND group_key = ? "
+        "AND read_at IS NULL";
+    static const char *by_id =
+        "SELECT id, user_id, type, actor_id, actor_count, post_id, comment_id, seq, created_at, "
+        "updated_at, read_at FROM notifications WHERE user_id = ? AND id = ?";
+    db_stmt *s = db_prepare(d, group_key ? by_group : by_id);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, user_id);
+    if (group_key)
+        db_bind_text(s, 2, group_key);
+    else
+        db_bind_int64(s, 2, id);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        read_row(s, out);
+    db_reset(s);
+    return rc == DB_ROW ? 0 : rc < 0 ? rc : ERR_NOT_FOUND;
 }
 
 int64_t store_notification_unread(db *d, int64_t user_id)

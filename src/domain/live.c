@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Presence visibility and room rules: see live.h.
+ */
+#include "domain/live.h"
+
+#include "core/bus.h"
+#include "core/json.h"
+#include "core/util.h"
+#include "domain/errors.h"
+#include "store/graph.h"
+#include "store/users.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool live_room_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > LIVE_ROOM_NAME_MAX)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
+            return false;
+    return true;
+}
+
+/* Code points of valid UTF-8, or -1. jansson already guarantees valid UTF-8 for strings it
+ * parsed; this is the count, with a check for callers that did not come through it. */
+static long utf8_chars(const char *s)
+{
+    long n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; n++) {
+        int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        if (!len)
+            return -1;
+        for (int i = 1; i < len; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return -1;
+        p += len;
+    }
+    return n;
+}
+
+int live_room_text_check(const char *text, auth_error *err)
+{
+    if (!text || !*text)
+        return domain_invalid(err, "text", "required");
+    long n = utf8_chars(text);
+    if (n < 0)
+        return domain_invalid(err, "text", "invalid_utf8");
+    if (n > LIVE_ROOM_TEXT_MAX)
+        return domain_invalid(err, "text", "too_long");
+    return 0;
+}
+
+bool live_presence_visible(db *d, int64_t viewer, int64_t target)
+{
+    if (viewer == target)
+        return true;
+    return store_follows(d, viewer, target) && store_follows(d, target, viewer) &&
+           !store_blocked_either(d, viewer, target);
+}
+
+void live_presence_get(db *d, int64_t user_id, store_presence *out)
+{
+    if (store_presence_get(d, user_id, out) < 0) {
+        memset(out, 0, sizeof *out);
+        out->user_id = user_id;
+        snprintf(out->status, sizeof out->status, "offline");
+    }
+}
+
+static void publish_control(const char *type, const char *room, int64_t user_id, int64_t value)
+{
+    json_t *env = json_pack("{s:s, s:{s:s, s:o, s:I}}", "type", type, "data", "room", room,
+                            "user_id", json_id(user_id), "value", (json_int_t)value);
+    char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+    json_decref(env);
+    if (text)
+        bus_publish(LIVE_CONTROL_TOPIC, text, strlen(text));
+    free(text);
+}
+
+int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seconds,
+                            auth_error *err)
+{
+    if (seconds < 0 || seconds > LIVE_SLOW_MODE_MAX)
+        return domain_invalid(err, "slow_mode_seconds", "out_of_range");
+    if (store_room_set_slow_mode(d, room, seconds, actor, now_ms()) < 0)
+        return domain_db_failed(err, d, "room slow mode");
+    publish_control("room.slow_mode", room, 0, seconds);
+    return 0;
+}
+
+int live_room_ban(db *d, int64_t actor, const char *room, int64_t target, auth_error *err)
+{
+    if (actor == target)
+        return domain_fail(err, ERR_INVALID, "cannot_ban_self", "you cannot ban yourself");
+    store_user u;
+    int rc = store_user_by_id(d, target, &u);
+    if (rc == ERR_NOT_FOUND)
+        return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
+    if (rc == 0)
+        rc = store_room_ban(d, room, target, actor, now_ms());
+    if (rc < 0)
+        return domain_db_failed(err, d, "room ban");
+    publish_control("room.ban", room, target, 1);
+    return 0;
+}
+
+int live_room_unban(db *d, const char *room, int64_t target, auth_error *err)
+{
+    int rc = store_room_unban(d, room, target);
+    if (rc == ERR_NOT_FOUND)
+        return domain_fail(err, ERR_NOT_FOUND, "ban_not_found", "that user is not banned here");
+    if (rc < 0)
+        return domain_db_failed(err, d, "room unban");
+    return 0;
+}
