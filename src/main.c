@@ -14,6 +14,7 @@
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/users.h"
+#include "ws/hub.h"
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -59,6 +60,21 @@ static int cmd_serve(app *a)
         fprintf(stderr, "streamhub: %s\n", err);
         return 1;
     }
+    /* The hub comes up before the HTTP server so that no upgrade finds it missing; its
+     * commands are registered before it starts. */
+    api_realtime_register();
+    ws_hub_options wo = {
+        .threads = (int)a->cfg.ws_threads, .workers = (int)a->cfg.ws_workers,
+        .queue_limit = (size_t)a->cfg.queue_limit, .max_message = (size_t)a->cfg.ws_max_message,
+        .send_queue = (size_t)a->cfg.ws_send_queue, .idle_timeout_s = (int)a->cfg.ws_idle_timeout,
+        .ping_interval_s = (int)a->cfg.ws_ping_interval,
+        .auth_timeout_s = (int)a->cfg.ws_auth_timeout, .auth_grace_s = (int)a->cfg.ws_auth_grace,
+        .thread_init = app_thread_init, .thread_done = app_thread_done, .app = a};
+    if (ws_hub_start(&wo, err, sizeof err) < 0) {
+        fprintf(stderr, "streamhub: %s\n", err);
+        app_close(a);
+        return 1;
+    }
     size_t n_routes;
     const http_route *routes = api_routes(&n_routes);
     http_options o = {
@@ -77,6 +93,7 @@ static int cmd_serve(app *a)
     a->http = http_server_start(&o, routes, n_routes, err, sizeof err);
     if (!a->http) {
         fprintf(stderr, "streamhub: %s\n", err);
+        ws_hub_stop();
         app_close(a);
         return 1;
     }
@@ -88,6 +105,8 @@ static int cmd_serve(app *a)
     sigwait(&stop, &sig);
     log_info("stopping", "\"signal\":%d,\"drain_seconds\":%lld", sig,
              (long long)a->cfg.shutdown_timeout);
+    /* sockets first (1001), so that libmicrohttpd has no upgraded connection left to stop */
+    ws_hub_stop();
     http_server_shutdown(a->http, (int)a->cfg.shutdown_timeout);
     a->http = NULL;
     app_close(a);

@@ -153,6 +153,7 @@ static const http_route routes[] = {
     {"POST", "/api/v1/message-requests/:id/decline", api_message_request_decline,
      DB | JSON | HTTP_OPTIONAL_BODY, NULL},
     {"GET", "/api/v1/messages/sync", api_messages_sync, DB, NULL},
+    {"GET", "/api/v1/ws", api_realtime_ws, DB, NULL},
 };
 
 const http_route *api_routes(size_t *n)

@@ -193,6 +193,10 @@ void api_messages_sync(http_req *req, http_res *res);
 json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, int *rc);
 /* Registers the socket commands of conversations (message.send, typing, read, sync, ...). */
 void api_conversations_ws_register(void);
+/* GET /api/v1/ws (realtime.c), and the socket commands registered once at startup, before the
+ * hub starts: "auth", "ping", "sync" and those of the other realtime resources. */
+void api_realtime_ws(http_req *req, http_res *res);
+void api_realtime_register(void);
 
 void api_admin_grant_badge(http_req *req, http_res *res);
 void api_admin_revoke_badge(http_req *req, http_res *res);

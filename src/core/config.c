@@ -69,6 +69,14 @@ static const option_def options[] = {
     {"log-level", OPT_STR, O(log_level), "info", 0, 0, "debug, info, warn or error"},
     {"access-log", OPT_BOOL, O(access_log), "true", 0, 0, "write a JSON line per request"},
     {"node-id", OPT_INT, O(node_id), "0", 0, 1023, "node number embedded in generated ids (unique per API node)"},
+    {"ws-threads", OPT_INT, O(ws_threads), "1", 1, 64, "WebSocket hub event-loop threads"},
+    {"ws-workers", OPT_INT, O(ws_workers), "4", 1, 256, "threads running WebSocket commands that touch the database"},
+    {"ws-max-message", OPT_INT, O(ws_max_message), "65536", 256, 16777216, "largest WebSocket message a client may send, bytes (closed 1009 beyond)"},
+    {"ws-send-queue", OPT_INT, O(ws_send_queue), "1048576", 4096, 268435456, "bytes queued to one socket before it is closed as too slow (1013)"},
+    {"ws-idle-timeout", OPT_INT, O(ws_idle_timeout), "75", 1, 86400, "seconds a socket may send nothing (pongs count) before it is closed (4000)"},
+    {"ws-ping-interval", OPT_INT, O(ws_ping_interval), "30", 1, 3600, "seconds of silence after which the hub pings a socket"},
+    {"ws-auth-timeout", OPT_INT, O(ws_auth_timeout), "10", 1, 600, "seconds a socket may stay before authenticating (4003 after)"},
+    {"ws-auth-grace", OPT_INT, O(ws_auth_grace), "60", 0, 3600, "seconds before its token expires that a socket is sent auth.expiring"},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])

@@ -56,6 +56,14 @@ typedef struct config {
     char *log_level;
     bool access_log;
     int64_t node_id;
+    int64_t ws_threads;         /* WebSocket hub event-loop threads */
+    int64_t ws_workers;         /* hub threads running database-backed socket commands */
+    int64_t ws_max_message;     /* largest client message, bytes (1009 beyond) */
+    int64_t ws_send_queue;      /* bytes queued to one socket before it is closed 1013 */
+    int64_t ws_idle_timeout;    /* seconds without any frame (pongs count) before 4000 */
+    int64_t ws_ping_interval;   /* seconds of silence before the hub pings */
+    int64_t ws_auth_timeout;    /* seconds an unauthenticated socket may stay */
+    int64_t ws_auth_grace;      /* seconds before token expiry that auth.expiring is sent */
 } config;
 
 /* Fills cfg with the defaults. */

@@ -121,4 +121,16 @@ void http_res_file(http_res *res, int status, const char *content_type, int fd,
                    uint64_t offset, uint64_t len);
 void http_res_header(http_res *res, const char *name, const char *value);
 
+/* Protocol upgrades (WebSocket). The handler answers 101 Switching Protocols with
+ * http_res_upgrade; once the 101 is sent, fn runs (on an event-loop thread, must not block) with
+ * the raw non-blocking socket and any bytes the server already read past the request. The socket
+ * still belongs to http/: the new owner never close()s it but calls http_upgrade_close(h) once,
+ * from any thread. If the upgrade never happens (the connection died first), fn runs with
+ * fd -1 and h NULL so ctx can be freed. */
+typedef struct http_upgrade http_upgrade;
+typedef void (*http_upgrade_fn)(void *ctx, int fd, const char *extra, size_t extra_len,
+                                http_upgrade *h);
+void http_res_upgrade(http_res *res, const char *protocol, http_upgrade_fn fn, void *ctx);
+void http_upgrade_close(http_upgrade *h);
+
 #endif

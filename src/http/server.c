@@ -57,6 +57,9 @@ struct http_res {
     bool has_file;
     int fd;
     uint64_t file_offset;
+    /* A protocol upgrade (http_res_upgrade): fn is owed exactly one call. */
+    http_upgrade_fn upgrade_fn;
+    void *upgrade_ctx;
 };
 
 typedef enum { REQ_RECEIVING, REQ_RUNNING, REQ_READY, REQ_ANSWERED } req_state;
@@ -122,6 +125,8 @@ static void res_clear(http_res *res)
 {
     if (res->has_file)
         close(res->fd); /* never handed to libmicrohttpd */
+    if (res->upgrade_fn) /* the 101 was never sent: let the owner free its context */
+        res->upgrade_fn(res->upgrade_ctx, -1, NULL, 0, NULL);
     if (!res->is_static)
         free(res->body);
     for (int i = 0; i < res->n_headers; i++) {
@@ -202,6 +207,43 @@ void http_res_header(http_res *res, const char *name, const char *value)
     res->headers[res->n_headers][0] = xstrdup(name);
     res->headers[res->n_headers][1] = xstrdup(value);
     res->n_headers++;
+}
+
+/* ---- protocol upgrades ------------------------------------------------------------------- */
+/* libmicrohttpd sends the 101 and then calls on_upgraded with the socket, which it no longer
+ * polls; the MHD_UpgradeResponseHandle is what http_upgrade stands for, and closing through it is
+ * how the connection finally leaves libmicrohttpd's books (and its connection limit). */
+
+void http_res_upgrade(http_res *res, const char *protocol, http_upgrade_fn fn, void *ctx)
+{
+    http_res_bytes(res, 101, NULL, "", 0, true);
+    http_res_header(res, "Upgrade", protocol);
+    res->upgrade_fn = fn;
+    res->upgrade_ctx = ctx;
+}
+
+void http_upgrade_close(http_upgrade *h)
+{
+    if (h)
+        MHD_upgrade_action((struct MHD_UpgradeResponseHandle *)h, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static void on_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
+                        size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    http_req *r = cls;
+    http_upgrade_fn fn = r->res.upgrade_fn;
+    void *ctx = r->res.upgrade_ctx;
+    r->res.upgrade_fn = NULL;
+    r->res.upgrade_ctx = NULL;
+    if (!fn) {
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        return;
+    }
+    int fl = fcntl(sock, F_GETFL);
+    if (fl >= 0)
+        fcntl(sock, F_SETFL, fl | O_NONBLOCK);
+    fn(ctx, sock, extra, extra_len, (http_upgrade *)urh);
 }
 
 static bool res_has_header(const http_res *res, const char *name)
@@ -399,6 +441,8 @@ static enum MHD_Result queue_response(http_req *r)
         /* libmicrohttpd owns the descriptor from here on, even when this fails */
         res->has_file = false;
         mr = MHD_create_response_from_fd_at_offset64(res->len, res->fd, res->file_offset);
+    } else if (res->upgrade_fn && res->status == 101) {
+        mr = MHD_create_response_for_upgrade(on_upgraded, r);
     } else {
         mr = MHD_create_response_from_buffer(res->len, res->body, MHD_RESPMEM_PERSISTENT);
     }
@@ -772,6 +816,7 @@ http_server *http_server_start(const http_options *opts, const http_route *route
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
+                     MHD_ALLOW_UPGRADE |
                      MHD_USE_ERROR_LOG;
     struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;

@@ -25,6 +25,7 @@ typedef void (*ws_command_fn)(ws_call *call);
 enum {
     WS_CMD_INLINE = 0,        /* runs on the hub thread: must not block */
     WS_CMD_BLOCKING = 1 << 0, /* runs on the worker pool with a database connection */
+    WS_CMD_ANONYMOUS = 1 << 1, /* may be sent before the socket is authenticated ("auth") */
 };
 
 /* Registers the handler for client messages of this type (before the hub starts). */
@@ -39,9 +40,18 @@ const char *ws_call_type(ws_call *c);
 json_t *ws_call_data(ws_call *c);
 /* WS_CMD_BLOCKING: the worker's context (an app_worker *, see app.h); NULL inline. */
 void *ws_call_ctx(ws_call *c);
-/* Exactly one of these answers the call. ack steals data (NULL = {}). */
+/* Exactly one of these answers the call, before the handler returns (a call left unanswered
+ * gets an internal_error reply). ack steals data (NULL = {}). */
 void ws_call_ack(ws_call *c, json_t *data);
 void ws_call_error(ws_call *c, const char *code, const char *message);
+/* For the "auth" command: the socket now belongs to user_id until expires_ms (wall clock, ms
+ * since the epoch; 0 = no expiry). The first call subscribes "user:<id>"; later calls (a
+ * refreshed token) only move the expiry and are ignored for another user. Takes effect before
+ * the reply is sent. */
+void ws_call_set_user(ws_call *c, int64_t user_id, int64_t expires_ms);
+/* Closes the calling socket with an RFC 6455 / application close code once the reply is out. */
+void ws_call_close(ws_call *c, int code, const char *reason);
+
 /* Adds or removes a bus topic for the calling socket (rooms, presence). Safe from a worker;
  * a socket's topics go away with it. */
 int ws_call_subscribe(ws_call *c, const char *topic);

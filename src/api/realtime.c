@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * GET /api/v1/ws: the one WebSocket of a client (docs/realtime.md), and the socket commands
+ * that belong to no other resource: "auth" (first-message authentication and token refresh),
+ * "ping" (an application-level round trip that echoes its data) and "sync" (a message to the
+ * user's own other devices through the bus).
+ *
+ * The handshake is checked here (RFC 6455 §4.2: 426 for a missing upgrade or a version other
+ * than 13, 400 for a bad key), on a worker because a token in the Authorization header is
+ * verified like any request's, session row included; a bad header token is a 401 before any
+ * upgrade. Without a header the socket opens unauthenticated and must send
+ * {"type":"auth","data":{"token":...}} within --ws-auth-timeout seconds: browsers cannot set
+ * headers, and a token in the URL would land in logs. The socket then belongs to the hub
+ * (src/ws/), which only sees a file descriptor and a release callback.
+ */
+#include "api/api.h"
+
+#include "core/bus.h"
+#include "core/util.h"
+#include "ws/hub.h"
+#include "ws/ws.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define TOKEN_MAX 2048
+
+typedef struct upgrade_ctx {
+    int64_t user_id;
+    int64_t expires_ms;
+} upgrade_ctx;
+
+static void release_socket(void *arg)
+{
+    http_upgrade_close(arg);
+}
+
+static void on_upgraded(void *arg, int fd, const char *extra, size_t extra_len, http_upgrade *h)
+{
+    upgrade_ctx *u = arg;
+    if (fd >= 0)
+        ws_hub_adopt(fd, extra, extra_len, release_socket, h, u->user_id, u->expires_ms);
+    free(u);
+}
+
+/* Whether a comma-separated header value contains token (case-insensitive), as Connection:
+ * keep-alive, Upgrade does. */
+static bool header_has_token(const char *value, const char *token)
+{
+    size_t n = strlen(token);
+    for (const char *p = value; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        size_t trimmed = len;
+        while (trimmed && (p[trimmed - 1] == ' ' || p[trimmed - 1] == '\t'))
+            trimmed--;
+        if (trimmed == n && !strncasecmp(p, token, n))
+            return true;
+        p += len;
+    }
+    return false;
+}
+
+void api_realtime_ws(http_req *req, http_res *res)
+{
+    const char *upgrade = http_req_header(req, "Upgrade");
+    const char *connection = http_req_header(req, "Connection");
+    const char *version = http_req_header(req, "Sec-WebSocket-Version");
+    if (!header_has_token(upgrade, "websocket") || !header_has_token(connection, "upgrade")) {
+        http_res_error(res, 426, "upgrade_required",
+                       "this endpoint speaks WebSocket only (Upgrade: websocket)", NULL);
+        http_res_header(res, "Upgrade", "websocket");
+        http_res_header(res, "Sec-WebSocket-Version", "13");
+        return;
+    }
+    if (!version || strcmp(version, "13") != 0) {
+        http_res_error(res, 426, "unsupported_websocket_version",
+                       "only WebSocket version 13 is supported", NULL);
+        http_res_header(res, "Sec-WebSocket-Version", "13");
+        return;
+    }
+    char accept[WS_ACCEPT_LEN];
+    if (!ws_handshake_accept(http_req_header(req, "Sec-WebSocket-Key"), accept)) {
+        http_res_error(res, 400, "invalid_handshake",
+                       "Sec-WebSocket-Key must be the base64 of 16 bytes", NULL);
+        return;
+    }
+    upgrade_ctx *u = xcalloc(1, sizeof *u);
+    const char *authorization = http_req_header(req, "Authorization");
+    if (authorization) {
+        db *d = api_db(req, res);
+        access_claims claims;
+        auth_error err = {0};
+        auth_principal p;
+        if (!d) {
+            free(u);
+            return;
+        }
+        int rc = auth_check_token(api_app(req)->auth, authorization, &claims, &err);
+        if (rc < 0) {
+            api_fail(res, rc, &err);
+            free(u);
+            return;
+        }
+        if (!api_auth(req, res, d, &p)) {
+            free(u);
+            return;
+        }
+        u->user_id = p.user.id;
+        u->expires_ms = claims.expires_at * 1000;
+    }
+    http_res_upgrade(res, "websocket", on_upgraded, u);
+    http_res_header(res, "Sec-WebSocket-Accept", accept);
+}
+
+/* ---- commands ----------------------------------------------------------------------------- */
+
+/* {"type":"auth","id":I,"data":{"token":"<access token>"}}: the first message of a socket
+ * opened without a header, or a refreshed token on an open one. On an unauthenticated socket a
+ * bad token also closes it (4003): nothing else could be done with it. */
+static void cmd_auth(ws_call *c)
+{
+    app_worker *w = ws_call_ctx(c);
+    json_t *token = json_object_get(ws_call_data(c), "token");
+    int64_t current = ws_call_user(c);
+    if (!json_is_string(token) || !json_string_length(token) ||
+        json_string_length(token) > TOKEN_MAX) {
+        ws_call_error(c, "validation_failed", "data.token must be an access token");
+        if (!current)
+            ws_call_close(c, WS_CLOSE_AUTH_FAILED, "authentication failed");
+        return;
+    }
+    db *d = w ? app_worker_db(w) : NULL;
+    if (!d) {
+        ws_call_error(c, "database_unavailable", "the database cannot be reached");
+        return;
+    }
+    char header[TOKEN_MAX + 8];
+    snprintf(header, sizeof header, "Bearer %s", json_string_value(token));
+    access_claims claims;
+    auth_principal p;
+    auth_error err = {0};
+    int rc = auth_check_token(w->app->auth, header, &claims, &err);
+    if (rc == 0)
+        rc = auth_authenticate(w->app->auth, d, header, &p, &err);
+    if (rc == 0 && current && current != p.user.id) {
+        ws_call_error(c, "user_mismatch", "a socket stays with the account it authenticated as");
+        return;
+    }
+    if (rc < 0) {
+        ws_call_error(c, err.code ? err.code : "invalid_token",
+                      err.message ? err.message : "the access token is invalid");
+        if (!current)
+            ws_call_close(c, WS_CLOSE_AUTH_FAILED, "authentication failed");
+        return;
+    }
+    ws_call_set_user(c, p.user.id, claims.expires_at * 1000);
+    int64_t left = claims.expires_at - now_ms() / 1000;
+    char uid[24], cid[24];
+    snprintf(uid, sizeof uid, "%lld", (long long)p.user.id);
+    snprintf(cid, sizeof cid, "%llu", (unsigned long long)ws_call_connection(c));
+    ws_call_ack(c, json_pack("{s:s, s:s, s:I}", "user_id", uid, "connection_id", cid,
+                             "expires_in", (json_int_t)(left > 0 ? left : 0)));
+}
+
+/* {"type":"ping","id":I,"data":{...}} -> ack with the same data: keepalive for clients that
+ * cannot see protocol pings, and a round-trip probe. */
+static void cmd_ping(ws_call *c)
+{
+    ws_call_ack(c, json_deep_copy(ws_call_data(c)));
+}
+
+/* {"type":"sync","data":{...}} -> every socket of this user, on every node, receives
+ * {"type":"sync","data":{"connection_id":sender,"payload":{...}}} (drafts, UI state handoff);
+ * the sender skips its own copy by connection_id. */
+static void cmd_sync(ws_call *c)
+{
+    char cid[24];
+    snprintf(cid, sizeof cid, "%llu", (unsigned long long)ws_call_connection(c));
+    int n = bus_publish_user(ws_call_user(c), "sync",
+                             json_pack("{s:s, s:O}", "connection_id", cid, "payload",
+                                       ws_call_data(c)));
+    ws_call_ack(c, json_pack("{s:i}", "delivered", n));
+}
+
+void api_realtime_register(void)
+{
+    ws_command_register("auth", cmd_auth, WS_CMD_BLOCKING | WS_CMD_ANONYMOUS);
+    ws_command_register("ping", cmd_ping, WS_CMD_INLINE);
+    ws_command_register("sync", cmd_sync, WS_CMD_INLINE);
+}

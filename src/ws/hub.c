@@ -1,0 +1,1045 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The WebSocket hub: a few epoll threads own every upgraded socket (never a thread per socket),
+ * libwslay does the RFC 6455 framing (masking, fragmentation, control frames, close codes, the
+ * message size limit), and this file does the rest: the JSON envelope and command dispatch,
+ * authentication state and token expiry, keepalive, idle and auth timeouts, the send-queue cap,
+ * bus subscriptions and the worker pool for commands that need the database.
+ *
+ * Threads. A socket belongs to one hub thread, which alone touches its wslay context and fd.
+ * Everything that comes from elsewhere (a bus delivery on a publisher's thread, a reply from a
+ * worker, a new socket from the HTTP loop) is a "mail" appended to the owning thread's inbox
+ * under a mutex, with an eventfd write when the inbox was empty. A connection is
+ * reference-counted: the thread holds one reference, each mail and each call in a worker one
+ * more, so a socket may close while a worker still holds a call for it; such replies find the
+ * connection marked closed and are dropped.
+ *
+ * Memory per idle socket is the conn struct, the wslay context (about 5 KiB, mostly its frame
+ * read buffer) and the kernel's socket buffers; the send queue is wslay's and is capped in bytes
+ * (--ws-send-queue): a consumer too slow for it stops being read, gets 1013 behind what is
+ * queued, and is dropped if it cannot even take that in time.
+ *
+ * Timers are coarse: every TICK_MS each thread walks its sockets (a few microseconds per
+ * thousand) for pings, idle and auth timeouts, token expiry and close deadlines; one walk beats
+ * a timer per socket at this granularity.
+ */
+#include "ws/hub.h"
+#include "ws/ws.h"
+
+#include "core/bus.h"
+#include "core/log.h"
+#include "core/pool.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <wslay/wslay.h>
+
+#define MAX_COMMANDS 128
+#define TYPE_MAX 48
+#define MAX_INFLIGHT 32   /* blocking commands one socket may have queued or running */
+#define TICK_MS 250
+#define CLOSE_LINGER_MS 3000  /* a close handshake the peer does not finish in time is cut */
+#define SLOW_LINGER_MS 10000  /* a slow consumer's last chance to read its queue and the 1013 */
+#define SESSION_BUCKETS 4096
+
+/* ---- command registry --------------------------------------------------------------------- */
+
+typedef struct command {
+    char type[TYPE_MAX];
+    ws_command_fn fn;
+    unsigned flags;
+} command;
+
+static command commands[MAX_COMMANDS];
+static int n_commands;
+static ws_session_fn session_fn;
+
+void ws_command_register(const char *type, ws_command_fn fn, unsigned flags)
+{
+    for (int i = 0; i < n_commands; i++)
+        if (!strcmp(commands[i].type, type)) {
+            commands[i].fn = fn;
+            commands[i].flags = flags;
+            return;
+        }
+    if (n_commands == MAX_COMMANDS || strlen(type) >= TYPE_MAX) {
+        log_error("ws command not registered", "\"type\":\"%s\"", type);
+        return;
+    }
+    snprintf(commands[n_commands].type, TYPE_MAX, "%s", type);
+    commands[n_commands].fn = fn;
+    commands[n_commands].flags = flags;
+    n_commands++;
+}
+
+static const command *command_find(const char *type)
+{
+    for (int i = 0; i < n_commands; i++)
+        if (!strcmp(commands[i].type, type))
+            return &commands[i];
+    return NULL;
+}
+
+void ws_on_session(ws_session_fn fn)
+{
+    session_fn = fn;
+}
+
+/* ---- types -------------------------------------------------------------------------------- */
+
+typedef struct topic_sub {
+    struct topic_sub *next;
+    bus_sub *sub;
+    char name[];
+} topic_sub;
+
+typedef struct hub_thread hub_thread;
+
+typedef struct conn {
+    struct conn *prev, *next; /* the owning thread's list */
+    hub_thread *t;
+    atomic_int refs;
+    atomic_bool closed; /* destroyed: the fd and wslay context are gone */
+    atomic_int inflight;
+    _Atomic int64_t user_id; /* 0 until authenticated; read by workers */
+    int fd;
+    ws_release_fn release;
+    void *release_arg;
+    wslay_event_context_ptr ws;
+    uint64_t id;
+    int64_t expires_ms; /* wall clock */
+    int64_t opened_ms, last_rx_ms, last_ping_ms, close_deadline_ms; /* monotonic */
+    char *extra;
+    size_t extra_len, extra_off;
+    uint32_t epoll_mask;
+    bool closing, expiring_sent;
+    pthread_mutex_t mu; /* topics, which workers may change */
+    topic_sub *topics;
+    bus_sub *user_sub;
+} conn;
+
+enum { MAIL_ADOPT, MAIL_SEND, MAIL_AUTH, MAIL_CLOSE };
+
+typedef struct mail {
+    struct mail *next;
+    conn *c;
+    int kind;
+    int64_t a, b;
+    size_t len;
+    char data[];
+} mail;
+
+struct hub_thread {
+    pthread_t tid;
+    int epfd, evfd;
+    pthread_mutex_t mu;
+    mail *head, *tail;
+    conn *conns;
+    int64_t now; /* monotonic ms, refreshed every loop */
+    atomic_bool stop;
+};
+
+struct ws_call {
+    conn *c;
+    const command *cmd;
+    json_t *msg;
+    json_t *data;
+    const char *type;
+    void *ctx;
+    bool answered;
+};
+
+static struct {
+    ws_hub_options o;
+    hub_thread *threads;
+    int n_threads;
+    pool *workers;
+    atomic_bool running;
+    atomic_uint rr;
+    atomic_size_t n_conns;
+} hub;
+
+static atomic_uint_fast64_t next_conn_id = 1;
+
+static int64_t mono_ms(void)
+{
+    return monotonic_us() / 1000;
+}
+
+/* ---- per-user socket counts (ws_on_session) ----------------------------------------------- */
+
+typedef struct session_node {
+    struct session_node *next;
+    int64_t user_id;
+    int count;
+} session_node;
+
+static pthread_mutex_t session_mu = PTHREAD_MUTEX_INITIALIZER;
+static session_node *sessions[SESSION_BUCKETS];
+
+/* Returns true when this was the user's first (add) or last (remove) socket on this node. */
+static bool session_change(int64_t user_id, int delta)
+{
+    unsigned b = (unsigned)((uint64_t)user_id * 0x9E3779B97F4A7C15ull >> 52) % SESSION_BUCKETS;
+    bool edge = false;
+    pthread_mutex_lock(&session_mu);
+    session_node **p = &sessions[b];
+    while (*p && (*p)->user_id != user_id)
+        p = &(*p)->next;
+    if (delta > 0) {
+        if (!*p) {
+            *p = xcalloc(1, sizeof **p);
+            (*p)->user_id = user_id;
+        }
+        edge = (*p)->count++ == 0;
+    } else if (*p) {
+        if (--(*p)->count == 0) {
+            session_node *dead = *p;
+            *p = dead->next;
+            free(dead);
+            edge = true;
+        }
+    }
+    pthread_mutex_unlock(&session_mu);
+    return edge;
+}
+
+/* ---- connection references and mail ------------------------------------------------------- */
+
+static void conn_ref(conn *c)
+{
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+}
+
+static void conn_unref(conn *c)
+{
+    if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        pthread_mutex_destroy(&c->mu);
+        free(c->extra);
+        free(c);
+    }
+}
+
+static mail *mail_new(conn *c, int kind, const void *data, size_t len)
+{
+    mail *m = xmalloc(sizeof *m + len + 1);
+    m->next = NULL;
+    m->c = c;
+    m->kind = kind;
+    m->a = m->b = 0;
+    m->len = len;
+    if (len)
+        memcpy(m->data, data, len);
+    m->data[len] = '\0';
+    conn_ref(c);
+    return m;
+}
+
+static void mail_push(hub_thread *t, mail *m)
+{
+    pthread_mutex_lock(&t->mu);
+    bool was_empty = !t->head;
+    if (t->tail)
+        t->tail->next = m;
+    else
+        t->head = m;
+    t->tail = m;
+    pthread_mutex_unlock(&t->mu);
+    if (was_empty) {
+        uint64_t one = 1;
+        ssize_t w = write(t->evfd, &one, sizeof one);
+        (void)w; /* a full eventfd counter still wakes the thread */
+    }
+}
+
+static bool on_own_thread(conn *c)
+{
+    return pthread_equal(pthread_self(), c->t->tid);
+}
+
+/* ---- wslay callbacks ---------------------------------------------------------------------- */
+
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *out, size_t len, int flags,
+                       void *user)
+{
+    conn *c = user;
+    if (c->extra) {
+        size_t n = c->extra_len - c->extra_off;
+        if (n > len)
+            n = len;
+        memcpy(out, c->extra + c->extra_off, n);
+        c->extra_off += n;
+        if (c->extra_off == c->extra_len) {
+            free(c->extra);
+            c->extra = NULL;
+        }
+        c->last_rx_ms = c->t->now;
+        return (ssize_t)n;
+    }
+    ssize_t r = recv(c->fd, out, len, 0);
+    if (r > 0) {
+        c->last_rx_ms = c->t->now;
+        return r;
+    }
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    else
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE); /* EOF or reset */
+    return -1;
+}
+
+static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                       void *user)
+{
+    conn *c = user;
+    ssize_t r = send(c->fd, data, len, MSG_NOSIGNAL | (flags & WSLAY_MSG_MORE ? MSG_MORE : 0));
+    if (r >= 0)
+        return r;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    else
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+    return -1;
+}
+
+static void handle_text(conn *c, const uint8_t *p, size_t n);
+
+static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *user);
+
+static const struct wslay_event_callbacks callbacks = {
+    .recv_callback = recv_cb,
+    .send_callback = send_cb,
+    .on_msg_recv_callback = on_msg_cb,
+};
+
+/* ---- sending and closing (hub thread) ----------------------------------------------------- */
+
+static void conn_close(conn *c, int code, const char *reason)
+{
+    if (c->closing || atomic_load(&c->closed))
+        return;
+    c->closing = true;
+    c->close_deadline_ms = c->t->now + (code == 1013 ? SLOW_LINGER_MS : CLOSE_LINGER_MS);
+    wslay_event_queue_close(c->ws, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
+}
+
+static void conn_send(conn *c, const char *text, size_t len)
+{
+    if (c->closing || atomic_load(&c->closed) || !wslay_event_get_write_enabled(c->ws))
+        return;
+    if (wslay_event_get_queued_msg_length(c->ws) + len > hub.o.send_queue) {
+        /* Reading on would only queue more replies; the close goes behind what is queued. */
+        log_warn("ws slow consumer closed", "\"connection\":%llu,\"queued\":%zu",
+                 (unsigned long long)c->id, wslay_event_get_queued_msg_length(c->ws));
+        conn_close(c, 1013, "send queue full: the client reads too slowly");
+        wslay_event_shutdown_read(c->ws);
+        return;
+    }
+    struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
+    wslay_event_queue_msg(c->ws, &m);
+}
+
+static void conn_send_json(conn *c, json_t *env)
+{
+    char *text = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    if (text) {
+        conn_send(c, text, strlen(text));
+        free(text);
+    }
+}
+
+static void send_error(conn *c, json_t *id, const char *code, const char *message)
+{
+    conn_send_json(c, json_pack("{s:s, s:O?, s:{s:s, s:s}}", "type", "error", "id", id, "data",
+                                "code", code, "message", message));
+}
+
+static void conn_destroy(conn *c)
+{
+    if (atomic_load(&c->closed))
+        return;
+    atomic_store(&c->closed, true);
+    hub_thread *t = c->t;
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+    bus_unsubscribe(c->user_sub);
+    c->user_sub = NULL;
+    pthread_mutex_lock(&c->mu);
+    topic_sub *topics = c->topics;
+    c->topics = NULL;
+    pthread_mutex_unlock(&c->mu);
+    while (topics) {
+        topic_sub *next = topics->next;
+        bus_unsubscribe(topics->sub);
+        free(topics);
+        topics = next;
+    }
+    int64_t user = atomic_load(&c->user_id);
+    if (user && session_change(user, -1) && session_fn)
+        session_fn(user, false);
+    wslay_event_context_free(c->ws);
+    c->ws = NULL;
+    if (c->release)
+        c->release(c->release_arg);
+    else
+        close(c->fd);
+    c->fd = -1;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        t->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    atomic_fetch_sub(&hub.n_conns, 1);
+    conn_unref(c); /* the thread's reference */
+}
+
+/* Flushes what wslay has queued, ends the connection once both directions are done, and keeps
+ * the epoll interest in step with what wslay wants. */
+static void conn_service(conn *c)
+{
+    if (atomic_load(&c->closed))
+        return;
+    if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
+        conn_destroy(c);
+        return;
+    }
+    int want_read = wslay_event_want_read(c->ws), want_write = wslay_event_want_write(c->ws);
+    if (!want_read && !want_write) {
+        conn_destroy(c);
+        return;
+    }
+    uint32_t mask = (want_read ? EPOLLIN : 0) | (want_write ? EPOLLOUT : 0);
+    if (mask != c->epoll_mask) {
+        struct epoll_event ev = {.events = mask, .data.ptr = c};
+        epoll_ctl(c->t->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+        c->epoll_mask = mask;
+    }
+}
+
+/* A bus delivery, on the publisher's thread: copy and wake the owner. */
+static void deliver(void *ctx, const char *topic, const char *msg, size_t len)
+{
+    conn *c = ctx;
+    if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+        return;
+    mail_push(c->t, mail_new(c, MAIL_SEND, msg, len));
+}
+
+static void apply_auth(conn *c, int64_t user, int64_t expires_ms)
+{
+    if (c->closing || atomic_load(&c->closed) || user <= 0)
+        return;
+    int64_t cur = atomic_load(&c->user_id);
+    if (cur && cur != user)
+        return; /* one socket, one account: the auth command refuses this before */
+    if (!cur) {
+        char topic[32];
+        snprintf(topic, sizeof topic, "user:%lld", (long long)user);
+        atomic_store(&c->user_id, user);
+        if (session_change(user, +1) && session_fn)
+            session_fn(user, true);
+        c->user_sub = bus_subscribe(topic, deliver, c);
+    }
+    c->expires_ms = expires_ms;
+    c->expiring_sent = false;
+}
+
+/* ---- incoming messages -------------------------------------------------------------------- */
+
+static bool utf8_valid(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint8_t b = s[i];
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if ((b & 0xE0) == 0xC0) {
+            k = 1;
+            cp = b & 0x1F;
+        } else if ((b & 0xF0) == 0xE0) {
+            k = 2;
+            cp = b & 0x0F;
+        } else if ((b & 0xF8) == 0xF0) {
+            k = 3;
+            cp = b & 0x07;
+        } else {
+            return false;
+        }
+        if (i + k >= n)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + j] & 0x3F);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
+static void call_finish(ws_call *call)
+{
+    if (!call->answered)
+        ws_call_error(call, "internal_error", "the command produced no reply");
+    json_decref(call->msg);
+    conn_unref(call->c);
+    free(call);
+}
+
+static void run_call(void *task, void *ctx)
+{
+    ws_call *call = task;
+    call->ctx = ctx;
+    call->cmd->fn(call);
+    atomic_fetch_sub(&call->c->inflight, 1);
+    call_finish(call);
+}
+
+static void handle_text(conn *c, const uint8_t *p, size_t n)
+{
+    json_error_t jerr;
+    json_t *msg = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
+    if (!msg || !json_is_object(msg)) {
+        json_decref(msg);
+        send_error(c, NULL, "malformed_json", "a message must be a JSON object");
+        return;
+    }
+    json_t *type = json_object_get(msg, "type"), *id = json_object_get(msg, "id");
+    json_t *data = json_object_get(msg, "data");
+    if (id && !json_is_string(id) && !json_is_null(id)) {
+        send_error(c, NULL, "invalid_message", "id must be a string");
+        goto done;
+    }
+    if (!json_is_string(type)) {
+        send_error(c, id, "invalid_message", "type must be a string");
+        goto done;
+    }
+    if (data && !json_is_object(data) && !json_is_null(data)) {
+        send_error(c, id, "invalid_message", "data must be an object");
+        goto done;
+    }
+    const command *cmd = command_find(json_string_value(type));
+    if (!cmd) {
+        send_error(c, id, "unknown_type", "no such message type");
+        goto done;
+    }
+    if (!atomic_load(&c->user_id) && !(cmd->flags & WS_CMD_ANONYMOUS)) {
+        send_error(c, id, "unauthenticated", "send an auth message first");
+        goto done;
+    }
+    if (!json_is_object(data)) {
+        data = json_object();
+        json_object_set_new(msg, "data", data);
+    }
+    ws_call *call = xcalloc(1, sizeof *call);
+    call->c = c;
+    call->cmd = cmd;
+    call->msg = msg;
+    call->data = data;
+    call->type = cmd->type;
+    conn_ref(c);
+    msg = NULL;
+    if (!(cmd->flags & WS_CMD_BLOCKING)) {
+        cmd->fn(call);
+        call_finish(call);
+        return;
+    }
+    if (atomic_load(&c->inflight) >= MAX_INFLIGHT) {
+        ws_call_error(call, "too_many_requests", "too many requests in flight on this socket");
+        call_finish(call);
+        return;
+    }
+    atomic_fetch_add(&c->inflight, 1);
+    if (pool_submit(hub.workers, run_call, call) < 0) {
+        atomic_fetch_sub(&c->inflight, 1);
+        ws_call_error(call, "overloaded", "server is busy, retry shortly");
+        call_finish(call);
+    }
+    return;
+done:
+    json_decref(msg);
+}
+
+static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                      void *user)
+{
+    conn *c = user;
+    if (c->closing)
+        return;
+    if (arg->opcode == WSLAY_TEXT_FRAME) {
+        if (!utf8_valid(arg->msg, arg->msg_length)) {
+            conn_close(c, 1007, "text message is not valid UTF-8");
+            return;
+        }
+        handle_text(c, arg->msg, arg->msg_length);
+    } else if (arg->opcode == WSLAY_BINARY_FRAME) {
+        conn_close(c, 1003, "binary messages are not accepted");
+    }
+    /* ping, pong and close are answered by wslay itself */
+}
+
+/* ---- the calls' API (ws.h) ---------------------------------------------------------------- */
+
+int64_t ws_call_user(ws_call *c)
+{
+    return atomic_load(&c->c->user_id);
+}
+
+uint64_t ws_call_connection(ws_call *c)
+{
+    return c->c->id;
+}
+
+const char *ws_call_type(ws_call *c)
+{
+    return c->type;
+}
+
+json_t *ws_call_data(ws_call *c)
+{
+    return c->data;
+}
+
+void *ws_call_ctx(ws_call *c)
+{
+    return c->ctx;
+}
+
+/* Sends text to the call's socket: directly on its own thread, by mail from anywhere else. */
+static void call_send(ws_call *call, json_t *env)
+{
+    conn *c = call->c;
+    if (on_own_thread(c)) {
+        conn_send_json(c, env);
+        return;
+    }
+    char *text = json_dumps(env, JSON_COMPACT);
+    json_decref(env);
+    if (!text)
+        return;
+    mail_push(c->t, mail_new(c, MAIL_SEND, text, strlen(text)));
+    free(text);
+}
+
+static bool call_answer_once(ws_call *c)
+{
+    if (c->answered) {
+        log_warn("ws command answered twice", "\"type\":\"%s\"", c->type);
+        return false;
+    }
+    c->answered = true;
+    return true;
+}
+
+void ws_call_ack(ws_call *c, json_t *data)
+{
+    if (!call_answer_once(c)) {
+        json_decref(data);
+        return;
+    }
+    call_send(c, json_pack("{s:s, s:O?, s:o}", "type", "ack", "id",
+                           json_object_get(c->msg, "id"), "data", data ? data : json_object()));
+}
+
+void ws_call_error(ws_call *c, const char *code, const char *message)
+{
+    if (!call_answer_once(c))
+        return;
+    call_send(c, json_pack("{s:s, s:O?, s:{s:s, s:s}}", "type", "error", "id",
+                           json_object_get(c->msg, "id"), "data", "code", code, "message",
+                           message));
+}
+
+void ws_call_set_user(ws_call *call, int64_t user_id, int64_t expires_ms)
+{
+    conn *c = call->c;
+    if (on_own_thread(c)) {
+        apply_auth(c, user_id, expires_ms);
+        return;
+    }
+    mail *m = mail_new(c, MAIL_AUTH, NULL, 0);
+    m->a = user_id;
+    m->b = expires_ms;
+    mail_push(c->t, m);
+}
+
+void ws_call_close(ws_call *call, int code, const char *reason)
+{
+    conn *c = call->c;
+    if (on_own_thread(c)) {
+        conn_close(c, code, reason);
+        return;
+    }
+    mail *m = mail_new(c, MAIL_CLOSE, reason, strlen(reason));
+    m->a = code;
+    mail_push(c->t, m);
+}
+
+int ws_call_subscribe(ws_call *call, const char *topic)
+{
+    conn *c = call->c;
+    size_t len = strlen(topic);
+    int rc = 0;
+    pthread_mutex_lock(&c->mu);
+    if (atomic_load(&c->closed)) {
+        rc = ERR_GONE;
+        goto out;
+    }
+    for (topic_sub *t = c->topics; t; t = t->next)
+        if (!strcmp(t->name, topic))
+            goto out;
+    bus_sub *s = bus_subscribe(topic, deliver, c);
+    if (!s) {
+        rc = ERR_INVALID;
+        goto out;
+    }
+    topic_sub *t = xmalloc(sizeof *t + len + 1);
+    memcpy(t->name, topic, len + 1);
+    t->sub = s;
+    t->next = c->topics;
+    c->topics = t;
+out:
+    pthread_mutex_unlock(&c->mu);
+    return rc;
+}
+
+void ws_call_unsubscribe(ws_call *call, const char *topic)
+{
+    conn *c = call->c;
+    topic_sub *found = NULL;
+    pthread_mutex_lock(&c->mu);
+    for (topic_sub **p = &c->topics; *p; p = &(*p)->next)
+        if (!strcmp((*p)->name, topic)) {
+            found = *p;
+            *p = found->next;
+            break;
+        }
+    pthread_mutex_unlock(&c->mu);
+    if (found) {
+        bus_unsubscribe(found->sub);
+        free(found);
+    }
+}
+
+/* ---- the event loop ----------------------------------------------------------------------- */
+
+static void conn_io(conn *c, uint32_t events)
+{
+    if (atomic_load(&c->closed))
+        return;
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && wslay_event_want_read(c->ws)) {
+        if (wslay_event_recv(c->ws) != 0) {
+            conn_destroy(c);
+            return;
+        }
+    } else if ((events & (EPOLLHUP | EPOLLERR)) && !(events & EPOLLOUT)) {
+        conn_destroy(c);
+        return;
+    }
+    conn_service(c);
+}
+
+static void adopt(hub_thread *t, conn *c, int64_t user, int64_t expires_ms)
+{
+    c->opened_ms = c->last_rx_ms = c->last_ping_ms = t->now;
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->epoll_mask = EPOLLIN;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+        wslay_event_context_free(c->ws);
+        c->release(c->release_arg);
+        atomic_store(&c->closed, true);
+        atomic_fetch_sub(&hub.n_conns, 1);
+        conn_unref(c);
+        return;
+    }
+    c->next = t->conns;
+    if (t->conns)
+        t->conns->prev = c;
+    t->conns = c;
+    if (user) {
+        apply_auth(c, user, expires_ms);
+        /* header-authenticated: tell the client what the auth ack would have */
+        char uid[24], cid[24];
+        snprintf(uid, sizeof uid, "%lld", (long long)user);
+        snprintf(cid, sizeof cid, "%llu", (unsigned long long)c->id);
+        int64_t left = expires_ms ? (expires_ms - now_ms() + 999) / 1000 : 0;
+        conn_send_json(c, json_pack("{s:s, s:{s:s, s:s, s:I}}", "type", "ready", "data",
+                                    "user_id", uid, "connection_id", cid, "expires_in",
+                                    (json_int_t)(left > 0 ? left : 0)));
+    }
+    if (c->extra)
+        conn_io(c, EPOLLIN);
+    else
+        conn_service(c);
+}
+
+static void drain_mail(hub_thread *t)
+{
+    pthread_mutex_lock(&t->mu);
+    mail *m = t->head;
+    t->head = t->tail = NULL;
+    pthread_mutex_unlock(&t->mu);
+    while (m) {
+        mail *next = m->next;
+        conn *c = m->c;
+        if (m->kind == MAIL_ADOPT) {
+            adopt(t, c, m->a, m->b);
+        } else if (!atomic_load(&c->closed)) {
+            if (m->kind == MAIL_SEND)
+                conn_send(c, m->data, m->len);
+            else if (m->kind == MAIL_AUTH)
+                apply_auth(c, m->a, m->b);
+            else if (m->kind == MAIL_CLOSE)
+                conn_close(c, (int)m->a, m->data);
+            /* one flush per connection per batch would be better under fan-out bursts; one
+             * send per message keeps latency lowest and is what measured fine */
+            conn_service(c);
+        }
+        conn_unref(c);
+        free(m);
+        m = next;
+    }
+}
+
+static void send_expiring(conn *c, int64_t wall)
+{
+    int64_t left = (c->expires_ms - wall + 999) / 1000;
+    conn_send_json(c, json_pack("{s:s, s:{s:I}}", "type", "auth.expiring", "data", "expires_in",
+                                (json_int_t)(left > 0 ? left : 0)));
+    c->expiring_sent = true;
+}
+
+static void tick(hub_thread *t)
+{
+    int64_t now = t->now, wall = now_ms();
+    int64_t idle = (int64_t)hub.o.idle_timeout_s * 1000, ping = (int64_t)hub.o.ping_interval_s * 1000;
+    for (conn *c = t->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->closing) {
+            if (now >= c->close_deadline_ms)
+                conn_destroy(c);
+            continue;
+        }
+        int64_t user = atomic_load(&c->user_id);
+        if (!user && now - c->opened_ms >= (int64_t)hub.o.auth_timeout_s * 1000) {
+            conn_close(c, WS_CLOSE_AUTH_FAILED, "authentication timed out");
+        } else if (now - c->last_rx_ms >= idle) {
+            conn_close(c, WS_CLOSE_IDLE, "idle timeout");
+        } else if (user && c->expires_ms && wall >= c->expires_ms) {
+            conn_close(c, WS_CLOSE_TOKEN_EXPIRED, "access token expired");
+        } else {
+            if (user && c->expires_ms && !c->expiring_sent &&
+                wall >= c->expires_ms - (int64_t)hub.o.auth_grace_s * 1000)
+                send_expiring(c, wall);
+            if (now - c->last_rx_ms >= ping && now - c->last_ping_ms >= ping) {
+                struct wslay_event_msg m = {WSLAY_PING, (const uint8_t *)"", 0};
+                wslay_event_queue_msg(c->ws, &m);
+                c->last_ping_ms = now;
+            }
+        }
+        if (wslay_event_want_write(c->ws) || c->closing)
+            conn_service(c);
+    }
+}
+
+static void *hub_main(void *arg)
+{
+    hub_thread *t = arg;
+    struct epoll_event evs[256];
+    t->now = mono_ms();
+    int64_t next_tick = t->now + TICK_MS;
+    int64_t stop_deadline = 0;
+    for (;;) {
+        if (atomic_load(&t->stop) && !stop_deadline) {
+            /* going away: every socket gets 1001 and a moment to finish its handshake */
+            for (conn *c = t->conns, *next; c; c = next) {
+                next = c->next;
+                conn_close(c, 1001, "server shutting down");
+                conn_service(c);
+            }
+            stop_deadline = t->now + 2000;
+        }
+        if (stop_deadline && (!t->conns || t->now >= stop_deadline))
+            break;
+        int timeout = (int)(next_tick - t->now);
+        if (timeout < 0)
+            timeout = 0;
+        if (stop_deadline && timeout > 50)
+            timeout = 50;
+        int n = epoll_wait(t->epfd, evs, 256, timeout);
+        t->now = mono_ms();
+        for (int i = 0; i < n; i++) {
+            if (!evs[i].data.ptr) {
+                uint64_t v;
+                ssize_t r = read(t->evfd, &v, sizeof v);
+                (void)r;
+                continue;
+            }
+            conn_io(evs[i].data.ptr, evs[i].events);
+        }
+        drain_mail(t);
+        if (t->now >= next_tick) {
+            tick(t);
+            next_tick = t->now + TICK_MS;
+        }
+    }
+    while (t->conns)
+        conn_destroy(t->conns);
+    return NULL;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn release,
+                  void *release_arg, int64_t user_id, int64_t expires_ms)
+{
+    if (!atomic_load(&hub.running) || fd < 0) {
+        if (release)
+            release(release_arg);
+        return;
+    }
+    conn *c = xcalloc(1, sizeof *c);
+    atomic_init(&c->refs, 1);
+    c->fd = fd;
+    c->release = release;
+    c->release_arg = release_arg;
+    c->id = atomic_fetch_add(&next_conn_id, 1);
+    pthread_mutex_init(&c->mu, NULL);
+    if (wslay_event_context_server_init(&c->ws, &callbacks, c) != 0) {
+        release(release_arg);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        return;
+    }
+    wslay_event_config_set_max_recv_msg_length(c->ws, hub.o.max_message);
+    if (extra_len) {
+        c->extra = xmalloc(extra_len);
+        memcpy(c->extra, extra, extra_len);
+        c->extra_len = extra_len;
+    }
+    unsigned k = atomic_fetch_add(&hub.rr, 1) % (unsigned)hub.n_threads;
+    c->t = &hub.threads[k];
+    atomic_fetch_add(&hub.n_conns, 1);
+    mail *m = mail_new(c, MAIL_ADOPT, NULL, 0); /* c keeps refs: the thread's and the mail's */
+    m->a = user_id;
+    m->b = expires_ms;
+    mail_push(c->t, m);
+}
+
+size_t ws_hub_connections(void)
+{
+    return atomic_load(&hub.n_conns);
+}
+
+int ws_hub_start(const ws_hub_options *opts, char *err, size_t err_size)
+{
+    hub.o = *opts;
+    hub.n_threads = opts->threads > 0 ? opts->threads : 1;
+    hub.threads = xcalloc((size_t)hub.n_threads, sizeof *hub.threads);
+    hub.workers = pool_create(&(pool_options){
+        .name = "sh-ws-worker", .threads = opts->workers > 0 ? opts->workers : 1,
+        .queue_limit = opts->queue_limit ? opts->queue_limit : 4096,
+        .thread_init = opts->thread_init, .thread_done = opts->thread_done, .arg = opts->app});
+    atomic_store(&hub.running, true);
+    for (int i = 0; i < hub.n_threads; i++) {
+        hub_thread *t = &hub.threads[i];
+        pthread_mutex_init(&t->mu, NULL);
+        t->epfd = epoll_create1(EPOLL_CLOEXEC);
+        t->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
+        if (t->epfd < 0 || t->evfd < 0 || epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->evfd, &ev) < 0 ||
+            pthread_create(&t->tid, NULL, hub_main, t) != 0) {
+            snprintf(err, err_size, "cannot start the WebSocket hub: %s", strerror(errno));
+            hub.n_threads = i; /* the ones started are stopped by ws_hub_stop */
+            ws_hub_stop();
+            return ERR_INTERNAL;
+        }
+    }
+    return 0;
+}
+
+void ws_hub_stop(void)
+{
+    if (!hub.threads)
+        return;
+    atomic_store(&hub.running, false);
+    for (int i = 0; i < hub.n_threads; i++) {
+        atomic_store(&hub.threads[i].stop, true);
+        uint64_t one = 1;
+        ssize_t w = write(hub.threads[i].evfd, &one, sizeof one);
+        (void)w;
+    }
+    for (int i = 0; i < hub.n_threads; i++)
+        pthread_join(hub.threads[i].tid, NULL);
+    /* calls still queued run now; their replies land in inboxes nobody reads any more */
+    pool_destroy(hub.workers);
+    hub.workers = NULL;
+    for (int i = 0; i < hub.n_threads; i++) {
+        hub_thread *t = &hub.threads[i];
+        pthread_mutex_lock(&t->mu);
+        mail *m = t->head;
+        t->head = t->tail = NULL;
+        pthread_mutex_unlock(&t->mu);
+        while (m) {
+            mail *next = m->next;
+            if (m->kind == MAIL_ADOPT) { /* arrived after the loop ended */
+                wslay_event_context_free(m->c->ws);
+                m->c->release(m->c->release_arg);
+                atomic_store(&m->c->closed, true);
+                atomic_fetch_sub(&hub.n_conns, 1);
+                conn_unref(m->c); /* the reference the thread never took */
+            }
+            conn_unref(m->c);
+            free(m);
+            m = next;
+        }
+        close(t->epfd);
+        close(t->evfd);
+        pthread_mutex_destroy(&t->mu);
+    }
+    free(hub.threads);
+    hub.threads = NULL;
+}
+
+/* ---- handshake ---------------------------------------------------------------------------- */
+
+bool ws_handshake_accept(const char *key, char out[WS_ACCEPT_LEN])
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char raw[32];
+    if (!key || strlen(key) != 24 || EVP_DecodeBlock(raw, (const unsigned char *)key, 24) != 18 ||
+        key[22] != '=' || key[23] != '=')
+        return false; /* 16 bytes encode to 22 characters and "==" */
+    char text[24 + sizeof guid];
+    memcpy(text, key, 24);
+    memcpy(text + 24, guid, sizeof guid);
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    if (!EVP_Digest(text, 24 + sizeof guid - 1, digest, &dlen, EVP_sha1(), NULL) || dlen != 20)
+        return false;
+    EVP_EncodeBlock((unsigned char *)out, digest, 20);
+    return true;
+}
