@@ -63,6 +63,7 @@ static int cmd_serve(app *a)
     /* The hub comes up before the HTTP server so that no upgrade finds it missing; its
      * commands are registered before it starts. */
     api_realtime_register();
+    api_conversations_ws_register();
     ws_hub_options wo = {
         .threads = (int)a->cfg.ws_threads, .workers = (int)a->cfg.ws_workers,
         .queue_limit = (size_t)a->cfg.queue_limit, .max_message = (size_t)a->cfg.ws_max_message,
