@@ -440,4 +440,45 @@ describe('catch-up', () => {
     const x = await register(url);
     assert.deepEqual((await ok(await c().get('/api/v1/messages/sync', { token: tok(x) }))).messages, []);
   });
+
+  test('catch-up pages through more than 200 messages without loss or repeats', async () => {
+    const me = await register(url), b = await register(url);
+    const conv = await dm(b, me);
+    const sent = [];
+    for (let i = 0; i < 230; i++) sent.push((await send(b, conv, { text: `#${i}` })).id);
+    const got = [];
+    let after = '0', pages = 0;
+    for (;;) {
+      const page = ok(await c().get(`/api/v1/messages/sync?after=${after}`, { token: tok(me) }));
+      got.push(...page.messages.map((m) => m.id));
+      pages++;
+      if (!page.has_more) break;
+      after = page.last_id;
+    }
+    assert.equal(pages, 2);
+    assert.deepEqual(got, sent);
+  });
+});
+
+describe('concurrency', () => {
+  test('racing sends with one client_id make one message; racing opens make one 1:1', async () => {
+    const a = await register(url), b = await register(url);
+    const [x, y] = await Promise.all([
+      c().post('/api/v1/conversations', { token: tok(a), json: { kind: 'direct', member_ids: [b.user.id] } }),
+      c().post('/api/v1/conversations', { token: tok(b), json: { kind: 'direct', member_ids: [a.user.id] } }),
+    ]);
+    assert.deepEqual([x.status, y.status].sort(), [200, 201]);
+    assert.equal(x.json.id, y.json.id);
+    const conv = x.json;
+    const rs = await Promise.all(Array.from({ length: 8 }, () =>
+      c().post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(a), json: { text: 'once', client_id: 'race' } })));
+    assert.deepEqual(rs.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 201]);
+    assert.equal(new Set(rs.map((r) => r.json.id)).size, 1);
+    // Many senders at once: every message is stored once and history is in id order.
+    const burst = await Promise.all(Array.from({ length: 20 }, (_, i) => send(i % 2 ? a : b, conv, { text: `burst ${i}` })));
+    const hist = (await history(a, conv, '?limit=100')).items.map((m) => m.id);
+    assert.equal(hist.length, 21);
+    for (const m of burst) assert.ok(hist.includes(m.id));
+    assert.deepEqual(hist, [...hist].sort((p, q) => (BigInt(p) > BigInt(q) ? -1 : 1)));
+  });
 });
