@@ -93,6 +93,12 @@ node bench/idle-connections.mjs "$URL" 10000 "$PID" >"$WORK/idle.txt"
 echo "| 10,000 idle keep-alive connections (each made one request) | $(cat "$WORK/idle.txt"), RSS before: $((before / 1024)) MiB |"
 stop_server
 
+# The realtime hub: 10,000 authenticated WebSockets (its own server; see docs/BENCHMARKS.md).
+echo
+echo "Realtime hub (bench/ws-connections.mjs):"
+echo
+STREAMHUB_BIN="$BIN" node bench/ws-connections.mjs 10000 20 2>/dev/null | sed 's/^/    /'
+
 if [ -n "${BENCH_PG:-}" ]; then
   d="$WORK/pg"
   start_server "$d" --database "$BENCH_PG"

@@ -5,11 +5,12 @@
 #   sqlite  e2e suites (node --test) against the binary on SQLite
 #   pg      the same suites against a throwaway PostgreSQL server
 #   asan    the e2e suites on an AddressSanitizer + UndefinedBehaviorSanitizer build
+#   tsan    the WebSocket hub suites (tests/e2e/ws*.test.mjs) on a ThreadSanitizer build
 #   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-only=${STREAMHUB_TEST_ONLY:-unit,sqlite,pg,asan,fuzz}
+only=${STREAMHUB_TEST_ONLY:-unit,sqlite,pg,asan,tsan,fuzz}
 logs=build/test-logs
 mkdir -p "$logs"
 total_pass=0
@@ -36,12 +37,13 @@ node_suite() { # name log status
   record "$1" "$pass" "$fail"
 }
 
-run_e2e() { # name bin [env...]
+run_e2e() { # name bin [env...]; E2E_FILES narrows the suites
   local name=$1 bin=$2 log="$logs/$1.log"
   shift 2
   echo "== $name: e2e suites with $bin"
+  # shellcheck disable=SC2086
   env STREAMHUB_BIN="$PWD/$bin" "$@" node --test --test-reporter=tap --test-concurrency=2 \
-    tests/e2e/*.test.mjs >"$log" 2>&1
+    ${E2E_FILES:-tests/e2e/*.test.mjs} >"$log" 2>&1
   local status=$?
   grep -E '^not ok|^    not ok' "$log" | head -40
   node_suite "$name" "$log" "$status"
@@ -103,6 +105,26 @@ if wants asan; then
   else
     tail -30 "$logs/asan-build.log" "$logs/asan-setup.log" 2>/dev/null
     record asan 0 1
+  fi
+fi
+
+if wants tsan; then
+  # The hub's threads (epoll loops, the command pool, bus publishers, libmicrohttpd's) under
+  # ThreadSanitizer. A report makes the server exit 66, which the harness turns into a failure;
+  # the log is also grepped in case a report came from a process that exited cleanly anyway.
+  echo "== tsan: building with ThreadSanitizer"
+  if { [ -f build-tsan/build.ninja ] || meson setup build-tsan --buildtype=debug \
+        -Db_sanitize=thread -Db_lundef=false >"$logs/tsan-setup.log" 2>&1; } &&
+     ninja -C build-tsan streamhub >"$logs/tsan-build.log" 2>&1; then
+    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs" run_e2e tsan \
+      build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1
+    if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then
+      grep -m 3 -A 12 'WARNING: ThreadSanitizer' "$logs/tsan.log"
+      record tsan-reports 0 1
+    fi
+  else
+    tail -30 "$logs/tsan-build.log" "$logs/tsan-setup.log" 2>/dev/null
+    record tsan 0 1
   fi
 fi
 

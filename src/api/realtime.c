@@ -87,6 +87,13 @@ void api_realtime_ws(http_req *req, http_res *res)
                        "Sec-WebSocket-Key must be the base64 of 16 bytes", NULL);
         return;
     }
+    /* upgraded sockets leave libmicrohttpd's books, so --max-connections is applied here */
+    if (ws_hub_connections() >= (size_t)api_app(req)->cfg.max_connections) {
+        http_res_error(res, 503, "too_many_connections", "the server holds all the sockets it may",
+                       NULL);
+        http_res_header(res, "Retry-After", "5");
+        return;
+    }
     upgrade_ctx *u = xcalloc(1, sizeof *u);
     const char *authorization = http_req_header(req, "Authorization");
     if (authorization) {

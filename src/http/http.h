@@ -123,10 +123,10 @@ void http_res_header(http_res *res, const char *name, const char *value);
 
 /* Protocol upgrades (WebSocket). The handler answers 101 Switching Protocols with
  * http_res_upgrade; once the 101 is sent, fn runs (on an event-loop thread, must not block) with
- * the raw non-blocking socket and any bytes the server already read past the request. The socket
- * still belongs to http/: the new owner never close()s it but calls http_upgrade_close(h) once,
- * from any thread. If the upgrade never happens (the connection died first), fn runs with
- * fd -1 and h NULL so ctx can be freed. */
+ * the raw non-blocking socket and any bytes the server already read past the request. The new
+ * owner ends it with http_upgrade_close(h), once, from any thread (never close(fd) itself).
+ * Upgraded sockets no longer count against the server's connection limit. If the upgrade never
+ * happens (the connection died first), fn runs with fd -1 and h NULL so ctx can be freed. */
 typedef struct http_upgrade http_upgrade;
 typedef void (*http_upgrade_fn)(void *ctx, int fd, const char *extra, size_t extra_len,
                                 http_upgrade *h);

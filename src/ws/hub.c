@@ -16,8 +16,8 @@
  *
  * Memory per idle socket is the conn struct, the wslay context (about 5 KiB, mostly its frame
  * read buffer) and the kernel's socket buffers; the send queue is wslay's and is capped in bytes
- * (--ws-send-queue): a consumer too slow for it stops being read, gets 1013 behind what is
- * queued, and is dropped if it cannot even take that in time.
+ * (--ws-send-queue): a consumer too slow for it stops being read, is sent 1013 and is dropped if
+ * it cannot even take that in time.
  *
  * Timers are coarse: every TICK_MS each thread walks its sockets (a few microseconds per
  * thousand) for pings, idle and auth timeouts, token expiry and close deadlines; one walk beats
@@ -124,7 +124,8 @@ typedef struct conn {
     char *extra;
     size_t extra_len, extra_off;
     uint32_t epoll_mask;
-    bool closing, expiring_sent;
+    bool closing, expiring_sent, io_failed;
+    bool draining; /* close handshake done, write side shut, reading to EOF (lingering close) */
     pthread_mutex_t mu; /* topics, which workers may change */
     topic_sub *topics;
     bus_sub *user_sub;
@@ -293,10 +294,12 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *out, size_t len, in
         c->last_rx_ms = c->t->now;
         return r;
     }
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-    else
+    } else {
+        c->io_failed = true;
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE); /* EOF or reset */
+    }
     return -1;
 }
 
@@ -307,10 +310,12 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
     ssize_t r = send(c->fd, data, len, MSG_NOSIGNAL | (flags & WSLAY_MSG_MORE ? MSG_MORE : 0));
     if (r >= 0)
         return r;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-    else
+    } else {
+        c->io_failed = true;
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+    }
     return -1;
 }
 
@@ -341,7 +346,8 @@ static void conn_send(conn *c, const char *text, size_t len)
     if (c->closing || atomic_load(&c->closed) || !wslay_event_get_write_enabled(c->ws))
         return;
     if (wslay_event_get_queued_msg_length(c->ws) + len > hub.o.send_queue) {
-        /* Reading on would only queue more replies; the close goes behind what is queued. */
+        /* Reading on would only queue more replies. wslay sends the close next, after the
+         * frame in progress and ahead of the queued messages, which the client then forgoes. */
         log_warn("ws slow consumer closed", "\"connection\":%llu,\"queued\":%zu",
                  (unsigned long long)c->id, wslay_event_get_queued_msg_length(c->ws));
         conn_close(c, 1013, "send queue full: the client reads too slowly");
@@ -411,7 +417,7 @@ static void conn_destroy(conn *c)
  * the epoll interest in step with what wslay wants. */
 static void conn_service(conn *c)
 {
-    if (atomic_load(&c->closed))
+    if (atomic_load(&c->closed) || c->draining)
         return;
     if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
         conn_destroy(c);
@@ -419,8 +425,17 @@ static void conn_service(conn *c)
     }
     int want_read = wslay_event_want_read(c->ws), want_write = wslay_event_want_write(c->ws);
     if (!want_read && !want_write) {
-        conn_destroy(c);
-        return;
+        /* Closing a socket with unread input makes the kernel send a reset, which can destroy
+         * the close frame still in flight to the client (a slow consumer has plenty unread):
+         * shut the write side and read to EOF for a moment first. */
+        if (c->io_failed || shutdown(c->fd, SHUT_WR) < 0) {
+            conn_destroy(c);
+            return;
+        }
+        c->draining = true;
+        c->closing = true;
+        c->close_deadline_ms = c->t->now + CLOSE_LINGER_MS;
+        want_read = 1;
     }
     uint32_t mask = (want_read ? EPOLLIN : 0) | (want_write ? EPOLLOUT : 0);
     if (mask != c->epoll_mask) {
@@ -744,12 +759,42 @@ void ws_call_unsubscribe(ws_call *call, const char *topic)
 
 /* ---- the event loop ----------------------------------------------------------------------- */
 
+static void drain_input(conn *c)
+{
+    char sink[4096];
+    for (;;) {
+        ssize_t r = recv(c->fd, sink, sizeof sink, 0);
+        if (r > 0)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (r < 0 && errno == EINTR)
+            continue;
+        conn_destroy(c); /* EOF: the client has everything */
+        return;
+    }
+}
+
 static void conn_io(conn *c, uint32_t events)
 {
     if (atomic_load(&c->closed))
         return;
+    if (c->draining) {
+        drain_input(c);
+        return;
+    }
     if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && wslay_event_want_read(c->ws)) {
-        if (wslay_event_recv(c->ws) != 0) {
+        int rc = wslay_event_recv(c->ws);
+        if (rc != 0) {
+            /* Some violations (a fragmented control frame) make wslay fail outright instead
+             * of queueing the 1002 itself; after that the context may not be used, so the
+             * close frame is written by hand, best effort, just before the connection ends.
+             * A failure of our own socket I/O needs no close frame. */
+            if (!c->io_failed && !wslay_event_get_close_sent(c->ws)) {
+                static const unsigned char proto_close[] = {0x88, 0x02, 0x03, 0xEA};
+                ssize_t w = send(c->fd, proto_close, sizeof proto_close, MSG_NOSIGNAL);
+                (void)w;
+            }
             conn_destroy(c);
             return;
         }
@@ -1030,7 +1075,9 @@ bool ws_handshake_accept(const char *key, char out[WS_ACCEPT_LEN])
 {
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     unsigned char raw[32];
-    if (!key || strlen(key) != 24 || EVP_DecodeBlock(raw, (const unsigned char *)key, 24) != 18 ||
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (!key || strlen(key) != 24 || strspn(key, alphabet) != 22 || EVP_DecodeBlock(raw, (const unsigned char *)key, 24) != 18 ||
         key[22] != '=' || key[23] != '=')
         return false; /* 16 bytes encode to 22 characters and "==" */
     char text[24 + sizeof guid];
