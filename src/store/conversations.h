@@ -39,7 +39,7 @@ typedef struct store_message {
     char *body;   /* owned; text, or for system messages a JSON object */
     char attachments[512]; /* JSON array of media id strings */
     int64_t reply_to;
-    char client_id[72];
+    char client_id[260]; /* up to CHAT_CLIENT_ID_MAX code points */
     int64_t created_at, edited_at, deleted_at, updated_at;
 } store_message;
 

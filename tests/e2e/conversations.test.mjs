@@ -117,6 +117,9 @@ describe('messages', () => {
     // The same client id from the other sender is another message.
     const other = await send(b, conv, { text: 'hi', client_id: 'k1' });
     assert.notEqual(other.id, m1.id);
+    const emoji = await send(b, conv, { text: 'wide', client_id: '🙂'.repeat(64) });
+    assert.equal(emoji.client_id, '🙂'.repeat(64));
+    assert.equal((await send(b, conv, { text: 'wide', client_id: '🙂'.repeat(64) }, 200)).id, emoji.id);
     const long = await send(b, conv, { text: 'é'.repeat(4000) });
     assert.equal(long.text.length, 4000);
     const bad = (json) => c().post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(a), json });
@@ -134,7 +137,7 @@ describe('messages', () => {
     expectError(await c().post('/api/v1/conversations/999999999999/messages', { token: tok(a), json: { text: 'x' } }), 404);
     const ms = [];
     for (let i = 0; i < 5; i++) ms.push(await send(a, conv, { text: `n${i}` }));
-    const all = [m1.id, other.id, long.id, ...ms.map((m) => m.id)];
+    const all = [m1.id, other.id, emoji.id, long.id, ...ms.map((m) => m.id)];
     // Newest first, two per page.
     const seen = [];
     let cursor = '';
