@@ -83,13 +83,24 @@ static int collect_active(db *d, int64_t conversation_id, recipients *r)
     return n < 0 ? n : 0;
 }
 
-/* Publishes one envelope to every recipient except skip (0 = nobody); steals data. */
+/* Publishes one envelope to every recipient except skip (0 = nobody); steals data. The
+ * envelope is what bus_publish_user would send, serialized once rather than once per member
+ * (a 256-member group would otherwise dump the same JSON 256 times). */
 static void fan_out(const recipients *r, int64_t skip, const char *type, json_t *data)
 {
+    json_t *env = json_pack("{s:s, s:o}", "type", type, "data", data);
+    char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+    json_decref(env);
+    if (!text)
+        return;
+    size_t len = strlen(text);
     for (int i = 0; i < r->n; i++)
-        if (r->ids[i] != skip)
-            bus_publish_user(r->ids[i], type, json_incref(data));
-    json_decref(data);
+        if (r->ids[i] != skip) {
+            char topic[32];
+            snprintf(topic, sizeof topic, "user:%lld", (long long)r->ids[i]);
+            bus_publish(topic, text, len);
+        }
+    free(text);
 }
 
 json_t *chat_message_json(const store_message *m)
