@@ -464,6 +464,11 @@ static void answer_request(http_req *req, http_res *res, bool accept)
 void api_message_request_accept(http_req *req, http_res *res) { answer_request(req, res, true); }
 void api_message_request_decline(http_req *req, http_res *res) { answer_request(req, res, false); }
 
+/* A catch-up answer stays well under the hub's per-socket send queue (1 MiB by default), or a
+ * client catching up on long messages would be closed as a slow consumer (1013): past this many
+ * bytes of message text the page ends early (has_more) and changes are cut (changed_complete). */
+#define SYNC_BYTES (384 * 1024)
+
 json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, int *rc_out)
 {
     store_message *ms = xcalloc(CHAT_SYNC_MAX + 1, sizeof *ms);
@@ -474,13 +479,22 @@ json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, in
     json_t *out = NULL;
     if (n >= 0) {
         json_t *items = json_array(), *changes = json_array();
-        for (int i = 0; i < n && i < CHAT_SYNC_MAX; i++)
-            json_array_append_new(items, chat_message_json(&ms[i]));
-        for (int i = 0; i < n_changed; i++)
-            json_array_append_new(changes, chat_message_json(&ch[i]));
-        int shown = n < CHAT_SYNC_MAX ? n : CHAT_SYNC_MAX;
-        out = json_pack("{s:o, s:o, s:b, s:o}", "messages", items, "changed", changes,
-                        "has_more", n > CHAT_SYNC_MAX, "last_id",
+        size_t bytes = 0;
+        int shown = 0, shown_changed = 0;
+        /* a JSON-escaped character takes at most 6 bytes; 400 more for the other fields */
+        while (shown < n && shown < CHAT_SYNC_MAX &&
+               (shown == 0 || bytes + 6 * strlen(ms[shown].body) + 400 <= SYNC_BYTES)) {
+            bytes += 6 * strlen(ms[shown].body) + 400;
+            json_array_append_new(items, chat_message_json(&ms[shown++]));
+        }
+        while (shown_changed < n_changed &&
+               bytes + 6 * strlen(ch[shown_changed].body) + 400 <= SYNC_BYTES) {
+            bytes += 6 * strlen(ch[shown_changed].body) + 400;
+            json_array_append_new(changes, chat_message_json(&ch[shown_changed++]));
+        }
+        out = json_pack("{s:o, s:o, s:b, s:b, s:o}", "messages", items, "changed", changes,
+                        "has_more", n > shown, "changed_complete",
+                        shown_changed == n_changed && n_changed < CHAT_SYNC_MAX, "last_id",
                         shown ? json_id(ms[shown - 1].id) : after ? json_id(after) : json_null());
         store_messages_free(ms, n);
         store_messages_free(ch, n_changed);

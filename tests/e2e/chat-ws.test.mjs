@@ -205,6 +205,29 @@ describe('chat over sockets', () => {
     } finally { await sa.close(); await sb.close(); }
   });
 
+  test('a catch-up of long messages comes in pages that fit the socket', async () => {
+    const a = await register(url), b = await register(url);
+    const conv = await dm(a, b);
+    const sent = [];
+    for (let i = 0; i < 80; i++)
+      sent.push(ok(await c().post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(a), json: { text: `${i} ${'🙂'.repeat(3990)}` } }), 201).id);
+    const sb = await connect(b);
+    try {
+      const got = [];
+      let after = '0', pages = 0;
+      for (;;) {
+        const page = await sb.ack('sync', { after });
+        got.push(...page.messages.map((m) => m.id));
+        pages++;
+        if (!page.has_more) break;
+        after = page.last_id;
+      }
+      assert.deepEqual(got, sent);
+      assert.ok(pages > 1, 'more than one page');
+      assert.equal(sb.ws.readyState, WebSocket.OPEN);
+    } finally { await sb.close(); }
+  });
+
   test('blocked users are refused on the socket', async () => {
     const a = await register(url), b = await register(url);
     const conv = await dm(a, b);
