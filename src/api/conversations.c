@@ -39,7 +39,7 @@ static json_t *conversation_json(db *d, const store_conversation *c, const store
     store_message m;
     if (c->last_message_id && c->last_message_id >= mine->joined_id &&
         store_message_get(d, c->last_message_id, &m) == 0) {
-        last = chat_message_json(&m);
+        last = chat_message_json(d, &m);
         store_message_free(&m);
     }
     json_object_set_new(o, "last_message", last);
@@ -342,7 +342,7 @@ void api_conversations_messages(http_req *req, http_res *res)
     }
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(items, chat_message_json(&ms[i]));
+        json_array_append_new(items, chat_message_json(d, &ms[i]));
     int64_t last = n > limit ? ms[limit - 1].id : 0;
     store_messages_free(ms, n);
     free(ms);
@@ -376,7 +376,7 @@ void api_conversations_send(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, existing ? 200 : 201, chat_message_json(&m));
+    http_res_json(res, existing ? 200 : 201, chat_message_json(d, &m));
     store_message_free(&m);
 }
 
@@ -405,7 +405,7 @@ void api_conversations_edit_message(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, chat_message_json(&m));
+    http_res_json(res, 200, chat_message_json(d, &m));
     store_message_free(&m);
 }
 
@@ -485,12 +485,12 @@ json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, in
         while (shown < n && shown < CHAT_SYNC_MAX &&
                (shown == 0 || bytes + 6 * strlen(ms[shown].body) + 400 <= SYNC_BYTES)) {
             bytes += 6 * strlen(ms[shown].body) + 400;
-            json_array_append_new(items, chat_message_json(&ms[shown++]));
+            json_array_append_new(items, chat_message_json(d, &ms[shown++]));
         }
         while (shown_changed < n_changed &&
                bytes + 6 * strlen(ch[shown_changed].body) + 400 <= SYNC_BYTES) {
             bytes += 6 * strlen(ch[shown_changed].body) + 400;
-            json_array_append_new(changes, chat_message_json(&ch[shown_changed++]));
+            json_array_append_new(changes, chat_message_json(d, &ch[shown_changed++]));
         }
         out = json_pack("{s:o, s:o, s:b, s:b, s:o}", "messages", items, "changed", changes,
                         "has_more", n > shown, "changed_complete",

@@ -71,7 +71,7 @@ static void cmd_send(ws_call *c)
         fail(c, &err);
         return;
     }
-    ws_call_ack(c, json_pack("{s:o, s:b}", "message", chat_message_json(&m), "existing", existing));
+    ws_call_ack(c, json_pack("{s:o, s:b}", "message", chat_message_json(d, &m), "existing", existing));
     store_message_free(&m);
 }
 
@@ -95,7 +95,7 @@ static void cmd_edit(ws_call *c)
         fail(c, &err);
         return;
     }
-    ws_call_ack(c, json_pack("{s:o}", "message", chat_message_json(&m)));
+    ws_call_ack(c, json_pack("{s:o}", "message", chat_message_json(d, &m)));
     store_message_free(&m);
 }
 

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "domain/errors.h"
+#include "domain/media.h"
 #include "store/graph.h"
 #include "store/media.h"
 #include "store/users.h"
@@ -103,7 +104,42 @@ static void fan_out(const recipients *r, int64_t skip, const char *type, json_t 
     free(text);
 }
 
-json_t *chat_message_json(const store_message *m)
+/* The attachments as a recipient needs them: kind, state and, once ready, signed URLs (media
+ * records are their owner's only; a signed URL carries its own permission, see media.h). A
+ * chat bubble needs the picture (or the HLS master) and one thumbnail or poster. */
+static json_t *media_json(db *d, json_t *ids)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *v;
+    int64_t exp = now_ms() / 1000 + MEDIA_URL_TTL_S;
+    json_array_foreach(ids, i, v) {
+        int64_t id;
+        store_media m;
+        if (!json_is_string(v) || !id_parse(json_string_value(v), &id) ||
+            store_media_get(d, id, &m) < 0) {
+            json_array_append_new(out, json_pack("{s:O, s:s}", "id", v, "state", "deleted"));
+            continue;
+        }
+        json_t *urls = json_null();
+        if (!strcmp(m.state, "ready")) {
+            bool image = !strcmp(m.kind, "image");
+            char main_url[700], thumb_url[700];
+            media_signed_url(id, image ? "image.jpg" : "hls/master.m3u8", exp, main_url,
+                             sizeof main_url);
+            media_signed_url(id, image ? "thumb_480.jpg" : "poster.jpg", exp, thumb_url,
+                             sizeof thumb_url);
+            urls = json_pack("{s:s, s:s}", image ? "image" : "master", main_url,
+                             image ? "thumbnail_480" : "poster", thumb_url);
+        }
+        json_array_append_new(out, json_pack("{s:O, s:s, s:s, s:o}", "id", v, "kind", m.kind,
+                                             "state", m.state, "urls", urls));
+        store_media_free(&m);
+    }
+    return out;
+}
+
+json_t *chat_message_json(db *d, const store_message *m)
 {
     json_t *o = json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "id", json_id(m->id),
                           "conversation_id", json_id(m->conversation_id), "sender_id",
@@ -116,7 +152,10 @@ json_t *chat_message_json(const store_message *m)
     json_object_set_new(o, "text", system || m->deleted_at ? json_null() : json_string(m->body));
     json_object_set_new(o, "event", event ? event : json_null());
     json_t *att = json_loads(m->attachments[0] ? m->attachments : "[]", 0, NULL);
-    json_object_set_new(o, "attachments", att ? att : json_array());
+    if (!att)
+        att = json_array();
+    json_object_set_new(o, "media", d && json_array_size(att) ? media_json(d, att) : json_array());
+    json_object_set_new(o, "attachments", att);
     json_object_set_new(o, "reply_to", m->reply_to ? json_id(m->reply_to) : json_null());
     json_object_set_new(o, "client_id", m->client_id[0] ? json_string(m->client_id) : json_null());
     return o;
@@ -376,7 +415,7 @@ int chat_create_group(db *d, int64_t me, const char *title, const int64_t *membe
     }
     out->member_count = n + 1;
     out->last_message_id = out->activity_id = sys.id;
-    fan_out(&r, 0, "message.new", chat_message_json(&sys));
+    fan_out(&r, 0, "message.new", chat_message_json(d, &sys));
     store_message_free(&sys);
     return 0;
 }
@@ -398,7 +437,7 @@ static int finish_change(db *d, int64_t conversation_id, store_message *sys, int
         store_message_free(sys);
         return rc;
     }
-    fan_out(&r, 0, "message.new", chat_message_json(sys));
+    fan_out(&r, 0, "message.new", chat_message_json(d, sys));
     store_message_free(sys);
     return 0;
 }
@@ -693,7 +732,7 @@ int chat_send(db *d, int64_t me, const chat_draft *dr, store_message *out, bool 
     if (accepted)
         fan_out(&r, me, "conversation.accepted",
                 json_pack("{s:o, s:o}", "conversation_id", json_id(c.id), "user_id", json_id(me)));
-    fan_out(&r, 0, "message.new", chat_message_json(out));
+    fan_out(&r, 0, "message.new", chat_message_json(d, out));
     return 0;
 }
 
@@ -755,7 +794,7 @@ int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, js
     free(out->body);
     out->body = xstrdup(text ? text : "");
     out->edited_at = out->updated_at = now;
-    fan_out(&r, 0, "message.edited", chat_message_json(out));
+    fan_out(&r, 0, "message.edited", chat_message_json(d, out));
     return 0;
 }
 
@@ -795,7 +834,7 @@ int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
     m.body[0] = '\0';
     snprintf(m.attachments, sizeof m.attachments, "[]");
     m.deleted_at = m.updated_at = now;
-    fan_out(&r, 0, "message.deleted", chat_message_json(&m));
+    fan_out(&r, 0, "message.deleted", chat_message_json(d, &m));
     store_message_free(&m);
     return 0;
 }

@@ -91,7 +91,8 @@ int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max,
 /* Unread messages of mine in a conversation (from my read pointer). */
 int64_t chat_unread(db *d, const store_member *mine);
 
-/* The message as clients see it (REST and socket alike). */
-json_t *chat_message_json(const store_message *m);
+/* The message as clients see it (REST and socket alike). With a database, "media" describes
+ * the attachments for recipients (kind, state, signed URLs once ready); d NULL leaves it []. */
+json_t *chat_message_json(db *d, const store_message *m);
 
 #endif

@@ -169,6 +169,20 @@ describe('messages', () => {
     const m = await send(a, conv, { attachments: [mine.id] });
     assert.deepEqual(m.attachments, [mine.id]);
     assert.equal(m.text, '');
+    assert.equal(m.media[0].id, mine.id);
+    assert.equal(m.media[0].kind, 'image');
+    // Once processed, the recipient gets signed URLs (the media record itself stays the owner's).
+    let seen;
+    for (let i = 0; i < 200; i++) {
+      seen = (await history(b, conv)).items.find((x) => x.id === m.id).media[0];
+      if (seen.state === 'ready' || seen.state === 'failed') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(seen.state, 'ready');
+    const img = await c().get(new URL(seen.urls.image, url).pathname + new URL(seen.urls.image, url).search);
+    assert.equal(img.status, 200);
+    assert.equal(img.headers.get('content-type'), 'image/jpeg');
+    expectError(await c().get(`/api/v1/media/${mine.id}`, { token: tok(b) }), 404);
     expectError(await c().post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(a), json: { text: 'x', attachments: [theirs.id] } }), 422);
     expectError(await c().post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(a), json: { attachments: [mine.id, mine.id] } }), 422);
     expectError(await c().post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(a), json: { attachments: Array(11).fill(mine.id) } }), 422);

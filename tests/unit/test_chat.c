@@ -90,7 +90,7 @@ static void test_message_json(void **state)
     snprintf(m.kind, sizeof m.kind, "text");
     m.body = xstrdup("hello");
     snprintf(m.attachments, sizeof m.attachments, "[\"4\"]");
-    json_t *o = chat_message_json(&m);
+    json_t *o = chat_message_json(NULL, &m);
     assert_string_equal(json_string_value(json_object_get(o, "text")), "hello");
     assert_string_equal(json_string_value(json_object_get(o, "id")), "10");
     assert_int_equal(json_array_size(json_object_get(o, "attachments")), 1);
@@ -98,7 +98,7 @@ static void test_message_json(void **state)
     assert_true(json_is_false(json_object_get(o, "deleted")));
     json_decref(o);
     m.deleted_at = 2000;
-    o = chat_message_json(&m);
+    o = chat_message_json(NULL, &m);
     assert_true(json_is_null(json_object_get(o, "text")));
     assert_true(json_is_true(json_object_get(o, "deleted")));
     json_decref(o);
@@ -106,7 +106,7 @@ static void test_message_json(void **state)
     memset(&m, 0, sizeof m);
     snprintf(m.kind, sizeof m.kind, "system");
     m.body = xstrdup("{\"event\":\"member_left\",\"user_id\":\"5\"}");
-    o = chat_message_json(&m);
+    o = chat_message_json(NULL, &m);
     assert_true(json_is_null(json_object_get(o, "text")));
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "event"), "event")),
                         "member_left");
