@@ -15,14 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static json_t *user_brief(db *d, int64_t id)
-{
-    store_user u;
-    if (store_user_by_id(d, id, &u) < 0)
-        return json_pack("{s:o}", "id", json_id(id));
-    return api_user_json(&u, false);
-}
-
 /* The conversation as its member me sees it; with members, the whole member list. */
 static json_t *conversation_json(db *d, const store_conversation *c, const store_member *mine,
                                  int64_t unread, bool with_members)
@@ -43,20 +35,24 @@ static json_t *conversation_json(db *d, const store_conversation *c, const store
         store_message_free(&m);
     }
     json_object_set_new(o, "last_message", last);
-    store_member *ms = xcalloc(CHAT_GROUP_MAX + 1, sizeof *ms);
+    /* One query for the members and their users: a list shows only a 1:1's peer, a single
+     * conversation every member. */
     bool direct = !strcmp(c->kind, "direct");
-    int n = store_members_list(d, c->id, false, ms, with_members ? CHAT_GROUP_MAX + 1 : direct ? 2 : 0);
+    int max = with_members ? CHAT_GROUP_MAX + 1 : direct ? 2 : 0;
+    store_member *ms = xcalloc((size_t)max + 1, sizeof *ms);
+    store_user *us = xcalloc((size_t)max + 1, sizeof *us);
+    int n = max ? store_members_with_users(d, c->id, ms, us, max) : 0;
     json_t *peer = json_null();
     json_t *members = json_array();
     for (int i = 0; i < n; i++) {
         if (direct && ms[i].user_id != mine->user_id) {
             json_decref(peer);
-            peer = user_brief(d, ms[i].user_id);
+            peer = api_user_json(&us[i], false);
         }
         if (with_members)
             json_array_append_new(
                 members,
-                json_pack("{s:o, s:s, s:o, s:o}", "user", user_brief(d, ms[i].user_id), "role",
+                json_pack("{s:o, s:s, s:o, s:o}", "user", api_user_json(&us[i], false), "role",
                           ms[i].role, "last_read_id",
                           ms[i].last_read_id ? json_id(ms[i].last_read_id) : json_null(),
                           "last_delivered_id",
@@ -64,6 +60,7 @@ static json_t *conversation_json(db *d, const store_conversation *c, const store
                                                   : json_null()));
     }
     free(ms);
+    free(us);
     json_object_set_new(o, "peer", peer);
     if (with_members)
         json_object_set_new(o, "members", members);

@@ -307,6 +307,27 @@ int store_members_list(db *d, int64_t conversation_id, bool active_only, store_m
     return rc < 0 ? rc : n;
 }
 
+int store_members_with_users(db *d, int64_t conversation_id, store_member *out,
+                             store_user *users, int max)
+{
+    static const char *sql =
+        "SELECT " MEMBER_COLS ", " STORE_USER_COLUMNS " FROM conversation_members m JOIN users u "
+        "ON u.id = m.user_id WHERE m.conversation_id = ? ORDER BY m.joined_id LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, conversation_id);
+    db_bind_int64(s, 2, max);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        decode_member(s, 0, &out[n]);
+        store_user_decode_at(s, 7, &users[n]);
+        n++;
+    }
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
 int64_t store_members_admins(db *d, int64_t conversation_id)
 {
     static const char *sql = "SELECT COUNT(*) FROM conversation_members WHERE conversation_id = ? "

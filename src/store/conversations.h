@@ -10,6 +10,7 @@
 #define STREAMHUB_STORE_CONVERSATIONS_H
 
 #include "store/db.h"
+#include "store/users.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,6 +75,9 @@ int store_member_set_delivered(db *d, int64_t conversation_id, int64_t user_id,
 /* Members in join order (oldest first); with active_only, requested/declined ones are left out. */
 int store_members_list(db *d, int64_t conversation_id, bool active_only, store_member *out,
                        int max);
+/* The same in one query with each member's user (users[i] belongs to out[i]). */
+int store_members_with_users(db *d, int64_t conversation_id, store_member *out,
+                             store_user *users, int max);
 int64_t store_members_admins(db *d, int64_t conversation_id);
 /* The inbox of user_id: conversations where the caller's state is state, latest activity
  * first, activity below before (0 = newest). */
