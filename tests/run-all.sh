@@ -5,7 +5,7 @@
 #   sqlite  e2e suites (node --test) against the binary on SQLite
 #   pg      the same suites against a throwaway PostgreSQL server
 #   asan    the e2e suites on an AddressSanitizer + UndefinedBehaviorSanitizer build
-#   tsan    the WebSocket hub suites (tests/e2e/ws*.test.mjs) on a ThreadSanitizer build
+#   tsan    the hub's unit test and e2e suites (tests/e2e/ws*.test.mjs) on a ThreadSanitizer build
 #   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
@@ -115,9 +115,18 @@ if wants tsan; then
   echo "== tsan: building with ThreadSanitizer"
   if { [ -f build-tsan/build.ninja ] || meson setup build-tsan --buildtype=debug \
         -Db_sanitize=thread -Db_lundef=false >"$logs/tsan-setup.log" 2>&1; } &&
-     ninja -C build-tsan streamhub >"$logs/tsan-build.log" 2>&1; then
+     ninja -C build-tsan streamhub tests/unit/test_hub >"$logs/tsan-build.log" 2>&1; then
+    log="$logs/tsan-unit-hub.log"
+    TSAN_OPTIONS=halt_on_error=1:exitcode=66 CMOCKA_MESSAGE_OUTPUT=TAP \
+      build-tsan/tests/unit/test_hub >"$log" 2>&1
+    status=$?
+    f=$(grep -c '^not ok ' "$log")
+    [ "$status" != 0 ] && [ "$f" = 0 ] && f=1
+    grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$log"
+    record tsan-unit "$(grep -c '^ok ' "$log")" "$f"
     E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs" run_e2e tsan \
-      build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1
+      build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
+      STREAMHUB_WS_THREADS=2
     if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then
       grep -m 3 -A 12 'WARNING: ThreadSanitizer' "$logs/tsan.log"
       record tsan-reports 0 1

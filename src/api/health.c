@@ -11,6 +11,7 @@
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/outbox.h"
+#include "ws/hub.h"
 
 #include <jansson.h>
 #include <sodium.h>
@@ -64,6 +65,7 @@ void api_metrics(http_req *req, http_res *res)
 {
     buf out = {0};
     http_server_metrics(http_req_server(req), &out);
+    ws_hub_metrics(&out);
     buf_printf(&out,
                "# HELP streamhub_db_seconds_total Time spent in database calls.\n"
                "# TYPE streamhub_db_seconds_total counter\n"

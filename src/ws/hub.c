@@ -111,7 +111,8 @@ typedef struct conn {
     struct conn *prev, *next; /* the owning thread's list */
     hub_thread *t;
     atomic_int refs;
-    atomic_bool closed; /* destroyed: the fd and wslay context are gone */
+    atomic_bool closed;   /* destroyed: the fd and wslay context are gone */
+    atomic_bool detached; /* closing: off the bus and out of the session counts */
     atomic_int inflight;
     _Atomic int64_t user_id; /* 0 until authenticated; read by workers */
     int fd;
@@ -173,6 +174,16 @@ static struct {
 } hub;
 
 static atomic_uint_fast64_t next_conn_id = 1;
+
+/* /metrics: sockets closed, by the close code the server sent (0: none, the TCP just ended) */
+static const int metric_codes[] = {0, 1000, 1001, 1002, 1003, 1007, 1009, 1011, 1013,
+                                   WS_CLOSE_IDLE, WS_CLOSE_TOKEN_EXPIRED, WS_CLOSE_AUTH_FAILED};
+#define N_METRIC_CODES (sizeof metric_codes / sizeof metric_codes[0])
+static atomic_uint_fast64_t closes_by_code[N_METRIC_CODES + 1]; /* last: any other code */
+static atomic_uint_fast64_t msgs_in, msgs_out, bytes_out, opened_total;
+/* Held (read) by ws_hub_adopt while it queues a socket, taken (write) by ws_hub_stop to end
+ * adoption: the HTTP loop may still hand over an upgrade while the hub is stopping. */
+static pthread_rwlock_t adopt_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static int64_t mono_ms(void)
 {
@@ -332,10 +343,36 @@ static const struct wslay_event_callbacks callbacks = {
 
 /* ---- sending and closing (hub thread) ----------------------------------------------------- */
 
+/* Takes a closing socket off the bus and out of its user's session count at once, not when
+ * the TCP connection finally ends: nothing more is sent to it, and presence should not wait
+ * for a close handshake. */
+static void conn_detach(conn *c)
+{
+    if (atomic_load(&c->detached))
+        return;
+    atomic_store(&c->detached, true);
+    bus_unsubscribe(c->user_sub);
+    c->user_sub = NULL;
+    pthread_mutex_lock(&c->mu);
+    topic_sub *topics = c->topics;
+    c->topics = NULL;
+    pthread_mutex_unlock(&c->mu);
+    while (topics) {
+        topic_sub *next = topics->next;
+        bus_unsubscribe(topics->sub);
+        free(topics);
+        topics = next;
+    }
+    int64_t user = atomic_load(&c->user_id);
+    if (user && session_change(user, -1) && session_fn)
+        session_fn(user, false);
+}
+
 static void conn_close(conn *c, int code, const char *reason)
 {
     if (c->closing || atomic_load(&c->closed))
         return;
+    conn_detach(c);
     c->closing = true;
     c->close_deadline_ms = c->t->now + (code == 1013 ? SLOW_LINGER_MS : CLOSE_LINGER_MS);
     wslay_event_queue_close(c->ws, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
@@ -355,7 +392,10 @@ static void conn_send(conn *c, const char *text, size_t len)
         return;
     }
     struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)text, len};
-    wslay_event_queue_msg(c->ws, &m);
+    if (wslay_event_queue_msg(c->ws, &m) == 0) {
+        atomic_fetch_add_explicit(&msgs_out, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&bytes_out, len, memory_order_relaxed);
+    }
 }
 
 static void conn_send_json(conn *c, json_t *env)
@@ -381,21 +421,12 @@ static void conn_destroy(conn *c)
     atomic_store(&c->closed, true);
     hub_thread *t = c->t;
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-    bus_unsubscribe(c->user_sub);
-    c->user_sub = NULL;
-    pthread_mutex_lock(&c->mu);
-    topic_sub *topics = c->topics;
-    c->topics = NULL;
-    pthread_mutex_unlock(&c->mu);
-    while (topics) {
-        topic_sub *next = topics->next;
-        bus_unsubscribe(topics->sub);
-        free(topics);
-        topics = next;
-    }
-    int64_t user = atomic_load(&c->user_id);
-    if (user && session_change(user, -1) && session_fn)
-        session_fn(user, false);
+    conn_detach(c);
+    int code = wslay_event_get_close_sent(c->ws) ? wslay_event_get_status_code_sent(c->ws) : 0;
+    size_t k = 0;
+    while (k < N_METRIC_CODES && metric_codes[k] != code)
+        k++;
+    atomic_fetch_add_explicit(&closes_by_code[k], 1, memory_order_relaxed);
     wslay_event_context_free(c->ws);
     c->ws = NULL;
     if (c->release)
@@ -419,6 +450,8 @@ static void conn_service(conn *c)
 {
     if (atomic_load(&c->closed) || c->draining)
         return;
+    if (wslay_event_get_close_received(c->ws))
+        conn_detach(c);
     if (wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
         conn_destroy(c);
         return;
@@ -432,6 +465,7 @@ static void conn_service(conn *c)
             conn_destroy(c);
             return;
         }
+        conn_detach(c);
         c->draining = true;
         c->closing = true;
         c->close_deadline_ms = c->t->now + CLOSE_LINGER_MS;
@@ -456,7 +490,7 @@ static void deliver(void *ctx, const char *topic, const char *msg, size_t len)
 
 static void apply_auth(conn *c, int64_t user, int64_t expires_ms)
 {
-    if (c->closing || atomic_load(&c->closed) || user <= 0)
+    if (c->closing || atomic_load(&c->closed) || atomic_load(&c->detached) || user <= 0)
         return;
     int64_t cur = atomic_load(&c->user_id);
     if (cur && cur != user)
@@ -603,6 +637,7 @@ static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
     if (c->closing)
         return;
     if (arg->opcode == WSLAY_TEXT_FRAME) {
+        atomic_fetch_add_explicit(&msgs_in, 1, memory_order_relaxed);
         if (!utf8_valid(arg->msg, arg->msg_length)) {
             conn_close(c, 1007, "text message is not valid UTF-8");
             return;
@@ -717,7 +752,7 @@ int ws_call_subscribe(ws_call *call, const char *topic)
     size_t len = strlen(topic);
     int rc = 0;
     pthread_mutex_lock(&c->mu);
-    if (atomic_load(&c->closed)) {
+    if (atomic_load(&c->closed) || atomic_load(&c->detached)) {
         rc = ERR_GONE;
         goto out;
     }
@@ -824,6 +859,7 @@ static void adopt(hub_thread *t, conn *c, int64_t user, int64_t expires_ms)
     if (t->conns)
         t->conns->prev = c;
     t->conns = c;
+    atomic_fetch_add_explicit(&opened_total, 1, memory_order_relaxed);
     if (user) {
         apply_auth(c, user, expires_ms);
         /* header-authenticated: tell the client what the auth ack would have */
@@ -919,7 +955,9 @@ static void *hub_main(void *arg)
     int64_t stop_deadline = 0;
     for (;;) {
         if (atomic_load(&t->stop) && !stop_deadline) {
-            /* going away: every socket gets 1001 and a moment to finish its handshake */
+            /* going away: every socket gets 1001 and a moment to finish its handshake (those
+             * still in the inbox included) */
+            drain_mail(t);
             for (conn *c = t->conns, *next; c; c = next) {
                 next = c->next;
                 conn_close(c, 1001, "server shutting down");
@@ -961,7 +999,9 @@ static void *hub_main(void *arg)
 void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn release,
                   void *release_arg, int64_t user_id, int64_t expires_ms)
 {
-    if (!atomic_load(&hub.running) || fd < 0) {
+    pthread_rwlock_rdlock(&adopt_lock);
+    if (!atomic_load(&hub.running) || fd < 0 || !release) {
+        pthread_rwlock_unlock(&adopt_lock);
         if (release)
             release(release_arg);
         return;
@@ -974,6 +1014,7 @@ void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn rel
     c->id = atomic_fetch_add(&next_conn_id, 1);
     pthread_mutex_init(&c->mu, NULL);
     if (wslay_event_context_server_init(&c->ws, &callbacks, c) != 0) {
+        pthread_rwlock_unlock(&adopt_lock);
         release(release_arg);
         pthread_mutex_destroy(&c->mu);
         free(c);
@@ -992,11 +1033,55 @@ void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn rel
     m->a = user_id;
     m->b = expires_ms;
     mail_push(c->t, m);
+    pthread_rwlock_unlock(&adopt_lock);
 }
 
 size_t ws_hub_connections(void)
 {
     return atomic_load(&hub.n_conns);
+}
+
+void ws_hub_metrics(buf *out)
+{
+    buf_printf(out,
+               "# HELP streamhub_ws_connections WebSocket connections open on this node.\n"
+               "# TYPE streamhub_ws_connections gauge\n"
+               "streamhub_ws_connections %zu\n"
+               "# HELP streamhub_ws_opened_total WebSocket connections taken over by the hub.\n"
+               "# TYPE streamhub_ws_opened_total counter\n"
+               "streamhub_ws_opened_total %llu\n"
+               "# HELP streamhub_ws_messages_total WebSocket text messages by direction.\n"
+               "# TYPE streamhub_ws_messages_total counter\n"
+               "streamhub_ws_messages_total{direction=\"in\"} %llu\n"
+               "streamhub_ws_messages_total{direction=\"out\"} %llu\n"
+               "# HELP streamhub_ws_sent_bytes_total Payload bytes queued to WebSocket clients.\n"
+               "# TYPE streamhub_ws_sent_bytes_total counter\n"
+               "streamhub_ws_sent_bytes_total %llu\n"
+               "# HELP streamhub_ws_closed_total Closed WebSockets by the close code the server "
+               "sent (0: none).\n"
+               "# TYPE streamhub_ws_closed_total counter\n",
+               ws_hub_connections(), (unsigned long long)atomic_load(&opened_total),
+               (unsigned long long)atomic_load(&msgs_in), (unsigned long long)atomic_load(&msgs_out),
+               (unsigned long long)atomic_load(&bytes_out));
+    for (size_t k = 0; k <= N_METRIC_CODES; k++) {
+        uint64_t v = atomic_load(&closes_by_code[k]);
+        if (!v)
+            continue;
+        if (k < N_METRIC_CODES)
+            buf_printf(out, "streamhub_ws_closed_total{code=\"%d\"} %llu\n", metric_codes[k],
+                       (unsigned long long)v);
+        else
+            buf_printf(out, "streamhub_ws_closed_total{code=\"other\"} %llu\n",
+                       (unsigned long long)v);
+    }
+    buf_printf(out,
+               "# HELP streamhub_bus_published_total Messages published on the bus.\n"
+               "# TYPE streamhub_bus_published_total counter\n"
+               "streamhub_bus_published_total %llu\n"
+               "# HELP streamhub_bus_delivered_total Bus deliveries to subscribers on this node.\n"
+               "# TYPE streamhub_bus_delivered_total counter\n"
+               "streamhub_bus_delivered_total %llu\n",
+               (unsigned long long)bus_published(), (unsigned long long)bus_delivered());
 }
 
 int ws_hub_start(const ws_hub_options *opts, char *err, size_t err_size)
@@ -1030,7 +1115,9 @@ void ws_hub_stop(void)
 {
     if (!hub.threads)
         return;
+    pthread_rwlock_wrlock(&adopt_lock);
     atomic_store(&hub.running, false);
+    pthread_rwlock_unlock(&adopt_lock);
     for (int i = 0; i < hub.n_threads; i++) {
         atomic_store(&hub.threads[i].stop, true);
         uint64_t one = 1;

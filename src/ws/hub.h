@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/util.h"
+
 /* Application close codes (RFC 6455 leaves 4000-4999 to applications); docs/realtime.md. */
 enum {
     WS_CLOSE_IDLE = 4000,          /* nothing received for --ws-idle-timeout seconds */
@@ -41,6 +43,8 @@ int ws_hub_start(const ws_hub_options *opts, char *err, size_t err_size);
 void ws_hub_stop(void);
 /* Sockets open now (this node). */
 size_t ws_hub_connections(void);
+/* Prometheus text: sockets, messages, closes by code, bus counters. */
+void ws_hub_metrics(buf *out);
 
 #define WS_ACCEPT_LEN 29
 /* RFC 6455 §4.2: false unless key is the base64 of 16 bytes; out gets Sec-WebSocket-Accept. */

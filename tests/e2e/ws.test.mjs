@@ -228,12 +228,30 @@ describe('delivery', () => {
   });
 });
 
+describe('metrics', () => {
+  test('/metrics counts open sockets, messages and closes by code', async () => {
+    const a = await register(url);
+    const { s } = await authed(url, a.tokens.access_token);
+    await s.request('ping', {});
+    const m = (await client(url).get('/metrics')).text;
+    assert.match(m, /^streamhub_ws_connections [1-9]\d*$/m);
+    assert.match(m, /^streamhub_ws_messages_total\{direction="in"\} [1-9]/m);
+    assert.match(m, /^streamhub_ws_messages_total\{direction="out"\} [1-9]/m);
+    assert.match(m, /^streamhub_bus_published_total \d+$/m);
+    // earlier tests of this server closed sockets, some normally
+    assert.match(m, /^streamhub_ws_closed_total\{code="1000"\} [1-9]/m);
+    s.ws.close();
+  });
+});
+
 describe('shutdown', () => {
   test('SIGTERM closes open sockets with 1001', async () => {
     const srv = await startServer({ args: BASE });
     const a = await register(srv.url);
     const { s } = await authed(srv.url, a.tokens.access_token);
     const raw = await handshake(srv.url); // unauthenticated sockets too
+    raw.ws.send(text({ type: 'ping', id: 'p' })); // its error reply shows the hub holds it
+    assert.equal((await raw.ws.nextData()).json.data.code, 'unauthenticated');
     assert.equal(await srv.stop(), 0);
     assert.equal((await s.closed).code, 1001);
     assert.equal((await raw.ws.untilClose()).code, 1001);

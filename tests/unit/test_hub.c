@@ -1,0 +1,265 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The hub's contract (ws/ws.h) without HTTP: sockets are one end of a socketpair adopted
+ * directly, the test speaks frames on the other end. Covers what the e2e suites cannot reach
+ * before chat and rooms exist: topic subscriptions from the hub thread and from workers,
+ * ws_on_session edges over several sockets of one user, worker replies for a socket that has
+ * closed, and the RFC 6455 accept key. Built into the ThreadSanitizer run like everything else.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/bus.h"
+#include "core/util.h"
+#include "ws/hub.h"
+#include "ws/ws.h"
+
+#include <jansson.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static atomic_int online_events, offline_events;
+
+static void on_session(int64_t user, bool online)
+{
+    if (user == 8) /* the sessions test's own user: other tests' closes come late */
+        atomic_fetch_add(online ? &online_events : &offline_events, 1);
+}
+
+static void release_fd(void *arg)
+{
+    close((int)(intptr_t)arg);
+}
+
+static void cmd_join(ws_call *c)
+{
+    const char *room = json_string_value(json_object_get(ws_call_data(c), "room"));
+    char topic[64];
+    snprintf(topic, sizeof topic, "room:%s", room ? room : "");
+    if (ws_call_subscribe(c, topic) < 0)
+        ws_call_error(c, "bad_room", "no");
+    else
+        ws_call_ack(c, NULL);
+}
+
+static void cmd_leave(ws_call *c)
+{
+    const char *room = json_string_value(json_object_get(ws_call_data(c), "room"));
+    char topic[64];
+    snprintf(topic, sizeof topic, "room:%s", room ? room : "");
+    ws_call_unsubscribe(c, topic);
+    ws_call_ack(c, json_pack("{s:b}", "worker", ws_call_ctx(c) == NULL));
+}
+
+static void cmd_slow(ws_call *c)
+{
+    usleep(200000);
+    ws_call_ack(c, json_pack("{s:I}", "user", (json_int_t)ws_call_user(c)));
+}
+
+static void cmd_silent(ws_call *c) {}
+
+/* ---- a tiny client ------------------------------------------------------------------------ */
+
+static int open_socket(int64_t user)
+{
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+    ws_hub_adopt(sv[1], NULL, 0, release_fd, (void *)(intptr_t)sv[1], user, 0);
+    return sv[0];
+}
+
+static void send_text(int fd, const char *text)
+{
+    size_t n = strlen(text);
+    assert_true(n < 126);
+    unsigned char f[256] = {0x81, (unsigned char)(0x80 | n), 1, 2, 3, 4};
+    for (size_t i = 0; i < n; i++)
+        f[6 + i] = (unsigned char)text[i] ^ f[2 + (i & 3)];
+    assert_int_equal(write(fd, f, 6 + n), (ssize_t)(6 + n));
+}
+
+static bool read_exact(int fd, unsigned char *out, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 5000) <= 0)
+            return false;
+        ssize_t r = read(fd, out + got, n - got);
+        if (r <= 0)
+            return false;
+        got += (size_t)r;
+    }
+    return true;
+}
+
+/* Reads the next text message as JSON (skipping pings); NULL on close or timeout. */
+static json_t *read_json(int fd)
+{
+    for (;;) {
+        unsigned char h[2];
+        if (!read_exact(fd, h, 2))
+            return NULL;
+        size_t len = h[1] & 127;
+        if (len == 126) {
+            unsigned char e[2];
+            if (!read_exact(fd, e, 2))
+                return NULL;
+            len = (size_t)e[0] << 8 | e[1];
+        }
+        assert_true(len < 65536);
+        char *msg = xmalloc(len + 1);
+        if (!read_exact(fd, (unsigned char *)msg, len)) {
+            free(msg);
+            return NULL;
+        }
+        msg[len] = 0;
+        int op = h[0] & 15;
+        if (op == 8) {
+            free(msg);
+            return NULL;
+        }
+        if (op != 1) {
+            free(msg);
+            continue;
+        }
+        json_t *j = json_loads(msg, 0, NULL);
+        free(msg);
+        return j;
+    }
+}
+
+static json_t *expect_type(int fd, const char *type)
+{
+    json_t *j = read_json(fd);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "type")), type);
+    return j;
+}
+
+static void wait_for(atomic_int *v, int want)
+{
+    for (int i = 0; i < 500 && atomic_load(v) != want; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(v), want);
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+static void test_accept_key(void **state)
+{
+    char out[WS_ACCEPT_LEN];
+    assert_true(ws_handshake_accept("dGhlIHNhbXBsZSBub25jZQ==", out)); /* RFC 6455 §1.3 */
+    assert_string_equal(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_false(ws_handshake_accept("dGhlIHNhbXBsZSBub25jZQ=", out));
+    assert_false(ws_handshake_accept("dGhlIHNhbXBsZSBub25jZQ!=", out));
+    assert_false(ws_handshake_accept(NULL, out));
+}
+
+static void test_rooms_from_hub_and_worker(void **state)
+{
+    int fd = open_socket(7);
+    json_decref(expect_type(fd, "ready"));
+    send_text(fd, "{\"type\":\"join\",\"id\":\"j\",\"data\":{\"room\":\"r1\"}}");
+    json_decref(expect_type(fd, "ack"));
+    send_text(fd, "{\"type\":\"join\",\"id\":\"j2\",\"data\":{\"room\":\"r1\"}}"); /* twice: once */
+    json_decref(expect_type(fd, "ack"));
+    assert_int_equal(bus_publish_room("r1", "room.message", json_pack("{s:s}", "text", "hi")), 1);
+    json_t *m = expect_type(fd, "room.message");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(m, "data"), "text")), "hi");
+    json_decref(m);
+    send_text(fd, "{\"type\":\"leave\",\"id\":\"l\",\"data\":{\"room\":\"r1\"}}");
+    m = expect_type(fd, "ack");
+    assert_true(json_is_true(json_object_get(json_object_get(m, "data"), "worker")));
+    json_decref(m);
+    assert_int_equal(bus_publish_room("r1", "room.message", NULL), 0);
+    /* the user topic is there from the start */
+    assert_int_equal(bus_publish_user(7, "note", NULL), 1);
+    json_decref(expect_type(fd, "note"));
+    /* a handler that never answers still produces exactly one reply */
+    send_text(fd, "{\"type\":\"silent\",\"id\":\"s\"}");
+    m = expect_type(fd, "error");
+    assert_string_equal(json_string_value(json_object_get(m, "id")), "s");
+    json_decref(m);
+    close(fd);
+}
+
+static void test_sessions_and_late_replies(void **state)
+{
+    atomic_store(&online_events, 0);
+    atomic_store(&offline_events, 0);
+    int a = open_socket(8), b = open_socket(8);
+    json_decref(expect_type(a, "ready"));
+    json_decref(expect_type(b, "ready"));
+    assert_int_equal(atomic_load(&online_events), 1);
+    assert_int_equal(bus_publish_user(8, "both", NULL), 2);
+    json_decref(expect_type(a, "both"));
+    json_decref(expect_type(b, "both"));
+    /* a worker still holds a call when its socket goes away */
+    send_text(a, "{\"type\":\"slow\",\"id\":\"x\"}");
+    send_text(a, "{\"type\":\"join\",\"id\":\"j\",\"data\":{\"room\":\"gone\"}}");
+    json_decref(expect_type(a, "ack")); /* the inline join overtakes the slow one */
+    close(a);
+    usleep(300000);
+    assert_int_equal(atomic_load(&offline_events), 0); /* b is still open */
+    assert_int_equal(bus_publish_room("gone", "x", NULL), 0);
+    send_text(b, "{\"type\":\"slow\",\"id\":\"y\"}");
+    json_t *m = expect_type(b, "ack");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "data"), "user")), 8);
+    json_decref(m);
+    close(b);
+    wait_for(&offline_events, 1);
+    assert_int_equal(atomic_load(&online_events), 1);
+    assert_int_equal(bus_publish_user(8, "nobody", NULL), 0);
+}
+
+static void test_unauthenticated_socket(void **state)
+{
+    int fd = open_socket(0);
+    send_text(fd, "{\"type\":\"join\",\"id\":\"j\",\"data\":{\"room\":\"r\"}}");
+    json_t *m = expect_type(fd, "error");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(m, "data"), "code")), "unauthenticated");
+    json_decref(m);
+    close(fd);
+}
+
+static int setup(void **state)
+{
+    ws_command_register("join", cmd_join, WS_CMD_INLINE);
+    ws_command_register("leave", cmd_leave, WS_CMD_BLOCKING);
+    ws_command_register("slow", cmd_slow, WS_CMD_BLOCKING);
+    ws_command_register("silent", cmd_silent, WS_CMD_INLINE);
+    ws_on_session(on_session);
+    ws_hub_options o = {.threads = 2, .workers = 2, .queue_limit = 64, .max_message = 4096,
+                        .send_queue = 65536, .idle_timeout_s = 60, .ping_interval_s = 30,
+                        .auth_timeout_s = 10, .auth_grace_s = 0};
+    char err[256];
+    return ws_hub_start(&o, err, sizeof err) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    ws_hub_stop();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accept_key),
+        cmocka_unit_test(test_rooms_from_hub_and_worker),
+        cmocka_unit_test(test_sessions_and_late_replies),
+        cmocka_unit_test(test_unauthenticated_socket),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
