@@ -9,7 +9,8 @@
  *
  * "sync" is shared with the hub: with data.after it is the chat catch-up (every message after
  * that id across the user's conversations, oldest first); without it, it keeps the hub's meaning
- * (relay data to the user's other sockets), so whichever registration comes last, both work.
+ * (relay data to the user's other sockets), so both work when this file registers after the
+ * hub; "message.sync" is the catch-up alone, under a name no other resource registers.
  */
 #include "api/api.h"
 
@@ -193,4 +194,6 @@ void api_conversations_ws_register(void)
     ws_command_register("read", cmd_read, WS_CMD_BLOCKING);
     ws_command_register("delivered", cmd_delivered, WS_CMD_BLOCKING);
     ws_command_register("sync", cmd_sync, WS_CMD_BLOCKING);
+    /* The same catch-up under a name nobody else registers, whatever the order of start-up. */
+    ws_command_register("message.sync", cmd_sync, WS_CMD_BLOCKING);
 }

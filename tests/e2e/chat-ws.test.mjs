@@ -196,6 +196,8 @@ describe('chat over sockets', () => {
       assert.equal(sync.last_id, missed.at(-1));
       assert.deepEqual(sync.changed.map((m) => [m.id, m.text]), [[first.id, 'before the tunnel (edited)']]);
       assert.deepEqual((await sb.ack('sync', { after: sync.last_id })).messages, []);
+      // "message.sync" is the same catch-up under its own name.
+      assert.deepEqual((await sb.ack('message.sync', { after: seen.id })).messages.map((m) => m.id), missed);
       // Live delivery resumes on the new socket.
       const live = (await sa.ack('message.send', { conversation_id: c1.id, text: 'welcome back' })).message;
       assert.equal((await sb.of('message.new')).id, live.id);
