@@ -520,7 +520,8 @@ int store_messages_changed(db *d, int64_t user_id, int64_t upto, int64_t since_m
     static const char *sql =
         "SELECT " MSG_COLS " FROM conversation_messages x JOIN conversation_members m ON "
         "m.conversation_id = x.conversation_id WHERE m.user_id = ? AND m.state = 'active' AND "
-        "x.updated_at > ? AND x.id >= m.joined_id AND x.id <= ? "
+        "x.updated_at > ? AND (x.edited_at IS NOT NULL OR x.deleted_at IS NOT NULL) AND "
+        "x.id >= m.joined_id AND x.id <= ? "
         "ORDER BY x.updated_at, x.id LIMIT ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
