@@ -20,28 +20,101 @@
 #include "ws/hub.h"
 #include "ws/ws.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #define TOKEN_MAX 2048
 
+#define IP_BUCKETS 1024
+
+/* Open sockets per client address, for --per-ip-connections: upgraded sockets leave
+ * libmicrohttpd's books (and its per-address cap), so the cap is kept here, counted from the
+ * handshake to the socket's release. */
+typedef struct ip_count {
+    struct ip_count *next;
+    int count;
+    char ip[64];
+} ip_count;
+
+static pthread_mutex_t ip_mu = PTHREAD_MUTEX_INITIALIZER;
+static ip_count *ip_table[IP_BUCKETS];
+
+static unsigned ip_bucket(const char *ip)
+{
+    uint32_t h = 2166136261u;
+    for (const unsigned char *p = (const unsigned char *)ip; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h % IP_BUCKETS;
+}
+
+/* Counts one more socket for ip unless it already has max (0 = no cap). */
+static bool ip_take(const char *ip, int64_t max)
+{
+    bool ok = true;
+    pthread_mutex_lock(&ip_mu);
+    ip_count **p = &ip_table[ip_bucket(ip)];
+    while (*p && strcmp((*p)->ip, ip))
+        p = &(*p)->next;
+    if (!*p) {
+        *p = xcalloc(1, sizeof **p);
+        snprintf((*p)->ip, sizeof(*p)->ip, "%s", ip);
+    }
+    if (max > 0 && (*p)->count >= max)
+        ok = false;
+    else
+        (*p)->count++;
+    if (!(*p)->count) {
+        ip_count *dead = *p;
+        *p = dead->next;
+        free(dead);
+    }
+    pthread_mutex_unlock(&ip_mu);
+    return ok;
+}
+
+static void ip_release(const char *ip)
+{
+    pthread_mutex_lock(&ip_mu);
+    for (ip_count **p = &ip_table[ip_bucket(ip)]; *p; p = &(*p)->next)
+        if (!strcmp((*p)->ip, ip)) {
+            if (--(*p)->count <= 0) {
+                ip_count *dead = *p;
+                *p = dead->next;
+                free(dead);
+            }
+            break;
+        }
+    pthread_mutex_unlock(&ip_mu);
+}
+
+/* Lives from the handshake to the socket's end: what the hub's release callback needs. */
 typedef struct upgrade_ctx {
     int64_t user_id;
     int64_t expires_ms;
+    http_upgrade *h;
+    char ip[64];
 } upgrade_ctx;
 
 static void release_socket(void *arg)
 {
-    http_upgrade_close(arg);
+    upgrade_ctx *u = arg;
+    http_upgrade_close(u->h);
+    ip_release(u->ip);
+    free(u);
 }
 
 static void on_upgraded(void *arg, int fd, const char *extra, size_t extra_len, http_upgrade *h)
 {
     upgrade_ctx *u = arg;
-    if (fd >= 0)
-        ws_hub_adopt(fd, extra, extra_len, release_socket, h, u->user_id, u->expires_ms);
-    free(u);
+    if (fd < 0) { /* the 101 never went out */
+        ip_release(u->ip);
+        free(u);
+        return;
+    }
+    u->h = h;
+    ws_hub_adopt(fd, extra, extra_len, release_socket, u, u->user_id, u->expires_ms);
 }
 
 /* Whether a comma-separated header value contains token (case-insensitive), as Connection:
@@ -94,7 +167,15 @@ void api_realtime_ws(http_req *req, http_res *res)
         http_res_header(res, "Retry-After", "5");
         return;
     }
+    const char *ip = http_req_client_ip(req);
+    if (!ip_take(ip, api_app(req)->cfg.per_ip_connections)) {
+        http_res_error(res, 429, "too_many_connections",
+                       "this address holds all the sockets it may (--per-ip-connections)", NULL);
+        http_res_header(res, "Retry-After", "5");
+        return;
+    }
     upgrade_ctx *u = xcalloc(1, sizeof *u);
+    snprintf(u->ip, sizeof u->ip, "%s", ip);
     const char *authorization = http_req_header(req, "Authorization");
     if (authorization) {
         db *d = api_db(req, res);
@@ -102,16 +183,15 @@ void api_realtime_ws(http_req *req, http_res *res)
         auth_error err = {0};
         auth_principal p;
         if (!d) {
+            ip_release(u->ip);
             free(u);
             return;
         }
         int rc = auth_check_token(api_app(req)->auth, authorization, &claims, &err);
-        if (rc < 0) {
-            api_fail(res, rc, &err);
-            free(u);
-            return;
-        }
-        if (!api_auth(req, res, d, &p)) {
+        if (rc < 0 || !api_auth(req, res, d, &p)) {
+            if (rc < 0)
+                api_fail(res, rc, &err);
+            ip_release(u->ip);
             free(u);
             return;
         }
@@ -168,8 +248,8 @@ static void cmd_auth(ws_call *c)
     char uid[24], cid[24];
     snprintf(uid, sizeof uid, "%lld", (long long)p.user.id);
     snprintf(cid, sizeof cid, "%llu", (unsigned long long)ws_call_connection(c));
-    ws_call_ack(c, json_pack("{s:s, s:s, s:I}", "user_id", uid, "connection_id", cid,
-                             "expires_in", (json_int_t)(left > 0 ? left : 0)));
+    ws_call_ack(c, json_pack("{s:s, s:s, s:I}", "user_id", uid, "connection_id", cid, "expires_in",
+                             (json_int_t)(left > 0 ? left : 0)));
 }
 
 /* {"type":"ping","id":I,"data":{...}} -> ack with the same data: keepalive for clients that
@@ -186,9 +266,9 @@ static void cmd_sync(ws_call *c)
 {
     char cid[24];
     snprintf(cid, sizeof cid, "%llu", (unsigned long long)ws_call_connection(c));
-    int n = bus_publish_user(ws_call_user(c), "sync",
-                             json_pack("{s:s, s:O}", "connection_id", cid, "payload",
-                                       ws_call_data(c)));
+    int n =
+        bus_publish_user(ws_call_user(c), "sync",
+                         json_pack("{s:s, s:O}", "connection_id", cid, "payload", ws_call_data(c)));
     ws_call_ack(c, json_pack("{s:i}", "delivered", n));
 }
 

@@ -48,10 +48,10 @@
 
 #define MAX_COMMANDS 128
 #define TYPE_MAX 48
-#define MAX_INFLIGHT 32   /* blocking commands one socket may have queued or running */
+#define MAX_INFLIGHT 32 /* blocking commands one socket may have queued or running */
 #define TICK_MS 250
-#define CLOSE_LINGER_MS 3000  /* a close handshake the peer does not finish in time is cut */
-#define SLOW_LINGER_MS 10000  /* a slow consumer's last chance to read its queue and the 1013 */
+#define CLOSE_LINGER_MS 3000 /* a close handshake the peer does not finish in time is cut */
+#define SLOW_LINGER_MS 10000 /* a slow consumer's last chance to read its queue and the 1013 */
 #define SESSION_BUCKETS 4096
 
 /* ---- command registry --------------------------------------------------------------------- */
@@ -120,7 +120,7 @@ typedef struct conn {
     void *release_arg;
     wslay_event_context_ptr ws;
     uint64_t id;
-    int64_t expires_ms; /* wall clock */
+    int64_t expires_ms;                                             /* wall clock */
     int64_t opened_ms, last_rx_ms, last_ping_ms, close_deadline_ms; /* monotonic */
     char *extra;
     size_t extra_len, extra_off;
@@ -176,8 +176,18 @@ static struct {
 static atomic_uint_fast64_t next_conn_id = 1;
 
 /* /metrics: sockets closed, by the close code the server sent (0: none, the TCP just ended) */
-static const int metric_codes[] = {0, 1000, 1001, 1002, 1003, 1007, 1009, 1011, 1013,
-                                   WS_CLOSE_IDLE, WS_CLOSE_TOKEN_EXPIRED, WS_CLOSE_AUTH_FAILED};
+static const int metric_codes[] = {0,
+                                   1000,
+                                   1001,
+                                   1002,
+                                   1003,
+                                   1007,
+                                   1009,
+                                   1011,
+                                   1013,
+                                   WS_CLOSE_IDLE,
+                                   WS_CLOSE_TOKEN_EXPIRED,
+                                   WS_CLOSE_AUTH_FAILED};
 #define N_METRIC_CODES (sizeof metric_codes / sizeof metric_codes[0])
 static atomic_uint_fast64_t closes_by_code[N_METRIC_CODES + 1]; /* last: any other code */
 static atomic_uint_fast64_t msgs_in, msgs_out, bytes_out, opened_total;
@@ -283,8 +293,7 @@ static bool on_own_thread(conn *c)
 
 /* ---- wslay callbacks ---------------------------------------------------------------------- */
 
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *out, size_t len, int flags,
-                       void *user)
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *out, size_t len, int flags, void *user)
 {
     conn *c = user;
     if (c->extra) {
@@ -708,17 +717,17 @@ void ws_call_ack(ws_call *c, json_t *data)
         json_decref(data);
         return;
     }
-    call_send(c, json_pack("{s:s, s:O?, s:o}", "type", "ack", "id",
-                           json_object_get(c->msg, "id"), "data", data ? data : json_object()));
+    call_send(c, json_pack("{s:s, s:O?, s:o}", "type", "ack", "id", json_object_get(c->msg, "id"),
+                           "data", data ? data : json_object()));
 }
 
 void ws_call_error(ws_call *c, const char *code, const char *message)
 {
     if (!call_answer_once(c))
         return;
-    call_send(c, json_pack("{s:s, s:O?, s:{s:s, s:s}}", "type", "error", "id",
-                           json_object_get(c->msg, "id"), "data", "code", code, "message",
-                           message));
+    call_send(c,
+              json_pack("{s:s, s:O?, s:{s:s, s:s}}", "type", "error", "id",
+                        json_object_get(c->msg, "id"), "data", "code", code, "message", message));
 }
 
 void ws_call_set_user(ws_call *call, int64_t user_id, int64_t expires_ms)
@@ -867,8 +876,8 @@ static void adopt(hub_thread *t, conn *c, int64_t user, int64_t expires_ms)
         snprintf(uid, sizeof uid, "%lld", (long long)user);
         snprintf(cid, sizeof cid, "%llu", (unsigned long long)c->id);
         int64_t left = expires_ms ? (expires_ms - now_ms() + 999) / 1000 : 0;
-        conn_send_json(c, json_pack("{s:s, s:{s:s, s:s, s:I}}", "type", "ready", "data",
-                                    "user_id", uid, "connection_id", cid, "expires_in",
+        conn_send_json(c, json_pack("{s:s, s:{s:s, s:s, s:I}}", "type", "ready", "data", "user_id",
+                                    uid, "connection_id", cid, "expires_in",
                                     (json_int_t)(left > 0 ? left : 0)));
     }
     if (c->extra)
@@ -916,7 +925,8 @@ static void send_expiring(conn *c, int64_t wall)
 static void tick(hub_thread *t)
 {
     int64_t now = t->now, wall = now_ms();
-    int64_t idle = (int64_t)hub.o.idle_timeout_s * 1000, ping = (int64_t)hub.o.ping_interval_s * 1000;
+    int64_t idle = (int64_t)hub.o.idle_timeout_s * 1000,
+            ping = (int64_t)hub.o.ping_interval_s * 1000;
     for (conn *c = t->conns, *next; c; c = next) {
         next = c->next;
         if (c->closing) {
@@ -1061,7 +1071,8 @@ void ws_hub_metrics(buf *out)
                "sent (0: none).\n"
                "# TYPE streamhub_ws_closed_total counter\n",
                ws_hub_connections(), (unsigned long long)atomic_load(&opened_total),
-               (unsigned long long)atomic_load(&msgs_in), (unsigned long long)atomic_load(&msgs_out),
+               (unsigned long long)atomic_load(&msgs_in),
+               (unsigned long long)atomic_load(&msgs_out),
                (unsigned long long)atomic_load(&bytes_out));
     for (size_t k = 0; k <= N_METRIC_CODES; k++) {
         uint64_t v = atomic_load(&closes_by_code[k]);
@@ -1089,10 +1100,13 @@ int ws_hub_start(const ws_hub_options *opts, char *err, size_t err_size)
     hub.o = *opts;
     hub.n_threads = opts->threads > 0 ? opts->threads : 1;
     hub.threads = xcalloc((size_t)hub.n_threads, sizeof *hub.threads);
-    hub.workers = pool_create(&(pool_options){
-        .name = "sh-ws-worker", .threads = opts->workers > 0 ? opts->workers : 1,
-        .queue_limit = opts->queue_limit ? opts->queue_limit : 4096,
-        .thread_init = opts->thread_init, .thread_done = opts->thread_done, .arg = opts->app});
+    hub.workers =
+        pool_create(&(pool_options){.name = "sh-ws-worker",
+                                    .threads = opts->workers > 0 ? opts->workers : 1,
+                                    .queue_limit = opts->queue_limit ? opts->queue_limit : 4096,
+                                    .thread_init = opts->thread_init,
+                                    .thread_done = opts->thread_done,
+                                    .arg = opts->app});
     atomic_store(&hub.running, true);
     for (int i = 0; i < hub.n_threads; i++) {
         hub_thread *t = &hub.threads[i];
@@ -1164,8 +1178,9 @@ bool ws_handshake_accept(const char *key, char out[WS_ACCEPT_LEN])
     unsigned char raw[32];
     static const char alphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (!key || strlen(key) != 24 || strspn(key, alphabet) != 22 || EVP_DecodeBlock(raw, (const unsigned char *)key, 24) != 18 ||
-        key[22] != '=' || key[23] != '=')
+    if (!key || strlen(key) != 24 || strspn(key, alphabet) != 22 ||
+        EVP_DecodeBlock(raw, (const unsigned char *)key, 24) != 18 || key[22] != '=' ||
+        key[23] != '=')
         return false; /* 16 bytes encode to 22 characters and "==" */
     char text[24 + sizeof guid];
     memcpy(text, key, 24);

@@ -23,15 +23,15 @@ enum {
 };
 
 typedef struct ws_hub_options {
-    int threads;          /* epoll event-loop threads owning sockets */
-    int workers;          /* WS_CMD_BLOCKING pool threads */
-    size_t queue_limit;   /* queued blocking commands before "overloaded" */
-    size_t max_message;   /* largest client message (1009 beyond) */
-    size_t send_queue;    /* bytes queued to one socket before 1013 */
+    int threads;        /* epoll event-loop threads owning sockets */
+    int workers;        /* WS_CMD_BLOCKING pool threads */
+    size_t queue_limit; /* queued blocking commands before "overloaded" */
+    size_t max_message; /* largest client message (1009 beyond) */
+    size_t send_queue;  /* bytes queued to one socket before 1013 */
     int idle_timeout_s;
     int ping_interval_s;
     int auth_timeout_s;
-    int auth_grace_s;     /* auth.expiring this long before the token expires */
+    int auth_grace_s;                /* auth.expiring this long before the token expires */
     void *(*thread_init)(void *app); /* per worker: the context ws_call_ctx returns */
     void (*thread_done)(void *ctx);
     void *app;
