@@ -51,13 +51,12 @@ static json_t *conversation_json(db *d, const store_conversation *c, const store
         }
         if (with_members)
             json_array_append_new(
-                members,
-                json_pack("{s:o, s:s, s:o, s:o}", "user", api_user_json(&us[i], false), "role",
-                          ms[i].role, "last_read_id",
-                          ms[i].last_read_id ? json_id(ms[i].last_read_id) : json_null(),
-                          "last_delivered_id",
-                          ms[i].last_delivered_id ? json_id(ms[i].last_delivered_id)
-                                                  : json_null()));
+                members, json_pack("{s:o, s:s, s:o, s:o}", "user", api_user_json(&us[i], false),
+                                   "role", ms[i].role, "last_read_id",
+                                   ms[i].last_read_id ? json_id(ms[i].last_read_id) : json_null(),
+                                   "last_delivered_id",
+                                   ms[i].last_delivered_id ? json_id(ms[i].last_delivered_id)
+                                                           : json_null()));
     }
     free(ms);
     free(us);
@@ -70,8 +69,8 @@ static json_t *conversation_json(db *d, const store_conversation *c, const store
 }
 
 /* Authenticates and parses the :name param as an id (404 not_found_code when it is not one). */
-static bool chat_request(http_req *req, http_res *res, db **d, auth_principal *p,
-                         const char *param, int64_t *id, const char *not_found_code)
+static bool chat_request(http_req *req, http_res *res, db **d, auth_principal *p, const char *param,
+                         int64_t *id, const char *not_found_code)
 {
     *d = api_db(req, res);
     if (!*d || !api_auth(req, res, *d, p))
@@ -114,7 +113,8 @@ static int parse_ids(json_t *body, int64_t *out, int max, auth_error *err)
         return domain_invalid_ids(err, "too_many");
     size_t i;
     json_t *x;
-    json_array_foreach(a, i, x) {
+    json_array_foreach(a, i, x)
+    {
         if (!json_is_string(x) || !id_parse(json_string_value(x), &out[i]))
             return domain_invalid_ids(err, "invalid_format");
     }
@@ -188,8 +188,14 @@ static void list_inbox(http_req *req, http_res *res, const char *state)
     api_send_page(res, items, n, limit, last);
 }
 
-void api_conversations_list(http_req *req, http_res *res) { list_inbox(req, res, "active"); }
-void api_message_requests(http_req *req, http_res *res) { list_inbox(req, res, "request"); }
+void api_conversations_list(http_req *req, http_res *res)
+{
+    list_inbox(req, res, "active");
+}
+void api_message_requests(http_req *req, http_res *res)
+{
+    list_inbox(req, res, "request");
+}
 
 void api_conversations_get(http_req *req, http_res *res)
 {
@@ -206,7 +212,8 @@ void api_conversations_update(http_req *req, http_res *res)
     json_t *body = http_req_json(req);
     jv_error v;
     const char *title;
-    if (!jv_only(body, allowed, &v) || !jv_string(body, "title", true, 1, CHAT_TITLE_MAX, &title, &v)) {
+    if (!jv_only(body, allowed, &v) ||
+        !jv_string(body, "title", true, 1, CHAT_TITLE_MAX, &title, &v)) {
         api_invalid(res, &v);
         return;
     }
@@ -438,8 +445,14 @@ static void receipt(http_req *req, http_res *res, bool read)
     api_answer_empty(res, rc, &err);
 }
 
-void api_conversations_read(http_req *req, http_res *res) { receipt(req, res, true); }
-void api_conversations_delivered(http_req *req, http_res *res) { receipt(req, res, false); }
+void api_conversations_read(http_req *req, http_res *res)
+{
+    receipt(req, res, true);
+}
+void api_conversations_delivered(http_req *req, http_res *res)
+{
+    receipt(req, res, false);
+}
 
 static void answer_request(http_req *req, http_res *res, bool accept)
 {
@@ -458,8 +471,14 @@ static void answer_request(http_req *req, http_res *res, bool accept)
         http_res_empty(res, 204);
 }
 
-void api_message_request_accept(http_req *req, http_res *res) { answer_request(req, res, true); }
-void api_message_request_decline(http_req *req, http_res *res) { answer_request(req, res, false); }
+void api_message_request_accept(http_req *req, http_res *res)
+{
+    answer_request(req, res, true);
+}
+void api_message_request_decline(http_req *req, http_res *res)
+{
+    answer_request(req, res, false);
+}
 
 /* A catch-up answer stays well under the hub's per-socket send queue (1 MiB by default), or a
  * client catching up on long messages would be closed as a slow consumer (1013): past this many
@@ -492,7 +511,9 @@ json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, in
         out = json_pack("{s:o, s:o, s:b, s:b, s:o}", "messages", items, "changed", changes,
                         "has_more", n > shown, "changed_complete",
                         shown_changed == n_changed && n_changed < CHAT_SYNC_MAX, "last_id",
-                        shown ? json_id(ms[shown - 1].id) : after ? json_id(after) : json_null());
+                        shown   ? json_id(ms[shown - 1].id)
+                        : after ? json_id(after)
+                                : json_null());
         store_messages_free(ms, n);
         store_messages_free(ch, n_changed);
     }

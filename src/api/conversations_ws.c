@@ -72,7 +72,8 @@ static void cmd_send(ws_call *c)
         fail(c, &err);
         return;
     }
-    ws_call_ack(c, json_pack("{s:o, s:b}", "message", chat_message_json(d, &m), "existing", existing));
+    ws_call_ack(c,
+                json_pack("{s:o, s:b}", "message", chat_message_json(d, &m), "existing", existing));
     store_message_free(&m);
 }
 
@@ -132,8 +133,14 @@ static void receipt(ws_call *c, bool read)
         ws_call_ack(c, NULL);
 }
 
-static void cmd_read(ws_call *c) { receipt(c, true); }
-static void cmd_delivered(ws_call *c) { receipt(c, false); }
+static void cmd_read(ws_call *c)
+{
+    receipt(c, true);
+}
+static void cmd_delivered(ws_call *c)
+{
+    receipt(c, false);
+}
 
 static void cmd_typing(ws_call *c)
 {
@@ -159,9 +166,9 @@ static void cmd_sync(ws_call *c)
         /* The hub's relay to the user's other sockets (api/realtime.c), kept as it was. */
         char cid[24];
         snprintf(cid, sizeof cid, "%llu", (unsigned long long)ws_call_connection(c));
-        int n = bus_publish_user(ws_call_user(c), "sync",
-                                 json_pack("{s:s, s:O}", "connection_id", cid, "payload",
-                                           ws_call_data(c)));
+        int n = bus_publish_user(
+            ws_call_user(c), "sync",
+            json_pack("{s:s, s:O}", "connection_id", cid, "payload", ws_call_data(c)));
         ws_call_ack(c, json_pack("{s:i}", "delivered", n));
         return;
     }

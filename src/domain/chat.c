@@ -113,7 +113,8 @@ static json_t *media_json(db *d, json_t *ids)
     size_t i;
     json_t *v;
     int64_t exp = now_ms() / 1000 + MEDIA_URL_TTL_S;
-    json_array_foreach(ids, i, v) {
+    json_array_foreach(ids, i, v)
+    {
         int64_t id;
         store_media m;
         if (!json_is_string(v) || !id_parse(json_string_value(v), &id) ||
@@ -141,12 +142,11 @@ static json_t *media_json(db *d, json_t *ids)
 
 json_t *chat_message_json(db *d, const store_message *m)
 {
-    json_t *o = json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "id", json_id(m->id),
-                          "conversation_id", json_id(m->conversation_id), "sender_id",
-                          json_id(m->sender_id), "kind", m->kind, "created_at",
-                          json_time(m->created_at), "edited_at",
-                          m->edited_at ? json_time(m->edited_at) : json_null(), "deleted",
-                          m->deleted_at != 0);
+    json_t *o = json_pack(
+        "{s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "id", json_id(m->id), "conversation_id",
+        json_id(m->conversation_id), "sender_id", json_id(m->sender_id), "kind", m->kind,
+        "created_at", json_time(m->created_at), "edited_at",
+        m->edited_at ? json_time(m->edited_at) : json_null(), "deleted", m->deleted_at != 0);
     bool system = !strcmp(m->kind, "system");
     json_t *event = system ? json_loads(m->body ? m->body : "{}", 0, NULL) : NULL;
     json_object_set_new(o, "text", system || m->deleted_at ? json_null() : json_string(m->body));
@@ -166,8 +166,8 @@ json_t *chat_message_json(db *d, const store_message *m)
 int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, auth_error *err)
 {
     static const char *const allowed[] = {"text", "attachments", "reply_to", "client_id", NULL};
-    static const char *const allowed_ws[] = {"conversation_id", "text", "attachments",
-                                             "reply_to", "client_id", NULL};
+    static const char *const allowed_ws[] = {"conversation_id", "text",      "attachments",
+                                             "reply_to",        "client_id", NULL};
     jv_error v;
     memset(out, 0, sizeof *out);
     if (!jv_only(body, with_conversation ? allowed_ws : allowed, &v) ||
@@ -184,7 +184,8 @@ int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, auth
             return domain_invalid(err, "attachments", "too_many");
         size_t i;
         json_t *x;
-        json_array_foreach(att, i, x) {
+        json_array_foreach(att, i, x)
+        {
             int64_t id;
             if (!json_is_string(x) || !id_parse(json_string_value(x), &id))
                 return domain_invalid(err, "attachments", "invalid_format");
@@ -330,8 +331,10 @@ int chat_open_direct(db *d, int64_t me, int64_t other, store_conversation *out, 
     snprintf(out->kind, sizeof out->kind, "direct");
     out->created_by = me;
     out->created_at = out->updated_at = now_ms();
-    if ((rc = store_conv_insert(d, out, key)) < 0 || (rc = join(d, out->id, me, "member", "active")) < 0 ||
-        (rc = join(d, out->id, other, "member", needs_request(d, me, &u) ? "request" : "active")) < 0)
+    if ((rc = store_conv_insert(d, out, key)) < 0 ||
+        (rc = join(d, out->id, me, "member", "active")) < 0 ||
+        (rc = join(d, out->id, other, "member", needs_request(d, me, &u) ? "request" : "active")) <
+            0)
         return abort_tx(d, rc, err, "create direct");
     if ((rc = commit(d, err)) < 0)
         return rc;
@@ -394,15 +397,16 @@ int chat_create_group(db *d, int64_t me, const char *title, const int64_t *membe
     snprintf(out->title, sizeof out->title, "%s", title);
     out->created_by = me;
     out->created_at = out->updated_at = now_ms();
-    if ((rc = store_conv_insert(d, out, NULL)) < 0 || (rc = join(d, out->id, me, "admin", "active")) < 0)
+    if ((rc = store_conv_insert(d, out, NULL)) < 0 ||
+        (rc = join(d, out->id, me, "admin", "active")) < 0)
         return abort_tx(d, rc, err, "create group");
     for (int i = 0; i < n; i++)
         if ((rc = join(d, out->id, members[i], "member", "active")) < 0)
             return abort_tx(d, rc, err, "create group");
     store_message sys;
     rc = system_message(d, out->id, me,
-                        json_pack("{s:s, s:s, s:o}", "event", "created", "title", title,
-                                  "user_ids", ids_json(members, n)),
+                        json_pack("{s:s, s:s, s:o}", "event", "created", "title", title, "user_ids",
+                                  ids_json(members, n)),
                         &sys);
     recipients r = {.n = 0};
     if (rc < 0 || (rc = collect_active(d, out->id, &r)) < 0) {
@@ -453,14 +457,14 @@ int chat_set_title(db *d, int64_t me, int64_t id, const char *title, auth_error 
         return abort_tx(d, rc, err, "load");
     store_message sys;
     if ((rc = store_conv_set_title(d, id, title, now_ms())) < 0 ||
-        (rc = system_message(d, id, me, json_pack("{s:s, s:s}", "event", "title_changed", "title", title),
+        (rc = system_message(d, id, me,
+                             json_pack("{s:s, s:s}", "event", "title_changed", "title", title),
                              &sys)) < 0)
         return abort_tx(d, rc, err, "title");
     return finish_change(d, id, &sys, 0, err);
 }
 
-int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n,
-                     auth_error *err)
+int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n, auth_error *err)
 {
     store_conversation c;
     store_member mine;
@@ -490,10 +494,10 @@ int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n,
         return 0;
     }
     store_message sys;
-    rc = system_message(d, id, me,
-                        json_pack("{s:s, s:o}", "event", "members_added", "user_ids",
-                                  ids_json(added, n_added)),
-                        &sys);
+    rc = system_message(
+        d, id, me,
+        json_pack("{s:s, s:o}", "event", "members_added", "user_ids", ids_json(added, n_added)),
+        &sys);
     if (rc < 0)
         return abort_tx(d, rc, err, "add member");
     return finish_change(d, id, &sys, 0, err);
@@ -545,8 +549,7 @@ int chat_remove_member(db *d, int64_t me, int64_t id, int64_t user, auth_error *
     return finish_change(d, id, &sys, user, err);
 }
 
-int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role,
-                  auth_error *err)
+int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role, auth_error *err)
 {
     if (!role || (strcmp(role, "admin") && strcmp(role, "member")))
         return domain_invalid(err, "role", "invalid_format");
@@ -568,9 +571,9 @@ int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role,
         return 0;
     }
     if (!strcmp(role, "member") && store_members_admins(d, id) <= 1)
-        return abort_tx(d, domain_fail(err, ERR_CONFLICT, "last_admin",
-                                       "a group needs at least one admin"),
-                        err, "role");
+        return abort_tx(
+            d, domain_fail(err, ERR_CONFLICT, "last_admin", "a group needs at least one admin"),
+            err, "role");
     store_message sys;
     if ((rc = store_member_set_role(d, id, user, role)) < 0 ||
         (rc = system_message(d, id, me,
@@ -589,9 +592,9 @@ static int answer_request(db *d, int64_t me, int64_t id, bool accept, auth_error
         return rc;
     rc = store_member_get(d, id, me, &mine);
     if (rc == ERR_NOT_FOUND || (rc == 0 && strcmp(mine.state, "request")))
-        return abort_tx(d, domain_fail(err, ERR_NOT_FOUND, "request_not_found",
-                                       "no such message request"),
-                        err, "request");
+        return abort_tx(
+            d, domain_fail(err, ERR_NOT_FOUND, "request_not_found", "no such message request"), err,
+            "request");
     recipients r = {.n = 0};
     if (rc < 0 || (rc = store_member_set_state(d, id, me, accept ? "active" : "declined")) < 0 ||
         (accept && (rc = collect_active(d, id, &r)) < 0))
@@ -798,8 +801,7 @@ int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, js
     return 0;
 }
 
-int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
-                auth_error *err)
+int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err)
 {
     store_conversation c;
     store_member mine;
@@ -895,13 +897,12 @@ static int receipt(db *d, int64_t me, int64_t conversation_id, int64_t message_i
         return rc;
     if (moved)
         fan_out(&r, 0, read ? "conversation.read" : "message.delivered",
-                json_pack("{s:o, s:o, s:o}", "conversation_id", json_id(conversation_id),
-                          "user_id", json_id(me), "message_id", json_id(message_id)));
+                json_pack("{s:o, s:o, s:o}", "conversation_id", json_id(conversation_id), "user_id",
+                          json_id(me), "message_id", json_id(message_id)));
     return 0;
 }
 
-int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
-                   auth_error *err)
+int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err)
 {
     return receipt(d, me, conversation_id, message_id, true, err);
 }
@@ -964,8 +965,8 @@ int chat_typing(db *d, int64_t me, int64_t conversation_id, bool *throttled, aut
 
 /* Catch-up ---------------------------------------------------------------------------------- */
 
-int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max,
-              store_message *changed, int max_changed, int *n_changed, auth_error *err)
+int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max, store_message *changed,
+              int max_changed, int *n_changed, auth_error *err)
 {
     *n_changed = 0;
     int n = store_messages_sync(d, me, after, out, max);

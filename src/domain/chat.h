@@ -58,12 +58,10 @@ int chat_create_group(db *d, int64_t me, const char *title, const int64_t *membe
 int chat_get(db *d, int64_t me, int64_t id, store_conversation *out, store_member *mine,
              auth_error *err);
 int chat_set_title(db *d, int64_t me, int64_t id, const char *title, auth_error *err);
-int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n,
-                     auth_error *err);
+int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n, auth_error *err);
 /* Removes user (an admin's act), or leaves when user is me. */
 int chat_remove_member(db *d, int64_t me, int64_t id, int64_t user, auth_error *err);
-int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role,
-                  auth_error *err);
+int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role, auth_error *err);
 /* Message requests addressed to me. */
 int chat_accept(db *d, int64_t me, int64_t id, auth_error *err);
 int chat_decline(db *d, int64_t me, int64_t id, auth_error *err);
@@ -73,21 +71,19 @@ int chat_send(db *d, int64_t me, const chat_draft *draft, store_message *out, bo
               auth_error *err);
 int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, json_t *body,
               store_message *out, auth_error *err);
-int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
-                auth_error *err);
+int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err);
 /* A page of history: newest first below before, or oldest first above after (after > 0). */
 int chat_history(db *d, int64_t me, int64_t conversation_id, int64_t before, int64_t after,
                  store_message *out, int max, auth_error *err);
-int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
-                   auth_error *err);
+int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err);
 int chat_mark_delivered(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
                         auth_error *err);
 /* Tells the other members; *throttled when it was sent too recently to send again. */
 int chat_typing(db *d, int64_t me, int64_t conversation_id, bool *throttled, auth_error *err);
 /* Catch-up: the messages above after across my conversations (oldest first, up to max), and
  * the messages at or below after edited or deleted since after was sent (*n_changed). */
-int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max,
-              store_message *changed, int max_changed, int *n_changed, auth_error *err);
+int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max, store_message *changed,
+              int max_changed, int *n_changed, auth_error *err);
 /* Unread messages of mine in a conversation (from my read pointer). */
 int64_t chat_unread(db *d, const store_member *mine);
 

@@ -13,15 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CONV_COLS                                                                                 \
-    "c.id, c.kind, c.title, c.created_by, c.member_count, c.last_message_id, c.activity_id, "    \
+#define CONV_COLS                                                                                  \
+    "c.id, c.kind, c.title, c.created_by, c.member_count, c.last_message_id, c.activity_id, "      \
     "c.created_at, c.updated_at"
 #define CONV_NCOLS 9
-#define MEMBER_COLS                                                                               \
-    "m.conversation_id, m.user_id, m.role, m.state, m.joined_id, m.last_read_id, "               \
+#define MEMBER_COLS                                                                                \
+    "m.conversation_id, m.user_id, m.role, m.state, m.joined_id, m.last_read_id, "                 \
     "m.last_delivered_id"
-#define MSG_COLS                                                                                  \
-    "x.id, x.conversation_id, x.sender_id, x.kind, x.body, x.attachments, x.reply_to, "          \
+#define MSG_COLS                                                                                   \
+    "x.id, x.conversation_id, x.sender_id, x.kind, x.body, x.attachments, x.reply_to, "            \
     "x.client_id, x.created_at, x.edited_at, x.deleted_at, x.updated_at"
 
 static void copy_text(char *dst, size_t n, const char *src)
@@ -103,7 +103,8 @@ int store_conv_insert(db *d, const store_conversation *c, const char *pair_key)
 {
     static const char *sql =
         "INSERT INTO conversations (id, kind, title, pair_key, created_by, member_count, "
-        "last_message_id, activity_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)";
+        "last_message_id, activity_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, "
+        "?)";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -148,10 +149,10 @@ int store_conv_by_pair(db *d, const char *pair_key, store_conversation *out)
 
 int store_conv_touch(db *d, int64_t id, int64_t activity_id, int64_t message_id, int64_t now)
 {
-    static const char *sql =
-        "UPDATE conversations SET activity_id = ?, last_message_id = CASE WHEN CAST(? AS BIGINT) > 0 "
-        "THEN CAST(? AS BIGINT) "
-        "ELSE last_message_id END, updated_at = ? WHERE id = ?";
+    static const char *sql = "UPDATE conversations SET activity_id = ?, last_message_id = CASE "
+                             "WHEN CAST(? AS BIGINT) > 0 "
+                             "THEN CAST(? AS BIGINT) "
+                             "ELSE last_message_id END, updated_at = ? WHERE id = ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -177,7 +178,8 @@ int store_conv_set_title(db *d, int64_t id, const char *title, int64_t now)
 
 int store_conv_add_members(db *d, int64_t id, int64_t delta)
 {
-    static const char *sql = "UPDATE conversations SET member_count = member_count + ? WHERE id = ?";
+    static const char *sql =
+        "UPDATE conversations SET member_count = member_count + ? WHERE id = ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -279,16 +281,15 @@ int store_member_set_read(db *d, int64_t conversation_id, int64_t user_id, int64
     return move_pointer(d, sql, conversation_id, user_id, message_id, moved);
 }
 
-int store_member_set_delivered(db *d, int64_t conversation_id, int64_t user_id,
-                               int64_t message_id, bool *moved)
+int store_member_set_delivered(db *d, int64_t conversation_id, int64_t user_id, int64_t message_id,
+                               bool *moved)
 {
     static const char *sql = "UPDATE conversation_members SET last_delivered_id = ? WHERE "
                              "conversation_id = ? AND user_id = ? AND last_delivered_id < ?";
     return move_pointer(d, sql, conversation_id, user_id, message_id, moved);
 }
 
-int store_members_list(db *d, int64_t conversation_id, bool active_only, store_member *out,
-                       int max)
+int store_members_list(db *d, int64_t conversation_id, bool active_only, store_member *out, int max)
 {
     static const char *all = "SELECT " MEMBER_COLS " FROM conversation_members m "
                              "WHERE m.conversation_id = ? ORDER BY m.joined_id LIMIT ?";
@@ -307,8 +308,8 @@ int store_members_list(db *d, int64_t conversation_id, bool active_only, store_m
     return rc < 0 ? rc : n;
 }
 
-int store_members_with_users(db *d, int64_t conversation_id, store_member *out,
-                             store_user *users, int max)
+int store_members_with_users(db *d, int64_t conversation_id, store_member *out, store_user *users,
+                             int max)
 {
     static const char *sql =
         "SELECT " MEMBER_COLS ", " STORE_USER_COLUMNS " FROM conversation_members m JOIN users u "

@@ -36,8 +36,8 @@ typedef struct store_member {
 
 typedef struct store_message {
     int64_t id, conversation_id, sender_id;
-    char kind[8]; /* text | system */
-    char *body;   /* owned; text, or for system messages a JSON object */
+    char kind[8];          /* text | system */
+    char *body;            /* owned; text, or for system messages a JSON object */
     char attachments[512]; /* JSON array of media id strings */
     int64_t reply_to;
     char client_id[260]; /* up to CHAT_CLIENT_ID_MAX code points */
@@ -70,14 +70,14 @@ int store_member_set_state(db *d, int64_t conversation_id, int64_t user_id, cons
 /* Moves a receipt pointer forward only; *moved tells whether it changed. */
 int store_member_set_read(db *d, int64_t conversation_id, int64_t user_id, int64_t message_id,
                           bool *moved);
-int store_member_set_delivered(db *d, int64_t conversation_id, int64_t user_id,
-                               int64_t message_id, bool *moved);
+int store_member_set_delivered(db *d, int64_t conversation_id, int64_t user_id, int64_t message_id,
+                               bool *moved);
 /* Members in join order (oldest first); with active_only, requested/declined ones are left out. */
 int store_members_list(db *d, int64_t conversation_id, bool active_only, store_member *out,
                        int max);
 /* The same in one query with each member's user (users[i] belongs to out[i]). */
-int store_members_with_users(db *d, int64_t conversation_id, store_member *out,
-                             store_user *users, int max);
+int store_members_with_users(db *d, int64_t conversation_id, store_member *out, store_user *users,
+                             int max);
 int64_t store_members_admins(db *d, int64_t conversation_id);
 /* The inbox of user_id: conversations where the caller's state is state, latest activity
  * first, activity below before (0 = newest). */

@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka.h needs the headers above; the blank line keeps clang-format from sorting it first */
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,7 +40,8 @@ static void test_draft_limits(void **state)
 {
     chat_draft dr;
     auth_error err;
-    assert_int_equal(parse("{\"text\":\"hi\",\"client_id\":\"k\",\"reply_to\":\"7\"}", false, &dr, &err), 0);
+    assert_int_equal(
+        parse("{\"text\":\"hi\",\"client_id\":\"k\",\"reply_to\":\"7\"}", false, &dr, &err), 0);
     assert_string_equal(dr.text, "hi");
     assert_string_equal(dr.client_id, "k");
     assert_int_equal(dr.reply_to, 7);
@@ -67,7 +70,8 @@ static void test_draft_limits(void **state)
         {"{\"text\":\"x\",\"attachments\":\"5\"}", "attachments"},
         {"{\"text\":\"x\",\"attachments\":[5]}", "attachments"},
         {"{\"text\":\"x\",\"attachments\":[\"5\",\"5\"]}", "attachments"},
-        {"{\"text\":\"x\",\"attachments\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\",\"11\"]}",
+        {"{\"text\":\"x\",\"attachments\":[\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\","
+         "\"10\",\"11\"]}",
          "attachments"},
         {"{\"text\":\"x\",\"reply_to\":7}", "reply_to"},
         {"{\"text\":\"x\",\"sender_id\":\"1\"}", "sender_id"},
@@ -170,7 +174,8 @@ static int64_t send_text(int64_t me, int64_t conv, const char *text, const char 
 
 static void test_rules(void **state)
 {
-    int64_t a = user("ua", false), b = user("ub", false), p = user("up", true), x = user("ux", false);
+    int64_t a = user("ua", false), b = user("ub", false), p = user("up", true),
+            x = user("ux", false);
     store_conversation c, again;
     auth_error err = {0};
     bool created;
