@@ -100,6 +100,47 @@ describe('1:1 conversations', () => {
   });
 });
 
+describe('every route', () => {
+  test('anonymous is 401, a bad token is 401, malformed JSON is 400, and nothing changes', async () => {
+    const a = await register(url), b = await register(url);
+    const conv = await dm(a, b);
+    const m = await send(a, conv, { text: 'keep me' });
+    // Each with a body that would be valid, so the only thing wrong is the caller.
+    const routes = [
+      ['POST', '/api/v1/conversations', { kind: 'direct', member_ids: [b.user.id] }],
+      ['GET', '/api/v1/conversations'],
+      ['GET', `/api/v1/conversations/${conv.id}`],
+      ['PATCH', `/api/v1/conversations/${conv.id}`, { title: 't' }],
+      ['POST', `/api/v1/conversations/${conv.id}/members`, { member_ids: [b.user.id] }],
+      ['PATCH', `/api/v1/conversations/${conv.id}/members/${b.user.id}`, { role: 'admin' }],
+      ['DELETE', `/api/v1/conversations/${conv.id}/members/${b.user.id}`],
+      ['POST', `/api/v1/conversations/${conv.id}/leave`, {}],
+      ['GET', `/api/v1/conversations/${conv.id}/messages`],
+      ['POST', `/api/v1/conversations/${conv.id}/messages`, { text: 'x' }],
+      ['PATCH', `/api/v1/conversations/${conv.id}/messages/${m.id}`, { text: 'x' }],
+      ['DELETE', `/api/v1/conversations/${conv.id}/messages/${m.id}`],
+      ['POST', `/api/v1/conversations/${conv.id}/read`, { message_id: m.id }],
+      ['POST', `/api/v1/conversations/${conv.id}/delivered`, { message_id: m.id }],
+      ['GET', '/api/v1/message-requests'],
+      ['POST', `/api/v1/message-requests/${conv.id}/accept`, {}],
+      ['POST', `/api/v1/message-requests/${conv.id}/decline`, {}],
+      ['GET', '/api/v1/messages/sync'],
+    ];
+    for (const [method, p, json] of routes) {
+      const body = json ? { json } : {};
+      expectError(await c().request(method, p, body), 401);
+      expectError(await c().request(method, p, { ...body, token: 'not-a-token' }), 401);
+      if (json) {
+        expectError(await c().request(method, p, { token: tok(a), body: '{"text": ', headers: { 'content-type': 'application/json' } }), 400);
+        expectError(await c().request(method, p, { token: tok(a), body: '[1]', headers: { 'content-type': 'application/json' } }), 400);
+      }
+    }
+    const items = (await history(a, conv)).items;
+    assert.deepEqual(items.map((x) => [x.id, x.text, x.deleted]), [[m.id, 'keep me', false]]);
+    assert.equal(ok(await getConv(a, conv)).member_count, 2);
+  });
+});
+
 describe('messages', () => {
   test('send, idempotent client ids, limits, history both ways', async () => {
     const a = await register(url), b = await register(url);
@@ -320,6 +361,23 @@ describe('groups', () => {
     assert.equal(removed.event.user_id, e.user.id);
     assert.equal(removed.sender_id, a.user.id);
     assert.equal(removed.text, null);
+  });
+
+  test('a group admin may delete anyone\'s message; a member only their own', async () => {
+    const a = await register(url), b = await register(url), d = await register(url);
+    const g = await group(a, [b, d]);
+    const mb = await send(b, g, { text: 'from b' });
+    const md = await send(d, g, { text: 'from d' });
+    expectError(await c().del(`/api/v1/conversations/${g.id}/messages/${md.id}`, { token: tok(b) }), 403, 'not_sender');
+    expectError(await c().patch(`/api/v1/conversations/${g.id}/messages/${md.id}`, { token: tok(a), json: { text: 'admin edit' } }), 403, 'not_sender');
+    assert.equal((await c().del(`/api/v1/conversations/${g.id}/messages/${md.id}`, { token: tok(a) })).status, 204);
+    assert.equal((await c().del(`/api/v1/conversations/${g.id}/messages/${mb.id}`, { token: tok(b) })).status, 204);
+    const items = (await history(d, g)).items.filter((x) => x.kind === 'text');
+    assert.deepEqual(items.map((x) => [x.id, x.deleted]), [[md.id, true], [mb.id, true]]);
+    // System messages cannot be deleted or edited by anyone.
+    const sys = (await history(a, g)).items.find((x) => x.kind === 'system');
+    expectError(await c().del(`/api/v1/conversations/${g.id}/messages/${sys.id}`, { token: tok(a) }), 403);
+    expectError(await c().patch(`/api/v1/conversations/${g.id}/messages/${sys.id}`, { token: tok(a), json: { text: 'x' } }), 403);
   });
 
   test('leaving: the oldest member takes over when the last admin goes', async () => {
