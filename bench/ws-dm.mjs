@@ -5,7 +5,11 @@
 // partner's "message.new" for that client_id: persist (one transaction) + bus + the receiver's
 // socket. Reports p50/p99/max and delivered messages per second.
 //
-// Usage: node bench/ws-dm.mjs [--pairs 100] [--messages 50] [--url http://127.0.0.1:8080]
+// With --idle N, N more authenticated sockets (over 20 users who take no part) stay open the
+// whole time: the issue's "DM latency while 10,000 sockets are connected".
+//
+// Usage: ulimit -n 30000 (as far as allowed); node bench/ws-dm.mjs [--pairs 100] [--messages 50] [--idle 0]
+//        [--url http://127.0.0.1:8080]
 // Without --url it starts its own server (build/streamhub or $STREAMHUB_BIN; with
 // $STREAMHUB_TEST_PG a fresh PostgreSQL database) and stops it at the end.
 import WebSocket from 'ws';
@@ -18,8 +22,11 @@ const arg = (name, def) => {
 };
 const pairs = Number(arg('pairs', 100));
 const perSender = Number(arg('messages', 50));
+const idle = Number(arg('idle', 0));
 let url = arg('url', null);
-if (!url) url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0'] })).url;
+if (!url)
+  url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--access-log', 'false',
+    '--max-connections', String(idle + pairs * 2 + 1000), '--per-ip-connections', '0', '--ws-idle-timeout', '600'] })).url;
 
 async function open(user) {
   const ws = new WebSocket(url.replace(/^http/, 'ws') + '/api/v1/ws', { headers: { authorization: `Bearer ${user.tokens.access_token}` } });
@@ -50,7 +57,14 @@ for (let p = 0; p < pairs; p++) {
   convs.push((await r.json()).id);
 }
 const sockets = await Promise.all(users.map(open));
-console.log(`setup: ${pairs * 2} users, ${pairs} conversations, ${sockets.length} sockets in ${Date.now() - t0} ms`);
+const idleSockets = [];
+if (idle) {
+  const idlers = await Promise.all(Array.from({ length: 20 }, () => register(url)));
+  for (let i = 0; i < idle; i += 500)
+    idleSockets.push(...(await Promise.all(Array.from({ length: Math.min(500, idle - i) }, (_, k) => open(idlers[(i + k) % 20])))));
+}
+console.log(`setup: ${pairs * 2} users, ${pairs} conversations, ${sockets.length} sockets` +
+  `${idle ? ` + ${idleSockets.length} idle sockets` : ''} in ${Date.now() - t0} ms`);
 
 const latencies = [];
 let failures = 0;
@@ -75,5 +89,5 @@ latencies.sort((x, y) => x - y);
 const q = (f) => latencies[Math.min(latencies.length - 1, Math.floor(f * latencies.length))].toFixed(2);
 console.log(`${latencies.length} DMs delivered (${failures} failed) in ${wall.toFixed(2)} s: ${(latencies.length / wall).toFixed(0)} msg/s`);
 console.log(`latency ms: p50 ${q(0.5)}  p99 ${q(0.99)}  max ${latencies.at(-1).toFixed(2)}`);
-for (const s of sockets) s.ws.close();
+for (const s of [...sockets, ...idleSockets]) s.ws.close();
 await stopAll();
