@@ -84,6 +84,16 @@ static int collect_active(db *d, int64_t conversation_id, recipients *r)
     return n < 0 ? n : 0;
 }
 
+/* A message id above every id handed out so far; called under the writer lock. id_next()
+ * alone is monotonic per process, but another node whose clock runs behind could hand out a
+ * smaller id after a larger one committed, and a client catching up "after" the larger would
+ * never see it. */
+static int64_t next_message_id(db *d)
+{
+    int64_t id = id_next(), max = store_message_max_id(d);
+    return max >= id ? max + 1 : id;
+}
+
 /* Publishes one envelope to every recipient except skip (0 = nobody); steals data. The
  * envelope is what bus_publish_user would send, serialized once rather than once per member
  * (a 256-member group would otherwise dump the same JSON 256 times). */
@@ -256,7 +266,7 @@ static int system_message(db *d, int64_t conversation_id, int64_t actor, json_t 
                           store_message *out)
 {
     memset(out, 0, sizeof *out);
-    out->id = id_next();
+    out->id = next_message_id(d);
     out->conversation_id = conversation_id;
     out->sender_id = actor;
     snprintf(out->kind, sizeof out->kind, "system");
@@ -274,7 +284,7 @@ static int join(db *d, int64_t conversation_id, int64_t user, const char *role, 
     store_member m = {.conversation_id = conversation_id, .user_id = user};
     snprintf(m.role, sizeof m.role, "%s", role);
     snprintf(m.state, sizeof m.state, "%s", state);
-    m.joined_id = id_next();
+    m.joined_id = next_message_id(d); /* history is visible from here on */
     int rc = store_member_add(d, &m);
     return rc < 0 ? rc : store_conv_add_members(d, conversation_id, 1);
 }
@@ -699,7 +709,7 @@ int chat_send(db *d, int64_t me, const chat_draft *dr, store_message *out, bool 
         add_recipient(&r, me);
     if ((rc = store_chat_lock(d)) < 0)
         return abort_tx(d, ERR_DB, err, "chat lock");
-    out->id = id_next();
+    out->id = next_message_id(d);
     out->conversation_id = c.id;
     out->sender_id = me;
     snprintf(out->kind, sizeof out->kind, "text");

@@ -412,6 +412,17 @@ int store_message_insert(db *d, const store_message *m)
     return db_run(s);
 }
 
+int64_t store_message_max_id(db *d)
+{
+    static const char *sql = "SELECT COALESCE(MAX(id), 0) FROM conversation_messages";
+    db_stmt *s = db_prepare(d, sql);
+    int64_t n = 0;
+    if (!s)
+        return ERR_DB;
+    int rc = db_query_int64(s, &n);
+    return rc < 0 ? rc : n;
+}
+
 int store_message_get(db *d, int64_t id, store_message *out)
 {
     static const char *sql = "SELECT " MSG_COLS " FROM conversation_messages x WHERE x.id = ?";

@@ -88,6 +88,8 @@ int store_inbox(db *d, int64_t user_id, const char *state, int64_t before, store
 int64_t store_unread_count(db *d, const store_member *m);
 
 int store_message_insert(db *d, const store_message *m);
+/* The highest message id so far (0 when none); under the writer lock, for monotonic ids. */
+int64_t store_message_max_id(db *d);
 int store_message_get(db *d, int64_t id, store_message *out);
 int store_message_by_client(db *d, int64_t conversation_id, int64_t sender_id,
                             const char *client_id, store_message *out);
