@@ -229,12 +229,48 @@ static void test_rules(void **state)
     assert_int_equal(chat_accept(d, p, other.id, &err), ERR_NOT_FOUND);
 }
 
+static void test_group_limits(void **state)
+{
+    int64_t owner = user("gowner", false);
+    int64_t *members = xcalloc(CHAT_GROUP_MAX + 1, sizeof *members);
+    for (int i = 0; i < CHAT_GROUP_MAX; i++) {
+        char h[32];
+        snprintf(h, sizeof h, "gm%d", i);
+        members[i] = user(h, false);
+    }
+    store_conversation g;
+    auth_error err = {0};
+    /* 256 in all with the creator: one more does not fit at creation... */
+    assert_int_equal(chat_create_group(d, owner, "big", members, CHAT_GROUP_MAX, &g, &err),
+                     ERR_INVALID);
+    assert_int_equal(chat_create_group(d, owner, "big", members, CHAT_GROUP_MAX - 1, &g, &err), 0);
+    assert_int_equal(g.member_count, CHAT_GROUP_MAX);
+    /* ...nor later, and nothing changes */
+    memset(&err, 0, sizeof err);
+    assert_int_equal(chat_add_members(d, owner, g.id, &members[CHAT_GROUP_MAX - 1], 1, &err),
+                     ERR_CONFLICT);
+    assert_string_equal(err.code, "group_full");
+    store_member mine;
+    assert_int_equal(chat_get(d, owner, g.id, &g, &mine, &err), 0);
+    assert_int_equal(g.member_count, CHAT_GROUP_MAX);
+    /* a member leaves: there is room again; a member may not add */
+    assert_int_equal(chat_remove_member(d, members[0], g.id, members[0], &err), 0);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(chat_add_members(d, members[1], g.id, &members[CHAT_GROUP_MAX - 1], 1, &err),
+                     ERR_FORBIDDEN);
+    assert_int_equal(chat_add_members(d, owner, g.id, &members[CHAT_GROUP_MAX - 1], 1, &err), 0);
+    assert_int_equal(chat_get(d, owner, g.id, &g, &mine, &err), 0);
+    assert_int_equal(g.member_count, CHAT_GROUP_MAX);
+    free(members);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_draft_limits),
         cmocka_unit_test(test_message_json),
         cmocka_unit_test_setup_teardown(test_rules, setup_db, teardown_db),
+        cmocka_unit_test_setup_teardown(test_group_limits, setup_db, teardown_db),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
