@@ -65,6 +65,7 @@ static int cmd_serve(app *a)
     api_realtime_register();
     api_live_ws_register(); /* presence and rooms (api/live_ws.c) */
     api_live_start(a);
+    api_conversations_ws_register();
     ws_hub_options wo = {
         .threads = (int)a->cfg.ws_threads, .workers = (int)a->cfg.ws_workers,
         .queue_limit = (size_t)a->cfg.queue_limit, .max_message = (size_t)a->cfg.ws_max_message,

@@ -124,7 +124,7 @@ if wants tsan; then
     [ "$status" != 0 ] && [ "$f" = 0 ] && f=1
     grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$log"
     record tsan-unit "$(grep -c '^ok ' "$log")" "$f"
-    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs" run_e2e tsan \
+    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs" run_e2e tsan \
       build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
       STREAMHUB_WS_THREADS=2
     if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then

@@ -187,6 +187,30 @@ void api_media_master(http_req *req, http_res *res);
 void api_media_variant(http_req *req, http_res *res);
 void api_media_file(http_req *req, http_res *res);
 
+/* Conversations (DMs and groups): conversations.c over REST, conversations_ws.c on sockets. */
+void api_conversations_create(http_req *req, http_res *res);
+void api_conversations_list(http_req *req, http_res *res);
+void api_conversations_get(http_req *req, http_res *res);
+void api_conversations_update(http_req *req, http_res *res);
+void api_conversations_add_members(http_req *req, http_res *res);
+void api_conversations_set_member(http_req *req, http_res *res);
+void api_conversations_remove_member(http_req *req, http_res *res);
+void api_conversations_leave(http_req *req, http_res *res);
+void api_conversations_messages(http_req *req, http_res *res);
+void api_conversations_send(http_req *req, http_res *res);
+void api_conversations_edit_message(http_req *req, http_res *res);
+void api_conversations_delete_message(http_req *req, http_res *res);
+void api_conversations_read(http_req *req, http_res *res);
+void api_conversations_delivered(http_req *req, http_res *res);
+void api_message_requests(http_req *req, http_res *res);
+void api_message_request_accept(http_req *req, http_res *res);
+void api_message_request_decline(http_req *req, http_res *res);
+void api_messages_sync(http_req *req, http_res *res);
+/* The catch-up answer {"messages","changed","has_more","last_id"} shared by GET
+ * /api/v1/messages/sync and the socket's "sync"; NULL with *rc < 0 on failure. */
+json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, int *rc);
+/* Registers the socket commands of conversations (message.send, typing, read, sync, ...). */
+void api_conversations_ws_register(void);
 /* GET /api/v1/ws (realtime.c), and the socket commands registered once at startup, before the
  * hub starts: "auth", "ping", "sync" and those of the other realtime resources. */
 void api_realtime_ws(http_req *req, http_res *res);

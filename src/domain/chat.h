@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * Direct messages and group chat: the rules shared by the REST routes (api/conversations.c) and
+ * the socket commands (api/conversations_ws.c). Each operation is one function here, so both
+ * paths persist the same way and then fan out the same way: the write commits first, and only
+ * then are the members' "user:<id>" topics published (core/bus.h), so nobody is ever told about
+ * a message that a rollback took back.
+ *
+ * The rules: a 1:1 is unique per pair and cannot be opened between users who block each other
+ * (either way). A private account takes DMs only from its followers; anyone else's first DM
+ * opens the conversation in the "request" state for the recipient, who is sent nothing until
+ * they accept (declining hides it for good). Groups have a title and up to CHAT_GROUP_MAX
+ * members; the creator is admin; admins add, remove and promote; anyone may leave, and when the
+ * last admin leaves the oldest member becomes admin. Members see the history from the moment
+ * they joined. Membership changes are system messages, delivered and replayed like any other.
+ */
+#ifndef STREAMHUB_DOMAIN_CHAT_H
+#define STREAMHUB_DOMAIN_CHAT_H
+
+#include "domain/auth.h"
+#include "store/conversations.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CHAT_TEXT_MAX 4000
+#define CHAT_TITLE_MAX 100
+#define CHAT_GROUP_MAX 256
+#define CHAT_ATTACH_MAX 10
+#define CHAT_CLIENT_ID_MAX 64
+#define CHAT_SYNC_MAX 200
+/* Typing: at most one fan-out per user and conversation per CHAT_TYPING_THROTTLE_MS; receivers
+ * drop the indicator after expires_in_ms unless it is renewed. */
+#define CHAT_TYPING_THROTTLE_MS 3000
+#define CHAT_TYPING_EXPIRES_MS 6000
+
+/* A message to send, as parsed from a JSON body or socket message. */
+typedef struct chat_draft {
+    int64_t conversation_id;
+    const char *text; /* borrowed from the JSON */
+    int64_t attachments[CHAT_ATTACH_MAX];
+    int n_attachments;
+    int64_t reply_to;
+    const char *client_id;
+} chat_draft;
+
+/* Parses {"text","attachments","reply_to","client_id"} (and "conversation_id" when
+ * with_conversation, for the socket); 422 on a bad field. */
+int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, auth_error *err);
+
+/* Opens (or returns, *created false) the 1:1 between me and other. */
+int chat_open_direct(db *d, int64_t me, int64_t other, store_conversation *out, bool *created,
+                     auth_error *err);
+int chat_create_group(db *d, int64_t me, const char *title, const int64_t *members, int n,
+                      store_conversation *out, auth_error *err);
+/* The conversation and my membership (active or request); 404 for anyone else. */
+int chat_get(db *d, int64_t me, int64_t id, store_conversation *out, store_member *mine,
+             auth_error *err);
+int chat_set_title(db *d, int64_t me, int64_t id, const char *title, auth_error *err);
+int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n, auth_error *err);
+/* Removes user (an admin's act), or leaves when user is me. */
+int chat_remove_member(db *d, int64_t me, int64_t id, int64_t user, auth_error *err);
+int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role, auth_error *err);
+/* Message requests addressed to me. */
+int chat_accept(db *d, int64_t me, int64_t id, auth_error *err);
+int chat_decline(db *d, int64_t me, int64_t id, auth_error *err);
+
+/* Persists and fans out; *existing when the client_id was already used (nothing sent again). */
+int chat_send(db *d, int64_t me, const chat_draft *draft, store_message *out, bool *existing,
+              auth_error *err);
+int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, json_t *body,
+              store_message *out, auth_error *err);
+int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err);
+/* A page of history: newest first below before, or oldest first above after (after > 0). */
+int chat_history(db *d, int64_t me, int64_t conversation_id, int64_t before, int64_t after,
+                 store_message *out, int max, auth_error *err);
+int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err);
+int chat_mark_delivered(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
+                        auth_error *err);
+/* Tells the other members; *throttled when it was sent too recently to send again. */
+int chat_typing(db *d, int64_t me, int64_t conversation_id, bool *throttled, auth_error *err);
+/* Catch-up: the messages above after across my conversations (oldest first, up to max), and
+ * the messages at or below after edited or deleted since after was sent (*n_changed). */
+int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max, store_message *changed,
+              int max_changed, int *n_changed, auth_error *err);
+/* Unread messages of mine in a conversation (from my read pointer). */
+int64_t chat_unread(db *d, const store_member *mine);
+
+/* The message as clients see it (REST and socket alike). With a database, "media" describes
+ * the attachments for recipients (kind, state, signed URLs once ready); d NULL leaves it []. */
+json_t *chat_message_json(db *d, const store_message *m);
+
+#endif
