@@ -64,7 +64,10 @@ typedef struct command {
 
 static command commands[MAX_COMMANDS];
 static int n_commands;
-static ws_session_fn session_fn;
+/* Presence registers one, chat may register another: a short fixed list, filled before the hub
+ * starts (like the commands) and read without a lock afterwards. */
+static ws_session_fn session_fns[WS_SESSION_FNS_MAX];
+static int n_session_fns;
 
 void ws_command_register(const char *type, ws_command_fn fn, unsigned flags)
 {
@@ -94,7 +97,20 @@ static const command *command_find(const char *type)
 
 void ws_on_session(ws_session_fn fn)
 {
-    session_fn = fn;
+    for (int i = 0; i < n_session_fns; i++)
+        if (session_fns[i] == fn)
+            return; /* registering twice does not mean being told twice */
+    if (!fn || n_session_fns == WS_SESSION_FNS_MAX) {
+        log_error("ws session callback not registered", "\"max\":%d", WS_SESSION_FNS_MAX);
+        return;
+    }
+    session_fns[n_session_fns++] = fn;
+}
+
+static void session_notify(int64_t user, bool online)
+{
+    for (int i = 0; i < n_session_fns; i++)
+        session_fns[i](user, online);
 }
 
 /* ---- types -------------------------------------------------------------------------------- */
@@ -373,8 +389,8 @@ static void conn_detach(conn *c)
         topics = next;
     }
     int64_t user = atomic_load(&c->user_id);
-    if (user && session_change(user, -1) && session_fn)
-        session_fn(user, false);
+    if (user && session_change(user, -1))
+        session_notify(user, false);
 }
 
 static void conn_close(conn *c, int code, const char *reason)
@@ -508,8 +524,8 @@ static void apply_auth(conn *c, int64_t user, int64_t expires_ms)
         char topic[32];
         snprintf(topic, sizeof topic, "user:%lld", (long long)user);
         atomic_store(&c->user_id, user);
-        if (session_change(user, +1) && session_fn)
-            session_fn(user, true);
+        if (session_change(user, +1))
+            session_notify(user, true);
         c->user_sub = bus_subscribe(topic, deliver, c);
     }
     c->expires_ms = expires_ms;

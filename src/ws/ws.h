@@ -57,8 +57,10 @@ void ws_call_close(ws_call *c, int code, const char *reason);
 int ws_call_subscribe(ws_call *c, const char *topic);
 void ws_call_unsubscribe(ws_call *c, const char *topic);
 
-/* Told when a user's first socket on this node opens and when the last one closes (presence).
- * Runs on a hub thread: must not block. */
+/* Told when a user's first socket on this node opens and when the last one closes (presence,
+ * chat). Up to WS_SESSION_FNS_MAX callbacks, registered before the hub starts, each called in
+ * registration order; the same fn twice counts once. Runs on a hub thread: must not block. */
+#define WS_SESSION_FNS_MAX 4
 typedef void (*ws_session_fn)(int64_t user_id, bool online);
 void ws_on_session(ws_session_fn fn);
 

@@ -26,12 +26,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static atomic_int online_events, offline_events;
+static atomic_int online_events, offline_events, second_online, second_offline;
 
 static void on_session(int64_t user, bool online)
 {
     if (user == 8) /* the sessions test's own user: other tests' closes come late */
         atomic_fetch_add(online ? &online_events : &offline_events, 1);
+}
+
+/* A second listener (chat, next to presence): each registered callback sees every edge. */
+static void on_session_second(int64_t user, bool online)
+{
+    if (user == 8)
+        atomic_fetch_add(online ? &second_online : &second_offline, 1);
 }
 
 static void release_fd(void *arg)
@@ -197,6 +204,8 @@ static void test_sessions_and_late_replies(void **state)
 {
     atomic_store(&online_events, 0);
     atomic_store(&offline_events, 0);
+    atomic_store(&second_online, 0);
+    atomic_store(&second_offline, 0);
     int a = open_socket(8), b = open_socket(8);
     json_decref(expect_type(a, "ready"));
     json_decref(expect_type(b, "ready"));
@@ -218,7 +227,9 @@ static void test_sessions_and_late_replies(void **state)
     json_decref(m);
     close(b);
     wait_for(&offline_events, 1);
+    wait_for(&second_offline, 1);
     assert_int_equal(atomic_load(&online_events), 1);
+    assert_int_equal(atomic_load(&second_online), 1);
     assert_int_equal(bus_publish_user(8, "nobody", NULL), 0);
 }
 
@@ -240,6 +251,8 @@ static int setup(void **state)
     ws_command_register("slow", cmd_slow, WS_CMD_BLOCKING);
     ws_command_register("silent", cmd_silent, WS_CMD_INLINE);
     ws_on_session(on_session);
+    ws_on_session(on_session_second);
+    ws_on_session(on_session); /* the same callback twice is told once */
     ws_hub_options o = {.threads = 2, .workers = 2, .queue_limit = 64, .max_message = 4096,
                         .send_queue = 65536, .idle_timeout_s = 60, .ping_interval_s = 30,
                         .auth_timeout_s = 10, .auth_grace_s = 0};
