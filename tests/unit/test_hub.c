@@ -122,8 +122,15 @@ static json_t *read_json(int fd)
             if (!read_exact(fd, e, 2))
                 return NULL;
             len = (size_t)e[0] << 8 | e[1];
+        } else if (len == 127) {
+            unsigned char e[8];
+            if (!read_exact(fd, e, 8))
+                return NULL;
+            len = 0;
+            for (int i = 0; i < 8; i++)
+                len = len << 8 | e[i];
         }
-        assert_true(len < 65536);
+        assert_true(len < (1u << 20));
         char *msg = xmalloc(len + 1);
         if (!read_exact(fd, (unsigned char *)msg, len)) {
             free(msg);
@@ -233,6 +240,63 @@ static void test_sessions_and_late_replies(void **state)
     assert_int_equal(bus_publish_user(8, "nobody", NULL), 0);
 }
 
+static uint64_t connection_id(json_t *ready)
+{
+    const char *id = json_string_value(
+        json_object_get(json_object_get(ready, "data"), "connection_id"));
+    assert_non_null(id);
+    uint64_t v = strtoull(id, NULL, 10);
+    json_decref(ready);
+    return v;
+}
+
+/* Direct fan-out: one shared frame reaches every listed open socket, in publish order, through
+ * partial writes (the backlog is larger than the socketpair's buffer), with the three header
+ * lengths of RFC 6455 §5.2; ids that are not open come back as gone. */
+static void test_send_connections(void **state)
+{
+    int a = open_socket(9), b = open_socket(10);
+    uint64_t ids[3] = {connection_id(expect_type(a, "ready")), 999999999,
+                       connection_id(expect_type(b, "ready"))};
+    uint64_t gone[3];
+    size_t n_gone = 9;
+    enum { N = 300 };
+    char *msg = xmalloc(70000 + 64);
+    for (int i = 0; i < N; i++) {
+        /* mostly 16-bit lengths, one short (7-bit) and one past 65535 (64-bit) */
+        size_t pad = i == 7 ? 1 : i == 150 ? 69000 : 900;
+        int h = snprintf(msg, 64, "{\"type\":\"seq\",\"data\":{\"i\":%d,\"p\":\"", i);
+        memset(msg + h, 'x', pad);
+        memcpy(msg + h + pad, "\"}}", 4);
+        assert_int_equal(ws_send_connections(ids, 3, msg, strlen(msg), gone, &n_gone), 2);
+        assert_int_equal(n_gone, 1);
+        assert_true(gone[0] == 999999999);
+    }
+    free(msg);
+    for (int k = 0; k < 2; k++) {
+        int fd = k ? b : a;
+        for (int i = 0; i < N; i++) {
+            json_t *m = expect_type(fd, "seq");
+            json_t *d = json_object_get(m, "data");
+            assert_int_equal(json_integer_value(json_object_get(d, "i")), i);
+            size_t want = i == 7 ? 1 : i == 150 ? 69000 : 900;
+            assert_int_equal(strlen(json_string_value(json_object_get(d, "p"))), want);
+            json_decref(m);
+        }
+    }
+    close(a);
+    /* a closed socket is gone for direct fan-out as soon as the hub has seen it close */
+    for (int i = 0; i < 100; i++) {
+        if (ws_send_connections(ids, 1, "{}", 2, gone, &n_gone) == 0)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(ws_send_connections(ids, 1, "{}", 2, gone, &n_gone), 0);
+    assert_int_equal(n_gone, 1);
+    assert_true(gone[0] == ids[0]);
+    close(b);
+}
+
 static void test_unauthenticated_socket(void **state)
 {
     int fd = open_socket(0);
@@ -254,7 +318,7 @@ static int setup(void **state)
     ws_on_session(on_session_second);
     ws_on_session(on_session); /* the same callback twice is told once */
     ws_hub_options o = {.threads = 2, .workers = 2, .queue_limit = 64, .max_message = 4096,
-                        .send_queue = 65536, .idle_timeout_s = 60, .ping_interval_s = 30,
+                        .send_queue = 1 << 20, .idle_timeout_s = 60, .ping_interval_s = 30,
                         .auth_timeout_s = 10, .auth_grace_s = 0};
     char err[256];
     return ws_hub_start(&o, err, sizeof err) == 0 ? 0 : -1;
@@ -272,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_accept_key),
         cmocka_unit_test(test_rooms_from_hub_and_worker),
         cmocka_unit_test(test_sessions_and_late_replies),
+        cmocka_unit_test(test_send_connections),
         cmocka_unit_test(test_unauthenticated_socket),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
