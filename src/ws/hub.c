@@ -145,7 +145,8 @@ typedef struct hub_thread hub_thread;
 /* One outgoing data frame (header + payload), shared by every socket that queues it. */
 typedef struct frame {
     atomic_int refs;
-    size_t len;
+    size_t len;  /* header + payload */
+    uint8_t hdr; /* header bytes (2, 4 or 10) */
     uint8_t bytes[];
 } frame;
 
@@ -265,6 +266,7 @@ static frame *frame_new(const char *payload, size_t len)
     frame *f = xmalloc(sizeof *f + h + len);
     atomic_init(&f->refs, 1);
     f->len = h + len;
+    f->hdr = (uint8_t)h;
     f->bytes[0] = 0x81;
     if (h == 2) {
         f->bytes[1] = (uint8_t)len;
@@ -533,7 +535,7 @@ static void conn_enqueue(conn *c, frame *f)
     c->oq_n++;
     c->oq_bytes += f->len;
     atomic_fetch_add_explicit(&msgs_out, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&bytes_out, f->len, memory_order_relaxed);
+    atomic_fetch_add_explicit(&bytes_out, f->len - f->hdr, memory_order_relaxed);
 }
 
 static void conn_send(conn *c, const char *text, size_t len)
