@@ -297,6 +297,76 @@ static void test_send_connections(void **state)
     close(b);
 }
 
+/* Reads frames until a close frame; returns its status code (-1 on EOF or timeout). */
+static int read_close_code(int fd)
+{
+    for (;;) {
+        unsigned char h[2];
+        if (!read_exact(fd, h, 2))
+            return -1;
+        size_t len = h[1] & 127;
+        unsigned char e[8];
+        if (len == 126 || len == 127) {
+            size_t k = len == 126 ? 2 : 8;
+            if (!read_exact(fd, e, k))
+                return -1;
+            len = 0;
+            for (size_t i = 0; i < k; i++)
+                len = len << 8 | e[i];
+        }
+        unsigned char *p = xmalloc(len + 1);
+        bool ok = read_exact(fd, p, len);
+        int code = len >= 2 ? p[0] << 8 | p[1] : 1005;
+        free(p);
+        if (!ok)
+            return -1;
+        if ((h[0] & 15) == 8)
+            return code;
+    }
+}
+
+/* A member that stops reading during a fan-out is closed 1013 once its queue passes the cap
+ * (1 MiB here) and is gone for later fan-outs; one that keeps reading gets every message. */
+static void test_send_connections_slow_consumer(void **state)
+{
+    int slow = open_socket(11), fast = open_socket(12);
+    uint64_t ids[2] = {connection_id(expect_type(slow, "ready")),
+                       connection_id(expect_type(fast, "ready"))};
+    char msg[1100];
+    int sent = 0;
+    size_t open_now = 2;
+    for (int round = 0; round < 40 && open_now == 2; round++) {
+        for (int i = 0; i < 100; i++, sent++) {
+            int h = snprintf(msg, 64, "{\"type\":\"seq\",\"data\":{\"i\":%d,\"p\":\"", sent);
+            memset(msg + h, 'y', 1000);
+            memcpy(msg + h + 1000, "\"}}", 4);
+            open_now = ws_send_connections(ids, 2, msg, strlen(msg), NULL, NULL);
+            if (open_now < 2) {
+                sent++;
+                break;
+            }
+        }
+        int upto = sent;
+        for (int i = upto - (upto % 100 ? upto % 100 : 100); i < upto; i++) {
+            json_t *m = expect_type(fast, "seq");
+            assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "data"), "i")),
+                             i);
+            json_decref(m);
+        }
+    }
+    assert_int_equal(open_now, 1); /* the slow one was closed, the fast one never */
+    assert_true(sent > 1000);      /* not before the cap: 1 MiB of ~1 KiB messages */
+    assert_int_equal(read_close_code(slow), 1013);
+    uint64_t gone[2];
+    size_t n_gone = 0;
+    assert_int_equal(ws_send_connections(ids, 2, "{\"type\":\"after\"}", 16, gone, &n_gone), 1);
+    assert_int_equal(n_gone, 1);
+    assert_true(gone[0] == ids[0]);
+    json_decref(expect_type(fast, "after"));
+    close(slow);
+    close(fast);
+}
+
 static void test_unauthenticated_socket(void **state)
 {
     int fd = open_socket(0);
@@ -337,6 +407,7 @@ int main(void)
         cmocka_unit_test(test_rooms_from_hub_and_worker),
         cmocka_unit_test(test_sessions_and_late_replies),
         cmocka_unit_test(test_send_connections),
+        cmocka_unit_test(test_send_connections_slow_consumer),
         cmocka_unit_test(test_unauthenticated_socket),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
