@@ -19,8 +19,9 @@
  *
  * Sending. Server frames are not masked, so a message's frame is the same bytes for every
  * recipient: outgoing data frames are built once into a reference-counted buffer (frame) and
- * each socket queues a reference in its own out-queue, written with one sendmsg per socket per
- * wakeup carrying every pending frame. wslay keeps parsing the input and owns the control frames
+ * each socket queues a reference in its own out-queue (a ring of pointers that exists only while
+ * something is queued), written with one sendmsg per socket per wakeup carrying every pending
+ * frame. wslay keeps parsing the input and owns the control frames
  * (pong, ping, close); the two writers never interleave inside a frame: ours only writes when
  * wslay has nothing pending, and wslay is only asked to write when our first frame is not half
  * written. A close still overtakes queued data (as it did when wslay held the data too): once
@@ -183,7 +184,7 @@ typedef struct conn {
     bool dirty, registered;
     bool close_pending; /* a close waiting for the data queued before it (not 1013) */
     uint16_t close_code;
-    char close_reason[124]; /* a close frame's payload is at most 125 bytes */
+    char *close_reason; /* only while close_pending: most sockets never need it */
 } conn;
 
 enum { MAIL_ADOPT, MAIL_SEND, MAIL_AUTH, MAIL_CLOSE, MAIL_FANOUT };
@@ -349,6 +350,7 @@ static void conn_unref(conn *c)
     if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
         pthread_mutex_destroy(&c->mu);
         free(c->extra);
+        free(c->close_reason);
         free(c);
     }
 }
@@ -499,7 +501,7 @@ static void conn_close(conn *c, int code, const char *reason)
          * overtakes its backlog instead: that backlog is why it is closed. */
         c->close_pending = true;
         c->close_code = (uint16_t)code;
-        snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+        c->close_reason = xstrdup(reason);
         return;
     }
     wslay_event_queue_close(c->ws, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
@@ -557,12 +559,11 @@ static void oq_drop(conn *c, size_t keep)
         c->oq_n--;
     }
     if (!c->oq_n) {
+        /* an idle socket holds no queue: 10,000 of them would keep ~1 MiB of empty rings */
         c->oq_head = c->oq_off = 0;
-        if (c->oq_cap > 64) { /* a burst grew it: give the memory back */
-            free(c->oq);
-            c->oq = NULL;
-            c->oq_cap = 0;
-        }
+        free(c->oq);
+        c->oq = NULL;
+        c->oq_cap = 0;
     }
 }
 
@@ -683,6 +684,8 @@ static void conn_service(conn *c)
         c->close_pending = false;
         wslay_event_queue_close(c->ws, c->close_code, (const uint8_t *)c->close_reason,
                                 strlen(c->close_reason));
+        free(c->close_reason);
+        c->close_reason = NULL;
         if (wslay_event_send(c->ws) != 0) {
             conn_destroy(c);
             return;
