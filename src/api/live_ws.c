@@ -17,8 +17,8 @@
  * node holding members subscribes that topic once and fans the message out to its members'
  * sockets directly (ws_send_connections: one shared frame, no bus lookup per member); each
  * socket also subscribes a per-socket topic "conn:<id>" at its first join, which carries what
- * is addressed to one socket (room.removed) and tells the member tick whether it is open. Keeping the
- * member list here rather than subscribing each socket to the room topic is what lets a ban
+ * is addressed to one socket (room.removed) and tells the member tick whether it is open. Keeping
+ * the member list here rather than subscribing each socket to the room topic is what lets a ban
  * remove a member at once (a socket's subscriptions can only be changed from its own calls),
  * gives exact member counts, and enforces "members only" for room.send without a database
  * read. A socket that went away is noticed when a publish to its topic reaches nobody, or by the

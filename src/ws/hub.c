@@ -177,8 +177,8 @@ typedef struct conn {
     /* the out-queue: a ring of frame references, allocated at the first message */
     frame **oq;
     size_t oq_head, oq_n, oq_cap;
-    size_t oq_off;   /* bytes of the first frame already written */
-    size_t oq_bytes; /* queued, for the send-queue cap */
+    size_t oq_off;           /* bytes of the first frame already written */
+    size_t oq_bytes;         /* queued, for the send-queue cap */
     struct conn *id_next;    /* registry chain */
     struct conn *dirty_next; /* the drain's flush list */
     bool dirty, registered;
@@ -194,8 +194,8 @@ typedef struct mail {
     conn *c; /* NULL for MAIL_FANOUT */
     int kind;
     int64_t a, b;
-    frame *f;      /* MAIL_FANOUT: one reference for the whole mail */
-    conn **conns;  /* MAIL_FANOUT: each holds a reference */
+    frame *f;     /* MAIL_FANOUT: one reference for the whole mail */
+    conn **conns; /* MAIL_FANOUT: each holds a reference */
     size_t n_conns;
     size_t len;
     char data[];
