@@ -98,6 +98,10 @@ echo
 echo "Realtime hub (bench/ws-connections.mjs):"
 echo
 STREAMHUB_BIN="$BIN" node bench/ws-connections.mjs 10000 20 2>/dev/null | sed 's/^/    /'
+echo
+echo "Room fan-out, 5,000 members x 100 msg/s (bench/ws-room.mjs):"
+echo
+STREAMHUB_BIN="$BIN" node bench/ws-room.mjs 5000 100 10 100 2 2>/dev/null | sed 's/^/    /'
 
 if [ -n "${BENCH_PG:-}" ]; then
   d="$WORK/pg"

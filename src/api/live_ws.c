@@ -15,8 +15,10 @@
  *
  * Rooms. A room's messages are published to "room:<name>" (so any node can publish), and each
  * node holding members subscribes that topic once and fans the message out to its members'
- * sockets through per-socket topics "conn:<id>" (subscribed at the first join). Keeping the
- * member list here rather than subscribing each socket to the room topic is what lets a ban
+ * sockets directly (ws_send_connections: one shared frame, no bus lookup per member); each
+ * socket also subscribes a per-socket topic "conn:<id>" at its first join, which carries what
+ * is addressed to one socket (room.removed) and tells the member tick whether it is open. Keeping
+ * the member list here rather than subscribing each socket to the room topic is what lets a ban
  * remove a member at once (a socket's subscriptions can only be changed from its own calls),
  * gives exact member counts, and enforces "members only" for room.send without a database
  * read. A socket that went away is noticed when a publish to its topic reaches nobody, or by the
@@ -25,8 +27,8 @@
  *
  * Locks: never call into the bus while holding rooms_mu (a room delivery holds the bus read
  * lock and takes rooms_mu), so member lists are copied out before fanning out. Publishing from
- * inside a bus callback takes the bus read lock again, which glibc's reader-preferring rwlock
- * allows.
+ * inside a bus callback (control_deliver's room.removed) takes the bus read lock again, which
+ * the bus's explicitly reader-preferring rwlock allows.
  *
  * Both are node-local today: member counts are this node's members, and presence assumes a
  * user's sockets are all on one node (true with one node). The Redis bus of the scale path
@@ -410,14 +412,11 @@ static void room_deliver(void *ctx, const char *topic, const char *msg, size_t l
     room *r = ctx;
     size_t n, n_dead = 0;
     uint64_t *conns = room_conns(r, &n);
-    for (size_t i = 0; i < n; i++) {
-        char t[40];
-        conn_topic(conns[i], t, sizeof t);
-        if (bus_publish(t, msg, len) == 0)
-            conns[n_dead++] = conns[i];
-    }
+    uint64_t *dead = xmalloc((n ? n : 1) * sizeof *dead);
+    ws_send_connections(conns, n, msg, len, dead, &n_dead);
     if (n_dead)
-        drop_conns(r, conns, n_dead);
+        drop_conns(r, dead, n_dead);
+    free(dead);
     free(conns);
     (void)topic;
 }

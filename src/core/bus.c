@@ -26,9 +26,36 @@ struct bus_sub {
     char topic[BUS_TOPIC_MAX];
 };
 
-static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+/* A deliver callback may publish again (a room's delivery tells a banned member's socket, the
+ * control topic sends "room.removed"): that takes the read lock a second time on the same
+ * thread. With a writer-preferring lock a subscriber waiting between the two would deadlock
+ * both, so the lock is explicitly reader-preferring (glibc's default today, but stated here
+ * rather than relied on). Writers (subscribe, unsubscribe) are rare; they may wait. */
+static pthread_rwlock_t lock;
+static pthread_once_t lock_once = PTHREAD_ONCE_INIT;
 static bus_sub *buckets[BUS_BUCKETS];
 static atomic_uint_fast64_t n_published, n_delivered;
+
+static void lock_init(void)
+{
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
+    pthread_rwlock_init(&lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+}
+
+static void rdlock(void)
+{
+    pthread_once(&lock_once, lock_init);
+    pthread_rwlock_rdlock(&lock);
+}
+
+static void wrlock(void)
+{
+    pthread_once(&lock_once, lock_init);
+    pthread_rwlock_wrlock(&lock);
+}
 
 static unsigned topic_bucket(const char *topic)
 {
@@ -48,7 +75,7 @@ bus_sub *bus_subscribe(const char *topic, bus_deliver_fn fn, void *ctx)
     s->fn = fn;
     s->ctx = ctx;
     s->bucket = topic_bucket(topic);
-    pthread_rwlock_wrlock(&lock);
+    wrlock();
     s->next = buckets[s->bucket];
     buckets[s->bucket] = s;
     pthread_rwlock_unlock(&lock);
@@ -59,7 +86,7 @@ void bus_unsubscribe(bus_sub *s)
 {
     if (!s)
         return;
-    pthread_rwlock_wrlock(&lock);
+    wrlock();
     for (bus_sub **p = &buckets[s->bucket]; *p; p = &(*p)->next)
         if (*p == s) {
             *p = s->next;
@@ -75,7 +102,7 @@ int bus_publish(const char *topic, const char *msg, size_t len)
         return 0;
     int n = 0;
     atomic_fetch_add(&n_published, 1);
-    pthread_rwlock_rdlock(&lock);
+    rdlock();
     for (bus_sub *s = buckets[topic_bucket(topic)]; s; s = s->next)
         if (!strcmp(s->topic, topic)) {
             s->fn(s->ctx, topic, msg, len);
@@ -91,7 +118,7 @@ int bus_subscribers(const char *topic)
     if (!topic || !*topic)
         return 0;
     int n = 0;
-    pthread_rwlock_rdlock(&lock);
+    rdlock();
     for (bus_sub *s = buckets[topic_bucket(topic)]; s; s = s->next)
         n += !strcmp(s->topic, topic);
     pthread_rwlock_unlock(&lock);

@@ -10,8 +10,8 @@
  *
  * Messages are opaque bytes (in practice one serialized JSON envelope
  * {"type":"...","data":{...}}), copied by the bus before publish returns. A deliver callback
- * must not block and must not call back into the bus for the same subscription (it runs under
- * the bus's read lock): enqueue and wake your own thread.
+ * must not block and must not subscribe or unsubscribe (it runs under the bus's read lock): enqueue
+ * and wake your own thread. It may publish (the lock is reader-preferring, see bus.c).
  */
 #ifndef STREAMHUB_CORE_BUS_H
 #define STREAMHUB_CORE_BUS_H

@@ -57,8 +57,18 @@ void ws_call_close(ws_call *c, int code, const char *reason);
 int ws_call_subscribe(ws_call *c, const char *topic);
 void ws_call_unsubscribe(ws_call *c, const char *topic);
 
-/* Told when a user's first socket on this node opens and when the last one closes (presence).
- * Runs on a hub thread: must not block. */
+/* Sends one text message (msg, len bytes of JSON) to each of these sockets on this node, by
+ * their ws_call_connection ids: the frame is built once and shared, one mail per hub thread, so
+ * a room of thousands costs one copy, not one per member. Safe from any thread (a bus callback
+ * included), never blocks on a socket. Returns how many were open; the ids of those that are
+ * not (closed, closing, or never on this node) go to gone (room for n) when it is not NULL. */
+size_t ws_send_connections(const uint64_t *ids, size_t n, const char *msg, size_t len,
+                           uint64_t *gone, size_t *n_gone);
+
+/* Told when a user's first socket on this node opens and when the last one closes (presence,
+ * chat). Up to WS_SESSION_FNS_MAX callbacks, registered before the hub starts, each called in
+ * registration order; the same fn twice counts once. Runs on a hub thread: must not block. */
+#define WS_SESSION_FNS_MAX 4
 typedef void (*ws_session_fn)(int64_t user_id, bool online);
 void ws_on_session(ws_session_fn fn);
 

@@ -26,12 +26,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static atomic_int online_events, offline_events;
+static atomic_int online_events, offline_events, second_online, second_offline;
 
 static void on_session(int64_t user, bool online)
 {
     if (user == 8) /* the sessions test's own user: other tests' closes come late */
         atomic_fetch_add(online ? &online_events : &offline_events, 1);
+}
+
+/* A second listener (chat, next to presence): each registered callback sees every edge. */
+static void on_session_second(int64_t user, bool online)
+{
+    if (user == 8)
+        atomic_fetch_add(online ? &second_online : &second_offline, 1);
 }
 
 static void release_fd(void *arg)
@@ -115,8 +122,15 @@ static json_t *read_json(int fd)
             if (!read_exact(fd, e, 2))
                 return NULL;
             len = (size_t)e[0] << 8 | e[1];
+        } else if (len == 127) {
+            unsigned char e[8];
+            if (!read_exact(fd, e, 8))
+                return NULL;
+            len = 0;
+            for (int i = 0; i < 8; i++)
+                len = len << 8 | e[i];
         }
-        assert_true(len < 65536);
+        assert_true(len < (1u << 20));
         char *msg = xmalloc(len + 1);
         if (!read_exact(fd, (unsigned char *)msg, len)) {
             free(msg);
@@ -197,6 +211,8 @@ static void test_sessions_and_late_replies(void **state)
 {
     atomic_store(&online_events, 0);
     atomic_store(&offline_events, 0);
+    atomic_store(&second_online, 0);
+    atomic_store(&second_offline, 0);
     int a = open_socket(8), b = open_socket(8);
     json_decref(expect_type(a, "ready"));
     json_decref(expect_type(b, "ready"));
@@ -218,8 +234,137 @@ static void test_sessions_and_late_replies(void **state)
     json_decref(m);
     close(b);
     wait_for(&offline_events, 1);
+    wait_for(&second_offline, 1);
     assert_int_equal(atomic_load(&online_events), 1);
+    assert_int_equal(atomic_load(&second_online), 1);
     assert_int_equal(bus_publish_user(8, "nobody", NULL), 0);
+}
+
+static uint64_t connection_id(json_t *ready)
+{
+    const char *id = json_string_value(
+        json_object_get(json_object_get(ready, "data"), "connection_id"));
+    assert_non_null(id);
+    uint64_t v = strtoull(id, NULL, 10);
+    json_decref(ready);
+    return v;
+}
+
+/* Direct fan-out: one shared frame reaches every listed open socket, in publish order, through
+ * partial writes (the backlog is larger than the socketpair's buffer), with the three header
+ * lengths of RFC 6455 §5.2; ids that are not open come back as gone. */
+static void test_send_connections(void **state)
+{
+    int a = open_socket(9), b = open_socket(10);
+    uint64_t ids[3] = {connection_id(expect_type(a, "ready")), 999999999,
+                       connection_id(expect_type(b, "ready"))};
+    uint64_t gone[3];
+    size_t n_gone = 9;
+    enum { N = 300 };
+    char *msg = xmalloc(70000 + 64);
+    for (int i = 0; i < N; i++) {
+        /* mostly 16-bit lengths, one short (7-bit) and one past 65535 (64-bit) */
+        size_t pad = i == 7 ? 1 : i == 150 ? 69000 : 900;
+        int h = snprintf(msg, 64, "{\"type\":\"seq\",\"data\":{\"i\":%d,\"p\":\"", i);
+        memset(msg + h, 'x', pad);
+        memcpy(msg + h + pad, "\"}}", 4);
+        assert_int_equal(ws_send_connections(ids, 3, msg, strlen(msg), gone, &n_gone), 2);
+        assert_int_equal(n_gone, 1);
+        assert_true(gone[0] == 999999999);
+    }
+    free(msg);
+    for (int k = 0; k < 2; k++) {
+        int fd = k ? b : a;
+        for (int i = 0; i < N; i++) {
+            json_t *m = expect_type(fd, "seq");
+            json_t *d = json_object_get(m, "data");
+            assert_int_equal(json_integer_value(json_object_get(d, "i")), i);
+            size_t want = i == 7 ? 1 : i == 150 ? 69000 : 900;
+            assert_int_equal(strlen(json_string_value(json_object_get(d, "p"))), want);
+            json_decref(m);
+        }
+    }
+    close(a);
+    /* a closed socket is gone for direct fan-out as soon as the hub has seen it close */
+    for (int i = 0; i < 100; i++) {
+        if (ws_send_connections(ids, 1, "{}", 2, gone, &n_gone) == 0)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(ws_send_connections(ids, 1, "{}", 2, gone, &n_gone), 0);
+    assert_int_equal(n_gone, 1);
+    assert_true(gone[0] == ids[0]);
+    close(b);
+}
+
+/* Reads frames until a close frame; returns its status code (-1 on EOF or timeout). */
+static int read_close_code(int fd)
+{
+    for (;;) {
+        unsigned char h[2];
+        if (!read_exact(fd, h, 2))
+            return -1;
+        size_t len = h[1] & 127;
+        unsigned char e[8];
+        if (len == 126 || len == 127) {
+            size_t k = len == 126 ? 2 : 8;
+            if (!read_exact(fd, e, k))
+                return -1;
+            len = 0;
+            for (size_t i = 0; i < k; i++)
+                len = len << 8 | e[i];
+        }
+        unsigned char *p = xmalloc(len + 1);
+        bool ok = read_exact(fd, p, len);
+        int code = len >= 2 ? p[0] << 8 | p[1] : 1005;
+        free(p);
+        if (!ok)
+            return -1;
+        if ((h[0] & 15) == 8)
+            return code;
+    }
+}
+
+/* A member that stops reading during a fan-out is closed 1013 once its queue passes the cap
+ * (1 MiB here) and is gone for later fan-outs; one that keeps reading gets every message. */
+static void test_send_connections_slow_consumer(void **state)
+{
+    int slow = open_socket(11), fast = open_socket(12);
+    uint64_t ids[2] = {connection_id(expect_type(slow, "ready")),
+                       connection_id(expect_type(fast, "ready"))};
+    char msg[1100];
+    int sent = 0;
+    size_t open_now = 2;
+    for (int round = 0; round < 40 && open_now == 2; round++) {
+        for (int i = 0; i < 100; i++, sent++) {
+            int h = snprintf(msg, 64, "{\"type\":\"seq\",\"data\":{\"i\":%d,\"p\":\"", sent);
+            memset(msg + h, 'y', 1000);
+            memcpy(msg + h + 1000, "\"}}", 4);
+            open_now = ws_send_connections(ids, 2, msg, strlen(msg), NULL, NULL);
+            if (open_now < 2) {
+                sent++;
+                break;
+            }
+        }
+        int upto = sent;
+        for (int i = upto - (upto % 100 ? upto % 100 : 100); i < upto; i++) {
+            json_t *m = expect_type(fast, "seq");
+            assert_int_equal(json_integer_value(json_object_get(json_object_get(m, "data"), "i")),
+                             i);
+            json_decref(m);
+        }
+    }
+    assert_int_equal(open_now, 1); /* the slow one was closed, the fast one never */
+    assert_true(sent > 1000);      /* not before the cap: 1 MiB of ~1 KiB messages */
+    assert_int_equal(read_close_code(slow), 1013);
+    uint64_t gone[2];
+    size_t n_gone = 0;
+    assert_int_equal(ws_send_connections(ids, 2, "{\"type\":\"after\"}", 16, gone, &n_gone), 1);
+    assert_int_equal(n_gone, 1);
+    assert_true(gone[0] == ids[0]);
+    json_decref(expect_type(fast, "after"));
+    close(slow);
+    close(fast);
 }
 
 static void test_unauthenticated_socket(void **state)
@@ -240,8 +385,10 @@ static int setup(void **state)
     ws_command_register("slow", cmd_slow, WS_CMD_BLOCKING);
     ws_command_register("silent", cmd_silent, WS_CMD_INLINE);
     ws_on_session(on_session);
+    ws_on_session(on_session_second);
+    ws_on_session(on_session); /* the same callback twice is told once */
     ws_hub_options o = {.threads = 2, .workers = 2, .queue_limit = 64, .max_message = 4096,
-                        .send_queue = 65536, .idle_timeout_s = 60, .ping_interval_s = 30,
+                        .send_queue = 1 << 20, .idle_timeout_s = 60, .ping_interval_s = 30,
                         .auth_timeout_s = 10, .auth_grace_s = 0};
     char err[256];
     return ws_hub_start(&o, err, sizeof err) == 0 ? 0 : -1;
@@ -259,6 +406,8 @@ int main(void)
         cmocka_unit_test(test_accept_key),
         cmocka_unit_test(test_rooms_from_hub_and_worker),
         cmocka_unit_test(test_sessions_and_late_replies),
+        cmocka_unit_test(test_send_connections),
+        cmocka_unit_test(test_send_connections_slow_consumer),
         cmocka_unit_test(test_unauthenticated_socket),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
