@@ -30,7 +30,7 @@ static const option_def options[] = {
     {"data-dir", OPT_STR, O(data_dir), "./data", 0, 0, "directory for the SQLite database, media and secrets"},
     {"database", OPT_STR, O(database), "", 0, 0, "sqlite:PATH or postgres://...; empty = sqlite:DATA_DIR/streamhub.db"},
     {"http-threads", OPT_INT, O(http_threads), "0", 0, 256, "HTTP event-loop threads; 0 = one per core"},
-    {"workers", OPT_INT, O(workers), "16", 1, 1024, "threads for handlers that touch the database"},
+    {"workers", OPT_INT, O(workers), "0", 0, 1024, "threads for handlers that touch the database; 0 = 4 per core on SQLite, 16 on PostgreSQL"},
     {"hash-workers", OPT_INT, O(hash_workers), "1", 1, 64, "threads for password hashing"},
     {"max-connections", OPT_INT, O(max_connections), "20000", 16, 1000000, "open connection cap"},
     {"per-ip-connections", OPT_INT, O(per_ip_connections), "0", 0, 1000000, "connections per client address; 0 = no cap"},
