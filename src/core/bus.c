@@ -113,6 +113,13 @@ int bus_publish(const char *topic, const char *msg, size_t len)
     return n;
 }
 
+bool bus_user_listened(int64_t user_id)
+{
+    char topic[32];
+    snprintf(topic, sizeof topic, "user:%lld", (long long)user_id);
+    return bus_subscribers(topic) > 0;
+}
+
 int bus_subscribers(const char *topic)
 {
     if (!topic || !*topic)

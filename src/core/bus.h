@@ -17,6 +17,7 @@
 #define STREAMHUB_CORE_BUS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,10 @@ int bus_publish_room(const char *room, const char *type, json_t *data);
 /* How many subscriptions topic has on this node (read lock only): e.g. whether a socket that
  * subscribed a per-connection topic is still open. */
 int bus_subscribers(const char *topic);
+/* Whether anything listens to "user:<id>", so publishers can skip building a message nobody
+ * reads (a notification push costs three reads inside the action's transaction). In-process
+ * this asks this node; the Redis backend will answer for the cluster (PUBSUB NUMSUB). */
+bool bus_user_listened(int64_t user_id);
 /* Counters for /metrics. */
 uint64_t bus_published(void);
 uint64_t bus_delivered(void);

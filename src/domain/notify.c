@@ -141,7 +141,7 @@ int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t po
     n.seq = n.id;
     snprintf(n.type, sizeof n.type, "%s", type);
     int rc = store_notification_add(d, &n, group_key);
-    if (rc == 0)
+    if (rc == 0 && bus_user_listened(recipient))
         queue_live(d, recipient, n.id, group_key);
     return rc;
 }
