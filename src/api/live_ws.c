@@ -632,16 +632,16 @@ static void cmd_room_send(ws_call *c)
  * rooms left empty. */
 static void members_tick(void)
 {
-    size_t n_todo = 0;
+    size_t n_live = 0;
     pthread_mutex_lock(&rooms_mu);
-    room **todo = xmalloc((n_rooms ? n_rooms : 1) * sizeof *todo);
+    room **live = xmalloc((n_rooms ? n_rooms : 1) * sizeof *live);
     for (room *r = rooms; r; r = r->next)
         if (r->sub)
-            todo[n_todo++] = r;
+            live[n_live++] = r;
     pthread_mutex_unlock(&rooms_mu);
     /* rooms are only freed below, by this thread, so the pointers stay valid */
-    for (size_t k = 0; k < n_todo; k++) {
-        room *r = todo[k];
+    for (size_t k = 0; k < n_live; k++) {
+        room *r = live[k];
         size_t n, n_dead = 0;
         uint64_t *conns = room_conns(r, &n);
         for (size_t i = 0; i < n; i++) {
@@ -678,7 +678,7 @@ static void members_tick(void)
             free(r);
         }
     }
-    free(todo);
+    free(live);
 }
 
 static void *rooms_main(void *arg)

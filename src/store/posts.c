@@ -847,7 +847,7 @@ int store_hashtag_post_ids(db *d, int64_t hashtag_id, int64_t before_id, int64_t
 int store_posts_by_ids(db *d, int64_t viewer, bool excludes, const int64_t *ids, int n,
                        store_feed_row *out)
 {
-    /* A fixed number of placeholders (unused ones bound to 0, which no post has), so each
+    /* A fixed number of "?" parameters (unused ones bound to 0, which no post has), so each
      * statement is prepared once and cached like every other. */
 #define BY_IDS_WHERE                                                                              \
     "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "                                   \
