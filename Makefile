@@ -14,15 +14,23 @@ all: build
 deps:
 	@bash scripts/deps.sh $(DEPS_FLAGS)
 
+# meson's setup report is long, so it goes to a log that is printed whenever setup fails;
+# ninja --quiet prints nothing but the failing commands and their errors.
 build: deps
-	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
-	@ninja -C $(BUILD) >/dev/null || ninja -C $(BUILD)
+	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) --buildtype=debugoptimized \
+	  >$(BUILD).setup.log 2>&1 || { cat $(BUILD).setup.log; rm -rf $(BUILD); exit 1; }
+	@ninja -C $(BUILD) --quiet
 
 run: DEPS_FLAGS = --runtime-only
 run: build
 	./$(BUILD)/streamhub serve $(ARGS)
 
+# A build directory configured by `make run` (no cmocka then) is reconfigured once the test
+# packages are installed, so the unit tests are built.
 test: build
+	@grep -q 'test_router' $(BUILD)/build.ninja || meson setup --reconfigure $(BUILD) \
+	  >$(BUILD).setup.log 2>&1 || { cat $(BUILD).setup.log; exit 1; }
+	@ninja -C $(BUILD) --quiet
 	@bash tests/run-all.sh
 
 bench: build

@@ -4,12 +4,22 @@
 # `make test` work on a fresh machine and cost nothing on a prepared one.
 #   scripts/deps.sh                 everything (build, tests, benchmarks)
 #   scripts/deps.sh --runtime-only  what building and running the server needs
+#   scripts/deps.sh --list runtime|testing   print one list (scripts/check-runtime-deps.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime=(build-essential pkg-config meson ninja-build python3 libmicrohttpd-dev libjansson-dev
   libsodium-dev libjwt-dev libsqlite3-dev libpq-dev libwslay-dev libcurl4-openssl-dev libmagic-dev libssl-dev libvips-dev ffmpeg)
 testing=(libcmocka-dev postgresql postgresql-client clang libclang-rt-14-dev wrk curl)
+
+if [ "${1:-}" = "--list" ]; then
+  case "${2:-}" in
+  runtime) printf '%s\n' "${runtime[@]}" ;;
+  testing) printf '%s\n' "${testing[@]}" ;;
+  *) echo "usage: scripts/deps.sh --list runtime|testing" >&2; exit 2 ;;
+  esac
+  exit 0
+fi
 
 want=("${runtime[@]}")
 [ "${1:-}" = "--runtime-only" ] || want+=("${testing[@]}")

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Runs every test suite and ends with one line "N passed, N failed" over all of them:
+#   deps    `make run`'s dependency path: the server configures and builds with only the runtime
+#           package list's pkg-config files (scripts/check-runtime-deps.sh)
 #   unit    C unit tests (cmocka, TAP output)
 #   sqlite  e2e suites (node --test) against the binary on SQLite
 #   pg      the same suites against a throwaway PostgreSQL server
@@ -11,7 +13,7 @@
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-only=${STREAMHUB_TEST_ONLY:-unit,sqlite,pg,asan,tsan,fuzz}
+only=${STREAMHUB_TEST_ONLY:-deps,unit,sqlite,pg,asan,tsan,fuzz}
 logs=build/test-logs
 mkdir -p "$logs"
 total_pass=0
@@ -49,6 +51,16 @@ run_e2e() { # name bin [env...]; E2E_FILES narrows the suites
   grep -E '^not ok|^    not ok' "$log" | head -40
   node_suite "$name" "$log" "$status"
 }
+
+if wants deps; then
+  echo "== deps: make run's dependency path"
+  if bash scripts/check-runtime-deps.sh >"$logs/deps.log" 2>&1; then
+    record deps 1 0
+  else
+    tail -30 "$logs/deps.log"
+    record deps 0 1
+  fi
+fi
 
 if wants unit; then
   echo "== unit: C unit tests"
