@@ -208,6 +208,19 @@ static void test_config(void **state)
     assert_int_equal(config_load(&c, 1, bad2), -1);
     assert_int_equal(config_load(&c, 1, bad3), -1);
     assert_int_equal(config_load(&c, 2, bad4), -1);
+    /* the realtime budgets: documented defaults, 0 switches a rate off, caps are at least 1 */
+    assert_int_equal(c.ws_message_rate, 120);
+    assert_int_equal(c.ws_rooms_per_socket, 50);
+    assert_int_equal(c.sse_streams_per_user, 8);
+    char *off[] = {"--ws-message-rate", "0", "--ws-command-rate=0"};
+    assert_int_equal(config_load(&c, 3, off), 0);
+    assert_int_equal(c.ws_message_rate, 0);
+    char *no_rooms[] = {"--ws-rooms-per-socket", "0"};
+    char *no_streams[] = {"--sse-streams-per-user", "-1"};
+    char *too_fast[] = {"--ws-typing-rate", "1000001"};
+    assert_int_equal(config_load(&c, 2, no_rooms), -1);
+    assert_int_equal(config_load(&c, 2, no_streams), -1);
+    assert_int_equal(config_load(&c, 2, too_fast), -1);
     config_free(&c);
 }
 
