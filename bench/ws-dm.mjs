@@ -25,7 +25,7 @@ const perSender = Number(arg('messages', 50));
 const idle = Number(arg('idle', 0));
 let url = arg('url', null);
 if (!url)
-  url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--access-log', 'false',
+  url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--ws-message-rate', '0', '--ws-command-rate', '0', '--access-log', 'false',
     '--max-connections', String(idle + pairs * 2 + 1000), '--per-ip-connections', '0', '--ws-idle-timeout', '600'] })).url;
 
 async function open(user) {

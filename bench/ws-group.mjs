@@ -19,7 +19,7 @@ const arg = (name, def) => {
 };
 const nMembers = arg('members', 256), total = arg('messages', 200), nSenders = arg('senders', 8), window = arg('window', 4);
 let url = process.argv.includes('--url') ? process.argv[process.argv.indexOf('--url') + 1] : null;
-if (!url) url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0'] })).url;
+if (!url) url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--ws-message-rate', '0', '--ws-command-rate', '0'] })).url;
 
 const t0 = Date.now();
 const users = [];

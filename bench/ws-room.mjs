@@ -89,7 +89,7 @@ if (!isMainThread) {
   const port = await new Promise((r) => { const s = net.createServer().listen(0, () => { const p = s.address().port; s.close(() => r(p)); }); });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'sh-bench-room-'));
   const srv = spawn(BIN, ['serve', '--port', String(port), '--data-dir', dataDir, '--rate-limit', '0',
-    '--auth-rate-limit', '0', '--access-log', 'false', '--log-level', 'warn', '--max-connections', String(MEMBERS + 1000),
+    '--auth-rate-limit', '0', '--ws-message-rate', '0', '--ws-command-rate', '0', '--ws-room-join-rate', '0', '--access-log', 'false', '--log-level', 'warn', '--max-connections', String(MEMBERS + 1000),
     '--room-members-interval', '5', '--ws-idle-timeout', '600', '--ws-ping-interval', '300', '--access-ttl', '3600',
     ...(process.env.BENCH_ARGS ? process.env.BENCH_ARGS.split(' ') : [])],
   { stdio: ['ignore', 'ignore', process.env.BENCH_STDERR ? 'inherit' : 'ignore'] });

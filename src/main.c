@@ -80,6 +80,7 @@ static int cmd_serve(app *a)
     api_live_ws_register(); /* presence and rooms (api/live_ws.c) */
     api_live_start(a);
     api_conversations_ws_register();
+    api_realtime_limits(&a->cfg);
     ws_hub_options wo = {
         .threads = (int)a->cfg.ws_threads, .workers = (int)a->cfg.ws_workers,
         .queue_limit = (size_t)a->cfg.queue_limit, .max_message = (size_t)a->cfg.ws_max_message,

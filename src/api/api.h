@@ -211,6 +211,13 @@ void api_messages_sync(http_req *req, http_res *res);
 json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, int *rc);
 /* Registers the socket commands of conversations (message.send, typing, read, sync, ...). */
 void api_conversations_ws_register(void);
+/* Gives the registered socket commands their per-user budgets (--ws-message-rate,
+ * --ws-typing-rate, --ws-room-join-rate, --ws-command-rate), after every register call and
+ * before the hub starts (realtime.c). */
+void api_realtime_limits(const config *cfg);
+/* The REST side of the message budget shared with the sockets: false after answering 429
+ * rate_limited (Retry-After, details.retry_after_ms) when user's budget is spent. */
+bool api_message_budget_allows(http_res *res, int64_t user);
 /* GET /api/v1/ws (realtime.c), and the socket commands registered once at startup, before the
  * hub starts: "auth", "ping", "sync" and those of the other realtime resources. */
 void api_realtime_ws(http_req *req, http_res *res);

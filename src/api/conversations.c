@@ -373,6 +373,8 @@ void api_conversations_send(http_req *req, http_res *res)
     auth_principal p;
     if (!chat_request(req, res, &d, &p, "id", &dr.conversation_id, "conversation_not_found"))
         return;
+    if (!api_message_budget_allows(res, p.user.id))
+        return;
     store_message m;
     bool existing;
     rc = chat_send(d, p.user.id, &dr, &m, &existing, &err);
@@ -400,7 +402,7 @@ void api_conversations_edit_message(http_req *req, http_res *res)
     db *d;
     auth_principal p;
     int64_t id, mid;
-    if (!message_params(req, res, &d, &p, &id, &mid))
+    if (!message_params(req, res, &d, &p, &id, &mid) || !api_message_budget_allows(res, p.user.id))
         return;
     store_message m;
     auth_error err = {0};
@@ -418,7 +420,7 @@ void api_conversations_delete_message(http_req *req, http_res *res)
     db *d;
     auth_principal p;
     int64_t id, mid;
-    if (!message_params(req, res, &d, &p, &id, &mid))
+    if (!message_params(req, res, &d, &p, &id, &mid) || !api_message_budget_allows(res, p.user.id))
         return;
     auth_error err = {0};
     api_answer_empty(res, chat_delete(d, p.user.id, id, mid, &err), &err);

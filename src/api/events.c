@@ -17,6 +17,11 @@
  * Each stream is one bus subscription plus a bounded buffer in http/ (a client that cannot keep
  * up is cut off). One shared thread writes the keepalive comments (--sse-heartbeat) that also
  * detect clients that went away, and ends streams whose token expired: no thread per stream.
+ *
+ * A user may hold --sse-streams-per-user streams on this node (429 too_many_streams beyond):
+ * each costs a bus subscription and up to SSE_BUFFER bytes, and without a cap one account could
+ * take every connection slot and that much memory per slot. The count is taken and the stream
+ * listed under one lock, so parallel opens cannot overshoot.
  */
 #include "api/api.h"
 
@@ -161,27 +166,41 @@ void api_events(http_req *req, http_res *res)
     atomic_store(&heartbeat_ms, a->cfg.sse_heartbeat * 1000);
     pthread_once(&sweeper_once, start_sweeper);
 
+    pthread_mutex_lock(&clients_lock);
+    int64_t open = 0;
+    for (sse_client *o = clients; o; o = o->next)
+        open += o->user_id == p.user.id;
+    if (open >= a->cfg.sse_streams_per_user) {
+        pthread_mutex_unlock(&clients_lock);
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "a user may hold at most %lld event streams open (--sse-streams-per-user)",
+                 (long long)a->cfg.sse_streams_per_user);
+        http_res_error(res, 429, "too_many_streams", msg,
+                       json_pack("{s:I}", "limit", (json_int_t)a->cfg.sse_streams_per_user));
+        http_res_header(res, "Retry-After", "5");
+        return;
+    }
     sse_client *c = xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->lock, NULL);
     c->user_id = p.user.id;
     c->expires_ms = claims.expires_at * 1000;
     c->last_write_ms = now_ms();
     c->st = http_res_stream(res, 200, "text/event-stream", SSE_BUFFER, on_closed, c);
-    http_res_header(res, "X-Accel-Buffering", "no"); /* nginx: do not hold events back */
     char hello[256];
     int n = snprintf(hello, sizeof hello,
                      "retry: 3000\n\nevent: ready\ndata: {\"user_id\":\"%lld\","
                      "\"heartbeat_seconds\":%lld}\n\n",
                      (long long)p.user.id, (long long)a->cfg.sse_heartbeat);
-    http_stream_write(c->st, hello, (size_t)n);
-    char topic[32];
-    snprintf(topic, sizeof topic, "user:%lld", (long long)p.user.id);
-    pthread_mutex_lock(&clients_lock);
+    http_stream_write(c->st, hello, (size_t)n); /* first, before the sweeper can see c */
     c->next = clients;
     if (clients)
         clients->prev = c;
     clients = c;
     pthread_mutex_unlock(&clients_lock);
+    http_res_header(res, "X-Accel-Buffering", "no"); /* nginx: do not hold events back */
+    char topic[32];
+    snprintf(topic, sizeof topic, "user:%lld", (long long)p.user.id);
     /* subscribed before the response is queued: nothing published after "ready" is missed */
     c->sub = bus_subscribe(topic, deliver, c);
 }

@@ -60,6 +60,7 @@ static app *live_app;
 static atomic_bool presence_on, started;
 static int64_t grace_ms = 10000;
 static int64_t members_interval_ms = 5000;
+static int64_t rooms_per_socket = 50, rooms_per_user = 200; /* --ws-rooms-per-socket, -user */
 
 static void conn_topic(uint64_t conn, char *out, size_t n)
 {
@@ -474,6 +475,41 @@ static const char *room_arg(ws_call *c)
     return name;
 }
 
+/* Whether conn (and user) may join r (NULL: a room not held yet): NULL, or the refusal's
+ * details with its message in msg (answered after rooms_mu is released). The
+ * count walks every membership of the node, which the caps and --ws-room-join-rate keep small
+ * and rare; a socket that closed still counts until the member tick drops it (at most
+ * --room-members-interval). Caller holds rooms_mu. */
+static json_t *room_caps_refusal(const room *r, uint64_t conn, int64_t user, char *msg, size_t n)
+{
+    bool in_room = false;
+    for (size_t i = 0; r && i < r->n; i++)
+        in_room |= r->m[i].conn == conn;
+    if (in_room)
+        return NULL; /* joining again changes nothing */
+    int64_t by_socket = 0, by_user = 0;
+    for (const room *o = rooms; o; o = o->next) {
+        bool socket_in = false, user_in = false;
+        for (size_t i = 0; i < o->n && !socket_in; i++) {
+            socket_in |= o->m[i].conn == conn;
+            user_in |= o->m[i].user == user;
+        }
+        by_socket += socket_in;
+        by_user += user_in;
+    }
+    const char *scope = NULL, *option = NULL;
+    int64_t limit = 0;
+    if (by_socket >= rooms_per_socket)
+        scope = "socket", option = "--ws-rooms-per-socket", limit = rooms_per_socket;
+    else if (by_user >= rooms_per_user && !(r && has_user(r, user)))
+        scope = "user", option = "--ws-rooms-per-user", limit = rooms_per_user;
+    if (!scope)
+        return NULL;
+    snprintf(msg, n, "a %s may be in at most %lld rooms at once (%s); leave one first", scope,
+             (long long)limit, option);
+    return json_pack("{s:s, s:I}", "scope", scope, "limit", (json_int_t)limit);
+}
+
 /* {"room":name}: ack {room, members, slow_mode_seconds}. Blocking: the ban list and the slow
  * mode are in the database. */
 static void cmd_room_join(ws_call *c)
@@ -508,9 +544,17 @@ static void cmd_room_join(ws_call *c)
     room *fresh = NULL;
     pthread_mutex_lock(&rooms_mu);
     room *r = room_find(name);
+    char refusal[128];
+    json_t *capped = room_caps_refusal(r, cid, me, refusal, sizeof refusal);
+    if (capped) {
+        pthread_mutex_unlock(&rooms_mu);
+        ws_call_error_details(c, "too_many_rooms", refusal, capped);
+        return;
+    }
     if (!r && n_rooms >= ROOMS_MAX) {
         pthread_mutex_unlock(&rooms_mu);
-        ws_call_error(c, "too_many_rooms", "this node holds too many rooms");
+        ws_call_error_details(c, "too_many_rooms", "this node holds too many rooms",
+                              json_pack("{s:s, s:i}", "scope", "node", "limit", ROOMS_MAX));
         return;
     }
     if (!r) {
@@ -725,6 +769,8 @@ void api_live_start(app *a)
     live_app = a;
     grace_ms = a->cfg.presence_grace * 1000;
     members_interval_ms = a->cfg.room_members_interval * 1000;
+    rooms_per_socket = a->cfg.ws_rooms_per_socket;
+    rooms_per_user = a->cfg.ws_rooms_per_user;
     atomic_store(&presence_on, a->cfg.presence);
     bus_subscribe(LIVE_CONTROL_TOPIC, control_deliver, NULL);
     pthread_t t;

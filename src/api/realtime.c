@@ -272,6 +272,39 @@ static void cmd_sync(ws_call *c)
     ws_call_ack(c, json_pack("{s:i}", "delivered", n));
 }
 
+/* ---- per-user budgets (docs/realtime.md#limits) ------------------------------------------ */
+
+static ws_budget *message_budget;
+
+void api_realtime_limits(const config *cfg)
+{
+    /* one budget for every way of writing a message, so neither channel doubles the other's */
+    message_budget = ws_budget_new("messages", "--ws-message-rate", cfg->ws_message_rate);
+    static const char *const writes[] = {"message.send", "message.edit", "message.delete",
+                                         "room.send"};
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++)
+        ws_command_budget(writes[i], message_budget);
+    ws_command_budget("typing",
+                      ws_budget_new("typing commands", "--ws-typing-rate", cfg->ws_typing_rate));
+    ws_command_budget("room.join",
+                      ws_budget_new("room joins", "--ws-room-join-rate", cfg->ws_room_join_rate));
+    ws_command_budget_others(
+        ws_budget_new("socket commands", "--ws-command-rate", cfg->ws_command_rate));
+}
+
+bool api_message_budget_allows(http_res *res, int64_t user)
+{
+    int64_t wait_ms = 0;
+    if (ws_budget_take(message_budget, user, &wait_ms))
+        return true;
+    char message[160], retry[24];
+    json_t *details = ws_budget_refusal(message_budget, wait_ms, message, sizeof message);
+    http_res_error(res, 429, "rate_limited", message, details);
+    snprintf(retry, sizeof retry, "%lld", (long long)((wait_ms + 999) / 1000));
+    http_res_header(res, "Retry-After", retry);
+    return false;
+}
+
 void api_realtime_register(void)
 {
     ws_command_register("auth", cmd_auth, WS_CMD_BLOCKING | WS_CMD_ANONYMOUS);

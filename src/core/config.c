@@ -84,6 +84,13 @@ static const option_def options[] = {
     {"ws-ping-interval", OPT_INT, O(ws_ping_interval), "30", 1, 3600, "seconds of silence after which the hub pings a socket"},
     {"ws-auth-timeout", OPT_INT, O(ws_auth_timeout), "10", 1, 600, "seconds a socket may stay before authenticating (4003 after)"},
     {"ws-auth-grace", OPT_INT, O(ws_auth_grace), "60", 0, 3600, "seconds before its token expires that a socket is sent auth.expiring"},
+    {"ws-message-rate", OPT_INT, O(ws_message_rate), "120", 0, 1000000, "chat and room messages (sent, edited, deleted; REST included) per minute per user; 0 = no limit"},
+    {"ws-typing-rate", OPT_INT, O(ws_typing_rate), "60", 0, 1000000, "typing commands per minute per user; 0 = no limit"},
+    {"ws-room-join-rate", OPT_INT, O(ws_room_join_rate), "30", 0, 1000000, "room.join commands per minute per user; 0 = no limit"},
+    {"ws-command-rate", OPT_INT, O(ws_command_rate), "600", 0, 1000000, "any other socket command per minute per user; 0 = no limit"},
+    {"ws-rooms-per-socket", OPT_INT, O(ws_rooms_per_socket), "50", 1, 10000, "rooms one socket may have joined at once"},
+    {"ws-rooms-per-user", OPT_INT, O(ws_rooms_per_user), "200", 1, 10000, "rooms one user's sockets on this node may have joined at once"},
+    {"sse-streams-per-user", OPT_INT, O(sse_streams_per_user), "8", 1, 10000, "GET /api/v1/events streams one user may hold open on this node"},
 };
 
 #define N_OPTIONS (sizeof options / sizeof options[0])

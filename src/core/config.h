@@ -72,6 +72,14 @@ typedef struct config {
     int64_t ws_ping_interval;   /* seconds of silence before the hub pings */
     int64_t ws_auth_timeout;    /* seconds an unauthenticated socket may stay */
     int64_t ws_auth_grace;      /* seconds before token expiry that auth.expiring is sent */
+    /* per-user budgets and caps of the realtime side (docs/realtime.md#limits) */
+    int64_t ws_message_rate;      /* messages (socket and REST) per minute per user; 0 = off */
+    int64_t ws_typing_rate;       /* typing commands per minute per user; 0 = off */
+    int64_t ws_room_join_rate;    /* room.join per minute per user; 0 = off */
+    int64_t ws_command_rate;      /* other socket commands per minute per user; 0 = off */
+    int64_t ws_rooms_per_socket;  /* rooms joined at once by one socket */
+    int64_t ws_rooms_per_user;    /* rooms joined at once by one user's sockets on this node */
+    int64_t sse_streams_per_user; /* open GET /api/v1/events streams per user on this node */
 } config;
 
 /* Fills cfg with the defaults. */

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
- * Token-bucket rate limiter keyed by strings (client address, account, ...). Memory is fixed at
- * creation: keys are hashed into a bounded table, and when a neighbourhood is full the entry
- * seen longest ago is evicted. An evicted bucket comes back full, which only ever errs towards
- * letting a request through, never towards blocking an innocent client.
+ * Token-bucket rate limiter keyed by strings (client address, account, user id...). Memory is
+ * fixed at creation: keys are hashed (SipHash with a secret drawn per limiter, so nobody outside
+ * the process can aim keys at one place) into sets of a bounded table, and a key arriving at a
+ * full set evicts the entry seen longest ago. Eviction never grants a budget: each set remembers
+ * the emptiest bucket it ever evicted (refilling at the normal rate), and a key that is not in
+ * the table starts from that state, not from a full bucket. So evicting a throttled key by
+ * flooding its set gives it back nothing that waiting would not; the price is that a new key
+ * landing in such a set may briefly share the evicted key's restriction (docs/operations.md).
  */
 #ifndef STREAMHUB_CORE_RATELIMIT_H
 #define STREAMHUB_CORE_RATELIMIT_H
@@ -20,5 +24,12 @@ void ratelimit_free(ratelimit *rl);
 /* Takes one token for key at time now_us. Returns true if allowed; otherwise false and, if
  * retry_after_s is not NULL, the whole seconds until a token is available (at least 1). */
 bool ratelimit_take(ratelimit *rl, const char *key, int64_t now_us, int *retry_after_s);
+/* As ratelimit_take, but the wait is in milliseconds (at least 1). */
+bool ratelimit_take_ms(ratelimit *rl, const char *key, int64_t now_us, int64_t *retry_after_ms);
+
+/* Tests only: replaces the secret hash key (16 bytes) so that keys falling into one set can be
+ * found offline, as an attacker who knew the key could; and names the set a key falls into. */
+void ratelimit_test_set_secret(ratelimit *rl, const unsigned char secret[16]);
+size_t ratelimit_test_set_of(const ratelimit *rl, const char *key);
 
 #endif

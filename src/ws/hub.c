@@ -80,6 +80,7 @@ typedef struct command {
     char type[TYPE_MAX];
     ws_command_fn fn;
     unsigned flags;
+    ws_budget *budget; /* per-user budget drawn before fn runs; NULL = none */
 } command;
 
 static command commands[MAX_COMMANDS];
@@ -113,6 +114,23 @@ static const command *command_find(const char *type)
         if (!strcmp(commands[i].type, type))
             return &commands[i];
     return NULL;
+}
+
+void ws_command_budget(const char *type, ws_budget *b)
+{
+    command *cmd = (command *)command_find(type);
+    if (!cmd) {
+        log_error("ws budget for an unregistered command", "\"type\":\"%s\"", type);
+        return;
+    }
+    cmd->budget = b;
+}
+
+void ws_command_budget_others(ws_budget *b)
+{
+    for (int i = 0; i < n_commands; i++)
+        if (!commands[i].budget && !(commands[i].flags & WS_CMD_ANONYMOUS))
+            commands[i].budget = b;
 }
 
 void ws_on_session(ws_session_fn fn)
@@ -624,6 +642,20 @@ static void send_error(conn *c, json_t *id, const char *code, const char *messag
                                 "code", code, "message", message));
 }
 
+/* Draws the command's budget for the sender; answers rate_limited when it is spent. Runs before
+ * anything is queued, so a refused command costs no worker and no database write. */
+static bool budget_allows(conn *c, const command *cmd, json_t *id)
+{
+    int64_t wait_ms = 0;
+    if (!cmd->budget || ws_budget_take(cmd->budget, atomic_load(&c->user_id), &wait_ms))
+        return true;
+    char message[160];
+    json_t *details = ws_budget_refusal(cmd->budget, wait_ms, message, sizeof message);
+    conn_send_json(c, json_pack("{s:s, s:O?, s:{s:s, s:s, s:o}}", "type", "error", "id", id, "data",
+                                "code", "rate_limited", "message", message, "details", details));
+    return false;
+}
+
 static void conn_destroy(conn *c)
 {
     if (atomic_load(&c->closed))
@@ -833,6 +865,8 @@ static void handle_text(conn *c, const uint8_t *p, size_t n)
         send_error(c, id, "unauthenticated", "send an auth message first");
         goto done;
     }
+    if (!budget_allows(c, cmd, id))
+        goto done;
     if (!json_is_object(data)) {
         data = json_object();
         json_object_set_new(msg, "data", data);
@@ -955,6 +989,21 @@ void ws_call_error(ws_call *c, const char *code, const char *message)
     call_send(c,
               json_pack("{s:s, s:O?, s:{s:s, s:s}}", "type", "error", "id",
                         json_object_get(c->msg, "id"), "data", "code", code, "message", message));
+}
+
+void ws_call_error_details(ws_call *c, const char *code, const char *message, json_t *details)
+{
+    if (!details) {
+        ws_call_error(c, code, message);
+        return;
+    }
+    if (!call_answer_once(c)) {
+        json_decref(details);
+        return;
+    }
+    call_send(c, json_pack("{s:s, s:O?, s:{s:s, s:s, s:o}}", "type", "error", "id",
+                           json_object_get(c->msg, "id"), "data", "code", code, "message", message,
+                           "details", details));
 }
 
 void ws_call_set_user(ws_call *call, int64_t user_id, int64_t expires_ms)

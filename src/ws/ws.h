@@ -65,6 +65,26 @@ void ws_call_unsubscribe(ws_call *c, const char *topic);
 size_t ws_send_connections(const uint64_t *ids, size_t n, const char *msg, size_t len,
                            uint64_t *gone, size_t *n_gone);
 
+/* Per-user budgets (docs/realtime.md#limits): a token bucket per user of per_minute tokens
+ * refilled evenly over a minute. A command given a budget draws one token before it runs; when
+ * the bucket is empty the hub answers {"type":"error","id":I,"data":{"code":"rate_limited",
+ * "message":…,"details":{"retry_after_ms","budget","limit","window_seconds"}}} and the handler
+ * does not run. REST handlers may draw from the same budget (ws_budget_take). */
+typedef struct ws_budget ws_budget;
+/* NULL when per_minute is 0 (no limit; every function here takes NULL). name ("messages") and
+ * option ("--ws-message-rate") go into the refusal. Lives as long as the process. */
+ws_budget *ws_budget_new(const char *name, const char *option, int64_t per_minute);
+/* Commands of this type draw from b (registered before; before the hub starts). */
+void ws_command_budget(const char *type, ws_budget *b);
+/* Every registered command that has no budget yet and needs authentication draws from b. */
+void ws_command_budget_others(ws_budget *b);
+/* Takes one token for user; false when spent, with the milliseconds until the next token. */
+bool ws_budget_take(ws_budget *b, int64_t user, int64_t *retry_after_ms);
+/* The refusal's details object (new reference), and its message in message (n bytes). */
+json_t *ws_budget_refusal(const ws_budget *b, int64_t retry_after_ms, char *message, size_t n);
+/* As ws_call_error, with a details object (stolen; NULL = none) beside code and message. */
+void ws_call_error_details(ws_call *c, const char *code, const char *message, json_t *details);
+
 /* Told when a user's first socket on this node opens and when the last one closes (presence,
  * chat). Up to WS_SESSION_FNS_MAX callbacks, registered before the hub starts, each called in
  * registration order; the same fn twice counts once. Runs on a hub thread: must not block. */

@@ -11,7 +11,8 @@ import { startServer, stopAll } from './lib/harness.mjs';
 import { client, register, expectError } from './lib/accounts.mjs';
 
 let url;
-before(async () => { url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0'] })).url; });
+// --ws-message-rate 0: some tests here send hundreds of messages as one user (pagination)
+before(async () => { url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--ws-message-rate', '0'] })).url; });
 after(stopAll);
 const c = () => client(url);
 const tok = (u) => u.tokens.access_token;

@@ -97,13 +97,89 @@ static void test_ratelimit(void **state)
     assert_true(ratelimit_take(rl, "b", t, &retry)); /* keys are independent */
     assert_true(ratelimit_take(rl, "a", t + 1000001, &retry)); /* one token refilled */
     assert_false(ratelimit_take(rl, "a", t + 1000002, &retry));
-    /* A tiny table under many keys evicts but never crashes, and a fresh key is allowed. */
+    /* A tiny table under many keys evicts but never crashes, and once the buckets had time to
+     * refill a fresh key is allowed (at once it may inherit an evicted key's restriction). */
     char key[32];
     for (int i = 0; i < 10000; i++) {
         snprintf(key, sizeof key, "k%d", i);
         ratelimit_take(rl, key, t, NULL);
     }
-    assert_true(ratelimit_take(rl, "new-key", t, &retry));
+    assert_true(ratelimit_take(rl, "new-key", t + 4000000, &retry));
+    int64_t ms = 0;
+    assert_false(ratelimit_take_ms(rl, "a", t + 1000003, &ms)); /* evicted or not, still empty */
+    assert_true(ms >= 1 && ms <= 1000);
+    ratelimit_free(rl);
+}
+
+/* The eviction attack of issue 10: the victim's login budget is used up, then the attacker
+ * sends attempts for other identifiers to push the victim's bucket out of the table. The victim
+ * must still be refused, and get back only what the refill rate gives. */
+static void exhaust(ratelimit *rl, const char *key, int64_t t)
+{
+    for (int i = 0; i < 5; i++)
+        assert_true(ratelimit_take(rl, key, t, NULL));
+    assert_false(ratelimit_take(rl, key, t, NULL));
+}
+
+static void test_ratelimit_eviction_flood(void **state)
+{
+    /* as the auth limiter: 5 a minute, but a small table so the flood surely evicts */
+    ratelimit *rl = ratelimit_new(5.0 / 60.0, 5.0, 256);
+    int64_t t = 1000000000;
+    const char *victim = "login|victim@example.com";
+    exhaust(rl, victim, t);
+    size_t victim_set = ratelimit_test_set_of(rl, victim), same_set = 0;
+    char key[64];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof key, "login|attacker%d@example.com", i);
+        same_set += ratelimit_test_set_of(rl, key) == victim_set;
+        ratelimit_take(rl, key, t + 1 + i, NULL);
+    }
+    assert_true(same_set > 16); /* the victim's set was overrun: its bucket was evicted */
+    int retry = 0;
+    assert_false(ratelimit_take(rl, victim, t + 20001, &retry));
+    assert_true(retry >= 1 && retry <= 12);
+    ratelimit_free(rl);
+}
+
+static void test_ratelimit_eviction_aimed(void **state)
+{
+    ratelimit *rl = ratelimit_new(5.0 / 60.0, 5.0, 65536);
+    /* the attacker's best case: the hash key is known, so colliding identifiers can be found
+     * offline, as FNV allowed before */
+    unsigned char secret[16] = {0};
+    ratelimit_test_set_secret(rl, secret);
+    int64_t t = 1000000000;
+    const char *victim = "otp|+15550100";
+    size_t victim_set = ratelimit_test_set_of(rl, victim);
+    char colliding[64][48];
+    int found = 0;
+    for (long i = 0; found < 64 && i < 50000000; i++) {
+        snprintf(colliding[found], sizeof colliding[found], "otp|+1555%07ld", i);
+        if (strcmp(colliding[found], victim) &&
+            ratelimit_test_set_of(rl, colliding[found]) == victim_set)
+            found++;
+    }
+    assert_int_equal(found, 64);
+    exhaust(rl, victim, t);
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < found; i++)
+            ratelimit_take(rl, colliding[i], t + 1, NULL);
+    assert_false(ratelimit_take(rl, victim, t + 2, NULL));
+    /* 12 s later the refill gave one token, and only one: eviction reset nothing */
+    assert_true(ratelimit_take(rl, victim, t + 12000002, NULL));
+    assert_false(ratelimit_take(rl, victim, t + 12000003, NULL));
+    /* a key in another set is untouched by all this */
+    const char *other = "otp|+15550199";
+    assert_true(ratelimit_test_set_of(rl, other) != victim_set);
+    assert_true(ratelimit_take(rl, other, t + 2, NULL));
+    /* with its own random secret, another limiter puts these keys elsewhere */
+    ratelimit *fresh = ratelimit_new(1, 1, 65536);
+    int still = 0;
+    for (int i = 0; i < found; i++)
+        still += ratelimit_test_set_of(fresh, colliding[i]) == ratelimit_test_set_of(fresh, victim);
+    assert_true(still < 8);
+    ratelimit_free(fresh);
     ratelimit_free(rl);
 }
 
@@ -132,6 +208,19 @@ static void test_config(void **state)
     assert_int_equal(config_load(&c, 1, bad2), -1);
     assert_int_equal(config_load(&c, 1, bad3), -1);
     assert_int_equal(config_load(&c, 2, bad4), -1);
+    /* the realtime budgets: documented defaults, 0 switches a rate off, caps are at least 1 */
+    assert_int_equal(c.ws_message_rate, 120);
+    assert_int_equal(c.ws_rooms_per_socket, 50);
+    assert_int_equal(c.sse_streams_per_user, 8);
+    char *off[] = {"--ws-message-rate", "0", "--ws-command-rate=0"};
+    assert_int_equal(config_load(&c, 3, off), 0);
+    assert_int_equal(c.ws_message_rate, 0);
+    char *no_rooms[] = {"--ws-rooms-per-socket", "0"};
+    char *no_streams[] = {"--sse-streams-per-user", "-1"};
+    char *too_fast[] = {"--ws-typing-rate", "1000001"};
+    assert_int_equal(config_load(&c, 2, no_rooms), -1);
+    assert_int_equal(config_load(&c, 2, no_streams), -1);
+    assert_int_equal(config_load(&c, 2, too_fast), -1);
     config_free(&c);
 }
 
@@ -449,7 +538,9 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ids),      cmocka_unit_test(test_json_validation),
-        cmocka_unit_test(test_ratelimit), cmocka_unit_test(test_config),
+        cmocka_unit_test(test_ratelimit),
+        cmocka_unit_test(test_ratelimit_eviction_flood),
+        cmocka_unit_test(test_ratelimit_eviction_aimed), cmocka_unit_test(test_config),
         cmocka_unit_test(test_validate), cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_migrations), cmocka_unit_test(test_search_parse),
         cmocka_unit_test(test_search_cursor), cmocka_unit_test(test_search_sqlite),
