@@ -45,7 +45,8 @@
 
 /* Folds the len bytes at in into out, which needs room for len + 1 bytes: folding never makes
  * text longer. Bytes that are not part of a folded character, invalid UTF-8 included, are copied
- * unchanged. Returns the length written; out is NUL-terminated. in and out may be the same. */
+ * unchanged. Returns the length written; out is NUL-terminated. in and out may be the same.
+ * Folding valid UTF-8 gives valid UTF-8 that folding leaves as it is. */
 size_t textfold_search(const char *in, size_t len, char *out);
 
 /* The folded form of one code point: itself, another code point, or -1 when it is removed. */

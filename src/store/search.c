@@ -13,7 +13,6 @@
  */
 #include "store/search.h"
 
-#include "core/textfold.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -161,24 +160,19 @@ int store_search_posts(db *d, const store_search_query *q, int64_t viewer,
     return rc < 0 ? rc : n;
 }
 
-/* Tags are stored as typed (lowercased), so #مدرسة and #مدرسه stay two tags with their own
- * posts; the search folds both sides, so either query lists both. The prefix arrives folded. */
-#define HASHTAGS_SQL(TAG)                                                                          \
-    "SELECT id, tag, post_count, created_at, bucket FROM (SELECT h.*, "                            \
-    "CASE WHEN " TAG " = ? THEN 0 ELSE 1 END AS bucket FROM hashtags h "                           \
-    "WHERE " TAG " LIKE ? ESCAPE '!' AND post_count > 0) t "                                       \
-    "WHERE (bucket, -post_count, 0, -id) > (?, ?, ?, ?) "                                          \
-    "ORDER BY bucket, post_count DESC, id DESC LIMIT ?"
-
-static const char *const HASHTAGS_SQLITE = HASHTAGS_SQL("search_fold(tag)");
-static const char *const HASHTAGS_PG =
-    HASHTAGS_SQL("translate(tag, '" TEXTFOLD_FROM "', '" TEXTFOLD_TO "')");
-
 int store_search_hashtags(db *d, const char *prefix, const store_search_key *after,
                           store_hashtag *out, store_search_key *keys, int max)
 {
     /* LIKE with an escaped pattern: tags are lowercase already, so SQLite's case folding and
-     * PostgreSQL's case-sensitive LIKE agree. */
+     * PostgreSQL's case-sensitive LIKE agree. Tags are stored as typed, so #مدرسة and #مدرسه
+     * stay two tags with their own posts; search_fold (the migration "search_fold" defines it on
+     * both databases) folds the tags as the prefix was folded, so either query lists both. */
+    static const char *sql =
+        "SELECT id, tag, post_count, created_at, bucket FROM (SELECT h.*, "
+        "CASE WHEN search_fold(tag) = ? THEN 0 ELSE 1 END AS bucket FROM hashtags h "
+        "WHERE search_fold(tag) LIKE ? ESCAPE '!' AND post_count > 0) t "
+        "WHERE (bucket, -post_count, 0, -id) > (?, ?, ?, ?) "
+        "ORDER BY bucket, post_count DESC, id DESC LIMIT ?";
     char pattern[(int)sizeof out->tag * 2 + 2], *w = pattern;
     for (const char *c = prefix; *c && w < pattern + sizeof pattern - 3; c++) {
         if (*c == '%' || *c == '_' || *c == '!')
@@ -187,7 +181,7 @@ int store_search_hashtags(db *d, const char *prefix, const store_search_key *aft
     }
     *w++ = '%';
     *w = '\0';
-    db_stmt *s = db_prepare(d, db_kind_of(d) == DB_SQLITE ? HASHTAGS_SQLITE : HASHTAGS_PG);
+    db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_text(s, 1, prefix);

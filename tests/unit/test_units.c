@@ -642,6 +642,23 @@ static void test_search_fold_migration(void **state)
     assert_int_equal(search_count(d, "جميل", "posts"), 0);
     assert_int_equal(search_count(d, "محمد", "posts"), 0);
     assert_int_equal(search_count(d, "امال", "posts"), 1);
+    /* The database's search_fold (C on SQLite, SQL on PostgreSQL) is the C folding, for the whole
+     * Arabic block and for text with only letters to map, only marks to drop, or neither. */
+    char block[0x100 * 2 + 1] = "", *w = block;
+    for (unsigned long cp = 0x0600; cp <= 0x06FF; cp++)
+        w += utf8_put(cp, w);
+    *w = '\0';
+    const char *samples[] = {block, "أحمد ٣", "مُحَمَّد", "sunset ☕", "", NULL};
+    for (int i = 0; samples[i]; i++) {
+        db_stmt *st = db_prepare(d, "SELECT search_fold(?)");
+        assert_non_null(st);
+        db_bind_text(st, 1, samples[i]);
+        assert_int_equal(db_step(st), DB_ROW);
+        char want[sizeof block];
+        textfold_search(samples[i], strlen(samples[i]), want);
+        assert_string_equal(db_col_text(st, 0), want);
+        db_reset(st);
+    }
     if (db_kind_of(d) == DB_SQLITE) {
         /* the index matches its content views exactly */
         assert_int_equal(db_exec(d, "INSERT INTO users_fts (users_fts, rank) "
