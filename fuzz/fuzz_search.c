@@ -5,8 +5,11 @@
  * checked directly: every FTS5 expression the normaliser writes runs against a real FTS5 table
  * (same tokeniser as the migration) without an error, and every to_tsquery text is quoted words
  * joined by " & " with an optional ":*" at the end. A cursor that is accepted must be exactly
- * what the formatter writes for its key.
+ * what the formatter writes for its key. The Arabic folding (core/textfold.c) runs on the same
+ * bytes: it never lengthens text, is idempotent, keeps valid UTF-8 valid, leaves no character it
+ * folds behind, and the query (hashtag prefixes included) comes out already folded.
  */
+#include "core/textfold.h"
 #include "domain/posts.h"
 #include "domain/search.h"
 #include "store/users.h"
@@ -27,7 +30,8 @@ static void setup(void)
         sqlite3_exec(
             conn,
             "CREATE VIRTUAL TABLE t USING fts5(a, tokenize='unicode61 remove_diacritics 2');"
-            "INSERT INTO t VALUES ('sunset over the café'), ('near and far'), ('😀 x');",
+            "INSERT INTO t VALUES ('sunset over the café'), ('near and far'), ('😀 x'),"
+            "('مدرسه احمد محمد علي جميل 2024');",
             NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(conn, "SELECT count(*) FROM t WHERE t MATCH ?", -1, &match, NULL) !=
             SQLITE_OK ||
@@ -53,6 +57,65 @@ static bool tsquery_well_formed(const char *s)
             return false;
         s += 3;
     }
+}
+
+/* Strict UTF-8, as domain/search.c checks it; sets *folded_left when a character that folding
+ * changes is still there. */
+static bool utf8_ok(const unsigned char *s, size_t n, bool *folded_left)
+{
+    size_t i = 0;
+    while (i < n) {
+        int more = s[i] < 0x80             ? 0
+                   : (s[i] & 0xE0) == 0xC0 ? 1
+                   : (s[i] & 0xF0) == 0xE0 ? 2
+                   : (s[i] & 0xF8) == 0xF0 ? 3
+                                           : -1;
+        if (more < 0 || (size_t)more >= n - i)
+            return false;
+        unsigned long cp = more ? s[i] & (0x3F >> more) : s[i];
+        for (int k = 1; k <= more; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        static const unsigned long min_cp[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[more] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        if (textfold_code_point(cp) != (long)cp)
+            *folded_left = true;
+        i += (size_t)more + 1;
+    }
+    return true;
+}
+
+/* Any bytes: never longer. Valid UTF-8 (what the API lets in): stays valid, nothing foldable
+ * is left, and folding again changes nothing. (Malformed bytes can pair up once a mark between
+ * them is removed, so idempotence holds for valid text only.) */
+static void check_fold(const char *s, size_t size)
+{
+    char *once = malloc(size + 1), *twice = malloc(size + 1);
+    size_t n1 = textfold_search(s, size, once);
+    if (n1 > size)
+        abort();
+    bool left_in = false, left_out = false;
+    if (utf8_ok((const unsigned char *)s, size, &left_in)) {
+        size_t n2 = textfold_search(once, n1, twice);
+        if (!utf8_ok((const unsigned char *)once, n1, &left_out) || left_out || n2 != n1 ||
+            memcmp(once, twice, n1) != 0)
+            abort();
+    }
+    free(once);
+    free(twice);
+}
+
+static bool is_folded(const char *s)
+{
+    size_t n = strlen(s);
+    char *f = malloc(n + 1);
+    textfold_search(s, n, f);
+    bool same = strcmp(f, s) == 0;
+    free(f);
+    return same;
 }
 
 /* The database side of search.c, which the parsers never reach. */
@@ -95,13 +158,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *s = malloc(size + 1);
     memcpy(s, data, size);
     s[size] = '\0';
-    static const char *const types[] = {"users", "posts"};
-    for (int t = 0; t < 2; t++) {
+    check_fold((const char *)data, size);
+    static const char *const types[] = {"users", "posts", "hashtags"};
+    for (int t = 0; t < 3; t++) {
         search_query q;
         auth_error err = {0};
         if (search_parse(s, types[t], &q, &err) != 0)
             continue;
-        if (!tsquery_well_formed(q.tsquery))
+        if (!tsquery_well_formed(q.tsquery) || !is_folded(q.fts5) || !is_folded(q.tsquery) ||
+            !is_folded(q.hashtag_prefix))
             abort();
         if (q.fts5[0]) {
             sqlite3_bind_text(match, 1, q.fts5, -1, SQLITE_STATIC);

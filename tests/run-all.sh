@@ -101,6 +101,17 @@ if wants pg; then
       grep '^not ok ' "$log"
       record pg-jobs "$(grep -c '^ok ' "$log")" "$(( $(grep -c '^not ok ' "$log") + 1 ))"
     fi
+    # Search folding's migration test again, on PostgreSQL (rows written before migration 23).
+    log="$logs/pg-search.log"
+    if psql -q "$admin" -c 'DROP DATABASE IF EXISTS unit_search' -c 'CREATE DATABASE unit_search' \
+          >"$log" 2>&1 &&
+       STREAMHUB_SEARCH_TEST_DB="${admin%/postgres}/unit_search" CMOCKA_MESSAGE_OUTPUT=TAP \
+          build/tests/unit/test_units >>"$log" 2>&1; then
+      record pg-search "$(grep -c '^ok ' "$log")" 0
+    else
+      grep '^not ok ' "$log"
+      record pg-search "$(grep -c '^ok ' "$log")" "$(( $(grep -c '^not ok ' "$log") + 1 ))"
+    fi
     bash tests/pg.sh stop
     trap - EXIT
   else

@@ -14,6 +14,7 @@
 
 #include "domain/tags.h"
 
+#include "core/textfold.h"
 #include "core/util.h"
 #include "domain/errors.h"
 #include "domain/posts.h"
@@ -166,6 +167,10 @@ int search_parse(const char *q, const char *type, search_query *out, auth_error 
         return domain_invalid(err, "q", "invalid_format");
     if (utf8_length(text) > SEARCH_Q_MAX_CHARS)
         return domain_invalid(err, "q", "too_long");
+    /* Folded as the indexed text was (after the length check: the limit counts what was
+     * typed), so "مدرسه" finds "مدرسة" and "محمد" finds "مُحَمَّد". Hashtags are folded on
+     * both sides too, by the store; folding a valid text keeps it valid UTF-8. */
+    textfold_search(text, len, text);
 
     if (!type || !*type || !strcmp(type, "users"))
         out->type = SEARCH_USERS;

@@ -10,6 +10,9 @@
  * can hold nothing but letters, digits and non-ASCII bytes, so no input can be read as an
  * operator, column filter or string end (FTS5's NEAR, AND, "*", ":" or PostgreSQL's "&", "!",
  * "'") and nothing the user typed is ever pasted into SQL: the expressions are bound parameters.
+ * Before it is split, the query is folded as the indexed text is (core/textfold.h: Arabic alef
+ * forms, teh marbuta, alef maqsura, harakat, tatweel, Arabic-Indic digits), so any spelling of a
+ * word finds the others.
  *
  * Users are found by handle prefix (a query that looks like a handle) and by the words of their
  * handle, display name and bio; "@prefix" searches handles only. Posts are found by the words of

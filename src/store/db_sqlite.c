@@ -3,9 +3,13 @@
  * SQLite backend. Each connection runs in WAL mode (readers never block the writer) with a busy
  * timeout, so several worker threads, each with its own connection, share one database file.
  * Prepared statements are cached in a small open-addressing table keyed by the SQL pointer.
+ * Every connection registers search_fold(text), the search index's folding (core/textfold.h),
+ * which the FTS triggers of the schema call: the schema therefore needs this binary to write
+ * users and posts (the sqlite3 shell can read them, but an UPDATE of a caption there fails).
  */
 #include "store/db_internal.h"
 
+#include "core/textfold.h"
 #include "core/util.h"
 
 #include <sqlite3.h>
@@ -191,6 +195,29 @@ static int sq_begin(db *d)
     return sq_exec(d, "BEGIN IMMEDIATE");
 }
 
+/* search_fold(text): NULL stays NULL, as with the built-in text functions. */
+static void sql_search_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+        sqlite3_result_null(ctx);
+        return;
+    }
+    const char *in = (const char *)sqlite3_value_text(argv[0]);
+    int len = sqlite3_value_bytes(argv[0]);
+    if (!in) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    char *folded = sqlite3_malloc(len + 1);
+    if (!folded) {
+        sqlite3_result_error_nomem(ctx);
+        return;
+    }
+    size_t n = textfold_search(in, (size_t)len, folded);
+    sqlite3_result_text(ctx, folded, (int)n, sqlite3_free);
+}
+
 int db_sqlite_open(const char *path, db **out, char *err, size_t err_size)
 {
     sqlite3 *conn = NULL;
@@ -218,6 +245,15 @@ int db_sqlite_open(const char *path, db **out, char *err, size_t err_size)
     if (rc != SQLITE_OK) {
         snprintf(err, err_size, "sqlite setup: %s", msg ? msg : sqlite3_errmsg(conn));
         sqlite3_free(msg);
+        sqlite3_close_v2(conn);
+        return ERR_DB;
+    }
+    /* Deterministic and innocuous: usable in triggers and indexes whatever trusted_schema says. */
+    rc = sqlite3_create_function(conn, "search_fold", 1,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                 sql_search_fold, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, err_size, "sqlite search_fold: %s", sqlite3_errmsg(conn));
         sqlite3_close_v2(conn);
         return ERR_DB;
     }

@@ -164,11 +164,13 @@ int store_search_hashtags(db *d, const char *prefix, const store_search_key *aft
                           store_hashtag *out, store_search_key *keys, int max)
 {
     /* LIKE with an escaped pattern: tags are lowercase already, so SQLite's case folding and
-     * PostgreSQL's case-sensitive LIKE agree. */
+     * PostgreSQL's case-sensitive LIKE agree. Tags are stored as typed, so #مدرسة and #مدرسه
+     * stay two tags with their own posts; search_fold (the migration "search_fold" defines it on
+     * both databases) folds the tags as the prefix was folded, so either query lists both. */
     static const char *sql =
         "SELECT id, tag, post_count, created_at, bucket FROM (SELECT h.*, "
-        "CASE WHEN tag = ? THEN 0 ELSE 1 END AS bucket FROM hashtags h "
-        "WHERE tag LIKE ? ESCAPE '!' AND post_count > 0) t "
+        "CASE WHEN search_fold(tag) = ? THEN 0 ELSE 1 END AS bucket FROM hashtags h "
+        "WHERE search_fold(tag) LIKE ? ESCAPE '!' AND post_count > 0) t "
         "WHERE (bucket, -post_count, 0, -id) > (?, ?, ?, ?) "
         "ORDER BY bucket, post_count DESC, id DESC LIMIT ?";
     char pattern[(int)sizeof out->tag * 2 + 2], *w = pattern;

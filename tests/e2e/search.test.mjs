@@ -338,3 +338,94 @@ describe('hashtags', () => {
     expectError(await search(stem, { type: 'users', cursor: first.next_cursor }), 422, 'validation_failed');
   });
 });
+
+// Arabic as people type it (core/textfold.h): alef forms, teh marbuta and heh, alef maqsura and
+// yeh, harakat, tatweel and Arabic-Indic digits are folded in the index and in the query, so
+// every spelling finds every other. Each test makes its own random stem of letters no rule
+// touches, and each rule is checked both ways, as the last word (a prefix) and as a whole word.
+const LETTERS = 'بتثجحخدذرزسشصضطظعغفقكلمن';
+const stem = (n = 5) => Array.from({ length: n }, () => LETTERS[randomInt(LETTERS.length)]).join('');
+const MARKS = ['\u064E', '\u064F', '\u0650', '\u0651', '\u0652', '\u064B'];
+/** Spellings of one word that must find each other: [rule, as written, as typed], each with its
+ * own stem (the alef forms all fold to one word, so they must not share one). */
+const spellings = () => [
+  ['teh marbuta / heh', (s) => [`${s}ة`, `${s}ه`]],
+  ['alef with hamza above', (s) => [`أ${s}`, `ا${s}`]],
+  ['alef with hamza below', (s) => [`إ${s}`, `ا${s}`]],
+  ['alef with madda', (s) => [`آ${s}`, `ا${s}`]],
+  ['alef wasla', (s) => [`ٱ${s}`, `ا${s}`]],
+  ['alef maqsura / yeh', (s) => [`${s}ى`, `${s}ي`]],
+  ['harakat', (s) => [[...s].map((ch, i) => ch + MARKS[i % MARKS.length]).join(''), s]],
+  ['tatweel', (s) => [`${s[0]}ـــ${s.slice(1)}`, s]],
+].map(([rule, make]) => [rule, ...make(stem())]);
+
+describe('Arabic', () => {
+  test('posts: every spelling finds every other, as a prefix and as a whole word', async () => {
+    const a = await register(url);
+    for (const [rule, written, typed] of spellings()) {
+      const marker = word();
+      const id = await post(a, `${written} ${marker}`);
+      for (const q of [written, typed]) {
+        assert.deepEqual(await postIds(q), [id], `${rule}: "${q}" as the last word`);
+        assert.deepEqual(await postIds(`${q} ${marker}`), [id], `${rule}: "${q}" as a whole word`);
+      }
+      // and the other way round: the plain spelling stored, the decorated one typed
+      const plain = await post(a, `${typed} ${marker}x`);
+      assert.deepEqual(await postIds(`${written} ${marker}x`), [plain], `${rule}: reversed`);
+    }
+  });
+
+  test('posts: the examples of the issue, and Arabic-Indic digits', async () => {
+    const a = await register(url);
+    const pairs = [['مدرسة', 'مدرسه'], ['أحمد', 'احمد'], ['مُحَمَّد', 'محمد'], ['على', 'علي'], ['جمـــيل', 'جميل']];
+    for (const [written, typed] of pairs) {
+      const marker = word();
+      const id = await post(a, `${written} ${marker}`);
+      const other = await post(a, `${typed} ${marker}`);
+      for (const q of [written, typed]) assert.deepEqual(new Set(await postIds(`${q} ${marker}`)), new Set([id, other]), q);
+    }
+    const n = String(randomInt(100000, 999999));
+    const indic = [...n].map((d) => String.fromCharCode(0x0660 + Number(d))).join('');
+    const eastern = [...n].map((d) => String.fromCharCode(0x06F0 + Number(d))).join('');
+    const marker = word();
+    const id = await post(a, `سنة ${indic} ${marker}`);
+    for (const q of [n, indic, eastern]) assert.deepEqual(await postIds(`${marker} ${q}`), [id], q);
+    // Hamza on waw and yeh is kept: a different letter is a different word.
+    const s = stem();
+    await post(a, `${s}ؤ ${marker}`);
+    assert.deepEqual(await postIds(`${s}و ${marker}`), []);
+  });
+
+  test('users: display names fold, also after an edit', async () => {
+    const s = stem();
+    const u = await register(url, { display_name: `أحمد مُحَمَّد ${s}ة` });
+    for (const q of [`احمد محمد ${s}ه`, `أحمد مُحَمَّد ${s}ة`, `${s}ه`, `أَحْمَد ${s}`]) {
+      assert.deepEqual(await handles(q), [u.creds.handle], q);
+    }
+    const r = await c().patch('/api/v1/users/me', { token: tok(u), json: { display_name: `جمـــيل ${s}ى`, bio: `مدرسة ${s}` } });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(await handles(`جميل ${s}ي`), [u.creds.handle], 'the new name');
+    assert.deepEqual(await handles(`${s} مدرسه`), [u.creds.handle], 'the bio');
+    assert.deepEqual(await handles(`محمد ${s}`), [], 'the old name is gone');
+  });
+
+  test('hashtags: tags stay as typed, the search folds', async () => {
+    const a = await register(url);
+    const s = stem();
+    await post(a, `#${s}ة once`);
+    await post(a, `#${s}ه twice`);
+    await post(a, `again #${s}ه`);
+    await post(a, `#مُ${s}`);
+    const tags = async (q) => (await ok(q, { type: 'hashtags' })).items.map((t) => [t.tag, t.post_count]);
+    const both = [[`${s}ه`, 2], [`${s}ة`, 1]];
+    assert.deepEqual(await tags(`#${s}ه`), both, 'both spellings are exact matches, the most used first');
+    assert.deepEqual(await tags(`${s}ة`), both);
+    assert.deepEqual(await tags(`#${s}`), both, 'prefix');
+    assert.deepEqual(await tags(`#م${s}`), [[`مُ${s}`, 1]], 'harakat in a tag');
+    assert.deepEqual(await tags(`#مـ${s}`), [[`مُ${s}`, 1]], 'tatweel in the query');
+    // Each tag keeps its own posts.
+    const listed = await c().get(`/api/v1/hashtags/${encodeURIComponent(`${s}ة`)}/posts`);
+    assert.equal(listed.status, 200, listed.text);
+    assert.equal(listed.json.items.length, 1);
+  });
+});

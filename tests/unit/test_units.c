@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * Unit tests for ids, JSON validation, the rate limiter, the option table, account field rules,
- * tokens and migrations.
+ * tokens, migrations, search folding and search.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +18,7 @@
 #include "core/id.h"
 #include "core/json.h"
 #include "core/ratelimit.h"
+#include "core/textfold.h"
 #include "core/util.h"
 #include "domain/media.h"
 #include "domain/search.h"
@@ -506,6 +507,267 @@ static void test_search_sqlite(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static const char *fold(const char *in)
+{
+    static char out[256];
+    assert_true(strlen(in) < sizeof out);
+    textfold_search(in, strlen(in), out);
+    return out;
+}
+
+static size_t utf8_put(unsigned long cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Next code point of a valid UTF-8 string; advances *s. */
+static unsigned long utf8_take(const char **s)
+{
+    const unsigned char *p = (const unsigned char *)*s;
+    unsigned long cp;
+    int more = p[0] < 0x80 ? 0 : p[0] < 0xE0 ? 1 : p[0] < 0xF0 ? 2 : 3;
+    cp = more ? p[0] & (0x3F >> more) : p[0];
+    for (int i = 1; i <= more; i++)
+        cp = (cp << 6) | (p[i] & 0x3F);
+    *s += more + 1;
+    return cp;
+}
+
+/* What PostgreSQL's translate(text, TEXTFOLD_FROM, TEXTFOLD_TO) does to one code point. */
+static long translate_code_point(unsigned long cp)
+{
+    const char *from = TEXTFOLD_FROM, *to = TEXTFOLD_TO;
+    while (*from) {
+        unsigned long f = utf8_take(&from);
+        unsigned long t = *to ? utf8_take(&to) : 0;
+        if (f == cp)
+            return t ? (long)t : -1;
+    }
+    return (long)cp;
+}
+
+/* The folding people expect of Arabic search, and the table PostgreSQL indexes with (the same
+ * characters through translate()) agreeing with the C code on every code point. */
+static void test_textfold(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"مدرسة", "مدرسه"},                       /* teh marbuta -> heh */
+        {"أحمد", "احمد"},                         /* alef with hamza above */
+        {"إسلام", "اسلام"},                       /* alef with hamza below */
+        {"آمال", "امال"},                         /* alef with madda */
+        {"ٱلله", "الله"},                         /* alef wasla */
+        {"على", "علي"},                           /* alef maqsura -> yeh */
+        {"مُحَمَّد", "محمد"},                         /* damma, fatha, shadda */
+        {"جمـــيل", "جميل"},                      /* tatweel */
+        {"سَلَامٌ عَلَيْكُمْ", "سلام عليكم"},             /* tanween, sukun */
+        {"ٱلرَّحْمَٰنِ", "الرحمن"},                     /* superscript alef */
+        {"ذَٰلِكَ لَا رَيْبَ ۛ فِيهِ ۛ", "ذلك لا ريب  فيه "}, /* Quranic marks */
+        {"ا\u0654", "ا"},                   /* a decomposed hamza folds like the composed one */
+        {"٢٠٢٤ ۱۴۰۳", "2024 1403"},         /* Arabic-Indic and Eastern Arabic-Indic digits */
+        {"مؤمن رئيس", "مؤمن رئيس"},         /* hamza on waw and yeh is kept */
+        {"Café ☕ #cairo", "Café ☕ #cairo"}, /* other scripts pass untouched */
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(fold(cases[i].in), cases[i].out);
+    /* Idempotent, so folding a query twice or an already folded text changes nothing. */
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(fold(cases[i].out), cases[i].out);
+    /* Malformed bytes pass as they are and nothing is read past the length given. */
+    assert_int_equal(memcmp(fold("\xD9"), "\xD9", 2), 0);
+    assert_int_equal(memcmp(fold("\xD9\xD9\x8E"), "\xD9", 2), 0); /* lead byte, then a fatha */
+    assert_int_equal(memcmp(fold("\x8E\xD8"), "\x8E\xD8", 3), 0);
+    char half[8] = "\xD9\x8E"
+                   "ab";
+    assert_int_equal(textfold_search(half, 1, half), 1); /* half a fatha is not a fatha */
+    assert_int_equal((unsigned char)half[0], 0xD9);
+    /* In place, never longer. */
+    char text[64] = "مُحَمَّد ١٢";
+    size_t len = strlen(text), n = textfold_search(text, len, text);
+    assert_true(n <= len);
+    assert_string_equal(text, "محمد 12");
+    /* The C code and the translate() table agree on every code point. */
+    for (unsigned long cp = 1; cp < 0x110000; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue;
+        long c = textfold_code_point(cp), t = translate_code_point(cp);
+        if (c != t)
+            fail_msg("U+%04lX: C folds to %ld, the SQL table to %ld", cp, c, t);
+        char one[5] = {0}, folded[5], want[5] = {0};
+        size_t k = utf8_put(cp, one);
+        if (c >= 0)
+            utf8_put((unsigned long)c, want);
+        textfold_search(one, k, folded);
+        assert_string_equal(folded, want);
+    }
+}
+
+/* Queries fold as the index does: every typed variant is the same query, cursor included. */
+static void test_search_parse_arabic(void **state)
+{
+    search_query a, b;
+    auth_error err = {0};
+    static const char *pairs[][2] = {
+        {"مدرسة", "مدرسه"}, {"أحمد", "احمد"},    {"مُحَمَّد", "محمد"},
+        {"على", "علي"},     {"جمـــيل", "جميل"}, {"أحمد مُحَمَّد ٢٠٢٤", "احمد محمد 2024"},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        for (int t = 0; t < 2; t++) {
+            const char *type = t ? "posts" : "users";
+            assert_int_equal(search_parse(pairs[i][0], type, &a, &err), 0);
+            assert_int_equal(search_parse(pairs[i][1], type, &b, &err), 0);
+            assert_string_equal(a.fts5, b.fts5);
+            assert_string_equal(a.tsquery, b.tsquery);
+            assert_int_equal(a.fingerprint, b.fingerprint);
+        }
+    }
+    /* harakat no longer split a word in two */
+    assert_int_equal(search_parse("مُحَمَّد", "posts", &a, &err), 0);
+    assert_int_equal(a.n_words, 1);
+    assert_string_equal(a.fts5, "\"محمد\"*");
+    assert_string_equal(a.tsquery, "'محمد':*");
+    /* only marks: no words, nothing found, not an error */
+    assert_int_equal(search_parse("\u064E\u0651", "posts", &a, &err), 0);
+    assert_int_equal(a.n_words, 0);
+    /* hashtag prefixes fold too */
+    assert_int_equal(search_parse("#مدرسة", "hashtags", &a, &err), 0);
+    assert_string_equal(a.hashtag_prefix, "مدرسه");
+    /* the 100-character limit counts what was typed, marks included */
+    char text[SEARCH_Q_MAX_CHARS * 4 + 8] = "";
+    for (int i = 0; i < SEARCH_Q_MAX_CHARS / 2 + 1; i++)
+        strcat(text, "مَ");
+    assert_int_equal(search_parse(text, NULL, &a, &err), ERR_INVALID);
+}
+
+/* Runs the migrations up to the one before search folding, fills the tables the old way, then
+ * migrates: existing rows must be found by folded queries, and the triggers must keep folding. */
+static int search_count(db *d, const char *q, const char *type)
+{
+    search_query sq;
+    auth_error err = {0};
+    assert_int_equal(search_parse(q, type, &sq, &err), 0);
+    store_search_query s = {sq.handle_prefix, sq.fts5, sq.tsquery};
+    store_user users[4];
+    store_post posts[4];
+    store_hashtag tags[4];
+    store_search_key keys[4];
+    if (!strcmp(type, "users"))
+        return store_search_users(d, &s, 0, NULL, users, keys, 4);
+    if (!strcmp(type, "posts"))
+        return store_search_posts(d, &s, 0, NULL, posts, keys, 4);
+    return store_search_hashtags(d, sq.hashtag_prefix, NULL, tags, keys, 4);
+}
+
+static void test_search_fold_migration(void **state)
+{
+    /* STREAMHUB_SEARCH_TEST_DB names an empty PostgreSQL database to run this on instead. */
+    const char *pg = getenv("STREAMHUB_SEARCH_TEST_DB");
+    char dir[] = "/tmp/sh-unit-XXXXXX", url[256], err[256];
+    if (pg && *pg) {
+        snprintf(url, sizeof url, "%s", pg);
+    } else {
+        assert_non_null(mkdtemp(dir));
+        snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
+    }
+    db *d;
+    assert_int_equal(db_open(url, &d, err, sizeof err), 0);
+    assert_true(store_migrate_to(d, 22, err, sizeof err) > 0);
+    assert_int_equal(store_applied_version(d), 19);
+    assert_int_equal(
+        db_exec(d, "INSERT INTO users (id, handle, handle_norm, display_name, bio, created_at, "
+                   "updated_at) VALUES (1, 'ahmed', 'ahmed', 'أحمد مُحَمَّد', 'مدرسة', 0, 0);"
+                   "INSERT INTO posts (id, author_id, type, caption, visibility, created_at, "
+                   "updated_at) VALUES (10, 1, 'text', 'جمـــيل على #مدرسة', 'public', 0, 0),"
+                   "(11, 1, 'text', 'مُحَمَّد', 'public', 0, 5);"
+                   "INSERT INTO hashtags (id, tag, post_count, created_at) "
+                   "VALUES (20, 'مدرسة', 1, 0);"),
+        0);
+    /* before: harakat split words and the spellings differ */
+    assert_int_equal(search_count(d, "محمد", "users"), 0);
+    assert_int_equal(search_count(d, "جميل", "posts"), 0);
+    assert_true(store_migrate(d, err, sizeof err) > 0);
+    assert_int_equal(store_applied_version(d), store_schema_version());
+    /* after: the existing rows, by every spelling */
+    assert_int_equal(search_count(d, "احمد محمد", "users"), 1);
+    assert_int_equal(search_count(d, "أحمد مُحَمَّد", "users"), 1);
+    assert_int_equal(search_count(d, "مدرسه", "users"), 1); /* the bio */
+    assert_int_equal(search_count(d, "جميل علي", "posts"), 1);
+    assert_int_equal(search_count(d, "جمـيل عَلى", "posts"), 1);
+    assert_int_equal(search_count(d, "محمد", "posts"), 1);
+    assert_int_equal(search_count(d, "#مدرسه", "hashtags"), 1);
+    assert_int_equal(search_count(d, "مدر", "hashtags"), 1);
+    /* the triggers fold new text, drop the old words, and leave deleted posts out */
+    assert_int_equal(db_exec(d, "UPDATE users SET display_name = 'مُنى' WHERE id = 1;"
+                                "UPDATE posts SET caption = 'إسلام' WHERE id = 10;"
+                                "UPDATE posts SET deleted_at = 1 WHERE id = 11;"
+                                "INSERT INTO posts (id, author_id, type, caption, visibility, "
+                                "created_at, updated_at) VALUES (12, 1, 'text', 'آمال', "
+                                "'public', 0, 0);"),
+                     0);
+    assert_int_equal(search_count(d, "مني", "users"), 1);
+    assert_int_equal(search_count(d, "محمد", "users"), 0);
+    assert_int_equal(search_count(d, "اسلام", "posts"), 1);
+    assert_int_equal(search_count(d, "جميل", "posts"), 0);
+    assert_int_equal(search_count(d, "محمد", "posts"), 0);
+    assert_int_equal(search_count(d, "امال", "posts"), 1);
+    /* The database's search_fold (C on SQLite, SQL on PostgreSQL) is the C folding, for the whole
+     * Arabic block and for text with only letters to map, only marks to drop, or neither. */
+    char block[0x100 * 2 + 1] = "", *w = block;
+    for (unsigned long cp = 0x0600; cp <= 0x06FF; cp++)
+        w += utf8_put(cp, w);
+    *w = '\0';
+    const char *samples[] = {block, "أحمد ٣", "مُحَمَّد", "sunset ☕", "", NULL};
+    for (int i = 0; samples[i]; i++) {
+        db_stmt *st = db_prepare(d, "SELECT search_fold(?)");
+        assert_non_null(st);
+        db_bind_text(st, 1, samples[i]);
+        assert_int_equal(db_step(st), DB_ROW);
+        char want[sizeof block];
+        textfold_search(samples[i], strlen(samples[i]), want);
+        assert_string_equal(db_col_text(st, 0), want);
+        db_reset(st);
+    }
+    if (db_kind_of(d) == DB_SQLITE) {
+        /* the index matches its content views exactly */
+        assert_int_equal(db_exec(d, "INSERT INTO users_fts (users_fts, rank) "
+                                    "VALUES ('integrity-check', 1)"),
+                         0);
+        assert_int_equal(db_exec(d, "INSERT INTO posts_fts (posts_fts, rank) "
+                                    "VALUES ('integrity-check', 1)"),
+                         0);
+    }
+    assert_int_equal(db_exec(d, "DELETE FROM posts; DELETE FROM hashtags; DELETE FROM users"), 0);
+    assert_int_equal(search_count(d, "امال", "posts"), 0);
+    assert_int_equal(search_count(d, "مني", "users"), 0);
+    db_close(d);
+    if (!(pg && *pg)) {
+        char cmd[160];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
 /* Signed media URLs: valid until their expiry, for exactly their path, with the key they were
  * made with. */
 static void test_media_signatures(void **state)
@@ -545,6 +807,15 @@ int main(void)
         cmocka_unit_test(test_migrations), cmocka_unit_test(test_search_parse),
         cmocka_unit_test(test_search_cursor), cmocka_unit_test(test_search_sqlite),
         cmocka_unit_test(test_media_signatures),
+        cmocka_unit_test(test_textfold),
+        cmocka_unit_test(test_search_parse_arabic),
+        cmocka_unit_test(test_search_fold_migration),
     };
+    /* On PostgreSQL (tests/run-all.sh) only the test that uses the database runs. */
+    const char *pg = getenv("STREAMHUB_SEARCH_TEST_DB");
+    if (pg && *pg) {
+        const struct CMUnitTest pg_tests[] = {cmocka_unit_test(test_search_fold_migration)};
+        return cmocka_run_group_tests(pg_tests, NULL, NULL);
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
