@@ -164,6 +164,8 @@ struct http_server {
     pthread_t reaper;
     bool reaper_started, reaper_stop;
     pthread_cond_t reaper_wake;
+    /* /metrics: connections refused or cut by the limits above */
+    atomic_ullong refused_per_ip, header_timeouts, bodies_too_slow, bodies_too_large, bad_framing;
 };
 
 /* ---- responses ---------------------------------------------------------------------------- */
@@ -601,9 +603,11 @@ static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen
     ip_count *c = *ip_find(s, &k);
     bool ok = !c || c->n < s->opts.per_ip_connections;
     pthread_mutex_unlock(&s->conns_lock);
-    if (!ok)
+    if (!ok) {
+        atomic_fetch_add_explicit(&s->refused_per_ip, 1, memory_order_relaxed);
         log_debug("connection refused", "\"reason\":\"per-ip-connections\",\"limit\":%u",
                   s->opts.per_ip_connections);
+    }
     return ok ? MHD_YES : MHD_NO;
 }
 
@@ -688,6 +692,7 @@ static void *reaper_main(void *arg)
                 atomic_store(&t->deadline_us, 0);
                 /* libmicrohttpd sees the end of the stream and closes the connection itself */
                 shutdown(t->fd, SHUT_RDWR);
+                atomic_fetch_add_explicit(&s->header_timeouts, 1, memory_order_relaxed);
                 log_debug("connection closed", "\"reason\":\"header-timeout\",\"limit_s\":%u",
                           s->opts.header_timeout);
             }
@@ -1183,6 +1188,7 @@ static bool refuse_framing(http_req *r, const char *version)
     }
     if (!message)
         return false;
+    atomic_fetch_add_explicit(&r->srv->bad_framing, 1, memory_order_relaxed);
     http_res_error(res, status, code, message, NULL);
     http_res_header(res, "Connection", "close");
     return true;
@@ -1238,6 +1244,7 @@ static bool body_too_slow(http_server *s, http_req *r)
 
 static enum MHD_Result answer_too_slow(http_req *r)
 {
+    atomic_fetch_add_explicit(&r->srv->bodies_too_slow, 1, memory_order_relaxed);
     char msg[128];
     snprintf(msg, sizeof msg, "the request body arrived slower than %llu bytes/second",
              (unsigned long long)r->srv->opts.min_body_rate);
@@ -1292,6 +1299,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size && streams_body(s, r)) {
         if (r->body_size + *upload_size > s->opts.stream_limit) {
             *upload_size = 0;
+            atomic_fetch_add_explicit(&s->bodies_too_large, 1, memory_order_relaxed);
             answer_body_too_large(r);
             return cut_off(r, 413, "Content Too Large");
         }
@@ -1307,6 +1315,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             /* Cut off as soon as the limit is passed: a chunked body has no length to refuse up
              * front, and one chunk may declare 2^64-1 bytes. */
             *upload_size = 0;
+            atomic_fetch_add_explicit(&s->bodies_too_large, 1, memory_order_relaxed);
             answer_body_too_large(r);
             return cut_off(r, 413, "Content Too Large");
         }
@@ -1648,4 +1657,18 @@ void http_server_metrics(http_server *s, buf *out)
                atomic_load(&s->in_flight), pool_queue_length(s->workers),
                pool_queue_length(s->hashers), pool_busy_threads(s->workers),
                pool_busy_threads(s->hashers));
+    buf_printf(out,
+               "# HELP streamhub_http_connections_cut_total Connections refused or closed by the "
+               "HTTP limits, by reason.\n"
+               "# TYPE streamhub_http_connections_cut_total counter\n"
+               "streamhub_http_connections_cut_total{reason=\"per_ip_connections\"} %llu\n"
+               "streamhub_http_connections_cut_total{reason=\"header_timeout\"} %llu\n"
+               "streamhub_http_connections_cut_total{reason=\"min_body_rate\"} %llu\n"
+               "streamhub_http_connections_cut_total{reason=\"body_limit_mid_body\"} %llu\n"
+               "streamhub_http_connections_cut_total{reason=\"bad_framing\"} %llu\n",
+               (unsigned long long)atomic_load(&s->refused_per_ip),
+               (unsigned long long)atomic_load(&s->header_timeouts),
+               (unsigned long long)atomic_load(&s->bodies_too_slow),
+               (unsigned long long)atomic_load(&s->bodies_too_large),
+               (unsigned long long)atomic_load(&s->bad_framing));
 }

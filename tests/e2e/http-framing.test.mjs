@@ -59,6 +59,11 @@ function bodyOf(out) {
 
 const tag = () => randomBytes(6).toString('hex');
 
+/** /metrics over a connection of its own that closes (a pooled fetch socket would hold a slot). */
+async function metrics(base) {
+  return (await exchange(base, 'GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).out;
+}
+
 describe('framing', () => {
   let server, url;
   before(async () => {
@@ -153,6 +158,12 @@ describe('framing', () => {
     assert.deepEqual(r.statuses, [200, 404]);
     assert.ok(r.out.indexOf('pipe-1') < r.out.indexOf('pipe-2'));
     assert.equal(r.closed, true);
+  });
+
+  test('/metrics counts refused framing and bodies cut at the limit', async () => {
+    const m = await metrics(url);
+    assert.match(m, /^streamhub_http_connections_cut_total\{reason="bad_framing"\} [1-9]/m);
+    assert.match(m, /^streamhub_http_connections_cut_total\{reason="body_limit_mid_body"\} [1-9]/m);
   });
 });
 
@@ -293,6 +304,12 @@ describe('slow clients and the per-address cap', () => {
     }
     assert.deepEqual(served.statuses, [200]);
     for (const s of held) s.destroy();
+  });
+
+  test('/metrics counts header timeouts, slow bodies and refused connections', async () => {
+    const m = await metrics(url);
+    for (const reason of ['header_timeout', 'min_body_rate', 'per_ip_connections'])
+      assert.match(m, new RegExp(`^streamhub_http_connections_cut_total\\{reason="${reason}"\\} [1-9]`, 'm'));
   });
 
   test('upgraded WebSockets do not hold HTTP slots (the hub caps them apart)', async () => {
