@@ -30,6 +30,7 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/ratelimit.h"
+#include "http/framing.h"
 #include "http/proxy.h"
 #include "http/router.h"
 
@@ -865,7 +866,9 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     http_req *r = xcalloc(1, sizeof *r);
     r->body_fd = -1;
-    r->nul_in_target = strstr(uri, "%00") != NULL;
+    http_framing f = {0};
+    http_framing_target(&f, uri);
+    r->nul_in_target = f.nul_in_target;
     (void)cls;
     (void)c;
     return r;
@@ -1122,75 +1125,31 @@ static void answer_body_too_large(http_req *r)
     http_res_header(&r->res, "Connection", "close");
 }
 
-/* ---- framing (RFC 9112 section 6) ---------------------------------------------------------- */
-
-typedef struct framing {
-    int n_cl, n_te, n_host;
-    const char *cl, *te;
-    bool cl_differ;
-} framing;
+/* ---- framing (RFC 9112 section 6; the rules are in framing.c) ------------------------------ */
 
 /* Sees every header line, not only the MAX_HEADERS the request keeps: a second Content-Length
  * hidden behind 64 others must count too. */
 static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
-    framing *f = cls;
     (void)kind;
-    value = value ? value : "";
-    if (!strcasecmp(key, "Content-Length")) {
-        if (f->n_cl++ && strcmp(f->cl, value))
-            f->cl_differ = true;
-        f->cl = value;
-    } else if (!strcasecmp(key, "Transfer-Encoding")) {
-        f->n_te++;
-        f->te = value;
-    } else if (!strcasecmp(key, "Host")) {
-        f->n_host++;
-    }
+    http_framing_header(cls, key, value);
     return MHD_YES;
-}
-
-static bool is_chunked(const char *te)
-{
-    while (*te == ' ' || *te == '\t')
-        te++;
-    size_t n = strlen(te);
-    while (n && (te[n - 1] == ' ' || te[n - 1] == '\t'))
-        n--;
-    return n == 7 && !strncasecmp(te, "chunked", 7);
 }
 
 /* Answers (with the connection closed) a request whose framing or target cannot be trusted;
  * returns true when it did. */
 static bool refuse_framing(http_req *r, const char *version)
 {
-    framing f = {0};
+    http_framing f = {.nul_in_target = r->nul_in_target};
     MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
-    http_res *res = &r->res;
-    int status = 400;
-    const char *code = "bad_request", *message = NULL;
-    if (r->nul_in_target) {
-        message = "the request target contains %00 (a NUL byte)";
-    } else if (!strcmp(version, MHD_HTTP_VERSION_1_1) && f.n_host != 1) {
-        message =
-            f.n_host ? "more than one Host header" : "an HTTP/1.1 request needs a Host header";
-    } else if (f.n_cl && f.n_te) {
-        code = "bad_framing";
-        message = "a request must not carry both Content-Length and Transfer-Encoding";
-    } else if (f.cl_differ) {
-        code = "bad_framing";
-        message = "conflicting Content-Length values";
-    } else if (f.n_te > 1 || (f.n_te && !is_chunked(f.te))) {
-        status = 501;
-        code = "unsupported_transfer_encoding";
-        message = "the only transfer coding accepted is a single chunked";
-    }
-    if (!message)
+    const char *code, *message;
+    int status = http_framing_verdict(&f, version, &code, &message);
+    if (!status)
         return false;
     atomic_fetch_add_explicit(&r->srv->bad_framing, 1, memory_order_relaxed);
-    http_res_error(res, status, code, message, NULL);
-    http_res_header(res, "Connection", "close");
+    http_res_error(&r->res, status, code, message, NULL);
+    http_res_header(&r->res, "Connection", "close");
     return true;
 }
 
