@@ -14,9 +14,10 @@ WORK=$(mktemp -d /tmp/streamhub-bench.XXXXXX)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 ulimit -n 65536 2>/dev/null || true
 
+# Every load generator here is one address (loopback): no per-address connection cap.
 start_server() { # data_dir [extra args...] -> sets URL and PID
   local dir=$1; shift
-  "$BIN" serve --port 0 --data-dir "$dir" --rate-limit 0 --auth-rate-limit 0 "$@" \
+  "$BIN" serve --port 0 --data-dir "$dir" --rate-limit 0 --auth-rate-limit 0 --per-ip-connections 0 "$@" \
     >"$dir.out" 2>"$dir.log" &
   PID=$!
   for _ in $(seq 1 200); do

@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-30}
-targets=(router json search)
+targets=(router json search proxy framing)
 if ! command -v clang >/dev/null; then
   echo "clang is not installed (scripts/deps.sh installs it)"
   echo "0 passed, ${#targets[@]} failed"
@@ -15,7 +15,7 @@ if [ ! -f build-fuzz/build.ninja ]; then
   CC=clang meson setup build-fuzz -Dfuzz=true --buildtype=debugoptimized >/tmp/streamhub-fuzz-setup.log 2>&1 ||
     { cat /tmp/streamhub-fuzz-setup.log; echo "0 passed, ${#targets[@]} failed"; exit 1; }
 fi
-ninja -C build-fuzz fuzz/fuzz_router fuzz/fuzz_json fuzz/fuzz_search >/tmp/streamhub-fuzz-build.log 2>&1 ||
+ninja -C build-fuzz fuzz/fuzz_router fuzz/fuzz_json fuzz/fuzz_search fuzz/fuzz_proxy fuzz/fuzz_framing >/tmp/streamhub-fuzz-build.log 2>&1 ||
   { tail -30 /tmp/streamhub-fuzz-build.log; echo "0 passed, ${#targets[@]} failed"; exit 1; }
 pass=0 fail=0
 for t in "${targets[@]}"; do

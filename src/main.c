@@ -101,10 +101,13 @@ static int cmd_serve(app *a)
         .max_connections = (unsigned)a->cfg.max_connections,
         .per_ip_connections = (unsigned)a->cfg.per_ip_connections,
         .connection_timeout = (unsigned)a->cfg.connection_timeout,
+        .header_timeout = (unsigned)a->cfg.header_timeout,
+        .min_body_rate = (uint64_t)a->cfg.min_body_rate,
         .connection_memory = (size_t)a->cfg.connection_memory,
         .body_limit = (size_t)a->cfg.body_limit, .queue_limit = (size_t)a->cfg.queue_limit,
         .spool_dir = uploads_dir(), .stream_limit = (uint64_t)a->cfg.upload_max_size,
         .cors_origins = a->cfg.cors_origins, .trust_proxy = a->cfg.trust_proxy,
+        .trusted_proxies = a->cfg.trusted_proxies,
         .rate_limit = a->cfg.rate_limit, .rate_burst = a->cfg.rate_burst,
         .access_log = a->cfg.access_log, .thread_init = app_thread_init,
         .thread_done = app_thread_done, .app = a};

@@ -22,6 +22,8 @@ typedef struct config {
     int64_t max_connections;
     int64_t per_ip_connections;
     int64_t connection_timeout; /* seconds of inactivity before a connection is dropped */
+    int64_t header_timeout;     /* seconds to receive a whole header block */
+    int64_t min_body_rate;      /* bytes/second a body must average after the grace; 0 = off */
     int64_t connection_memory;  /* bytes of libmicrohttpd pool per connection */
     int64_t body_limit;         /* largest JSON request body, bytes */
     int64_t queue_limit;        /* queued blocking requests before answering 503 */
@@ -45,6 +47,7 @@ typedef struct config {
     int64_t trending_refresh_ms;  /* 0 = no shared trending list */
     char *cors_origins;         /* comma list; "*" allows any */
     bool trust_proxy;           /* take the client address from X-Forwarded-For */
+    char *trusted_proxies;      /* comma list of addresses/CIDRs whose X-Forwarded-For hops count */
     int64_t rate_limit;         /* general requests/second per client; 0 = off */
     int64_t rate_burst;
     int64_t auth_rate_limit;    /* login/register/otp/reset attempts per minute per IP and per account */

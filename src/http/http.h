@@ -58,7 +58,13 @@ typedef struct http_options {
     int hash_workers;
     unsigned max_connections;
     unsigned per_ip_connections;
-    unsigned connection_timeout;
+    unsigned connection_timeout; /* idle seconds (libmicrohttpd's own timer) */
+    /* Seconds to receive a whole header block: from the accept for a connection's first request,
+     * from the previous response plus connection_timeout for the next ones. */
+    unsigned header_timeout;
+    /* Bytes/second a request body must average, checked once header_timeout seconds have passed
+     * since its headers; 0 = no minimum. */
+    uint64_t min_body_rate;
     size_t connection_memory;
     size_t body_limit;
     /* HTTP_STREAM_BODY routes: where bodies are spooled (an unnamed O_TMPFILE there, so memory
@@ -68,6 +74,7 @@ typedef struct http_options {
     size_t queue_limit;
     const char *cors_origins;
     bool trust_proxy;
+    const char *trusted_proxies; /* see http/proxy.h; checked by http_server_start */
     int64_t rate_limit;
     int64_t rate_burst;
     bool access_log;

@@ -6,6 +6,20 @@
  * body limits (413 before the body is read when Content-Length says so), JSON parsing (400/415),
  * the per-client rate limit (429), the access log and request metrics.
  *
+ * Framing is checked before anything else reads the request (RFC 9112): libmicrohttpd believes
+ * Transfer-Encoding over Content-Length and the first of several Content-Lengths, so a request
+ * carrying both, or two different lengths, would let a front proxy and us disagree about where
+ * it ends (request smuggling). Such requests, HTTP/1.1 without one Host, codings other than
+ * chunked and a %00 in the target are answered 4xx/501 with the connection closed: the bytes
+ * after them are never parsed as a request.
+ *
+ * Slow clients: libmicrohttpd only times out idleness, so a byte every few seconds would hold a
+ * connection for ever. A reaper thread gives every header block a deadline (--header-timeout),
+ * the body callbacks enforce an average minimum rate (--min-body-rate), and an accept policy
+ * caps open connections per address (--per-ip-connections). A request cut off in the middle of
+ * its body (over the limit, too slow) is answered by writing the response on the socket
+ * ourselves: libmicrohttpd cannot queue a response while it is reading a body.
+ *
  * libmicrohttpd calls the access handler several times per request: first with headers only,
  * then once per body chunk, then once with no data. We answer on the last call (answering on the
  * first drops keep-alive) except when we refuse the body, where closing the connection is the
@@ -16,6 +30,8 @@
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/ratelimit.h"
+#include "http/framing.h"
+#include "http/proxy.h"
 #include "http/router.h"
 
 #include <arpa/inet.h>
@@ -30,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,9 +54,19 @@
 #define MAX_ARGS 32
 #define MAX_RES_HEADERS 12
 #define N_BUCKETS 14
+/* X-Forwarded-For header lines kept for the walk; the rightmost ones matter (each proxy appends).
+ */
+#define MAX_XFF_LINES 16
+/* How often the reaper looks for header blocks past their deadline. */
+#define REAPER_TICK_MS 200
+/* After a cut-off answer, what is still read and thrown away before the socket is closed, so
+ * closing with unread data (a TCP reset) does not destroy the answer in the client's buffers. */
+#define CUT_LINGER_BYTES (64 * 1024)
+#define CUT_LINGER_US (2 * 1000000)
+#define IP_BUCKETS 4096
 
-static const double bucket_bounds[N_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                    0.05,   0.1,   0.25,   0.5,   1,    2.5, 5};
+static const double bucket_bounds[N_BUCKETS - 1] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                    0.1,    0.25,  0.5,    1,     2.5,  5};
 
 typedef struct kv {
     const char *key;
@@ -94,6 +121,14 @@ struct http_req {
     int64_t user_id;
     req_state state;
     http_res res;
+    bool started;       /* the access handler has seen it (else only the URI log callback) */
+    bool nul_in_target; /* the raw request target holds %00 */
+    struct conn_track *track;
+    const char *xff[MAX_XFF_LINES]; /* the last X-Forwarded-For lines, in order */
+    int n_xff;
+    uint64_t body_seen; /* body bytes received, kept or not */
+    int64_t cut_at_us;  /* answered in the middle of the body: lingering until closed */
+    uint64_t cut_drained;
 };
 
 typedef struct route_metrics {
@@ -118,10 +153,20 @@ struct http_server {
     atomic_long in_flight;
     atomic_ullong request_seq;
     unsigned request_prefix;
-    route_metrics *metrics; /* n_routes + 1: the last counts unmatched requests */
+    route_metrics *metrics;       /* n_routes + 1: the last counts unmatched requests */
     pthread_mutex_t streams_lock; /* open http_streams, closed by shutdown */
     struct http_stream *streams;
     size_t n_streams;
+    http_proxies proxies;
+    /* Every open connection (conn_track), its open count per address, and the reaper. */
+    pthread_mutex_t conns_lock;
+    struct conn_track *conns;
+    struct ip_count *ip_counts[IP_BUCKETS];
+    pthread_t reaper;
+    bool reaper_started, reaper_stop;
+    pthread_cond_t reaper_wake;
+    /* /metrics: connections refused or cut by the limits above */
+    atomic_ullong refused_per_ip, header_timeouts, bodies_too_slow, bodies_too_large, bad_framing;
 };
 
 /* ---- responses ---------------------------------------------------------------------------- */
@@ -133,7 +178,7 @@ static void res_clear(http_res *res)
     if (res->stream)
         stream_never_sent(res->stream);
     if (res->has_file)
-        close(res->fd); /* never handed to libmicrohttpd */
+        close(res->fd);  /* never handed to libmicrohttpd */
     if (res->upgrade_fn) /* the 101 was never sent: let the owner free its context */
         res->upgrade_fn(res->upgrade_ctx, -1, NULL, 0, NULL);
     if (!res->is_static)
@@ -163,8 +208,8 @@ void http_res_bytes(http_res *res, int status, const char *content_type, const v
     }
 }
 
-void http_res_file(http_res *res, int status, const char *content_type, int fd,
-                   uint64_t offset, uint64_t len)
+void http_res_file(http_res *res, int status, const char *content_type, int fd, uint64_t offset,
+                   uint64_t len)
 {
     http_res_bytes(res, status, content_type, "", 0, true);
     res->has_file = true;
@@ -251,6 +296,8 @@ void http_upgrade_close(http_upgrade *h)
     free(h);
 }
 
+static void track_upgraded(struct conn_track *t);
+
 static void on_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
                         size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
@@ -259,6 +306,7 @@ static void on_upgraded(void *cls, struct MHD_Connection *c, void *con_cls, cons
     void *ctx = r->res.upgrade_ctx;
     r->res.upgrade_fn = NULL;
     r->res.upgrade_ctx = NULL;
+    track_upgraded(r->track);
     int fd = fn ? fcntl(sock, F_DUPFD_CLOEXEC, 0) : -1;
     if (fd >= 0) {
         int fl = fcntl(fd, F_GETFL);
@@ -463,13 +511,250 @@ size_t http_server_streams(http_server *s)
     return n;
 }
 
+/* ---- connections: header deadlines and the per-address cap ---------------------------------
+ * libmicrohttpd tells us when each connection starts and ends (NOTIFY_CONNECTION, whose CLOSED
+ * call comes before it closes the socket). We keep a conn_track per connection on a list under
+ * conns_lock; the reaper thread, holding that lock, shuts down the socket of any connection whose
+ * header block is late, so it never touches a descriptor that has been closed and reused. The
+ * deadline runs from the accept for the first request; after a response it runs from the end of
+ * that response for max(header_timeout, connection_timeout): the server cannot tell an idle
+ * keep-alive connection from one trickling its next request, and idle ones are libmicrohttpd's
+ * to time out. An upgraded connection has none: once handed over it is the hub's, and
+ * libmicrohttpd frees its side at once (so it no longer counts against any HTTP limit). */
+
+typedef struct ip_key {
+    unsigned char b[17]; /* family byte, then the address (IPv4-mapped IPv6 taken as IPv4) */
+} ip_key;
+
+typedef struct ip_count {
+    ip_key key;
+    unsigned n;
+    struct ip_count *next;
+} ip_count;
+
+typedef struct conn_track {
+    struct MHD_Connection *conn;
+    int fd;
+    _Atomic int64_t deadline_us; /* 0: none */
+    atomic_bool upgraded;
+    bool counted; /* holds a slot of its address's count */
+    ip_key key;
+    struct conn_track *prev, *next;
+} conn_track;
+
+static bool ip_key_of(const struct sockaddr *sa, ip_key *k, char *text, size_t text_size)
+{
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memset(k, 0, sizeof *k);
+    if (sa && sa->sa_family == AF_INET) {
+        k->b[0] = 4;
+        memcpy(k->b + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const unsigned char *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+        if (!memcmp(a, mapped, sizeof mapped)) {
+            k->b[0] = 4;
+            memcpy(k->b + 1, a + 12, 4);
+        } else {
+            k->b[0] = 6;
+            memcpy(k->b + 1, a, 16);
+        }
+    } else {
+        return false;
+    }
+    if (text && !inet_ntop(k->b[0] == 4 ? AF_INET : AF_INET6, k->b + 1, text, (socklen_t)text_size))
+        return false;
+    return true;
+}
+
+static size_t ip_bucket(const ip_key *k)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    for (size_t i = 0; i < sizeof k->b; i++)
+        h = (h ^ k->b[i]) * 1099511628211ull;
+    return (size_t)(h % IP_BUCKETS);
+}
+
+/* Caller holds conns_lock. */
+static ip_count **ip_find(http_server *s, const ip_key *k)
+{
+    ip_count **p = &s->ip_counts[ip_bucket(k)];
+    while (*p && memcmp((*p)->key.b, k->b, sizeof k->b))
+        p = &(*p)->next;
+    return p;
+}
+
+/* Whether connections from this address count against --per-ip-connections: a trusted proxy
+ * carries many clients, whose own addresses the rate limit sees instead. */
+static bool ip_capped(http_server *s, const struct sockaddr *sa, ip_key *k)
+{
+    char text[INET6_ADDRSTRLEN];
+    if (!s->opts.per_ip_connections || !ip_key_of(sa, k, text, sizeof text))
+        return false;
+    return !(s->opts.trust_proxy && http_proxies_trusted(&s->proxies, text));
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    http_server *s = cls;
+    ip_key k;
+    (void)addrlen;
+    if (!ip_capped(s, addr, &k))
+        return MHD_YES;
+    pthread_mutex_lock(&s->conns_lock);
+    ip_count *c = *ip_find(s, &k);
+    bool ok = !c || c->n < s->opts.per_ip_connections;
+    pthread_mutex_unlock(&s->conns_lock);
+    if (!ok) {
+        atomic_fetch_add_explicit(&s->refused_per_ip, 1, memory_order_relaxed);
+        log_debug("connection refused", "\"reason\":\"per-ip-connections\",\"limit\":%u",
+                  s->opts.per_ip_connections);
+    }
+    return ok ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        conn_track *t = xcalloc(1, sizeof *t);
+        t->conn = c;
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        t->fd = fd ? fd->connect_fd : -1;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        t->counted = ip_capped(s, ci ? ci->client_addr : NULL, &t->key);
+        atomic_store(&t->deadline_us, monotonic_us() + (int64_t)s->opts.header_timeout * 1000000);
+        pthread_mutex_lock(&s->conns_lock);
+        if (t->counted) {
+            ip_count **p = ip_find(s, &t->key);
+            if (!*p) {
+                *p = xcalloc(1, sizeof **p);
+                (*p)->key = t->key;
+            }
+            (*p)->n++;
+        }
+        t->next = s->conns;
+        if (s->conns)
+            s->conns->prev = t;
+        s->conns = t;
+        pthread_mutex_unlock(&s->conns_lock);
+        *socket_context = t;
+        return;
+    }
+    conn_track *t = *socket_context;
+    if (!t)
+        return;
+    pthread_mutex_lock(&s->conns_lock);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        s->conns = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    if (t->counted) {
+        ip_count **p = ip_find(s, &t->key);
+        if (*p && --(*p)->n == 0) {
+            ip_count *dead = *p;
+            *p = dead->next;
+            free(dead);
+        }
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+    *socket_context = NULL;
+    free(t);
+}
+
+static void track_upgraded(conn_track *t)
+{
+    if (t) {
+        atomic_store(&t->upgraded, true);
+        atomic_store(&t->deadline_us, 0);
+    }
+}
+
+static conn_track *track_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void *reaper_main(void *arg)
+{
+    http_server *s = arg;
+    pthread_mutex_lock(&s->conns_lock);
+    while (!s->reaper_stop) {
+        int64_t now = monotonic_us();
+        for (conn_track *t = s->conns; t; t = t->next) {
+            int64_t d = atomic_load(&t->deadline_us);
+            if (d && now > d && !atomic_load(&t->upgraded) && t->fd >= 0) {
+                atomic_store(&t->deadline_us, 0);
+                /* libmicrohttpd sees the end of the stream and closes the connection itself */
+                shutdown(t->fd, SHUT_RDWR);
+                atomic_fetch_add_explicit(&s->header_timeouts, 1, memory_order_relaxed);
+                log_debug("connection closed", "\"reason\":\"header-timeout\",\"limit_s\":%u",
+                          s->opts.header_timeout);
+            }
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += REAPER_TICK_MS * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->reaper_wake, &s->conns_lock, &ts);
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+    return NULL;
+}
+
+static void reaper_stop(http_server *s)
+{
+    if (!s->reaper_started)
+        return;
+    pthread_mutex_lock(&s->conns_lock);
+    s->reaper_stop = true;
+    pthread_cond_signal(&s->reaper_wake);
+    pthread_mutex_unlock(&s->conns_lock);
+    pthread_join(s->reaper, NULL);
+    s->reaper_started = false;
+}
+
+static void ip_counts_free(http_server *s)
+{
+    for (size_t i = 0; i < IP_BUCKETS; i++)
+        while (s->ip_counts[i]) {
+            ip_count *next = s->ip_counts[i]->next;
+            free(s->ip_counts[i]);
+            s->ip_counts[i] = next;
+        }
+}
+
 /* ---- request accessors -------------------------------------------------------------------- */
 
-const char *http_req_method(http_req *r) { return r->method; }
-const char *http_req_path(http_req *r) { return r->path; }
-const char *http_req_id(http_req *r) { return r->request_id; }
-const char *http_req_client_ip(http_req *r) { return r->client_ip; }
-json_t *http_req_json(http_req *r) { return r->json; }
+const char *http_req_method(http_req *r)
+{
+    return r->method;
+}
+const char *http_req_path(http_req *r)
+{
+    return r->path;
+}
+const char *http_req_id(http_req *r)
+{
+    return r->request_id;
+}
+const char *http_req_client_ip(http_req *r)
+{
+    return r->client_ip;
+}
+json_t *http_req_json(http_req *r)
+{
+    return r->json;
+}
 int http_req_body_fd(http_req *r)
 {
     return r->body_fd;
@@ -480,10 +765,22 @@ uint64_t http_req_body_size(http_req *r)
     return r->body_size;
 }
 
-void *http_req_ctx(http_req *r) { return r->ctx; }
-void *http_req_app(http_req *r) { return r->srv->opts.app; }
-http_server *http_req_server(http_req *r) { return r->srv; }
-void http_req_set_user(http_req *r, int64_t user_id) { r->user_id = user_id; }
+void *http_req_ctx(http_req *r)
+{
+    return r->ctx;
+}
+void *http_req_app(http_req *r)
+{
+    return r->srv->opts.app;
+}
+http_server *http_req_server(http_req *r)
+{
+    return r->srv;
+}
+void http_req_set_user(http_req *r, int64_t user_id)
+{
+    r->user_id = user_id;
+}
 
 const char *http_req_route(http_req *r)
 {
@@ -522,6 +819,13 @@ static enum MHD_Result collect_value(void *cls, enum MHD_ValueKind kind, const c
                                      const char *value)
 {
     http_req *r = cls;
+    if (kind == MHD_HEADER_KIND && !strcasecmp(key, "X-Forwarded-For") && value) {
+        if (r->n_xff == MAX_XFF_LINES) { /* keep the rightmost: the trusted hops are there */
+            memmove(r->xff, r->xff + 1, (MAX_XFF_LINES - 1) * sizeof r->xff[0]);
+            r->n_xff--;
+        }
+        r->xff[r->n_xff++] = value;
+    }
     if (kind == MHD_HEADER_KIND && r->n_headers < MAX_HEADERS)
         r->headers[r->n_headers++] = (kv){key, value ? value : ""};
     else if (kind == MHD_GET_ARGUMENT_KIND && r->n_args < MAX_ARGS)
@@ -543,47 +847,46 @@ static bool request_id_ok(const char *id)
 
 static void set_client_ip(http_server *s, http_req *r)
 {
-    if (s->opts.trust_proxy) {
-        const char *xff = http_req_header(r, "X-Forwarded-For");
-        if (xff && *xff) {
-            size_t n = strcspn(xff, ",");
-            while (n > 0 && xff[n - 1] == ' ')
-                n--;
-            while (*xff == ' ' && n > 0) {
-                xff++;
-                n--;
-            }
-            if (n > 0 && n < sizeof r->client_ip) {
-                memcpy(r->client_ip, xff, n);
-                r->client_ip[n] = '\0';
-                return;
-            }
-        }
-    }
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    strcpy(r->client_ip, "unknown");
-    if (!ci || !ci->client_addr)
-        return;
-    const struct sockaddr *sa = ci->client_addr;
-    if (sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->client_ip,
-                  sizeof r->client_ip);
-    else if (sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->client_ip,
-                  sizeof r->client_ip);
+    char peer[INET6_ADDRSTRLEN] = "unknown";
+    ip_key k;
+    if (ci && ci->client_addr)
+        ip_key_of(ci->client_addr, &k, peer, sizeof peer);
+    if (s->opts.trust_proxy && r->n_xff)
+        http_client_address(&s->proxies, peer, r->xff, (size_t)r->n_xff, r->client_ip,
+                            sizeof r->client_ip);
+    else
+        snprintf(r->client_ip, sizeof r->client_ip, "%s", peer);
 }
 
-static http_req *request_new(http_server *s, struct MHD_Connection *c, const char *url,
-                             const char *method)
+/* libmicrohttpd's URI log callback: runs once per request with the target as the client sent
+ * it, before it decodes %XX (a decoded NUL would silently end the path or a query value). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
     http_req *r = xcalloc(1, sizeof *r);
+    r->body_fd = -1;
+    http_framing f = {0};
+    http_framing_target(&f, uri);
+    r->nul_in_target = f.nul_in_target;
+    (void)cls;
+    (void)c;
+    return r;
+}
+
+/* Fills in the request made by on_uri once its headers are in. */
+static void request_start(http_req *r, http_server *s, struct MHD_Connection *c, const char *url,
+                          const char *method)
+{
+    r->started = true;
     r->srv = s;
     r->conn = c;
     r->method = method;
     r->path = url;
-    r->body_fd = -1;
     r->start_us = monotonic_us();
+    r->track = track_of(c);
+    if (r->track) /* the header block is in: its deadline is met */
+        atomic_store(&r->track->deadline_us, 0);
     MHD_get_connection_values(c, MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND, collect_value, r);
     /* Clients behind proxies that only pass GET and POST (tus asks servers to honour this)
      * send the real method in this header. */
@@ -608,7 +911,6 @@ static http_req *request_new(http_server *s, struct MHD_Connection *c, const cha
         r->param_values[i] = xstrndup(r->match.params[i].value, r->match.params[i].value_len);
     }
     atomic_fetch_add(&s->in_flight, 1);
-    return r;
 }
 
 static void request_free(http_req *r)
@@ -715,8 +1017,9 @@ static bool answer_early(http_server *s, http_req *r)
 {
     http_res *res = &r->res;
     /* a route may answer OPTIONS itself (tus advertises its capabilities there) */
-    bool options = strcmp(r->method, "OPTIONS") == 0 &&
-                   (r->routing != ROUTE_FOUND || http_req_header(r, "Access-Control-Request-Method"));
+    bool options =
+        strcmp(r->method, "OPTIONS") == 0 &&
+        (r->routing != ROUTE_FOUND || http_req_header(r, "Access-Control-Request-Method"));
     if (r->routing == ROUTE_NOT_FOUND) {
         http_res_error(res, 404, "route_not_found", "no such route", NULL);
         return true;
@@ -773,8 +1076,7 @@ static bool answer_early(http_server *s, http_req *r)
             return true;
         }
         if (!json_is_object(r->json)) {
-            http_res_error(res, 400, "malformed_json", "request body must be a JSON object",
-                           NULL);
+            http_res_error(res, 400, "malformed_json", "request body must be a JSON object", NULL);
             return true;
         }
     }
@@ -823,15 +1125,106 @@ static void answer_body_too_large(http_req *r)
     http_res_header(&r->res, "Connection", "close");
 }
 
+/* ---- framing (RFC 9112 section 6; the rules are in framing.c) ------------------------------ */
+
+/* Sees every header line, not only the MAX_HEADERS the request keeps: a second Content-Length
+ * hidden behind 64 others must count too. */
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    (void)kind;
+    http_framing_header(cls, key, value);
+    return MHD_YES;
+}
+
+/* Answers (with the connection closed) a request whose framing or target cannot be trusted;
+ * returns true when it did. */
+static bool refuse_framing(http_req *r, const char *version)
+{
+    http_framing f = {.nul_in_target = r->nul_in_target};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
+    const char *code, *message;
+    int status = http_framing_verdict(&f, version, &code, &message);
+    if (!status)
+        return false;
+    atomic_fetch_add_explicit(&r->srv->bad_framing, 1, memory_order_relaxed);
+    http_res_error(&r->res, status, code, message, NULL);
+    http_res_header(&r->res, "Connection", "close");
+    return true;
+}
+
+/* Answers now, in the middle of the body, by writing the response on the socket: libmicrohttpd
+ * cannot queue one while it reads a body. The write side is then shut; the rest of what the
+ * client sends is read and dropped for a little while (CUT_LINGER_*) before the connection is
+ * closed, so the client sees the answer rather than a reset. Returns what the access handler
+ * returns. */
+static enum MHD_Result cut_off(http_req *r, int status, const char *reason)
+{
+    r->state = REQ_ANSWERED;
+    r->cut_at_us = monotonic_us();
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci)
+        return MHD_NO;
+    char head[512];
+    int n = snprintf(head, sizeof head,
+                     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\nX-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
+                     "Cache-Control: no-store\r\n\r\n",
+                     status, reason, r->res.len, r->request_id);
+    struct iovec iov[2] = {{head, (size_t)n}, {r->res.body, r->res.len}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    /* the socket has nothing else queued while a request is being read: this fits at once */
+    if (sendmsg(ci->connect_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        return MHD_NO;
+    shutdown(ci->connect_fd, SHUT_WR);
+    return MHD_YES;
+}
+
+static enum MHD_Result lingering(http_req *r, size_t n)
+{
+    r->cut_drained += n;
+    if (r->cut_drained > CUT_LINGER_BYTES || monotonic_us() - r->cut_at_us > CUT_LINGER_US || !n)
+        return MHD_NO;
+    return MHD_YES;
+}
+
+/* The body callbacks' checks on a slow body: the average since the headers, once the grace of
+ * header_timeout seconds is over. A body that stops altogether is libmicrohttpd's idle timeout. */
+static bool body_too_slow(http_server *s, http_req *r)
+{
+    if (!s->opts.min_body_rate)
+        return false;
+    int64_t us = monotonic_us() - r->start_us;
+    if (us <= (int64_t)s->opts.header_timeout * 1000000)
+        return false;
+    return (double)r->body_seen < (double)s->opts.min_body_rate * ((double)us / 1e6);
+}
+
+static enum MHD_Result answer_too_slow(http_req *r)
+{
+    atomic_fetch_add_explicit(&r->srv->bodies_too_slow, 1, memory_order_relaxed);
+    char msg[128];
+    snprintf(msg, sizeof msg, "the request body arrived slower than %llu bytes/second",
+             (unsigned long long)r->srv->opts.min_body_rate);
+    http_res_error(
+        &r->res, 408, "body_too_slow", msg,
+        json_pack("{s:I}", "min_bytes_per_second", (json_int_t)r->srv->opts.min_body_rate));
+    return cut_off(r, 408, "Request Timeout");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **con_cls)
 {
     http_server *s = cls;
     http_req *r = *con_cls;
-    if (!r) {
-        r = request_new(s, c, url, method);
-        *con_cls = r;
+    if (!r) /* the URI callback always makes one; this would be a libmicrohttpd change */
+        return MHD_NO;
+    if (!r->started) {
+        request_start(r, s, c, url, method);
+        if (refuse_framing(r, version))
+            return queue_response(r); /* closes: the rest is never parsed as a request */
         const char *cl = http_req_header(r, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > body_limit_of(s, r)) {
             /* Refuse before reading: the connection closes after this answer. */
@@ -846,27 +1239,44 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
+    if (r->cut_at_us) {
+        size_t n = *upload_size;
+        *upload_size = 0;
+        return lingering(r, n);
+    }
     if (r->state == REQ_ANSWERED) {
         *upload_size = 0;
         return MHD_YES;
     }
+    if (*upload_size) {
+        r->body_seen += *upload_size;
+        if (body_too_slow(s, r)) {
+            *upload_size = 0;
+            return answer_too_slow(r);
+        }
+    }
     if (*upload_size && streams_body(s, r)) {
-        if (r->too_large || r->body_size + *upload_size > s->opts.stream_limit ||
-            !spool(s, r, upload_data, *upload_size))
-            r->too_large = true; /* answered 413 at the end, as below */
+        if (r->body_size + *upload_size > s->opts.stream_limit) {
+            *upload_size = 0;
+            atomic_fetch_add_explicit(&s->bodies_too_large, 1, memory_order_relaxed);
+            answer_body_too_large(r);
+            return cut_off(r, 413, "Content Too Large");
+        }
+        if (r->too_large || !spool(s, r, upload_data, *upload_size))
+            r->too_large = true; /* could not spool: answered at the end */
         *upload_size = 0;
         return MHD_YES;
     }
     if (*upload_size) {
         bool keep = r->route >= 0 && (s->routes[r->route].flags & HTTP_JSON_BODY);
         size_t have = keep ? r->body.len : r->discarded;
-        if (r->too_large || have + *upload_size > s->opts.body_limit) {
-            /* libmicrohttpd cannot answer in the middle of a body (chunked uploads have no
-             * length to refuse up front), so drop the rest and answer 413 at its end; memory
-             * stays bounded and the connection timeout bounds an endless body. */
+        if (have + *upload_size > s->opts.body_limit) {
+            /* Cut off as soon as the limit is passed: a chunked body has no length to refuse up
+             * front, and one chunk may declare 2^64-1 bytes. */
             *upload_size = 0;
-            r->too_large = true;
-            return MHD_YES;
+            atomic_fetch_add_explicit(&s->bodies_too_large, 1, memory_order_relaxed);
+            answer_body_too_large(r);
+            return cut_off(r, 413, "Content Too Large");
         }
         if (keep)
             buf_append(&r->body, upload_data, *upload_size);
@@ -939,8 +1349,8 @@ static void write_access_log(http_server *s, http_req *r, int64_t us,
                      "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\",\"level\":\"info\","
                      "\"msg\":\"request\",\"request_id\":\"%s\",\"method\":\"%s\",\"route\":%s,"
                      "\"path\":\"%s\",\"status\":%d,\"us\":%lld,\"user_id\":%s,\"ip\":\"%s\"%s}\n",
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, (int)(wall / 1000 % 1000), r->request_id, r->method, route, path,
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(wall / 1000 % 1000), r->request_id, r->method, route, path,
                      r->res.status, (long long)us, user, r->client_ip,
                      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : ",\"aborted\":true");
     if (n > (int)sizeof line - 1)
@@ -956,13 +1366,25 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     http_req *r = *con_cls;
     if (!r)
         return;
+    *con_cls = NULL;
+    if (!r->started) { /* refused by libmicrohttpd before its headers were in */
+        free(r);
+        return;
+    }
+    if (r->track && !atomic_load(&r->track->upgraded) &&
+        toe == MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        /* the next request's header block: see the connections section */
+        unsigned secs = s->opts.header_timeout > s->opts.connection_timeout
+                            ? s->opts.header_timeout
+                            : s->opts.connection_timeout;
+        atomic_store(&r->track->deadline_us, monotonic_us() + (int64_t)secs * 1000000);
+    }
     int64_t us = monotonic_us() - r->start_us;
     record_metrics(s, r, us);
     if (s->opts.access_log && log_get_level() <= LOG_INFO)
         write_access_log(s, r, us, toe);
     atomic_fetch_sub(&s->in_flight, 1);
     request_free(r);
-    *con_cls = NULL;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -1001,14 +1423,16 @@ static void parse_origins(http_server *s, const char *list)
     }
 }
 
-http_server *http_server_start(const http_options *opts, const http_route *routes,
-                               size_t n_routes, char *err, size_t err_size)
+http_server *http_server_start(const http_options *opts, const http_route *routes, size_t n_routes,
+                               char *err, size_t err_size)
 {
     http_server *s = xcalloc(1, sizeof *s);
     s->opts = *opts;
     s->routes = routes;
     s->n_routes = n_routes;
     pthread_mutex_init(&s->streams_lock, NULL);
+    pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_cond_init(&s->reaper_wake, NULL);
     random_bytes(&s->request_prefix, sizeof s->request_prefix);
     parse_origins(s, opts->cors_origins);
     s->metrics = xcalloc(n_routes + 1, sizeof *s->metrics);
@@ -1016,20 +1440,28 @@ http_server *http_server_start(const http_options *opts, const http_route *route
         s->metrics[i].by_status = xcalloc(600, sizeof(_Atomic uint64_t));
     if (opts->rate_limit > 0)
         s->limiter = ratelimit_new((double)opts->rate_limit, (double)opts->rate_burst, 65536);
-    s->workers = pool_create(&(pool_options){
-        .name = "sh-worker", .threads = opts->workers, .queue_limit = opts->queue_limit,
-        .thread_init = opts->thread_init, .thread_done = opts->thread_done, .arg = opts->app});
+    s->workers = pool_create(&(pool_options){.name = "sh-worker",
+                                             .threads = opts->workers,
+                                             .queue_limit = opts->queue_limit,
+                                             .thread_init = opts->thread_init,
+                                             .thread_done = opts->thread_done,
+                                             .arg = opts->app});
     /* Hashing runs at a lower priority: under a login storm the kernel still schedules the
      * event loop and the database workers first. */
-    s->hashers = pool_create(&(pool_options){
-        .name = "sh-hash", .threads = opts->hash_workers, .queue_limit = 256, .nice = 5,
-        .thread_init = opts->thread_init, .thread_done = opts->thread_done, .arg = opts->app});
+    s->hashers = pool_create(&(pool_options){.name = "sh-hash",
+                                             .threads = opts->hash_workers,
+                                             .queue_limit = 256,
+                                             .nice = 5,
+                                             .thread_init = opts->thread_init,
+                                             .thread_done = opts->thread_done,
+                                             .arg = opts->app});
 
+    if (http_proxies_parse(opts->trusted_proxies, &s->proxies, err, err_size) < 0)
+        goto fail;
     struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
-                     MHD_ALLOW_UPGRADE |
-                     MHD_USE_ERROR_LOG;
+                     MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
     struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
     if (inet_pton(AF_INET, opts->host, &a4->sin_addr) == 1) {
@@ -1047,17 +1479,13 @@ http_server *http_server_start(const http_options *opts, const http_route *route
     if (threads < 1)
         threads = 1;
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)opts->port, NULL, NULL, on_request, s,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-        MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->connection_memory,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, opts->per_ip_connections,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
-        MHD_OPTION_END);
+        flags, (uint16_t)opts->port, on_accept, s, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)threads, MHD_OPTION_CONNECTION_LIMIT, opts->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, opts->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        opts->connection_memory, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        s, MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u, MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, err_size, "cannot listen on %s:%u (address in use or not permitted)",
                  opts->host, opts->port);
@@ -1065,6 +1493,10 @@ http_server *http_server_start(const http_options *opts, const http_route *route
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : opts->port;
+    if (pthread_create(&s->reaper, NULL, reaper_main, s) == 0)
+        s->reaper_started = true;
+    else
+        log_warn("no header-timeout thread", "\"errno\":%d", errno);
     return s;
 fail:
     pool_destroy(s->workers);
@@ -1108,7 +1540,9 @@ void http_server_shutdown(http_server *s, int timeout_s)
      * libmicrohttpd requires before it stops. */
     pool_destroy(s->workers);
     pool_destroy(s->hashers);
+    reaper_stop(s);
     MHD_stop_daemon(s->daemon);
+    ip_counts_free(s);
     ratelimit_free(s->limiter);
     for (size_t i = 0; i <= s->n_routes; i++)
         free(s->metrics[i].by_status);
@@ -1121,8 +1555,9 @@ void http_server_shutdown(http_server *s, int timeout_s)
 
 void http_server_metrics(http_server *s, buf *out)
 {
-    buf_puts(out, "# HELP streamhub_http_requests_total HTTP requests by route, method and status.\n"
-                  "# TYPE streamhub_http_requests_total counter\n");
+    buf_puts(out,
+             "# HELP streamhub_http_requests_total HTTP requests by route, method and status.\n"
+             "# TYPE streamhub_http_requests_total counter\n");
     for (size_t i = 0; i <= s->n_routes; i++) {
         const char *route = i < s->n_routes ? s->routes[i].pattern : "unmatched";
         const char *method = i < s->n_routes ? s->routes[i].method : "";
@@ -1130,12 +1565,14 @@ void http_server_metrics(http_server *s, buf *out)
             uint64_t v = atomic_load_explicit(&s->metrics[i].by_status[st], memory_order_relaxed);
             if (v)
                 buf_printf(out,
-                           "streamhub_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %llu\n",
+                           "streamhub_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"}"
+                           " %llu\n",
                            route, method, st, (unsigned long long)v);
         }
     }
-    buf_puts(out, "# HELP streamhub_http_request_duration_seconds Time from request start to "
-                  "response completion.\n# TYPE streamhub_http_request_duration_seconds histogram\n");
+    buf_puts(out,
+             "# HELP streamhub_http_request_duration_seconds Time from request start to "
+             "response completion.\n# TYPE streamhub_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i <= s->n_routes; i++) {
         route_metrics *m = &s->metrics[i];
         uint64_t count = atomic_load_explicit(&m->count, memory_order_relaxed);
@@ -1148,17 +1585,21 @@ void http_server_metrics(http_server *s, buf *out)
             cum += atomic_load_explicit(&m->buckets[b], memory_order_relaxed);
             if (b < N_BUCKETS - 1)
                 buf_printf(out,
-                           "streamhub_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"%g\"} %llu\n",
+                           "streamhub_http_request_duration_seconds_bucket{route=\"%s\",method=\"%"
+                           "s\",le=\"%g\"} %llu\n",
                            route, method, bucket_bounds[b], (unsigned long long)cum);
             else
                 buf_printf(out,
-                           "streamhub_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\",le=\"+Inf\"} %llu\n",
+                           "streamhub_http_request_duration_seconds_bucket{route=\"%s\",method=\"%"
+                           "s\",le=\"+Inf\"} %llu\n",
                            route, method, (unsigned long long)cum);
         }
-        buf_printf(out, "streamhub_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n",
+        buf_printf(out,
+                   "streamhub_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n",
                    route, method, (double)atomic_load(&m->sum_us) / 1e6);
-        buf_printf(out, "streamhub_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %llu\n",
-                   route, method, (unsigned long long)count);
+        buf_printf(
+            out, "streamhub_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %llu\n",
+            route, method, (unsigned long long)count);
     }
     buf_printf(out,
                "# HELP streamhub_http_requests_in_flight Requests being handled now.\n"
@@ -1175,4 +1616,18 @@ void http_server_metrics(http_server *s, buf *out)
                atomic_load(&s->in_flight), pool_queue_length(s->workers),
                pool_queue_length(s->hashers), pool_busy_threads(s->workers),
                pool_busy_threads(s->hashers));
+    buf_printf(out,
+               "# HELP streamhub_http_connections_cut_total Connections refused or closed by the "
+               "HTTP limits, by reason.\n"
+               "# TYPE streamhub_http_connections_cut_total counter\n"
+               "streamhub_http_connections_cut_total{reason=\"per_ip_connections\"} %llu\n"
+               "streamhub_http_connections_cut_total{reason=\"header_timeout\"} %llu\n"
+               "streamhub_http_connections_cut_total{reason=\"min_body_rate\"} %llu\n"
+               "streamhub_http_connections_cut_total{reason=\"body_limit_mid_body\"} %llu\n"
+               "streamhub_http_connections_cut_total{reason=\"bad_framing\"} %llu\n",
+               (unsigned long long)atomic_load(&s->refused_per_ip),
+               (unsigned long long)atomic_load(&s->header_timeouts),
+               (unsigned long long)atomic_load(&s->bodies_too_slow),
+               (unsigned long long)atomic_load(&s->bodies_too_large),
+               (unsigned long long)atomic_load(&s->bad_framing));
 }

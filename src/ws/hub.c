@@ -463,9 +463,13 @@ static void handle_text(conn *c, const uint8_t *p, size_t n);
 static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
                       void *user);
 
+static void on_frame_start_cb(wslay_event_context_ptr ctx,
+                              const struct wslay_event_on_frame_recv_start_arg *arg, void *user);
+
 static const struct wslay_event_callbacks callbacks = {
     .recv_callback = recv_cb,
     .send_callback = send_cb,
+    .on_frame_recv_start_callback = on_frame_start_cb,
     .on_msg_recv_callback = on_msg_cb,
 };
 
@@ -506,14 +510,15 @@ static void conn_detach(conn *c)
         session_notify(user, false);
 }
 
-static void conn_close(conn *c, int code, const char *reason)
+/* overtake: the close goes before what is queued (see conn_close) */
+static void conn_close_ex(conn *c, int code, const char *reason, bool overtake)
 {
     if (c->closing || atomic_load(&c->closed))
         return;
     conn_detach(c);
     c->closing = true;
     c->close_deadline_ms = c->t->now + (code == 1013 ? SLOW_LINGER_MS : CLOSE_LINGER_MS);
-    if (code != 1013 && c->oq_n) {
+    if (!overtake && c->oq_n) {
         /* what was queued before the close (the error reply of a failed auth) goes out first;
          * conn_service queues the close once the out-queue is empty. A slow consumer's 1013
          * overtakes its backlog instead: that backlog is why it is closed. */
@@ -523,6 +528,11 @@ static void conn_close(conn *c, int code, const char *reason)
         return;
     }
     wslay_event_queue_close(c->ws, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
+}
+
+static void conn_close(conn *c, int code, const char *reason)
+{
+    conn_close_ex(c, code, reason, code == 1013);
 }
 
 /* Queues a reference to f on c's out-queue (hub thread); the caller keeps its own. */
@@ -898,6 +908,19 @@ static void handle_text(conn *c, const uint8_t *p, size_t n)
     return;
 done:
     json_decref(msg);
+}
+
+/* A close body is empty or starts with a two-byte code (RFC 6455 5.5.1). wslay answers a
+ * one-byte body with an empty close, as if it were valid, and does so before on_msg_cb runs; a
+ * close queued here, as the frame starts, is sent instead (wslay queues only one). It must
+ * overtake queued data: the peer has closed, so nothing after its close would be read. */
+static void on_frame_start_cb(wslay_event_context_ptr ctx,
+                              const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+    conn *c = user;
+    (void)ctx;
+    if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1)
+        conn_close_ex(c, 1002, "a close frame's body is empty or a two-byte code", true);
 }
 
 static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,

@@ -174,6 +174,14 @@ describe('frames', () => {
     await expectClose(ws, 4321);
   });
 
+  test('a close frame with a one-byte body closes 1002, not with an empty close', async () => {
+    // The body is empty or a two-byte code (RFC 6455 5.5.1); one byte is neither.
+    const ws = await open();
+    ws.send(frame(OP.CLOSE, Buffer.from([3])));
+    const f = await expectClose(ws, 1002);
+    assert.ok(f.payload.length >= 2, 'the close carries a code');
+  });
+
   test('invalid UTF-8 in a text message closes 1007', async () => {
     for (const bad of [Buffer.from([0x7b, 0xc3, 0x28, 0x7d]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xf8, 0x88, 0x80, 0x80, 0x80]), Buffer.from([0xc0, 0xaf])]) {
       const ws = await open();
