@@ -9,9 +9,13 @@
  *    revokes the family (the legitimate holder and the thief both lose it, the safe outcome).
  *  - Every message (verification link, reset link, OTP) goes into the outbox in the same
  *    transaction as the code it carries.
+ *  - Revoking a session also ends what is open on it: after commit each revoked session's bus
+ *    topic "session:<id>" is told, and its sockets (close 4002) and event streams end on every
+ *    node, instead of living on until the access token expires.
  */
 #include "domain/auth.h"
 
+#include "core/bus.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
@@ -111,6 +115,68 @@ limited:
     err->retry_after = retry;
     domain_fail(err, ERR_RATE_LIMITED, "rate_limited", "too many attempts, try again later");
     return false;
+}
+
+/* ---- ended sessions ----------------------------------------------------------------------- */
+
+/* The sessions one write revoked, told on the bus once the write is known to have committed. */
+typedef struct ended_sessions {
+    const char *reason; /* a string literal */
+    size_t n, cap;
+    int64_t *ids;
+} ended_sessions;
+
+static ended_sessions *ended_new(const char *reason)
+{
+    ended_sessions *e = xcalloc(1, sizeof *e);
+    e->reason = reason;
+    return e;
+}
+
+static void ended_add(void *arg, int64_t session_id)
+{
+    ended_sessions *e = arg;
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 4;
+        e->ids = xrealloc(e->ids, e->cap * sizeof *e->ids);
+    }
+    e->ids[e->n++] = session_id;
+}
+
+static void ended_publish(void *arg, bool committed)
+{
+    ended_sessions *e = arg;
+    for (size_t i = 0; committed && i < e->n; i++)
+        bus_publish_session_ended(e->ids[i], e->reason);
+    free(e->ids);
+    free(e);
+}
+
+/* Revokes one session and, after commit, closes its sockets and streams. */
+static int revoke_session(db *d, int64_t user_id, int64_t session_id, const char *reason,
+                          int64_t now)
+{
+    int rc = store_session_revoke(d, user_id, session_id, reason, now);
+    if (rc == 0) {
+        ended_sessions *e = ended_new(reason);
+        ended_add(e, session_id);
+        db_on_commit(d, ended_publish, e);
+    }
+    return rc;
+}
+
+/* Revokes every session of the user but keep_id (0 = none), the same way; returns how many. */
+static int revoke_sessions(db *d, int64_t user_id, int64_t keep_id, const char *reason,
+                           int64_t now)
+{
+    ended_sessions *e = ended_new(reason);
+    int rc = store_session_revoke_all(d, user_id, keep_id, reason, now, ended_add, e);
+    if (rc < 0) {
+        ended_publish(e, false);
+        return rc;
+    }
+    db_on_commit(d, ended_publish, e);
+    return rc;
 }
 
 static void lower_copy(char *dst, size_t n, const char *src)
@@ -359,7 +425,7 @@ int auth_refresh(auth_service *a, db *d, const char *refresh_token, const auth_c
     }
     if (r.rotated_at) {
         /* A rotated token came back: someone holds a copy. End the whole family. */
-        store_session_revoke(d, r.user_id, r.session_id, "refresh_token_reused", now);
+        revoke_session(d, r.user_id, r.session_id, "refresh_token_reused", now);
         db_commit(d);
         log_warn("refresh token reuse", "\"session_id\":\"%lld\",\"user_id\":\"%lld\"",
                  (long long)r.session_id, (long long)r.user_id);
@@ -437,13 +503,13 @@ int auth_authenticate(auth_service *a, db *d, const char *authorization, auth_pr
 
 int auth_logout(auth_service *a, db *d, const auth_principal *p)
 {
-    int rc = store_session_revoke(d, p->user.id, p->session_id, "logout", now_ms());
+    int rc = revoke_session(d, p->user.id, p->session_id, "logout", now_ms());
     return rc == ERR_NOT_FOUND ? 0 : rc;
 }
 
 int auth_logout_all(auth_service *a, db *d, const auth_principal *p, int *revoked)
 {
-    int rc = store_session_revoke_all(d, p->user.id, 0, "logout_all", now_ms());
+    int rc = revoke_sessions(d, p->user.id, 0, "logout_all", now_ms());
     if (rc >= 0 && revoked)
         *revoked = rc;
     return rc < 0 ? rc : 0;
@@ -458,7 +524,7 @@ int auth_list_sessions(auth_service *a, db *d, const auth_principal *p, int64_t 
 int auth_revoke_session(auth_service *a, db *d, const auth_principal *p, int64_t session_id,
                         auth_error *err)
 {
-    int rc = store_session_revoke(d, p->user.id, session_id, "revoked_by_user", now_ms());
+    int rc = revoke_session(d, p->user.id, session_id, "revoked_by_user", now_ms());
     if (rc == ERR_NOT_FOUND)
         return domain_fail(err, ERR_NOT_FOUND, "session_not_found", "no such session");
     if (rc < 0)
@@ -489,7 +555,7 @@ int auth_change_password(auth_service *a, db *d, const auth_principal *p, const 
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
     if (store_user_set_password(d, p->user.id, hash, now) < 0 ||
-        store_session_revoke_all(d, p->user.id, p->session_id, "password_changed", now) < 0 ||
+        revoke_sessions(d, p->user.id, p->session_id, "password_changed", now) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "change password");
@@ -568,7 +634,7 @@ int auth_reset_password(auth_service *a, db *d, const char *token, const char *n
     /* The link reached the inbox, which also proves the address. */
     if (store_user_set_password(d, c.user_id, hash, now) < 0 ||
         store_user_set_email_verified(d, c.user_id, now) < 0 ||
-        store_session_revoke_all(d, c.user_id, 0, "password_reset", now) < 0) {
+        revoke_sessions(d, c.user_id, 0, "password_reset", now) < 0) {
         rc = domain_db_failed(err, d, "reset password");
         goto fail;
     }

@@ -80,7 +80,7 @@ static int open_socket(int64_t user)
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-    ws_hub_adopt(sv[1], NULL, 0, release_fd, (void *)(intptr_t)sv[1], user, 0);
+    ws_hub_adopt(sv[1], NULL, 0, release_fd, (void *)(intptr_t)sv[1], user, 0, 0);
     return sv[0];
 }
 

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: MIT
+// Ending a session ends what is open on it (issue 10): after logout, logout-all, revoking one
+// session, a password change or a reset, the session's WebSockets close with 4002 and its
+// Server-Sent Event streams send "session.revoked" and end, while other sessions' sockets keep
+// receiving; a command sent on a revoked socket does not run. Also the account rules around
+// sessions: email ownership proven by code ends an unverified account's other sessions and its
+// pre-verification password (pre-hijacking), per-account attempt limits, forgot-password
+// answers, and OTP channels.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import WebSocket from 'ws';
+import { startServer, stopAll, startWebhookReceiver, uniqueUser } from './lib/harness.mjs';
+import { client, register, login, expectError } from './lib/accounts.mjs';
+
+let hook, url;
+before(async () => {
+  hook = await startWebhookReceiver();
+  url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--delivery', 'webhook',
+    '--webhook-url', hook.url] })).url;
+});
+after(async () => { await stopAll(); await hook.close(); });
+
+const c = () => client(url);
+const ok = (r, status = 200) => { assert.equal(r.status, status, r.text); return r.json; };
+const to = (addr, template) => (m) => m.to === addr && m.template === template;
+
+/** A socket authenticated with token (header or first message), recording events and its close. */
+async function socket(token, { header = true } = {}) {
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/api/v1/ws',
+    header ? { headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': `10.9.${Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}` } } : {});
+  const s = { ws, events: [], closed: null, waiters: [] };
+  const check = () => { s.waiters = s.waiters.filter((w) => !w()); };
+  ws.on('message', (raw) => { s.events.push(JSON.parse(raw.toString())); check(); });
+  s.closedP = new Promise((r) => ws.on('close', (code, reason) => { s.closed = { code, reason: reason.toString() }; check(); r(s.closed); }));
+  await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+  /** Waits until pred(s) holds (the test's own timeout bounds it). */
+  s.until = (pred) => new Promise((resolve) => { const w = () => (pred(s) ? (resolve(), true) : false); if (!w()) s.waiters.push(w); });
+  s.news = () => s.events.filter((m) => m.type === 'message.new').map((m) => m.data.text);
+  if (header) await s.until((x) => x.events.some((m) => m.type === 'ready'));
+  else {
+    ws.send(JSON.stringify({ type: 'auth', id: 'a1', data: { token } }));
+    await s.until((x) => x.events.some((m) => m.id === 'a1'));
+    const r = s.events.find((m) => m.id === 'a1');
+    assert.equal(r.type, 'ack', JSON.stringify(r));
+  }
+  return s;
+}
+
+/** An SSE stream of GET /api/v1/events, recording its events and its end. */
+function stream(token) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(new URL('/api/v1/events', url), { headers: { authorization: `Bearer ${token}` } }, (res) => {
+      assert.equal(res.statusCode, 200);
+      const s = { events: [], ended: false, waiters: [] };
+      const check = () => { s.waiters = s.waiters.filter((w) => !w()); };
+      let pending = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        pending += chunk;
+        let i;
+        while ((i = pending.indexOf('\n\n')) >= 0) {
+          const ev = {};
+          for (const line of pending.slice(0, i).split('\n')) {
+            if (line.startsWith(':')) continue;
+            ev[line.slice(0, line.indexOf(':'))] = line.slice(line.indexOf(':') + 1).replace(/^ /, '');
+          }
+          pending = pending.slice(i + 2);
+          if (ev.event) { ev.data = JSON.parse(ev.data); s.events.push(ev); }
+        }
+        check();
+      });
+      const end = () => { s.ended = true; check(); };
+      res.on('end', end);
+      res.on('error', end);
+      res.on('close', end);
+      s.until = (pred) => new Promise((ok2) => { const w = () => (pred(s) ? (ok2(), true) : false); if (!w()) s.waiters.push(w); });
+      s.news = () => s.events.filter((e) => e.event === 'message.new').map((e) => e.data.text);
+      s.close = () => req.destroy();
+      s.until((x) => x.events.some((e) => e.event === 'ready')).then(() => resolve(s));
+    });
+    req.on('error', reject);
+  });
+}
+
+/** A user with two sessions (one socket and one stream on each) and a peer who DMs them. */
+async function setup() {
+  const v = await register(url);
+  const peer = await register(url);
+  const s1 = v.tokens;
+  const s2 = await login(url, v.creds.email, v.creds.password);
+  const conv = ok(await c().post('/api/v1/conversations', { token: s1.access_token, json: { kind: 'direct', member_ids: [peer.user.id] } }), 201);
+  const open = {
+    ws1: await socket(s1.access_token),
+    ws2: await socket(s2.access_token, { header: false }),
+    sse1: await stream(s1.access_token),
+    sse2: await stream(s2.access_token),
+  };
+  const say = async (text) => ok(await c().post(`/api/v1/conversations/${conv.id}/messages`, { token: peer.tokens.access_token, json: { text } }), 201);
+  await say('before');
+  for (const o of Object.values(open)) await o.until((x) => x.news().includes('before'));
+  return { v, peer, s1, s2, conv, ...open, say, closeAll: () => { open.ws1.ws.terminate(); open.ws2.ws.terminate(); open.sse1.close(); open.sse2.close(); } };
+}
+
+const revokedSocket = async (s) => {
+  const closed = await s.closedP;
+  assert.equal(closed.code, 4002, JSON.stringify(closed));
+  assert.equal(closed.reason, 'session revoked');
+};
+const revokedStream = async (s) => {
+  await s.until((x) => x.ended);
+  assert.ok(s.events.some((e) => e.event === 'session.revoked'), JSON.stringify(s.events));
+};
+/** After `after` was said, live ones heard it and ended ones did not. */
+async function heardOnlyBy(t, live, ended) {
+  await t.say('after');
+  for (const s of live) await s.until((x) => x.news().includes('after'));
+  // the live ones heard it, so a late delivery to an ended one would have happened by now too
+  for (const s of ended) assert.ok(!s.news().includes('after'), 'an ended session got message.new');
+  for (const s of live) if (s.ws) assert.equal(s.closed, null);
+}
+
+describe('revoking a session ends its sockets and streams', { timeout: 30000 }, () => {
+  test('logout: this session only', async () => {
+    const t = await setup();
+    try {
+      assert.equal((await c().post('/api/v1/auth/logout', { token: t.s1.access_token })).status, 204);
+      await revokedSocket(t.ws1);
+      await revokedStream(t.sse1);
+      await heardOnlyBy(t, [t.ws2, t.sse2], [t.ws1, t.sse1]);
+    } finally { t.closeAll(); }
+  });
+
+  test('revoking another session: that one only', async () => {
+    const t = await setup();
+    try {
+      assert.equal((await c().del(`/api/v1/auth/sessions/${t.s2.session_id}`, { token: t.s1.access_token })).status, 204);
+      await revokedSocket(t.ws2);
+      await revokedStream(t.sse2);
+      await heardOnlyBy(t, [t.ws1, t.sse1], [t.ws2, t.sse2]);
+    } finally { t.closeAll(); }
+  });
+
+  test('logout-all: every session', async () => {
+    const t = await setup();
+    try {
+      assert.equal(ok(await c().post('/api/v1/auth/logout-all', { token: t.s2.access_token })).revoked, 2);
+      await Promise.all([revokedSocket(t.ws1), revokedSocket(t.ws2), revokedStream(t.sse1), revokedStream(t.sse2)]);
+      // the peer's own socket proves the message went out
+      const pw = await socket(t.peer.tokens.access_token);
+      await t.say('after');
+      await pw.until((x) => x.news().includes('after'));
+      for (const s of [t.ws1, t.ws2, t.sse1, t.sse2]) assert.ok(!s.news().includes('after'));
+      pw.ws.terminate();
+    } finally { t.closeAll(); }
+  });
+
+  test('password change: every other session', async () => {
+    const t = await setup();
+    try {
+      const r = await c().patch('/api/v1/auth/password', { token: t.s1.access_token, json: { current_password: t.v.creds.password, new_password: 'a brand new secret' } });
+      assert.equal(r.status, 204, r.text);
+      await revokedSocket(t.ws2);
+      await revokedStream(t.sse2);
+      await heardOnlyBy(t, [t.ws1, t.sse1], [t.ws2, t.sse2]);
+    } finally { t.closeAll(); }
+  });
+
+  test('password reset: every session', async () => {
+    const t = await setup();
+    try {
+      assert.equal((await c().post('/api/v1/auth/password/forgot', { json: { email: t.v.creds.email } })).status, 202);
+      const msg = await hook.waitFor(to(t.v.creds.email, 'reset_password'));
+      assert.equal((await c().post('/api/v1/auth/password/reset', { json: { token: msg.data.token, new_password: 'reset secret 1' } })).status, 204);
+      await Promise.all([revokedSocket(t.ws1), revokedSocket(t.ws2), revokedStream(t.sse1), revokedStream(t.sse2)]);
+    } finally { t.closeAll(); }
+  });
+
+  test('a command sent right after the revocation does not run', async () => {
+    const t = await setup();
+    try {
+      assert.equal((await c().post('/api/v1/auth/logout', { token: t.s1.access_token })).status, 204);
+      if (t.ws1.ws.readyState === WebSocket.OPEN)
+        t.ws1.ws.send(JSON.stringify({ type: 'message.send', id: 'late', data: { conversation_id: t.conv.id, text: 'too late' } }));
+      await revokedSocket(t.ws1);
+      const reply = t.ws1.events.find((m) => m.id === 'late');
+      if (reply) assert.deepEqual([reply.type, reply.data.code], ['error', 'session_revoked']);
+      const hist = ok(await c().get(`/api/v1/conversations/${t.conv.id}/messages`, { token: t.s2.access_token }));
+      assert.ok(!hist.items.some((m) => m.text === 'too late'), 'the command ran for a revoked session');
+    } finally { t.closeAll(); }
+  });
+
+  test('a revoked session cannot open a socket or a stream', async () => {
+    const v = await register(url);
+    assert.equal((await c().post('/api/v1/auth/logout', { token: v.tokens.access_token })).status, 204);
+    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/api/v1/ws', { headers: { authorization: `Bearer ${v.tokens.access_token}` } });
+    const status = await new Promise((r) => { ws.on('unexpected-response', (_q, res) => r(res.statusCode)); ws.on('open', () => r(101)); ws.on('error', () => {}); });
+    assert.equal(status, 401);
+    expectError(await c().get('/api/v1/events', { token: v.tokens.access_token }), 401, 'session_revoked');
+  });
+});
