@@ -244,12 +244,22 @@ void api_auth_verify(http_req *req, http_res *res)
         return;
     store_user u;
     auth_error err = {0};
-    int rc = auth_verify_email(api_app(req)->auth, d, token, &u, &err);
+    /* An optional token: the account's own session verifying keeps its password and sessions. A
+     * token that does not authenticate is ignored (the code alone is the credential here). */
+    auth_principal caller;
+    auth_error ignored = {0};
+    const char *authorization = http_req_header(req, "Authorization");
+    bool has_caller = authorization &&
+                      auth_authenticate(api_app(req)->auth, d, authorization, &caller, &ignored) == 0;
+    bool claimed;
+    int rc = auth_verify_email(api_app(req)->auth, d, token, has_caller ? &caller : NULL, &u,
+                               &claimed, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, json_pack("{s:b, s:o}", "verified", 1, "user", api_user_json(&u, false)));
+    http_res_json(res, 200, json_pack("{s:b, s:b, s:o}", "verified", 1, "sessions_ended", claimed,
+                                      "user", api_user_json(&u, false)));
 }
 
 void api_auth_forgot(http_req *req, http_res *res)

@@ -12,6 +12,11 @@
  *  - Revoking a session also ends what is open on it: after commit each revoked session's bus
  *    topic "session:<id>" is told, and its sockets (close 4002) and event streams end on every
  *    node, instead of living on until the access token expires.
+ *  - Registering does not prove the email address, so whoever proves it later by a code (an OTP
+ *    sign-in, or a verification code used without that account's own token) becomes its only
+ *    holder: every earlier session ends and the password set before is cleared. Otherwise
+ *    someone who registered with another person's address would keep a way in after that
+ *    person signs in by code (account pre-hijacking).
  */
 #include "domain/auth.h"
 
@@ -177,6 +182,21 @@ static int revoke_sessions(db *d, int64_t user_id, int64_t keep_id, const char *
     }
     db_on_commit(d, ended_publish, e);
     return rc;
+}
+
+/* The address of an account whose email was unverified has just been proven by a code, by
+ * someone who is not known to be whoever registered it: that registrant's sessions end and
+ * their password is cleared (the owner sets one through the reset flow). Inside the caller's
+ * transaction. */
+static int claim_email(db *d, store_user *u, int64_t now)
+{
+    int rc = revoke_sessions(d, u->id, 0, "email_claimed", now);
+    if (rc >= 0 && u->password_hash[0])
+        rc = store_user_set_password(d, u->id, NULL, now);
+    if (rc < 0)
+        return rc;
+    u->password_hash[0] = '\0';
+    return 0;
 }
 
 static void lower_copy(char *dst, size_t n, const char *src)
@@ -671,9 +691,10 @@ int auth_request_email_verification(auth_service *a, db *d, const auth_principal
     return 0;
 }
 
-int auth_verify_email(auth_service *a, db *d, const char *token, store_user *user,
-                      auth_error *err)
+int auth_verify_email(auth_service *a, db *d, const char *token, const auth_principal *caller,
+                      store_user *user, bool *claimed, auth_error *err)
 {
+    *claimed = false;
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
     store_code c;
@@ -691,6 +712,14 @@ int auth_verify_email(auth_service *a, db *d, const char *token, store_user *use
         goto fail;
     }
     int64_t now = now_ms();
+    bool own = caller && caller->user.id == user->id;
+    if (!user->email_verified_at && !own) {
+        if (claim_email(d, user, now) < 0) {
+            rc = domain_db_failed(err, d, "claim email");
+            goto fail;
+        }
+        *claimed = true;
+    }
     if (store_user_set_email_verified(d, user->id, now) < 0 || db_commit(d) < 0) {
         rc = domain_db_failed(err, d, "verify email");
         goto fail;
@@ -820,7 +849,11 @@ int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone
         rc = domain_db_failed(err, d, "load user");
         goto fail;
     } else if (email && !u.email_verified_at) {
-        store_user_set_email_verified(d, u.id, now);
+        /* the code proves the inbox, not that its holder registered the account */
+        if (claim_email(d, &u, now) < 0 || store_user_set_email_verified(d, u.id, now) < 0) {
+            rc = domain_db_failed(err, d, "claim email");
+            goto fail;
+        }
         u.email_verified_at = now;
     }
     if ((rc = open_session(a, d, &u, client, out)) < 0 || db_commit(d) < 0) {

@@ -86,8 +86,12 @@ int auth_change_password(auth_service *a, db *d, const auth_principal *p, const 
                          const char *new_password, auth_error *err);
 int auth_request_email_verification(auth_service *a, db *d, const auth_principal *p,
                                     auth_error *err);
-int auth_verify_email(auth_service *a, db *d, const char *token, store_user *user,
-                      auth_error *err);
+/* Marks the email verified. caller: the request's principal when it carried a live token,
+ * else NULL. Unless caller is that same account (whoever set its password also holds the inbox),
+ * a first verification ends every session of the account and clears its password: see
+ * claim_email in auth.c (account pre-hijacking). *claimed tells whether that happened. */
+int auth_verify_email(auth_service *a, db *d, const char *token, const auth_principal *caller,
+                      store_user *user, bool *claimed, auth_error *err);
 /* Always succeeds for well-formed input (no account enumeration) unless rate limited. */
 int auth_forgot_password(auth_service *a, db *d, const char *email, const char *ip,
                          auth_error *err);

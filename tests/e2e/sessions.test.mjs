@@ -199,3 +199,75 @@ describe('revoking a session ends its sockets and streams', { timeout: 30000 }, 
     expectError(await c().get('/api/v1/events', { token: v.tokens.access_token }), 401, 'session_revoked');
   });
 });
+
+describe('proving an email by code ends an unverified account\'s earlier holders', { timeout: 30000 }, () => {
+  const victimEmail = () => `victim_${Date.now()}_${Math.floor(Math.random() * 1e9)}@example.test`;
+  const attackerRegisters = async (email) => {
+    const att = await register(url, { email, password: 'attacker password' });
+    const ws = await socket(att.tokens.access_token);
+    return { att, ws };
+  };
+  const attackerLockedOut = async ({ att, ws }) => {
+    await revokedSocket(ws);
+    expectError(await c().get('/api/v1/auth/me', { token: att.tokens.access_token }), 401, 'session_revoked');
+    expectError(await c().post('/api/v1/auth/refresh', { json: { refresh_token: att.tokens.refresh_token } }), 401, 'session_revoked');
+    for (const l of [att.creds.email, att.creds.handle])
+      expectError(await c().post('/api/v1/auth/login', { json: { login: l, password: 'attacker password' } }), 401, 'invalid_credentials');
+  };
+
+  test('OTP sign-in to an account registered with the address by someone else', async () => {
+    const email = victimEmail();
+    const a = await attackerRegisters(email);
+    assert.equal((await c().post('/api/v1/auth/otp/request', { json: { email } })).status, 202);
+    const m = await hook.waitFor(to(email, 'otp'));
+    const v = ok(await c().post('/api/v1/auth/otp/verify', { json: { email, code: m.data.code } }));
+    assert.equal(v.created, false);
+    assert.equal(v.user.id, a.att.user.id, 'the victim lands in the account that holds the address');
+    assert.equal(v.user.email_verified, true);
+    await attackerLockedOut(a);
+    const me = ok(await c().get('/api/v1/auth/me', { token: v.access_token }));
+    assert.equal(me.id, a.att.user.id);
+    assert.equal(ok(await c().get('/api/v1/auth/sessions', { token: v.access_token })).items.length, 1);
+    // the owner can set a password through the reset flow
+    await c().post('/api/v1/auth/password/forgot', { json: { email } });
+    const r = await hook.waitFor(to(email, 'reset_password'));
+    assert.equal((await c().post('/api/v1/auth/password/reset', { json: { token: r.data.token, new_password: 'victim password' } })).status, 204);
+    await login(url, email, 'victim password');
+  });
+
+  test('a verification code used without the account\'s token', async () => {
+    const email = victimEmail();
+    const a = await attackerRegisters(email);
+    const m = await hook.waitFor(to(email, 'verify_email'));
+    const r = ok(await c().post('/api/v1/auth/verify-email', { json: { token: m.data.token } }));
+    assert.equal(r.sessions_ended, true);
+    await attackerLockedOut(a);
+  });
+
+  test('a verification code used with the account\'s own token keeps password and sessions', async () => {
+    const v = await register(url);
+    const s2 = await login(url, v.creds.handle, v.creds.password);
+    const m = await hook.waitFor(to(v.creds.email, 'verify_email'));
+    const r = ok(await c().post('/api/v1/auth/verify-email', { token: s2.access_token, json: { token: m.data.token } }));
+    assert.equal(r.sessions_ended, false);
+    ok(await c().get('/api/v1/auth/me', { token: v.tokens.access_token }));
+    await login(url, v.creds.email, v.creds.password);
+    // a later OTP sign-in of a verified account changes nothing
+    await c().post('/api/v1/auth/otp/request', { json: { email: v.creds.email } });
+    const o = await hook.waitFor(to(v.creds.email, 'otp'));
+    ok(await c().post('/api/v1/auth/otp/verify', { json: { email: v.creds.email, code: o.data.code } }));
+    ok(await c().get('/api/v1/auth/me', { token: v.tokens.access_token }));
+    await login(url, v.creds.email, v.creds.password);
+  });
+
+  test('another account\'s token does not count as the owner\'s', async () => {
+    const email = victimEmail();
+    const a = await attackerRegisters(email);
+    const other = await register(url);
+    const m = await hook.waitFor(to(email, 'verify_email'));
+    const r = ok(await c().post('/api/v1/auth/verify-email', { token: other.tokens.access_token, json: { token: m.data.token } }));
+    assert.equal(r.sessions_ended, true);
+    await attackerLockedOut(a);
+    ok(await c().get('/api/v1/auth/me', { token: other.tokens.access_token }));
+  });
+});
