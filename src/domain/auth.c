@@ -97,8 +97,9 @@ void auth_free(auth_service *a)
 
 
 
-/* Applies the attempt limits for an action: one bucket per client address and one per account,
- * keyed by action so that, say, OTP requests do not use up login attempts. */
+/* Applies the attempt limits for an action: one bucket per client address (ip NULL: none, for
+ * actions of a signed-in account, which must not share one bucket among all users) and one per
+ * account, keyed by action so that, say, OTP requests do not use up login attempts. */
 static bool allowed(auth_service *a, const char *action, const char *ip, const char *account,
                     auth_error *err)
 {
@@ -108,7 +109,7 @@ static bool allowed(auth_service *a, const char *action, const char *ip, const c
     int retry = 1;
     int64_t now = monotonic_us();
     snprintf(key, sizeof key, "%s|%s", action, ip ? ip : "");
-    if (!ratelimit_take(a->by_ip, key, now, &retry))
+    if (ip && !ratelimit_take(a->by_ip, key, now, &retry))
         goto limited;
     if (account) {
         snprintf(key, sizeof key, "%s|%s", action, account);
@@ -400,14 +401,23 @@ fail:
 int auth_login(auth_service *a, db *d, const char *identifier, const char *password,
                const auth_client *client, auth_result *out, auth_error *err)
 {
-    char norm[256];
+    char norm[256], account[300];
     lower_copy(norm, sizeof norm, identifier);
-    if (!allowed(a, "login", client->ip, norm, err))
+    if (!allowed(a, "login", client->ip, NULL, err))
         return ERR_RATE_LIMITED;
     store_user u;
     int rc = store_user_by_login(d, norm, &u);
     if (rc < 0 && rc != ERR_NOT_FOUND)
         return domain_db_failed(err, d, "load user");
+    /* One budget per account, whichever identifier was typed (email and handle share it); an
+     * unknown identifier gets its own by its normalised text, so guessing costs the same
+     * whether the account exists or not. The prefixes keep typed text off account buckets. */
+    if (rc == 0)
+        snprintf(account, sizeof account, "user:%lld", (long long)u.id);
+    else
+        snprintf(account, sizeof account, "name:%s", norm);
+    if (!allowed(a, "login", NULL, account, err))
+        return ERR_RATE_LIMITED;
     bool found = rc == 0 && u.password_hash[0];
     bool ok = password_verify(found ? u.password_hash : a->dummy_hash, password);
     if (!found || !ok)

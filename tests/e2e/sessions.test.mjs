@@ -271,3 +271,52 @@ describe('proving an email by code ends an unverified account\'s earlier holders
     ok(await c().get('/api/v1/auth/me', { token: other.tokens.access_token }));
   });
 });
+
+describe('attempt limits are per account', { timeout: 60000 }, () => {
+  // The server runs with the default --auth-rate-limit of 10 a minute; every request below comes
+  // from a fresh client address, so only the per-account budgets are in play.
+  const LIMIT = 10;
+
+  test('one user\'s wrong current passwords do not limit another user', async () => {
+    const a = await register(url), b = await register(url);
+    const wrong = { current_password: 'not my password', new_password: 'whatever new one' };
+    const statuses = [];
+    for (let i = 0; i <= LIMIT; i++)
+      statuses.push((await c().patch('/api/v1/auth/password', { token: a.tokens.access_token, json: wrong })).status);
+    assert.deepEqual(statuses, [...Array(LIMIT).fill(403), 429]);
+    const r = await c().patch('/api/v1/auth/password', { token: b.tokens.access_token, json: { current_password: b.creds.password, new_password: 'b new password' } });
+    assert.equal(r.status, 204, r.text);
+    expectError(await c().patch('/api/v1/auth/password', { token: a.tokens.access_token, json: wrong }), 429, 'rate_limited');
+  });
+
+  test('one user\'s verification requests do not limit another user', async () => {
+    const a = await register(url), b = await register(url);
+    const statuses = [];
+    for (let i = 0; i <= LIMIT; i++)
+      statuses.push((await c().post('/api/v1/auth/verify-email/request', { token: a.tokens.access_token })).status);
+    assert.deepEqual(statuses, [...Array(LIMIT).fill(202), 429]);
+    assert.equal((await c().post('/api/v1/auth/verify-email/request', { token: b.tokens.access_token })).status, 202);
+  });
+
+  test('email and handle share one login budget; other accounts keep theirs', async () => {
+    const a = await register(url), b = await register(url);
+    const statuses = [];
+    for (let i = 0; i < LIMIT; i++) {
+      const loginAs = i % 2 ? a.creds.handle.toUpperCase() : a.creds.email;
+      statuses.push((await c().post('/api/v1/auth/login', { json: { login: loginAs, password: 'wrong password' } })).status);
+    }
+    assert.deepEqual(statuses, Array(LIMIT).fill(401));
+    // ten tries across both identifiers spent the account's budget, the right password included
+    for (const l of [a.creds.handle, a.creds.email])
+      expectError(await c().post('/api/v1/auth/login', { json: { login: l, password: a.creds.password } }), 429, 'rate_limited');
+    await login(url, b.creds.handle, b.creds.password);
+    // an unknown identifier is limited too, by its text, and answers like a known one
+    const ghost = `ghost_${Date.now()}@example.test`;
+    const ghostStatuses = [];
+    for (let i = 0; i <= LIMIT; i++)
+      ghostStatuses.push((await c().post('/api/v1/auth/login', { json: { login: i % 2 ? ghost.toUpperCase() : ghost, password: 'x' } })).status);
+    assert.deepEqual(ghostStatuses, [...Array(LIMIT).fill(401), 429]);
+    // typed text never lands on an account's bucket
+    assert.equal((await c().post('/api/v1/auth/login', { json: { login: `user:${a.user.id}`, password: 'x' } })).status, 401);
+  });
+});
