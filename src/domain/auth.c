@@ -4,7 +4,8 @@
  *  - Password hashing happens before any transaction is opened, so the database write lock is
  *    never held across a 30 ms argon2id computation.
  *  - Unknown accounts still cost one password verification (against a dummy hash), so response
- *    time does not tell an attacker which emails exist; forgot-password always answers the same.
+ *    time does not tell an attacker which emails exist; forgot-password always answers the same
+ *    after the same work (one queued job; the job looks the address up, off the request path).
  *  - A session is a refresh-token family. Rotation marks the old token; presenting it again
  *    revokes the family (the legitimate holder and the thief both lose it, the safe outcome).
  *  - Every message (verification link, reset link, OTP) goes into the outbox in the same
@@ -32,6 +33,7 @@
 
 #include <jansson.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,9 @@ struct auth_service {
     ratelimit *by_ip;      /* login, register, OTP and reset attempts per client address */
     ratelimit *by_account; /* per email, handle or phone */
 };
+
+/* The service forgot-password jobs use: there is one per process (app.c). */
+static auth_service *_Atomic job_service;
 
 static const char *const roles[] = {"user", "creator", "moderator", "admin", NULL};
 
@@ -80,6 +85,7 @@ auth_service *auth_new(const auth_settings *settings)
         a->by_ip = ratelimit_new(rate, (double)settings->rate_per_minute, 65536);
         a->by_account = ratelimit_new(rate, (double)settings->rate_per_minute, 65536);
     }
+    job_service = a;
     return a;
 }
 
@@ -87,6 +93,8 @@ void auth_free(auth_service *a)
 {
     if (!a)
         return;
+    auth_service *expected = a;
+    atomic_compare_exchange_strong(&job_service, &expected, NULL);
     ratelimit_free(a->by_ip);
     ratelimit_free(a->by_account);
     free(a);
@@ -603,27 +611,63 @@ int auth_forgot_password(auth_service *a, db *d, const char *email, const char *
     lower_copy(norm, sizeof norm, email);
     if (!allowed(a, "reset", ip, norm, err))
         return ERR_RATE_LIMITED;
-    store_user u;
-    int rc = store_user_by_email(d, norm, &u);
-    if (rc == ERR_NOT_FOUND)
-        return 0;
+    /* Nothing here depends on whether the account exists: the lookup, the code and the mail
+     * happen in the job. */
+    json_t *payload = json_pack("{s:s}", "email", norm);
+    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    json_decref(payload);
+    if (!text)
+        return domain_fail(err, ERR_NOMEM, "internal_error", "out of memory");
+    int rc = job_enqueue(d, AUTH_RESET_JOB, text, &(job_options){.priority = 1, .max_attempts = 3},
+                         NULL);
+    free(text);
     if (rc < 0)
-        return domain_db_failed(err, d, "load user");
+        return domain_db_failed(err, d, "forgot password");
+    if (a->cfg.jobs_wakeup)
+        a->cfg.jobs_wakeup(a->cfg.jobs_arg);
+    return 0;
+}
+
+job_result auth_reset_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
+{
+    auth_service *a = atomic_load(&job_service);
+    db *d = job_db(ctx);
+    json_t *payload = json_loads(job->payload, 0, NULL);
+    const char *email = json_string_value(json_object_get(payload, "email"));
+    job_result res = JOB_OK;
+    if (!a || !email) {
+        snprintf(err, err_size, "%s", !a ? "no auth service in this process" : "bad payload");
+        res = JOB_FAIL;
+        goto out;
+    }
+    store_user u;
+    int rc = store_user_by_email(d, email, &u);
+    if (rc == ERR_NOT_FOUND)
+        goto out; /* no account: no mail, and the requester was answered the same */
+    if (rc < 0) {
+        snprintf(err, err_size, "load user: %s", db_errmsg(d));
+        res = JOB_RETRY;
+        goto out;
+    }
     char token[REFRESH_TOKEN_LEN], text[512];
     tokens_new_refresh(token);
-    snprintf(text, sizeof text, "Someone asked to reset the StreamHub password of %s. "
-                                "If it was you, use this code: %s", u.handle, token);
-    if (db_begin(d) < 0)
-        return domain_db_failed(err, d, "begin");
-    if (insert_code(a, d, "reset_password", norm, u.id, token, false) < 0 ||
+    snprintf(text, sizeof text,
+             "Someone asked to reset the StreamHub password of %s. "
+             "If it was you, use this code: %s",
+             u.handle, token);
+    if (db_begin(d) < 0 || insert_code(a, d, "reset_password", email, u.id, token, false) < 0 ||
         queue_message(d, "email", u.email, "reset_password", "Reset your password", text,
                       json_pack("{s:s, s:s}", "token", token, "handle", u.handle)) < 0 ||
         db_commit(d) < 0) {
+        snprintf(err, err_size, "queue reset mail: %s", db_errmsg(d));
         db_rollback(d);
-        return domain_db_failed(err, d, "forgot password");
+        res = JOB_RETRY;
+        goto out;
     }
     wake_outbox(a);
-    return 0;
+out:
+    json_decref(payload);
+    return res;
 }
 
 /* Finds a live link code by its secret; marks it used. Inside the caller's transaction. */

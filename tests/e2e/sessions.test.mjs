@@ -9,16 +9,23 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
 import WebSocket from 'ws';
-import { startServer, stopAll, startWebhookReceiver, uniqueUser } from './lib/harness.mjs';
+import { startServer, stopAll, startWebhookReceiver } from './lib/harness.mjs';
 import { client, register, login, expectError } from './lib/accounts.mjs';
 
-let hook, url;
+let hook, server, url;
 before(async () => {
   hook = await startWebhookReceiver();
-  url = (await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--delivery', 'webhook',
-    '--webhook-url', hook.url] })).url;
+  server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--delivery', 'webhook',
+    '--webhook-url', hook.url] });
+  url = server.url;
 });
+/** One value from the server's database (SQLite file or PostgreSQL). */
+const sqlValue = (sql) => (server.database
+  ? execFileSync('psql', [server.database, '-tAc', sql], { encoding: 'utf8' })
+  : execFileSync('sqlite3', [path.join(server.dataDir, 'streamhub.db'), sql], { encoding: 'utf8' })).trim();
 after(async () => { await stopAll(); await hook.close(); });
 
 const c = () => client(url);
@@ -318,5 +325,25 @@ describe('attempt limits are per account', { timeout: 60000 }, () => {
     assert.deepEqual(ghostStatuses, [...Array(LIMIT).fill(401), 429]);
     // typed text never lands on an account's bucket
     assert.equal((await c().post('/api/v1/auth/login', { json: { login: `user:${a.user.id}`, password: 'x' } })).status, 401);
+  });
+});
+
+describe('forgot-password', { timeout: 30000 }, () => {
+  test('known and unknown addresses get the same answer after the same work', async () => {
+    const a = await register(url);
+    const unknownEmail = `nobody_${Date.now()}_${Math.floor(Math.random() * 1e9)}@example.test`;
+    const unknown = await c().post('/api/v1/auth/password/forgot', { json: { email: unknownEmail } });
+    const known = await c().post('/api/v1/auth/password/forgot', { json: { email: a.creds.email.toUpperCase() } });
+    assert.equal(unknown.status, 202);
+    assert.deepEqual([known.status, known.json, known.headers.get('content-type')], [unknown.status, unknown.json, unknown.headers.get('content-type')]);
+    // The request path only queued one job for each; the lookup happens in the job.
+    for (const email of [unknownEmail, a.creds.email.toLowerCase()])
+      assert.equal(sqlValue(`SELECT count(*) FROM jobs WHERE kind = 'auth.password_reset' AND payload LIKE '%${email}%'`), '1');
+    const msg = await hook.waitFor(to(a.creds.email, 'reset_password'));
+    assert.equal((await c().post('/api/v1/auth/password/reset', { json: { token: msg.data.token, new_password: 'after forgot' } })).status, 204);
+    await login(url, a.creds.handle, 'after forgot');
+    assert.ok(!hook.messages.some((m) => m.to === unknownEmail), 'no mail for an unknown address');
+    expectError(await c().post('/api/v1/auth/password/forgot', { json: { email: 'not an email' } }), 422, 'validation_failed');
+    expectError(await c().post('/api/v1/auth/password/forgot', { json: {} }), 422, 'validation_failed');
   });
 });
