@@ -13,6 +13,7 @@
 #define STR_MAX_HANDLE 30
 #define STR_MAX_PASSWORD 128
 #define STR_MAX_TOKEN 128
+#define OTP_CHANNEL_MAX 16 /* "email" or "sms"; room for the names of later adapters */
 
 static auth_client client_of(http_req *req)
 {
@@ -296,15 +297,17 @@ void api_auth_reset(http_req *req, http_res *res)
 
 void api_auth_otp_request(http_req *req, http_res *res)
 {
-    const char *email, *phone;
+    const char *email, *phone, *channel;
     if (!read_fields(req, res, FIELDS({"email", false, STR_MAX_EMAIL, &email},
-                                      {"phone", false, 16, &phone})))
+                                      {"phone", false, 16, &phone},
+                                      {"channel", false, OTP_CHANNEL_MAX, &channel})))
         return;
     db *d = api_db(req, res);
     if (!d)
         return;
     auth_error err = {0};
-    int rc = auth_otp_request(api_app(req)->auth, d, email, phone, http_req_client_ip(req), &err);
+    int rc = auth_otp_request(api_app(req)->auth, d, email, phone, channel,
+                              http_req_client_ip(req), &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;

@@ -803,12 +803,14 @@ static int otp_target(const char *email, const char *phone, char *target, size_t
 }
 
 int auth_otp_request(auth_service *a, db *d, const char *email, const char *phone,
-                     const char *ip, auth_error *err)
+                     const char *channel, const char *ip, auth_error *err)
 {
     char target[256];
     int rc = otp_target(email, phone, target, sizeof target, err);
     if (rc < 0)
         return rc;
+    if (channel && strcmp(channel, email ? "email" : "sms") != 0)
+        return domain_invalid(err, "channel", "not_allowed");
     if (!allowed(a, "otp", ip, target, err))
         return ERR_RATE_LIMITED;
     char code[7], text[256];

@@ -102,9 +102,11 @@ int auth_forgot_password(auth_service *a, db *d, const char *email, const char *
                          auth_error *err);
 int auth_reset_password(auth_service *a, db *d, const char *token, const char *new_password,
                         auth_error *err);
-/* Exactly one of email and phone is non-NULL. */
+/* Exactly one of email and phone is non-NULL. channel (NULL = by the address) must name the
+ * adapter the address goes to: "email" for email, "sms" for phone; anything else (no other
+ * adapter exists yet) is 422 rather than silently sent another way. */
 int auth_otp_request(auth_service *a, db *d, const char *email, const char *phone,
-                     const char *ip, auth_error *err);
+                     const char *channel, const char *ip, auth_error *err);
 int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone,
                     const char *code, const char *handle, const char *display_name,
                     const auth_client *client, auth_result *out, auth_error *err);

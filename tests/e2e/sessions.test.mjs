@@ -347,3 +347,33 @@ describe('forgot-password', { timeout: 30000 }, () => {
     expectError(await c().post('/api/v1/auth/password/forgot', { json: {} }), 422, 'validation_failed');
   });
 });
+
+describe('OTP channels', { timeout: 30000 }, () => {
+  test('an unknown or mismatched channel is refused, and nothing is sent', async () => {
+    const email = `chan_${Date.now()}_${Math.floor(Math.random() * 1e9)}@example.test`;
+    const phone = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
+    const refused = [
+      { email, channel: 'whatsapp' },
+      { phone, channel: 'whatsapp' },
+      { email, channel: 'sms' },
+      { phone, channel: 'email' },
+      { email, channel: '' },
+      { email, channel: 'EMAIL' },
+    ];
+    for (const json of refused) {
+      const r = await c().post('/api/v1/auth/otp/request', { json });
+      expectError(r, 422, 'validation_failed');
+      assert.equal(r.json.error.details.field, 'channel', r.text);
+    }
+    expectError(await c().post('/api/v1/auth/otp/request', { json: { email, channel: 5 } }), 422, 'validation_failed');
+    expectError(await c().post('/api/v1/auth/otp/request', { json: { email, channel: 'x'.repeat(17) } }), 422, 'validation_failed');
+    // the matching channel (or none) sends as before
+    assert.equal((await c().post('/api/v1/auth/otp/request', { json: { email, channel: 'email' } })).status, 202);
+    assert.equal((await c().post('/api/v1/auth/otp/request', { json: { phone, channel: 'sms' } })).status, 202);
+    const m = await hook.waitFor(to(email, 'otp'));
+    await hook.waitFor(to(phone, 'otp'));
+    assert.equal(m.channel, 'email');
+    // only the accepted requests went out: one code each
+    assert.equal(hook.messages.filter((x) => x.to === email || x.to === phone).length, 2);
+  });
+});
