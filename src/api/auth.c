@@ -250,8 +250,8 @@ void api_auth_verify(http_req *req, http_res *res)
     auth_principal caller;
     auth_error ignored = {0};
     const char *authorization = http_req_header(req, "Authorization");
-    bool has_caller = authorization &&
-                      auth_authenticate(api_app(req)->auth, d, authorization, &caller, &ignored) == 0;
+    bool has_caller = authorization && auth_authenticate(api_app(req)->auth, d, authorization,
+                                                         &caller, &ignored) == 0;
     bool claimed;
     int rc = auth_verify_email(api_app(req)->auth, d, token, has_caller ? &caller : NULL, &u,
                                &claimed, &err);
@@ -259,8 +259,9 @@ void api_auth_verify(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, json_pack("{s:b, s:b, s:o}", "verified", 1, "sessions_ended", claimed,
-                                      "user", api_user_json(&u, false)));
+    http_res_json(res, 200,
+                  json_pack("{s:b, s:b, s:o}", "verified", 1, "sessions_ended", claimed, "user",
+                            api_user_json(&u, false)));
 }
 
 void api_auth_forgot(http_req *req, http_res *res)
@@ -298,16 +299,16 @@ void api_auth_reset(http_req *req, http_res *res)
 void api_auth_otp_request(http_req *req, http_res *res)
 {
     const char *email, *phone, *channel;
-    if (!read_fields(req, res, FIELDS({"email", false, STR_MAX_EMAIL, &email},
-                                      {"phone", false, 16, &phone},
-                                      {"channel", false, OTP_CHANNEL_MAX, &channel})))
+    if (!read_fields(req, res,
+                     FIELDS({"email", false, STR_MAX_EMAIL, &email}, {"phone", false, 16, &phone},
+                            {"channel", false, OTP_CHANNEL_MAX, &channel})))
         return;
     db *d = api_db(req, res);
     if (!d)
         return;
     auth_error err = {0};
-    int rc = auth_otp_request(api_app(req)->auth, d, email, phone, channel,
-                              http_req_client_ip(req), &err);
+    int rc = auth_otp_request(api_app(req)->auth, d, email, phone, channel, http_req_client_ip(req),
+                              &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;

@@ -102,9 +102,6 @@ void auth_free(auth_service *a)
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-
-
-
 /* Applies the attempt limits for an action: one bucket per client address (ip NULL: none, for
  * actions of a signed-in account, which must not share one bucket among all users) and one per
  * account, keyed by action so that, say, OTP requests do not use up login attempts. */
@@ -180,8 +177,7 @@ static int revoke_session(db *d, int64_t user_id, int64_t session_id, const char
 }
 
 /* Revokes every session of the user but keep_id (0 = none), the same way; returns how many. */
-static int revoke_sessions(db *d, int64_t user_id, int64_t keep_id, const char *reason,
-                           int64_t now)
+static int revoke_sessions(db *d, int64_t user_id, int64_t keep_id, const char *reason, int64_t now)
 {
     ended_sessions *e = ended_new(reason);
     int rc = store_session_revoke_all(d, user_id, keep_id, reason, now, ended_add, e);
