@@ -62,6 +62,11 @@ static char *load_secret(const char *data_dir, char *err, size_t n)
     return NULL;
 }
 
+static void wake_jobs(void *runner)
+{
+    job_runner_wakeup(runner);
+}
+
 int app_open(app *a, bool start_outbox, char *err, size_t err_size)
 {
     a->started_ms = now_ms();
@@ -87,6 +92,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
 
     job_register(MEDIA_PROCESS_JOB, media_process_job);
     job_register(MEDIA_COMPOSE_JOB, media_compose_job);
+    job_register(AUTH_RESET_JOB, auth_reset_job);
     if (make_dirs(a->cfg.data_dir) < 0) {
         snprintf(err, err_size, "cannot create data dir %s: %s", a->cfg.data_dir, strerror(errno));
         return ERR_IO;
@@ -158,7 +164,8 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         .secret = secret, .access_ttl_s = a->cfg.access_ttl, .refresh_ttl_s = a->cfg.refresh_ttl,
         .code_ttl_s = a->cfg.code_ttl, .pw_opslimit = a->cfg.pw_opslimit,
         .pw_memlimit_kib = a->cfg.pw_memlimit_kib, .rate_per_minute = a->cfg.auth_rate_limit,
-        .outbox_wakeup = outbox_worker_wakeup, .outbox_arg = a->outbox};
+        .outbox_wakeup = outbox_worker_wakeup, .outbox_arg = a->outbox,
+        .jobs_wakeup = wake_jobs, .jobs_arg = a->jobs};
     a->auth = auth_new(&s);
     /* Signed media URLs use their own key, derived from the same secret so every node agrees
      * without another file to distribute. */

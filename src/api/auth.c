@@ -13,6 +13,7 @@
 #define STR_MAX_HANDLE 30
 #define STR_MAX_PASSWORD 128
 #define STR_MAX_TOKEN 128
+#define OTP_CHANNEL_MAX 16 /* "email" or "sms"; room for the names of later adapters */
 
 static auth_client client_of(http_req *req)
 {
@@ -244,12 +245,23 @@ void api_auth_verify(http_req *req, http_res *res)
         return;
     store_user u;
     auth_error err = {0};
-    int rc = auth_verify_email(api_app(req)->auth, d, token, &u, &err);
+    /* An optional token: the account's own session verifying keeps its password and sessions. A
+     * token that does not authenticate is ignored (the code alone is the credential here). */
+    auth_principal caller;
+    auth_error ignored = {0};
+    const char *authorization = http_req_header(req, "Authorization");
+    bool has_caller = authorization && auth_authenticate(api_app(req)->auth, d, authorization,
+                                                         &caller, &ignored) == 0;
+    bool claimed;
+    int rc = auth_verify_email(api_app(req)->auth, d, token, has_caller ? &caller : NULL, &u,
+                               &claimed, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, json_pack("{s:b, s:o}", "verified", 1, "user", api_user_json(&u, false)));
+    http_res_json(res, 200,
+                  json_pack("{s:b, s:b, s:o}", "verified", 1, "sessions_ended", claimed, "user",
+                            api_user_json(&u, false)));
 }
 
 void api_auth_forgot(http_req *req, http_res *res)
@@ -286,15 +298,17 @@ void api_auth_reset(http_req *req, http_res *res)
 
 void api_auth_otp_request(http_req *req, http_res *res)
 {
-    const char *email, *phone;
-    if (!read_fields(req, res, FIELDS({"email", false, STR_MAX_EMAIL, &email},
-                                      {"phone", false, 16, &phone})))
+    const char *email, *phone, *channel;
+    if (!read_fields(req, res,
+                     FIELDS({"email", false, STR_MAX_EMAIL, &email}, {"phone", false, 16, &phone},
+                            {"channel", false, OTP_CHANNEL_MAX, &channel})))
         return;
     db *d = api_db(req, res);
     if (!d)
         return;
     auth_error err = {0};
-    int rc = auth_otp_request(api_app(req)->auth, d, email, phone, http_req_client_ip(req), &err);
+    int rc = auth_otp_request(api_app(req)->auth, d, email, phone, channel, http_req_client_ip(req),
+                              &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;

@@ -12,7 +12,9 @@
  * is only accepted here (our own access log records the path without the query) and why access
  * tokens are short-lived. Failures are ordinary 401 JSON errors, answered before the stream
  * starts. When the token expires the stream sends "event: token.expired" and ends; the client
- * refreshes and reconnects.
+ * refreshes and reconnects. When its login session is revoked (logout, revocation, a password
+ * change or reset) the stream sends "event: session.revoked" and ends at once: it subscribes the
+ * session's control topic "session:<id>" besides "user:<id>".
  *
  * Each stream is one bus subscription plus a bounded buffer in http/ (a client that cannot keep
  * up is cut off). One shared thread writes the keepalive comments (--sse-heartbeat) that also
@@ -41,11 +43,12 @@ typedef struct sse_client {
     pthread_mutex_t lock; /* numbers and writes events in one order */
     http_stream *st;
     bus_sub *sub;
+    bus_sub *session_sub;
     int64_t user_id;
     int64_t expires_ms;
     int64_t last_write_ms;
     uint64_t seq;
-    bool expired;
+    bool expired; /* ended: the token expired or the session was revoked */
     struct sse_client *prev, *next;
 } sse_client;
 
@@ -73,6 +76,10 @@ static void deliver(void *ctx, const char *topic, const char *msg, size_t len)
     char *text = type && data ? json_dumps(data, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
     if (text && !strpbrk(type, "\r\n")) {
         pthread_mutex_lock(&c->lock);
+        if (c->expired) { /* ended: a message racing the end is not written */
+            pthread_mutex_unlock(&c->lock);
+            goto out;
+        }
         buf b = {0};
         buf_printf(&b, "id: %llu\nevent: %s\ndata: %s\n\n", (unsigned long long)++c->seq, type,
                    text);
@@ -80,14 +87,31 @@ static void deliver(void *ctx, const char *topic, const char *msg, size_t len)
         buf_free(&b);
         pthread_mutex_unlock(&c->lock);
     }
+out:
     free(text);
     json_decref(env);
     (void)topic;
 }
 
+/* Bus callback on "session:<id>": the session was revoked; nothing more reaches this stream. */
+static void deliver_revoked(void *ctx, const char *topic, const char *msg, size_t len)
+{
+    static const char revoked[] = "event: session.revoked\ndata: {}\n\n";
+    sse_client *c = ctx;
+    pthread_mutex_lock(&c->lock);
+    if (!c->expired) {
+        c->expired = true;
+        client_write(c, revoked, sizeof revoked - 1);
+        http_stream_close(c->st);
+    }
+    pthread_mutex_unlock(&c->lock);
+    (void)topic, (void)msg, (void)len;
+}
+
 static void on_closed(void *ctx)
 {
     sse_client *c = ctx;
+    bus_unsubscribe(c->session_sub);
     bus_unsubscribe(c->sub); /* after this no deliver runs for c */
     pthread_mutex_lock(&clients_lock);
     if (c->prev)
@@ -202,5 +226,15 @@ void api_events(http_req *req, http_res *res)
     char topic[32];
     snprintf(topic, sizeof topic, "user:%lld", (long long)p.user.id);
     /* subscribed before the response is queued: nothing published after "ready" is missed */
+    char session_topic[BUS_SESSION_TOPIC_LEN];
+    bus_session_topic(p.session_id, session_topic);
+    c->session_sub = bus_subscribe(session_topic, deliver_revoked, c);
     c->sub = bus_subscribe(topic, deliver, c);
+    /* A revocation that committed between the check above and the subscription was published
+     * to nobody: look at the session row once more now that its topic is heard. */
+    auth_principal again;
+    auth_error again_err = {0};
+    if (auth_authenticate(a->auth, d, header, &again, &again_err) == ERR_UNAUTHORIZED &&
+        again_err.code && !strcmp(again_err.code, "session_revoked"))
+        deliver_revoked(c, session_topic, "", 0);
 }

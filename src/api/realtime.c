@@ -92,6 +92,7 @@ static void ip_release(const char *ip)
 /* Lives from the handshake to the socket's end: what the hub's release callback needs. */
 typedef struct upgrade_ctx {
     int64_t user_id;
+    int64_t session_id;
     int64_t expires_ms;
     http_upgrade *h;
     char ip[64];
@@ -114,7 +115,7 @@ static void on_upgraded(void *arg, int fd, const char *extra, size_t extra_len, 
         return;
     }
     u->h = h;
-    ws_hub_adopt(fd, extra, extra_len, release_socket, u, u->user_id, u->expires_ms);
+    ws_hub_adopt(fd, extra, extra_len, release_socket, u, u->user_id, u->session_id, u->expires_ms);
 }
 
 /* Whether a comma-separated header value contains token (case-insensitive), as Connection:
@@ -196,6 +197,7 @@ void api_realtime_ws(http_req *req, http_res *res)
             return;
         }
         u->user_id = p.user.id;
+        u->session_id = p.session_id;
         u->expires_ms = claims.expires_at * 1000;
     }
     http_res_upgrade(res, "websocket", on_upgraded, u);
@@ -243,7 +245,7 @@ static void cmd_auth(ws_call *c)
             ws_call_close(c, WS_CLOSE_AUTH_FAILED, "authentication failed");
         return;
     }
-    ws_call_set_user(c, p.user.id, claims.expires_at * 1000);
+    ws_call_set_user(c, p.user.id, p.session_id, claims.expires_at * 1000);
     int64_t left = claims.expires_at - now_ms() / 1000;
     char uid[24], cid[24];
     snprintf(uid, sizeof uid, "%lld", (long long)p.user.id);

@@ -163,6 +163,18 @@ int bus_publish_room(const char *room, const char *type, json_t *data)
     return publish_envelope(topic, type, data);
 }
 
+void bus_session_topic(int64_t session_id, char out[BUS_SESSION_TOPIC_LEN])
+{
+    snprintf(out, BUS_SESSION_TOPIC_LEN, "session:%lld", (long long)session_id);
+}
+
+int bus_publish_session_ended(int64_t session_id, const char *reason)
+{
+    char topic[BUS_SESSION_TOPIC_LEN];
+    bus_session_topic(session_id, topic);
+    return publish_envelope(topic, "session.revoked", json_pack("{s:s}", "reason", reason));
+}
+
 uint64_t bus_published(void)
 {
     return atomic_load(&n_published);

@@ -2,7 +2,9 @@
  *
  * Publish/subscribe by topic: how anything live (a DM, a notification, a presence change, a
  * room message) reaches the sockets that want it. Topics are plain strings: "user:<id>" for
- * everything addressed to one account (all of its devices), "room:<name>" for a room. A
+ * everything addressed to one account (all of its devices), "room:<name>" for a room,
+ * "session:<id>" for the sockets and streams of one login session (a control topic: a message
+ * there means the session was revoked and they must end, see docs/accounts.md). A
  * publisher never knows where the subscribers are: today the bus is in-process and delivers on
  * the publisher's thread; the Redis backend of the scale path will PUBLISH the same bytes and
  * deliver them on its reader thread, so nothing above may assume a subscriber is on this node
@@ -34,6 +36,12 @@ int bus_publish(const char *topic, const char *msg, size_t len);
 int bus_publish_user(int64_t user_id, const char *type, json_t *data);
 /* The same to "room:<room>". */
 int bus_publish_room(const char *room, const char *type, json_t *data);
+/* "session:<session_id>": the control topic of one login session. */
+#define BUS_SESSION_TOPIC_LEN 32
+void bus_session_topic(int64_t session_id, char out[BUS_SESSION_TOPIC_LEN]);
+/* Tells every socket and event stream of the session, on every node, that it was revoked
+ * ({"type":"session.revoked","data":{"reason":reason}}): they close. Call after commit. */
+int bus_publish_session_ended(int64_t session_id, const char *reason);
 /* How many subscriptions topic has on this node (read lock only): e.g. whether a socket that
  * subscribed a per-connection topic is still open. */
 int bus_subscribers(const char *topic);

@@ -4,14 +4,24 @@
  *  - Password hashing happens before any transaction is opened, so the database write lock is
  *    never held across a 30 ms argon2id computation.
  *  - Unknown accounts still cost one password verification (against a dummy hash), so response
- *    time does not tell an attacker which emails exist; forgot-password always answers the same.
+ *    time does not tell an attacker which emails exist; forgot-password always answers the same
+ *    after the same work (one queued job; the job looks the address up, off the request path).
  *  - A session is a refresh-token family. Rotation marks the old token; presenting it again
  *    revokes the family (the legitimate holder and the thief both lose it, the safe outcome).
  *  - Every message (verification link, reset link, OTP) goes into the outbox in the same
  *    transaction as the code it carries.
+ *  - Revoking a session also ends what is open on it: after commit each revoked session's bus
+ *    topic "session:<id>" is told, and its sockets (close 4002) and event streams end on every
+ *    node, instead of living on until the access token expires.
+ *  - Registering does not prove the email address, so whoever proves it later by a code (an OTP
+ *    sign-in, or a verification code used without that account's own token) becomes its only
+ *    holder: every earlier session ends and the password set before is cleared. Otherwise
+ *    someone who registered with another person's address would keep a way in after that
+ *    person signs in by code (account pre-hijacking).
  */
 #include "domain/auth.h"
 
+#include "core/bus.h"
 #include "core/id.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
@@ -23,6 +33,7 @@
 
 #include <jansson.h>
 #include <sodium.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +47,9 @@ struct auth_service {
     ratelimit *by_ip;      /* login, register, OTP and reset attempts per client address */
     ratelimit *by_account; /* per email, handle or phone */
 };
+
+/* The service forgot-password jobs use: there is one per process (app.c). */
+static auth_service *_Atomic job_service;
 
 static const char *const roles[] = {"user", "creator", "moderator", "admin", NULL};
 
@@ -71,6 +85,7 @@ auth_service *auth_new(const auth_settings *settings)
         a->by_ip = ratelimit_new(rate, (double)settings->rate_per_minute, 65536);
         a->by_account = ratelimit_new(rate, (double)settings->rate_per_minute, 65536);
     }
+    job_service = a;
     return a;
 }
 
@@ -78,6 +93,8 @@ void auth_free(auth_service *a)
 {
     if (!a)
         return;
+    auth_service *expected = a;
+    atomic_compare_exchange_strong(&job_service, &expected, NULL);
     ratelimit_free(a->by_ip);
     ratelimit_free(a->by_account);
     free(a);
@@ -85,11 +102,9 @@ void auth_free(auth_service *a)
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-
-
-
-/* Applies the attempt limits for an action: one bucket per client address and one per account,
- * keyed by action so that, say, OTP requests do not use up login attempts. */
+/* Applies the attempt limits for an action: one bucket per client address (ip NULL: none, for
+ * actions of a signed-in account, which must not share one bucket among all users) and one per
+ * account, keyed by action so that, say, OTP requests do not use up login attempts. */
 static bool allowed(auth_service *a, const char *action, const char *ip, const char *account,
                     auth_error *err)
 {
@@ -99,7 +114,7 @@ static bool allowed(auth_service *a, const char *action, const char *ip, const c
     int retry = 1;
     int64_t now = monotonic_us();
     snprintf(key, sizeof key, "%s|%s", action, ip ? ip : "");
-    if (!ratelimit_take(a->by_ip, key, now, &retry))
+    if (ip && !ratelimit_take(a->by_ip, key, now, &retry))
         goto limited;
     if (account) {
         snprintf(key, sizeof key, "%s|%s", action, account);
@@ -111,6 +126,82 @@ limited:
     err->retry_after = retry;
     domain_fail(err, ERR_RATE_LIMITED, "rate_limited", "too many attempts, try again later");
     return false;
+}
+
+/* ---- ended sessions ----------------------------------------------------------------------- */
+
+/* The sessions one write revoked, told on the bus once the write is known to have committed. */
+typedef struct ended_sessions {
+    const char *reason; /* a string literal */
+    size_t n, cap;
+    int64_t *ids;
+} ended_sessions;
+
+static ended_sessions *ended_new(const char *reason)
+{
+    ended_sessions *e = xcalloc(1, sizeof *e);
+    e->reason = reason;
+    return e;
+}
+
+static void ended_add(void *arg, int64_t session_id)
+{
+    ended_sessions *e = arg;
+    if (e->n == e->cap) {
+        e->cap = e->cap ? e->cap * 2 : 4;
+        e->ids = xrealloc(e->ids, e->cap * sizeof *e->ids);
+    }
+    e->ids[e->n++] = session_id;
+}
+
+static void ended_publish(void *arg, bool committed)
+{
+    ended_sessions *e = arg;
+    for (size_t i = 0; committed && i < e->n; i++)
+        bus_publish_session_ended(e->ids[i], e->reason);
+    free(e->ids);
+    free(e);
+}
+
+/* Revokes one session and, after commit, closes its sockets and streams. */
+static int revoke_session(db *d, int64_t user_id, int64_t session_id, const char *reason,
+                          int64_t now)
+{
+    int rc = store_session_revoke(d, user_id, session_id, reason, now);
+    if (rc == 0) {
+        ended_sessions *e = ended_new(reason);
+        ended_add(e, session_id);
+        db_on_commit(d, ended_publish, e);
+    }
+    return rc;
+}
+
+/* Revokes every session of the user but keep_id (0 = none), the same way; returns how many. */
+static int revoke_sessions(db *d, int64_t user_id, int64_t keep_id, const char *reason, int64_t now)
+{
+    ended_sessions *e = ended_new(reason);
+    int rc = store_session_revoke_all(d, user_id, keep_id, reason, now, ended_add, e);
+    if (rc < 0) {
+        ended_publish(e, false);
+        return rc;
+    }
+    db_on_commit(d, ended_publish, e);
+    return rc;
+}
+
+/* The address of an account whose email was unverified has just been proven by a code, by
+ * someone who is not known to be whoever registered it: that registrant's sessions end and
+ * their password is cleared (the owner sets one through the reset flow). Inside the caller's
+ * transaction. */
+static int claim_email(db *d, store_user *u, int64_t now)
+{
+    int rc = revoke_sessions(d, u->id, 0, "email_claimed", now);
+    if (rc >= 0 && u->password_hash[0])
+        rc = store_user_set_password(d, u->id, NULL, now);
+    if (rc < 0)
+        return rc;
+    u->password_hash[0] = '\0';
+    return 0;
 }
 
 static void lower_copy(char *dst, size_t n, const char *src)
@@ -314,14 +405,23 @@ fail:
 int auth_login(auth_service *a, db *d, const char *identifier, const char *password,
                const auth_client *client, auth_result *out, auth_error *err)
 {
-    char norm[256];
+    char norm[256], account[300];
     lower_copy(norm, sizeof norm, identifier);
-    if (!allowed(a, "login", client->ip, norm, err))
+    if (!allowed(a, "login", client->ip, NULL, err))
         return ERR_RATE_LIMITED;
     store_user u;
     int rc = store_user_by_login(d, norm, &u);
     if (rc < 0 && rc != ERR_NOT_FOUND)
         return domain_db_failed(err, d, "load user");
+    /* One budget per account, whichever identifier was typed (email and handle share it); an
+     * unknown identifier gets its own by its normalised text, so guessing costs the same
+     * whether the account exists or not. The prefixes keep typed text off account buckets. */
+    if (rc == 0)
+        snprintf(account, sizeof account, "user:%lld", (long long)u.id);
+    else
+        snprintf(account, sizeof account, "name:%s", norm);
+    if (!allowed(a, "login", NULL, account, err))
+        return ERR_RATE_LIMITED;
     bool found = rc == 0 && u.password_hash[0];
     bool ok = password_verify(found ? u.password_hash : a->dummy_hash, password);
     if (!found || !ok)
@@ -359,7 +459,7 @@ int auth_refresh(auth_service *a, db *d, const char *refresh_token, const auth_c
     }
     if (r.rotated_at) {
         /* A rotated token came back: someone holds a copy. End the whole family. */
-        store_session_revoke(d, r.user_id, r.session_id, "refresh_token_reused", now);
+        revoke_session(d, r.user_id, r.session_id, "refresh_token_reused", now);
         db_commit(d);
         log_warn("refresh token reuse", "\"session_id\":\"%lld\",\"user_id\":\"%lld\"",
                  (long long)r.session_id, (long long)r.user_id);
@@ -437,13 +537,13 @@ int auth_authenticate(auth_service *a, db *d, const char *authorization, auth_pr
 
 int auth_logout(auth_service *a, db *d, const auth_principal *p)
 {
-    int rc = store_session_revoke(d, p->user.id, p->session_id, "logout", now_ms());
+    int rc = revoke_session(d, p->user.id, p->session_id, "logout", now_ms());
     return rc == ERR_NOT_FOUND ? 0 : rc;
 }
 
 int auth_logout_all(auth_service *a, db *d, const auth_principal *p, int *revoked)
 {
-    int rc = store_session_revoke_all(d, p->user.id, 0, "logout_all", now_ms());
+    int rc = revoke_sessions(d, p->user.id, 0, "logout_all", now_ms());
     if (rc >= 0 && revoked)
         *revoked = rc;
     return rc < 0 ? rc : 0;
@@ -458,7 +558,7 @@ int auth_list_sessions(auth_service *a, db *d, const auth_principal *p, int64_t 
 int auth_revoke_session(auth_service *a, db *d, const auth_principal *p, int64_t session_id,
                         auth_error *err)
 {
-    int rc = store_session_revoke(d, p->user.id, session_id, "revoked_by_user", now_ms());
+    int rc = revoke_session(d, p->user.id, session_id, "revoked_by_user", now_ms());
     if (rc == ERR_NOT_FOUND)
         return domain_fail(err, ERR_NOT_FOUND, "session_not_found", "no such session");
     if (rc < 0)
@@ -489,7 +589,7 @@ int auth_change_password(auth_service *a, db *d, const auth_principal *p, const 
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
     if (store_user_set_password(d, p->user.id, hash, now) < 0 ||
-        store_session_revoke_all(d, p->user.id, p->session_id, "password_changed", now) < 0 ||
+        revoke_sessions(d, p->user.id, p->session_id, "password_changed", now) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "change password");
@@ -507,27 +607,63 @@ int auth_forgot_password(auth_service *a, db *d, const char *email, const char *
     lower_copy(norm, sizeof norm, email);
     if (!allowed(a, "reset", ip, norm, err))
         return ERR_RATE_LIMITED;
-    store_user u;
-    int rc = store_user_by_email(d, norm, &u);
-    if (rc == ERR_NOT_FOUND)
-        return 0;
+    /* Nothing here depends on whether the account exists: the lookup, the code and the mail
+     * happen in the job. */
+    json_t *payload = json_pack("{s:s}", "email", norm);
+    char *text = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
+    json_decref(payload);
+    if (!text)
+        return domain_fail(err, ERR_NOMEM, "internal_error", "out of memory");
+    int rc = job_enqueue(d, AUTH_RESET_JOB, text, &(job_options){.priority = 1, .max_attempts = 3},
+                         NULL);
+    free(text);
     if (rc < 0)
-        return domain_db_failed(err, d, "load user");
+        return domain_db_failed(err, d, "forgot password");
+    if (a->cfg.jobs_wakeup)
+        a->cfg.jobs_wakeup(a->cfg.jobs_arg);
+    return 0;
+}
+
+job_result auth_reset_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
+{
+    auth_service *a = atomic_load(&job_service);
+    db *d = job_db(ctx);
+    json_t *payload = json_loads(job->payload, 0, NULL);
+    const char *email = json_string_value(json_object_get(payload, "email"));
+    job_result res = JOB_OK;
+    if (!a || !email) {
+        snprintf(err, err_size, "%s", !a ? "no auth service in this process" : "bad payload");
+        res = JOB_FAIL;
+        goto out;
+    }
+    store_user u;
+    int rc = store_user_by_email(d, email, &u);
+    if (rc == ERR_NOT_FOUND)
+        goto out; /* no account: no mail, and the requester was answered the same */
+    if (rc < 0) {
+        snprintf(err, err_size, "load user: %s", db_errmsg(d));
+        res = JOB_RETRY;
+        goto out;
+    }
     char token[REFRESH_TOKEN_LEN], text[512];
     tokens_new_refresh(token);
-    snprintf(text, sizeof text, "Someone asked to reset the StreamHub password of %s. "
-                                "If it was you, use this code: %s", u.handle, token);
-    if (db_begin(d) < 0)
-        return domain_db_failed(err, d, "begin");
-    if (insert_code(a, d, "reset_password", norm, u.id, token, false) < 0 ||
+    snprintf(text, sizeof text,
+             "Someone asked to reset the StreamHub password of %s. "
+             "If it was you, use this code: %s",
+             u.handle, token);
+    if (db_begin(d) < 0 || insert_code(a, d, "reset_password", email, u.id, token, false) < 0 ||
         queue_message(d, "email", u.email, "reset_password", "Reset your password", text,
                       json_pack("{s:s, s:s}", "token", token, "handle", u.handle)) < 0 ||
         db_commit(d) < 0) {
+        snprintf(err, err_size, "queue reset mail: %s", db_errmsg(d));
         db_rollback(d);
-        return domain_db_failed(err, d, "forgot password");
+        res = JOB_RETRY;
+        goto out;
     }
     wake_outbox(a);
-    return 0;
+out:
+    json_decref(payload);
+    return res;
 }
 
 /* Finds a live link code by its secret; marks it used. Inside the caller's transaction. */
@@ -568,7 +704,7 @@ int auth_reset_password(auth_service *a, db *d, const char *token, const char *n
     /* The link reached the inbox, which also proves the address. */
     if (store_user_set_password(d, c.user_id, hash, now) < 0 ||
         store_user_set_email_verified(d, c.user_id, now) < 0 ||
-        store_session_revoke_all(d, c.user_id, 0, "password_reset", now) < 0) {
+        revoke_sessions(d, c.user_id, 0, "password_reset", now) < 0) {
         rc = domain_db_failed(err, d, "reset password");
         goto fail;
     }
@@ -605,9 +741,10 @@ int auth_request_email_verification(auth_service *a, db *d, const auth_principal
     return 0;
 }
 
-int auth_verify_email(auth_service *a, db *d, const char *token, store_user *user,
-                      auth_error *err)
+int auth_verify_email(auth_service *a, db *d, const char *token, const auth_principal *caller,
+                      store_user *user, bool *claimed, auth_error *err)
 {
+    *claimed = false;
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
     store_code c;
@@ -625,6 +762,14 @@ int auth_verify_email(auth_service *a, db *d, const char *token, store_user *use
         goto fail;
     }
     int64_t now = now_ms();
+    bool own = caller && caller->user.id == user->id;
+    if (!user->email_verified_at && !own) {
+        if (claim_email(d, user, now) < 0) {
+            rc = domain_db_failed(err, d, "claim email");
+            goto fail;
+        }
+        *claimed = true;
+    }
     if (store_user_set_email_verified(d, user->id, now) < 0 || db_commit(d) < 0) {
         rc = domain_db_failed(err, d, "verify email");
         goto fail;
@@ -654,12 +799,14 @@ static int otp_target(const char *email, const char *phone, char *target, size_t
 }
 
 int auth_otp_request(auth_service *a, db *d, const char *email, const char *phone,
-                     const char *ip, auth_error *err)
+                     const char *channel, const char *ip, auth_error *err)
 {
     char target[256];
     int rc = otp_target(email, phone, target, sizeof target, err);
     if (rc < 0)
         return rc;
+    if (channel && strcmp(channel, email ? "email" : "sms") != 0)
+        return domain_invalid(err, "channel", "not_allowed");
     if (!allowed(a, "otp", ip, target, err))
         return ERR_RATE_LIMITED;
     char code[7], text[256];
@@ -754,7 +901,11 @@ int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone
         rc = domain_db_failed(err, d, "load user");
         goto fail;
     } else if (email && !u.email_verified_at) {
-        store_user_set_email_verified(d, u.id, now);
+        /* the code proves the inbox, not that its holder registered the account */
+        if (claim_email(d, &u, now) < 0 || store_user_set_email_verified(d, u.id, now) < 0) {
+            rc = domain_db_failed(err, d, "claim email");
+            goto fail;
+        }
         u.email_verified_at = now;
     }
     if ((rc = open_session(a, d, &u, client, out)) < 0 || db_commit(d) < 0) {

@@ -9,6 +9,7 @@
 #define STREAMHUB_DOMAIN_AUTH_H
 
 #include "domain/tokens.h"
+#include "jobs/queue.h"
 #include "store/db.h"
 #include "store/sessions.h"
 #include "store/users.h"
@@ -28,6 +29,8 @@ typedef struct auth_settings {
     int64_t rate_per_minute; /* 0 = no auth rate limits */
     void (*outbox_wakeup)(void *arg); /* called after a message is queued */
     void *outbox_arg;
+    void (*jobs_wakeup)(void *arg); /* called after a job is queued (forgot-password) */
+    void *jobs_arg;
 } auth_settings;
 
 typedef struct auth_error {
@@ -86,16 +89,24 @@ int auth_change_password(auth_service *a, db *d, const auth_principal *p, const 
                          const char *new_password, auth_error *err);
 int auth_request_email_verification(auth_service *a, db *d, const auth_principal *p,
                                     auth_error *err);
-int auth_verify_email(auth_service *a, db *d, const char *token, store_user *user,
-                      auth_error *err);
-/* Always succeeds for well-formed input (no account enumeration) unless rate limited. */
+/* Marks the email verified. caller: the request's principal when it carried a live token,
+ * else NULL. Unless caller is that same account (whoever set its password also holds the inbox),
+ * a first verification ends every session of the account and clears its password: see
+ * claim_email in auth.c (account pre-hijacking). *claimed tells whether that happened. */
+int auth_verify_email(auth_service *a, db *d, const char *token, const auth_principal *caller,
+                      store_user *user, bool *claimed, auth_error *err);
+/* Always succeeds for well-formed input (no account enumeration) unless rate limited. Both
+ * paths do the same work: the request only queues an AUTH_RESET_JOB, which looks the address
+ * up and mails a code if an account has it, so the answer's timing tells nothing either. */
 int auth_forgot_password(auth_service *a, db *d, const char *email, const char *ip,
                          auth_error *err);
 int auth_reset_password(auth_service *a, db *d, const char *token, const char *new_password,
                         auth_error *err);
-/* Exactly one of email and phone is non-NULL. */
+/* Exactly one of email and phone is non-NULL. channel (NULL = by the address) must name the
+ * adapter the address goes to: "email" for email, "sms" for phone; anything else (no other
+ * adapter exists yet) is 422 rather than silently sent another way. */
 int auth_otp_request(auth_service *a, db *d, const char *email, const char *phone,
-                     const char *ip, auth_error *err);
+                     const char *channel, const char *ip, auth_error *err);
 int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone,
                     const char *code, const char *handle, const char *display_name,
                     const auth_client *client, auth_result *out, auth_error *err);
@@ -108,5 +119,10 @@ int auth_create_user(auth_service *a, db *d, const char *email, const char *hand
 bool auth_role_valid(const char *role);
 /* True when the role is at least `min` in user < creator < moderator < admin. */
 bool auth_role_at_least(const char *role, const char *min);
+
+/* The job behind forgot-password (payload {"email": normalised address}); registered in app.c.
+ * It uses the process's auth service (the last auth_new) for code lifetimes and the outbox. */
+#define AUTH_RESET_JOB "auth.password_reset"
+job_result auth_reset_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);
 
 #endif

@@ -92,10 +92,10 @@ int store_session_revoke(db *d, int64_t user_id, int64_t session_id, const char 
 }
 
 int store_session_revoke_all(db *d, int64_t user_id, int64_t keep_id, const char *reason,
-                             int64_t now)
+                             int64_t now, store_session_fn each, void *arg)
 {
     static const char *sql = "UPDATE sessions SET revoked_at = ?, revoke_reason = ? "
-                             "WHERE user_id = ? AND id <> ? AND revoked_at IS NULL";
+                             "WHERE user_id = ? AND id <> ? AND revoked_at IS NULL RETURNING id";
     db_stmt *st = db_prepare(d, sql);
     if (!st)
         return ERR_DB;
@@ -103,8 +103,14 @@ int store_session_revoke_all(db *d, int64_t user_id, int64_t keep_id, const char
     db_bind_text(st, 2, reason);
     db_bind_int64(st, 3, user_id);
     db_bind_int64(st, 4, keep_id);
-    int rc = db_run(st);
-    return rc < 0 ? rc : (int)db_changes(d);
+    int rc, n = 0;
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (each)
+            each(arg, db_col_int64(st, 0));
+        n++;
+    }
+    db_reset(st);
+    return rc < 0 ? rc : n;
 }
 
 int store_session_touch(db *d, int64_t id, int64_t now)

@@ -41,9 +41,11 @@ int store_session_list(db *d, int64_t user_id, int64_t before_id, int64_t now, s
 /* Revokes one live session of this user. ERR_NOT_FOUND if there is none. */
 int store_session_revoke(db *d, int64_t user_id, int64_t session_id, const char *reason,
                          int64_t now);
-/* Revokes every live session of the user except keep_id (0 = none); returns how many. */
+/* Revokes every live session of the user except keep_id (0 = none); returns how many. each
+ * (may be NULL) is told every revoked session's id, so their sockets can be closed. */
+typedef void (*store_session_fn)(void *arg, int64_t session_id);
 int store_session_revoke_all(db *d, int64_t user_id, int64_t keep_id, const char *reason,
-                             int64_t now);
+                             int64_t now, store_session_fn each, void *arg);
 int store_session_touch(db *d, int64_t id, int64_t now);
 
 int store_refresh_insert(db *d, const char *token_hash, int64_t session_id, int64_t now,

@@ -3,8 +3,8 @@
  * The WebSocket hub: a few epoll threads own every upgraded socket (never a thread per socket),
  * libwslay does the RFC 6455 framing (masking, fragmentation, control frames, close codes, the
  * message size limit), and this file does the rest: the JSON envelope and command dispatch,
- * authentication state and token expiry, keepalive, idle and auth timeouts, the send-queue cap,
- * bus subscriptions and the worker pool for commands that need the database.
+ * authentication state, token expiry and session revocation, keepalive, idle and auth timeouts, the
+ * send-queue cap, bus subscriptions and the worker pool for commands that need the database.
  *
  * Threads. A socket belongs to one hub thread, which alone touches its wslay context and fd.
  * Everything that comes from elsewhere (a bus delivery on a publisher's thread, a reply from a
@@ -177,6 +177,9 @@ typedef struct conn {
     atomic_bool detached; /* closing: off the bus and out of the session counts */
     atomic_int inflight;
     _Atomic int64_t user_id; /* 0 until authenticated; read by workers */
+    atomic_bool revoked;     /* its session ended: set by the bus delivery, read by workers */
+    int64_t session_id;      /* the login session (hub thread only) */
+    bus_sub *session_sub;    /* "session:<id>" */
     int fd;
     ws_release_fn release;
     void *release_arg;
@@ -211,7 +214,7 @@ typedef struct mail {
     struct mail *next;
     conn *c; /* NULL for MAIL_FANOUT */
     int kind;
-    int64_t a, b;
+    int64_t a, b, sid;
     frame *f;     /* MAIL_FANOUT: one reference for the whole mail */
     conn **conns; /* MAIL_FANOUT: each holds a reference */
     size_t n_conns;
@@ -263,6 +266,7 @@ static const int metric_codes[] = {0,
                                    1013,
                                    WS_CLOSE_IDLE,
                                    WS_CLOSE_TOKEN_EXPIRED,
+                                   WS_CLOSE_SESSION_REVOKED,
                                    WS_CLOSE_AUTH_FAILED};
 #define N_METRIC_CODES (sizeof metric_codes / sizeof metric_codes[0])
 static atomic_uint_fast64_t closes_by_code[N_METRIC_CODES + 1]; /* last: any other code */
@@ -379,7 +383,7 @@ static mail *mail_new(conn *c, int kind, const void *data, size_t len)
     m->next = NULL;
     m->c = c;
     m->kind = kind;
-    m->a = m->b = 0;
+    m->a = m->b = m->sid = 0;
     m->len = len;
     if (len)
         memcpy(m->data, data, len);
@@ -495,6 +499,8 @@ static void conn_detach(conn *c)
     }
     bus_unsubscribe(c->user_sub);
     c->user_sub = NULL;
+    bus_unsubscribe(c->session_sub);
+    c->session_sub = NULL;
     pthread_mutex_lock(&c->mu);
     topic_sub *topics = c->topics;
     c->topics = NULL;
@@ -766,7 +772,22 @@ static void deliver(void *ctx, const char *topic, const char *msg, size_t len)
     mail_push(c->t, mail_new(c, MAIL_SEND, msg, len));
 }
 
-static void apply_auth(conn *c, int64_t user, int64_t expires_ms)
+/* A message on the socket's session topic, on the publisher's thread: the session was revoked.
+ * The flag refuses commands from now on (workers read it too); the close follows by mail. */
+static void deliver_revoked(void *ctx, const char *topic, const char *msg, size_t len)
+{
+    static const char reason[] = "session revoked";
+    conn *c = ctx;
+    atomic_store(&c->revoked, true);
+    if (atomic_load_explicit(&c->closed, memory_order_relaxed))
+        return;
+    mail *m = mail_new(c, MAIL_CLOSE, reason, sizeof reason - 1);
+    m->a = WS_CLOSE_SESSION_REVOKED;
+    mail_push(c->t, m);
+    (void)topic, (void)msg, (void)len;
+}
+
+static void apply_auth(conn *c, int64_t user, int64_t session_id, int64_t expires_ms)
 {
     if (c->closing || atomic_load(&c->closed) || atomic_load(&c->detached) || user <= 0)
         return;
@@ -780,6 +801,14 @@ static void apply_auth(conn *c, int64_t user, int64_t expires_ms)
         if (session_change(user, +1))
             session_notify(user, true);
         c->user_sub = bus_subscribe(topic, deliver, c);
+    }
+    if (session_id && session_id != c->session_id) {
+        /* a token of another session of the same account moves the socket to that session */
+        char topic[BUS_SESSION_TOPIC_LEN];
+        bus_session_topic(session_id, topic);
+        bus_unsubscribe(c->session_sub);
+        c->session_sub = bus_subscribe(topic, deliver_revoked, c);
+        c->session_id = session_id;
     }
     c->expires_ms = expires_ms;
     c->expiring_sent = false;
@@ -838,7 +867,11 @@ static void run_call(void *task, void *ctx)
 {
     ws_call *call = task;
     call->ctx = ctx;
-    call->cmd->fn(call);
+    /* queued before the session was revoked, run after: refused like one sent afterwards */
+    if (atomic_load(&call->c->revoked))
+        ws_call_error(call, "session_revoked", "this session has ended");
+    else
+        call->cmd->fn(call);
     atomic_fetch_sub(&call->c->inflight, 1);
     call_finish(call);
 }
@@ -873,6 +906,10 @@ static void handle_text(conn *c, const uint8_t *p, size_t n)
     }
     if (!atomic_load(&c->user_id) && !(cmd->flags & WS_CMD_ANONYMOUS)) {
         send_error(c, id, "unauthenticated", "send an auth message first");
+        goto done;
+    }
+    if (atomic_load(&c->revoked)) { /* the close is on its way */
+        send_error(c, id, "session_revoked", "this session has ended");
         goto done;
     }
     if (!budget_allows(c, cmd, id))
@@ -1029,16 +1066,17 @@ void ws_call_error_details(ws_call *c, const char *code, const char *message, js
                            "details", details));
 }
 
-void ws_call_set_user(ws_call *call, int64_t user_id, int64_t expires_ms)
+void ws_call_set_user(ws_call *call, int64_t user_id, int64_t session_id, int64_t expires_ms)
 {
     conn *c = call->c;
     if (on_own_thread(c)) {
-        apply_auth(c, user_id, expires_ms);
+        apply_auth(c, user_id, session_id, expires_ms);
         return;
     }
     mail *m = mail_new(c, MAIL_AUTH, NULL, 0);
     m->a = user_id;
     m->b = expires_ms;
+    m->sid = session_id;
     mail_push(c->t, m);
 }
 
@@ -1198,7 +1236,7 @@ static void conn_io(conn *c, uint32_t events)
     conn_service(c);
 }
 
-static void adopt(hub_thread *t, conn *c, int64_t user, int64_t expires_ms)
+static void adopt(hub_thread *t, conn *c, int64_t user, int64_t session_id, int64_t expires_ms)
 {
     c->opened_ms = c->last_rx_ms = c->last_ping_ms = t->now;
     int one = 1;
@@ -1224,7 +1262,7 @@ static void adopt(hub_thread *t, conn *c, int64_t user, int64_t expires_ms)
     c->registered = true;
     atomic_fetch_add_explicit(&opened_total, 1, memory_order_relaxed);
     if (user) {
-        apply_auth(c, user, expires_ms);
+        apply_auth(c, user, session_id, expires_ms);
         /* header-authenticated: tell the client what the auth ack would have */
         char uid[24], cid[24];
         snprintf(uid, sizeof uid, "%lld", (long long)user);
@@ -1276,12 +1314,12 @@ static void drain_mail(hub_thread *t)
             continue;
         }
         if (m->kind == MAIL_ADOPT) {
-            adopt(t, c, m->a, m->b);
+            adopt(t, c, m->a, m->sid, m->b);
         } else if (!atomic_load(&c->closed)) {
             if (m->kind == MAIL_SEND)
                 conn_send(c, m->data, m->len);
             else if (m->kind == MAIL_AUTH)
-                apply_auth(c, m->a, m->b);
+                apply_auth(c, m->a, m->sid, m->b);
             else if (m->kind == MAIL_CLOSE)
                 conn_close(c, (int)m->a, m->data);
             mark_dirty(&dirty, c);
@@ -1393,7 +1431,7 @@ static void *hub_main(void *arg)
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
 void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn release,
-                  void *release_arg, int64_t user_id, int64_t expires_ms)
+                  void *release_arg, int64_t user_id, int64_t session_id, int64_t expires_ms)
 {
     pthread_rwlock_rdlock(&adopt_lock);
     if (!atomic_load(&hub.running) || fd < 0 || !release) {
@@ -1428,6 +1466,7 @@ void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn rel
     mail *m = mail_new(c, MAIL_ADOPT, NULL, 0); /* c keeps refs: the thread's and the mail's */
     m->a = user_id;
     m->b = expires_ms;
+    m->sid = session_id;
     mail_push(c->t, m);
     pthread_rwlock_unlock(&adopt_lock);
 }

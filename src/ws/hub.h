@@ -17,9 +17,10 @@
 
 /* Application close codes (RFC 6455 leaves 4000-4999 to applications); docs/realtime.md. */
 enum {
-    WS_CLOSE_IDLE = 4000,          /* nothing received for --ws-idle-timeout seconds */
-    WS_CLOSE_TOKEN_EXPIRED = 4001, /* the access token expired and no new one came */
-    WS_CLOSE_AUTH_FAILED = 4003,   /* bad token, or none within --ws-auth-timeout seconds */
+    WS_CLOSE_IDLE = 4000,            /* nothing received for --ws-idle-timeout seconds */
+    WS_CLOSE_TOKEN_EXPIRED = 4001,   /* the access token expired and no new one came */
+    WS_CLOSE_SESSION_REVOKED = 4002, /* its login session ended: logout, revocation, password */
+    WS_CLOSE_AUTH_FAILED = 4003,     /* bad token, or none within --ws-auth-timeout seconds */
 };
 
 typedef struct ws_hub_options {
@@ -53,9 +54,10 @@ bool ws_handshake_accept(const char *key, char out[WS_ACCEPT_LEN]);
 typedef void (*ws_release_fn)(void *arg);
 /* Hands an upgraded, non-blocking socket to the hub. extra: bytes already read past the
  * handshake (copied). user_id 0: the client must authenticate with a first "auth" message;
- * otherwise it is authenticated until expires_ms (wall clock ms; 0 = never). release(arg) runs
- * exactly once, on a hub thread, instead of close(fd). Safe from any thread. */
+ * otherwise it is authenticated until expires_ms (wall clock ms; 0 = never) for the login
+ * session session_id (0 = none; see ws_call_set_user). release(arg) runs exactly once, on a hub
+ * thread, instead of close(fd). Safe from any thread. */
 void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn release,
-                  void *release_arg, int64_t user_id, int64_t expires_ms);
+                  void *release_arg, int64_t user_id, int64_t session_id, int64_t expires_ms);
 
 #endif

@@ -23,8 +23,8 @@ typedef struct ws_call ws_call;
 typedef void (*ws_command_fn)(ws_call *call);
 
 enum {
-    WS_CMD_INLINE = 0,        /* runs on the hub thread: must not block */
-    WS_CMD_BLOCKING = 1 << 0, /* runs on the worker pool with a database connection */
+    WS_CMD_INLINE = 0,         /* runs on the hub thread: must not block */
+    WS_CMD_BLOCKING = 1 << 0,  /* runs on the worker pool with a database connection */
     WS_CMD_ANONYMOUS = 1 << 1, /* may be sent before the socket is authenticated ("auth") */
 };
 
@@ -45,10 +45,13 @@ void *ws_call_ctx(ws_call *c);
 void ws_call_ack(ws_call *c, json_t *data);
 void ws_call_error(ws_call *c, const char *code, const char *message);
 /* For the "auth" command: the socket now belongs to user_id until expires_ms (wall clock, ms
- * since the epoch; 0 = no expiry). The first call subscribes "user:<id>"; later calls (a
- * refreshed token) only move the expiry and are ignored for another user. Takes effect before
- * the reply is sent. */
-void ws_call_set_user(ws_call *c, int64_t user_id, int64_t expires_ms);
+ * since the epoch; 0 = no expiry), as part of the login session session_id (0 = none). The
+ * first call subscribes "user:<id>"; later calls (a refreshed token) only move the expiry and
+ * the session and are ignored for another user. Takes effect before the reply is sent.
+ * A message on the session's bus topic ("session:<id>", bus_publish_session_ended) closes the
+ * socket with WS_CLOSE_SESSION_REVOKED, and from the moment it arrives every command of that
+ * socket, queued ones included, is refused with "session_revoked" instead of running. */
+void ws_call_set_user(ws_call *c, int64_t user_id, int64_t session_id, int64_t expires_ms);
 /* Closes the calling socket with an RFC 6455 / application close code once the reply is out. */
 void ws_call_close(ws_call *c, int code, const char *reason);
 

@@ -240,9 +240,11 @@ describe('email verification', () => {
     const token = msg.data.token;
     assert.ok(msg.text.includes(token));
     const c = client(url);
-    const r = await c.post('/api/v1/auth/verify-email', { json: { token } });
+    // with the account's own token: its password and sessions stay (see sessions.test.mjs)
+    const r = await c.post('/api/v1/auth/verify-email', { token: a.tokens.access_token, json: { token } });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.verified, true);
+    assert.equal(r.json.sessions_ended, false);
     const me = await c.get('/api/v1/auth/me', { token: a.tokens.access_token });
     assert.equal(me.json.email_verified, true);
     expectError(await c.post('/api/v1/auth/verify-email', { json: { token } }), 422, 'invalid_token');

@@ -74,14 +74,27 @@ static void cmd_slow(ws_call *c)
 
 static void cmd_silent(ws_call *c) {}
 
+static atomic_int counted;
+
+static void cmd_count(ws_call *c)
+{
+    atomic_fetch_add(&counted, 1);
+    ws_call_ack(c, NULL);
+}
+
 /* ---- a tiny client ------------------------------------------------------------------------ */
 
-static int open_socket(int64_t user)
+static int open_session_socket(int64_t user, int64_t session)
 {
     int sv[2];
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
-    ws_hub_adopt(sv[1], NULL, 0, release_fd, (void *)(intptr_t)sv[1], user, 0);
+    ws_hub_adopt(sv[1], NULL, 0, release_fd, (void *)(intptr_t)sv[1], user, session, 0);
     return sv[0];
+}
+
+static int open_socket(int64_t user)
+{
+    return open_session_socket(user, 0);
 }
 
 static void send_text(int fd, const char *text)
@@ -367,6 +380,37 @@ static void test_send_connections_slow_consumer(void **state)
     close(fast);
 }
 
+/* A message on "session:<id>" closes that session's sockets 4002, and a command queued before
+ * it but run after is refused instead of running; another session of the user stays. */
+static void test_session_revoked(void **state)
+{
+    atomic_store(&counted, 0);
+    int a = open_session_socket(9, 901), b = open_session_socket(9, 902);
+    json_decref(expect_type(a, "ready"));
+    json_decref(expect_type(b, "ready"));
+    /* both workers busy, so a's count waits in the queue */
+    send_text(b, "{\"type\":\"slow\",\"id\":\"s1\"}");
+    send_text(b, "{\"type\":\"slow\",\"id\":\"s2\"}");
+    usleep(50000);
+    send_text(a, "{\"type\":\"count\",\"id\":\"c\"}");
+    usleep(50000);
+    assert_int_equal(bus_publish_session_ended(901, "logout"), 1);
+    assert_int_equal(read_close_code(a), WS_CLOSE_SESSION_REVOKED);
+    json_decref(expect_type(b, "ack"));
+    json_decref(expect_type(b, "ack"));
+    usleep(100000);
+    assert_int_equal(atomic_load(&counted), 0);
+    /* the other session's socket still counts, hears its user and runs commands */
+    assert_int_equal(bus_publish_user(9, "still", NULL), 1);
+    json_decref(expect_type(b, "still"));
+    send_text(b, "{\"type\":\"count\",\"id\":\"c2\"}");
+    json_decref(expect_type(b, "ack"));
+    assert_int_equal(atomic_load(&counted), 1);
+    assert_int_equal(bus_publish_session_ended(901, "logout"), 0);
+    close(a);
+    close(b);
+}
+
 static void test_unauthenticated_socket(void **state)
 {
     int fd = open_socket(0);
@@ -384,6 +428,7 @@ static int setup(void **state)
     ws_command_register("leave", cmd_leave, WS_CMD_BLOCKING);
     ws_command_register("slow", cmd_slow, WS_CMD_BLOCKING);
     ws_command_register("silent", cmd_silent, WS_CMD_INLINE);
+    ws_command_register("count", cmd_count, WS_CMD_BLOCKING);
     ws_on_session(on_session);
     ws_on_session(on_session_second);
     ws_on_session(on_session); /* the same callback twice is told once */
@@ -409,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_send_connections),
         cmocka_unit_test(test_send_connections_slow_consumer),
         cmocka_unit_test(test_unauthenticated_socket),
+        cmocka_unit_test(test_session_revoked),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
