@@ -6,6 +6,7 @@
 #ifndef STREAMHUB_DOMAIN_GRAPH_H
 #define STREAMHUB_DOMAIN_GRAPH_H
 
+#include "core/jsonw.h"
 #include "domain/auth.h"
 #include "store/graph.h"
 
@@ -32,7 +33,24 @@ typedef struct profile_update {
     int is_private;            /* -1 = unchanged */
     int allow_duets, allow_stitches, allow_comments;
     const char *default_visibility;
+    /* the caller's own ready image media; -1 = unchanged, 0 = clear */
+    int64_t avatar_media_id, cover_media_id;
 } profile_update;
+
+/* The image rendition a summary's avatar points at (made for every image media). */
+#define GRAPH_AVATAR_SMALL "thumb_160.jpg"
+
+/* The one shape of a user embedded anywhere (post and comment authors, notification actors,
+ * conversation members, search results, lists of users), written as object members so callers
+ * may add their own: id, handle, display_name (the handle when the user set none), avatar (a
+ * signed URL of the small rendition, or null) and verified (holds the "verified" badge). Every
+ * statement that reads a user row reads the avatar and badge with it, so this costs no query.
+ * It lives here rather than in api/ because notification pushes are built in domain/notify.c. */
+void graph_user_summary_members(jsonw *w, const store_user *u);
+/* The same as a jansson object (for handlers that build trees). */
+json_t *graph_user_summary_json(const store_user *u);
+/* display_name as shown: the handle when empty. */
+const char *graph_display_name(const store_user *u);
 
 /* Finds a user by handle (any case) as seen by viewer (0 = anonymous): users who block the
  * viewer do not exist for them. ERR_NOT_FOUND with err filled. */

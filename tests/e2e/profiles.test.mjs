@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: MIT
+// Profiles: avatars and covers from the user's own image media (set, shown, cleared, cleared
+// again when the media is deleted), the one user summary (avatar, verified badge, display name
+// falling back to the handle) in every place a user is embedded, users looked up by id, and the
+// name validator on every user-visible name.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+import { startServer, stopAll, uniqueUser } from './lib/harness.mjs';
+import { client, register, login, createUserCli, expectError } from './lib/accounts.mjs';
+
+let server, url;
+before(async () => {
+  server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0'] });
+  url = server.url;
+});
+after(stopAll);
+const c = () => client(url);
+const tok = (u) => u.tokens.access_token;
+const ok = (r, status = 200) => { assert.equal(r.status, status, r.text); return r.json; };
+const admin = async () => {
+  const creds = uniqueUser('adm');
+  createUserCli(server, { ...creds, role: 'admin' });
+  return { tokens: await login(url, creds.handle, creds.password), creds };
+};
+
+function tinyPng() {
+  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
+  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const cr = Buffer.alloc(4); cr.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, cr]);
+  };
+  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(1, 0); ihdr.writeUInt32BE(1, 4); ihdr[8] = 8; ihdr[9] = 2;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.from([0, 255, 0, 0]))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Uploads a tiny PNG as who's media and waits until it is processed. */
+async function readyImage(who) {
+  const m = ok(await c().post('/api/v1/media', { token: tok(who), body: tinyPng(), headers: { 'content-type': 'image/png' } }), 201);
+  for (let i = 0; i < 300; i++) {
+    const got = ok(await c().get(`/api/v1/media/${m.id}`, { token: tok(who) }));
+    if (got.state === 'ready') return got;
+    assert.notEqual(got.state, 'failed', JSON.stringify(got));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail('media never became ready');
+}
+
+const me = async (who) => ok(await c().get('/api/v1/users/me', { token: tok(who) }));
+const patchMe = (who, json) => c().patch('/api/v1/users/me', { token: tok(who), json });
+/** The media id and file a signed media URL points at. */
+const target = (u) => { const m = new URL(u, url).pathname.match(/^\/api\/v1\/media\/(\d+)\/(.+)$/); return m && { id: m[1], file: m[2] }; };
+
+describe('avatars and covers', () => {
+  test('set from own ready images: the profile shows every size, summaries the small one, all signed', async () => {
+    const a = await register(url);
+    const img = await readyImage(a), cov = await readyImage(a);
+    const p = ok(await patchMe(a, { avatar_media_id: img.id, cover_media_id: cov.id }));
+    assert.deepEqual(target(p.avatar), { id: img.id, file: 'thumb_160.jpg' });
+    assert.deepEqual(Object.keys(p.avatar_sizes).sort(), ['image', 'thumbnail_160', 'thumbnail_480', 'thumbnail_720']);
+    assert.deepEqual(target(p.avatar_sizes.thumbnail_480), { id: img.id, file: 'thumb_480.jpg' });
+    assert.deepEqual(target(p.cover.image), { id: cov.id, file: 'image.jpg' });
+    assert.equal(p.avatar_media_id, img.id);
+    assert.equal(p.cover_media_id, cov.id);
+    // anyone may fetch the signed URL, without a token; a tampered one is refused
+    const pic = await fetch(new URL(p.avatar, url));
+    assert.equal(pic.status, 200);
+    assert.equal(pic.headers.get('content-type'), 'image/jpeg');
+    assert.equal((await fetch(new URL(p.avatar.replace(/sig=./, 'sig=0').replace(/sig=00/, 'sig=01'), url))).status >= 400, true);
+    // others see the same images, but not the media ids
+    const seen = ok(await c().get(`/api/v1/users/${a.creds.handle}`));
+    assert.deepEqual(target(seen.avatar), { id: img.id, file: 'thumb_160.jpg' });
+    assert.deepEqual(target(seen.cover.thumbnail_720), { id: cov.id, file: 'thumb_720.jpg' });
+    assert.equal(seen.avatar_media_id, undefined);
+    // null clears one and leaves the other
+    const cleared = ok(await patchMe(a, { avatar_media_id: null }));
+    assert.equal(cleared.avatar, null);
+    assert.equal(cleared.avatar_sizes, null);
+    assert.deepEqual(target(cleared.cover.image), { id: cov.id, file: 'image.jpg' });
+    // other fields leave both as they are
+    const other = ok(await patchMe(a, { bio: 'hello' }));
+    assert.equal(other.avatar, null);
+    assert.equal(other.cover_media_id, cov.id);
+  });
+
+  test('bad ids: wrong types 422, unknown or another user\'s media 404, no token 401; nothing changes', async () => {
+    const a = await register(url), b = await register(url);
+    const mine = await readyImage(a), theirs = await readyImage(b);
+    ok(await patchMe(a, { avatar_media_id: mine.id }));
+    for (const [json, field, reason] of [
+      [{ avatar_media_id: 12 }, 'avatar_media_id', 'must_be_string'],
+      [{ avatar_media_id: 'abc' }, 'avatar_media_id', 'invalid_format'],
+      [{ cover_media_id: '0' }, 'cover_media_id', 'invalid_format'],
+      [{ cover_media_id: true }, 'cover_media_id', 'must_be_string'],
+      [{ avatar_media_id: ['1'] }, 'avatar_media_id', 'must_be_string'],
+    ]) {
+      const r = await patchMe(a, json);
+      expectError(r, 422, 'validation_failed');
+      assert.deepEqual([r.json.error.details.field, r.json.error.details.reason], [field, reason], JSON.stringify(json));
+    }
+    expectError(await patchMe(a, { avatar_media_id: theirs.id }), 404, 'media_not_found');
+    expectError(await patchMe(a, { cover_media_id: '987654321987' }), 404, 'media_not_found');
+    // a bad id fails the whole update: the valid fields beside it are not written either
+    expectError(await patchMe(a, { bio: 'changed', avatar_media_id: theirs.id }), 404, 'media_not_found');
+    expectError(await c().patch('/api/v1/users/me', { json: { avatar_media_id: null } }), 401);
+    expectError(await c().patch('/api/v1/users/me', { token: 'nope', json: { avatar_media_id: null } }), 401);
+    const now = await me(a);
+    assert.equal(now.avatar_media_id, mine.id);
+    assert.equal(now.bio, '');
+    assert.equal(ok(await c().get(`/api/v1/users/${b.creds.handle}`)).avatar, null);
+  });
+
+  test('deleting the media clears the avatar and cover', async () => {
+    const a = await register(url);
+    const img = await readyImage(a);
+    ok(await patchMe(a, { avatar_media_id: img.id, cover_media_id: img.id }));
+    assert.equal((await c().del(`/api/v1/media/${img.id}`, { token: tok(a) })).status, 204);
+    const p = await me(a);
+    assert.deepEqual([p.avatar, p.avatar_sizes, p.cover, p.avatar_media_id, p.cover_media_id], [null, null, null, null, null]);
+  });
+});
+
+describe('the user summary', () => {
+  test('avatar, verified and display name wherever a user is embedded', async () => {
+    const adm = await admin();
+    const a = await register(url, { display_name: 'Ana A.' });
+    const b = await register(url); // no display name: the handle stands in
+    const img = await readyImage(a);
+    ok(await patchMe(a, { avatar_media_id: img.id }));
+    ok(await c().post(`/api/v1/admin/users/${a.user.id}/badges`, { token: adm.tokens.access_token, json: { badge: 'verified' } }));
+    const check = (u, who, where) => {
+      assert.ok(u, where);
+      if (who === a) {
+        assert.deepEqual([u.id, u.handle, u.display_name, u.verified], [a.user.id, a.creds.handle, 'Ana A.', true], where);
+        assert.deepEqual(target(u.avatar), { id: img.id, file: 'thumb_160.jpg' }, where);
+      } else {
+        assert.deepEqual([u.id, u.handle, u.display_name, u.verified, u.avatar], [b.user.id, b.creds.handle, b.creds.handle, false, null], where);
+      }
+    };
+    ok(await c().post(`/api/v1/users/${a.creds.handle}/follow`, { token: tok(b) }));
+    ok(await c().post(`/api/v1/users/${b.creds.handle}/follow`, { token: tok(a) }));
+    const post = ok(await c().post('/api/v1/posts', { token: tok(a), json: { type: 'text', caption: 'hi there' } }), 201);
+    check(post.author, a, 'created post');
+    check(ok(await c().get(`/api/v1/posts/${post.id}`)).author, a, 'post');
+    check(ok(await c().get('/api/v1/feed/home', { token: tok(b) })).items.find((p) => p.id === post.id).author, a, 'home feed');
+    check(ok(await c().get(`/api/v1/users/${a.creds.handle}/posts`)).items[0].author, a, 'profile posts');
+    const cm = ok(await c().post(`/api/v1/posts/${post.id}/comments`, { token: tok(b), json: { body: 'nice' } }), 201);
+    check(cm.author, b, 'comment');
+    check(ok(await c().get(`/api/v1/posts/${post.id}/comments`)).items[0].author, b, 'comments');
+    const notes = ok(await c().get('/api/v1/notifications', { token: tok(b) })).items;
+    check(notes.find((n) => n.type === 'follow').actor, a, 'notification actor');
+    check(ok(await c().get(`/api/v1/users/${a.creds.handle}/followers`)).items[0], b, 'followers');
+    check(ok(await c().get(`/api/v1/users/${b.creds.handle}/followers`)).items[0], a, 'followers');
+    const conv = ok(await c().post('/api/v1/conversations', { token: tok(b), json: { kind: 'direct', member_ids: [a.user.id] } }), 201);
+    const full = ok(await c().get(`/api/v1/conversations/${conv.id}`, { token: tok(b) }));
+    check(full.peer, a, 'conversation peer');
+    check(full.members.find((m) => m.user.id === a.user.id).user, a, 'conversation member');
+    check(full.members.find((m) => m.user.id === b.user.id).user, b, 'conversation member');
+    const found = ok(await c().get(`/api/v1/search?type=users&q=${a.creds.handle}`));
+    check(found.items.find((u) => u.id === a.user.id), a, 'search');
+    const profile = ok(await c().get(`/api/v1/users/${a.creds.handle}`));
+    check(profile, a, 'profile');
+    // revoking the badge shows at once
+    ok(await c().del(`/api/v1/admin/users/${a.user.id}/badges?badge=verified`, { token: adm.tokens.access_token }));
+    assert.equal(ok(await c().get(`/api/v1/posts/${post.id}`)).author.verified, false);
+  });
+});
