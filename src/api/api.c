@@ -48,6 +48,9 @@ static const http_route routes[] = {
 
     {"PATCH", "/api/v1/admin/users/:id/role", api_admin_set_role, DB | JSON, NULL},
 
+    /* before /users/:handle, which would take "by-id" for a handle */
+    {"GET", "/api/v1/users/by-id", api_users_by_ids, DB, NULL},
+    {"GET", "/api/v1/users/by-id/:id", api_users_get_by_id, DB, NULL},
     {"GET", "/api/v1/users/:handle", api_users_get, DB, NULL},
     {"PATCH", "/api/v1/users/me", api_users_update_me, DB | JSON, NULL},
     {"POST", "/api/v1/users/:handle/follow", api_users_follow, DB | JSON | HTTP_OPTIONAL_BODY, NULL},

@@ -9,6 +9,7 @@
 #include "domain/posts.h"
 #include "jobs/event_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +111,93 @@ static bool profile_image_field(json_t *body, const char *field, int64_t *out, j
         return false;
     }
     return true;
+}
+
+/* GET /api/v1/users/by-id/:id: the profile GET /users/:handle shows, found by id. */
+void api_users_get_by_id(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed))
+        return;
+    int64_t id;
+    store_user u;
+    auth_error err = {.code = "user_not_found", .message = "no such user"};
+    int rc = id_parse(http_req_param(req, "id"), &id)
+                 ? graph_find_user_by_id(d, authed ? p.user.id : 0, id, &u, &err)
+                 : ERR_NOT_FOUND;
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    if (authed && p.user.id != u.id)
+        event_log_emit(p.user.id, "profile_view", "user", u.id, NULL);
+    http_res_json(res, 200, api_profile_json(d, &u, authed ? p.user.id : 0));
+}
+
+/* Parses ?ids= (comma-separated ids, at most GRAPH_USERS_BY_IDS_MAX); answers 422 itself. */
+static int parse_ids(http_req *req, http_res *res, int64_t *ids)
+{
+    const char *q = http_req_query(req, "ids");
+    if (!q || !*q) {
+        api_invalid(res, &(jv_error){"ids", "required"});
+        return -1;
+    }
+    int n = 0;
+    for (const char *p = q;; n++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == GRAPH_USERS_BY_IDS_MAX) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "ids takes at most %d ids", GRAPH_USERS_BY_IDS_MAX);
+            api_fail(res, ERR_INVALID,
+                     &(auth_error){.code = "validation_failed", .message = msg, .field = "ids",
+                                   .reason = "too_many"});
+            return -1;
+        }
+        char one[24];
+        if (len == 0 || len >= sizeof one) {
+            api_invalid(res, &(jv_error){"ids", "invalid_format"});
+            return -1;
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (!id_parse(one, &ids[n])) {
+            api_invalid(res, &(jv_error){"ids", "invalid_format"});
+            return -1;
+        }
+        if (!comma)
+            return n + 1;
+        p = comma + 1;
+    }
+}
+
+/* GET /api/v1/users/by-id?ids=1,2,3: user summaries in the order asked; ids unknown or of users
+ * who block the caller are left out (docs/social.md). */
+void api_users_by_ids(http_req *req, http_res *res)
+{
+    int64_t ids[GRAPH_USERS_BY_IDS_MAX];
+    int n = parse_ids(req, res, ids);
+    if (n < 0)
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed))
+        return;
+    store_user *users = xcalloc((size_t)n, sizeof *users);
+    int got = graph_users_by_ids(d, authed ? p.user.id : 0, ids, n, users);
+    if (got < 0) {
+        free(users);
+        api_fail(res, got, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < got; i++)
+        json_array_append_new(items, graph_user_summary_json(&users[i]));
+    free(users);
+    http_res_json(res, 200, json_pack("{s:o}", "items", items));
 }
 
 void api_users_update_me(http_req *req, http_res *res)

@@ -17,6 +17,7 @@
 #include "store/identity.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_LINKS 5
@@ -84,6 +85,36 @@ int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
                                 store_blocks(d, out->id, viewer)))
         return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
     return rc < 0 ? domain_db_failed(err, d, "graph") : 0;
+}
+
+int graph_find_user_by_id(db *d, int64_t viewer, int64_t id, store_user *out, auth_error *err)
+{
+    int rc = store_user_by_id(d, id, out);
+    if (rc == ERR_NOT_FOUND ||
+        (rc == 0 && viewer && viewer != out->id && store_blocks(d, out->id, viewer)))
+        return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
+    return rc < 0 ? domain_db_failed(err, d, "graph") : 0;
+}
+
+int graph_users_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_user *out)
+{
+    if (n > GRAPH_USERS_BY_IDS_MAX)
+        n = GRAPH_USERS_BY_IDS_MAX;
+    store_user *found = xcalloc((size_t)n + 1, sizeof *found);
+    int got = store_users_by_ids(d, viewer, ids, n, found), k = 0;
+    /* back into the order asked, each user once (the statement answers in no order) */
+    for (int i = 0; got > 0 && i < n; i++) {
+        bool seen = false;
+        for (int j = 0; j < k && !seen; j++)
+            seen = out[j].id == ids[i];
+        for (int j = 0; j < got && !seen; j++)
+            if (found[j].id == ids[i]) {
+                out[k++] = found[j];
+                seen = true;
+            }
+    }
+    free(found);
+    return got < 0 ? got : k;
 }
 
 void graph_relationship_of(db *d, int64_t viewer, int64_t other, graph_relationship *out)

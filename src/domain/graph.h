@@ -56,6 +56,13 @@ const char *graph_display_name(const store_user *u);
  * viewer do not exist for them. ERR_NOT_FOUND with err filled. */
 int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
                     auth_error *err);
+/* The same by id: 404 user_not_found for an unknown id or a user who blocks the viewer. */
+int graph_find_user_by_id(db *d, int64_t viewer, int64_t id, store_user *out, auth_error *err);
+/* Users by id, at most GRAPH_USERS_BY_IDS_MAX (a batch lookup for clients holding ids from DMs,
+ * presence or admin routes): the users among ids that graph_find_user_by_id would find, in the
+ * order asked, each once; the others are left out. Returns how many, or a negative ERR_*. */
+#define GRAPH_USERS_BY_IDS_MAX STORE_USERS_BY_IDS_MAX
+int graph_users_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_user *out);
 /* Blocking ends follows and requests both ways and hides the two users from each other;
  * muting only marks them (feeds will drop muted authors). Both idempotent. */
 int graph_set_block(db *d, const store_user *me, const store_user *target, bool on,

@@ -284,13 +284,15 @@ int store_user_set_images(db *d, int64_t id, int64_t avatar_media_id, int64_t co
     return update_one(d, s);
 }
 
-int store_users_by_ids(db *d, const int64_t *ids, int n, store_user *out)
+int store_users_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_user *out)
 {
     /* A fixed number of "?" (unused ones bound to 0, which no user has), so the statement is
      * prepared once and cached. */
     static const char *sql =
         "SELECT " USER_COLS " FROM users u WHERE u.id IN (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = ? "
+        "AND u.id <> ?)";
     _Static_assert(STORE_USERS_BY_IDS_MAX == 50, "one ? per id in the statement above");
     if (n > STORE_USERS_BY_IDS_MAX)
         n = STORE_USERS_BY_IDS_MAX;
@@ -299,6 +301,8 @@ int store_users_by_ids(db *d, const int64_t *ids, int n, store_user *out)
         return ERR_DB;
     for (int k = 0; k < STORE_USERS_BY_IDS_MAX; k++)
         db_bind_int64(s, k + 1, k < n ? ids[k] : 0);
+    db_bind_int64(s, STORE_USERS_BY_IDS_MAX + 1, viewer);
+    db_bind_int64(s, STORE_USERS_BY_IDS_MAX + 2, viewer);
     int got = 0, rc = DB_DONE;
     while (got < n && (rc = db_step(s)) == DB_ROW)
         store_user_decode(s, &out[got++]);

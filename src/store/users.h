@@ -59,10 +59,10 @@ int store_user_update_profile(db *d, const store_user *u, int64_t now);
 /* Sets (media id) or clears (0) the avatar and cover; the caller has checked the media. */
 int store_user_set_images(db *d, int64_t id, int64_t avatar_media_id, int64_t cover_media_id,
                           int64_t now);
-/* Up to STORE_USERS_BY_IDS_MAX users among ids, in no particular order; unknown ids are left
- * out. Returns how many were read. */
+/* Up to STORE_USERS_BY_IDS_MAX users among ids, in no particular order; unknown ids and users
+ * who block viewer (0 = anonymous) are left out. Returns how many were read. */
 #define STORE_USERS_BY_IDS_MAX 50
-int store_users_by_ids(db *d, const int64_t *ids, int n, store_user *out);
+int store_users_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_user *out);
 /* Runs a bound statement selecting USER_COLUMNS then an edge id (column STORE_USER_NCOLS), filling
  * up to max users and their edge ids (the cursor); returns the count or a negative ERR_*. */
 int store_user_page(db_stmt *s, int64_t *edge_ids, store_user *out, int max);

@@ -169,3 +169,58 @@ describe('the user summary', () => {
     assert.equal(ok(await c().get(`/api/v1/posts/${post.id}`)).author.verified, false);
   });
 });
+
+describe('users by id', () => {
+  test('GET /users/by-id/:id is the handle route\'s profile, with its visibility', async () => {
+    const a = await register(url, { display_name: 'Ida' }), b = await register(url), x = await register(url);
+    const byHandle = ok(await c().get(`/api/v1/users/${a.creds.handle}`, { token: tok(b) }));
+    const byId = ok(await c().get(`/api/v1/users/by-id/${a.user.id}`, { token: tok(b) }));
+    assert.deepEqual(byId, byHandle);
+    assert.equal(ok(await c().get(`/api/v1/users/by-id/${a.user.id}`)).display_name, 'Ida');
+    // own id shows the private fields, as /users/me does
+    assert.equal(ok(await c().get(`/api/v1/users/by-id/${a.user.id}`, { token: tok(a) })).email, a.creds.email);
+    for (const bad of ['987654321987', 'abc', '0', '-1', '1'.repeat(30)])
+      expectError(await c().get(`/api/v1/users/by-id/${bad}`), 404, 'user_not_found');
+    // someone who blocks you does not exist for you; the one you block still does
+    ok(await c().post(`/api/v1/users/${x.creds.handle}/block`, { token: tok(a) }), 204);
+    expectError(await c().get(`/api/v1/users/by-id/${a.user.id}`, { token: tok(x) }), 404, 'user_not_found');
+    assert.equal(ok(await c().get(`/api/v1/users/by-id/${x.user.id}`, { token: tok(a) })).relationship.blocking, true);
+    expectError(await c().get(`/api/v1/users/by-id/${a.user.id}`, { token: 'not-a-token' }), 401);
+  });
+
+  test('GET /users/by-id?ids= answers summaries in the order asked, leaving out unknown and blocking users', async () => {
+    const a = await register(url), b = await register(url), x = await register(url);
+    const img = await readyImage(b);
+    ok(await patchMe(b, { avatar_media_id: img.id }));
+    const ids = (...us) => us.map((u) => (typeof u === 'string' ? u : u.user.id)).join(',');
+    let r = ok(await c().get(`/api/v1/users/by-id?ids=${ids(b, a, '987654321987', b, x)}`));
+    assert.deepEqual(r.items.map((u) => u.id), [b.user.id, a.user.id, x.user.id]);
+    assert.deepEqual(Object.keys(r.items[0]).sort(), ['avatar', 'display_name', 'handle', 'id', 'verified']);
+    assert.deepEqual(target(r.items[0].avatar), { id: img.id, file: 'thumb_160.jpg' });
+    ok(await c().post(`/api/v1/users/${x.creds.handle}/block`, { token: tok(a) }), 204);
+    r = ok(await c().get(`/api/v1/users/by-id?ids=${ids(a, b)}`, { token: tok(x) }));
+    assert.deepEqual(r.items.map((u) => u.id), [b.user.id], 'a blocks x: hidden from x');
+    r = ok(await c().get(`/api/v1/users/by-id?ids=${ids(a, x)}`, { token: tok(a) }));
+    assert.deepEqual(r.items.map((u) => u.id), [a.user.id, x.user.id], 'a still sees whom a blocks, and itself');
+    assert.deepEqual(ok(await c().get('/api/v1/users/by-id?ids=987654321987')).items, []);
+    // exactly the limit is fine
+    const fifty = Array.from({ length: 50 }, () => a.user.id).join(',');
+    assert.deepEqual(ok(await c().get(`/api/v1/users/by-id?ids=${fifty}`)).items.map((u) => u.id), [a.user.id]);
+  });
+
+  test('GET /users/by-id?ids= bad input is 422 naming the reason, bad tokens 401', async () => {
+    const a = await register(url);
+    const fiftyOne = Array.from({ length: 51 }, () => a.user.id).join(',');
+    for (const [q, reason] of [['', 'required'], ['?ids=', 'required'], ['?ids=abc', 'invalid_format'],
+      [`?ids=${a.user.id},x`, 'invalid_format'], [`?ids=${a.user.id},,${a.user.id}`, 'invalid_format'],
+      [`?ids=${a.user.id},`, 'invalid_format'], ['?ids=-5', 'invalid_format'], ['?ids=1.5', 'invalid_format'],
+      [`?ids=${'9'.repeat(40)}`, 'invalid_format'], [`?ids=${fiftyOne}`, 'too_many']]) {
+      const r = await c().get(`/api/v1/users/by-id${q}`);
+      expectError(r, 422, 'validation_failed');
+      assert.deepEqual([r.json.error.details.field, r.json.error.details.reason], ['ids', reason], q);
+      if (reason === 'too_many') assert.match(r.json.error.message, /50/);
+    }
+    expectError(await c().get(`/api/v1/users/by-id?ids=${a.user.id}`, { token: 'not-a-token' }), 401);
+    expectError(await c().post(`/api/v1/users/by-id?ids=${a.user.id}`, { token: tok(a) }), 405);
+  });
+});
