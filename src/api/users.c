@@ -152,7 +152,9 @@ static int parse_ids(http_req *req, http_res *res, int64_t *ids)
             char msg[64];
             snprintf(msg, sizeof msg, "ids takes at most %d ids", GRAPH_USERS_BY_IDS_MAX);
             api_fail(res, ERR_INVALID,
-                     &(auth_error){.code = "validation_failed", .message = msg, .field = "ids",
+                     &(auth_error){.code = "validation_failed",
+                                   .message = msg,
+                                   .field = "ids",
                                    .reason = "too_many"});
             return -1;
         }
