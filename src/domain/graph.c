@@ -151,7 +151,9 @@ static const char *check_link(const char *url)
 int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_error *err)
 {
     const char *why;
-    if (u->display_name && (why = validate_display_name(u->display_name)))
+    char display_name[sizeof me->display_name];
+    if (u->display_name &&
+        (why = validate_display_name(u->display_name, display_name, sizeof display_name)))
         return domain_invalid(err, "display_name", why);
     if (u->bio) {
         if (utf8_length(u->bio) > 150)
@@ -206,7 +208,7 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
             return domain_fail(err, ERR_CONFLICT, "handle_taken", "that handle is taken");
     }
     if (u->display_name)
-        snprintf(me->display_name, sizeof me->display_name, "%s", u->display_name);
+        snprintf(me->display_name, sizeof me->display_name, "%s", display_name);
     if (u->is_private >= 0)
         me->is_private = u->is_private;
     if (u->allow_duets >= 0)

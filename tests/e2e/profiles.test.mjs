@@ -224,3 +224,72 @@ describe('users by id', () => {
     expectError(await c().post(`/api/v1/users/by-id?ids=${a.user.id}`, { token: tok(a) }), 405);
   });
 });
+
+describe('user-visible names', () => {
+  // one rule (validate_name): trimmed; no C0/C1 controls, bidi formatting, or invisible
+  // characters; ZWJ/ZWNJ only inside a word or emoji sequence
+  const refused = ['Ana\u0085', 'Ana\u202egnp.exe', '\u2066Ana\u2069', 'A\u200bna', '\u200dAna', 'Ana \u200c x',
+    '\u3164', 'Ana\u200f', 'a\tb', '\ufeffAna'];
+  const accepted = [['  Ana  ', 'Ana'], ['می\u200cخواهم', 'می\u200cخواهم'], ['👨\u200d👩\u200d👧 fam', '👨\u200d👩\u200d👧 fam'],
+    ['\u00a0Ñúñez\u3000', 'Ñúñez']];
+  const invalid = (r, field, reason) => {
+    expectError(r, 422, 'validation_failed');
+    assert.deepEqual([r.json.error.details.field, r.json.error.details.reason], [field, reason], r.text);
+  };
+
+  test('display_name on register and PATCH /users/me', async () => {
+    const a = await register(url, { display_name: 'Before' });
+    for (const bad of refused) {
+      invalid(await patchMe(a, { display_name: bad }), 'display_name', 'invalid_characters');
+      invalid(await c().post('/api/v1/auth/register', { json: { ...uniqueUser(), display_name: bad } }), 'display_name', 'invalid_characters');
+    }
+    assert.equal((await me(a)).display_name, 'Before', 'refused names change nothing');
+    for (const [given, stored] of accepted) {
+      assert.equal(ok(await patchMe(a, { display_name: given })).display_name, stored);
+      assert.equal((await me(a)).display_name, stored);
+    }
+    const creds = uniqueUser();
+    const r = ok(await c().post('/api/v1/auth/register', { json: { ...creds, display_name: '  Spaced  ' } }), 201);
+    assert.equal(r.user.display_name, 'Spaced');
+    // blank clears it: the handle stands in
+    assert.equal(ok(await patchMe(a, { display_name: '   ' })).display_name, a.creds.handle);
+    assert.equal(ok(await patchMe(a, { display_name: '' })).display_name, a.creds.handle);
+  });
+
+  test('circle names on create and rename', async () => {
+    const a = await register(url);
+    const circle = ok(await c().post('/api/v1/circles', { token: tok(a), json: { name: 'Close' } }), 201);
+    for (const bad of refused) {
+      invalid(await c().post('/api/v1/circles', { token: tok(a), json: { name: bad } }), 'name', 'invalid_characters');
+      invalid(await c().patch(`/api/v1/circles/${circle.id}`, { token: tok(a), json: { name: bad } }), 'name', 'invalid_characters');
+    }
+    for (const blank of ['   ', '\u3000\u00a0'])
+      invalid(await c().post('/api/v1/circles', { token: tok(a), json: { name: blank } }), 'name', 'required');
+    invalid(await c().patch(`/api/v1/circles/${circle.id}`, { token: tok(a), json: { name: ' ' } }), 'name', 'required');
+    assert.deepEqual(ok(await c().get('/api/v1/circles', { token: tok(a) })).items.map((x) => x.name), ['Close']);
+    for (const [given, stored] of accepted) {
+      assert.equal(ok(await c().patch(`/api/v1/circles/${circle.id}`, { token: tok(a), json: { name: given } })).name, stored);
+      assert.equal(ok(await c().get(`/api/v1/circles/${circle.id}`, { token: tok(a) })).name, stored);
+    }
+    assert.equal(ok(await c().post('/api/v1/circles', { token: tok(a), json: { name: ' New ' } }), 201).name, 'New');
+  });
+
+  test('group conversation titles on create and rename', async () => {
+    const a = await register(url), b = await register(url);
+    const group = (title) => c().post('/api/v1/conversations', { token: tok(a), json: { kind: 'group', title, member_ids: [b.user.id] } });
+    const conv = ok(await group('Team'), 201);
+    for (const bad of refused) {
+      invalid(await group(bad), 'title', 'invalid_characters');
+      invalid(await c().patch(`/api/v1/conversations/${conv.id}`, { token: tok(a), json: { title: bad } }), 'title', 'invalid_characters');
+    }
+    invalid(await group('   '), 'title', 'required');
+    invalid(await c().patch(`/api/v1/conversations/${conv.id}`, { token: tok(a), json: { title: '\u3000' } }), 'title', 'required');
+    assert.equal(ok(await c().get(`/api/v1/conversations/${conv.id}`, { token: tok(b) })).title, 'Team');
+    assert.equal(ok(await c().get('/api/v1/conversations', { token: tok(a) })).items.length, 1, 'refused groups were not made');
+    for (const [given, stored] of accepted) {
+      ok(await c().patch(`/api/v1/conversations/${conv.id}`, { token: tok(a), json: { title: given } }));
+      assert.equal(ok(await c().get(`/api/v1/conversations/${conv.id}`, { token: tok(b) })).title, stored);
+    }
+    assert.equal(ok(await group('  Trimmed  '), 201).title, 'Trimmed');
+  });
+});
