@@ -154,6 +154,12 @@ describe('the user summary', () => {
     const cm = ok(await c().post(`/api/v1/posts/${post.id}/comments`, { token: tok(b), json: { body: 'nice' } }), 201);
     check(cm.author, b, 'comment');
     check(ok(await c().get(`/api/v1/posts/${post.id}/comments`)).items[0].author, b, 'comments');
+    ok(await c().post(`/api/v1/posts/${post.id}/reactions`, { token: tok(b), json: { type: 'like' } }));
+    check(ok(await c().get(`/api/v1/posts/${post.id}/reactions`)).items[0].user, b, 'reactions');
+    ok(await c().post('/api/v1/posts', { token: tok(a), json: { type: 'story', caption: 'story' } }), 201);
+    const group = ok(await c().get('/api/v1/stories', { token: tok(b) })).items.find((g) => g.author.id === a.user.id);
+    check(group.author, a, 'story group');
+    check(group.stories[0].author, a, 'story');
     const notes = ok(await c().get('/api/v1/notifications', { token: tok(b) })).items;
     check(notes.find((n) => n.type === 'follow').actor, a, 'notification actor');
     check(ok(await c().get(`/api/v1/users/${a.creds.handle}/followers`)).items[0], b, 'followers');
