@@ -1,18 +1,29 @@
 /* SPDX-License-Identifier: MIT
  *
  * Fuzzes request-body validation: parse arbitrary bytes as the server does, then run the field
- * helpers and the account rules over every member.
+ * helpers and the account rules over every member; the name rule also sees the raw bytes (its
+ * UTF-8 decoder must hold against what jansson would have refused).
  */
 #include "core/json.h"
 #include "domain/validate.h"
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    char *raw = malloc(size + 1), out[64];
+    if (raw) {
+        memcpy(raw, data, size);
+        raw[size] = '\0';
+        validate_name(raw, 16, false, out, sizeof out);
+        validate_name(raw, 1000, true, NULL, 0);
+        free(raw);
+    }
     json_error_t err;
     json_t *root = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &err);
     if (!root)
@@ -30,7 +41,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 validate_email(s);
                 validate_phone(s);
                 validate_password(s);
-                validate_display_name(s);
+                char name[260];
+                validate_display_name(s, name, sizeof name);
             }
             jv_bool(root, key, false, &b, &jerr);
         }

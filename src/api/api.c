@@ -6,6 +6,8 @@
  */
 #include "api/api.h"
 
+#include "domain/graph.h"
+
 #include "core/id.h"
 
 #include <stdio.h>
@@ -46,6 +48,9 @@ static const http_route routes[] = {
 
     {"PATCH", "/api/v1/admin/users/:id/role", api_admin_set_role, DB | JSON, NULL},
 
+    /* before /users/:handle, which would take "by-id" for a handle */
+    {"GET", "/api/v1/users/by-id", api_users_by_ids, DB, NULL},
+    {"GET", "/api/v1/users/by-id/:id", api_users_get_by_id, DB, NULL},
     {"GET", "/api/v1/users/:handle", api_users_get, DB, NULL},
     {"PATCH", "/api/v1/users/me", api_users_update_me, DB | JSON, NULL},
     {"POST", "/api/v1/users/:handle/follow", api_users_follow, DB | JSON | HTTP_OPTIONAL_BODY, NULL},
@@ -312,9 +317,10 @@ void api_send_page(http_res *res, json_t *items, int fetched, int limit, int64_t
 
 json_t *api_user_json(const store_user *u, bool include_private)
 {
-    json_t *o = json_pack("{s:o, s:s, s:s, s:s, s:o}", "id", json_id(u->id), "handle", u->handle,
-                          "display_name", u->display_name, "role", u->role, "created_at",
-                          json_time(u->created_at));
+    /* the summary every embedded user carries, then what lists of users add */
+    json_t *o = graph_user_summary_json(u);
+    json_object_set_new(o, "role", json_string(u->role));
+    json_object_set_new(o, "created_at", json_time(u->created_at));
     if (include_private) {
         json_object_set_new(o, "email", u->email[0] ? json_string(u->email) : json_null());
         json_object_set_new(o, "phone", u->phone[0] ? json_string(u->phone) : json_null());

@@ -87,6 +87,8 @@ void api_admin_set_role(http_req *req, http_res *res);
 
 void api_users_get(http_req *req, http_res *res);
 void api_users_update_me(http_req *req, http_res *res);
+void api_users_get_by_id(http_req *req, http_res *res);
+void api_users_by_ids(http_req *req, http_res *res);
 void api_users_follow(http_req *req, http_res *res);
 void api_users_unfollow(http_req *req, http_res *res);
 void api_users_followers(http_req *req, http_res *res);

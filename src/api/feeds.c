@@ -5,6 +5,8 @@
  */
 #include "api/api.h"
 
+#include "domain/graph.h"
+
 #include "core/id.h"
 #include "core/jsonw.h"
 #include "domain/feed.h"
@@ -189,11 +191,9 @@ void api_stories(http_req *req, http_res *res)
             unseen |= !groups[i].seen[j];
             json_array_append_new(stories, s);
         }
-        json_array_append_new(
-            items, json_pack("{s:{s:o, s:s, s:s}, s:o, s:b}", "author", "id",
-                             json_id(groups[i].author.id), "handle", groups[i].author.handle,
-                             "display_name", groups[i].author.display_name, "stories", stories,
-                             "has_unseen", unseen));
+        json_array_append_new(items, json_pack("{s:o, s:o, s:b}", "author",
+                                               graph_user_summary_json(&groups[i].author),
+                                               "stories", stories, "has_unseen", unseen));
     }
     free(groups);
     http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",

@@ -7,6 +7,7 @@
 #include "core/id.h"
 #include "core/util.h"
 #include "domain/feed.h"
+#include "domain/graph.h"
 #include "domain/media.h"
 #include "domain/posts.h"
 #include "domain/tags.h"
@@ -37,9 +38,7 @@ static void write_post_members(jsonw *w, const store_post *p, const store_user *
     jsonw_member_string(w, "visibility", p->visibility);
     jsonw_key(w, "author");
     jsonw_object(w);
-    jsonw_member_id(w, "id", author->id);
-    jsonw_member_string(w, "handle", author->handle);
-    jsonw_member_string(w, "display_name", author->display_name);
+    graph_user_summary_members(w, author);
     jsonw_end_object(w);
     jsonw_member_time(w, "created_at", p->created_at);
     jsonw_member_time(w, "updated_at", p->updated_at);
@@ -344,9 +343,8 @@ void api_posts_reactions(http_req *req, http_res *res)
         store_user u;
         if (store_user_by_id(d, list[i].user_id, &u) < 0)
             continue;
-        json_array_append_new(items, json_pack("{s:{s:o, s:s, s:s}, s:s, s:o}", "user", "id",
-                                               json_id(u.id), "handle", u.handle, "display_name",
-                                               u.display_name, "type", list[i].type,
+        json_array_append_new(items, json_pack("{s:o, s:s, s:o}", "user",
+                                               graph_user_summary_json(&u), "type", list[i].type,
                                                "created_at", json_time(list[i].created_at)));
     }
     api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
@@ -357,11 +355,10 @@ static json_t *comment_json(db *d, const store_comment *c)
     store_user u;
     if (store_user_by_id(d, c->author_id, &u) < 0)
         memset(&u, 0, sizeof u);
-    return json_pack("{s:o, s:o, s:o, s:s, s:{s:o, s:s, s:s}, s:o, s:b, s:I}", "id",
-                     json_id(c->id), "post_id", json_id(c->post_id), "parent_id",
-                     c->parent_id ? json_id(c->parent_id) : json_null(), "body", c->body,
-                     "author", "id", json_id(u.id), "handle", u.handle, "display_name",
-                     u.display_name, "created_at", json_time(c->created_at), "edited",
+    return json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:I}", "id", json_id(c->id), "post_id",
+                     json_id(c->post_id), "parent_id",
+                     c->parent_id ? json_id(c->parent_id) : json_null(), "body", c->body, "author",
+                     graph_user_summary_json(&u), "created_at", json_time(c->created_at), "edited",
                      c->updated_at != c->created_at, "like_count", (json_int_t)c->like_count);
 }
 

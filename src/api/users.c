@@ -9,6 +9,7 @@
 #include "domain/posts.h"
 #include "jobs/event_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,13 @@ json_t *api_profile_json(db *d, const store_user *u, int64_t viewer)
     json_object_set_new(o, "bio", json_string(u->bio));
     json_object_set_new(o, "links", links ? links : json_array());
     json_object_set_new(o, "is_private", json_boolean(u->is_private));
+    /* "avatar" stays the summary's small URL, so a profile is a summary with more members; the
+     * full set of renditions (signed like every media URL) comes beside it */
+    json_object_set_new(o, "avatar_sizes",
+                        u->avatar_media_id ? api_media_urls(u->avatar_media_id, true)
+                                           : json_null());
+    json_object_set_new(o, "cover",
+                        u->cover_media_id ? api_media_urls(u->cover_media_id, true) : json_null());
     json_object_set_new(o, "badges", api_badges_json(d, u->id));
     json_object_set_new(o, "counts", json_pack("{s:I, s:I, s:I}", "followers",
                                                (json_int_t)u->followers_count, "following",
@@ -37,6 +45,10 @@ json_t *api_profile_json(db *d, const store_user *u, int64_t viewer)
         json_object_set_new(o, "allow_stitches", json_boolean(u->allow_stitches));
         json_object_set_new(o, "allow_comments", json_boolean(u->allow_comments));
         json_object_set_new(o, "default_visibility", json_string(u->default_visibility));
+        json_object_set_new(o, "avatar_media_id",
+                            u->avatar_media_id ? json_id(u->avatar_media_id) : json_null());
+        json_object_set_new(o, "cover_media_id",
+                            u->cover_media_id ? json_id(u->cover_media_id) : json_null());
     } else if (viewer) {
         graph_relationship r;
         graph_relationship_of(d, viewer, u->id, &r);
@@ -81,16 +93,125 @@ void api_users_get(http_req *req, http_res *res)
     http_res_json(res, 200, api_profile_json(d, &u, authed ? p.user.id : 0));
 }
 
+/* A media id field where absent leaves the value (-1) and null clears it (0). */
+static bool profile_image_field(json_t *body, const char *field, int64_t *out, jv_error *err)
+{
+    json_t *v = json_object_get(body, field);
+    *out = -1;
+    if (!v)
+        return true;
+    if (json_is_null(v)) {
+        *out = 0;
+        return true;
+    }
+    if (!jv_id(body, field, true, out, err))
+        return false;
+    if (*out <= 0) {
+        *err = (jv_error){field, "invalid_format"};
+        return false;
+    }
+    return true;
+}
+
+/* GET /api/v1/users/by-id/:id: the profile GET /users/:handle shows, found by id. */
+void api_users_get_by_id(http_req *req, http_res *res)
+{
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed))
+        return;
+    int64_t id;
+    store_user u;
+    auth_error err = {.code = "user_not_found", .message = "no such user"};
+    int rc = id_parse(http_req_param(req, "id"), &id)
+                 ? graph_find_user_by_id(d, authed ? p.user.id : 0, id, &u, &err)
+                 : ERR_NOT_FOUND;
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    if (authed && p.user.id != u.id)
+        event_log_emit(p.user.id, "profile_view", "user", u.id, NULL);
+    http_res_json(res, 200, api_profile_json(d, &u, authed ? p.user.id : 0));
+}
+
+/* Parses ?ids= (comma-separated ids, at most GRAPH_USERS_BY_IDS_MAX); answers 422 itself. */
+static int parse_ids(http_req *req, http_res *res, int64_t *ids)
+{
+    const char *q = http_req_query(req, "ids");
+    if (!q || !*q) {
+        api_invalid(res, &(jv_error){"ids", "required"});
+        return -1;
+    }
+    int n = 0;
+    for (const char *p = q;; n++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == GRAPH_USERS_BY_IDS_MAX) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "ids takes at most %d ids", GRAPH_USERS_BY_IDS_MAX);
+            api_fail(res, ERR_INVALID,
+                     &(auth_error){.code = "validation_failed",
+                                   .message = msg,
+                                   .field = "ids",
+                                   .reason = "too_many"});
+            return -1;
+        }
+        char one[24];
+        if (len == 0 || len >= sizeof one) {
+            api_invalid(res, &(jv_error){"ids", "invalid_format"});
+            return -1;
+        }
+        memcpy(one, p, len);
+        one[len] = '\0';
+        if (!id_parse(one, &ids[n])) {
+            api_invalid(res, &(jv_error){"ids", "invalid_format"});
+            return -1;
+        }
+        if (!comma)
+            return n + 1;
+        p = comma + 1;
+    }
+}
+
+/* GET /api/v1/users/by-id?ids=1,2,3: user summaries in the order asked; ids unknown or of users
+ * who block the caller are left out (docs/social.md). */
+void api_users_by_ids(http_req *req, http_res *res)
+{
+    int64_t ids[GRAPH_USERS_BY_IDS_MAX];
+    int n = parse_ids(req, res, ids);
+    if (n < 0)
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    bool authed;
+    if (!d || !api_auth_optional(req, res, d, &p, &authed))
+        return;
+    store_user *users = xcalloc((size_t)n, sizeof *users);
+    int got = graph_users_by_ids(d, authed ? p.user.id : 0, ids, n, users);
+    if (got < 0) {
+        free(users);
+        api_fail(res, got, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (int i = 0; i < got; i++)
+        json_array_append_new(items, graph_user_summary_json(&users[i]));
+    free(users);
+    http_res_json(res, 200, json_pack("{s:o}", "items", items));
+}
+
 void api_users_update_me(http_req *req, http_res *res)
 {
     json_t *body = http_req_json(req);
     profile_update up = {.is_private = -1, .allow_duets = -1, .allow_stitches = -1,
                          .allow_comments = -1};
     jv_error verr;
-    static const char *const allowed[] = {"handle",      "display_name",   "bio",
-                                          "links",       "is_private",     "allow_duets",
-                                          "allow_stitches", "allow_comments",
-                                          "default_visibility", NULL};
+    static const char *const allowed[] = {"handle",          "display_name",   "bio",
+                                          "links",           "is_private",     "allow_duets",
+                                          "allow_stitches",  "allow_comments", "default_visibility",
+                                          "avatar_media_id", "cover_media_id", NULL};
     if (!jv_only(body, allowed, &verr) ||
         !jv_string(body, "handle", false, 0, 64, &up.handle, &verr) ||
         !jv_string(body, "display_name", false, 0, 64, &up.display_name, &verr) ||
@@ -100,6 +221,11 @@ void api_users_update_me(http_req *req, http_res *res)
         !jv_bool(body, "allow_duets", false, &up.allow_duets, &verr) ||
         !jv_bool(body, "allow_stitches", false, &up.allow_stitches, &verr) ||
         !jv_bool(body, "allow_comments", false, &up.allow_comments, &verr)) {
+        api_invalid(res, &verr);
+        return;
+    }
+    if (!profile_image_field(body, "avatar_media_id", &up.avatar_media_id, &verr) ||
+        !profile_image_field(body, "cover_media_id", &up.cover_media_id, &verr)) {
         api_invalid(res, &verr);
         return;
     }

@@ -343,7 +343,7 @@ static int check_new_account_fields(const char *email, const char *handle,
         return domain_invalid(err, "email", why);
     if ((why = validate_handle(handle)))
         return domain_invalid(err, "handle", why);
-    if (display_name && (why = validate_display_name(display_name)))
+    if (display_name && (why = validate_display_name(display_name, NULL, 0)))
         return domain_invalid(err, "display_name", why);
     return 0;
 }
@@ -355,7 +355,10 @@ static void fill_new_user(store_user *u, const char *email, const char *handle,
     u->id = id_next();
     snprintf(u->email, sizeof u->email, "%s", email ? email : "");
     snprintf(u->handle, sizeof u->handle, "%s", handle);
-    snprintf(u->display_name, sizeof u->display_name, "%s", display_name ? display_name : "");
+    /* checked already (check_new_account_fields): this stores it trimmed */
+    if (!display_name ||
+        validate_display_name(display_name, u->display_name, sizeof u->display_name))
+        u->display_name[0] = '\0';
     snprintf(u->role, sizeof u->role, "%s", role);
     /* the column defaults, so the answer matches what a later read returns */
     strcpy(u->links, "[]");

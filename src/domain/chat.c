@@ -17,6 +17,7 @@
 #include "core/util.h"
 #include "domain/errors.h"
 #include "domain/media.h"
+#include "domain/validate.h"
 #include "store/graph.h"
 #include "store/media.h"
 #include "store/users.h"
@@ -380,21 +381,22 @@ static json_t *ids_json(const int64_t *ids, int n)
     return a;
 }
 
-static int check_title(const char *title, auth_error *err)
+/* A group's title, checked and trimmed by the one rule for names (validate.h) into out. */
+#define TITLE_BYTES (CHAT_TITLE_MAX * 4 + 1)
+static int check_title(const char *title, char out[TITLE_BYTES], auth_error *err)
 {
-    if (!title || !*title)
-        return domain_invalid(err, "title", "required");
-    if (utf8_length(title) > CHAT_TITLE_MAX)
-        return domain_invalid(err, "title", "too_long");
-    return 0;
+    const char *why = validate_name(title ? title : "", CHAT_TITLE_MAX, false, out, TITLE_BYTES);
+    return why ? domain_invalid(err, "title", why) : 0;
 }
 
 int chat_create_group(db *d, int64_t me, const char *title, const int64_t *members, int n,
                       store_conversation *out, auth_error *err)
 {
-    int rc = check_title(title, err);
+    char trimmed[TITLE_BYTES];
+    int rc = check_title(title, trimmed, err);
     if (rc < 0)
         return rc;
+    title = trimmed;
     if (n + 1 > CHAT_GROUP_MAX)
         return domain_invalid(err, "member_ids", "too_many");
     if ((rc = check_invitees(d, me, members, n, err)) < 0)
@@ -460,9 +462,11 @@ int chat_set_title(db *d, int64_t me, int64_t id, const char *title, auth_error 
 {
     store_conversation c;
     store_member mine;
-    int rc = check_title(title, err);
+    char trimmed[TITLE_BYTES];
+    int rc = check_title(title, trimmed, err);
     if (rc < 0 || (rc = begin(d, err)) < 0)
         return rc;
+    title = trimmed;
     if ((rc = load_group_admin(d, me, id, &c, &mine, err)) < 0)
         return abort_tx(d, rc, err, "load");
     store_message sys;

@@ -7,26 +7,28 @@
 #include "core/id.h"
 #include "core/util.h"
 #include "domain/errors.h"
+#include "domain/validate.h"
 #include "store/graph.h"
 
 #include <stdio.h>
 #include <string.h>
 
-static int check_name(const char *name, auth_error *err)
+/* A circle's name, checked and trimmed by the one rule for names (validate.h) into out. */
+#define NAME_BYTES (CIRCLES_NAME_CHARS * 4 + 1)
+static int check_name(const char *name, char out[NAME_BYTES], auth_error *err)
 {
-    if (!name || !*name)
-        return domain_invalid(err, "name", "required");
-    if (utf8_length(name) > CIRCLES_NAME_CHARS)
-        return domain_invalid(err, "name", "too_long");
-    return 0;
+    const char *why = validate_name(name ? name : "", CIRCLES_NAME_CHARS, false, out, NAME_BYTES);
+    return why ? domain_invalid(err, "name", why) : 0;
 }
 
 int circles_create(db *d, const store_user *me, const char *name, store_circle *out,
                    auth_error *err)
 {
-    int rc = check_name(name, err);
+    char trimmed[NAME_BYTES];
+    int rc = check_name(name, trimmed, err);
     if (rc < 0)
         return rc;
+    name = trimmed;
     if (store_circle_count(d, me->id) >= CIRCLES_MAX_PER_USER)
         return domain_fail(err, ERR_CONFLICT, "too_many_circles",
                            "you have reached the maximum number of circles");
@@ -51,9 +53,11 @@ int circles_get(db *d, const store_user *me, int64_t id, store_circle *out, auth
 int circles_rename(db *d, const store_user *me, int64_t id, const char *name, store_circle *out,
                    auth_error *err)
 {
-    int rc = check_name(name, err);
+    char trimmed[NAME_BYTES];
+    int rc = check_name(name, trimmed, err);
     if (rc < 0 || (rc = circles_get(d, me, id, out, err)) < 0)
         return rc;
+    name = trimmed;
     int64_t now = now_ms();
     if (store_circle_rename(d, id, name, now) < 0)
         return domain_db_failed(err, d, "rename circle");

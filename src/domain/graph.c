@@ -9,20 +9,68 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/errors.h"
+#include "domain/feed_cache.h"
+#include "domain/media.h"
 #include "domain/notify.h"
 #include "domain/validate.h"
-#include "domain/feed_cache.h"
 #include "jobs/event_log.h"
 #include "store/identity.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_LINKS 5
 #define MAX_LINK_CHARS 300
 
+const char *graph_display_name(const store_user *u)
+{
+    return u->display_name[0] ? u->display_name : u->handle;
+}
 
+void graph_user_summary_members(jsonw *w, const store_user *u)
+{
+    jsonw_member_id(w, "id", u->id);
+    jsonw_member_string(w, "handle", u->handle);
+    jsonw_member_string(w, "display_name", graph_display_name(u));
+    jsonw_key(w, "avatar");
+    if (u->avatar_media_id) {
+        char url[700];
+        media_signed_url(u->avatar_media_id, GRAPH_AVATAR_SMALL, now_ms() / 1000 + MEDIA_URL_TTL_S,
+                         url, sizeof url);
+        jsonw_string(w, url);
+    } else {
+        jsonw_null(w);
+    }
+    jsonw_member_bool(w, "verified", u->verified);
+}
 
+json_t *graph_user_summary_json(const store_user *u)
+{
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object(&w);
+    graph_user_summary_members(&w, u);
+    jsonw_end_object(&w);
+    json_t *o = json_loadb(b.data, b.len, 0, NULL);
+    buf_free(&b);
+    return o ? o : json_object();
+}
+
+/* Checks that id (> 0) is the caller's own ready image media; 404 or 422 on field otherwise. */
+static int check_profile_image(db *d, int64_t me, int64_t id, const char *field, auth_error *err)
+{
+    store_media m;
+    int rc = media_get_own(d, me, id, &m, err);
+    if (rc < 0)
+        return rc;
+    const char *why = strcmp(m.kind, "image") != 0    ? "not_an_image"
+                      : strcmp(m.state, "ready") != 0 ? "media_not_ready"
+                                                      : NULL;
+    store_media_free(&m);
+    return why ? domain_invalid(err, field, why) : 0;
+}
 
 int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
                     auth_error *err)
@@ -37,6 +85,36 @@ int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
                                 store_blocks(d, out->id, viewer)))
         return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
     return rc < 0 ? domain_db_failed(err, d, "graph") : 0;
+}
+
+int graph_find_user_by_id(db *d, int64_t viewer, int64_t id, store_user *out, auth_error *err)
+{
+    int rc = store_user_by_id(d, id, out);
+    if (rc == ERR_NOT_FOUND ||
+        (rc == 0 && viewer && viewer != out->id && store_blocks(d, out->id, viewer)))
+        return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
+    return rc < 0 ? domain_db_failed(err, d, "graph") : 0;
+}
+
+int graph_users_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_user *out)
+{
+    if (n > GRAPH_USERS_BY_IDS_MAX)
+        n = GRAPH_USERS_BY_IDS_MAX;
+    store_user *found = xcalloc((size_t)n + 1, sizeof *found);
+    int got = store_users_by_ids(d, viewer, ids, n, found), k = 0;
+    /* back into the order asked, each user once (the statement answers in no order) */
+    for (int i = 0; got > 0 && i < n; i++) {
+        bool seen = false;
+        for (int j = 0; j < k && !seen; j++)
+            seen = out[j].id == ids[i];
+        for (int j = 0; j < got && !seen; j++)
+            if (found[j].id == ids[i]) {
+                out[k++] = found[j];
+                seen = true;
+            }
+    }
+    free(found);
+    return got < 0 ? got : k;
 }
 
 void graph_relationship_of(db *d, int64_t viewer, int64_t other, graph_relationship *out)
@@ -73,7 +151,9 @@ static const char *check_link(const char *url)
 int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_error *err)
 {
     const char *why;
-    if (u->display_name && (why = validate_display_name(u->display_name)))
+    char display_name[sizeof me->display_name];
+    if (u->display_name &&
+        (why = validate_display_name(u->display_name, display_name, sizeof display_name)))
         return domain_invalid(err, "display_name", why);
     if (u->bio) {
         if (utf8_length(u->bio) > 150)
@@ -105,6 +185,17 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
         snprintf(me->default_visibility, sizeof me->default_visibility, "%s",
                  u->default_visibility);
     }
+    int rc;
+    if ((u->avatar_media_id > 0 &&
+         (rc = check_profile_image(d, me->id, u->avatar_media_id, "avatar_media_id", err)) < 0) ||
+        (u->cover_media_id > 0 &&
+         (rc = check_profile_image(d, me->id, u->cover_media_id, "cover_media_id", err)) < 0))
+        return rc;
+    bool images = u->avatar_media_id >= 0 || u->cover_media_id >= 0;
+    if (u->avatar_media_id >= 0)
+        me->avatar_media_id = u->avatar_media_id;
+    if (u->cover_media_id >= 0)
+        me->cover_media_id = u->cover_media_id;
     char old_norm[32] = "", new_norm[32] = "";
     if (u->handle) {
         if ((why = validate_handle(u->handle)))
@@ -117,7 +208,7 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
             return domain_fail(err, ERR_CONFLICT, "handle_taken", "that handle is taken");
     }
     if (u->display_name)
-        snprintf(me->display_name, sizeof me->display_name, "%s", u->display_name);
+        snprintf(me->display_name, sizeof me->display_name, "%s", display_name);
     if (u->is_private >= 0)
         me->is_private = u->is_private;
     if (u->allow_duets >= 0)
@@ -129,11 +220,13 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
     int64_t now = now_ms();
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
-    int rc = u->handle ? store_handle_change(d, me->id, old_norm, u->handle, new_norm, now,
-                                             now + GRAPH_HANDLE_RESERVATION_MS)
-                       : 0;
+    rc = u->handle ? store_handle_change(d, me->id, old_norm, u->handle, new_norm, now,
+                                         now + GRAPH_HANDLE_RESERVATION_MS)
+                   : 0;
     if (rc == 0)
         rc = store_user_update_profile(d, me, now);
+    if (rc == 0 && images)
+        rc = store_user_set_images(d, me->id, me->avatar_media_id, me->cover_media_id, now);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         if (rc == ERR_CONFLICT)

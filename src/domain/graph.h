@@ -6,6 +6,7 @@
 #ifndef STREAMHUB_DOMAIN_GRAPH_H
 #define STREAMHUB_DOMAIN_GRAPH_H
 
+#include "core/jsonw.h"
 #include "domain/auth.h"
 #include "store/graph.h"
 
@@ -32,12 +33,36 @@ typedef struct profile_update {
     int is_private;            /* -1 = unchanged */
     int allow_duets, allow_stitches, allow_comments;
     const char *default_visibility;
+    /* the caller's own ready image media; -1 = unchanged, 0 = clear */
+    int64_t avatar_media_id, cover_media_id;
 } profile_update;
+
+/* The image rendition a summary's avatar points at (made for every image media). */
+#define GRAPH_AVATAR_SMALL "thumb_160.jpg"
+
+/* The one shape of a user embedded anywhere (post and comment authors, notification actors,
+ * conversation members, search results, lists of users), written as object members so callers
+ * may add their own: id, handle, display_name (the handle when the user set none), avatar (a
+ * signed URL of the small rendition, or null) and verified (holds the "verified" badge). Every
+ * statement that reads a user row reads the avatar and badge with it, so this costs no query.
+ * It lives here rather than in api/ because notification pushes are built in domain/notify.c. */
+void graph_user_summary_members(jsonw *w, const store_user *u);
+/* The same as a jansson object (for handlers that build trees). */
+json_t *graph_user_summary_json(const store_user *u);
+/* display_name as shown: the handle when empty. */
+const char *graph_display_name(const store_user *u);
 
 /* Finds a user by handle (any case) as seen by viewer (0 = anonymous): users who block the
  * viewer do not exist for them. ERR_NOT_FOUND with err filled. */
 int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
                     auth_error *err);
+/* The same by id: 404 user_not_found for an unknown id or a user who blocks the viewer. */
+int graph_find_user_by_id(db *d, int64_t viewer, int64_t id, store_user *out, auth_error *err);
+/* Users by id, at most GRAPH_USERS_BY_IDS_MAX (a batch lookup for clients holding ids from DMs,
+ * presence or admin routes): the users among ids that graph_find_user_by_id would find, in the
+ * order asked, each once; the others are left out. Returns how many, or a negative ERR_*. */
+#define GRAPH_USERS_BY_IDS_MAX STORE_USERS_BY_IDS_MAX
+int graph_users_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_user *out);
 /* Blocking ends follows and requests both ways and hides the two users from each other;
  * muting only marks them (feeds will drop muted authors). Both idempotent. */
 int graph_set_block(db *d, const store_user *me, const store_user *target, bool on,

@@ -16,6 +16,7 @@
 #include "core/json.h"
 #include "core/util.h"
 #include "domain/errors.h"
+#include "domain/graph.h"
 #include "domain/posts.h"
 #include "store/graph.h"
 
@@ -72,14 +73,12 @@ json_t *notify_item_json(const notify_item *it)
     const store_notification *x = &it->n;
     char text[400];
     summary(it, text, sizeof text);
-    return json_pack("{s:o, s:s, s:{s:o, s:s, s:s}, s:I, s:o, s:o, s:s, s:b, s:o, s:o}", "id",
-                     json_id(x->id), "type", x->type, "actor", "id", json_id(it->actor.id),
-                     "handle", it->actor.handle, "display_name", it->actor.display_name,
-                     "actor_count", (json_int_t)x->actor_count, "post_id",
-                     x->post_id ? json_id(x->post_id) : json_null(), "comment_id",
-                     x->comment_id ? json_id(x->comment_id) : json_null(), "text", text, "read",
-                     x->read_at != 0, "created_at", json_time(x->created_at), "updated_at",
-                     json_time(x->updated_at));
+    return json_pack(
+        "{s:o, s:s, s:o, s:I, s:o, s:o, s:s, s:b, s:o, s:o}", "id", json_id(x->id), "type", x->type,
+        "actor", graph_user_summary_json(&it->actor), "actor_count", (json_int_t)x->actor_count,
+        "post_id", x->post_id ? json_id(x->post_id) : json_null(), "comment_id",
+        x->comment_id ? json_id(x->comment_id) : json_null(), "text", text, "read", x->read_at != 0,
+        "created_at", json_time(x->created_at), "updated_at", json_time(x->updated_at));
 }
 
 typedef struct live_note {

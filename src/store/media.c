@@ -92,14 +92,35 @@ int store_media_set_state(db *d, int64_t id, const char *state, int64_t progress
     return rc < 0 ? rc : db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
 }
 
+/* Only the owner can show a media as avatar or cover, so only the owner's row can point at it:
+ * clearing there (by primary key) is enough, and needs no index on the media columns. */
+static int clear_profile_images(db *d, int64_t id)
+{
+    static const char *sql =
+        "UPDATE users SET "
+        "avatar_media_id = CASE WHEN avatar_media_id = ? THEN NULL ELSE avatar_media_id END, "
+        "cover_media_id = CASE WHEN cover_media_id = ? THEN NULL ELSE cover_media_id END "
+        "WHERE id = (SELECT owner_id FROM media WHERE id = ?) "
+        "AND (avatar_media_id = ? OR cover_media_id = ?)";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    for (int i = 1; i <= 5; i++)
+        db_bind_int64(s, i, id);
+    return db_run(s);
+}
+
 int store_media_delete(db *d, int64_t id)
 {
     static const char *sql = "DELETE FROM media WHERE id = ?";
+    int rc = clear_profile_images(d, id);
+    if (rc < 0)
+        return rc;
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, id);
-    int rc = db_run(s);
+    rc = db_run(s);
     return rc < 0 ? rc : db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
 }
 

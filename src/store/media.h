@@ -28,6 +28,7 @@ typedef struct store_media {
 
 int store_media_insert(db *d, const store_media *m);
 int store_media_get(db *d, int64_t id, store_media *out);
+/* Deletes the record and clears it as its owner's avatar or cover (caller's transaction). */
 int store_media_delete(db *d, int64_t id);
 /* The owner's id, 0 when there is no such media, or a negative ERR_*. */
 int64_t store_media_owner(db *d, int64_t id);

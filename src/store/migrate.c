@@ -577,6 +577,12 @@ typedef struct migration {
     "CREATE INDEX conversation_messages_updated ON conversation_messages(conversation_id, "       \
     "updated_at);"
 
+/* Avatars and covers: the user's own ready image media (store_media_delete clears them with the
+ * media, so no foreign key is needed). */
+#define PROFILE_IMAGES                                                                             \
+    "ALTER TABLE users ADD COLUMN avatar_media_id BIGINT;"                                         \
+    "ALTER TABLE users ADD COLUMN cover_media_id BIGINT;"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -597,6 +603,7 @@ static const migration sqlite_migrations[] = {
     {17, "uploads", UPLOAD_TABLES("INTEGER PRIMARY KEY")},
     {18, "conversations", CHAT_TABLES("INTEGER PRIMARY KEY")},
     {19, "presence_rooms", LIVE_TABLES},
+    {20, "profile_images", PROFILE_IMAGES},
     {23, "search_fold", SEARCH_FOLD_SQLITE},
 };
 
@@ -620,6 +627,7 @@ static const migration pg_migrations[] = {
     {17, "uploads", UPLOAD_TABLES("BIGINT PRIMARY KEY")},
     {18, "conversations", CHAT_TABLES("BIGINT PRIMARY KEY")},
     {19, "presence_rooms", LIVE_TABLES},
+    {20, "profile_images", PROFILE_IMAGES},
     {23, "search_fold", SEARCH_FOLD_PG},
 };
 

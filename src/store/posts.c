@@ -703,9 +703,11 @@ int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int
  * the viewer follows the author only for a private account or a followers/friends post, and
  * whether the author follows back only for a friends post (a CASE stops at its first false
  * condition). The relation reads bind the viewer first (5 parameters), before any of the WHERE
- * clause. Of the author only what the gate and the post's JSON read. */
-#define AUTHOR_COLS "u.id, u.handle, u.display_name, u.is_private"
-#define AUTHOR_NCOLS 4
+ * clause. Of the author only what the gate and the post's JSON read (its summary: avatar and
+ * verified badge come in this same statement, not a query per row). */
+#define AUTHOR_COLS                                                                                \
+    "u.id, u.handle, u.display_name, u.is_private, u.avatar_media_id, " STORE_USER_VERIFIED_COL
+#define AUTHOR_NCOLS 6
 #define FEED_ROW_HEAD                                                                             \
     "SELECT " POST_COLS ", " AUTHOR_COLS ", "                                                    \
     "CASE WHEN (u.is_private <> 0 OR p.visibility IN ('followers', 'friends')) AND EXISTS "      \
@@ -745,6 +747,8 @@ static int read_feed_rows(db_stmt *s, store_feed_row *out, int max)
         copy_text(a->handle, sizeof a->handle, db_col_text(s, POST_NCOLS + 1));
         copy_text(a->display_name, sizeof a->display_name, db_col_text(s, POST_NCOLS + 2));
         a->is_private = db_col_int64(s, POST_NCOLS + 3) != 0;
+        a->avatar_media_id = db_col_null(s, POST_NCOLS + 4) ? 0 : db_col_int64(s, POST_NCOLS + 4);
+        a->verified = db_col_int64(s, POST_NCOLS + 5) != 0;
         r->rel.follows = db_col_int64(s, rel) != 0;
         r->rel.followed_by = db_col_int64(s, rel + 1) != 0;
         r->rel.blocked = db_col_int64(s, rel + 2) != 0;

@@ -121,8 +121,8 @@ int store_search_users(db *d, const store_search_query *q, int64_t viewer,
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
         store_user_decode(s, &out[n]);
-        keys[n] = (store_search_key){.bucket = db_col_int64(s, 20),
-                                     .score = db_col_int64(s, 21),
+        keys[n] = (store_search_key){.bucket = db_col_int64(s, STORE_USER_NCOLS),
+                                     .score = db_col_int64(s, STORE_USER_NCOLS + 1),
                                      .followers = out[n].followers_count,
                                      .id = out[n].id};
         n++;

@@ -42,6 +42,9 @@ void store_user_decode_at(db_stmt *s, int at, store_user *u)
     u->followers_count = db_col_int64(s, at + 17);
     u->following_count = db_col_int64(s, at + 18);
     u->posts_count = db_col_int64(s, at + 19);
+    u->avatar_media_id = db_col_null(s, at + 20) ? 0 : db_col_int64(s, at + 20);
+    u->cover_media_id = db_col_null(s, at + 21) ? 0 : db_col_int64(s, at + 21);
+    u->verified = db_col_int64(s, at + 22) != 0;
 }
 
 void store_user_decode(db_stmt *s, store_user *u)
@@ -246,9 +249,63 @@ int store_user_page(db_stmt *s, int64_t *edge_ids, store_user *out, int max)
 {
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
-        edge_ids[n] = db_col_int64(s, 20);
+        edge_ids[n] = db_col_int64(s, STORE_USER_NCOLS);
         store_user_decode(s, &out[n++]);
     }
     db_reset(s);
     return rc < 0 ? rc : n;
+}
+
+static void bind_optional_id(db_stmt *s, int idx, int64_t id)
+{
+    if (id)
+        db_bind_int64(s, idx, id);
+    else
+        db_bind_null(s, idx);
+}
+
+int store_user_set_images(db *d, int64_t id, int64_t avatar_media_id, int64_t cover_media_id,
+                          int64_t now)
+{
+    /* Each id is kept only while the media still exists and is the user's: a media deleted
+     * between the caller's check and this write leaves no dangling avatar. */
+    static const char *sql =
+        "UPDATE users SET "
+        "avatar_media_id = (SELECT m.id FROM media m WHERE m.id = ? AND m.owner_id = users.id), "
+        "cover_media_id = (SELECT m.id FROM media m WHERE m.id = ? AND m.owner_id = users.id), "
+        "updated_at = ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    bind_optional_id(s, 1, avatar_media_id);
+    bind_optional_id(s, 2, cover_media_id);
+    db_bind_int64(s, 3, now);
+    db_bind_int64(s, 4, id);
+    return update_one(d, s);
+}
+
+int store_users_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_user *out)
+{
+    /* A fixed number of "?" (unused ones bound to 0, which no user has), so the statement is
+     * prepared once and cached. */
+    static const char *sql =
+        "SELECT " USER_COLS " FROM users u WHERE u.id IN (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+        "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = ? "
+        "AND u.id <> ?)";
+    _Static_assert(STORE_USERS_BY_IDS_MAX == 50, "one ? per id in the statement above");
+    if (n > STORE_USERS_BY_IDS_MAX)
+        n = STORE_USERS_BY_IDS_MAX;
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    for (int k = 0; k < STORE_USERS_BY_IDS_MAX; k++)
+        db_bind_int64(s, k + 1, k < n ? ids[k] : 0);
+    db_bind_int64(s, STORE_USERS_BY_IDS_MAX + 1, viewer);
+    db_bind_int64(s, STORE_USERS_BY_IDS_MAX + 2, viewer);
+    int got = 0, rc = DB_DONE;
+    while (got < n && (rc = db_step(s)) == DB_ROW)
+        store_user_decode(s, &out[got++]);
+    db_reset(s);
+    return rc < 0 ? rc : got;
 }

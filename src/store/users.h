@@ -30,6 +30,11 @@ typedef struct store_user {
     bool allow_duets, allow_stitches, allow_comments;
     char default_visibility[16];
     int64_t followers_count, following_count, posts_count;
+    /* the user's own ready image media shown as avatar and cover (0 = none), and whether the
+     * "verified" badge is held: read with every user row, so summaries need no query of their
+     * own */
+    int64_t avatar_media_id, cover_media_id;
+    bool verified;
 } store_user;
 
 /* ERR_CONFLICT when the email, handle or phone is taken. */
@@ -51,20 +56,32 @@ int64_t store_user_count(db *d);
 int store_user_by_handle(db *d, const char *handle_norm, store_user *out);
 /* Writes the profile fields (display name, bio, links, privacy and defaults). */
 int store_user_update_profile(db *d, const store_user *u, int64_t now);
-/* Runs a bound statement selecting USER_COLUMNS then an edge id (column 20), filling up to max
- * users and their edge ids (the cursor); returns the count or a negative ERR_*. */
+/* Sets (media id) or clears (0) the avatar and cover; the caller has checked the media. */
+int store_user_set_images(db *d, int64_t id, int64_t avatar_media_id, int64_t cover_media_id,
+                          int64_t now);
+/* Up to STORE_USERS_BY_IDS_MAX users among ids, in no particular order; unknown ids and users
+ * who block viewer (0 = anonymous) are left out. Returns how many were read. */
+#define STORE_USERS_BY_IDS_MAX 50
+int store_users_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_user *out);
+/* Runs a bound statement selecting USER_COLUMNS then an edge id (column STORE_USER_NCOLS), filling
+ * up to max users and their edge ids (the cursor); returns the count or a negative ERR_*. */
 int store_user_page(db_stmt *s, int64_t *edge_ids, store_user *out, int max);
 /* Decodes the current row of a statement whose first columns are STORE_USER_COLUMNS. */
 void store_user_decode(db_stmt *s, store_user *u);
 /* The same for a row whose user columns start at column at. */
 void store_user_decode_at(db_stmt *s, int at, store_user *u);
-#define STORE_USER_NCOLS 20
+#define STORE_USER_NCOLS 23
 
 /* The user column list, for other store/ modules joining users (alias u). */
-#define STORE_USER_COLUMNS                                                                        \
-    "u.id, u.email, u.handle, u.phone, u.display_name, u.password_hash, u.role, "                \
-    "u.email_verified_at, u.created_at, u.updated_at, u.bio, u.links, u.is_private, "           \
-    "u.allow_duets, u.allow_stitches, u.allow_comments, u.default_visibility, "                 \
-    "u.followers_count, u.following_count, u.posts_count"
+#define STORE_USER_COLUMNS                                                                         \
+    "u.id, u.email, u.handle, u.phone, u.display_name, u.password_hash, u.role, "                  \
+    "u.email_verified_at, u.created_at, u.updated_at, u.bio, u.links, u.is_private, "              \
+    "u.allow_duets, u.allow_stitches, u.allow_comments, u.default_visibility, "                    \
+    "u.followers_count, u.following_count, u.posts_count, u.avatar_media_id, "                     \
+    "u.cover_media_id, " STORE_USER_VERIFIED_COL
+/* Whether u holds the verified badge: one primary-key probe per row. */
+#define STORE_USER_VERIFIED_COL                                                                    \
+    "CASE WHEN EXISTS (SELECT 1 FROM user_badges vb WHERE vb.user_id = u.id AND "                  \
+    "vb.badge = 'verified') THEN 1 ELSE 0 END"
 
 #endif
