@@ -121,9 +121,11 @@ static const http_route routes[] = {
 
     {"OPTIONS", "/api/v1/uploads", api_uploads_options, 0, NULL},
     {"POST", "/api/v1/uploads", api_uploads_create, DB | HTTP_STREAM_BODY, api_uploads_precheck},
+    {"OPTIONS", "/api/v1/uploads/", api_uploads_options, 0, NULL},
+    {"POST", "/api/v1/uploads/", api_uploads_create, DB | HTTP_STREAM_BODY, api_uploads_precheck},
     {"GET", "/api/v1/uploads/:id", api_uploads_head, DB, NULL},
-    {"PATCH", "/api/v1/uploads/:id", api_uploads_patch, DB | HTTP_STREAM_BODY,
-     api_uploads_precheck},
+    {"PATCH", "/api/v1/uploads/:id", api_uploads_patch,
+     DB | HTTP_STREAM_BODY | HTTP_KEEP_PARTIAL_BODY, api_uploads_precheck},
     {"DELETE", "/api/v1/uploads/:id", api_uploads_delete, DB, NULL},
     {"POST", "/api/v1/media", api_media_create, DB | HTTP_STREAM_BODY, api_media_precheck},
     {"GET", "/api/v1/media/:id", api_media_get, DB, NULL},
