@@ -128,6 +128,7 @@ static const http_route routes[] = {
      DB | HTTP_STREAM_BODY | HTTP_KEEP_PARTIAL_BODY, api_uploads_precheck},
     {"DELETE", "/api/v1/uploads/:id", api_uploads_delete, DB, NULL},
     {"POST", "/api/v1/media", api_media_create, DB | HTTP_STREAM_BODY, api_media_precheck},
+    {"GET", "/api/v1/media", api_media_list, DB, NULL},
     {"GET", "/api/v1/media/:id", api_media_get, DB, NULL},
     {"DELETE", "/api/v1/media/:id", api_media_delete, DB, NULL},
     {"GET", "/api/v1/media/:id/hls/master.m3u8", api_media_master, DB | HTTP_CACHEABLE, NULL},

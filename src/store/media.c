@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,33 +35,66 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
+#define MEDIA_COLS                                                                                \
+    "id, owner_id, kind, mime, filename, size, state, progress, COALESCE(error, ''), probe, "    \
+    "renditions, created_at, updated_at"
+
+static void decode(db_stmt *s, store_media *out)
+{
+    out->id = db_col_int64(s, 0);
+    out->owner_id = db_col_int64(s, 1);
+    snprintf(out->kind, sizeof out->kind, "%s", db_col_text(s, 2));
+    snprintf(out->mime, sizeof out->mime, "%s", db_col_text(s, 3));
+    snprintf(out->filename, sizeof out->filename, "%s", db_col_text(s, 4));
+    out->size = db_col_int64(s, 5);
+    snprintf(out->state, sizeof out->state, "%s", db_col_text(s, 6));
+    out->progress = db_col_int64(s, 7);
+    snprintf(out->error, sizeof out->error, "%s", db_col_text(s, 8));
+    out->probe = dup_or_null(db_col_text(s, 9));
+    out->renditions = dup_or_null(db_col_text(s, 10));
+    out->created_at = db_col_int64(s, 11);
+    out->updated_at = db_col_int64(s, 12);
+}
+
 int store_media_get(db *d, int64_t id, store_media *out)
 {
-    static const char *sql =
-        "SELECT id, owner_id, kind, mime, filename, size, state, progress, "
-        "COALESCE(error, ''), probe, renditions, created_at, updated_at FROM media WHERE id = ?";
+    static const char *sql = "SELECT " MEDIA_COLS " FROM media WHERE id = ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, id);
     int rc = db_step(s);
-    if (rc == DB_ROW) {
-        out->id = db_col_int64(s, 0);
-        out->owner_id = db_col_int64(s, 1);
-        snprintf(out->kind, sizeof out->kind, "%s", db_col_text(s, 2));
-        snprintf(out->mime, sizeof out->mime, "%s", db_col_text(s, 3));
-        snprintf(out->filename, sizeof out->filename, "%s", db_col_text(s, 4));
-        out->size = db_col_int64(s, 5);
-        snprintf(out->state, sizeof out->state, "%s", db_col_text(s, 6));
-        out->progress = db_col_int64(s, 7);
-        snprintf(out->error, sizeof out->error, "%s", db_col_text(s, 8));
-        out->probe = dup_or_null(db_col_text(s, 9));
-        out->renditions = dup_or_null(db_col_text(s, 10));
-        out->created_at = db_col_int64(s, 11);
-        out->updated_at = db_col_int64(s, 12);
-    }
+    if (rc == DB_ROW)
+        decode(s, out);
     db_reset(s);
     return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
+}
+
+int store_media_list(db *d, int64_t owner_id, int64_t before_id, int max, store_media *out,
+                     bool *posted)
+{
+    /* newest first on the (owner_id, id) index; "posted": a live post shows it */
+    static const char *sql =
+        "SELECT " MEDIA_COLS ", EXISTS (SELECT 1 FROM posts p WHERE p.media_id = media.id AND "
+        "p.deleted_at IS NULL) FROM media WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, owner_id);
+    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 3, max);
+    int n = 0, rc;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        decode(s, &out[n]);
+        posted[n++] = db_col_int64(s, 13) != 0;
+    }
+    db_reset(s);
+    if (rc < 0) {
+        while (n > 0)
+            store_media_free(&out[--n]);
+        return rc;
+    }
+    return n;
 }
 
 void store_media_free(store_media *m)
@@ -90,6 +124,17 @@ int store_media_set_state(db *d, int64_t id, const char *state, int64_t progress
     db_bind_int64(s, 7, id);
     int rc = db_run(s);
     return rc < 0 ? rc : db_changes(d) == 1 ? 0 : ERR_NOT_FOUND;
+}
+
+int store_media_set_size(db *d, int64_t id, int64_t size)
+{
+    static const char *sql = "UPDATE media SET size = ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, size);
+    db_bind_int64(s, 2, id);
+    return db_run(s);
 }
 
 int store_media_delete(db *d, int64_t id)
