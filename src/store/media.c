@@ -73,10 +73,12 @@ int store_media_get(db *d, int64_t id, store_media *out)
 int store_media_list(db *d, int64_t owner_id, int64_t before_id, int max, store_media *out,
                      bool *posted)
 {
-    /* newest first on the (owner_id, id) index; "posted": a live post shows it */
+    /* newest first on the (owner_id, id) index; "posted": a live post shows it (as 0/1, which
+     * both dialects read as an integer, where EXISTS alone is a PostgreSQL boolean) */
     static const char *sql =
-        "SELECT " MEDIA_COLS ", EXISTS (SELECT 1 FROM posts p WHERE p.media_id = media.id AND "
-        "p.deleted_at IS NULL) FROM media WHERE owner_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
+        "SELECT " MEDIA_COLS ", CASE WHEN EXISTS (SELECT 1 FROM posts p WHERE p.media_id = "
+        "media.id AND p.deleted_at IS NULL) THEN 1 ELSE 0 END FROM media WHERE owner_id = ? AND "
+        "id < ? ORDER BY id DESC LIMIT ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
