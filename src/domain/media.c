@@ -344,9 +344,11 @@ int media_posts_ready(db *d, store_post *post)
     if (rc < 0)
         return rc;
     json_t *probe = m.probe ? json_loads(m.probe, 0, NULL) : NULL;
+    bool video = !strcmp(m.kind, "video"); /* ffprobe gives a still image a frame's duration */
     store_media_free(&m);
     post->media_duration_ms =
-        (int64_t)llround(json_number_value(json_object_get(probe, "duration_s")) * 1000);
+        video ? (int64_t)llround(json_number_value(json_object_get(probe, "duration_s")) * 1000)
+              : 0;
     post->media_width = json_integer_value(json_object_get(probe, "display_width"));
     post->media_height = json_integer_value(json_object_get(probe, "display_height"));
     json_decref(probe);

@@ -371,7 +371,11 @@ describe('your media', () => {
     assert.equal(rest.json.next_cursor, null);
     // once posted, it says so
     await waitFor(a, made[0].id, ['ready']);
-    assert.equal((await c.post('/api/v1/posts', { token: ta, json: { type: 'image', media_id: made[0].id } })).status, 201);
+    const photo = await c.post('/api/v1/posts', { token: ta, json: { type: 'image', media_id: made[0].id } });
+    assert.equal(photo.status, 201, photo.text);
+    // an image post carries its shape too, and no duration
+    assert.deepEqual([photo.json.media.width, photo.json.media.height, photo.json.media.aspect], [64, 48, 1.3333]);
+    assert.equal(photo.json.media.duration_s, undefined);
     const all = (await c.get('/api/v1/media', { token: ta })).json;
     assert.equal(all.items.length, 4);
     assert.equal(all.items.find((m) => m.id === made[0].id).posted, true);
