@@ -581,6 +581,16 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
     bool stitch = !strcmp(mode, "stitch");
     json_decref(payload);
     db *d = job_db(ctx);
+    /* the post (and with it the rendering's record) was deleted meanwhile: leave no files */
+    store_media self;
+    int have = store_media_get(d, id, &self);
+    if (have == ERR_NOT_FOUND)
+        return JOB_OK;
+    if (have < 0) {
+        snprintf(err, err_size, "load media: %s", db_errmsg(d));
+        return JOB_RETRY;
+    }
+    store_media_free(&self);
     /* jobs queued before renderings had records of their own render in place (input 0) */
     char dir[4200], in_dir[4200], src_dir[4200], mine[4300], theirs[4300], out[4300], orig[4300],
         why[512] = "";
