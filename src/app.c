@@ -9,6 +9,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/chat.h"
 #include "domain/feed_cache.h"
 #include "domain/media.h"
 #include "domain/uploads.h"
@@ -80,6 +81,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
     feed_cache_configure((int)a->cfg.feed_cache_entries, a->cfg.feed_cache_ttl * 1000,
                          a->cfg.trending_refresh_ms);
+    media_set_settled_hook(chat_media_settled); /* DM attachments: "message.updated" */
     if (media_configure(a->cfg.data_dir, a->cfg.media_max_duration) < 0) {
         snprintf(err, err_size, "cannot open the media store in %s", a->cfg.data_dir);
         return ERR_IO;

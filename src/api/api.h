@@ -173,6 +173,7 @@ json_t *api_media_json(const store_media *m);
 /* Signed URLs (valid MEDIA_URL_TTL_S) of a ready media's files: the HLS master, poster,
  * thumbnails and storyboard of a video, or the display copy and thumbnails of an image. */
 json_t *api_media_urls(int64_t id, bool image);
+void api_media_list(http_req *req, http_res *res);
 void api_media_get(http_req *req, http_res *res);
 void api_uploads_options(http_req *req, http_res *res);
 void api_uploads_create(http_req *req, http_res *res);

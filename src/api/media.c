@@ -21,9 +21,15 @@ static int64_t media_post_max = 20 * 1024 * 1024;
 json_t *api_media_urls(int64_t id, bool image)
 {
     static const char *const video_files[][2] = {
-        {"master", "hls/master.m3u8"},       {"poster", "poster.jpg"},
-        {"thumbnail_160", "thumb_160.jpg"}, {"thumbnail_480", "thumb_480.jpg"},
-        {"thumbnail_720", "thumb_720.jpg"}, {"storyboard", "storyboard.vtt"}};
+        {"master", "hls/master.m3u8"},
+        {"poster", "poster.jpg"},
+        {"thumbnail_160", "thumb_160.jpg"},
+        {"thumbnail_480", "thumb_480.jpg"},
+        {"thumbnail_720", "thumb_720.jpg"},
+        {"storyboard_vtt", "storyboard.vtt"},
+        {"storyboard_image", "storyboard.jpg"},
+        /* deprecated: the same as storyboard_vtt (docs/media.md) */
+        {"storyboard", "storyboard.vtt"}};
     static const char *const image_files[][2] = {{"image", "image.jpg"},
                                                  {"thumbnail_160", "thumb_160.jpg"},
                                                  {"thumbnail_480", "thumb_480.jpg"},
@@ -90,6 +96,36 @@ static void answer_media(http_res *res, int rc, const auth_error *err, store_med
     }
     http_res_json(res, status, api_media_json(m));
     store_media_free(m);
+}
+
+/* GET /api/v1/media: the caller's media in every state, newest first, cursor-paginated. */
+void api_media_list(http_req *req, http_res *res)
+{
+    db *d;
+    auth_principal p;
+    int64_t cursor;
+    int limit;
+    if (!media_request(req, res, &d, &p, NULL) || !api_page(req, res, &cursor, &limit))
+        return;
+    store_media *m = xcalloc((size_t)limit + 1, sizeof *m);
+    bool *posted = xcalloc((size_t)limit + 1, sizeof *posted);
+    auth_error err = {0};
+    int n = media_list_own(d, p.user.id, cursor, limit + 1, m, posted, &err);
+    if (n < 0) {
+        api_fail(res, n, &err);
+    } else {
+        json_t *items = json_array();
+        for (int i = 0; i < n && i < limit; i++) {
+            json_t *o = api_media_json(&m[i]);
+            json_object_set_new(o, "posted", json_boolean(posted[i]));
+            json_array_append_new(items, o);
+        }
+        api_send_page(res, items, n, limit, n > limit ? m[limit - 1].id : 0);
+        for (int i = 0; i < n; i++)
+            store_media_free(&m[i]);
+    }
+    free(m);
+    free(posted);
 }
 
 void api_media_get(http_req *req, http_res *res)

@@ -13,11 +13,14 @@
 #include "domain/tags.h"
 #include "store/users.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* A post's media for whoever may read the post: signed URLs once ready, built from the id alone
- * (no query), so lists and feeds pay nothing for them. */
+ * (no query), and its shape (upright width and height, aspect = width / height, duration for
+ * videos) copied onto the post when it became ready, so lists and feeds pay nothing for them and
+ * players can size themselves before loading. */
 static json_t *api_post_media_json(const store_post *p)
 {
     json_t *o = json_pack("{s:o, s:b}", "id", json_id(p->media_id), "ready", p->media_ready);
@@ -26,6 +29,14 @@ static json_t *api_post_media_json(const store_post *p)
         json_object_update(o, urls);
         json_decref(urls);
     }
+    if (p->media_ready && p->media_width > 0 && p->media_height > 0) {
+        json_object_set_new(o, "width", json_integer(p->media_width));
+        json_object_set_new(o, "height", json_integer(p->media_height));
+        double aspect = (double)p->media_width / (double)p->media_height;
+        json_object_set_new(o, "aspect", json_real(round(aspect * 10000) / 10000));
+    }
+    if (p->media_ready && p->media_duration_ms > 0)
+        json_object_set_new(o, "duration_s", json_real((double)p->media_duration_ms / 1000));
     return o;
 }
 

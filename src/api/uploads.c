@@ -3,7 +3,10 @@
  * /api/v1/uploads: the tus 1.0.0 resumable upload protocol (core, creation, creation-with-upload,
  * creation-defer-length, termination, checksum, expiration). Every answer carries Tus-Resumable;
  * requests without the supported version get 412 with Tus-Version. PATCH and creation bodies are
- * spooled by the HTTP layer (HTTP_STREAM_BODY), so memory does not grow with the upload.
+ * spooled by the HTTP layer (HTTP_STREAM_BODY), so memory does not grow with the upload; a PATCH
+ * whose client leaves in the middle still reaches its handler (HTTP_KEEP_PARTIAL_BODY), which
+ * keeps what arrived as tus asks, so a resume starts where the connection dropped. The collection
+ * answers with and without a trailing slash (tus clients are often configured with one).
  */
 #include "api/api.h"
 
@@ -19,6 +22,7 @@
 #include <time.h>
 
 #define TUS_VERSION "1.0.0"
+/* concatenation is not offered: see docs/media.md */
 #define TUS_EXTENSIONS                                                                            \
     "creation,creation-with-upload,creation-defer-length,termination,checksum,expiration"
 
@@ -164,7 +168,7 @@ void api_uploads_create(http_req *req, http_res *res)
     int rc = uploads_create(d, &p.user, length, defer != NULL,
                             http_req_header(req, "Upload-Metadata"), &u, &err);
     if (rc == 0 && body > 0) /* creation-with-upload */
-        rc = uploads_append(d, &p.user, u.id, 0, http_req_body_fd(req), body,
+        rc = uploads_append(d, &p.user, u.id, 0, http_req_body_fd(req), body, false,
                             http_req_header(req, "Upload-Checksum"), -1, &u, &err);
     if (rc < 0 && !u.id) {
         fail(res, rc, &err);
@@ -235,7 +239,8 @@ void api_uploads_patch(http_req *req, http_res *res)
     store_upload u;
     auth_error err = {0};
     int rc = uploads_append(d, &p.user, id, offset, http_req_body_fd(req), http_req_body_size(req),
-                            http_req_header(req, "Upload-Checksum"), length, &u, &err);
+                            http_req_body_cut(req), http_req_header(req, "Upload-Checksum"), length,
+                            &u, &err);
     if (rc < 0) {
         fail(res, rc, &err);
         if (rc == ERR_CHECKSUM || rc == ERR_CONFLICT) {

@@ -727,6 +727,8 @@ int chat_send(db *d, int64_t me, const chat_draft *dr, store_message *out, bool 
     snprintf(out->client_id, sizeof out->client_id, "%s", dr->client_id ? dr->client_id : "");
     out->created_at = out->updated_at = now_ms();
     rc = store_message_insert(d, out);
+    for (int i = 0; rc == 0 && i < dr->n_attachments; i++)
+        rc = store_message_attach(d, dr->attachments[i], out->id);
     if (rc == ERR_CONFLICT && dr->client_id) {
         db_rollback(d);
         store_message_free(out);
@@ -751,6 +753,23 @@ int chat_send(db *d, int64_t me, const chat_draft *dr, store_message *out, bool 
                 json_pack("{s:o, s:o}", "conversation_id", json_id(c.id), "user_id", json_id(me)));
     fan_out(&r, 0, "message.new", chat_message_json(d, out));
     return 0;
+}
+
+/* A message's attachment finished processing: its conversation's active members get the message
+ * again as "message.updated", now with the media's state (and signed URLs once ready). */
+void chat_media_settled(db *d, int64_t media_id)
+{
+    int64_t ids[CHAT_MEDIA_ANNOUNCE_MAX];
+    int n = store_messages_with_media(d, media_id, ids, CHAT_MEDIA_ANNOUNCE_MAX);
+    for (int i = 0; i < n; i++) {
+        store_message m;
+        if (store_message_get(d, ids[i], &m) < 0)
+            continue;
+        recipients r = {.n = 0};
+        if (!m.deleted_at && collect_active(d, m.conversation_id, &r) == 0)
+            fan_out(&r, 0, "message.updated", chat_message_json(d, &m));
+        store_message_free(&m);
+    }
 }
 
 /* Loads a message of a conversation I am an active member of (404 otherwise). */

@@ -91,4 +91,11 @@ int64_t chat_unread(db *d, const store_member *mine);
  * the attachments for recipients (kind, state, signed URLs once ready); d NULL leaves it []. */
 json_t *chat_message_json(db *d, const store_message *m);
 
+/* The most messages one media record's settling is announced in (the same upload forwarded
+ * further is rare; past this, clients see the state when they next load the messages). */
+#define CHAT_MEDIA_ANNOUNCE_MAX 20
+/* Called when a media record reaches ready or failed (media_set_settled_hook): every message
+ * carrying it is sent again to its conversation as "message.updated". */
+void chat_media_settled(db *d, int64_t media_id);
+
 #endif

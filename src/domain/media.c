@@ -26,6 +26,7 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <magic.h>
+#include <math.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,19 @@ static int set_state(db *d, int64_t id, const char *state, int64_t progress, con
         db_on_commit(d, publish_progress, pn);
     }
     return rc;
+}
+
+static media_settled_fn settled_hook;
+
+void media_set_settled_hook(media_settled_fn fn)
+{
+    settled_hook = fn;
+}
+
+static void settled(db *d, int64_t id)
+{
+    if (settled_hook)
+        settled_hook(d, id);
 }
 
 /* Media files are objects under "media/<id>/" in the object store (store/objects.h). */
@@ -282,6 +296,13 @@ int media_ingest_image_fd(db *d, const store_user *owner, int fd, uint64_t size,
     return rc;
 }
 
+int media_list_own(db *d, int64_t owner, int64_t before_id, int max, store_media *out, bool *posted,
+                   auth_error *err)
+{
+    int n = store_media_list(d, owner, before_id, max, out, posted);
+    return n < 0 ? domain_db_failed(err, d, "media") : n;
+}
+
 int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, auth_error *err)
 {
     int rc = store_media_get(d, id, out);
@@ -307,6 +328,32 @@ static char *probe_json(const media_probe *p)
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return text;
+}
+
+/* Marks the posts showing the media ready, with its shape (upright size, duration). */
+static int posts_ready(db *d, int64_t id, const media_probe *p)
+{
+    return store_posts_media_ready(d, id, (int64_t)llround(p->duration_s * 1000), p->display_width,
+                                   p->display_height);
+}
+
+int media_posts_ready(db *d, store_post *post)
+{
+    store_media m;
+    int rc = store_media_get(d, post->media_id, &m);
+    if (rc < 0)
+        return rc;
+    json_t *probe = m.probe ? json_loads(m.probe, 0, NULL) : NULL;
+    bool video = !strcmp(m.kind, "video"); /* ffprobe gives a still image a frame's duration */
+    store_media_free(&m);
+    post->media_duration_ms =
+        video ? (int64_t)llround(json_number_value(json_object_get(probe, "duration_s")) * 1000)
+              : 0;
+    post->media_width = json_integer_value(json_object_get(probe, "display_width"));
+    post->media_height = json_integer_value(json_object_get(probe, "display_height"));
+    json_decref(probe);
+    return store_posts_media_ready(d, post->media_id, post->media_duration_ms, post->media_width,
+                                   post->media_height);
 }
 
 static char *renditions_json(const media_probe *p)
@@ -341,7 +388,8 @@ static bool on_progress(void *arg, int pct)
 static job_result refuse(db *d, int64_t id, const char *reason, char *err, size_t err_size)
 {
     snprintf(err, err_size, "%s", reason);
-    set_state(d, id, "failed", 0, reason, NULL, NULL, now_ms());
+    if (set_state(d, id, "failed", 0, reason, NULL, NULL, now_ms()) == 0)
+        settled(d, id);
     return JOB_FAIL;
 }
 
@@ -422,8 +470,10 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
         p.display_height = h;
         char *image_probe = probe_json(&p);
         set_state(d, id, "ready", 100, NULL, image_probe, "[]", now_ms());
-        store_posts_media_ready(d, id);
+        p.duration_s = 0; /* a still image: no duration for players */
+        posts_ready(d, id, &p);
         free(image_probe);
+        settled(d, id);
         return JOB_OK;
     }
     char *probe = probe_json(&p);
@@ -473,27 +523,46 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
     char *renditions = renditions_json(&p);
     rc = set_state(d, id, "ready", 100, NULL, NULL, renditions, now_ms());
     if (rc == 0)
-        rc = store_posts_media_ready(d, id);
+        rc = posts_ready(d, id, &p);
     free(renditions);
     if (rc < 0) {
         snprintf(err, err_size, "record ready: %s", db_errmsg(d));
         return JOB_RETRY;
     }
+    settled(d, id);
     log_info("media ready", "\"media_id\":%lld,\"duration_s\":%.3f", (long long)id,
              p.duration_s);
     return JOB_OK;
 }
 
-int media_queue_compose(db *d, int64_t media_id, int64_t source_media_id, bool stitch)
+int media_queue_compose(db *d, int64_t *media_id, int64_t source_media_id, bool stitch)
 {
-    char payload[128];
+    store_media clip, out;
+    int rc = store_media_get(d, *media_id, &clip);
+    if (rc < 0)
+        return rc;
+    memset(&out, 0, sizeof out);
+    out.id = id_next();
+    out.owner_id = clip.owner_id;
+    snprintf(out.kind, sizeof out.kind, "video");
+    snprintf(out.mime, sizeof out.mime, "video/mp4");
+    snprintf(out.filename, sizeof out.filename, "%s", clip.filename);
+    out.size = clip.size; /* until the rendering replaces it */
+    snprintf(out.state, sizeof out.state, "composing");
+    out.created_at = out.updated_at = now_ms();
+    store_media_free(&clip);
+    char payload[192];
     snprintf(payload, sizeof payload,
-             "{\"media_id\":%lld,\"source_media_id\":%lld,\"mode\":\"%s\"}",
-             (long long)media_id, (long long)source_media_id, stitch ? "stitch" : "duet");
-    int rc = set_state(d, media_id, "composing", 0, NULL, NULL, NULL, now_ms());
-    return rc < 0 ? rc
-                  : job_enqueue(d, MEDIA_COMPOSE_JOB, payload, &(job_options){.max_attempts = 3},
-                                NULL);
+             "{\"media_id\":%lld,\"input_media_id\":%lld,\"source_media_id\":%lld,"
+             "\"mode\":\"%s\"}",
+             (long long)out.id, (long long)*media_id, (long long)source_media_id,
+             stitch ? "stitch" : "duet");
+    rc = store_media_insert(d, &out);
+    if (rc == 0)
+        rc = job_enqueue(d, MEDIA_COMPOSE_JOB, payload, &(job_options){.max_attempts = 3}, NULL);
+    if (rc == 0)
+        *media_id = out.id;
+    return rc;
 }
 
 #define STITCH_SECONDS 5.0
@@ -501,10 +570,10 @@ int media_queue_compose(db *d, int64_t media_id, int64_t source_media_id, bool s
 job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
 {
     json_t *payload = json_loads(job->payload, 0, NULL);
-    json_int_t id = 0, source = 0;
+    json_int_t id = 0, source = 0, input = 0;
     const char *mode = NULL;
-    if (!payload || json_unpack(payload, "{s:I, s:I, s:s}", "media_id", &id, "source_media_id",
-                                &source, "mode", &mode) < 0) {
+    if (!payload || json_unpack(payload, "{s:I, s:I, s:s, s?I}", "media_id", &id, "source_media_id",
+                                &source, "mode", &mode, "input_media_id", &input) < 0) {
         json_decref(payload);
         snprintf(err, err_size, "bad payload");
         return JOB_FAIL;
@@ -512,10 +581,24 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
     bool stitch = !strcmp(mode, "stitch");
     json_decref(payload);
     db *d = job_db(ctx);
-    char dir[4200], src_dir[4200], mine[4300], theirs[4300], out[4300], why[512] = "";
+    /* the post (and with it the rendering's record) was deleted meanwhile: leave no files */
+    store_media self;
+    int have = store_media_get(d, id, &self);
+    if (have == ERR_NOT_FOUND)
+        return JOB_OK;
+    if (have < 0) {
+        snprintf(err, err_size, "load media: %s", db_errmsg(d));
+        return JOB_RETRY;
+    }
+    store_media_free(&self);
+    /* jobs queued before renderings had records of their own render in place (input 0) */
+    char dir[4200], in_dir[4200], src_dir[4200], mine[4300], theirs[4300], out[4300], orig[4300],
+        why[512] = "";
     media_dir(id, dir, sizeof dir);
+    media_dir(input ? input : id, in_dir, sizeof in_dir);
     media_dir(source, src_dir, sizeof src_dir);
-    snprintf(mine, sizeof mine, "%s/original", dir);
+    snprintf(mine, sizeof mine, "%s/original", in_dir);
+    snprintf(orig, sizeof orig, "%s/original", dir);
     snprintf(theirs, sizeof theirs, "%s/original", src_dir);
     snprintf(out, sizeof out, "%s/composed.mp4", dir);
     media_probe np, sp;
@@ -528,7 +611,8 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
     if (rc < 0)
         return refuse(d, id, why, err, err_size);
     /* the rendering becomes the media's original, which is then processed as usual */
-    if (rename(out, mine) < 0) {
+    struct stat st;
+    if (stat(out, &st) < 0 || rename(out, orig) < 0) {
         snprintf(err, err_size, "cannot replace the original: %s", strerror(errno));
         return JOB_RETRY;
     }
@@ -536,7 +620,9 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
     snprintf(next, sizeof next, "{\"media_id\":%lld}", (long long)id);
     if (db_begin(d) < 0)
         return JOB_RETRY;
-    if (set_state(d, id, "uploaded", 0, NULL, NULL, NULL, now_ms()) < 0 ||
+    /* composing -> processing -> ready: never back to uploaded */
+    if (set_state(d, id, "processing", 0, NULL, NULL, NULL, now_ms()) < 0 ||
+        store_media_set_size(d, id, (int64_t)st.st_size) < 0 ||
         job_enqueue(d, MEDIA_PROCESS_JOB, next, &(job_options){.max_attempts = 3}, NULL) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);

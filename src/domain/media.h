@@ -6,8 +6,10 @@
  * same transaction. The job probes the file (ffprobe), refuses what cannot be played (no video
  * stream, zero or over-long duration), and for videos builds the HLS ladder, poster, thumbnails
  * and storyboard (jobs/ffmpeg.c), reporting percent as it goes: uploaded -> processing -> ready |
- * failed (with the reason). A duet or stitch of a video first goes through composing (rendered
- * with its source, see ffmpeg_compose), then processing again. Only the owner sees a media record until it is attached to a post.
+ * failed (with the reason). A duet or stitch of a video is rendered into a media record of its
+ * own, which goes composing (rendered with its source, see ffmpeg_compose) -> processing ->
+ * ready; no state ever goes backwards. Only the owner sees a media record until it is attached
+ * to a post.
  */
 #ifndef STREAMHUB_DOMAIN_MEDIA_H
 #define STREAMHUB_DOMAIN_MEDIA_H
@@ -16,6 +18,7 @@
 #include "jobs/queue.h"
 #include "store/media.h"
 #include "store/objects.h"
+#include "store/posts.h"
 
 #include <stdbool.h>
 
@@ -33,6 +36,10 @@ int media_ingest(db *d, const store_user *owner, const char *src_path, const cha
  * use_resumable_upload. */
 int media_ingest_image_fd(db *d, const store_user *owner, int fd, uint64_t size,
                           const char *filename, store_media *out, auth_error *err);
+/* The owner's media, every state (drafts, uploads being processed, failed), newest first: up to
+ * max with ids below before_id (0: from the newest); see store_media_list. */
+int media_list_own(db *d, int64_t owner, int64_t before_id, int max, store_media *out, bool *posted,
+                   auth_error *err);
 /* The viewer's own media (404 for anyone else's). */
 int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, auth_error *err);
 /* Signed media URLs. A player fetching HLS cannot send an Authorization header, so the API
@@ -56,11 +63,21 @@ int media_delete(db *d, int64_t owner, int64_t id, auth_error *err);
 /* Removes a media record's files (after its row is gone). */
 void media_remove_files(int64_t id);
 
-/* Queues the rendering of a duet or stitch (caller's transaction): the new media is rendered
- * together with the source's and then processed again; posts showing it wait for that. */
-int media_queue_compose(db *d, int64_t media_id, int64_t source_media_id, bool stitch);
+/* Queues the rendering of a duet or stitch (caller's transaction) into a new media record of the
+ * clip's owner (*media_id: the clip in, the rendering out), which goes composing -> processing
+ * -> ready; the clip itself stays as it was (its state never goes backwards) and remains the
+ * owner's. The post is pointed at the rendering and waits for it. */
+int media_queue_compose(db *d, int64_t *media_id, int64_t source_media_id, bool stitch);
+/* A post made with media that is ready already: copies the media's shape (duration, upright
+ * width and height) onto the post and marks it ready. */
+int media_posts_ready(db *d, store_post *post);
 /* The job handler of MEDIA_COMPOSE_JOB. */
 job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);
+
+/* Called (on the job's thread, after the state is committed) when a media record reaches ready
+ * or failed: chat announces DM attachments this way (wired in app.c, so media knows no chat). */
+typedef void (*media_settled_fn)(db *d, int64_t media_id);
+void media_set_settled_hook(media_settled_fn fn);
 
 /* The job handler of MEDIA_PROCESS_JOB. */
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);

@@ -226,11 +226,14 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     /* a video duet or stitch of a video is rendered server-side before anyone else sees it */
     if (rc == 0 && out->media_id && !share && source && src.media_id &&
         strcmp(src.type, "image") != 0) {
-        rc = media_queue_compose(d, out->media_id, src.media_id, in->stitch_of != 0);
+        /* into a media record of its own, so the clip's state never goes backwards */
+        rc = media_queue_compose(d, &out->media_id, src.media_id, in->stitch_of != 0);
         out->media_ready = false;
         if (rc == 0)
-            rc = store_posts_media_unready(d, out->id);
+            rc = store_post_set_media(d, out->id, out->media_id);
     }
+    if (rc == 0 && out->media_ready)
+        rc = media_posts_ready(d, out); /* its shape, for players */
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "create post");

@@ -216,7 +216,7 @@ static int finish(db *d, const store_user *me, store_upload *u, auth_error *err)
 }
 
 int uploads_append(db *d, const store_user *me, int64_t id, int64_t offset, int body_fd,
-                   uint64_t size, const char *checksum, int64_t length, store_upload *out,
+                   uint64_t size, bool cut, const char *checksum, int64_t length, store_upload *out,
                    auth_error *err)
 {
     int rc = uploads_get_own(d, me->id, id, out, err);
@@ -239,6 +239,11 @@ int uploads_append(db *d, const store_user *me, int64_t id, int64_t offset, int 
     if ((out->length >= 0 && (uint64_t)offset + size > (uint64_t)out->length) ||
         (uint64_t)offset + size > (uint64_t)max_size)
         return domain_fail(err, ERR_TOO_LARGE, "upload_too_large", "the body goes past the length");
+    /* A digest covers the whole body, so the prefix of a cut one cannot be checked: the
+     * checksum extension says to discard it then. */
+    if (cut && checksum)
+        return domain_fail(err, ERR_CHECKSUM, "checksum_unverifiable",
+                           "the body was cut short, so Upload-Checksum cannot be verified");
     if (checksum && size > 0 && (rc = verify_checksum(checksum, body_fd, size, err)) < 0)
         return rc;
     char path[4200];
@@ -251,6 +256,14 @@ int uploads_append(db *d, const store_user *me, int64_t id, int64_t offset, int 
         close(part);
         return domain_fail(err, ERR_CONFLICT, "upload_busy",
                            "another request is writing this upload");
+    }
+    /* Checked again under the lock: a request that checked before another one appended must
+     * not overwrite bytes that are already counted. */
+    store_upload now;
+    if (store_upload_get(d, id, &now) < 0 || now.offset != offset ||
+        strcmp(now.state, "uploading") != 0) {
+        close(part);
+        return domain_fail(err, ERR_CONFLICT, "offset_mismatch", "the offset moved meanwhile");
     }
     rc = size > 0 ? write_at(part, body_fd, offset, size) : 0;
     if (rc < 0) {

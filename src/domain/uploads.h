@@ -25,13 +25,15 @@ int uploads_create(db *d, const store_user *me, int64_t length, bool defer, cons
                    store_upload *out, auth_error *err);
 /* The caller's upload; 404 upload_not_found, 410 upload_expired. */
 int uploads_get_own(db *d, int64_t owner, int64_t id, store_upload *out, auth_error *err);
-/* Appends size bytes of body_fd (from its start) at offset. checksum is the Upload-Checksum
+/* Appends size bytes of body_fd (from its start) at offset. cut: the body ended early (the
+ * client left), and what arrived is kept the same way, unless it carried a checksum, which a
+ * prefix cannot match (460 checksum_unverifiable, nothing kept). checksum is the Upload-Checksum
  * header or NULL; length the Upload-Length header of a deferred upload (-1 when absent). 409 on a
  * wrong offset or a concurrent PATCH, 460 checksum_mismatch (nothing written), 413 past the
  * length, 410 for a finished or expired upload. When the last byte arrives the upload becomes
  * media; out->media_id says which. */
 int uploads_append(db *d, const store_user *me, int64_t id, int64_t offset, int body_fd,
-                   uint64_t size, const char *checksum, int64_t length, store_upload *out,
+                   uint64_t size, bool cut, const char *checksum, int64_t length, store_upload *out,
                    auth_error *err);
 int uploads_terminate(db *d, int64_t owner, int64_t id, auth_error *err);
 /* Removes expired unfinished uploads and their files; returns how many. */

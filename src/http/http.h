@@ -35,6 +35,10 @@ enum {
     HTTP_NO_RATE_LIMIT = 1 << 4, /* probes and metrics skip the per-client limit */
     HTTP_CACHEABLE = 1 << 5,     /* static asset: no "Cache-Control: no-store" */
     HTTP_STREAM_BODY = 1 << 6,   /* body spooled to an unnamed file, up to stream_limit */
+    /* with HTTP_STREAM_BODY: when the client goes away in the middle of the body, the handler
+     * still runs (worker pool, answer discarded) with the part that arrived, and
+     * http_req_body_cut() is true (tus keeps what arrived of an interrupted PATCH) */
+    HTTP_KEEP_PARTIAL_BODY = 1 << 7,
 };
 
 /* Optional, for HTTP_STREAM_BODY routes: runs on the event loop once the headers are in and
@@ -111,6 +115,8 @@ void *http_req_ctx(http_req *r);   /* the worker thread's context; NULL inline *
  * closed when the request ends. */
 int http_req_body_fd(http_req *r);
 uint64_t http_req_body_size(http_req *r);
+/* HTTP_KEEP_PARTIAL_BODY routes: the body ended early (the client left); nobody gets the answer. */
+bool http_req_body_cut(http_req *r);
 void *http_req_app(http_req *r);
 http_server *http_req_server(http_req *r);
 void http_req_set_user(http_req *r, int64_t user_id); /* for the access log */

@@ -115,6 +115,8 @@ struct http_req {
     uint64_t body_size;
     size_t discarded;
     bool too_large;
+    bool body_cut;   /* the client left in the middle of the body (HTTP_KEEP_PARTIAL_BODY) */
+    char **detached; /* strings copied out of libmicrohttpd's memory for a detached request */
     json_t *json;
     void *ctx;
     int64_t start_us;
@@ -151,6 +153,7 @@ struct http_server {
     bool any_origin;
     unsigned port;
     atomic_long in_flight;
+    atomic_bool stopping; /* set first by shutdown: no cut body is handed to the pool after */
     atomic_ullong request_seq;
     unsigned request_prefix;
     route_metrics *metrics;       /* n_routes + 1: the last counts unmatched requests */
@@ -765,6 +768,11 @@ uint64_t http_req_body_size(http_req *r)
     return r->body_size;
 }
 
+bool http_req_body_cut(http_req *r)
+{
+    return r->body_cut;
+}
+
 void *http_req_ctx(http_req *r)
 {
     return r->ctx;
@@ -922,6 +930,9 @@ static void request_free(http_req *r)
     buf_free(&r->body);
     if (r->body_fd >= 0)
         close(r->body_fd);
+    for (char **d = r->detached; d && *d; d++)
+        free(*d);
+    free(r->detached);
     json_decref(r->json);
     res_clear(&r->res);
     free(r);
@@ -1359,6 +1370,46 @@ static void write_access_log(http_server *s, http_req *r, int64_t us,
     (void)s;
 }
 
+static bool keeps_partial_body(http_server *s, http_req *r, enum MHD_RequestTerminationCode toe)
+{
+    return toe != MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+           toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN && r->state == REQ_RECEIVING &&
+           r->route >= 0 && (s->routes[r->route].flags & HTTP_KEEP_PARTIAL_BODY) && !r->too_large &&
+           r->body_fd >= 0 && r->body_size > 0 && !atomic_load(&s->stopping);
+}
+
+/* The connection is gone, so everything the handler may read is copied off libmicrohttpd's
+ * memory before it frees it. */
+static void detach_request(http_req *r)
+{
+    size_t n = 0, cap = 2 * (size_t)(r->n_headers + r->n_args) + 3;
+    r->detached = xcalloc(cap, sizeof *r->detached);
+    for (int i = 0; i < r->n_headers; i++) {
+        r->headers[i].key = r->detached[n++] = xstrdup(r->headers[i].key);
+        r->headers[i].value = r->detached[n++] = xstrdup(r->headers[i].value);
+    }
+    for (int i = 0; i < r->n_args; i++) {
+        r->args[i].key = r->detached[n++] = xstrdup(r->args[i].key);
+        r->args[i].value = r->detached[n++] = xstrdup(r->args[i].value);
+    }
+    r->path = r->detached[n++] = xstrdup(r->path);
+    if (r->method != r->method_override)
+        r->method = r->detached[n++] = xstrdup(r->method);
+    r->conn = NULL;
+    r->body_cut = true;
+}
+
+/* A cut body's handler runs on the worker pool; its answer has nobody to go to. */
+static void run_cut_handler(void *task, void *ctx)
+{
+    http_req *r = task;
+    http_server *s = r->srv;
+    r->ctx = ctx;
+    s->routes[r->route].fn(r, &r->res);
+    request_free(r);
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
@@ -1383,6 +1434,13 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     record_metrics(s, r, us);
     if (s->opts.access_log && log_get_level() <= LOG_INFO)
         write_access_log(s, r, us, toe);
+    *con_cls = NULL;
+    if (keeps_partial_body(s, r, toe)) {
+        /* still counted in flight, so shutdown waits for it */
+        detach_request(r);
+        if (pool_submit(s->workers, run_cut_handler, r) == 0)
+            return;
+    }
     atomic_fetch_sub(&s->in_flight, 1);
     request_free(r);
 }
@@ -1529,6 +1587,7 @@ size_t http_server_queue_length(http_server *s)
 
 void http_server_shutdown(http_server *s, int timeout_s)
 {
+    atomic_store(&s->stopping, true);
     int fd = MHD_quiesce_daemon(s->daemon);
     if (fd >= 0)
         close(fd);

@@ -228,35 +228,48 @@ int ffmpeg_probe(const char *path, media_probe *out, char *err, size_t err_size)
     return 0;
 }
 
+/* One rendition of side (the short side) at video_kbps. */
+static void rung(const media_probe *p, int side, int video_kbps, hls_rendition *r)
+{
+    bool portrait = p->display_height > p->display_width;
+    int source_short = portrait ? p->display_width : p->display_height;
+    r->short_side = side;
+    /* the long side keeps the aspect ratio, rounded to the nearest even number as H.264 4:2:0
+     * requires (16:9 at 240 gives 426.7, hence 426) */
+    double exact =
+        (double)side * (portrait ? p->display_height : p->display_width) / (double)source_short;
+    int long_side = 2 * (int)lround(exact / 2);
+    r->width = portrait ? side : long_side;
+    r->height = portrait ? long_side : side;
+    r->video_kbps = video_kbps;
+    r->audio_kbps = p->has_audio ? 128 : 0;
+    snprintf(r->dir, sizeof r->dir, "%dp", side);
+}
+
 int ffmpeg_ladder(const media_probe *p, hls_rendition *out)
 {
     static const struct {
         int side, video_kbps;
     } rungs[] = {{240, 400}, {480, 1000}, {720, 2500}};
     bool portrait = p->display_height > p->display_width;
-    int source_short = portrait ? p->display_width : p->display_height;
+    int source = (portrait ? p->display_width : p->display_height) & ~1;
     int n = 0;
     for (size_t i = 0; i < sizeof rungs / sizeof rungs[0]; i++) {
-        int side = rungs[i].side;
-        if (side > source_short) {
-            if (n > 0)
-                break;
-            side = source_short & ~1; /* smaller than 240p: keep the source's size */
+        if (rungs[i].side <= source) {
+            rung(p, rungs[i].side, rungs[i].video_kbps, &out[n++]);
+            continue;
         }
-        hls_rendition *r = &out[n++];
-        r->short_side = side;
-        /* the long side keeps the aspect ratio, rounded to the nearest even number as H.264
-         * 4:2:0 requires (16:9 at 240 gives 426.7, hence 426) */
-        double exact = (double)side * (portrait ? p->display_height : p->display_width) /
-                       (double)source_short;
-        int long_side = 2 * (int)lround(exact / 2);
-        r->width = portrait ? side : long_side;
-        r->height = portrait ? long_side : side;
-        r->video_kbps = rungs[i].video_kbps;
-        r->audio_kbps = p->has_audio ? 128 : 0;
-        snprintf(r->dir, sizeof r->dir, "%dp", side);
-        if (side != rungs[i].side)
-            break;
+        /* The source falls short of this rung: its own size is the top rung, so a 360p upload
+         * is not played at 240p at best. Its bit rate lies between the neighbours' by size. */
+        if (n == 0) {
+            rung(p, source, rungs[0].video_kbps, &out[n++]); /* under 240p: the source's size */
+        } else if (source > out[n - 1].short_side) {
+            int lo = rungs[i - 1].side, hi = rungs[i].side;
+            int kbps = rungs[i - 1].video_kbps +
+                       (rungs[i].video_kbps - rungs[i - 1].video_kbps) * (source - lo) / (hi - lo);
+            rung(p, source, kbps, &out[n++]);
+        }
+        break;
     }
     return n;
 }
@@ -507,6 +520,12 @@ int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, 
     return 0;
 }
 
+#define DUET_CELL                                                                                 \
+    "scale=" DUET_W ":" DUET_CELL_H ":force_original_aspect_ratio=decrease:force_divisible_by=2,"  \
+    "pad=" DUET_W ":" DUET_CELL_H ":(ow-iw)/2:(oh-ih)/2,setsar=1,fps=30"
+#define DUET_W "720"
+#define DUET_CELL_H "640"
+
 int ffmpeg_compose(const char *new_video, const media_probe *np, const char *source,
                    const media_probe *sp, bool stitch, double seconds, const char *out_path,
                    char *err, size_t err_size)
@@ -535,8 +554,12 @@ int ffmpeg_compose(const char *new_video, const media_probe *np, const char *sou
     const char *src_audio = sp->has_audio ? "[1:a]" : "[2:a]";
     if (!stitch) {
         add(&a, "-filter_complex");
-        add(&a, "[0:v]scale=-2:720,setsar=1[a];[1:v]scale=-2:720,setsar=1[b];"
-                "[a][b]hstack=inputs=2:shortest=0[v];%saresample=44100[s]", new_audio);
+        /* a 9:16 canvas for vertical viewing: the new video on top, the source below, each
+         * fitted into its half (two landscape videos side by side made a 32:9 strip) */
+        add(&a,
+            "[0:v]" DUET_CELL "[a];[1:v]" DUET_CELL "[b];"
+            "[a][b]vstack=inputs=2:shortest=0[v];%saresample=44100[s]",
+            new_audio);
         add(&a, "-map");
         add(&a, "[v]");
         add(&a, "-map");

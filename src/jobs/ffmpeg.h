@@ -7,7 +7,8 @@
  *
  * Renditions are named by their short side (240p, 480p, 720p), so a portrait phone video gets
  * 240x426 ... 720x1280 and a landscape one 426x240 ... 1280x720; none is made above the source's
- * short side (a 360p source gets 240p only, and a source smaller than 240p keeps its size).
+ * short side; a source between rungs gets its own size as the top rung (a 360p source gets 240p
+ * and 360p), and a source smaller than 240p keeps its size.
  * Rotation metadata is applied (ffmpeg autorotates), so the output is upright. Keyframes are
  * forced every 4 s in every rendition, so 4-second segments line up across the ladder and players
  * can switch at any segment boundary.
@@ -60,9 +61,11 @@ int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, 
                   size_t err_size);
 
 /* Duets and stitches, rendered into out_path (an MP4 that then goes through the normal
- * processing). A duet puts the new video and the source side by side at 720 px high, as long as
- * the new video, with the new video's sound. A stitch plays the first `seconds` (at most 5) of the
- * source, then the new video, at the new video's size; a missing sound track becomes silence. */
+ * processing). A duet is a 720x1280 (9:16) picture for vertical viewing: the new video in the top
+ * half and the source in the bottom half, each fitted into its 720x640 cell (black bars where the
+ * shapes differ), as long as the new video, with the new video's sound. A stitch plays the first
+ * `seconds` (at most 5) of the source, then the new video, at the new video's size; a missing sound
+ * track becomes silence. */
 int ffmpeg_compose(const char *new_video, const media_probe *np, const char *source,
                    const media_probe *sp, bool stitch, double seconds, const char *out_path,
                    char *err, size_t err_size);

@@ -423,6 +423,33 @@ int64_t store_message_max_id(db *d)
     return rc < 0 ? rc : n;
 }
 
+int store_message_attach(db *d, int64_t media_id, int64_t message_id)
+{
+    static const char *sql = "INSERT INTO message_attachments (media_id, message_id) VALUES (?, ?)";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, media_id);
+    db_bind_int64(s, 2, message_id);
+    return db_run(s);
+}
+
+int store_messages_with_media(db *d, int64_t media_id, int64_t *ids, int max)
+{
+    static const char *sql = "SELECT message_id FROM message_attachments WHERE media_id = ? "
+                             "ORDER BY message_id LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, media_id);
+    db_bind_int64(s, 2, max);
+    int n = 0, rc;
+    while (n < max && (rc = db_step(s)) == DB_ROW)
+        ids[n++] = db_col_int64(s, 0);
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
 int store_message_get(db *d, int64_t id, store_message *out)
 {
     static const char *sql = "SELECT " MSG_COLS " FROM conversation_messages x WHERE x.id = ?";

@@ -88,6 +88,10 @@ int store_inbox(db *d, int64_t user_id, const char *state, int64_t before, store
 int64_t store_unread_count(db *d, const store_member *m);
 
 int store_message_insert(db *d, const store_message *m);
+/* Records that a message carries a media record (message_attachments). */
+int store_message_attach(db *d, int64_t media_id, int64_t message_id);
+/* Ids of up to max messages carrying the media, oldest first. */
+int store_messages_with_media(db *d, int64_t media_id, int64_t *ids, int max);
 /* The highest message id so far (0 when none); under the writer lock, for monotonic ids. */
 int64_t store_message_max_id(db *d);
 int store_message_get(db *d, int64_t id, store_message *out);

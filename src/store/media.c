@@ -6,6 +6,7 @@
 
 #include "core/util.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,33 +35,68 @@ static char *dup_or_null(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
+#define MEDIA_COLS                                                                                \
+    "id, owner_id, kind, mime, filename, size, state, progress, COALESCE(error, ''), probe, "    \
+    "renditions, created_at, updated_at"
+
+static void decode(db_stmt *s, store_media *out)
+{
+    out->id = db_col_int64(s, 0);
+    out->owner_id = db_col_int64(s, 1);
+    snprintf(out->kind, sizeof out->kind, "%s", db_col_text(s, 2));
+    snprintf(out->mime, sizeof out->mime, "%s", db_col_text(s, 3));
+    snprintf(out->filename, sizeof out->filename, "%s", db_col_text(s, 4));
+    out->size = db_col_int64(s, 5);
+    snprintf(out->state, sizeof out->state, "%s", db_col_text(s, 6));
+    out->progress = db_col_int64(s, 7);
+    snprintf(out->error, sizeof out->error, "%s", db_col_text(s, 8));
+    out->probe = dup_or_null(db_col_text(s, 9));
+    out->renditions = dup_or_null(db_col_text(s, 10));
+    out->created_at = db_col_int64(s, 11);
+    out->updated_at = db_col_int64(s, 12);
+}
+
 int store_media_get(db *d, int64_t id, store_media *out)
 {
-    static const char *sql =
-        "SELECT id, owner_id, kind, mime, filename, size, state, progress, "
-        "COALESCE(error, ''), probe, renditions, created_at, updated_at FROM media WHERE id = ?";
+    static const char *sql = "SELECT " MEDIA_COLS " FROM media WHERE id = ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, id);
     int rc = db_step(s);
-    if (rc == DB_ROW) {
-        out->id = db_col_int64(s, 0);
-        out->owner_id = db_col_int64(s, 1);
-        snprintf(out->kind, sizeof out->kind, "%s", db_col_text(s, 2));
-        snprintf(out->mime, sizeof out->mime, "%s", db_col_text(s, 3));
-        snprintf(out->filename, sizeof out->filename, "%s", db_col_text(s, 4));
-        out->size = db_col_int64(s, 5);
-        snprintf(out->state, sizeof out->state, "%s", db_col_text(s, 6));
-        out->progress = db_col_int64(s, 7);
-        snprintf(out->error, sizeof out->error, "%s", db_col_text(s, 8));
-        out->probe = dup_or_null(db_col_text(s, 9));
-        out->renditions = dup_or_null(db_col_text(s, 10));
-        out->created_at = db_col_int64(s, 11);
-        out->updated_at = db_col_int64(s, 12);
-    }
+    if (rc == DB_ROW)
+        decode(s, out);
     db_reset(s);
     return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
+}
+
+int store_media_list(db *d, int64_t owner_id, int64_t before_id, int max, store_media *out,
+                     bool *posted)
+{
+    /* newest first on the (owner_id, id) index; "posted": a live post shows it (as 0/1, which
+     * both dialects read as an integer, where EXISTS alone is a PostgreSQL boolean) */
+    static const char *sql =
+        "SELECT " MEDIA_COLS ", CASE WHEN EXISTS (SELECT 1 FROM posts p WHERE p.media_id = "
+        "media.id AND p.deleted_at IS NULL) THEN 1 ELSE 0 END FROM media WHERE owner_id = ? AND "
+        "id < ? ORDER BY id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, owner_id);
+    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 3, max);
+    int n = 0, rc;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        decode(s, &out[n]);
+        posted[n++] = db_col_int64(s, 13) != 0;
+    }
+    db_reset(s);
+    if (rc < 0) {
+        while (n > 0)
+            store_media_free(&out[--n]);
+        return rc;
+    }
+    return n;
 }
 
 void store_media_free(store_media *m)
@@ -107,6 +143,17 @@ static int clear_profile_images(db *d, int64_t id)
         return ERR_DB;
     for (int i = 1; i <= 5; i++)
         db_bind_int64(s, i, id);
+    return db_run(s);
+}
+
+int store_media_set_size(db *d, int64_t id, int64_t size)
+{
+    static const char *sql = "UPDATE media SET size = ? WHERE id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, size);
+    db_bind_int64(s, 2, id);
     return db_run(s);
 }
 

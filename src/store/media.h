@@ -18,7 +18,7 @@ typedef struct store_media {
     char mime[96];  /* sniffed, not the client's claim */
     char filename[256];
     int64_t size;
-    char state[16]; /* uploaded | processing | ready | failed */
+    char state[16]; /* uploaded | composing | processing | ready | failed */
     int64_t progress;
     char error[512];
     char *probe;      /* JSON or NULL; owned */
@@ -28,6 +28,10 @@ typedef struct store_media {
 
 int store_media_insert(db *d, const store_media *m);
 int store_media_get(db *d, int64_t id, store_media *out);
+/* Up to max of the owner's media with ids below before_id (0: from the newest), newest first;
+ * posted[i]: a live post shows out[i]. Returns how many (free each), or a negative ERR_*. */
+int store_media_list(db *d, int64_t owner_id, int64_t before_id, int max, store_media *out,
+                     bool *posted);
 /* Deletes the record and clears it as its owner's avatar or cover (caller's transaction). */
 int store_media_delete(db *d, int64_t id);
 /* The owner's id, 0 when there is no such media, or a negative ERR_*. */
@@ -35,6 +39,7 @@ int64_t store_media_owner(db *d, int64_t id);
 /* Whether a live post uses the media. */
 bool store_media_in_use(db *d, int64_t id);
 void store_media_free(store_media *m);
+int store_media_set_size(db *d, int64_t id, int64_t size);
 /* State changes; NULL strings leave a column as it is. */
 int store_media_set_state(db *d, int64_t id, const char *state, int64_t progress,
                           const char *error, const char *probe, const char *renditions,

@@ -494,6 +494,19 @@ typedef struct migration {
     "ALTER TABLE posts ADD COLUMN media_ready BIGINT NOT NULL DEFAULT 0;"                         \
     "CREATE INDEX posts_media ON posts(media_id) WHERE media_id IS NOT NULL;"
 
+/* The shape of a post's media (duration in ms, upright width and height), copied onto the post
+ * when the media becomes ready, so players can size themselves before loading and lists read
+ * it with the post at no extra query. And which messages carry which media, so a DM attachment
+ * that becomes ready is announced to its conversation without scanning messages. */
+#define POST_MEDIA_SHAPE                                                                          \
+    "ALTER TABLE posts ADD COLUMN media_duration_ms BIGINT NOT NULL DEFAULT 0;"                   \
+    "ALTER TABLE posts ADD COLUMN media_width BIGINT NOT NULL DEFAULT 0;"                         \
+    "ALTER TABLE posts ADD COLUMN media_height BIGINT NOT NULL DEFAULT 0;"                        \
+    "CREATE TABLE message_attachments ("                                                          \
+    "  media_id BIGINT NOT NULL,"                                                                 \
+    "  message_id BIGINT NOT NULL,"                                                               \
+    "  PRIMARY KEY (media_id, message_id));"
+
 /* Resumable uploads (tus): the bytes so far live in DATA_DIR/uploads/<id>.part; offset is what
  * has been written and fsynced, so a restart resumes exactly there. */
 #define UPLOAD_TABLES(ID_PK)                                                                      \
@@ -605,6 +618,7 @@ static const migration sqlite_migrations[] = {
     {19, "presence_rooms", LIVE_TABLES},
     {20, "profile_images", PROFILE_IMAGES},
     {23, "search_fold", SEARCH_FOLD_SQLITE},
+    {24, "post_media_shape", POST_MEDIA_SHAPE},
 };
 
 static const migration pg_migrations[] = {
@@ -629,6 +643,7 @@ static const migration pg_migrations[] = {
     {19, "presence_rooms", LIVE_TABLES},
     {20, "profile_images", PROFILE_IMAGES},
     {23, "search_fold", SEARCH_FOLD_PG},
+    {24, "post_media_shape", POST_MEDIA_SHAPE},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

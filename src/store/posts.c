@@ -51,6 +51,9 @@ void store_post_decode(db_stmt *s, store_post *p)
     p->hot_at = db_col_int64(s, 21);
     p->media_id = db_col_int64(s, 22);
     p->media_ready = db_col_int64(s, 23) != 0;
+    p->media_duration_ms = db_col_int64(s, 24);
+    p->media_width = db_col_int64(s, 25);
+    p->media_height = db_col_int64(s, 26);
 }
 
 /* Reads a page of posts from a bound statement selecting POST_COLS (and optionally one extra
@@ -871,13 +874,31 @@ int store_posts_by_ids(db *d, int64_t viewer, bool excludes, const int64_t *ids,
     return read_feed_rows(s, out, n);
 }
 
-int store_posts_media_ready(db *d, int64_t media_id)
+int store_posts_media_ready(db *d, int64_t media_id, int64_t duration_ms, int64_t width,
+                            int64_t height)
 {
-    static const char *sql = "UPDATE posts SET media_ready = 1 WHERE media_id = ?";
+    static const char *sql = "UPDATE posts SET media_ready = 1, media_duration_ms = ?, "
+                             "media_width = ?, media_height = ? WHERE media_id = ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, duration_ms);
+    db_bind_int64(s, 2, width);
+    db_bind_int64(s, 3, height);
+    db_bind_int64(s, 4, media_id);
+    return db_run(s);
+}
+
+int store_post_set_media(db *d, int64_t post_id, int64_t media_id)
+{
+    static const char *sql =
+        "UPDATE posts SET media_id = ?, media_ready = 0, media_duration_ms = 0, "
+        "media_width = 0, media_height = 0 WHERE id = ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, media_id);
+    db_bind_int64(s, 2, post_id);
     return db_run(s);
 }
 

@@ -36,6 +36,8 @@ typedef struct store_post {
     int64_t hot_at; /* trending key, see store_post_hot_at */
     int64_t media_id;  /* video, reel, image (and media stories): the author's media; 0 = none */
     bool media_ready;  /* the media has been processed; others see the post only then */
+    /* the ready media's shape (upright), for players to size themselves; 0 until ready */
+    int64_t media_duration_ms, media_width, media_height;
 } store_post;
 
 /* Trending: a post ranks as if it had been posted HALF_LIFE * log2(1 + engagement) later, so one
@@ -51,8 +53,9 @@ int64_t store_post_hot_at(int64_t created_at, int64_t reactions, int64_t comment
     "p.id, p.author_id, p.type, p.caption, p.visibility, p.created_at, p.updated_at, "           \
     "p.deleted_at, p.reaction_count, p.comment_count, p.comments_enabled, p.save_count, "        \
     "p.circle_id, p.expires_at, p.share_of, p.duet_of, p.stitch_of, p.share_count, "             \
-    "p.duet_count, p.stitch_count, p.view_count, p.hot_at, p.media_id, p.media_ready"
-#define STORE_POST_NCOLS 24
+    "p.duet_count, p.stitch_count, p.view_count, p.hot_at, p.media_id, p.media_ready, "           \
+    "p.media_duration_ms, p.media_width, p.media_height"
+#define STORE_POST_NCOLS 27
 void store_post_decode(db_stmt *s, store_post *p);
 
 /* Inserts the post and moves the author's posts_count and the source's share/duet/stitch count
@@ -189,8 +192,11 @@ int store_stories_of(db *d, int64_t author_id, int64_t now, store_post *out, int
 
 /* Hides a post until its media is (again) ready. */
 int store_posts_media_unready(db *d, int64_t post_id);
+/* Points a post at another media record (a duet's rendering), hidden until that is ready. */
+int store_post_set_media(db *d, int64_t post_id, int64_t media_id);
 /* Marks the posts using a media record as ready to show (the media job, when it finishes). */
-int store_posts_media_ready(db *d, int64_t media_id);
+int store_posts_media_ready(db *d, int64_t media_id, int64_t duration_ms, int64_t width,
+                            int64_t height);
 
 /* Deletes for good up to max posts soft-deleted before deleted_before or (stories) expired before
  * expired_before; returns how many. */

@@ -10,6 +10,7 @@ import { mkdtempSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
 import { startServer, stopAll } from './lib/harness.mjs';
 import { client, register, expectError, BIN } from './lib/accounts.mjs';
 
@@ -28,6 +29,7 @@ before(async () => {
   // a phone video: stored landscape with a display matrix that turns it upright
   ffmpeg('-i', path.join(work, 'flat.mp4'), '-c', 'copy', '-metadata:s:v:0', 'rotate=90', path.join(work, 'rotated.mp4'));
   ffmpeg('-f', 'lavfi', '-i', 'sine=frequency=300', '-t', '2', path.join(work, 'tone.mp3'));
+  ffmpeg('-f', 'lavfi', '-i', 'testsrc=size=64x48', '-frames:v', '1', path.join(work, 'tiny.jpg'));
   // An mp4 whose header is fine but whose data is cut off: sniffed as video, unreadable.
   const clip = readFileSync(path.join(work, 'clip.mp4'));
   writeFileSync(path.join(work, 'broken.mp4'), clip.subarray(0, 2000));
@@ -111,7 +113,12 @@ async function checkPlayback(owner, m) {
   const poster = await c.get(pb.poster);
   assert.equal(poster.status, 200);
   assert.equal(poster.headers.get('content-type'), 'image/jpeg');
-  const vtt = await c.get(pb.storyboard);
+  // storyboard_vtt and storyboard_image name both files; storyboard is the deprecated alias
+  assert.equal(pb.storyboard.split('?')[0], pb.storyboard_vtt.split('?')[0]);
+  assert.match(pb.storyboard_vtt.split('?')[0], /storyboard\.vtt$/);
+  assert.match(pb.storyboard_image.split('?')[0], /storyboard\.jpg$/);
+  assert.equal((await c.get(pb.storyboard_image)).headers.get('content-type'), 'image/jpeg');
+  const vtt = await c.get(pb.storyboard_vtt);
   assert.match(vtt.text, /^WEBVTT/);
   const sprite = vtt.text.split('\n').find((l) => l.includes('storyboard.jpg?exp='));
   assert.match(sprite, /#xywh=0,0,160,90$/);
@@ -166,6 +173,14 @@ describe('media processing', () => {
     const seen = await c.get(`/api/v1/posts/${pid}`, { token: b.tokens.access_token });
     assert.equal(seen.status, 200, seen.text);
     assert.equal(seen.json.media.ready, true);
+    // its shape, so a player can size itself before loading
+    assert.equal(seen.json.media.width, 1280);
+    assert.equal(seen.json.media.height, 720);
+    assert.equal(seen.json.media.aspect, 1.7778);
+    assert.ok(Math.abs(seen.json.media.duration_s - 4) < 0.2, String(seen.json.media.duration_s));
+    const listed = await c.get(`/api/v1/users/${a.user.handle}/posts`, { token: b.tokens.access_token });
+    assert.equal(listed.status, 200, listed.text);
+    assert.equal(listed.json.items.find((x) => x.id === pid).media.width, 1280, 'lists carry it too');
     const master = await c.get(seen.json.media.master);
     assert.equal(master.status, 200);
     assert.match(master.text, /#EXTM3U/);
@@ -192,17 +207,38 @@ describe('media processing', () => {
     const src = imported(author, 'clip.mp4');
     await waitFor(author, src.id, ['ready']);
     const source = (await c.post('/api/v1/posts', { token: author.tokens.access_token, json: { type: 'video', media_id: src.id } })).json;
+    // a post made with media that is ready already carries its shape at once
+    assert.deepEqual([source.media.width, source.media.height, source.media.aspect], [1280, 720, 1.7778]);
+    const order = ['uploaded', 'composing', 'processing', 'ready'];
     for (const kind of ['duet', 'stitch']) {
       const mine = imported(fan, 'clip.mp4');
       await waitFor(fan, mine.id, ['ready']);
       const r = await c.post('/api/v1/posts', { token: fan.tokens.access_token, json: { type: 'video', media_id: mine.id, [`${kind}_of`]: source.id } });
       assert.equal(r.status, 201, r.text);
       expectError(await c.get(`/api/v1/posts/${r.json.id}`, { token: author.tokens.access_token }), 404, 'post_not_found');
-      const m = await waitFor(fan, mine.id, ['ready', 'failed']);
+      // the rendering is a media record of its own whose state only moves forward; the clip
+      // stays ready as it was
+      const rendered = r.json.media.id;
+      assert.notEqual(rendered, mine.id);
+      let m, seen = [];
+      for (let i = 0; i < 900; i++) {
+        m = (await c.get(`/api/v1/media/${rendered}`, { token: fan.tokens.access_token })).json;
+        if (seen.at(-1) !== m.state) seen.push(m.state);
+        if (m.state === 'ready' || m.state === 'failed') break;
+        await sleep(100);
+      }
       assert.equal(m.state, 'ready', JSON.stringify(m));
+      const idx = seen.map((s) => order.indexOf(s));
+      assert.deepEqual(idx, [...idx].sort((x, y) => x - y), `states only move forward: ${seen}`);
+      const clip = (await c.get(`/api/v1/media/${mine.id}`, { token: fan.tokens.access_token })).json;
+      assert.equal(clip.state, 'ready');
+      assert.deepEqual([clip.probe.display_width, clip.probe.display_height], [1280, 720], 'the clip is untouched');
       if (kind === 'duet') {
-        // side by side at 720 px high: two 1280x720 videos make 2560x720
-        assert.deepEqual([m.probe.display_width, m.probe.display_height], [2560, 720]);
+        // stacked for vertical viewing: a 720x1280 (9:16) picture, each 16:9 video fitted into
+        // its 720x640 half
+        assert.deepEqual([m.probe.display_width, m.probe.display_height], [720, 1280]);
+        const post = (await c.get(`/api/v1/posts/${r.json.id}`, { token: author.tokens.access_token })).json;
+        assert.equal(post.media.aspect, 0.5625);
         assert.ok(Math.abs(m.probe.duration_s - 4) < 0.3, `duet lasts as long as the new video: ${m.probe.duration_s}`);
       } else {
         assert.deepEqual([m.probe.display_width, m.probe.display_height], [1280, 720]);
@@ -220,7 +256,8 @@ describe('media processing', () => {
       const m = await waitFor(a, id, ['ready', 'failed']);
       assert.equal(m.state, 'ready', JSON.stringify(m));
       assert.deepEqual([m.probe.display_width, m.probe.display_height], display, file);
-      assert.deepEqual(m.renditions.map((r) => [r.name, r.width, r.height]), [['240p', 240, 426]], `${file}: 360 wide gets 240p only`);
+      // the source's own 360 is the top rung (it lies between 240p and 480p)
+      assert.deepEqual(m.renditions.map((r) => [r.name, r.width, r.height]), [['240p', 240, 426], ['360p', 360, 640]], `${file}: 240p and its own 360p`);
       const line = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height', '-show_entries', 'format=duration',
         '-of', 'csv=p=0', path.join(server.dataDir, 'media', id, 'hls', '240p', 'index.m3u8')], { encoding: 'utf8' });
       assert.match(line, /h264,240,426/, `${file}: ${line}`);
@@ -301,6 +338,86 @@ describe('media processing', () => {
       assert.ok(existsSync(path.join(t.dataDir, 'media', id, 'hls', '720p', 'index.m3u8')));
     } finally {
       server = prev;
+    }
+  });
+});
+
+describe('your media', () => {
+  const tiny = readFileSync(path.join(work, 'tiny.jpg'));
+  const postImage = async (who) => {
+    const r = await client(server.url).post('/api/v1/media?filename=t.jpg', { token: who.tokens.access_token, body: tiny, headers: { 'content-type': 'image/jpeg' } });
+    assert.equal(r.status, 201, r.text);
+    return r.json;
+  };
+
+  test('GET /api/v1/media lists your own media in every state, newest first, by cursor', async () => {
+    const a = await register(server.url);
+    const b = await register(server.url);
+    const c = client(server.url);
+    const ta = a.tokens.access_token;
+    const made = [await postImage(a), await postImage(a), await postImage(a)];
+    const video = imported(a, 'flat.mp4');
+    await postImage(b);
+    let page = await c.get('/api/v1/media?limit=2', { token: ta });
+    assert.equal(page.status, 200, page.text);
+    assert.deepEqual(page.json.items.map((m) => m.id), [video.id, made[2].id]);
+    assert.ok(page.json.next_cursor);
+    for (const m of page.json.items) {
+      assert.ok(['uploaded', 'processing', 'ready'].includes(m.state), m.state);
+      assert.equal(m.posted, false, 'a draft: no post shows it');
+    }
+    const rest = await c.get(`/api/v1/media?limit=2&cursor=${page.json.next_cursor}`, { token: ta });
+    assert.deepEqual(rest.json.items.map((m) => m.id), [made[1].id, made[0].id]);
+    assert.equal(rest.json.next_cursor, null);
+    // once posted, it says so
+    await waitFor(a, made[0].id, ['ready']);
+    const photo = await c.post('/api/v1/posts', { token: ta, json: { type: 'image', media_id: made[0].id } });
+    assert.equal(photo.status, 201, photo.text);
+    // an image post carries its shape too, and no duration
+    assert.deepEqual([photo.json.media.width, photo.json.media.height, photo.json.media.aspect], [64, 48, 1.3333]);
+    assert.equal(photo.json.media.duration_s, undefined);
+    const all = (await c.get('/api/v1/media', { token: ta })).json;
+    assert.equal(all.items.length, 4);
+    assert.equal(all.items.find((m) => m.id === made[0].id).posted, true);
+    // someone else's media is never listed
+    const theirs = (await c.get('/api/v1/media', { token: b.tokens.access_token })).json;
+    assert.equal(theirs.items.length, 1);
+    assert.ok(!theirs.items.some((m) => made.some((x) => x.id === m.id)));
+    // bad input
+    for (const q of ['limit=0', 'limit=101', 'limit=x', 'limit=-1'])
+      expectError(await c.get(`/api/v1/media?${q}`, { token: ta }), 422);
+    for (const q of ['cursor=abc', 'cursor=-5', 'cursor=1.5'])
+      expectError(await c.get(`/api/v1/media?${q}`, { token: ta }), 422);
+    expectError(await c.get('/api/v1/media'), 401, 'unauthenticated');
+    expectError(await c.get('/api/v1/media', { token: 'not.a.token' }), 401);
+  });
+
+  test('a DM attachment that becomes ready is announced to the conversation as message.updated', async () => {
+    const a = await register(server.url);
+    const b = await register(server.url);
+    const c = client(server.url);
+    const conv = (await c.post('/api/v1/conversations', { token: a.tokens.access_token, json: { kind: 'direct', member_ids: [b.user.id] } })).json;
+    const ws = new WebSocket(server.url.replace(/^http/, 'ws') + '/api/v1/ws', { headers: { authorization: `Bearer ${b.tokens.access_token}` } });
+    const events = [];
+    ws.on('message', (raw) => events.push(JSON.parse(raw.toString())));
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    for (let i = 0; i < 100 && !events.some((e) => e.type === 'ready'); i++) await sleep(20);
+    try {
+      const video = imported(a, 'flat.mp4');
+      const sent = await c.post(`/api/v1/conversations/${conv.id}/messages`, { token: a.tokens.access_token, json: { attachments: [video.id] } });
+      assert.equal(sent.status, 201, sent.text);
+      const mid = sent.json.id;
+      const final = (e) => e.type === 'message.updated' && e.data.id === mid && ['ready', 'failed'].includes(e.data.media[0].state);
+      for (let i = 0; i < 900 && !events.some(final); i++) await sleep(100);
+      const first = events.find((e) => e.type === 'message.new' && e.data.id === mid);
+      assert.ok(first, 'the message itself arrived');
+      const upd = events.find(final);
+      assert.ok(upd, `announced once processed: ${JSON.stringify(events.map((e) => e.type))}`);
+      assert.equal(upd.data.conversation_id, conv.id);
+      assert.equal(upd.data.media[0].state, 'ready');
+      assert.ok(upd.data.media[0].urls.master.includes('sig='));
+    } finally {
+      ws.close();
     }
   });
 });

@@ -168,12 +168,17 @@ static void test_portrait_and_rotated(void **state)
     transcode("portrait.mp4", "portrait", &p);
     assert_false(p.has_audio);
     hls_rendition r[FFMPEG_MAX_RENDITIONS];
-    assert_int_equal(ffmpeg_ladder(&p, r), 1); /* 360 wide: only 240p, none above the source */
+    /* 360 wide: 240p, and the source's own 360 as the top rung (none above the source) */
+    assert_int_equal(ffmpeg_ladder(&p, r), 2);
     char path[600], line[256];
     snprintf(path, sizeof path, "%s/portrait/240p/index.m3u8", dir);
     probe_line(path, line, sizeof line);
     if (!strstr(line, "h264 240 426"))
         fail_msg("portrait: %s", line);
+    snprintf(path, sizeof path, "%s/portrait/360p/index.m3u8", dir);
+    probe_line(path, line, sizeof line);
+    if (!strstr(line, "h264 360 640"))
+        fail_msg("portrait 360p: %s", line);
 
     transcode("rotated.mp4", "rotated", &p);
     assert_int_equal(p.width, 640);
@@ -185,6 +190,41 @@ static void test_portrait_and_rotated(void **state)
     probe_line(path, line, sizeof line);
     if (!strstr(line, "h264 240 426"))
         fail_msg("rotated output must be upright portrait: %s", line);
+}
+
+/* The ladder alone, for sizes between, on and under the rungs. */
+static void test_ladder_rungs(void **state)
+{
+    static const struct {
+        int w, h, n;
+        const char *names;
+    } cases[] = {
+        {640, 360, 2, "240p 360p"},
+        {360, 640, 2, "240p 360p"},
+        {1280, 720, 3, "240p 480p 720p"},
+        {1920, 1080, 3, "240p 480p 720p"},
+        {854, 480, 2, "240p 480p"},
+        {1024, 576, 3, "240p 480p 576p"},
+        {320, 180, 1, "180p"},
+        {426, 240, 1, "240p"},
+        {641, 361, 2, "240p 360p"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        media_probe p = {.display_width = cases[i].w, .display_height = cases[i].h};
+        hls_rendition r[FFMPEG_MAX_RENDITIONS];
+        int n = ffmpeg_ladder(&p, r);
+        char names[64] = "";
+        for (int k = 0; k < n; k++) {
+            snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k ? " " : "",
+                     r[k].dir);
+            assert_true(r[k].width % 2 == 0 && r[k].height % 2 == 0);
+            if (k > 0)
+                assert_true(r[k].video_kbps > r[k - 1].video_kbps);
+        }
+        if (n != cases[i].n || strcmp(names, cases[i].names) != 0)
+            fail_msg("%dx%d: %s (want %s)", cases[i].w, cases[i].h, names, cases[i].names);
+    }
+    (void)state;
 }
 
 static void test_bad_inputs(void **state)
@@ -217,6 +257,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_landscape_ladder),
         cmocka_unit_test(test_portrait_and_rotated),
+        cmocka_unit_test(test_ladder_rungs),
         cmocka_unit_test(test_bad_inputs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
