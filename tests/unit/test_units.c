@@ -763,6 +763,26 @@ static int search_count(db *d, const char *q, const char *type)
     return store_search_hashtags(d, sq.hashtag_prefix, NULL, tags, keys, 4);
 }
 
+/* Rows of table whose search index holds word, asked of the index itself (FTS5 or tsvector). */
+static int64_t raw_match_count(db *d, const char *table, const char *word)
+{
+    char sql[160];
+    if (db_kind_of(d) == DB_SQLITE)
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s_fts WHERE %s_fts MATCH ?", table,
+                 table);
+    else
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM %s WHERE search_tsv @@ to_tsquery('simple', ?)", table);
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, db_kind_of(d) == DB_SQLITE ? "\"%s\"" : "%s", word);
+    db_stmt *s = db_prepare(d, sql);
+    assert_non_null(s);
+    db_bind_text(s, 1, quoted);
+    int64_t n = -1;
+    assert_int_equal(db_query_int64(s, &n), 0);
+    return n;
+}
+
 static void test_search_fold_migration(void **state)
 {
     /* STREAMHUB_SEARCH_TEST_DB names an empty PostgreSQL database to run this on instead. */
@@ -787,9 +807,10 @@ static void test_search_fold_migration(void **state)
                    "INSERT INTO hashtags (id, tag, post_count, created_at) "
                    "VALUES (20, 'مدرسة', 1, 0);"),
         0);
-    /* before: harakat split words and the spellings differ */
-    assert_int_equal(search_count(d, "محمد", "users"), 0);
-    assert_int_equal(search_count(d, "جميل", "posts"), 0);
+    /* before: harakat split words and the spellings differ. Asked of the index directly: the
+     * store's queries read columns that later migrations add. */
+    assert_int_equal(raw_match_count(d, "users", "محمد"), 0);
+    assert_int_equal(raw_match_count(d, "posts", "جميل"), 0);
     assert_true(store_migrate(d, err, sizeof err) > 0);
     assert_int_equal(store_applied_version(d), store_schema_version());
     /* after: the existing rows, by every spelling */
