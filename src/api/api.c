@@ -88,6 +88,7 @@ static const http_route routes[] = {
     {"POST", "/api/v1/comments/:id/like", api_comments_like, DB | JSON | HTTP_OPTIONAL_BODY, NULL},
     {"DELETE", "/api/v1/comments/:id/like", api_comments_unlike, DB, NULL},
     {"GET", "/api/v1/feed/trending", api_feed_trending, DB, NULL},
+    {"GET", "/api/v1/feed/circles/:id", api_feed_circle, DB, NULL},
     {"GET", "/api/v1/stories", api_stories, DB, NULL},
     {"GET", "/api/v1/hashtags/:tag", api_hashtags_get, DB, NULL},
     {"GET", "/api/v1/hashtags/:tag/posts", api_hashtags_posts, DB, NULL},

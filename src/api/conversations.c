@@ -350,13 +350,8 @@ void api_conversations_messages(http_req *req, http_res *res)
     int64_t last = n > limit ? ms[limit - 1].id : 0;
     store_messages_free(ms, n);
     free(ms);
-    if (after) {
-        /* Catch-up pages go forward: next_cursor is the "after" of the next page. */
-        http_res_json(res, 200,
-                      json_pack("{s:o, s:o}", "items", items, "next_after",
-                                n > limit ? json_id(last) : json_null()));
-        return;
-    }
+    /* Catch-up pages (?after=) go forward, history pages (?cursor=) backward; both answer the
+     * one list shape, next_cursor being what to pass back in the same parameter. */
     api_send_page(res, items, n, limit, last);
 }
 
@@ -514,6 +509,9 @@ json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, in
                         shown   ? json_id(ms[shown - 1].id)
                         : after ? json_id(after)
                                 : json_null());
+        /* the list shape's cursor too: the "after" of the next call while more wait */
+        json_object_set_new(out, "next_cursor",
+                            n > shown && shown ? json_id(ms[shown - 1].id) : json_null());
         store_messages_free(ms, n);
         store_messages_free(ch, n_changed);
     }

@@ -12,6 +12,8 @@
 #include "domain/tags.h"
 #include "store/users.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +87,76 @@ void api_post_write(jsonw *w, const store_post *p, const store_user *author)
     jsonw_object(w);
     write_post_members(w, p, author);
     jsonw_end_object(w);
+}
+
+/* A post for one reader: what they did to it (state NULL for an anonymous reader) and, for a
+ * share, its source as they may see it (src NULL: null). */
+static void write_post_for(jsonw *w, const store_post *p, const store_user *author,
+                           const store_viewer_state *state, const store_feed_row *src)
+{
+    jsonw_object(w);
+    write_post_members(w, p, author);
+    if (state) {
+        jsonw_key(w, "viewer_reaction");
+        if (*state->reaction)
+            jsonw_string(w, state->reaction);
+        else
+            jsonw_null(w);
+        jsonw_member_bool(w, "saved", state->saved);
+    }
+    if (p->share_of) {
+        jsonw_key(w, "shared_post");
+        if (src)
+            api_post_write(w, &src->post, &src->author);
+        else
+            jsonw_null(w);
+    }
+    jsonw_end_object(w);
+}
+
+int api_posts_write_items(jsonw *w, db *d, int64_t viewer, const store_post *const *posts,
+                          const store_user *const *authors, int n)
+{
+    /* everything read before the first byte is written, so a failure can still answer 500 */
+    store_viewer_state *states = viewer ? xmalloc((size_t)(n ? n : 1) * sizeof *states) : NULL;
+    const store_feed_row **src = xmalloc((size_t)(n ? n : 1) * sizeof *src);
+    store_feed_row *rows = NULL;
+    int rc = states ? feed_viewer_states(d, viewer, posts, n, states) : 0;
+    if (rc == 0)
+        rc = feed_share_sources(d, viewer, posts, n, &rows, src);
+    if (rc == 0) {
+        jsonw_array(w);
+        for (int i = 0; i < n; i++)
+            write_post_for(w, posts[i], authors[i], states ? &states[i] : NULL, src[i]);
+        jsonw_end_array(w);
+    }
+    free(states);
+    free(src);
+    free(rows);
+    return rc;
+}
+
+void api_send_posts_page(http_res *res, db *d, int64_t viewer, const store_post *const *posts,
+                         const store_user *const *authors, int n, const char *next)
+{
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object(&w);
+    jsonw_key(&w, "items");
+    if (api_posts_write_items(&w, d, viewer, posts, authors, n) < 0) {
+        buf_free(&b);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    jsonw_key(&w, "next_cursor");
+    if (next)
+        jsonw_string(&w, next);
+    else
+        jsonw_null(&w);
+    jsonw_end_object(&w);
+    size_t len = b.len;
+    http_res_json_text(res, 200, buf_steal(&b), len);
 }
 
 json_t *api_post_json(const store_post *p, const store_user *author)
@@ -184,34 +256,22 @@ void api_posts_get(http_req *req, http_res *res)
     visible_post v;
     if (!d || !read_visible_post(req, res, d, &v))
         return;
-    /* written straight to text: the most read object there is */
+    /* written straight to text: the most read object there is; the viewer's state and a
+     * share's source come from the same readers as in lists */
+    const store_post *one = &v.post;
+    store_viewer_state state;
+    store_feed_row *rows = NULL;
+    const store_feed_row *src = NULL;
+    if ((v.authed && feed_viewer_states(d, v.viewer, &one, 1, &state) < 0) ||
+        feed_share_sources(d, v.viewer, &one, 1, &rows, &src) < 0) {
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
     buf b = {0};
     jsonw w;
     jsonw_init(&w, &b);
-    jsonw_object(&w);
-    write_post_members(&w, &v.post, &v.author);
-    if (v.authed) {
-        char mine[16];
-        store_reaction_of(d, v.id, v.p.user.id, mine, sizeof mine);
-        jsonw_key(&w, "viewer_reaction");
-        if (*mine)
-            jsonw_string(&w, mine);
-        else
-            jsonw_null(&w);
-    }
-    if (v.post.share_of) {
-        /* the shared post is shown only while this viewer may see it (its author may have
-         * blocked them, or deleted it) */
-        store_post src;
-        store_user src_author;
-        auth_error err;
-        jsonw_key(&w, "shared_post");
-        if (posts_get_visible(d, v.viewer, v.post.share_of, &src, &src_author, &err) == 0)
-            api_post_write(&w, &src, &src_author);
-        else
-            jsonw_null(&w);
-    }
-    jsonw_end_object(&w);
+    write_post_for(&w, &v.post, &v.author, v.authed ? &state : NULL, src);
+    free(rows);
     size_t len = b.len;
     http_res_json_text(res, 200, buf_steal(&b), len);
 }
@@ -352,17 +412,33 @@ void api_posts_reactions(http_req *req, http_res *res)
     api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
 
-static json_t *comment_json(db *d, const store_comment *c)
+/* A comment with its reply count and, for a signed-in reader, whether they like it (liked
+ * NULL: anonymous, no viewer_liked). */
+static json_t *comment_json_with(db *d, const store_comment *c, const bool *liked,
+                                 int64_t reply_count)
 {
     store_user u;
     if (store_user_by_id(d, c->author_id, &u) < 0)
         memset(&u, 0, sizeof u);
-    return json_pack("{s:o, s:o, s:o, s:s, s:{s:o, s:s, s:s}, s:o, s:b, s:I}", "id",
-                     json_id(c->id), "post_id", json_id(c->post_id), "parent_id",
-                     c->parent_id ? json_id(c->parent_id) : json_null(), "body", c->body,
-                     "author", "id", json_id(u.id), "handle", u.handle, "display_name",
-                     u.display_name, "created_at", json_time(c->created_at), "edited",
-                     c->updated_at != c->created_at, "like_count", (json_int_t)c->like_count);
+    json_t *o =
+        json_pack("{s:o, s:o, s:o, s:s, s:{s:o, s:s, s:s}, s:o, s:b, s:I, s:I}", "id",
+                  json_id(c->id), "post_id", json_id(c->post_id), "parent_id",
+                  c->parent_id ? json_id(c->parent_id) : json_null(), "body", c->body, "author",
+                  "id", json_id(u.id), "handle", u.handle, "display_name", u.display_name,
+                  "created_at", json_time(c->created_at), "edited", c->updated_at != c->created_at,
+                  "like_count", (json_int_t)c->like_count, "reply_count", (json_int_t)reply_count);
+    if (liked)
+        json_object_set_new(o, "viewer_liked", json_boolean(*liked));
+    return o;
+}
+
+/* One comment as the signed-in viewer sees it (the same fields as in the list). */
+static json_t *comment_json(db *d, const store_comment *c, int64_t viewer)
+{
+    bool liked = false;
+    int64_t replies = 0;
+    comments_states(d, viewer, c->post_id, c, 1, &liked, &replies);
+    return comment_json_with(d, c, &liked, replies);
 }
 
 static bool comment_id(http_req *req, http_res *res, int64_t *id)
@@ -400,7 +476,7 @@ void api_comments_create(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 201, comment_json(d, &c));
+    http_res_json(res, 201, comment_json(d, &c, p.user.id));
 }
 
 void api_comments_list(http_req *req, http_res *res)
@@ -426,11 +502,25 @@ void api_comments_list(http_req *req, http_res *res)
         api_fail(res, ERR_DB, NULL);
         return;
     }
+    /* the viewer's likes and the reply counts of the whole page, read together */
+    int shown = n < limit ? n : limit;
+    bool *liked = xcalloc((size_t)limit, sizeof *liked);
+    int64_t *replies = xcalloc((size_t)limit, sizeof *replies);
+    if (comments_states(d, viewer, v.id, list, shown, viewer ? liked : NULL, replies) < 0) {
+        free(list);
+        free(liked);
+        free(replies);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
     json_t *items = json_array();
-    for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(items, comment_json(d, &list[i]));
+    for (int i = 0; i < shown; i++)
+        json_array_append_new(
+            items, comment_json_with(d, &list[i], viewer ? &liked[i] : NULL, replies[i]));
     int64_t last = n > limit ? list[limit - 1].id : 0;
     free(list);
+    free(liked);
+    free(replies);
     api_send_page(res, items, n, limit, last);
 }
 
@@ -456,7 +546,7 @@ void api_comments_edit(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, comment_json(d, &c));
+    http_res_json(res, 200, comment_json(d, &c, p.user.id));
 }
 
 void api_comments_delete(http_req *req, http_res *res)
@@ -496,24 +586,42 @@ void api_saved_posts(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    store_post *posts = xcalloc((size_t)limit + 1, sizeof *posts);
+    /* A save outlives a change of visibility or a block, so each is re-checked at read time;
+     * batches follow until the page is full, so a page is short only at the end. */
+    int batch = limit + 1, kept = 0, n = 0, examined = 0, i = 0;
+    store_post *rows = xcalloc((size_t)batch, sizeof *rows);
+    store_post *posts = xcalloc((size_t)limit, sizeof *posts);
+    store_user *authors = xcalloc((size_t)limit, sizeof *authors);
     int64_t ids[API_PAGE_MAX + 1];
-    int n = store_save_list(d, p.user.id, cursor, ids, posts, limit + 1);
-    if (n < 0) {
-        free(posts);
+    do {
+        n = store_save_list(d, p.user.id, cursor, ids, rows, batch);
+        for (i = 0; n > 0 && i < n && kept < limit; i++) {
+            cursor = ids[i];
+            if (store_user_by_id(d, rows[i].author_id, &authors[kept]) == 0 &&
+                posts_can_view(d, p.user.id, &authors[kept], &rows[i]))
+                posts[kept++] = rows[i];
+        }
+        examined += i;
+    } while (n == batch && kept < limit && examined < FEED_SCAN_MAX);
+    if (n >= 0) {
+        const store_post **pp = xmalloc((size_t)limit * sizeof *pp);
+        const store_user **ap = xmalloc((size_t)limit * sizeof *ap);
+        for (int k = 0; k < kept; k++) {
+            pp[k] = &posts[k];
+            ap[k] = &authors[k];
+        }
+        /* more follow when the last batch was full or the page filled inside it */
+        char next[24];
+        snprintf(next, sizeof next, "%" PRId64, cursor);
+        api_send_posts_page(res, d, p.user.id, pp, ap, kept, n == batch || i < n ? next : NULL);
+        free(pp);
+        free(ap);
+    } else {
         api_fail(res, ERR_DB, NULL);
-        return;
     }
-    json_t *items = json_array();
-    for (int i = 0; i < n && i < limit; i++) {
-        store_user author;
-        /* a save outlives a change of visibility or a block: re-check at read time */
-        if (store_user_by_id(d, posts[i].author_id, &author) == 0 &&
-            posts_can_view(d, p.user.id, &author, &posts[i]))
-            json_array_append_new(items, api_post_json(&posts[i], &author));
-    }
+    free(rows);
     free(posts);
-    api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
+    free(authors);
 }
 
 static void set_comment_like(http_req *req, http_res *res, bool on)

@@ -290,9 +290,8 @@ void api_mutes(http_req *req, http_res *res) { own_list(req, res, GRAPH_MUTES); 
 
 void api_users_posts(http_req *req, http_res *res)
 {
-    int64_t cursor;
-    int limit;
-    if (!api_page(req, res, &cursor, &limit))
+    feed_query q;
+    if (!api_feed_query(req, res, &q))
         return;
     db *d = api_db(req, res);
     auth_principal p;
@@ -301,19 +300,5 @@ void api_users_posts(http_req *req, http_res *res)
     if (!d || !api_auth_optional(req, res, d, &p, &authed) ||
         !load_target(req, res, d, &p, authed, &author))
         return;
-    store_post *posts = xcalloc((size_t)limit + 1, sizeof *posts);
-    int n = store_post_list_by_author(d, author.id, cursor, posts, limit + 1);
-    if (n < 0) {
-        free(posts);
-        api_fail(res, ERR_DB, NULL);
-        return;
-    }
-    int64_t viewer = authed ? p.user.id : 0;
-    json_t *items = json_array();
-    for (int i = 0; i < n && i < limit; i++)
-        if (posts_can_view(d, viewer, &author, &posts[i]))
-            json_array_append_new(items, api_post_json(&posts[i], &author));
-    int64_t last = n > limit ? posts[limit - 1].id : 0;
-    free(posts);
-    api_send_page(res, items, n, limit, last);
+    api_feed_profile(res, d, authed ? &p.user : NULL, author.id, &q);
 }

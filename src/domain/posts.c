@@ -595,3 +595,19 @@ int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *
     event_log_emit(me->id, "view", "post", id, props);
     return 0;
 }
+
+int comments_states(db *d, int64_t viewer, int64_t post_id, const store_comment *list, int n,
+                    bool *liked, int64_t *reply_count)
+{
+    int64_t ids[STORE_POSTS_BY_IDS_MAX];
+    for (int off = 0; off < n; off += STORE_POSTS_BY_IDS_MAX) {
+        int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
+        for (int i = 0; i < chunk; i++)
+            ids[i] = list[off + i].id;
+        int rc = store_comment_states(d, post_id, viewer, ids, chunk, liked ? liked + off : NULL,
+                                      reply_count + off);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}

@@ -25,9 +25,10 @@
 #include <string.h>
 
 #define HANDLE_MAX_CHARS 30
-/* Each round reads twice the page of candidates; a page stays bounded even when the visibility
- * gate drops most of them, at the price of a short page (the cursor then moves on). */
-#define POST_BATCHES 4
+/* Each round reads twice the page of candidates, and rounds follow until the page is full, so a
+ * page is short only at the end; the work stays bounded by this many candidates a page even when
+ * the visibility gate drops most of them (a short page then carries a cursor to move on). */
+#define POST_SCAN_MAX 1000
 
 static bool ascii_alnum(unsigned char c)
 {
@@ -287,7 +288,7 @@ int search_posts(db *d, const search_query *q, int64_t viewer, const store_searc
     store_search_key *keys = xcalloc((size_t)batch, sizeof *keys);
     store_search_key pos = after ? *after : (store_search_key){0};
     bool have_pos = after != NULL;
-    for (int round = 0; round < POST_BATCHES && n < limit; round++) {
+    for (int examined = 0; examined < POST_SCAN_MAX && n < limit;) {
         int got = store_search_posts(d, &sq, viewer, have_pos ? &pos : NULL, cand, keys, batch);
         if (got < 0) {
             rc = domain_db_failed(err, d, "search posts");
@@ -305,6 +306,7 @@ int search_posts(db *d, const search_query *q, int64_t viewer, const store_searc
             out[n].author = author;
             n++;
         }
+        examined += i;
         /* More may follow when this batch was full or the page filled up inside it. */
         *has_next = got == batch || i < got;
         if (got < batch)

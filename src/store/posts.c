@@ -844,6 +844,35 @@ int store_hashtag_post_ids(db *d, int64_t hashtag_id, int64_t before_id, int64_t
     return read_ids(s, out, NULL, max);
 }
 
+int store_author_post_ids(db *d, int64_t author_id, int64_t before_id, int64_t *out, int max)
+{
+    static const char *sql = "SELECT p.id FROM posts p WHERE p.author_id = ? AND p.id < ? "
+                             "AND p.deleted_at IS NULL AND p.expires_at IS NULL "
+                             "ORDER BY p.id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, author_id);
+    bind_before(s, 2, before_id);
+    db_bind_int64(s, 3, max);
+    return read_ids(s, out, NULL, max);
+}
+
+int store_circle_post_ids(db *d, int64_t circle_id, int64_t before_id, int64_t *out, int max)
+{
+    static const char *sql =
+        "SELECT p.id FROM posts p WHERE p.author_id IN (SELECT m.user_id FROM circle_members m "
+        "WHERE m.circle_id = ?) AND p.id < ? AND p.deleted_at IS NULL AND p.expires_at IS NULL "
+        "ORDER BY p.id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, circle_id);
+    bind_before(s, 2, before_id);
+    db_bind_int64(s, 3, max);
+    return read_ids(s, out, NULL, max);
+}
+
 int store_posts_by_ids(db *d, int64_t viewer, bool excludes, const int64_t *ids, int n,
                        store_feed_row *out)
 {
@@ -865,6 +894,90 @@ int store_posts_by_ids(db *d, int64_t viewer, bool excludes, const int64_t *ids,
     for (int k = 0; k < STORE_POSTS_BY_IDS_MAX; k++)
         db_bind_int64(s, i + k, k < n ? ids[k] : 0);
     return read_feed_rows(s, out, n);
+}
+
+/* A fixed list of STORE_POSTS_BY_IDS_MAX parameters (unused ones bound to 0, which no row has),
+ * so the statements below are prepared once and cached like every other. */
+#define IDS_IN "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+static int bind_ids(db_stmt *s, int at, const int64_t *ids, int n)
+{
+    for (int k = 0; k < STORE_POSTS_BY_IDS_MAX; k++)
+        db_bind_int64(s, at + k, k < n ? ids[k] : 0);
+    return at + STORE_POSTS_BY_IDS_MAX;
+}
+
+static int index_of(const int64_t *ids, int n, int64_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id)
+            return i;
+    return -1;
+}
+
+int store_viewer_states(db *d, int64_t viewer, const int64_t *ids, int n, store_viewer_state *out)
+{
+    /* Through the primary key and the unique indexes (post_id, user_id), (user_id, post_id). */
+    static const char *sql = "SELECT p.id, r.type, s.id FROM posts p "
+                             "LEFT JOIN reactions r ON r.post_id = p.id AND r.user_id = ? "
+                             "LEFT JOIN saves s ON s.post_id = p.id AND s.user_id = ? "
+                             "WHERE p.id IN " IDS_IN;
+    if (n > STORE_POSTS_BY_IDS_MAX)
+        n = STORE_POSTS_BY_IDS_MAX;
+    memset(out, 0, (size_t)n * sizeof *out);
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, viewer);
+    db_bind_int64(s, 2, viewer);
+    bind_ids(s, 3, ids, n);
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int i = index_of(ids, n, db_col_int64(s, 0));
+        if (i < 0)
+            continue;
+        const char *type = db_col_text(s, 1);
+        snprintf(out[i].reaction, sizeof out[i].reaction, "%s", type ? type : "");
+        out[i].saved = !db_col_null(s, 2);
+    }
+    db_reset(s);
+    return rc < 0 ? rc : 0;
+}
+
+int store_comment_states(db *d, int64_t post_id, int64_t viewer, const int64_t *ids, int n,
+                         bool *liked, int64_t *reply_count)
+{
+    /* Likes through comment_likes' unique (comment_id, user_id), replies through comments_post
+     * (post_id, parent_id, id). */
+    static const char *sql =
+        "SELECT c.id, CASE WHEN EXISTS (SELECT 1 FROM comment_likes l WHERE l.comment_id = c.id "
+        "AND l.user_id = ?) THEN 1 ELSE 0 END, (SELECT COUNT(*) FROM comments r "
+        "WHERE r.post_id = c.post_id AND r.parent_id = c.id AND r.deleted_at IS NULL) "
+        "FROM comments c WHERE c.post_id = ? AND c.id IN " IDS_IN;
+    if (n > STORE_POSTS_BY_IDS_MAX)
+        n = STORE_POSTS_BY_IDS_MAX;
+    for (int i = 0; i < n; i++) {
+        if (liked)
+            liked[i] = false;
+        reply_count[i] = 0;
+    }
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, viewer);
+    db_bind_int64(s, 2, post_id);
+    bind_ids(s, 3, ids, n);
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int i = index_of(ids, n, db_col_int64(s, 0));
+        if (i < 0)
+            continue;
+        if (liked)
+            liked[i] = db_col_int64(s, 1) != 0;
+        reply_count[i] = db_col_int64(s, 2);
+    }
+    db_reset(s);
+    return rc < 0 ? rc : 0;
 }
 
 int store_posts_media_ready(db *d, int64_t media_id)

@@ -193,8 +193,9 @@ describe('messages', () => {
     for (;;) {
       const page = await history(b, conv, `?after=${afterId}&limit=3`);
       forward.push(...page.items.map((m) => m.id));
-      if (!page.next_after) break;
-      afterId = page.next_after;
+      assert.ok(!('next_after' in page), 'one list shape: next_cursor');
+      if (!page.next_cursor) break;
+      afterId = page.next_cursor;
     }
     assert.deepEqual(forward, all.slice(2));
     expectError(await c().get(`/api/v1/conversations/${conv.id}/messages?after=x`, { token: tok(a) }), 422);
