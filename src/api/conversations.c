@@ -134,11 +134,11 @@ void api_conversations_create(http_req *req, http_res *res)
     }
     bool group = !strcmp(kind, "group");
     if (!group && strcmp(kind, "direct")) {
-        api_invalid(res, &(jv_error){"kind", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "kind", .reason = "invalid_format"});
         return;
     }
     if (!group && title) {
-        api_invalid(res, &(jv_error){"title", "not_allowed"});
+        api_invalid(res, &(jv_error){.field = "title", .reason = "not_allowed"});
         return;
     }
     int64_t ids[CHAT_GROUP_MAX];
@@ -324,11 +324,11 @@ void api_conversations_messages(http_req *req, http_res *res)
     if (!api_page(req, res, &cursor, &limit))
         return;
     if (a && *a && !id_parse(a, &after)) {
-        api_invalid(res, &(jv_error){"after", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "after", .reason = "invalid_format"});
         return;
     }
     if (after && cursor) {
-        api_invalid(res, &(jv_error){"after", "not_allowed"});
+        api_invalid(res, &(jv_error){.field = "after", .reason = "not_allowed"});
         return;
     }
     db *d;
@@ -525,7 +525,7 @@ void api_messages_sync(http_req *req, http_res *res)
     int64_t after = 0;
     const char *a = http_req_query(req, "after");
     if (a && *a && strcmp(a, "0") && !id_parse(a, &after)) {
-        api_invalid(res, &(jv_error){"after", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "after", .reason = "invalid_format"});
         return;
     }
     db *d;

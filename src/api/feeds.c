@@ -38,7 +38,7 @@ static bool read_feed_query(http_req *req, http_res *res, bool two_part, feed_qu
     }
     char tail;
     if (sscanf(raw, "%" SCNd64 "_%" SCNd64 "%c", &c->key, &c->id, &tail) != 2 || c->id <= 0) {
-        api_invalid(res, &(jv_error){"cursor", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "cursor", .reason = "invalid_format"});
         return false;
     }
     return api_limit(req, res, &q->limit);

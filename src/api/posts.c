@@ -181,7 +181,7 @@ static bool read_post_fields(http_req *req, http_res *res, const char *const *al
     memset(in, 0, sizeof *in);
     if (!jv_only(body, allowed, &err) ||
         !jv_string(body, "type", false, 0, 16, &in->type, &err) ||
-        !jv_string(body, "caption", false, 0, 2200, &in->caption, &err) ||
+        !jv_string(body, "caption", false, 0, POST_CAPTION_MAX_CHARS, &in->caption, &err) ||
         !jv_string(body, "visibility", false, 0, 16, &in->visibility, &err) ||
         !jv_id(body, "circle_id", false, &in->circle_id, &err) ||
         !jv_id(body, "duet_of", false, &in->duet_of, &err) ||
@@ -455,14 +455,15 @@ void api_comments_create(http_req *req, http_res *res)
     const char *text, *parent;
     jv_error verr;
     static const char *const allowed[] = {"body", "parent_id", NULL};
-    if (!jv_only(body, allowed, &verr) || !jv_string(body, "body", true, 0, 2200, &text, &verr) ||
+    if (!jv_only(body, allowed, &verr) ||
+        !jv_string(body, "body", true, 0, POST_CAPTION_MAX_CHARS, &text, &verr) ||
         !jv_string(body, "parent_id", false, 0, 20, &parent, &verr)) {
         api_invalid(res, &verr);
         return;
     }
     int64_t parent_id = 0, id;
     if (parent && !id_parse(parent, &parent_id)) {
-        api_invalid(res, &(jv_error){"parent_id", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "parent_id", .reason = "invalid_format"});
         return;
     }
     db *d = api_db(req, res);
@@ -487,7 +488,7 @@ void api_comments_list(http_req *req, http_res *res)
         return;
     const char *parent = http_req_query(req, "parent_id");
     if (parent && *parent && !id_parse(parent, &parent_id)) {
-        api_invalid(res, &(jv_error){"parent_id", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "parent_id", .reason = "invalid_format"});
         return;
     }
     db *d = api_db(req, res);
@@ -530,7 +531,8 @@ void api_comments_edit(http_req *req, http_res *res)
     jv_error verr;
     static const char *const allowed[] = {"body", NULL};
     json_t *body = http_req_json(req);
-    if (!jv_only(body, allowed, &verr) || !jv_string(body, "body", true, 0, 2200, &text, &verr)) {
+    if (!jv_only(body, allowed, &verr) ||
+        !jv_string(body, "body", true, 0, POST_CAPTION_MAX_CHARS, &text, &verr)) {
         api_invalid(res, &verr);
         return;
     }
@@ -651,10 +653,11 @@ void api_posts_share(http_req *req, http_res *res)
     static const char *const allowed[] = {"comment", "visibility", "circle_id", NULL};
     post_input in = {0};
     jv_error verr;
-    if (body && (!jv_only(body, allowed, &verr) ||
-                 !jv_string(body, "comment", false, 0, 2200, &in.caption, &verr) ||
-                 !jv_string(body, "visibility", false, 0, 16, &in.visibility, &verr) ||
-                 !jv_id(body, "circle_id", false, &in.circle_id, &verr))) {
+    if (body &&
+        (!jv_only(body, allowed, &verr) ||
+         !jv_string(body, "comment", false, 0, POST_CAPTION_MAX_CHARS, &in.caption, &verr) ||
+         !jv_string(body, "visibility", false, 0, 16, &in.visibility, &verr) ||
+         !jv_id(body, "circle_id", false, &in.circle_id, &verr))) {
         api_invalid(res, &verr);
         return;
     }

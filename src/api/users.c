@@ -94,7 +94,7 @@ void api_users_update_me(http_req *req, http_res *res)
     if (!jv_only(body, allowed, &verr) ||
         !jv_string(body, "handle", false, 0, 64, &up.handle, &verr) ||
         !jv_string(body, "display_name", false, 0, 64, &up.display_name, &verr) ||
-        !jv_string(body, "bio", false, 0, 150, &up.bio, &verr) ||
+        !jv_string(body, "bio", false, 0, GRAPH_BIO_MAX_CHARS, &up.bio, &verr) ||
         !jv_string(body, "default_visibility", false, 0, 16, &up.default_visibility, &verr) ||
         !jv_bool(body, "is_private", false, &up.is_private, &verr) ||
         !jv_bool(body, "allow_duets", false, &up.allow_duets, &verr) ||
@@ -105,7 +105,7 @@ void api_users_update_me(http_req *req, http_res *res)
     }
     json_t *links = json_object_get(body, "links");
     if (links && !json_is_array(links)) {
-        api_invalid(res, &(jv_error){"links", "must_be_array"});
+        api_invalid(res, &(jv_error){.field = "links", .reason = "must_be_array"});
         return;
     }
     up.links = links;

@@ -385,7 +385,7 @@ static int check_title(const char *title, auth_error *err)
     if (!title || !*title)
         return domain_invalid(err, "title", "required");
     if (utf8_length(title) > CHAT_TITLE_MAX)
-        return domain_invalid(err, "title", "too_long");
+        return domain_invalid_bounds(err, "title", "too_long", -1, CHAT_TITLE_MAX);
     return 0;
 }
 

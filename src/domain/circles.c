@@ -17,7 +17,7 @@ static int check_name(const char *name, auth_error *err)
     if (!name || !*name)
         return domain_invalid(err, "name", "required");
     if (utf8_length(name) > CIRCLES_NAME_CHARS)
-        return domain_invalid(err, "name", "too_long");
+        return domain_invalid_bounds(err, "name", "too_long", -1, CIRCLES_NAME_CHARS);
     return 0;
 }
 

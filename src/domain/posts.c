@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CAPTION_MAX_CHARS 2200
 
 static int64_t story_ttl_ms = 24LL * 3600 * 1000;
 
@@ -77,8 +76,8 @@ bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store
 
 static int check_fields(const char *caption, const char *visibility, auth_error *err)
 {
-    if (caption && utf8_length(caption) > CAPTION_MAX_CHARS)
-        return domain_invalid(err, "caption", "too_long");
+    if (caption && utf8_length(caption) > POST_CAPTION_MAX_CHARS)
+        return domain_invalid_bounds(err, "caption", "too_long", -1, POST_CAPTION_MAX_CHARS);
     if (visibility && !visibility_valid(visibility))
         return domain_invalid(err, "visibility", "not_allowed");
     return 0;
@@ -394,8 +393,8 @@ static int check_body(const char *body, auth_error *err)
 {
     if (!body || !*body)
         return domain_invalid(err, "body", "required");
-    if (utf8_length(body) > CAPTION_MAX_CHARS)
-        return domain_invalid(err, "body", "too_long");
+    if (utf8_length(body) > POST_CAPTION_MAX_CHARS)
+        return domain_invalid_bounds(err, "body", "too_long", -1, POST_CAPTION_MAX_CHARS);
     return 0;
 }
 
@@ -571,7 +570,7 @@ int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *
                store_post *out, auth_error *err)
 {
     if (watch_ms < 0 || watch_ms > POSTS_MAX_WATCH_MS)
-        return domain_invalid(err, "watch_ms", "out_of_range");
+        return domain_invalid_bounds(err, "watch_ms", "out_of_range", 0, POSTS_MAX_WATCH_MS);
     store_user author;
     int rc = posts_get_visible(d, me->id, id, out, &author, err);
     *counted = false;

@@ -159,14 +159,14 @@ int search_parse(const char *q, const char *type, search_query *out, auth_error 
     if (len == 0)
         return domain_invalid(err, "q", "required");
     if (len > SEARCH_Q_MAX_CHARS * 4)
-        return domain_invalid(err, "q", "too_long");
+        return domain_invalid_bounds(err, "q", "too_long", -1, SEARCH_Q_MAX_CHARS);
     char text[SEARCH_Q_MAX_CHARS * 4 + 1];
     memcpy(text, q, len);
     text[len] = '\0';
     if (!utf8_valid(text))
         return domain_invalid(err, "q", "invalid_format");
     if (utf8_length(text) > SEARCH_Q_MAX_CHARS)
-        return domain_invalid(err, "q", "too_long");
+        return domain_invalid_bounds(err, "q", "too_long", -1, SEARCH_Q_MAX_CHARS);
 
     if (!type || !*type || !strcmp(type, "users"))
         out->type = SEARCH_USERS;

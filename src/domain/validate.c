@@ -20,9 +20,9 @@ static const char *const reserved_handles[] = {
 const char *validate_handle(const char *h)
 {
     size_t n = strlen(h);
-    if (n < 3)
+    if (n < VALIDATE_HANDLE_MIN)
         return "too_short";
-    if (n > 30)
+    if (n > VALIDATE_HANDLE_MAX)
         return "too_long";
     bool all_digits = true;
     for (size_t i = 0; i < n; i++) {
@@ -67,8 +67,8 @@ static bool domain_ok(const char *d)
 const char *validate_email(const char *e)
 {
     size_t n = strlen(e);
-    if (n < 3 || n > 254)
-        return n > 254 ? "too_long" : "invalid_format";
+    if (n < 3 || n > VALIDATE_EMAIL_MAX)
+        return n > VALIDATE_EMAIL_MAX ? "too_long" : "invalid_format";
     const char *at = strchr(e, '@');
     if (!at || strchr(at + 1, '@') || at == e || at - e > 64)
         return "invalid_format";
@@ -96,9 +96,9 @@ const char *validate_phone(const char *p)
 const char *validate_password(const char *pw)
 {
     size_t chars = utf8_length(pw);
-    if (chars < 8)
+    if (chars < VALIDATE_PASSWORD_MIN)
         return "too_short";
-    if (chars > 128 || strlen(pw) > 512)
+    if (chars > VALIDATE_PASSWORD_MAX || strlen(pw) > 4 * VALIDATE_PASSWORD_MAX)
         return "too_long";
     for (const char *p = pw; *p; p++)
         if (!isspace((unsigned char)*p))
@@ -108,10 +108,31 @@ const char *validate_password(const char *pw)
 
 const char *validate_display_name(const char *name)
 {
-    if (utf8_length(name) > 64)
+    if (utf8_length(name) > VALIDATE_DISPLAY_NAME_MAX)
         return "too_long";
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
         if (*p < 0x20 || *p == 0x7f)
             return "invalid_characters";
     return NULL;
+}
+
+bool validate_bounds(const char *field, int64_t *min, int64_t *max)
+{
+    static const struct {
+        const char *field;
+        int64_t min, max;
+    } bounds[] = {
+        {"handle", VALIDATE_HANDLE_MIN, VALIDATE_HANDLE_MAX},
+        {"email", -1, VALIDATE_EMAIL_MAX},
+        {"password", VALIDATE_PASSWORD_MIN, VALIDATE_PASSWORD_MAX},
+        {"new_password", VALIDATE_PASSWORD_MIN, VALIDATE_PASSWORD_MAX},
+        {"display_name", -1, VALIDATE_DISPLAY_NAME_MAX},
+    };
+    for (size_t i = 0; field && i < sizeof bounds / sizeof *bounds; i++)
+        if (!strcmp(field, bounds[i].field)) {
+            *min = bounds[i].min;
+            *max = bounds[i].max;
+            return true;
+        }
+    return false;
 }

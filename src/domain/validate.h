@@ -14,10 +14,24 @@
 #ifndef STREAMHUB_DOMAIN_VALIDATE_H
 #define STREAMHUB_DOMAIN_VALIDATE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VALIDATE_HANDLE_MIN 3
+#define VALIDATE_HANDLE_MAX 30
+#define VALIDATE_EMAIL_MAX 254
+#define VALIDATE_PASSWORD_MIN 8
+#define VALIDATE_PASSWORD_MAX 128
+#define VALIDATE_DISPLAY_NAME_MAX 64
+
 const char *validate_handle(const char *handle);
 const char *validate_email(const char *email);
 const char *validate_phone(const char *phone);
 const char *validate_password(const char *password);
 const char *validate_display_name(const char *name);
+/* The length bounds (characters) of the account field named field (handle, email, password,
+ * new_password, display_name), so an error can state them; *min or *max is -1 where there is
+ * none. False for other fields. */
+bool validate_bounds(const char *field, int64_t *min, int64_t *max);
 
 #endif

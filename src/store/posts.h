@@ -14,7 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define POST_CAPTION_BYTES (2200 * 4 + 1)
+/* The longest caption, comment or share comment, in characters (Unicode code points); the
+ * buffers hold that many characters of up to 4 UTF-8 bytes. The one place the limit is written. */
+#define POST_CAPTION_MAX_CHARS 2200
+#define POST_CAPTION_BYTES (POST_CAPTION_MAX_CHARS * 4 + 1)
 
 typedef struct store_post {
     int64_t id;
@@ -149,7 +152,7 @@ typedef struct store_viewer_state {
  * out[i], read in one statement for the whole list (never one per post). */
 int store_viewer_states(db *d, int64_t viewer, const int64_t *ids, int n, store_viewer_state *out);
 
-#define COMMENT_BODY_BYTES (2200 * 4 + 1)
+#define COMMENT_BODY_BYTES (POST_CAPTION_MAX_CHARS * 4 + 1)
 typedef struct store_comment {
     int64_t id;
     int64_t post_id;

@@ -245,3 +245,47 @@ describe('circle feed', () => {
     expectError(await c().get(`/api/v1/feed/circles/${circle.id}?type=story`, tok(owner)), 422, 'validation_failed');
   });
 });
+
+describe('one list shape and stated limits', () => {
+  test('length errors state the limit and carry max (and min)', async () => {
+    const u = await register(url);
+    const long = 'x'.repeat(2201);
+    const cases = [
+      [c().post('/api/v1/posts', { ...tok(u), json: { caption: long } }), 'caption', 'too_long', 'caption must be at most 2200 characters', undefined, 2200],
+      [c().patch('/api/v1/users/me', { ...tok(u), json: { bio: 'b'.repeat(151) } }), 'bio', 'too_long', 'bio must be at most 150 characters', undefined, 150],
+      [c().post('/api/v1/circles', { ...tok(u), json: { name: 'n'.repeat(61) } }), 'name', 'too_long', 'name must be at most 60 characters', 1, 60],
+      [c().get('/api/v1/feed/home?limit=0', tok(u)), 'limit', 'out_of_range', 'limit must be between 1 and 100', 1, 100],
+      [c().get('/api/v1/users/me/saved?limit=101', tok(u)), 'limit', 'out_of_range', 'limit must be between 1 and 100', 1, 100],
+      [c().patch('/api/v1/users/me', { ...tok(u), json: { handle: 'ab' } }), 'handle', 'too_short', 'handle must be at least 3 characters', 3, 30],
+      [c().post('/api/v1/auth/register', { json: { email: `s${Date.now()}@example.com`, handle: `h${Date.now()}`, password: 'short' } }), 'password', 'too_short', 'password must be at least 8 characters', 8, 128],
+    ];
+    for (const [pending, field, reason, message, min, max] of cases) {
+      const r = await pending;
+      expectError(r, 422, 'validation_failed');
+      assert.equal(r.json.error.details.field, field, r.text);
+      assert.equal(r.json.error.details.reason, reason, r.text);
+      assert.equal(r.json.error.message, message);
+      assert.equal(r.json.error.details.max, max, r.text);
+      assert.equal(r.json.error.details.min, min, r.text);
+    }
+    const p = await post(u, 'for a long comment');
+    const r = await c().post(`/api/v1/posts/${p.id}/comments`, { ...tok(u), json: { body: long } });
+    expectError(r, 422, 'validation_failed');
+    assert.equal(r.json.error.message, 'body must be at most 2200 characters');
+    assert.equal(r.json.error.details.max, 2200);
+    // exactly at the limit is fine
+    assert.equal((await c().post('/api/v1/posts', { ...tok(u), json: { caption: 'y'.repeat(2200) } })).status, 201);
+  });
+
+  test('unknown query parameters are ignored, the same way on every list', async () => {
+    const u = await register(url);
+    await post(u, 'q1');
+    for (const path of ['/api/v1/feed/home', `/api/v1/users/${u.creds.handle}/posts`, '/api/v1/notifications', '/api/v1/users/me/saved']) {
+      const plain = await get(path, u);
+      const extra = await get(`${path}?bogus=1&_=${Date.now()}`, u);
+      assert.deepEqual(extra.items.map((x) => x.id), plain.items.map((x) => x.id), path);
+      assert.ok('next_cursor' in extra, path);
+    }
+  });
+});
+
