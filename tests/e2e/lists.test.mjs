@@ -289,3 +289,16 @@ describe('one list shape and stated limits', () => {
   });
 });
 
+describe('OpenAPI servers', () => {
+  test('the document points "Try it out" at the server it came from, whatever its port', async () => {
+    const docUrl = `${url}/openapi.json`;
+    const doc = (await get('/openapi.json')).servers;
+    assert.equal(doc.length, 1);
+    // Swagger UI resolves a relative server URL against the document's own URL
+    const base = new URL(doc[0].url, docUrl);
+    assert.equal(base.origin, new URL(url).origin, 'same host and port as the document');
+    assert.notEqual(new URL(url).port, '8080', 'the test server runs on another port than the old fixed entry');
+    const probe = await fetch(new URL('health', base));
+    assert.equal(probe.status, 200);
+  });
+});
