@@ -336,35 +336,56 @@ int feed_share_sources(db *d, int64_t viewer, const store_post *const *posts, in
     return rc;
 }
 
+/* Fills group out with the stories of author the viewer may see; false when none is. */
+static int story_group(db *d, int64_t viewer, int64_t author, int64_t latest, int64_t now,
+                       feed_story_group *g)
+{
+    if (store_user_by_id(d, author, &g->author) < 0)
+        return 0;
+    int k = store_stories_of(d, author, now, g->stories, FEED_STORIES_PER_AUTHOR);
+    if (k < 0)
+        return k;
+    g->n = 0;
+    for (int j = 0; j < k; j++) {
+        if (!posts_can_view(d, viewer, &g->author, &g->stories[j]))
+            continue;
+        g->stories[g->n] = g->stories[j];
+        g->seen[g->n++] = viewer == author || store_viewed(d, g->stories[j].id, viewer);
+    }
+    g->latest_id = latest;
+    return g->n > 0;
+}
+
 int feed_stories(db *d, int64_t viewer, int64_t cursor, int limit, feed_story_group *out,
                  int64_t *next)
 {
-    int64_t authors[FEED_STORY_GROUPS_MAX + 1], latest[FEED_STORY_GROUPS_MAX + 1], now = now_ms();
+    enum { fetch = FEED_STORY_GROUPS_MAX + 1 };
+    int64_t authors[fetch], latest[fetch], now = now_ms();
     if (limit > FEED_STORY_GROUPS_MAX)
         limit = FEED_STORY_GROUPS_MAX;
-    int got = store_story_authors(d, viewer, now, cursor, authors, latest, limit + 1);
-    if (got < 0)
-        return got;
-    int n = 0;
+    /* Authors whose stories are all hidden from the viewer (a circle's, say) leave no group, so
+     * more authors are read until the page is full: a page is short only at the end. */
+    int n = 0, examined = 0;
     *next = 0;
-    *next = got > limit ? latest[limit - 1] : 0;
-    for (int i = 0; i < got && i < limit; i++) {
-        feed_story_group *g = &out[n];
-        if (store_user_by_id(d, authors[i], &g->author) < 0)
-            continue;
-        int k = store_stories_of(d, authors[i], now, g->stories, FEED_STORIES_PER_AUTHOR);
-        if (k < 0)
-            return k;
-        g->n = 0;
-        for (int j = 0; j < k; j++) {
-            if (!posts_can_view(d, viewer, &g->author, &g->stories[j]))
-                continue;
-            g->stories[g->n] = g->stories[j];
-            g->seen[g->n++] = viewer == authors[i] || store_viewed(d, g->stories[j].id, viewer);
+    for (;;) {
+        int got = store_story_authors(d, viewer, now, cursor, authors, latest, fetch);
+        if (got < 0)
+            return got;
+        int i = 0;
+        for (; i < got && n < limit; i++) {
+            cursor = latest[i];
+            int rc = story_group(d, viewer, authors[i], latest[i], now, &out[n]);
+            if (rc < 0)
+                return rc;
+            n += rc;
         }
-        g->latest_id = latest[i];
-        if (g->n)
-            n++;
+        examined += i;
+        if (i < got || (got == fetch && (n == limit || examined >= FEED_SCAN_MAX))) {
+            *next = cursor; /* more authors wait */
+            break;
+        }
+        if (got < fetch)
+            break;
     }
     return n;
 }

@@ -183,6 +183,20 @@ describe('short pages only at the end', () => {
   });
 });
 
+describe('stories', () => {
+  test('authors whose stories are all hidden leave no hole in a page', async () => {
+    const [v, a, b, cc] = await Promise.all([register(url), register(url), register(url), register(url)]);
+    for (const u of [a, b, cc])
+      assert.equal((await c().post(`/api/v1/users/${u.creds.handle}/follow`, tok(v))).status, 200);
+    await post(cc, { caption: 'c story', type: 'story' });
+    await post(b, { caption: 'b only for b', type: 'story', visibility: 'private' });
+    await post(a, { caption: 'a story', type: 'story' });
+    const page = await get('/api/v1/stories?limit=2', v);
+    assert.deepEqual(page.items.map((g) => g.author.handle), [a.creds.handle, cc.creds.handle]);
+    assert.equal(page.next_cursor, null);
+  });
+});
+
 describe('?type= on feeds', () => {
   test('narrows home, trending, profile posts and hashtag pages; other values are 422', async () => {
     const a = await register(url);
