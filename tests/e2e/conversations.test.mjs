@@ -528,8 +528,10 @@ describe('catch-up', () => {
       const page = ok(await c().get(`/api/v1/messages/sync?after=${after}`, { token: tok(me) }));
       got.push(...page.messages.map((m) => m.id));
       pages++;
+      // the one list shape too: next_cursor is last_id while more wait, else null
+      assert.equal(page.next_cursor, page.has_more ? page.last_id : null);
       if (!page.has_more) break;
-      after = page.last_id;
+      after = page.next_cursor;
     }
     assert.equal(pages, 2);
     assert.deepEqual(got, sent);
