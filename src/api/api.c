@@ -203,11 +203,11 @@ static int status_for(int rc)
     }
 }
 
-/* A message that states the bound a field broke ("caption must be at most 2200 characters");
- * false when err carries none that fits its reason. */
-static bool bounds_message(const auth_error *err, char *out, size_t n)
+bool api_bounds_message(const auth_error *err, char *out, size_t n)
 {
     const char *r = err->reason ? err->reason : "";
+    if (!err->field)
+        return false;
     if (!strcmp(r, "too_long") && err->has_max)
         snprintf(out, n, "%s must be at most %" PRId64 " characters", err->field, err->max);
     else if (!strcmp(r, "too_short") && err->has_min)
@@ -232,7 +232,7 @@ void api_fail(http_res *res, int rc, const auth_error *err)
     if (err && err->field) {
         details = json_pack("{s:s, s:s}", "field", err->field, "reason",
                             err->reason ? err->reason : "invalid");
-        if (bounds_message(err, stated, sizeof stated))
+        if (api_bounds_message(err, stated, sizeof stated))
             message = stated;
         if (err->has_min)
             json_object_set_new(details, "min", json_integer(err->min));

@@ -40,6 +40,9 @@ bool api_require_role(http_res *res, const auth_principal *p, const char *min_ro
 /* Maps a domain failure to its HTTP answer. */
 void api_fail(http_res *res, int rc, const auth_error *err);
 void api_invalid(http_res *res, const jv_error *err);
+/* A message that states the bound a field broke ("caption must be at most 2200 characters");
+ * false when err carries none that fits its reason. REST errors and socket errors share it. */
+bool api_bounds_message(const auth_error *err, char *out, size_t n);
 /* 204 No Content when rc is 0, else the domain failure: the ending of every command endpoint. */
 void api_answer_empty(http_res *res, int rc, const auth_error *err);
 /* Parses ?cursor= (an id) and ?limit= (1..API_PAGE_MAX); answers 422 on bad values. */

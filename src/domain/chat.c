@@ -185,7 +185,7 @@ int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, auth
         !jv_string(body, "text", false, 0, CHAT_TEXT_MAX, &out->text, &v) ||
         !jv_id(body, "reply_to", false, &out->reply_to, &v) ||
         !jv_string(body, "client_id", false, 1, CHAT_CLIENT_ID_MAX, &out->client_id, &v))
-        return domain_invalid(err, v.field, v.reason);
+        return domain_invalid_jv(err, &v);
     json_t *att = json_object_get(body, "attachments");
     if (att && !json_is_null(att)) {
         if (!json_is_array(att))
@@ -775,7 +775,7 @@ int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, js
     jv_error v;
     memset(out, 0, sizeof *out);
     if (!jv_only(body, allowed, &v) || !jv_string(body, "text", false, 0, CHAT_TEXT_MAX, &text, &v))
-        return domain_invalid(err, v.field, v.reason);
+        return domain_invalid_jv(err, &v);
     store_conversation c;
     store_member mine;
     int rc = begin(d, err);

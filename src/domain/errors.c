@@ -47,6 +47,18 @@ int domain_invalid_bounds(auth_error *err, const char *field, const char *reason
     return ERR_INVALID;
 }
 
+int domain_invalid_jv(auth_error *err, const jv_error *v)
+{
+    domain_invalid(err, v->field, v->reason);
+    if (v->has_min || v->has_max) {
+        err->min = v->min;
+        err->max = v->max;
+        err->has_min = v->has_min;
+        err->has_max = v->has_max;
+    }
+    return ERR_INVALID;
+}
+
 int domain_db_failed(auth_error *err, db *d, const char *op)
 {
     char esc[256];

@@ -7,6 +7,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, stopAll } from './lib/harness.mjs';
+import WebSocket from 'ws';
 import { client, register, expectError } from './lib/accounts.mjs';
 
 let url;
@@ -289,6 +290,31 @@ describe('one list shape and stated limits', () => {
     assert.equal(r.json.error.details.max, 2200);
     // exactly at the limit is fine
     assert.equal((await c().post('/api/v1/posts', { ...tok(u), json: { caption: 'y'.repeat(2200) } })).status, 201);
+  });
+
+  test('a message over the limit says so over REST and on the socket alike', async () => {
+    const [a, b] = await Promise.all([register(url), register(url)]);
+    const conv = await c().post('/api/v1/conversations', { ...tok(a), json: { kind: 'direct', member_ids: [b.user.id] } });
+    assert.equal(conv.status, 201, conv.text);
+    const text = 'm'.repeat(4001);
+    const r = await c().post(`/api/v1/conversations/${conv.json.id}/messages`, { ...tok(a), json: { text } });
+    expectError(r, 422, 'validation_failed');
+    assert.equal(r.json.error.message, 'text must be at most 4000 characters');
+    assert.equal(r.json.error.details.max, 4000);
+    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/api/v1/ws', { headers: { authorization: `Bearer ${a.tokens.access_token}` } });
+    const reply = await new Promise((resolve, reject) => {
+      ws.on('error', reject);
+      ws.on('message', (raw) => {
+        const m = JSON.parse(raw.toString());
+        if (m.type === 'ready')
+          ws.send(JSON.stringify({ type: 'message.send', id: 'x1', data: { conversation_id: conv.json.id, text } }));
+        else if (m.id === 'x1') resolve(m);
+      });
+    });
+    ws.close();
+    assert.equal(reply.type, 'error');
+    assert.equal(reply.data.code, 'validation_failed');
+    assert.equal(reply.data.message, 'text must be at most 4000 characters');
   });
 
   test('unknown query parameters are ignored, the same way on every list', async () => {
