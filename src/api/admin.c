@@ -64,7 +64,7 @@ static void set_badge(http_req *req, http_res *res, bool on)
         return;
     }
     if (!badge) {
-        api_invalid(res, &(jv_error){"badge", "required"});
+        api_invalid(res, &(jv_error){.field = "badge", .reason = "required"});
         return;
     }
     int64_t id;
@@ -93,11 +93,11 @@ void api_admin_events(http_req *req, http_res *res)
         return;
     const char *a = http_req_query(req, "actor_id"), *type = http_req_query(req, "type");
     if (a && *a && !id_parse(a, &actor)) {
-        api_invalid(res, &(jv_error){"actor_id", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "actor_id", .reason = "invalid_format"});
         return;
     }
     if (type && strlen(type) >= sizeof ((store_event *)0)->type) {
-        api_invalid(res, &(jv_error){"type", "too_long"});
+        api_invalid(res, &(jv_error){.field = "type", .reason = "too_long"});
         return;
     }
     db *d = api_db(req, res);

@@ -10,6 +10,7 @@
 
 #include "core/id.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,7 @@ static const http_route routes[] = {
     {"POST", "/api/v1/comments/:id/like", api_comments_like, DB | JSON | HTTP_OPTIONAL_BODY, NULL},
     {"DELETE", "/api/v1/comments/:id/like", api_comments_unlike, DB, NULL},
     {"GET", "/api/v1/feed/trending", api_feed_trending, DB, NULL},
+    {"GET", "/api/v1/feed/circles/:id", api_feed_circle, DB, NULL},
     {"GET", "/api/v1/stories", api_stories, DB, NULL},
     {"GET", "/api/v1/hashtags/:tag", api_hashtags_get, DB, NULL},
     {"GET", "/api/v1/hashtags/:tag/posts", api_hashtags_posts, DB, NULL},
@@ -209,15 +211,42 @@ static int status_for(int rc)
     }
 }
 
+bool api_bounds_message(const auth_error *err, char *out, size_t n)
+{
+    const char *r = err->reason ? err->reason : "";
+    if (!err->field)
+        return false;
+    if (!strcmp(r, "too_long") && err->has_max)
+        snprintf(out, n, "%s must be at most %" PRId64 " characters", err->field, err->max);
+    else if (!strcmp(r, "too_short") && err->has_min)
+        snprintf(out, n, "%s must be at least %" PRId64 " characters", err->field, err->min);
+    else if (!strcmp(r, "too_many") && err->has_max)
+        snprintf(out, n, "%s must hold at most %" PRId64 " items", err->field, err->max);
+    else if (!strcmp(r, "out_of_range") && err->has_min && err->has_max)
+        snprintf(out, n, "%s must be between %" PRId64 " and %" PRId64, err->field, err->min,
+                 err->max);
+    else
+        return false;
+    return true;
+}
+
 void api_fail(http_res *res, int rc, const auth_error *err)
 {
     int status = status_for(rc);
     const char *code = err && err->code ? err->code : err_name(rc);
     const char *message = err && err->message ? err->message : "the request failed";
     json_t *details = NULL;
-    if (err && err->field)
+    char stated[160];
+    if (err && err->field) {
         details = json_pack("{s:s, s:s}", "field", err->field, "reason",
                             err->reason ? err->reason : "invalid");
+        if (api_bounds_message(err, stated, sizeof stated))
+            message = stated;
+        if (err->has_min)
+            json_object_set_new(details, "min", json_integer(err->min));
+        if (err->has_max)
+            json_object_set_new(details, "max", json_integer(err->max));
+    }
     http_res_error(res, status, code, message, details);
     if (status == 401)
         http_res_header(res, "WWW-Authenticate", "Bearer");
@@ -238,8 +267,14 @@ void api_answer_empty(http_res *res, int rc, const auth_error *err)
 
 void api_invalid(http_res *res, const jv_error *err)
 {
-    auth_error e = {.code = "validation_failed", .message = "a field is invalid",
-                    .field = err->field, .reason = err->reason};
+    auth_error e = {.code = "validation_failed",
+                    .message = "a field is invalid",
+                    .field = err->field,
+                    .reason = err->reason,
+                    .min = err->min,
+                    .max = err->max,
+                    .has_min = err->has_min,
+                    .has_max = err->has_max};
     api_fail(res, ERR_INVALID, &e);
 }
 
@@ -290,7 +325,7 @@ bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit)
     const char *c = http_req_query(req, "cursor");
     *cursor = 0;
     if (c && *c && !id_parse(c, cursor)) {
-        api_invalid(res, &(jv_error){"cursor", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "cursor", .reason = "invalid_format"});
         return false;
     }
     return api_limit(req, res, limit);
@@ -304,7 +339,12 @@ bool api_limit(http_req *req, http_res *res, int *limit)
         char *end;
         long v = strtol(l, &end, 10);
         if (*end || v < 1 || v > API_PAGE_MAX) {
-            api_invalid(res, &(jv_error){"limit", "out_of_range"});
+            api_invalid(res, &(jv_error){.field = "limit",
+                                         .reason = "out_of_range",
+                                         .min = 1,
+                                         .max = API_PAGE_MAX,
+                                         .has_min = true,
+                                         .has_max = true});
             return false;
         }
         *limit = (int)v;

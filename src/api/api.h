@@ -40,6 +40,9 @@ bool api_require_role(http_res *res, const auth_principal *p, const char *min_ro
 /* Maps a domain failure to its HTTP answer. */
 void api_fail(http_res *res, int rc, const auth_error *err);
 void api_invalid(http_res *res, const jv_error *err);
+/* A message that states the bound a field broke ("caption must be at most 2200 characters");
+ * false when err carries none that fits its reason. REST errors and socket errors share it. */
+bool api_bounds_message(const auth_error *err, char *out, size_t n);
 /* 204 No Content when rc is 0, else the domain failure: the ending of every command endpoint. */
 void api_answer_empty(http_res *res, int rc, const auth_error *err);
 /* Parses ?cursor= (an id) and ?limit= (1..API_PAGE_MAX); answers 422 on bad values. */
@@ -126,7 +129,15 @@ void api_search(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
 /* The same JSON written into a stream (feeds and other long lists). */
 void api_post_write(jsonw *w, const store_post *p, const store_user *author);
-/* A JSON array of feed items (posts with their authors). */
+/* Writes posts[i] by authors[i] as a JSON array, each as GET /posts/:id shows it to viewer (0 =
+ * anonymous): a signed-in viewer's viewer_reaction and saved, a share's shared_post. The
+ * viewer's state and the shares' sources are read for the whole list at once, before anything
+ * is written; returns a negative ERR_* (nothing written) when that fails. */
+int api_posts_write_items(jsonw *w, db *d, int64_t viewer, const store_post *const *posts,
+                          const store_user *const *authors, int n);
+/* Answers {"items": [posts as above], "next_cursor": next (NULL = null)}. */
+void api_send_posts_page(http_res *res, db *d, int64_t viewer, const store_post *const *posts,
+                         const store_user *const *authors, int n, const char *next);
 void api_posts_share(http_req *req, http_res *res);
 void api_posts_view(http_req *req, http_res *res);
 void api_comments_like(http_req *req, http_res *res);
@@ -135,6 +146,12 @@ void api_feed_trending(http_req *req, http_res *res);
 void api_stories(http_req *req, http_res *res);
 void api_hashtags_get(http_req *req, http_res *res);
 void api_hashtags_posts(http_req *req, http_res *res);
+void api_feed_circle(http_req *req, http_res *res);
+/* Parses a newest-first feed's ?cursor=, ?limit= and ?type=; answers 422 on bad values. */
+bool api_feed_query(http_req *req, http_res *res, feed_query *q);
+/* Answers a page of an author's posts as viewer (NULL = anonymous) may see them. */
+void api_feed_profile(http_res *res, db *d, const store_user *viewer, int64_t author_id,
+                      const feed_query *q);
 
 void api_circles_list(http_req *req, http_res *res);
 void api_circles_create(http_req *req, http_res *res);

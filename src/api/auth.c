@@ -36,7 +36,7 @@ static bool read_fields(http_req *req, http_res *res, const field_spec *specs, s
         *specs[i].out = NULL;
         if (!body) {
             if (specs[i].required) {
-                api_invalid(res, &(jv_error){specs[i].name, "required"});
+                api_invalid(res, &(jv_error){.field = specs[i].name, .reason = "required"});
                 return false;
             }
             continue;
@@ -97,7 +97,7 @@ void api_auth_login(http_req *req, http_res *res)
         return;
     const char *identifier = login ? login : email ? email : handle;
     if (!identifier) {
-        api_invalid(res, &(jv_error){"login", "required"});
+        api_invalid(res, &(jv_error){.field = "login", .reason = "required"});
         return;
     }
     db *d = api_db(req, res);

@@ -35,7 +35,8 @@ static bool read_name(http_req *req, http_res *res, const char **name)
     static const char *const allowed[] = {"name", NULL};
     json_t *body = http_req_json(req);
     jv_error verr;
-    if (!jv_only(body, allowed, &verr) || !jv_string(body, "name", true, 1, 60, name, &verr)) {
+    if (!jv_only(body, allowed, &verr) ||
+        !jv_string(body, "name", true, 1, CIRCLES_NAME_CHARS, name, &verr)) {
         api_invalid(res, &verr);
         return false;
     }

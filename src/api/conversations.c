@@ -134,11 +134,11 @@ void api_conversations_create(http_req *req, http_res *res)
     }
     bool group = !strcmp(kind, "group");
     if (!group && strcmp(kind, "direct")) {
-        api_invalid(res, &(jv_error){"kind", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "kind", .reason = "invalid_format"});
         return;
     }
     if (!group && title) {
-        api_invalid(res, &(jv_error){"title", "not_allowed"});
+        api_invalid(res, &(jv_error){.field = "title", .reason = "not_allowed"});
         return;
     }
     int64_t ids[CHAT_GROUP_MAX];
@@ -324,11 +324,11 @@ void api_conversations_messages(http_req *req, http_res *res)
     if (!api_page(req, res, &cursor, &limit))
         return;
     if (a && *a && !id_parse(a, &after)) {
-        api_invalid(res, &(jv_error){"after", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "after", .reason = "invalid_format"});
         return;
     }
     if (after && cursor) {
-        api_invalid(res, &(jv_error){"after", "not_allowed"});
+        api_invalid(res, &(jv_error){.field = "after", .reason = "not_allowed"});
         return;
     }
     db *d;
@@ -350,13 +350,8 @@ void api_conversations_messages(http_req *req, http_res *res)
     int64_t last = n > limit ? ms[limit - 1].id : 0;
     store_messages_free(ms, n);
     free(ms);
-    if (after) {
-        /* Catch-up pages go forward: next_cursor is the "after" of the next page. */
-        http_res_json(res, 200,
-                      json_pack("{s:o, s:o}", "items", items, "next_after",
-                                n > limit ? json_id(last) : json_null()));
-        return;
-    }
+    /* Catch-up pages (?after=) go forward, history pages (?cursor=) backward; both answer the
+     * one list shape, next_cursor being what to pass back in the same parameter. */
     api_send_page(res, items, n, limit, last);
 }
 
@@ -516,6 +511,9 @@ json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, in
                         shown   ? json_id(ms[shown - 1].id)
                         : after ? json_id(after)
                                 : json_null());
+        /* the list shape's cursor too: the "after" of the next call while more wait */
+        json_object_set_new(out, "next_cursor",
+                            n > shown && shown ? json_id(ms[shown - 1].id) : json_null());
         store_messages_free(ms, n);
         store_messages_free(ch, n_changed);
     }
@@ -529,7 +527,7 @@ void api_messages_sync(http_req *req, http_res *res)
     int64_t after = 0;
     const char *a = http_req_query(req, "after");
     if (a && *a && strcmp(a, "0") && !id_parse(a, &after)) {
-        api_invalid(res, &(jv_error){"after", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "after", .reason = "invalid_format"});
         return;
     }
     db *d;

@@ -35,10 +35,12 @@ static db *call_db(ws_call *c)
 static void fail(ws_call *c, const auth_error *err)
 {
     char msg[160];
-    if (err->field)
+    /* a broken bound is stated as over REST ("text must be at most 4000 characters") */
+    bool stated = api_bounds_message(err, msg, sizeof msg);
+    if (!stated && err->field)
         snprintf(msg, sizeof msg, "%s (%s: %s)", err->message ? err->message : "invalid",
                  err->field, err->reason ? err->reason : "invalid");
-    else
+    else if (!stated)
         snprintf(msg, sizeof msg, "%s", err->message ? err->message : "the request failed");
     ws_call_error(c, err->code ? err->code : "internal_error", msg);
 }

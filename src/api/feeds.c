@@ -8,7 +8,7 @@
 #include "domain/graph.h"
 
 #include "core/id.h"
-#include "core/jsonw.h"
+#include "domain/circles.h"
 #include "domain/feed.h"
 #include "domain/tags.h"
 #include "store/tags.h"
@@ -19,107 +19,151 @@
 #include <string.h>
 
 /* Trending cursors carry two numbers ("<hot_at>_<id>"); the other feeds use a plain id. Both are
- * opaque to clients. */
-static bool read_feed_page(http_req *req, http_res *res, bool two_part, feed_cursor *c,
-                           int *limit)
+ * opaque to clients. ?type= narrows a feed to one post type. */
+static bool read_feed_query(http_req *req, http_res *res, bool two_part, feed_query *q)
 {
     const char *raw = http_req_query(req, "cursor");
-    memset(c, 0, sizeof *c);
+    feed_cursor *c = &q->cursor;
+    memset(q, 0, sizeof *q);
+    q->type = http_req_query(req, "type");
+    if (q->type && !feed_type_valid(q->type)) {
+        http_res_error(res, 422, "validation_failed", "type must be one of " FEED_TYPES,
+                       json_pack("{s:s, s:s, s:s}", "field", "type", "reason", "not_allowed",
+                                 "allowed", FEED_TYPES));
+        return false;
+    }
     if (!two_part || !raw || !*raw) {
-        if (!api_page(req, res, &c->id, limit))
+        if (!api_page(req, res, &c->id, &q->limit))
             return false;
         c->key = c->id;
         return true;
     }
     char tail;
     if (sscanf(raw, "%" SCNd64 "_%" SCNd64 "%c", &c->key, &c->id, &tail) != 2 || c->id <= 0) {
-        api_invalid(res, &(jv_error){"cursor", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "cursor", .reason = "invalid_format"});
         return false;
     }
-    return api_limit(req, res, limit);
+    return api_limit(req, res, &q->limit);
 }
 
-typedef int (*feed_fn)(db *d, const store_user *viewer, int64_t arg, feed_cursor cursor,
-                       int limit, feed_page *out);
+typedef int (*feed_fn)(db *d, const store_user *viewer, int64_t arg, const feed_query *q,
+                       feed_page *out);
 
-static int run_home(db *d, const store_user *viewer, int64_t arg, feed_cursor c, int limit,
+static int run_home(db *d, const store_user *viewer, int64_t arg, const feed_query *q,
                     feed_page *out)
 {
-    return feed_home(d, viewer, c, limit, out);
+    return feed_home(d, viewer, q, out);
 }
 
-static int run_trending(db *d, const store_user *viewer, int64_t arg, feed_cursor c, int limit,
+static int run_trending(db *d, const store_user *viewer, int64_t arg, const feed_query *q,
                         feed_page *out)
 {
-    return feed_trending(d, viewer ? viewer->id : 0, c, limit, out);
+    return feed_trending(d, viewer ? viewer->id : 0, q, out);
 }
 
-static int run_hashtag(db *d, const store_user *viewer, int64_t arg, feed_cursor c, int limit,
+static int run_hashtag(db *d, const store_user *viewer, int64_t arg, const feed_query *q,
                        feed_page *out)
 {
-    return feed_hashtag(d, viewer ? viewer->id : 0, arg, c, limit, out);
+    return feed_hashtag(d, viewer ? viewer->id : 0, arg, q, out);
+}
+
+static int run_profile(db *d, const store_user *viewer, int64_t arg, const feed_query *q,
+                       feed_page *out)
+{
+    return feed_profile(d, viewer ? viewer->id : 0, arg, q, out);
+}
+
+static int run_circle(db *d, const store_user *viewer, int64_t arg, const feed_query *q,
+                      feed_page *out)
+{
+    return feed_circle(d, viewer->id, arg, q, out);
 }
 
 /* Runs a feed for this request's viewer (NULL = anonymous) and answers the page, written
  * straight to JSON text (no tree: this is the hottest list there is). */
 static void answer_feed(http_res *res, db *d, const store_user *viewer, feed_fn fn, int64_t arg,
-                        bool two_part, feed_cursor cursor, int limit)
+                        bool two_part, const feed_query *q)
 {
     feed_page page;
-    if (fn(d, viewer, arg, cursor, limit, &page) < 0) {
+    if (fn(d, viewer, arg, q, &page) < 0) {
         api_fail(res, ERR_DB, NULL);
         return;
     }
-    buf b = {0};
-    jsonw w;
-    jsonw_init(&w, &b);
-    jsonw_object(&w);
-    jsonw_key(&w, "items");
-    jsonw_array(&w);
-    for (int i = 0; i < page.n; i++)
-        api_post_write(&w, &page.items[i]->post, &page.items[i]->author);
-    jsonw_end_array(&w);
-    jsonw_key(&w, "next_cursor");
-    if (!page.next.id) {
-        jsonw_null(&w);
-    } else if (!two_part) {
-        jsonw_id(&w, page.next.id);
-    } else {
-        char text[48];
-        snprintf(text, sizeof text, "%" PRId64 "_%" PRId64, page.next.key, page.next.id);
-        jsonw_string(&w, text);
+    const store_post **posts = xmalloc((size_t)(page.n ? page.n : 1) * sizeof *posts);
+    const store_user **authors = xmalloc((size_t)(page.n ? page.n : 1) * sizeof *authors);
+    for (int i = 0; i < page.n; i++) {
+        posts[i] = &page.items[i]->post;
+        authors[i] = &page.items[i]->author;
     }
-    jsonw_end_object(&w);
+    char next[48];
+    if (!two_part)
+        snprintf(next, sizeof next, "%" PRId64, page.next.id);
+    else
+        snprintf(next, sizeof next, "%" PRId64 "_%" PRId64, page.next.key, page.next.id);
+    api_send_posts_page(res, d, viewer ? viewer->id : 0, posts, authors, page.n,
+                        page.next.id ? next : NULL);
+    free(posts);
+    free(authors);
     feed_page_free(&page);
-    size_t len = b.len;
-    http_res_json_text(res, 200, buf_steal(&b), len);
 }
 
 void api_feed_home(http_req *req, http_res *res)
 {
-    feed_cursor cursor;
-    int limit;
-    if (!read_feed_page(req, res, false, &cursor, &limit))
+    feed_query q;
+    if (!read_feed_query(req, res, false, &q))
         return;
     db *d = api_db(req, res);
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    answer_feed(res, d, &p.user, run_home, 0, false, cursor, limit);
+    answer_feed(res, d, &p.user, run_home, 0, false, &q);
 }
 
 void api_feed_trending(http_req *req, http_res *res)
 {
-    feed_cursor cursor;
-    int limit;
+    feed_query q;
     bool authed;
     auth_principal p;
-    if (!read_feed_page(req, res, true, &cursor, &limit))
+    if (!read_feed_query(req, res, true, &q))
         return;
     db *d = api_db(req, res);
     if (!d || !api_auth_optional(req, res, d, &p, &authed))
         return;
-    answer_feed(res, d, authed ? &p.user : NULL, run_trending, 0, true, cursor, limit);
+    answer_feed(res, d, authed ? &p.user : NULL, run_trending, 0, true, &q);
+}
+
+void api_feed_circle(http_req *req, http_res *res)
+{
+    feed_query q;
+    if (!read_feed_query(req, res, false, &q))
+        return;
+    db *d = api_db(req, res);
+    auth_principal p;
+    if (!d || !api_auth(req, res, d, &p))
+        return;
+    /* the owner's view: anyone else's circle (or none) is the same 404 as GET /circles/:id */
+    int64_t id = 0;
+    store_circle c;
+    auth_error err = {0};
+    if (!id_parse(http_req_param(req, "id"), &id))
+        id = 0; /* no circle has it */
+    int rc = circles_get(d, &p.user, id, &c, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
+    answer_feed(res, d, &p.user, run_circle, c.id, false, &q);
+}
+
+void api_feed_profile(http_res *res, db *d, const store_user *viewer, int64_t author_id,
+                      const feed_query *q)
+{
+    answer_feed(res, d, viewer, run_profile, author_id, false, q);
+}
+
+bool api_feed_query(http_req *req, http_res *res, feed_query *q)
+{
+    return read_feed_query(req, res, false, q);
 }
 
 /* Loads the :tag hashtag; answers 404 for a malformed or unknown one. */
@@ -149,17 +193,16 @@ void api_hashtags_get(http_req *req, http_res *res)
 
 void api_hashtags_posts(http_req *req, http_res *res)
 {
-    feed_cursor cursor;
-    int limit;
+    feed_query q;
     bool authed;
     auth_principal p;
-    if (!read_feed_page(req, res, false, &cursor, &limit))
+    if (!read_feed_query(req, res, false, &q))
         return;
     db *d = api_db(req, res);
     store_hashtag h;
     if (!d || !api_auth_optional(req, res, d, &p, &authed) || !read_hashtag(req, res, d, &h))
         return;
-    answer_feed(res, d, authed ? &p.user : NULL, run_hashtag, h.id, false, cursor, limit);
+    answer_feed(res, d, authed ? &p.user : NULL, run_hashtag, h.id, false, &q);
 }
 
 void api_stories(http_req *req, http_res *res)

@@ -67,27 +67,29 @@ void api_notifications_read(http_req *req, http_res *res)
     int64_t list[MAX_MARK];
     int n = 0;
     if (all == 1 && ids) {
-        api_invalid(res, &(jv_error){"ids", "not_allowed_with_all"});
+        api_invalid(res, &(jv_error){.field = "ids", .reason = "not_allowed_with_all"});
         return;
     }
     if (all != 1) {
         if (!ids) {
-            api_invalid(res, &(jv_error){"ids", "required"});
+            api_invalid(res, &(jv_error){.field = "ids", .reason = "required"});
             return;
         }
         if (!json_is_array(ids)) {
-            api_invalid(res, &(jv_error){"ids", "must_be_array"});
+            api_invalid(res, &(jv_error){.field = "ids", .reason = "must_be_array"});
             return;
         }
         if (json_array_size(ids) > MAX_MARK) {
-            api_invalid(res, &(jv_error){"ids", "too_many"});
+            api_invalid(
+                res, &(jv_error){
+                         .field = "ids", .reason = "too_many", .max = MAX_MARK, .has_max = true});
             return;
         }
         size_t i;
         json_t *v;
         json_array_foreach(ids, i, v) {
             if (!json_is_string(v) || !id_parse(json_string_value(v), &list[n])) {
-                api_invalid(res, &(jv_error){"ids", "invalid_format"});
+                api_invalid(res, &(jv_error){.field = "ids", .reason = "invalid_format"});
                 return;
             }
             n++;
@@ -137,7 +139,7 @@ void api_notifications_set_prefs(http_req *req, http_res *res)
     json_t *v;
     json_object_foreach(body, key, v) {
         if (!json_is_boolean(v)) {
-            api_invalid(res, &(jv_error){key, "must_be_boolean"});
+            api_invalid(res, &(jv_error){.field = key, .reason = "must_be_boolean"});
             return;
         }
     }

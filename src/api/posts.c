@@ -13,7 +13,9 @@
 #include "domain/tags.h"
 #include "store/users.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +99,76 @@ void api_post_write(jsonw *w, const store_post *p, const store_user *author)
     jsonw_end_object(w);
 }
 
+/* A post for one reader: what they did to it (state NULL for an anonymous reader) and, for a
+ * share, its source as they may see it (src NULL: null). */
+static void write_post_for(jsonw *w, const store_post *p, const store_user *author,
+                           const store_viewer_state *state, const store_feed_row *src)
+{
+    jsonw_object(w);
+    write_post_members(w, p, author);
+    if (state) {
+        jsonw_key(w, "viewer_reaction");
+        if (*state->reaction)
+            jsonw_string(w, state->reaction);
+        else
+            jsonw_null(w);
+        jsonw_member_bool(w, "saved", state->saved);
+    }
+    if (p->share_of) {
+        jsonw_key(w, "shared_post");
+        if (src)
+            api_post_write(w, &src->post, &src->author);
+        else
+            jsonw_null(w);
+    }
+    jsonw_end_object(w);
+}
+
+int api_posts_write_items(jsonw *w, db *d, int64_t viewer, const store_post *const *posts,
+                          const store_user *const *authors, int n)
+{
+    /* everything read before the first byte is written, so a failure can still answer 500 */
+    store_viewer_state *states = viewer ? xmalloc((size_t)(n ? n : 1) * sizeof *states) : NULL;
+    const store_feed_row **src = xmalloc((size_t)(n ? n : 1) * sizeof *src);
+    store_feed_row *rows = NULL;
+    int rc = states ? feed_viewer_states(d, viewer, posts, n, states) : 0;
+    if (rc == 0)
+        rc = feed_share_sources(d, viewer, posts, n, &rows, src);
+    if (rc == 0) {
+        jsonw_array(w);
+        for (int i = 0; i < n; i++)
+            write_post_for(w, posts[i], authors[i], states ? &states[i] : NULL, src[i]);
+        jsonw_end_array(w);
+    }
+    free(states);
+    free(src);
+    free(rows);
+    return rc;
+}
+
+void api_send_posts_page(http_res *res, db *d, int64_t viewer, const store_post *const *posts,
+                         const store_user *const *authors, int n, const char *next)
+{
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object(&w);
+    jsonw_key(&w, "items");
+    if (api_posts_write_items(&w, d, viewer, posts, authors, n) < 0) {
+        buf_free(&b);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
+    jsonw_key(&w, "next_cursor");
+    if (next)
+        jsonw_string(&w, next);
+    else
+        jsonw_null(&w);
+    jsonw_end_object(&w);
+    size_t len = b.len;
+    http_res_json_text(res, 200, buf_steal(&b), len);
+}
+
 json_t *api_post_json(const store_post *p, const store_user *author)
 {
     /* One definition of a post's JSON: the writer's, read back where a tree is wanted. */
@@ -117,9 +189,8 @@ static bool read_post_fields(http_req *req, http_res *res, const char *const *al
     json_t *body = http_req_json(req);
     jv_error err;
     memset(in, 0, sizeof *in);
-    if (!jv_only(body, allowed, &err) ||
-        !jv_string(body, "type", false, 0, 16, &in->type, &err) ||
-        !jv_string(body, "caption", false, 0, 2200, &in->caption, &err) ||
+    if (!jv_only(body, allowed, &err) || !jv_string(body, "type", false, 0, 16, &in->type, &err) ||
+        !jv_string(body, "caption", false, 0, POST_CAPTION_MAX_CHARS, &in->caption, &err) ||
         !jv_string(body, "visibility", false, 0, 16, &in->visibility, &err) ||
         !jv_id(body, "circle_id", false, &in->circle_id, &err) ||
         !jv_id(body, "duet_of", false, &in->duet_of, &err) ||
@@ -194,42 +265,30 @@ void api_posts_get(http_req *req, http_res *res)
     visible_post v;
     if (!d || !read_visible_post(req, res, d, &v))
         return;
-    /* written straight to text: the most read object there is */
+    /* written straight to text: the most read object there is; the viewer's state and a
+     * share's source come from the same readers as in lists */
+    const store_post *one = &v.post;
+    store_viewer_state state;
+    store_feed_row *rows = NULL;
+    const store_feed_row *src = NULL;
+    if ((v.authed && feed_viewer_states(d, v.viewer, &one, 1, &state) < 0) ||
+        feed_share_sources(d, v.viewer, &one, 1, &rows, &src) < 0) {
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
     buf b = {0};
     jsonw w;
     jsonw_init(&w, &b);
-    jsonw_object(&w);
-    write_post_members(&w, &v.post, &v.author);
-    if (v.authed) {
-        char mine[16];
-        store_reaction_of(d, v.id, v.p.user.id, mine, sizeof mine);
-        jsonw_key(&w, "viewer_reaction");
-        if (*mine)
-            jsonw_string(&w, mine);
-        else
-            jsonw_null(&w);
-    }
-    if (v.post.share_of) {
-        /* the shared post is shown only while this viewer may see it (its author may have
-         * blocked them, or deleted it) */
-        store_post src;
-        store_user src_author;
-        auth_error err;
-        jsonw_key(&w, "shared_post");
-        if (posts_get_visible(d, v.viewer, v.post.share_of, &src, &src_author, &err) == 0)
-            api_post_write(&w, &src, &src_author);
-        else
-            jsonw_null(&w);
-    }
-    jsonw_end_object(&w);
+    write_post_for(&w, &v.post, &v.author, v.authed ? &state : NULL, src);
+    free(rows);
     size_t len = b.len;
     http_res_json_text(res, 200, buf_steal(&b), len);
 }
 
 void api_posts_edit(http_req *req, http_res *res)
 {
-    static const char *const allowed[] = {"caption", "visibility", "circle_id",
-                                          "comments_enabled", NULL};
+    static const char *const allowed[] = {"caption", "visibility", "circle_id", "comments_enabled",
+                                          NULL};
     post_input in;
     int64_t id;
     if (!read_post_fields(req, res, allowed, &in))
@@ -330,8 +389,14 @@ static void change_reaction(http_req *req, http_res *res, bool set)
     http_res_json(res, 200, json_pack("{s:s}", "type", type));
 }
 
-void api_posts_react(http_req *req, http_res *res) { change_reaction(req, res, true); }
-void api_posts_unreact(http_req *req, http_res *res) { change_reaction(req, res, false); }
+void api_posts_react(http_req *req, http_res *res)
+{
+    change_reaction(req, res, true);
+}
+void api_posts_unreact(http_req *req, http_res *res)
+{
+    change_reaction(req, res, false);
+}
 
 void api_posts_reactions(http_req *req, http_res *res)
 {
@@ -361,16 +426,32 @@ void api_posts_reactions(http_req *req, http_res *res)
     api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
 
-static json_t *comment_json(db *d, const store_comment *c)
+/* A comment with its reply count and, for a signed-in reader, whether they like it (liked
+ * NULL: anonymous, no viewer_liked). */
+static json_t *comment_json_with(db *d, const store_comment *c, const bool *liked,
+                                 int64_t reply_count)
 {
     store_user u;
     if (store_user_by_id(d, c->author_id, &u) < 0)
         memset(&u, 0, sizeof u);
-    return json_pack("{s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:I}", "id", json_id(c->id), "post_id",
-                     json_id(c->post_id), "parent_id",
-                     c->parent_id ? json_id(c->parent_id) : json_null(), "body", c->body, "author",
-                     graph_user_summary_json(&u), "created_at", json_time(c->created_at), "edited",
-                     c->updated_at != c->created_at, "like_count", (json_int_t)c->like_count);
+    json_t *o = json_pack(
+        "{s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:I, s:I}", "id", json_id(c->id), "post_id",
+        json_id(c->post_id), "parent_id", c->parent_id ? json_id(c->parent_id) : json_null(),
+        "body", c->body, "author", graph_user_summary_json(&u), "created_at",
+        json_time(c->created_at), "edited", c->updated_at != c->created_at, "like_count",
+        (json_int_t)c->like_count, "reply_count", (json_int_t)reply_count);
+    if (liked)
+        json_object_set_new(o, "viewer_liked", json_boolean(*liked));
+    return o;
+}
+
+/* One comment as the signed-in viewer sees it (the same fields as in the list). */
+static json_t *comment_json(db *d, const store_comment *c, int64_t viewer)
+{
+    bool liked = false;
+    int64_t replies = 0;
+    comments_states(d, viewer, c->post_id, c, 1, &liked, &replies);
+    return comment_json_with(d, c, &liked, replies);
 }
 
 static bool comment_id(http_req *req, http_res *res, int64_t *id)
@@ -387,14 +468,15 @@ void api_comments_create(http_req *req, http_res *res)
     const char *text, *parent;
     jv_error verr;
     static const char *const allowed[] = {"body", "parent_id", NULL};
-    if (!jv_only(body, allowed, &verr) || !jv_string(body, "body", true, 0, 2200, &text, &verr) ||
+    if (!jv_only(body, allowed, &verr) ||
+        !jv_string(body, "body", true, 0, POST_CAPTION_MAX_CHARS, &text, &verr) ||
         !jv_string(body, "parent_id", false, 0, 20, &parent, &verr)) {
         api_invalid(res, &verr);
         return;
     }
     int64_t parent_id = 0, id;
     if (parent && !id_parse(parent, &parent_id)) {
-        api_invalid(res, &(jv_error){"parent_id", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "parent_id", .reason = "invalid_format"});
         return;
     }
     db *d = api_db(req, res);
@@ -408,7 +490,7 @@ void api_comments_create(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 201, comment_json(d, &c));
+    http_res_json(res, 201, comment_json(d, &c, p.user.id));
 }
 
 void api_comments_list(http_req *req, http_res *res)
@@ -419,7 +501,7 @@ void api_comments_list(http_req *req, http_res *res)
         return;
     const char *parent = http_req_query(req, "parent_id");
     if (parent && *parent && !id_parse(parent, &parent_id)) {
-        api_invalid(res, &(jv_error){"parent_id", "invalid_format"});
+        api_invalid(res, &(jv_error){.field = "parent_id", .reason = "invalid_format"});
         return;
     }
     db *d = api_db(req, res);
@@ -434,11 +516,25 @@ void api_comments_list(http_req *req, http_res *res)
         api_fail(res, ERR_DB, NULL);
         return;
     }
+    /* the viewer's likes and the reply counts of the whole page, read together */
+    int shown = n < limit ? n : limit;
+    bool *liked = xcalloc((size_t)limit, sizeof *liked);
+    int64_t *replies = xcalloc((size_t)limit, sizeof *replies);
+    if (comments_states(d, viewer, v.id, list, shown, viewer ? liked : NULL, replies) < 0) {
+        free(list);
+        free(liked);
+        free(replies);
+        api_fail(res, ERR_DB, NULL);
+        return;
+    }
     json_t *items = json_array();
-    for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(items, comment_json(d, &list[i]));
+    for (int i = 0; i < shown; i++)
+        json_array_append_new(
+            items, comment_json_with(d, &list[i], viewer ? &liked[i] : NULL, replies[i]));
     int64_t last = n > limit ? list[limit - 1].id : 0;
     free(list);
+    free(liked);
+    free(replies);
     api_send_page(res, items, n, limit, last);
 }
 
@@ -448,7 +544,8 @@ void api_comments_edit(http_req *req, http_res *res)
     jv_error verr;
     static const char *const allowed[] = {"body", NULL};
     json_t *body = http_req_json(req);
-    if (!jv_only(body, allowed, &verr) || !jv_string(body, "body", true, 0, 2200, &text, &verr)) {
+    if (!jv_only(body, allowed, &verr) ||
+        !jv_string(body, "body", true, 0, POST_CAPTION_MAX_CHARS, &text, &verr)) {
         api_invalid(res, &verr);
         return;
     }
@@ -464,7 +561,7 @@ void api_comments_edit(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, comment_json(d, &c));
+    http_res_json(res, 200, comment_json(d, &c, p.user.id));
 }
 
 void api_comments_delete(http_req *req, http_res *res)
@@ -491,8 +588,14 @@ static void set_save(http_req *req, http_res *res, bool on)
     api_answer_empty(res, rc, &err);
 }
 
-void api_posts_save(http_req *req, http_res *res) { set_save(req, res, true); }
-void api_posts_unsave(http_req *req, http_res *res) { set_save(req, res, false); }
+void api_posts_save(http_req *req, http_res *res)
+{
+    set_save(req, res, true);
+}
+void api_posts_unsave(http_req *req, http_res *res)
+{
+    set_save(req, res, false);
+}
 
 void api_saved_posts(http_req *req, http_res *res)
 {
@@ -504,24 +607,42 @@ void api_saved_posts(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    store_post *posts = xcalloc((size_t)limit + 1, sizeof *posts);
+    /* A save outlives a change of visibility or a block, so each is re-checked at read time;
+     * batches follow until the page is full, so a page is short only at the end. */
+    int batch = limit + 1, kept = 0, n = 0, examined = 0, i = 0;
+    store_post *rows = xcalloc((size_t)batch, sizeof *rows);
+    store_post *posts = xcalloc((size_t)limit, sizeof *posts);
+    store_user *authors = xcalloc((size_t)limit, sizeof *authors);
     int64_t ids[API_PAGE_MAX + 1];
-    int n = store_save_list(d, p.user.id, cursor, ids, posts, limit + 1);
-    if (n < 0) {
-        free(posts);
+    do {
+        n = store_save_list(d, p.user.id, cursor, ids, rows, batch);
+        for (i = 0; n > 0 && i < n && kept < limit; i++) {
+            cursor = ids[i];
+            if (store_user_by_id(d, rows[i].author_id, &authors[kept]) == 0 &&
+                posts_can_view(d, p.user.id, &authors[kept], &rows[i]))
+                posts[kept++] = rows[i];
+        }
+        examined += i;
+    } while (n == batch && kept < limit && examined < FEED_SCAN_MAX);
+    if (n >= 0) {
+        const store_post **pp = xmalloc((size_t)limit * sizeof *pp);
+        const store_user **ap = xmalloc((size_t)limit * sizeof *ap);
+        for (int k = 0; k < kept; k++) {
+            pp[k] = &posts[k];
+            ap[k] = &authors[k];
+        }
+        /* more follow when the last batch was full or the page filled inside it */
+        char next[24];
+        snprintf(next, sizeof next, "%" PRId64, cursor);
+        api_send_posts_page(res, d, p.user.id, pp, ap, kept, n == batch || i < n ? next : NULL);
+        free(pp);
+        free(ap);
+    } else {
         api_fail(res, ERR_DB, NULL);
-        return;
     }
-    json_t *items = json_array();
-    for (int i = 0; i < n && i < limit; i++) {
-        store_user author;
-        /* a save outlives a change of visibility or a block: re-check at read time */
-        if (store_user_by_id(d, posts[i].author_id, &author) == 0 &&
-            posts_can_view(d, p.user.id, &author, &posts[i]))
-            json_array_append_new(items, api_post_json(&posts[i], &author));
-    }
+    free(rows);
     free(posts);
-    api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
+    free(authors);
 }
 
 static void set_comment_like(http_req *req, http_res *res, bool on)
@@ -538,12 +659,18 @@ static void set_comment_like(http_req *req, http_res *res, bool on)
         api_answer_empty(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, json_pack("{s:b, s:I}", "liked", 1, "like_count",
-                                      (json_int_t)c.like_count));
+    http_res_json(res, 200,
+                  json_pack("{s:b, s:I}", "liked", 1, "like_count", (json_int_t)c.like_count));
 }
 
-void api_comments_like(http_req *req, http_res *res) { set_comment_like(req, res, true); }
-void api_comments_unlike(http_req *req, http_res *res) { set_comment_like(req, res, false); }
+void api_comments_like(http_req *req, http_res *res)
+{
+    set_comment_like(req, res, true);
+}
+void api_comments_unlike(http_req *req, http_res *res)
+{
+    set_comment_like(req, res, false);
+}
 
 void api_posts_share(http_req *req, http_res *res)
 {
@@ -551,10 +678,11 @@ void api_posts_share(http_req *req, http_res *res)
     static const char *const allowed[] = {"comment", "visibility", "circle_id", NULL};
     post_input in = {0};
     jv_error verr;
-    if (body && (!jv_only(body, allowed, &verr) ||
-                 !jv_string(body, "comment", false, 0, 2200, &in.caption, &verr) ||
-                 !jv_string(body, "visibility", false, 0, 16, &in.visibility, &verr) ||
-                 !jv_id(body, "circle_id", false, &in.circle_id, &verr))) {
+    if (body &&
+        (!jv_only(body, allowed, &verr) ||
+         !jv_string(body, "comment", false, 0, POST_CAPTION_MAX_CHARS, &in.caption, &verr) ||
+         !jv_string(body, "visibility", false, 0, 16, &in.visibility, &verr) ||
+         !jv_id(body, "circle_id", false, &in.circle_id, &verr))) {
         api_invalid(res, &verr);
         return;
     }
@@ -585,6 +713,7 @@ void api_posts_view(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, json_pack("{s:b, s:I}", "counted", counted, "view_count",
-                                      (json_int_t)post.view_count));
+    http_res_json(
+        res, 200,
+        json_pack("{s:b, s:I}", "counted", counted, "view_count", (json_int_t)post.view_count));
 }

@@ -24,6 +24,30 @@ static void send_page(http_res *res, json_t *items, const search_query *q, bool 
     http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", cursor));
 }
 
+/* Appends the hits as lists show posts (with the viewer's state and a share's source); false
+ * when those could not be read. */
+static bool posts_json(json_t *items, db *d, int64_t viewer, const search_post_hit *hits, int n)
+{
+    const store_post **posts = xmalloc((size_t)n * sizeof *posts);
+    const store_user **authors = xmalloc((size_t)n * sizeof *authors);
+    for (int i = 0; i < n; i++) {
+        posts[i] = &hits[i].post;
+        authors[i] = &hits[i].author;
+    }
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    bool ok = api_posts_write_items(&w, d, viewer, posts, authors, n) == 0;
+    json_t *list = ok ? json_loadb(b.data, b.len, 0, NULL) : NULL;
+    if (list)
+        json_array_extend(items, list);
+    json_decref(list);
+    buf_free(&b);
+    free(posts);
+    free(authors);
+    return list != NULL;
+}
+
 void api_search(http_req *req, http_res *res)
 {
     search_query q;
@@ -66,8 +90,8 @@ void api_search(http_req *req, http_res *res)
     } else {
         search_post_hit *hits = xcalloc((size_t)limit, sizeof *hits);
         n = search_posts(d, &q, viewer, paged ? &after : NULL, limit, hits, &next, &has_next, &err);
-        for (int i = 0; i < n; i++)
-            json_array_append_new(items, api_post_json(&hits[i].post, &hits[i].author));
+        if (n > 0 && !posts_json(items, d, viewer, hits, n))
+            n = ERR_DB;
         free(hits);
     }
     if (n < 0) {

@@ -107,7 +107,7 @@ static bool profile_image_field(json_t *body, const char *field, int64_t *out, j
     if (!jv_id(body, field, true, out, err))
         return false;
     if (*out <= 0) {
-        *err = (jv_error){field, "invalid_format"};
+        *err = (jv_error){.field = field, .reason = "invalid_format"};
         return false;
     }
     return true;
@@ -141,7 +141,7 @@ static int parse_ids(http_req *req, http_res *res, int64_t *ids)
 {
     const char *q = http_req_query(req, "ids");
     if (!q || !*q) {
-        api_invalid(res, &(jv_error){"ids", "required"});
+        api_invalid(res, &(jv_error){.field = "ids", .reason = "required"});
         return -1;
     }
     int n = 0;
@@ -149,24 +149,21 @@ static int parse_ids(http_req *req, http_res *res, int64_t *ids)
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (n == GRAPH_USERS_BY_IDS_MAX) {
-            char msg[64];
-            snprintf(msg, sizeof msg, "ids takes at most %d ids", GRAPH_USERS_BY_IDS_MAX);
-            api_fail(res, ERR_INVALID,
-                     &(auth_error){.code = "validation_failed",
-                                   .message = msg,
-                                   .field = "ids",
-                                   .reason = "too_many"});
+            api_invalid(res, &(jv_error){.field = "ids",
+                                         .reason = "too_many",
+                                         .max = GRAPH_USERS_BY_IDS_MAX,
+                                         .has_max = true});
             return -1;
         }
         char one[24];
         if (len == 0 || len >= sizeof one) {
-            api_invalid(res, &(jv_error){"ids", "invalid_format"});
+            api_invalid(res, &(jv_error){.field = "ids", .reason = "invalid_format"});
             return -1;
         }
         memcpy(one, p, len);
         one[len] = '\0';
         if (!id_parse(one, &ids[n])) {
-            api_invalid(res, &(jv_error){"ids", "invalid_format"});
+            api_invalid(res, &(jv_error){.field = "ids", .reason = "invalid_format"});
             return -1;
         }
         if (!comma)
@@ -215,7 +212,7 @@ void api_users_update_me(http_req *req, http_res *res)
     if (!jv_only(body, allowed, &verr) ||
         !jv_string(body, "handle", false, 0, 64, &up.handle, &verr) ||
         !jv_string(body, "display_name", false, 0, 64, &up.display_name, &verr) ||
-        !jv_string(body, "bio", false, 0, 150, &up.bio, &verr) ||
+        !jv_string(body, "bio", false, 0, GRAPH_BIO_MAX_CHARS, &up.bio, &verr) ||
         !jv_string(body, "default_visibility", false, 0, 16, &up.default_visibility, &verr) ||
         !jv_bool(body, "is_private", false, &up.is_private, &verr) ||
         !jv_bool(body, "allow_duets", false, &up.allow_duets, &verr) ||
@@ -231,7 +228,7 @@ void api_users_update_me(http_req *req, http_res *res)
     }
     json_t *links = json_object_get(body, "links");
     if (links && !json_is_array(links)) {
-        api_invalid(res, &(jv_error){"links", "must_be_array"});
+        api_invalid(res, &(jv_error){.field = "links", .reason = "must_be_array"});
         return;
     }
     up.links = links;
@@ -416,9 +413,8 @@ void api_mutes(http_req *req, http_res *res) { own_list(req, res, GRAPH_MUTES); 
 
 void api_users_posts(http_req *req, http_res *res)
 {
-    int64_t cursor;
-    int limit;
-    if (!api_page(req, res, &cursor, &limit))
+    feed_query q;
+    if (!api_feed_query(req, res, &q))
         return;
     db *d = api_db(req, res);
     auth_principal p;
@@ -427,19 +423,5 @@ void api_users_posts(http_req *req, http_res *res)
     if (!d || !api_auth_optional(req, res, d, &p, &authed) ||
         !load_target(req, res, d, &p, authed, &author))
         return;
-    store_post *posts = xcalloc((size_t)limit + 1, sizeof *posts);
-    int n = store_post_list_by_author(d, author.id, cursor, posts, limit + 1);
-    if (n < 0) {
-        free(posts);
-        api_fail(res, ERR_DB, NULL);
-        return;
-    }
-    int64_t viewer = authed ? p.user.id : 0;
-    json_t *items = json_array();
-    for (int i = 0; i < n && i < limit; i++)
-        if (posts_can_view(d, viewer, &author, &posts[i]))
-            json_array_append_new(items, api_post_json(&posts[i], &author));
-    int64_t last = n > limit ? posts[limit - 1].id : 0;
-    free(posts);
-    api_send_page(res, items, n, limit, last);
+    api_feed_profile(res, d, authed ? &p.user : NULL, author.id, &q);
 }

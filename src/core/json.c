@@ -13,8 +13,7 @@
 
 static bool fail(jv_error *err, const char *field, const char *reason)
 {
-    err->field = field;
-    err->reason = reason;
+    *err = (jv_error){.field = field, .reason = reason};
     return false;
 }
 
@@ -31,10 +30,16 @@ bool jv_string(json_t *obj, const char *field, bool required, size_t min_chars, 
     if (strlen(s) != json_string_length(v))
         return fail(err, field, "invalid_format"); /* embedded NUL */
     size_t n = utf8_length(s);
-    if (max_chars && n > max_chars)
-        return fail(err, field, "too_long");
-    if (n < min_chars || (required && n == 0))
-        return fail(err, field, n == 0 && required ? "required" : "too_short");
+    if ((max_chars && n > max_chars) || n < min_chars) {
+        fail(err, field, n < min_chars ? "too_short" : "too_long");
+        err->min = (int64_t)min_chars;
+        err->max = (int64_t)max_chars;
+        err->has_min = min_chars > 0;
+        err->has_max = max_chars > 0;
+        return false;
+    }
+    if (required && n == 0)
+        return fail(err, field, "required");
     *out = s;
     return true;
 }
@@ -60,8 +65,13 @@ bool jv_int(json_t *obj, const char *field, bool required, int64_t min, int64_t 
     if (!json_is_integer(v))
         return fail(err, field, "must_be_integer");
     json_int_t n = json_integer_value(v);
-    if (n < min || n > max)
-        return fail(err, field, "out_of_range");
+    if (n < min || n > max) {
+        fail(err, field, "out_of_range");
+        err->min = min;
+        err->max = max;
+        err->has_min = err->has_max = true;
+        return false;
+    }
     *out = n;
     return true;
 }

@@ -16,6 +16,10 @@
 typedef struct jv_error {
     const char *field;
     const char *reason;
+    /* The bounds the value broke, for a message that states them and details.min/max: lengths
+     * in characters for too_long/too_short, values for out_of_range. */
+    int64_t min, max;
+    bool has_min, has_max;
 } jv_error;
 
 /* String field: NULL *out when absent and optional. Lengths count Unicode code points and apply

@@ -39,6 +39,10 @@ typedef struct auth_error {
     const char *field;   /* the offending field, if any */
     const char *reason;  /* validation reason, if any */
     int retry_after;     /* seconds, for ERR_RATE_LIMITED */
+    /* For a value out of its bounds (too_long, too_short, out_of_range): the bounds, stated in
+     * the message and in details.min/max (see domain_invalid_bounds). */
+    int64_t min, max;
+    bool has_min, has_max;
 } auth_error;
 
 typedef struct auth_client {

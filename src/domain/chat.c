@@ -186,7 +186,7 @@ int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, auth
         !jv_string(body, "text", false, 0, CHAT_TEXT_MAX, &out->text, &v) ||
         !jv_id(body, "reply_to", false, &out->reply_to, &v) ||
         !jv_string(body, "client_id", false, 1, CHAT_CLIENT_ID_MAX, &out->client_id, &v))
-        return domain_invalid(err, v.field, v.reason);
+        return domain_invalid_jv(err, &v);
     json_t *att = json_object_get(body, "attachments");
     if (att && !json_is_null(att)) {
         if (!json_is_array(att))
@@ -386,6 +386,8 @@ static json_t *ids_json(const int64_t *ids, int n)
 static int check_title(const char *title, char out[TITLE_BYTES], auth_error *err)
 {
     const char *why = validate_name(title ? title : "", CHAT_TITLE_MAX, false, out, TITLE_BYTES);
+    if (why && !strcmp(why, "too_long"))
+        return domain_invalid_bounds(err, "title", why, -1, CHAT_TITLE_MAX);
     return why ? domain_invalid(err, "title", why) : 0;
 }
 
@@ -798,7 +800,7 @@ int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, js
     jv_error v;
     memset(out, 0, sizeof *out);
     if (!jv_only(body, allowed, &v) || !jv_string(body, "text", false, 0, CHAT_TEXT_MAX, &text, &v))
-        return domain_invalid(err, v.field, v.reason);
+        return domain_invalid_jv(err, &v);
     store_conversation c;
     store_member mine;
     int rc = begin(d, err);

@@ -18,6 +18,8 @@
 static int check_name(const char *name, char out[NAME_BYTES], auth_error *err)
 {
     const char *why = validate_name(name ? name : "", CIRCLES_NAME_CHARS, false, out, NAME_BYTES);
+    if (why && !strcmp(why, "too_long"))
+        return domain_invalid_bounds(err, "name", why, -1, CIRCLES_NAME_CHARS);
     return why ? domain_invalid(err, "name", why) : 0;
 }
 

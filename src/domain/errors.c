@@ -6,6 +6,9 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/validate.h"
+
+#include <string.h>
 
 int domain_fail(auth_error *err, int rc, const char *code, const char *message)
 {
@@ -20,6 +23,39 @@ int domain_invalid(auth_error *err, const char *field, const char *reason)
     err->message = "a field is invalid";
     err->field = field;
     err->reason = reason;
+    err->has_min = err->has_max = false;
+    /* the account fields' length rules live in validate.c: state them wherever they fail */
+    int64_t min, max;
+    if (reason && field && (!strcmp(reason, "too_long") || !strcmp(reason, "too_short")) &&
+        validate_bounds(field, &min, &max)) {
+        err->min = min;
+        err->max = max;
+        err->has_min = min >= 0;
+        err->has_max = max >= 0;
+    }
+    return ERR_INVALID;
+}
+
+int domain_invalid_bounds(auth_error *err, const char *field, const char *reason, int64_t min,
+                          int64_t max)
+{
+    domain_invalid(err, field, reason);
+    err->min = min;
+    err->max = max;
+    err->has_min = min >= 0;
+    err->has_max = max >= 0;
+    return ERR_INVALID;
+}
+
+int domain_invalid_jv(auth_error *err, const jv_error *v)
+{
+    domain_invalid(err, v->field, v->reason);
+    if (v->has_min || v->has_max) {
+        err->min = v->min;
+        err->max = v->max;
+        err->has_min = v->has_min;
+        err->has_max = v->has_max;
+    }
     return ERR_INVALID;
 }
 

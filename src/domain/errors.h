@@ -7,12 +7,20 @@
 #ifndef STREAMHUB_DOMAIN_ERRORS_H
 #define STREAMHUB_DOMAIN_ERRORS_H
 
+#include "core/json.h"
 #include "domain/auth.h"
 
 /* Fills code and message; returns rc so callers can `return domain_fail(...)`. */
 int domain_fail(auth_error *err, int rc, const char *code, const char *message);
 /* 422 validation_failed naming the field and reason; returns ERR_INVALID. */
 int domain_invalid(auth_error *err, const char *field, const char *reason);
+/* The same for a value out of its bounds: reason too_long / too_short (lengths in characters)
+ * or out_of_range; min or max below 0 is "no such bound". The message states the bounds
+ * ("caption must be at most 2200 characters") and details carry min and max. */
+int domain_invalid_bounds(auth_error *err, const char *field, const char *reason, int64_t min,
+                          int64_t max);
+/* The same from a body validator's verdict (src/core/json.c), bounds included. */
+int domain_invalid_jv(auth_error *err, const jv_error *v);
 /* Logs the database's message with the operation and returns ERR_DB. */
 int domain_db_failed(auth_error *err, db *d, const char *op);
 

@@ -36,12 +36,45 @@ typedef struct feed_page {
 
 void feed_page_free(feed_page *page);
 
-/* Each fills a page of up to limit items after cursor; returns the item count or a negative
- * ERR_* (the page is empty then). viewer 0 is anonymous where allowed. */
-int feed_home(db *d, const store_user *viewer, feed_cursor cursor, int limit, feed_page *out);
-int feed_trending(db *d, int64_t viewer, feed_cursor cursor, int limit, feed_page *out);
-int feed_hashtag(db *d, int64_t viewer, int64_t hashtag_id, feed_cursor cursor, int limit,
-                 feed_page *out);
+/* What a client asks of a feed: the position, the page size and an optional post type. */
+typedef struct feed_query {
+    feed_cursor cursor;
+    int limit;
+    const char *type; /* NULL = every type; else one of FEED_TYPES */
+} feed_query;
+/* The post types a feed can be narrowed to (?type=), as one string for messages and docs. */
+#define FEED_TYPES "text, image, video, reel, share"
+bool feed_type_valid(const char *type);
+
+/* A page examines at most this many candidates: when that many in a row were hidden from the
+ * viewer (or of another type), the page is returned short, with a cursor to go on from. Until
+ * then pages are refilled, so a page is short only at the end of the feed. */
+#define FEED_SCAN_MAX 1000
+
+/* Each fills a page of up to q->limit items after q->cursor; returns the item count or a
+ * negative ERR_* (the page is empty then). viewer 0 is anonymous where allowed. */
+int feed_home(db *d, const store_user *viewer, const feed_query *q, feed_page *out);
+int feed_trending(db *d, int64_t viewer, const feed_query *q, feed_page *out);
+int feed_hashtag(db *d, int64_t viewer, int64_t hashtag_id, const feed_query *q, feed_page *out);
+/* An author's posts (not stories) the viewer may see, newest first (mutes do not apply: the
+ * viewer came to this profile). */
+int feed_profile(db *d, int64_t viewer, int64_t author_id, const feed_query *q, feed_page *out);
+/* A circle feed: the posts by the members of one of the viewer's circles that the viewer may
+ * see, newest first, minus muted authors. Someone else's circle is ERR_NOT_FOUND (checked by
+ * the caller through circles_get). */
+int feed_circle(db *d, int64_t viewer, int64_t circle_id, const feed_query *q, feed_page *out);
+
+/* What a list shows beside each post for a signed-in viewer: their reaction and save, read for
+ * the whole list at once (one statement per STORE_POSTS_BY_IDS_MAX posts, never one per post).
+ * out gets n entries. */
+int feed_viewer_states(db *d, int64_t viewer, const store_post *const *posts, int n,
+                       store_viewer_state *out);
+/* The sources of the shares among posts[0..n), as the viewer may see them (viewer 0 =
+ * anonymous): src[i] is the source's row, or NULL when posts[i] is no share or the viewer may
+ * not see its source (the same gate as GET /posts/:id). The rows are owned by *rows (free it);
+ * all of them are read together. */
+int feed_share_sources(db *d, int64_t viewer, const store_post *const *posts, int n,
+                       store_feed_row **rows, const store_feed_row **src);
 
 #define FEED_STORIES_PER_AUTHOR 30
 #define FEED_STORY_GROUPS_MAX 20

@@ -156,20 +156,22 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
         (why = validate_display_name(u->display_name, display_name, sizeof display_name)))
         return domain_invalid(err, "display_name", why);
     if (u->bio) {
-        if (utf8_length(u->bio) > 150)
-            return domain_invalid(err, "bio", "too_long");
+        if (utf8_length(u->bio) > GRAPH_BIO_MAX_CHARS)
+            return domain_invalid_bounds(err, "bio", "too_long", -1, GRAPH_BIO_MAX_CHARS);
         snprintf(me->bio, sizeof me->bio, "%s", u->bio);
     }
     if (u->links) {
         if (json_array_size(u->links) > MAX_LINKS)
-            return domain_invalid(err, "links", "too_many");
+            return domain_invalid_bounds(err, "links", "too_many", -1, MAX_LINKS);
         size_t i;
         json_t *v;
         json_array_foreach(u->links, i, v) {
             if (!json_is_string(v))
                 return domain_invalid(err, "links", "must_be_string");
             if ((why = check_link(json_string_value(v))))
-                return domain_invalid(err, "links", why);
+                return strcmp(why, "too_long")
+                           ? domain_invalid(err, "links", why)
+                           : domain_invalid_bounds(err, "links", why, -1, MAX_LINK_CHARS);
         }
         char *text = json_dumps(u->links, JSON_COMPACT);
         snprintf(me->links, sizeof me->links, "%s", text ? text : "[]");

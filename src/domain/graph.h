@@ -22,6 +22,9 @@ typedef struct graph_relationship {
     bool muting;      /* viewer mutes them */
 } graph_relationship;
 
+/* The longest bio, in characters. */
+#define GRAPH_BIO_MAX_CHARS 150
+
 /* A changed handle stays reserved for its previous owner this long. */
 #define GRAPH_HANDLE_RESERVATION_MS (30LL * 24 * 3600 * 1000)
 

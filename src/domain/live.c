@@ -51,7 +51,7 @@ int live_room_text_check(const char *text, auth_error *err)
     if (n < 0)
         return domain_invalid(err, "text", "invalid_utf8");
     if (n > LIVE_ROOM_TEXT_MAX)
-        return domain_invalid(err, "text", "too_long");
+        return domain_invalid_bounds(err, "text", "too_long", -1, LIVE_ROOM_TEXT_MAX);
     return 0;
 }
 
@@ -87,7 +87,8 @@ int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seco
                             auth_error *err)
 {
     if (seconds < 0 || seconds > LIVE_SLOW_MODE_MAX)
-        return domain_invalid(err, "slow_mode_seconds", "out_of_range");
+        return domain_invalid_bounds(err, "slow_mode_seconds", "out_of_range", 0,
+                                     LIVE_SLOW_MODE_MAX);
     if (store_room_set_slow_mode(d, room, seconds, actor, now_ms()) < 0)
         return domain_db_failed(err, d, "room slow mode");
     publish_control("room.slow_mode", room, 0, seconds);

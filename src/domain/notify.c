@@ -160,7 +160,10 @@ static bool still_visible(db *d, int64_t viewer, const store_notification *n, st
     return posts_get_visible(d, viewer, n->post_id, &p, &author, &err) == 0;
 }
 
-#define MAX_BATCHES 4
+/* Batches follow until the page is full, so a page is short only at the end; this many
+ * candidates a page at most bound the work when most are no longer visible (the short page then
+ * carries a cursor). */
+#define SCAN_MAX 1000
 
 int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *out,
                 int64_t *next)
@@ -168,7 +171,7 @@ int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *o
     int batch = limit * 2, n = 0, rc = 0;
     store_notification *cand = xcalloc((size_t)batch, sizeof *cand);
     *next = 0;
-    for (int round = 0; round < MAX_BATCHES && n < limit; round++) {
+    for (int examined = 0; examined < SCAN_MAX && n < limit;) {
         int got = store_notification_list(d, viewer, cursor, cand, batch);
         if (got < 0) {
             rc = got;
@@ -181,6 +184,7 @@ int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *o
                 continue;
             out[n++].n = cand[i];
         }
+        examined += i;
         *next = (got == batch || i < got) ? cursor : 0;
         if (got < batch)
             break;

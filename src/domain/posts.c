@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CAPTION_MAX_CHARS 2200
 
 static int64_t story_ttl_ms = 24LL * 3600 * 1000;
 
@@ -77,8 +76,8 @@ bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store
 
 static int check_fields(const char *caption, const char *visibility, auth_error *err)
 {
-    if (caption && utf8_length(caption) > CAPTION_MAX_CHARS)
-        return domain_invalid(err, "caption", "too_long");
+    if (caption && utf8_length(caption) > POST_CAPTION_MAX_CHARS)
+        return domain_invalid_bounds(err, "caption", "too_long", -1, POST_CAPTION_MAX_CHARS);
     if (visibility && !visibility_valid(visibility))
         return domain_invalid(err, "visibility", "not_allowed");
     return 0;
@@ -397,8 +396,8 @@ static int check_body(const char *body, auth_error *err)
 {
     if (!body || !*body)
         return domain_invalid(err, "body", "required");
-    if (utf8_length(body) > CAPTION_MAX_CHARS)
-        return domain_invalid(err, "body", "too_long");
+    if (utf8_length(body) > POST_CAPTION_MAX_CHARS)
+        return domain_invalid_bounds(err, "body", "too_long", -1, POST_CAPTION_MAX_CHARS);
     return 0;
 }
 
@@ -574,7 +573,7 @@ int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *
                store_post *out, auth_error *err)
 {
     if (watch_ms < 0 || watch_ms > POSTS_MAX_WATCH_MS)
-        return domain_invalid(err, "watch_ms", "out_of_range");
+        return domain_invalid_bounds(err, "watch_ms", "out_of_range", 0, POSTS_MAX_WATCH_MS);
     store_user author;
     int rc = posts_get_visible(d, me->id, id, out, &author, err);
     *counted = false;
@@ -596,5 +595,21 @@ int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *
     char props[48];
     snprintf(props, sizeof props, "{\"watch_ms\":%lld}", (long long)watch_ms);
     event_log_emit(me->id, "view", "post", id, props);
+    return 0;
+}
+
+int comments_states(db *d, int64_t viewer, int64_t post_id, const store_comment *list, int n,
+                    bool *liked, int64_t *reply_count)
+{
+    int64_t ids[STORE_POSTS_BY_IDS_MAX];
+    for (int off = 0; off < n; off += STORE_POSTS_BY_IDS_MAX) {
+        int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
+        for (int i = 0; i < chunk; i++)
+            ids[i] = list[off + i].id;
+        int rc = store_comment_states(d, post_id, viewer, ids, chunk, liked ? liked + off : NULL,
+                                      reply_count + off);
+        if (rc < 0)
+            return rc;
+    }
     return 0;
 }

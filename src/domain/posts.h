@@ -66,6 +66,11 @@ int comments_create(db *d, const store_user *me, int64_t post_id, const char *bo
 int comments_edit(db *d, const store_user *me, int64_t id, const char *body, store_comment *out,
                   auth_error *err);
 int comments_delete(db *d, const store_user *me, int64_t id, auth_error *err);
+/* For a page of one post's comments: whether the viewer likes each (liked NULL for an anonymous
+ * viewer) and each one's count of live replies, one statement per STORE_POSTS_BY_IDS_MAX
+ * comments. */
+int comments_states(db *d, int64_t viewer, int64_t post_id, const store_comment *list, int n,
+                    bool *liked, int64_t *reply_count);
 /* Saves are private bookmarks of posts the viewer may see; idempotent both ways. */
 int posts_save(db *d, const store_user *me, int64_t id, bool on, auth_error *err);
 /* Likes or unlikes a comment on a post the viewer may see; idempotent. out gets the comment. */

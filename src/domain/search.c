@@ -26,9 +26,10 @@
 #include <string.h>
 
 #define HANDLE_MAX_CHARS 30
-/* Each round reads twice the page of candidates; a page stays bounded even when the visibility
- * gate drops most of them, at the price of a short page (the cursor then moves on). */
-#define POST_BATCHES 4
+/* Each round reads twice the page of candidates, and rounds follow until the page is full, so a
+ * page is short only at the end; the work stays bounded by this many candidates a page even when
+ * the visibility gate drops most of them (a short page then carries a cursor to move on). */
+#define POST_SCAN_MAX 1000
 
 static bool ascii_alnum(unsigned char c)
 {
@@ -159,14 +160,14 @@ int search_parse(const char *q, const char *type, search_query *out, auth_error 
     if (len == 0)
         return domain_invalid(err, "q", "required");
     if (len > SEARCH_Q_MAX_CHARS * 4)
-        return domain_invalid(err, "q", "too_long");
+        return domain_invalid_bounds(err, "q", "too_long", -1, SEARCH_Q_MAX_CHARS);
     char text[SEARCH_Q_MAX_CHARS * 4 + 1];
     memcpy(text, q, len);
     text[len] = '\0';
     if (!utf8_valid(text))
         return domain_invalid(err, "q", "invalid_format");
     if (utf8_length(text) > SEARCH_Q_MAX_CHARS)
-        return domain_invalid(err, "q", "too_long");
+        return domain_invalid_bounds(err, "q", "too_long", -1, SEARCH_Q_MAX_CHARS);
     /* Folded as the indexed text was (after the length check: the limit counts what was
      * typed), so "مدرسه" finds "مدرسة" and "محمد" finds "مُحَمَّد". Hashtags are folded on
      * both sides too, by the store; folding a valid text keeps it valid UTF-8. */
@@ -205,10 +206,10 @@ int search_parse(const char *q, const char *type, search_query *out, auth_error 
 
 static void cursor_text(const search_query *q, const store_search_key *k, char *out, size_t n)
 {
-    static const char kinds[] = {[SEARCH_USERS] = 'u', [SEARCH_POSTS] = 'p', [SEARCH_HASHTAGS] = 'h'};
-    snprintf(out, n, "%c.%08x.%lld.%lld.%lld.%lld", kinds[q->type],
-             (unsigned)q->fingerprint, (long long)k->bucket, (long long)k->score,
-             (long long)k->followers, (long long)k->id);
+    static const char kinds[] = {
+        [SEARCH_USERS] = 'u', [SEARCH_POSTS] = 'p', [SEARCH_HASHTAGS] = 'h'};
+    snprintf(out, n, "%c.%08x.%lld.%lld.%lld.%lld", kinds[q->type], (unsigned)q->fingerprint,
+             (long long)k->bucket, (long long)k->score, (long long)k->followers, (long long)k->id);
 }
 
 void search_cursor_format(const search_query *q, const store_search_key *k,
@@ -292,7 +293,7 @@ int search_posts(db *d, const search_query *q, int64_t viewer, const store_searc
     store_search_key *keys = xcalloc((size_t)batch, sizeof *keys);
     store_search_key pos = after ? *after : (store_search_key){0};
     bool have_pos = after != NULL;
-    for (int round = 0; round < POST_BATCHES && n < limit; round++) {
+    for (int examined = 0; examined < POST_SCAN_MAX && n < limit;) {
         int got = store_search_posts(d, &sq, viewer, have_pos ? &pos : NULL, cand, keys, batch);
         if (got < 0) {
             rc = domain_db_failed(err, d, "search posts");
@@ -310,6 +311,7 @@ int search_posts(db *d, const search_query *q, int64_t viewer, const store_searc
             out[n].author = author;
             n++;
         }
+        examined += i;
         /* More may follow when this batch was full or the page filled up inside it. */
         *has_next = got == batch || i < got;
         if (got < batch)

@@ -72,8 +72,9 @@ typedef struct search_post_hit {
 } search_post_hit;
 
 /* Up to limit posts the viewer may see, in ranked order after *after. Candidates come in batches
- * and the visibility gate can drop some, so a page may be short; *next is then the last candidate
- * examined, so pages neither repeat nor skip a post. out needs room for limit hits. */
+ * and the visibility gate can drop some; more batches follow until the page is full (or 1,000
+ * candidates were examined), and *next is the last candidate examined, so pages neither repeat
+ * nor skip a post. out needs room for limit hits. */
 int search_posts(db *d, const search_query *q, int64_t viewer, const store_search_key *after,
                  int limit, search_post_hit *out, store_search_key *next, bool *has_next,
                  auth_error *err);

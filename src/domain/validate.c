@@ -14,17 +14,20 @@
 #include <strings.h>
 
 static const char *const reserved_handles[] = {
-    "admin", "administrator", "api", "root", "support", "help", "about", "streamhub", "me",
-    "settings", "login", "logout", "register", "signup", "explore", "search", "null",
-    "undefined", "www", "mail", "system", "moderator", "security", "official", "staff", NULL,
+    "admin",  "administrator", "api",       "root",     "support",
+    "help",   "about",         "streamhub", "me",       "settings",
+    "login",  "logout",        "register",  "signup",   "explore",
+    "search", "null",          "undefined", "www",      "mail",
+    "system", "moderator",     "security",  "official", "staff",
+    NULL,
 };
 
 const char *validate_handle(const char *h)
 {
     size_t n = strlen(h);
-    if (n < 3)
+    if (n < VALIDATE_HANDLE_MIN)
         return "too_short";
-    if (n > 30)
+    if (n > VALIDATE_HANDLE_MAX)
         return "too_long";
     bool all_digits = true;
     for (size_t i = 0; i < n; i++) {
@@ -69,8 +72,8 @@ static bool domain_ok(const char *d)
 const char *validate_email(const char *e)
 {
     size_t n = strlen(e);
-    if (n < 3 || n > 254)
-        return n > 254 ? "too_long" : "invalid_format";
+    if (n < 3 || n > VALIDATE_EMAIL_MAX)
+        return n > VALIDATE_EMAIL_MAX ? "too_long" : "invalid_format";
     const char *at = strchr(e, '@');
     if (!at || strchr(at + 1, '@') || at == e || at - e > 64)
         return "invalid_format";
@@ -98,9 +101,9 @@ const char *validate_phone(const char *p)
 const char *validate_password(const char *pw)
 {
     size_t chars = utf8_length(pw);
-    if (chars < 8)
+    if (chars < VALIDATE_PASSWORD_MIN)
         return "too_short";
-    if (chars > 128 || strlen(pw) > 512)
+    if (chars > VALIDATE_PASSWORD_MAX || strlen(pw) > 4 * VALIDATE_PASSWORD_MAX)
         return "too_long";
     for (const char *p = pw; *p; p++)
         if (!isspace((unsigned char)*p))
@@ -241,5 +244,26 @@ done:
 
 const char *validate_display_name(const char *name, char *out, size_t out_size)
 {
-    return validate_name(name, VALIDATE_DISPLAY_NAME_CHARS, true, out, out_size);
+    return validate_name(name, VALIDATE_DISPLAY_NAME_MAX, true, out, out_size);
+}
+
+bool validate_bounds(const char *field, int64_t *min, int64_t *max)
+{
+    static const struct {
+        const char *field;
+        int64_t min, max;
+    } bounds[] = {
+        {"handle", VALIDATE_HANDLE_MIN, VALIDATE_HANDLE_MAX},
+        {"email", -1, VALIDATE_EMAIL_MAX},
+        {"password", VALIDATE_PASSWORD_MIN, VALIDATE_PASSWORD_MAX},
+        {"new_password", VALIDATE_PASSWORD_MIN, VALIDATE_PASSWORD_MAX},
+        {"display_name", -1, VALIDATE_DISPLAY_NAME_MAX},
+    };
+    for (size_t i = 0; field && i < sizeof bounds / sizeof *bounds; i++)
+        if (!strcmp(field, bounds[i].field)) {
+            *min = bounds[i].min;
+            *max = bounds[i].max;
+            return true;
+        }
+    return false;
 }

@@ -27,13 +27,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#define VALIDATE_HANDLE_MIN 3
+#define VALIDATE_HANDLE_MAX 30
+#define VALIDATE_EMAIL_MAX 254
+#define VALIDATE_PASSWORD_MIN 8
+#define VALIDATE_PASSWORD_MAX 128
+#define VALIDATE_DISPLAY_NAME_MAX 64
 
 const char *validate_handle(const char *handle);
 const char *validate_email(const char *email);
 const char *validate_phone(const char *phone);
 const char *validate_password(const char *password);
-
-#define VALIDATE_DISPLAY_NAME_CHARS 64
 
 /* Checks a name (rules above) and, when out is not NULL, writes it trimmed (out_size bytes;
  * "too_long" if it does not fit). Reasons: "required" (nothing left after trimming, unless
@@ -42,5 +48,9 @@ const char *validate_name(const char *name, size_t max_chars, bool may_be_empty,
                           size_t out_size);
 /* validate_name with the display-name limit, empty allowed. */
 const char *validate_display_name(const char *name, char *out, size_t out_size);
+/* The length bounds (characters) of the account field named field (handle, email, password,
+ * new_password, display_name), so an error can state them; *min or *max is -1 where there is
+ * none. False for other fields. */
+bool validate_bounds(const char *field, int64_t *min, int64_t *max);
 
 #endif

@@ -83,7 +83,6 @@ static void bind_optional_id(db_stmt *s, int idx, int64_t id)
         db_bind_null(s, idx);
 }
 
-
 /* Moves one counter column by delta; sql is one of the COUNTER_* statements below. */
 static int bump_counter(db *d, const char *sql, int64_t row_id, int64_t delta)
 {
@@ -114,8 +113,8 @@ static const char *const COUNTER_VIEWS =
 static const char *const COUNTER_COMMENT_LIKES =
     "UPDATE comments SET like_count = like_count + ? WHERE id = ?";
 
-int64_t store_post_hot_at(int64_t created_at, int64_t reactions, int64_t comments,
-                          int64_t shares, int64_t saves, int64_t views)
+int64_t store_post_hot_at(int64_t created_at, int64_t reactions, int64_t comments, int64_t shares,
+                          int64_t saves, int64_t views)
 {
     double engagement = (double)reactions + 2.0 * (double)comments + 3.0 * (double)shares +
                         2.0 * (double)saves + (double)views / 10.0;
@@ -198,7 +197,8 @@ int store_post_insert(db *d, const store_post *p)
 
 int store_post_get(db *d, int64_t id, store_post *out)
 {
-    static const char *sql = "SELECT " POST_COLS " FROM posts p WHERE p.id = ? AND p.deleted_at IS NULL";
+    static const char *sql =
+        "SELECT " POST_COLS " FROM posts p WHERE p.id = ? AND p.deleted_at IS NULL";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -210,8 +210,8 @@ int store_post_get(db *d, int64_t id, store_post *out)
     return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
 }
 
-int store_post_update(db *d, const store_post *before, const char *caption,
-                      const char *visibility, int64_t circle_id, int64_t edit_id, int64_t now)
+int store_post_update(db *d, const store_post *before, const char *caption, const char *visibility,
+                      int64_t circle_id, int64_t edit_id, int64_t now)
 {
     static const char *history = "INSERT INTO post_edits (id, post_id, caption, visibility, "
                                  "edited_at) VALUES (?, ?, ?, ?, ?)";
@@ -266,8 +266,7 @@ int store_post_soft_delete(db *d, const store_post *p, int64_t now)
     return store_hashtags_unlink(d, id);
 }
 
-int store_post_list_by_author(db *d, int64_t author_id, int64_t before_id, store_post *out,
-                              int max)
+int store_post_list_by_author(db *d, int64_t author_id, int64_t before_id, store_post *out, int max)
 {
     static const char *sql = "SELECT " POST_COLS " FROM posts p WHERE p.author_id = ? "
                              "AND p.id < ? AND p.deleted_at IS NULL AND p.expires_at IS NULL "
@@ -302,7 +301,6 @@ int store_post_edits(db *d, int64_t post_id, int64_t before_id, store_post_edit 
     db_reset(s);
     return rc < 0 ? rc : n;
 }
-
 
 int store_reaction_set(db *d, int64_t id, int64_t post_id, int64_t user_id, const char *type,
                        int64_t now, bool *added)
@@ -396,7 +394,7 @@ int store_post_set_comments_enabled(db *d, int64_t id, bool on)
     return db_run(s);
 }
 
-#define COMMENT_COLS                                                                              \
+#define COMMENT_COLS                                                                               \
     "c.id, c.post_id, c.author_id, c.parent_id, c.body, c.created_at, c.updated_at, c.like_count"
 
 static void decode_comment(db_stmt *s, store_comment *c)
@@ -410,7 +408,6 @@ static void decode_comment(db_stmt *s, store_comment *c)
     c->updated_at = db_col_int64(s, 6);
     c->like_count = db_col_int64(s, 7);
 }
-
 
 int store_comment_insert(db *d, const store_comment *c)
 {
@@ -479,8 +476,8 @@ int store_comment_delete(db *d, const store_comment *c, int64_t now)
     return bump_engagement(d, COUNTER_COMMENTS, c->post_id, -1);
 }
 
-int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer,
-                       int64_t after_id, store_comment *out, int max)
+int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer, int64_t after_id,
+                       store_comment *out, int max)
 {
     static const char *top =
         "SELECT " COMMENT_COLS " FROM comments c WHERE c.post_id = ? AND c.parent_id IS NULL "
@@ -510,10 +507,7 @@ int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer
     return rc < 0 ? rc : n;
 }
 
-
-
-int store_save_add(db *d, int64_t id, int64_t user_id, int64_t post_id, int64_t now,
-                   bool *changed)
+int store_save_add(db *d, int64_t id, int64_t user_id, int64_t post_id, int64_t now, bool *changed)
 {
     static const char *sql = "INSERT INTO saves (id, user_id, post_id, created_at) "
                              "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, post_id) DO NOTHING";
@@ -546,11 +540,12 @@ int store_save_remove(db *d, int64_t user_id, int64_t post_id, bool *changed)
     return *changed ? bump_engagement(d, COUNTER_SAVES, post_id, -1) : 0;
 }
 
-int store_save_list(db *d, int64_t user_id, int64_t before_id, int64_t *save_ids,
-                    store_post *out, int max)
+int store_save_list(db *d, int64_t user_id, int64_t before_id, int64_t *save_ids, store_post *out,
+                    int max)
 {
     static const char *sql =
-        "SELECT " POST_COLS ", s.id FROM saves s JOIN posts p ON p.id = s.post_id WHERE s.user_id = ? AND s.id < ? "
+        "SELECT " POST_COLS
+        ", s.id FROM saves s JOIN posts p ON p.id = s.post_id WHERE s.user_id = ? AND s.id < ? "
         "AND p.deleted_at IS NULL ORDER BY s.id DESC LIMIT ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
@@ -640,9 +635,8 @@ bool store_viewed(db *d, int64_t post_id, int64_t viewer)
     return db_pair_exists(d, sql, post_id, viewer);
 }
 
-
-int store_story_authors(db *d, int64_t viewer, int64_t now, int64_t before_latest,
-                        int64_t *authors, int64_t *latest, int max)
+int store_story_authors(db *d, int64_t viewer, int64_t now, int64_t before_latest, int64_t *authors,
+                        int64_t *latest, int max)
 {
     static const char *sql =
         "SELECT p.author_id, MAX(p.id) AS latest FROM posts p WHERE p.expires_at > ? "
@@ -682,7 +676,6 @@ int store_stories_of(db *d, int64_t author_id, int64_t now, store_post *out, int
     return read_posts(s, out, NULL, max);
 }
 
-
 int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int max)
 {
     /* Rows hanging off a post (reactions, comments, saves, views, edits, tag links) go with it
@@ -711,19 +704,19 @@ int store_posts_purge(db *d, int64_t deleted_before, int64_t expired_before, int
 #define AUTHOR_COLS                                                                                \
     "u.id, u.handle, u.display_name, u.is_private, u.avatar_media_id, " STORE_USER_VERIFIED_COL
 #define AUTHOR_NCOLS 6
-#define FEED_ROW_HEAD                                                                             \
-    "SELECT " POST_COLS ", " AUTHOR_COLS ", "                                                    \
-    "CASE WHEN (u.is_private <> 0 OR p.visibility IN ('followers', 'friends')) AND EXISTS "      \
-    "  (SELECT 1 FROM follows x WHERE x.follower_id = ? AND x.followee_id = p.author_id) "        \
-    "  THEN 1 ELSE 0 END, "                                                                       \
-    "CASE WHEN p.visibility = 'friends' AND EXISTS (SELECT 1 FROM follows x "                    \
+#define FEED_ROW_HEAD                                                                              \
+    "SELECT " POST_COLS ", " AUTHOR_COLS ", "                                                      \
+    "CASE WHEN (u.is_private <> 0 OR p.visibility IN ('followers', 'friends')) AND EXISTS "        \
+    "  (SELECT 1 FROM follows x WHERE x.follower_id = ? AND x.followee_id = p.author_id) "         \
+    "  THEN 1 ELSE 0 END, "                                                                        \
+    "CASE WHEN p.visibility = 'friends' AND EXISTS (SELECT 1 FROM follows x "                      \
     "  WHERE x.follower_id = p.author_id AND x.followee_id = ?) THEN 1 ELSE 0 END, "
-#define FEED_ROW_SELECT                                                                           \
-    FEED_ROW_HEAD                                                                                 \
-    "CASE WHEN EXISTS (SELECT 1 FROM blocks x WHERE (x.blocker_id = ? AND "                       \
-    "  x.blocked_id = p.author_id) OR (x.blocker_id = p.author_id AND x.blocked_id = ?)) "        \
-    "  THEN 1 ELSE 0 END, "                                                                       \
-    "CASE WHEN EXISTS (SELECT 1 FROM mutes x WHERE x.muter_id = ? "                               \
+#define FEED_ROW_SELECT                                                                            \
+    FEED_ROW_HEAD                                                                                  \
+    "CASE WHEN EXISTS (SELECT 1 FROM blocks x WHERE (x.blocker_id = ? AND "                        \
+    "  x.blocked_id = p.author_id) OR (x.blocker_id = p.author_id AND x.blocked_id = ?)) "         \
+    "  THEN 1 ELSE 0 END, "                                                                        \
+    "CASE WHEN EXISTS (SELECT 1 FROM mutes x WHERE x.muter_id = ? "                                \
     "  AND x.muted_id = p.author_id) THEN 1 ELSE 0 END "
 /* For a viewer known to block, mute and be blocked by no one: the same columns without those
  * probes (2 parameters). */
@@ -851,14 +844,43 @@ int store_hashtag_post_ids(db *d, int64_t hashtag_id, int64_t before_id, int64_t
     return read_ids(s, out, NULL, max);
 }
 
+int store_author_post_ids(db *d, int64_t author_id, int64_t before_id, int64_t *out, int max)
+{
+    static const char *sql = "SELECT p.id FROM posts p WHERE p.author_id = ? AND p.id < ? "
+                             "AND p.deleted_at IS NULL AND p.expires_at IS NULL "
+                             "ORDER BY p.id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, author_id);
+    bind_before(s, 2, before_id);
+    db_bind_int64(s, 3, max);
+    return read_ids(s, out, NULL, max);
+}
+
+int store_circle_post_ids(db *d, int64_t circle_id, int64_t before_id, int64_t *out, int max)
+{
+    static const char *sql =
+        "SELECT p.id FROM posts p WHERE p.author_id IN (SELECT m.user_id FROM circle_members m "
+        "WHERE m.circle_id = ?) AND p.id < ? AND p.deleted_at IS NULL AND p.expires_at IS NULL "
+        "ORDER BY p.id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, circle_id);
+    bind_before(s, 2, before_id);
+    db_bind_int64(s, 3, max);
+    return read_ids(s, out, NULL, max);
+}
+
 int store_posts_by_ids(db *d, int64_t viewer, bool excludes, const int64_t *ids, int n,
                        store_feed_row *out)
 {
     /* A fixed number of "?" parameters (unused ones bound to 0, which no post has), so each
      * statement is prepared once and cached like every other. */
-#define BY_IDS_WHERE                                                                              \
-    "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "                                   \
-    "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND p.id IN "                              \
+#define BY_IDS_WHERE                                                                               \
+    "FROM posts p CROSS JOIN users u WHERE u.id = p.author_id "                                    \
+    "AND p.deleted_at IS NULL AND p.expires_at IS NULL AND p.id IN "                               \
     "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     static const char *with_exclusions = FEED_ROW_SELECT BY_IDS_WHERE;
     static const char *without = FEED_ROW_SELECT_UNEXCLUDED BY_IDS_WHERE;
@@ -872,6 +894,90 @@ int store_posts_by_ids(db *d, int64_t viewer, bool excludes, const int64_t *ids,
     for (int k = 0; k < STORE_POSTS_BY_IDS_MAX; k++)
         db_bind_int64(s, i + k, k < n ? ids[k] : 0);
     return read_feed_rows(s, out, n);
+}
+
+/* A fixed list of STORE_POSTS_BY_IDS_MAX parameters (unused ones bound to 0, which no row has),
+ * so the statements below are prepared once and cached like every other. */
+#define IDS_IN "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+
+static int bind_ids(db_stmt *s, int at, const int64_t *ids, int n)
+{
+    for (int k = 0; k < STORE_POSTS_BY_IDS_MAX; k++)
+        db_bind_int64(s, at + k, k < n ? ids[k] : 0);
+    return at + STORE_POSTS_BY_IDS_MAX;
+}
+
+static int index_of(const int64_t *ids, int n, int64_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id)
+            return i;
+    return -1;
+}
+
+int store_viewer_states(db *d, int64_t viewer, const int64_t *ids, int n, store_viewer_state *out)
+{
+    /* Through the primary key and the unique indexes (post_id, user_id), (user_id, post_id). */
+    static const char *sql = "SELECT p.id, r.type, s.id FROM posts p "
+                             "LEFT JOIN reactions r ON r.post_id = p.id AND r.user_id = ? "
+                             "LEFT JOIN saves s ON s.post_id = p.id AND s.user_id = ? "
+                             "WHERE p.id IN " IDS_IN;
+    if (n > STORE_POSTS_BY_IDS_MAX)
+        n = STORE_POSTS_BY_IDS_MAX;
+    memset(out, 0, (size_t)n * sizeof *out);
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, viewer);
+    db_bind_int64(s, 2, viewer);
+    bind_ids(s, 3, ids, n);
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int i = index_of(ids, n, db_col_int64(s, 0));
+        if (i < 0)
+            continue;
+        const char *type = db_col_text(s, 1);
+        snprintf(out[i].reaction, sizeof out[i].reaction, "%s", type ? type : "");
+        out[i].saved = !db_col_null(s, 2);
+    }
+    db_reset(s);
+    return rc < 0 ? rc : 0;
+}
+
+int store_comment_states(db *d, int64_t post_id, int64_t viewer, const int64_t *ids, int n,
+                         bool *liked, int64_t *reply_count)
+{
+    /* Likes through comment_likes' unique (comment_id, user_id), replies through comments_post
+     * (post_id, parent_id, id). */
+    static const char *sql =
+        "SELECT c.id, CASE WHEN EXISTS (SELECT 1 FROM comment_likes l WHERE l.comment_id = c.id "
+        "AND l.user_id = ?) THEN 1 ELSE 0 END, (SELECT COUNT(*) FROM comments r "
+        "WHERE r.post_id = c.post_id AND r.parent_id = c.id AND r.deleted_at IS NULL) "
+        "FROM comments c WHERE c.post_id = ? AND c.id IN " IDS_IN;
+    if (n > STORE_POSTS_BY_IDS_MAX)
+        n = STORE_POSTS_BY_IDS_MAX;
+    for (int i = 0; i < n; i++) {
+        if (liked)
+            liked[i] = false;
+        reply_count[i] = 0;
+    }
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, viewer);
+    db_bind_int64(s, 2, post_id);
+    bind_ids(s, 3, ids, n);
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int i = index_of(ids, n, db_col_int64(s, 0));
+        if (i < 0)
+            continue;
+        if (liked)
+            liked[i] = db_col_int64(s, 1) != 0;
+        reply_count[i] = db_col_int64(s, 2);
+    }
+    db_reset(s);
+    return rc < 0 ? rc : 0;
 }
 
 int store_posts_media_ready(db *d, int64_t media_id, int64_t duration_ms, int64_t width,

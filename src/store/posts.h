@@ -14,7 +14,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define POST_CAPTION_BYTES (2200 * 4 + 1)
+/* The longest caption, comment or share comment, in characters (Unicode code points); the
+ * buffers hold that many characters of up to 4 UTF-8 bytes. The one place the limit is written. */
+#define POST_CAPTION_MAX_CHARS 2200
+#define POST_CAPTION_BYTES (POST_CAPTION_MAX_CHARS * 4 + 1)
 
 typedef struct store_post {
     int64_t id;
@@ -130,6 +133,11 @@ int store_post_trending_ids(db *d, int64_t before_hot, int64_t before_id, int64_
                             int64_t *id_out, int max);
 /* Ids of the live posts tagged with hashtag_id below before_id, newest first. */
 int store_hashtag_post_ids(db *d, int64_t hashtag_id, int64_t before_id, int64_t *out, int max);
+/* Ids of an author's live posts (not stories) below before_id, newest first. */
+int store_author_post_ids(db *d, int64_t author_id, int64_t before_id, int64_t *out, int max);
+/* Ids of the live posts (not stories) by the members of a circle below before_id, newest
+ * first. */
+int store_circle_post_ids(db *d, int64_t circle_id, int64_t before_id, int64_t *out, int max);
 /* Feed rows (post, author, the viewer's relation to the author) of the live, non-story posts
  * among ids (at most STORE_POSTS_BY_IDS_MAX), in no particular order; missing or deleted ones
  * are left out. Returns how many were read. excludes false skips the block and mute probes,
@@ -138,7 +146,16 @@ int store_hashtag_post_ids(db *d, int64_t hashtag_id, int64_t before_id, int64_t
 int store_posts_by_ids(db *d, int64_t viewer, bool excludes, const int64_t *ids, int n,
                        store_feed_row *out);
 
-#define COMMENT_BODY_BYTES (2200 * 4 + 1)
+/* What one viewer did to some posts, for lists that show it beside each post. */
+typedef struct store_viewer_state {
+    char reaction[16]; /* the reaction type, "" for none */
+    bool saved;
+} store_viewer_state;
+/* The viewer's reaction and save of each of ids[0..n) (at most STORE_POSTS_BY_IDS_MAX) into
+ * out[i], read in one statement for the whole list (never one per post). */
+int store_viewer_states(db *d, int64_t viewer, const int64_t *ids, int n, store_viewer_state *out);
+
+#define COMMENT_BODY_BYTES (POST_CAPTION_MAX_CHARS * 4 + 1)
 typedef struct store_comment {
     int64_t id;
     int64_t post_id;
@@ -161,6 +178,11 @@ int store_comment_delete(db *d, const store_comment *c, int64_t now);
  * out authors who block the viewer or whom the viewer blocks. */
 int store_comment_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer,
                        int64_t after_id, store_comment *out, int max);
+
+/* For each of the comments ids[0..n) (at most STORE_POSTS_BY_IDS_MAX) of one post: whether the
+ * viewer likes it (liked may be NULL) and how many live replies it has, in one statement. */
+int store_comment_states(db *d, int64_t post_id, int64_t viewer, const int64_t *ids, int n,
+                         bool *liked, int64_t *reply_count);
 
 /* Saves (caller's transaction); *changed tells whether the count moved. */
 int store_save_add(db *d, int64_t id, int64_t user_id, int64_t post_id, int64_t now,

@@ -194,8 +194,9 @@ describe('messages', () => {
     for (;;) {
       const page = await history(b, conv, `?after=${afterId}&limit=3`);
       forward.push(...page.items.map((m) => m.id));
-      if (!page.next_after) break;
-      afterId = page.next_after;
+      assert.ok(!('next_after' in page), 'one list shape: next_cursor');
+      if (!page.next_cursor) break;
+      afterId = page.next_cursor;
     }
     assert.deepEqual(forward, all.slice(2));
     expectError(await c().get(`/api/v1/conversations/${conv.id}/messages?after=x`, { token: tok(a) }), 422);
@@ -528,8 +529,10 @@ describe('catch-up', () => {
       const page = ok(await c().get(`/api/v1/messages/sync?after=${after}`, { token: tok(me) }));
       got.push(...page.messages.map((m) => m.id));
       pages++;
+      // the one list shape too: next_cursor is last_id while more wait, else null
+      assert.equal(page.next_cursor, page.has_more ? page.last_id : null);
       if (!page.has_more) break;
-      after = page.last_id;
+      after = page.next_cursor;
     }
     assert.equal(pages, 2);
     assert.deepEqual(got, sent);
