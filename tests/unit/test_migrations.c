@@ -242,9 +242,9 @@ static void test_schema_from_zero(void **state)
         }
         print_first_difference(want, got);
         print_error("the schema after every migration differs from tests/unit/migrations/"
-                    "schema-%s.txt; found: %s (after a new migration, review it and copy it "
-                    "over the expected file)\n",
-                    dialect, path);
+                    "schema-%s.txt; what was found is in %s: after a new migration, read the "
+                    "difference, then cp %s tests/unit/migrations/schema-%s.txt\n",
+                    dialect, path, path, dialect);
     }
     assert_true(strcmp(want, got) == 0);
 
