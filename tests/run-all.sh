@@ -112,6 +112,17 @@ if wants pg; then
       grep '^not ok ' "$log"
       record pg-search "$(grep -c '^ok ' "$log")" "$(( $(grep -c '^not ok ' "$log") + 1 ))"
     fi
+    # Every migration from zero on PostgreSQL: the schema must match tests/unit/migrations/.
+    log="$logs/pg-migrations.log"
+    if psql -q "$admin" -c 'DROP DATABASE IF EXISTS unit_migrations' \
+          -c 'CREATE DATABASE unit_migrations' >"$log" 2>&1 &&
+       STREAMHUB_MIGRATIONS_TEST_DB="${admin%/postgres}/unit_migrations" \
+          CMOCKA_MESSAGE_OUTPUT=TAP build/tests/unit/test_migrations >>"$log" 2>&1; then
+      record pg-migrations "$(grep -c '^ok ' "$log")" 0
+    else
+      grep '^not ok ' "$log"
+      record pg-migrations "$(grep -c '^ok ' "$log")" "$(( $(grep -c '^not ok ' "$log") + 1 ))"
+    fi
     bash tests/pg.sh stop
     trap - EXIT
   else

@@ -16,7 +16,10 @@
  * code point or to nothing, which is what lets one table serve both the C code and PostgreSQL's
  * translate(from, to): the characters of TEXTFOLD_FROM become the character at the same place in
  * TEXTFOLD_TO, and those past its end are deleted. The unit tests check that the table and
- * textfold_search agree on every code point.
+ * textfold_search agree on every code point. PostgreSQL's search_fold holds a copy of the table,
+ * made by migration 23 (src/store/migrations/023_search_fold.pg.sql): changing the table needs a
+ * new migration that redefines the function and re-indexes (tests/unit/test_migrations.c fails
+ * until then).
  */
 #ifndef STREAMHUB_CORE_TEXTFOLD_H
 #define STREAMHUB_CORE_TEXTFOLD_H
