@@ -43,8 +43,9 @@ static bool visibility_valid(const char *v)
     return false;
 }
 
-bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const store_post *p,
-                          const store_relation *rel)
+/* The post's own rules, without its duet/stitch source. */
+static bool own_rules_allow(db *d, int64_t viewer, const store_user *author, const store_post *p,
+                            const store_relation *rel)
 {
     if (p->deleted_at || (p->expires_at && p->expires_at <= now_ms()))
         return false;
@@ -68,6 +69,36 @@ bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const
     if (!strcmp(p->visibility, "friends"))
         return follows && (rel ? rel->followed_by : store_follows(d, author->id, viewer));
     return false; /* private */
+}
+
+/* A duet or stitch shows its source's video, so it is never wider than the source: a viewer
+ * other than its creator must also be allowed to see the source (and the source's source, up to
+ * POSTS_SOURCE_DEPTH_MAX links). Checked at every read, so a source narrowed, deleted or hidden
+ * by a block takes its duets with it at once. The creator keeps seeing their own post so they
+ * can still delete it. */
+static bool can_view_depth(db *d, int64_t viewer, const store_user *author, const store_post *p,
+                           const store_relation *rel, int depth)
+{
+    if (!own_rules_allow(d, viewer, author, p, rel))
+        return false;
+    int64_t source = p->duet_of ? p->duet_of : p->stitch_of;
+    if (!source || viewer == author->id)
+        return true;
+    if (depth >= POSTS_SOURCE_DEPTH_MAX)
+        return false;
+    store_post *src = xmalloc(sizeof *src);
+    store_user src_author;
+    bool ok = store_post_get(d, source, src) == 0 &&
+              store_user_by_id(d, src->author_id, &src_author) == 0 &&
+              can_view_depth(d, viewer, &src_author, src, NULL, depth + 1);
+    free(src);
+    return ok;
+}
+
+bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const store_post *p,
+                          const store_relation *rel)
+{
+    return can_view_depth(d, viewer, author, p, rel, 0);
 }
 
 bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p)
@@ -151,6 +182,23 @@ static int check_source(db *d, const store_user *me, int64_t source_id, const ch
     return 0;
 }
 
+/* A duet or stitch may be at most as visible as its source: public only when the source is a
+ * public post of a public account (the gate intersects the audiences at every read anyway; this
+ * refuses a post that would claim an audience it can never have). Its media becomes the
+ * rendering with the source's video, so it must not be shown by any other post: media already
+ * used elsewhere is refused, and composed media cannot be reused (media_id in_use). */
+static int check_derived(db *d, const post_input *in, const char *visibility, const store_post *src,
+                         const store_user *src_author, auth_error *err)
+{
+    bool source_public = !strcmp(src->visibility, "public") && !src_author->is_private;
+    if (!strcmp(visibility, "public") && !source_public)
+        return domain_invalid(err, "visibility", "wider_than_source");
+    if (in->media_id &&
+        (store_media_in_use(d, in->media_id) || store_media_composed(d, in->media_id)))
+        return domain_invalid(err, "media_id", "in_use");
+    return 0;
+}
+
 int posts_create(db *d, const store_user *me, const post_input *in, store_post *out,
                  auth_error *err)
 {
@@ -199,6 +247,13 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     const char *kind = in->duet_of ? "duet_of" : in->stitch_of ? "stitch_of" : "share_of";
     if (source && (rc = check_source(d, me, source, kind, &src, &src_author, err)) < 0)
         return rc;
+    if (source && !share && (rc = check_derived(d, in, visibility, &src, &src_author, err)) < 0)
+        return rc;
+    /* a video duet or stitch of a video is rendered server-side into its media */
+    bool composes =
+        in->media_id && !share && source && src.media_id && strcmp(src.type, "image") != 0;
+    if (!source && in->media_id && store_media_composed(d, in->media_id))
+        return domain_invalid(err, "media_id", "in_use");
     memset(out, 0, sizeof *out);
     out->id = id_next();
     out->author_id = me->id;
@@ -223,9 +278,8 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     if (rc == 0 && source)
         rc = notify(d, src.author_id, in->duet_of ? "duet" : in->stitch_of ? "stitch" : "share",
                     me->id, out->id, 0);
-    /* a video duet or stitch of a video is rendered server-side before anyone else sees it */
-    if (rc == 0 && out->media_id && !share && source && src.media_id &&
-        strcmp(src.type, "image") != 0) {
+    /* ... before anyone else sees it */
+    if (rc == 0 && composes) {
         rc = media_queue_compose(d, out->media_id, src.media_id, in->stitch_of != 0);
         out->media_ready = false;
         if (rc == 0)

