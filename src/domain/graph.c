@@ -14,6 +14,7 @@
 #include "domain/feed_cache.h"
 #include "jobs/event_log.h"
 #include "store/identity.h"
+#include "store/tags.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -118,6 +119,7 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
     }
     if (u->display_name)
         snprintf(me->display_name, sizeof me->display_name, "%s", u->display_name);
+    bool privacy_flips = u->is_private >= 0 && (u->is_private != 0) != me->is_private;
     if (u->is_private >= 0)
         me->is_private = u->is_private;
     if (u->allow_duets >= 0)
@@ -134,6 +136,9 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
                        : 0;
     if (rc == 0)
         rc = store_user_update_profile(d, me, now);
+    /* hashtag counts show public posts of public accounts only */
+    if (rc == 0 && privacy_flips)
+        rc = store_hashtags_author_privacy(d, me->id, me->is_private);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         if (rc == ERR_CONFLICT)

@@ -326,8 +326,13 @@ int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
     int64_t now = now_ms();
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
+    bool was_public = !strcmp(out->visibility, "public"),
+         now_public = !strcmp(new_visibility, "public");
     rc = store_post_update(d, out, caption ? caption : out->caption, new_visibility, circle_id,
                            id_next(), now);
+    /* the tags' public counts follow the post across "public" (links still the old ones) */
+    if (rc == 0 && !me->is_private && was_public != now_public)
+        rc = store_hashtags_public_adjust(d, id, now_public ? 1 : -1);
     if (caption)
         snprintf(out->caption, sizeof out->caption, "%s", caption);
     snprintf(out->visibility, sizeof out->visibility, "%s", new_visibility);

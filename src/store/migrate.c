@@ -499,6 +499,15 @@ typedef struct migration {
     "CREATE INDEX conversation_messages_updated ON conversation_messages(conversation_id, "       \
     "updated_at);"
 
+/* Hashtag counts anyone may be shown: live public posts of public accounts (the tag's page and
+ * search must not reveal tags used only in private, circle or followers-only posts). Kept exact
+ * by store/tags.c from here on; this fills it once. */
+#define HASHTAG_PUBLIC_COUNT                                                                       \
+    "ALTER TABLE hashtags ADD COLUMN public_count BIGINT NOT NULL DEFAULT 0;"                      \
+    "UPDATE hashtags SET public_count = (SELECT COUNT(*) FROM post_hashtags ph "                   \
+    "JOIN posts p ON p.id = ph.post_id JOIN users u ON u.id = p.author_id "                        \
+    "WHERE ph.hashtag_id = hashtags.id AND p.visibility = 'public' AND u.is_private = 0);"
+
 static const migration sqlite_migrations[] = {
     {1, "accounts", AUTH_TABLES("INTEGER PRIMARY KEY")},
     {2, "profiles_and_follows", GRAPH_TABLES("INTEGER PRIMARY KEY")},
@@ -519,6 +528,7 @@ static const migration sqlite_migrations[] = {
     {17, "uploads", UPLOAD_TABLES("INTEGER PRIMARY KEY")},
     {18, "conversations", CHAT_TABLES("INTEGER PRIMARY KEY")},
     {19, "presence_rooms", LIVE_TABLES},
+    {22, "hashtag_public_count", HASHTAG_PUBLIC_COUNT},
 };
 
 static const migration pg_migrations[] = {
@@ -541,6 +551,7 @@ static const migration pg_migrations[] = {
     {17, "uploads", UPLOAD_TABLES("BIGINT PRIMARY KEY")},
     {18, "conversations", CHAT_TABLES("BIGINT PRIMARY KEY")},
     {19, "presence_rooms", LIVE_TABLES},
+    {22, "hashtag_public_count", HASHTAG_PUBLIC_COUNT},
 };
 
 #define N_MIGRATIONS ((int)(sizeof sqlite_migrations / sizeof sqlite_migrations[0]))

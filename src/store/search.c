@@ -164,13 +164,13 @@ int store_search_hashtags(db *d, const char *prefix, const store_search_key *aft
                           store_hashtag *out, store_search_key *keys, int max)
 {
     /* LIKE with an escaped pattern: tags are lowercase already, so SQLite's case folding and
-     * PostgreSQL's case-sensitive LIKE agree. */
-    static const char *sql =
-        "SELECT id, tag, post_count, created_at, bucket FROM (SELECT h.*, "
-        "CASE WHEN tag = ? THEN 0 ELSE 1 END AS bucket FROM hashtags h "
-        "WHERE tag LIKE ? ESCAPE '!' AND post_count > 0) t "
-        "WHERE (bucket, -post_count, 0, -id) > (?, ?, ?, ?) "
-        "ORDER BY bucket, post_count DESC, id DESC LIMIT ?";
+     * PostgreSQL's case-sensitive LIKE agree. Only tags on public posts of public accounts are
+     * found, ranked by that count: what anyone may see. */
+    static const char *sql = "SELECT id, tag, public_count, created_at, bucket FROM (SELECT h.*, "
+                             "CASE WHEN tag = ? THEN 0 ELSE 1 END AS bucket FROM hashtags h "
+                             "WHERE tag LIKE ? ESCAPE '!' AND public_count > 0) t "
+                             "WHERE (bucket, -public_count, 0, -id) > (?, ?, ?, ?) "
+                             "ORDER BY bucket, public_count DESC, id DESC LIMIT ?";
     char pattern[(int)sizeof out->tag * 2 + 2], *w = pattern;
     for (const char *c = prefix; *c && w < pattern + sizeof pattern - 3; c++) {
         if (*c == '%' || *c == '_' || *c == '!')

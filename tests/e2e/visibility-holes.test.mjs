@@ -159,3 +159,72 @@ describe('duets and stitches are never wider than their source', () => {
     assert.ok(!grid.includes(duet.id));
   });
 });
+
+describe('hashtag counts and hashtag search show public posts of public accounts only', () => {
+  const count = async (tag) => {
+    const r = await c().get(`/api/v1/hashtags/${tag}`);
+    if (r.status === 404) { expectError(r, 404, 'hashtag_not_found'); return 0; }
+    assert.equal(r.status, 200, r.text);
+    return r.json.post_count;
+  };
+  const found = async (tag, who) =>
+    (await c().get(`/api/v1/search?type=hashtags&q=${tag}`, as(who))).json.items.filter((h) => h.tag === tag).map((h) => h.post_count);
+
+  test('tags used only in narrower posts are unknown to everyone, even their followers', async () => {
+    const a = await register(url), fan = await register(url);
+    await follow(fan, a);
+    const circle = (await c().post('/api/v1/circles', { token: tok(a), json: { name: 'c' } })).json;
+    await c().request('PUT', `/api/v1/circles/${circle.id}/members/${fan.creds.handle}`, { token: tok(a) });
+    const base = uniqueTag('hid');
+    const narrow = [['followers', {}], ['friends', {}], ['circle', { circle_id: circle.id }], ['private', {}]];
+    const posts = {};
+    for (const [visibility, extra] of narrow) posts[visibility] = await post(a, { caption: `#${base}${visibility}`, visibility, ...extra });
+    for (const [visibility] of narrow) {
+      assert.equal(await count(`${base}${visibility}`), 0, `${visibility}: GET /hashtags/:tag is 404`);
+      assert.deepEqual(await found(`${base}${visibility}`, fan), [], `${visibility}: not found by hashtag search`);
+    }
+    assert.deepEqual(await found(base, fan), [], 'nor by prefix');
+    // the tag's page still lists what the viewer may see, and an unknown tag's page is just empty
+    const page = (await c().get(`/api/v1/hashtags/${base}followers/posts`, as(fan))).json.items.map((p) => p.id);
+    assert.deepEqual(page, [posts.followers.id]);
+    for (const t of [`${base}followers`, uniqueTag('neverused')]) {
+      const r = await c().get(`/api/v1/hashtags/${t}/posts`);
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.items, []);
+    }
+    expectError(await c().get('/api/v1/hashtags/two%20words/posts'), 404, 'hashtag_not_found');
+  });
+
+  test('the public count stays exact through edits, privacy changes and deletes', async () => {
+    const a = await register(url), b = await register(url);
+    const tag = uniqueTag('pub'), other = uniqueTag('moved');
+    const p1 = await post(a, { caption: `one #${tag}`, visibility: 'public' });
+    await post(b, { caption: `two #${tag}`, visibility: 'public' });
+    await post(b, { caption: `three #${tag}`, visibility: 'followers' });
+    assert.equal(await count(tag), 2);
+    assert.deepEqual(await found(tag), [2]);
+    const edit = (json) => c().patch(`/api/v1/posts/${p1.id}`, { token: tok(a), json });
+    assert.equal((await edit({ visibility: 'followers' })).status, 200);
+    assert.equal(await count(tag), 1, 'narrowed');
+    assert.equal((await edit({ caption: `one #${other}` })).status, 200);
+    assert.equal(await count(other), 0, 're-tagged while narrow');
+    assert.equal(await count(tag), 1);
+    assert.equal((await edit({ visibility: 'public' })).status, 200);
+    assert.equal(await count(other), 1, 'widened again');
+    assert.equal((await edit({ caption: `one #${tag} #${other}` })).status, 200);
+    assert.equal(await count(tag), 2);
+    assert.equal(await count(other), 1);
+    const priv = (v) => c().patch('/api/v1/users/me', { token: tok(a), json: { is_private: v } });
+    assert.equal((await priv(true)).status, 200);
+    assert.equal(await count(tag), 1, 'account went private');
+    assert.equal(await count(other), 0);
+    assert.deepEqual(await found(other), []);
+    assert.equal((await priv(true)).status, 200);
+    assert.equal(await count(tag), 1, 'setting the same privacy twice moves nothing');
+    assert.equal((await priv(false)).status, 200);
+    assert.equal(await count(tag), 2, 'public again');
+    assert.equal((await c().del(`/api/v1/posts/${p1.id}`, { token: tok(a) })).status, 204);
+    assert.equal(await count(tag), 1, 'deleted');
+    assert.equal(await count(other), 0);
+  });
+});
