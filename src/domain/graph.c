@@ -12,6 +12,7 @@
 #include "domain/notify.h"
 #include "domain/validate.h"
 #include "domain/feed_cache.h"
+#include "domain/live.h"
 #include "jobs/event_log.h"
 #include "store/identity.h"
 #include "store/tags.h"
@@ -256,6 +257,9 @@ int graph_set_block(db *d, const store_user *me, const store_user *target, bool 
     /* a block ends follows both ways: both home timelines change */
     feed_cache_forget(me->id);
     feed_cache_forget(target->id);
+    /* neither may watch the other's presence any more: open subscriptions end now */
+    if (on)
+        live_presence_end(me->id, target->id);
     event_log_emit(me->id, on ? "block" : "unblock", "user", target->id, NULL);
     return 0;
 }
