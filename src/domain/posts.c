@@ -106,6 +106,28 @@ bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store
     return posts_can_view_known(d, viewer, author, p, NULL);
 }
 
+bool posts_edit_shown(int64_t viewer, const store_user *author, const store_post *p,
+                      const char *old_visibility)
+{
+    if (viewer == author->id)
+        return true;
+    /* on a private account "public" reaches its followers only */
+    const char *now = p->visibility;
+    if (author->is_private && !strcmp(old_visibility, "public"))
+        old_visibility = "followers";
+    if (author->is_private && !strcmp(now, "public"))
+        now = "followers";
+    if (!strcmp(old_visibility, "public"))
+        return true;
+    /* followers contain friends (mutual follows); a circle's or a private version's audience
+     * contains no other (the history does not keep which circle it was) */
+    if (!strcmp(old_visibility, "followers"))
+        return !strcmp(now, "followers") || !strcmp(now, "friends");
+    if (!strcmp(old_visibility, "friends"))
+        return !strcmp(now, "friends");
+    return false;
+}
+
 static int check_fields(const char *caption, const char *visibility, auth_error *err)
 {
     if (caption && utf8_length(caption) > CAPTION_MAX_CHARS)

@@ -10,6 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import WebSocket from 'ws';
 import { startServer, stopAll } from './lib/harness.mjs';
 import { client, register, expectError, BIN } from './lib/accounts.mjs';
 
@@ -226,5 +227,115 @@ describe('hashtag counts and hashtag search show public posts of public accounts
     assert.equal((await c().del(`/api/v1/posts/${p1.id}`, { token: tok(a) })).status, 204);
     assert.equal(await count(tag), 1, 'deleted');
     assert.equal(await count(other), 0);
+  });
+});
+
+/** A socket logging what it receives (only the pushes are needed here). */
+async function socket(token) {
+  const ws = new WebSocket(url.replace(/^http/, 'ws') + '/api/v1/ws', { headers: { authorization: `Bearer ${token}` } });
+  const log = [], waiters = [];
+  ws.on('error', () => {});
+  ws.on('message', (m) => {
+    log.push(JSON.parse(m.toString()));
+    for (const w of [...waiters]) if (w()) waiters.splice(waiters.indexOf(w), 1);
+  });
+  const closed = new Promise((resolve) => ws.on('close', resolve));
+  await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('unexpected-response', () => reject(new Error('refused'))); });
+  return {
+    log,
+    next: (pred) => new Promise((resolve) => {
+      const w = () => { const m = log.find(pred); if (m) resolve(m); return !!m; };
+      if (!w()) waiters.push(w);
+    }),
+    close() { ws.close(); return closed; },
+  };
+}
+
+describe('edit history, reactions, notifications and search', () => {
+  test('a widened post shows others only the versions written for at least its audience', async () => {
+    const a = await register(url), fan = await register(url), stranger = await register(url);
+    await follow(fan, a);
+    const p = await post(a, { caption: 'for my followers only', visibility: 'followers' });
+    const edit = (json) => c().patch(`/api/v1/posts/${p.id}`, { token: tok(a), json });
+    assert.equal((await edit({ caption: 'still for followers' })).status, 200);
+    assert.equal((await edit({ visibility: 'public' })).status, 200);
+    assert.equal((await edit({ caption: 'hello world' })).status, 200);
+    const history = async (who) => (await c().get(`/api/v1/posts/${p.id}/edits`, as(who))).json.items.map((e) => e.caption);
+    assert.deepEqual(await history(a), ['still for followers', 'still for followers', 'for my followers only'], 'the author sees every version');
+    for (const who of [null, stranger, fan]) assert.deepEqual(await history(who), ['still for followers'], 'only the version written for the public');
+    assert.equal((await edit({ visibility: 'followers' })).status, 200);
+    assert.deepEqual(await history(fan), ['hello world', 'still for followers', 'still for followers', 'for my followers only'],
+      'narrowed back to followers: every version was written for at least them');
+    const circle = (await c().post('/api/v1/circles', { token: tok(a), json: { name: 'inner' } })).json;
+    const q = await post(a, { caption: 'circle words', visibility: 'circle', circle_id: circle.id });
+    await c().patch(`/api/v1/posts/${q.id}`, { token: tok(a), json: { visibility: 'followers', circle_id: null } });
+    assert.deepEqual((await c().get(`/api/v1/posts/${q.id}/edits`, as(fan))).json.items, [], 'a circle version is never shown to others');
+  });
+
+  test('reaction lists leave out users blocked either way', async () => {
+    const a = await register(url), x = await register(url), y = await register(url), v = await register(url);
+    const p = await post(a, { caption: 'react', visibility: 'public' });
+    for (const u of [x, y]) assert.equal((await c().post(`/api/v1/posts/${p.id}/reactions`, { token: tok(u) })).status, 200);
+    const who = async (viewer) => (await c().get(`/api/v1/posts/${p.id}/reactions`, as(viewer))).json.items.map((r) => r.user.handle).sort();
+    assert.deepEqual(await who(v), [x.creds.handle, y.creds.handle].sort());
+    await c().post(`/api/v1/users/${x.creds.handle}/block`, { token: tok(v) });
+    await c().post(`/api/v1/users/${v.creds.handle}/block`, { token: tok(y) });
+    assert.deepEqual(await who(v), [], 'one blocked by the viewer, one blocking the viewer');
+    assert.deepEqual(await who(null), [x.creds.handle, y.creds.handle].sort(), 'others still see both');
+  });
+
+  test('pushes and the unread count leave out what the list leaves out', async () => {
+    const a = await register(url), r = await register(url), fan = await register(url), later = await register(url);
+    await follow(fan, a);
+    const p = await post(a, { caption: 'open for now', visibility: 'public' });
+    const mine = (await c().post(`/api/v1/posts/${p.id}/comments`, { token: tok(r), json: { body: 'first!' } })).json;
+    await c().patch(`/api/v1/posts/${p.id}`, { token: tok(a), json: { visibility: 'followers' } });
+    const s = await socket(tok(r));
+    // a reply on a post r can no longer see: stored, but neither listed, pushed nor counted
+    const reply = await c().post(`/api/v1/posts/${p.id}/comments`, { token: tok(fan), json: { body: 'replying', parent_id: mine.id } });
+    assert.equal(reply.status, 201, reply.text);
+    // then something r may see, which is pushed: anything pushed before it would be logged first
+    await follow(later, r);
+    await s.next((m) => m.type === 'notification' && m.data.type === 'follow');
+    const pushed = s.log.filter((m) => m.type === 'notification').map((m) => m.data.type);
+    assert.deepEqual(pushed, ['follow'], 'the hidden reply was pushed');
+    const counts = s.log.filter((m) => m.type === 'notifications.unread').map((m) => m.data.count);
+    assert.deepEqual(counts, [1]);
+    const listed = (await c().get('/api/v1/notifications', as(r))).json.items.map((n) => n.type);
+    assert.deepEqual(listed, ['follow']);
+    assert.equal((await c().get('/api/v1/notifications/unread-count', as(r))).json.unread, 1);
+    // widening the post brings the reply back everywhere
+    await c().patch(`/api/v1/posts/${p.id}`, { token: tok(a), json: { visibility: 'public' } });
+    assert.equal((await c().get('/api/v1/notifications/unread-count', as(r))).json.unread, 2);
+    await s.close();
+  });
+
+  test('muting removes the muted user\'s older notifications from the list and the count', async () => {
+    const a = await register(url), x = await register(url), y = await register(url);
+    const p = await post(a, { caption: 'like me', visibility: 'public' });
+    await c().post(`/api/v1/posts/${p.id}/reactions`, { token: tok(x) });
+    await follow(x, a);
+    await follow(y, a);
+    const types = async () => (await c().get('/api/v1/notifications', as(a))).json.items.map((n) => [n.type, n.actor.handle]);
+    assert.equal((await c().get('/api/v1/notifications/unread-count', as(a))).json.unread, 2);
+    assert.equal((await c().post(`/api/v1/users/${x.creds.handle}/mute`, { token: tok(a) })).status, 204);
+    // the grouped follow row now names y (the newest actor); x's like is gone
+    assert.deepEqual(await types(), [['follow', y.creds.handle]]);
+    assert.equal((await c().get('/api/v1/notifications/unread-count', as(a))).json.unread, 1);
+    await c().del(`/api/v1/users/${x.creds.handle}/mute`, { token: tok(a) });
+    assert.equal((await c().get('/api/v1/notifications/unread-count', as(a))).json.unread, 2, 'unmuting shows them again');
+  });
+
+  test('search finds circle posts for circle members who do not follow the author', async () => {
+    const a = await register(url), member = await register(url), outsider = await register(url);
+    const circle = (await c().post('/api/v1/circles', { token: tok(a), json: { name: 'close' } })).json;
+    await c().request('PUT', `/api/v1/circles/${circle.id}/members/${member.creds.handle}`, { token: tok(a) });
+    const word = `circleword${Date.now().toString(36)}`;
+    const p = await post(a, { caption: `a ${word} for the circle`, visibility: 'circle', circle_id: circle.id });
+    const hits = async (who) => (await c().get(`/api/v1/search?type=posts&q=${word}`, as(who))).json.items.map((h) => h.id);
+    assert.deepEqual(await hits(member), [p.id]);
+    assert.deepEqual(await hits(outsider), []);
+    assert.deepEqual(await hits(null), []);
+    assert.deepEqual(await hits(a), [p.id]);
   });
 });
