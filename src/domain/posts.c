@@ -206,18 +206,13 @@ static int check_source(db *d, const store_user *me, int64_t source_id, const ch
 
 /* A duet or stitch may be at most as visible as its source: public only when the source is a
  * public post of a public account (the gate intersects the audiences at every read anyway; this
- * refuses a post that would claim an audience it can never have). Its media becomes the
- * rendering with the source's video, so it must not be shown by any other post: media already
- * used elsewhere is refused, and composed media cannot be reused (media_id in_use). */
-static int check_derived(db *d, const post_input *in, const char *visibility, const store_post *src,
+ * refuses a post that would claim an audience it can never have). */
+static int check_derived(const char *visibility, const store_post *src,
                          const store_user *src_author, auth_error *err)
 {
     bool source_public = !strcmp(src->visibility, "public") && !src_author->is_private;
     if (!strcmp(visibility, "public") && !source_public)
         return domain_invalid(err, "visibility", "wider_than_source");
-    if (in->media_id &&
-        (store_media_in_use(d, in->media_id) || store_media_composed(d, in->media_id)))
-        return domain_invalid(err, "media_id", "in_use");
     return 0;
 }
 
@@ -269,12 +264,15 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     const char *kind = in->duet_of ? "duet_of" : in->stitch_of ? "stitch_of" : "share_of";
     if (source && (rc = check_source(d, me, source, kind, &src, &src_author, err)) < 0)
         return rc;
-    if (source && !share && (rc = check_derived(d, in, visibility, &src, &src_author, err)) < 0)
+    if (source && !share && (rc = check_derived(visibility, &src, &src_author, err)) < 0)
         return rc;
-    /* a video duet or stitch of a video is rendered server-side into its media */
+    /* A video duet or stitch of a video is rendered server-side into its media, which then holds
+     * the source's video and must be shown by no other post: media another post already shows
+     * cannot become a rendering, and a rendering cannot be reused. */
     bool composes =
         in->media_id && !share && source && src.media_id && strcmp(src.type, "image") != 0;
-    if (!source && in->media_id && store_media_composed(d, in->media_id))
+    if (in->media_id && ((composes && store_media_in_use(d, in->media_id)) ||
+                         store_media_composed(d, in->media_id)))
         return domain_invalid(err, "media_id", "in_use");
     memset(out, 0, sizeof *out);
     out->id = id_next();
