@@ -136,6 +136,10 @@ describe('duets and stitches are never wider than their source', () => {
 
     const mine = imported(f, 'tiny.mp4');
     await waitReady(f, mine);
+    // sent in a message while it was still just f's own video
+    const conv = (await c().post('/api/v1/conversations', { token: tok(f), json: { kind: 'direct', member_ids: [a.user.id] } })).json;
+    const early = await c().post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(f), json: { attachments: [mine] } });
+    assert.equal(early.status, 201, early.text);
     const duet = await post(f, { type: 'video', media_id: mine, duet_of: src.id, visibility: 'public' });
     assert.equal((await waitReady(f, mine)).state, 'ready');
     let seen;
@@ -150,9 +154,11 @@ describe('duets and stitches are never wider than their source', () => {
     const again = await c().post('/api/v1/posts', { token: tok(f), json: { type: 'video', media_id: mine, visibility: 'public' } });
     expectError(again, 422, 'validation_failed');
     assert.deepEqual(again.json.error.details, { field: 'media_id', reason: 'in_use' });
-    const conv = (await c().post('/api/v1/conversations', { token: tok(f), json: { kind: 'direct', member_ids: [a.user.id] } })).json;
     const dm = await c().post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(f), json: { attachments: [mine] } });
     expectError(dm, 422, 'validation_failed');
+    const history = (await c().get(`/api/v1/conversations/${conv.id}/messages`, { token: tok(a) })).json.items;
+    const sent = history.find((m) => m.id === early.json.id);
+    assert.deepEqual(sent.media, [{ id: mine, state: 'deleted' }], 'the earlier message no longer hands out the rendering');
     // narrowing the source takes the duet (and with it every way to its URLs) away
     await c().patch(`/api/v1/posts/${src.id}`, { token: tok(a), json: { visibility: 'private' } });
     expectError(await c().get(`/api/v1/posts/${duet.id}`), 404, 'post_not_found');
