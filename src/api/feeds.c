@@ -166,13 +166,21 @@ bool api_feed_query(http_req *req, http_res *res, feed_query *q)
     return read_feed_query(req, res, false, q);
 }
 
-/* Loads the :tag hashtag; answers 404 for a malformed or unknown one. */
-static bool read_hashtag(http_req *req, http_res *res, db *d, store_hashtag *h)
+/* Loads the :tag hashtag; answers 404 for a malformed or unknown one, and (public_only) for
+ * one no public post of a public account carries, so a tag used only in narrower posts looks
+ * exactly like one never used. Otherwise an unknown well-formed tag loads as id 0: its page is
+ * then empty, like the page of a tag whose posts the viewer may not see. */
+static bool read_hashtag(http_req *req, http_res *res, db *d, bool public_only, store_hashtag *h)
 {
     char tag[TAGS_HASHTAG_BYTES];
-    int rc = tags_normalize_hashtag(http_req_param(req, "tag"), tag, sizeof tag)
-                 ? store_hashtag_get(d, tag, h)
-                 : ERR_NOT_FOUND;
+    bool well_formed = tags_normalize_hashtag(http_req_param(req, "tag"), tag, sizeof tag);
+    int rc = well_formed ? store_hashtag_get(d, tag, h) : ERR_NOT_FOUND;
+    if (rc == 0 && public_only && h->post_count == 0)
+        rc = ERR_NOT_FOUND;
+    if (rc == ERR_NOT_FOUND && well_formed && !public_only) {
+        memset(h, 0, sizeof *h);
+        return true;
+    }
     if (rc == ERR_NOT_FOUND)
         http_res_error(res, 404, "hashtag_not_found", "no such hashtag", NULL);
     else if (rc < 0)
@@ -184,7 +192,7 @@ void api_hashtags_get(http_req *req, http_res *res)
 {
     db *d = api_db(req, res);
     store_hashtag h;
-    if (!d || !read_hashtag(req, res, d, &h))
+    if (!d || !read_hashtag(req, res, d, true, &h))
         return;
     http_res_json(res, 200, json_pack("{s:s, s:I, s:o}", "tag", h.tag, "post_count",
                                       (json_int_t)h.post_count, "created_at",
@@ -200,7 +208,7 @@ void api_hashtags_posts(http_req *req, http_res *res)
         return;
     db *d = api_db(req, res);
     store_hashtag h;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !read_hashtag(req, res, d, &h))
+    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !read_hashtag(req, res, d, false, &h))
         return;
     answer_feed(res, d, authed ? &p.user : NULL, run_hashtag, h.id, false, &q);
 }

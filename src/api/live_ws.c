@@ -75,11 +75,12 @@ static json_t *presence_json(int64_t user, const char *status, int64_t last_seen
 
 /* ---- presence ---------------------------------------------------------------------------- */
 
-enum { PRES_OPEN, PRES_CLOSE, PRES_SET };
+enum { PRES_OPEN, PRES_CLOSE, PRES_SET, PRES_DROP };
 
 typedef struct pres_event {
     struct pres_event *next;
     int64_t user;
+    int64_t other; /* PRES_DROP: the user whose presence user may no longer watch, and back */
     int kind;
     int64_t at;
     char status[8];
@@ -100,14 +101,8 @@ static pres_event *pres_head, *pres_tail;
 static pres_user *pres_table[PRESENCE_BUCKETS];
 static int pres_pending; /* users waiting out their grace period */
 
-static void pres_push(int64_t user, int kind, const char *status)
+static void pres_enqueue(pres_event *e)
 {
-    pres_event *e = xcalloc(1, sizeof *e);
-    e->user = user;
-    e->kind = kind;
-    e->at = now_ms();
-    if (status)
-        snprintf(e->status, sizeof e->status, "%s", status);
     pthread_mutex_lock(&pres_mu);
     if (pres_tail)
         pres_tail->next = e;
@@ -116,6 +111,26 @@ static void pres_push(int64_t user, int kind, const char *status)
     pres_tail = e;
     pthread_cond_signal(&pres_cv);
     pthread_mutex_unlock(&pres_mu);
+}
+
+static void pres_push(int64_t user, int kind, const char *status)
+{
+    pres_event *e = xcalloc(1, sizeof *e);
+    e->user = user;
+    e->kind = kind;
+    e->at = now_ms();
+    if (status)
+        snprintf(e->status, sizeof e->status, "%s", status);
+    pres_enqueue(e);
+}
+
+static void pres_push_drop(int64_t user, int64_t other)
+{
+    pres_event *e = xcalloc(1, sizeof *e);
+    e->user = user;
+    e->other = other;
+    e->kind = PRES_DROP;
+    pres_enqueue(e);
 }
 
 /* ws_on_session, on a hub thread: queue only. */
@@ -148,8 +163,23 @@ static void pres_publish(db *d, int64_t user, const char *status, int64_t last_s
     free(text);
 }
 
+/* Ends the pair's presence subscriptions both ways on this node's sockets. Runs here, not in
+ * the bus callback that asked for it, because unsubscribing needs the bus's write lock. */
+static void pres_drop(int64_t a, int64_t b)
+{
+    char topic[40];
+    snprintf(topic, sizeof topic, "presence:%lld", (long long)b);
+    ws_user_unsubscribe(a, topic);
+    snprintf(topic, sizeof topic, "presence:%lld", (long long)a);
+    ws_user_unsubscribe(b, topic);
+}
+
 static void pres_apply(db *d, const pres_event *e)
 {
+    if (e->kind == PRES_DROP) {
+        pres_drop(e->user, e->other);
+        return;
+    }
     pres_user **slot = pres_slot(e->user), *u = *slot;
     if (e->kind == PRES_OPEN) {
         if (u && u->offline_at) { /* back within the grace period: nothing changed for viewers */
@@ -290,6 +320,13 @@ static void cmd_presence_subscribe(ws_call *c)
         snprintf(topic, sizeof topic, "presence:%lld", (long long)ids[i]);
         /* subscribe first, then read: a change in between is delivered, never lost */
         ws_call_subscribe(c, topic);
+        /* a block committed since the check above may have dropped subscriptions already:
+         * this one must not outlive it */
+        if (!live_presence_visible(d, me, ids[i])) {
+            ws_call_unsubscribe(c, topic);
+            json_array_append_new(denied, json_id(ids[i]));
+            continue;
+        }
         store_presence p;
         live_presence_get(d, ids[i], &p);
         json_array_append_new(states, presence_json(ids[i], p.status, p.last_seen_at));
@@ -444,6 +481,14 @@ static void control_deliver(void *ctx, const char *topic, const char *msg, size_
     int64_t user = 0;
     id_parse(json_string_value(json_object_get(data, "user_id")), &user);
     int64_t value = json_integer_value(json_object_get(data, "value"));
+    int64_t other = 0;
+    if (type && !strcmp(type, "presence.drop") &&
+        id_parse(json_string_value(json_object_get(data, "other_id")), &other) && user &&
+        atomic_load(&presence_on)) {
+        pres_push_drop(user, other);
+        json_decref(env);
+        return;
+    }
     if (!type || !name) {
         json_decref(env);
         return;

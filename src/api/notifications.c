@@ -43,7 +43,7 @@ void api_notifications_unread(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    int64_t n = store_notification_unread(d, p.user.id);
+    int64_t n = notify_unread(d, p.user.id);
     if (n < 0) {
         api_fail(res, ERR_DB, NULL);
         return;
@@ -105,7 +105,7 @@ void api_notifications_read(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    int64_t unread = store_notification_unread(d, p.user.id);
+    int64_t unread = notify_unread(d, p.user.id);
     http_res_json(res, 200, json_pack("{s:I}", "unread", (json_int_t)(unread < 0 ? 0 : unread)));
 }
 

@@ -348,9 +348,10 @@ void api_posts_edits(http_req *req, http_res *res)
     }
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(items, json_pack("{s:s, s:s, s:o}", "caption", edits[i].caption,
-                                               "visibility", edits[i].visibility, "replaced_at",
-                                               json_time(edits[i].edited_at)));
+        if (posts_edit_shown(v.viewer, &v.author, &v.post, edits[i].visibility))
+            json_array_append_new(items, json_pack("{s:s, s:s, s:o}", "caption", edits[i].caption,
+                                                   "visibility", edits[i].visibility, "replaced_at",
+                                                   json_time(edits[i].edited_at)));
     int64_t last = n > limit ? edits[limit - 1].id : 0;
     free(edits);
     api_send_page(res, items, n, limit, last);
@@ -409,7 +410,7 @@ void api_posts_reactions(http_req *req, http_res *res)
     if (!d || !read_visible_post(req, res, d, &v))
         return;
     store_reaction list[API_PAGE_MAX + 1];
-    int n = store_reaction_list(d, v.id, cursor, list, limit + 1);
+    int n = store_reaction_list(d, v.id, v.viewer, cursor, list, limit + 1);
     if (n < 0) {
         api_fail(res, ERR_DB, NULL);
         return;

@@ -128,8 +128,9 @@ static json_t *media_json(db *d, json_t *ids)
     {
         int64_t id;
         store_media m;
+        /* media that became a duet's rendering after it was sent is no longer handed out */
         if (!json_is_string(v) || !id_parse(json_string_value(v), &id) ||
-            store_media_get(d, id, &m) < 0) {
+            store_media_composed(d, id) || store_media_get(d, id, &m) < 0) {
             json_array_append_new(out, json_pack("{s:O, s:s}", "id", v, "state", "deleted"));
             continue;
         }
@@ -652,7 +653,8 @@ static int check_draft_refs(db *d, int64_t me, const chat_draft *dr, auth_error 
     for (int i = 0; i < dr->n_attachments; i++) {
         store_media m;
         int rc = store_media_get(d, dr->attachments[i], &m);
-        bool mine = rc == 0 && m.owner_id == me;
+        /* a duet's rendering holds someone else's video: it is shown only through its post */
+        bool mine = rc == 0 && m.owner_id == me && !store_media_composed(d, m.id);
         if (rc == 0)
             store_media_free(&m);
         if (rc < 0 && rc != ERR_NOT_FOUND)

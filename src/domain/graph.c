@@ -10,11 +10,13 @@
 #include "core/util.h"
 #include "domain/errors.h"
 #include "domain/feed_cache.h"
+#include "domain/live.h"
 #include "domain/media.h"
 #include "domain/notify.h"
 #include "domain/validate.h"
 #include "jobs/event_log.h"
 #include "store/identity.h"
+#include "store/tags.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -211,6 +213,7 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
     }
     if (u->display_name)
         snprintf(me->display_name, sizeof me->display_name, "%s", display_name);
+    bool privacy_flips = u->is_private >= 0 && (u->is_private != 0) != me->is_private;
     if (u->is_private >= 0)
         me->is_private = u->is_private;
     if (u->allow_duets >= 0)
@@ -229,6 +232,9 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
         rc = store_user_update_profile(d, me, now);
     if (rc == 0 && images)
         rc = store_user_set_images(d, me->id, me->avatar_media_id, me->cover_media_id, now);
+    /* hashtag counts show public posts of public accounts only */
+    if (rc == 0 && privacy_flips)
+        rc = store_hashtags_author_privacy(d, me->id, me->is_private);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         if (rc == ERR_CONFLICT)
@@ -346,6 +352,9 @@ int graph_set_block(db *d, const store_user *me, const store_user *target, bool 
     /* a block ends follows both ways: both home timelines change */
     feed_cache_forget(me->id);
     feed_cache_forget(target->id);
+    /* neither may watch the other's presence any more: open subscriptions end now */
+    if (on)
+        live_presence_end(me->id, target->id);
     event_log_emit(me->id, on ? "block" : "unblock", "user", target->id, NULL);
     return 0;
 }

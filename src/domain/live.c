@@ -83,6 +83,17 @@ static void publish_control(const char *type, const char *room, int64_t user_id,
     free(text);
 }
 
+void live_presence_end(int64_t a, int64_t b)
+{
+    json_t *env = json_pack("{s:s, s:{s:o, s:o}}", "type", "presence.drop", "data", "user_id",
+                            json_id(a), "other_id", json_id(b));
+    char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+    json_decref(env);
+    if (text)
+        bus_publish(LIVE_CONTROL_TOPIC, text, strlen(text));
+    free(text);
+}
+
 int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seconds,
                             auth_error *err)
 {

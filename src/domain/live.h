@@ -33,6 +33,10 @@ int live_room_text_check(const char *text, auth_error *err);
 
 /* Whether viewer may see target's presence. */
 bool live_presence_visible(db *d, int64_t viewer, int64_t target);
+/* a and b may no longer see each other's presence (a block): every node drops the
+ * subscriptions of a's sockets to b's presence and of b's to a's, at once (through
+ * LIVE_CONTROL_TOPIC as {"type":"presence.drop","data":{"user_id","other_id"}}). */
+void live_presence_end(int64_t a, int64_t b);
 /* The persisted state; a user who never connected reads as offline with last_seen_at 0. */
 void live_presence_get(db *d, int64_t user_id, store_presence *out);
 

@@ -81,6 +81,8 @@ json_t *notify_item_json(const notify_item *it)
         "created_at", json_time(x->created_at), "updated_at", json_time(x->updated_at));
 }
 
+static bool still_visible(db *d, int64_t viewer, const store_notification *n, store_user *actor);
+
 typedef struct live_note {
     int64_t recipient;
     json_t *item;
@@ -107,13 +109,15 @@ static void queue_live(db *d, int64_t recipient, int64_t id, const char *group_k
 {
     notify_item it;
     memset(&it, 0, sizeof it);
+    /* the same re-check as the list: a reply on a post the recipient can no longer see is
+     * stored (the post may widen again) but neither pushed nor counted */
     if (store_notification_current(d, recipient, id, group_key, &it.n) < 0 ||
-        store_user_by_id(d, it.n.actor_id, &it.actor) < 0)
+        !still_visible(d, recipient, &it.n, &it.actor))
         return;
     live_note *ln = xcalloc(1, sizeof *ln);
     ln->recipient = recipient;
     ln->item = notify_item_json(&it);
-    ln->unread = store_notification_unread(d, recipient);
+    ln->unread = notify_unread(d, recipient);
     db_on_commit(d, publish_live, ln);
 }
 
@@ -145,12 +149,13 @@ int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t po
     return rc;
 }
 
-/* Whether a notification may still be shown: its actor exists and is not blocked either way,
- * and its post (if any) is one the viewer can see. */
+/* Whether a notification may still be shown: its actor exists, is not blocked either way and
+ * is not muted by the viewer (a mute removes their notifications, older ones included), and its
+ * post (if any) is one the viewer can see. */
 static bool still_visible(db *d, int64_t viewer, const store_notification *n, store_user *actor)
 {
     if (store_user_by_id(d, n->actor_id, actor) < 0 ||
-        store_blocked_either(d, viewer, n->actor_id))
+        store_blocked_either(d, viewer, n->actor_id) || store_mutes(d, viewer, n->actor_id))
         return false;
     if (!n->post_id)
         return true;
@@ -172,7 +177,7 @@ int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *o
     store_notification *cand = xcalloc((size_t)batch, sizeof *cand);
     *next = 0;
     for (int examined = 0; examined < SCAN_MAX && n < limit;) {
-        int got = store_notification_list(d, viewer, cursor, cand, batch);
+        int got = store_notification_list(d, viewer, false, cursor, cand, batch);
         if (got < 0) {
             rc = got;
             break;
@@ -191,6 +196,34 @@ int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *o
     }
     free(cand);
     return rc < 0 ? rc : n;
+}
+
+int64_t notify_unread(db *d, int64_t viewer)
+{
+    int64_t total = store_notification_unread(d, viewer);
+    if (total <= 0)
+        return total; /* the common case: nothing unread, one index probe */
+    enum { BATCH = 100 };
+    store_notification *rows = xcalloc(BATCH, sizeof *rows);
+    int64_t count = 0, cursor = 0, rc = 0;
+    for (int scanned = 0; scanned < NOTIFY_UNREAD_SCAN_MAX && count < NOTIFY_UNREAD_MAX;) {
+        int got = store_notification_list(d, viewer, true, cursor, rows, BATCH);
+        if (got < 0) {
+            rc = got;
+            break;
+        }
+        for (int i = 0; i < got && count < NOTIFY_UNREAD_MAX; i++) {
+            store_user actor;
+            cursor = rows[i].seq;
+            if (still_visible(d, viewer, &rows[i], &actor))
+                count++;
+        }
+        scanned += got;
+        if (got < BATCH)
+            break;
+    }
+    free(rows);
+    return rc < 0 ? rc : count;
 }
 
 int notify_mark_read(db *d, int64_t viewer, const int64_t *ids, int n_ids, auth_error *err)

@@ -41,9 +41,17 @@ typedef struct notify_item {
 json_t *notify_item_json(const notify_item *it);
 
 /* The viewer's notifications, newest first, leaving out those whose post the viewer can no
- * longer see or whose actor is now blocked either way; *next is the cursor (0 = end). */
+ * longer see or whose actor is now blocked either way or muted by the viewer; *next is the
+ * cursor (0 = end). */
 int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *out,
                 int64_t *next);
+/* How many of the viewer's unread notifications notify_list would show, counted up to
+ * NOTIFY_UNREAD_MAX (a client shows "99+" above it) over at most NOTIFY_UNREAD_SCAN_MAX unread
+ * rows, so the count and the live pushes never include what the list leaves out. Negative
+ * ERR_* on a database failure. */
+#define NOTIFY_UNREAD_MAX 99
+#define NOTIFY_UNREAD_SCAN_MAX 1000
+int64_t notify_unread(db *d, int64_t viewer);
 /* Marks the given ids read (ids of others are ignored), or all when n_ids is negative. */
 int notify_mark_read(db *d, int64_t viewer, const int64_t *ids, int n_ids, auth_error *err);
 

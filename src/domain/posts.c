@@ -42,8 +42,9 @@ static bool visibility_valid(const char *v)
     return false;
 }
 
-bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const store_post *p,
-                          const store_relation *rel)
+/* The post's own rules, without its duet/stitch source. */
+static bool own_rules_allow(db *d, int64_t viewer, const store_user *author, const store_post *p,
+                            const store_relation *rel)
 {
     if (p->deleted_at || (p->expires_at && p->expires_at <= now_ms()))
         return false;
@@ -69,9 +70,61 @@ bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const
     return false; /* private */
 }
 
+/* A duet or stitch shows its source's video, so it is never wider than the source: a viewer
+ * other than its creator must also be allowed to see the source (and the source's source, up to
+ * POSTS_SOURCE_DEPTH_MAX links). Checked at every read, so a source narrowed, deleted or hidden
+ * by a block takes its duets with it at once. The creator keeps seeing their own post so they
+ * can still delete it. */
+static bool can_view_depth(db *d, int64_t viewer, const store_user *author, const store_post *p,
+                           const store_relation *rel, int depth)
+{
+    if (!own_rules_allow(d, viewer, author, p, rel))
+        return false;
+    int64_t source = p->duet_of ? p->duet_of : p->stitch_of;
+    if (!source || viewer == author->id)
+        return true;
+    if (depth >= POSTS_SOURCE_DEPTH_MAX)
+        return false;
+    store_post *src = xmalloc(sizeof *src);
+    store_user src_author;
+    bool ok = store_post_get(d, source, src) == 0 &&
+              store_user_by_id(d, src->author_id, &src_author) == 0 &&
+              can_view_depth(d, viewer, &src_author, src, NULL, depth + 1);
+    free(src);
+    return ok;
+}
+
+bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const store_post *p,
+                          const store_relation *rel)
+{
+    return can_view_depth(d, viewer, author, p, rel, 0);
+}
+
 bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p)
 {
     return posts_can_view_known(d, viewer, author, p, NULL);
+}
+
+bool posts_edit_shown(int64_t viewer, const store_user *author, const store_post *p,
+                      const char *old_visibility)
+{
+    if (viewer == author->id)
+        return true;
+    /* on a private account "public" reaches its followers only */
+    const char *now = p->visibility;
+    if (author->is_private && !strcmp(old_visibility, "public"))
+        old_visibility = "followers";
+    if (author->is_private && !strcmp(now, "public"))
+        now = "followers";
+    if (!strcmp(old_visibility, "public"))
+        return true;
+    /* followers contain friends (mutual follows); a circle's or a private version's audience
+     * contains no other (the history does not keep which circle it was) */
+    if (!strcmp(old_visibility, "followers"))
+        return !strcmp(now, "followers") || !strcmp(now, "friends");
+    if (!strcmp(old_visibility, "friends"))
+        return !strcmp(now, "friends");
+    return false;
 }
 
 static int check_fields(const char *caption, const char *visibility, auth_error *err)
@@ -150,6 +203,18 @@ static int check_source(db *d, const store_user *me, int64_t source_id, const ch
     return 0;
 }
 
+/* A duet or stitch may be at most as visible as its source: public only when the source is a
+ * public post of a public account (the gate intersects the audiences at every read anyway; this
+ * refuses a post that would claim an audience it can never have). */
+static int check_derived(const char *visibility, const store_post *src,
+                         const store_user *src_author, auth_error *err)
+{
+    bool source_public = !strcmp(src->visibility, "public") && !src_author->is_private;
+    if (!strcmp(visibility, "public") && !source_public)
+        return domain_invalid(err, "visibility", "wider_than_source");
+    return 0;
+}
+
 int posts_create(db *d, const store_user *me, const post_input *in, store_post *out,
                  auth_error *err)
 {
@@ -198,6 +263,15 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     const char *kind = in->duet_of ? "duet_of" : in->stitch_of ? "stitch_of" : "share_of";
     if (source && (rc = check_source(d, me, source, kind, &src, &src_author, err)) < 0)
         return rc;
+    if (source && !share && (rc = check_derived(visibility, &src, &src_author, err)) < 0)
+        return rc;
+    /* A video duet or stitch of a video is rendered server-side into a new media record, which
+     * holds the source's video and is shown only through its post: a rendering cannot be reused
+     * by another post (the clip that was sent stays its owner's and may be). */
+    bool composes =
+        in->media_id && !share && source && src.media_id && strcmp(src.type, "image") != 0;
+    if (in->media_id && store_media_composed(d, in->media_id))
+        return domain_invalid(err, "media_id", "in_use");
     memset(out, 0, sizeof *out);
     out->id = id_next();
     out->author_id = me->id;
@@ -222,10 +296,9 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     if (rc == 0 && source)
         rc = notify(d, src.author_id, in->duet_of ? "duet" : in->stitch_of ? "stitch" : "share",
                     me->id, out->id, 0);
-    /* a video duet or stitch of a video is rendered server-side before anyone else sees it */
-    if (rc == 0 && out->media_id && !share && source && src.media_id &&
-        strcmp(src.type, "image") != 0) {
-        /* into a media record of its own, so the clip's state never goes backwards */
+    /* ... before anyone else sees it, into a media record of its own, so the clip's state never
+     * goes backwards and the clip never holds the source's video */
+    if (rc == 0 && composes) {
         rc = media_queue_compose(d, &out->media_id, src.media_id, in->stitch_of != 0);
         out->media_ready = false;
         if (rc == 0)
@@ -274,8 +347,13 @@ int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
     int64_t now = now_ms();
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
+    bool was_public = !strcmp(out->visibility, "public"),
+         now_public = !strcmp(new_visibility, "public");
     rc = store_post_update(d, out, caption ? caption : out->caption, new_visibility, circle_id,
                            id_next(), now);
+    /* the tags' public counts follow the post across "public" (links still the old ones) */
+    if (rc == 0 && !me->is_private && was_public != now_public)
+        rc = store_hashtags_public_adjust(d, id, now_public ? 1 : -1);
     if (caption)
         snprintf(out->caption, sizeof out->caption, "%s", caption);
     snprintf(out->visibility, sizeof out->visibility, "%s", new_visibility);

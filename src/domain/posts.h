@@ -21,7 +21,9 @@ void posts_set_story_ttl(int64_t ms);
 /* Visibility: nobody once deleted or (stories) expired; the author always; nobody when either
  * blocks the other; circle = the circle's members; a private account's other posts only to its
  * followers; then public = anyone, followers = followers, friends = mutual follows, private = the
- * author alone. viewer 0 is anonymous. */
+ * author alone. A duet or stitch additionally needs its source (and the source's source...) to
+ * pass the same gate for the viewer, except for its own author. viewer 0 is anonymous. */
+#define POSTS_SOURCE_DEPTH_MAX 16
 bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store_post *p);
 /* The same gate when the viewer's relation to the author was read with the post (feeds); rel
  * NULL means "ask the database". */
@@ -45,6 +47,12 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
 /* Loads a post the viewer may see (404 otherwise) and its author. */
 int posts_get_visible(db *d, int64_t viewer, int64_t id, store_post *out, store_user *author,
                       auth_error *err);
+/* Whether an earlier version (written for old_visibility) of a post the viewer may see is
+ * shown to them: the author sees every version, anyone else only versions whose audience held
+ * the post's current audience (public > followers > friends; circle and private versions never),
+ * so widening a post does not publish what was written for fewer people. */
+bool posts_edit_shown(int64_t viewer, const store_user *author, const store_post *p,
+                      const char *old_visibility);
 /* circle_id is needed when visibility becomes "circle"; NULL fields are left as they are. */
 int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
                const char *visibility, int64_t circle_id, store_post *out, auth_error *err);

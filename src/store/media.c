@@ -189,3 +189,13 @@ bool store_media_in_use(db *d, int64_t id)
                              "AND id <> ? LIMIT 1";
     return db_pair_exists(d, sql, id, 0);
 }
+
+bool store_media_composed(db *d, int64_t id)
+{
+    /* the second parameter only satisfies db_pair_exists: ids are positive */
+    static const char *sql =
+        "SELECT 1 FROM posts p JOIN posts s ON s.id = COALESCE(p.duet_of, p.stitch_of) "
+        "WHERE p.media_id = ? AND p.deleted_at IS NULL AND s.media_id IS NOT NULL "
+        "AND s.type <> 'image' AND p.id <> ? LIMIT 1";
+    return db_pair_exists(d, sql, id, 0);
+}

@@ -38,6 +38,9 @@ int store_media_delete(db *d, int64_t id);
 int64_t store_media_owner(db *d, int64_t id);
 /* Whether a live post uses the media. */
 bool store_media_in_use(db *d, int64_t id);
+/* Whether the media is a live duet's or stitch's rendering: it then holds the source's video
+ * too and may be shown only through that post (see posts_can_view). */
+bool store_media_composed(db *d, int64_t id);
 void store_media_free(store_media *m);
 int store_media_set_size(db *d, int64_t id, int64_t size);
 /* State changes; NULL strings leave a column as it is. */

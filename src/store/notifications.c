@@ -58,14 +58,18 @@ static void read_row(db_stmt *s, store_notification *o)
     o->read_at = db_col_int64(s, 10);
 }
 
-int store_notification_list(db *d, int64_t user_id, int64_t before_seq, store_notification *out,
-                            int max)
+int store_notification_list(db *d, int64_t user_id, bool unread_only, int64_t before_seq,
+                            store_notification *out, int max)
 {
-    static const char *sql =
+    static const char *all =
         "SELECT id, user_id, type, actor_id, actor_count, post_id, comment_id, seq, created_at, "
         "updated_at, read_at FROM notifications WHERE user_id = ? AND seq < ? "
         "ORDER BY seq DESC LIMIT ?";
-    db_stmt *s = db_prepare(d, sql);
+    static const char *unread =
+        "SELECT id, user_id, type, actor_id, actor_count, post_id, comment_id, seq, created_at, "
+        "updated_at, read_at FROM notifications WHERE user_id = ? AND seq < ? "
+        "AND read_at IS NULL ORDER BY seq DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, unread_only ? unread : all);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, user_id);

@@ -30,8 +30,8 @@ typedef struct store_notification {
  * Caller's transaction. */
 int store_notification_add(db *d, const store_notification *n, const char *group_key);
 /* Newest first by seq, strictly below before_seq (0 = from the top). */
-int store_notification_list(db *d, int64_t user_id, int64_t before_seq, store_notification *out,
-                            int max);
+int store_notification_list(db *d, int64_t user_id, bool unread_only, int64_t before_seq,
+                            store_notification *out, int max);
 /* The row a store_notification_add just wrote or bumped: the unread one of group_key, or the
  * one with this id when group_key is NULL. ERR_NOT_FOUND when there is none. */
 int store_notification_current(db *d, int64_t user_id, int64_t id, const char *group_key,

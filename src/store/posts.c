@@ -361,16 +361,22 @@ int store_reaction_of(db *d, int64_t post_id, int64_t user_id, char *out, size_t
     return rc < 0 ? rc : 0;
 }
 
-int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reaction *out, int max)
+int store_reaction_list(db *d, int64_t post_id, int64_t viewer, int64_t before_id,
+                        store_reaction *out, int max)
 {
-    static const char *sql = "SELECT id, user_id, type, created_at FROM reactions "
-                             "WHERE post_id = ? AND id < ? ORDER BY id DESC LIMIT ?";
+    static const char *sql =
+        "SELECT r.id, r.user_id, r.type, r.created_at FROM reactions r "
+        "WHERE r.post_id = ? AND r.id < ? AND NOT EXISTS (SELECT 1 FROM blocks b WHERE "
+        "(b.blocker_id = ? AND b.blocked_id = r.user_id) OR (b.blocker_id = r.user_id AND "
+        "b.blocked_id = ?)) ORDER BY r.id DESC LIMIT ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, post_id);
     bind_before(s, 2, before_id);
-    db_bind_int64(s, 3, max);
+    db_bind_int64(s, 3, viewer);
+    db_bind_int64(s, 4, viewer);
+    db_bind_int64(s, 5, max);
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
         out[n].id = db_col_int64(s, 0);

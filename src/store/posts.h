@@ -97,7 +97,10 @@ typedef struct store_reaction {
     char type[16];
     int64_t created_at;
 } store_reaction;
-int store_reaction_list(db *d, int64_t post_id, int64_t before_id, store_reaction *out, int max);
+/* Reactions of a post, newest first, leaving out users who block the viewer or whom the viewer
+ * blocks (viewer 0: nobody is left out). */
+int store_reaction_list(db *d, int64_t post_id, int64_t viewer, int64_t before_id,
+                        store_reaction *out, int max);
 
 int store_post_set_comments_enabled(db *d, int64_t id, bool on);
 /* What the store knows of a viewer's relation to a post's author, read in the same statement as

@@ -62,9 +62,10 @@ static const char *const USERS_HANDLE_ONLY_PG = USERS_RANKED(USERS_HANDLE_PG);
     "FROM posts, to_tsquery('simple', ?) query WHERE search_tsv @@ query AND deleted_at IS NULL"
 
 /* The pre-filter keeps every post posts_can_view could allow: the viewer's own, and otherwise,
- * without a block either way, public posts of public accounts or any post of someone the viewer
- * follows. What it lets through too much (a friends-only post of a one-way follow) the domain's
- * gate removes; what it removes saves a round of per-row checks. */
+ * without a block either way, public posts of public accounts, any post of someone the viewer
+ * follows, or a circle post of a circle the viewer is in (members need not follow the author).
+ * What it lets through too much (a friends-only post of a one-way follow) the domain's gate
+ * removes; what it removes saves a round of per-row checks. */
 #define POSTS_RANKED(SOURCE)                                                                       \
     "SELECT " STORE_POST_COLUMNS ", f.score FROM (" SOURCE ") f "                                  \
     "JOIN posts p ON p.id = f.id JOIN users u ON u.id = p.author_id "                              \
@@ -72,7 +73,9 @@ static const char *const USERS_HANDLE_ONLY_PG = USERS_RANKED(USERS_HANDLE_PG);
     "NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = ? AND b.blocked_id = p.author_id) "  \
     "OR (b.blocker_id = p.author_id AND b.blocked_id = ?)) "                                       \
     "AND ((p.visibility = 'public' AND u.is_private = 0) OR EXISTS (SELECT 1 FROM follows fo "     \
-    "WHERE fo.follower_id = ? AND fo.followee_id = p.author_id)))) "                               \
+    "WHERE fo.follower_id = ? AND fo.followee_id = p.author_id) OR (p.visibility = 'circle' "      \
+    "AND EXISTS (SELECT 1 FROM circle_members cm WHERE cm.circle_id = p.circle_id "                \
+    "AND cm.user_id = ?))))) "                                                                     \
     "AND (0, -f.score, 0, -p.id) > (?, ?, ?, ?) "                                                  \
     "ORDER BY f.score DESC, p.id DESC LIMIT ?"
 
@@ -144,10 +147,8 @@ int store_search_posts(db *d, const store_search_query *q, int64_t viewer,
         return ERR_DB;
     int i = 1;
     db_bind_text(s, i++, text);
-    db_bind_int64(s, i++, viewer);
-    db_bind_int64(s, i++, viewer);
-    db_bind_int64(s, i++, viewer);
-    db_bind_int64(s, i++, viewer);
+    for (int k = 0; k < 5; k++) /* own, two block probes, follows, circle membership */
+        db_bind_int64(s, i++, viewer);
     i = bind_after(s, i, after);
     db_bind_int64(s, i, max);
     int n = 0, rc = DB_DONE;
@@ -166,13 +167,15 @@ int store_search_hashtags(db *d, const char *prefix, const store_search_key *aft
     /* LIKE with an escaped pattern: tags are lowercase already, so SQLite's case folding and
      * PostgreSQL's case-sensitive LIKE agree. Tags are stored as typed, so #مدرسة and #مدرسه
      * stay two tags with their own posts; search_fold (the migration "search_fold" defines it on
-     * both databases) folds the tags as the prefix was folded, so either query lists both. */
+     * both databases) folds the tags as the prefix was folded, so either query lists both. Only
+     * tags on public posts of public accounts are found, ranked by that count: what anyone may
+     * see. */
     static const char *sql =
-        "SELECT id, tag, post_count, created_at, bucket FROM (SELECT h.*, "
+        "SELECT id, tag, public_count, created_at, bucket FROM (SELECT h.*, "
         "CASE WHEN search_fold(tag) = ? THEN 0 ELSE 1 END AS bucket FROM hashtags h "
-        "WHERE search_fold(tag) LIKE ? ESCAPE '!' AND post_count > 0) t "
-        "WHERE (bucket, -post_count, 0, -id) > (?, ?, ?, ?) "
-        "ORDER BY bucket, post_count DESC, id DESC LIMIT ?";
+        "WHERE search_fold(tag) LIKE ? ESCAPE '!' AND public_count > 0) t "
+        "WHERE (bucket, -public_count, 0, -id) > (?, ?, ?, ?) "
+        "ORDER BY bucket, public_count DESC, id DESC LIMIT ?";
     char pattern[(int)sizeof out->tag * 2 + 2], *w = pattern;
     for (const char *c = prefix; *c && w < pattern + sizeof pattern - 3; c++) {
         if (*c == '%' || *c == '_' || *c == '!')

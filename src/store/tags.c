@@ -8,6 +8,12 @@
 
 #include <stdio.h>
 
+/* 1 when the post (by id) counts towards public_count, else 0. Links exist only for live posts
+ * (a soft delete unlinks), so the deletion state need not be looked at. */
+#define PUBLIC_POST_SQL                                                                            \
+    "(SELECT CASE WHEN p.visibility = 'public' AND u.is_private = 0 THEN 1 ELSE 0 END "            \
+    "FROM posts p JOIN users u ON u.id = p.author_id WHERE p.id = ?)"
+
 int store_hashtag_link(db *d, int64_t new_id, int64_t post_id, const char *tag, int64_t now)
 {
     /* ON CONFLICT DO NOTHING on both inserts: on PostgreSQL a unique violation would abort the
@@ -17,7 +23,8 @@ int store_hashtag_link(db *d, int64_t new_id, int64_t post_id, const char *tag, 
     static const char *find = "SELECT id FROM hashtags WHERE tag = ?";
     static const char *link = "INSERT INTO post_hashtags (hashtag_id, post_id) VALUES (?, ?) "
                               "ON CONFLICT (hashtag_id, post_id) DO NOTHING";
-    static const char *count = "UPDATE hashtags SET post_count = post_count + 1 WHERE id = ?";
+    static const char *count = "UPDATE hashtags SET post_count = post_count + 1, "
+                               "public_count = public_count + " PUBLIC_POST_SQL " WHERE id = ?";
     db_stmt *s = db_prepare(d, create);
     if (!s)
         return ERR_DB;
@@ -39,20 +46,22 @@ int store_hashtag_link(db *d, int64_t new_id, int64_t post_id, const char *tag, 
         return rc;
     if (!(s = db_prepare(d, count)))
         return ERR_DB;
-    db_bind_int64(s, 1, tag_id);
+    db_bind_int64(s, 1, post_id);
+    db_bind_int64(s, 2, tag_id);
     return db_run(s);
 }
 
 int store_hashtags_unlink(db *d, int64_t post_id)
 {
-    static const char *uncount =
-        "UPDATE hashtags SET post_count = post_count - 1 WHERE id IN "
-        "(SELECT hashtag_id FROM post_hashtags WHERE post_id = ?)";
+    static const char *uncount = "UPDATE hashtags SET post_count = post_count - 1, "
+                                 "public_count = public_count - " PUBLIC_POST_SQL " WHERE id IN "
+                                 "(SELECT hashtag_id FROM post_hashtags WHERE post_id = ?)";
     static const char *unlink = "DELETE FROM post_hashtags WHERE post_id = ?";
     db_stmt *s = db_prepare(d, uncount);
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, post_id);
+    db_bind_int64(s, 2, post_id);
     int rc = db_run(s);
     if (rc < 0 || !(s = db_prepare(d, unlink)))
         return rc < 0 ? rc : ERR_DB;
@@ -60,10 +69,39 @@ int store_hashtags_unlink(db *d, int64_t post_id)
     return db_run(s);
 }
 
+int store_hashtags_public_adjust(db *d, int64_t post_id, int delta)
+{
+    static const char *sql = "UPDATE hashtags SET public_count = public_count + ? WHERE id IN "
+                             "(SELECT hashtag_id FROM post_hashtags WHERE post_id = ?)";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, delta);
+    db_bind_int64(s, 2, post_id);
+    return db_run(s);
+}
+
+int store_hashtags_author_privacy(db *d, int64_t author_id, bool now_private)
+{
+    /* each tag moves by the number of the author's public posts carrying it */
+    static const char *sql =
+        "UPDATE hashtags SET public_count = public_count + ? * (SELECT COUNT(*) FROM "
+        "post_hashtags ph JOIN posts p ON p.id = ph.post_id WHERE ph.hashtag_id = hashtags.id "
+        "AND p.author_id = ? AND p.visibility = 'public') WHERE id IN (SELECT ph.hashtag_id "
+        "FROM post_hashtags ph JOIN posts p ON p.id = ph.post_id WHERE p.author_id = ? "
+        "AND p.visibility = 'public')";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, now_private ? -1 : 1);
+    db_bind_int64(s, 2, author_id);
+    db_bind_int64(s, 3, author_id);
+    return db_run(s);
+}
+
 int store_hashtag_get(db *d, const char *tag, store_hashtag *out)
 {
-    static const char *sql =
-        "SELECT id, tag, post_count, created_at FROM hashtags WHERE tag = ?";
+    static const char *sql = "SELECT id, tag, public_count, created_at FROM hashtags WHERE tag = ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;

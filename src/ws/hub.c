@@ -1138,6 +1138,47 @@ void ws_call_unsubscribe(ws_call *call, const char *topic)
     }
 }
 
+size_t ws_user_unsubscribe(int64_t user_id, const char *topic)
+{
+    /* collect the user's sockets under the registry lock (a reference each keeps them alive),
+     * then drop the topic from each under its own lock, as ws_call_unsubscribe does */
+    conn **found = NULL;
+    size_t n = 0, cap = 0, dropped = 0;
+    pthread_rwlock_rdlock(&registry_lock);
+    for (size_t b = 0; b < CONN_BUCKETS; b++)
+        for (conn *c = registry[b]; c; c = c->id_next) {
+            if (atomic_load(&c->user_id) != user_id)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                found = xrealloc(found, cap * sizeof *found);
+            }
+            conn_ref(c);
+            found[n++] = c;
+        }
+    pthread_rwlock_unlock(&registry_lock);
+    for (size_t i = 0; i < n; i++) {
+        conn *c = found[i];
+        topic_sub *t = NULL;
+        pthread_mutex_lock(&c->mu);
+        for (topic_sub **p = &c->topics; *p; p = &(*p)->next)
+            if (!strcmp((*p)->name, topic)) {
+                t = *p;
+                *p = t->next;
+                break;
+            }
+        pthread_mutex_unlock(&c->mu);
+        if (t) {
+            bus_unsubscribe(t->sub);
+            free(t);
+            dropped++;
+        }
+        conn_unref(c);
+    }
+    free(found);
+    return dropped;
+}
+
 size_t ws_send_connections(const uint64_t *ids, size_t n, const char *msg, size_t len,
                            uint64_t *gone, size_t *n_gone)
 {

@@ -60,6 +60,11 @@ void ws_call_close(ws_call *c, int code, const char *reason);
 int ws_call_subscribe(ws_call *c, const char *topic);
 void ws_call_unsubscribe(ws_call *c, const char *topic);
 
+/* Removes a bus topic from every socket of user_id on this node, wherever they are in their
+ * calls (a block ends the pair's presence subscriptions at once). Safe from any thread but a
+ * bus callback (it unsubscribes); returns how many sockets had the topic. */
+size_t ws_user_unsubscribe(int64_t user_id, const char *topic);
+
 /* Sends one text message (msg, len bytes of JSON) to each of these sockets on this node, by
  * their ws_call_connection ids: the frame is built once and shared, one mail per hub thread, so
  * a room of thousands costs one copy, not one per member. Safe from any thread (a bus callback

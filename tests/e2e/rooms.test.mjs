@@ -221,6 +221,28 @@ describe('presence', () => {
     await fan1.close();
   });
 
+  test('a block ends presence subscriptions both ways at once', async () => {
+    const [a, b, w] = [await register(url), await register(url), await register(url)];
+    for (const [x, y] of [[a, b], [b, a], [a, w], [w, a], [b, w], [w, b]]) await follow(x, y);
+    const [a1, b1, w1] = [await socket(url, tok(a)), await socket(url, tok(b)), await socket(url, tok(w))];
+    assert.deepEqual((await a1.call('presence.subscribe', { user_ids: [b.user.id] })).data.denied, []);
+    assert.deepEqual((await b1.call('presence.subscribe', { user_ids: [a.user.id] })).data.denied, []);
+    // w watches both: once w hears a change, a subscriber still holding the topic has it queued too
+    assert.deepEqual((await w1.call('presence.subscribe', { user_ids: [a.user.id, b.user.id] })).data.denied, []);
+    assert.equal((await c().post(`/api/v1/users/${b.creds.handle}/block`, { token: tok(a) })).status, 204);
+    for (const [who, sock, other] of [[a, a1, b1], [b, b1, a1]]) {
+      const from = other.log.length;
+      assert.equal((await sock.call('presence.set', { status: 'away' })).type, 'ack');
+      await w1.next(ofType('presence', (d) => d.user_id === who.user.id && d.status === 'away'));
+      await other.call('ping', {});
+      assert.ok(!other.log.slice(from).some((m) => m.type === 'presence' && m.data.user_id === who.user.id),
+        'a presence change crossed the block');
+    }
+    // and a new subscription is refused
+    assert.deepEqual((await b1.call('presence.subscribe', { user_ids: [a.user.id] })).data.denied, [a.user.id]);
+    for (const s of [a1, b1, w1]) await s.close();
+  });
+
   test('a quick reconnect does not flap offline', async () => {
     const s = await startServer({ args: [...ARGS.slice(0, -1), '60'] });
     const sc = () => client(s.url);
