@@ -146,8 +146,9 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
             free(secret);
             return rc;
         }
-        a->maintenance = maintenance_start(a->database_url, a->cfg.purge_after,
-                                           a->cfg.maintenance_interval, err, err_size);
+        a->maintenance =
+            maintenance_start(a->database_url, a->cfg.purge_after, a->cfg.maintenance_interval,
+                              uploads_expire, err, err_size);
         if (!a->maintenance) {
             free(secret);
             return ERR_IO;
@@ -179,6 +180,11 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     sodium_memzero(media_key, sizeof media_key);
     sodium_memzero(secret, strlen(secret));
     free(secret);
+    a->api = (api_env){.cfg = &a->cfg,
+                       .auth = a->auth,
+                       .database_url = a->database_url,
+                       .database_kind = a->database_kind,
+                       .started_ms = a->started_ms};
     return 0;
 }
 
@@ -196,35 +202,4 @@ void app_close(app *a)
     free(a->database_url);
     a->database_url = NULL;
     config_free(&a->cfg);
-}
-
-void *app_thread_init(void *arg)
-{
-    app_worker *w = xcalloc(1, sizeof *w);
-    w->app = arg;
-    app_worker_db(w);
-    return w;
-}
-
-db *app_worker_db(app_worker *w)
-{
-    if (w->db)
-        return w->db;
-    char err[512];
-    if (db_open(w->app->database_url, &w->db, err, sizeof err) < 0) {
-        char esc[600];
-        log_error("worker cannot open the database", "\"detail\":\"%s\"",
-                  log_escape(err, esc, sizeof esc));
-        w->db = NULL;
-    }
-    return w->db;
-}
-
-void app_thread_done(void *ctx)
-{
-    app_worker *w = ctx;
-    if (!w)
-        return;
-    db_close(w->db);
-    free(w);
 }

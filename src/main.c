@@ -78,7 +78,7 @@ static int cmd_serve(app *a)
      * commands are registered before it starts. */
     api_realtime_register();
     api_live_ws_register(); /* presence and rooms (api/live_ws.c) */
-    api_live_start(a);
+    api_live_start(&a->api);
     api_conversations_ws_register();
     api_realtime_limits(&a->cfg);
     ws_hub_options wo = {
@@ -87,7 +87,7 @@ static int cmd_serve(app *a)
         .send_queue = (size_t)a->cfg.ws_send_queue, .idle_timeout_s = (int)a->cfg.ws_idle_timeout,
         .ping_interval_s = (int)a->cfg.ws_ping_interval,
         .auth_timeout_s = (int)a->cfg.ws_auth_timeout, .auth_grace_s = (int)a->cfg.ws_auth_grace,
-        .thread_init = app_thread_init, .thread_done = app_thread_done, .app = a};
+        .thread_init = api_thread_init, .thread_done = api_thread_done, .app = &a->api};
     if (ws_hub_start(&wo, err, sizeof err) < 0) {
         fprintf(stderr, "streamhub: %s\n", err);
         app_close(a);
@@ -109,8 +109,8 @@ static int cmd_serve(app *a)
         .cors_origins = a->cfg.cors_origins, .trust_proxy = a->cfg.trust_proxy,
         .trusted_proxies = a->cfg.trusted_proxies,
         .rate_limit = a->cfg.rate_limit, .rate_burst = a->cfg.rate_burst,
-        .access_log = a->cfg.access_log, .thread_init = app_thread_init,
-        .thread_done = app_thread_done, .app = a};
+        .access_log = a->cfg.access_log, .thread_init = api_thread_init,
+        .thread_done = api_thread_done, .app = &a->api};
     a->http = http_server_start(&o, routes, n_routes, err, sizeof err);
     if (!a->http) {
         fprintf(stderr, "streamhub: %s\n", err);

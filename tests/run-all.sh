@@ -3,6 +3,8 @@
 # Runs every test suite and ends with one line "N passed, N failed" over all of them:
 #   deps    `make run`'s dependency path: the server configures and builds with only the runtime
 #           package list's pkg-config files (scripts/check-runtime-deps.sh)
+#   layers  includes follow the layer graph of docs/architecture.md (scripts/check-layers.py);
+#           symbols are checked by the build itself (the layer-check-* link targets)
 #   unit    C unit tests (cmocka, TAP output)
 #   sqlite  e2e suites (node --test) against the binary on SQLite
 #   pg      the same suites against a throwaway PostgreSQL server
@@ -13,7 +15,7 @@
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-only=${STREAMHUB_TEST_ONLY:-deps,unit,sqlite,pg,asan,tsan,fuzz}
+only=${STREAMHUB_TEST_ONLY:-deps,layers,unit,sqlite,pg,asan,tsan,fuzz}
 logs=build/test-logs
 mkdir -p "$logs"
 total_pass=0
@@ -59,6 +61,17 @@ if wants deps; then
   else
     tail -30 "$logs/deps.log"
     record deps 0 1
+  fi
+fi
+
+if wants layers; then
+  echo "== layers: includes against the allowed graph (docs/architecture.md)"
+  if python3 scripts/check-layers.py >"$logs/layers.log" 2>&1; then
+    record layers 1 0
+  else
+    grep -v '^check-layers:' "$logs/layers.log" | head -40
+    tail -1 "$logs/layers.log"
+    record layers 0 1
   fi
 fi
 

@@ -2,13 +2,16 @@
  *
  * The route table and the helpers every resource shares. The table is the single list of
  * endpoints: the server routes from it, `streamhub routes` prints it, and a test checks it
- * against the OpenAPI document.
+ * against the OpenAPI document. It also owns the worker threads' context (api_worker: one
+ * database connection per thread), which the HTTP pools and the hub's workers start with.
  */
 #include "api/api.h"
 
 #include "domain/graph.h"
 
 #include "core/id.h"
+#include "core/log.h"
+#include "core/util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -178,15 +181,46 @@ const http_route *api_routes(size_t *n)
     return routes;
 }
 
-app *api_app(http_req *req)
+const api_env *api_app(http_req *req)
 {
     return http_req_app(req);
 }
 
+void *api_thread_init(void *env)
+{
+    api_worker *w = xcalloc(1, sizeof *w);
+    w->env = env;
+    api_worker_db(w);
+    return w;
+}
+
+db *api_worker_db(api_worker *w)
+{
+    if (w->db)
+        return w->db;
+    char err[512];
+    if (db_open(w->env->database_url, &w->db, err, sizeof err) < 0) {
+        char esc[600];
+        log_error("worker cannot open the database", "\"detail\":\"%s\"",
+                  log_escape(err, esc, sizeof esc));
+        w->db = NULL;
+    }
+    return w->db;
+}
+
+void api_thread_done(void *ctx)
+{
+    api_worker *w = ctx;
+    if (!w)
+        return;
+    db_close(w->db);
+    free(w);
+}
+
 db *api_db(http_req *req, http_res *res)
 {
-    app_worker *w = http_req_ctx(req);
-    db *d = w ? app_worker_db(w) : NULL;
+    api_worker *w = http_req_ctx(req);
+    db *d = w ? api_worker_db(w) : NULL;
     if (!d) {
         http_res_error(res, 503, "database_unavailable", "the database cannot be reached", NULL);
         http_res_header(res, "Retry-After", "1");

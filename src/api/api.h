@@ -7,13 +7,13 @@
 #ifndef STREAMHUB_API_API_H
 #define STREAMHUB_API_API_H
 
-#include "app.h"
+#include "core/config.h"
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "domain/auth.h"
+#include "domain/feed.h"
 #include "http/http.h"
 #include "store/db.h"
-#include "domain/feed.h"
 #include "store/media.h"
 #include "store/posts.h"
 
@@ -24,7 +24,32 @@
 
 const http_route *api_routes(size_t *n);
 
-app *api_app(http_req *req);
+/* What the handlers need of the running application: built by app.c, borrowed by the API for
+ * the servers' lifetime, and handed to http/ and ws/ as their opaque `app` pointer. The API is
+ * given this narrow struct rather than app * so that api/ never includes app.h (nothing below
+ * main/app does; docs/architecture.md). */
+typedef struct api_env {
+    const config *cfg;
+    auth_service *auth;
+    const char *database_url;
+    const char *database_kind; /* "sqlite" or "postgres" */
+    int64_t started_ms;
+} api_env;
+
+/* Per worker-thread context of the HTTP worker pools and the hub's blocking socket commands:
+ * the thread's own database connection. api_thread_init and api_thread_done are the pools'
+ * thread_init and thread_done, given the api_env as their argument. */
+typedef struct api_worker {
+    const api_env *env;
+    db *db; /* NULL while the database cannot be reached */
+} api_worker;
+
+void *api_thread_init(void *env);
+void api_thread_done(void *ctx);
+/* The worker's connection, reconnecting if the last attempt failed; NULL if still unreachable. */
+db *api_worker_db(api_worker *w);
+
+const api_env *api_app(http_req *req);
 /* The worker's database connection; answers 503 and returns NULL when it is unreachable. */
 db *api_db(http_req *req, http_res *res);
 /* Authenticates the bearer token; answers 401 and returns false on failure. */
@@ -174,7 +199,7 @@ void api_notifications_set_prefs(http_req *req, http_res *res);
  * with the app's options and database. */
 void api_events(http_req *req, http_res *res);
 void api_live_ws_register(void);
-void api_live_start(app *a);
+void api_live_start(const api_env *a);
 /* This node's member count of a room (0 when nobody joined). */
 int api_live_room_members(const char *room);
 bool api_live_presence_enabled(void);

@@ -313,8 +313,9 @@ void api_auth_otp_request(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 202, json_pack("{s:s, s:I}", "status", "sent", "expires_in",
-                                      (json_int_t)api_app(req)->cfg.code_ttl));
+    http_res_json(res, 202,
+                  json_pack("{s:s, s:I}", "status", "sent", "expires_in",
+                            (json_int_t)api_app(req)->cfg->code_ttl));
 }
 
 void api_auth_otp_verify(http_req *req, http_res *res)

@@ -25,8 +25,8 @@
 /* The worker's database, or an error reply and NULL. */
 static db *call_db(ws_call *c)
 {
-    app_worker *w = ws_call_ctx(c);
-    db *d = w ? app_worker_db(w) : NULL;
+    api_worker *w = ws_call_ctx(c);
+    db *d = w ? api_worker_db(w) : NULL;
     if (!d)
         ws_call_error(c, "database_unavailable", "the database cannot be reached");
     return d;

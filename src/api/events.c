@@ -165,7 +165,7 @@ void api_events(http_req *req, http_res *res)
     db *d = api_db(req, res);
     if (!d)
         return;
-    app *a = api_app(req);
+    const api_env *a = api_app(req);
     const char *header = http_req_header(req, "Authorization");
     const char *query = http_req_query(req, "access_token");
     char bearer[4096];
@@ -187,21 +187,21 @@ void api_events(http_req *req, http_res *res)
         return;
     }
     http_req_set_user(req, p.user.id);
-    atomic_store(&heartbeat_ms, a->cfg.sse_heartbeat * 1000);
+    atomic_store(&heartbeat_ms, a->cfg->sse_heartbeat * 1000);
     pthread_once(&sweeper_once, start_sweeper);
 
     pthread_mutex_lock(&clients_lock);
     int64_t open = 0;
     for (sse_client *o = clients; o; o = o->next)
         open += o->user_id == p.user.id;
-    if (open >= a->cfg.sse_streams_per_user) {
+    if (open >= a->cfg->sse_streams_per_user) {
         pthread_mutex_unlock(&clients_lock);
         char msg[128];
         snprintf(msg, sizeof msg,
                  "a user may hold at most %lld event streams open (--sse-streams-per-user)",
-                 (long long)a->cfg.sse_streams_per_user);
+                 (long long)a->cfg->sse_streams_per_user);
         http_res_error(res, 429, "too_many_streams", msg,
-                       json_pack("{s:I}", "limit", (json_int_t)a->cfg.sse_streams_per_user));
+                       json_pack("{s:I}", "limit", (json_int_t)a->cfg->sse_streams_per_user));
         http_res_header(res, "Retry-After", "5");
         return;
     }
@@ -215,7 +215,7 @@ void api_events(http_req *req, http_res *res)
     int n = snprintf(hello, sizeof hello,
                      "retry: 3000\n\nevent: ready\ndata: {\"user_id\":\"%lld\","
                      "\"heartbeat_seconds\":%lld}\n\n",
-                     (long long)p.user.id, (long long)a->cfg.sse_heartbeat);
+                     (long long)p.user.id, (long long)a->cfg->sse_heartbeat);
     http_stream_write(c->st, hello, (size_t)n); /* first, before the sweeper can see c */
     c->next = clients;
     if (clients)

@@ -28,8 +28,8 @@ void api_health(http_req *req, http_res *res)
 
 void api_health_ready(http_req *req, http_res *res)
 {
-    app_worker *w = http_req_ctx(req);
-    db *d = w ? app_worker_db(w) : NULL;
+    api_worker *w = http_req_ctx(req);
+    db *d = w ? api_worker_db(w) : NULL;
     /* Reading the schema version proves the database is reachable and migrated; a bare
      * SELECT 1 would succeed on SQLite without touching the file. */
     int version = d ? store_applied_version(d) : ERR_DB;
@@ -48,7 +48,7 @@ void api_health_detailed(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p) || !api_require_role(res, &p, "admin"))
         return;
-    app *a = api_app(req);
+    const api_env *a = api_app(req);
     int64_t uptime_ms = now_ms() - a->started_ms;
     json_t *body = json_pack(
         "{s:s, s:s, s:I, s:{s:s, s:s, s:i, s:i}, s:{s:I, s:I}, s:{s:s, s:s, s:s, s:s}}",

@@ -56,7 +56,7 @@
 #define ROOMS_MAX 10000        /* rooms with members on this node */
 #define BAN_NOTIFY_MAX 64     /* sockets of a banned user told "room.removed" per node */
 
-static app *live_app;
+static const api_env *live_app;
 static atomic_bool presence_on, started;
 static int64_t grace_ms = 10000;
 static int64_t members_interval_ms = 5000;
@@ -302,8 +302,8 @@ static void cmd_presence_subscribe(ws_call *c)
     int n = parse_user_ids(c, ids);
     if (n < 0)
         return;
-    app_worker *w = ws_call_ctx(c);
-    db *d = w ? app_worker_db(w) : NULL;
+    api_worker *w = ws_call_ctx(c);
+    db *d = w ? api_worker_db(w) : NULL;
     if (!d) {
         ws_call_error(c, "database_unavailable", "the database cannot be reached");
         return;
@@ -562,8 +562,8 @@ static void cmd_room_join(ws_call *c)
     const char *name = room_arg(c);
     if (!name)
         return;
-    app_worker *w = ws_call_ctx(c);
-    db *d = w ? app_worker_db(w) : NULL;
+    api_worker *w = ws_call_ctx(c);
+    db *d = w ? api_worker_db(w) : NULL;
     if (!d) {
         ws_call_error(c, "database_unavailable", "the database cannot be reached");
         return;
@@ -807,19 +807,19 @@ void api_live_ws_register(void)
     ws_on_session(on_session);
 }
 
-void api_live_start(app *a)
+void api_live_start(const api_env *a)
 {
     if (atomic_exchange(&started, true))
         return;
     live_app = a;
-    grace_ms = a->cfg.presence_grace * 1000;
-    members_interval_ms = a->cfg.room_members_interval * 1000;
-    rooms_per_socket = a->cfg.ws_rooms_per_socket;
-    rooms_per_user = a->cfg.ws_rooms_per_user;
-    atomic_store(&presence_on, a->cfg.presence);
+    grace_ms = a->cfg->presence_grace * 1000;
+    members_interval_ms = a->cfg->room_members_interval * 1000;
+    rooms_per_socket = a->cfg->ws_rooms_per_socket;
+    rooms_per_user = a->cfg->ws_rooms_per_user;
+    atomic_store(&presence_on, a->cfg->presence);
     bus_subscribe(LIVE_CONTROL_TOPIC, control_deliver, NULL);
     pthread_t t;
-    if (a->cfg.presence && pthread_create(&t, NULL, presence_main, NULL) == 0)
+    if (a->cfg->presence && pthread_create(&t, NULL, presence_main, NULL) == 0)
         pthread_detach(t);
     if (pthread_create(&t, NULL, rooms_main, NULL) == 0)
         pthread_detach(t);

@@ -162,14 +162,14 @@ void api_realtime_ws(http_req *req, http_res *res)
         return;
     }
     /* upgraded sockets leave libmicrohttpd's books, so --max-connections is applied here */
-    if (ws_hub_connections() >= (size_t)api_app(req)->cfg.max_connections) {
+    if (ws_hub_connections() >= (size_t)api_app(req)->cfg->max_connections) {
         http_res_error(res, 503, "too_many_connections", "the server holds all the sockets it may",
                        NULL);
         http_res_header(res, "Retry-After", "5");
         return;
     }
     const char *ip = http_req_client_ip(req);
-    if (!ip_take(ip, api_app(req)->cfg.per_ip_connections)) {
+    if (!ip_take(ip, api_app(req)->cfg->per_ip_connections)) {
         http_res_error(res, 429, "too_many_connections",
                        "this address holds all the sockets it may (--per-ip-connections)", NULL);
         http_res_header(res, "Retry-After", "5");
@@ -211,7 +211,7 @@ void api_realtime_ws(http_req *req, http_res *res)
  * bad token also closes it (4003): nothing else could be done with it. */
 static void cmd_auth(ws_call *c)
 {
-    app_worker *w = ws_call_ctx(c);
+    api_worker *w = ws_call_ctx(c);
     json_t *token = json_object_get(ws_call_data(c), "token");
     int64_t current = ws_call_user(c);
     if (!json_is_string(token) || !json_string_length(token) ||
@@ -221,7 +221,7 @@ static void cmd_auth(ws_call *c)
             ws_call_close(c, WS_CLOSE_AUTH_FAILED, "authentication failed");
         return;
     }
-    db *d = w ? app_worker_db(w) : NULL;
+    db *d = w ? api_worker_db(w) : NULL;
     if (!d) {
         ws_call_error(c, "database_unavailable", "the database cannot be reached");
         return;
@@ -231,9 +231,9 @@ static void cmd_auth(ws_call *c)
     access_claims claims;
     auth_principal p;
     auth_error err = {0};
-    int rc = auth_check_token(w->app->auth, header, &claims, &err);
+    int rc = auth_check_token(w->env->auth, header, &claims, &err);
     if (rc == 0)
-        rc = auth_authenticate(w->app->auth, d, header, &p, &err);
+        rc = auth_authenticate(w->env->auth, d, header, &p, &err);
     if (rc == 0 && current && current != p.user.id) {
         ws_call_error(c, "user_mismatch", "a socket stays with the account it authenticated as");
         return;

@@ -6,7 +6,6 @@
 
 #include "core/log.h"
 #include "core/util.h"
-#include "domain/uploads.h"
 #include "store/db.h"
 #include "store/posts.h"
 
@@ -27,6 +26,7 @@ struct maintenance {
     char *database_url;
     db *d;
     int64_t retention_ms, interval_ms;
+    maintenance_sweep_fn sweep;
 };
 
 static atomic_uint_least64_t purged_total;
@@ -44,7 +44,8 @@ static void purge(maintenance *m)
         if (db_open(m->database_url, &m->d, err, sizeof err) < 0)
             return; /* the database is away; try again next round */
     }
-    uploads_expire(m->d, now_ms()); /* unfinished uploads past their expiry */
+    if (m->sweep)
+        m->sweep(m->d, now_ms()); /* unfinished uploads past their expiry (app.c) */
     int64_t cutoff = now_ms() - m->retention_ms;
     for (;;) {
         int n = store_posts_purge(m->d, cutoff, cutoff, PURGE_BATCH);
@@ -92,9 +93,10 @@ static void *maintenance_main(void *arg)
 }
 
 maintenance *maintenance_start(const char *database_url, int64_t retention_s, int64_t interval_s,
-                               char *err, unsigned long err_size)
+                               maintenance_sweep_fn sweep, char *err, unsigned long err_size)
 {
     maintenance *m = xcalloc(1, sizeof *m);
+    m->sweep = sweep;
     m->database_url = xstrdup(database_url);
     m->retention_ms = retention_s * 1000;
     m->interval_ms = interval_s * 1000;

@@ -38,7 +38,7 @@ uint64_t ws_call_connection(ws_call *c);
 const char *ws_call_type(ws_call *c);
 /* The message's data, borrowed; always a JSON object. */
 json_t *ws_call_data(ws_call *c);
-/* WS_CMD_BLOCKING: the worker's context (an app_worker *, see app.h); NULL inline. */
+/* WS_CMD_BLOCKING: the worker's context (what the hub's thread_init returned); NULL inline. */
 void *ws_call_ctx(ws_call *c);
 /* Exactly one of these answers the call, before the handler returns (a call left unanswered
  * gets an internal_error reply). ack steals data (NULL = {}). */
