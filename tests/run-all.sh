@@ -54,6 +54,21 @@ run_e2e() { # name bin [env...]; E2E_FILES narrows the suites
   node_suite "$name" "$log" "$status"
 }
 
+# A unit test run against a fresh PostgreSQL database: its URL in the environment variable the
+# test reads. Needs the throwaway server of the pg suite.
+pg_unit() { # suite database env_var test_binary
+  local admin log="$logs/$1.log"
+  admin=$(bash tests/pg.sh url)
+  if psql -q "$admin" -c "DROP DATABASE IF EXISTS $2" -c "CREATE DATABASE $2" >"$log" 2>&1 &&
+     env "$3=${admin%/postgres}/$2" CMOCKA_MESSAGE_OUTPUT=TAP "build/tests/unit/$4" >>"$log" 2>&1
+  then
+    record "$1" "$(grep -c '^ok ' "$log")" 0
+  else
+    grep '^not ok ' "$log"
+    record "$1" "$(grep -c '^ok ' "$log")" "$(( $(grep -c '^not ok ' "$log") + 1 ))"
+  fi
+}
+
 if wants deps; then
   echo "== deps: make run's dependency path"
   if bash scripts/check-runtime-deps.sh >"$logs/deps.log" 2>&1; then
@@ -102,40 +117,12 @@ if wants pg; then
   if bash tests/pg.sh start; then
     trap 'bash tests/pg.sh stop' EXIT
     run_e2e pg build/streamhub STREAMHUB_TEST_PG="$(bash tests/pg.sh url)"
-    # The job queue's unit test again, on PostgreSQL (FOR UPDATE SKIP LOCKED).
-    admin=$(bash tests/pg.sh url)
-    log="$logs/pg-jobs.log"
-    if psql -q "$admin" -c 'DROP DATABASE IF EXISTS unit_jobs' -c 'CREATE DATABASE unit_jobs' \
-          >"$log" 2>&1 &&
-       STREAMHUB_JOBS_TEST_DB="${admin%/postgres}/unit_jobs" CMOCKA_MESSAGE_OUTPUT=TAP \
-          build/tests/unit/test_jobs >>"$log" 2>&1; then
-      record pg-jobs "$(grep -c '^ok ' "$log")" 0
-    else
-      grep '^not ok ' "$log"
-      record pg-jobs "$(grep -c '^ok ' "$log")" "$(( $(grep -c '^not ok ' "$log") + 1 ))"
-    fi
-    # Search folding's migration test again, on PostgreSQL (rows written before migration 23).
-    log="$logs/pg-search.log"
-    if psql -q "$admin" -c 'DROP DATABASE IF EXISTS unit_search' -c 'CREATE DATABASE unit_search' \
-          >"$log" 2>&1 &&
-       STREAMHUB_SEARCH_TEST_DB="${admin%/postgres}/unit_search" CMOCKA_MESSAGE_OUTPUT=TAP \
-          build/tests/unit/test_units >>"$log" 2>&1; then
-      record pg-search "$(grep -c '^ok ' "$log")" 0
-    else
-      grep '^not ok ' "$log"
-      record pg-search "$(grep -c '^ok ' "$log")" "$(( $(grep -c '^not ok ' "$log") + 1 ))"
-    fi
-    # Every migration from zero on PostgreSQL: the schema must match tests/unit/migrations/.
-    log="$logs/pg-migrations.log"
-    if psql -q "$admin" -c 'DROP DATABASE IF EXISTS unit_migrations' \
-          -c 'CREATE DATABASE unit_migrations' >"$log" 2>&1 &&
-       STREAMHUB_MIGRATIONS_TEST_DB="${admin%/postgres}/unit_migrations" \
-          CMOCKA_MESSAGE_OUTPUT=TAP build/tests/unit/test_migrations >>"$log" 2>&1; then
-      record pg-migrations "$(grep -c '^ok ' "$log")" 0
-    else
-      grep '^not ok ' "$log"
-      record pg-migrations "$(grep -c '^ok ' "$log")" "$(( $(grep -c '^not ok ' "$log") + 1 ))"
-    fi
+    # Unit tests that take a database URL, again on PostgreSQL, each in an empty database:
+    # the job queue (FOR UPDATE SKIP LOCKED), search folding's migration (rows written before
+    # migration 23), and every migration from zero (the schema in tests/unit/migrations/).
+    pg_unit pg-jobs unit_jobs STREAMHUB_JOBS_TEST_DB test_jobs
+    pg_unit pg-search unit_search STREAMHUB_SEARCH_TEST_DB test_units
+    pg_unit pg-migrations unit_migrations STREAMHUB_MIGRATIONS_TEST_DB test_migrations
     bash tests/pg.sh stop
     trap - EXIT
   else
