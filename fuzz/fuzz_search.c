@@ -25,7 +25,7 @@ static search_query cursor_query;
 
 static void setup(void)
 {
-    auth_error err = {0};
+    domain_error err = {0};
     if (sqlite3_open(":memory:", &conn) != SQLITE_OK ||
         sqlite3_exec(
             conn,
@@ -162,7 +162,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const types[] = {"users", "posts", "hashtags"};
     for (int t = 0; t < 3; t++) {
         search_query q;
-        auth_error err = {0};
+        domain_error err = {0};
         if (search_parse(s, types[t], &q, &err) != 0)
             continue;
         if (!tsquery_well_formed(q.tsquery) || !is_folded(q.fts5) || !is_folded(q.tsquery) ||
@@ -176,7 +176,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     store_search_key k;
-    auth_error err = {0};
+    domain_error err = {0};
     if (search_cursor_parse(&cursor_query, s, &k, &err) == 0) {
         char again[SEARCH_CURSOR_MAX];
         search_cursor_format(&cursor_query, &k, again);

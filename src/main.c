@@ -207,7 +207,7 @@ static int cmd_import_media(int argc, char **argv, app *a)
     }
     const char *base = strrchr(file, '/');
     store_media m;
-    auth_error aerr = {0};
+    domain_error aerr = {0};
     rc = media_ingest(d, &u, file, name ? name : base ? base + 1 : file, false, &m, &aerr);
     if (rc < 0) {
         fprintf(stderr, "streamhub admin import-media: %s%s%s%s\n", aerr.code,
@@ -278,7 +278,7 @@ static int cmd_admin(int argc, char **argv, app *a)
         goto done;
     }
     store_user u;
-    auth_error aerr = {0};
+    domain_error aerr = {0};
     rc = auth_create_user(a->auth, d, email, handle, password, role, &u, &aerr);
     sodium_memzero(password, sizeof password);
     db_close(d);

@@ -29,7 +29,7 @@ void api_admin_set_role(http_req *req, http_res *res)
         return;
     }
     store_user u;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_set_role(api_app(req)->auth, d, &p, id, role, &u, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -72,7 +72,7 @@ static void set_badge(http_req *req, http_res *res, bool on)
         http_res_error(res, 404, "user_not_found", "no such user", NULL);
         return;
     }
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = identity_set_badge(d, &p.user, id, badge, on, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);

@@ -245,7 +245,7 @@ static int status_for(int rc)
     }
 }
 
-bool api_bounds_message(const auth_error *err, char *out, size_t n)
+bool api_bounds_message(const domain_error *err, char *out, size_t n)
 {
     const char *r = err->reason ? err->reason : "";
     if (!err->field)
@@ -264,7 +264,7 @@ bool api_bounds_message(const auth_error *err, char *out, size_t n)
     return true;
 }
 
-void api_fail(http_res *res, int rc, const auth_error *err)
+void api_fail(http_res *res, int rc, const domain_error *err)
 {
     int status = status_for(rc);
     const char *code = err && err->code ? err->code : err_name(rc);
@@ -291,7 +291,7 @@ void api_fail(http_res *res, int rc, const auth_error *err)
     }
 }
 
-void api_answer_empty(http_res *res, int rc, const auth_error *err)
+void api_answer_empty(http_res *res, int rc, const domain_error *err)
 {
     if (rc < 0)
         api_fail(res, rc, err);
@@ -301,7 +301,7 @@ void api_answer_empty(http_res *res, int rc, const auth_error *err)
 
 void api_invalid(http_res *res, const jv_error *err)
 {
-    auth_error e = {.code = "validation_failed",
+    domain_error e = {.code = "validation_failed",
                     .message = "a field is invalid",
                     .field = err->field,
                     .reason = err->reason,
@@ -314,7 +314,7 @@ void api_invalid(http_res *res, const jv_error *err)
 
 bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p)
 {
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_authenticate(api_app(req)->auth, d, http_req_header(req, "Authorization"), p,
                                &err);
     if (rc < 0) {
@@ -338,7 +338,7 @@ bool api_auth_optional(http_req *req, http_res *res, db *d, auth_principal *p, b
 bool api_precheck_bearer(http_req *req, http_res *res)
 {
     access_claims c;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_check_token(api_app(req)->auth, http_req_header(req, "Authorization"), &c, &err);
     if (rc < 0)
         api_fail(res, rc, &err);

@@ -63,13 +63,13 @@ bool api_precheck_bearer(http_req *req, http_res *res);
 /* Answers 403 and returns false unless the principal has at least min_role. */
 bool api_require_role(http_res *res, const auth_principal *p, const char *min_role);
 /* Maps a domain failure to its HTTP answer. */
-void api_fail(http_res *res, int rc, const auth_error *err);
+void api_fail(http_res *res, int rc, const domain_error *err);
 void api_invalid(http_res *res, const jv_error *err);
 /* A message that states the bound a field broke ("caption must be at most 2200 characters");
  * false when err carries none that fits its reason. REST errors and socket errors share it. */
-bool api_bounds_message(const auth_error *err, char *out, size_t n);
+bool api_bounds_message(const domain_error *err, char *out, size_t n);
 /* 204 No Content when rc is 0, else the domain failure: the ending of every command endpoint. */
-void api_answer_empty(http_res *res, int rc, const auth_error *err);
+void api_answer_empty(http_res *res, int rc, const domain_error *err);
 /* Parses ?cursor= (an id) and ?limit= (1..API_PAGE_MAX); answers 422 on bad values. */
 bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit);
 /* Parses ?limit= alone, for lists whose cursor is not an id. */
@@ -253,7 +253,7 @@ void api_message_request_decline(http_req *req, http_res *res);
 void api_messages_sync(http_req *req, http_res *res);
 /* The catch-up answer {"messages","changed","has_more","last_id"} shared by GET
  * /api/v1/messages/sync and the socket's "sync"; NULL with *rc < 0 on failure. */
-json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, int *rc);
+json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, domain_error *err, int *rc);
 /* Registers the socket commands of conversations (message.send, typing, read, sync, ...). */
 void api_conversations_ws_register(void);
 /* Gives the registered socket commands their per-user budgets (--ws-message-rate,

@@ -54,7 +54,7 @@ static bool read_fields(http_req *req, http_res *res, const field_spec *specs, s
     sizeof((const field_spec[]){__VA_ARGS__}) / sizeof(field_spec)
 
 /* Answers with a fresh token pair (and whether an account was created), or the domain error. */
-static void answer_tokens(http_res *res, int rc, const auth_error *err, const auth_result *r,
+static void answer_tokens(http_res *res, int rc, const domain_error *err, const auth_result *r,
                           int ok_status)
 {
     if (rc < 0) {
@@ -78,7 +78,7 @@ void api_auth_register(http_req *req, http_res *res)
     if (!d)
         return;
     auth_result r = {0};
-    auth_error err = {0};
+    domain_error err = {0};
     auth_client c = client_of(req);
     int rc = auth_register(api_app(req)->auth, d, email, handle, password, display_name, &c, &r,
                            &err);
@@ -104,7 +104,7 @@ void api_auth_login(http_req *req, http_res *res)
     if (!d)
         return;
     auth_result r = {0};
-    auth_error err = {0};
+    domain_error err = {0};
     auth_client c = client_of(req);
     int rc = auth_login(api_app(req)->auth, d, identifier, password, &c, &r, &err);
     if (rc == 0)
@@ -121,7 +121,7 @@ void api_auth_refresh(http_req *req, http_res *res)
     if (!d)
         return;
     auth_result r = {0};
-    auth_error err = {0};
+    domain_error err = {0};
     auth_client c = client_of(req);
     int rc = auth_refresh(api_app(req)->auth, d, token, &c, &r, &err);
     if (rc == 0)
@@ -189,7 +189,7 @@ void api_auth_session_delete(http_req *req, http_res *res)
         http_res_error(res, 404, "session_not_found", "no such session", NULL);
         return;
     }
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_revoke_session(api_app(req)->auth, d, &p, id, &err);
     api_answer_empty(res, rc, &err);
 }
@@ -215,7 +215,7 @@ void api_auth_password(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_change_password(api_app(req)->auth, d, &p, current, next, &err);
     api_answer_empty(res, rc, &err);
 }
@@ -226,7 +226,7 @@ void api_auth_verify_request(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_request_email_verification(api_app(req)->auth, d, &p, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -244,11 +244,11 @@ void api_auth_verify(http_req *req, http_res *res)
     if (!d)
         return;
     store_user u;
-    auth_error err = {0};
+    domain_error err = {0};
     /* An optional token: the account's own session verifying keeps its password and sessions. A
      * token that does not authenticate is ignored (the code alone is the credential here). */
     auth_principal caller;
-    auth_error ignored = {0};
+    domain_error ignored = {0};
     const char *authorization = http_req_header(req, "Authorization");
     bool has_caller = authorization && auth_authenticate(api_app(req)->auth, d, authorization,
                                                          &caller, &ignored) == 0;
@@ -272,7 +272,7 @@ void api_auth_forgot(http_req *req, http_res *res)
     db *d = api_db(req, res);
     if (!d)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_forgot_password(api_app(req)->auth, d, email, http_req_client_ip(req), &err);
     /* Database trouble is not revealed either: the answer is the same for every address. */
     if (rc == ERR_INVALID || rc == ERR_RATE_LIMITED) {
@@ -291,7 +291,7 @@ void api_auth_reset(http_req *req, http_res *res)
     db *d = api_db(req, res);
     if (!d)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_reset_password(api_app(req)->auth, d, token, password, &err);
     api_answer_empty(res, rc, &err);
 }
@@ -306,7 +306,7 @@ void api_auth_otp_request(http_req *req, http_res *res)
     db *d = api_db(req, res);
     if (!d)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_otp_request(api_app(req)->auth, d, email, phone, channel, http_req_client_ip(req),
                               &err);
     if (rc < 0) {
@@ -331,7 +331,7 @@ void api_auth_otp_verify(http_req *req, http_res *res)
     if (!d)
         return;
     auth_result r = {0};
-    auth_error err = {0};
+    domain_error err = {0};
     auth_client c = client_of(req);
     int rc = auth_otp_verify(api_app(req)->auth, d, email, phone, code, handle, display_name, &c,
                              &r, &err);

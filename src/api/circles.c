@@ -51,7 +51,7 @@ void api_circles_create(http_req *req, http_res *res)
     if (!read_name(req, res, &name) || !circle_request(req, res, &d, &p, NULL))
         return;
     store_circle c;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = circles_create(d, &p.user, name, &c, &err);
     if (rc < 0)
         api_fail(res, rc, &err);
@@ -87,7 +87,7 @@ void api_circles_get(http_req *req, http_res *res)
     if (!circle_request(req, res, &d, &p, &id))
         return;
     store_circle c;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = circles_get(d, &p.user, id, &c, &err);
     if (rc < 0)
         api_fail(res, rc, &err);
@@ -104,7 +104,7 @@ void api_circles_rename(http_req *req, http_res *res)
     if (!read_name(req, res, &name) || !circle_request(req, res, &d, &p, &id))
         return;
     store_circle c;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = circles_rename(d, &p.user, id, name, &c, &err);
     if (rc < 0)
         api_fail(res, rc, &err);
@@ -119,7 +119,7 @@ void api_circles_delete(http_req *req, http_res *res)
     int64_t id;
     if (!circle_request(req, res, &d, &p, &id))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     api_answer_empty(res, circles_delete(d, &p.user, id, &err), &err);
 }
 
@@ -132,7 +132,7 @@ void api_circles_members(http_req *req, http_res *res)
     if (!api_page(req, res, &cursor, &limit) || !circle_request(req, res, &d, &p, &id))
         return;
     store_circle c;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = circles_get(d, &p.user, id, &c, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -160,7 +160,7 @@ static void set_member(http_req *req, http_res *res, bool add)
     int64_t id;
     if (!circle_request(req, res, &d, &p, &id))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = circles_set_member(d, &p.user, id, http_req_param(req, "handle"), add, &err);
     api_answer_empty(res, rc, &err);
 }

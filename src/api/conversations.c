@@ -87,7 +87,7 @@ static void send_conversation(http_res *res, db *d, int64_t me, int64_t id, int 
 {
     store_conversation c;
     store_member mine;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = chat_get(d, me, id, &c, &mine, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -96,13 +96,13 @@ static void send_conversation(http_res *res, db *d, int64_t me, int64_t id, int 
     http_res_json(res, status, conversation_json(d, &c, &mine, chat_unread(d, &mine), true));
 }
 
-static int domain_invalid_ids(auth_error *err, const char *reason)
+static int domain_invalid_ids(domain_error *err, const char *reason)
 {
     return domain_invalid(err, "member_ids", reason);
 }
 
 /* member_ids: an array of id strings, 1..max; 422 otherwise. */
-static int parse_ids(json_t *body, int64_t *out, int max, auth_error *err)
+static int parse_ids(json_t *body, int64_t *out, int max, domain_error *err)
 {
     json_t *a = json_object_get(body, "member_ids");
     if (!a || json_is_null(a))
@@ -142,7 +142,7 @@ void api_conversations_create(http_req *req, http_res *res)
         return;
     }
     int64_t ids[CHAT_GROUP_MAX];
-    auth_error err = {0};
+    domain_error err = {0};
     int n = parse_ids(body, ids, CHAT_GROUP_MAX - 1, &err);
     if (n >= 0 && !group && n != 1)
         n = domain_invalid_ids(&err, "direct_needs_one");
@@ -222,7 +222,7 @@ void api_conversations_update(http_req *req, http_res *res)
     int64_t id;
     if (!chat_request(req, res, &d, &p, "id", &id, "conversation_not_found"))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = chat_set_title(d, p.user.id, id, title, &err);
     if (rc < 0)
         api_fail(res, rc, &err);
@@ -240,7 +240,7 @@ void api_conversations_add_members(http_req *req, http_res *res)
         return;
     }
     int64_t ids[CHAT_GROUP_MAX];
-    auth_error err = {0};
+    domain_error err = {0};
     int n = parse_ids(body, ids, CHAT_GROUP_MAX - 1, &err);
     if (n == 0)
         n = domain_invalid_ids(&err, "required");
@@ -285,7 +285,7 @@ void api_conversations_set_member(http_req *req, http_res *res)
     if (!chat_request(req, res, &d, &p, "id", &id, "conversation_not_found") ||
         !member_param(req, res, &user))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = chat_set_role(d, p.user.id, id, user, role, &err);
     if (rc < 0)
         api_fail(res, rc, &err);
@@ -301,7 +301,7 @@ void api_conversations_remove_member(http_req *req, http_res *res)
     if (!chat_request(req, res, &d, &p, "id", &id, "conversation_not_found") ||
         !member_param(req, res, &user))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     api_answer_empty(res, chat_remove_member(d, p.user.id, id, user, &err), &err);
 }
 
@@ -312,7 +312,7 @@ void api_conversations_leave(http_req *req, http_res *res)
     int64_t id;
     if (!chat_request(req, res, &d, &p, "id", &id, "conversation_not_found"))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     api_answer_empty(res, chat_remove_member(d, p.user.id, id, p.user.id, &err), &err);
 }
 
@@ -337,7 +337,7 @@ void api_conversations_messages(http_req *req, http_res *res)
     if (!chat_request(req, res, &d, &p, "id", &id, "conversation_not_found"))
         return;
     store_message *ms = xcalloc((size_t)limit + 1, sizeof *ms);
-    auth_error err = {0};
+    domain_error err = {0};
     int n = chat_history(d, p.user.id, id, cursor, after, ms, limit + 1, &err);
     if (n < 0) {
         free(ms);
@@ -358,7 +358,7 @@ void api_conversations_messages(http_req *req, http_res *res)
 void api_conversations_send(http_req *req, http_res *res)
 {
     chat_draft dr;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = chat_draft_parse(http_req_json(req), false, &dr, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -400,7 +400,7 @@ void api_conversations_edit_message(http_req *req, http_res *res)
     if (!message_params(req, res, &d, &p, &id, &mid) || !api_message_budget_allows(res, p.user.id))
         return;
     store_message m;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = chat_edit(d, p.user.id, id, mid, http_req_json(req), &m, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -417,7 +417,7 @@ void api_conversations_delete_message(http_req *req, http_res *res)
     int64_t id, mid;
     if (!message_params(req, res, &d, &p, &id, &mid) || !api_message_budget_allows(res, p.user.id))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     api_answer_empty(res, chat_delete(d, p.user.id, id, mid, &err), &err);
 }
 
@@ -436,7 +436,7 @@ static void receipt(http_req *req, http_res *res, bool read)
     int64_t id;
     if (!chat_request(req, res, &d, &p, "id", &id, "conversation_not_found"))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = read ? chat_mark_read(d, p.user.id, id, mid, &err)
                   : chat_mark_delivered(d, p.user.id, id, mid, &err);
     api_answer_empty(res, rc, &err);
@@ -458,7 +458,7 @@ static void answer_request(http_req *req, http_res *res, bool accept)
     int64_t id;
     if (!chat_request(req, res, &d, &p, "id", &id, "request_not_found"))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = accept ? chat_accept(d, p.user.id, id, &err) : chat_decline(d, p.user.id, id, &err);
     if (rc < 0)
         api_fail(res, rc, &err);
@@ -482,7 +482,7 @@ void api_message_request_decline(http_req *req, http_res *res)
  * bytes of message text the page ends early (has_more) and changes are cut (changed_complete). */
 #define SYNC_BYTES (384 * 1024)
 
-json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, auth_error *err, int *rc_out)
+json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, domain_error *err, int *rc_out)
 {
     store_message *ms = xcalloc(CHAT_SYNC_MAX + 1, sizeof *ms);
     store_message *ch = xcalloc(CHAT_SYNC_MAX, sizeof *ch);
@@ -534,7 +534,7 @@ void api_messages_sync(http_req *req, http_res *res)
     auth_principal p;
     if (!chat_request(req, res, &d, &p, NULL, NULL, NULL))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc;
     json_t *out = api_chat_sync_json(d, p.user.id, after, &err, &rc);
     if (rc < 0)

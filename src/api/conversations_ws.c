@@ -32,7 +32,7 @@ static db *call_db(ws_call *c)
     return d;
 }
 
-static void fail(ws_call *c, const auth_error *err)
+static void fail(ws_call *c, const domain_error *err)
 {
     char msg[160];
     /* a broken bound is stated as over REST ("text must be at most 4000 characters") */
@@ -60,7 +60,7 @@ static bool data_id(ws_call *c, const char *field, int64_t *out)
 static void cmd_send(ws_call *c)
 {
     chat_draft dr;
-    auth_error err = {0};
+    domain_error err = {0};
     if (chat_draft_parse(ws_call_data(c), true, &dr, &err) < 0) {
         fail(c, &err);
         return;
@@ -92,7 +92,7 @@ static void cmd_edit(ws_call *c)
     json_object_del(body, "conversation_id");
     json_object_del(body, "message_id");
     store_message m;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = chat_edit(d, ws_call_user(c), conv, mid, body, &m, &err);
     json_decref(body);
     if (rc < 0) {
@@ -111,7 +111,7 @@ static void cmd_delete(ws_call *c)
     db *d = call_db(c);
     if (!d)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     if (chat_delete(d, ws_call_user(c), conv, mid, &err) < 0)
         fail(c, &err);
     else
@@ -126,7 +126,7 @@ static void receipt(ws_call *c, bool read)
     db *d = call_db(c);
     if (!d)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = read ? chat_mark_read(d, ws_call_user(c), conv, mid, &err)
                   : chat_mark_delivered(d, ws_call_user(c), conv, mid, &err);
     if (rc < 0)
@@ -153,7 +153,7 @@ static void cmd_typing(ws_call *c)
     if (!d)
         return;
     bool throttled;
-    auth_error err = {0};
+    domain_error err = {0};
     if (chat_typing(d, ws_call_user(c), conv, &throttled, &err) < 0)
         fail(c, &err);
     else
@@ -185,7 +185,7 @@ static void cmd_sync(ws_call *c)
     db *d = call_db(c);
     if (!d)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc;
     json_t *out = api_chat_sync_json(d, ws_call_user(c), after, &err, &rc);
     if (rc < 0)

@@ -178,7 +178,7 @@ void api_events(http_req *req, http_res *res)
     }
     auth_principal p;
     access_claims claims;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_authenticate(a->auth, d, header, &p, &err);
     if (rc == 0)
         rc = auth_check_token(a->auth, header, &claims, &err);
@@ -233,7 +233,7 @@ void api_events(http_req *req, http_res *res)
     /* A revocation that committed between the check above and the subscription was published
      * to nobody: look at the session row once more now that its topic is heard. */
     auth_principal again;
-    auth_error again_err = {0};
+    domain_error again_err = {0};
     if (auth_authenticate(a->auth, d, header, &again, &again_err) == ERR_UNAUTHORIZED &&
         again_err.code && !strcmp(again_err.code, "session_revoked"))
         deliver_revoked(c, session_topic, "", 0);

@@ -144,7 +144,7 @@ void api_feed_circle(http_req *req, http_res *res)
     /* the owner's view: anyone else's circle (or none) is the same 404 as GET /circles/:id */
     int64_t id = 0;
     store_circle c;
-    auth_error err = {0};
+    domain_error err = {0};
     if (!id_parse(http_req_param(req, "id"), &id))
         id = 0; /* no circle has it */
     int rc = circles_get(d, &p.user, id, &c, &err);

@@ -64,7 +64,7 @@ void api_rooms_update(http_req *req, http_res *res)
     const char *name = room_param(req, res);
     if (!name)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = live_room_set_slow_mode(d, p.user.id, name, seconds, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -91,7 +91,7 @@ void api_rooms_ban(http_req *req, http_res *res)
     const char *name = room_param(req, res);
     if (!name)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = live_room_ban(d, p.user.id, name, target, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -114,7 +114,7 @@ void api_rooms_unban(http_req *req, http_res *res)
     const char *name = room_param(req, res);
     if (!name)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     api_answer_empty(res, live_room_unban(d, name, target, &err), &err);
 }
 
@@ -130,7 +130,7 @@ void api_users_presence(http_req *req, http_res *res)
     if (!strcmp(handle, "me")) {
         target = p.user;
     } else {
-        auth_error err = {0};
+        domain_error err = {0};
         int rc = graph_find_user(d, p.user.id, handle, &target, &err);
         if (rc < 0) {
             api_fail(res, rc, &err);

@@ -667,7 +667,7 @@ static void cmd_room_send(ws_call *c)
     const char *name = room_arg(c);
     if (!name)
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     const char *text = json_string_value(json_object_get(ws_call_data(c), "text"));
     if (live_room_text_check(text, &err) < 0) {
         char msg[96];

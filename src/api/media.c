@@ -87,7 +87,7 @@ static bool media_request(http_req *req, http_res *res, db **d, auth_principal *
 }
 
 /* The media as JSON with status, or the domain failure; frees m either way. */
-static void answer_media(http_res *res, int rc, const auth_error *err, store_media *m,
+static void answer_media(http_res *res, int rc, const domain_error *err, store_media *m,
                          int status)
 {
     if (rc < 0) {
@@ -109,7 +109,7 @@ void api_media_list(http_req *req, http_res *res)
         return;
     store_media *m = xcalloc((size_t)limit + 1, sizeof *m);
     bool *posted = xcalloc((size_t)limit + 1, sizeof *posted);
-    auth_error err = {0};
+    domain_error err = {0};
     int n = media_list_own(d, p.user.id, cursor, limit + 1, m, posted, &err);
     if (n < 0) {
         api_fail(res, n, &err);
@@ -136,7 +136,7 @@ void api_media_get(http_req *req, http_res *res)
     if (!media_request(req, res, &d, &p, &id))
         return;
     store_media m;
-    auth_error err = {0};
+    domain_error err = {0};
     answer_media(res, media_get_own(d, p.user.id, id, &m, &err), &err, &m, 200);
 }
 
@@ -167,7 +167,7 @@ void api_media_create(http_req *req, http_res *res)
     }
     const char *name = http_req_query(req, "filename");
     store_media m;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = media_ingest_image_fd(d, &p.user, http_req_body_fd(req), http_req_body_size(req),
                                    name && strlen(name) < 200 ? name : "image", &m, &err);
     answer_media(res, rc, &err, &m, 201);
@@ -180,7 +180,7 @@ void api_media_delete(http_req *req, http_res *res)
     int64_t id;
     if (!media_request(req, res, &d, &p, &id))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     api_answer_empty(res, media_delete(d, p.user.id, id, &err), &err);
 }
 
@@ -349,7 +349,7 @@ static void serve(http_req *req, http_res *res, const char *rel)
         auth_principal p;
         if (!api_auth(req, res, d, &p))
             return;
-        auth_error err = {0};
+        domain_error err = {0};
         rc = media_get_own(d, p.user.id, id, &m, &err);
     }
     if (rc == 0 && strcmp(rel, "original") != 0 && strcmp(m.state, "ready") != 0)

@@ -99,7 +99,7 @@ void api_notifications_read(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = notify_mark_read(d, p.user.id, list, all == 1 ? -1 : n, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);

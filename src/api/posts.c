@@ -227,7 +227,7 @@ static bool read_visible_post(http_req *req, http_res *res, db *d, visible_post 
     if (!api_auth_optional(req, res, d, &v->p, &v->authed) || !post_id(req, res, &v->id))
         return false;
     v->viewer = v->authed ? v->p.user.id : 0;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = posts_get_visible(d, v->viewer, v->id, &v->post, &v->author, &err);
     if (rc < 0)
         api_fail(res, rc, &err);
@@ -242,7 +242,7 @@ static void create_post(http_req *req, http_res *res, post_input *in, bool share
     if (!d || !api_auth(req, res, d, &p) || (share && !post_id(req, res, &in->share_of)))
         return;
     store_post post;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = posts_create(d, &p.user, in, &post, &err);
     if (rc < 0)
         api_fail(res, rc, &err);
@@ -304,7 +304,7 @@ void api_posts_edit(http_req *req, http_res *res)
     if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
         return;
     store_post post;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = 0;
     if (comments_on >= 0)
         rc = posts_set_comments(d, &p.user, id, comments_on, &post, &err);
@@ -324,7 +324,7 @@ void api_posts_delete(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = posts_delete(d, &p.user, id, &err);
     api_answer_empty(res, rc, &err);
 }
@@ -377,7 +377,7 @@ static void change_reaction(http_req *req, http_res *res, bool set)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = set ? posts_react(d, &p.user, id, type, &err) : posts_unreact(d, &p.user, id, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -485,7 +485,7 @@ void api_comments_create(http_req *req, http_res *res)
     if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
         return;
     store_comment c;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = comments_create(d, &p.user, id, text, parent_id, &c, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -556,7 +556,7 @@ void api_comments_edit(http_req *req, http_res *res)
     if (!d || !api_auth(req, res, d, &p) || !comment_id(req, res, &id))
         return;
     store_comment c;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = comments_edit(d, &p.user, id, text, &c, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -572,7 +572,7 @@ void api_comments_delete(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p) || !comment_id(req, res, &id))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = comments_delete(d, &p.user, id, &err);
     api_answer_empty(res, rc, &err);
 }
@@ -584,7 +584,7 @@ static void set_save(http_req *req, http_res *res, bool on)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = posts_save(d, &p.user, id, on, &err);
     api_answer_empty(res, rc, &err);
 }
@@ -654,7 +654,7 @@ static void set_comment_like(http_req *req, http_res *res, bool on)
     if (!d || !api_auth(req, res, d, &p) || !comment_id(req, res, &id))
         return;
     store_comment c;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = comments_like(d, &p.user, id, on, &c, &err);
     if (rc < 0 || !on) {
         api_answer_empty(res, rc, &err);
@@ -708,7 +708,7 @@ void api_posts_view(http_req *req, http_res *res)
         return;
     store_post post;
     bool counted;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = posts_view(d, &p.user, id, watch_ms, &counted, &post, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);

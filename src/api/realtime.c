@@ -181,7 +181,7 @@ void api_realtime_ws(http_req *req, http_res *res)
     if (authorization) {
         db *d = api_db(req, res);
         access_claims claims;
-        auth_error err = {0};
+        domain_error err = {0};
         auth_principal p;
         if (!d) {
             ip_release(u->ip);
@@ -230,7 +230,7 @@ static void cmd_auth(ws_call *c)
     snprintf(header, sizeof header, "Bearer %s", json_string_value(token));
     access_claims claims;
     auth_principal p;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = auth_check_token(w->env->auth, header, &claims, &err);
     if (rc == 0)
         rc = auth_authenticate(w->env->auth, d, header, &p, &err);

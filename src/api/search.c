@@ -51,7 +51,7 @@ static bool posts_json(json_t *items, db *d, int64_t viewer, const search_post_h
 void api_search(http_req *req, http_res *res)
 {
     search_query q;
-    auth_error err = {0};
+    domain_error err = {0};
     int limit;
     store_search_key after;
     const char *cursor = http_req_query(req, "cursor");

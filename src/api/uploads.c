@@ -44,7 +44,7 @@ static bool version_ok(http_req *req, http_res *res)
 }
 
 /* Protocol mistakes (bad headers) are 400 as tus expects; a refused file keeps its 422. */
-static void fail(http_res *res, int rc, const auth_error *err)
+static void fail(http_res *res, int rc, const domain_error *err)
 {
     if (rc == ERR_INVALID && err && err->code && !err->field)
         http_res_error(res, 400, err->code, err->message ? err->message : "bad request", NULL);
@@ -148,10 +148,10 @@ void api_uploads_create(http_req *req, http_res *res)
     int64_t length = -1;
     const char *len = http_req_header(req, "Upload-Length");
     const char *defer = http_req_header(req, "Upload-Defer-Length");
-    auth_error err = {0};
+    domain_error err = {0};
     if ((len && !parse_u64(len, &length)) || (defer && strcmp(defer, "1") != 0) ||
         (len && defer)) {
-        err = (auth_error){.code = "bad_length",
+        err = (domain_error){.code = "bad_length",
                            .message = "Upload-Length must be a number, or Upload-Defer-Length 1"};
         http_res_error(res, 400, err.code, err.message, NULL);
         tus_headers(res);
@@ -195,7 +195,7 @@ void api_uploads_head(http_req *req, http_res *res)
     if (!upload_request(req, res, &d, &p, &id))
         return;
     store_upload u;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = uploads_get_own(d, p.user.id, id, &u, &err);
     if (rc < 0) {
         fail(res, rc, &err);
@@ -237,7 +237,7 @@ void api_uploads_patch(http_req *req, http_res *res)
         return;
     }
     store_upload u;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = uploads_append(d, &p.user, id, offset, http_req_body_fd(req), http_req_body_size(req),
                             http_req_body_cut(req), http_req_header(req, "Upload-Checksum"), length,
                             &u, &err);
@@ -261,7 +261,7 @@ void api_uploads_delete(http_req *req, http_res *res)
     int64_t id;
     if (!upload_request(req, res, &d, &p, &id))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = uploads_terminate(d, p.user.id, id, &err);
     if (rc < 0) {
         fail(res, rc, &err);

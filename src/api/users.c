@@ -70,7 +70,7 @@ static bool load_target(http_req *req, http_res *res, db *d, const auth_principa
         *out = p->user;
         return true;
     }
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = graph_find_user(d, authed ? p->user.id : 0, handle, out, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -123,7 +123,7 @@ void api_users_get_by_id(http_req *req, http_res *res)
         return;
     int64_t id;
     store_user u;
-    auth_error err = {.code = "user_not_found", .message = "no such user"};
+    domain_error err = {.code = "user_not_found", .message = "no such user"};
     int rc = id_parse(http_req_param(req, "id"), &id)
                  ? graph_find_user_by_id(d, authed ? p.user.id : 0, id, &u, &err)
                  : ERR_NOT_FOUND;
@@ -236,7 +236,7 @@ void api_users_update_me(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = graph_update_profile(d, &p.user, &up, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -253,7 +253,7 @@ void api_users_follow(http_req *req, http_res *res)
     if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
         return;
     const char *state;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = graph_follow(d, &p.user, &target, &state, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
@@ -269,7 +269,7 @@ void api_users_unfollow(http_req *req, http_res *res)
     store_user target;
     if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = graph_unfollow(d, &p.user, &target, &err);
     api_answer_empty(res, rc, &err);
 }
@@ -358,7 +358,7 @@ static void answer_request(http_req *req, http_res *res, bool accept)
     if (!d || !api_auth(req, res, d, &p))
         return;
     int64_t id;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = id_parse(http_req_param(req, "id"), &id)
                  ? graph_answer_request(d, &p.user, id, accept, &err)
                  : (err.code = "request_not_found", err.message = "no such follow request",
@@ -376,7 +376,7 @@ static void set_edge(http_req *req, http_res *res, bool block, bool on)
     store_user target;
     if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
         return;
-    auth_error err = {0};
+    domain_error err = {0};
     int rc = block ? graph_set_block(d, &p.user, &target, on, &err)
                    : graph_set_mute(d, &p.user, &target, on, &err);
     api_answer_empty(res, rc, &err);

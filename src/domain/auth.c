@@ -106,7 +106,7 @@ void auth_free(auth_service *a)
  * actions of a signed-in account, which must not share one bucket among all users) and one per
  * account, keyed by action so that, say, OTP requests do not use up login attempts. */
 static bool allowed(auth_service *a, const char *action, const char *ip, const char *account,
-                    auth_error *err)
+                    domain_error *err)
 {
     if (!a->by_ip)
         return true;
@@ -300,7 +300,7 @@ static int open_session(auth_service *a, db *d, const store_user *u, const auth_
 
 /* Runs open_session in its own transaction. */
 static int open_session_tx(auth_service *a, db *d, const store_user *u,
-                           const auth_client *client, auth_result *out, auth_error *err)
+                           const auth_client *client, auth_result *out, domain_error *err)
 {
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
@@ -313,7 +313,7 @@ static int open_session_tx(auth_service *a, db *d, const store_user *u,
 }
 
 /* Inserts a new user; maps unique conflicts to the field that clashed. */
-static int insert_user(db *d, store_user *u, auth_error *err)
+static int insert_user(db *d, store_user *u, domain_error *err)
 {
     char norm[256];
     lower_copy(norm, sizeof norm, u->handle);
@@ -336,7 +336,7 @@ static int insert_user(db *d, store_user *u, auth_error *err)
 }
 
 static int check_new_account_fields(const char *email, const char *handle,
-                                    const char *display_name, auth_error *err)
+                                    const char *display_name, domain_error *err)
 {
     const char *why;
     if (email && (why = validate_email(email)))
@@ -371,7 +371,7 @@ static void fill_new_user(store_user *u, const char *email, const char *handle,
 
 int auth_register(auth_service *a, db *d, const char *email, const char *handle,
                   const char *password, const char *display_name, const auth_client *client,
-                  auth_result *out, auth_error *err)
+                  auth_result *out, domain_error *err)
 {
     int rc = check_new_account_fields(email, handle, display_name, err);
     if (rc < 0)
@@ -406,7 +406,7 @@ fail:
 }
 
 int auth_login(auth_service *a, db *d, const char *identifier, const char *password,
-               const auth_client *client, auth_result *out, auth_error *err)
+               const auth_client *client, auth_result *out, domain_error *err)
 {
     char norm[256], account[300];
     lower_copy(norm, sizeof norm, identifier);
@@ -439,7 +439,7 @@ int auth_login(auth_service *a, db *d, const char *identifier, const char *passw
 }
 
 int auth_refresh(auth_service *a, db *d, const char *refresh_token, const auth_client *client,
-                 auth_result *out, auth_error *err)
+                 auth_result *out, domain_error *err)
 {
     char hash[TOKEN_HASH_LEN];
     tokens_hash_secret(refresh_token, hash);
@@ -506,7 +506,7 @@ fail:
 }
 
 int auth_check_token(auth_service *a, const char *authorization, access_claims *c,
-                     auth_error *err)
+                     domain_error *err)
 {
     if (!authorization || !*authorization)
         return domain_fail(err, ERR_UNAUTHORIZED, "unauthenticated", "an access token is required");
@@ -520,7 +520,7 @@ int auth_check_token(auth_service *a, const char *authorization, access_claims *
 }
 
 int auth_authenticate(auth_service *a, db *d, const char *authorization, auth_principal *out,
-                      auth_error *err)
+                      domain_error *err)
 {
     access_claims c;
     int rc = auth_check_token(a, authorization, &c, err);
@@ -559,7 +559,7 @@ int auth_list_sessions(auth_service *a, db *d, const auth_principal *p, int64_t 
 }
 
 int auth_revoke_session(auth_service *a, db *d, const auth_principal *p, int64_t session_id,
-                        auth_error *err)
+                        domain_error *err)
 {
     int rc = revoke_session(d, p->user.id, session_id, "revoked_by_user", now_ms());
     if (rc == ERR_NOT_FOUND)
@@ -572,7 +572,7 @@ int auth_revoke_session(auth_service *a, db *d, const auth_principal *p, int64_t
 /* ---- passwords ---------------------------------------------------------------------------- */
 
 int auth_change_password(auth_service *a, db *d, const auth_principal *p, const char *current,
-                         const char *new_password, auth_error *err)
+                         const char *new_password, domain_error *err)
 {
     const char *why = validate_password(new_password);
     if (why)
@@ -601,7 +601,7 @@ int auth_change_password(auth_service *a, db *d, const auth_principal *p, const 
 }
 
 int auth_forgot_password(auth_service *a, db *d, const char *email, const char *ip,
-                         auth_error *err)
+                         domain_error *err)
 {
     const char *why = validate_email(email);
     if (why)
@@ -671,7 +671,7 @@ out:
 
 /* Finds a live link code by its secret; marks it used. Inside the caller's transaction. */
 static int consume_link_code(db *d, const char *purpose, const char *token, store_code *c,
-                             auth_error *err)
+                             domain_error *err)
 {
     char hash[TOKEN_HASH_LEN];
     tokens_hash_secret(token, hash);
@@ -689,7 +689,7 @@ static int consume_link_code(db *d, const char *purpose, const char *token, stor
 }
 
 int auth_reset_password(auth_service *a, db *d, const char *token, const char *new_password,
-                        auth_error *err)
+                        domain_error *err)
 {
     const char *why = validate_password(new_password);
     if (why)
@@ -724,7 +724,7 @@ fail:
 /* ---- email verification ------------------------------------------------------------------- */
 
 int auth_request_email_verification(auth_service *a, db *d, const auth_principal *p,
-                                    auth_error *err)
+                                    domain_error *err)
 {
     if (!p->user.email[0])
         return domain_fail(err, ERR_CONFLICT, "no_email", "the account has no email address");
@@ -745,7 +745,7 @@ int auth_request_email_verification(auth_service *a, db *d, const auth_principal
 }
 
 int auth_verify_email(auth_service *a, db *d, const char *token, const auth_principal *caller,
-                      store_user *user, bool *claimed, auth_error *err)
+                      store_user *user, bool *claimed, domain_error *err)
 {
     *claimed = false;
     if (db_begin(d) < 0)
@@ -788,7 +788,7 @@ fail:
 
 /* Validates the OTP target and writes its normalized form. */
 static int otp_target(const char *email, const char *phone, char *target, size_t n,
-                      auth_error *err)
+                      domain_error *err)
 {
     const char *why;
     if ((email && phone) || (!email && !phone))
@@ -802,7 +802,7 @@ static int otp_target(const char *email, const char *phone, char *target, size_t
 }
 
 int auth_otp_request(auth_service *a, db *d, const char *email, const char *phone,
-                     const char *channel, const char *ip, auth_error *err)
+                     const char *channel, const char *ip, domain_error *err)
 {
     char target[256];
     int rc = otp_target(email, phone, target, sizeof target, err);
@@ -843,7 +843,7 @@ static void generate_handle(db *d, char out[32])
 
 int auth_otp_verify(auth_service *a, db *d, const char *email, const char *phone,
                     const char *code, const char *handle, const char *display_name,
-                    const auth_client *client, auth_result *out, auth_error *err)
+                    const auth_client *client, auth_result *out, domain_error *err)
 {
     char target[256];
     int rc = otp_target(email, phone, target, sizeof target, err);
@@ -924,7 +924,7 @@ fail:
 /* ---- roles and operator tasks ------------------------------------------------------------- */
 
 int auth_set_role(auth_service *a, db *d, const auth_principal *actor, int64_t user_id,
-                  const char *role, store_user *out, auth_error *err)
+                  const char *role, store_user *out, domain_error *err)
 {
     if (!auth_role_valid(role))
         return domain_invalid(err, "role", "not_allowed");
@@ -942,7 +942,7 @@ int auth_set_role(auth_service *a, db *d, const auth_principal *actor, int64_t u
 }
 
 int auth_create_user(auth_service *a, db *d, const char *email, const char *handle,
-                     const char *password, const char *role, store_user *out, auth_error *err)
+                     const char *password, const char *role, store_user *out, domain_error *err)
 {
     int rc = check_new_account_fields(email, handle, NULL, err);
     if (rc < 0)

@@ -32,12 +32,12 @@ typedef struct recipients {
     int n;
 } recipients;
 
-static int not_found(auth_error *err)
+static int not_found(domain_error *err)
 {
     return domain_fail(err, ERR_NOT_FOUND, "conversation_not_found", "no such conversation");
 }
 
-static int begin(db *d, auth_error *err)
+static int begin(db *d, domain_error *err)
 {
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
@@ -48,7 +48,7 @@ static int begin(db *d, auth_error *err)
     return 0;
 }
 
-static int commit(db *d, auth_error *err)
+static int commit(db *d, domain_error *err)
 {
     if (db_commit(d) < 0) {
         db_rollback(d);
@@ -58,7 +58,7 @@ static int commit(db *d, auth_error *err)
 }
 
 /* Rolls back and passes rc on; a database failure is logged once here. */
-static int abort_tx(db *d, int rc, auth_error *err, const char *op)
+static int abort_tx(db *d, int rc, domain_error *err, const char *op)
 {
     if (rc == ERR_DB || (rc < 0 && !err->code))
         rc = domain_db_failed(err, d, op);
@@ -175,7 +175,7 @@ json_t *chat_message_json(db *d, const store_message *m)
 
 /* Parsing ---------------------------------------------------------------------------------- */
 
-int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, auth_error *err)
+int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, domain_error *err)
 {
     static const char *const allowed[] = {"text", "attachments", "reply_to", "client_id", NULL};
     static const char *const allowed_ws[] = {"conversation_id", "text",      "attachments",
@@ -216,7 +216,7 @@ int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, auth
 
 /* My membership, visible when active or a pending request; 404 otherwise. */
 static int load(db *d, int64_t me, int64_t id, store_conversation *c, store_member *mine,
-                auth_error *err)
+                domain_error *err)
 {
     int rc = store_member_get(d, id, me, mine);
     if (rc == ERR_NOT_FOUND || (rc == 0 && !strcmp(mine->state, "declined")))
@@ -228,7 +228,7 @@ static int load(db *d, int64_t me, int64_t id, store_conversation *c, store_memb
 
 /* Like load, for acts that need an active membership (a pending request must be accepted). */
 static int load_active(db *d, int64_t me, int64_t id, store_conversation *c, store_member *mine,
-                       auth_error *err)
+                       domain_error *err)
 {
     int rc = load(d, me, id, c, mine, err);
     if (rc == 0 && strcmp(mine->state, "active"))
@@ -238,7 +238,7 @@ static int load_active(db *d, int64_t me, int64_t id, store_conversation *c, sto
 }
 
 static int load_group_admin(db *d, int64_t me, int64_t id, store_conversation *c,
-                            store_member *mine, auth_error *err)
+                            store_member *mine, domain_error *err)
 {
     int rc = load_active(d, me, id, c, mine, err);
     if (rc < 0)
@@ -251,7 +251,7 @@ static int load_group_admin(db *d, int64_t me, int64_t id, store_conversation *c
 }
 
 int chat_get(db *d, int64_t me, int64_t id, store_conversation *out, store_member *mine,
-             auth_error *err)
+             domain_error *err)
 {
     return load(d, me, id, out, mine, err);
 }
@@ -298,7 +298,7 @@ static bool needs_request(db *d, int64_t me, const store_user *other)
 }
 
 int chat_open_direct(db *d, int64_t me, int64_t other, store_conversation *out, bool *created,
-                     auth_error *err)
+                     domain_error *err)
 {
     *created = false;
     if (other == me)
@@ -356,7 +356,7 @@ int chat_open_direct(db *d, int64_t me, int64_t other, store_conversation *out, 
 }
 
 /* Checks that every user exists, is not me and neither blocks me nor is blocked by me. */
-static int check_invitees(db *d, int64_t me, const int64_t *users, int n, auth_error *err)
+static int check_invitees(db *d, int64_t me, const int64_t *users, int n, domain_error *err)
 {
     for (int i = 0; i < n; i++) {
         if (users[i] == me)
@@ -384,7 +384,7 @@ static json_t *ids_json(const int64_t *ids, int n)
 
 /* A group's title, checked and trimmed by the one rule for names (validate.h) into out. */
 #define TITLE_BYTES (CHAT_TITLE_MAX * 4 + 1)
-static int check_title(const char *title, char out[TITLE_BYTES], auth_error *err)
+static int check_title(const char *title, char out[TITLE_BYTES], domain_error *err)
 {
     const char *why = validate_name(title ? title : "", CHAT_TITLE_MAX, false, out, TITLE_BYTES);
     if (why && !strcmp(why, "too_long"))
@@ -393,7 +393,7 @@ static int check_title(const char *title, char out[TITLE_BYTES], auth_error *err
 }
 
 int chat_create_group(db *d, int64_t me, const char *title, const int64_t *members, int n,
-                      store_conversation *out, auth_error *err)
+                      store_conversation *out, domain_error *err)
 {
     char trimmed[TITLE_BYTES];
     int rc = check_title(title, trimmed, err);
@@ -442,7 +442,7 @@ int chat_create_group(db *d, int64_t me, const char *title, const int64_t *membe
 /* Commits a membership change whose system message is sys, and fans it out to the active
  * members plus extra (a removed member, who is no longer one). */
 static int finish_change(db *d, int64_t conversation_id, store_message *sys, int64_t extra,
-                         auth_error *err)
+                         domain_error *err)
 {
     recipients r = {.n = 0};
     int rc = collect_active(d, conversation_id, &r);
@@ -461,7 +461,7 @@ static int finish_change(db *d, int64_t conversation_id, store_message *sys, int
     return 0;
 }
 
-int chat_set_title(db *d, int64_t me, int64_t id, const char *title, auth_error *err)
+int chat_set_title(db *d, int64_t me, int64_t id, const char *title, domain_error *err)
 {
     store_conversation c;
     store_member mine;
@@ -481,7 +481,7 @@ int chat_set_title(db *d, int64_t me, int64_t id, const char *title, auth_error 
     return finish_change(d, id, &sys, 0, err);
 }
 
-int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n, auth_error *err)
+int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n, domain_error *err)
 {
     store_conversation c;
     store_member mine;
@@ -520,7 +520,7 @@ int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n,
     return finish_change(d, id, &sys, 0, err);
 }
 
-int chat_remove_member(db *d, int64_t me, int64_t id, int64_t user, auth_error *err)
+int chat_remove_member(db *d, int64_t me, int64_t id, int64_t user, domain_error *err)
 {
     store_conversation c;
     store_member mine, target;
@@ -566,7 +566,7 @@ int chat_remove_member(db *d, int64_t me, int64_t id, int64_t user, auth_error *
     return finish_change(d, id, &sys, user, err);
 }
 
-int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role, auth_error *err)
+int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role, domain_error *err)
 {
     if (!role || (strcmp(role, "admin") && strcmp(role, "member")))
         return domain_invalid(err, "role", "invalid_format");
@@ -601,7 +601,7 @@ int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role,
     return finish_change(d, id, &sys, 0, err);
 }
 
-static int answer_request(db *d, int64_t me, int64_t id, bool accept, auth_error *err)
+static int answer_request(db *d, int64_t me, int64_t id, bool accept, domain_error *err)
 {
     store_member mine;
     int rc = begin(d, err);
@@ -625,12 +625,12 @@ static int answer_request(db *d, int64_t me, int64_t id, bool accept, auth_error
     return 0;
 }
 
-int chat_accept(db *d, int64_t me, int64_t id, auth_error *err)
+int chat_accept(db *d, int64_t me, int64_t id, domain_error *err)
 {
     return answer_request(d, me, id, true, err);
 }
 
-int chat_decline(db *d, int64_t me, int64_t id, auth_error *err)
+int chat_decline(db *d, int64_t me, int64_t id, domain_error *err)
 {
     return answer_request(d, me, id, false, err);
 }
@@ -648,7 +648,7 @@ static int64_t peer_of(db *d, int64_t conversation_id, int64_t me)
     return 0;
 }
 
-static int check_draft_refs(db *d, int64_t me, const chat_draft *dr, auth_error *err)
+static int check_draft_refs(db *d, int64_t me, const chat_draft *dr, domain_error *err)
 {
     for (int i = 0; i < dr->n_attachments; i++) {
         store_media m;
@@ -677,7 +677,7 @@ static int check_draft_refs(db *d, int64_t me, const chat_draft *dr, auth_error 
 }
 
 int chat_send(db *d, int64_t me, const chat_draft *dr, store_message *out, bool *existing,
-              auth_error *err)
+              domain_error *err)
 {
     store_conversation c;
     store_member mine;
@@ -779,7 +779,7 @@ void chat_media_settled(db *d, int64_t media_id)
 /* Loads a message of a conversation I am an active member of (404 otherwise). */
 static int load_message(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
                         store_conversation *c, store_member *mine, store_message *m,
-                        auth_error *err)
+                        domain_error *err)
 {
     int rc = load_active(d, me, conversation_id, c, mine, err);
     if (rc < 0)
@@ -795,7 +795,7 @@ static int load_message(db *d, int64_t me, int64_t conversation_id, int64_t mess
 }
 
 int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, json_t *body,
-              store_message *out, auth_error *err)
+              store_message *out, domain_error *err)
 {
     static const char *const allowed[] = {"text", NULL};
     const char *text;
@@ -838,7 +838,7 @@ int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, js
     return 0;
 }
 
-int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err)
+int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, domain_error *err)
 {
     store_conversation c;
     store_member mine;
@@ -879,7 +879,7 @@ int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, 
 }
 
 int chat_history(db *d, int64_t me, int64_t conversation_id, int64_t before, int64_t after,
-                 store_message *out, int max, auth_error *err)
+                 store_message *out, int max, domain_error *err)
 {
     store_conversation c;
     store_member mine;
@@ -894,7 +894,7 @@ int chat_history(db *d, int64_t me, int64_t conversation_id, int64_t before, int
 /* Receipts ---------------------------------------------------------------------------------- */
 
 static int receipt(db *d, int64_t me, int64_t conversation_id, int64_t message_id, bool read,
-                   auth_error *err)
+                   domain_error *err)
 {
     store_conversation c;
     store_member mine;
@@ -939,13 +939,13 @@ static int receipt(db *d, int64_t me, int64_t conversation_id, int64_t message_i
     return 0;
 }
 
-int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err)
+int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id, domain_error *err)
 {
     return receipt(d, me, conversation_id, message_id, true, err);
 }
 
 int chat_mark_delivered(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
-                        auth_error *err)
+                        domain_error *err)
 {
     return receipt(d, me, conversation_id, message_id, false, err);
 }
@@ -979,7 +979,7 @@ static bool typing_allowed(int64_t user, int64_t conversation, int64_t now)
     return ok;
 }
 
-int chat_typing(db *d, int64_t me, int64_t conversation_id, bool *throttled, auth_error *err)
+int chat_typing(db *d, int64_t me, int64_t conversation_id, bool *throttled, domain_error *err)
 {
     store_conversation c;
     store_member mine;
@@ -1003,7 +1003,7 @@ int chat_typing(db *d, int64_t me, int64_t conversation_id, bool *throttled, aut
 /* Catch-up ---------------------------------------------------------------------------------- */
 
 int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max, store_message *changed,
-              int max_changed, int *n_changed, auth_error *err)
+              int max_changed, int *n_changed, domain_error *err)
 {
     *n_changed = 0;
     int n = store_messages_sync(d, me, after, out, max);

@@ -17,7 +17,7 @@
 #ifndef STREAMHUB_DOMAIN_CHAT_H
 #define STREAMHUB_DOMAIN_CHAT_H
 
-#include "domain/auth.h"
+#include "domain/errors.h"
 #include "store/conversations.h"
 
 #include <jansson.h>
@@ -47,43 +47,43 @@ typedef struct chat_draft {
 
 /* Parses {"text","attachments","reply_to","client_id"} (and "conversation_id" when
  * with_conversation, for the socket); 422 on a bad field. */
-int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, auth_error *err);
+int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, domain_error *err);
 
 /* Opens (or returns, *created false) the 1:1 between me and other. */
 int chat_open_direct(db *d, int64_t me, int64_t other, store_conversation *out, bool *created,
-                     auth_error *err);
+                     domain_error *err);
 int chat_create_group(db *d, int64_t me, const char *title, const int64_t *members, int n,
-                      store_conversation *out, auth_error *err);
+                      store_conversation *out, domain_error *err);
 /* The conversation and my membership (active or request); 404 for anyone else. */
 int chat_get(db *d, int64_t me, int64_t id, store_conversation *out, store_member *mine,
-             auth_error *err);
-int chat_set_title(db *d, int64_t me, int64_t id, const char *title, auth_error *err);
-int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n, auth_error *err);
+             domain_error *err);
+int chat_set_title(db *d, int64_t me, int64_t id, const char *title, domain_error *err);
+int chat_add_members(db *d, int64_t me, int64_t id, const int64_t *users, int n, domain_error *err);
 /* Removes user (an admin's act), or leaves when user is me. */
-int chat_remove_member(db *d, int64_t me, int64_t id, int64_t user, auth_error *err);
-int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role, auth_error *err);
+int chat_remove_member(db *d, int64_t me, int64_t id, int64_t user, domain_error *err);
+int chat_set_role(db *d, int64_t me, int64_t id, int64_t user, const char *role, domain_error *err);
 /* Message requests addressed to me. */
-int chat_accept(db *d, int64_t me, int64_t id, auth_error *err);
-int chat_decline(db *d, int64_t me, int64_t id, auth_error *err);
+int chat_accept(db *d, int64_t me, int64_t id, domain_error *err);
+int chat_decline(db *d, int64_t me, int64_t id, domain_error *err);
 
 /* Persists and fans out; *existing when the client_id was already used (nothing sent again). */
 int chat_send(db *d, int64_t me, const chat_draft *draft, store_message *out, bool *existing,
-              auth_error *err);
+              domain_error *err);
 int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, json_t *body,
-              store_message *out, auth_error *err);
-int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err);
+              store_message *out, domain_error *err);
+int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, domain_error *err);
 /* A page of history: newest first below before, or oldest first above after (after > 0). */
 int chat_history(db *d, int64_t me, int64_t conversation_id, int64_t before, int64_t after,
-                 store_message *out, int max, auth_error *err);
-int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id, auth_error *err);
+                 store_message *out, int max, domain_error *err);
+int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id, domain_error *err);
 int chat_mark_delivered(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
-                        auth_error *err);
+                        domain_error *err);
 /* Tells the other members; *throttled when it was sent too recently to send again. */
-int chat_typing(db *d, int64_t me, int64_t conversation_id, bool *throttled, auth_error *err);
+int chat_typing(db *d, int64_t me, int64_t conversation_id, bool *throttled, domain_error *err);
 /* Catch-up: the messages above after across my conversations (oldest first, up to max), and
  * the messages at or below after edited or deleted since after was sent (*n_changed). */
 int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max, store_message *changed,
-              int max_changed, int *n_changed, auth_error *err);
+              int max_changed, int *n_changed, domain_error *err);
 /* Unread messages of mine in a conversation (from my read pointer). */
 int64_t chat_unread(db *d, const store_member *mine);
 

@@ -15,7 +15,7 @@
 
 /* A circle's name, checked and trimmed by the one rule for names (validate.h) into out. */
 #define NAME_BYTES (CIRCLES_NAME_CHARS * 4 + 1)
-static int check_name(const char *name, char out[NAME_BYTES], auth_error *err)
+static int check_name(const char *name, char out[NAME_BYTES], domain_error *err)
 {
     const char *why = validate_name(name ? name : "", CIRCLES_NAME_CHARS, false, out, NAME_BYTES);
     if (why && !strcmp(why, "too_long"))
@@ -24,7 +24,7 @@ static int check_name(const char *name, char out[NAME_BYTES], auth_error *err)
 }
 
 int circles_create(db *d, const store_user *me, const char *name, store_circle *out,
-                   auth_error *err)
+                   domain_error *err)
 {
     char trimmed[NAME_BYTES];
     int rc = check_name(name, trimmed, err);
@@ -44,7 +44,7 @@ int circles_create(db *d, const store_user *me, const char *name, store_circle *
     return 0;
 }
 
-int circles_get(db *d, const store_user *me, int64_t id, store_circle *out, auth_error *err)
+int circles_get(db *d, const store_user *me, int64_t id, store_circle *out, domain_error *err)
 {
     int rc = store_circle_get(d, id, me->id, out);
     if (rc == ERR_NOT_FOUND)
@@ -53,7 +53,7 @@ int circles_get(db *d, const store_user *me, int64_t id, store_circle *out, auth
 }
 
 int circles_rename(db *d, const store_user *me, int64_t id, const char *name, store_circle *out,
-                   auth_error *err)
+                   domain_error *err)
 {
     char trimmed[NAME_BYTES];
     int rc = check_name(name, trimmed, err);
@@ -68,7 +68,7 @@ int circles_rename(db *d, const store_user *me, int64_t id, const char *name, st
     return 0;
 }
 
-int circles_delete(db *d, const store_user *me, int64_t id, auth_error *err)
+int circles_delete(db *d, const store_user *me, int64_t id, domain_error *err)
 {
     store_circle c;
     int rc = circles_get(d, me, id, &c, err);
@@ -84,7 +84,7 @@ int circles_delete(db *d, const store_user *me, int64_t id, auth_error *err)
 }
 
 int circles_set_member(db *d, const store_user *me, int64_t id, const char *handle, bool add,
-                       auth_error *err)
+                       domain_error *err)
 {
     store_circle c;
     int rc = circles_get(d, me, id, &c, err);

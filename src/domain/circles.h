@@ -7,7 +7,8 @@
 #ifndef STREAMHUB_DOMAIN_CIRCLES_H
 #define STREAMHUB_DOMAIN_CIRCLES_H
 
-#include "domain/auth.h"
+#include "domain/errors.h"
+#include "store/users.h"
 #include "store/circles.h"
 
 #define CIRCLES_MAX_PER_USER 50
@@ -15,14 +16,14 @@
 #define CIRCLES_NAME_CHARS 60
 
 int circles_create(db *d, const store_user *me, const char *name, store_circle *out,
-                   auth_error *err);
+                   domain_error *err);
 /* Loads one of my circles (404 for anyone else's). */
-int circles_get(db *d, const store_user *me, int64_t id, store_circle *out, auth_error *err);
+int circles_get(db *d, const store_user *me, int64_t id, store_circle *out, domain_error *err);
 int circles_rename(db *d, const store_user *me, int64_t id, const char *name, store_circle *out,
-                   auth_error *err);
-int circles_delete(db *d, const store_user *me, int64_t id, auth_error *err);
+                   domain_error *err);
+int circles_delete(db *d, const store_user *me, int64_t id, domain_error *err);
 /* Adds or removes the user with this handle; idempotent both ways. */
 int circles_set_member(db *d, const store_user *me, int64_t id, const char *handle, bool add,
-                       auth_error *err);
+                       domain_error *err);
 
 #endif

@@ -10,14 +10,14 @@
 
 #include <string.h>
 
-int domain_fail(auth_error *err, int rc, const char *code, const char *message)
+int domain_fail(domain_error *err, int rc, const char *code, const char *message)
 {
     err->code = code;
     err->message = message;
     return rc;
 }
 
-int domain_invalid(auth_error *err, const char *field, const char *reason)
+int domain_invalid(domain_error *err, const char *field, const char *reason)
 {
     err->code = "validation_failed";
     err->message = "a field is invalid";
@@ -36,7 +36,7 @@ int domain_invalid(auth_error *err, const char *field, const char *reason)
     return ERR_INVALID;
 }
 
-int domain_invalid_bounds(auth_error *err, const char *field, const char *reason, int64_t min,
+int domain_invalid_bounds(domain_error *err, const char *field, const char *reason, int64_t min,
                           int64_t max)
 {
     domain_invalid(err, field, reason);
@@ -47,7 +47,7 @@ int domain_invalid_bounds(auth_error *err, const char *field, const char *reason
     return ERR_INVALID;
 }
 
-int domain_invalid_jv(auth_error *err, const jv_error *v)
+int domain_invalid_jv(domain_error *err, const jv_error *v)
 {
     domain_invalid(err, v->field, v->reason);
     if (v->has_min || v->has_max) {
@@ -59,7 +59,7 @@ int domain_invalid_jv(auth_error *err, const jv_error *v)
     return ERR_INVALID;
 }
 
-int domain_db_failed(auth_error *err, db *d, const char *op)
+int domain_db_failed(domain_error *err, db *d, const char *op)
 {
     char esc[256];
     log_error("database error", "\"op\":\"%s\",\"detail\":\"%s\"", op,

@@ -61,7 +61,7 @@ json_t *graph_user_summary_json(const store_user *u)
 }
 
 /* Checks that id (> 0) is the caller's own ready image media; 404 or 422 on field otherwise. */
-static int check_profile_image(db *d, int64_t me, int64_t id, const char *field, auth_error *err)
+static int check_profile_image(db *d, int64_t me, int64_t id, const char *field, domain_error *err)
 {
     store_media m;
     int rc = media_get_own(d, me, id, &m, err);
@@ -75,7 +75,7 @@ static int check_profile_image(db *d, int64_t me, int64_t id, const char *field,
 }
 
 int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
-                    auth_error *err)
+                    domain_error *err)
 {
     char norm[64];
     if (strlen(handle) >= sizeof norm)
@@ -89,7 +89,7 @@ int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
     return rc < 0 ? domain_db_failed(err, d, "graph") : 0;
 }
 
-int graph_find_user_by_id(db *d, int64_t viewer, int64_t id, store_user *out, auth_error *err)
+int graph_find_user_by_id(db *d, int64_t viewer, int64_t id, store_user *out, domain_error *err)
 {
     int rc = store_user_by_id(d, id, out);
     if (rc == ERR_NOT_FOUND ||
@@ -150,7 +150,7 @@ static const char *check_link(const char *url)
     return NULL;
 }
 
-int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_error *err)
+int graph_update_profile(db *d, store_user *me, const profile_update *u, domain_error *err)
 {
     const char *why;
     char display_name[sizeof me->display_name];
@@ -249,7 +249,7 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_er
 }
 
 int graph_follow(db *d, const store_user *me, const store_user *target, const char **state,
-                 auth_error *err)
+                 domain_error *err)
 {
     if (me->id == target->id)
         return domain_fail(err, ERR_INVALID, "cannot_follow_self", "you cannot follow yourself");
@@ -286,7 +286,7 @@ fail:
     return domain_db_failed(err, d, "graph");
 }
 
-int graph_unfollow(db *d, const store_user *me, const store_user *target, auth_error *err)
+int graph_unfollow(db *d, const store_user *me, const store_user *target, domain_error *err)
 {
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "graph");
@@ -307,7 +307,7 @@ fail:
 }
 
 int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool accept,
-                         auth_error *err)
+                         domain_error *err)
 {
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "graph");
@@ -337,7 +337,7 @@ fail:
 }
 
 int graph_set_block(db *d, const store_user *me, const store_user *target, bool on,
-                    auth_error *err)
+                    domain_error *err)
 {
     if (me->id == target->id)
         return domain_fail(err, ERR_INVALID, "cannot_block_self", "you cannot block yourself");
@@ -360,7 +360,7 @@ int graph_set_block(db *d, const store_user *me, const store_user *target, bool 
 }
 
 int graph_set_mute(db *d, const store_user *me, const store_user *target, bool on,
-                   auth_error *err)
+                   domain_error *err)
 {
     if (me->id == target->id)
         return domain_fail(err, ERR_INVALID, "cannot_mute_self", "you cannot mute yourself");

@@ -7,7 +7,8 @@
 #define STREAMHUB_DOMAIN_GRAPH_H
 
 #include "core/jsonw.h"
-#include "domain/auth.h"
+#include "domain/errors.h"
+#include "store/users.h"
 #include "store/graph.h"
 
 #include <jansson.h>
@@ -58,9 +59,9 @@ const char *graph_display_name(const store_user *u);
 /* Finds a user by handle (any case) as seen by viewer (0 = anonymous): users who block the
  * viewer do not exist for them. ERR_NOT_FOUND with err filled. */
 int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
-                    auth_error *err);
+                    domain_error *err);
 /* The same by id: 404 user_not_found for an unknown id or a user who blocks the viewer. */
-int graph_find_user_by_id(db *d, int64_t viewer, int64_t id, store_user *out, auth_error *err);
+int graph_find_user_by_id(db *d, int64_t viewer, int64_t id, store_user *out, domain_error *err);
 /* Users by id, at most GRAPH_USERS_BY_IDS_MAX (a batch lookup for clients holding ids from DMs,
  * presence or admin routes): the users among ids that graph_find_user_by_id would find, in the
  * order asked, each once; the others are left out. Returns how many, or a negative ERR_*. */
@@ -69,18 +70,18 @@ int graph_users_by_ids(db *d, int64_t viewer, const int64_t *ids, int n, store_u
 /* Blocking ends follows and requests both ways and hides the two users from each other;
  * muting only marks them (feeds will drop muted authors). Both idempotent. */
 int graph_set_block(db *d, const store_user *me, const store_user *target, bool on,
-                    auth_error *err);
+                    domain_error *err);
 int graph_set_mute(db *d, const store_user *me, const store_user *target, bool on,
-                   auth_error *err);
+                   domain_error *err);
 void graph_relationship_of(db *d, int64_t viewer, int64_t other, graph_relationship *out);
-int graph_update_profile(db *d, store_user *me, const profile_update *u, auth_error *err);
+int graph_update_profile(db *d, store_user *me, const profile_update *u, domain_error *err);
 /* Follows, or asks to when the account is private; *state is "following" or "requested". */
 int graph_follow(db *d, const store_user *me, const store_user *target, const char **state,
-                 auth_error *err);
+                 domain_error *err);
 /* Unfollows or withdraws a request; idempotent. */
-int graph_unfollow(db *d, const store_user *me, const store_user *target, auth_error *err);
+int graph_unfollow(db *d, const store_user *me, const store_user *target, domain_error *err);
 int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool accept,
-                         auth_error *err);
+                         domain_error *err);
 /* Private accounts show their lists to themselves and their followers only. */
 bool graph_may_see_lists(db *d, int64_t viewer, const store_user *owner);
 

@@ -22,7 +22,7 @@ static bool badge_valid(const char *badge)
 }
 
 int identity_set_badge(db *d, const store_user *admin, int64_t user_id, const char *badge,
-                       bool on, auth_error *err)
+                       bool on, domain_error *err)
 {
     if (!badge_valid(badge))
         return domain_invalid(err, "badge", "not_allowed");

@@ -7,13 +7,14 @@
 #ifndef STREAMHUB_DOMAIN_IDENTITY_H
 #define STREAMHUB_DOMAIN_IDENTITY_H
 
-#include "domain/auth.h"
+#include "domain/errors.h"
+#include "store/users.h"
 #include "store/identity.h"
 
 #define IDENTITY_MAX_BADGES 8
 
 /* Grants (on) or revokes a badge of user_id; idempotent; 404 for an unknown user. */
 int identity_set_badge(db *d, const store_user *admin, int64_t user_id, const char *badge,
-                       bool on, auth_error *err);
+                       bool on, domain_error *err);
 
 #endif

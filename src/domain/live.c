@@ -43,7 +43,7 @@ static long utf8_chars(const char *s)
     return n;
 }
 
-int live_room_text_check(const char *text, auth_error *err)
+int live_room_text_check(const char *text, domain_error *err)
 {
     if (!text || !*text)
         return domain_invalid(err, "text", "required");
@@ -95,7 +95,7 @@ void live_presence_end(int64_t a, int64_t b)
 }
 
 int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seconds,
-                            auth_error *err)
+                            domain_error *err)
 {
     if (seconds < 0 || seconds > LIVE_SLOW_MODE_MAX)
         return domain_invalid_bounds(err, "slow_mode_seconds", "out_of_range", 0,
@@ -106,7 +106,7 @@ int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seco
     return 0;
 }
 
-int live_room_ban(db *d, int64_t actor, const char *room, int64_t target, auth_error *err)
+int live_room_ban(db *d, int64_t actor, const char *room, int64_t target, domain_error *err)
 {
     if (actor == target)
         return domain_fail(err, ERR_INVALID, "cannot_ban_self", "you cannot ban yourself");
@@ -122,7 +122,7 @@ int live_room_ban(db *d, int64_t actor, const char *room, int64_t target, auth_e
     return 0;
 }
 
-int live_room_unban(db *d, const char *room, int64_t target, auth_error *err)
+int live_room_unban(db *d, const char *room, int64_t target, domain_error *err)
 {
     int rc = store_room_unban(d, room, target);
     if (rc == ERR_NOT_FOUND)

@@ -15,7 +15,7 @@
 #ifndef STREAMHUB_DOMAIN_LIVE_H
 #define STREAMHUB_DOMAIN_LIVE_H
 
-#include "domain/auth.h"
+#include "domain/errors.h"
 #include "store/live.h"
 
 #include <stdbool.h>
@@ -29,7 +29,7 @@
 
 bool live_room_name_valid(const char *name);
 /* 0, or ERR_INVALID with err naming field "text" (required, too_long, invalid_utf8). */
-int live_room_text_check(const char *text, auth_error *err);
+int live_room_text_check(const char *text, domain_error *err);
 
 /* Whether viewer may see target's presence. */
 bool live_presence_visible(db *d, int64_t viewer, int64_t target);
@@ -41,9 +41,9 @@ void live_presence_end(int64_t a, int64_t b);
 void live_presence_get(db *d, int64_t user_id, store_presence *out);
 
 int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seconds,
-                            auth_error *err);
+                            domain_error *err);
 /* Bans target from room (idempotent) and tells every node to remove them at once. */
-int live_room_ban(db *d, int64_t actor, const char *room, int64_t target, auth_error *err);
-int live_room_unban(db *d, const char *room, int64_t target, auth_error *err);
+int live_room_ban(db *d, int64_t actor, const char *room, int64_t target, domain_error *err);
+int live_room_unban(db *d, const char *room, int64_t target, domain_error *err);
 
 #endif

@@ -210,7 +210,7 @@ static void remove_media_objects(int64_t id)
 }
 
 int media_ingest(db *d, const store_user *owner, const char *src_path, const char *filename,
-                 bool move, store_media *out, auth_error *err)
+                 bool move, store_media *out, domain_error *err)
 {
     struct stat st;
     if (stat(src_path, &st) < 0 || !S_ISREG(st.st_mode))
@@ -256,7 +256,7 @@ int media_ingest(db *d, const store_user *owner, const char *src_path, const cha
 }
 
 int media_ingest_image_fd(db *d, const store_user *owner, int fd, uint64_t size,
-                          const char *filename, store_media *out, auth_error *err)
+                          const char *filename, store_media *out, domain_error *err)
 {
     if (fd < 0 || size == 0)
         return domain_invalid(err, "file", "empty");
@@ -297,13 +297,13 @@ int media_ingest_image_fd(db *d, const store_user *owner, int fd, uint64_t size,
 }
 
 int media_list_own(db *d, int64_t owner, int64_t before_id, int max, store_media *out, bool *posted,
-                   auth_error *err)
+                   domain_error *err)
 {
     int n = store_media_list(d, owner, before_id, max, out, posted);
     return n < 0 ? domain_db_failed(err, d, "media") : n;
 }
 
-int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, auth_error *err)
+int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, domain_error *err)
 {
     int rc = store_media_get(d, id, out);
     if (rc == 0 && out->owner_id != viewer) {
@@ -398,7 +398,7 @@ void media_remove_files(int64_t id)
     remove_media_objects(id);
 }
 
-int media_delete(db *d, int64_t owner, int64_t id, auth_error *err)
+int media_delete(db *d, int64_t owner, int64_t id, domain_error *err)
 {
     store_media m;
     int rc = media_get_own(d, owner, id, &m, err);

@@ -14,7 +14,8 @@
 #ifndef STREAMHUB_DOMAIN_MEDIA_H
 #define STREAMHUB_DOMAIN_MEDIA_H
 
-#include "domain/auth.h"
+#include "domain/errors.h"
+#include "store/users.h"
 #include "jobs/queue.h"
 #include "store/media.h"
 #include "store/objects.h"
@@ -30,18 +31,18 @@
 int media_configure(const char *data_dir, int64_t max_duration_s);
 /* Takes the file at src_path (moved when move, else copied) as the owner's new media. */
 int media_ingest(db *d, const store_user *owner, const char *src_path, const char *filename,
-                 bool move, store_media *out, auth_error *err);
+                 bool move, store_media *out, domain_error *err);
 /* The same for a body the HTTP layer spooled (POST /api/v1/media): size bytes of fd are copied
  * in. Only images come this way (videos use resumable uploads): others are 422
  * use_resumable_upload. */
 int media_ingest_image_fd(db *d, const store_user *owner, int fd, uint64_t size,
-                          const char *filename, store_media *out, auth_error *err);
+                          const char *filename, store_media *out, domain_error *err);
 /* The owner's media, every state (drafts, uploads being processed, failed), newest first: up to
  * max with ids below before_id (0: from the newest); see store_media_list. */
 int media_list_own(db *d, int64_t owner, int64_t before_id, int max, store_media *out, bool *posted,
-                   auth_error *err);
+                   domain_error *err);
 /* The viewer's own media (404 for anyone else's). */
-int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, auth_error *err);
+int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, domain_error *err);
 /* Signed media URLs. A player fetching HLS cannot send an Authorization header, so the API
  * hands out URLs that carry their own permission: an expiry (Unix seconds) and an HMAC-SHA256
  * over the path and expiry with a key derived from the server secret (set at start-up, the same
@@ -58,7 +59,7 @@ int media_open_file(int64_t id, const char *rel, int *fd, object_info *info);
 /* Deletes the owner's media: cancels its processing (a running transcode stops at its next
  * progress report) and removes its files. 409 media_in_use while a live post shows it; deleting
  * the post first (posts_delete) takes the media with it. */
-int media_delete(db *d, int64_t owner, int64_t id, auth_error *err);
+int media_delete(db *d, int64_t owner, int64_t id, domain_error *err);
 
 /* Removes a media record's files (after its row is gone). */
 void media_remove_files(int64_t id);

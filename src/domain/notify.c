@@ -161,7 +161,7 @@ static bool still_visible(db *d, int64_t viewer, const store_notification *n, st
         return true;
     store_post p;
     store_user author;
-    auth_error err;
+    domain_error err;
     return posts_get_visible(d, viewer, n->post_id, &p, &author, &err) == 0;
 }
 
@@ -226,7 +226,7 @@ int64_t notify_unread(db *d, int64_t viewer)
     return rc < 0 ? rc : count;
 }
 
-int notify_mark_read(db *d, int64_t viewer, const int64_t *ids, int n_ids, auth_error *err)
+int notify_mark_read(db *d, int64_t viewer, const int64_t *ids, int n_ids, domain_error *err)
 {
     int64_t now = now_ms();
     if (db_begin(d) < 0)

@@ -13,7 +13,7 @@
 #ifndef STREAMHUB_DOMAIN_NOTIFY_H
 #define STREAMHUB_DOMAIN_NOTIFY_H
 
-#include "domain/auth.h"
+#include "domain/errors.h"
 #include <jansson.h>
 #include "store/notifications.h"
 #include "store/posts.h"
@@ -53,6 +53,6 @@ int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *o
 #define NOTIFY_UNREAD_SCAN_MAX 1000
 int64_t notify_unread(db *d, int64_t viewer);
 /* Marks the given ids read (ids of others are ignored), or all when n_ids is negative. */
-int notify_mark_read(db *d, int64_t viewer, const int64_t *ids, int n_ids, auth_error *err);
+int notify_mark_read(db *d, int64_t viewer, const int64_t *ids, int n_ids, domain_error *err);
 
 #endif

@@ -127,7 +127,7 @@ bool posts_edit_shown(int64_t viewer, const store_user *author, const store_post
     return false;
 }
 
-static int check_fields(const char *caption, const char *visibility, auth_error *err)
+static int check_fields(const char *caption, const char *visibility, domain_error *err)
 {
     if (caption && utf8_length(caption) > POST_CAPTION_MAX_CHARS)
         return domain_invalid_bounds(err, "caption", "too_long", -1, POST_CAPTION_MAX_CHARS);
@@ -138,7 +138,7 @@ static int check_fields(const char *caption, const char *visibility, auth_error 
 
 /* Circle visibility needs one of the author's circles, and a circle id needs that visibility. */
 static int check_circle(db *d, const store_user *me, const char *visibility, int64_t circle_id,
-                        auth_error *err)
+                        domain_error *err)
 {
     bool circle = !strcmp(visibility, "circle");
     if (circle && !circle_id)
@@ -181,7 +181,7 @@ static int link_caption(db *d, const store_user *author, const store_post *p)
 /* Loads the source of a duet, stitch or share the creator may see, and applies its author's
  * switches. */
 static int check_source(db *d, const store_user *me, int64_t source_id, const char *kind,
-                        store_post *src, store_user *src_author, auth_error *err)
+                        store_post *src, store_user *src_author, domain_error *err)
 {
     int rc = posts_get_visible(d, me->id, source_id, src, src_author, err);
     if (rc == ERR_NOT_FOUND)
@@ -207,7 +207,7 @@ static int check_source(db *d, const store_user *me, int64_t source_id, const ch
  * public post of a public account (the gate intersects the audiences at every read anyway; this
  * refuses a post that would claim an audience it can never have). */
 static int check_derived(const char *visibility, const store_post *src,
-                         const store_user *src_author, auth_error *err)
+                         const store_user *src_author, domain_error *err)
 {
     bool source_public = !strcmp(src->visibility, "public") && !src_author->is_private;
     if (!strcmp(visibility, "public") && !source_public)
@@ -216,7 +216,7 @@ static int check_derived(const char *visibility, const store_post *src,
 }
 
 int posts_create(db *d, const store_user *me, const post_input *in, store_post *out,
-                 auth_error *err)
+                 domain_error *err)
 {
     const char *type = in->type ? in->type : "text";
     bool story = !strcmp(type, "story"), share = in->share_of != 0;
@@ -316,7 +316,7 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
 }
 
 int posts_get_visible(db *d, int64_t viewer, int64_t id, store_post *out, store_user *author,
-                      auth_error *err)
+                      domain_error *err)
 {
     int rc = store_post_get(d, id, out);
     if (rc == 0)
@@ -327,7 +327,7 @@ int posts_get_visible(db *d, int64_t viewer, int64_t id, store_post *out, store_
 }
 
 int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
-               const char *visibility, int64_t circle_id, store_post *out, auth_error *err)
+               const char *visibility, int64_t circle_id, store_post *out, domain_error *err)
 {
     if (caption && !*caption)
         return domain_invalid(err, "caption", "required");
@@ -371,7 +371,7 @@ int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
     return 0;
 }
 
-int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err)
+int posts_delete(db *d, const store_user *me, int64_t id, domain_error *err)
 {
     store_post p;
     store_user author;
@@ -420,7 +420,7 @@ static bool reaction_valid(const char *t)
 
 /* Runs a reaction change on a post the viewer may see, in one transaction. */
 static int change_reaction(db *d, const store_user *me, int64_t id, const char *type,
-                           auth_error *err)
+                           domain_error *err)
 {
     store_post p;
     store_user author;
@@ -443,20 +443,20 @@ static int change_reaction(db *d, const store_user *me, int64_t id, const char *
     return 0;
 }
 
-int posts_react(db *d, const store_user *me, int64_t id, const char *type, auth_error *err)
+int posts_react(db *d, const store_user *me, int64_t id, const char *type, domain_error *err)
 {
     if (!reaction_valid(type))
         return domain_invalid(err, "type", "not_allowed");
     return change_reaction(d, me, id, type, err);
 }
 
-int posts_unreact(db *d, const store_user *me, int64_t id, auth_error *err)
+int posts_unreact(db *d, const store_user *me, int64_t id, domain_error *err)
 {
     return change_reaction(d, me, id, NULL, err);
 }
 
 int posts_set_comments(db *d, const store_user *me, int64_t id, bool on, store_post *out,
-                       auth_error *err)
+                       domain_error *err)
 {
     store_user author;
     int rc = posts_get_visible(d, me->id, id, out, &author, err);
@@ -470,7 +470,7 @@ int posts_set_comments(db *d, const store_user *me, int64_t id, bool on, store_p
     return 0;
 }
 
-static int check_body(const char *body, auth_error *err)
+static int check_body(const char *body, domain_error *err)
 {
     if (!body || !*body)
         return domain_invalid(err, "body", "required");
@@ -505,7 +505,7 @@ static int notify_comment(db *d, const store_user *me, const store_post *p,
 }
 
 int comments_create(db *d, const store_user *me, int64_t post_id, const char *body,
-                    int64_t parent_id, store_comment *out, auth_error *err)
+                    int64_t parent_id, store_comment *out, domain_error *err)
 {
     int rc = check_body(body, err);
     if (rc < 0)
@@ -550,7 +550,7 @@ int comments_create(db *d, const store_user *me, int64_t post_id, const char *bo
 
 /* Loads a live comment whose post the viewer may see. */
 static int visible_comment(db *d, int64_t viewer, int64_t id, store_comment *c, store_post *p,
-                           auth_error *err)
+                           domain_error *err)
 {
     store_user author;
     int rc = store_comment_get(d, id, c);
@@ -564,7 +564,7 @@ static int visible_comment(db *d, int64_t viewer, int64_t id, store_comment *c, 
 }
 
 int comments_edit(db *d, const store_user *me, int64_t id, const char *body, store_comment *out,
-                  auth_error *err)
+                  domain_error *err)
 {
     int rc = check_body(body, err);
     store_post p;
@@ -581,7 +581,7 @@ int comments_edit(db *d, const store_user *me, int64_t id, const char *body, sto
     return 0;
 }
 
-int comments_delete(db *d, const store_user *me, int64_t id, auth_error *err)
+int comments_delete(db *d, const store_user *me, int64_t id, domain_error *err)
 {
     store_comment c;
     store_post p;
@@ -603,7 +603,7 @@ int comments_delete(db *d, const store_user *me, int64_t id, auth_error *err)
     return 0;
 }
 
-int posts_save(db *d, const store_user *me, int64_t id, bool on, auth_error *err)
+int posts_save(db *d, const store_user *me, int64_t id, bool on, domain_error *err)
 {
     store_post p;
     store_user author;
@@ -625,7 +625,7 @@ int posts_save(db *d, const store_user *me, int64_t id, bool on, auth_error *err
 }
 
 int comments_like(db *d, const store_user *me, int64_t id, bool on, store_comment *out,
-                  auth_error *err)
+                  domain_error *err)
 {
     store_post p;
     int rc = visible_comment(d, me->id, id, out, &p, err);
@@ -648,7 +648,7 @@ int comments_like(db *d, const store_user *me, int64_t id, bool on, store_commen
 }
 
 int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *counted,
-               store_post *out, auth_error *err)
+               store_post *out, domain_error *err)
 {
     if (watch_ms < 0 || watch_ms > POSTS_MAX_WATCH_MS)
         return domain_invalid_bounds(err, "watch_ms", "out_of_range", 0, POSTS_MAX_WATCH_MS);

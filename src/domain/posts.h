@@ -7,7 +7,8 @@
 #ifndef STREAMHUB_DOMAIN_POSTS_H
 #define STREAMHUB_DOMAIN_POSTS_H
 
-#include "domain/auth.h"
+#include "domain/errors.h"
+#include "store/users.h"
 #include "store/posts.h"
 
 #include <stdbool.h>
@@ -43,10 +44,10 @@ typedef struct post_input {
  * author; only public posts of public accounts can be shared (a share is a post of type
  * "share" whose caption is the optional comment). */
 int posts_create(db *d, const store_user *me, const post_input *in, store_post *out,
-                 auth_error *err);
+                 domain_error *err);
 /* Loads a post the viewer may see (404 otherwise) and its author. */
 int posts_get_visible(db *d, int64_t viewer, int64_t id, store_post *out, store_user *author,
-                      auth_error *err);
+                      domain_error *err);
 /* Whether an earlier version (written for old_visibility) of a post the viewer may see is
  * shown to them: the author sees every version, anyone else only versions whose audience held
  * the post's current audience (public > followers > friends; circle and private versions never),
@@ -55,38 +56,38 @@ bool posts_edit_shown(int64_t viewer, const store_user *author, const store_post
                       const char *old_visibility);
 /* circle_id is needed when visibility becomes "circle"; NULL fields are left as they are. */
 int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
-               const char *visibility, int64_t circle_id, store_post *out, auth_error *err);
-int posts_delete(db *d, const store_user *me, int64_t id, auth_error *err);
+               const char *visibility, int64_t circle_id, store_post *out, domain_error *err);
+int posts_delete(db *d, const store_user *me, int64_t id, domain_error *err);
 
 /* Reaction types: like, love, laugh, wow, sad, fire. Setting is idempotent and replaces an
  * earlier type; the viewer must be able to see the post. */
-int posts_react(db *d, const store_user *me, int64_t id, const char *type, auth_error *err);
-int posts_unreact(db *d, const store_user *me, int64_t id, auth_error *err);
+int posts_react(db *d, const store_user *me, int64_t id, const char *type, domain_error *err);
+int posts_unreact(db *d, const store_user *me, int64_t id, domain_error *err);
 
 /* Turns comments on or off for one post (author only). */
 int posts_set_comments(db *d, const store_user *me, int64_t id, bool on, store_post *out,
-                       auth_error *err);
+                       domain_error *err);
 /* Comments need a post the viewer may see with comments on; a reply names its parent, and a
  * reply to a reply joins the parent's thread (one level deep). Edits: the comment's author.
  * Deletion: the comment's author or the post's author. */
 int comments_create(db *d, const store_user *me, int64_t post_id, const char *body,
-                    int64_t parent_id, store_comment *out, auth_error *err);
+                    int64_t parent_id, store_comment *out, domain_error *err);
 int comments_edit(db *d, const store_user *me, int64_t id, const char *body, store_comment *out,
-                  auth_error *err);
-int comments_delete(db *d, const store_user *me, int64_t id, auth_error *err);
+                  domain_error *err);
+int comments_delete(db *d, const store_user *me, int64_t id, domain_error *err);
 /* For a page of one post's comments: whether the viewer likes each (liked NULL for an anonymous
  * viewer) and each one's count of live replies, one statement per STORE_POSTS_BY_IDS_MAX
  * comments. */
 int comments_states(db *d, int64_t viewer, int64_t post_id, const store_comment *list, int n,
                     bool *liked, int64_t *reply_count);
 /* Saves are private bookmarks of posts the viewer may see; idempotent both ways. */
-int posts_save(db *d, const store_user *me, int64_t id, bool on, auth_error *err);
+int posts_save(db *d, const store_user *me, int64_t id, bool on, domain_error *err);
 /* Likes or unlikes a comment on a post the viewer may see; idempotent. out gets the comment. */
 int comments_like(db *d, const store_user *me, int64_t id, bool on, store_comment *out,
-                  auth_error *err);
+                  domain_error *err);
 /* Records a view with its watch time; *counted tells whether it raised view_count (the first
  * view of this viewer in the window, never the author's own). Viewing a story marks it seen. */
 int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *counted,
-               store_post *out, auth_error *err);
+               store_post *out, domain_error *err);
 
 #endif

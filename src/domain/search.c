@@ -147,7 +147,7 @@ static uint32_t fnv1a(uint32_t h, const void *data, size_t n)
     return h;
 }
 
-int search_parse(const char *q, const char *type, search_query *out, auth_error *err)
+int search_parse(const char *q, const char *type, search_query *out, domain_error *err)
 {
     memset(out, 0, sizeof *out);
     if (!q)
@@ -222,7 +222,7 @@ void search_cursor_format(const search_query *q, const store_search_key *k,
 }
 
 int search_cursor_parse(const search_query *q, const char *cursor, store_search_key *out,
-                        auth_error *err)
+                        domain_error *err)
 {
     unsigned char text[112];
     size_t len, in_len = strlen(cursor);
@@ -263,7 +263,7 @@ static store_search_query store_query(const search_query *q)
 
 int search_users(db *d, const search_query *q, int64_t viewer, const store_search_key *after,
                  int limit, store_user *out, store_search_key *next, bool *has_next,
-                 auth_error *err)
+                 domain_error *err)
 {
     *has_next = false;
     if (!q->handle_prefix[0] && !q->n_words)
@@ -282,7 +282,7 @@ int search_users(db *d, const search_query *q, int64_t viewer, const store_searc
 
 int search_posts(db *d, const search_query *q, int64_t viewer, const store_search_key *after,
                  int limit, search_post_hit *out, store_search_key *next, bool *has_next,
-                 auth_error *err)
+                 domain_error *err)
 {
     *has_next = false;
     if (!q->n_words)
@@ -325,7 +325,7 @@ int search_posts(db *d, const search_query *q, int64_t viewer, const store_searc
 }
 
 int search_hashtags(db *d, const search_query *q, const store_search_key *after, int limit,
-                    store_hashtag *out, store_search_key *next, bool *has_next, auth_error *err)
+                    store_hashtag *out, store_search_key *next, bool *has_next, domain_error *err)
 {
     *has_next = false;
     if (!q->hashtag_prefix[0])

@@ -22,7 +22,8 @@
 #ifndef STREAMHUB_DOMAIN_SEARCH_H
 #define STREAMHUB_DOMAIN_SEARCH_H
 
-#include "domain/auth.h"
+#include "domain/errors.h"
+#include "store/users.h"
 #include "store/search.h"
 
 #include <stdbool.h>
@@ -50,7 +51,7 @@ typedef struct search_query {
  * one tag prefix ("#" optional); a query that cannot be a tag matches nothing. Returns 0, or
  * ERR_INVALID with err naming the field: q required / too_long / invalid_format (not UTF-8),
  * type not_allowed. */
-int search_parse(const char *q, const char *type, search_query *out, auth_error *err);
+int search_parse(const char *q, const char *type, search_query *out, domain_error *err);
 
 /* The opaque cursor for the page after key k. */
 void search_cursor_format(const search_query *q, const store_search_key *k,
@@ -58,13 +59,13 @@ void search_cursor_format(const search_query *q, const store_search_key *k,
 /* Reads a cursor made by search_cursor_format for the same query; ERR_INVALID (field cursor,
  * reason invalid_format, or query_changed when it belongs to another query or type). */
 int search_cursor_parse(const search_query *q, const char *cursor, store_search_key *out,
-                        auth_error *err);
+                        domain_error *err);
 
 /* Up to limit users in ranked order after *after (NULL = first page). out needs room for
  * limit + 1 users. *has_next tells whether another page follows, and *next is then its key. */
 int search_users(db *d, const search_query *q, int64_t viewer, const store_search_key *after,
                  int limit, store_user *out, store_search_key *next, bool *has_next,
-                 auth_error *err);
+                 domain_error *err);
 
 typedef struct search_post_hit {
     store_post post;
@@ -77,11 +78,11 @@ typedef struct search_post_hit {
  * nor skip a post. out needs room for limit hits. */
 int search_posts(db *d, const search_query *q, int64_t viewer, const store_search_key *after,
                  int limit, search_post_hit *out, store_search_key *next, bool *has_next,
-                 auth_error *err);
+                 domain_error *err);
 
 /* Hashtags with live posts whose tag starts with the query: the exact tag first, then by post
  * count. Same paging contract as search_users. */
 int search_hashtags(db *d, const search_query *q, const store_search_key *after, int limit,
-                    store_hashtag *out, store_search_key *next, bool *has_next, auth_error *err);
+                    store_hashtag *out, store_search_key *next, bool *has_next, domain_error *err);
 
 #endif

@@ -94,7 +94,7 @@ static bool parse_metadata(const char *m, char *filename, size_t n)
 }
 
 int uploads_create(db *d, const store_user *me, int64_t length, bool defer, const char *metadata,
-                   store_upload *out, auth_error *err)
+                   store_upload *out, domain_error *err)
 {
     memset(out, 0, sizeof *out);
     if (!defer && length < 0)
@@ -130,7 +130,7 @@ int uploads_create(db *d, const store_user *me, int64_t length, bool defer, cons
     return 0;
 }
 
-int uploads_get_own(db *d, int64_t owner, int64_t id, store_upload *out, auth_error *err)
+int uploads_get_own(db *d, int64_t owner, int64_t id, store_upload *out, domain_error *err)
 {
     int rc = store_upload_get(d, id, out);
     if (rc == ERR_NOT_FOUND || (rc == 0 && out->owner_id != owner))
@@ -143,7 +143,7 @@ int uploads_get_own(db *d, int64_t owner, int64_t id, store_upload *out, auth_er
 }
 
 /* Upload-Checksum: "<sha1|sha256> <base64 digest>" checked against the spooled body. */
-static int verify_checksum(const char *header, int fd, uint64_t size, auth_error *err)
+static int verify_checksum(const char *header, int fd, uint64_t size, domain_error *err)
 {
     char algo[16];
     const char *space = strchr(header, ' ');
@@ -196,7 +196,7 @@ static int write_at(int part, int body, int64_t offset, uint64_t size)
 }
 
 /* The last byte is in: the file becomes the owner's media (which takes it over). */
-static int finish(db *d, const store_user *me, store_upload *u, auth_error *err)
+static int finish(db *d, const store_user *me, store_upload *u, domain_error *err)
 {
     char path[4200];
     part_path(u->id, path, sizeof path);
@@ -217,7 +217,7 @@ static int finish(db *d, const store_user *me, store_upload *u, auth_error *err)
 
 int uploads_append(db *d, const store_user *me, int64_t id, int64_t offset, int body_fd,
                    uint64_t size, bool cut, const char *checksum, int64_t length, store_upload *out,
-                   auth_error *err)
+                   domain_error *err)
 {
     int rc = uploads_get_own(d, me->id, id, out, err);
     if (rc < 0)
@@ -284,7 +284,7 @@ int uploads_append(db *d, const store_user *me, int64_t id, int64_t offset, int 
     return 0;
 }
 
-int uploads_terminate(db *d, int64_t owner, int64_t id, auth_error *err)
+int uploads_terminate(db *d, int64_t owner, int64_t id, domain_error *err)
 {
     store_upload u;
     int rc = uploads_get_own(d, owner, id, &u, err);

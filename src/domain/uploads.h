@@ -9,7 +9,8 @@
 #ifndef STREAMHUB_DOMAIN_UPLOADS_H
 #define STREAMHUB_DOMAIN_UPLOADS_H
 
-#include "domain/auth.h"
+#include "domain/errors.h"
+#include "store/users.h"
 #include "store/uploads.h"
 
 #include <stdbool.h>
@@ -22,9 +23,9 @@ int64_t uploads_max_size(void);
 
 /* length < 0 with defer: Upload-Defer-Length. metadata is the Upload-Metadata header or NULL. */
 int uploads_create(db *d, const store_user *me, int64_t length, bool defer, const char *metadata,
-                   store_upload *out, auth_error *err);
+                   store_upload *out, domain_error *err);
 /* The caller's upload; 404 upload_not_found, 410 upload_expired. */
-int uploads_get_own(db *d, int64_t owner, int64_t id, store_upload *out, auth_error *err);
+int uploads_get_own(db *d, int64_t owner, int64_t id, store_upload *out, domain_error *err);
 /* Appends size bytes of body_fd (from its start) at offset. cut: the body ended early (the
  * client left), and what arrived is kept the same way, unless it carried a checksum, which a
  * prefix cannot match (460 checksum_unverifiable, nothing kept). checksum is the Upload-Checksum
@@ -34,8 +35,8 @@ int uploads_get_own(db *d, int64_t owner, int64_t id, store_upload *out, auth_er
  * media; out->media_id says which. */
 int uploads_append(db *d, const store_user *me, int64_t id, int64_t offset, int body_fd,
                    uint64_t size, bool cut, const char *checksum, int64_t length, store_upload *out,
-                   auth_error *err);
-int uploads_terminate(db *d, int64_t owner, int64_t id, auth_error *err);
+                   domain_error *err);
+int uploads_terminate(db *d, int64_t owner, int64_t id, domain_error *err);
 /* Removes expired unfinished uploads and their files; returns how many. */
 int uploads_expire(db *d, int64_t now);
 

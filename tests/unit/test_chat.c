@@ -23,7 +23,7 @@
 #include "store/migrate.h"
 #include "store/users.h"
 
-static int parse(const char *text, bool ws, chat_draft *dr, auth_error *err)
+static int parse(const char *text, bool ws, chat_draft *dr, domain_error *err)
 {
     json_t *body = json_loads(text, 0, NULL);
     assert_non_null(body);
@@ -39,7 +39,7 @@ static int parse(const char *text, bool ws, chat_draft *dr, auth_error *err)
 static void test_draft_limits(void **state)
 {
     chat_draft dr;
-    auth_error err;
+    domain_error err;
     assert_int_equal(
         parse("{\"text\":\"hi\",\"client_id\":\"k\",\"reply_to\":\"7\"}", false, &dr, &err), 0);
     assert_string_equal(dr.text, "hi");
@@ -162,7 +162,7 @@ static int64_t send_text(int64_t me, int64_t conv, const char *text, const char 
 {
     chat_draft dr = {.conversation_id = conv, .text = text, .client_id = client_id};
     store_message m;
-    auth_error err = {0};
+    domain_error err = {0};
     bool ex;
     int rc = chat_send(d, me, &dr, &m, existing ? existing : &ex, &err);
     if (rc < 0)
@@ -177,7 +177,7 @@ static void test_rules(void **state)
     int64_t a = user("ua", false), b = user("ub", false), p = user("up", true),
             x = user("ux", false);
     store_conversation c, again;
-    auth_error err = {0};
+    domain_error err = {0};
     bool created;
     assert_int_equal(chat_open_direct(d, a, b, &c, &created, &err), 0);
     assert_true(created);
@@ -239,7 +239,7 @@ static void test_group_limits(void **state)
         members[i] = user(h, false);
     }
     store_conversation g;
-    auth_error err = {0};
+    domain_error err = {0};
     /* 256 in all with the creator: one more does not fit at creation... */
     assert_int_equal(chat_create_group(d, owner, "big", members, CHAT_GROUP_MAX, &g, &err),
                      ERR_INVALID);

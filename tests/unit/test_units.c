@@ -428,7 +428,7 @@ static void test_migrations(void **state)
 static void test_search_parse(void **state)
 {
     search_query q;
-    auth_error err = {0};
+    domain_error err = {0};
     assert_int_equal(search_parse("  Sun SET \t", "posts", &q, &err), 0);
     assert_int_equal(q.type, SEARCH_POSTS);
     assert_string_equal(q.fts5, "\"sun\" \"set\"*");
@@ -492,7 +492,7 @@ static void test_search_parse(void **state)
 static void test_search_cursor(void **state)
 {
     search_query q, other;
-    auth_error err = {0};
+    domain_error err = {0};
     store_search_key k = {.bucket = 1, .score = 1234567, .followers = 42, .id = 383678566308511744};
     store_search_key back;
     char cursor[SEARCH_CURSOR_MAX];
@@ -545,7 +545,7 @@ static void test_search_sqlite(void **state)
     store_post posts[4];
     store_search_key keys[4];
     search_query q;
-    auth_error aerr = {0};
+    domain_error aerr = {0};
     const char *nasty[] = {"\"",     "*",     "(",        ")",    "NEAR", "NEAR(a b)",
                            "a OR b", "-sun",  "caption:sun", "sun*", "^sun", "'",
                            "\\",     "a AND", "NOT",      "{caption}: x", "\"sun", "😀",
@@ -711,7 +711,7 @@ static void test_textfold(void **state)
 static void test_search_parse_arabic(void **state)
 {
     search_query a, b;
-    auth_error err = {0};
+    domain_error err = {0};
     static const char *pairs[][2] = {
         {"مدرسة", "مدرسه"}, {"أحمد", "احمد"},    {"مُحَمَّد", "محمد"},
         {"على", "علي"},     {"جمـــيل", "جميل"}, {"أحمد مُحَمَّد ٢٠٢٤", "احمد محمد 2024"},
@@ -749,7 +749,7 @@ static void test_search_parse_arabic(void **state)
 static int search_count(db *d, const char *q, const char *type)
 {
     search_query sq;
-    auth_error err = {0};
+    domain_error err = {0};
     assert_int_equal(search_parse(q, type, &sq, &err), 0);
     store_search_query s = {sq.handle_prefix, sq.fts5, sq.tsquery};
     store_user users[4];
