@@ -5,7 +5,7 @@
 #           package list's pkg-config files (scripts/check-runtime-deps.sh)
 #   layers  includes follow the layer graph of docs/architecture.md (scripts/check-layers.py);
 #           symbols are checked by the build itself (the layer-check-* link targets)
-#   unit    C unit tests (cmocka, TAP output)
+#   unit    C unit tests (cmocka, TAP output), build/tests/unit/test_* and its subfolders
 #   sqlite  e2e suites (node --test) against the binary on SQLite
 #   pg      the same suites against a throwaway PostgreSQL server
 #   asan    the e2e suites on an AddressSanitizer + UndefinedBehaviorSanitizer build
@@ -93,10 +93,11 @@ fi
 if wants unit; then
   echo "== unit: C unit tests"
   pass=0 fail=0
-  for t in build/tests/unit/test_*; do
-    [ -x "$t" ] && [ -f "$t" ] || continue
-    log="$logs/unit-$(basename "$t").log"
-    CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
+  # the flat suites and those in the folders that mirror src/ (tests/unit/domain/...)
+  while IFS= read -r t; do
+    name=${t#build/tests/unit/}
+    log="$logs/unit-${name//\//-}.log"
+    CMOCKA_MESSAGE_OUTPUT=TAP "$t" </dev/null >"$log" 2>&1
     status=$?
     p=$(grep -c '^ok ' "$log")
     f=$(grep -c '^not ok ' "$log")
@@ -104,7 +105,7 @@ if wants unit; then
     [ "$status" != 0 ] && [ "$f" = 0 ] && f=1
     pass=$((pass + p))
     fail=$((fail + f))
-  done
+  done < <(find build/tests/unit -name 'test_*' -type f -executable | sort)
   record unit "$pass" "$fail"
 fi
 
