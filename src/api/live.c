@@ -149,8 +149,7 @@ void api_users_presence(http_req *req, http_res *res)
     }
     store_presence s;
     live_presence_get(d, target.id, &s);
-    http_res_json(res, 200,
-                  json_pack("{s:o, s:s, s:o}", "user_id", json_id(target.id), "status", s.status,
-                            "last_seen_at",
-                            s.last_seen_at ? json_time(s.last_seen_at) : json_null()));
+    http_res_json(res, 200, json_pack("{s:o, s:s, s:o}", "user_id", json_id(target.id), "status",
+                                      s.status, "last_seen_at",
+                                      s.last_seen_at ? json_time(s.last_seen_at) : json_null()));
 }

@@ -33,11 +33,7 @@ static long utf8_chars(const char *s)
 {
     long n = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; n++) {
-        int len = *p < 0x80         ? 1
-                  : (*p >> 5) == 6  ? 2
-                  : (*p >> 4) == 14 ? 3
-                  : (*p >> 3) == 30 ? 4
-                                    : 0;
+        int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
         if (!len)
             return -1;
         for (int i = 1; i < len; i++)
