@@ -6,6 +6,8 @@
 
 #include "api/api.h"
 
+#include "core/bus.h"
+
 #include "core/id.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -185,11 +187,37 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
                        .database_url = a->database_url,
                        .database_kind = a->database_kind,
                        .started_ms = a->started_ms};
+    /* Realtime services (services/), serve only: each gets its own options, not the app. The
+     * bus backend is chosen first; in-process until the scale-out issue adds Redis. */
+    if (a->realtime) {
+        if ((rc = bus_open(&bus_inproc, NULL, err, err_size)) < 0)
+            return rc;
+        presence_options po = {.database_url = a->database_url,
+                               .enabled = a->cfg.presence,
+                               .grace_ms = a->cfg.presence_grace * 1000};
+        rooms_options ro = {.members_interval_ms = a->cfg.room_members_interval * 1000,
+                            .caps = {.per_socket = a->cfg.ws_rooms_per_socket,
+                                     .per_user = a->cfg.ws_rooms_per_user}};
+        sse_options so = {.heartbeat_ms = a->cfg.sse_heartbeat * 1000,
+                          .streams_per_user = a->cfg.sse_streams_per_user};
+        if (!(a->api.presence = presence_open(&po, err, err_size)) ||
+            !(a->api.rooms = rooms_open(&ro, err, err_size)) ||
+            !(a->api.sse = sse_open(&so, err, err_size)))
+            return ERR_INTERNAL;
+    }
     return 0;
 }
 
 void app_close(app *a)
 {
+    sse_close(a->api.sse);
+    rooms_close(a->api.rooms);
+    presence_close(a->api.presence);
+    a->api.sse = NULL;
+    a->api.rooms = NULL;
+    a->api.presence = NULL;
+    if (a->realtime)
+        bus_close();
     job_runner_stop(a->jobs);
     a->jobs = NULL;
     maintenance_stop(a->maintenance);

@@ -29,11 +29,13 @@ typedef struct app {
     job_runner *jobs;
     http_server *http;
     int64_t started_ms;
+    bool realtime; /* serve sets it before app_open: start the realtime services (services/) */
     api_env api; /* what the API layer sees of this app; handed to http/ and ws/ as `app` */
 } app;
 
 /* Creates the data dir, resolves the database URL, applies migrations, loads or creates the
- * JWT secret and builds the services. start_outbox starts message delivery. */
+ * JWT secret and builds the services. start_outbox starts message delivery; a->realtime the
+ * presence, rooms and SSE services (into a->api). */
 int app_open(app *a, bool start_outbox, char *err, size_t err_size);
 void app_close(app *a);
 

@@ -70,6 +70,7 @@ static int cmd_serve(app *a)
     sigset_t stop;
     block_stop_signals(&stop);
     char err[512];
+    a->realtime = true;
     if (app_open(a, true, err, sizeof err) < 0) {
         fprintf(stderr, "streamhub: %s\n", err);
         return 1;
@@ -77,8 +78,7 @@ static int cmd_serve(app *a)
     /* The hub comes up before the HTTP server so that no upgrade finds it missing; its
      * commands are registered before it starts. */
     api_realtime_register();
-    api_live_ws_register(); /* presence and rooms (api/live_ws.c) */
-    api_live_start(&a->api);
+    api_live_ws_register(&a->api); /* presence and rooms (api/live_ws.c) */
     api_conversations_ws_register();
     api_realtime_limits(&a->cfg);
     ws_hub_options wo = {

@@ -13,6 +13,9 @@
 #include "domain/auth.h"
 #include "domain/feed.h"
 #include "http/http.h"
+#include "services/presence.h"
+#include "services/rooms.h"
+#include "services/sse.h"
 #include "store/db.h"
 #include "store/media.h"
 #include "store/posts.h"
@@ -34,6 +37,10 @@ typedef struct api_env {
     const char *database_url;
     const char *database_kind; /* "sqlite" or "postgres" */
     int64_t started_ms;
+    /* the realtime services app_open started for serve (NULL in other commands) */
+    presence_service *presence;
+    rooms_service *rooms;
+    sse_service *sse;
 } api_env;
 
 /* Per worker-thread context of the HTTP worker pools and the hub's blocking socket commands:
@@ -194,15 +201,10 @@ void api_notifications_prefs(http_req *req, http_res *res);
 void api_notifications_set_prefs(http_req *req, http_res *res);
 
 /* Realtime (issue 5): the SSE stream (events.c), presence and rooms over REST (live.c) and
- * their socket commands (live_ws.c). api_live_ws_register registers the socket commands and the
- * session hook (before the hub starts); api_live_start starts the presence and room threads
- * with the app's options and database. */
+ * their socket commands (live_ws.c), over the services of env (services/). api_live_ws_register
+ * registers the socket commands (before the hub starts); env outlives the hub. */
 void api_events(http_req *req, http_res *res);
-void api_live_ws_register(void);
-void api_live_start(const api_env *a);
-/* This node's member count of a room (0 when nobody joined). */
-int api_live_room_members(const char *room);
-bool api_live_presence_enabled(void);
+void api_live_ws_register(const api_env *env);
 void api_rooms_get(http_req *req, http_res *res);
 void api_rooms_update(http_req *req, http_res *res);
 void api_rooms_ban(http_req *req, http_res *res);

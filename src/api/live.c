@@ -14,11 +14,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *room_json(db *d, const char *name)
+static json_t *room_json(http_req *req, db *d, const char *name)
 {
     int64_t slow = store_room_slow_mode(d, name);
     return json_pack("{s:s, s:I, s:I}", "name", name, "members",
-                     (json_int_t)api_live_room_members(name), "slow_mode_seconds",
+                     (json_int_t)rooms_members(api_app(req)->rooms, name), "slow_mode_seconds",
                      (json_int_t)(slow < 0 ? 0 : slow));
 }
 
@@ -42,7 +42,7 @@ void api_rooms_get(http_req *req, http_res *res)
         return;
     const char *name = room_param(req, res);
     if (name)
-        http_res_json(res, 200, room_json(d, name));
+        http_res_json(res, 200, room_json(req, d, name));
 }
 
 /* Body: {"slow_mode_seconds": 0..3600}; moderators and admins. */
@@ -70,7 +70,7 @@ void api_rooms_update(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    http_res_json(res, 200, room_json(d, name));
+    http_res_json(res, 200, room_json(req, d, name));
 }
 
 /* Body: {"user_id": "..."}; moderators and admins. The member leaves the room at once. */
@@ -137,7 +137,7 @@ void api_users_presence(http_req *req, http_res *res)
             return;
         }
     }
-    if (!api_live_presence_enabled()) {
+    if (!presence_enabled(api_app(req)->presence)) {
         http_res_error(res, 403, "presence_disabled", "presence is switched off on this server",
                        NULL);
         return;

@@ -1,135 +1,77 @@
 /* SPDX-License-Identifier: MIT
  *
- * The in-process bus (see bus.h): a fixed hash table of topics, each with a list of
- * subscriptions, under one reader/writer lock. Publishing takes the read lock, so publishers on
- * many threads run in parallel; subscribing and unsubscribing take the write lock, which is also
- * what guarantees that no callback is running for a subscription once bus_unsubscribe returns.
+ * The bus front (see bus.h): argument checks, the envelope helpers and the /metrics counters,
+ * then one call through the selected backend's table. The backend pointer is set once by
+ * bus_open before the server starts threads that use the bus, and read without a lock after.
  */
 #include "core/bus.h"
 
+#include "core/topics.h"
 #include "core/util.h"
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define BUS_BUCKETS 4096
-#define BUS_TOPIC_MAX 128
-
-struct bus_sub {
-    struct bus_sub *next;
-    unsigned bucket;
-    bus_deliver_fn fn;
-    void *ctx;
-    char topic[BUS_TOPIC_MAX];
-};
-
-/* A deliver callback may publish again (a room's delivery tells a banned member's socket, the
- * control topic sends "room.removed"): that takes the read lock a second time on the same
- * thread. With a writer-preferring lock a subscriber waiting between the two would deadlock
- * both, so the lock is explicitly reader-preferring (glibc's default today, but stated here
- * rather than relied on). Writers (subscribe, unsubscribe) are rare; they may wait. */
-static pthread_rwlock_t lock;
-static pthread_once_t lock_once = PTHREAD_ONCE_INIT;
-static bus_sub *buckets[BUS_BUCKETS];
+static const bus_backend *backend = &bus_inproc;
 static atomic_uint_fast64_t n_published, n_delivered;
 
-static void lock_init(void)
+int bus_open(const bus_backend *b, const char *url, char *err, size_t err_size)
 {
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_READER_NP);
-    pthread_rwlock_init(&lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
+    if (!b)
+        b = &bus_inproc;
+    int rc = b->open(url, err, err_size);
+    if (rc < 0)
+        return rc;
+    backend = b;
+    return 0;
 }
 
-static void rdlock(void)
+void bus_close(void)
 {
-    pthread_once(&lock_once, lock_init);
-    pthread_rwlock_rdlock(&lock);
+    backend->close();
+    backend = &bus_inproc;
 }
 
-static void wrlock(void)
+const char *bus_backend_name(void)
 {
-    pthread_once(&lock_once, lock_init);
-    pthread_rwlock_wrlock(&lock);
-}
-
-static unsigned topic_bucket(const char *topic)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)topic; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % BUS_BUCKETS;
+    return backend->name;
 }
 
 bus_sub *bus_subscribe(const char *topic, bus_deliver_fn fn, void *ctx)
 {
-    size_t len = topic ? strlen(topic) : 0;
-    if (!len || len >= BUS_TOPIC_MAX || !fn)
-        return NULL;
-    bus_sub *s = xcalloc(1, sizeof *s);
-    memcpy(s->topic, topic, len + 1);
-    s->fn = fn;
-    s->ctx = ctx;
-    s->bucket = topic_bucket(topic);
-    wrlock();
-    s->next = buckets[s->bucket];
-    buckets[s->bucket] = s;
-    pthread_rwlock_unlock(&lock);
-    return s;
+    return backend->subscribe(topic, fn, ctx);
 }
 
 void bus_unsubscribe(bus_sub *s)
 {
-    if (!s)
-        return;
-    wrlock();
-    for (bus_sub **p = &buckets[s->bucket]; *p; p = &(*p)->next)
-        if (*p == s) {
-            *p = s->next;
-            break;
-        }
-    pthread_rwlock_unlock(&lock);
-    free(s);
+    if (s)
+        backend->unsubscribe(s);
 }
 
 int bus_publish(const char *topic, const char *msg, size_t len)
 {
     if (!topic || !*topic)
         return 0;
-    int n = 0;
     atomic_fetch_add(&n_published, 1);
-    rdlock();
-    for (bus_sub *s = buckets[topic_bucket(topic)]; s; s = s->next)
-        if (!strcmp(s->topic, topic)) {
-            s->fn(s->ctx, topic, msg, len);
-            n++;
-        }
-    pthread_rwlock_unlock(&lock);
+    int n = backend->publish(topic, msg, len);
     atomic_fetch_add(&n_delivered, (uint_fast64_t)n);
     return n;
 }
 
 bool bus_user_listened(int64_t user_id)
 {
-    char topic[32];
-    snprintf(topic, sizeof topic, "user:%lld", (long long)user_id);
-    return bus_subscribers(topic) > 0;
+    char topic[TOPIC_MAX];
+    topic_user(topic, user_id);
+    return backend->listened(topic);
 }
 
 int bus_subscribers(const char *topic)
 {
     if (!topic || !*topic)
         return 0;
-    int n = 0;
-    rdlock();
-    for (bus_sub *s = buckets[topic_bucket(topic)]; s; s = s->next)
-        n += !strcmp(s->topic, topic);
-    pthread_rwlock_unlock(&lock);
-    return n;
+    return backend->subscribers(topic);
 }
 
 static int publish_envelope(const char *topic, const char *type, json_t *data)
@@ -148,30 +90,25 @@ static int publish_envelope(const char *topic, const char *type, json_t *data)
 
 int bus_publish_user(int64_t user_id, const char *type, json_t *data)
 {
-    char topic[32];
-    snprintf(topic, sizeof topic, "user:%lld", (long long)user_id);
+    char topic[TOPIC_MAX];
+    topic_user(topic, user_id);
     return publish_envelope(topic, type, data);
 }
 
 int bus_publish_room(const char *room, const char *type, json_t *data)
 {
-    char topic[BUS_TOPIC_MAX];
-    if (snprintf(topic, sizeof topic, "room:%s", room) >= (int)sizeof topic) {
+    char topic[TOPIC_MAX];
+    if (topic_room(topic, room) < 0) {
         json_decref(data);
         return 0;
     }
     return publish_envelope(topic, type, data);
 }
 
-void bus_session_topic(int64_t session_id, char out[BUS_SESSION_TOPIC_LEN])
-{
-    snprintf(out, BUS_SESSION_TOPIC_LEN, "session:%lld", (long long)session_id);
-}
-
 int bus_publish_session_ended(int64_t session_id, const char *reason)
 {
-    char topic[BUS_SESSION_TOPIC_LEN];
-    bus_session_topic(session_id, topic);
+    char topic[TOPIC_MAX];
+    topic_session(topic, session_id);
     return publish_envelope(topic, "session.revoked", json_pack("{s:s}", "reason", reason));
 }
 

@@ -1,19 +1,28 @@
 /* SPDX-License-Identifier: MIT
  *
  * Publish/subscribe by topic: how anything live (a DM, a notification, a presence change, a
- * room message) reaches the sockets that want it. Topics are plain strings: "user:<id>" for
- * everything addressed to one account (all of its devices), "room:<name>" for a room,
- * "session:<id>" for the sockets and streams of one login session (a control topic: a message
- * there means the session was revoked and they must end, see docs/accounts.md). A
- * publisher never knows where the subscribers are: today the bus is in-process and delivers on
- * the publisher's thread; the Redis backend of the scale path will PUBLISH the same bytes and
- * deliver them on its reader thread, so nothing above may assume a subscriber is on this node
- * or that delivery is synchronous.
+ * room message) reaches the sockets that want it. Topics are plain strings, all built by
+ * core/topics.h: "user:<id>" for everything addressed to one account (all of its devices),
+ * "room:<name>" for a room, "session:<id>" for the sockets and streams of one login session (a
+ * control topic: a message there means the session was revoked and they must end, see
+ * docs/accounts.md). A publisher never knows where the subscribers are: the in-process backend
+ * delivers on the publisher's thread; the Redis backend of the scale path will PUBLISH the same
+ * bytes and deliver them on its reader thread, so nothing above may assume a subscriber is on
+ * this node or that delivery is synchronous.
+ *
+ * Backends. The functions below are one front over a table of function pointers (bus_backend),
+ * the way store/db.h fronts SQLite and PostgreSQL. bus_open selects the backend once at start;
+ * a process that never calls it (unit tests, tools) gets the in-process one (bus_inproc.c). A
+ * Redis backend is one new file, core/bus_redis.c, filling the same table (subscribe =
+ * SUBSCRIBE on a shared reader connection plus a local subscription list, publish = PUBLISH,
+ * subscribers = the local list, listened = PUBSUB NUMSUB) and one line in app.c choosing it from
+ * the configuration; nothing above the bus changes. The front keeps the envelope helpers and
+ * the /metrics counters, so every backend counts the same way.
  *
  * Messages are opaque bytes (in practice one serialized JSON envelope
  * {"type":"...","data":{...}}), copied by the bus before publish returns. A deliver callback
  * must not block and must not subscribe or unsubscribe (it runs under the bus's read lock): enqueue
- * and wake your own thread. It may publish (the lock is reader-preferring, see bus.c).
+ * and wake your own thread. It may publish (the lock is reader-preferring, see bus_inproc.c).
  */
 #ifndef STREAMHUB_CORE_BUS_H
 #define STREAMHUB_CORE_BUS_H
@@ -23,8 +32,36 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct bus_sub bus_sub;
+typedef struct bus_sub bus_sub; /* defined by each backend */
 typedef void (*bus_deliver_fn)(void *ctx, const char *topic, const char *msg, size_t len);
+
+/* A backend: what the front below calls. Each member has the contract of the bus_ function of
+ * the same name; publish returns the deliveries on this node (the front counts them). */
+typedef struct bus_backend {
+    const char *name; /* "inproc", "redis" */
+    /* Connects (url as the backend reads it; NULL for inproc); 0 or a negative ERR_ code with
+     * err filled. Called once, by bus_open. */
+    int (*open)(const char *url, char *err, size_t err_size);
+    void (*close)(void);
+    bus_sub *(*subscribe)(const char *topic, bus_deliver_fn fn, void *ctx);
+    void (*unsubscribe)(bus_sub *s);
+    int (*publish)(const char *topic, const char *msg, size_t len);
+    /* subscriptions on this node */
+    int (*subscribers)(const char *topic);
+    /* whether anything listens anywhere (the cluster, for a cross-node backend) */
+    bool (*listened)(const char *topic);
+} bus_backend;
+
+/* The in-process backend (bus_inproc.c), the default. */
+extern const bus_backend bus_inproc;
+
+/* Selects the backend (NULL = in-process) and opens it; before any subscription. 0 or a
+ * negative ERR_ code with err filled. */
+int bus_open(const bus_backend *backend, const char *url, char *err, size_t err_size);
+/* Closes the backend; the in-process one again after this. */
+void bus_close(void);
+/* The backend in use, for /health and logs. */
+const char *bus_backend_name(void);
 
 /* Subscribes ctx to topic; NULL only for an empty or oversized topic. */
 bus_sub *bus_subscribe(const char *topic, bus_deliver_fn fn, void *ctx);
@@ -36,11 +73,9 @@ int bus_publish(const char *topic, const char *msg, size_t len);
 int bus_publish_user(int64_t user_id, const char *type, json_t *data);
 /* The same to "room:<room>". */
 int bus_publish_room(const char *room, const char *type, json_t *data);
-/* "session:<session_id>": the control topic of one login session. */
-#define BUS_SESSION_TOPIC_LEN 32
-void bus_session_topic(int64_t session_id, char out[BUS_SESSION_TOPIC_LEN]);
 /* Tells every socket and event stream of the session, on every node, that it was revoked
- * ({"type":"session.revoked","data":{"reason":reason}}): they close. Call after commit. */
+ * ({"type":"session.revoked","data":{"reason":reason}} on the session's control topic,
+ * core/topics.h): they close. Call after commit. */
 int bus_publish_session_ended(int64_t session_id, const char *reason);
 /* How many subscriptions topic has on this node (read lock only): e.g. whether a socket that
  * subscribed a per-connection topic is still open. */

@@ -12,6 +12,7 @@
 #include "domain/chat.h"
 
 #include "core/bus.h"
+#include "core/topics.h"
 #include "core/id.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -108,8 +109,8 @@ static void fan_out(const recipients *r, int64_t skip, const char *type, json_t 
     size_t len = strlen(text);
     for (int i = 0; i < r->n; i++)
         if (r->ids[i] != skip) {
-            char topic[32];
-            snprintf(topic, sizeof topic, "user:%lld", (long long)r->ids[i]);
+            char topic[TOPIC_MAX];
+            topic_user(topic, r->ids[i]);
             bus_publish(topic, text, len);
         }
     free(text);

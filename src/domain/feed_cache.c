@@ -8,6 +8,7 @@
 #include "domain/feed_cache.h"
 
 #include "core/bus.h"
+#include "core/topics.h"
 #include "core/util.h"
 #include "store/graph.h"
 #include "store/posts.h"
@@ -103,9 +104,9 @@ void feed_cache_configure(int home_entries, int64_t ttl_ms, int64_t trending_ref
 {
     static bool subscribed;
     if (!subscribed) {
-        bus_subscribe("feed:posted", on_posted, NULL);
-        bus_subscribe("feed:forget", on_forget, NULL);
-        bus_subscribe("feed:changed", on_changed, NULL);
+        bus_subscribe(TOPIC_FEED_POSTED, on_posted, NULL);
+        bus_subscribe(TOPIC_FEED_FORGET, on_forget, NULL);
+        bus_subscribe(TOPIC_FEED_CHANGED, on_changed, NULL);
         subscribed = true;
     }
     pthread_mutex_lock(&home_lock);
@@ -126,14 +127,14 @@ void feed_cache_configure(int home_entries, int64_t ttl_ms, int64_t trending_ref
 
 void feed_cache_posted(void)
 {
-    bus_publish("feed:posted", "1", 1);
+    bus_publish(TOPIC_FEED_POSTED, "1", 1);
 }
 
 void feed_cache_forget(int64_t user_id)
 {
     char text[24];
     int len = snprintf(text, sizeof text, "%lld", (long long)user_id);
-    bus_publish("feed:forget", text, (size_t)len);
+    bus_publish(TOPIC_FEED_FORGET, text, (size_t)len);
 }
 
 /* Stores e (a copy) unless the viewer's graph changed while it was being read. */
@@ -337,7 +338,7 @@ static void on_changed(void *ctx, const char *topic, const char *msg, size_t len
 
 void feed_cache_changed(void)
 {
-    bus_publish("feed:changed", "1", 1);
+    bus_publish(TOPIC_FEED_CHANGED, "1", 1);
 }
 
 /* Whether (key, id) comes after the cursor in trending order (descending by both). */

@@ -6,6 +6,7 @@
 
 #include "core/bus.h"
 #include "core/json.h"
+#include "core/topics.h"
 #include "core/util.h"
 #include "domain/errors.h"
 #include "store/graph.h"
@@ -63,6 +64,12 @@ bool live_presence_visible(db *d, int64_t viewer, int64_t target)
            !store_blocked_either(d, viewer, target);
 }
 
+bool live_presence_watchable(db *d, int64_t viewer, int64_t target)
+{
+    store_user u;
+    return store_user_by_id(d, target, &u) == 0 && live_presence_visible(d, viewer, target);
+}
+
 void live_presence_get(db *d, int64_t user_id, store_presence *out)
 {
     if (store_presence_get(d, user_id, out) < 0) {
@@ -79,7 +86,7 @@ static void publish_control(const char *type, const char *room, int64_t user_id,
     char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
     json_decref(env);
     if (text)
-        bus_publish(LIVE_CONTROL_TOPIC, text, strlen(text));
+        bus_publish(TOPIC_ROOMS_CONTROL, text, strlen(text));
     free(text);
 }
 
@@ -90,7 +97,7 @@ void live_presence_end(int64_t a, int64_t b)
     char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
     json_decref(env);
     if (text)
-        bus_publish(LIVE_CONTROL_TOPIC, text, strlen(text));
+        bus_publish(TOPIC_ROOMS_CONTROL, text, strlen(text));
     free(text);
 }
 
@@ -130,4 +137,37 @@ int live_room_unban(db *d, const char *room, int64_t target, domain_error *err)
     if (rc < 0)
         return domain_db_failed(err, d, "room unban");
     return 0;
+}
+
+int live_room_admit(db *d, const char *room, int64_t user, live_room_entry *out, domain_error *err)
+{
+    if (store_room_banned(d, room, user))
+        return domain_fail(err, ERR_FORBIDDEN, "banned", "you are banned from this room");
+    out->slow_mode_s = store_room_slow_mode(d, room);
+    store_user u;
+    if (out->slow_mode_s < 0 || store_user_by_id(d, user, &u) < 0)
+        return domain_db_failed(err, d, "room join");
+    snprintf(out->handle, sizeof out->handle, "%s", u.handle);
+    return 0;
+}
+
+int64_t live_room_slow_wait(int64_t slow_mode_s, int64_t last_sent_ms, int64_t now_ms)
+{
+    if (slow_mode_s <= 0 || !last_sent_ms || now_ms - last_sent_ms >= slow_mode_s * 1000)
+        return 0;
+    return (slow_mode_s * 1000 - (now_ms - last_sent_ms) + 999) / 1000;
+}
+
+bool live_room_may_join(const live_room_caps *caps, int64_t socket_rooms, int64_t user_rooms,
+                        bool user_in_room, live_room_refusal *out)
+{
+    if (socket_rooms >= caps->per_socket) {
+        *out = (live_room_refusal){"socket", "--ws-rooms-per-socket", caps->per_socket};
+        return false;
+    }
+    if (user_rooms >= caps->per_user && !user_in_room) {
+        *out = (live_room_refusal){"user", "--ws-rooms-per-user", caps->per_user};
+        return false;
+    }
+    return true;
 }

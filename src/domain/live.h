@@ -9,8 +9,14 @@
  *
  * Changes that every node must apply to the sockets it holds (a ban removes the member at once,
  * a new slow mode takes effect on the next message) are published on the bus topic
- * LIVE_CONTROL_TOPIC as {"type":"room.ban"|"room.slow_mode","data":{...}}; the socket side
- * (api/live_ws.c) subscribes to it once per node.
+ * TOPIC_ROOMS_CONTROL (core/topics.h) as {"type":"room.ban"|"room.slow_mode","data":{...}};
+ * the rooms service (services/rooms.c) subscribes to it once per node.
+ *
+ * The rules the realtime services apply to their in-memory state are here too, so a CLI or a
+ * moderation module gets the same answers: who may join a room (not banned; the ban list and
+ * the slow mode are read from the database), how long slow mode makes a sender wait, and the
+ * membership caps of a socket and a user. The services keep the state (member tables, last
+ * send times, counts); these functions decide.
  */
 #ifndef STREAMHUB_DOMAIN_LIVE_H
 #define STREAMHUB_DOMAIN_LIVE_H
@@ -25,7 +31,7 @@
 #define LIVE_ROOM_NAME_MAX 64
 #define LIVE_ROOM_TEXT_MAX 500
 #define LIVE_SLOW_MODE_MAX 3600
-#define LIVE_CONTROL_TOPIC "rooms:control"
+#define LIVE_HANDLE_MAX 32 /* bytes of a member's handle as rooms show it, with the NUL */
 
 bool live_room_name_valid(const char *name);
 /* 0, or ERR_INVALID with err naming field "text" (required, too_long, invalid_utf8). */
@@ -33,9 +39,12 @@ int live_room_text_check(const char *text, domain_error *err);
 
 /* Whether viewer may see target's presence. */
 bool live_presence_visible(db *d, int64_t viewer, int64_t target);
+/* Whether viewer may subscribe to target's presence: target exists and is visible. One answer
+ * for "no such user" and "not visible", so a caller cannot probe the graph with it. */
+bool live_presence_watchable(db *d, int64_t viewer, int64_t target);
 /* a and b may no longer see each other's presence (a block): every node drops the
  * subscriptions of a's sockets to b's presence and of b's to a's, at once (through
- * LIVE_CONTROL_TOPIC as {"type":"presence.drop","data":{"user_id","other_id"}}). */
+ * TOPIC_ROOMS_CONTROL as {"type":"presence.drop","data":{"user_id","other_id"}}). */
 void live_presence_end(int64_t a, int64_t b);
 /* The persisted state; a user who never connected reads as offline with last_seen_at 0. */
 void live_presence_get(db *d, int64_t user_id, store_presence *out);
@@ -45,5 +54,34 @@ int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seco
 /* Bans target from room (idempotent) and tells every node to remove them at once. */
 int live_room_ban(db *d, int64_t actor, const char *room, int64_t target, domain_error *err);
 int live_room_unban(db *d, const char *room, int64_t target, domain_error *err);
+
+/* What joining needs from the database. */
+typedef struct live_room_entry {
+    int64_t slow_mode_s;
+    char handle[LIVE_HANDLE_MAX];
+} live_room_entry;
+/* Whether user may join room: 0 with out filled, ERR_FORBIDDEN "banned" (a ban persisted by
+ * live_room_ban, on any node), or a database failure. */
+int live_room_admit(db *d, const char *room, int64_t user, live_room_entry *out, domain_error *err);
+
+/* Seconds a member must still wait before sending under slow mode (rounded up), 0 when they
+ * may send: slow_mode_s 0 is off, last_sent_ms 0 is "never sent" (the latest send of any of
+ * the user's sockets: slow mode is per user, not per socket). */
+int64_t live_room_slow_wait(int64_t slow_mode_s, int64_t last_sent_ms, int64_t now_ms);
+
+/* The membership caps of one node (--ws-rooms-per-socket, --ws-rooms-per-user). */
+typedef struct live_room_caps {
+    int64_t per_socket, per_user;
+} live_room_caps;
+/* Why a join is refused: the scope ("socket" or "user"), its limit and the option that sets it. */
+typedef struct live_room_refusal {
+    const char *scope, *option;
+    int64_t limit;
+} live_room_refusal;
+/* Whether a socket in socket_rooms rooms, whose user is in user_rooms rooms (user_in_room:
+ * already in this one through another socket, which costs the user nothing), may join one more:
+ * true, or false with out filled. A socket joining a room it is in is not asked. */
+bool live_room_may_join(const live_room_caps *caps, int64_t socket_rooms, int64_t user_rooms,
+                        bool user_in_room, live_room_refusal *out);
 
 #endif

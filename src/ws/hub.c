@@ -44,6 +44,7 @@
 #include "ws/ws.h"
 
 #include "core/bus.h"
+#include "core/topics.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/util.h"
@@ -795,8 +796,8 @@ static void apply_auth(conn *c, int64_t user, int64_t session_id, int64_t expire
     if (cur && cur != user)
         return; /* one socket, one account: the auth command refuses this before */
     if (!cur) {
-        char topic[32];
-        snprintf(topic, sizeof topic, "user:%lld", (long long)user);
+        char topic[TOPIC_MAX];
+        topic_user(topic, user);
         atomic_store(&c->user_id, user);
         if (session_change(user, +1))
             session_notify(user, true);
@@ -804,8 +805,8 @@ static void apply_auth(conn *c, int64_t user, int64_t session_id, int64_t expire
     }
     if (session_id && session_id != c->session_id) {
         /* a token of another session of the same account moves the socket to that session */
-        char topic[BUS_SESSION_TOPIC_LEN];
-        bus_session_topic(session_id, topic);
+        char topic[TOPIC_MAX];
+        topic_session(topic, session_id);
         bus_unsubscribe(c->session_sub);
         c->session_sub = bus_subscribe(topic, deliver_revoked, c);
         c->session_id = session_id;
