@@ -11,9 +11,13 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/activity.h"
 #include "domain/chat.h"
+#include "domain/events.h"
 #include "domain/feed_cache.h"
+#include "domain/live.h"
 #include "domain/media.h"
+#include "domain/notify.h"
 #include "domain/uploads.h"
 #include "jobs/images.h"
 #include "domain/posts.h"
@@ -70,6 +74,62 @@ static void wake_jobs(void *runner)
     job_runner_wakeup(runner);
 }
 
+/* Who listens to what. Emitters (posts, comments, reactions, the follow graph, media) know
+ * none of these; a new module adds its lines here. In-transaction consumers write with the
+ * action and can fail it; after-commit ones see only committed changes. Within a type and phase
+ * consumers run in the order listed, which keeps the order the side effects had when the
+ * emitters called them directly (e.g. a new post is logged before the feed caches hear of it).
+ * Runs before any thread starts; the table is read-only afterwards (domain/events.h). */
+static void wire_events(void)
+{
+    static const struct {
+        domain_event_type type;
+        events_phase phase;
+        events_fn fn;
+    } wiring[] = {
+        /* notifications: inside the transaction, so they commit or roll back with the action */
+        {EV_POST_CREATED, EVENTS_IN_TRANSACTION, notify_on_event},
+        {EV_POST_EDITED, EVENTS_IN_TRANSACTION, notify_on_event},
+        {EV_REACTION_ADDED, EVENTS_IN_TRANSACTION, notify_on_event},
+        {EV_COMMENT_CREATED, EVENTS_IN_TRANSACTION, notify_on_event},
+        {EV_COMMENT_LIKED, EVENTS_IN_TRANSACTION, notify_on_event},
+        {EV_FOLLOWED, EVENTS_IN_TRANSACTION, notify_on_event},
+        {EV_FOLLOW_REQUESTED, EVENTS_IN_TRANSACTION, notify_on_event},
+        {EV_FOLLOW_ACCEPTED, EVENTS_IN_TRANSACTION, notify_on_event},
+        /* after commit: the event log, the feed caches, presence */
+        {EV_POST_CREATED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_POST_CREATED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_POST_EDITED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_POST_DELETED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_POST_VIEWED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_POST_SAVED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_POST_UNSAVED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_REACTION_ADDED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_REACTION_REMOVED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_COMMENT_CREATED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_FOLLOWED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_FOLLOWED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_FOLLOW_REQUESTED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_FOLLOW_REQUESTED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_FOLLOW_ACCEPTED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_UNFOLLOWED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_UNFOLLOWED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_BLOCKED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_BLOCKED, EVENTS_AFTER_COMMIT, live_on_event},
+        {EV_BLOCKED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_UNBLOCKED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_UNBLOCKED, EVENTS_AFTER_COMMIT, activity_on_event},
+        {EV_MUTED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_UNMUTED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_PRIVACY_CHANGED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
+        {EV_MEDIA_SETTLED, EVENTS_AFTER_COMMIT, chat_on_event}, /* DM attachments */
+    };
+    events_reset();
+    for (size_t i = 0; i < sizeof wiring / sizeof wiring[0]; i++)
+        if (events_on(wiring[i].type, wiring[i].phase, wiring[i].fn, NULL) < 0)
+            abort(); /* the table above outgrew EVENTS_MAX_CONSUMERS */
+}
+
 int app_open(app *a, bool start_outbox, char *err, size_t err_size)
 {
     a->started_ms = now_ms();
@@ -81,9 +141,9 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     log_set_level(level);
     id_set_node((unsigned)a->cfg.node_id);
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
+    wire_events();
     feed_cache_configure((int)a->cfg.feed_cache_entries, a->cfg.feed_cache_ttl * 1000,
                          a->cfg.trending_refresh_ms);
-    media_set_settled_hook(chat_media_settled); /* DM attachments: "message.updated" */
     if (media_configure(a->cfg.data_dir, a->cfg.media_max_duration) < 0) {
         snprintf(err, err_size, "cannot open the media store in %s", a->cfg.data_dir);
         return ERR_IO;

@@ -777,6 +777,14 @@ void chat_media_settled(db *d, int64_t media_id)
     }
 }
 
+int chat_on_event(db *d, const domain_event *ev, void *arg)
+{
+    (void)arg;
+    if (ev->type == EV_MEDIA_SETTLED)
+        chat_media_settled(d, ev->media_id);
+    return 0;
+}
+
 /* Loads a message of a conversation I am an active member of (404 otherwise). */
 static int load_message(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
                         store_conversation *c, store_member *mine, store_message *m,

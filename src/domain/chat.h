@@ -18,6 +18,7 @@
 #define STREAMHUB_DOMAIN_CHAT_H
 
 #include "domain/errors.h"
+#include "domain/events.h"
 #include "store/conversations.h"
 
 #include <jansson.h>
@@ -75,7 +76,8 @@ int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, 
 /* A page of history: newest first below before, or oldest first above after (after > 0). */
 int chat_history(db *d, int64_t me, int64_t conversation_id, int64_t before, int64_t after,
                  store_message *out, int max, domain_error *err);
-int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id, domain_error *err);
+int chat_mark_read(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
+                   domain_error *err);
 int chat_mark_delivered(db *d, int64_t me, int64_t conversation_id, int64_t message_id,
                         domain_error *err);
 /* Tells the other members; *throttled when it was sent too recently to send again. */
@@ -94,8 +96,10 @@ json_t *chat_message_json(db *d, const store_message *m);
 /* The most messages one media record's settling is announced in (the same upload forwarded
  * further is rare; past this, clients see the state when they next load the messages). */
 #define CHAT_MEDIA_ANNOUNCE_MAX 20
-/* Called when a media record reaches ready or failed (media_set_settled_hook): every message
- * carrying it is sent again to its conversation as "message.updated". */
+/* Called when a media record reaches ready or failed: every message carrying it is sent again
+ * to its conversation as "message.updated". */
 void chat_media_settled(db *d, int64_t media_id);
+/* The after-commit consumer of EV_MEDIA_SETTLED (chat_media_settled); app.c subscribes it. */
+int chat_on_event(db *d, const domain_event *ev, void *arg);
 
 #endif

@@ -14,8 +14,8 @@
 #include "store/posts.h"
 
 #include <pthread.h>
-#include <stddef.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,8 +176,8 @@ static void merge_newer(home_entry *e, const int64_t *newer, int m)
     e->n = n;
 }
 
-int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id,
-                        int64_t *out, int max, bool *excludes)
+int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id, int64_t *out,
+                        int max, bool *excludes)
 {
     if (!home_sets) {
         *excludes = store_has_exclusions(d, viewer);
@@ -322,8 +322,8 @@ const feed_trending_list *feed_cache_trending(db *d)
 void feed_cache_trending_release(const feed_trending_list *list)
 {
     if (list)
-        snapshot_release((trending_snapshot *)(void *)((char *)list -
-                                                       offsetof(trending_snapshot, list)));
+        snapshot_release(
+            (trending_snapshot *)(void *)((char *)list - offsetof(trending_snapshot, list)));
 }
 
 static void on_changed(void *ctx, const char *topic, const char *msg, size_t len)
@@ -339,6 +339,41 @@ static void on_changed(void *ctx, const char *topic, const char *msg, size_t len
 void feed_cache_changed(void)
 {
     bus_publish(TOPIC_FEED_CHANGED, "1", 1);
+}
+
+int feed_cache_on_event(db *d, const domain_event *ev, void *arg)
+{
+    (void)d;
+    (void)arg;
+    switch (ev->type) {
+    case EV_POST_CREATED:
+        feed_cache_posted();
+        break;
+    case EV_POST_EDITED:
+    case EV_POST_DELETED:
+    case EV_PRIVACY_CHANGED:
+        feed_cache_changed();
+        break;
+    case EV_FOLLOWED:
+    case EV_FOLLOW_REQUESTED:
+    case EV_UNFOLLOWED:
+    case EV_MUTED:
+    case EV_UNMUTED:
+        feed_cache_forget(ev->actor);
+        break;
+    case EV_FOLLOW_ACCEPTED:
+        feed_cache_forget(ev->user_id); /* the requester now follows */
+        break;
+    case EV_BLOCKED:
+    case EV_UNBLOCKED:
+        /* a block ends follows both ways: both home timelines change */
+        feed_cache_forget(ev->actor);
+        feed_cache_forget(ev->user_id);
+        break;
+    default:
+        break;
+    }
+    return 0;
 }
 
 /* Whether (key, id) comes after the cursor in trending order (descending by both). */

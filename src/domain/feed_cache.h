@@ -30,6 +30,7 @@
 #ifndef STREAMHUB_DOMAIN_FEED_CACHE_H
 #define STREAMHUB_DOMAIN_FEED_CACHE_H
 
+#include "domain/events.h"
 #include "store/db.h"
 #include "store/posts.h"
 
@@ -47,8 +48,8 @@ void feed_cache_configure(int home_entries, int64_t home_ttl_ms, int64_t trendin
  * fewer than max means the feed ends there. many_followees as for store_post_home_ids.
  * *excludes tells store_has_exclusions of the viewer, kept with the timeline (blocks and mutes
  * drop it). */
-int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id,
-                        int64_t *out, int max, bool *excludes);
+int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t before_id, int64_t *out,
+                        int max, bool *excludes);
 /* Up to max trending candidates after the cursor (before_key, before_id; before_id 0 = the
  * top), in trending order, with their keys. */
 int feed_cache_trending_ids(db *d, int64_t before_key, int64_t before_id, int64_t *keys,
@@ -65,8 +66,7 @@ typedef struct feed_trending_list {
 const feed_trending_list *feed_cache_trending(db *d);
 void feed_cache_trending_release(const feed_trending_list *list);
 /* Where the list continues after the cursor (before_id 0 = the top). */
-int feed_trending_list_start(const feed_trending_list *list, int64_t before_key,
-                             int64_t before_id);
+int feed_trending_list_start(const feed_trending_list *list, int64_t before_key, int64_t before_id);
 
 /* Signals, published on the bus (safe from any thread, after the change has committed). */
 void feed_cache_posted(void);
@@ -74,6 +74,11 @@ void feed_cache_forget(int64_t user_id);
 /* A post was deleted or edited, or an account's privacy changed: the trending list is re-read
  * by its next reader (its rows must never show a post that is gone). */
 void feed_cache_changed(void);
+
+/* The after-commit consumer of the domain events that change a feed: a new post (posted), an
+ * edit, a delete or a privacy setting (changed), and follows, requests, unfollows, mutes and
+ * blocks (forget the timelines of the users whose graph changed); subscribed by app.c. */
+int feed_cache_on_event(db *d, const domain_event *ev, void *arg);
 
 /* Counters for /metrics. */
 typedef struct feed_cache_stats {

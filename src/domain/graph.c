@@ -2,6 +2,8 @@
  *
  * Profile and follow-graph rules. Each change of an edge and its counters is one transaction;
  * a follow that already exists is not an error (follow is idempotent for clients that retry).
+ * Each change emits one domain event (events.h) inside it: notifications, the feed caches,
+ * presence and the event log are its consumers, wired in app.c.
  */
 #include "domain/graph.h"
 
@@ -9,12 +11,9 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/errors.h"
-#include "domain/feed_cache.h"
-#include "domain/live.h"
+#include "domain/events.h"
 #include "domain/media.h"
-#include "domain/notify.h"
 #include "domain/validate.h"
-#include "jobs/event_log.h"
 #include "store/identity.h"
 #include "store/tags.h"
 
@@ -74,8 +73,7 @@ static int check_profile_image(db *d, int64_t me, int64_t id, const char *field,
     return why ? domain_invalid(err, field, why) : 0;
 }
 
-int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
-                    domain_error *err)
+int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out, domain_error *err)
 {
     char norm[64];
     if (strlen(handle) >= sizeof norm)
@@ -83,8 +81,8 @@ int graph_find_user(db *d, int64_t viewer, const char *handle, store_user *out,
     snprintf(norm, sizeof norm, "%s", handle);
     str_lower(norm);
     int rc = store_user_by_handle(d, norm, out);
-    if (rc == ERR_NOT_FOUND || (rc == 0 && viewer && viewer != out->id &&
-                                store_blocks(d, out->id, viewer)))
+    if (rc == ERR_NOT_FOUND ||
+        (rc == 0 && viewer && viewer != out->id && store_blocks(d, out->id, viewer)))
         return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
     return rc < 0 ? domain_db_failed(err, d, "graph") : 0;
 }
@@ -167,7 +165,8 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, domain_
             return domain_invalid_bounds(err, "links", "too_many", -1, MAX_LINKS);
         size_t i;
         json_t *v;
-        json_array_foreach(u->links, i, v) {
+        json_array_foreach(u->links, i, v)
+        {
             if (!json_is_string(v))
                 return domain_invalid(err, "links", "must_be_string");
             if ((why = check_link(json_string_value(v))))
@@ -235,6 +234,15 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, domain_
     /* hashtag counts show public posts of public accounts only */
     if (rc == 0 && privacy_flips)
         rc = store_hashtags_author_privacy(d, me->id, me->is_private);
+    if (rc == 0 && u->is_private >= 0) {
+        /* the setting was given (changed or not): an account gone private leaves trending */
+        domain_event ev = {.type = EV_PRIVACY_CHANGED,
+                           .actor = me->id,
+                           .user_id = me->id,
+                           .value = u->is_private,
+                           .changed = privacy_flips};
+        rc = events_emit(d, &ev);
+    }
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         if (rc == ERR_CONFLICT)
@@ -243,8 +251,6 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, domain_
     }
     if (u->handle)
         snprintf(me->handle, sizeof me->handle, "%s", u->handle);
-    if (u->is_private >= 0)
-        feed_cache_changed(); /* an account gone private leaves trending at once */
     return 0;
 }
 
@@ -257,29 +263,26 @@ int graph_follow(db *d, const store_user *me, const store_user *target, const ch
         return domain_fail(err, ERR_FORBIDDEN, "blocked", "you cannot follow this user");
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "graph");
-    int rc;
+    int rc = 0;
+    domain_event ev = {.type = EV_FOLLOWED, .actor = me->id, .user_id = target->id};
     if (store_follows(d, me->id, target->id)) {
         *state = "following";
     } else if (target->is_private) {
         *state = "requested";
+        ev.type = EV_FOLLOW_REQUESTED;
         rc = store_request_add(d, id_next(), me->id, target->id, now_ms());
-        if (rc == 0)
-            rc = notify(d, target->id, "follow_request", me->id, 0, 0);
-        if (rc < 0 && rc != ERR_CONFLICT)
-            goto fail;
+        ev.changed = rc == 0;
     } else {
         *state = "following";
         rc = store_follow_add(d, id_next(), me->id, target->id, now_ms());
-        if (rc == 0)
-            rc = notify(d, target->id, "follow", me->id, 0, 0);
-        if (rc < 0 && rc != ERR_CONFLICT)
-            goto fail;
+        ev.changed = rc == 0;
     }
-    if (db_commit(d) < 0)
+    if (rc < 0 && rc != ERR_CONFLICT)
         goto fail;
-    feed_cache_forget(me->id);
-    event_log_emit(me->id, *state[0] == 'f' ? "follow" : "follow_request", "user", target->id,
-                   NULL);
+    /* emitted for a follow that already stood too (the log records the attempt); changed tells
+     * consumers whether the edge or request is new */
+    if (events_emit(d, &ev) < 0 || db_commit(d) < 0)
+        goto fail;
     return 0;
 fail:
     db_rollback(d);
@@ -296,10 +299,9 @@ int graph_unfollow(db *d, const store_user *me, const store_user *target, domain
     rc = store_request_remove(d, me->id, target->id);
     if (rc < 0 && rc != ERR_NOT_FOUND)
         goto fail;
-    if (db_commit(d) < 0)
+    domain_event ev = {.type = EV_UNFOLLOWED, .actor = me->id, .user_id = target->id};
+    if (events_emit(d, &ev) < 0 || db_commit(d) < 0)
         goto fail;
-    feed_cache_forget(me->id);
-    event_log_emit(me->id, "unfollow", "user", target->id, NULL);
     return 0;
 fail:
     db_rollback(d);
@@ -321,15 +323,15 @@ int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool a
         goto fail;
     if (accept) {
         rc = store_follow_add(d, id_next(), requester, me->id, now_ms());
-        if (rc == 0)
-            rc = notify(d, requester, "follow_accepted", me->id, 0, 0);
         if (rc < 0 && rc != ERR_CONFLICT)
+            goto fail;
+        domain_event ev = {
+            .type = EV_FOLLOW_ACCEPTED, .actor = me->id, .user_id = requester, .changed = rc == 0};
+        if (events_emit(d, &ev) < 0)
             goto fail;
     }
     if (db_commit(d) < 0)
         goto fail;
-    if (accept)
-        feed_cache_forget(requester);
     return 0;
 fail:
     db_rollback(d);
@@ -345,17 +347,17 @@ int graph_set_block(db *d, const store_user *me, const store_user *target, bool 
         return domain_db_failed(err, d, "block");
     int rc = on ? store_block_add(d, id_next(), me->id, target->id, now_ms())
                 : store_block_remove(d, me->id, target->id);
-    if ((rc < 0 && rc != ERR_CONFLICT && rc != ERR_NOT_FOUND) || db_commit(d) < 0) {
+    /* a block ends follows both ways (both home timelines change) and presence subscriptions:
+     * the event's consumers see to that after the commit */
+    domain_event ev = {.type = on ? EV_BLOCKED : EV_UNBLOCKED,
+                       .actor = me->id,
+                       .user_id = target->id,
+                       .changed = rc == 0};
+    if ((rc < 0 && rc != ERR_CONFLICT && rc != ERR_NOT_FOUND) || events_emit(d, &ev) < 0 ||
+        db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "block");
     }
-    /* a block ends follows both ways: both home timelines change */
-    feed_cache_forget(me->id);
-    feed_cache_forget(target->id);
-    /* neither may watch the other's presence any more: open subscriptions end now */
-    if (on)
-        live_presence_end(me->id, target->id);
-    event_log_emit(me->id, on ? "block" : "unblock", "user", target->id, NULL);
     return 0;
 }
 
@@ -368,6 +370,12 @@ int graph_set_mute(db *d, const store_user *me, const store_user *target, bool o
                 : store_mute_remove(d, me->id, target->id);
     if (rc < 0 && rc != ERR_CONFLICT && rc != ERR_NOT_FOUND)
         return domain_db_failed(err, d, "mute");
-    feed_cache_forget(me->id);
+    /* one statement, no transaction: the consumers run at once */
+    domain_event ev = {.type = on ? EV_MUTED : EV_UNMUTED,
+                       .actor = me->id,
+                       .user_id = target->id,
+                       .changed = rc == 0};
+    if (events_emit(d, &ev) < 0)
+        return domain_db_failed(err, d, "mute");
     return 0;
 }

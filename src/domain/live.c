@@ -33,7 +33,11 @@ static long utf8_chars(const char *s)
 {
     long n = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p; n++) {
-        int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
+        int len = *p < 0x80         ? 1
+                  : (*p >> 5) == 6  ? 2
+                  : (*p >> 4) == 14 ? 3
+                  : (*p >> 3) == 30 ? 4
+                                    : 0;
         if (!len)
             return -1;
         for (int i = 1; i < len; i++)
@@ -99,6 +103,16 @@ void live_presence_end(int64_t a, int64_t b)
     if (text)
         bus_publish(TOPIC_ROOMS_CONTROL, text, strlen(text));
     free(text);
+}
+
+int live_on_event(db *d, const domain_event *ev, void *arg)
+{
+    (void)d;
+    (void)arg;
+    /* neither may watch the other's presence any more: open subscriptions end now */
+    if (ev->type == EV_BLOCKED)
+        live_presence_end(ev->actor, ev->user_id);
+    return 0;
 }
 
 int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seconds,

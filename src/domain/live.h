@@ -22,6 +22,7 @@
 #define STREAMHUB_DOMAIN_LIVE_H
 
 #include "domain/errors.h"
+#include "domain/events.h"
 #include "store/live.h"
 
 #include <stdbool.h>
@@ -46,6 +47,8 @@ bool live_presence_watchable(db *d, int64_t viewer, int64_t target);
  * subscriptions of a's sockets to b's presence and of b's to a's, at once (through
  * TOPIC_ROOMS_CONTROL as {"type":"presence.drop","data":{"user_id","other_id"}}). */
 void live_presence_end(int64_t a, int64_t b);
+/* The after-commit consumer of EV_BLOCKED: live_presence_end for the pair (app.c subscribes). */
+int live_on_event(db *d, const domain_event *ev, void *arg);
 /* The persisted state; a user who never connected reads as offline with last_seen_at 0. */
 void live_presence_get(db *d, int64_t user_id, store_presence *out);
 

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/errors.h"
+#include "domain/events.h"
 #include "jobs/ffmpeg.h"
 #include "jobs/images.h"
 #include "store/posts.h"
@@ -66,17 +67,12 @@ static int set_state(db *d, int64_t id, const char *state, int64_t progress, con
     return rc;
 }
 
-static media_settled_fn settled_hook;
-
-void media_set_settled_hook(media_settled_fn fn)
-{
-    settled_hook = fn;
-}
-
+/* Processing ended (ready or failed) and the state is committed: EV_MEDIA_SETTLED, whose
+ * consumers (chat announces DM attachments) run at once, media knowing none of them. */
 static void settled(db *d, int64_t id)
 {
-    if (settled_hook)
-        settled_hook(d, id);
+    domain_event ev = {.type = EV_MEDIA_SETTLED, .media_id = id};
+    events_emit(d, &ev); /* no in-transaction consumer: nothing can fail */
 }
 
 /* Media files are objects under "media/<id>/" in the object store (store/objects.h). */

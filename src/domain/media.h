@@ -15,11 +15,11 @@
 #define STREAMHUB_DOMAIN_MEDIA_H
 
 #include "domain/errors.h"
-#include "store/users.h"
 #include "jobs/queue.h"
 #include "store/media.h"
 #include "store/objects.h"
 #include "store/posts.h"
+#include "store/users.h"
 
 #include <stdbool.h>
 
@@ -75,10 +75,9 @@ int media_posts_ready(db *d, store_post *post);
 /* The job handler of MEDIA_COMPOSE_JOB. */
 job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);
 
-/* Called (on the job's thread, after the state is committed) when a media record reaches ready
- * or failed: chat announces DM attachments this way (wired in app.c, so media knows no chat). */
-typedef void (*media_settled_fn)(db *d, int64_t media_id);
-void media_set_settled_hook(media_settled_fn fn);
+/* When a media record reaches ready or failed (on the job's thread, after the state is
+ * committed) the job emits EV_MEDIA_SETTLED (domain/events.h): chat announces DM attachments as
+ * its consumer (wired in app.c, so media knows no chat). */
 
 /* The job handler of MEDIA_PROCESS_JOB. */
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);

@@ -8,6 +8,9 @@
  * (grouped count, newest actor, unread total) and hands it to db_on_commit, which publishes after
  * a successful COMMIT and drops it on rollback. The hook lives on the connection, not in each
  * caller, so the ten actions that notify need no change and a new one cannot forget it.
+ *
+ * Which action notifies whom is notify_on_event, an in-transaction consumer of the domain events
+ * (app.c subscribes it), so posts.c and graph.c do not call notify() themselves.
  */
 #include "domain/notify.h"
 
@@ -18,6 +21,7 @@
 #include "domain/errors.h"
 #include "domain/graph.h"
 #include "domain/posts.h"
+#include "domain/tags.h"
 #include "store/graph.h"
 
 #include <stdio.h>
@@ -25,8 +29,8 @@
 #include <string.h>
 
 const char *const notify_types[] = {
-    "follow", "follow_request", "follow_accepted", "like",  "comment",      "reply",
-    "mention", "share",         "duet",            "stitch", "comment_like", NULL,
+    "follow", "follow_request", "follow_accepted", "like",         "comment", "reply", "mention",
+    "share",  "duet",           "stitch",          "comment_like", NULL,
 };
 
 bool notify_type_valid(const char *type)
@@ -138,8 +142,11 @@ int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t po
     } else if (!strcmp(type, "follow")) {
         group_key = "follow";
     }
-    store_notification n = {.id = id_next(), .user_id = recipient, .actor_id = actor,
-                            .post_id = post_id, .comment_id = comment_id,
+    store_notification n = {.id = id_next(),
+                            .user_id = recipient,
+                            .actor_id = actor,
+                            .post_id = post_id,
+                            .comment_id = comment_id,
                             .created_at = now_ms()};
     n.seq = n.id;
     snprintf(n.type, sizeof n.type, "%s", type);
@@ -147,6 +154,70 @@ int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t po
     if (rc == 0 && bus_user_listened(recipient))
         queue_live(d, recipient, n.id, group_key);
     return rc;
+}
+
+/* Mentions in a caption tell the newly mentioned who can see the post. */
+static int notify_mentions(db *d, const domain_event *ev)
+{
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < ev->n_mentioned; i++)
+        if (posts_can_view(d, ev->mentioned[i], ev->post_author, ev->post))
+            rc = notify(d, ev->mentioned[i], "mention", ev->actor, ev->post_id, 0);
+    return rc;
+}
+
+/* A comment tells the post's author; a reply tells the parent comment's author (the post's
+ * author still hears of it as a comment); mentions tell the mentioned who can see the post. */
+static int notify_comment(db *d, const domain_event *ev)
+{
+    const store_post *p = ev->post;
+    const store_comment *parent = ev->parent, *c = ev->comment;
+    int rc = 0;
+    if (parent->id && parent->author_id != p->author_id)
+        rc = notify(d, parent->author_id, "reply", ev->actor, p->id, c->id);
+    if (rc == 0)
+        rc = notify(d, p->author_id,
+                    parent->id && parent->author_id == p->author_id ? "reply" : "comment",
+                    ev->actor, p->id, c->id);
+    tags_parsed *t = xmalloc(sizeof *t);
+    tags_parse(c->body, t);
+    for (int i = 0; rc == 0 && i < t->n_mentions; i++) {
+        store_user u;
+        if (store_user_by_handle(d, t->mentions[i], &u) == 0 && u.id != p->author_id &&
+            u.id != parent->author_id && posts_can_view(d, u.id, ev->post_author, p))
+            rc = notify(d, u.id, "mention", ev->actor, p->id, c->id);
+    }
+    free(t);
+    return rc;
+}
+
+int notify_on_event(db *d, const domain_event *ev, void *arg)
+{
+    (void)arg;
+    switch (ev->type) {
+    case EV_POST_CREATED: {
+        int rc = notify_mentions(d, ev);
+        if (rc == 0 && ev->source_kind) /* "duet", "stitch" or "share" */
+            rc = notify(d, ev->user_id, ev->source_kind, ev->actor, ev->post_id, 0);
+        return rc;
+    }
+    case EV_POST_EDITED:
+        return notify_mentions(d, ev);
+    case EV_REACTION_ADDED:
+        return notify(d, ev->user_id, "like", ev->actor, ev->post_id, 0);
+    case EV_COMMENT_CREATED:
+        return notify_comment(d, ev);
+    case EV_COMMENT_LIKED:
+        return notify(d, ev->user_id, "comment_like", ev->actor, ev->post_id, ev->comment_id);
+    case EV_FOLLOWED:
+        return ev->changed ? notify(d, ev->user_id, "follow", ev->actor, 0, 0) : 0;
+    case EV_FOLLOW_REQUESTED:
+        return ev->changed ? notify(d, ev->user_id, "follow_request", ev->actor, 0, 0) : 0;
+    case EV_FOLLOW_ACCEPTED:
+        return ev->changed ? notify(d, ev->user_id, "follow_accepted", ev->actor, 0, 0) : 0;
+    default:
+        return 0;
+    }
 }
 
 /* Whether a notification may still be shown: its actor exists, is not blocked either way and
@@ -170,8 +241,7 @@ static bool still_visible(db *d, int64_t viewer, const store_notification *n, st
  * carries a cursor). */
 #define SCAN_MAX 1000
 
-int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *out,
-                int64_t *next)
+int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *out, int64_t *next)
 {
     int batch = limit * 2, n = 0, rc = 0;
     store_notification *cand = xcalloc((size_t)batch, sizeof *cand);

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
- * Notifications: who hears about what. notify() is called by the other domain modules inside the
- * transaction of the action it reports, so an action and its notification commit together. It
- * skips one's own actions, pairs where either blocks the other, actors the recipient mutes, and
- * types the recipient turned off. Likes of one post, likes of one comment and follows are grouped
- * while unread ("ana and 12 others liked your post").
+ * Notifications: who hears about what. notify() runs inside the transaction of the action it
+ * reports (called by notify_on_event, a consumer of that action's domain event), so an action and
+ * its notification commit together. It skips one's own actions, pairs where either blocks the
+ * other, actors the recipient mutes, and types the recipient turned off. Likes of one post, likes
+ * of one comment and follows are grouped while unread ("ana and 12 others liked your post").
  *
  * Each recorded notification is also pushed live, once its transaction commits, to the bus topic
  * "user:<recipient>" as {"type":"notification","data":<list item>} followed by
@@ -14,10 +14,11 @@
 #define STREAMHUB_DOMAIN_NOTIFY_H
 
 #include "domain/errors.h"
-#include <jansson.h>
+#include "domain/events.h"
 #include "store/notifications.h"
 #include "store/posts.h"
 #include "store/users.h"
+#include <jansson.h>
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,6 +32,11 @@ bool notify_type_valid(const char *type);
 int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t post_id,
            int64_t comment_id);
 
+/* The in-transaction consumer of the domain events that notify someone (follows, requests and
+ * their acceptance, likes, comments and replies, comment likes, mentions, shares, duets and
+ * stitches); subscribed by app.c. Returns notify()'s error, which rolls the action back. */
+int notify_on_event(db *d, const domain_event *ev, void *arg);
+
 typedef struct notify_item {
     store_notification n;
     store_user actor;
@@ -43,8 +49,7 @@ json_t *notify_item_json(const notify_item *it);
 /* The viewer's notifications, newest first, leaving out those whose post the viewer can no
  * longer see or whose actor is now blocked either way or muted by the viewer; *next is the
  * cursor (0 = end). */
-int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *out,
-                int64_t *next);
+int notify_list(db *d, int64_t viewer, int64_t cursor, int limit, notify_item *out, int64_t *next);
 /* How many of the viewer's unread notifications notify_list would show, counted up to
  * NOTIFY_UNREAD_MAX (a client shows "99+" above it) over at most NOTIFY_UNREAD_SCAN_MAX unread
  * rows, so the count and the live pushes never include what the list leaves out. Negative

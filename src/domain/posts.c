@@ -2,28 +2,28 @@
  *
  * Post rules. posts_can_view is the single gate for every read that can reveal a post, so the
  * visibility rules cannot drift apart between endpoints.
+ *
+ * Side effects (notifications, the feed caches, the event log) are not called from here: each
+ * change emits one domain event (events.h) inside its transaction, and the consumers app.c
+ * subscribed do the rest, in the transaction or after its commit.
  */
 #include "domain/posts.h"
-
-#include "domain/feed_cache.h"
 
 #include "core/id.h"
 #include "core/util.h"
 #include "domain/errors.h"
-#include "domain/notify.h"
-#include "domain/tags.h"
-#include "jobs/event_log.h"
-#include "store/circles.h"
+#include "domain/events.h"
 #include "domain/media.h"
-#include "store/media.h"
+#include "domain/tags.h"
+#include "store/circles.h"
 #include "store/graph.h"
+#include "store/media.h"
 #include "store/tags.h"
 #include "store/users.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 
 static int64_t story_ttl_ms = 24LL * 3600 * 1000;
 
@@ -34,8 +34,8 @@ void posts_set_story_ttl(int64_t ms)
 
 static bool visibility_valid(const char *v)
 {
-    static const char *const allowed[] = {"public", "followers", "friends", "circle", "private",
-                                          NULL};
+    static const char *const allowed[] = {"public", "followers", "friends",
+                                          "circle", "private",   NULL};
     for (const char *const *a = allowed; *a; a++)
         if (strcmp(*a, v) == 0)
             return true;
@@ -151,18 +151,23 @@ static int check_circle(db *d, const store_user *me, const char *visibility, int
     return 0;
 }
 
-static void emit_post_event(const char *type, int64_t actor, int64_t post_id)
+/* Emits an event with no rows attached (the consumers need ids only); caller's transaction,
+ * or none. */
+static int emit(db *d, domain_event_type type, int64_t actor, int64_t post_id, int64_t user_id)
 {
-    event_log_emit(actor, type, "post", post_id, NULL);
+    domain_event ev = {.type = type, .actor = actor, .post_id = post_id, .user_id = user_id};
+    return events_emit(d, &ev);
 }
 
-/* Links the caption's hashtags (not for stories, which expire) and records its mentions,
- * notifying mentioned users who can see the post. Caller's transaction. */
-static int link_caption(db *d, const store_user *author, const store_post *p)
+/* Links the caption's hashtags (not for stories, which expire) and records its mentions; the
+ * ids of the users mentioned for the first time go to mentioned (the event's consumers decide
+ * who hears of it). Caller's transaction. */
+static int link_caption(db *d, const store_post *p, int64_t *mentioned, int *n_mentioned)
 {
     tags_parsed *t = xmalloc(sizeof *t);
     tags_parse(p->caption, t);
     int rc = 0;
+    *n_mentioned = 0;
     for (int i = 0; rc == 0 && !p->expires_at && i < t->n_hashtags; i++)
         rc = store_hashtag_link(d, id_next(), p->id, t->hashtags[i], p->updated_at);
     for (int i = 0; rc == 0 && i < t->n_mentions; i++) {
@@ -170,9 +175,8 @@ static int link_caption(db *d, const store_user *author, const store_post *p)
         bool added;
         if (store_user_by_handle(d, t->mentions[i], &u) < 0)
             continue;
-        if ((rc = store_mention_add(d, p->id, u.id, &added)) == 0 && added &&
-            posts_can_view(d, u.id, author, p))
-            rc = notify(d, u.id, "mention", author->id, p->id, 0);
+        if ((rc = store_mention_add(d, p->id, u.id, &added)) == 0 && added)
+            mentioned[(*n_mentioned)++] = u.id;
     }
     free(t);
     return rc;
@@ -241,8 +245,9 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
         }
         if (mrc < 0)
             return domain_db_failed(err, d, "media");
-        const char *want = !strcmp(type, "image") ? "image" : !strcmp(type, "story") ? m.kind
-                                                                                       : "video";
+        const char *want = !strcmp(type, "image")   ? "image"
+                           : !strcmp(type, "story") ? m.kind
+                                                    : "video";
         bool kind_ok = !strcmp(m.kind, want), failed = !strcmp(m.state, "failed");
         media_ready = !strcmp(m.state, "ready");
         store_media_free(&m);
@@ -291,13 +296,29 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
     rc = store_post_insert(d, out);
+    int64_t mentioned[TAGS_MAX_MENTIONS];
+    int n_mentioned = 0;
     if (rc == 0)
-        rc = link_caption(d, me, out);
-    if (rc == 0 && source)
-        rc = notify(d, src.author_id, in->duet_of ? "duet" : in->stitch_of ? "stitch" : "share",
-                    me->id, out->id, 0);
+        rc = link_caption(d, out, mentioned, &n_mentioned);
+    if (rc == 0) {
+        domain_event ev = {.type = EV_POST_CREATED,
+                           .actor = me->id,
+                           .post_id = out->id,
+                           .post = out,
+                           .post_author = me,
+                           .mentioned = mentioned,
+                           .n_mentioned = n_mentioned};
+        if (source) {
+            ev.source_id = source;
+            ev.user_id = src.author_id;
+            ev.source_kind = in->duet_of ? "duet" : in->stitch_of ? "stitch" : "share";
+        }
+        rc = events_emit(d, &ev);
+    }
     /* ... before anyone else sees it, into a media record of its own, so the clip's state never
-     * goes backwards and the clip never holds the source's video */
+     * goes backwards and the clip never holds the source's video. A direct call, not an event
+     * consumer: the rendering is part of the post being created (it gives the post its media id
+     * and shares the transaction and its error), not a reaction to it. */
     if (rc == 0 && composes) {
         rc = media_queue_compose(d, &out->media_id, src.media_id, in->stitch_of != 0);
         out->media_ready = false;
@@ -310,8 +331,6 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
         db_rollback(d);
         return domain_db_failed(err, d, "create post");
     }
-    emit_post_event(share ? "share" : "post", me->id, share ? in->share_of : out->id);
-    feed_cache_posted();
     return 0;
 }
 
@@ -326,8 +345,8 @@ int posts_get_visible(db *d, int64_t viewer, int64_t id, store_post *out, store_
     return rc < 0 ? domain_db_failed(err, d, "get post") : 0;
 }
 
-int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
-               const char *visibility, int64_t circle_id, store_post *out, domain_error *err)
+int posts_edit(db *d, const store_user *me, int64_t id, const char *caption, const char *visibility,
+               int64_t circle_id, store_post *out, domain_error *err)
 {
     if (caption && !*caption)
         return domain_invalid(err, "caption", "required");
@@ -360,14 +379,25 @@ int posts_edit(db *d, const store_user *me, int64_t id, const char *caption,
     out->circle_id = circle_id;
     out->updated_at = now;
     /* re-link hashtags from the new caption; mentions already made are kept, so only people
-     * newly mentioned are notified */
+     * newly mentioned are in the event */
+    int64_t mentioned[TAGS_MAX_MENTIONS];
+    int n_mentioned = 0;
     if (rc == 0 && caption && (rc = store_hashtags_unlink(d, id)) == 0)
-        rc = link_caption(d, me, out);
+        rc = link_caption(d, out, mentioned, &n_mentioned);
+    if (rc == 0) {
+        domain_event ev = {.type = EV_POST_EDITED,
+                           .actor = me->id,
+                           .post_id = id,
+                           .post = out,
+                           .post_author = me,
+                           .mentioned = mentioned,
+                           .n_mentioned = n_mentioned};
+        rc = events_emit(d, &ev);
+    }
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "edit post");
     }
-    feed_cache_changed();
     return 0;
 }
 
@@ -399,13 +429,15 @@ int posts_delete(db *d, const store_user *me, int64_t id, domain_error *err)
         db_rollback(d);
         return domain_fail(err, ERR_NOT_FOUND, "post_not_found", "no such post");
     }
+    if (rc == 0)
+        rc = emit(d, EV_POST_DELETED, me->id, id, 0);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "delete post");
     }
+    /* part of the deletion itself (the media record went with the post), not a consumer */
     if (drop_media)
         media_remove_files(p.media_id);
-    feed_cache_changed();
     return 0;
 }
 
@@ -432,14 +464,12 @@ static int change_reaction(db *d, const store_user *me, int64_t id, const char *
     bool changed;
     rc = type ? store_reaction_set(d, id_next(), id, me->id, type, now_ms(), &changed)
               : store_reaction_clear(d, id, me->id, &changed);
-    if (rc == 0 && type && changed)
-        rc = notify(d, p.author_id, "like", me->id, id, 0);
+    if (rc == 0 && changed)
+        rc = emit(d, type ? EV_REACTION_ADDED : EV_REACTION_REMOVED, me->id, id, p.author_id);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "reaction");
     }
-    if (changed)
-        emit_post_event(type ? "like" : "unlike", me->id, id);
     return 0;
 }
 
@@ -479,31 +509,6 @@ static int check_body(const char *body, domain_error *err)
     return 0;
 }
 
-/* A comment tells the post's author; a reply tells the parent comment's author (the post's
- * author still hears of it as a comment); mentions tell the mentioned who can see the post. */
-static int notify_comment(db *d, const store_user *me, const store_post *p,
-                          const store_user *post_author, const store_comment *parent,
-                          const store_comment *c)
-{
-    int rc = 0;
-    if (parent->id && parent->author_id != p->author_id)
-        rc = notify(d, parent->author_id, "reply", me->id, p->id, c->id);
-    if (rc == 0)
-        rc = notify(d, p->author_id, parent->id && parent->author_id == p->author_id ? "reply"
-                                                                                    : "comment",
-                    me->id, p->id, c->id);
-    tags_parsed *t = xmalloc(sizeof *t);
-    tags_parse(c->body, t);
-    for (int i = 0; rc == 0 && i < t->n_mentions; i++) {
-        store_user u;
-        if (store_user_by_handle(d, t->mentions[i], &u) == 0 && u.id != p->author_id &&
-            u.id != parent->author_id && posts_can_view(d, u.id, post_author, p))
-            rc = notify(d, u.id, "mention", me->id, p->id, c->id);
-    }
-    free(t);
-    return rc;
-}
-
 int comments_create(db *d, const store_user *me, int64_t post_id, const char *body,
                     int64_t parent_id, store_comment *out, domain_error *err)
 {
@@ -538,13 +543,22 @@ int comments_create(db *d, const store_user *me, int64_t post_id, const char *bo
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
     rc = store_comment_insert(d, out);
-    if (rc == 0)
-        rc = notify_comment(d, me, &p, &author, &parent, out);
+    if (rc == 0) {
+        domain_event ev = {.type = EV_COMMENT_CREATED,
+                           .actor = me->id,
+                           .post_id = post_id,
+                           .comment_id = out->id,
+                           .user_id = p.author_id,
+                           .post = &p,
+                           .post_author = &author,
+                           .comment = out,
+                           .parent = &parent};
+        rc = events_emit(d, &ev);
+    }
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "comment");
     }
-    event_log_emit(me->id, "comment", "post", post_id, NULL);
     return 0;
 }
 
@@ -571,8 +585,7 @@ int comments_edit(db *d, const store_user *me, int64_t id, const char *body, sto
     if (rc < 0 || (rc = visible_comment(d, me->id, id, out, &p, err)) < 0)
         return rc;
     if (out->author_id != me->id)
-        return domain_fail(err, ERR_FORBIDDEN, "not_author",
-                           "only the author can edit a comment");
+        return domain_fail(err, ERR_FORBIDDEN, "not_author", "only the author can edit a comment");
     int64_t now = now_ms();
     if (store_comment_update(d, id, body, now) < 0)
         return domain_db_failed(err, d, "edit comment");
@@ -594,6 +607,14 @@ int comments_delete(db *d, const store_user *me, int64_t id, domain_error *err)
     if (db_begin(d) < 0)
         return domain_db_failed(err, d, "begin");
     rc = store_comment_delete(d, &c, now_ms());
+    if (rc == 0) {
+        domain_event ev = {.type = EV_COMMENT_DELETED,
+                           .actor = me->id,
+                           .post_id = p.id,
+                           .comment_id = id,
+                           .user_id = c.author_id};
+        rc = events_emit(d, &ev);
+    }
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return rc == ERR_NOT_FOUND
@@ -615,12 +636,12 @@ int posts_save(db *d, const store_user *me, int64_t id, bool on, domain_error *e
     bool changed;
     rc = on ? store_save_add(d, id_next(), me->id, id, now_ms(), &changed)
             : store_save_remove(d, me->id, id, &changed);
+    if (rc == 0 && changed)
+        rc = emit(d, on ? EV_POST_SAVED : EV_POST_UNSAVED, me->id, id, p.author_id);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "save");
     }
-    if (changed)
-        emit_post_event(on ? "save" : "unsave", me->id, id);
     return 0;
 }
 
@@ -636,8 +657,14 @@ int comments_like(db *d, const store_user *me, int64_t id, bool on, store_commen
     bool changed;
     rc = on ? store_comment_like_set(d, id_next(), id, me->id, now_ms(), &changed)
             : store_comment_like_clear(d, id, me->id, &changed);
-    if (rc == 0 && on && changed)
-        rc = notify(d, out->author_id, "comment_like", me->id, p.id, id);
+    if (rc == 0 && on && changed) {
+        domain_event ev = {.type = EV_COMMENT_LIKED,
+                           .actor = me->id,
+                           .post_id = p.id,
+                           .comment_id = id,
+                           .user_id = out->author_id};
+        rc = events_emit(d, &ev);
+    }
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "comment like");
@@ -664,15 +691,21 @@ int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *
         return domain_db_failed(err, d, "begin");
     rc = store_view_record(d, id_next(), id, me->id, now - now % POSTS_VIEW_WINDOW_MS, watch_ms,
                            now, counted);
+    if (rc == 0) {
+        domain_event ev = {.type = EV_POST_VIEWED,
+                           .actor = me->id,
+                           .post_id = id,
+                           .user_id = out->author_id,
+                           .value = watch_ms,
+                           .changed = *counted};
+        rc = events_emit(d, &ev);
+    }
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "view");
     }
     if (*counted)
         out->view_count++;
-    char props[48];
-    snprintf(props, sizeof props, "{\"watch_ms\":%lld}", (long long)watch_ms);
-    event_log_emit(me->id, "view", "post", id, props);
     return 0;
 }
 
