@@ -923,31 +923,44 @@ static int index_of(const int64_t *ids, int n, int64_t id)
 
 int store_viewer_states(db *d, int64_t viewer, const int64_t *ids, int n, store_viewer_state *out)
 {
-    /* Through the primary key and the unique indexes (post_id, user_id), (user_id, post_id). */
-    static const char *sql = "SELECT p.id, r.type, s.id FROM posts p "
-                             "LEFT JOIN reactions r ON r.post_id = p.id AND r.user_id = ? "
-                             "LEFT JOIN saves s ON s.post_id = p.id AND s.user_id = ? "
-                             "WHERE p.id IN " IDS_IN;
-    if (n > STORE_POSTS_BY_IDS_MAX)
-        n = STORE_POSTS_BY_IDS_MAX;
-    memset(out, 0, (size_t)n * sizeof *out);
-    db_stmt *s = db_prepare(d, sql);
-    if (!s)
-        return ERR_DB;
-    db_bind_int64(s, 1, viewer);
-    db_bind_int64(s, 2, viewer);
-    bind_ids(s, 3, ids, n);
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
-        int i = index_of(ids, n, db_col_int64(s, 0));
-        if (i < 0)
-            continue;
-        const char *type = db_col_text(s, 1);
-        snprintf(out[i].reaction, sizeof out[i].reaction, "%s", type ? type : "");
-        out[i].saved = !db_col_null(s, 2);
+    /* The viewer's own reactions and saves between the page's lowest and highest post id, one
+     * range scan each in the indexes (user_id, post_id), matched to the page here. A seek per
+     * post through an IN list cost about 100,000 instructions a statement (the list's ephemeral
+     * table); the range reads only rows the viewer wrote, which a page spans few of. */
+    static const char *reactions_sql = "SELECT post_id, type FROM reactions WHERE user_id = ? "
+                                       "AND post_id BETWEEN ? AND ?";
+    static const char *saves_sql =
+        "SELECT post_id FROM saves WHERE user_id = ? AND post_id BETWEEN ? AND ?";
+    memset(out, 0, (size_t)(n > 0 ? n : 0) * sizeof *out);
+    if (n <= 0)
+        return 0;
+    int64_t lo = ids[0], hi = ids[0];
+    for (int i = 1; i < n; i++) {
+        lo = ids[i] < lo ? ids[i] : lo;
+        hi = ids[i] > hi ? ids[i] : hi;
     }
-    db_reset(s);
-    return rc < 0 ? rc : 0;
+    for (int pass = 0; pass < 2; pass++) {
+        db_stmt *s = db_prepare(d, pass == 0 ? reactions_sql : saves_sql);
+        if (!s)
+            return ERR_DB;
+        db_bind_int64(s, 1, viewer);
+        db_bind_int64(s, 2, lo);
+        db_bind_int64(s, 3, hi);
+        int rc;
+        while ((rc = db_step(s)) == DB_ROW) {
+            int i = index_of(ids, n, db_col_int64(s, 0));
+            if (i < 0)
+                continue;
+            if (pass == 0)
+                snprintf(out[i].reaction, sizeof out[i].reaction, "%s", db_col_text(s, 1));
+            else
+                out[i].saved = true;
+        }
+        db_reset(s);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 int store_comment_states(db *d, int64_t post_id, int64_t viewer, const int64_t *ids, int n,

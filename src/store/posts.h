@@ -154,8 +154,8 @@ typedef struct store_viewer_state {
     char reaction[16]; /* the reaction type, "" for none */
     bool saved;
 } store_viewer_state;
-/* The viewer's reaction and save of each of ids[0..n) (at most STORE_POSTS_BY_IDS_MAX) into
- * out[i], read in one statement for the whole list (never one per post). */
+/* The viewer's reaction and save of each of ids[0..n) into out[i], read for the whole list at
+ * once (two range scans of the viewer's own rows, never a statement per post). */
 int store_viewer_states(db *d, int64_t viewer, const int64_t *ids, int n, store_viewer_state *out);
 
 #define COMMENT_BODY_BYTES (POST_CAPTION_MAX_CHARS * 4 + 1)
