@@ -280,6 +280,8 @@ void api_fail(http_res *res, int rc, const domain_error *err)
             json_object_set_new(details, "min", json_integer(err->min));
         if (err->has_max)
             json_object_set_new(details, "max", json_integer(err->max));
+    } else if (err && err->required_role) {
+        details = json_pack("{s:s}", "required_role", err->required_role);
     }
     http_res_error(res, status, code, message, details);
     if (status == 401)

@@ -12,13 +12,11 @@
 #include "core/jsonw.h"
 #include "domain/auth.h"
 #include "domain/feed.h"
+#include "domain/media.h"
 #include "http/http.h"
 #include "services/presence.h"
 #include "services/rooms.h"
 #include "services/sse.h"
-#include "store/db.h"
-#include "store/media.h"
-#include "store/posts.h"
 
 #include <stdbool.h>
 
