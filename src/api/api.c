@@ -347,15 +347,6 @@ bool api_precheck_bearer(http_req *req, http_res *res)
     return rc == 0;
 }
 
-bool api_require_role(http_res *res, const auth_principal *p, const char *min_role)
-{
-    if (auth_role_at_least(p->user.role, min_role))
-        return true;
-    http_res_error(res, 403, "forbidden", "your role may not do this",
-                   json_pack("{s:s}", "required_role", min_role));
-    return false;
-}
-
 bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit)
 {
     const char *c = http_req_query(req, "cursor");

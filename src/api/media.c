@@ -332,14 +332,10 @@ static void serve(http_req *req, http_res *res, const char *rel)
     const char *sig = http_req_query(req, "sig");
     store_media m;
     int rc;
-    /* the original may carry metadata (a photo's GPS position): its owner's alone */
-    if (sig && !strcmp(rel, "original")) {
-        http_res_error(res, 403, "owner_only", "the original is for its owner", NULL);
-        return;
-    }
     if (sig) {
         domain_error err = {0};
-        rc = media_get_signed(d, id, http_req_path(req), http_req_query(req, "exp"), sig, &m, &err);
+        rc = media_get_signed(d, id, rel, http_req_path(req), http_req_query(req, "exp"), sig, &m,
+                              &err);
         if (rc == ERR_FORBIDDEN) {
             api_fail(res, rc, &err);
             return;
