@@ -5,8 +5,8 @@
 #include "api/api.h"
 
 #include "core/id.h"
+#include "domain/activity.h"
 #include "domain/identity.h"
-#include "store/events.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +15,7 @@ void api_admin_set_role(http_req *req, http_res *res)
 {
     db *d = api_db(req, res);
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !api_require_role(res, &p, "admin"))
+    if (!d || !api_auth(req, res, d, &p))
         return;
     const char *role;
     jv_error verr;
@@ -41,7 +41,7 @@ void api_admin_set_role(http_req *req, http_res *res)
 json_t *api_badges_json(db *d, int64_t user_id)
 {
     char badges[IDENTITY_MAX_BADGES][STORE_BADGE_BYTES];
-    int n = store_badges_of(d, user_id, badges, IDENTITY_MAX_BADGES);
+    int n = identity_badges_of(d, user_id, badges, IDENTITY_MAX_BADGES);
     json_t *list = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(list, json_string(badges[i]));
@@ -52,7 +52,7 @@ static void set_badge(http_req *req, http_res *res, bool on)
 {
     db *d = api_db(req, res);
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !api_require_role(res, &p, "admin"))
+    if (!d || !api_auth(req, res, d, &p))
         return;
     const char *badge = http_req_query(req, "badge");
     json_t *body = http_req_json(req);
@@ -102,13 +102,15 @@ void api_admin_events(http_req *req, http_res *res)
     }
     db *d = api_db(req, res);
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !api_require_role(res, &p, "admin"))
+    if (!d || !api_auth(req, res, d, &p))
         return;
     store_event *list = xcalloc((size_t)limit + 1, sizeof *list);
-    int n = store_events_list(d, actor, type ? type : "", cursor, list, limit + 1);
+    domain_error err = {0};
+    int n =
+        activity_events_list(d, &p.user, actor, type ? type : "", cursor, list, limit + 1, &err);
     if (n < 0) {
         free(list);
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     json_t *items = json_array();

@@ -280,6 +280,8 @@ void api_fail(http_res *res, int rc, const domain_error *err)
             json_object_set_new(details, "min", json_integer(err->min));
         if (err->has_max)
             json_object_set_new(details, "max", json_integer(err->max));
+    } else if (err && err->required_role) {
+        details = json_pack("{s:s}", "required_role", err->required_role);
     }
     http_res_error(res, status, code, message, details);
     if (status == 401)
@@ -343,15 +345,6 @@ bool api_precheck_bearer(http_req *req, http_res *res)
     if (rc < 0)
         api_fail(res, rc, &err);
     return rc == 0;
-}
-
-bool api_require_role(http_res *res, const auth_principal *p, const char *min_role)
-{
-    if (auth_role_at_least(p->user.role, min_role))
-        return true;
-    http_res_error(res, 403, "forbidden", "your role may not do this",
-                   json_pack("{s:s}", "required_role", min_role));
-    return false;
 }
 
 bool api_page(http_req *req, http_res *res, int64_t *cursor, int *limit)

@@ -12,13 +12,11 @@
 #include "core/jsonw.h"
 #include "domain/auth.h"
 #include "domain/feed.h"
+#include "domain/media.h"
 #include "http/http.h"
 #include "services/presence.h"
 #include "services/rooms.h"
 #include "services/sse.h"
-#include "store/db.h"
-#include "store/media.h"
-#include "store/posts.h"
 
 #include <stdbool.h>
 
@@ -67,8 +65,6 @@ bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p);
 bool api_auth_optional(http_req *req, http_res *res, db *d, auth_principal *p, bool *authed);
 /* A precheck (http_precheck_fn) for streamed bodies: a valid, unexpired bearer token. */
 bool api_precheck_bearer(http_req *req, http_res *res);
-/* Answers 403 and returns false unless the principal has at least min_role. */
-bool api_require_role(http_res *res, const auth_principal *p, const char *min_role);
 /* Maps a domain failure to its HTTP answer. */
 void api_fail(http_res *res, int rc, const domain_error *err);
 void api_invalid(http_res *res, const jv_error *err);

@@ -5,7 +5,6 @@
 #include "api/api.h"
 
 #include "core/id.h"
-#include "store/sessions.h"
 
 #include <string.h>
 

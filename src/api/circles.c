@@ -68,9 +68,10 @@ void api_circles_list(http_req *req, http_res *res)
     if (!api_page(req, res, &cursor, &limit) || !circle_request(req, res, &d, &p, NULL))
         return;
     store_circle list[API_PAGE_MAX + 1];
-    int n = store_circle_list(d, p.user.id, cursor, list, limit + 1);
+    domain_error err = {0};
+    int n = circles_list(d, &p.user, cursor, list, limit + 1, &err);
     if (n < 0) {
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     json_t *items = json_array();
@@ -131,19 +132,13 @@ void api_circles_members(http_req *req, http_res *res)
     auth_principal p;
     if (!api_page(req, res, &cursor, &limit) || !circle_request(req, res, &d, &p, &id))
         return;
-    store_circle c;
-    domain_error err = {0};
-    int rc = circles_get(d, &p.user, id, &c, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
     store_user *users = xcalloc((size_t)limit + 1, sizeof *users);
     int64_t ids[API_PAGE_MAX + 1];
-    int n = store_circle_members(d, id, cursor, ids, users, limit + 1);
+    domain_error err = {0};
+    int n = circles_members(d, &p.user, id, cursor, ids, users, limit + 1, &err);
     if (n < 0) {
         free(users);
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     json_t *items = json_array();

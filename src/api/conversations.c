@@ -10,7 +10,6 @@
 #include "core/id.h"
 #include "domain/chat.h"
 #include "domain/errors.h"
-#include "store/users.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -29,10 +28,9 @@ static json_t *conversation_json(db *d, const store_conversation *c, const store
         json_time(id_time_ms(c->activity_id)));
     json_t *last = json_null();
     store_message m;
-    if (c->last_message_id && c->last_message_id >= mine->joined_id &&
-        store_message_get(d, c->last_message_id, &m) == 0) {
+    if (chat_last_message(d, c, mine, &m) == 0) {
         last = chat_message_json(d, &m);
-        store_message_free(&m);
+        chat_message_free(&m);
     }
     json_object_set_new(o, "last_message", last);
     /* One query for the members and their users: a list shows only a 1:1's peer, a single
@@ -41,7 +39,7 @@ static json_t *conversation_json(db *d, const store_conversation *c, const store
     int max = with_members ? CHAT_GROUP_MAX + 1 : direct ? 2 : 0;
     store_member *ms = xcalloc((size_t)max + 1, sizeof *ms);
     store_user *us = xcalloc((size_t)max + 1, sizeof *us);
-    int n = max ? store_members_with_users(d, c->id, ms, us, max) : 0;
+    int n = max ? chat_members_with_users(d, c->id, ms, us, max) : 0;
     json_t *peer = json_null();
     json_t *members = json_array();
     for (int i = 0; i < n; i++) {
@@ -173,10 +171,11 @@ static void list_inbox(http_req *req, http_res *res, const char *state)
     if (!api_page(req, res, &cursor, &limit) || !chat_request(req, res, &d, &p, NULL, NULL, NULL))
         return;
     store_inbox_row *rows = xcalloc((size_t)limit + 1, sizeof *rows);
-    int n = store_inbox(d, p.user.id, state, cursor, rows, limit + 1);
+    domain_error err = {0};
+    int n = chat_inbox(d, p.user.id, state, cursor, rows, limit + 1, &err);
     if (n < 0) {
         free(rows);
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     json_t *items = json_array();
@@ -348,7 +347,7 @@ void api_conversations_messages(http_req *req, http_res *res)
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, chat_message_json(d, &ms[i]));
     int64_t last = n > limit ? ms[limit - 1].id : 0;
-    store_messages_free(ms, n);
+    chat_messages_free(ms, n);
     free(ms);
     /* Catch-up pages (?after=) go forward, history pages (?cursor=) backward; both answer the
      * one list shape, next_cursor being what to pass back in the same parameter. */
@@ -378,7 +377,7 @@ void api_conversations_send(http_req *req, http_res *res)
         return;
     }
     http_res_json(res, existing ? 200 : 201, chat_message_json(d, &m));
-    store_message_free(&m);
+    chat_message_free(&m);
 }
 
 static bool message_params(http_req *req, http_res *res, db **d, auth_principal *p, int64_t *id,
@@ -407,7 +406,7 @@ void api_conversations_edit_message(http_req *req, http_res *res)
         return;
     }
     http_res_json(res, 200, chat_message_json(d, &m));
-    store_message_free(&m);
+    chat_message_free(&m);
 }
 
 void api_conversations_delete_message(http_req *req, http_res *res)
@@ -514,8 +513,8 @@ json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, domain_error *err, 
         /* the list shape's cursor too: the "after" of the next call while more wait */
         json_object_set_new(out, "next_cursor",
                             n > shown && shown ? json_id(ms[shown - 1].id) : json_null());
-        store_messages_free(ms, n);
-        store_messages_free(ch, n_changed);
+        chat_messages_free(ms, n);
+        chat_messages_free(ch, n_changed);
     }
     free(ms);
     free(ch);

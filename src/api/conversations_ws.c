@@ -76,7 +76,7 @@ static void cmd_send(ws_call *c)
     }
     ws_call_ack(c,
                 json_pack("{s:o, s:b}", "message", chat_message_json(d, &m), "existing", existing));
-    store_message_free(&m);
+    chat_message_free(&m);
 }
 
 static void cmd_edit(ws_call *c)
@@ -100,7 +100,7 @@ static void cmd_edit(ws_call *c)
         return;
     }
     ws_call_ack(c, json_pack("{s:o}", "message", chat_message_json(d, &m)));
-    store_message_free(&m);
+    chat_message_free(&m);
 }
 
 static void cmd_delete(ws_call *c)

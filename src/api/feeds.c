@@ -10,8 +10,6 @@
 #include "core/id.h"
 #include "domain/circles.h"
 #include "domain/feed.h"
-#include "domain/tags.h"
-#include "store/tags.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -166,25 +164,13 @@ bool api_feed_query(http_req *req, http_res *res, feed_query *q)
     return read_feed_query(req, res, false, q);
 }
 
-/* Loads the :tag hashtag; answers 404 for a malformed or unknown one, and (public_only) for
- * one no public post of a public account carries, so a tag used only in narrower posts looks
- * exactly like one never used. Otherwise an unknown well-formed tag loads as id 0: its page is
- * then empty, like the page of a tag whose posts the viewer may not see. */
+/* Loads the :tag hashtag (feed_hashtag_get says which are found); answers otherwise. */
 static bool read_hashtag(http_req *req, http_res *res, db *d, bool public_only, store_hashtag *h)
 {
-    char tag[TAGS_HASHTAG_BYTES];
-    bool well_formed = tags_normalize_hashtag(http_req_param(req, "tag"), tag, sizeof tag);
-    int rc = well_formed ? store_hashtag_get(d, tag, h) : ERR_NOT_FOUND;
-    if (rc == 0 && public_only && h->post_count == 0)
-        rc = ERR_NOT_FOUND;
-    if (rc == ERR_NOT_FOUND && well_formed && !public_only) {
-        memset(h, 0, sizeof *h);
-        return true;
-    }
-    if (rc == ERR_NOT_FOUND)
-        http_res_error(res, 404, "hashtag_not_found", "no such hashtag", NULL);
-    else if (rc < 0)
-        api_fail(res, rc, NULL);
+    domain_error err = {0};
+    int rc = feed_hashtag_get(d, http_req_param(req, "tag"), public_only, h, &err);
+    if (rc < 0)
+        api_fail(res, rc, &err);
     return rc == 0;
 }
 

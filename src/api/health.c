@@ -6,13 +6,8 @@
 #include "api/api.h"
 
 #include "domain/feed_cache.h"
+#include "domain/health.h"
 
-#include "jobs/event_log.h"
-#include "jobs/maintenance.h"
-
-#include "store/db.h"
-#include "store/migrate.h"
-#include "store/outbox.h"
 #include "ws/hub.h"
 
 #include <jansson.h>
@@ -30,10 +25,7 @@ void api_health_ready(http_req *req, http_res *res)
 {
     api_worker *w = http_req_ctx(req);
     db *d = w ? api_worker_db(w) : NULL;
-    /* Reading the schema version proves the database is reachable and migrated; a bare
-     * SELECT 1 would succeed on SQLite without touching the file. */
-    int version = d ? store_applied_version(d) : ERR_DB;
-    if (version < store_schema_version()) {
+    if (!health_ready(d)) {
         http_res_error(res, 503, "not_ready", "the database does not answer",
                        json_pack("{s:s}", "database", "down"));
         http_res_header(res, "Retry-After", "1");
@@ -46,25 +38,33 @@ void api_health_detailed(http_req *req, http_res *res)
 {
     db *d = api_db(req, res);
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !api_require_role(res, &p, "admin"))
+    if (!d || !api_auth(req, res, d, &p))
         return;
+    health_db h;
+    domain_error err = {0};
+    int rc = health_detailed(d, &p.user, &h, &err);
+    if (rc < 0) {
+        api_fail(res, rc, &err);
+        return;
+    }
     const api_env *a = api_app(req);
     int64_t uptime_ms = now_ms() - a->started_ms;
     json_t *body = json_pack(
-        "{s:s, s:s, s:I, s:{s:s, s:s, s:i, s:i}, s:{s:I, s:I}, s:{s:s, s:s, s:s, s:s}}",
-        "status", "ok", "version", STREAMHUB_VERSION, "uptime_seconds",
-        (json_int_t)(uptime_ms / 1000), "database", "kind", a->database_kind, "server_version",
-        db_server_version(d), "schema_version", store_applied_version(d), "schema_expected",
-        store_schema_version(), "queues", "http_workers",
+        "{s:s, s:s, s:I, s:{s:s, s:s, s:i, s:i}, s:{s:I, s:I}, s:{s:s, s:s, s:s, s:s}}", "status",
+        "ok", "version", STREAMHUB_VERSION, "uptime_seconds", (json_int_t)(uptime_ms / 1000),
+        "database", "kind", a->database_kind, "server_version", h.server_version, "schema_version",
+        h.schema_version, "schema_expected", h.schema_expected, "queues", "http_workers",
         (json_int_t)http_server_queue_length(http_req_server(req)), "outbox_pending",
-        (json_int_t)store_outbox_pending(d), "libraries", "libmicrohttpd", http_library_version(),
+        (json_int_t)h.outbox_pending, "libraries", "libmicrohttpd", http_library_version(),
         "jansson", JANSSON_VERSION, "libsodium", sodium_version_string(), "sqlite",
-        a->database_kind[0] == 's' ? db_server_version(d) : "n/a");
+        a->database_kind[0] == 's' ? h.server_version : "n/a");
     http_res_json(res, 200, body);
 }
 
 void api_metrics(http_req *req, http_res *res)
 {
+    health_counters hc;
+    health_counters_get(&hc);
     buf out = {0};
     http_server_metrics(http_req_server(req), &out);
     ws_hub_metrics(&out);
@@ -92,10 +92,10 @@ void api_metrics(http_req *req, http_res *res)
                "# HELP streamhub_posts_purged_total Deleted posts and expired stories purged.\n"
                "# TYPE streamhub_posts_purged_total counter\n"
                "streamhub_posts_purged_total %llu\n",
-               (double)db_time_us_total() / 1e6, (long long)db_queries_total(),
+               (double)hc.db_time_us / 1e6, (long long)hc.db_queries,
                (long long)((now_ms() - api_app(req)->started_ms) / 1000),
-               (unsigned long long)event_log_written(), (unsigned long long)event_log_dropped(),
-               (unsigned long long)maintenance_purged_total());
+               (unsigned long long)hc.events_written, (unsigned long long)hc.events_dropped,
+               (unsigned long long)hc.posts_purged);
     feed_cache_stats fc;
     feed_cache_get_stats(&fc);
     buf_printf(&out,

@@ -16,10 +16,9 @@
 
 static json_t *room_json(http_req *req, db *d, const char *name)
 {
-    int64_t slow = store_room_slow_mode(d, name);
     return json_pack("{s:s, s:I, s:I}", "name", name, "members",
                      (json_int_t)rooms_members(api_app(req)->rooms, name), "slow_mode_seconds",
-                     (json_int_t)(slow < 0 ? 0 : slow));
+                     (json_int_t)live_room_slow_mode(d, name));
 }
 
 /* The :name parameter; answers 404 for a name that cannot be a room. */
@@ -59,13 +58,11 @@ void api_rooms_update(http_req *req, http_res *res)
     }
     db *d = api_db(req, res);
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !api_require_role(res, &p, "moderator"))
+    if (!d || !api_auth(req, res, d, &p))
         return;
-    const char *name = room_param(req, res);
-    if (!name)
-        return;
+    const char *name = http_req_param(req, "name");
     domain_error err = {0};
-    int rc = live_room_set_slow_mode(d, p.user.id, name, seconds, &err);
+    int rc = live_room_set_slow_mode(d, &p.user, name, seconds, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;
@@ -86,13 +83,11 @@ void api_rooms_ban(http_req *req, http_res *res)
     }
     db *d = api_db(req, res);
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !api_require_role(res, &p, "moderator"))
+    if (!d || !api_auth(req, res, d, &p))
         return;
-    const char *name = room_param(req, res);
-    if (!name)
-        return;
+    const char *name = http_req_param(req, "name");
     domain_error err = {0};
-    int rc = live_room_ban(d, p.user.id, name, target, &err);
+    int rc = live_room_ban(d, &p.user, name, target, &err);
     if (rc < 0) {
         api_fail(res, rc, &err);
         return;
@@ -109,13 +104,11 @@ void api_rooms_unban(http_req *req, http_res *res)
     }
     db *d = api_db(req, res);
     auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !api_require_role(res, &p, "moderator"))
-        return;
-    const char *name = room_param(req, res);
-    if (!name)
+    if (!d || !api_auth(req, res, d, &p))
         return;
     domain_error err = {0};
-    api_answer_empty(res, live_room_unban(d, name, target, &err), &err);
+    api_answer_empty(res, live_room_unban(d, &p.user, http_req_param(req, "name"), target, &err),
+                     &err);
 }
 
 /* A user's presence for the caller: themself, or a mutual follower (403 otherwise). */

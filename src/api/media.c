@@ -95,7 +95,7 @@ static void answer_media(http_res *res, int rc, const domain_error *err, store_m
         return;
     }
     http_res_json(res, status, api_media_json(m));
-    store_media_free(m);
+    media_free(m);
 }
 
 /* GET /api/v1/media: the caller's media in every state, newest first, cursor-paginated. */
@@ -122,7 +122,7 @@ void api_media_list(http_req *req, http_res *res)
         }
         api_send_page(res, items, n, limit, n > limit ? m[limit - 1].id : 0);
         for (int i = 0; i < n; i++)
-            store_media_free(&m[i]);
+            media_free(&m[i]);
     }
     free(m);
     free(posted);
@@ -332,19 +332,14 @@ static void serve(http_req *req, http_res *res, const char *rel)
     const char *sig = http_req_query(req, "sig");
     store_media m;
     int rc;
-    /* the original may carry metadata (a photo's GPS position): its owner's alone */
-    if (sig && !strcmp(rel, "original")) {
-        http_res_error(res, 403, "owner_only", "the original is for its owner", NULL);
-        return;
-    }
     if (sig) {
-        if (!media_url_valid(http_req_path(req), http_req_query(req, "exp"), sig,
-                             now_ms() / 1000)) {
-            http_res_error(res, 403, "bad_signature", "the link is invalid or has expired",
-                            NULL);
+        domain_error err = {0};
+        rc = media_get_signed(d, id, rel, http_req_path(req), http_req_query(req, "exp"), sig, &m,
+                              &err);
+        if (rc == ERR_FORBIDDEN) {
+            api_fail(res, rc, &err);
             return;
         }
-        rc = store_media_get(d, id, &m);
     } else {
         auth_principal p;
         if (!api_auth(req, res, d, &p))
@@ -360,11 +355,11 @@ static void serve(http_req *req, http_res *res, const char *rel)
         else
             api_fail(res, rc, NULL);
         if (rc == 0)
-            store_media_free(&m);
+            media_free(&m);
         return;
     }
     const char *type = content_type_of(rel, &m);
-    store_media_free(&m);
+    media_free(&m);
     int fd;
     object_info st;
     if (media_open_file(id, rel, &fd, &st) < 0) {

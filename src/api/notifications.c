@@ -113,7 +113,7 @@ static json_t *prefs_json(db *d, int64_t user_id)
 {
     json_t *o = json_object();
     for (const char *const *t = notify_types; *t; t++)
-        json_object_set_new(o, *t, json_boolean(store_notification_wanted(d, user_id, *t)));
+        json_object_set_new(o, *t, json_boolean(notify_pref_wanted(d, user_id, *t)));
     return o;
 }
 
@@ -148,8 +148,10 @@ void api_notifications_set_prefs(http_req *req, http_res *res)
     if (!d || !api_auth(req, res, d, &p))
         return;
     json_object_foreach(body, key, v) {
-        if (store_notification_set_pref(d, p.user.id, key, json_is_true(v)) < 0) {
-            api_fail(res, ERR_DB, NULL);
+        domain_error err = {0};
+        int rc = notify_pref_set(d, p.user.id, key, json_is_true(v), &err);
+        if (rc < 0) {
+            api_fail(res, rc, &err);
             return;
         }
     }

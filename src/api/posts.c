@@ -11,7 +11,6 @@
 #include "domain/media.h"
 #include "domain/posts.h"
 #include "domain/tags.h"
-#include "store/users.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -340,10 +339,11 @@ void api_posts_edits(http_req *req, http_res *res)
     if (!d || !read_visible_post(req, res, d, &v))
         return;
     store_post_edit *edits = xcalloc((size_t)limit + 1, sizeof *edits);
-    int n = store_post_edits(d, v.id, cursor, edits, limit + 1);
+    domain_error err = {0};
+    int n = posts_edit_list(d, v.id, cursor, edits, limit + 1, &err);
     if (n < 0) {
         free(edits);
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     json_t *items = json_array();
@@ -410,19 +410,20 @@ void api_posts_reactions(http_req *req, http_res *res)
     if (!d || !read_visible_post(req, res, d, &v))
         return;
     store_reaction list[API_PAGE_MAX + 1];
-    int n = store_reaction_list(d, v.id, v.viewer, cursor, list, limit + 1);
+    store_user users[API_PAGE_MAX + 1];
+    domain_error err = {0};
+    int n = posts_reaction_list(d, v.id, v.viewer, cursor, list, users, limit + 1, &err);
     if (n < 0) {
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++) {
-        store_user u;
-        if (store_user_by_id(d, list[i].user_id, &u) < 0)
+        if (!users[i].id)
             continue;
-        json_array_append_new(items, json_pack("{s:o, s:s, s:o}", "user",
-                                               graph_user_summary_json(&u), "type", list[i].type,
-                                               "created_at", json_time(list[i].created_at)));
+        json_array_append_new(
+            items, json_pack("{s:o, s:s, s:o}", "user", graph_user_summary_json(&users[i]), "type",
+                             list[i].type, "created_at", json_time(list[i].created_at)));
     }
     api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
@@ -433,7 +434,7 @@ static json_t *comment_json_with(db *d, const store_comment *c, const bool *like
                                  int64_t reply_count)
 {
     store_user u;
-    if (store_user_by_id(d, c->author_id, &u) < 0)
+    if (graph_user_get(d, c->author_id, &u) < 0)
         memset(&u, 0, sizeof u);
     json_t *o = json_pack(
         "{s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:I, s:I}", "id", json_id(c->id), "post_id",
@@ -511,10 +512,11 @@ void api_comments_list(http_req *req, http_res *res)
         return;
     int64_t viewer = v.viewer;
     store_comment *list = xcalloc((size_t)limit + 1, sizeof *list);
-    int n = store_comment_list(d, v.id, parent_id, viewer, cursor, list, limit + 1);
+    domain_error err = {0};
+    int n = comments_list(d, v.id, parent_id, viewer, cursor, list, limit + 1, &err);
     if (n < 0) {
         free(list);
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     /* the viewer's likes and the reply counts of the whole page, read together */
@@ -608,40 +610,26 @@ void api_saved_posts(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    /* A save outlives a change of visibility or a block, so each is re-checked at read time;
-     * batches follow until the page is full, so a page is short only at the end. */
-    int batch = limit + 1, kept = 0, n = 0, examined = 0, i = 0;
-    store_post *rows = xcalloc((size_t)batch, sizeof *rows);
     store_post *posts = xcalloc((size_t)limit, sizeof *posts);
     store_user *authors = xcalloc((size_t)limit, sizeof *authors);
-    int64_t ids[API_PAGE_MAX + 1];
-    do {
-        n = store_save_list(d, p.user.id, cursor, ids, rows, batch);
-        for (i = 0; n > 0 && i < n && kept < limit; i++) {
-            cursor = ids[i];
-            if (store_user_by_id(d, rows[i].author_id, &authors[kept]) == 0 &&
-                posts_can_view(d, p.user.id, &authors[kept], &rows[i]))
-                posts[kept++] = rows[i];
-        }
-        examined += i;
-    } while (n == batch && kept < limit && examined < FEED_SCAN_MAX);
-    if (n >= 0) {
+    int64_t cursor_next;
+    domain_error err = {0};
+    int kept = feed_saved(d, &p.user, cursor, limit, posts, authors, &cursor_next, &err);
+    if (kept >= 0) {
         const store_post **pp = xmalloc((size_t)limit * sizeof *pp);
         const store_user **ap = xmalloc((size_t)limit * sizeof *ap);
         for (int k = 0; k < kept; k++) {
             pp[k] = &posts[k];
             ap[k] = &authors[k];
         }
-        /* more follow when the last batch was full or the page filled inside it */
         char next[24];
-        snprintf(next, sizeof next, "%" PRId64, cursor);
-        api_send_posts_page(res, d, p.user.id, pp, ap, kept, n == batch || i < n ? next : NULL);
+        snprintf(next, sizeof next, "%" PRId64, cursor_next);
+        api_send_posts_page(res, d, p.user.id, pp, ap, kept, cursor_next ? next : NULL);
         free(pp);
         free(ap);
     } else {
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, kept, &err);
     }
-    free(rows);
     free(posts);
     free(authors);
 }

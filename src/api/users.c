@@ -5,9 +5,9 @@
 #include "api/api.h"
 
 #include "core/id.h"
+#include "domain/activity.h"
 #include "domain/graph.h"
 #include "domain/posts.h"
-#include "jobs/event_log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +88,7 @@ void api_users_get(http_req *req, http_res *res)
     if (!d || !api_auth_optional(req, res, d, &p, &authed) ||
         !load_target(req, res, d, &p, authed, &u))
         return;
-    if (authed && p.user.id != u.id)
-        event_log_emit(p.user.id, "profile_view", "user", u.id, NULL);
+    activity_profile_view(authed ? p.user.id : 0, u.id);
     http_res_json(res, 200, api_profile_json(d, &u, authed ? p.user.id : 0));
 }
 
@@ -131,8 +130,7 @@ void api_users_get_by_id(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    if (authed && p.user.id != u.id)
-        event_log_emit(p.user.id, "profile_view", "user", u.id, NULL);
+    activity_profile_view(authed ? p.user.id : 0, u.id);
     http_res_json(res, 200, api_profile_json(d, &u, authed ? p.user.id : 0));
 }
 
@@ -297,15 +295,12 @@ static void list_edges(http_req *req, http_res *res, graph_list_kind kind)
         !load_target(req, res, d, &p, authed, &owner))
         return;
     int64_t viewer = authed ? p.user.id : 0;
-    if (!graph_may_see_lists(d, viewer, &owner)) {
-        http_res_error(res, 403, "private_account", "only followers can see this list", NULL);
-        return;
-    }
     store_user users[API_PAGE_MAX + 1];
     int64_t ids[API_PAGE_MAX + 1];
-    int n = store_follow_list(d, kind, owner.id, viewer, cursor, ids, users, limit + 1);
+    domain_error err = {0};
+    int n = graph_list(d, kind, &owner, viewer, cursor, ids, users, limit + 1, &err);
     if (n < 0) {
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     send_user_page(res, d, users, ids, n, limit, viewer);
@@ -339,9 +334,10 @@ void api_follow_requests(http_req *req, http_res *res)
         return;
     store_user users[API_PAGE_MAX + 1];
     int64_t ids[API_PAGE_MAX + 1];
-    int n = store_request_list(d, p.user.id, cursor, ids, users, limit + 1);
+    domain_error err = {0};
+    int n = graph_request_list(d, &p.user, cursor, ids, users, limit + 1, &err);
     if (n < 0) {
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     json_t *items = json_array();
@@ -400,9 +396,10 @@ static void own_list(http_req *req, http_res *res, graph_list_kind kind)
         return;
     store_user users[API_PAGE_MAX + 1];
     int64_t ids[API_PAGE_MAX + 1];
-    int n = store_follow_list(d, kind, p.user.id, p.user.id, cursor, ids, users, limit + 1);
+    domain_error err = {0};
+    int n = graph_list(d, kind, &p.user, p.user.id, cursor, ids, users, limit + 1, &err);
     if (n < 0) {
-        api_fail(res, ERR_DB, NULL);
+        api_fail(res, n, &err);
         return;
     }
     send_user_page(res, d, users, ids, n, limit, p.user.id);

@@ -4,6 +4,7 @@
  * used, so analytics reading it see no change.
  */
 #include "domain/activity.h"
+#include "domain/auth.h"
 
 #include "jobs/event_log.h"
 
@@ -65,4 +66,20 @@ int activity_on_event(db *d, const domain_event *ev, void *arg)
     }
     event_log_emit(ev->actor, type, object, id, with);
     return 0;
+}
+
+int activity_events_list(db *d, const store_user *actor, int64_t actor_id, const char *type,
+                         int64_t before_id, store_event *out, int max, domain_error *err)
+{
+    int rc = auth_require_role(actor, "admin", err);
+    if (rc < 0)
+        return rc;
+    int n = store_events_list(d, actor_id, type, before_id, out, max);
+    return n < 0 ? domain_db_failed(err, d, "list events") : n;
+}
+
+void activity_profile_view(int64_t viewer, int64_t user_id)
+{
+    if (viewer && viewer != user_id)
+        event_log_emit(viewer, "profile_view", "user", user_id, NULL);
 }

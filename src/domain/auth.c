@@ -71,6 +71,14 @@ bool auth_role_at_least(const char *role, const char *min)
     return role_rank(role) >= role_rank(min) && role_rank(min) >= 0;
 }
 
+int auth_require_role(const store_user *actor, const char *min_role, domain_error *err)
+{
+    if (auth_role_at_least(actor->role, min_role))
+        return 0;
+    err->required_role = min_role;
+    return domain_fail(err, ERR_FORBIDDEN, "forbidden", "your role may not do this");
+}
+
 auth_service *auth_new(const auth_settings *settings)
 {
     auth_service *a = xcalloc(1, sizeof *a);
@@ -926,12 +934,15 @@ fail:
 int auth_set_role(auth_service *a, db *d, const auth_principal *actor, int64_t user_id,
                   const char *role, store_user *out, domain_error *err)
 {
+    int rc = auth_require_role(&actor->user, "admin", err);
+    if (rc < 0)
+        return rc;
     if (!auth_role_valid(role))
         return domain_invalid(err, "role", "not_allowed");
     if (actor->user.id == user_id)
         return domain_fail(err, ERR_CONFLICT, "cannot_change_own_role",
                     "admins cannot change their own role (ask another admin)");
-    int rc = store_user_set_role(d, user_id, role, now_ms());
+    rc = store_user_set_role(d, user_id, role, now_ms());
     if (rc == ERR_NOT_FOUND)
         return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
     if (rc < 0 || store_user_by_id(d, user_id, out) < 0)

@@ -112,6 +112,10 @@ int auth_create_user(auth_service *a, db *d, const char *email, const char *hand
 bool auth_role_valid(const char *role);
 /* True when the role is at least `min` in user < creator < moderator < admin. */
 bool auth_role_at_least(const char *role, const char *min);
+/* The one role gate of every operation that needs one (admin tools, moderation, health): 0 when
+ * actor's role is at least min_role, else ERR_FORBIDDEN "forbidden" with err->required_role
+ * set, so REST, socket commands and the CLI answer alike. */
+int auth_require_role(const store_user *actor, const char *min_role, domain_error *err);
 
 /* The job behind forgot-password (payload {"email": normalised address}); registered in app.c.
  * It uses the process's auth service (the last auth_new) for code lifetimes and the outbox. */

@@ -1030,3 +1030,33 @@ int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max, sto
     }
     return n;
 }
+
+int chat_last_message(db *d, const store_conversation *c, const store_member *mine,
+                      store_message *out)
+{
+    if (!c->last_message_id || c->last_message_id < mine->joined_id)
+        return ERR_NOT_FOUND;
+    return store_message_get(d, c->last_message_id, out);
+}
+
+int chat_members_with_users(db *d, int64_t conversation_id, store_member *out, store_user *users,
+                            int max)
+{
+    return store_members_with_users(d, conversation_id, out, users, max);
+}
+
+int chat_inbox(db *d, int64_t me, const char *state, int64_t before, store_inbox_row *out, int max,
+               domain_error *err)
+{
+    int n = store_inbox(d, me, state, before, out, max);
+    return n < 0 ? domain_db_failed(err, d, "inbox") : n;
+}
+
+void chat_message_free(store_message *m)
+{
+    store_message_free(m);
+}
+void chat_messages_free(store_message *m, int n)
+{
+    store_messages_free(m, n);
+}

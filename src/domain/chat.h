@@ -92,6 +92,20 @@ int64_t chat_unread(db *d, const store_member *mine);
 /* The message as clients see it (REST and socket alike). With a database, "media" describes
  * the attachments for recipients (kind, state, signed URLs once ready); d NULL leaves it []. */
 json_t *chat_message_json(db *d, const store_message *m);
+/* The conversation's last message if its member mine may see it (sent since they joined): 0
+ * with out filled (free it with chat_message_free), ERR_NOT_FOUND otherwise. */
+int chat_last_message(db *d, const store_conversation *c, const store_member *mine,
+                      store_message *out);
+/* Every member of a conversation with their user (users[i] belongs to out[i]), join order. */
+int chat_members_with_users(db *d, int64_t conversation_id, store_member *out, store_user *users,
+                            int max);
+/* The inbox of me: conversations where my state is state ("active", "requested"...), latest
+ * activity first, activity below before (0 = newest); returns the count. */
+int chat_inbox(db *d, int64_t me, const char *state, int64_t before, store_inbox_row *out, int max,
+               domain_error *err);
+/* Frees what chat functions filled into messages. */
+void chat_message_free(store_message *m);
+void chat_messages_free(store_message *m, int n);
 
 /* The most messages one media record's settling is announced in (the same upload forwarded
  * further is rare; past this, clients see the state when they next load the messages). */

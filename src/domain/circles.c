@@ -114,3 +114,21 @@ int circles_set_member(db *d, const store_user *me, int64_t id, const char *hand
     }
     return 0;
 }
+
+int circles_list(db *d, const store_user *me, int64_t before_id, store_circle *out, int max,
+                 domain_error *err)
+{
+    int n = store_circle_list(d, me->id, before_id, out, max);
+    return n < 0 ? domain_db_failed(err, d, "list circles") : n;
+}
+
+int circles_members(db *d, const store_user *me, int64_t id, int64_t before_id, int64_t *member_ids,
+                    store_user *out, int max, domain_error *err)
+{
+    store_circle c;
+    int rc = circles_get(d, me, id, &c, err);
+    if (rc < 0)
+        return rc;
+    int n = store_circle_members(d, id, before_id, member_ids, out, max);
+    return n < 0 ? domain_db_failed(err, d, "circle members") : n;
+}

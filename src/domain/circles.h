@@ -26,4 +26,12 @@ int circles_delete(db *d, const store_user *me, int64_t id, domain_error *err);
 int circles_set_member(db *d, const store_user *me, int64_t id, const char *handle, bool add,
                        domain_error *err);
 
+/* A page of my circles, newest first, ids below before_id; returns the count. */
+int circles_list(db *d, const store_user *me, int64_t before_id, store_circle *out, int max,
+                 domain_error *err);
+/* A page of the members of my circle id (ERR_NOT_FOUND "circle_not_found" for another's),
+ * newest first, membership ids as the cursor; returns the count. */
+int circles_members(db *d, const store_user *me, int64_t id, int64_t before_id, int64_t *member_ids,
+                    store_user *out, int max, domain_error *err);
+
 #endif

@@ -24,6 +24,9 @@ typedef struct domain_error {
      * the message and in details.min/max (see domain_invalid_bounds). */
     int64_t min, max;
     bool has_min, has_max;
+    /* For a caller whose role is too low (auth_require_role): the least role that may act,
+     * reported as details.required_role. */
+    const char *required_role;
 } domain_error;
 
 

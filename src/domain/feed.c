@@ -6,6 +6,7 @@
  * repeated between pages.
  */
 #include "domain/feed.h"
+#include "domain/tags.h"
 
 #include "core/util.h"
 #include "domain/feed_cache.h"
@@ -388,4 +389,47 @@ int feed_stories(db *d, int64_t viewer, int64_t cursor, int limit, feed_story_gr
             break;
     }
     return n;
+}
+
+int feed_hashtag_get(db *d, const char *tag, bool public_only, store_hashtag *out,
+                     domain_error *err)
+{
+    char norm[TAGS_HASHTAG_BYTES];
+    bool well_formed = tags_normalize_hashtag(tag, norm, sizeof norm);
+    int rc = well_formed ? store_hashtag_get(d, norm, out) : ERR_NOT_FOUND;
+    if (rc == 0 && public_only && out->post_count == 0)
+        rc = ERR_NOT_FOUND;
+    if (rc == ERR_NOT_FOUND && well_formed && !public_only) {
+        memset(out, 0, sizeof *out);
+        return 0;
+    }
+    if (rc == ERR_NOT_FOUND)
+        return domain_fail(err, rc, "hashtag_not_found", "no such hashtag");
+    return rc < 0 ? domain_db_failed(err, d, "hashtag") : 0;
+}
+
+int feed_saved(db *d, const store_user *me, int64_t before_id, int limit, store_post *posts,
+               store_user *authors, int64_t *next, domain_error *err)
+{
+    int batch = limit + 1, kept = 0, n = 0, examined = 0, i = 0;
+    int64_t cursor = before_id;
+    store_post *rows = xcalloc((size_t)batch, sizeof *rows);
+    int64_t *ids = xcalloc((size_t)batch, sizeof *ids);
+    do {
+        n = store_save_list(d, me->id, cursor, ids, rows, batch);
+        for (i = 0; n > 0 && i < n && kept < limit; i++) {
+            cursor = ids[i];
+            if (store_user_by_id(d, rows[i].author_id, &authors[kept]) == 0 &&
+                posts_can_view(d, me->id, &authors[kept], &rows[i]))
+                posts[kept++] = rows[i];
+        }
+        examined += i;
+    } while (n == batch && kept < limit && examined < FEED_SCAN_MAX);
+    free(rows);
+    free(ids);
+    if (n < 0)
+        return domain_db_failed(err, d, "saved posts");
+    /* more follow when the last batch was full or the page filled inside it */
+    *next = n == batch || i < n ? cursor : 0;
+    return kept;
 }

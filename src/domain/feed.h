@@ -11,8 +11,10 @@
 #ifndef STREAMHUB_DOMAIN_FEED_H
 #define STREAMHUB_DOMAIN_FEED_H
 
+#include "domain/errors.h"
 #include "domain/feed_cache.h"
 #include "store/posts.h"
+#include "store/tags.h"
 #include "store/users.h"
 
 #include <stdbool.h>
@@ -56,6 +58,20 @@ bool feed_type_valid(const char *type);
 int feed_home(db *d, const store_user *viewer, const feed_query *q, feed_page *out);
 int feed_trending(db *d, int64_t viewer, const feed_query *q, feed_page *out);
 int feed_hashtag(db *d, int64_t viewer, int64_t hashtag_id, const feed_query *q, feed_page *out);
+/* A page of me's saved posts, newest save first, saves below before_id. A save outlives a
+ * change of visibility or a block, so each is re-checked here; batches follow until the page
+ * is full, so a page is short only at the end (or after FEED_SCAN_MAX saves examined). Fills
+ * posts and authors (limit each) and returns how many; *next is the cursor of the next page, 0
+ * when there is none. */
+int feed_saved(db *d, const store_user *me, int64_t before_id, int limit, store_post *posts,
+               store_user *authors, int64_t *next, domain_error *err);
+/* The hashtag a client named (with or without '#'). ERR_NOT_FOUND "hashtag_not_found" for a
+ * malformed or unknown one, and (public_only, GET /hashtags/:tag) for one no public post of a
+ * public account carries, so a tag used only in narrower posts looks exactly like one never
+ * used. Otherwise (the tag's feed) an unknown well-formed tag loads as id 0: its page is then
+ * empty, like the page of a tag whose posts the viewer may not see. */
+int feed_hashtag_get(db *d, const char *tag, bool public_only, store_hashtag *out,
+                     domain_error *err);
 /* An author's posts (not stories) the viewer may see, newest first (mutes do not apply: the
  * viewer came to this profile). */
 int feed_profile(db *d, int64_t viewer, int64_t author_id, const feed_query *q, feed_page *out);

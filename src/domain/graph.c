@@ -379,3 +379,25 @@ int graph_set_mute(db *d, const store_user *me, const store_user *target, bool o
         return domain_db_failed(err, d, "mute");
     return 0;
 }
+
+int graph_list(db *d, graph_list_kind kind, const store_user *owner, int64_t viewer,
+               int64_t before_id, int64_t *edge_ids, store_user *out, int max, domain_error *err)
+{
+    if (!graph_may_see_lists(d, viewer, owner))
+        return domain_fail(err, ERR_FORBIDDEN, "private_account",
+                           "only followers can see this list");
+    int n = store_follow_list(d, kind, owner->id, viewer, before_id, edge_ids, out, max);
+    return n < 0 ? domain_db_failed(err, d, "follow list") : n;
+}
+
+int graph_request_list(db *d, const store_user *me, int64_t before_id, int64_t *request_ids,
+                       store_user *out, int max, domain_error *err)
+{
+    int n = store_request_list(d, me->id, before_id, request_ids, out, max);
+    return n < 0 ? domain_db_failed(err, d, "follow requests") : n;
+}
+
+int graph_user_get(db *d, int64_t id, store_user *out)
+{
+    return store_user_by_id(d, id, out);
+}

@@ -82,7 +82,19 @@ int graph_follow(db *d, const store_user *me, const store_user *target, const ch
 int graph_unfollow(db *d, const store_user *me, const store_user *target, domain_error *err);
 int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool accept,
                          domain_error *err);
+/* The user with this id as stored, no visibility applied (authors of rows the caller already
+ * may see); ERR_NOT_FOUND or ERR_DB otherwise. */
+int graph_user_get(db *d, int64_t id, store_user *out);
 /* Private accounts show their lists to themselves and their followers only. */
 bool graph_may_see_lists(db *d, int64_t viewer, const store_user *owner);
+/* A page of owner's followers, following, friends (or, for the owner themself, blocks and
+ * mutes): newest edge first, edges below before_id, edge ids as the cursor; users blocking the
+ * viewer or blocked by them are left out. ERR_FORBIDDEN "private_account" when the viewer
+ * (0 = anonymous) may not see owner's lists. Returns the count. */
+int graph_list(db *d, graph_list_kind kind, const store_user *owner, int64_t viewer,
+               int64_t before_id, int64_t *edge_ids, store_user *out, int max, domain_error *err);
+/* A page of the follow requests addressed to me, newest first, request ids as the cursor. */
+int graph_request_list(db *d, const store_user *me, int64_t before_id, int64_t *request_ids,
+                       store_user *out, int max, domain_error *err);
 
 #endif

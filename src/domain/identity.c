@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "core/util.h"
+#include "domain/auth.h"
 #include "domain/errors.h"
 #include "jobs/event_log.h"
 #include "store/users.h"
@@ -24,10 +25,13 @@ static bool badge_valid(const char *badge)
 int identity_set_badge(db *d, const store_user *admin, int64_t user_id, const char *badge,
                        bool on, domain_error *err)
 {
+    int rc = auth_require_role(admin, "admin", err);
+    if (rc < 0)
+        return rc;
     if (!badge_valid(badge))
         return domain_invalid(err, "badge", "not_allowed");
     store_user u;
-    int rc = store_user_by_id(d, user_id, &u);
+    rc = store_user_by_id(d, user_id, &u);
     if (rc == ERR_NOT_FOUND)
         return domain_fail(err, rc, "user_not_found", "no such user");
     if (rc < 0)
@@ -44,4 +48,9 @@ int identity_set_badge(db *d, const store_user *admin, int64_t user_id, const ch
         event_log_emit(admin->id, on ? "badge_grant" : "badge_revoke", "user", user_id, NULL);
     }
     return 0;
+}
+
+int identity_badges_of(db *d, int64_t user_id, char (*out)[STORE_BADGE_BYTES], int max)
+{
+    return store_badges_of(d, user_id, out, max);
 }

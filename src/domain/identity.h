@@ -13,8 +13,11 @@
 
 #define IDENTITY_MAX_BADGES 8
 
-/* Grants (on) or revokes a badge of user_id; idempotent; 404 for an unknown user. */
+/* Grants (on) or revokes a badge of user_id; idempotent; 404 for an unknown user; admins only
+ * (ERR_FORBIDDEN otherwise, before anything else is looked at). */
 int identity_set_badge(db *d, const store_user *admin, int64_t user_id, const char *badge,
                        bool on, domain_error *err);
+/* A user's badges (at most max, each STORE_BADGE_BYTES); the count, negative on failure. */
+int identity_badges_of(db *d, int64_t user_id, char (*out)[STORE_BADGE_BYTES], int max);
 
 #endif

@@ -8,6 +8,7 @@
 #include "core/json.h"
 #include "core/topics.h"
 #include "core/util.h"
+#include "domain/auth.h"
 #include "domain/errors.h"
 #include "store/graph.h"
 #include "store/users.h"
@@ -115,37 +116,67 @@ int live_on_event(db *d, const domain_event *ev, void *arg)
     return 0;
 }
 
-int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seconds,
+/* The gate of every moderator tool, in the order REST has always answered: the caller's role
+ * (403) before the room's name (404). */
+static int moderate(const store_user *actor, const char *room, domain_error *err)
+{
+    int rc = auth_require_role(actor, "moderator", err);
+    if (rc < 0)
+        return rc;
+    if (!live_room_name_valid(room))
+        return domain_fail(err, ERR_NOT_FOUND, "room_not_found",
+                           "room names are 1 to 64 of a-z, 0-9, '_' and '-'");
+    return 0;
+}
+
+int64_t live_room_slow_mode(db *d, const char *room)
+{
+    int64_t slow = store_room_slow_mode(d, room);
+    return slow < 0 ? 0 : slow;
+}
+
+int live_room_set_slow_mode(db *d, const store_user *actor, const char *room, int64_t seconds,
                             domain_error *err)
 {
+    int rc = moderate(actor, room, err);
+    if (rc < 0)
+        return rc;
     if (seconds < 0 || seconds > LIVE_SLOW_MODE_MAX)
         return domain_invalid_bounds(err, "slow_mode_seconds", "out_of_range", 0,
                                      LIVE_SLOW_MODE_MAX);
-    if (store_room_set_slow_mode(d, room, seconds, actor, now_ms()) < 0)
+    if (store_room_set_slow_mode(d, room, seconds, actor->id, now_ms()) < 0)
         return domain_db_failed(err, d, "room slow mode");
     publish_control("room.slow_mode", room, 0, seconds);
     return 0;
 }
 
-int live_room_ban(db *d, int64_t actor, const char *room, int64_t target, domain_error *err)
+int live_room_ban(db *d, const store_user *actor, const char *room, int64_t target,
+                  domain_error *err)
 {
-    if (actor == target)
+    int rc = moderate(actor, room, err);
+    if (rc < 0)
+        return rc;
+    if (actor->id == target)
         return domain_fail(err, ERR_INVALID, "cannot_ban_self", "you cannot ban yourself");
     store_user u;
-    int rc = store_user_by_id(d, target, &u);
+    rc = store_user_by_id(d, target, &u);
     if (rc == ERR_NOT_FOUND)
         return domain_fail(err, ERR_NOT_FOUND, "user_not_found", "no such user");
     if (rc == 0)
-        rc = store_room_ban(d, room, target, actor, now_ms());
+        rc = store_room_ban(d, room, target, actor->id, now_ms());
     if (rc < 0)
         return domain_db_failed(err, d, "room ban");
     publish_control("room.ban", room, target, 1);
     return 0;
 }
 
-int live_room_unban(db *d, const char *room, int64_t target, domain_error *err)
+int live_room_unban(db *d, const store_user *actor, const char *room, int64_t target,
+                    domain_error *err)
 {
-    int rc = store_room_unban(d, room, target);
+    int rc = moderate(actor, room, err);
+    if (rc < 0)
+        return rc;
+    rc = store_room_unban(d, room, target);
     if (rc == ERR_NOT_FOUND)
         return domain_fail(err, ERR_NOT_FOUND, "ban_not_found", "that user is not banned here");
     if (rc < 0)

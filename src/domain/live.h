@@ -24,6 +24,7 @@
 #include "domain/errors.h"
 #include "domain/events.h"
 #include "store/live.h"
+#include "store/users.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -52,11 +53,17 @@ int live_on_event(db *d, const domain_event *ev, void *arg);
 /* The persisted state; a user who never connected reads as offline with last_seen_at 0. */
 void live_presence_get(db *d, int64_t user_id, store_presence *out);
 
-int live_room_set_slow_mode(db *d, int64_t actor, const char *room, int64_t seconds,
+/* A room's slow mode in seconds (0 when off or unreadable). */
+int64_t live_room_slow_mode(db *d, const char *room);
+/* The moderator tools. Each is for moderators and admins (ERR_FORBIDDEN "forbidden" otherwise)
+ * and answers ERR_NOT_FOUND "room_not_found" for a name that cannot be a room, in that order. */
+int live_room_set_slow_mode(db *d, const store_user *actor, const char *room, int64_t seconds,
                             domain_error *err);
 /* Bans target from room (idempotent) and tells every node to remove them at once. */
-int live_room_ban(db *d, int64_t actor, const char *room, int64_t target, domain_error *err);
-int live_room_unban(db *d, const char *room, int64_t target, domain_error *err);
+int live_room_ban(db *d, const store_user *actor, const char *room, int64_t target,
+                  domain_error *err);
+int live_room_unban(db *d, const store_user *actor, const char *room, int64_t target,
+                    domain_error *err);
 
 /* What joining needs from the database. */
 typedef struct live_room_entry {

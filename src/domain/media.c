@@ -628,3 +628,19 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
     log_info(stitch ? "stitch rendered" : "duet rendered", "\"media_id\":%lld", (long long)id);
     return JOB_OK;
 }
+
+int media_get_signed(db *d, int64_t id, const char *rel, const char *path, const char *exp,
+                     const char *sig, store_media *out, domain_error *err)
+{
+    if (!strcmp(rel, "original"))
+        return domain_fail(err, ERR_FORBIDDEN, "owner_only", "the original is for its owner");
+    if (!media_url_valid(path, exp, sig, now_ms() / 1000))
+        return domain_fail(err, ERR_FORBIDDEN, "bad_signature",
+                           "the link is invalid or has expired");
+    return store_media_get(d, id, out);
+}
+
+void media_free(store_media *m)
+{
+    store_media_free(m);
+}

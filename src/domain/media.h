@@ -53,6 +53,14 @@ void media_set_url_key(const unsigned char key[32]);
 void media_signed_url(int64_t id, const char *rel, int64_t exp, char *out, size_t n);
 /* Whether sig is the signature of path with exp, and exp is not past at now_s. */
 bool media_url_valid(const char *path, const char *exp, const char *sig, int64_t now_s);
+/* The media a signed link to its file rel names: ERR_FORBIDDEN "owner_only" for the original
+ * (it may carry metadata, a photo's GPS position: its owner's alone, never by link), then
+ * ERR_FORBIDDEN "bad_signature" when the link (path, exp, sig) is invalid or has expired, else
+ * the record (ERR_NOT_FOUND when gone). Free with media_free. */
+int media_get_signed(db *d, int64_t id, const char *rel, const char *path, const char *exp,
+                     const char *sig, store_media *out, domain_error *err);
+/* Frees what media functions filled into a record. */
+void media_free(store_media *m);
 /* Opens the media's object rel ("hls/240p/seg000.ts", "poster.jpg", "original") for reading. */
 int media_open_file(int64_t id, const char *rel, int *fd, object_info *info);
 

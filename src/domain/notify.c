@@ -312,3 +312,17 @@ int notify_mark_read(db *d, int64_t viewer, const int64_t *ids, int n_ids, domai
     }
     return 0;
 }
+
+bool notify_pref_wanted(db *d, int64_t user_id, const char *type)
+{
+    return store_notification_wanted(d, user_id, type);
+}
+
+int notify_pref_set(db *d, int64_t user_id, const char *type, bool enabled, domain_error *err)
+{
+    if (!notify_type_valid(type))
+        return domain_invalid(err, type, "not_allowed");
+    if (store_notification_set_pref(d, user_id, type, enabled) < 0)
+        return domain_db_failed(err, d, "notification preference");
+    return 0;
+}

@@ -26,6 +26,10 @@
 /* The notification types, for preferences and validation; NULL-terminated. */
 extern const char *const notify_types[];
 bool notify_type_valid(const char *type);
+/* Whether user_id wants notifications of type (on unless turned off). */
+bool notify_pref_wanted(db *d, int64_t user_id, const char *type);
+/* Turns notifications of type on or off for user_id; 422 for a type not in notify_types. */
+int notify_pref_set(db *d, int64_t user_id, const char *type, bool enabled, domain_error *err);
 
 /* Records the notification unless a rule above says not to; returns 0 or a negative ERR_*
  * (database failure, which should roll the action back). */

@@ -724,3 +724,29 @@ int comments_states(db *d, int64_t viewer, int64_t post_id, const store_comment 
     }
     return 0;
 }
+
+int posts_edit_list(db *d, int64_t post_id, int64_t before_id, store_post_edit *out, int max,
+                    domain_error *err)
+{
+    int n = store_post_edits(d, post_id, before_id, out, max);
+    return n < 0 ? domain_db_failed(err, d, "post edits") : n;
+}
+
+int posts_reaction_list(db *d, int64_t post_id, int64_t viewer, int64_t before_id,
+                        store_reaction *out, store_user *users, int max, domain_error *err)
+{
+    int n = store_reaction_list(d, post_id, viewer, before_id, out, max);
+    if (n < 0)
+        return domain_db_failed(err, d, "reactions");
+    for (int i = 0; i < n; i++)
+        if (store_user_by_id(d, out[i].user_id, &users[i]) < 0)
+            memset(&users[i], 0, sizeof users[i]);
+    return n;
+}
+
+int comments_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer, int64_t after_id,
+                  store_comment *out, int max, domain_error *err)
+{
+    int n = store_comment_list(d, post_id, parent_id, viewer, after_id, out, max);
+    return n < 0 ? domain_db_failed(err, d, "comments") : n;
+}

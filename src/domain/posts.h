@@ -80,6 +80,16 @@ int comments_delete(db *d, const store_user *me, int64_t id, domain_error *err);
  * comments. */
 int comments_states(db *d, int64_t viewer, int64_t post_id, const store_comment *list, int n,
                     bool *liked, int64_t *reply_count);
+/* Pages of a post the caller was shown (posts_get's gate already passed): earlier versions
+ * (newest first), reactions and comments under parent_id (0 = top level, oldest first), each
+ * leaving out users who block the viewer or whom the viewer blocks. For reactions, users[i] is
+ * the reacting user, or zeroed (id 0) when they are gone. Each returns the count. */
+int posts_edit_list(db *d, int64_t post_id, int64_t before_id, store_post_edit *out, int max,
+                    domain_error *err);
+int posts_reaction_list(db *d, int64_t post_id, int64_t viewer, int64_t before_id,
+                        store_reaction *out, store_user *users, int max, domain_error *err);
+int comments_list(db *d, int64_t post_id, int64_t parent_id, int64_t viewer, int64_t after_id,
+                  store_comment *out, int max, domain_error *err);
 /* Saves are private bookmarks of posts the viewer may see; idempotent both ways. */
 int posts_save(db *d, const store_user *me, int64_t id, bool on, domain_error *err);
 /* Likes or unlikes a comment on a post the viewer may see; idempotent. out gets the comment. */
