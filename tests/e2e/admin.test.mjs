@@ -23,6 +23,8 @@ describe('roles', () => {
 
     expectError(await c.patch(path, { json: { role: 'creator' } }), 401, 'unauthenticated');
     expectError(await c.patch(path, { json: { role: 'admin' }, token: u.tokens.access_token }), 403, 'forbidden');
+    // the role is asked before the body: a malformed body from a non-admin is still 403
+    expectError(await c.patch(path, { json: { role: 12 }, token: u.tokens.access_token }), 403, 'forbidden');
     expectError(await c.patch(path, { json: { role: 'emperor' }, token: admin.access_token }), 422, 'validation_failed');
     expectError(await c.patch(path, { json: { role: 7 }, token: admin.access_token }), 422, 'validation_failed');
     expectError(await c.patch(path, { json: {}, token: admin.access_token }), 422, 'validation_failed');
