@@ -67,7 +67,9 @@ void api_circles_list(http_req *req, http_res *res)
     auth_principal p;
     if (!api_page(req, res, &cursor, &limit) || !circle_request(req, res, &d, &p, NULL))
         return;
-    store_circle list[API_PAGE_MAX + 1];
+    store_circle *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
+    if (!list)
+        return;
     int n = store_circle_list(d, p.user.id, cursor, list, limit + 1);
     if (n < 0) {
         api_fail(res, ERR_DB, NULL);
@@ -138,18 +140,18 @@ void api_circles_members(http_req *req, http_res *res)
         api_fail(res, rc, &err);
         return;
     }
-    store_user *users = xcalloc((size_t)limit + 1, sizeof *users);
+    store_user *users = api_alloc(req, res, (size_t)limit + 1, sizeof *users);
+    if (!users)
+        return;
     int64_t ids[API_PAGE_MAX + 1];
     int n = store_circle_members(d, id, cursor, ids, users, limit + 1);
     if (n < 0) {
-        free(users);
         api_fail(res, ERR_DB, NULL);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, api_user_json(&users[i], false));
-    free(users);
     api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
 }
 
