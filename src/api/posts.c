@@ -339,10 +339,11 @@ void api_posts_edits(http_req *req, http_res *res)
     visible_post v;
     if (!d || !read_visible_post(req, res, d, &v))
         return;
-    store_post_edit *edits = xcalloc((size_t)limit + 1, sizeof *edits);
+    store_post_edit *edits = api_alloc(req, res, (size_t)limit + 1, sizeof *edits);
+    if (!edits)
+        return;
     int n = store_post_edits(d, v.id, cursor, edits, limit + 1);
     if (n < 0) {
-        free(edits);
         api_fail(res, ERR_DB, NULL);
         return;
     }
@@ -352,9 +353,7 @@ void api_posts_edits(http_req *req, http_res *res)
             json_array_append_new(items, json_pack("{s:s, s:s, s:o}", "caption", edits[i].caption,
                                                    "visibility", edits[i].visibility, "replaced_at",
                                                    json_time(edits[i].edited_at)));
-    int64_t last = n > limit ? edits[limit - 1].id : 0;
-    free(edits);
-    api_send_page(res, items, n, limit, last);
+    api_send_page(res, items, n, limit, n > limit ? edits[limit - 1].id : 0);
 }
 
 static void change_reaction(http_req *req, http_res *res, bool set)
@@ -409,7 +408,9 @@ void api_posts_reactions(http_req *req, http_res *res)
     visible_post v;
     if (!d || !read_visible_post(req, res, d, &v))
         return;
-    store_reaction list[API_PAGE_MAX + 1];
+    store_reaction *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
+    if (!list)
+        return;
     int n = store_reaction_list(d, v.id, v.viewer, cursor, list, limit + 1);
     if (n < 0) {
         api_fail(res, ERR_DB, NULL);
@@ -510,21 +511,19 @@ void api_comments_list(http_req *req, http_res *res)
     if (!d || !read_visible_post(req, res, d, &v))
         return;
     int64_t viewer = v.viewer;
-    store_comment *list = xcalloc((size_t)limit + 1, sizeof *list);
+    store_comment *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
+    bool *liked = list ? api_alloc(req, res, (size_t)limit, sizeof *liked) : NULL;
+    int64_t *replies = liked ? api_alloc(req, res, (size_t)limit, sizeof *replies) : NULL;
+    if (!replies)
+        return;
     int n = store_comment_list(d, v.id, parent_id, viewer, cursor, list, limit + 1);
     if (n < 0) {
-        free(list);
         api_fail(res, ERR_DB, NULL);
         return;
     }
     /* the viewer's likes and the reply counts of the whole page, read together */
     int shown = n < limit ? n : limit;
-    bool *liked = xcalloc((size_t)limit, sizeof *liked);
-    int64_t *replies = xcalloc((size_t)limit, sizeof *replies);
     if (comments_states(d, viewer, v.id, list, shown, viewer ? liked : NULL, replies) < 0) {
-        free(list);
-        free(liked);
-        free(replies);
         api_fail(res, ERR_DB, NULL);
         return;
     }
@@ -532,11 +531,7 @@ void api_comments_list(http_req *req, http_res *res)
     for (int i = 0; i < shown; i++)
         json_array_append_new(
             items, comment_json_with(d, &list[i], viewer ? &liked[i] : NULL, replies[i]));
-    int64_t last = n > limit ? list[limit - 1].id : 0;
-    free(list);
-    free(liked);
-    free(replies);
-    api_send_page(res, items, n, limit, last);
+    api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
 
 void api_comments_edit(http_req *req, http_res *res)
@@ -611,9 +606,13 @@ void api_saved_posts(http_req *req, http_res *res)
     /* A save outlives a change of visibility or a block, so each is re-checked at read time;
      * batches follow until the page is full, so a page is short only at the end. */
     int batch = limit + 1, kept = 0, n = 0, examined = 0, i = 0;
-    store_post *rows = xcalloc((size_t)batch, sizeof *rows);
-    store_post *posts = xcalloc((size_t)limit, sizeof *posts);
-    store_user *authors = xcalloc((size_t)limit, sizeof *authors);
+    store_post *rows = api_alloc(req, res, (size_t)batch, sizeof *rows);
+    store_post *posts = rows ? api_alloc(req, res, (size_t)limit, sizeof *posts) : NULL;
+    store_user *authors = posts ? api_alloc(req, res, (size_t)limit, sizeof *authors) : NULL;
+    const store_post **pp = authors ? api_alloc(req, res, (size_t)limit, sizeof *pp) : NULL;
+    const store_user **ap = pp ? api_alloc(req, res, (size_t)limit, sizeof *ap) : NULL;
+    if (!ap)
+        return;
     int64_t ids[API_PAGE_MAX + 1];
     do {
         n = store_save_list(d, p.user.id, cursor, ids, rows, batch);
@@ -626,8 +625,6 @@ void api_saved_posts(http_req *req, http_res *res)
         examined += i;
     } while (n == batch && kept < limit && examined < FEED_SCAN_MAX);
     if (n >= 0) {
-        const store_post **pp = xmalloc((size_t)limit * sizeof *pp);
-        const store_user **ap = xmalloc((size_t)limit * sizeof *ap);
         for (int k = 0; k < kept; k++) {
             pp[k] = &posts[k];
             ap[k] = &authors[k];
@@ -636,14 +633,9 @@ void api_saved_posts(http_req *req, http_res *res)
         char next[24];
         snprintf(next, sizeof next, "%" PRId64, cursor);
         api_send_posts_page(res, d, p.user.id, pp, ap, kept, n == batch || i < n ? next : NULL);
-        free(pp);
-        free(ap);
     } else {
         api_fail(res, ERR_DB, NULL);
     }
-    free(rows);
-    free(posts);
-    free(authors);
 }
 
 static void set_comment_like(http_req *req, http_res *res, bool on)
