@@ -115,12 +115,13 @@ void api_admin_events(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    store_event *list = xcalloc((size_t)limit + 1, sizeof *list);
+    store_event *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
+    if (!list)
+        return;
     domain_error err = {0};
     int n =
         activity_events_list(d, &p.user, actor, type ? type : "", cursor, list, limit + 1, &err);
     if (n < 0) {
-        free(list);
         api_fail(res, n, &err);
         return;
     }
@@ -134,7 +135,5 @@ void api_admin_events(http_req *req, http_res *res)
                              json_id(list[i].object_id), "props", props ? props : json_object(),
                              "created_at", json_time(list[i].created_at)));
     }
-    int64_t last = n > limit ? list[limit - 1].id : 0;
-    free(list);
-    api_send_page(res, items, n, limit, last);
+    api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }

@@ -228,6 +228,19 @@ db *api_db(http_req *req, http_res *res)
     return d;
 }
 
+void *api_alloc(http_req *req, http_res *res, size_t n, size_t size)
+{
+    void *p = arena_calloc(http_req_arena(req), n ? n : 1, size);
+    if (!p) {
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "the request needs more than the %zu MB of memory one request may use",
+                 ARENA_MAX_BYTES >> 20);
+        http_res_error(res, 413, "request_too_large", msg, NULL);
+    }
+    return p;
+}
+
 static int status_for(int rc)
 {
     switch (rc) {

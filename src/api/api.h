@@ -65,6 +65,9 @@ bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p);
 bool api_auth_optional(http_req *req, http_res *res, db *d, auth_principal *p, bool *authed);
 /* A precheck (http_precheck_fn) for streamed bodies: a valid, unexpired bearer token. */
 bool api_precheck_bearer(http_req *req, http_res *res);
+/* n zeroed items of size bytes from the request arena (http_req_arena): freed with the request,
+ * never by hand. Past the arena's cap (ARENA_MAX_BYTES) answers 413 and returns NULL. */
+void *api_alloc(http_req *req, http_res *res, size_t n, size_t size);
 /* Maps a domain failure to its HTTP answer. */
 void api_fail(http_res *res, int rc, const domain_error *err);
 void api_invalid(http_res *res, const jv_error *err);

@@ -165,7 +165,9 @@ void api_auth_sessions(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    store_session list[API_PAGE_MAX + 1];
+    store_session *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
+    if (!list)
+        return;
     int n = auth_list_sessions(api_app(req)->auth, d, &p, cursor, list, limit + 1);
     if (n < 0) {
         api_fail(res, ERR_DB, NULL);

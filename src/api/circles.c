@@ -67,7 +67,9 @@ void api_circles_list(http_req *req, http_res *res)
     auth_principal p;
     if (!api_page(req, res, &cursor, &limit) || !circle_request(req, res, &d, &p, NULL))
         return;
-    store_circle list[API_PAGE_MAX + 1];
+    store_circle *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
+    if (!list)
+        return;
     domain_error err = {0};
     int n = circles_list(d, &p.user, cursor, list, limit + 1, &err);
     if (n < 0) {
@@ -132,19 +134,19 @@ void api_circles_members(http_req *req, http_res *res)
     auth_principal p;
     if (!api_page(req, res, &cursor, &limit) || !circle_request(req, res, &d, &p, &id))
         return;
-    store_user *users = xcalloc((size_t)limit + 1, sizeof *users);
+    store_user *users = api_alloc(req, res, (size_t)limit + 1, sizeof *users);
+    if (!users)
+        return;
     int64_t ids[API_PAGE_MAX + 1];
     domain_error err = {0};
     int n = circles_members(d, &p.user, id, cursor, ids, users, limit + 1, &err);
     if (n < 0) {
-        free(users);
         api_fail(res, n, &err);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, api_user_json(&users[i], false));
-    free(users);
     api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
 }
 

@@ -170,11 +170,12 @@ static void list_inbox(http_req *req, http_res *res, const char *state)
     auth_principal p;
     if (!api_page(req, res, &cursor, &limit) || !chat_request(req, res, &d, &p, NULL, NULL, NULL))
         return;
-    store_inbox_row *rows = xcalloc((size_t)limit + 1, sizeof *rows);
+    store_inbox_row *rows = api_alloc(req, res, (size_t)limit + 1, sizeof *rows);
+    if (!rows)
+        return;
     domain_error err = {0};
     int n = chat_inbox(d, p.user.id, state, cursor, rows, limit + 1, &err);
     if (n < 0) {
-        free(rows);
         api_fail(res, n, &err);
         return;
     }
@@ -182,9 +183,7 @@ static void list_inbox(http_req *req, http_res *res, const char *state)
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items,
                               conversation_json(d, &rows[i].c, &rows[i].me, rows[i].unread, false));
-    int64_t last = n > limit ? rows[limit - 1].c.activity_id : 0;
-    free(rows);
-    api_send_page(res, items, n, limit, last);
+    api_send_page(res, items, n, limit, n > limit ? rows[limit - 1].c.activity_id : 0);
 }
 
 void api_conversations_list(http_req *req, http_res *res)
@@ -335,11 +334,12 @@ void api_conversations_messages(http_req *req, http_res *res)
     int64_t id;
     if (!chat_request(req, res, &d, &p, "id", &id, "conversation_not_found"))
         return;
-    store_message *ms = xcalloc((size_t)limit + 1, sizeof *ms);
+    store_message *ms = api_alloc(req, res, (size_t)limit + 1, sizeof *ms);
+    if (!ms)
+        return;
     domain_error err = {0};
     int n = chat_history(d, p.user.id, id, cursor, after, ms, limit + 1, &err);
     if (n < 0) {
-        free(ms);
         api_fail(res, n, &err);
         return;
     }
@@ -348,7 +348,6 @@ void api_conversations_messages(http_req *req, http_res *res)
         json_array_append_new(items, chat_message_json(d, &ms[i]));
     int64_t last = n > limit ? ms[limit - 1].id : 0;
     chat_messages_free(ms, n);
-    free(ms);
     /* Catch-up pages (?after=) go forward, history pages (?cursor=) backward; both answer the
      * one list shape, next_cursor being what to pass back in the same parameter. */
     api_send_page(res, items, n, limit, last);

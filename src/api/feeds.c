@@ -211,10 +211,11 @@ void api_stories(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    feed_story_group *groups = xcalloc((size_t)limit, sizeof *groups);
+    feed_story_group *groups = api_alloc(req, res, (size_t)limit, sizeof *groups);
+    if (!groups)
+        return;
     int n = feed_stories(d, p.user.id, cursor, limit, groups, &next);
     if (n < 0) {
-        free(groups);
         api_fail(res, ERR_DB, NULL);
         return;
     }
@@ -232,7 +233,6 @@ void api_stories(http_req *req, http_res *res)
                                                graph_user_summary_json(&groups[i].author),
                                                "stories", stories, "has_unseen", unseen));
     }
-    free(groups);
     http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
                                       next ? json_id(next) : json_null()));
 }

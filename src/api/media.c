@@ -107,8 +107,10 @@ void api_media_list(http_req *req, http_res *res)
     int limit;
     if (!media_request(req, res, &d, &p, NULL) || !api_page(req, res, &cursor, &limit))
         return;
-    store_media *m = xcalloc((size_t)limit + 1, sizeof *m);
-    bool *posted = xcalloc((size_t)limit + 1, sizeof *posted);
+    store_media *m = api_alloc(req, res, (size_t)limit + 1, sizeof *m);
+    bool *posted = m ? api_alloc(req, res, (size_t)limit + 1, sizeof *posted) : NULL;
+    if (!posted)
+        return;
     domain_error err = {0};
     int n = media_list_own(d, p.user.id, cursor, limit + 1, m, posted, &err);
     if (n < 0) {
@@ -124,8 +126,6 @@ void api_media_list(http_req *req, http_res *res)
         for (int i = 0; i < n; i++)
             media_free(&m[i]);
     }
-    free(m);
-    free(posted);
 }
 
 void api_media_get(http_req *req, http_res *res)

@@ -22,17 +22,17 @@ void api_notifications_list(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    notify_item *list = xcalloc((size_t)limit, sizeof *list);
+    notify_item *list = api_alloc(req, res, (size_t)limit, sizeof *list);
+    if (!list)
+        return;
     int n = notify_list(d, p.user.id, cursor, limit, list, &next);
     if (n < 0) {
-        free(list);
         api_fail(res, ERR_DB, NULL);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(items, notify_item_json(&list[i]));
-    free(list);
     http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
                                       next ? json_id(next) : json_null()));
 }

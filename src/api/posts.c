@@ -338,11 +338,12 @@ void api_posts_edits(http_req *req, http_res *res)
     visible_post v;
     if (!d || !read_visible_post(req, res, d, &v))
         return;
-    store_post_edit *edits = xcalloc((size_t)limit + 1, sizeof *edits);
+    store_post_edit *edits = api_alloc(req, res, (size_t)limit + 1, sizeof *edits);
+    if (!edits)
+        return;
     domain_error err = {0};
     int n = posts_edit_list(d, v.id, cursor, edits, limit + 1, &err);
     if (n < 0) {
-        free(edits);
         api_fail(res, n, &err);
         return;
     }
@@ -352,9 +353,7 @@ void api_posts_edits(http_req *req, http_res *res)
             json_array_append_new(items, json_pack("{s:s, s:s, s:o}", "caption", edits[i].caption,
                                                    "visibility", edits[i].visibility, "replaced_at",
                                                    json_time(edits[i].edited_at)));
-    int64_t last = n > limit ? edits[limit - 1].id : 0;
-    free(edits);
-    api_send_page(res, items, n, limit, last);
+    api_send_page(res, items, n, limit, n > limit ? edits[limit - 1].id : 0);
 }
 
 static void change_reaction(http_req *req, http_res *res, bool set)
@@ -409,8 +408,10 @@ void api_posts_reactions(http_req *req, http_res *res)
     visible_post v;
     if (!d || !read_visible_post(req, res, d, &v))
         return;
-    store_reaction list[API_PAGE_MAX + 1];
-    store_user users[API_PAGE_MAX + 1];
+    store_reaction *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
+    store_user *users = list ? api_alloc(req, res, (size_t)limit + 1, sizeof *users) : NULL;
+    if (!users)
+        return;
     domain_error err = {0};
     int n = posts_reaction_list(d, v.id, v.viewer, cursor, list, users, limit + 1, &err);
     if (n < 0) {
@@ -511,22 +512,20 @@ void api_comments_list(http_req *req, http_res *res)
     if (!d || !read_visible_post(req, res, d, &v))
         return;
     int64_t viewer = v.viewer;
-    store_comment *list = xcalloc((size_t)limit + 1, sizeof *list);
+    store_comment *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
+    bool *liked = list ? api_alloc(req, res, (size_t)limit, sizeof *liked) : NULL;
+    int64_t *replies = liked ? api_alloc(req, res, (size_t)limit, sizeof *replies) : NULL;
+    if (!replies)
+        return;
     domain_error err = {0};
     int n = comments_list(d, v.id, parent_id, viewer, cursor, list, limit + 1, &err);
     if (n < 0) {
-        free(list);
         api_fail(res, n, &err);
         return;
     }
     /* the viewer's likes and the reply counts of the whole page, read together */
     int shown = n < limit ? n : limit;
-    bool *liked = xcalloc((size_t)limit, sizeof *liked);
-    int64_t *replies = xcalloc((size_t)limit, sizeof *replies);
     if (comments_states(d, viewer, v.id, list, shown, viewer ? liked : NULL, replies) < 0) {
-        free(list);
-        free(liked);
-        free(replies);
         api_fail(res, ERR_DB, NULL);
         return;
     }
@@ -534,11 +533,7 @@ void api_comments_list(http_req *req, http_res *res)
     for (int i = 0; i < shown; i++)
         json_array_append_new(
             items, comment_json_with(d, &list[i], viewer ? &liked[i] : NULL, replies[i]));
-    int64_t last = n > limit ? list[limit - 1].id : 0;
-    free(list);
-    free(liked);
-    free(replies);
-    api_send_page(res, items, n, limit, last);
+    api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
 
 void api_comments_edit(http_req *req, http_res *res)
@@ -610,14 +605,16 @@ void api_saved_posts(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    store_post *posts = xcalloc((size_t)limit, sizeof *posts);
-    store_user *authors = xcalloc((size_t)limit, sizeof *authors);
+    store_post *posts = api_alloc(req, res, (size_t)limit, sizeof *posts);
+    store_user *authors = posts ? api_alloc(req, res, (size_t)limit, sizeof *authors) : NULL;
+    const store_post **pp = authors ? api_alloc(req, res, (size_t)limit, sizeof *pp) : NULL;
+    const store_user **ap = pp ? api_alloc(req, res, (size_t)limit, sizeof *ap) : NULL;
+    if (!ap)
+        return;
     int64_t cursor_next;
     domain_error err = {0};
     int kept = feed_saved(d, &p.user, cursor, limit, posts, authors, &cursor_next, &err);
     if (kept >= 0) {
-        const store_post **pp = xmalloc((size_t)limit * sizeof *pp);
-        const store_user **ap = xmalloc((size_t)limit * sizeof *ap);
         for (int k = 0; k < kept; k++) {
             pp[k] = &posts[k];
             ap[k] = &authors[k];
@@ -625,13 +622,9 @@ void api_saved_posts(http_req *req, http_res *res)
         char next[24];
         snprintf(next, sizeof next, "%" PRId64, cursor_next);
         api_send_posts_page(res, d, p.user.id, pp, ap, kept, cursor_next ? next : NULL);
-        free(pp);
-        free(ap);
     } else {
         api_fail(res, kept, &err);
     }
-    free(posts);
-    free(authors);
 }
 
 static void set_comment_like(http_req *req, http_res *res, bool on)

@@ -74,25 +74,28 @@ void api_search(http_req *req, http_res *res)
     json_t *items = json_array();
     int n;
     if (q.type == SEARCH_HASHTAGS) {
-        store_hashtag *tags = xcalloc((size_t)limit + 1, sizeof *tags);
+        store_hashtag *tags = api_alloc(req, res, (size_t)limit + 1, sizeof *tags);
+        if (!tags)
+            goto answered;
         n = search_hashtags(d, &q, paged ? &after : NULL, limit, tags, &next, &has_next, &err);
         for (int i = 0; i < n; i++)
             json_array_append_new(items, json_pack("{s:s, s:I}", "tag", tags[i].tag, "post_count",
                                                    (json_int_t)tags[i].post_count));
-        free(tags);
     } else if (q.type == SEARCH_USERS) {
-        store_user *users = xcalloc((size_t)limit + 1, sizeof *users);
+        store_user *users = api_alloc(req, res, (size_t)limit + 1, sizeof *users);
+        if (!users)
+            goto answered;
         n = search_users(d, &q, viewer, paged ? &after : NULL, limit, users, &next, &has_next,
                          &err);
         for (int i = 0; i < n; i++)
             json_array_append_new(items, api_profile_json(d, &users[i], viewer));
-        free(users);
     } else {
-        search_post_hit *hits = xcalloc((size_t)limit, sizeof *hits);
+        search_post_hit *hits = api_alloc(req, res, (size_t)limit, sizeof *hits);
+        if (!hits)
+            goto answered;
         n = search_posts(d, &q, viewer, paged ? &after : NULL, limit, hits, &next, &has_next, &err);
         if (n > 0 && !posts_json(items, d, viewer, hits, n))
             n = ERR_DB;
-        free(hits);
     }
     if (n < 0) {
         json_decref(items);
@@ -100,4 +103,7 @@ void api_search(http_req *req, http_res *res)
         return;
     }
     send_page(res, items, &q, has_next, &next);
+    return;
+answered: /* api_alloc answered 413 */
+    json_decref(items);
 }

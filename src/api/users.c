@@ -183,17 +183,17 @@ void api_users_by_ids(http_req *req, http_res *res)
     bool authed;
     if (!d || !api_auth_optional(req, res, d, &p, &authed))
         return;
-    store_user *users = xcalloc((size_t)n, sizeof *users);
+    store_user *users = api_alloc(req, res, (size_t)n, sizeof *users);
+    if (!users)
+        return;
     int got = graph_users_by_ids(d, authed ? p.user.id : 0, ids, n, users);
     if (got < 0) {
-        free(users);
         api_fail(res, got, NULL);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < got; i++)
         json_array_append_new(items, graph_user_summary_json(&users[i]));
-    free(users);
     http_res_json(res, 200, json_pack("{s:o}", "items", items));
 }
 
@@ -295,7 +295,9 @@ static void list_edges(http_req *req, http_res *res, graph_list_kind kind)
         !load_target(req, res, d, &p, authed, &owner))
         return;
     int64_t viewer = authed ? p.user.id : 0;
-    store_user users[API_PAGE_MAX + 1];
+    store_user *users = api_alloc(req, res, (size_t)limit + 1, sizeof *users);
+    if (!users)
+        return;
     int64_t ids[API_PAGE_MAX + 1];
     domain_error err = {0};
     int n = graph_list(d, kind, &owner, viewer, cursor, ids, users, limit + 1, &err);
@@ -332,7 +334,9 @@ void api_follow_requests(http_req *req, http_res *res)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    store_user users[API_PAGE_MAX + 1];
+    store_user *users = api_alloc(req, res, (size_t)limit + 1, sizeof *users);
+    if (!users)
+        return;
     int64_t ids[API_PAGE_MAX + 1];
     domain_error err = {0};
     int n = graph_request_list(d, &p.user, cursor, ids, users, limit + 1, &err);
@@ -394,7 +398,9 @@ static void own_list(http_req *req, http_res *res, graph_list_kind kind)
     auth_principal p;
     if (!d || !api_auth(req, res, d, &p))
         return;
-    store_user users[API_PAGE_MAX + 1];
+    store_user *users = api_alloc(req, res, (size_t)limit + 1, sizeof *users);
+    if (!users)
+        return;
     int64_t ids[API_PAGE_MAX + 1];
     domain_error err = {0};
     int n = graph_list(d, kind, &p.user, p.user.id, cursor, ids, users, limit + 1, &err);

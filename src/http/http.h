@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/arena.h"
 #include "core/util.h"
 
 typedef struct http_req http_req;
@@ -110,6 +111,11 @@ const char *http_req_client_ip(http_req *r);
 /* The parsed JSON object body (HTTP_JSON_BODY routes), borrowed; NULL when absent. */
 json_t *http_req_json(http_req *r);
 void *http_req_ctx(http_req *r);   /* the worker thread's context; NULL inline */
+/* Memory that lives as long as the request: everything in it (and its arena_on_free hooks) is
+ * released in one go with the request record, after the answer went out. Never NULL; its cap is
+ * ARENA_MAX_BYTES, past which its allocators return NULL (answer 413). Not for anything that
+ * outlives the request (jobs, bus messages, upgraded connections): copy those out. */
+arena *http_req_arena(http_req *r);
 /* HTTP_STREAM_BODY routes: the spooled body (fd positioned anywhere; use pread or
  * copy_file_range with explicit offsets) and its size; -1 and 0 when there was none. The fd is
  * closed when the request ends. */

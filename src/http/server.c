@@ -118,6 +118,7 @@ struct http_req {
     bool body_cut;   /* the client left in the middle of the body (HTTP_KEEP_PARTIAL_BODY) */
     char **detached; /* strings copied out of libmicrohttpd's memory for a detached request */
     json_t *json;
+    arena *mem; /* request-scoped memory, made on first use (http_req_arena) */
     void *ctx;
     int64_t start_us;
     int64_t user_id;
@@ -773,6 +774,14 @@ bool http_req_body_cut(http_req *r)
     return r->body_cut;
 }
 
+arena *http_req_arena(http_req *r)
+{
+    /* made on first use: health checks, static files and upgrades never pay for one */
+    if (!r->mem)
+        r->mem = arena_create(0);
+    return r->mem;
+}
+
 void *http_req_ctx(http_req *r)
 {
     return r->ctx;
@@ -935,6 +944,7 @@ static void request_free(http_req *r)
     free(r->detached);
     json_decref(r->json);
     res_clear(&r->res);
+    arena_free(r->mem);
     free(r);
 }
 
