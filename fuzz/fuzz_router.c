@@ -12,13 +12,13 @@
 static void noop(http_req *req, http_res *res) {}
 
 static const http_route table[] = {
-    {"GET", "/health", noop, 0, NULL},
-    {"GET", "/docs/:file", noop, 0, NULL},
-    {"GET", "/api/v1/users/:handle", noop, 0, NULL},
-    {"PATCH", "/api/v1/users/:handle", noop, 0, NULL},
-    {"DELETE", "/api/v1/auth/sessions/:id", noop, 0, NULL},
-    {"PATCH", "/api/v1/admin/users/:id/role", noop, 0, NULL},
-    {"GET", "/api/v1/:a/:b/:c/:d/:e/:f/:g/:h/:i", noop, 0, NULL},
+    {"GET", "/health", noop, 0, NULL, NULL},
+    {"GET", "/docs/:file", noop, 0, NULL, NULL},
+    {"GET", "/api/v1/users/:handle", noop, 0, NULL, NULL},
+    {"PATCH", "/api/v1/users/:handle", noop, 0, NULL, NULL},
+    {"DELETE", "/api/v1/auth/sessions/:id", noop, 0, NULL, NULL},
+    {"PATCH", "/api/v1/admin/users/:id/role", noop, 0, NULL, NULL},
+    {"GET", "/api/v1/:a/:b/:c/:d/:e/:f/:g/:h/:i", noop, 0, NULL, NULL},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -20,10 +20,10 @@
 
 #include <stdbool.h>
 
-#define API_PAGE_DEFAULT 20
-#define API_PAGE_MAX 100
 
-const http_route *api_routes(size_t *n);
+#include "api/route.h"
+
+const http_route *api_legacy_routes(size_t *n);
 
 /* What the handlers need of the running application: built by app.c, borrowed by the API for
  * the servers' lifetime, and handed to http/ and ws/ as their opaque `app` pointer. The API is
@@ -184,14 +184,6 @@ bool api_feed_query(http_req *req, http_res *res, feed_query *q);
 void api_feed_profile(http_res *res, db *d, const store_user *viewer, int64_t author_id,
                       const feed_query *q);
 
-void api_circles_list(http_req *req, http_res *res);
-void api_circles_create(http_req *req, http_res *res);
-void api_circles_get(http_req *req, http_res *res);
-void api_circles_rename(http_req *req, http_res *res);
-void api_circles_delete(http_req *req, http_res *res);
-void api_circles_members(http_req *req, http_res *res);
-void api_circles_add_member(http_req *req, http_res *res);
-void api_circles_remove_member(http_req *req, http_res *res);
 
 void api_notifications_list(http_req *req, http_res *res);
 void api_notifications_unread(http_req *req, http_res *res);

@@ -5,6 +5,7 @@
 #include "api/api.h"
 
 #include "api/assets.h"
+#include "api/openapi.h"
 
 #include <string.h>
 
@@ -22,7 +23,10 @@ static void serve_asset(http_res *res, const char *name, const char *content_typ
 
 void api_openapi(http_req *req, http_res *res)
 {
-    serve_asset(res, "openapi.json", "application/json");
+    size_t len;
+    const char *doc = api_openapi_text(&len);
+    http_res_bytes(res, 200, "application/json", (const unsigned char *)doc, len, true);
+    http_res_header(res, "Cache-Control", "public, max-age=3600");
 }
 
 void api_docs_page(http_req *req, http_res *res)

@@ -53,6 +53,7 @@ typedef struct http_route {
     http_handler_fn fn;
     unsigned flags;
     http_precheck_fn precheck;
+    const void *data; /* the route's owner's own description of it (http_req_route_data) */
 } http_route;
 
 typedef struct http_options {
@@ -103,6 +104,8 @@ const char *http_library_version(void);
 const char *http_req_method(http_req *r);
 const char *http_req_path(http_req *r);
 const char *http_req_route(http_req *r);
+/* The matched route's data pointer (NULL when none matched or it has none). */
+const void *http_req_route_data(http_req *r);
 const char *http_req_id(http_req *r);
 const char *http_req_param(http_req *r, const char *name);
 const char *http_req_query(http_req *r, const char *name);

@@ -2,17 +2,25 @@
  *
  * Linear matching over the route table. With a few dozen routes a scan of pre-split patterns is
  * faster than building a trie and much easier to read; revisit when the table reaches hundreds.
+ *
+ * When several patterns match a path, the most specific wins: the first segment where they
+ * differ decides, and a literal beats a :param there ("/users/by-id" over "/users/:handle"). So
+ * the table's order does not matter, and each resource can declare its routes in its own file.
  */
 #include "http/router.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Compares pattern against path segment by segment, capturing :params. */
-static bool match_pattern(const char *pattern, const char *path, route_match *m)
+/* Compares pattern against path segment by segment, capturing :params. *specificity gets one
+ * bit per literal segment, the first segment the highest. */
+static bool match_pattern(const char *pattern, const char *path, route_match *m,
+                          uint32_t *specificity)
 {
-    int n = 0;
+    int n = 0, seg = 0;
+    *specificity = 0;
     const char *p = pattern, *s = path;
     while (*p && *s) {
         if (*p != '/' || *s != '/')
@@ -28,7 +36,10 @@ static bool match_pattern(const char *pattern, const char *path, route_match *m)
             m->params[n++] = (route_param){p + 1, plen - 1, s, slen};
         } else if (plen != slen || memcmp(p, s, plen) != 0) {
             return false;
+        } else if (seg < 32) {
+            *specificity |= UINT32_C(1) << (31 - seg);
         }
+        seg++;
         p += plen;
         s += slen;
     }
@@ -56,16 +67,20 @@ route_result router_match(const http_route *routes, size_t n_routes, const char 
     bool is_head = strcmp(method, "HEAD") == 0;
     bool path_seen = false;
     route_match tmp;
+    uint32_t best = 0;
     for (size_t i = 0; i < n_routes; i++) {
         memset(&tmp, 0, sizeof tmp);
-        if (!match_pattern(routes[i].pattern, path, &tmp))
+        uint32_t specificity;
+        if (!match_pattern(routes[i].pattern, path, &tmp, &specificity))
             continue;
         path_seen = true;
         allow_add(out->allow, sizeof out->allow, routes[i].method);
         if (strcmp(routes[i].method, "GET") == 0)
             allow_add(out->allow, sizeof out->allow, "HEAD");
-        if (out->route < 0 && (strcmp(routes[i].method, method) == 0 ||
-                               (is_head && strcmp(routes[i].method, "GET") == 0))) {
+        if ((out->route < 0 || specificity > best) &&
+            (strcmp(routes[i].method, method) == 0 ||
+             (is_head && strcmp(routes[i].method, "GET") == 0))) {
+            best = specificity;
             char allow[sizeof out->allow];
             memcpy(allow, out->allow, sizeof allow);
             *out = tmp;

@@ -804,6 +804,11 @@ const char *http_req_route(http_req *r)
     return r->route >= 0 ? r->srv->routes[r->route].pattern : NULL;
 }
 
+const void *http_req_route_data(http_req *r)
+{
+    return r->route >= 0 ? r->srv->routes[r->route].data : NULL;
+}
+
 const char *http_req_param(http_req *r, const char *name)
 {
     for (int i = 0; i < r->match.n_params; i++)

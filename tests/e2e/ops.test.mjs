@@ -8,7 +8,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, stopAll } from './lib/harness.mjs';
-import { BIN, client, register } from './lib/accounts.mjs';
+import { BIN, client, createUserCli, login, register } from './lib/accounts.mjs';
+import { uniqueUser } from './lib/harness.mjs';
 
 let server, url;
 before(async () => { server = await startServer({ args: ['--trust-proxy'] }); url = server.url; });
@@ -84,6 +85,59 @@ test('the OpenAPI document lists exactly the routes the server has', async () =>
     const res = await c.request(method, concrete, method === 'GET' ? {} : { json: {} });
     assert.ok(!(res.json?.error?.code === 'route_not_found' || res.status === 405), `${x} → ${res.status}`);
   }
+});
+
+// A value that breaks a documented body field: past its length, item count or maximum, outside
+// its enum, not an id, or else of the wrong type.
+function overLimit(schema) {
+  const types = [].concat(schema.type ?? 'object');
+  if (schema.$ref || types.includes('object')) return 'not-an-object';
+  if (types.includes('array')) {
+    const item = schema.items?.pattern ? '1' : 'x';
+    if (schema.maxItems !== undefined) return Array(schema.maxItems + 1).fill(item);
+    if (schema.items?.maxLength !== undefined) return ['x'.repeat(schema.items.maxLength + 1)];
+    if (schema.items?.enum) return ['~not-a-value'];
+    return 'not-an-array';
+  }
+  if (types.includes('integer')) return schema.maximum !== undefined ? schema.maximum + 1 : 'NaN';
+  if (types.includes('boolean')) return 'yes';
+  if (schema.maxLength !== undefined) return 'x'.repeat(schema.maxLength + 1);
+  if (schema.enum) return '~not-a-value';
+  if (schema.pattern) return 'not-an-id';
+  return 12345;
+}
+
+test('every documented body field is enforced as documented: one bad value answers 422 naming it', async () => {
+  const doc = (await client(url).get('/openapi.json')).json;
+  const admin = uniqueUser('lim');
+  createUserCli(server, { ...admin, role: 'admin' });
+  const token = (await login(url, admin.email, admin.password)).access_token;
+  const c = client(url);
+  let checked = 0;
+  const wrong = [];
+  for (const [p, ops] of Object.entries(doc.paths))
+    for (const [method, op] of Object.entries(ops)) {
+      const schema = op.requestBody?.content?.['application/json']?.schema;
+      if (!schema?.properties) continue;
+      const concrete = p.replace(/\{[^}]+\}/g, '123');
+      for (const [field, fs] of Object.entries(schema.properties)) {
+        const r = await c.request(method.toUpperCase(), concrete, {
+          json: { [field]: overLimit(fs) },
+          headers: { Authorization: `Bearer ${token}` },
+        });
+        if (r.status !== 422 || r.json.error.details.field !== field)
+          wrong.push(`${method.toUpperCase()} ${p} ${field} -> ${r.status} ${r.text}`);
+        checked++;
+      }
+      // and a member the document does not list is refused by name
+      const r = await c.request(method.toUpperCase(), concrete, {
+        json: { undocumented_member: 1 }, headers: { Authorization: `Bearer ${token}` },
+      });
+      if (r.status !== 422 || r.json.error.details.field !== 'undocumented_member')
+        wrong.push(`${method.toUpperCase()} ${p} undocumented_member -> ${r.status} ${r.text}`);
+    }
+  assert.deepEqual(wrong, []);
+  assert.ok(checked > 50, `${checked} fields checked`);
 });
 
 test('Swagger UI is served by the binary', async () => {

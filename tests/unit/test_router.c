@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
- * Route matching: parameters, 404 versus 405 with the Allow list, HEAD on GET routes.
+ * Route matching: parameters, 404 versus 405 with the Allow list, HEAD on GET routes, and the
+ * most specific pattern winning whatever the table's order.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,12 +15,16 @@
 static void noop(http_req *req, http_res *res) {}
 
 static const http_route table[] = {
-    {"GET", "/health", noop, 0, NULL},
-    {"GET", "/api/v1/users/:handle", noop, 0, NULL},
-    {"PATCH", "/api/v1/users/:handle", noop, 0, NULL},
-    {"DELETE", "/api/v1/auth/sessions/:id", noop, 0, NULL},
-    {"PATCH", "/api/v1/admin/users/:id/role", noop, 0, NULL},
-    {"POST", "/api/v1/auth/login", noop, 0, NULL},
+    {"GET", "/health", noop, 0, NULL, NULL},
+    {"GET", "/api/v1/users/:handle", noop, 0, NULL, NULL},
+    {"PATCH", "/api/v1/users/:handle", noop, 0, NULL, NULL},
+    {"DELETE", "/api/v1/auth/sessions/:id", noop, 0, NULL, NULL},
+    {"PATCH", "/api/v1/admin/users/:id/role", noop, 0, NULL, NULL},
+    {"POST", "/api/v1/auth/login", noop, 0, NULL, NULL},
+    /* declared after the :handle routes it overlaps, as a module listed later would be */
+    {"GET", "/api/v1/users/by-id", noop, 0, NULL, NULL},
+    {"GET", "/api/v1/users/:handle/posts", noop, 0, NULL, NULL},
+    {"GET", "/api/v1/users/me/saved", noop, 0, NULL, NULL},
 };
 #define N (sizeof table / sizeof table[0])
 
@@ -75,6 +80,23 @@ static void test_head_matches_get(void **state)
                      ROUTE_METHOD_NOT_ALLOWED);
 }
 
+static void test_most_specific_wins(void **state)
+{
+    route_match m;
+    assert_int_equal(router_match(table, N, "GET", "/api/v1/users/by-id", &m), ROUTE_FOUND);
+    assert_int_equal(m.route, 6);
+    assert_int_equal(m.n_params, 0);
+    assert_int_equal(router_match(table, N, "GET", "/api/v1/users/ana", &m), ROUTE_FOUND);
+    assert_int_equal(m.route, 1);
+    assert_int_equal(router_match(table, N, "GET", "/api/v1/users/me/saved", &m), ROUTE_FOUND);
+    assert_int_equal(m.route, 8);
+    assert_int_equal(router_match(table, N, "GET", "/api/v1/users/me/posts", &m), ROUTE_FOUND);
+    assert_int_equal(m.route, 7);
+    /* PATCH only has the :handle route, so it serves "by-id" too */
+    assert_int_equal(router_match(table, N, "PATCH", "/api/v1/users/by-id", &m), ROUTE_FOUND);
+    assert_int_equal(m.route, 2);
+}
+
 static void test_long_path(void **state)
 {
     char path[5000];
@@ -94,6 +116,7 @@ int main(void)
         cmocka_unit_test(test_static_route),      cmocka_unit_test(test_params),
         cmocka_unit_test(test_not_found),         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_head_matches_get),  cmocka_unit_test(test_long_path),
+        cmocka_unit_test(test_most_specific_wins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
