@@ -16,9 +16,13 @@ deps:
 
 # meson's setup report is long, so it goes to a log that is printed whenever setup fails;
 # ninja --quiet prints nothing but the failing commands and their errors.
+# A file added to or removed from src/<layer>/ changes that directory's time: meson lists the
+# layers' sources when it configures (scripts/list-sources.py), so it configures again.
 build: deps
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) --buildtype=debugoptimized \
 	  >$(BUILD).setup.log 2>&1 || { cat $(BUILD).setup.log; rm -rf $(BUILD); exit 1; }
+	@if [ -n "$$(find src -type d -newer $(BUILD)/build.ninja)" ]; then \
+	  meson setup --reconfigure $(BUILD) >$(BUILD).setup.log 2>&1 || { cat $(BUILD).setup.log; exit 1; }; fi
 	@ninja -C $(BUILD) --quiet
 
 run: DEPS_FLAGS = --runtime-only

@@ -14,6 +14,12 @@ no longer matches anything is an error too, so the list cannot outlive the debt 
 The link order of meson.build enforces the same graph on symbols; this check catches a new
 upward include before anyone calls through it, and names the line.
 
+It also holds the rules of the architecture that are not includes (docs/architecture.md,
+"What grep proves"):
+  - no domain header takes or returns JSON (json_t, jsonw): clients' JSON is built in api/;
+  - no topic string literal ("user:", "room:", ...) outside core/topics.h;
+  - no route table outside the declarations: api/ files declare routes only with API_MODULE.
+
 Usage: scripts/check-layers.py [repo root]  (exit 0 clean, 1 violations, 2 unreadable table)
 """
 import os
@@ -21,6 +27,9 @@ import re
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
+DOMAIN_JSON = re.compile(r"\b(json_t|jsonw)\b")
+TOPIC_LITERAL = re.compile(r'"(user|room|presence|conn|feed|session|rooms|conversation):[%"a-z]')
+ROUTE_TABLE = re.compile(r"\bhttp_route\s+\w+\s*\[")
 APP_FILES = {"app.c", "app.h", "main.c"}
 
 
@@ -79,6 +88,24 @@ def layer_of_include(path):
     return path.split("/")[0] if "/" in path else None
 
 
+def rule_violations(rel, lineno, line):
+    """The non-include rules for one source line (comments are code-adjacent enough to skip:
+    a rule's name in a comment is not a use)."""
+    code = re.sub(r"/\*.*?(\*/|$)", "", line.split("//")[0])
+    if code.lstrip().startswith(("*", "/*")):
+        return []
+    out = []
+    if rel.startswith("src/domain/") and rel.endswith(".h") and DOMAIN_JSON.search(code):
+        out.append("%s:%d: a domain header names JSON (json_t/jsonw): build clients' JSON in api/"
+                   % (rel, lineno))
+    if rel != "src/core/topics.h" and TOPIC_LITERAL.search(code):
+        out.append("%s:%d: a topic name written out: use core/topics.h" % (rel, lineno))
+    if rel.startswith("src/api/") and ROUTE_TABLE.search(code):
+        out.append("%s:%d: a hand-written route table: declare routes (api/route.h)"
+                   % (rel, lineno))
+    return out
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
     os.chdir(root)
@@ -101,6 +128,7 @@ def main():
             files += 1
             with open(rel, encoding="utf-8", errors="replace") as f:
                 for lineno, line in enumerate(f, 1):
+                    violations += rule_violations(rel, lineno, line)
                     m = INCLUDE.match(line)
                     if not m:
                         continue

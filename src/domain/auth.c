@@ -428,7 +428,7 @@ int auth_login(auth_service *a, db *d, const char *identifier, const char *passw
      * unknown identifier gets its own by its normalised text, so guessing costs the same
      * whether the account exists or not. The prefixes keep typed text off account buckets. */
     if (rc == 0)
-        snprintf(account, sizeof account, "user:%lld", (long long)u.id);
+        snprintf(account, sizeof account, "account:%lld", (long long)u.id);
     else
         snprintf(account, sizeof account, "name:%s", norm);
     if (!allowed(a, "login", NULL, account, err))
