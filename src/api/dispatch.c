@@ -125,7 +125,10 @@ bool api_fields_check(json_t *obj, const api_field *fields, jv_error *err)
             f++;
         if (!f->name)
             return fail(err, key, "not_allowed");
-        if (!check_member(f, v, err))
+    }
+    for (const api_field *f = fields; f->name; f++) {
+        json_t *m = json_object_get(obj, f->name);
+        if (m && !check_member(f, m, err))
             return false;
     }
     for (const api_field *f = fields; f->name; f++) {
