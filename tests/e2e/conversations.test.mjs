@@ -6,9 +6,9 @@
 // bad input answered with the right 4xx while changing nothing.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import zlib from 'node:zlib';
 import { startServer, stopAll } from './lib/harness.mjs';
 import { client, register, expectError } from './lib/accounts.mjs';
+import { tinyPng } from './lib/images.mjs';
 
 let url;
 // --ws-message-rate 0: some tests here send hundreds of messages as one user (pagination)
@@ -25,19 +25,6 @@ const history = async (who, conv, q = '') => ok(await c().get(`/api/v1/conversat
 const inbox = async (who, q = '') => ok(await c().get(`/api/v1/conversations${q}`, { token: tok(who) }));
 const getConv = (who, conv) => c().get(`/api/v1/conversations/${conv.id}`, { token: tok(who) });
 
-function tinyPng() {
-  const crcTable = Array.from({ length: 256 }, (_, n) => { let c = n; for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1; return c >>> 0; });
-  const crc = (buf) => { let c = 0xffffffff; for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8); return (c ^ 0xffffffff) >>> 0; };
-  const chunk = (type, data) => {
-    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]);
-    const cr = Buffer.alloc(4); cr.writeUInt32BE(crc(td));
-    return Buffer.concat([len, td, cr]);
-  };
-  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(1, 0); ihdr.writeUInt32BE(1, 4); ihdr[8] = 8; ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-    chunk('IDAT', zlib.deflateSync(Buffer.from([0, 255, 0, 0]))), chunk('IEND', Buffer.alloc(0))]);
-}
 const upload = async (who) => ok(await c().post('/api/v1/media', { token: tok(who), body: tinyPng(), headers: { 'content-type': 'image/png' } }), 201);
 
 describe('1:1 conversations', () => {
