@@ -246,7 +246,7 @@ static void otp_verify_handler(api_ctx *c)
      .max_len = VALIDATE_PASSWORD_MAX, .about = "not only whitespace"}
 #define EMAIL(required_)                                                                         \
     {.name = "email", .type = API_STRING, .required = required_, .max_len = VALIDATE_EMAIL_MAX,   \
-     .about = "an email address"}
+     .about = "an email address (else 422 invalid_format)"}
 #define PHONE                                                                                    \
     {.name = "phone", .type = API_STRING, .max_len = AUTH_PHONE_MAX_CHARS,                       \
      .about = "E.164, e.g. +15551234567"}
@@ -299,7 +299,8 @@ static const api_field otp_request_body[] = {
     EMAIL(false),
     PHONE,
     {.name = "channel", .type = API_STRING, .values = otp_channels,
-     .about = "must match the address given (email for email, sms for phone)"},
+     .about = "optional; must match the address given (email for email, sms for phone): no "
+              "other adapter exists yet"},
     {0},
 };
 static const api_field otp_verify_body[] = {
