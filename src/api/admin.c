@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * /api/v1/admin: operator endpoints, admins only.
+ * /api/v1/admin: operator endpoints, admins only. Each route declares the role, so a caller who
+ * may not use them learns nothing about their bodies (403 before any 422); the domain functions
+ * check it again for their other callers.
  */
 #include "api/api.h"
 
@@ -11,42 +13,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The domain functions check the role themselves; asking first as well keeps a caller who may
- * not use these routes from learning anything about their bodies (403 before any 422). */
-static bool admin_only(http_res *res, const auth_principal *p)
+/* The longest event type the log stores. */
+#define ADMIN_EVENT_TYPE_MAX_CHARS (sizeof ((store_event *)0)->type - 1)
+
+/* The :id user; answers 404 itself. */
+static bool user_id(api_ctx *c, int64_t *id)
 {
-    domain_error err = {0};
-    int rc = auth_require_role(&p->user, "admin", &err);
-    if (rc < 0)
-        api_fail(res, rc, &err);
-    return rc == 0;
+    if (id_parse(http_req_param(c->req, "id"), id))
+        return true;
+    http_res_error(c->res, 404, "user_not_found", "no such user", NULL);
+    return false;
 }
 
-void api_admin_set_role(http_req *req, http_res *res)
+static void set_role_handler(api_ctx *c)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !admin_only(res, &p))
-        return;
-    const char *role;
-    jv_error verr;
-    if (!jv_string(http_req_json(req), "role", true, 0, 16, &role, &verr)) {
-        api_invalid(res, &verr);
-        return;
-    }
     int64_t id;
-    if (!id_parse(http_req_param(req, "id"), &id)) {
-        http_res_error(res, 404, "user_not_found", "no such user", NULL);
+    if (!user_id(c, &id))
         return;
-    }
     store_user u;
     domain_error err = {0};
-    int rc = auth_set_role(api_app(req)->auth, d, &p, id, role, &u, &err);
+    int rc = auth_set_role(api_app(c->req)->auth, c->db, &c->principal, id,
+                           api_body_string(c, "role"), &u, &err);
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return;
     }
-    http_res_json(res, 200, api_user_json(&u, true));
+    http_res_json(c->res, 200, api_user_json(&u, true));
 }
 
 json_t *api_badges_json(db *d, int64_t user_id)
@@ -59,81 +51,114 @@ json_t *api_badges_json(db *d, int64_t user_id)
     return list;
 }
 
-static void set_badge(http_req *req, http_res *res, bool on)
+static void set_badge(api_ctx *c, bool on)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !admin_only(res, &p))
-        return;
-    const char *badge = http_req_query(req, "badge");
-    json_t *body = http_req_json(req);
-    jv_error verr;
-    static const char *const allowed[] = {"badge", NULL};
-    if (body && (!jv_only(body, allowed, &verr) ||
-                 !jv_string(body, "badge", !badge, 0, 24, &badge, &verr))) {
-        api_invalid(res, &verr);
-        return;
-    }
-    if (!badge) {
-        api_invalid(res, &(jv_error){.field = "badge", .reason = "required"});
+    /* the body's badge, or for a revoke without one ?badge= */
+    const char *badge = api_body_string(c, "badge");
+    if (!badge)
+        badge = http_req_query(c->req, "badge");
+    if (!badge || !*badge) {
+        api_invalid(c->res, &(jv_error){.field = "badge", .reason = "required"});
         return;
     }
     int64_t id;
-    if (!id_parse(http_req_param(req, "id"), &id)) {
-        http_res_error(res, 404, "user_not_found", "no such user", NULL);
+    if (!user_id(c, &id))
         return;
-    }
     domain_error err = {0};
-    int rc = identity_set_badge(d, &p.user, id, badge, on, &err);
+    int rc = identity_set_badge(c->db, &c->principal.user, id, badge, on, &err);
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return;
     }
-    http_res_json(res, 200, json_pack("{s:o, s:o}", "user_id", json_id(id), "badges",
-                                      api_badges_json(d, id)));
+    http_res_json(c->res, 200, json_pack("{s:o, s:o}", "user_id", json_id(id), "badges",
+                                         api_badges_json(c->db, id)));
 }
 
-void api_admin_grant_badge(http_req *req, http_res *res) { set_badge(req, res, true); }
-void api_admin_revoke_badge(http_req *req, http_res *res) { set_badge(req, res, false); }
+static void grant_badge_handler(api_ctx *c) { set_badge(c, true); }
+static void revoke_badge_handler(api_ctx *c) { set_badge(c, false); }
 
-void api_admin_events(http_req *req, http_res *res)
+static json_t *event_json(const store_event *e)
+{
+    json_t *props = json_loads(e->props, 0, NULL);
+    return json_pack("{s:o, s:o, s:s, s:s, s:o, s:o, s:o}", "id", json_id(e->id), "actor_id",
+                     json_id(e->actor_id), "type", e->type, "object_type", e->object_type,
+                     "object_id", json_id(e->object_id), "props", props ? props : json_object(),
+                     "created_at", json_time(e->created_at));
+}
+
+static void events_handler(api_ctx *c)
 {
     int64_t cursor, actor = 0;
     int limit;
-    if (!api_page(req, res, &cursor, &limit))
+    if (!api_page(c->req, c->res, &cursor, &limit))
         return;
-    const char *a = http_req_query(req, "actor_id"), *type = http_req_query(req, "type");
-    if (a && *a && !id_parse(a, &actor)) {
-        api_invalid(res, &(jv_error){.field = "actor_id", .reason = "invalid_format"});
-        return;
-    }
-    if (type && strlen(type) >= sizeof ((store_event *)0)->type) {
-        api_invalid(res, &(jv_error){.field = "type", .reason = "too_long"});
-        return;
-    }
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
-    store_event *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
+    const char *a = http_req_query(c->req, "actor_id"), *type = http_req_query(c->req, "type");
+    if (a && *a)
+        id_parse(a, &actor); /* the declaration checked it */
+    store_event *list = api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *list);
     if (!list)
         return;
     domain_error err = {0};
-    int n =
-        activity_events_list(d, &p.user, actor, type ? type : "", cursor, list, limit + 1, &err);
+    int n = activity_events_list(c->db, &c->principal.user, actor, type ? type : "", cursor, list,
+                                 limit + 1, &err);
     if (n < 0) {
-        api_fail(res, n, &err);
+        api_fail(c->res, n, &err);
         return;
     }
     json_t *items = json_array();
-    for (int i = 0; i < n && i < limit; i++) {
-        json_t *props = json_loads(list[i].props, 0, NULL);
-        json_array_append_new(
-            items, json_pack("{s:o, s:o, s:s, s:s, s:o, s:o, s:o}", "id", json_id(list[i].id),
-                             "actor_id", json_id(list[i].actor_id), "type", list[i].type,
-                             "object_type", list[i].object_type, "object_id",
-                             json_id(list[i].object_id), "props", props ? props : json_object(),
-                             "created_at", json_time(list[i].created_at)));
-    }
-    api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, event_json(&list[i]));
+    api_send_page(c->res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
+
+static const api_field role_body[] = {
+    {.name = "role", .type = API_STRING, .required = true, .values = auth_roles},
+    {0},
+};
+static const api_field grant_body[] = {
+    {.name = "badge", .type = API_STRING, .required = true, .values = identity_badges},
+    {0},
+};
+static const api_field revoke_body[] = {
+    {.name = "badge", .type = API_STRING, .values = identity_badges,
+     .about = "required unless ?badge= names it"},
+    {0},
+};
+static const api_field revoke_query[] = {
+    {.name = "badge", .type = API_STRING, .values = identity_badges,
+     .about = "the badge, when the body does not name it"},
+    {0},
+};
+static const api_field events_query[] = {
+    {.name = "actor_id", .type = API_ID, .about = "only this user's actions"},
+    {.name = "type", .type = API_STRING, .max_len = ADMIN_EVENT_TYPE_MAX_CHARS,
+     .about = "only events of this type (like, view, follow, ...)"},
+    API_PAGE_QUERY,
+    {0},
+};
+
+static const api_route routes[] = {
+    {"PATCH", "/api/v1/admin/users/:id/role", set_role_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .role = "admin", .body = role_body, .operation_id = "setRole",
+     .summary = "Change a user's role",
+     .description = "Admins only (403 `forbidden`). 404 `user_not_found`; 409 "
+                    "`cannot_change_own_role`.",
+     .response = "User", .response_about = "The updated user", .errors = "409"},
+    {"POST", "/api/v1/admin/users/:id/badges", grant_badge_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .role = "admin", .body = grant_body, .operation_id = "grantBadge",
+     .summary = "Grant a badge (admins)", .description = "Idempotent. 404 `user_not_found`.",
+     .response = "UserBadges", .response_about = "The user's badges"},
+    {"DELETE", "/api/v1/admin/users/:id/badges", revoke_badge_handler,
+     HTTP_BLOCKING | HTTP_OPTIONAL_BODY, API_SIGNED_IN, .role = "admin", .body = revoke_body,
+     .query = revoke_query, .operation_id = "revokeBadge",
+     .summary = "Revoke a badge (admins); badge in the body or ?badge=",
+     .description = "Idempotent. The body's badge wins over ?badge=; 422 when neither names one. "
+                    "404 `user_not_found`.",
+     .response = "UserBadges", .response_about = "The user's badges"},
+    {"GET", "/api/v1/admin/events", events_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .role = "admin", .query = events_query, .operation_id = "events",
+     .summary = "The event log, newest first (admins)", .response = "page:ActivityEvent",
+     .response_about = "A page of events"},
+};
+
+API_MODULE(admin, "Operator endpoints: roles, badges and the event log (admins only)", routes);

@@ -25,34 +25,6 @@
 
 /* Routes not declared yet (route.h): appended to the declared ones while resources move over. */
 static const http_route routes[] = {
-    {"GET", "/health", api_health, PROBE, NULL, NULL},
-    {"GET", "/health/live", api_health, PROBE, NULL, NULL},
-    {"GET", "/health/ready", api_health_ready, DB | HTTP_NO_RATE_LIMIT, NULL, NULL},
-    {"GET", "/health/detailed", api_health_detailed, DB, NULL, NULL},
-    {"GET", "/metrics", api_metrics, DB | HTTP_NO_RATE_LIMIT, NULL, NULL},
-    {"GET", "/openapi.json", api_openapi, HTTP_CACHEABLE, NULL, NULL},
-    {"GET", "/docs", api_docs_page, HTTP_CACHEABLE, NULL, NULL},
-    {"GET", "/docs/:file", api_docs_asset, HTTP_CACHEABLE, NULL, NULL},
-
-    {"POST", "/api/v1/auth/register", api_auth_register, HASH | JSON, NULL, NULL},
-    {"POST", "/api/v1/auth/login", api_auth_login, HASH | JSON, NULL, NULL},
-    {"POST", "/api/v1/auth/refresh", api_auth_refresh, DB | JSON, NULL, NULL},
-    {"POST", "/api/v1/auth/logout", api_auth_logout, DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"POST", "/api/v1/auth/logout-all", api_auth_logout_all, DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"GET", "/api/v1/auth/sessions", api_auth_sessions, DB, NULL, NULL},
-    {"DELETE", "/api/v1/auth/sessions/:id", api_auth_session_delete, DB, NULL, NULL},
-    {"GET", "/api/v1/auth/me", api_auth_me, DB, NULL, NULL},
-    {"PATCH", "/api/v1/auth/password", api_auth_password, HASH | JSON, NULL, NULL},
-    {"POST", "/api/v1/auth/verify-email/request", api_auth_verify_request,
-     DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"POST", "/api/v1/auth/verify-email", api_auth_verify, DB | JSON, NULL, NULL},
-    {"POST", "/api/v1/auth/password/forgot", api_auth_forgot, DB | JSON, NULL, NULL},
-    {"POST", "/api/v1/auth/password/reset", api_auth_reset, HASH | JSON, NULL, NULL},
-    {"POST", "/api/v1/auth/otp/request", api_auth_otp_request, DB | JSON, NULL, NULL},
-    {"POST", "/api/v1/auth/otp/verify", api_auth_otp_verify, DB | JSON, NULL, NULL},
-
-    {"PATCH", "/api/v1/admin/users/:id/role", api_admin_set_role, DB | JSON, NULL, NULL},
-
     /* before /users/:handle, which would take "by-id" for a handle */
     {"GET", "/api/v1/users/by-id", api_users_by_ids, DB, NULL, NULL},
     {"GET", "/api/v1/users/by-id/:id", api_users_get_by_id, DB, NULL, NULL},
@@ -115,11 +87,6 @@ static const http_route routes[] = {
     {"PATCH", "/api/v1/rooms/:name", api_rooms_update, DB | JSON, NULL, NULL},
     {"POST", "/api/v1/rooms/:name/bans", api_rooms_ban, DB | JSON, NULL, NULL},
     {"DELETE", "/api/v1/rooms/:name/bans/:user_id", api_rooms_unban, DB, NULL, NULL},
-
-    {"POST", "/api/v1/admin/users/:id/badges", api_admin_grant_badge, DB | JSON, NULL, NULL},
-    {"DELETE", "/api/v1/admin/users/:id/badges", api_admin_revoke_badge,
-     DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"GET", "/api/v1/admin/events", api_admin_events, DB, NULL, NULL},
 
     {"OPTIONS", "/api/v1/uploads", api_uploads_options, 0, NULL, NULL},
     {"POST", "/api/v1/uploads", api_uploads_create, DB | HTTP_STREAM_BODY, api_uploads_precheck, NULL},

@@ -93,32 +93,6 @@ json_t *api_tokens_json(const auth_result *r);
 json_t *api_session_json(const store_session *s, int64_t current_id);
 
 /* Handlers, one file per resource. */
-void api_health(http_req *req, http_res *res);
-void api_health_ready(http_req *req, http_res *res);
-void api_health_detailed(http_req *req, http_res *res);
-void api_metrics(http_req *req, http_res *res);
-void api_openapi(http_req *req, http_res *res);
-void api_docs_page(http_req *req, http_res *res);
-void api_docs_asset(http_req *req, http_res *res);
-
-void api_auth_register(http_req *req, http_res *res);
-void api_auth_login(http_req *req, http_res *res);
-void api_auth_refresh(http_req *req, http_res *res);
-void api_auth_logout(http_req *req, http_res *res);
-void api_auth_logout_all(http_req *req, http_res *res);
-void api_auth_sessions(http_req *req, http_res *res);
-void api_auth_session_delete(http_req *req, http_res *res);
-void api_auth_me(http_req *req, http_res *res);
-void api_auth_password(http_req *req, http_res *res);
-void api_auth_verify_request(http_req *req, http_res *res);
-void api_auth_verify(http_req *req, http_res *res);
-void api_auth_forgot(http_req *req, http_res *res);
-void api_auth_reset(http_req *req, http_res *res);
-void api_auth_otp_request(http_req *req, http_res *res);
-void api_auth_otp_verify(http_req *req, http_res *res);
-
-void api_admin_set_role(http_req *req, http_res *res);
-
 void api_users_get(http_req *req, http_res *res);
 void api_users_update_me(http_req *req, http_res *res);
 void api_users_get_by_id(http_req *req, http_res *res);
@@ -260,9 +234,5 @@ bool api_message_budget_allows(http_res *res, int64_t user);
  * hub starts: "auth", "ping", "sync" and those of the other realtime resources. */
 void api_realtime_ws(http_req *req, http_res *res);
 void api_realtime_register(void);
-
-void api_admin_grant_badge(http_req *req, http_res *res);
-void api_admin_revoke_badge(http_req *req, http_res *res);
-void api_admin_events(http_req *req, http_res *res);
 
 #endif

@@ -2,6 +2,7 @@
  *
  * Probes and metrics. /health and /health/live answer from the event loop without touching
  * anything (the process is up); /health/ready asks the database; /health/detailed is for admins.
+ * Probes and /metrics skip the per-client rate limit, so a scraper is never refused.
  */
 #include "api/api.h"
 
@@ -16,35 +17,30 @@
 
 static const char live_body[] = "{\"status\":\"ok\"}";
 
-void api_health(http_req *req, http_res *res)
+static void live_handler(api_ctx *c)
 {
-    http_res_bytes(res, 200, "application/json", live_body, sizeof live_body - 1, true);
+    http_res_bytes(c->res, 200, "application/json", live_body, sizeof live_body - 1, true);
 }
 
-void api_health_ready(http_req *req, http_res *res)
+static void ready_handler(api_ctx *c)
 {
-    api_worker *w = http_req_ctx(req);
-    db *d = w ? api_worker_db(w) : NULL;
-    if (!health_ready(d)) {
-        http_res_error(res, 503, "not_ready", "the database does not answer",
+    if (!health_ready(c->db)) {
+        http_res_error(c->res, 503, "not_ready", "the database does not answer",
                        json_pack("{s:s}", "database", "down"));
-        http_res_header(res, "Retry-After", "1");
+        http_res_header(c->res, "Retry-After", "1");
         return;
     }
-    http_res_json(res, 200, json_pack("{s:s, s:s}", "status", "ready", "database", "up"));
+    http_res_json(c->res, 200, json_pack("{s:s, s:s}", "status", "ready", "database", "up"));
 }
 
-void api_health_detailed(http_req *req, http_res *res)
+static void detailed_handler(api_ctx *c)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
+    http_req *req = c->req;
     health_db h;
     domain_error err = {0};
-    int rc = health_detailed(d, &p.user, &h, &err);
+    int rc = health_detailed(c->db, &c->principal.user, &h, &err);
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return;
     }
     const api_env *a = api_app(req);
@@ -58,11 +54,12 @@ void api_health_detailed(http_req *req, http_res *res)
         (json_int_t)h.outbox_pending, "libraries", "libmicrohttpd", http_library_version(),
         "jansson", JANSSON_VERSION, "libsodium", sodium_version_string(), "sqlite",
         a->database_kind[0] == 's' ? h.server_version : "n/a");
-    http_res_json(res, 200, body);
+    http_res_json(c->res, 200, body);
 }
 
-void api_metrics(http_req *req, http_res *res)
+static void metrics_handler(api_ctx *c)
 {
+    http_req *req = c->req;
     health_counters hc;
     health_counters_get(&hc);
     buf out = {0};
@@ -108,6 +105,39 @@ void api_metrics(http_req *req, http_res *res)
                "streamhub_feed_cache_total{outcome=\"trending_refresh\"} %llu\n",
                (unsigned long long)fc.home_hits, (unsigned long long)fc.home_misses,
                (unsigned long long)fc.home_merges, (unsigned long long)fc.trending_refreshes);
-    http_res_bytes(res, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len, false);
+    http_res_bytes(c->res, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len,
+                   false);
     buf_free(&out);
 }
+
+#define PROBE (HTTP_INLINE | HTTP_NO_RATE_LIMIT)
+
+static const api_route routes[] = {
+    {"GET", "/health", live_handler, PROBE, API_ANONYMOUS, .operation_id = "health",
+     .summary = "Process is up", .response = "Liveness",
+     .response_about = "Always, while the process runs"},
+    {"GET", "/health/live", live_handler, PROBE, API_ANONYMOUS, .operation_id = "healthLive",
+     .summary = "Liveness probe",
+     .description = "Answered on the event loop without touching the database; never rate "
+                    "limited.",
+     .response = "Liveness", .response_about = "Always, while the process runs"},
+    {"GET", "/health/ready", ready_handler, HTTP_BLOCKING | HTTP_NO_RATE_LIMIT, API_ANONYMOUS,
+     .operation_id = "healthReady", .summary = "Readiness probe",
+     .description = "503 `not_ready` while the database does not answer "
+                    "(`database_unavailable` while this worker has no connection to it at all).",
+     .response = "Readiness", .response_about = "The database answers"},
+    {"GET", "/health/detailed", detailed_handler, HTTP_BLOCKING, API_SIGNED_IN, .role = "admin",
+     .operation_id = "healthDetailed", .summary = "Versions, uptime, database and queues",
+     .description = "Admins only.", .response = "HealthDetailed", .response_about = "Details"},
+    {"GET", "/metrics", metrics_handler, HTTP_BLOCKING | HTTP_NO_RATE_LIMIT, API_ANONYMOUS,
+     .operation_id = "metrics", .summary = "Prometheus metrics",
+     .description =
+         "streamhub_http_requests_total{route,method,status}, "
+         "streamhub_http_request_duration_seconds (histogram), streamhub_http_requests_in_flight, "
+         "streamhub_worker_queue_length{pool}, streamhub_worker_busy_threads{pool}, "
+         "streamhub_db_seconds_total, streamhub_db_queries_total, streamhub_uptime_seconds.",
+     .response = "PrometheusText", .response_about = "Prometheus text format 0.0.4",
+     .media_type = "text/plain"},
+};
+
+API_MODULE(operations, "Probes, metrics and the server's health", routes);

@@ -51,12 +51,12 @@ struct auth_service {
 /* The service forgot-password jobs use: there is one per process (app.c). */
 static auth_service *_Atomic job_service;
 
-static const char *const roles[] = {"user", "creator", "moderator", "admin", NULL};
+const char *const auth_roles[] = {"user", "creator", "moderator", "admin", NULL};
 
 static int role_rank(const char *role)
 {
-    for (int i = 0; roles[i]; i++)
-        if (strcmp(roles[i], role) == 0)
+    for (int i = 0; auth_roles[i]; i++)
+        if (strcmp(auth_roles[i], role) == 0)
             return i;
     return -1;
 }

@@ -109,6 +109,8 @@ int auth_set_role(auth_service *a, db *d, const auth_principal *actor, int64_t u
 int auth_create_user(auth_service *a, db *d, const char *email, const char *handle,
                      const char *password, const char *role, store_user *out, domain_error *err);
 
+/* The roles, least first, ended by NULL: the values a role may take. */
+extern const char *const auth_roles[];
 bool auth_role_valid(const char *role);
 /* True when the role is at least `min` in user < creator < moderator < admin. */
 bool auth_role_at_least(const char *role, const char *min);

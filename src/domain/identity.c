@@ -13,10 +13,11 @@
 
 #include <string.h>
 
+const char *const identity_badges[] = {"verified", "creator", "official", NULL};
+
 static bool badge_valid(const char *badge)
 {
-    static const char *const badges[] = {"verified", "creator", "official", NULL};
-    for (const char *const *b = badges; *b; b++)
+    for (const char *const *b = identity_badges; *b; b++)
         if (!strcmp(*b, badge))
             return true;
     return false;

@@ -13,6 +13,9 @@
 
 #define IDENTITY_MAX_BADGES 8
 
+/* The badges there are, ended by NULL. */
+extern const char *const identity_badges[];
+
 /* Grants (on) or revokes a badge of user_id; idempotent; 404 for an unknown user; admins only
  * (ERR_FORBIDDEN otherwise, before anything else is looked at). */
 int identity_set_badge(db *d, const store_user *admin, int64_t user_id, const char *badge,
