@@ -183,8 +183,9 @@ static void api_dispatch(http_req *req, http_res *res)
     const api_route *r = http_req_route_data(req);
     api_ctx c = {.req = req, .res = res, .route = r, .arena = http_req_arena(req)};
     if (r->flags & (HTTP_BLOCKING | HTTP_HASHING)) {
-        c.db = api_db(req, res);
-        if (!c.db)
+        api_worker *w = http_req_ctx(req);
+        c.db = r->db_optional ? (w ? api_worker_db(w) : NULL) : api_db(req, res);
+        if (!c.db && !r->db_optional)
             return;
     }
     if (r->auth == API_SIGNED_IN && !api_auth(req, res, c.db, &c.principal))

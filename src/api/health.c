@@ -122,15 +122,16 @@ static const api_route routes[] = {
                     "limited.",
      .response = "Liveness", .response_about = "Always, while the process runs"},
     {"GET", "/health/ready", ready_handler, HTTP_BLOCKING | HTTP_NO_RATE_LIMIT, API_ANONYMOUS,
-     .operation_id = "healthReady", .summary = "Readiness probe",
-     .description = "503 `not_ready` while the database does not answer "
-                    "(`database_unavailable` while this worker has no connection to it at all).",
+     .db_optional = true, .operation_id = "healthReady", .summary = "Readiness probe",
+     .description = "503 `not_ready` with `{\"database\":\"down\"}` while the database does "
+                    "not answer.",
+     .errors = "503",
      .response = "Readiness", .response_about = "The database answers"},
     {"GET", "/health/detailed", detailed_handler, HTTP_BLOCKING, API_SIGNED_IN, .role = "admin",
      .operation_id = "healthDetailed", .summary = "Versions, uptime, database and queues",
      .description = "Admins only.", .response = "HealthDetailed", .response_about = "Details"},
     {"GET", "/metrics", metrics_handler, HTTP_BLOCKING | HTTP_NO_RATE_LIMIT, API_ANONYMOUS,
-     .operation_id = "metrics", .summary = "Prometheus metrics",
+     .db_optional = true, .operation_id = "metrics", .summary = "Prometheus metrics",
      .description =
          "streamhub_http_requests_total{route,method,status}, "
          "streamhub_http_request_duration_seconds (histogram), streamhub_http_requests_in_flight, "

@@ -191,7 +191,7 @@ static json_t *operation(const api_module *m, const api_route *r, json_t *known_
     }
     if (!(r->flags & HTTP_NO_RATE_LIMIT))
         add_error(responses, known_errors, "429");
-    if (r->flags & (HTTP_BLOCKING | HTTP_HASHING))
+    if ((r->flags & (HTTP_BLOCKING | HTTP_HASHING)) && !r->db_optional)
         add_error(responses, known_errors, "503");
     json_object_set_new(op, "responses", responses);
     return op;

@@ -81,6 +81,9 @@ struct api_route {
     api_handler_fn handler;
     unsigned flags;       /* HTTP_*: the thread class and how the body arrives */
     api_auth_level auth;
+    /* the handler answers without a database too (c->db NULL when it cannot be reached) instead
+     * of the wrapper's 503: probes and metrics, which report the outage themselves */
+    bool db_optional;
     const char *role;     /* the least role that may call it ("moderator", "admin"), or NULL */
     const api_field *body;  /* JSON body members, ended by {0}; NULL = no JSON body */
     const api_field *query; /* query parameters, ended by {0} */
