@@ -264,6 +264,8 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
             !(a->api.rooms = rooms_open(&ro, err, err_size)) ||
             !(a->api.sse = sse_open(&so, err, err_size)))
             return ERR_INTERNAL;
+        /* bans, slow modes and presence drops reach every node over the rooms control topic */
+        live_on_change(rooms_control_publish);
     }
     return 0;
 }

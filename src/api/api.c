@@ -81,12 +81,6 @@ static const http_route routes[] = {
     {"POST", "/api/v1/notifications/read", api_notifications_read, DB | JSON, NULL, NULL},
     {"GET", "/api/v1/notifications/preferences", api_notifications_prefs, DB, NULL, NULL},
     {"PATCH", "/api/v1/notifications/preferences", api_notifications_set_prefs, DB | JSON, NULL, NULL},
-    {"GET", "/api/v1/events", api_events, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/presence", api_users_presence, DB, NULL, NULL},
-    {"GET", "/api/v1/rooms/:name", api_rooms_get, DB, NULL, NULL},
-    {"PATCH", "/api/v1/rooms/:name", api_rooms_update, DB | JSON, NULL, NULL},
-    {"POST", "/api/v1/rooms/:name/bans", api_rooms_ban, DB | JSON, NULL, NULL},
-    {"DELETE", "/api/v1/rooms/:name/bans/:user_id", api_rooms_unban, DB, NULL, NULL},
 
     {"OPTIONS", "/api/v1/uploads", api_uploads_options, 0, NULL, NULL},
     {"POST", "/api/v1/uploads", api_uploads_create, DB | HTTP_STREAM_BODY, api_uploads_precheck, NULL},
@@ -131,7 +125,6 @@ static const http_route routes[] = {
     {"POST", "/api/v1/message-requests/:id/decline", api_message_request_decline,
      DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
     {"GET", "/api/v1/messages/sync", api_messages_sync, DB, NULL, NULL},
-    {"GET", "/api/v1/ws", api_realtime_ws, DB, NULL, NULL},
 };
 
 const http_route *api_legacy_routes(size_t *n)

@@ -168,13 +168,7 @@ void api_notifications_set_prefs(http_req *req, http_res *res);
 /* Realtime (issue 5): the SSE stream (events.c), presence and rooms over REST (live.c) and
  * their socket commands (live_ws.c), over the services of env (services/). api_live_ws_register
  * registers the socket commands (before the hub starts); env outlives the hub. */
-void api_events(http_req *req, http_res *res);
 void api_live_ws_register(const api_env *env);
-void api_rooms_get(http_req *req, http_res *res);
-void api_rooms_update(http_req *req, http_res *res);
-void api_rooms_ban(http_req *req, http_res *res);
-void api_rooms_unban(http_req *req, http_res *res);
-void api_users_presence(http_req *req, http_res *res);
 
 /* The user's badges as a JSON array of strings. */
 json_t *api_badges_json(db *d, int64_t user_id);
@@ -232,7 +226,6 @@ void api_realtime_limits(const config *cfg);
 bool api_message_budget_allows(http_res *res, int64_t user);
 /* GET /api/v1/ws (realtime.c), and the socket commands registered once at startup, before the
  * hub starts: "auth", "ping", "sync" and those of the other realtime resources. */
-void api_realtime_ws(http_req *req, http_res *res);
 void api_realtime_register(void);
 
 #endif

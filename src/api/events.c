@@ -53,64 +53,110 @@ static void on_closed(void *ctx)
     sse_stream_closed(ctx);
 }
 
-void api_events(http_req *req, http_res *res)
+/* A stream opened with ?access_token= (no Authorization header: the wrapper checked that one
+ * when sent): authenticates it and returns it as a header value in bearer, or answers 401 and
+ * returns NULL. */
+static const char *query_token_caller(api_ctx *c, char *bearer, size_t size)
 {
-    db *d = api_db(req, res);
-    if (!d)
-        return;
-    const api_env *a = api_app(req);
-    const char *header = http_req_header(req, "Authorization");
-    const char *query = http_req_query(req, "access_token");
-    char bearer[4096];
-    if (!header && query && *query) {
-        if (snprintf(bearer, sizeof bearer, "Bearer %s", query) >= (int)sizeof bearer) {
-            http_res_error(res, 401, "unauthorized", "invalid access token", NULL);
-            return;
+    const char *query = http_req_query(c->req, "access_token");
+    const char *header = NULL;
+    if (query && *query) {
+        if (snprintf(bearer, size, "Bearer %s", query) >= (int)size) {
+            http_res_error(c->res, 401, "unauthorized", "invalid access token", NULL);
+            return NULL;
         }
         header = bearer;
     }
-    auth_principal p;
+    domain_error err = {0};
+    int rc = auth_authenticate(api_app(c->req)->auth, c->db, header, &c->principal, &err);
+    if (rc < 0) {
+        api_fail(c->res, rc, &err);
+        return NULL;
+    }
+    http_req_set_user(c->req, c->principal.user.id);
+    return header;
+}
+
+static void events_handler(api_ctx *c)
+{
+    const api_env *a = api_app(c->req);
+    const char *header = http_req_header(c->req, "Authorization");
+    char bearer[4096];
+    if (!c->authed && !(header = query_token_caller(c, bearer, sizeof bearer)))
+        return;
+    const auth_principal *p = &c->principal;
     access_claims claims;
     domain_error err = {0};
-    int rc = auth_authenticate(a->auth, d, header, &p, &err);
-    if (rc == 0)
-        rc = auth_check_token(a->auth, header, &claims, &err);
+    int rc = auth_check_token(a->auth, header, &claims, &err);
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return;
     }
-    http_req_set_user(req, p.user.id);
     if (!a->sse) {
-        http_res_error(res, 503, "unavailable", "event streams are not served by this process",
+        http_res_error(c->res, 503, "unavailable", "event streams are not served by this process",
                        NULL);
         return;
     }
-    sse_stream *st = sse_stream_reserve(a->sse, p.user.id, claims.expires_at * 1000);
+    sse_stream *st = sse_stream_reserve(a->sse, p->user.id, claims.expires_at * 1000);
     if (!st) {
         int64_t limit = sse_streams_per_user(a->sse);
         char msg[128];
         snprintf(msg, sizeof msg,
                  "a user may hold at most %lld event streams open (--sse-streams-per-user)",
                  (long long)limit);
-        http_res_error(res, 429, "too_many_streams", msg,
+        http_res_error(c->res, 429, "too_many_streams", msg,
                        json_pack("{s:I}", "limit", (json_int_t)limit));
-        http_res_header(res, "Retry-After", "5");
+        http_res_header(c->res, "Retry-After", "5");
         return;
     }
-    http_stream *hs = http_res_stream(res, 200, "text/event-stream", SSE_BUFFER, on_closed, st);
+    http_stream *hs = http_res_stream(c->res, 200, "text/event-stream", SSE_BUFFER, on_closed, st);
     char hello[256];
     int n = snprintf(hello, sizeof hello,
                      "retry: 3000\n\nevent: ready\ndata: {\"user_id\":\"%lld\","
                      "\"heartbeat_seconds\":%lld}\n\n",
-                     (long long)p.user.id, (long long)(sse_heartbeat_ms(a->sse) / 1000));
-    http_res_header(res, "X-Accel-Buffering", "no"); /* nginx: do not hold events back */
+                     (long long)p->user.id, (long long)(sse_heartbeat_ms(a->sse) / 1000));
+    http_res_header(c->res, "X-Accel-Buffering", "no"); /* nginx: do not hold events back */
     /* subscribed before the response is queued: nothing published after "ready" is missed */
-    sse_stream_start(st, &http_io, hs, hello, (size_t)n, p.session_id);
+    sse_stream_start(st, &http_io, hs, hello, (size_t)n, p->session_id);
     /* A revocation that committed between the check above and the subscription was published
      * to nobody: look at the session row once more now that its topic is heard. */
     auth_principal again;
     domain_error again_err = {0};
-    if (auth_authenticate(a->auth, d, header, &again, &again_err) == ERR_UNAUTHORIZED &&
+    if (auth_authenticate(a->auth, c->db, header, &again, &again_err) == ERR_UNAUTHORIZED &&
         again_err.code && !strcmp(again_err.code, "session_revoked"))
         sse_stream_revoke(st);
 }
+
+static const api_field events_query[] = {
+    {.name = "access_token", .type = API_STRING,
+     .about = "the access token, for EventSource (which cannot set headers), read only when no "
+              "Authorization header is sent. A token in a URL may be kept in proxy logs and "
+              "browser history: prefer the Authorization header where the client can set it."},
+    {0},
+};
+
+/* The caller must be signed in, by the header or by ?access_token=: the wrapper checks a header
+ * token (API_OPTIONAL, as a declaration cannot name a second place for it) and the handler
+ * answers 401 when neither is there. */
+static const api_route routes[] = {
+    {"GET", "/api/v1/events", events_handler, HTTP_BLOCKING, API_OPTIONAL, .query = events_query,
+     .operation_id = "events",
+     .summary = "Server-Sent Events: the live events of the signed-in user",
+     .description =
+         "Needs an access token: the `Authorization` header or, for EventSource, `access_token` "
+         "(401 without either). A `text/event-stream` carrying the same events as the user's "
+         "WebSocket (`notification`, `notifications.unread`, `media.progress`, messages...). "
+         "Each event: `id: N` (per stream, no replay), `event: <type>`, `data: <json>`. First "
+         "`retry: 3000` and `event: ready` `{user_id, heartbeat_seconds}`; a `: keepalive` "
+         "comment every `--sse-heartbeat` seconds; `event: token.expired` then the end of the "
+         "stream when the access token expires (refresh and reconnect); `event: session.revoked` "
+         "then the end when its login session is revoked. A client that lets 64 KiB of events "
+         "pile up is cut off. Errors (401; 429 `too_many_streams` with `details.limit` when the "
+         "user already holds `--sse-streams-per-user` streams on this node) are JSON and come "
+         "before the stream starts.",
+     .response = "EventStream", .response_about = "The event stream",
+     .media_type = "text/event-stream"},
+};
+
+API_MODULE(events, "Server-Sent Events: the user's live events for clients without WebSockets",
+           routes);

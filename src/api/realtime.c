@@ -7,10 +7,10 @@
  *
  * The handshake is checked here (RFC 6455 §4.2: 426 for a missing upgrade or a version other
  * than 13, 400 for a bad key), on a worker because a token in the Authorization header is
- * verified like any request's, session row included; a bad header token is a 401 before any
- * upgrade. Without a header the socket opens unauthenticated and must send
- * {"type":"auth","data":{"token":...}} within --ws-auth-timeout seconds: browsers cannot set
- * headers, and a token in the URL would land in logs. The socket then belongs to the hub
+ * verified like any request's, session row included (the route is API_OPTIONAL): a bad header
+ * token is a 401 before any upgrade. Without a header the socket opens unauthenticated and must
+ * send {"type":"auth","data":{"token":...}} within --ws-auth-timeout seconds: browsers cannot
+ * set headers, and a token in the URL would land in logs. The socket then belongs to the hub
  * (src/ws/), which only sees a file descriptor and a release callback.
  */
 #include "api/api.h"
@@ -137,7 +137,8 @@ static bool header_has_token(const char *value, const char *token)
     return false;
 }
 
-void api_realtime_ws(http_req *req, http_res *res)
+/* The handshake's own checks (RFC 6455 §4.2): false after answering 426 or 400. */
+static bool handshake_valid(http_req *req, http_res *res, char accept[WS_ACCEPT_LEN])
 {
     const char *upgrade = http_req_header(req, "Upgrade");
     const char *connection = http_req_header(req, "Connection");
@@ -147,61 +148,62 @@ void api_realtime_ws(http_req *req, http_res *res)
                        "this endpoint speaks WebSocket only (Upgrade: websocket)", NULL);
         http_res_header(res, "Upgrade", "websocket");
         http_res_header(res, "Sec-WebSocket-Version", "13");
-        return;
+        return false;
     }
     if (!version || strcmp(version, "13") != 0) {
         http_res_error(res, 426, "unsupported_websocket_version",
                        "only WebSocket version 13 is supported", NULL);
         http_res_header(res, "Sec-WebSocket-Version", "13");
-        return;
+        return false;
     }
-    char accept[WS_ACCEPT_LEN];
     if (!ws_handshake_accept(http_req_header(req, "Sec-WebSocket-Key"), accept)) {
         http_res_error(res, 400, "invalid_handshake",
                        "Sec-WebSocket-Key must be the base64 of 16 bytes", NULL);
-        return;
+        return false;
     }
+    return true;
+}
+
+/* A header token was authenticated by the wrapper (API_OPTIONAL); the socket also needs its
+ * expiry, to warn and close when it passes. */
+static void ws_handler(api_ctx *c)
+{
+    access_claims claims = {0};
+    if (c->authed) {
+        domain_error err = {0};
+        int rc = auth_check_token(api_app(c->req)->auth, http_req_header(c->req, "Authorization"),
+                                  &claims, &err);
+        if (rc < 0) {
+            api_fail(c->res, rc, &err);
+            return;
+        }
+    }
+    char accept[WS_ACCEPT_LEN];
+    if (!handshake_valid(c->req, c->res, accept))
+        return;
     /* upgraded sockets leave libmicrohttpd's books, so --max-connections is applied here */
-    if (ws_hub_connections() >= (size_t)api_app(req)->cfg->max_connections) {
-        http_res_error(res, 503, "too_many_connections", "the server holds all the sockets it may",
-                       NULL);
-        http_res_header(res, "Retry-After", "5");
+    if (ws_hub_connections() >= (size_t)api_app(c->req)->cfg->max_connections) {
+        http_res_error(c->res, 503, "too_many_connections",
+                       "the server holds all the sockets it may", NULL);
+        http_res_header(c->res, "Retry-After", "5");
         return;
     }
-    const char *ip = http_req_client_ip(req);
-    if (!ip_take(ip, api_app(req)->cfg->per_ip_connections)) {
-        http_res_error(res, 429, "too_many_connections",
+    const char *ip = http_req_client_ip(c->req);
+    if (!ip_take(ip, api_app(c->req)->cfg->per_ip_connections)) {
+        http_res_error(c->res, 429, "too_many_connections",
                        "this address holds all the sockets it may (--per-ip-connections)", NULL);
-        http_res_header(res, "Retry-After", "5");
+        http_res_header(c->res, "Retry-After", "5");
         return;
     }
     upgrade_ctx *u = xcalloc(1, sizeof *u);
     snprintf(u->ip, sizeof u->ip, "%s", ip);
-    const char *authorization = http_req_header(req, "Authorization");
-    if (authorization) {
-        db *d = api_db(req, res);
-        access_claims claims;
-        domain_error err = {0};
-        auth_principal p;
-        if (!d) {
-            ip_release(u->ip);
-            free(u);
-            return;
-        }
-        int rc = auth_check_token(api_app(req)->auth, authorization, &claims, &err);
-        if (rc < 0 || !api_auth(req, res, d, &p)) {
-            if (rc < 0)
-                api_fail(res, rc, &err);
-            ip_release(u->ip);
-            free(u);
-            return;
-        }
-        u->user_id = p.user.id;
-        u->session_id = p.session_id;
+    if (c->authed) {
+        u->user_id = c->principal.user.id;
+        u->session_id = c->principal.session_id;
         u->expires_ms = claims.expires_at * 1000;
     }
-    http_res_upgrade(res, "websocket", on_upgraded, u);
-    http_res_header(res, "Sec-WebSocket-Accept", accept);
+    http_res_upgrade(c->res, "websocket", on_upgraded, u);
+    http_res_header(c->res, "Sec-WebSocket-Accept", accept);
 }
 
 /* ---- commands ----------------------------------------------------------------------------- */
@@ -313,3 +315,79 @@ void api_realtime_register(void)
     ws_command_register("ping", cmd_ping, WS_CMD_INLINE);
     ws_command_register("sync", cmd_sync, WS_CMD_INLINE);
 }
+
+/* Without a header token the socket opens unauthenticated and authenticates with its first
+ * message ("auth" above): the route is API_OPTIONAL, and a bad header token is a 401. */
+static const api_route routes[] = {
+    {"GET", "/api/v1/ws", ws_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .operation_id = "realtimeSocket", .summary = "Open the realtime WebSocket",
+     .description =
+         "The handshake (RFC 6455, version 13): `Upgrade: websocket`, `Connection` containing "
+         "`Upgrade`, `Sec-WebSocket-Version: 13` and `Sec-WebSocket-Key` (base64 of 16 random "
+         "bytes); the 101 carries `Sec-WebSocket-Accept`. 426 `upgrade_required` (not a WebSocket "
+         "upgrade request) or `unsupported_websocket_version` (only 13), with "
+         "`Sec-WebSocket-Version: 13`; 400 `invalid_handshake` (a bad key); 429 `rate_limited` or "
+         "`too_many_connections` (this address holds `--per-ip-connections` sockets) and 503 "
+         "`too_many_connections` (the node holds `--max-connections` sockets) or "
+         "`database_unavailable`, with `Retry-After`.\n\nOpens the client's one WebSocket (RFC "
+         "6455, version 13): DMs, group chat, typing, presence, receipts, live notifications and "
+         "rooms all arrive on it. The full protocol is in docs/realtime.md; in short:\n\n- "
+         "**Auth**: `Authorization: Bearer <access token>` on the upgrade request (a bad one is a "
+         "401, no upgrade; the socket then first receives "
+         "`{\"type\":\"ready\",\"data\":{\"user_id\",\"connection_id\",\"expires_in\"}}`), or, "
+         "for browsers, the first message "
+         "`{\"type\":\"auth\",\"id\":\"1\",\"data\":{\"token\":\"...\"}}` within "
+         "`--ws-auth-timeout` seconds (ack carries the same fields). The same message on an open "
+         "socket refreshes the token. `{\"type\":\"auth.expiring\",\"data\":{\"expires_in\":N}}` "
+         "comes `--ws-auth-grace` seconds before expiry; without a new token the socket closes "
+         "4001.\n- **Envelope**: text frames of JSON "
+         "`{\"type\":\"...\",\"id\":\"...\",\"data\":{...}}`. Every client request gets exactly "
+         "one `{\"type\":\"ack\",\"id\":I,\"data\":{...}}` or "
+         "`{\"type\":\"error\",\"id\":I,\"data\":{\"code\",\"message\"}}` with its id "
+         "(`malformed_json`, `invalid_message`, `unknown_type`, `unauthenticated`, "
+         "`too_many_requests`, `overloaded`, or the command's own; an error may carry "
+         "`data.details`). `rate_limited` means the user's per-minute budget for that kind of "
+         "command is spent (`--ws-message-rate`, shared with the REST message routes, "
+         "`--ws-typing-rate`, `--ws-room-join-rate`, `--ws-command-rate`): `details` "
+         "`{retry_after_ms, budget, limit, window_seconds}`, the wait in milliseconds. "
+         "`room.join` beyond `--ws-rooms-per-socket` or `--ws-rooms-per-user` answers "
+         "`too_many_rooms` with `details` `{scope, limit}`. Server pushes have no id.\n- "
+         "**Commands here**: `auth`, `ping` (acks with its own data), `sync` (to all of the "
+         "user's sockets as `{\"type\":\"sync\",\"data\":{\"connection_id\",\"payload\"}}`).\n- "
+         "**Close codes**: 1000 normal, 1001 server shutting down, 1002 protocol error, 1003 "
+         "binary message, 1007 invalid UTF-8, 1009 message over `--ws-max-message`, 1011 internal "
+         "error, 1013 send queue over `--ws-send-queue` (client too slow), 4000 idle for "
+         "`--ws-idle-timeout` (pongs count; the server pings after `--ws-ping-interval` of "
+         "silence), 4001 token expired, 4003 authentication failed or timed out.\n- **Live "
+         "notifications, presence and rooms** (docs/realtime.md, \"Live notifications, SSE, "
+         "presence and rooms\"): server pushes `notification` (the `GET /notifications` item, "
+         "after its action commits), `notifications.unread` `{count}`, `media.progress` "
+         "`{media_id, state, progress}`, `presence` `{user_id, status, last_seen_at}`, "
+         "`room.message` `{room, id, text, sender:{id, handle}, sent_at}`, `room.members` `{room, "
+         "count}`, `room.removed` `{room, reason}`. Commands: `presence.subscribe` "
+         "`{user_ids:[...]}` (mutual followers only; ack `{presence:[...], denied:[...]}`), "
+         "`presence.unsubscribe` `{user_ids}`, `presence.set` `{status:\"away\"|\"online\"}`, "
+         "`room.join` `{room}` (ack `{room, members, slow_mode_seconds}`; error `banned`), "
+         "`room.leave` `{room}`, `room.send` `{room, text}` (1-500 characters; errors "
+         "`not_member`, `slow_mode`). Room names: `[a-z0-9_-]{1,64}`. The same pushes reach "
+         "clients without WebSockets through `GET /api/v1/events` (SSE).\n- **Conversations** "
+         "(DMs and groups): commands `message.send` {conversation_id, text, attachments, "
+         "reply_to, client_id} (ack {message, existing}), `message.edit` {conversation_id, "
+         "message_id, text}, `message.delete` {conversation_id, message_id}, `typing` "
+         "{conversation_id} (ack {throttled, expires_in_ms}; one per 3 s), `read` and `delivered` "
+         "{conversation_id, message_id}, `sync` (or `message.sync`) {after: last message id seen} "
+         "(ack {messages, changed, has_more, changed_complete, last_id}: every missed message, "
+         "oldest first; without `after`, `sync` is the device relay). Events: `message.new`, "
+         "`message.edited`, `message.deleted` (a message), `conversation.read` and "
+         "`message.delivered` {conversation_id, user_id, message_id}, `typing` {conversation_id, "
+         "user_id, expires_in_ms}, `conversation.accepted` {conversation_id, user_id}. Writes "
+         "persist before they are delivered; see docs/realtime.md#conversations.",
+     .status = 101,
+     .response_about = "Switching Protocols: the connection is now a WebSocket (see the "
+                       "description).",
+     .errors = "400 426"},
+};
+
+API_MODULE(realtime, "The realtime WebSocket: one socket per client for chat, presence, rooms "
+                     "and live notifications (docs/realtime.md)",
+           routes);

@@ -4,9 +4,6 @@
  */
 #include "domain/live.h"
 
-#include "core/bus.h"
-#include "core/json.h"
-#include "core/topics.h"
 #include "core/util.h"
 #include "domain/auth.h"
 #include "domain/errors.h"
@@ -14,7 +11,6 @@
 #include "store/users.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 bool live_room_name_valid(const char *name)
@@ -84,26 +80,22 @@ void live_presence_get(db *d, int64_t user_id, store_presence *out)
     }
 }
 
-static void publish_control(const char *type, const char *room, int64_t user_id, int64_t value)
+static live_change_fn change_sink;
+
+void live_on_change(live_change_fn fn)
 {
-    json_t *env = json_pack("{s:s, s:{s:s, s:o, s:I}}", "type", type, "data", "room", room,
-                            "user_id", json_id(user_id), "value", (json_int_t)value);
-    char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
-    json_decref(env);
-    if (text)
-        bus_publish(TOPIC_ROOMS_CONTROL, text, strlen(text));
-    free(text);
+    change_sink = fn;
+}
+
+static void announce(const live_change *change)
+{
+    if (change_sink)
+        change_sink(change);
 }
 
 void live_presence_end(int64_t a, int64_t b)
 {
-    json_t *env = json_pack("{s:s, s:{s:o, s:o}}", "type", "presence.drop", "data", "user_id",
-                            json_id(a), "other_id", json_id(b));
-    char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
-    json_decref(env);
-    if (text)
-        bus_publish(TOPIC_ROOMS_CONTROL, text, strlen(text));
-    free(text);
+    announce(&(live_change){.kind = LIVE_PRESENCE_DROP, .user_id = a, .other_id = b});
 }
 
 int live_on_event(db *d, const domain_event *ev, void *arg)
@@ -146,7 +138,7 @@ int live_room_set_slow_mode(db *d, const store_user *actor, const char *room, in
                                      LIVE_SLOW_MODE_MAX);
     if (store_room_set_slow_mode(d, room, seconds, actor->id, now_ms()) < 0)
         return domain_db_failed(err, d, "room slow mode");
-    publish_control("room.slow_mode", room, 0, seconds);
+    announce(&(live_change){.kind = LIVE_ROOM_SLOW_MODE, .room = room, .value = seconds});
     return 0;
 }
 
@@ -166,7 +158,7 @@ int live_room_ban(db *d, const store_user *actor, const char *room, int64_t targ
         rc = store_room_ban(d, room, target, actor->id, now_ms());
     if (rc < 0)
         return domain_db_failed(err, d, "room ban");
-    publish_control("room.ban", room, target, 1);
+    announce(&(live_change){.kind = LIVE_ROOM_BAN, .room = room, .user_id = target});
     return 0;
 }
 

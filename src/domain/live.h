@@ -8,9 +8,11 @@
  * shown).
  *
  * Changes that every node must apply to the sockets it holds (a ban removes the member at once,
- * a new slow mode takes effect on the next message) are published on the bus topic
- * TOPIC_ROOMS_CONTROL (core/topics.h) as {"type":"room.ban"|"room.slow_mode","data":{...}};
- * the rooms service (services/rooms.c) subscribes to it once per node.
+ * a new slow mode takes effect on the next message, a block ends presence subscriptions) are
+ * handed as plain values (live_change) to the function installed with live_on_change: app.c
+ * installs the rooms service's, which publishes them on the bus topic TOPIC_ROOMS_CONTROL
+ * (core/topics.h) that the rooms and presence services of every node subscribe. The wire format
+ * is theirs, not the domain's.
  *
  * The rules the realtime services apply to their in-memory state are here too, so a CLI or a
  * moderation module gets the same answers: who may join a room (not banned; the ban list and
@@ -44,9 +46,26 @@ bool live_presence_visible(db *d, int64_t viewer, int64_t target);
 /* Whether viewer may subscribe to target's presence: target exists and is visible. One answer
  * for "no such user" and "not visible", so a caller cannot probe the graph with it. */
 bool live_presence_watchable(db *d, int64_t viewer, int64_t target);
+/* A change every node applies to the sockets it holds. */
+typedef enum live_change_kind {
+    LIVE_ROOM_SLOW_MODE, /* room's slow mode is now value seconds */
+    LIVE_ROOM_BAN,       /* user_id is banned from room: their sockets leave it */
+    LIVE_PRESENCE_DROP,  /* user_id and other_id no longer see each other's presence */
+} live_change_kind;
+
+typedef struct live_change {
+    live_change_kind kind;
+    const char *room; /* the room kinds; borrowed for the call */
+    int64_t user_id, other_id, value;
+} live_change;
+
+typedef void (*live_change_fn)(const live_change *change);
+/* Installs who tells every node about a change; start-up only, before any request. Without one
+ * (a process that holds no sockets) a change reaches the database only. */
+void live_on_change(live_change_fn fn);
+
 /* a and b may no longer see each other's presence (a block): every node drops the
- * subscriptions of a's sockets to b's presence and of b's to a's, at once (through
- * TOPIC_ROOMS_CONTROL as {"type":"presence.drop","data":{"user_id","other_id"}}). */
+ * subscriptions of a's sockets to b's presence and of b's to a's, at once (LIVE_PRESENCE_DROP). */
 void live_presence_end(int64_t a, int64_t b);
 /* The after-commit consumer of EV_BLOCKED: live_presence_end for the pair (app.c subscribes). */
 int live_on_event(db *d, const domain_event *ev, void *arg);

@@ -154,6 +154,30 @@ static void send_to_conn(uint64_t conn, const char *type, json_t *data)
     free(text);
 }
 
+/* {"type":"room.slow_mode"|"room.ban","data":{"room","user_id","value"}} or
+ * {"type":"presence.drop","data":{"user_id","other_id"}}: a ban's value is always 1 (the
+ * readers ignore it) and a slow-mode change names user "0". */
+static json_t *control_envelope(const live_change *change)
+{
+    if (change->kind == LIVE_PRESENCE_DROP)
+        return json_pack("{s:s, s:{s:o, s:o}}", "type", "presence.drop", "data", "user_id",
+                         json_id(change->user_id), "other_id", json_id(change->other_id));
+    bool ban = change->kind == LIVE_ROOM_BAN;
+    return json_pack("{s:s, s:{s:s, s:o, s:I}}", "type", ban ? "room.ban" : "room.slow_mode",
+                     "data", "room", change->room, "user_id", json_id(change->user_id), "value",
+                     (json_int_t)(ban ? 1 : change->value));
+}
+
+void rooms_control_publish(const live_change *change)
+{
+    json_t *env = control_envelope(change);
+    char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
+    json_decref(env);
+    if (text)
+        bus_publish(TOPIC_ROOMS_CONTROL, text, strlen(text));
+    free(text);
+}
+
 /* The rooms control topic: bans and slow-mode changes made through REST on any node
  * ("presence.drop" is the presence service's). */
 static void control_deliver(void *ctx, const char *topic, const char *msg, size_t len)

@@ -49,4 +49,9 @@ int rooms_send(rooms_service *rs, const char *room, uint64_t conn, int64_t user,
 /* Distinct users in room on this node (0 for NULL or an unknown room). */
 int rooms_members(rooms_service *rs, const char *room);
 
+/* Publishes change on the rooms control topic, where every node's rooms service (bans, slow
+ * mode) and presence service (presence drops) apply it: the live_on_change function app.c
+ * installs. Needs no open service; the topic's format is this file's and presence.c's. */
+void rooms_control_publish(const live_change *change);
+
 #endif

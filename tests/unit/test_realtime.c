@@ -217,12 +217,45 @@ static void test_rooms_service(void **state)
     (void)state;
 }
 
+static char control_seen[4][160];
+static int control_n;
+
+static void on_control(void *ctx, const char *topic, const char *msg, size_t len)
+{
+    if (control_n < 4)
+        snprintf(control_seen[control_n++], sizeof control_seen[0], "%.*s", (int)len, msg);
+    (void)ctx, (void)topic;
+}
+
+/* The domain hands changes over as values; the installed publisher writes the control topic's
+ * bytes, which every node's services (and nodes of other versions) read. */
+static void test_control_topic_bytes(void **state)
+{
+    bus_sub *sub = bus_subscribe(TOPIC_ROOMS_CONTROL, on_control, NULL);
+    live_presence_end(1, 2); /* no publisher installed: nothing */
+    assert_int_equal(control_n, 0);
+    live_on_change(rooms_control_publish);
+    live_presence_end(1, 2);
+    rooms_control_publish(&(live_change){.kind = LIVE_ROOM_BAN, .room = "a", .user_id = 11});
+    rooms_control_publish(&(live_change){.kind = LIVE_ROOM_SLOW_MODE, .room = "b", .value = 30});
+    live_on_change(NULL);
+    bus_unsubscribe(sub);
+    assert_int_equal(control_n, 3);
+    assert_string_equal(control_seen[0], "{\"type\":\"presence.drop\",\"data\":{"
+                                         "\"user_id\":\"1\",\"other_id\":\"2\"}}");
+    assert_string_equal(control_seen[1], "{\"type\":\"room.ban\",\"data\":{\"room\":\"a\","
+                                         "\"user_id\":\"11\",\"value\":1}}");
+    assert_string_equal(control_seen[2], "{\"type\":\"room.slow_mode\",\"data\":{\"room\":\"b\","
+                                         "\"user_id\":\"0\",\"value\":30}}");
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_topic_names),    cmocka_unit_test(test_bus_backend_table),
         cmocka_unit_test(test_slow_mode_wait), cmocka_unit_test(test_room_caps),
-        cmocka_unit_test(test_rooms_service),
+        cmocka_unit_test(test_rooms_service),  cmocka_unit_test(test_control_topic_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
