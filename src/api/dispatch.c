@@ -178,6 +178,35 @@ static bool check_query(http_req *req, const api_field *fields, jv_error *err)
     return true;
 }
 
+/* The Authorization header, else the declared query parameter as "Bearer <token>" (in bearer);
+ * NULL when the caller sent neither. A token too long for bearer is cut and so fails. */
+static const char *credentials(http_req *req, const api_route *r, char *bearer, size_t size)
+{
+    const char *header = http_req_header(req, "Authorization");
+    const char *query = r->token_query ? http_req_query(req, r->token_query) : NULL;
+    if (header || !query || !*query)
+        return header;
+    snprintf(bearer, size, "Bearer %s", query);
+    return bearer;
+}
+
+/* A present but bad token is 401 even where signing in is optional: treating it as anonymous
+ * would hide client bugs. */
+static bool authenticate(api_ctx *c)
+{
+    domain_error err = {0};
+    int rc = auth_authenticate(api_app(c->req)->auth, c->db, c->authorization, &c->principal,
+                               &err);
+    if (rc < 0) {
+        api_fail(c->res, rc, &err);
+        return false;
+    }
+    http_req_set_user(c->req, c->principal.user.id);
+    c->authed = true;
+    c->viewer = c->principal.user.id;
+    return true;
+}
+
 static void api_dispatch(http_req *req, http_res *res)
 {
     const api_route *r = http_req_route_data(req);
@@ -188,13 +217,12 @@ static void api_dispatch(http_req *req, http_res *res)
         if (!c.db && !r->db_optional)
             return;
     }
-    if (r->auth == API_SIGNED_IN && !api_auth(req, res, c.db, &c.principal))
-        return;
-    if (r->auth == API_OPTIONAL &&
-        !api_auth_optional(req, res, c.db, &c.principal, &c.authed))
-        return;
-    c.authed = c.authed || r->auth == API_SIGNED_IN;
-    c.viewer = c.authed ? c.principal.user.id : 0;
+    char bearer[2048];
+    if (r->auth != API_ANONYMOUS) {
+        c.authorization = credentials(req, r, bearer, sizeof bearer);
+        if ((c.authorization || r->auth == API_SIGNED_IN) && !authenticate(&c))
+            return;
+    }
     if (r->role) {
         domain_error err = {0};
         int rc = auth_require_role(&c.principal.user, r->role, &err);

@@ -53,37 +53,10 @@ static void on_closed(void *ctx)
     sse_stream_closed(ctx);
 }
 
-/* A stream opened with ?access_token= (no Authorization header: the wrapper checked that one
- * when sent): authenticates it and returns it as a header value in bearer, or answers 401 and
- * returns NULL. */
-static const char *query_token_caller(api_ctx *c, char *bearer, size_t size)
-{
-    const char *query = http_req_query(c->req, "access_token");
-    const char *header = NULL;
-    if (query && *query) {
-        if (snprintf(bearer, size, "Bearer %s", query) >= (int)size) {
-            http_res_error(c->res, 401, "unauthorized", "invalid access token", NULL);
-            return NULL;
-        }
-        header = bearer;
-    }
-    domain_error err = {0};
-    int rc = auth_authenticate(api_app(c->req)->auth, c->db, header, &c->principal, &err);
-    if (rc < 0) {
-        api_fail(c->res, rc, &err);
-        return NULL;
-    }
-    http_req_set_user(c->req, c->principal.user.id);
-    return header;
-}
-
 static void events_handler(api_ctx *c)
 {
     const api_env *a = api_app(c->req);
-    const char *header = http_req_header(c->req, "Authorization");
-    char bearer[4096];
-    if (!c->authed && !(header = query_token_caller(c, bearer, sizeof bearer)))
-        return;
+    const char *header = c->authorization;
     const auth_principal *p = &c->principal;
     access_claims claims;
     domain_error err = {0};
@@ -127,19 +100,10 @@ static void events_handler(api_ctx *c)
         sse_stream_revoke(st);
 }
 
-static const api_field events_query[] = {
-    {.name = "access_token", .type = API_STRING,
-     .about = "the access token, for EventSource (which cannot set headers), read only when no "
-              "Authorization header is sent. A token in a URL may be kept in proxy logs and "
-              "browser history: prefer the Authorization header where the client can set it."},
-    {0},
-};
-
-/* The caller must be signed in, by the header or by ?access_token=: the wrapper checks a header
- * token (API_OPTIONAL, as a declaration cannot name a second place for it) and the handler
- * answers 401 when neither is there. */
+/* Signed in by the header or, for EventSource (which cannot set headers), ?access_token=. */
 static const api_route routes[] = {
-    {"GET", "/api/v1/events", events_handler, HTTP_BLOCKING, API_OPTIONAL, .query = events_query,
+    {"GET", "/api/v1/events", events_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .token_query = "access_token",
      .operation_id = "events",
      .summary = "Server-Sent Events: the live events of the signed-in user",
      .description =

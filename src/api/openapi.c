@@ -113,6 +113,13 @@ static json_t *operation(const api_module *m, const api_route *r, json_t *known_
                                                 "string"));
         p += n + 1;
     }
+    if (r->token_query)
+        json_array_append_new(
+            params, json_pack("{s:s, s:s, s:b, s:{s:s}, s:s}", "name", r->token_query, "in",
+                              "query", "required", 0, "schema", "type", "string", "description",
+                              "the access token, read only when no Authorization header is sent "
+                              "(for clients that cannot set headers). A token in a URL may be "
+                              "kept in proxy logs and browser history: prefer the header."));
     for (const api_field *f = r->query; f && f->name; f++) {
         json_t *q = json_pack("{s:s, s:s, s:b, s:o}", "name", f->name, "in", "query",
                               "required", f->required, "schema", field_schema(f));

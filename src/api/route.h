@@ -67,6 +67,7 @@ typedef struct api_ctx {
     const api_route *route;
     db *db;                  /* the worker's connection (routes run on a pool), else NULL */
     auth_principal principal; /* the caller when authed */
+    const char *authorization; /* the credentials authenticated ("Bearer ..."), or NULL */
     bool authed;
     int64_t viewer;          /* principal.user.id, or 0 for an anonymous caller */
     arena *arena;            /* request-scoped memory (api_alloc) */
@@ -85,6 +86,9 @@ struct api_route {
      * of the wrapper's 503: probes and metrics, which report the outage themselves */
     bool db_optional;
     const char *role;     /* the least role that may call it ("moderator", "admin"), or NULL */
+    /* a query parameter that may carry the access token when no Authorization header is sent,
+     * for clients that cannot set headers (EventSource); NULL = the header only */
+    const char *token_query;
     const api_field *body;  /* JSON body members, ended by {0}; NULL = no JSON body */
     const api_field *query; /* query parameters, ended by {0} */
     http_precheck_fn precheck;
