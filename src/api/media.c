@@ -11,11 +11,9 @@
 #include "core/util.h"
 #include "domain/media.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -323,8 +321,9 @@ static void http_date(time_t t, char *out, size_t n)
 }
 
 /* The media a file request may open, answering itself otherwise: with ?sig= the link is the
- * permission (any bearer token is not needed), without one the caller must be its owner. Nothing
- * but the original is served before processing has finished. */
+ * permission (no token needed; a bad one is still 401, as on every API_OPTIONAL route), without
+ * one the caller must be its owner. Nothing but the original is served before processing has
+ * finished. */
 static bool playable_media(api_ctx *c, int64_t id, const char *rel, store_media *m)
 {
     const char *sig = http_req_query(c->req, "sig");
