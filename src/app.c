@@ -153,6 +153,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         return ERR_INTERNAL;
     }
     api_media_set_post_max(a->cfg.media_post_max);
+    media_set_progress_listener(api_media_progress);
 
     job_register(MEDIA_PROCESS_JOB, media_process_job);
     job_register(MEDIA_COMPOSE_JOB, media_compose_job);

@@ -82,21 +82,6 @@ static const http_route routes[] = {
     {"GET", "/api/v1/notifications/preferences", api_notifications_prefs, DB, NULL, NULL},
     {"PATCH", "/api/v1/notifications/preferences", api_notifications_set_prefs, DB | JSON, NULL, NULL},
 
-    {"OPTIONS", "/api/v1/uploads", api_uploads_options, 0, NULL, NULL},
-    {"POST", "/api/v1/uploads", api_uploads_create, DB | HTTP_STREAM_BODY, api_uploads_precheck, NULL},
-    {"OPTIONS", "/api/v1/uploads/", api_uploads_options, 0, NULL, NULL},
-    {"POST", "/api/v1/uploads/", api_uploads_create, DB | HTTP_STREAM_BODY, api_uploads_precheck, NULL},
-    {"GET", "/api/v1/uploads/:id", api_uploads_head, DB, NULL, NULL},
-    {"PATCH", "/api/v1/uploads/:id", api_uploads_patch,
-     DB | HTTP_STREAM_BODY | HTTP_KEEP_PARTIAL_BODY, api_uploads_precheck, NULL},
-    {"DELETE", "/api/v1/uploads/:id", api_uploads_delete, DB, NULL, NULL},
-    {"POST", "/api/v1/media", api_media_create, DB | HTTP_STREAM_BODY, api_media_precheck, NULL},
-    {"GET", "/api/v1/media", api_media_list, DB, NULL, NULL},
-    {"GET", "/api/v1/media/:id", api_media_get, DB, NULL, NULL},
-    {"DELETE", "/api/v1/media/:id", api_media_delete, DB, NULL, NULL},
-    {"GET", "/api/v1/media/:id/hls/master.m3u8", api_media_master, DB | HTTP_CACHEABLE, NULL, NULL},
-    {"GET", "/api/v1/media/:id/hls/:rendition/:file", api_media_variant, DB | HTTP_CACHEABLE, NULL, NULL},
-    {"GET", "/api/v1/media/:id/:file", api_media_file, DB | HTTP_CACHEABLE, NULL, NULL},
 
     {"GET", "/api/v1/search", api_search, DB, NULL, NULL},
 

@@ -176,22 +176,11 @@ json_t *api_media_json(const store_media *m);
 /* Signed URLs (valid MEDIA_URL_TTL_S) of a ready media's files: the HLS master, poster,
  * thumbnails and storyboard of a video, or the display copy and thumbnails of an image. */
 json_t *api_media_urls(int64_t id, bool image);
-void api_media_list(http_req *req, http_res *res);
-void api_media_get(http_req *req, http_res *res);
-void api_uploads_options(http_req *req, http_res *res);
-void api_uploads_create(http_req *req, http_res *res);
-bool api_uploads_precheck(http_req *req, http_res *res);
-bool api_media_precheck(http_req *req, http_res *res);
-void api_uploads_head(http_req *req, http_res *res);
-void api_uploads_patch(http_req *req, http_res *res);
-void api_uploads_delete(http_req *req, http_res *res);
-void api_media_delete(http_req *req, http_res *res);
-void api_media_create(http_req *req, http_res *res);
 /* --media-post-max: the largest image POST /api/v1/media takes. */
 void api_media_set_post_max(int64_t bytes);
-void api_media_master(http_req *req, http_res *res);
-void api_media_variant(http_req *req, http_res *res);
-void api_media_file(http_req *req, http_res *res);
+/* The domain's media progress listener (media_set_progress_listener): publishes
+ * "media.progress" {media_id, state, progress} to the owner. */
+void api_media_progress(const media_progress *p);
 
 /* Conversations (DMs and groups): conversations.c over REST, conversations_ws.c on sockets. */
 void api_conversations_create(http_req *req, http_res *res);

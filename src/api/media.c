@@ -1,20 +1,25 @@
 /* SPDX-License-Identifier: MIT
  *
- * /api/v1/media: a media record and its processing state, for its owner.
+ * /api/v1/media: a media record and its processing state, for its owner; its files, to the owner
+ * or to anyone holding a signed link; and the "media.progress" event the owner receives live
+ * (the domain reports plain values, this file shapes what clients see).
  */
 #include "api/api.h"
 
+#include "core/bus.h"
 #include "core/id.h"
 #include "core/util.h"
 #include "domain/media.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+/* ?filename= of POST /api/v1/media: a longer one is replaced by "image" rather than refused,
+ * leaving room in store_media.filename. */
+#define IMAGE_FILENAME_MAX_BYTES 199
 
 static int64_t media_post_max = 20 * 1024 * 1024;
 
@@ -73,17 +78,22 @@ json_t *api_media_json(const store_media *m)
     return o;
 }
 
-/* Authenticates and parses :id (when id is not NULL); answers 401/404 itself. */
-static bool media_request(http_req *req, http_res *res, db **d, auth_principal *p, int64_t *id)
+/* The "media.progress" event the owner's sockets and event streams receive (the domain's
+ * progress listener, installed by app.c). */
+void api_media_progress(const media_progress *p)
 {
-    *d = api_db(req, res);
-    if (!*d || !api_auth(req, res, *d, p))
-        return false;
-    if (id && !id_parse(http_req_param(req, "id"), id)) {
-        http_res_error(res, 404, "media_not_found", "no such media", NULL);
-        return false;
-    }
-    return true;
+    bus_publish_user(p->owner, "media.progress",
+                     json_pack("{s:o, s:s, s:I}", "media_id", json_id(p->media_id), "state",
+                               p->state, "progress", (json_int_t)p->progress));
+}
+
+/* The :id media; answers 404 itself. */
+static bool media_id(api_ctx *c, int64_t *id)
+{
+    if (id_parse(http_req_param(c->req, "id"), id))
+        return true;
+    http_res_error(c->res, 404, "media_not_found", "no such media", NULL);
+    return false;
 }
 
 /* The media as JSON with status, or the domain failure; frees m either way. */
@@ -98,50 +108,45 @@ static void answer_media(http_res *res, int rc, const domain_error *err, store_m
     media_free(m);
 }
 
-/* GET /api/v1/media: the caller's media in every state, newest first, cursor-paginated. */
-void api_media_list(http_req *req, http_res *res)
+static void media_list_handler(api_ctx *c)
 {
-    db *d;
-    auth_principal p;
     int64_t cursor;
     int limit;
-    if (!media_request(req, res, &d, &p, NULL) || !api_page(req, res, &cursor, &limit))
+    if (!api_page(c->req, c->res, &cursor, &limit))
         return;
-    store_media *m = api_alloc(req, res, (size_t)limit + 1, sizeof *m);
-    bool *posted = m ? api_alloc(req, res, (size_t)limit + 1, sizeof *posted) : NULL;
+    store_media *m = api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *m);
+    bool *posted = m ? api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *posted) : NULL;
     if (!posted)
         return;
     domain_error err = {0};
-    int n = media_list_own(d, p.user.id, cursor, limit + 1, m, posted, &err);
+    int n = media_list_own(c->db, c->viewer, cursor, limit + 1, m, posted, &err);
     if (n < 0) {
-        api_fail(res, n, &err);
-    } else {
-        json_t *items = json_array();
-        for (int i = 0; i < n && i < limit; i++) {
-            json_t *o = api_media_json(&m[i]);
-            json_object_set_new(o, "posted", json_boolean(posted[i]));
-            json_array_append_new(items, o);
-        }
-        api_send_page(res, items, n, limit, n > limit ? m[limit - 1].id : 0);
-        for (int i = 0; i < n; i++)
-            media_free(&m[i]);
+        api_fail(c->res, n, &err);
+        return;
     }
+    json_t *items = json_array();
+    for (int i = 0; i < n && i < limit; i++) {
+        json_t *o = api_media_json(&m[i]);
+        json_object_set_new(o, "posted", json_boolean(posted[i]));
+        json_array_append_new(items, o);
+    }
+    api_send_page(c->res, items, n, limit, n > limit ? m[limit - 1].id : 0);
+    for (int i = 0; i < n; i++)
+        media_free(&m[i]);
 }
 
-void api_media_get(http_req *req, http_res *res)
+static void media_get_handler(api_ctx *c)
 {
-    db *d;
-    auth_principal p;
     int64_t id;
-    if (!media_request(req, res, &d, &p, &id))
+    if (!media_id(c, &id))
         return;
     store_media m;
     domain_error err = {0};
-    answer_media(res, media_get_own(d, p.user.id, id, &m, &err), &err, &m, 200);
+    answer_media(c->res, media_get_own(c->db, c->viewer, id, &m, &err), &err, &m, 200);
 }
 
 /* Before the body is read: a valid token and a declared size within --media-post-max. */
-bool api_media_precheck(http_req *req, http_res *res)
+static bool media_create_precheck(http_req *req, http_res *res)
 {
     const char *cl = http_req_header(req, "Content-Length");
     if (cl && strtoull(cl, NULL, 10) > (unsigned long long)media_post_max) {
@@ -152,36 +157,32 @@ bool api_media_precheck(http_req *req, http_res *res)
     return api_precheck_bearer(req, res);
 }
 
-/* POST /api/v1/media: an image as the raw body (up to --media-post-max bytes); the file name may
- * come in ?filename=. */
-void api_media_create(http_req *req, http_res *res)
+/* The image is the raw body (up to --media-post-max bytes: a chunked body declares no size up
+ * front, so it is measured again once spooled). */
+static void media_create_handler(api_ctx *c)
 {
-    db *d;
-    auth_principal p;
-    if (!media_request(req, res, &d, &p, NULL))
-        return;
-    if (http_req_body_size(req) > (uint64_t)media_post_max) {
-        http_res_error(res, 413, "body_too_large", "images sent this way are limited in size",
+    if (http_req_body_size(c->req) > (uint64_t)media_post_max) {
+        http_res_error(c->res, 413, "body_too_large", "images sent this way are limited in size",
                        NULL);
         return;
     }
-    const char *name = http_req_query(req, "filename");
+    const char *name = http_req_query(c->req, "filename");
+    if (!name || strlen(name) > IMAGE_FILENAME_MAX_BYTES)
+        name = "image";
     store_media m;
     domain_error err = {0};
-    int rc = media_ingest_image_fd(d, &p.user, http_req_body_fd(req), http_req_body_size(req),
-                                   name && strlen(name) < 200 ? name : "image", &m, &err);
-    answer_media(res, rc, &err, &m, 201);
+    int rc = media_ingest_image_fd(c->db, &c->principal.user, http_req_body_fd(c->req),
+                                   http_req_body_size(c->req), name, &m, &err);
+    answer_media(c->res, rc, &err, &m, 201);
 }
 
-void api_media_delete(http_req *req, http_res *res)
+static void media_delete_handler(api_ctx *c)
 {
-    db *d;
-    auth_principal p;
     int64_t id;
-    if (!media_request(req, res, &d, &p, &id))
+    if (!media_id(c, &id))
         return;
     domain_error err = {0};
-    api_answer_empty(res, media_delete(d, p.user.id, id, &err), &err);
+    api_answer_empty(c->res, media_delete(c->db, c->viewer, id, &err), &err);
 }
 
 /* ---- playback -------------------------------------------------------------------------------
@@ -319,80 +320,73 @@ static void http_date(time_t t, char *out, size_t n)
     strftime(out, n, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-static void serve(http_req *req, http_res *res, const char *rel)
+/* The media a file request may open, answering itself otherwise: with ?sig= the link is the
+ * permission (no token needed; a bad one is still 401, as on every API_OPTIONAL route), without
+ * one the caller must be its owner. Nothing but the original is served before processing has
+ * finished. */
+static bool playable_media(api_ctx *c, int64_t id, const char *rel, store_media *m)
 {
-    db *d = api_db(req, res);
-    if (!d)
-        return;
-    int64_t id;
-    if (!id_parse(http_req_param(req, "id"), &id)) {
-        http_res_error(res, 404, "media_not_found", "no such media", NULL);
-        return;
-    }
-    const char *sig = http_req_query(req, "sig");
-    store_media m;
+    const char *sig = http_req_query(c->req, "sig");
+    domain_error err = {0};
     int rc;
     if (sig) {
-        domain_error err = {0};
-        rc = media_get_signed(d, id, rel, http_req_path(req), http_req_query(req, "exp"), sig, &m,
-                              &err);
+        rc = media_get_signed(c->db, id, rel, http_req_path(c->req),
+                              http_req_query(c->req, "exp"), sig, m, &err);
         if (rc == ERR_FORBIDDEN) {
-            api_fail(res, rc, &err);
-            return;
+            api_fail(c->res, rc, &err);
+            return false;
         }
     } else {
-        auth_principal p;
-        if (!api_auth(req, res, d, &p))
-            return;
-        domain_error err = {0};
-        rc = media_get_own(d, p.user.id, id, &m, &err);
+        /* neither a link nor a token: the same 401 as a route that requires one */
+        if (!c->authed && !api_auth(c->req, c->res, c->db, &c->principal))
+            return false;
+        rc = media_get_own(c->db, c->viewer, id, m, &err);
     }
-    if (rc == 0 && strcmp(rel, "original") != 0 && strcmp(m.state, "ready") != 0)
-        rc = ERR_NOT_FOUND; /* nothing to play before processing has finished */
-    if (rc < 0) {
-        if (rc == 0 || rc == ERR_NOT_FOUND)
-            http_res_error(res, 404, "media_not_found", "no such media", NULL);
-        else
-            api_fail(res, rc, NULL);
-        if (rc == 0)
-            media_free(&m);
-        return;
+    if (rc == 0 && strcmp(rel, "original") != 0 && strcmp(m->state, "ready") != 0) {
+        media_free(m);
+        rc = ERR_NOT_FOUND;
     }
-    const char *type = content_type_of(rel, &m);
-    media_free(&m);
-    int fd;
-    object_info st;
-    if (media_open_file(id, rel, &fd, &st) < 0) {
-        http_res_error(res, 404, "file_not_found", "no such file", NULL);
-        return;
-    }
+    if (rc == ERR_NOT_FOUND)
+        http_res_error(c->res, 404, "media_not_found", "no such media", NULL);
+    else if (rc < 0)
+        api_fail(c->res, rc, NULL);
+    return rc == 0;
+}
+
+/* Playlists and the storyboard index (small text files): read, sign what they reference, answer
+ * from memory. Takes fd. */
+static void send_signed_text(http_res *res, int64_t id, const char *rel, int fd,
+                             const char *type)
+{
+    buf text = {0}, out = {0};
+    char chunk[8192];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof chunk)) > 0)
+        buf_append(&text, chunk, (size_t)n);
+    buf_append(&text, "", 1);
+    close(fd);
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s", rel);
+    char *slash = strrchr(dir, '/');
+    *(slash ? slash : dir) = '\0';
     const char *dot = strrchr(rel, '.');
-    bool rewrite = dot && (!strcmp(dot, ".m3u8") || !strcmp(dot, ".vtt"));
-    if (rewrite) {
-        /* small text files: read, sign what they reference, answer from memory */
-        buf text = {0}, out = {0};
-        char chunk[8192];
-        ssize_t n;
-        while ((n = read(fd, chunk, sizeof chunk)) > 0)
-            buf_append(&text, chunk, (size_t)n);
-        buf_append(&text, "", 1);
-        close(fd);
-        char dir[256];
-        snprintf(dir, sizeof dir, "%s", rel);
-        char *slash = strrchr(dir, '/');
-        *(slash ? slash : dir) = '\0';
-        sign_references(id, dir, text.data, now_ms() / 1000 + MEDIA_URL_TTL_S,
-                        !strcmp(dot, ".vtt"), &out);
-        http_res_bytes(res, 200, type, out.data, out.len, false);
-        http_res_header(res, "Cache-Control", "private, max-age=60");
-        buf_free(&text);
-        buf_free(&out);
-        return;
-    }
+    sign_references(id, dir, text.data, now_ms() / 1000 + MEDIA_URL_TTL_S,
+                    dot && !strcmp(dot, ".vtt"), &out);
+    http_res_bytes(res, 200, type, out.data, out.len, false);
+    http_res_header(res, "Cache-Control", "private, max-age=60");
+    buf_free(&text);
+    buf_free(&out);
+}
+
+/* Segments and images, with sendfile: ETag/If-None-Match (304), Last-Modified and one Range
+ * (206/416). Takes fd. */
+static void send_file(http_req *req, http_res *res, const char *rel, int fd,
+                      const object_info *st, const char *type)
+{
     char etag[64], modified[64];
-    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st.size,
-             (unsigned long long)st.mtime_ns);
-    http_date((time_t)(st.mtime_ns / 1000000000LL), modified, sizeof modified);
+    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)st->size,
+             (unsigned long long)st->mtime_ns);
+    http_date((time_t)(st->mtime_ns / 1000000000LL), modified, sizeof modified);
     http_res_header(res, "ETag", etag);
     http_res_header(res, "Last-Modified", modified);
     http_res_header(res, "Accept-Ranges", "bytes");
@@ -406,7 +400,7 @@ static void serve(http_req *req, http_res *res, const char *rel)
         http_res_empty(res, 304);
         return;
     }
-    uint64_t size = st.size, from = 0, to = size ? size - 1 : 0;
+    uint64_t size = st->size, from = 0, to = size ? size - 1 : 0;
     bool bad;
     if (parse_range(http_req_header(req, "Range"), size, &from, &to, &bad)) {
         char cr[96];
@@ -427,29 +421,114 @@ static void serve(http_req *req, http_res *res, const char *rel)
     http_res_file(res, 200, type, fd, 0, size);
 }
 
-void api_media_master(http_req *req, http_res *res)
+static void serve(api_ctx *c, const char *rel)
 {
-    serve(req, res, "hls/master.m3u8");
+    int64_t id;
+    store_media m;
+    if (!media_id(c, &id) || !playable_media(c, id, rel, &m))
+        return;
+    const char *type = content_type_of(rel, &m);
+    media_free(&m);
+    int fd;
+    object_info st;
+    if (media_open_file(id, rel, &fd, &st) < 0) {
+        http_res_error(c->res, 404, "file_not_found", "no such file", NULL);
+        return;
+    }
+    const char *dot = strrchr(rel, '.');
+    if (dot && (!strcmp(dot, ".m3u8") || !strcmp(dot, ".vtt")))
+        send_signed_text(c->res, id, rel, fd, type);
+    else
+        send_file(c->req, c->res, rel, fd, &st, type);
 }
 
-void api_media_variant(http_req *req, http_res *res)
+static void media_master_handler(api_ctx *c)
 {
-    const char *r = http_req_param(req, "rendition"), *f = http_req_param(req, "file");
+    serve(c, "hls/master.m3u8");
+}
+
+static void media_variant_handler(api_ctx *c)
+{
+    const char *r = http_req_param(c->req, "rendition"), *f = http_req_param(c->req, "file");
     if (!rendition_ok(r) || !segment_ok(f)) {
-        http_res_error(res, 404, "file_not_found", "no such file", NULL);
+        http_res_error(c->res, 404, "file_not_found", "no such file", NULL);
         return;
     }
     char rel[64];
     snprintf(rel, sizeof rel, "hls/%s/%s", r, f);
-    serve(req, res, rel);
+    serve(c, rel);
 }
 
-void api_media_file(http_req *req, http_res *res)
+static void media_file_handler(api_ctx *c)
 {
-    const char *f = http_req_param(req, "file");
+    const char *f = http_req_param(c->req, "file");
     if (!top_file_ok(f)) {
-        http_res_error(res, 404, "file_not_found", "no such file", NULL);
+        http_res_error(c->res, 404, "file_not_found", "no such file", NULL);
         return;
     }
-    serve(req, res, f);
+    serve(c, f);
 }
+
+static const api_field page_query[] = {API_PAGE_QUERY, {0}};
+static const api_field create_query[] = {
+    {.name = "filename", .type = API_STRING,
+     .about = "the name kept with the image (an over-long one becomes \"image\")"},
+    {0},
+};
+static const api_field link_query[] = {
+    {.name = "exp", .type = API_INT, .about = "the signed link's expiry (Unix seconds)"},
+    {.name = "sig", .type = API_STRING, .about = "the signed link's signature"},
+    {0},
+};
+
+#define PLAYBACK_ABOUT                                                                             \
+    "Owner with a bearer token, or anyone with the signed URL the API hands out (`?exp=&sig=`; "  \
+    "tampered or expired: 403 `bad_signature`). Range requests (206/416), ETag/If-None-Match "     \
+    "(304) and Last-Modified; playlists and the storyboard index come back with every URL "       \
+    "inside them signed."
+
+static const api_route routes[] = {
+    {"GET", "/api/v1/media", media_list_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .query = page_query, .operation_id = "listMedia",
+     .summary = "Your media in every state (drafts, uploads being processed, failed), newest first",
+     .response = "page:Media", .response_about = "A page of your media records, each with posted"},
+    {"POST", "/api/v1/media", media_create_handler, HTTP_BLOCKING | HTTP_STREAM_BODY,
+     API_SIGNED_IN, .query = create_query, .precheck = media_create_precheck,
+     .operation_id = "createMedia",
+     .summary = "An image as the raw request body (videos use resumable uploads)",
+     .description = "The body is the image's bytes (its type is sniffed from them), up to "
+                    "--media-post-max (a larger declared Content-Length is refused before the "
+                    "body is read); anything but an image is 422 `use_resumable_upload`.",
+     .status = 201, .response = "Media", .response_about = "The media record",
+     .errors = "413 422"},
+    {"GET", "/api/v1/media/:id", media_get_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .operation_id = "getMedia", .summary = "One of your media records and its processing state",
+     .response = "Media", .response_about = "The media"},
+    {"DELETE", "/api/v1/media/:id", media_delete_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .operation_id = "deleteMedia",
+     .summary = "Delete one of your media records: its processing stops and its files are removed",
+     .status = 204, .response_about = "Deleted", .errors = "409"},
+    {"GET", "/api/v1/media/:id/hls/master.m3u8", media_master_handler,
+     HTTP_BLOCKING | HTTP_CACHEABLE, API_OPTIONAL, .query = link_query,
+     .operation_id = "mediaMaster", .summary = "HLS master playlist",
+     .description = PLAYBACK_ABOUT, .response = "HlsPlaylist",
+     .response_about = "The master playlist", .media_type = "application/vnd.apple.mpegurl",
+     .errors = "403 416"},
+    {"GET", "/api/v1/media/:id/hls/:rendition/:file", media_variant_handler,
+     HTTP_BLOCKING | HTTP_CACHEABLE, API_OPTIONAL, .query = link_query,
+     .operation_id = "mediaVariant",
+     .summary = "A rendition's playlist (index.m3u8) or segment (segNNN.ts)",
+     .description = PLAYBACK_ABOUT " rendition is NNNp (480p); file is index.m3u8 or segNNN.ts.",
+     .response = "MediaFile", .response_about = "Playlist or segment", .media_type = "video/mp2t",
+     .errors = "403 416"},
+    {"GET", "/api/v1/media/:id/:file", media_file_handler, HTTP_BLOCKING | HTTP_CACHEABLE,
+     API_OPTIONAL, .query = link_query, .operation_id = "mediaFile",
+     .summary = "Poster, thumbnails, storyboard and original",
+     .description = PLAYBACK_ABOUT " file is one of image.jpg, poster.jpg, thumb_160.jpg, "
+                                   "thumb_480.jpg, thumb_720.jpg, storyboard.jpg, storyboard.vtt "
+                                   "and original (the owner's only: 403 `owner_only` by link).",
+     .response = "MediaFile", .response_about = "The file", .media_type = "image/jpeg",
+     .errors = "403 416"},
+};
+
+API_MODULE(media, "Media: images and videos, their processing and signed playback", routes);

@@ -4,16 +4,14 @@
  * (original, hls/, images); a retried job starts over in the same place, so a worker killed
  * mid-transcode leaves nothing a second attempt trips over.
  *
- * Every state or progress change is also published to the owner as "media.progress"
- * {media_id, state, progress} (after commit when it happens inside a transaction). A job run by
- * a separate `streamhub worker` process publishes on that process's in-process bus, where no
+ * Every state or progress change is also handed to the progress listener (after commit when it
+ * happens inside a transaction): the API publishes it to the owner as "media.progress". A job run
+ * by a separate `streamhub worker` process publishes on that process's in-process bus, where no
  * socket listens: those reach clients once the Redis bus carries topics between processes.
  */
 #include "domain/media.h"
 
-#include "core/bus.h"
 #include "core/id.h"
-#include "core/json.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "domain/errors.h"
@@ -35,34 +33,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct progress_note {
-    int64_t owner;
-    json_t *data;
-} progress_note;
+static media_progress_fn progress_listener;
+
+void media_set_progress_listener(media_progress_fn fn)
+{
+    progress_listener = fn;
+}
 
 static void publish_progress(void *arg, bool committed)
 {
-    progress_note *pn = arg;
-    if (committed) {
-        bus_publish_user(pn->owner, "media.progress", pn->data);
-        pn->data = NULL;
-    }
-    json_decref(pn->data);
-    free(pn);
+    media_progress *p = arg;
+    if (committed && progress_listener)
+        progress_listener(p);
+    free(p);
 }
 
-/* store_media_set_state plus the live "media.progress" event to the owner. */
+/* store_media_set_state, and the change told to the progress listener once it commits. */
 static int set_state(db *d, int64_t id, const char *state, int64_t progress, const char *error,
                      const char *probe, const char *renditions, int64_t now)
 {
     int rc = store_media_set_state(d, id, state, progress, error, probe, renditions, now);
     int64_t owner = rc == 0 ? store_media_owner(d, id) : 0;
     if (owner > 0) {
-        progress_note *pn = xcalloc(1, sizeof *pn);
-        pn->owner = owner;
-        pn->data = json_pack("{s:o, s:s, s:I}", "media_id", json_id(id), "state", state,
-                             "progress", (json_int_t)progress);
-        db_on_commit(d, publish_progress, pn);
+        media_progress *p = xcalloc(1, sizeof *p);
+        *p = (media_progress){.owner = owner, .media_id = id, .progress = progress};
+        snprintf(p->state, sizeof p->state, "%s", state);
+        db_on_commit(d, publish_progress, p);
     }
     return rc;
 }

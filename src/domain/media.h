@@ -87,6 +87,19 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
  * committed) the job emits EV_MEDIA_SETTLED (domain/events.h): chat announces DM attachments as
  * its consumer (wired in app.c, so media knows no chat). */
 
+/* A media record's state or progress changed (committed). The owner is told live; how (the
+ * "media.progress" socket event) is the API's business, so media hands over plain values. */
+typedef struct media_progress {
+    int64_t owner;
+    int64_t media_id;
+    char state[16]; /* "processing", "ready", "failed"... */
+    int64_t progress; /* percent */
+} media_progress;
+/* Runs on the thread that committed the change (often a job's); p is borrowed for the call. */
+typedef void (*media_progress_fn)(const media_progress *p);
+/* Installs who hears of every change (NULL: nobody); once at start-up, before jobs run. */
+void media_set_progress_listener(media_progress_fn fn);
+
 /* The job handler of MEDIA_PROCESS_JOB. */
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);
 
