@@ -114,22 +114,6 @@ void api_blocks(http_req *req, http_res *res);
 void api_mutes(http_req *req, http_res *res);
 void api_users_posts(http_req *req, http_res *res);
 
-void api_posts_create(http_req *req, http_res *res);
-void api_posts_get(http_req *req, http_res *res);
-void api_posts_edit(http_req *req, http_res *res);
-void api_posts_delete(http_req *req, http_res *res);
-void api_posts_edits(http_req *req, http_res *res);
-void api_posts_react(http_req *req, http_res *res);
-void api_posts_unreact(http_req *req, http_res *res);
-void api_posts_reactions(http_req *req, http_res *res);
-void api_comments_create(http_req *req, http_res *res);
-void api_comments_list(http_req *req, http_res *res);
-void api_comments_edit(http_req *req, http_res *res);
-void api_comments_delete(http_req *req, http_res *res);
-void api_feed_home(http_req *req, http_res *res);
-void api_posts_save(http_req *req, http_res *res);
-void api_posts_unsave(http_req *req, http_res *res);
-void api_saved_posts(http_req *req, http_res *res);
 void api_search(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
 /* The same JSON written into a stream (feeds and other long lists). */
@@ -143,15 +127,6 @@ int api_posts_write_items(jsonw *w, db *d, int64_t viewer, const store_post *con
 /* Answers {"items": [posts as above], "next_cursor": next (NULL = null)}. */
 void api_send_posts_page(http_res *res, db *d, int64_t viewer, const store_post *const *posts,
                          const store_user *const *authors, int n, const char *next);
-void api_posts_share(http_req *req, http_res *res);
-void api_posts_view(http_req *req, http_res *res);
-void api_comments_like(http_req *req, http_res *res);
-void api_comments_unlike(http_req *req, http_res *res);
-void api_feed_trending(http_req *req, http_res *res);
-void api_stories(http_req *req, http_res *res);
-void api_hashtags_get(http_req *req, http_res *res);
-void api_hashtags_posts(http_req *req, http_res *res);
-void api_feed_circle(http_req *req, http_res *res);
 /* Parses a newest-first feed's ?cursor=, ?limit= and ?type=; answers 422 on bad values. */
 bool api_feed_query(http_req *req, http_res *res, feed_query *q);
 /* Answers a page of an author's posts as viewer (NULL = anonymous) may see them. */

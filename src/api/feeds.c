@@ -105,52 +105,38 @@ static void answer_feed(http_res *res, db *d, const store_user *viewer, feed_fn 
     feed_page_free(&page);
 }
 
-void api_feed_home(http_req *req, http_res *res)
+static void feed_home_handler(api_ctx *c)
 {
     feed_query q;
-    if (!read_feed_query(req, res, false, &q))
-        return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
-    answer_feed(res, d, &p.user, run_home, 0, false, &q);
+    if (read_feed_query(c->req, c->res, false, &q))
+        answer_feed(c->res, c->db, &c->principal.user, run_home, 0, false, &q);
 }
 
-void api_feed_trending(http_req *req, http_res *res)
+static void feed_trending_handler(api_ctx *c)
 {
     feed_query q;
-    bool authed;
-    auth_principal p;
-    if (!read_feed_query(req, res, true, &q))
-        return;
-    db *d = api_db(req, res);
-    if (!d || !api_auth_optional(req, res, d, &p, &authed))
-        return;
-    answer_feed(res, d, authed ? &p.user : NULL, run_trending, 0, true, &q);
+    if (read_feed_query(c->req, c->res, true, &q))
+        answer_feed(c->res, c->db, c->authed ? &c->principal.user : NULL, run_trending, 0, true,
+                    &q);
 }
 
-void api_feed_circle(http_req *req, http_res *res)
+static void feed_circle_handler(api_ctx *c)
 {
     feed_query q;
-    if (!read_feed_query(req, res, false, &q))
-        return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
+    if (!read_feed_query(c->req, c->res, false, &q))
         return;
     /* the owner's view: anyone else's circle (or none) is the same 404 as GET /circles/:id */
     int64_t id = 0;
-    store_circle c;
+    store_circle circle;
     domain_error err = {0};
-    if (!id_parse(http_req_param(req, "id"), &id))
+    if (!id_parse(http_req_param(c->req, "id"), &id))
         id = 0; /* no circle has it */
-    int rc = circles_get(d, &p.user, id, &c, &err);
+    int rc = circles_get(c->db, &c->principal.user, id, &circle, &err);
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return;
     }
-    answer_feed(res, d, &p.user, run_circle, c.id, false, &q);
+    answer_feed(c->res, c->db, &c->principal.user, run_circle, circle.id, false, &q);
 }
 
 void api_feed_profile(http_res *res, db *d, const store_user *viewer, int64_t author_id,
@@ -165,58 +151,49 @@ bool api_feed_query(http_req *req, http_res *res, feed_query *q)
 }
 
 /* Loads the :tag hashtag (feed_hashtag_get says which are found); answers otherwise. */
-static bool read_hashtag(http_req *req, http_res *res, db *d, bool public_only, store_hashtag *h)
+static bool read_hashtag(api_ctx *c, bool public_only, store_hashtag *h)
 {
     domain_error err = {0};
-    int rc = feed_hashtag_get(d, http_req_param(req, "tag"), public_only, h, &err);
+    int rc = feed_hashtag_get(c->db, http_req_param(c->req, "tag"), public_only, h, &err);
     if (rc < 0)
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
     return rc == 0;
 }
 
-void api_hashtags_get(http_req *req, http_res *res)
+static void hashtags_get_handler(api_ctx *c)
 {
-    db *d = api_db(req, res);
     store_hashtag h;
-    if (!d || !read_hashtag(req, res, d, true, &h))
+    if (!read_hashtag(c, true, &h))
         return;
-    http_res_json(res, 200, json_pack("{s:s, s:I, s:o}", "tag", h.tag, "post_count",
-                                      (json_int_t)h.post_count, "created_at",
-                                      json_time(h.created_at)));
+    http_res_json(c->res, 200, json_pack("{s:s, s:I, s:o}", "tag", h.tag, "post_count",
+                                         (json_int_t)h.post_count, "created_at",
+                                         json_time(h.created_at)));
 }
 
-void api_hashtags_posts(http_req *req, http_res *res)
+static void hashtags_posts_handler(api_ctx *c)
 {
     feed_query q;
-    bool authed;
-    auth_principal p;
-    if (!read_feed_query(req, res, false, &q))
-        return;
-    db *d = api_db(req, res);
     store_hashtag h;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) || !read_hashtag(req, res, d, false, &h))
+    if (!read_feed_query(c->req, c->res, false, &q) || !read_hashtag(c, false, &h))
         return;
-    answer_feed(res, d, authed ? &p.user : NULL, run_hashtag, h.id, false, &q);
+    answer_feed(c->res, c->db, c->authed ? &c->principal.user : NULL, run_hashtag, h.id, false,
+                &q);
 }
 
-void api_stories(http_req *req, http_res *res)
+static void stories_handler(api_ctx *c)
 {
     int64_t cursor, next;
     int limit;
-    if (!api_page(req, res, &cursor, &limit))
+    if (!api_page(c->req, c->res, &cursor, &limit))
         return;
     if (limit > FEED_STORY_GROUPS_MAX)
         limit = FEED_STORY_GROUPS_MAX;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
-    feed_story_group *groups = api_alloc(req, res, (size_t)limit, sizeof *groups);
+    feed_story_group *groups = api_alloc(c->req, c->res, (size_t)limit, sizeof *groups);
     if (!groups)
         return;
-    int n = feed_stories(d, p.user.id, cursor, limit, groups, &next);
+    int n = feed_stories(c->db, c->viewer, cursor, limit, groups, &next);
     if (n < 0) {
-        api_fail(res, ERR_DB, NULL);
+        api_fail(c->res, ERR_DB, NULL);
         return;
     }
     json_t *items = json_array();
@@ -233,6 +210,69 @@ void api_stories(http_req *req, http_res *res)
                                                graph_user_summary_json(&groups[i].author),
                                                "stories", stories, "has_unseen", unseen));
     }
-    http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                                      next ? json_id(next) : json_null()));
+    http_res_json(c->res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                                         next ? json_id(next) : json_null()));
 }
+
+/* A limit's value as text, so descriptions follow the constant. */
+#define TEXT_OF(x) TEXT_OF_(x)
+#define TEXT_OF_(x) #x
+
+#define FEED_TYPE_QUERY                                                                         \
+    {.name = "type", .type = API_STRING, .values = feed_types,                                 \
+     .about = "only posts of this type"}
+
+static const api_field feed_query_fields[] = {API_PAGE_QUERY, FEED_TYPE_QUERY, {0}};
+static const api_field trending_query[] = {
+    {.name = "cursor", .type = API_STRING,
+     .about = "next_cursor of the previous page (opaque: the ranking position and an id)"},
+    {.name = "limit", .type = API_INT, .bounded = true, .minimum = 1, .maximum = API_PAGE_MAX,
+     .about = "items per page (default 20)"},
+    FEED_TYPE_QUERY,
+    {0},
+};
+static const api_field page_query[] = {API_PAGE_QUERY, {0}};
+
+#define FEED_PAGE_ABOUT                                                                         \
+    "every post passes the same visibility rules as GET /posts/{id}. A page holds `limit` "    \
+    "items unless it is the last (or " TEXT_OF(FEED_SCAN_MAX) " candidates in a row were hidden); " \
+    "follow `next_cursor` until it is null."
+
+static const api_route routes[] = {
+    {"GET", "/api/v1/feed/home", feed_home_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .query = feed_query_fields, .operation_id = "homeFeed",
+     .summary = "Your home feed: your posts and those of accounts you follow, newest first",
+     .description = "Muted authors are left out; " FEED_PAGE_ABOUT, .response = "page:Post",
+     .response_about = "A page of posts"},
+    {"GET", "/api/v1/feed/trending", feed_trending_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .query = trending_query, .operation_id = "trendingFeed",
+     .summary = "Public posts ranked by time-decayed engagement",
+     .description = "hot_at = created_at + 6 h x log2(1 + likes + 2 comments + 3 shares + 2 "
+                    "saves + views/10); see docs/social.md. Anonymous allowed.",
+     .response = "page:Post", .response_about = "A page of posts"},
+    {"GET", "/api/v1/feed/circles/:id", feed_circle_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .query = feed_query_fields, .operation_id = "circleFeed",
+     .summary = "A circle feed: posts by the members of one of your circles that you may see, "
+                "newest first",
+     .description = "The circle owner only (anyone else, or an unknown id: 404 "
+                    "circle_not_found). Muted authors are left out; " FEED_PAGE_ABOUT,
+     .response = "page:Post", .response_about = "A page of posts"},
+    {"GET", "/api/v1/stories", stories_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .query = page_query, .operation_id = "stories",
+     .summary = "Active stories of you and the accounts you follow, grouped by author, with seen "
+                "flags",
+     .description = "A page holds at most " TEXT_OF(FEED_STORY_GROUPS_MAX) " groups, whatever "
+                    "`limit` asks.",
+     .response = "page:StoryGroup", .response_about = "A page of story groups"},
+    {"GET", "/api/v1/hashtags/:tag", hashtags_get_handler, HTTP_BLOCKING, API_ANONYMOUS,
+     .operation_id = "hashtag",
+     .summary = "A hashtag and its count of live public posts of public accounts (404 when there "
+                "are none)",
+     .response = "Hashtag", .response_about = "The hashtag"},
+    {"GET", "/api/v1/hashtags/:tag/posts", hashtags_posts_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .query = feed_query_fields, .operation_id = "hashtagPosts",
+     .summary = "Posts with a hashtag that the viewer may see, newest first",
+     .response = "page:Post", .response_about = "A page of posts"},
+};
+
+API_MODULE(feed, "Feeds: home, trending, circles, stories and hashtags", routes);

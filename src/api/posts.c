@@ -180,89 +180,80 @@ json_t *api_post_json(const store_post *p, const store_user *author)
     return o ? o : json_object();
 }
 
-/* Reads the post fields a client may send (only those listed in allowed); answers 422 on a
- * bad one. */
-static bool read_post_fields(http_req *req, http_res *res, const char *const *allowed,
-                             post_input *in)
+/* The :id post (or comment); answers 404 itself. */
+static bool post_id(api_ctx *c, int64_t *id)
 {
-    json_t *body = http_req_json(req);
-    jv_error err;
-    memset(in, 0, sizeof *in);
-    if (!jv_only(body, allowed, &err) || !jv_string(body, "type", false, 0, 16, &in->type, &err) ||
-        !jv_string(body, "caption", false, 0, POST_CAPTION_MAX_CHARS, &in->caption, &err) ||
-        !jv_string(body, "visibility", false, 0, 16, &in->visibility, &err) ||
-        !jv_id(body, "circle_id", false, &in->circle_id, &err) ||
-        !jv_id(body, "duet_of", false, &in->duet_of, &err) ||
-        !jv_id(body, "stitch_of", false, &in->stitch_of, &err) ||
-        !jv_id(body, "media_id", false, &in->media_id, &err)) {
-        api_invalid(res, &err);
-        return false;
-    }
-    return true;
-}
-
-static bool post_id(http_req *req, http_res *res, int64_t *id)
-{
-    if (id_parse(http_req_param(req, "id"), id))
+    if (id_parse(http_req_param(c->req, "id"), id))
         return true;
-    http_res_error(res, 404, "post_not_found", "no such post", NULL);
+    http_res_error(c->res, 404, "post_not_found", "no such post", NULL);
     return false;
 }
 
-/* What a read of one post needs: the optional viewer, the post and its author. */
+static bool comment_id(api_ctx *c, int64_t *id)
+{
+    if (id_parse(http_req_param(c->req, "id"), id))
+        return true;
+    http_res_error(c->res, 404, "comment_not_found", "no such comment", NULL);
+    return false;
+}
+
+/* What a read of one post needs: the post and its author. */
 typedef struct visible_post {
-    auth_principal p;
-    bool authed;
-    int64_t viewer; /* 0 = anonymous */
     int64_t id;
     store_post post;
     store_user author;
 } visible_post;
 
-/* Authenticates if a token is sent and loads the :id post if the viewer may see it; answers
- * 401/404 itself and returns false otherwise. */
-static bool read_visible_post(http_req *req, http_res *res, db *d, visible_post *v)
+/* Loads the :id post if the caller may see it; answers 404 itself and returns false otherwise. */
+static bool read_visible_post(api_ctx *c, visible_post *v)
 {
-    if (!api_auth_optional(req, res, d, &v->p, &v->authed) || !post_id(req, res, &v->id))
+    if (!post_id(c, &v->id))
         return false;
-    v->viewer = v->authed ? v->p.user.id : 0;
     domain_error err = {0};
-    int rc = posts_get_visible(d, v->viewer, v->id, &v->post, &v->author, &err);
+    int rc = posts_get_visible(c->db, c->viewer, v->id, &v->post, &v->author, &err);
     if (rc < 0)
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
     return rc == 0;
 }
 
-/* Authenticates, creates the post (a share of :id when share) and answers 201 with it. */
-static void create_post(http_req *req, http_res *res, post_input *in, bool share)
+/* Creates the post (a share of :id when share) and answers 201 with it. */
+static void create_post(api_ctx *c, post_input *in, bool share)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || (share && !post_id(req, res, &in->share_of)))
+    if (share && !post_id(c, &in->share_of))
         return;
     store_post post;
     domain_error err = {0};
-    int rc = posts_create(d, &p.user, in, &post, &err);
+    int rc = posts_create(c->db, &c->principal.user, in, &post, &err);
     if (rc < 0)
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
     else
-        http_res_json(res, 201, api_post_json(&post, &p.user));
+        http_res_json(c->res, 201, api_post_json(&post, &c->principal.user));
 }
 
-void api_posts_create(http_req *req, http_res *res)
+static void posts_create_handler(api_ctx *c)
 {
-    static const char *const allowed[] = {"type",    "caption",   "visibility", "circle_id",
-                                          "duet_of", "stitch_of", "media_id",   NULL};
-    post_input in;
-    if (read_post_fields(req, res, allowed, &in))
-        create_post(req, res, &in, false);
+    post_input in = {.type = api_body_string(c, "type"),
+                     .caption = api_body_string(c, "caption"),
+                     .visibility = api_body_string(c, "visibility"),
+                     .circle_id = api_body_id(c, "circle_id"),
+                     .duet_of = api_body_id(c, "duet_of"),
+                     .stitch_of = api_body_id(c, "stitch_of"),
+                     .media_id = api_body_id(c, "media_id")};
+    create_post(c, &in, false);
 }
 
-void api_posts_get(http_req *req, http_res *res)
+static void posts_share_handler(api_ctx *c)
 {
-    db *d = api_db(req, res);
+    post_input in = {.caption = api_body_string(c, "comment"),
+                     .visibility = api_body_string(c, "visibility"),
+                     .circle_id = api_body_id(c, "circle_id")};
+    create_post(c, &in, true);
+}
+
+static void posts_get_handler(api_ctx *c)
+{
     visible_post v;
-    if (!d || !read_visible_post(req, res, d, &v))
+    if (!read_visible_post(c, &v))
         return;
     /* written straight to text: the most read object there is; the viewer's state and a
      * share's source come from the same readers as in lists */
@@ -270,152 +261,117 @@ void api_posts_get(http_req *req, http_res *res)
     store_viewer_state state;
     store_feed_row *rows = NULL;
     const store_feed_row *src = NULL;
-    if ((v.authed && feed_viewer_states(d, v.viewer, &one, 1, &state) < 0) ||
-        feed_share_sources(d, v.viewer, &one, 1, &rows, &src) < 0) {
-        api_fail(res, ERR_DB, NULL);
+    if ((c->authed && feed_viewer_states(c->db, c->viewer, &one, 1, &state) < 0) ||
+        feed_share_sources(c->db, c->viewer, &one, 1, &rows, &src) < 0) {
+        api_fail(c->res, ERR_DB, NULL);
         return;
     }
     buf b = {0};
     jsonw w;
     jsonw_init(&w, &b);
-    write_post_for(&w, &v.post, &v.author, v.authed ? &state : NULL, src);
+    write_post_for(&w, &v.post, &v.author, c->authed ? &state : NULL, src);
     free(rows);
     size_t len = b.len;
-    http_res_json_text(res, 200, buf_steal(&b), len);
+    http_res_json_text(c->res, 200, buf_steal(&b), len);
 }
 
-void api_posts_edit(http_req *req, http_res *res)
+static void posts_edit_handler(api_ctx *c)
 {
-    static const char *const allowed[] = {"caption", "visibility", "circle_id", "comments_enabled",
-                                          NULL};
-    post_input in;
     int64_t id;
-    if (!read_post_fields(req, res, allowed, &in))
+    if (!post_id(c, &id))
         return;
-    int comments_on;
-    jv_error verr;
-    if (!jv_bool(http_req_json(req), "comments_enabled", false, &comments_on, &verr)) {
-        api_invalid(res, &verr);
-        return;
-    }
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
-        return;
+    const char *caption = api_body_string(c, "caption");
+    const char *visibility = api_body_string(c, "visibility");
+    int64_t circle_id = api_body_id(c, "circle_id");
+    int comments_on = api_body_bool(c, "comments_enabled");
     store_post post;
     domain_error err = {0};
     int rc = 0;
     if (comments_on >= 0)
-        rc = posts_set_comments(d, &p.user, id, comments_on, &post, &err);
-    if (rc == 0 && (in.caption || in.visibility || in.circle_id || comments_on < 0))
-        rc = posts_edit(d, &p.user, id, in.caption, in.visibility, in.circle_id, &post, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_json(res, 200, api_post_json(&post, &p.user));
+        rc = posts_set_comments(c->db, &c->principal.user, id, comments_on, &post, &err);
+    if (rc == 0 && (caption || visibility || circle_id || comments_on < 0))
+        rc = posts_edit(c->db, &c->principal.user, id, caption, visibility, circle_id, &post,
+                        &err);
+    if (rc < 0)
+        api_fail(c->res, rc, &err);
+    else
+        http_res_json(c->res, 200, api_post_json(&post, &c->principal.user));
 }
 
-void api_posts_delete(http_req *req, http_res *res)
+static void posts_delete_handler(api_ctx *c)
 {
     int64_t id;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+    if (!post_id(c, &id))
         return;
     domain_error err = {0};
-    int rc = posts_delete(d, &p.user, id, &err);
-    api_answer_empty(res, rc, &err);
+    api_answer_empty(c->res, posts_delete(c->db, &c->principal.user, id, &err), &err);
 }
 
-void api_posts_edits(http_req *req, http_res *res)
+static void posts_edits_handler(api_ctx *c)
 {
     int64_t cursor;
     int limit;
-    if (!api_page(req, res, &cursor, &limit))
-        return;
-    db *d = api_db(req, res);
     visible_post v;
-    if (!d || !read_visible_post(req, res, d, &v))
+    if (!api_page(c->req, c->res, &cursor, &limit) || !read_visible_post(c, &v))
         return;
-    store_post_edit *edits = api_alloc(req, res, (size_t)limit + 1, sizeof *edits);
+    store_post_edit *edits = api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *edits);
     if (!edits)
         return;
     domain_error err = {0};
-    int n = posts_edit_list(d, v.id, cursor, edits, limit + 1, &err);
+    int n = posts_edit_list(c->db, v.id, cursor, edits, limit + 1, &err);
     if (n < 0) {
-        api_fail(res, n, &err);
+        api_fail(c->res, n, &err);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
-        if (posts_edit_shown(v.viewer, &v.author, &v.post, edits[i].visibility))
+        if (posts_edit_shown(c->viewer, &v.author, &v.post, edits[i].visibility))
             json_array_append_new(items, json_pack("{s:s, s:s, s:o}", "caption", edits[i].caption,
                                                    "visibility", edits[i].visibility, "replaced_at",
                                                    json_time(edits[i].edited_at)));
-    api_send_page(res, items, n, limit, n > limit ? edits[limit - 1].id : 0);
+    api_send_page(c->res, items, n, limit, n > limit ? edits[limit - 1].id : 0);
 }
 
-static void change_reaction(http_req *req, http_res *res, bool set)
+static void posts_react_handler(api_ctx *c)
 {
-    const char *type = "like";
-    if (set) {
-        json_t *body = http_req_json(req);
-        jv_error verr;
-        static const char *const allowed[] = {"type", NULL};
-        if (body && (!jv_only(body, allowed, &verr) ||
-                     !jv_string(body, "type", false, 0, 16, &type, &verr))) {
-            api_invalid(res, &verr);
-            return;
-        }
-        if (!type)
-            type = "like";
-    }
     int64_t id;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+    if (!post_id(c, &id))
+        return;
+    const char *type = api_body_string(c, "type");
+    if (!type)
+        type = posts_reaction_types[0];
+    domain_error err = {0};
+    int rc = posts_react(c->db, &c->principal.user, id, type, &err);
+    if (rc < 0)
+        api_fail(c->res, rc, &err);
+    else
+        http_res_json(c->res, 200, json_pack("{s:s}", "type", type));
+}
+
+static void posts_unreact_handler(api_ctx *c)
+{
+    int64_t id;
+    if (!post_id(c, &id))
         return;
     domain_error err = {0};
-    int rc = set ? posts_react(d, &p.user, id, type, &err) : posts_unreact(d, &p.user, id, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    if (!set) {
-        http_res_empty(res, 204);
-        return;
-    }
-    http_res_json(res, 200, json_pack("{s:s}", "type", type));
+    api_answer_empty(c->res, posts_unreact(c->db, &c->principal.user, id, &err), &err);
 }
 
-void api_posts_react(http_req *req, http_res *res)
-{
-    change_reaction(req, res, true);
-}
-void api_posts_unreact(http_req *req, http_res *res)
-{
-    change_reaction(req, res, false);
-}
-
-void api_posts_reactions(http_req *req, http_res *res)
+static void posts_reactions_handler(api_ctx *c)
 {
     int64_t cursor;
     int limit;
-    if (!api_page(req, res, &cursor, &limit))
-        return;
-    db *d = api_db(req, res);
     visible_post v;
-    if (!d || !read_visible_post(req, res, d, &v))
+    if (!api_page(c->req, c->res, &cursor, &limit) || !read_visible_post(c, &v))
         return;
-    store_reaction *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
-    store_user *users = list ? api_alloc(req, res, (size_t)limit + 1, sizeof *users) : NULL;
+    store_reaction *list = api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *list);
+    store_user *users = list ? api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *users) : NULL;
     if (!users)
         return;
     domain_error err = {0};
-    int n = posts_reaction_list(d, v.id, v.viewer, cursor, list, users, limit + 1, &err);
+    int n = posts_reaction_list(c->db, v.id, c->viewer, cursor, list, users, limit + 1, &err);
     if (n < 0) {
-        api_fail(res, n, &err);
+        api_fail(c->res, n, &err);
         return;
     }
     json_t *items = json_array();
@@ -426,7 +382,7 @@ void api_posts_reactions(http_req *req, http_res *res)
             items, json_pack("{s:o, s:s, s:o}", "user", graph_user_summary_json(&users[i]), "type",
                              list[i].type, "created_at", json_time(list[i].created_at)));
     }
-    api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
+    api_send_page(c->res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
 
 /* A comment with its reply count and, for a signed-in reader, whether they like it (liked
@@ -457,245 +413,315 @@ static json_t *comment_json(db *d, const store_comment *c, int64_t viewer)
     return comment_json_with(d, c, &liked, replies);
 }
 
-static bool comment_id(http_req *req, http_res *res, int64_t *id)
+static void comments_create_handler(api_ctx *c)
 {
-    if (id_parse(http_req_param(req, "id"), id))
-        return true;
-    http_res_error(res, 404, "comment_not_found", "no such comment", NULL);
-    return false;
-}
-
-void api_comments_create(http_req *req, http_res *res)
-{
-    json_t *body = http_req_json(req);
-    const char *text, *parent;
-    jv_error verr;
-    static const char *const allowed[] = {"body", "parent_id", NULL};
-    if (!jv_only(body, allowed, &verr) ||
-        !jv_string(body, "body", true, 0, POST_CAPTION_MAX_CHARS, &text, &verr) ||
-        !jv_string(body, "parent_id", false, 0, 20, &parent, &verr)) {
-        api_invalid(res, &verr);
+    int64_t id;
+    if (!post_id(c, &id))
         return;
-    }
-    int64_t parent_id = 0, id;
-    if (parent && !id_parse(parent, &parent_id)) {
-        api_invalid(res, &(jv_error){.field = "parent_id", .reason = "invalid_format"});
-        return;
-    }
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
-        return;
-    store_comment c;
+    store_comment comment;
     domain_error err = {0};
-    int rc = comments_create(d, &p.user, id, text, parent_id, &c, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_json(res, 201, comment_json(d, &c, p.user.id));
+    int rc = comments_create(c->db, &c->principal.user, id, api_body_string(c, "body"),
+                             api_body_id(c, "parent_id"), &comment, &err);
+    if (rc < 0)
+        api_fail(c->res, rc, &err);
+    else
+        http_res_json(c->res, 201, comment_json(c->db, &comment, c->viewer));
 }
 
-void api_comments_list(http_req *req, http_res *res)
+static void comments_list_handler(api_ctx *c)
 {
     int64_t cursor, parent_id = 0;
     int limit;
-    if (!api_page(req, res, &cursor, &limit))
-        return;
-    const char *parent = http_req_query(req, "parent_id");
-    if (parent && *parent && !id_parse(parent, &parent_id)) {
-        api_invalid(res, &(jv_error){.field = "parent_id", .reason = "invalid_format"});
-        return;
-    }
-    db *d = api_db(req, res);
     visible_post v;
-    if (!d || !read_visible_post(req, res, d, &v))
+    if (!api_page(c->req, c->res, &cursor, &limit) || !read_visible_post(c, &v))
         return;
-    int64_t viewer = v.viewer;
-    store_comment *list = api_alloc(req, res, (size_t)limit + 1, sizeof *list);
-    bool *liked = list ? api_alloc(req, res, (size_t)limit, sizeof *liked) : NULL;
-    int64_t *replies = liked ? api_alloc(req, res, (size_t)limit, sizeof *replies) : NULL;
+    const char *parent = http_req_query(c->req, "parent_id");
+    if (parent && *parent)
+        id_parse(parent, &parent_id); /* its format was checked with the query */
+    store_comment *list = api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *list);
+    bool *liked = list ? api_alloc(c->req, c->res, (size_t)limit, sizeof *liked) : NULL;
+    int64_t *replies = liked ? api_alloc(c->req, c->res, (size_t)limit, sizeof *replies) : NULL;
     if (!replies)
         return;
     domain_error err = {0};
-    int n = comments_list(d, v.id, parent_id, viewer, cursor, list, limit + 1, &err);
+    int n = comments_list(c->db, v.id, parent_id, c->viewer, cursor, list, limit + 1, &err);
     if (n < 0) {
-        api_fail(res, n, &err);
+        api_fail(c->res, n, &err);
         return;
     }
     /* the viewer's likes and the reply counts of the whole page, read together */
     int shown = n < limit ? n : limit;
-    if (comments_states(d, viewer, v.id, list, shown, viewer ? liked : NULL, replies) < 0) {
-        api_fail(res, ERR_DB, NULL);
+    bool *viewer_liked = c->viewer ? liked : NULL;
+    if (comments_states(c->db, c->viewer, v.id, list, shown, viewer_liked, replies) < 0) {
+        api_fail(c->res, ERR_DB, NULL);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < shown; i++)
-        json_array_append_new(
-            items, comment_json_with(d, &list[i], viewer ? &liked[i] : NULL, replies[i]));
-    api_send_page(res, items, n, limit, n > limit ? list[limit - 1].id : 0);
+        json_array_append_new(items, comment_json_with(c->db, &list[i],
+                                                       viewer_liked ? &liked[i] : NULL,
+                                                       replies[i]));
+    api_send_page(c->res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
 
-void api_comments_edit(http_req *req, http_res *res)
-{
-    const char *text;
-    jv_error verr;
-    static const char *const allowed[] = {"body", NULL};
-    json_t *body = http_req_json(req);
-    if (!jv_only(body, allowed, &verr) ||
-        !jv_string(body, "body", true, 0, POST_CAPTION_MAX_CHARS, &text, &verr)) {
-        api_invalid(res, &verr);
-        return;
-    }
-    int64_t id;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !comment_id(req, res, &id))
-        return;
-    store_comment c;
-    domain_error err = {0};
-    int rc = comments_edit(d, &p.user, id, text, &c, &err);
-    if (rc < 0) {
-        api_fail(res, rc, &err);
-        return;
-    }
-    http_res_json(res, 200, comment_json(d, &c, p.user.id));
-}
-
-void api_comments_delete(http_req *req, http_res *res)
+static void comments_edit_handler(api_ctx *c)
 {
     int64_t id;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !comment_id(req, res, &id))
+    if (!comment_id(c, &id))
         return;
+    store_comment comment;
     domain_error err = {0};
-    int rc = comments_delete(d, &p.user, id, &err);
-    api_answer_empty(res, rc, &err);
+    int rc = comments_edit(c->db, &c->principal.user, id, api_body_string(c, "body"), &comment,
+                           &err);
+    if (rc < 0)
+        api_fail(c->res, rc, &err);
+    else
+        http_res_json(c->res, 200, comment_json(c->db, &comment, c->viewer));
 }
 
-static void set_save(http_req *req, http_res *res, bool on)
+static void comments_delete_handler(api_ctx *c)
 {
     int64_t id;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+    if (!comment_id(c, &id))
         return;
     domain_error err = {0};
-    int rc = posts_save(d, &p.user, id, on, &err);
-    api_answer_empty(res, rc, &err);
+    api_answer_empty(c->res, comments_delete(c->db, &c->principal.user, id, &err), &err);
 }
 
-void api_posts_save(http_req *req, http_res *res)
+static void set_save(api_ctx *c, bool on)
 {
-    set_save(req, res, true);
-}
-void api_posts_unsave(http_req *req, http_res *res)
-{
-    set_save(req, res, false);
+    int64_t id;
+    if (!post_id(c, &id))
+        return;
+    domain_error err = {0};
+    api_answer_empty(c->res, posts_save(c->db, &c->principal.user, id, on, &err), &err);
 }
 
-void api_saved_posts(http_req *req, http_res *res)
+static void posts_save_handler(api_ctx *c) { set_save(c, true); }
+static void posts_unsave_handler(api_ctx *c) { set_save(c, false); }
+
+static void saved_posts_handler(api_ctx *c)
 {
     int64_t cursor;
     int limit;
-    if (!api_page(req, res, &cursor, &limit))
+    if (!api_page(c->req, c->res, &cursor, &limit))
         return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
-    store_post *posts = api_alloc(req, res, (size_t)limit, sizeof *posts);
-    store_user *authors = posts ? api_alloc(req, res, (size_t)limit, sizeof *authors) : NULL;
-    const store_post **pp = authors ? api_alloc(req, res, (size_t)limit, sizeof *pp) : NULL;
-    const store_user **ap = pp ? api_alloc(req, res, (size_t)limit, sizeof *ap) : NULL;
+    store_post *posts = api_alloc(c->req, c->res, (size_t)limit, sizeof *posts);
+    store_user *authors = posts ? api_alloc(c->req, c->res, (size_t)limit, sizeof *authors) : NULL;
+    const store_post **pp = authors ? api_alloc(c->req, c->res, (size_t)limit, sizeof *pp) : NULL;
+    const store_user **ap = pp ? api_alloc(c->req, c->res, (size_t)limit, sizeof *ap) : NULL;
     if (!ap)
         return;
     int64_t cursor_next;
     domain_error err = {0};
-    int kept = feed_saved(d, &p.user, cursor, limit, posts, authors, &cursor_next, &err);
-    if (kept >= 0) {
-        for (int k = 0; k < kept; k++) {
-            pp[k] = &posts[k];
-            ap[k] = &authors[k];
-        }
-        char next[24];
-        snprintf(next, sizeof next, "%" PRId64, cursor_next);
-        api_send_posts_page(res, d, p.user.id, pp, ap, kept, cursor_next ? next : NULL);
-    } else {
-        api_fail(res, kept, &err);
+    int kept =
+        feed_saved(c->db, &c->principal.user, cursor, limit, posts, authors, &cursor_next, &err);
+    if (kept < 0) {
+        api_fail(c->res, kept, &err);
+        return;
     }
+    for (int k = 0; k < kept; k++) {
+        pp[k] = &posts[k];
+        ap[k] = &authors[k];
+    }
+    char next[24];
+    snprintf(next, sizeof next, "%" PRId64, cursor_next);
+    api_send_posts_page(c->res, c->db, c->viewer, pp, ap, kept, cursor_next ? next : NULL);
 }
 
-static void set_comment_like(http_req *req, http_res *res, bool on)
+static void set_comment_like(api_ctx *c, bool on)
 {
     int64_t id;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !comment_id(req, res, &id))
+    if (!comment_id(c, &id))
         return;
-    store_comment c;
+    store_comment comment;
     domain_error err = {0};
-    int rc = comments_like(d, &p.user, id, on, &c, &err);
+    int rc = comments_like(c->db, &c->principal.user, id, on, &comment, &err);
     if (rc < 0 || !on) {
-        api_answer_empty(res, rc, &err);
+        api_answer_empty(c->res, rc, &err);
         return;
     }
-    http_res_json(res, 200,
-                  json_pack("{s:b, s:I}", "liked", 1, "like_count", (json_int_t)c.like_count));
+    http_res_json(c->res, 200, json_pack("{s:b, s:I}", "liked", 1, "like_count",
+                                         (json_int_t)comment.like_count));
 }
 
-void api_comments_like(http_req *req, http_res *res)
-{
-    set_comment_like(req, res, true);
-}
-void api_comments_unlike(http_req *req, http_res *res)
-{
-    set_comment_like(req, res, false);
-}
+static void comments_like_handler(api_ctx *c) { set_comment_like(c, true); }
+static void comments_unlike_handler(api_ctx *c) { set_comment_like(c, false); }
 
-void api_posts_share(http_req *req, http_res *res)
+static void posts_view_handler(api_ctx *c)
 {
-    json_t *body = http_req_json(req);
-    static const char *const allowed[] = {"comment", "visibility", "circle_id", NULL};
-    post_input in = {0};
-    jv_error verr;
-    if (body &&
-        (!jv_only(body, allowed, &verr) ||
-         !jv_string(body, "comment", false, 0, POST_CAPTION_MAX_CHARS, &in.caption, &verr) ||
-         !jv_string(body, "visibility", false, 0, 16, &in.visibility, &verr) ||
-         !jv_id(body, "circle_id", false, &in.circle_id, &verr))) {
-        api_invalid(res, &verr);
-        return;
-    }
-    create_post(req, res, &in, true);
-}
-
-void api_posts_view(http_req *req, http_res *res)
-{
-    json_t *body = http_req_json(req);
-    static const char *const allowed[] = {"watch_ms", NULL};
-    int64_t watch_ms = 0;
-    jv_error verr;
-    if (body && (!jv_only(body, allowed, &verr) ||
-                 !jv_int(body, "watch_ms", false, 0, POSTS_MAX_WATCH_MS, &watch_ms, &verr))) {
-        api_invalid(res, &verr);
-        return;
-    }
     int64_t id;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p) || !post_id(req, res, &id))
+    if (!post_id(c, &id))
         return;
     store_post post;
     bool counted;
     domain_error err = {0};
-    int rc = posts_view(d, &p.user, id, watch_ms, &counted, &post, &err);
+    int rc = posts_view(c->db, &c->principal.user, id, api_body_int(c, "watch_ms", 0), &counted,
+                        &post, &err);
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return;
     }
-    http_res_json(
-        res, 200,
-        json_pack("{s:b, s:I}", "counted", counted, "view_count", (json_int_t)post.view_count));
+    http_res_json(c->res, 200, json_pack("{s:b, s:I}", "counted", counted, "view_count",
+                                         (json_int_t)post.view_count));
 }
+
+static const api_field create_body[] = {
+    {.name = "type", .type = API_STRING, .values = posts_types,
+     .about = "text (the default); story (expires, may carry media); image, video and reel need "
+              "media_id"},
+    {.name = "caption", .type = API_STRING, .max_len = POST_CAPTION_MAX_CHARS,
+     .about = "not empty, unless media_id is sent"},
+    {.name = "visibility", .type = API_STRING, .values = posts_visibilities,
+     .about = "defaults to the account's default_visibility"},
+    {.name = "circle_id", .type = API_ID, .about = "with visibility circle: one of your circles"},
+    {.name = "duet_of", .type = API_ID,
+     .about = "a post you may see whose author allows duets (at most one source)"},
+    {.name = "stitch_of", .type = API_ID,
+     .about = "a post you may see whose author allows stitches (at most one source)"},
+    {.name = "media_id", .type = API_ID,
+     .about = "your media of the kind the type needs (image: an image; video, reel: a video)"},
+    {0},
+};
+static const api_field edit_body[] = {
+    {.name = "caption", .type = API_STRING, .max_len = POST_CAPTION_MAX_CHARS,
+     .about = "not empty"},
+    {.name = "visibility", .type = API_STRING, .values = posts_visibilities},
+    {.name = "circle_id", .type = API_ID, .nullable = true,
+     .about = "with visibility circle: one of your circles; null with another visibility"},
+    {.name = "comments_enabled", .type = API_BOOL},
+    {0},
+};
+static const api_field share_body[] = {
+    {.name = "comment", .type = API_STRING, .max_len = POST_CAPTION_MAX_CHARS,
+     .about = "shown as the share's caption"},
+    {.name = "visibility", .type = API_STRING, .values = posts_visibilities,
+     .about = "defaults to the account's default_visibility"},
+    {.name = "circle_id", .type = API_ID, .about = "with visibility circle: one of your circles"},
+    {0},
+};
+static const api_field reaction_body[] = {
+    {.name = "type", .type = API_STRING, .values = posts_reaction_types,
+     .about = "like when absent"},
+    {0},
+};
+static const api_field view_body[] = {
+    {.name = "watch_ms", .type = API_INT, .bounded = true, .minimum = 0,
+     .maximum = POSTS_MAX_WATCH_MS, .about = "how long it was watched (0 when absent)"},
+    {0},
+};
+static const api_field comment_create_body[] = {
+    {.name = "body", .type = API_STRING, .required = true, .max_len = COMMENT_BODY_MAX_CHARS,
+     .about = "not empty"},
+    {.name = "parent_id", .type = API_ID,
+     .about = "a live comment of this post to reply to (a reply to a reply joins its thread)"},
+    {0},
+};
+static const api_field comment_edit_body[] = {
+    {.name = "body", .type = API_STRING, .required = true, .max_len = COMMENT_BODY_MAX_CHARS,
+     .about = "not empty"},
+    {0},
+};
+static const api_field no_body[] = {{0}};
+static const api_field page_query[] = {API_PAGE_QUERY, {0}};
+static const api_field comments_query[] = {
+    {.name = "parent_id", .type = API_ID,
+     .about = "list the replies under this comment instead of the top level"},
+    API_PAGE_QUERY,
+    {0},
+};
+
+static const api_route routes[] = {
+    {"POST", "/api/v1/posts", posts_create_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .body = create_body, .operation_id = "createPost", .summary = "Create a post",
+     .description = "Text posts and stories; image, video and reel posts reference a media_id of "
+                    "yours. Visibility defaults to the account's `default_visibility`. A duet "
+                    "or stitch whose source's author does not allow it answers 403.",
+     .status = 201, .response = "Post", .response_about = "Created", .errors = "403"},
+    {"GET", "/api/v1/posts/:id", posts_get_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .operation_id = "getPost", .summary = "A post",
+     .description = "Visibility: the author always sees a post; nobody sees it when either user "
+                    "blocks the other; a private account's posts are for its followers; then "
+                    "`public` is anyone, `followers` the author's followers, `friends` mutual "
+                    "follows, `private` the author alone. Posts a viewer may not see answer 404 "
+                    "`post_not_found`, exactly like missing ones.",
+     .response = "Post", .response_about = "The post"},
+    {"PATCH", "/api/v1/posts/:id", posts_edit_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .body = edit_body, .operation_id = "editPost",
+     .summary = "Edit caption or visibility (the previous version is kept)",
+     .description = "Author only (403 `not_author`); `type` cannot change.",
+     .response = "Post", .response_about = "The edited post", .errors = "403"},
+    {"DELETE", "/api/v1/posts/:id", posts_delete_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .operation_id = "deletePost", .summary = "Delete a post (gone everywhere at once)",
+     .description = "Author only (403 `not_author`).", .status = 204,
+     .response_about = "Deleted", .errors = "403"},
+    {"GET", "/api/v1/posts/:id/edits", posts_edits_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .query = page_query, .operation_id = "postEdits",
+     .summary = "Earlier versions of a post, newest first (others than the author see only "
+                "versions written for at least the current audience)",
+     .response = "page:PostEdit", .response_about = "A page of versions"},
+    {"POST", "/api/v1/posts/:id/reactions", posts_react_handler,
+     HTTP_BLOCKING | HTTP_OPTIONAL_BODY, API_SIGNED_IN, .body = reaction_body,
+     .operation_id = "react", .summary = "React to a post (idempotent; a new type replaces yours)",
+     .response = "ReactionSet", .response_about = "Your reaction"},
+    {"DELETE", "/api/v1/posts/:id/reactions", posts_unreact_handler, HTTP_BLOCKING,
+     API_SIGNED_IN, .operation_id = "unreact", .summary = "Remove your reaction (idempotent)",
+     .status = 204, .response_about = "Done"},
+    {"GET", "/api/v1/posts/:id/reactions", posts_reactions_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .query = page_query, .operation_id = "listReactions", .summary = "Who reacted, newest first",
+     .response = "page:Reaction", .response_about = "A page of reactions"},
+    {"POST", "/api/v1/posts/:id/comments", comments_create_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .body = comment_create_body, .operation_id = "createComment",
+     .summary = "Comment on a post, or reply to a comment",
+     .description = "403 `comments_disabled` when the author turned comments off; 422 "
+                    "`parent_id`/`not_found` when the parent is not a live comment of this post. "
+                    "A reply to a reply joins its parent's thread (one level).",
+     .status = 201, .response = "Comment", .response_about = "Created", .errors = "403"},
+    {"GET", "/api/v1/posts/:id/comments", comments_list_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .query = comments_query, .operation_id = "listComments",
+     .summary = "Comments, oldest first: top level, or the replies under parent_id",
+     .description = "Comments by users who block the viewer, or whom the viewer blocks, are left "
+                    "out.",
+     .response = "page:Comment", .response_about = "A page of comments"},
+    {"PATCH", "/api/v1/comments/:id", comments_edit_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .body = comment_edit_body, .operation_id = "editComment", .summary = "Edit your comment",
+     .response = "Comment", .response_about = "The comment", .errors = "403"},
+    {"DELETE", "/api/v1/comments/:id", comments_delete_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .operation_id = "deleteComment",
+     .summary = "Delete a comment (its author, or the post's author)", .status = 204,
+     .response_about = "Deleted", .errors = "403"},
+    {"POST", "/api/v1/posts/:id/save", posts_save_handler, HTTP_BLOCKING | HTTP_OPTIONAL_BODY,
+     API_SIGNED_IN, .body = no_body, .operation_id = "savePost",
+     .summary = "Save a post to your private bookmarks (idempotent)", .status = 204,
+     .response_about = "Saved"},
+    {"DELETE", "/api/v1/posts/:id/save", posts_unsave_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .operation_id = "unsavePost", .summary = "Remove a saved post (idempotent)", .status = 204,
+     .response_about = "Removed"},
+    {"GET", "/api/v1/users/me/saved", saved_posts_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .query = page_query, .operation_id = "savedPosts",
+     .summary = "Your saved posts, newest save first",
+     .description = "Only posts you may still see are listed (a page may be shorter than "
+                    "`limit`).",
+     .response = "page:Post", .response_about = "A page of posts"},
+    {"POST", "/api/v1/posts/:id/shares", posts_share_handler, HTTP_BLOCKING | HTTP_OPTIONAL_BODY,
+     API_SIGNED_IN, .body = share_body, .operation_id = "sharePost",
+     .summary = "Share (repost) a public post, with an optional comment",
+     .description = "Only public posts of public accounts can be shared (403 `not_shareable`); "
+                    "a post you cannot see, a share or a story answers 422 `share_of`.",
+     .status = 201, .response = "Post", .response_about = "The new share post", .errors = "403"},
+    {"POST", "/api/v1/posts/:id/view", posts_view_handler, HTTP_BLOCKING | HTTP_OPTIONAL_BODY,
+     API_SIGNED_IN, .body = view_body, .operation_id = "viewPost",
+     .summary = "Record a view with watch time (counted once per viewer per day; marks a story "
+                "seen)",
+     .response = "PostView", .response_about = "Whether it counted, and the count"},
+    {"POST", "/api/v1/comments/:id/like", comments_like_handler,
+     HTTP_BLOCKING | HTTP_OPTIONAL_BODY, API_SIGNED_IN, .body = no_body,
+     .operation_id = "likeComment", .summary = "Like a comment (idempotent)",
+     .response = "CommentLike", .response_about = "Liked"},
+    {"DELETE", "/api/v1/comments/:id/like", comments_unlike_handler, HTTP_BLOCKING,
+     API_SIGNED_IN, .operation_id = "unlikeComment",
+     .summary = "Remove your like of a comment (idempotent)", .status = 204,
+     .response_about = "Removed"},
+};
+
+API_MODULE(posts, "Posts, their comments, reactions, saves, shares and views", routes);

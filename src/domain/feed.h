@@ -44,8 +44,10 @@ typedef struct feed_query {
     int limit;
     const char *type; /* NULL = every type; else one of FEED_TYPES */
 } feed_query;
-/* The post types a feed can be narrowed to (?type=), as one string for messages and docs. */
+/* The post types a feed can be narrowed to (?type=): as one string for messages, and as a
+ * NULL-terminated list the checks and the API's declarations share. */
 #define FEED_TYPES "text, image, video, reel, share"
+extern const char *const feed_types[];
 bool feed_type_valid(const char *type);
 
 /* A page examines at most this many candidates: when that many in a row were hidden from the

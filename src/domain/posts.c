@@ -32,14 +32,22 @@ void posts_set_story_ttl(int64_t ms)
     story_ttl_ms = ms;
 }
 
-static bool visibility_valid(const char *v)
+const char *const posts_types[] = {"text", "story", "image", "video", "reel", NULL};
+const char *const posts_visibilities[] = {"public", "followers", "friends", "circle", "private",
+                                          NULL};
+const char *const posts_reaction_types[] = {"like", "love", "laugh", "wow", "sad", "fire", NULL};
+
+static bool one_of(const char *const *values, const char *v)
 {
-    static const char *const allowed[] = {"public", "followers", "friends",
-                                          "circle", "private",   NULL};
-    for (const char *const *a = allowed; *a; a++)
+    for (const char *const *a = values; *a; a++)
         if (strcmp(*a, v) == 0)
             return true;
     return false;
+}
+
+static bool visibility_valid(const char *v)
+{
+    return one_of(posts_visibilities, v);
 }
 
 /* The post's own rules, without its duet/stitch source. */
@@ -225,7 +233,7 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
     const char *type = in->type ? in->type : "text";
     bool story = !strcmp(type, "story"), share = in->share_of != 0;
     bool media_type = !strcmp(type, "image") || !strcmp(type, "video") || !strcmp(type, "reel");
-    if (!share && strcmp(type, "text") != 0 && !story && !media_type)
+    if (!share && !one_of(posts_types, type))
         return domain_invalid(err, "type", "not_allowed");
     if (media_type && !in->media_id)
         return domain_invalid(err, "media_id", "required");
@@ -441,15 +449,6 @@ int posts_delete(db *d, const store_user *me, int64_t id, domain_error *err)
     return 0;
 }
 
-static bool reaction_valid(const char *t)
-{
-    static const char *const types[] = {"like", "love", "laugh", "wow", "sad", "fire", NULL};
-    for (const char *const *a = types; *a; a++)
-        if (strcmp(*a, t) == 0)
-            return true;
-    return false;
-}
-
 /* Runs a reaction change on a post the viewer may see, in one transaction. */
 static int change_reaction(db *d, const store_user *me, int64_t id, const char *type,
                            domain_error *err)
@@ -475,7 +474,7 @@ static int change_reaction(db *d, const store_user *me, int64_t id, const char *
 
 int posts_react(db *d, const store_user *me, int64_t id, const char *type, domain_error *err)
 {
-    if (!reaction_valid(type))
+    if (!one_of(posts_reaction_types, type))
         return domain_invalid(err, "type", "not_allowed");
     return change_reaction(d, me, id, type, err);
 }
@@ -504,8 +503,8 @@ static int check_body(const char *body, domain_error *err)
 {
     if (!body || !*body)
         return domain_invalid(err, "body", "required");
-    if (utf8_length(body) > POST_CAPTION_MAX_CHARS)
-        return domain_invalid_bounds(err, "body", "too_long", -1, POST_CAPTION_MAX_CHARS);
+    if (utf8_length(body) > COMMENT_BODY_MAX_CHARS)
+        return domain_invalid_bounds(err, "body", "too_long", -1, COMMENT_BODY_MAX_CHARS);
     return 0;
 }
 

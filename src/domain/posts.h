@@ -31,6 +31,12 @@ bool posts_can_view(db *d, int64_t viewer, const store_user *author, const store
 bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const store_post *p,
                           const store_relation *rel);
 
+/* The values clients may send, each list NULL-terminated: the rules below check against them and
+ * the API declares them, so the two cannot differ. */
+extern const char *const posts_types[];          /* text (default), story, image, video, reel */
+extern const char *const posts_visibilities[];   /* public, followers, friends, circle, private */
+extern const char *const posts_reaction_types[]; /* like (default), love, laugh, wow, sad, fire */
+
 typedef struct post_input {
     const char *type;       /* text (default) or story; image/video/reel need media */
     const char *caption;    /* required except for shares */

@@ -14,9 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The longest caption, comment or share comment, in characters (Unicode code points); the
- * buffers hold that many characters of up to 4 UTF-8 bytes. The one place the limit is written. */
+/* The longest caption (a share's comment is its caption), in characters (Unicode code points);
+ * the buffers hold that many characters of up to 4 UTF-8 bytes. The one place the limit is
+ * written: a comment's body has the same bound, under its own name. */
 #define POST_CAPTION_MAX_CHARS 2200
+#define COMMENT_BODY_MAX_CHARS POST_CAPTION_MAX_CHARS
 #define POST_CAPTION_BYTES (POST_CAPTION_MAX_CHARS * 4 + 1)
 
 typedef struct store_post {
@@ -158,7 +160,7 @@ typedef struct store_viewer_state {
  * once (two range scans of the viewer's own rows, never a statement per post). */
 int store_viewer_states(db *d, int64_t viewer, const int64_t *ids, int n, store_viewer_state *out);
 
-#define COMMENT_BODY_BYTES (POST_CAPTION_MAX_CHARS * 4 + 1)
+#define COMMENT_BODY_BYTES (COMMENT_BODY_MAX_CHARS * 4 + 1)
 typedef struct store_comment {
     int64_t id;
     int64_t post_id;
