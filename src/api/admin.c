@@ -156,7 +156,7 @@ static const api_route routes[] = {
                     "404 `user_not_found`.",
      .response = "UserBadges", .response_about = "The user's badges"},
     {"GET", "/api/v1/admin/events", events_handler, HTTP_BLOCKING, API_SIGNED_IN,
-     .role = "admin", .query = events_query, .operation_id = "events",
+     .role = "admin", .query = events_query, .operation_id = "adminEvents",
      .summary = "The event log, newest first (admins)", .response = "page:ActivityEvent",
      .response_about = "A page of events"},
 };

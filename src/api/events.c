@@ -104,7 +104,7 @@ static void events_handler(api_ctx *c)
 static const api_route routes[] = {
     {"GET", "/api/v1/events", events_handler, HTTP_BLOCKING, API_SIGNED_IN,
      .token_query = "access_token",
-     .operation_id = "events",
+     .operation_id = "eventStream",
      .summary = "Server-Sent Events: the live events of the signed-in user",
      .description =
          "Needs an access token: the `Authorization` header or, for EventSource, `access_token` "

@@ -137,6 +137,30 @@ static void test_declarations_are_complete_and_documented(void **state)
     json_decref(doc);
 }
 
+/* Response schemas share one namespace: a name given twice would silently replace the other. */
+static void test_schema_names_are_unique(void **state)
+{
+    json_t *seen = json_object();
+    for (const api_openapi_fragment *f = api_openapi_fragments; f->name; f++) {
+        json_t *part = json_loads(f->text, 0, NULL);
+        assert_non_null(part);
+        json_t *schemas = json_object_get(part, "schemas");
+        if (!strcmp(f->name, "base"))
+            schemas = json_object_get(json_object_get(part, "components"), "schemas");
+        const char *name;
+        json_t *v;
+        json_object_foreach(schemas, name, v) {
+            json_t *other = json_object_get(seen, name);
+            if (other)
+                fail_msg("schema %s is in openapi/%s.json and openapi/%s.json", name,
+                         json_string_value(other), f->name);
+            json_object_set_new(seen, name, json_string(f->name));
+        }
+        json_decref(part);
+    }
+    json_decref(seen);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -144,6 +168,7 @@ int main(void)
         cmocka_unit_test(test_each_bound),
         cmocka_unit_test(test_order_names_the_field_sent),
         cmocka_unit_test(test_declarations_are_complete_and_documented),
+        cmocka_unit_test(test_schema_names_are_unique),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
