@@ -289,8 +289,7 @@ static void conversations_send_handler(api_ctx *c)
         api_fail(c->res, rc, &err);
         return;
     }
-    if (!conversation_id(c, &dr.conversation_id) ||
-        !api_message_budget_allows(c->res, c->viewer))
+    if (!conversation_id(c, &dr.conversation_id) || !api_message_budget_allows(c->res, c->viewer))
         return;
     store_message m;
     bool existing;
@@ -364,8 +363,8 @@ static void answer_request(api_ctx *c, bool accept)
     if (!path_id(c, "id", "request_not_found", "not found", &id))
         return;
     domain_error err = {0};
-    int rc = accept ? chat_accept(c->db, c->viewer, id, &err)
-                    : chat_decline(c->db, c->viewer, id, &err);
+    int rc =
+        accept ? chat_accept(c->db, c->viewer, id, &err) : chat_decline(c->db, c->viewer, id, &err);
     if (rc < 0)
         api_fail(c->res, rc, &err);
     else if (accept)
@@ -425,7 +424,7 @@ static const api_field title_body[] = {
 };
 static const api_field members_body[] = {
     {.name = "member_ids", .type = API_ARRAY, .required = true, .items = API_ID, .min_len = 1,
-     .max_len = CHAT_GROUP_MAX - 1, .about = "the users to add (up to 256 members in all)"},
+     .max_len = CHAT_GROUP_MAX - 1, .about = "the users to add"},
     {0},
 };
 static const api_field role_body[] = {
@@ -479,15 +478,16 @@ static const api_route routes[] = {
      .operation_id = "getConversation",
      .summary = "One of your conversations with its members and receipts",
      .response = "Conversation", .response_about = "The conversation"},
-    {"PATCH", "/api/v1/conversations/:id", conversations_update_handler, HTTP_BLOCKING, API_SIGNED_IN,
-     .body = title_body, .operation_id = "updateConversation", .summary = "Rename a group (admins)",
+    {"PATCH", "/api/v1/conversations/:id", conversations_update_handler, HTTP_BLOCKING,
+     API_SIGNED_IN, .body = title_body, .operation_id = "updateConversation",
+     .summary = "Rename a group (admins)",
      .response = "Conversation", .response_about = "The conversation", .errors = "403 409"},
     {"POST", "/api/v1/conversations/:id/members", conversations_add_members_handler, HTTP_BLOCKING,
      API_SIGNED_IN, .body = members_body, .operation_id = "addConversationMembers",
      .summary = "Add members to a group (admins; up to 256 members in all; idempotent)",
      .response = "Conversation", .response_about = "The conversation", .errors = "403 409"},
-    {"PATCH", "/api/v1/conversations/:id/members/:user_id", conversations_set_member_handler, HTTP_BLOCKING,
-     API_SIGNED_IN, .body = role_body, .operation_id = "setConversationMemberRole",
+    {"PATCH", "/api/v1/conversations/:id/members/:user_id", conversations_set_member_handler,
+     HTTP_BLOCKING, API_SIGNED_IN, .body = role_body, .operation_id = "setConversationMemberRole",
      .summary = "Promote or demote a group member (admins; a group keeps at least one admin)",
      .response = "Conversation", .response_about = "The conversation", .errors = "403 409"},
     {"DELETE", "/api/v1/conversations/:id/members/:user_id", conversations_remove_member_handler,
@@ -495,7 +495,8 @@ static const api_route routes[] = {
      .summary = "Remove a member (admins), or leave when user_id is yours", .status = 204,
      .response_about = "Removed", .errors = "403 409"},
     {"POST", "/api/v1/conversations/:id/leave", conversations_leave_handler,
-     HTTP_BLOCKING | HTTP_OPTIONAL_BODY, API_SIGNED_IN, .body = no_body, .operation_id = "leaveConversation",
+     HTTP_BLOCKING | HTTP_OPTIONAL_BODY, API_SIGNED_IN, .body = no_body,
+     .operation_id = "leaveConversation",
      .summary = "Leave a group; if no admin is left, the oldest member becomes admin",
      .status = 204, .response_about = "Left", .errors = "403 409"},
     {"GET", "/api/v1/conversations/:id/messages", conversations_messages_handler, HTTP_BLOCKING,
@@ -503,8 +504,8 @@ static const api_route routes[] = {
      .summary = "History: newest first with ?cursor=, or oldest first above ?after=<message id> "
                 "for catch-up",
      .response = "page:ChatMessage", .response_about = "A page of messages"},
-    {"POST", "/api/v1/conversations/:id/messages", conversations_send_handler, HTTP_BLOCKING, API_SIGNED_IN,
-     .body = send_body, .operation_id = "sendConversationMessage",
+    {"POST", "/api/v1/conversations/:id/messages", conversations_send_handler, HTTP_BLOCKING,
+     API_SIGNED_IN, .body = send_body, .operation_id = "sendConversationMessage",
      .summary = "Send a message (persisted, then delivered to every member's sockets as "
                 "`message.new`)",
      .description = "403 `cannot_message` between users who block each other (1:1). Text or at "
@@ -526,8 +527,8 @@ static const api_route routes[] = {
      .summary = "Delete a message for everyone (its sender, or a group admin); pushed as "
                 "`message.deleted`",
      .status = 204, .response_about = "Deleted (or already deleted)", .errors = "403"},
-    {"POST", "/api/v1/conversations/:id/read", conversations_read_handler, HTTP_BLOCKING, API_SIGNED_IN,
-     .body = receipt_body, .operation_id = "markConversationRead",
+    {"POST", "/api/v1/conversations/:id/read", conversations_read_handler, HTTP_BLOCKING,
+     API_SIGNED_IN, .body = receipt_body, .operation_id = "markConversationRead",
      .summary = "Read receipt: your last read message (only moves forward); pushed to the "
                 "members as `conversation.read`",
      .status = 204, .response_about = "Recorded", .errors = "403"},

@@ -120,8 +120,7 @@ static json_t *notice_data(db *d, const chat_notice *n)
                          "user_id", json_id(n->user_id), "message_id", json_id(n->message_id));
     case CHAT_NOTICE_TYPING:
         return json_pack("{s:o, s:o, s:i}", "conversation_id", json_id(n->conversation_id),
-                         "user_id", json_id(n->user_id), "expires_in_ms",
-                         CHAT_TYPING_EXPIRES_MS);
+                         "user_id", json_id(n->user_id), "expires_in_ms", CHAT_TYPING_EXPIRES_MS);
     }
     return NULL;
 }
@@ -131,8 +130,8 @@ static json_t *notice_data(db *d, const chat_notice *n)
 void api_chat_notify(db *d, const chat_notice *n)
 {
     json_t *data = notice_data(d, n);
-    json_t *env = data ? json_pack("{s:s, s:o}", "type", notice_types[n->type], "data", data)
-                       : NULL;
+    json_t *env =
+        data ? json_pack("{s:s, s:o}", "type", notice_types[n->type], "data", data) : NULL;
     char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
     json_decref(env);
     if (!text)
@@ -170,8 +169,7 @@ json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, domain_error *err, 
             bytes += SYNC_COST(&ms[shown]);
             json_array_append_new(items, api_chat_message_json(d, &ms[shown++]));
         }
-        while (shown_changed < n_changed &&
-               bytes + SYNC_COST(&ch[shown_changed]) <= SYNC_BYTES) {
+        while (shown_changed < n_changed && bytes + SYNC_COST(&ch[shown_changed]) <= SYNC_BYTES) {
             bytes += SYNC_COST(&ch[shown_changed]);
             json_array_append_new(changes, api_chat_message_json(d, &ch[shown_changed++]));
         }
