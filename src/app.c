@@ -128,6 +128,8 @@ static void wire_events(void)
     for (size_t i = 0; i < sizeof wiring / sizeof wiring[0]; i++)
         if (events_on(wiring[i].type, wiring[i].phase, wiring[i].fn, NULL) < 0)
             abort(); /* the table above outgrew EVENTS_MAX_CONSUMERS */
+    /* chat's members hear of committed changes as envelopes api/ shapes and publishes */
+    chat_set_notifier(api_chat_notify);
 }
 
 int app_open(app *a, bool start_outbox, char *err, size_t err_size)

@@ -60,31 +60,6 @@ static const http_route routes[] = {
 
     {"GET", "/api/v1/search", api_search, DB, NULL, NULL},
 
-    {"POST", "/api/v1/conversations", api_conversations_create, DB | JSON, NULL, NULL},
-    {"GET", "/api/v1/conversations", api_conversations_list, DB, NULL, NULL},
-    {"GET", "/api/v1/conversations/:id", api_conversations_get, DB, NULL, NULL},
-    {"PATCH", "/api/v1/conversations/:id", api_conversations_update, DB | JSON, NULL, NULL},
-    {"POST", "/api/v1/conversations/:id/members", api_conversations_add_members, DB | JSON, NULL, NULL},
-    {"PATCH", "/api/v1/conversations/:id/members/:user_id", api_conversations_set_member,
-     DB | JSON, NULL, NULL},
-    {"DELETE", "/api/v1/conversations/:id/members/:user_id", api_conversations_remove_member, DB,
-     NULL, NULL},
-    {"POST", "/api/v1/conversations/:id/leave", api_conversations_leave,
-     DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"GET", "/api/v1/conversations/:id/messages", api_conversations_messages, DB, NULL, NULL},
-    {"POST", "/api/v1/conversations/:id/messages", api_conversations_send, DB | JSON, NULL, NULL},
-    {"PATCH", "/api/v1/conversations/:id/messages/:message_id", api_conversations_edit_message,
-     DB | JSON, NULL, NULL},
-    {"DELETE", "/api/v1/conversations/:id/messages/:message_id",
-     api_conversations_delete_message, DB, NULL, NULL},
-    {"POST", "/api/v1/conversations/:id/read", api_conversations_read, DB | JSON, NULL, NULL},
-    {"POST", "/api/v1/conversations/:id/delivered", api_conversations_delivered, DB | JSON, NULL, NULL},
-    {"GET", "/api/v1/message-requests", api_message_requests, DB, NULL, NULL},
-    {"POST", "/api/v1/message-requests/:id/accept", api_message_request_accept,
-     DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"POST", "/api/v1/message-requests/:id/decline", api_message_request_decline,
-     DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"GET", "/api/v1/messages/sync", api_messages_sync, DB, NULL, NULL},
 };
 
 const http_route *api_legacy_routes(size_t *n)

@@ -11,6 +11,7 @@
 #include "core/json.h"
 #include "core/jsonw.h"
 #include "domain/auth.h"
+#include "domain/chat.h"
 #include "domain/feed.h"
 #include "domain/media.h"
 #include "http/http.h"
@@ -157,25 +158,28 @@ void api_media_set_post_max(int64_t bytes);
  * "media.progress" {media_id, state, progress} to the owner. */
 void api_media_progress(const media_progress *p);
 
-/* Conversations (DMs and groups): conversations.c over REST, conversations_ws.c on sockets. */
-void api_conversations_create(http_req *req, http_res *res);
-void api_conversations_list(http_req *req, http_res *res);
-void api_conversations_get(http_req *req, http_res *res);
-void api_conversations_update(http_req *req, http_res *res);
-void api_conversations_add_members(http_req *req, http_res *res);
-void api_conversations_set_member(http_req *req, http_res *res);
-void api_conversations_remove_member(http_req *req, http_res *res);
-void api_conversations_leave(http_req *req, http_res *res);
-void api_conversations_messages(http_req *req, http_res *res);
-void api_conversations_send(http_req *req, http_res *res);
-void api_conversations_edit_message(http_req *req, http_res *res);
-void api_conversations_delete_message(http_req *req, http_res *res);
-void api_conversations_read(http_req *req, http_res *res);
-void api_conversations_delivered(http_req *req, http_res *res);
-void api_message_requests(http_req *req, http_res *res);
-void api_message_request_accept(http_req *req, http_res *res);
-void api_message_request_decline(http_req *req, http_res *res);
-void api_messages_sync(http_req *req, http_res *res);
+/* Conversations (DMs and groups): conversations.c over REST, conversations_ws.c on sockets, and
+ * the JSON both send (conversations_json.c). */
+/* The members of a message to send, the same in POST /conversations/:id/messages and in the
+ * socket's message.send (whose data adds conversation_id). api_chat_draft reads a body they
+ * checked. */
+#define API_CHAT_SEND_FIELDS                                                                   \
+    {.name = "text", .type = API_STRING, .max_len = CHAT_TEXT_MAX,                             \
+     .about = "the message; may be empty or absent when attachments are sent"},               \
+    {.name = "attachments", .type = API_ARRAY, .items = API_ID, .max_len = CHAT_ATTACH_MAX,    \
+     .about = "ids of your own media, each once"},                                            \
+    {.name = "reply_to", .type = API_ID, .about = "a message of the same conversation"},        \
+    {.name = "client_id", .type = API_STRING, .min_len = 1, .max_len = CHAT_CLIENT_ID_MAX,     \
+     .about = "makes the send idempotent: the same id again returns the first message with 200"}
+/* Fills a draft from a body checked against API_CHAT_SEND_FIELDS; it borrows the strings. */
+void api_chat_draft(json_t *body, chat_draft *out);
+/* A message as clients see it (REST, socket and pushed events alike). With a database, "media"
+ * describes the attachments for recipients (kind, state, signed URLs once ready); d NULL leaves
+ * it []. */
+json_t *api_chat_message_json(db *d, const store_message *m);
+/* The notifier of domain/chat.c (chat_set_notifier, app.c): publishes the notice's envelope
+ * {"type","data"} to each recipient's user topic. */
+void api_chat_notify(db *d, const chat_notice *notice);
 /* The catch-up answer {"messages","changed","has_more","last_id"} shared by GET
  * /api/v1/messages/sync and the socket's "sync"; NULL with *rc < 0 on failure. */
 json_t *api_chat_sync_json(db *d, int64_t me, int64_t after, domain_error *err, int *rc);

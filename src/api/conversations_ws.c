@@ -4,8 +4,10 @@
  * message.edit, message.delete, typing, read, delivered and sync. Each one calls the same
  * domain/chat.c function as its REST route, so a message sent on a socket is persisted and
  * fanned out exactly like one sent over HTTP; the reply is an ack carrying the result or an
- * error carrying the same code the REST route would put in its error body. All of them touch
- * the database, so they run on the hub's worker pool (WS_CMD_BLOCKING).
+ * error carrying the same code the REST route would put in its error body. A command's data is
+ * checked against declared fields (api_fields_check, as the REST bodies are), and messages are
+ * shaped by conversations_json.c. All of them touch the database, so they run on the hub's
+ * worker pool (WS_CMD_BLOCKING).
  *
  * "sync" is shared with the hub: with data.after it is the chat catch-up (every message after
  * that id across the user's conversations, oldest first); without it, it keeps the hub's meaning
@@ -57,14 +59,37 @@ static bool data_id(ws_call *c, const char *field, int64_t *out)
     return false;
 }
 
+/* data against fields; a validation error reply and false otherwise. */
+static bool data_check(ws_call *c, const api_field *fields)
+{
+    jv_error v;
+    if (api_fields_check(ws_call_data(c), fields, &v))
+        return true;
+    domain_error err = {0};
+    domain_invalid_jv(&err, &v);
+    fail(c, &err);
+    return false;
+}
+
+static const api_field send_data[] = {
+    {.name = "conversation_id", .type = API_ID, .required = true},
+    API_CHAT_SEND_FIELDS,
+    {0},
+};
+static const api_field edit_data[] = {
+    {.name = "conversation_id", .type = API_ID, .required = true},
+    {.name = "message_id", .type = API_ID, .required = true},
+    {.name = "text", .type = API_STRING, .max_len = CHAT_TEXT_MAX},
+    {0},
+};
+
 static void cmd_send(ws_call *c)
 {
-    chat_draft dr;
-    domain_error err = {0};
-    if (chat_draft_parse(ws_call_data(c), true, &dr, &err) < 0) {
-        fail(c, &err);
+    if (!data_check(c, send_data))
         return;
-    }
+    chat_draft dr;
+    api_chat_draft(ws_call_data(c), &dr);
+    domain_error err = {0};
     db *d = call_db(c);
     if (!d)
         return;
@@ -74,8 +99,8 @@ static void cmd_send(ws_call *c)
         fail(c, &err);
         return;
     }
-    ws_call_ack(c,
-                json_pack("{s:o, s:b}", "message", chat_message_json(d, &m), "existing", existing));
+    ws_call_ack(c, json_pack("{s:o, s:b}", "message", api_chat_message_json(d, &m), "existing",
+                             existing));
     chat_message_free(&m);
 }
 
@@ -85,21 +110,16 @@ static void cmd_edit(ws_call *c)
     if (!data_id(c, "conversation_id", &conv) || !data_id(c, "message_id", &mid))
         return;
     db *d = call_db(c);
-    if (!d)
+    if (!d || !data_check(c, edit_data))
         return;
-    /* chat_edit validates the body: hand it only the editable part. */
-    json_t *body = json_deep_copy(ws_call_data(c));
-    json_object_del(body, "conversation_id");
-    json_object_del(body, "message_id");
     store_message m;
     domain_error err = {0};
-    int rc = chat_edit(d, ws_call_user(c), conv, mid, body, &m, &err);
-    json_decref(body);
-    if (rc < 0) {
+    const char *text = json_string_value(json_object_get(ws_call_data(c), "text"));
+    if (chat_edit(d, ws_call_user(c), conv, mid, text, &m, &err) < 0) {
         fail(c, &err);
         return;
     }
-    ws_call_ack(c, json_pack("{s:o}", "message", chat_message_json(d, &m)));
+    ws_call_ack(c, json_pack("{s:o}", "message", api_chat_message_json(d, &m)));
     chat_message_free(&m);
 }
 

@@ -2,17 +2,19 @@
  *
  * Chat rules (see chat.h). Every write follows one shape: BEGIN, take the chat writer lock
  * (store_chat_lock, so message ids are handed out in commit order), check membership and rights
- * under it, write, collect the recipients, COMMIT, and only then publish to each recipient's
- * "user:<id>" topic. Recipients are the active members: a member whose 1:1 is still a message
- * request (or was declined) is sent nothing.
+ * under it, write, collect the recipients, COMMIT, and only then hand the notifier (chat.h,
+ * installed by api/) a chat_notice naming them; it publishes to each recipient's "user:<id>"
+ * topic. Recipients are the active members: a member whose 1:1 is still a message request (or
+ * was declined) is sent nothing.
+ *
+ * The JSON left here is storage, never what clients are sent: a system message's event and a
+ * message's attachment ids are kept as JSON text in their rows (store/conversations.h).
  *
  * Typing indicators touch no table: a small fixed table of (user, conversation) -> last sent
  * time throttles them per node; a collision merely lets one extra indicator through.
  */
 #include "domain/chat.h"
 
-#include "core/bus.h"
-#include "core/topics.h"
 #include "core/id.h"
 #include "core/json.h"
 #include "core/util.h"
@@ -96,119 +98,70 @@ static int64_t next_message_id(db *d)
     return max >= id ? max + 1 : id;
 }
 
-/* Publishes one envelope to every recipient except skip (0 = nobody); steals data. The
- * envelope is what bus_publish_user would send, serialized once rather than once per member
- * (a 256-member group would otherwise dump the same JSON 256 times). */
-static void fan_out(const recipients *r, int64_t skip, const char *type, json_t *data)
+/* Written at start-up only (chat_set_notifier), read-only once threads run. */
+static chat_notify_fn notifier;
+
+void chat_set_notifier(chat_notify_fn fn)
 {
-    json_t *env = json_pack("{s:s, s:o}", "type", type, "data", data);
-    char *text = env ? json_dumps(env, JSON_COMPACT) : NULL;
-    json_decref(env);
-    if (!text)
+    notifier = fn;
+}
+
+/* Tells every recipient except skip (0 = nobody) what n says, after the commit. */
+static void notify(db *d, const recipients *r, int64_t skip, chat_notice n)
+{
+    if (!notifier)
         return;
-    size_t len = strlen(text);
+    int64_t ids[sizeof r->ids / sizeof r->ids[0]];
+    int k = 0;
     for (int i = 0; i < r->n; i++)
-        if (r->ids[i] != skip) {
-            char topic[TOPIC_MAX];
-            topic_user(topic, r->ids[i]);
-            bus_publish(topic, text, len);
-        }
-    free(text);
+        if (r->ids[i] != skip)
+            ids[k++] = r->ids[i];
+    n.recipients = ids;
+    n.n_recipients = k;
+    notifier(d, &n);
 }
 
-/* The attachments as a recipient needs them: kind, state and, once ready, signed URLs (media
- * records are their owner's only; a signed URL carries its own permission, see media.h). A
- * chat bubble needs the picture (or the HLS master) and one thumbnail or poster. */
-static json_t *media_json(db *d, json_t *ids)
+/* The notice of a message (new, edited, deleted, updated) to every recipient. */
+static void notify_message(db *d, const recipients *r, chat_notice_type type,
+                           const store_message *m)
 {
-    json_t *out = json_array();
-    size_t i;
-    json_t *v;
-    int64_t exp = now_ms() / 1000 + MEDIA_URL_TTL_S;
-    json_array_foreach(ids, i, v)
-    {
-        int64_t id;
-        store_media m;
-        /* media that became a duet's rendering after it was sent is no longer handed out */
-        if (!json_is_string(v) || !id_parse(json_string_value(v), &id) ||
-            store_media_composed(d, id) || store_media_get(d, id, &m) < 0) {
-            json_array_append_new(out, json_pack("{s:O, s:s}", "id", v, "state", "deleted"));
-            continue;
-        }
-        json_t *urls = json_null();
-        if (!strcmp(m.state, "ready")) {
-            bool image = !strcmp(m.kind, "image");
-            char main_url[700], thumb_url[700];
-            media_signed_url(id, image ? "image.jpg" : "hls/master.m3u8", exp, main_url,
-                             sizeof main_url);
-            media_signed_url(id, image ? "thumb_480.jpg" : "poster.jpg", exp, thumb_url,
-                             sizeof thumb_url);
-            urls = json_pack("{s:s, s:s}", image ? "image" : "master", main_url,
-                             image ? "thumbnail_480" : "poster", thumb_url);
-        }
-        json_array_append_new(out, json_pack("{s:O, s:s, s:s, s:o}", "id", v, "kind", m.kind,
-                                             "state", m.state, "urls", urls));
-        store_media_free(&m);
-    }
-    return out;
+    notify(d, r, 0, (chat_notice){.type = type, .conversation_id = m->conversation_id,
+                                  .message_id = m->id, .message = m});
 }
 
-json_t *chat_message_json(db *d, const store_message *m)
+/* The notice that user accepted the message request of conversation_id. */
+static void notify_accepted(db *d, const recipients *r, int64_t skip, int64_t conversation_id,
+                            int64_t user)
 {
-    json_t *o = json_pack(
-        "{s:o, s:o, s:o, s:s, s:o, s:o, s:b}", "id", json_id(m->id), "conversation_id",
-        json_id(m->conversation_id), "sender_id", json_id(m->sender_id), "kind", m->kind,
-        "created_at", json_time(m->created_at), "edited_at",
-        m->edited_at ? json_time(m->edited_at) : json_null(), "deleted", m->deleted_at != 0);
-    bool system = !strcmp(m->kind, "system");
-    json_t *event = system ? json_loads(m->body ? m->body : "{}", 0, NULL) : NULL;
-    json_object_set_new(o, "text", system || m->deleted_at ? json_null() : json_string(m->body));
-    json_object_set_new(o, "event", event ? event : json_null());
-    json_t *att = json_loads(m->attachments[0] ? m->attachments : "[]", 0, NULL);
-    if (!att)
-        att = json_array();
-    json_object_set_new(o, "media", d && json_array_size(att) ? media_json(d, att) : json_array());
-    json_object_set_new(o, "attachments", att);
-    json_object_set_new(o, "reply_to", m->reply_to ? json_id(m->reply_to) : json_null());
-    json_object_set_new(o, "client_id", m->client_id[0] ? json_string(m->client_id) : json_null());
-    return o;
+    notify(d, r, skip,
+           (chat_notice){.type = CHAT_NOTICE_ACCEPTED, .conversation_id = conversation_id,
+                         .user_id = user});
 }
 
-/* Parsing ---------------------------------------------------------------------------------- */
-
-int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, domain_error *err)
+int chat_attachment_get(db *d, int64_t media_id, chat_attachment *out)
 {
-    static const char *const allowed[] = {"text", "attachments", "reply_to", "client_id", NULL};
-    static const char *const allowed_ws[] = {"conversation_id", "text",      "attachments",
-                                             "reply_to",        "client_id", NULL};
-    jv_error v;
-    memset(out, 0, sizeof *out);
-    if (!jv_only(body, with_conversation ? allowed_ws : allowed, &v) ||
-        (with_conversation && !jv_id(body, "conversation_id", true, &out->conversation_id, &v)) ||
-        !jv_string(body, "text", false, 0, CHAT_TEXT_MAX, &out->text, &v) ||
-        !jv_id(body, "reply_to", false, &out->reply_to, &v) ||
-        !jv_string(body, "client_id", false, 1, CHAT_CLIENT_ID_MAX, &out->client_id, &v))
-        return domain_invalid_jv(err, &v);
-    json_t *att = json_object_get(body, "attachments");
-    if (att && !json_is_null(att)) {
-        if (!json_is_array(att))
-            return domain_invalid(err, "attachments", "must_be_array");
-        if (json_array_size(att) > CHAT_ATTACH_MAX)
-            return domain_invalid(err, "attachments", "too_many");
-        size_t i;
-        json_t *x;
-        json_array_foreach(att, i, x)
-        {
-            int64_t id;
-            if (!json_is_string(x) || !id_parse(json_string_value(x), &id))
-                return domain_invalid(err, "attachments", "invalid_format");
-            for (int k = 0; k < out->n_attachments; k++)
-                if (out->attachments[k] == id)
-                    return domain_invalid(err, "attachments", "duplicate");
-            out->attachments[out->n_attachments++] = id;
-        }
-    }
-    if ((!out->text || !*out->text) && out->n_attachments == 0)
+    /* media that became a duet's rendering after it was sent is no longer handed out */
+    if (store_media_composed(d, media_id))
+        return ERR_NOT_FOUND;
+    store_media m;
+    int rc = store_media_get(d, media_id, &m);
+    if (rc < 0)
+        return rc;
+    snprintf(out->kind, sizeof out->kind, "%s", m.kind);
+    snprintf(out->state, sizeof out->state, "%s", m.state);
+    store_media_free(&m);
+    return 0;
+}
+
+/* Drafts ------------------------------------------------------------------------------------ */
+
+int chat_draft_check(const chat_draft *dr, domain_error *err)
+{
+    for (int i = 0; i < dr->n_attachments; i++)
+        for (int k = 0; k < i; k++)
+            if (dr->attachments[k] == dr->attachments[i])
+                return domain_invalid(err, "attachments", "duplicate");
+    if ((!dr->text || !*dr->text) && dr->n_attachments == 0)
         return domain_invalid(err, "text", "required");
     return 0;
 }
@@ -332,9 +285,7 @@ int chat_open_direct(db *d, int64_t me, int64_t other, store_conversation *out, 
         if ((rc = commit(d, err)) < 0)
             return rc;
         if (accepted)
-            fan_out(&r, 0, "conversation.accepted",
-                    json_pack("{s:o, s:o}", "conversation_id", json_id(out->id), "user_id",
-                              json_id(me)));
+            notify_accepted(d, &r, 0, out->id, me);
         return 0;
     }
     if (rc != ERR_NOT_FOUND)
@@ -435,7 +386,7 @@ int chat_create_group(db *d, int64_t me, const char *title, const int64_t *membe
     }
     out->member_count = n + 1;
     out->last_message_id = out->activity_id = sys.id;
-    fan_out(&r, 0, "message.new", chat_message_json(d, &sys));
+    notify_message(d, &r, CHAT_NOTICE_MESSAGE_NEW, &sys);
     store_message_free(&sys);
     return 0;
 }
@@ -457,7 +408,7 @@ static int finish_change(db *d, int64_t conversation_id, store_message *sys, int
         store_message_free(sys);
         return rc;
     }
-    fan_out(&r, 0, "message.new", chat_message_json(d, sys));
+    notify_message(d, &r, CHAT_NOTICE_MESSAGE_NEW, sys);
     store_message_free(sys);
     return 0;
 }
@@ -621,8 +572,7 @@ static int answer_request(db *d, int64_t me, int64_t id, bool accept, domain_err
         return rc;
     /* The requester learns of an accept (their messages are now delivered), never of a decline. */
     if (accept)
-        fan_out(&r, 0, "conversation.accepted",
-                json_pack("{s:o, s:o}", "conversation_id", json_id(id), "user_id", json_id(me)));
+        notify_accepted(d, &r, 0, id, me);
     return 0;
 }
 
@@ -684,8 +634,8 @@ int chat_send(db *d, int64_t me, const chat_draft *dr, store_message *out, bool 
     store_member mine;
     *existing = false;
     memset(out, 0, sizeof *out);
-    int rc = load(d, me, dr->conversation_id, &c, &mine, err);
-    if (rc < 0)
+    int rc = chat_draft_check(dr, err);
+    if (rc < 0 || (rc = load(d, me, dr->conversation_id, &c, &mine, err)) < 0)
         return rc;
     if (!strcmp(c.kind, "direct")) {
         int64_t peer = peer_of(d, c.id, me);
@@ -754,9 +704,8 @@ int chat_send(db *d, int64_t me, const chat_draft *dr, store_message *out, bool 
         return rc;
     }
     if (accepted)
-        fan_out(&r, me, "conversation.accepted",
-                json_pack("{s:o, s:o}", "conversation_id", json_id(c.id), "user_id", json_id(me)));
-    fan_out(&r, 0, "message.new", chat_message_json(d, out));
+        notify_accepted(d, &r, me, c.id, me);
+    notify_message(d, &r, CHAT_NOTICE_MESSAGE_NEW, out);
     return 0;
 }
 
@@ -772,7 +721,7 @@ void chat_media_settled(db *d, int64_t media_id)
             continue;
         recipients r = {.n = 0};
         if (!m.deleted_at && collect_active(d, m.conversation_id, &r) == 0)
-            fan_out(&r, 0, "message.updated", chat_message_json(d, &m));
+            notify_message(d, &r, CHAT_NOTICE_MESSAGE_UPDATED, &m);
         store_message_free(&m);
     }
 }
@@ -803,15 +752,10 @@ static int load_message(db *d, int64_t me, int64_t conversation_id, int64_t mess
     return rc < 0 ? domain_db_failed(err, d, "message") : 0;
 }
 
-int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, json_t *body,
+int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, const char *text,
               store_message *out, domain_error *err)
 {
-    static const char *const allowed[] = {"text", NULL};
-    const char *text;
-    jv_error v;
     memset(out, 0, sizeof *out);
-    if (!jv_only(body, allowed, &v) || !jv_string(body, "text", false, 0, CHAT_TEXT_MAX, &text, &v))
-        return domain_invalid_jv(err, &v);
     store_conversation c;
     store_member mine;
     int rc = begin(d, err);
@@ -843,7 +787,7 @@ int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, js
     free(out->body);
     out->body = xstrdup(text ? text : "");
     out->edited_at = out->updated_at = now;
-    fan_out(&r, 0, "message.edited", chat_message_json(d, out));
+    notify_message(d, &r, CHAT_NOTICE_MESSAGE_EDITED, out);
     return 0;
 }
 
@@ -882,7 +826,7 @@ int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, 
     m.body[0] = '\0';
     snprintf(m.attachments, sizeof m.attachments, "[]");
     m.deleted_at = m.updated_at = now;
-    fan_out(&r, 0, "message.deleted", chat_message_json(d, &m));
+    notify_message(d, &r, CHAT_NOTICE_MESSAGE_DELETED, &m);
     store_message_free(&m);
     return 0;
 }
@@ -942,9 +886,11 @@ static int receipt(db *d, int64_t me, int64_t conversation_id, int64_t message_i
     if ((rc = commit(d, err)) < 0)
         return rc;
     if (moved)
-        fan_out(&r, 0, read ? "conversation.read" : "message.delivered",
-                json_pack("{s:o, s:o, s:o}", "conversation_id", json_id(conversation_id), "user_id",
-                          json_id(me), "message_id", json_id(message_id)));
+        notify(d, &r, 0,
+               (chat_notice){.type = read ? CHAT_NOTICE_READ : CHAT_NOTICE_DELIVERED,
+                             .conversation_id = conversation_id,
+                             .user_id = me,
+                             .message_id = message_id});
     return 0;
 }
 
@@ -1003,9 +949,9 @@ int chat_typing(db *d, int64_t me, int64_t conversation_id, bool *throttled, dom
     recipients r = {.n = 0};
     if (collect_active(d, conversation_id, &r) < 0)
         return domain_db_failed(err, d, "typing");
-    fan_out(&r, me, "typing",
-            json_pack("{s:o, s:o, s:i}", "conversation_id", json_id(conversation_id), "user_id",
-                      json_id(me), "expires_in_ms", CHAT_TYPING_EXPIRES_MS));
+    notify(d, &r, me,
+           (chat_notice){.type = CHAT_NOTICE_TYPING, .conversation_id = conversation_id,
+                         .user_id = me});
     return 0;
 }
 

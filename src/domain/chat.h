@@ -13,6 +13,11 @@
  * members; the creator is admin; admins add, remove and promote; anyone may leave, and when the
  * last admin leaves the oldest member becomes admin. Members see the history from the moment
  * they joined. Membership changes are system messages, delivered and replayed like any other.
+ *
+ * Nothing here speaks the clients' JSON: requests arrive as plain values (a chat_draft, a text)
+ * parsed by api/, results leave as store rows, and what the members are told after a commit is
+ * a chat_notice handed to the notifier api/ installs at start-up (chat_set_notifier), which
+ * shapes the envelope and publishes it.
  */
 #ifndef STREAMHUB_DOMAIN_CHAT_H
 #define STREAMHUB_DOMAIN_CHAT_H
@@ -21,7 +26,6 @@
 #include "domain/events.h"
 #include "store/conversations.h"
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,19 +40,21 @@
 #define CHAT_TYPING_THROTTLE_MS 3000
 #define CHAT_TYPING_EXPIRES_MS 6000
 
-/* A message to send, as parsed from a JSON body or socket message. */
+/* A message to send, its fields already within their bounds (api/ checks each one); the
+ * strings are borrowed from the caller. */
 typedef struct chat_draft {
     int64_t conversation_id;
-    const char *text; /* borrowed from the JSON */
+    const char *text; /* NULL or "" when the message is attachments only */
     int64_t attachments[CHAT_ATTACH_MAX];
     int n_attachments;
     int64_t reply_to;
     const char *client_id;
 } chat_draft;
 
-/* Parses {"text","attachments","reply_to","client_id"} (and "conversation_id" when
- * with_conversation, for the socket); 422 on a bad field. */
-int chat_draft_parse(json_t *body, bool with_conversation, chat_draft *out, domain_error *err);
+/* The rules across a draft's fields: text or at least one attachment, no attachment twice;
+ * 422 otherwise. chat_send applies them first; exported for callers that check before
+ * spending anything on the send. */
+int chat_draft_check(const chat_draft *draft, domain_error *err);
 
 /* Opens (or returns, *created false) the 1:1 between me and other. */
 int chat_open_direct(db *d, int64_t me, int64_t other, store_conversation *out, bool *created,
@@ -70,7 +76,8 @@ int chat_decline(db *d, int64_t me, int64_t id, domain_error *err);
 /* Persists and fans out; *existing when the client_id was already used (nothing sent again). */
 int chat_send(db *d, int64_t me, const chat_draft *draft, store_message *out, bool *existing,
               domain_error *err);
-int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, json_t *body,
+/* Replaces the text (NULL: none, allowed when the message has attachments). */
+int chat_edit(db *d, int64_t me, int64_t conversation_id, int64_t message_id, const char *text,
               store_message *out, domain_error *err);
 int chat_delete(db *d, int64_t me, int64_t conversation_id, int64_t message_id, domain_error *err);
 /* A page of history: newest first below before, or oldest first above after (after > 0). */
@@ -89,9 +96,15 @@ int chat_sync(db *d, int64_t me, int64_t after, store_message *out, int max, sto
 /* Unread messages of mine in a conversation (from my read pointer). */
 int64_t chat_unread(db *d, const store_member *mine);
 
-/* The message as clients see it (REST and socket alike). With a database, "media" describes
- * the attachments for recipients (kind, state, signed URLs once ready); d NULL leaves it []. */
-json_t *chat_message_json(db *d, const store_message *m);
+/* What a recipient of a message may know of one of its attachments (media records are their
+ * owner's only; the message's recipients see its kind and state, and signed URLs once ready). */
+typedef struct chat_attachment {
+    char kind[16];  /* video | image | audio | other */
+    char state[16]; /* uploaded | composing | processing | ready | failed */
+} chat_attachment;
+/* 0 with out filled; ERR_NOT_FOUND when the media is gone or became a duet's rendering after it
+ * was sent (that is shown only through its post), or another negative ERR_*. */
+int chat_attachment_get(db *d, int64_t media_id, chat_attachment *out);
 /* The conversation's last message if its member mine may see it (sent since they joined): 0
  * with out filled (free it with chat_message_free), ERR_NOT_FOUND otherwise. */
 int chat_last_message(db *d, const store_conversation *c, const store_member *mine,
@@ -115,5 +128,32 @@ void chat_messages_free(store_message *m, int n);
 void chat_media_settled(db *d, int64_t media_id);
 /* The after-commit consumer of EV_MEDIA_SETTLED (chat_media_settled); app.c subscribes it. */
 int chat_on_event(db *d, const domain_event *ev, void *arg);
+
+/* What the members are told once a change committed (never before: nobody hears of a message
+ * a rollback took back). */
+typedef enum chat_notice_type {
+    CHAT_NOTICE_MESSAGE_NEW,     /* message: sent, or a system message of a membership change */
+    CHAT_NOTICE_MESSAGE_EDITED,  /* message */
+    CHAT_NOTICE_MESSAGE_DELETED, /* message, its text and attachments cleared */
+    CHAT_NOTICE_MESSAGE_UPDATED, /* message: one of its attachments settled (ready or failed) */
+    CHAT_NOTICE_ACCEPTED,        /* conversation_id, user_id: who accepted a message request */
+    CHAT_NOTICE_READ,            /* conversation_id, user_id, message_id: a read receipt */
+    CHAT_NOTICE_DELIVERED,       /* conversation_id, user_id, message_id: a delivery receipt */
+    CHAT_NOTICE_TYPING,          /* conversation_id, user_id; lasts CHAT_TYPING_EXPIRES_MS */
+} chat_notice_type;
+
+typedef struct chat_notice {
+    chat_notice_type type;
+    int64_t conversation_id, user_id, message_id;
+    const store_message *message; /* the message notices; borrowed for the call */
+    const int64_t *recipients;    /* the users to tell (each once); borrowed for the call */
+    int n_recipients;
+} chat_notice;
+
+/* Tells the recipients; d is the caller's connection, outside any transaction. */
+typedef void (*chat_notify_fn)(db *d, const chat_notice *notice);
+/* Installs the notifier (start-up only, before any thread runs; app.c). Without one, nobody is
+ * told (unit tests). */
+void chat_set_notifier(chat_notify_fn fn);
 
 #endif

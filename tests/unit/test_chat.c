@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * domain/chat.c without the server: draft parsing (the limits every send path shares), the
- * message JSON shape, and the rules on a real SQLite database in a temporary directory (one
- * 1:1 per pair, blocks, message requests, idempotent client ids, catch-up in id order).
+ * domain/chat.c without the server: drafts (the declared limits every send path shares,
+ * API_CHAT_SEND_FIELDS, and the domain's rules across fields), the message JSON shape
+ * (api/conversations_json.c), and the rules on a real SQLite database in a temporary directory
+ * (one 1:1 per pair, blocks, message requests, idempotent client ids, catch-up in id order).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "core/id.h"
 #include "core/util.h"
 #include "domain/chat.h"
@@ -23,12 +25,25 @@
 #include "store/migrate.h"
 #include "store/users.h"
 
+/* What both send paths do: the declared fields (REST body; the socket's data adds
+ * conversation_id), then the draft's rules across fields. */
 static int parse(const char *text, bool ws, chat_draft *dr, domain_error *err)
 {
+    static const api_field rest[] = {API_CHAT_SEND_FIELDS, {0}};
+    static const api_field socket_data[] = {
+        {.name = "conversation_id", .type = API_ID, .required = true},
+        API_CHAT_SEND_FIELDS,
+        {0},
+    };
     json_t *body = json_loads(text, 0, NULL);
     assert_non_null(body);
     memset(err, 0, sizeof *err);
-    int rc = chat_draft_parse(body, ws, dr, err);
+    jv_error v;
+    int rc = api_fields_check(body, ws ? socket_data : rest, &v) ? 0 : domain_invalid_jv(err, &v);
+    if (rc == 0) {
+        api_chat_draft(body, dr);
+        rc = chat_draft_check(dr, err);
+    }
     /* the draft borrows from the JSON: keep it for the caller's checks */
     static json_t *keep;
     json_decref(keep);
@@ -94,7 +109,7 @@ static void test_message_json(void **state)
     snprintf(m.kind, sizeof m.kind, "text");
     m.body = xstrdup("hello");
     snprintf(m.attachments, sizeof m.attachments, "[\"4\"]");
-    json_t *o = chat_message_json(NULL, &m);
+    json_t *o = api_chat_message_json(NULL, &m);
     assert_string_equal(json_string_value(json_object_get(o, "text")), "hello");
     assert_string_equal(json_string_value(json_object_get(o, "id")), "10");
     assert_int_equal(json_array_size(json_object_get(o, "attachments")), 1);
@@ -102,7 +117,7 @@ static void test_message_json(void **state)
     assert_true(json_is_false(json_object_get(o, "deleted")));
     json_decref(o);
     m.deleted_at = 2000;
-    o = chat_message_json(NULL, &m);
+    o = api_chat_message_json(NULL, &m);
     assert_true(json_is_null(json_object_get(o, "text")));
     assert_true(json_is_true(json_object_get(o, "deleted")));
     json_decref(o);
@@ -110,7 +125,7 @@ static void test_message_json(void **state)
     memset(&m, 0, sizeof m);
     snprintf(m.kind, sizeof m.kind, "system");
     m.body = xstrdup("{\"event\":\"member_left\",\"user_id\":\"5\"}");
-    o = chat_message_json(NULL, &m);
+    o = api_chat_message_json(NULL, &m);
     assert_true(json_is_null(json_object_get(o, "text")));
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "event"), "event")),
                         "member_left");
