@@ -53,30 +53,6 @@ static const http_route routes[] = {
 
     {"PATCH", "/api/v1/admin/users/:id/role", api_admin_set_role, DB | JSON, NULL, NULL},
 
-    /* before /users/:handle, which would take "by-id" for a handle */
-    {"GET", "/api/v1/users/by-id", api_users_by_ids, DB, NULL, NULL},
-    {"GET", "/api/v1/users/by-id/:id", api_users_get_by_id, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle", api_users_get, DB, NULL, NULL},
-    {"PATCH", "/api/v1/users/me", api_users_update_me, DB | JSON, NULL, NULL},
-    {"POST", "/api/v1/users/:handle/follow", api_users_follow, DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"DELETE", "/api/v1/users/:handle/follow", api_users_unfollow, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/followers", api_users_followers, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/following", api_users_following, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/friends", api_users_friends, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/relationship", api_users_relationship, DB, NULL, NULL},
-    {"GET", "/api/v1/follow-requests", api_follow_requests, DB, NULL, NULL},
-    {"POST", "/api/v1/follow-requests/:id/accept", api_follow_request_accept,
-     DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"POST", "/api/v1/follow-requests/:id/reject", api_follow_request_reject,
-     DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"POST", "/api/v1/users/:handle/block", api_users_block, DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"DELETE", "/api/v1/users/:handle/block", api_users_unblock, DB, NULL, NULL},
-    {"POST", "/api/v1/users/:handle/mute", api_users_mute, DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"DELETE", "/api/v1/users/:handle/mute", api_users_unmute, DB, NULL, NULL},
-    {"GET", "/api/v1/blocks", api_blocks, DB, NULL, NULL},
-    {"GET", "/api/v1/mutes", api_mutes, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/posts", api_users_posts, DB, NULL, NULL},
-
     {"POST", "/api/v1/posts", api_posts_create, DB | JSON, NULL, NULL},
     {"GET", "/api/v1/posts/:id", api_posts_get, DB, NULL, NULL},
     {"PATCH", "/api/v1/posts/:id", api_posts_edit, DB | JSON, NULL, NULL},
@@ -104,11 +80,6 @@ static const http_route routes[] = {
     {"GET", "/api/v1/hashtags/:tag/posts", api_hashtags_posts, DB, NULL, NULL},
 
 
-    {"GET", "/api/v1/notifications", api_notifications_list, DB, NULL, NULL},
-    {"GET", "/api/v1/notifications/unread-count", api_notifications_unread, DB, NULL, NULL},
-    {"POST", "/api/v1/notifications/read", api_notifications_read, DB | JSON, NULL, NULL},
-    {"GET", "/api/v1/notifications/preferences", api_notifications_prefs, DB, NULL, NULL},
-    {"PATCH", "/api/v1/notifications/preferences", api_notifications_set_prefs, DB | JSON, NULL, NULL},
     {"GET", "/api/v1/events", api_events, DB, NULL, NULL},
     {"GET", "/api/v1/users/:handle/presence", api_users_presence, DB, NULL, NULL},
     {"GET", "/api/v1/rooms/:name", api_rooms_get, DB, NULL, NULL},
@@ -137,7 +108,6 @@ static const http_route routes[] = {
     {"GET", "/api/v1/media/:id/hls/:rendition/:file", api_media_variant, DB | HTTP_CACHEABLE, NULL, NULL},
     {"GET", "/api/v1/media/:id/:file", api_media_file, DB | HTTP_CACHEABLE, NULL, NULL},
 
-    {"GET", "/api/v1/search", api_search, DB, NULL, NULL},
 
     {"POST", "/api/v1/conversations", api_conversations_create, DB | JSON, NULL, NULL},
     {"GET", "/api/v1/conversations", api_conversations_list, DB, NULL, NULL},
@@ -393,7 +363,7 @@ void api_send_page(http_res *res, json_t *items, int fetched, int limit, int64_t
 json_t *api_user_json(const store_user *u, bool include_private)
 {
     /* the summary every embedded user carries, then what lists of users add */
-    json_t *o = graph_user_summary_json(u);
+    json_t *o = api_user_summary_json(u);
     json_object_set_new(o, "role", json_string(u->role));
     json_object_set_new(o, "created_at", json_time(u->created_at));
     if (include_private) {

@@ -230,7 +230,7 @@ void api_stories(http_req *req, http_res *res)
             json_array_append_new(stories, s);
         }
         json_array_append_new(items, json_pack("{s:o, s:o, s:b}", "author",
-                                               graph_user_summary_json(&groups[i].author),
+                                               api_user_summary_json(&groups[i].author),
                                                "stories", stories, "has_unseen", unseen));
     }
     http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",

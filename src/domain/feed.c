@@ -77,11 +77,12 @@ static int fetch_circle(db *d, feed_source *src, feed_cursor after, int64_t *key
     return n;
 }
 
+const char *const feed_types[] = {"text", "image", "video", "reel", "share", NULL};
+
 bool feed_type_valid(const char *type)
 {
-    static const char *const types[] = {"text", "image", "video", "reel", "share"};
-    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
-        if (!strcmp(type, types[i]))
+    for (const char *const *t = feed_types; *t; t++)
+        if (!strcmp(type, *t))
             return true;
     return false;
 }

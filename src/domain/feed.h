@@ -46,6 +46,8 @@ typedef struct feed_query {
 } feed_query;
 /* The post types a feed can be narrowed to (?type=), as one string for messages and docs. */
 #define FEED_TYPES "text, image, video, reel, share"
+/* The same as a list (NULL-terminated), for declarations of ?type=. */
+extern const char *const feed_types[];
 bool feed_type_valid(const char *type);
 
 /* A page examines at most this many candidates: when that many in a row were hidden from the
