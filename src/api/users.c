@@ -477,8 +477,8 @@ static const api_route routes[] = {
      .query = posts_query, .operation_id = "userPosts",
      .summary = "A user's posts the viewer may see, newest first",
      .description = "Pages are refilled past posts the viewer may not see: a page holds `limit` "
-                    "items unless it is the last (or 1,000 candidates in a row were hidden); "
-                    "follow `next_cursor` until it is null.",
+                    "items unless it is the last (or " STRINGIFY(FEED_SCAN_MAX) " candidates in a "
+                    "row were hidden); follow `next_cursor` until it is null.",
      .response = "page:Post", .response_about = "A page of posts"},
     {"GET", "/api/v1/follow-requests", follow_requests_handler, HTTP_BLOCKING, API_SIGNED_IN,
      .query = page_query, .operation_id = "listFollowRequests",
