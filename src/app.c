@@ -144,6 +144,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     id_set_node((unsigned)a->cfg.node_id);
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
     wire_events();
+    notify_set_publisher(api_notifications_publish); /* the client's JSON is built in api/ */
     feed_cache_configure((int)a->cfg.feed_cache_entries, a->cfg.feed_cache_ttl * 1000,
                          a->cfg.trending_refresh_ms);
     if (media_configure(a->cfg.data_dir, a->cfg.media_max_duration) < 0) {

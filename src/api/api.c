@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * The route table and the helpers every resource shares. The table is the single list of
- * endpoints: the server routes from it, `streamhub routes` prints it, and a test checks it
- * against the OpenAPI document. It also owns the worker threads' context (api_worker: one
- * database connection per thread), which the HTTP pools and the hub's workers start with.
+ * The helpers every resource shares: the ERR_* -> HTTP status mapping, paging, the JSON shapes
+ * several resources write. It also owns the worker threads' context (api_worker: one database
+ * connection per thread), which the HTTP pools and the hub's workers start with. The routes are
+ * declared by each resource file (route.h) and checked by one wrapper (dispatch.c).
  */
 #include "api/api.h"
 
@@ -17,56 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define DB HTTP_BLOCKING
-#define HASH HTTP_HASHING
-#define JSON HTTP_JSON_BODY
-#define PROBE (HTTP_INLINE | HTTP_NO_RATE_LIMIT)
-
-/* Routes not declared yet (route.h): appended to the declared ones while resources move over. */
-static const http_route routes[] = {
-    /* before /users/:handle, which would take "by-id" for a handle */
-    {"GET", "/api/v1/users/by-id", api_users_by_ids, DB, NULL, NULL},
-    {"GET", "/api/v1/users/by-id/:id", api_users_get_by_id, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle", api_users_get, DB, NULL, NULL},
-    {"PATCH", "/api/v1/users/me", api_users_update_me, DB | JSON, NULL, NULL},
-    {"POST", "/api/v1/users/:handle/follow", api_users_follow, DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"DELETE", "/api/v1/users/:handle/follow", api_users_unfollow, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/followers", api_users_followers, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/following", api_users_following, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/friends", api_users_friends, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/relationship", api_users_relationship, DB, NULL, NULL},
-    {"GET", "/api/v1/follow-requests", api_follow_requests, DB, NULL, NULL},
-    {"POST", "/api/v1/follow-requests/:id/accept", api_follow_request_accept,
-     DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"POST", "/api/v1/follow-requests/:id/reject", api_follow_request_reject,
-     DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"POST", "/api/v1/users/:handle/block", api_users_block, DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"DELETE", "/api/v1/users/:handle/block", api_users_unblock, DB, NULL, NULL},
-    {"POST", "/api/v1/users/:handle/mute", api_users_mute, DB | JSON | HTTP_OPTIONAL_BODY, NULL, NULL},
-    {"DELETE", "/api/v1/users/:handle/mute", api_users_unmute, DB, NULL, NULL},
-    {"GET", "/api/v1/blocks", api_blocks, DB, NULL, NULL},
-    {"GET", "/api/v1/mutes", api_mutes, DB, NULL, NULL},
-    {"GET", "/api/v1/users/:handle/posts", api_users_posts, DB, NULL, NULL},
-
-
-
-    {"GET", "/api/v1/notifications", api_notifications_list, DB, NULL, NULL},
-    {"GET", "/api/v1/notifications/unread-count", api_notifications_unread, DB, NULL, NULL},
-    {"POST", "/api/v1/notifications/read", api_notifications_read, DB | JSON, NULL, NULL},
-    {"GET", "/api/v1/notifications/preferences", api_notifications_prefs, DB, NULL, NULL},
-    {"PATCH", "/api/v1/notifications/preferences", api_notifications_set_prefs, DB | JSON, NULL, NULL},
-
-
-    {"GET", "/api/v1/search", api_search, DB, NULL, NULL},
-
-};
-
-const http_route *api_legacy_routes(size_t *n)
-{
-    *n = sizeof routes / sizeof routes[0];
-    return routes;
-}
 
 const api_env *api_app(http_req *req)
 {
@@ -227,16 +177,6 @@ bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p)
     return true;
 }
 
-bool api_auth_optional(http_req *req, http_res *res, db *d, auth_principal *p, bool *authed)
-{
-    *authed = http_req_header(req, "Authorization") != NULL;
-    if (!*authed) {
-        memset(p, 0, sizeof *p);
-        return true;
-    }
-    return api_auth(req, res, d, p);
-}
-
 bool api_precheck_bearer(http_req *req, http_res *res)
 {
     access_claims c;
@@ -288,7 +228,7 @@ void api_send_page(http_res *res, json_t *items, int fetched, int limit, int64_t
 json_t *api_user_json(const store_user *u, bool include_private)
 {
     /* the summary every embedded user carries, then what lists of users add */
-    json_t *o = graph_user_summary_json(u);
+    json_t *o = api_user_summary_json(u);
     json_object_set_new(o, "role", json_string(u->role));
     json_object_set_new(o, "created_at", json_time(u->created_at));
     if (include_private) {

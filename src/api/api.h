@@ -14,6 +14,7 @@
 #include "domain/chat.h"
 #include "domain/feed.h"
 #include "domain/media.h"
+#include "domain/notify.h"
 #include "http/http.h"
 #include "services/presence.h"
 #include "services/rooms.h"
@@ -24,7 +25,6 @@
 
 #include "api/route.h"
 
-const http_route *api_legacy_routes(size_t *n);
 
 /* What the handlers need of the running application: built by app.c, borrowed by the API for
  * the servers' lifetime, and handed to http/ and ws/ as their opaque `app` pointer. The API is
@@ -60,10 +60,6 @@ const api_env *api_app(http_req *req);
 db *api_db(http_req *req, http_res *res);
 /* Authenticates the bearer token; answers 401 and returns false on failure. */
 bool api_auth(http_req *req, http_res *res, db *d, auth_principal *p);
-/* Like api_auth when an Authorization header is present; anonymous (authed false) otherwise. A
- * header that is present but bad is still a 401: treating it as anonymous would hide client
- * bugs. */
-bool api_auth_optional(http_req *req, http_res *res, db *d, auth_principal *p, bool *authed);
 /* A precheck (http_precheck_fn) for streamed bodies: a valid, unexpired bearer token. */
 bool api_precheck_bearer(http_req *req, http_res *res);
 /* n zeroed items of size bytes from the request arena (http_req_arena): freed with the request,
@@ -86,6 +82,14 @@ bool api_limit(http_req *req, http_res *res, int *limit);
  * id of the last row shown, last_id) is given only when more rows exist. Steals items. */
 void api_send_page(http_res *res, json_t *items, int fetched, int limit, int64_t last_id);
 
+/* The one shape of a user embedded anywhere (post and comment authors, notification actors,
+ * conversation members, search results, lists of users), written as object members so callers
+ * may add their own: id, handle, display_name (the handle when the user set none), avatar (a
+ * signed URL of the small rendition, or null) and verified (holds the "verified" badge). Every
+ * statement that reads a user row reads the avatar and badge with it, so this costs no query. */
+void api_user_summary_members(jsonw *w, const store_user *u);
+/* The same as a jansson object (for handlers that build trees). */
+json_t *api_user_summary_json(const store_user *u);
 json_t *api_user_json(const store_user *u, bool include_private);
 /* A profile as GET /users/:handle shows it to viewer (0 = anonymous): counts, bio, links, and
  * the relationship for a signed-in viewer; the same shape in every list of users. */
@@ -94,28 +98,6 @@ json_t *api_tokens_json(const auth_result *r);
 json_t *api_session_json(const store_session *s, int64_t current_id);
 
 /* Handlers, one file per resource. */
-void api_users_get(http_req *req, http_res *res);
-void api_users_update_me(http_req *req, http_res *res);
-void api_users_get_by_id(http_req *req, http_res *res);
-void api_users_by_ids(http_req *req, http_res *res);
-void api_users_follow(http_req *req, http_res *res);
-void api_users_unfollow(http_req *req, http_res *res);
-void api_users_followers(http_req *req, http_res *res);
-void api_users_following(http_req *req, http_res *res);
-void api_users_friends(http_req *req, http_res *res);
-void api_users_relationship(http_req *req, http_res *res);
-void api_follow_requests(http_req *req, http_res *res);
-void api_follow_request_accept(http_req *req, http_res *res);
-void api_follow_request_reject(http_req *req, http_res *res);
-void api_users_block(http_req *req, http_res *res);
-void api_users_unblock(http_req *req, http_res *res);
-void api_users_mute(http_req *req, http_res *res);
-void api_users_unmute(http_req *req, http_res *res);
-void api_blocks(http_req *req, http_res *res);
-void api_mutes(http_req *req, http_res *res);
-void api_users_posts(http_req *req, http_res *res);
-
-void api_search(http_req *req, http_res *res);
 json_t *api_post_json(const store_post *p, const store_user *author);
 /* The same JSON written into a stream (feeds and other long lists). */
 void api_post_write(jsonw *w, const store_post *p, const store_user *author);
@@ -135,11 +117,9 @@ void api_feed_profile(http_res *res, db *d, const store_user *viewer, int64_t au
                       const feed_query *q);
 
 
-void api_notifications_list(http_req *req, http_res *res);
-void api_notifications_unread(http_req *req, http_res *res);
-void api_notifications_read(http_req *req, http_res *res);
-void api_notifications_prefs(http_req *req, http_res *res);
-void api_notifications_set_prefs(http_req *req, http_res *res);
+
+/* The live push of a committed notification (domain/notify's publisher, installed by app.c). */
+void api_notifications_publish(const notify_live *live);
 
 /* Realtime (issue 5): the SSE stream (events.c), presence and rooms over REST (live.c) and
  * their socket commands (live_ws.c), over the services of env (services/). api_live_ws_register

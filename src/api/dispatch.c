@@ -257,11 +257,9 @@ const http_route *api_routes(size_t *n)
     static http_route *table;
     static size_t count;
     if (!table) {
-        size_t n_legacy;
-        const http_route *legacy = api_legacy_routes(&n_legacy);
         for (const api_module *const *m = api_modules; *m; m++)
             count += (*m)->n_routes;
-        table = xcalloc(count + n_legacy, sizeof *table);
+        table = xcalloc(count ? count : 1, sizeof *table);
         size_t i = 0;
         for (const api_module *const *m = api_modules; *m; m++)
             for (size_t j = 0; j < (*m)->n_routes; j++, i++) {
@@ -270,8 +268,6 @@ const http_route *api_routes(size_t *n)
                                         r->flags | (r->body ? HTTP_JSON_BODY : 0), r->precheck,
                                         r};
             }
-        memcpy(table + count, legacy, n_legacy * sizeof *table);
-        count += n_legacy;
     }
     *n = count;
     return table;

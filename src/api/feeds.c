@@ -207,7 +207,7 @@ static void stories_handler(api_ctx *c)
             json_array_append_new(stories, s);
         }
         json_array_append_new(items, json_pack("{s:o, s:o, s:b}", "author",
-                                               graph_user_summary_json(&groups[i].author),
+                                               api_user_summary_json(&groups[i].author),
                                                "stories", stories, "has_unseen", unseen));
     }
     http_res_json(c->res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",

@@ -50,7 +50,7 @@ static void write_post_members(jsonw *w, const store_post *p, const store_user *
     jsonw_member_string(w, "visibility", p->visibility);
     jsonw_key(w, "author");
     jsonw_object(w);
-    graph_user_summary_members(w, author);
+    api_user_summary_members(w, author);
     jsonw_end_object(w);
     jsonw_member_time(w, "created_at", p->created_at);
     jsonw_member_time(w, "updated_at", p->updated_at);
@@ -379,7 +379,7 @@ static void posts_reactions_handler(api_ctx *c)
         if (!users[i].id)
             continue;
         json_array_append_new(
-            items, json_pack("{s:o, s:s, s:o}", "user", graph_user_summary_json(&users[i]), "type",
+            items, json_pack("{s:o, s:s, s:o}", "user", api_user_summary_json(&users[i]), "type",
                              list[i].type, "created_at", json_time(list[i].created_at)));
     }
     api_send_page(c->res, items, n, limit, n > limit ? list[limit - 1].id : 0);
@@ -396,7 +396,7 @@ static json_t *comment_json_with(db *d, const store_comment *c, const bool *like
     json_t *o = json_pack(
         "{s:o, s:o, s:o, s:s, s:o, s:o, s:b, s:I, s:I}", "id", json_id(c->id), "post_id",
         json_id(c->post_id), "parent_id", c->parent_id ? json_id(c->parent_id) : json_null(),
-        "body", c->body, "author", graph_user_summary_json(&u), "created_at",
+        "body", c->body, "author", api_user_summary_json(&u), "created_at",
         json_time(c->created_at), "edited", c->updated_at != c->created_at, "like_count",
         (json_int_t)c->like_count, "reply_count", (json_int_t)reply_count);
     if (liked)

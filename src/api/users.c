@@ -1,17 +1,50 @@
 /* SPDX-License-Identifier: MIT
  *
- * /api/v1/users and /api/v1/follow-requests: profiles and the follow graph.
+ * /api/v1/users, /api/v1/follow-requests, /api/v1/blocks and /api/v1/mutes: profiles and the
+ * follow graph. It also owns the one JSON shape of a user embedded anywhere (api_user_summary_*).
  */
 #include "api/api.h"
 
 #include "core/id.h"
+#include "core/util.h"
 #include "domain/activity.h"
 #include "domain/graph.h"
 #include "domain/posts.h"
+#include "domain/validate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void api_user_summary_members(jsonw *w, const store_user *u)
+{
+    jsonw_member_id(w, "id", u->id);
+    jsonw_member_string(w, "handle", u->handle);
+    jsonw_member_string(w, "display_name", graph_display_name(u));
+    jsonw_key(w, "avatar");
+    if (u->avatar_media_id) {
+        char url[700];
+        media_signed_url(u->avatar_media_id, GRAPH_AVATAR_SMALL, now_ms() / 1000 + MEDIA_URL_TTL_S,
+                         url, sizeof url);
+        jsonw_string(w, url);
+    } else {
+        jsonw_null(w);
+    }
+    jsonw_member_bool(w, "verified", u->verified);
+}
+
+json_t *api_user_summary_json(const store_user *u)
+{
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object(&w);
+    api_user_summary_members(&w, u);
+    jsonw_end_object(&w);
+    json_t *o = json_loadb(b.data, b.len, 0, NULL);
+    buf_free(&b);
+    return o ? o : json_object();
+}
 
 static json_t *relationship_json(const graph_relationship *r)
 {
@@ -57,111 +90,78 @@ json_t *api_profile_json(db *d, const store_user *u, int64_t viewer)
     return o;
 }
 
-/* Loads the :handle user ("me" means the viewer); answers 404/401 itself. */
-static bool load_target(http_req *req, http_res *res, db *d, const auth_principal *p,
-                        bool authed, store_user *out)
+/* Loads the :handle user ("me" means the caller); answers 404/401 itself. */
+static bool load_target(api_ctx *c, store_user *out)
 {
-    const char *handle = http_req_param(req, "handle");
+    const char *handle = http_req_param(c->req, "handle");
     if (strcmp(handle, "me") == 0) {
-        if (!authed) {
-            http_res_error(res, 401, "unauthenticated", "an access token is required", NULL);
+        if (!c->authed) {
+            http_res_error(c->res, 401, "unauthenticated", "an access token is required", NULL);
             return false;
         }
-        *out = p->user;
+        *out = c->principal.user;
         return true;
     }
     domain_error err = {0};
-    int rc = graph_find_user(d, authed ? p->user.id : 0, handle, out, &err);
+    int rc = graph_find_user(c->db, c->viewer, handle, out, &err);
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return false;
     }
     return true;
 }
 
-void api_users_get(http_req *req, http_res *res)
+static void users_get_handler(api_ctx *c)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
-    bool authed;
     store_user u;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) ||
-        !load_target(req, res, d, &p, authed, &u))
+    if (!load_target(c, &u))
         return;
-    activity_profile_view(authed ? p.user.id : 0, u.id);
-    http_res_json(res, 200, api_profile_json(d, &u, authed ? p.user.id : 0));
-}
-
-/* A media id field where absent leaves the value (-1) and null clears it (0). */
-static bool profile_image_field(json_t *body, const char *field, int64_t *out, jv_error *err)
-{
-    json_t *v = json_object_get(body, field);
-    *out = -1;
-    if (!v)
-        return true;
-    if (json_is_null(v)) {
-        *out = 0;
-        return true;
-    }
-    if (!jv_id(body, field, true, out, err))
-        return false;
-    if (*out <= 0) {
-        *err = (jv_error){.field = field, .reason = "invalid_format"};
-        return false;
-    }
-    return true;
+    activity_profile_view(c->viewer, u.id);
+    http_res_json(c->res, 200, api_profile_json(c->db, &u, c->viewer));
 }
 
 /* GET /api/v1/users/by-id/:id: the profile GET /users/:handle shows, found by id. */
-void api_users_get_by_id(http_req *req, http_res *res)
+static void users_get_by_id_handler(api_ctx *c)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
-    bool authed;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed))
-        return;
     int64_t id;
     store_user u;
     domain_error err = {.code = "user_not_found", .message = "no such user"};
-    int rc = id_parse(http_req_param(req, "id"), &id)
-                 ? graph_find_user_by_id(d, authed ? p.user.id : 0, id, &u, &err)
+    int rc = id_parse(http_req_param(c->req, "id"), &id)
+                 ? graph_find_user_by_id(c->db, c->viewer, id, &u, &err)
                  : ERR_NOT_FOUND;
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return;
     }
-    activity_profile_view(authed ? p.user.id : 0, u.id);
-    http_res_json(res, 200, api_profile_json(d, &u, authed ? p.user.id : 0));
+    activity_profile_view(c->viewer, u.id);
+    http_res_json(c->res, 200, api_profile_json(c->db, &u, c->viewer));
 }
 
-/* Parses ?ids= (comma-separated ids, at most GRAPH_USERS_BY_IDS_MAX); answers 422 itself. */
-static int parse_ids(http_req *req, http_res *res, int64_t *ids)
+/* Parses ?ids= (comma-separated ids, at most GRAPH_USERS_BY_IDS_MAX; the declaration made it
+ * present); answers 422 itself. */
+static int parse_ids(api_ctx *c, int64_t *ids)
 {
-    const char *q = http_req_query(req, "ids");
-    if (!q || !*q) {
-        api_invalid(res, &(jv_error){.field = "ids", .reason = "required"});
-        return -1;
-    }
+    const char *q = http_req_query(c->req, "ids");
     int n = 0;
     for (const char *p = q;; n++) {
         const char *comma = strchr(p, ',');
         size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (n == GRAPH_USERS_BY_IDS_MAX) {
-            api_invalid(res, &(jv_error){.field = "ids",
-                                         .reason = "too_many",
-                                         .max = GRAPH_USERS_BY_IDS_MAX,
-                                         .has_max = true});
+            api_invalid(c->res, &(jv_error){.field = "ids",
+                                            .reason = "too_many",
+                                            .max = GRAPH_USERS_BY_IDS_MAX,
+                                            .has_max = true});
             return -1;
         }
         char one[24];
         if (len == 0 || len >= sizeof one) {
-            api_invalid(res, &(jv_error){.field = "ids", .reason = "invalid_format"});
+            api_invalid(c->res, &(jv_error){.field = "ids", .reason = "invalid_format"});
             return -1;
         }
         memcpy(one, p, len);
         one[len] = '\0';
         if (!id_parse(one, &ids[n])) {
-            api_invalid(res, &(jv_error){.field = "ids", .reason = "invalid_format"});
+            api_invalid(c->res, &(jv_error){.field = "ids", .reason = "invalid_format"});
             return -1;
         }
         if (!comma)
@@ -172,259 +172,355 @@ static int parse_ids(http_req *req, http_res *res, int64_t *ids)
 
 /* GET /api/v1/users/by-id?ids=1,2,3: user summaries in the order asked; ids unknown or of users
  * who block the caller are left out (docs/social.md). */
-void api_users_by_ids(http_req *req, http_res *res)
+static void users_by_ids_handler(api_ctx *c)
 {
     int64_t ids[GRAPH_USERS_BY_IDS_MAX];
-    int n = parse_ids(req, res, ids);
+    int n = parse_ids(c, ids);
     if (n < 0)
         return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    bool authed;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed))
-        return;
-    store_user *users = api_alloc(req, res, (size_t)n, sizeof *users);
+    store_user *users = api_alloc(c->req, c->res, (size_t)n, sizeof *users);
     if (!users)
         return;
-    int got = graph_users_by_ids(d, authed ? p.user.id : 0, ids, n, users);
+    int got = graph_users_by_ids(c->db, c->viewer, ids, n, users);
     if (got < 0) {
-        api_fail(res, got, NULL);
+        api_fail(c->res, got, NULL);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < got; i++)
-        json_array_append_new(items, graph_user_summary_json(&users[i]));
-    http_res_json(res, 200, json_pack("{s:o}", "items", items));
+        json_array_append_new(items, api_user_summary_json(&users[i]));
+    http_res_json(c->res, 200, json_pack("{s:o}", "items", items));
 }
 
-void api_users_update_me(http_req *req, http_res *res)
+/* A media id member: absent leaves the image (-1), null removes it (0). */
+static int64_t image_member(const api_ctx *c, const char *name)
 {
-    json_t *body = http_req_json(req);
-    profile_update up = {.is_private = -1, .allow_duets = -1, .allow_stitches = -1,
-                         .allow_comments = -1};
-    jv_error verr;
-    static const char *const allowed[] = {"handle",          "display_name",   "bio",
-                                          "links",           "is_private",     "allow_duets",
-                                          "allow_stitches",  "allow_comments", "default_visibility",
-                                          "avatar_media_id", "cover_media_id", NULL};
-    if (!jv_only(body, allowed, &verr) ||
-        !jv_string(body, "handle", false, 0, 64, &up.handle, &verr) ||
-        !jv_string(body, "display_name", false, 0, 64, &up.display_name, &verr) ||
-        !jv_string(body, "bio", false, 0, GRAPH_BIO_MAX_CHARS, &up.bio, &verr) ||
-        !jv_string(body, "default_visibility", false, 0, 16, &up.default_visibility, &verr) ||
-        !jv_bool(body, "is_private", false, &up.is_private, &verr) ||
-        !jv_bool(body, "allow_duets", false, &up.allow_duets, &verr) ||
-        !jv_bool(body, "allow_stitches", false, &up.allow_stitches, &verr) ||
-        !jv_bool(body, "allow_comments", false, &up.allow_comments, &verr)) {
-        api_invalid(res, &verr);
+    return api_body_has(c, name) ? api_body_id(c, name) : -1;
+}
+
+/* The links member as the domain takes them (strings borrowed from the body); false when
+ * api_alloc answered. */
+static bool links_member(api_ctx *c, profile_update *up)
+{
+    json_t *links = json_object_get(c->body, "links");
+    if (!json_is_array(links))
+        return true; /* absent or null: unchanged */
+    size_t n = json_array_size(links);
+    const char **list = api_alloc(c->req, c->res, n, sizeof *list);
+    if (!list)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        list[i] = json_string_value(json_array_get(links, i));
+    up->links = list;
+    up->n_links = (int)n;
+    return true;
+}
+
+static void users_update_me_handler(api_ctx *c)
+{
+    profile_update up = {.handle = api_body_string(c, "handle"),
+                         .display_name = api_body_string(c, "display_name"),
+                         .bio = api_body_string(c, "bio"),
+                         .is_private = api_body_bool(c, "is_private"),
+                         .allow_duets = api_body_bool(c, "allow_duets"),
+                         .allow_stitches = api_body_bool(c, "allow_stitches"),
+                         .allow_comments = api_body_bool(c, "allow_comments"),
+                         .default_visibility = api_body_string(c, "default_visibility"),
+                         .avatar_media_id = image_member(c, "avatar_media_id"),
+                         .cover_media_id = image_member(c, "cover_media_id")};
+    if (!links_member(c, &up))
         return;
-    }
-    if (!profile_image_field(body, "avatar_media_id", &up.avatar_media_id, &verr) ||
-        !profile_image_field(body, "cover_media_id", &up.cover_media_id, &verr)) {
-        api_invalid(res, &verr);
-        return;
-    }
-    json_t *links = json_object_get(body, "links");
-    if (links && !json_is_array(links)) {
-        api_invalid(res, &(jv_error){.field = "links", .reason = "must_be_array"});
-        return;
-    }
-    up.links = links;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
+    store_user *me = &c->principal.user;
     domain_error err = {0};
-    int rc = graph_update_profile(d, &p.user, &up, &err);
+    int rc = graph_update_profile(c->db, me, &up, &err);
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return;
     }
-    http_res_json(res, 200, api_profile_json(d, &p.user, p.user.id));
+    http_res_json(c->res, 200, api_profile_json(c->db, me, me->id));
 }
 
-void api_users_follow(http_req *req, http_res *res)
+static void users_follow_handler(api_ctx *c)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
     store_user target;
-    if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
+    if (!load_target(c, &target))
         return;
     const char *state;
     domain_error err = {0};
-    int rc = graph_follow(d, &p.user, &target, &state, &err);
+    int rc = graph_follow(c->db, &c->principal.user, &target, &state, &err);
     if (rc < 0) {
-        api_fail(res, rc, &err);
+        api_fail(c->res, rc, &err);
         return;
     }
-    http_res_json(res, 200, json_pack("{s:s}", "status", state));
+    http_res_json(c->res, 200, json_pack("{s:s}", "status", state));
 }
 
-void api_users_unfollow(http_req *req, http_res *res)
+static void users_unfollow_handler(api_ctx *c)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
     store_user target;
-    if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
+    if (!load_target(c, &target))
         return;
     domain_error err = {0};
-    int rc = graph_unfollow(d, &p.user, &target, &err);
-    api_answer_empty(res, rc, &err);
+    int rc = graph_unfollow(c->db, &c->principal.user, &target, &err);
+    api_answer_empty(c->res, rc, &err);
 }
 
-static void send_user_page(http_res *res, db *d, store_user *users, int64_t *ids, int n,
-                           int limit, int64_t viewer)
+/* Answers a page of edges (ids[i] is users[i]'s edge), each user as a profile. */
+static void list_page(api_ctx *c, graph_list_kind kind, const store_user *owner)
 {
+    int64_t cursor;
+    int limit;
+    if (!api_page(c->req, c->res, &cursor, &limit))
+        return;
+    store_user *users = api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *users);
+    int64_t *ids = api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *ids);
+    if (!users || !ids)
+        return;
+    domain_error err = {0};
+    int n = graph_list(c->db, kind, owner, c->viewer, cursor, ids, users, limit + 1, &err);
+    if (n < 0) {
+        api_fail(c->res, n, &err);
+        return;
+    }
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(items, api_profile_json(d, &users[i], viewer));
-    api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
+        json_array_append_new(items, api_profile_json(c->db, &users[i], c->viewer));
+    api_send_page(c->res, items, n, limit, n > limit ? ids[limit - 1] : 0);
 }
 
-static void list_edges(http_req *req, http_res *res, graph_list_kind kind)
+static void list_edges(api_ctx *c, graph_list_kind kind)
 {
-    int64_t cursor;
-    int limit;
-    if (!api_page(req, res, &cursor, &limit))
-        return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    bool authed;
     store_user owner;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) ||
-        !load_target(req, res, d, &p, authed, &owner))
-        return;
-    int64_t viewer = authed ? p.user.id : 0;
-    store_user *users = api_alloc(req, res, (size_t)limit + 1, sizeof *users);
-    if (!users)
-        return;
-    int64_t ids[API_PAGE_MAX + 1];
-    domain_error err = {0};
-    int n = graph_list(d, kind, &owner, viewer, cursor, ids, users, limit + 1, &err);
-    if (n < 0) {
-        api_fail(res, n, &err);
-        return;
-    }
-    send_user_page(res, d, users, ids, n, limit, viewer);
+    if (load_target(c, &owner))
+        list_page(c, kind, &owner);
 }
 
-void api_users_followers(http_req *req, http_res *res) { list_edges(req, res, GRAPH_FOLLOWERS); }
-void api_users_following(http_req *req, http_res *res) { list_edges(req, res, GRAPH_FOLLOWING); }
-void api_users_friends(http_req *req, http_res *res) { list_edges(req, res, GRAPH_FRIENDS); }
+static void users_followers_handler(api_ctx *c) { list_edges(c, GRAPH_FOLLOWERS); }
+static void users_following_handler(api_ctx *c) { list_edges(c, GRAPH_FOLLOWING); }
+static void users_friends_handler(api_ctx *c) { list_edges(c, GRAPH_FRIENDS); }
 
-void api_users_relationship(http_req *req, http_res *res)
+/* The caller's own blocks or mutes, newest first. */
+static void blocks_handler(api_ctx *c) { list_page(c, GRAPH_BLOCKS, &c->principal.user); }
+static void mutes_handler(api_ctx *c) { list_page(c, GRAPH_MUTES, &c->principal.user); }
+
+static void users_relationship_handler(api_ctx *c)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
     store_user target;
-    if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
+    if (!load_target(c, &target))
         return;
     graph_relationship r;
-    graph_relationship_of(d, p.user.id, target.id, &r);
-    http_res_json(res, 200, relationship_json(&r));
+    graph_relationship_of(c->db, c->viewer, target.id, &r);
+    http_res_json(c->res, 200, relationship_json(&r));
 }
 
-void api_follow_requests(http_req *req, http_res *res)
+static void follow_requests_handler(api_ctx *c)
 {
     int64_t cursor;
     int limit;
-    if (!api_page(req, res, &cursor, &limit))
+    if (!api_page(c->req, c->res, &cursor, &limit))
         return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
+    store_user *users = api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *users);
+    int64_t *ids = api_alloc(c->req, c->res, (size_t)limit + 1, sizeof *ids);
+    if (!users || !ids)
         return;
-    store_user *users = api_alloc(req, res, (size_t)limit + 1, sizeof *users);
-    if (!users)
-        return;
-    int64_t ids[API_PAGE_MAX + 1];
     domain_error err = {0};
-    int n = graph_request_list(d, &p.user, cursor, ids, users, limit + 1, &err);
+    int n = graph_request_list(c->db, &c->principal.user, cursor, ids, users, limit + 1, &err);
     if (n < 0) {
-        api_fail(res, n, &err);
+        api_fail(c->res, n, &err);
         return;
     }
     json_t *items = json_array();
     for (int i = 0; i < n && i < limit; i++)
         json_array_append_new(items, json_pack("{s:o, s:o}", "id", json_id(ids[i]), "user",
                                                api_user_json(&users[i], false)));
-    api_send_page(res, items, n, limit, n > limit ? ids[limit - 1] : 0);
+    api_send_page(c->res, items, n, limit, n > limit ? ids[limit - 1] : 0);
 }
 
-static void answer_request(http_req *req, http_res *res, bool accept)
+static void answer_request(api_ctx *c, bool accept)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
     int64_t id;
     domain_error err = {0};
-    int rc = id_parse(http_req_param(req, "id"), &id)
-                 ? graph_answer_request(d, &p.user, id, accept, &err)
+    int rc = id_parse(http_req_param(c->req, "id"), &id)
+                 ? graph_answer_request(c->db, &c->principal.user, id, accept, &err)
                  : (err.code = "request_not_found", err.message = "no such follow request",
                     ERR_NOT_FOUND);
-    api_answer_empty(res, rc, &err);
+    api_answer_empty(c->res, rc, &err);
 }
 
-void api_follow_request_accept(http_req *req, http_res *res) { answer_request(req, res, true); }
-void api_follow_request_reject(http_req *req, http_res *res) { answer_request(req, res, false); }
+static void follow_request_accept_handler(api_ctx *c) { answer_request(c, true); }
+static void follow_request_reject_handler(api_ctx *c) { answer_request(c, false); }
 
-static void set_edge(http_req *req, http_res *res, bool block, bool on)
+static void set_edge(api_ctx *c, bool block, bool on)
 {
-    db *d = api_db(req, res);
-    auth_principal p;
     store_user target;
-    if (!d || !api_auth(req, res, d, &p) || !load_target(req, res, d, &p, true, &target))
+    if (!load_target(c, &target))
         return;
     domain_error err = {0};
-    int rc = block ? graph_set_block(d, &p.user, &target, on, &err)
-                   : graph_set_mute(d, &p.user, &target, on, &err);
-    api_answer_empty(res, rc, &err);
+    int rc = block ? graph_set_block(c->db, &c->principal.user, &target, on, &err)
+                   : graph_set_mute(c->db, &c->principal.user, &target, on, &err);
+    api_answer_empty(c->res, rc, &err);
 }
 
-void api_users_block(http_req *req, http_res *res) { set_edge(req, res, true, true); }
-void api_users_unblock(http_req *req, http_res *res) { set_edge(req, res, true, false); }
-void api_users_mute(http_req *req, http_res *res) { set_edge(req, res, false, true); }
-void api_users_unmute(http_req *req, http_res *res) { set_edge(req, res, false, false); }
+static void users_block_handler(api_ctx *c) { set_edge(c, true, true); }
+static void users_unblock_handler(api_ctx *c) { set_edge(c, true, false); }
+static void users_mute_handler(api_ctx *c) { set_edge(c, false, true); }
+static void users_unmute_handler(api_ctx *c) { set_edge(c, false, false); }
 
-/* The viewer's own blocks or mutes, newest first. */
-static void own_list(http_req *req, http_res *res, graph_list_kind kind)
-{
-    int64_t cursor;
-    int limit;
-    if (!api_page(req, res, &cursor, &limit))
-        return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    if (!d || !api_auth(req, res, d, &p))
-        return;
-    store_user *users = api_alloc(req, res, (size_t)limit + 1, sizeof *users);
-    if (!users)
-        return;
-    int64_t ids[API_PAGE_MAX + 1];
-    domain_error err = {0};
-    int n = graph_list(d, kind, &p.user, p.user.id, cursor, ids, users, limit + 1, &err);
-    if (n < 0) {
-        api_fail(res, n, &err);
-        return;
-    }
-    send_user_page(res, d, users, ids, n, limit, p.user.id);
-}
-
-void api_blocks(http_req *req, http_res *res) { own_list(req, res, GRAPH_BLOCKS); }
-void api_mutes(http_req *req, http_res *res) { own_list(req, res, GRAPH_MUTES); }
-
-void api_users_posts(http_req *req, http_res *res)
+static void users_posts_handler(api_ctx *c)
 {
     feed_query q;
-    if (!api_feed_query(req, res, &q))
-        return;
-    db *d = api_db(req, res);
-    auth_principal p;
-    bool authed;
     store_user author;
-    if (!d || !api_auth_optional(req, res, d, &p, &authed) ||
-        !load_target(req, res, d, &p, authed, &author))
+    if (!api_feed_query(c->req, c->res, &q) || !load_target(c, &author))
         return;
-    api_feed_profile(res, d, authed ? &p.user : NULL, author.id, &q);
+    api_feed_profile(c->res, c->db, c->authed ? &c->principal.user : NULL, author.id, &q);
 }
+
+static const api_field profile_body[] = {
+    {.name = "handle", .type = API_STRING, .min_len = VALIDATE_HANDLE_MIN,
+     .max_len = VALIDATE_HANDLE_MAX,
+     .about = "a new handle; the old one stays reserved for you for 30 days"},
+    {.name = "display_name", .type = API_STRING, .max_len = VALIDATE_DISPLAY_NAME_MAX,
+     .about = "trimmed; no control, bidi-formatting or invisible characters; ZWJ/ZWNJ only inside "
+              "a word or emoji sequence (docs/accounts.md#names); empty or blank removes it (the "
+              "handle shows instead)"},
+    {.name = "bio", .type = API_STRING, .max_len = GRAPH_BIO_MAX_CHARS},
+    {.name = "links", .type = API_ARRAY, .max_len = GRAPH_LINKS_MAX, .items = API_STRING,
+     .item_max_len = GRAPH_LINK_MAX_CHARS, .about = "http(s) URLs"},
+    {.name = "is_private", .type = API_BOOL},
+    {.name = "allow_duets", .type = API_BOOL},
+    {.name = "allow_stitches", .type = API_BOOL},
+    {.name = "allow_comments", .type = API_BOOL},
+    {.name = "default_visibility", .type = API_STRING, .values = graph_visibilities},
+    {.name = "avatar_media_id", .type = API_ID, .nullable = true,
+     .about = "id of one of your own ready image media to show as your avatar; null removes it"},
+    {.name = "cover_media_id", .type = API_ID, .nullable = true,
+     .about = "id of one of your own ready image media to show as your cover image; null "
+              "removes it"},
+    {0},
+};
+static const api_field page_query[] = {API_PAGE_QUERY, {0}};
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+
+static const api_field ids_query[] = {
+    {.name = "ids", .type = API_STRING, .required = true,
+     .about = "comma-separated user ids, 1 to " STRINGIFY(GRAPH_USERS_BY_IDS_MAX)
+              " (duplicates count)"},
+    {0},
+};
+static const api_field posts_query[] = {
+    API_PAGE_QUERY,
+    {.name = "type", .type = API_STRING, .values = feed_types, .about = "only posts of this type"},
+    {0},
+};
+static const api_field no_body[] = {{0}};
+
+#define LISTS_PRIVATE "403 `private_account` for private accounts unless you follow them."
+
+static const api_route routes[] = {
+    {"GET", "/api/v1/users/by-id", users_by_ids_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .query = ids_query, .operation_id = "getUsersByIds", .summary = "User summaries by id",
+     .description =
+         "For clients holding ids (conversation members, presence, typing, admin routes). "
+         "Anonymous or signed in. Ids that name no user, or a user who blocks you, are left out "
+         "of `items` (no error, no placeholder): match the answer by `id`. 422 "
+         "`validation_failed` with field `ids` and reason `required` (missing or empty), "
+         "`invalid_format` (not a list of decimal ids, empty entries included) or `too_many` "
+         "(more than " STRINGIFY(GRAPH_USERS_BY_IDS_MAX) ").",
+     .response = "UserSummaries",
+     .response_about = "The users found, in the order asked, each once"},
+    {"GET", "/api/v1/users/by-id/:id", users_get_by_id_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .operation_id = "getUserById", .summary = "A profile by user id",
+     .description = "The same profile, with the same rules, as `GET /api/v1/users/{handle}`: 404 "
+                    "`user_not_found` for an unknown or malformed id and for a user who blocks "
+                    "you.",
+     .response = "Profile", .response_about = "The profile"},
+    {"GET", "/api/v1/users/:handle", users_get_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .operation_id = "getUser", .summary = "A profile",
+     .description = "Anonymous or signed in (`me` names the signed-in user). Signed-in viewers "
+                    "get `relationship`; your own profile adds private fields and settings.",
+     .response = "Profile", .response_about = "The profile"},
+    {"PATCH", "/api/v1/users/me", users_update_me_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .body = profile_body, .operation_id = "updateProfile", .summary = "Edit your profile",
+     .description =
+         "Only the fields given change. Unknown fields answer 422 `not_allowed`; a taken handle "
+         "409 `handle_taken`. `avatar_media_id` and `cover_media_id` take your own ready image "
+         "media (404 `media_not_found` for an unknown or someone else's media; 422 "
+         "`validation_failed` with reason `not_an_image` or `media_not_ready`); null removes "
+         "them; deleting the media removes them too.",
+     .response = "Profile", .response_about = "The updated profile", .errors = "404 409"},
+    {"POST", "/api/v1/users/:handle/follow", users_follow_handler,
+     HTTP_BLOCKING | HTTP_OPTIONAL_BODY, API_SIGNED_IN, .body = no_body, .operation_id = "follow",
+     .summary = "Follow (or ask to follow a private account)",
+     .description = "Idempotent. 422 `cannot_follow_self`; 403 `blocked` while you block them.",
+     .response = "FollowStatus", .response_about = "`following` or `requested`",
+     .errors = "403"},
+    {"DELETE", "/api/v1/users/:handle/follow", users_unfollow_handler, HTTP_BLOCKING,
+     API_SIGNED_IN, .operation_id = "unfollow", .summary = "Unfollow or withdraw a request",
+     .status = 204, .response_about = "Done (also when there was nothing to undo)"},
+    {"GET", "/api/v1/users/:handle/followers", users_followers_handler, HTTP_BLOCKING,
+     API_OPTIONAL, .query = page_query, .operation_id = "listFollowers",
+     .summary = "Who follows this user, newest first", .description = LISTS_PRIVATE,
+     .response = "page:Profile", .response_about = "A page of profiles", .errors = "403"},
+    {"GET", "/api/v1/users/:handle/following", users_following_handler, HTTP_BLOCKING,
+     API_OPTIONAL, .query = page_query, .operation_id = "listFollowing",
+     .summary = "Whom this user follows, newest first", .description = LISTS_PRIVATE,
+     .response = "page:Profile", .response_about = "A page of profiles", .errors = "403"},
+    {"GET", "/api/v1/users/:handle/friends", users_friends_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .query = page_query, .operation_id = "listFriends", .summary = "Mutual follows, newest first",
+     .description = LISTS_PRIVATE, .response = "page:Profile",
+     .response_about = "A page of profiles", .errors = "403"},
+    {"GET", "/api/v1/users/:handle/relationship", users_relationship_handler, HTTP_BLOCKING,
+     API_SIGNED_IN, .operation_id = "relationship", .summary = "Your relationship to a user",
+     .response = "Relationship", .response_about = "Relationship"},
+    {"GET", "/api/v1/users/:handle/posts", users_posts_handler, HTTP_BLOCKING, API_OPTIONAL,
+     .query = posts_query, .operation_id = "userPosts",
+     .summary = "A user's posts the viewer may see, newest first",
+     .description = "Pages are refilled past posts the viewer may not see: a page holds `limit` "
+                    "items unless it is the last (or " STRINGIFY(FEED_SCAN_MAX) " candidates in a "
+                    "row were hidden); follow `next_cursor` until it is null.",
+     .response = "page:Post", .response_about = "A page of posts"},
+    {"GET", "/api/v1/follow-requests", follow_requests_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .query = page_query, .operation_id = "listFollowRequests",
+     .summary = "Follow requests addressed to you", .response = "page:FollowRequest",
+     .response_about = "A page of requests"},
+    {"POST", "/api/v1/follow-requests/:id/accept", follow_request_accept_handler,
+     HTTP_BLOCKING | HTTP_OPTIONAL_BODY, API_SIGNED_IN, .body = no_body,
+     .operation_id = "acceptFollowRequest", .summary = "Accept a follow request",
+     .description = "404 `request_not_found` for unknown requests and requests addressed to "
+                    "someone else.",
+     .status = 204, .response_about = "Done"},
+    {"POST", "/api/v1/follow-requests/:id/reject", follow_request_reject_handler,
+     HTTP_BLOCKING | HTTP_OPTIONAL_BODY, API_SIGNED_IN, .body = no_body,
+     .operation_id = "rejectFollowRequest", .summary = "Reject a follow request",
+     .description = "404 `request_not_found` for unknown requests and requests addressed to "
+                    "someone else.",
+     .status = 204, .response_about = "Done"},
+    {"POST", "/api/v1/users/:handle/block", users_block_handler,
+     HTTP_BLOCKING | HTTP_OPTIONAL_BODY, API_SIGNED_IN, .body = no_body, .operation_id = "block",
+     .summary = "Block a user (idempotent)",
+     .description = "Blocking ends follows and follow requests in both directions; the blocked "
+                    "user then gets 404 for your profile and cannot follow you. 422 "
+                    "`cannot_block_self`.",
+     .status = 204, .response_about = "Done"},
+    {"DELETE", "/api/v1/users/:handle/block", users_unblock_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .operation_id = "unblock", .summary = "Unblock a user (idempotent)", .status = 204,
+     .response_about = "Done", .errors = "422"},
+    {"POST", "/api/v1/users/:handle/mute", users_mute_handler, HTTP_BLOCKING | HTTP_OPTIONAL_BODY,
+     API_SIGNED_IN, .body = no_body, .operation_id = "mute", .summary = "Mute a user (idempotent)",
+     .description = "Muted users' posts and stories will be left out of your feeds; nothing else "
+                    "changes. 422 `cannot_mute_self`.",
+     .status = 204, .response_about = "Done"},
+    {"DELETE", "/api/v1/users/:handle/mute", users_unmute_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .operation_id = "unmute", .summary = "Unmute a user (idempotent)", .status = 204,
+     .response_about = "Done", .errors = "422"},
+    {"GET", "/api/v1/blocks", blocks_handler, HTTP_BLOCKING, API_SIGNED_IN, .query = page_query,
+     .operation_id = "listBlocks", .summary = "Users you block, newest first",
+     .response = "page:Profile", .response_about = "A page of profiles"},
+    {"GET", "/api/v1/mutes", mutes_handler, HTTP_BLOCKING, API_SIGNED_IN, .query = page_query,
+     .operation_id = "listMutes", .summary = "Users you mute, newest first",
+     .response = "page:Profile", .response_about = "A page of profiles"},
+};
+
+API_MODULE(users, "Profiles and the follow graph: follows and requests, blocks and mutes",
+           routes);

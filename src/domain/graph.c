@@ -17,46 +17,16 @@
 #include "store/identity.h"
 #include "store/tags.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_LINKS 5
-#define MAX_LINK_CHARS 300
+const char *const graph_visibilities[] = {"public", "followers", "friends", "private", NULL};
 
 const char *graph_display_name(const store_user *u)
 {
     return u->display_name[0] ? u->display_name : u->handle;
-}
-
-void graph_user_summary_members(jsonw *w, const store_user *u)
-{
-    jsonw_member_id(w, "id", u->id);
-    jsonw_member_string(w, "handle", u->handle);
-    jsonw_member_string(w, "display_name", graph_display_name(u));
-    jsonw_key(w, "avatar");
-    if (u->avatar_media_id) {
-        char url[700];
-        media_signed_url(u->avatar_media_id, GRAPH_AVATAR_SMALL, now_ms() / 1000 + MEDIA_URL_TTL_S,
-                         url, sizeof url);
-        jsonw_string(w, url);
-    } else {
-        jsonw_null(w);
-    }
-    jsonw_member_bool(w, "verified", u->verified);
-}
-
-json_t *graph_user_summary_json(const store_user *u)
-{
-    buf b = {0};
-    jsonw w;
-    jsonw_init(&w, &b);
-    jsonw_object(&w);
-    graph_user_summary_members(&w, u);
-    jsonw_end_object(&w);
-    json_t *o = json_loadb(b.data, b.len, 0, NULL);
-    buf_free(&b);
-    return o ? o : json_object();
 }
 
 /* Checks that id (> 0) is the caller's own ready image media; 404 or 422 on field otherwise. */
@@ -138,7 +108,7 @@ bool graph_may_see_lists(db *d, int64_t viewer, const store_user *owner)
 
 static const char *check_link(const char *url)
 {
-    if (utf8_length(url) > MAX_LINK_CHARS)
+    if (utf8_length(url) > GRAPH_LINK_MAX_CHARS)
         return "too_long";
     if (!str_has_prefix(url, "https://") && !str_has_prefix(url, "http://"))
         return "invalid_format";
@@ -146,6 +116,18 @@ static const char *check_link(const char *url)
         if (*p <= ' ' || *p == 0x7f)
             return "invalid_format";
     return NULL;
+}
+
+/* The links as the users row keeps them: a compact JSON array of strings. */
+static void set_links(store_user *me, const char *const *links, int n)
+{
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(list, json_string(links[i]));
+    char *text = json_dumps(list, JSON_COMPACT);
+    snprintf(me->links, sizeof me->links, "%s", text ? text : "[]");
+    free(text);
+    json_decref(list);
 }
 
 int graph_update_profile(db *d, store_user *me, const profile_update *u, domain_error *err)
@@ -161,27 +143,18 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, domain_
         snprintf(me->bio, sizeof me->bio, "%s", u->bio);
     }
     if (u->links) {
-        if (json_array_size(u->links) > MAX_LINKS)
-            return domain_invalid_bounds(err, "links", "too_many", -1, MAX_LINKS);
-        size_t i;
-        json_t *v;
-        json_array_foreach(u->links, i, v)
-        {
-            if (!json_is_string(v))
-                return domain_invalid(err, "links", "must_be_string");
-            if ((why = check_link(json_string_value(v))))
+        if (u->n_links > GRAPH_LINKS_MAX)
+            return domain_invalid_bounds(err, "links", "too_many", -1, GRAPH_LINKS_MAX);
+        for (int i = 0; i < u->n_links; i++)
+            if ((why = check_link(u->links[i])))
                 return strcmp(why, "too_long")
                            ? domain_invalid(err, "links", why)
-                           : domain_invalid_bounds(err, "links", why, -1, MAX_LINK_CHARS);
-        }
-        char *text = json_dumps(u->links, JSON_COMPACT);
-        snprintf(me->links, sizeof me->links, "%s", text ? text : "[]");
-        free(text);
+                           : domain_invalid_bounds(err, "links", why, -1, GRAPH_LINK_MAX_CHARS);
+        set_links(me, u->links, u->n_links);
     }
     if (u->default_visibility) {
-        static const char *const allowed[] = {"public", "followers", "friends", "private", NULL};
         bool ok = false;
-        for (const char *const *a = allowed; *a; a++)
+        for (const char *const *a = graph_visibilities; *a; a++)
             ok = ok || strcmp(*a, u->default_visibility) == 0;
         if (!ok)
             return domain_invalid(err, "default_visibility", "not_allowed");

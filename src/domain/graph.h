@@ -6,12 +6,11 @@
 #ifndef STREAMHUB_DOMAIN_GRAPH_H
 #define STREAMHUB_DOMAIN_GRAPH_H
 
-#include "core/jsonw.h"
+#include "core/util.h"
 #include "domain/errors.h"
 #include "store/users.h"
 #include "store/graph.h"
 
-#include <jansson.h>
 #include <stdbool.h>
 
 typedef struct graph_relationship {
@@ -25,6 +24,12 @@ typedef struct graph_relationship {
 
 /* The longest bio, in characters. */
 #define GRAPH_BIO_MAX_CHARS 150
+/* A profile's links: at most this many http(s) URLs of at most this many characters each. */
+#define GRAPH_LINKS_MAX 5
+#define GRAPH_LINK_MAX_CHARS 300
+
+/* The values of a profile's default_visibility, NULL-terminated. */
+extern const char *const graph_visibilities[];
 
 /* A changed handle stays reserved for its previous owner this long. */
 #define GRAPH_HANDLE_RESERVATION_MS (30LL * 24 * 3600 * 1000)
@@ -33,7 +38,8 @@ typedef struct profile_update {
     const char *handle;        /* NULL = unchanged; the old one is reserved */
     const char *display_name;  /* NULL = unchanged */
     const char *bio;
-    json_t *links;             /* array of strings, NULL = unchanged */
+    const char *const *links;  /* n_links URLs; NULL = unchanged (n_links 0: remove them all) */
+    int n_links;
     int is_private;            /* -1 = unchanged */
     int allow_duets, allow_stitches, allow_comments;
     const char *default_visibility;
@@ -44,15 +50,6 @@ typedef struct profile_update {
 /* The image rendition a summary's avatar points at (made for every image media). */
 #define GRAPH_AVATAR_SMALL "thumb_160.jpg"
 
-/* The one shape of a user embedded anywhere (post and comment authors, notification actors,
- * conversation members, search results, lists of users), written as object members so callers
- * may add their own: id, handle, display_name (the handle when the user set none), avatar (a
- * signed URL of the small rendition, or null) and verified (holds the "verified" badge). Every
- * statement that reads a user row reads the avatar and badge with it, so this costs no query.
- * It lives here rather than in api/ because notification pushes are built in domain/notify.c. */
-void graph_user_summary_members(jsonw *w, const store_user *u);
-/* The same as a jansson object (for handlers that build trees). */
-json_t *graph_user_summary_json(const store_user *u);
 /* display_name as shown: the handle when empty. */
 const char *graph_display_name(const store_user *u);
 

@@ -2,11 +2,11 @@
  *
  * Notification rules: see notify.h.
  *
- * Live delivery: notify() runs inside the action's transaction, so it cannot publish on the bus
- * itself (a rolled-back like must push nothing, and a socket must never show a row the list
- * cannot). It builds the message while the transaction still sees the row as it will commit
- * (grouped count, newest actor, unread total) and hands it to db_on_commit, which publishes after
- * a successful COMMIT and drops it on rollback. The hook lives on the connection, not in each
+ * Live delivery: notify() runs inside the action's transaction, so it cannot publish itself (a
+ * rolled-back like must push nothing, and a socket must never show a row the list cannot). It
+ * reads what the push carries while the transaction still sees the row as it will commit (grouped
+ * count, newest actor, unread total) and hands it to db_on_commit, which gives it to the API's
+ * publisher after a successful COMMIT and drops it on rollback. The hook lives on the connection, not in each
  * caller, so the ten actions that notify need no change and a new one cannot forget it.
  *
  * Which action notifies whom is notify_on_event, an in-transaction consumer of the domain events
@@ -16,7 +16,6 @@
 
 #include "core/bus.h"
 #include "core/id.h"
-#include "core/json.h"
 #include "core/util.h"
 #include "domain/errors.h"
 #include "domain/graph.h"
@@ -28,10 +27,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const notify_types[] = {
-    "follow", "follow_request", "follow_accepted", "like",         "comment", "reply", "mention",
-    "share",  "duet",           "stitch",          "comment_like", NULL,
-};
+#define TYPE_NAME(type) #type,
+const char *const notify_types[] = {NOTIFY_TYPES(TYPE_NAME) NULL};
+#undef TYPE_NAME
+
+static notify_publish_fn publisher;
+
+void notify_set_publisher(notify_publish_fn fn)
+{
+    publisher = fn;
+}
 
 bool notify_type_valid(const char *type)
 {
@@ -41,9 +46,7 @@ bool notify_type_valid(const char *type)
     return false;
 }
 
-/* "ana liked your post" / "ana and 12 others liked your post": what a client shows when it has
- * no better template of its own. */
-static void summary(const notify_item *it, char *out, size_t n)
+void notify_summary(const notify_item *it, char *out, size_t n)
 {
     static const struct {
         const char *type, *text;
@@ -72,57 +75,31 @@ static void summary(const notify_item *it, char *out, size_t n)
         snprintf(out, n, "%s %s", it->actor.handle, text);
 }
 
-json_t *notify_item_json(const notify_item *it)
-{
-    const store_notification *x = &it->n;
-    char text[400];
-    summary(it, text, sizeof text);
-    return json_pack(
-        "{s:o, s:s, s:o, s:I, s:o, s:o, s:s, s:b, s:o, s:o}", "id", json_id(x->id), "type", x->type,
-        "actor", graph_user_summary_json(&it->actor), "actor_count", (json_int_t)x->actor_count,
-        "post_id", x->post_id ? json_id(x->post_id) : json_null(), "comment_id",
-        x->comment_id ? json_id(x->comment_id) : json_null(), "text", text, "read", x->read_at != 0,
-        "created_at", json_time(x->created_at), "updated_at", json_time(x->updated_at));
-}
-
 static bool still_visible(db *d, int64_t viewer, const store_notification *n, store_user *actor);
-
-typedef struct live_note {
-    int64_t recipient;
-    json_t *item;
-    int64_t unread;
-} live_note;
 
 static void publish_live(void *arg, bool committed)
 {
-    live_note *ln = arg;
-    if (committed) {
-        bus_publish_user(ln->recipient, "notification", ln->item);
-        ln->item = NULL;
-        if (ln->unread >= 0)
-            bus_publish_user(ln->recipient, "notifications.unread",
-                             json_pack("{s:I}", "count", (json_int_t)ln->unread));
-    }
-    json_decref(ln->item);
-    free(ln);
+    notify_live *live = arg;
+    if (committed)
+        publisher(live);
+    free(live);
 }
 
 /* Best effort: a read that fails here costs the live push only, never the action (the row is
  * still listed by GET /notifications). */
 static void queue_live(db *d, int64_t recipient, int64_t id, const char *group_key)
 {
-    notify_item it;
-    memset(&it, 0, sizeof it);
+    notify_live *live = xcalloc(1, sizeof *live);
     /* the same re-check as the list: a reply on a post the recipient can no longer see is
      * stored (the post may widen again) but neither pushed nor counted */
-    if (store_notification_current(d, recipient, id, group_key, &it.n) < 0 ||
-        !still_visible(d, recipient, &it.n, &it.actor))
+    if (store_notification_current(d, recipient, id, group_key, &live->item.n) < 0 ||
+        !still_visible(d, recipient, &live->item.n, &live->item.actor)) {
+        free(live);
         return;
-    live_note *ln = xcalloc(1, sizeof *ln);
-    ln->recipient = recipient;
-    ln->item = notify_item_json(&it);
-    ln->unread = notify_unread(d, recipient);
-    db_on_commit(d, publish_live, ln);
+    }
+    live->recipient = recipient;
+    live->unread = notify_unread(d, recipient);
+    db_on_commit(d, publish_live, live);
 }
 
 int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t post_id,
@@ -151,7 +128,7 @@ int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t po
     n.seq = n.id;
     snprintf(n.type, sizeof n.type, "%s", type);
     int rc = store_notification_add(d, &n, group_key);
-    if (rc == 0 && bus_user_listened(recipient))
+    if (rc == 0 && publisher && bus_user_listened(recipient))
         queue_live(d, recipient, n.id, group_key);
     return rc;
 }

@@ -6,9 +6,9 @@
  * other, actors the recipient mutes, and types the recipient turned off. Likes of one post, likes
  * of one comment and follows are grouped while unread ("ana and 12 others liked your post").
  *
- * Each recorded notification is also pushed live, once its transaction commits, to the bus topic
- * "user:<recipient>" as {"type":"notification","data":<list item>} followed by
- * {"type":"notifications.unread","data":{"count":N}}.
+ * Each recorded notification is also pushed live once its transaction commits, through the
+ * publisher the API layer installs (notify_set_publisher): the domain hands over the item and the
+ * unread count as they will commit, the API builds what the client receives.
  */
 #ifndef STREAMHUB_DOMAIN_NOTIFY_H
 #define STREAMHUB_DOMAIN_NOTIFY_H
@@ -18,12 +18,17 @@
 #include "store/notifications.h"
 #include "store/posts.h"
 #include "store/users.h"
-#include <jansson.h>
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-/* The notification types, for preferences and validation; NULL-terminated. */
+/* The notification types, as an X-macro so the API can declare one preference field per type
+ * from this one list. */
+#define NOTIFY_TYPES(X)                                                                          \
+    X(follow) X(follow_request) X(follow_accepted) X(like) X(comment) X(reply) X(mention)        \
+    X(share) X(duet) X(stitch) X(comment_like)
+/* The same as strings, for preferences and validation; NULL-terminated. */
 extern const char *const notify_types[];
 bool notify_type_valid(const char *type);
 /* Whether user_id wants notifications of type (on unless turned off). */
@@ -46,9 +51,24 @@ typedef struct notify_item {
     store_user actor;
 } notify_item;
 
-/* A notification as GET /notifications lists it and as the live "notification" event carries
- * it (one shape for both, so a client renders them with the same code). */
-json_t *notify_item_json(const notify_item *it);
+/* A notification as its recipient is told of it live, read while the action's transaction still
+ * saw it as it commits: the item as notify_list shows it (grouped count, newest actor) and the
+ * unread count after it (negative when it could not be read). */
+typedef struct notify_live {
+    int64_t recipient;
+    notify_item item;
+    int64_t unread;
+} notify_live;
+
+/* Publishes a committed notification to its recipient (called after COMMIT, never after a
+ * rollback); the API layer's, which builds the client's messages. */
+typedef void (*notify_publish_fn)(const notify_live *live);
+/* Installs the publisher, at start-up before any thread notifies; without one nothing is pushed
+ * live. */
+void notify_set_publisher(notify_publish_fn fn);
+/* "ana and 12 others liked your post": the text a client shows when it has no better template
+ * of its own. */
+void notify_summary(const notify_item *it, char *out, size_t n);
 
 /* The viewer's notifications, newest first, leaving out those whose post the viewer can no
  * longer see or whose actor is now blocked either way or muted by the viewer; *next is the

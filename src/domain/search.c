@@ -147,6 +147,8 @@ static uint32_t fnv1a(uint32_t h, const void *data, size_t n)
     return h;
 }
 
+const char *const search_types[] = {"users", "posts", "hashtags", NULL};
+
 int search_parse(const char *q, const char *type, search_query *out, domain_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -173,14 +175,15 @@ int search_parse(const char *q, const char *type, search_query *out, domain_erro
      * both sides too, by the store; folding a valid text keeps it valid UTF-8. */
     textfold_search(text, len, text);
 
-    if (!type || !*type || !strcmp(type, "users"))
-        out->type = SEARCH_USERS;
-    else if (!strcmp(type, "posts"))
-        out->type = SEARCH_POSTS;
-    else if (!strcmp(type, "hashtags"))
-        out->type = SEARCH_HASHTAGS;
-    else
-        return domain_invalid(err, "type", "not_allowed");
+    out->type = SEARCH_USERS;
+    if (type && *type) {
+        int t = 0;
+        while (search_types[t] && strcmp(type, search_types[t]))
+            t++;
+        if (!search_types[t])
+            return domain_invalid(err, "type", "not_allowed");
+        out->type = (search_type)t;
+    }
 
     if (out->type == SEARCH_HASHTAGS) {
         if (!tags_normalize_hashtag(text, out->hashtag_prefix, sizeof out->hashtag_prefix))

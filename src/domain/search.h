@@ -35,6 +35,8 @@
 #define SEARCH_CURSOR_MAX 160
 
 typedef enum { SEARCH_USERS, SEARCH_POSTS, SEARCH_HASHTAGS } search_type;
+/* The values of ?type=, indexed by search_type; NULL-terminated. */
+extern const char *const search_types[];
 
 typedef struct search_query {
     search_type type;
