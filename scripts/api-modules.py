@@ -13,7 +13,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from migrations import c_string  # noqa: E402  (the same escaping for every embedded text)
+from migrations import c_string, write_generated  # noqa: E402  (one way to embed and record)
 
 MODULE = re.compile(r"^API_MODULE\(\s*([a-z][a-z0-9_]*)\s*,", re.M)
 
@@ -64,11 +64,7 @@ def generate(src, output, depfile):
         lines.append(f'    {{"{name}",')
         lines.append(c_string(data, "     ") + "},")
     lines += ["    {NULL, NULL},", "};", ""]
-    with open(output, "w") as f:
-        f.write("\n".join(lines))
-    with open(depfile, "w") as f:
-        f.write(output.replace(" ", "\\ ") + ": " +
-                " ".join(d.replace(" ", "\\ ") for d in deps) + "\n")
+    write_generated(output, lines, depfile, deps)
 
 
 if __name__ == "__main__":

@@ -128,8 +128,16 @@ static void wire_events(void)
     for (size_t i = 0; i < sizeof wiring / sizeof wiring[0]; i++)
         if (events_on(wiring[i].type, wiring[i].phase, wiring[i].fn, NULL) < 0)
             abort(); /* the table above outgrew EVENTS_MAX_CONSUMERS */
-    /* chat's members hear of committed changes as envelopes api/ shapes and publishes */
+}
+
+/* What clients receive over the bus (socket and SSE envelopes) is JSON built in api/: the domain
+ * hands plain structs to these functions after its commit. The rooms' control messages are
+ * wired with the realtime services, which build them (app_open, serve only). */
+static void wire_publishers(void)
+{
     chat_set_notifier(api_chat_notify);
+    notify_set_publisher(api_notifications_publish);
+    media_set_progress_listener(api_media_progress);
 }
 
 int app_open(app *a, bool start_outbox, char *err, size_t err_size)
@@ -144,7 +152,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     id_set_node((unsigned)a->cfg.node_id);
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
     wire_events();
-    notify_set_publisher(api_notifications_publish); /* the client's JSON is built in api/ */
+    wire_publishers();
     feed_cache_configure((int)a->cfg.feed_cache_entries, a->cfg.feed_cache_ttl * 1000,
                          a->cfg.trending_refresh_ms);
     if (media_configure(a->cfg.data_dir, a->cfg.media_max_duration) < 0) {
@@ -156,7 +164,6 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         return ERR_INTERNAL;
     }
     api_media_set_post_max(a->cfg.media_post_max);
-    media_set_progress_listener(api_media_progress);
 
     job_register(MEDIA_PROCESS_JOB, media_process_job);
     job_register(MEDIA_COMPOSE_JOB, media_compose_job);

@@ -3,7 +3,8 @@
  * Unit tests for live delivery after commit: db_on_commit hooks run after COMMIT in order, are
  * dropped by ROLLBACK and run at once outside a transaction; and notify() inside a transaction
  * that rolls back publishes nothing on the bus, while a committed one publishes the
- * notification and the unread count to "user:<recipient>".
+ * notification and the unread count to "user:<recipient>" through the publisher app.c installs
+ * (api_notifications_publish, which shapes the client's JSON).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "core/bus.h"
 #include "core/util.h"
 #include "domain/notify.h"
@@ -95,6 +97,7 @@ static void test_notify_after_commit(void **state)
                                 "(1, 'a', 'a', 'ana', 'ana', 'Ana', 0, 0), "
                                 "(2, 'b', 'b', 'bo', 'bo', 'Bo', 0, 0)"),
                      0);
+    notify_set_publisher(api_notifications_publish);
     bus_sub *sub = bus_subscribe("user:1", on_bus, NULL);
     n_msgs = 0;
     /* rolled back: the row and the push both vanish */
