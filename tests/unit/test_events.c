@@ -25,6 +25,7 @@
 #include "store/graph.h"
 #include "store/migrate.h"
 #include "store/users.h"
+#include "testdb.h"
 
 static char trace[64];
 static int fail_with;
@@ -60,24 +61,6 @@ static int after_consumer(db *d, const domain_event *ev, void *arg)
     return consumer(d, ev, arg);
 }
 
-static db *open_db(char *dir)
-{
-    assert_non_null(mkdtemp(dir));
-    char url[128], err[256];
-    snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
-    db *d;
-    assert_int_equal(db_open(url, &d, err, sizeof err), 0);
-    assert_true(store_migrate(d, err, sizeof err) > 0);
-    return d;
-}
-
-static void remove_dir(const char *dir)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static int64_t rows_written(db *d)
 {
     int64_t n = -1;
@@ -102,7 +85,7 @@ static void test_order_and_phases(void **state)
 {
     (void)state;
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    db *d = open_db(dir);
+    db *d = testdb_open(NULL, dir, TESTDB_ALL);
     assert_int_equal(events_on(EV_POST_CREATED, EVENTS_IN_TRANSACTION, consumer, "a"), 0);
     assert_int_equal(events_on(EV_POST_CREATED, EVENTS_AFTER_COMMIT, after_consumer, "B"), 0);
     assert_int_equal(events_on(EV_POST_DELETED, EVENTS_IN_TRANSACTION, consumer, "z"), 0);
@@ -143,15 +126,14 @@ static void test_order_and_phases(void **state)
     ev.post_id = 43;
     assert_int_equal(events_emit(d, &ev), 0);
     assert_string_equal(trace, "acBD");
-    db_close(d);
-    remove_dir(dir);
+    testdb_close(d, dir);
 }
 
 static void test_after_commit_not_after_rollback(void **state)
 {
     (void)state;
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    db *d = open_db(dir);
+    db *d = testdb_open(NULL, dir, TESTDB_ALL);
     assert_int_equal(events_on(EV_COMMENT_CREATED, EVENTS_IN_TRANSACTION, consumer, "!"), 0);
     assert_int_equal(events_on(EV_COMMENT_CREATED, EVENTS_AFTER_COMMIT, after_consumer, "A"), 0);
     domain_event ev = {.type = EV_COMMENT_CREATED, .actor = 1, .post_id = 100};
@@ -170,15 +152,14 @@ static void test_after_commit_not_after_rollback(void **state)
     assert_string_equal(trace, "!!A");
     assert_int_equal(seen_copy.post_id, 101);
     assert_int_equal(rows_written(d), 1);
-    db_close(d);
-    remove_dir(dir);
+    testdb_close(d, dir);
 }
 
 static void test_in_transaction_error_aborts(void **state)
 {
     (void)state;
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    db *d = open_db(dir);
+    db *d = testdb_open(NULL, dir, TESTDB_ALL);
     assert_int_equal(events_on(EV_POST_EDITED, EVENTS_IN_TRANSACTION, consumer, "!"), 0);
     assert_int_equal(events_on(EV_POST_EDITED, EVENTS_IN_TRANSACTION, consumer, "x"), 0);
     assert_int_equal(events_on(EV_POST_EDITED, EVENTS_IN_TRANSACTION, consumer, "n"), 0);
@@ -192,8 +173,7 @@ static void test_in_transaction_error_aborts(void **state)
     assert_int_equal(db_rollback(d), 0);
     assert_int_equal(rows_written(d), 0);
     assert_null(seen_after); /* not queued at all: nothing to run even had it committed */
-    db_close(d);
-    remove_dir(dir);
+    testdb_close(d, dir);
 }
 
 static int64_t add_user(db *d, int64_t id, const char *handle)
@@ -213,7 +193,7 @@ static void test_emitter_rolls_back(void **state)
 {
     (void)state;
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    db *d = open_db(dir);
+    db *d = testdb_open(NULL, dir, TESTDB_ALL);
     store_user ana, bo;
     assert_int_equal(store_user_by_id(d, add_user(d, 1, "ana"), &ana), 0);
     assert_int_equal(store_user_by_id(d, add_user(d, 2, "bo"), &bo), 0);
@@ -236,8 +216,7 @@ static void test_emitter_rolls_back(void **state)
     assert_int_equal(seen_copy.actor, 1);
     assert_int_equal(seen_copy.user_id, 2);
     assert_true(seen_copy.changed);
-    db_close(d);
-    remove_dir(dir);
+    testdb_close(d, dir);
 }
 
 static void test_registry_limits(void **state)

@@ -22,6 +22,7 @@
 #include "domain/notify.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "testdb.h"
 
 static char seen[16];
 static int n_seen, n_dropped;
@@ -34,28 +35,10 @@ static void hook(void *arg, bool committed)
         n_dropped++;
 }
 
-static db *open_db(char *dir)
-{
-    assert_non_null(mkdtemp(dir));
-    char url[128], err[256];
-    snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
-    db *d;
-    assert_int_equal(db_open(url, &d, err, sizeof err), 0);
-    assert_true(store_migrate(d, err, sizeof err) > 0);
-    return d;
-}
-
-static void remove_dir(const char *dir)
-{
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
-}
-
 static void test_commit_hooks(void **state)
 {
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    db *d = open_db(dir);
+    db *d = testdb_open(NULL, dir, TESTDB_ALL);
     n_seen = n_dropped = 0;
     memset(seen, 0, sizeof seen);
     db_on_commit(d, hook, "x"); /* no transaction: at once */
@@ -73,10 +56,9 @@ static void test_commit_hooks(void **state)
     assert_int_equal(n_dropped, 1);
     assert_int_equal(db_begin(d), 0); /* pending at close: dropped, never run */
     db_on_commit(d, hook, "d");
-    db_close(d);
+    testdb_close(d, dir);
     assert_string_equal(seen, "xab");
     assert_int_equal(n_dropped, 2);
-    remove_dir(dir);
 }
 
 static char last_msgs[4][1024];
@@ -91,7 +73,7 @@ static void on_bus(void *ctx, const char *topic, const char *msg, size_t len)
 static void test_notify_after_commit(void **state)
 {
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    db *d = open_db(dir);
+    db *d = testdb_open(NULL, dir, TESTDB_ALL);
     assert_int_equal(db_exec(d, "INSERT INTO users (id, email, email_norm, handle, handle_norm, "
                                 "display_name, created_at, updated_at) VALUES "
                                 "(1, 'a', 'a', 'ana', 'ana', 'Ana', 0, 0), "
@@ -117,8 +99,7 @@ static void test_notify_after_commit(void **state)
     assert_non_null(strstr(last_msgs[0], "bo started following you"));
     assert_string_equal(last_msgs[1], "{\"type\":\"notifications.unread\",\"data\":{\"count\":1}}");
     bus_unsubscribe(sub);
-    db_close(d);
-    remove_dir(dir);
+    testdb_close(d, dir);
 }
 
 int main(void)

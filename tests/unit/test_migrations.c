@@ -25,6 +25,7 @@
 #include "core/textfold.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "testdb.h"
 
 #define MIGRATIONS_DIR STREAMHUB_SOURCE_ROOT "/src/store/migrations"
 #define SCHEMA_DIR STREAMHUB_SOURCE_ROOT "/tests/unit/migrations"
@@ -206,16 +207,8 @@ static void print_first_difference(const char *want, const char *got)
 
 static void test_schema_from_zero(void **state)
 {
-    const char *pg = getenv("STREAMHUB_MIGRATIONS_TEST_DB");
-    char dir[] = "/tmp/sh-migrations-XXXXXX", url[512], err[256];
-    if (pg && *pg) {
-        snprintf(url, sizeof url, "%s", pg);
-    } else {
-        assert_non_null(mkdtemp(dir));
-        snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
-    }
-    db *d;
-    assert_int_equal(db_open(url, &d, err, sizeof err), 0);
+    char dir[] = "/tmp/sh-migrations-XXXXXX", err[256];
+    db *d = testdb_open("STREAMHUB_MIGRATIONS_TEST_DB", dir, TESTDB_NONE);
     const char *dialect = db_kind_of(d) == DB_SQLITE ? "sqlite" : "pg";
     size_t n;
     store_migrations(&n);
@@ -260,7 +253,7 @@ static void test_schema_from_zero(void **state)
         assert_non_null(strstr(src, "translate(t, '" TEXTFOLD_REMOVED "', '')"));
         db_reset(s);
     }
-    db_close(d);
+    testdb_close(d, dir);
 }
 
 int main(void)

@@ -27,6 +27,7 @@
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/search.h"
+#include "testdb.h"
 
 static void test_ids(void **state)
 {
@@ -786,17 +787,8 @@ static int64_t raw_match_count(db *d, const char *table, const char *word)
 static void test_search_fold_migration(void **state)
 {
     /* STREAMHUB_SEARCH_TEST_DB names an empty PostgreSQL database to run this on instead. */
-    const char *pg = getenv("STREAMHUB_SEARCH_TEST_DB");
-    char dir[] = "/tmp/sh-unit-XXXXXX", url[256], err[256];
-    if (pg && *pg) {
-        snprintf(url, sizeof url, "%s", pg);
-    } else {
-        assert_non_null(mkdtemp(dir));
-        snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
-    }
-    db *d;
-    assert_int_equal(db_open(url, &d, err, sizeof err), 0);
-    assert_true(store_migrate_to(d, 22, err, sizeof err) > 0);
+    char dir[] = "/tmp/sh-unit-XXXXXX", err[256];
+    db *d = testdb_open("STREAMHUB_SEARCH_TEST_DB", dir, 22);
     assert_int_equal(store_applied_version(d), 22); /* public_count (22) is there, folding (23) not */
     assert_int_equal(
         db_exec(d, "INSERT INTO users (id, handle, handle_norm, display_name, bio, created_at, "
@@ -865,12 +857,7 @@ static void test_search_fold_migration(void **state)
     assert_int_equal(db_exec(d, "DELETE FROM posts; DELETE FROM hashtags; DELETE FROM users"), 0);
     assert_int_equal(search_count(d, "امال", "posts"), 0);
     assert_int_equal(search_count(d, "مني", "users"), 0);
-    db_close(d);
-    if (!(pg && *pg)) {
-        char cmd[160];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        assert_int_equal(system(cmd), 0);
-    }
+    testdb_close(d, dir);
 }
 
 /* Signed media URLs: valid until their expiry, for exactly their path, with the key they were
