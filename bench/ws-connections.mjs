@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
 // Realtime hub benchmark: starts build/streamhub on a fresh data dir, registers a few users,
 // opens N authenticated WebSockets spread over them (Authorization header, npm `ws`), and
-// reports the server's RSS before and after, the time to connect them all, and the p50/p99
-// round trip of a "ping" -> ack while all are connected (sequential probes on random sockets,
-// then the same under a burst of concurrent probes). Nothing is asserted.
+// reports the server's RSS before and after, the time to connect them all, the p50/p99 round
+// trip of a "ping" -> ack while all are connected (sequential probes on random sockets, then the
+// same under a burst of concurrent probes), and the RSS once the probes have settled. Nothing is
+// asserted.
 //   node bench/ws-connections.mjs [N=10000] [users=20] [client processes]
-// STREAMHUB_BIN overrides the binary.
+// STREAMHUB_BIN overrides the binary; WS_BENCH_HOLD=<seconds> keeps the sockets open that long
+// after the figures, to look at the server (gdb -p <pid> -batch -ex 'call (void)malloc_stats()').
 //
 // Above 25,000 sockets the clients are split over several processes (default: one per 25,000),
 // each bound to its own source address (127.0.0.2, 127.0.0.3, ...): one source address has only
@@ -105,12 +107,17 @@ async function main() {
   // a per-process limit, inherited by the server (N sockets) and the clients (their share)
   const need = N + 1000;
   if (fdLimit() < need) {
-    if (process.env.WS_BENCH_REEXEC) throw new Error(`cannot raise the open-file limit to ${need}`);
+    if (process.env.WS_BENCH_REEXEC) {
+      throw new Error(`cannot raise the open-file limit to ${need} (a hard limit above ` +
+        '`ulimit -Hn` needs CAP_SYS_RESOURCE)');
+    }
     const script = fileURLToPath(import.meta.url);
     const args = [script, ...process.argv.slice(2)].map((a) => `'${a}'`).join(' ');
     const child = spawn('sh', ['-c', `ulimit -n ${need} && exec '${process.execPath}' ${args}`],
       { stdio: 'inherit', env: { ...process.env, WS_BENCH_REEXEC: '1' } });
     process.exitCode = await new Promise((r) => child.on('exit', r));
+    if (process.exitCode) console.error(`sh: ulimit -n ${need} failed; hard limit: ` +
+      execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim());
     return;
   }
 
@@ -175,6 +182,10 @@ async function main() {
   await new Promise((r) => setTimeout(r, 2000));
   const loaded = rssKiB();
   const { seqLat, burstLat } = await runProbe();
+  // the probes woke thousands of sockets; the hub frees their wslay contexts after a quiet
+  // second and hands the pages back at most every 10 s
+  await new Promise((r) => setTimeout(r, 12000));
+  const settled = rssKiB();
   const pct = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 
   console.log(`date: ${new Date().toISOString()}`);
@@ -182,11 +193,17 @@ async function main() {
     (PROCS > 1 ? `, from ${PROCS} client processes (127.0.0.2-${1 + PROCS})` : ''));
   console.log(`server RSS idle ${mib(idle)} MiB, with all sockets ${mib(loaded)} MiB, ` +
     `delta ${mib(loaded - idle)} MiB (${((loaded - idle) * 1024 / opened).toFixed(0)} B per socket)`);
+  console.log(`server RSS 12 s after the probes ${mib(settled)} MiB ` +
+    `(${((settled - idle) * 1024 / opened).toFixed(0)} B per socket)`);
   console.log(`connect all: ${(connectMs / 1000).toFixed(2)} s (${(opened / connectMs * 1000).toFixed(0)}/s, ` +
     `${IN_FLIGHT * Math.max(PROCS, 1)} handshakes in flight)`);
   const where = PROCS > 1 ? ' on the first process\'s sockets' : '';
   console.log(`ping->ack sequential (2000)${where}: p50 ${pct(seqLat, 0.5).toFixed(3)} ms, p99 ${pct(seqLat, 0.99).toFixed(3)} ms`);
   console.log(`ping->ack bursts of 500 (10000): p50 ${pct(burstLat, 0.5).toFixed(3)} ms, p99 ${pct(burstLat, 0.99).toFixed(3)} ms`);
+  if (process.env.WS_BENCH_HOLD) { // seconds to keep everything open, to inspect the server
+    console.log(`holding ${process.env.WS_BENCH_HOLD} s: server pid ${proc.pid}`);
+    await new Promise((r) => setTimeout(r, Number(process.env.WS_BENCH_HOLD) * 1000));
+  }
   await stop();
   proc.kill('SIGTERM');
   await new Promise((r) => proc.on('exit', r));

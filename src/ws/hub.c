@@ -54,6 +54,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
@@ -79,6 +80,8 @@
 #define CONN_BUCKETS 16384 /* the id -> socket registry of direct fan-out */
 #define WRITE_IOV 64       /* frames per sendmsg */
 #define WS_RELEASE_MS 1000 /* a socket quiet this long gives its wslay context back */
+#define TRIM_AFTER 256         /* wslay contexts freed before malloc is asked for the pages */
+#define TRIM_INTERVAL_MS 10000 /* and at most this often */
 
 /* ---- command registry --------------------------------------------------------------------- */
 
@@ -545,10 +548,32 @@ static bool ws_quiet(const conn *c)
            !wslay_event_get_close_received(c->ws);
 }
 
+static atomic_uint released_since_trim;
+static _Atomic int64_t last_trim_ms;
+
 static void ws_release(conn *c)
 {
     wslay_event_context_free(c->ws);
     c->ws = NULL;
+    atomic_fetch_add_explicit(&released_since_trim, 1, memory_order_relaxed);
+}
+
+/* Freed contexts lie between live allocations, where malloc keeps their pages: after a burst that
+ * woke thousands of sockets, the RSS would stay at the burst's peak. malloc_trim hands the free
+ * pages of every arena back (it walks free chunks, not the heap); one thread does it at a time,
+ * rarely, and only after many releases. */
+static void trim_after_releases(int64_t now)
+{
+#ifdef __GLIBC__
+    int64_t last = atomic_load(&last_trim_ms);
+    if (atomic_load_explicit(&released_since_trim, memory_order_relaxed) < TRIM_AFTER ||
+        now - last < TRIM_INTERVAL_MS || !atomic_compare_exchange_strong(&last_trim_ms, &last, now))
+        return;
+    atomic_store(&released_since_trim, 0);
+    malloc_trim(0);
+#else
+    (void)now;
+#endif
 }
 
 /* ---- sending and closing (hub thread) ----------------------------------------------------- */
@@ -1497,6 +1522,7 @@ static void tick(hub_thread *t)
         if (ws_want_write(c) || c->oq_n || c->closing)
             conn_service(c);
     }
+    trim_after_releases(now);
 }
 
 static void *hub_main(void *arg)
