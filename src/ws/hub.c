@@ -19,7 +19,8 @@
  * (8.8 KiB: a 4 KiB read buffer and a 4 KiB write buffer inside) exists only while the socket is
  * busy: it is made when input arrives or wslay must write a control frame, and freed by the
  * timer walk once the socket has been quiet for WS_RELEASE_MS at a frame boundary with nothing
- * queued (see conn_ws and ws_quiet). Most sockets of a chat server sit idle, so most hold none.
+ * queued (see conn_ws and ws_quiet). Most sockets of a chat server sit idle, so most hold none;
+ * after a burst, malloc is asked to give the freed pages back (trim_after_burst).
  *
  * Sending. Server frames are not masked, so a message's frame is the same bytes for every
  * recipient: outgoing data frames are built once into a reference-counted buffer (frame) and
