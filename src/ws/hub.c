@@ -14,7 +14,7 @@
  * more, so a socket may close while a worker still holds a call for it; such replies find the
  * connection marked closed and are dropped.
  *
- * Memory per idle socket is the conn struct (about 400 bytes), its two bus subscriptions (user and
+ * Memory per idle socket is the conn struct (336 bytes), its two bus subscriptions (user and
  * session, about 50 bytes each) and the kernel's socket buffers (not in the RSS). wslay's context
  * (8.8 KiB: a 4 KiB read buffer and a 4 KiB write buffer inside) exists only while the socket is
  * busy: it is made when input arrives or wslay must write a control frame, and freed by the
