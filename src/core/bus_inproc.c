@@ -22,7 +22,7 @@ struct bus_sub {
     unsigned bucket;
     bus_deliver_fn fn;
     void *ctx;
-    char topic[TOPIC_MAX];
+    char topic[]; /* its own length: every socket holds two, most topics are short */
 };
 
 /* A deliver callback may publish again (a room's delivery tells a banned member's socket, the
@@ -79,7 +79,7 @@ static bus_sub *inproc_subscribe(const char *topic, bus_deliver_fn fn, void *ctx
     size_t len = topic ? strlen(topic) : 0;
     if (!len || len >= TOPIC_MAX || !fn)
         return NULL;
-    bus_sub *s = xcalloc(1, sizeof *s);
+    bus_sub *s = xcalloc(1, sizeof *s + len + 1);
     memcpy(s->topic, topic, len + 1);
     s->fn = fn;
     s->ctx = ctx;

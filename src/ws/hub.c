@@ -14,8 +14,13 @@
  * more, so a socket may close while a worker still holds a call for it; such replies find the
  * connection marked closed and are dropped.
  *
- * Memory per idle socket is the conn struct, the wslay context (about 5 KiB, mostly its frame
- * read buffer) and the kernel's socket buffers.
+ * Memory per idle socket is the conn struct (336 bytes), its two bus subscriptions (user and
+ * session, about 50 bytes each) and the kernel's socket buffers (not in the RSS). wslay's context
+ * (8.8 KiB: a 4 KiB read buffer and a 4 KiB write buffer inside) exists only while the socket is
+ * busy: it is made when input arrives or wslay must write a control frame, and freed by the
+ * timer walk once the socket has been quiet for WS_RELEASE_MS at a frame boundary with nothing
+ * queued (see conn_ws and ws_quiet). Most sockets of a chat server sit idle, so most hold none;
+ * after a burst, malloc is asked to give the freed pages back (trim_after_burst).
  *
  * Sending. Server frames are not masked, so a message's frame is the same bytes for every
  * recipient: outgoing data frames are built once into a reference-counted buffer (frame) and
@@ -50,6 +55,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/evp.h>
@@ -74,6 +80,9 @@
 #define SESSION_BUCKETS 4096
 #define CONN_BUCKETS 16384 /* the id -> socket registry of direct fan-out */
 #define WRITE_IOV 64       /* frames per sendmsg */
+#define WS_RELEASE_MS 1000 /* a socket quiet this long gives its wslay context back */
+#define TRIM_DROP 1024         /* fewer live wslay contexts than their peak: malloc_trim */
+#define TRIM_INTERVAL_MS 10000 /* and at most this often */
 
 /* ---- command registry --------------------------------------------------------------------- */
 
@@ -184,7 +193,9 @@ typedef struct conn {
     int fd;
     ws_release_fn release;
     void *release_arg;
-    wslay_event_context_ptr ws;
+    wslay_event_context_ptr ws; /* NULL while idle: see conn_ws */
+    int64_t rx_unframed; /* bytes read minus the sizes of the frames begun: 0 at a boundary */
+    bool msg_open;       /* a fragmented data message has begun and not ended */
     uint64_t id;
     int64_t expires_ms;                                             /* wall clock */
     int64_t opened_ms, last_rx_ms, last_ping_ms, close_deadline_ms; /* monotonic */
@@ -431,11 +442,13 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *out, size_t len, in
             c->extra = NULL;
         }
         c->last_rx_ms = c->t->now;
+        c->rx_unframed += (int64_t)n;
         return (ssize_t)n;
     }
     ssize_t r = recv(c->fd, out, len, 0);
     if (r > 0) {
         c->last_rx_ms = c->t->now;
+        c->rx_unframed += r;
         return r;
     }
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
@@ -477,6 +490,100 @@ static const struct wslay_event_callbacks callbacks = {
     .on_frame_recv_start_callback = on_frame_start_cb,
     .on_msg_recv_callback = on_msg_cb,
 };
+
+/* ---- the wslay context, only while the socket is busy ------------------------------------- */
+
+/* Live wslay contexts, and their most since the last trim (see trim_after_burst). */
+static atomic_long live_contexts, peak_contexts;
+static _Atomic int64_t last_trim_ms;
+
+/* The socket's wslay context, made on first use. The calls below answer for a socket without one
+ * as a fresh context would: reading, nothing queued, no close either way. */
+static wslay_event_context_ptr conn_ws(conn *c)
+{
+    if (!c->ws) {
+        if (wslay_event_context_server_init(&c->ws, &callbacks, c) != 0) {
+            log_error("out of memory", "\"what\":\"%s\"", "wslay context");
+            abort(); /* as xmalloc does */
+        }
+        wslay_event_config_set_max_recv_msg_length(c->ws, hub.o.max_message);
+        long live = atomic_fetch_add(&live_contexts, 1) + 1;
+        long peak = atomic_load(&peak_contexts);
+        while (live > peak && !atomic_compare_exchange_weak(&peak_contexts, &peak, live))
+            ;
+    }
+    return c->ws;
+}
+
+static bool ws_want_read(const conn *c)
+{
+    return !c->ws || wslay_event_want_read(c->ws);
+}
+
+static bool ws_want_write(const conn *c)
+{
+    return c->ws && wslay_event_want_write(c->ws);
+}
+
+static bool ws_write_enabled(const conn *c)
+{
+    return !c->ws || wslay_event_get_write_enabled(c->ws);
+}
+
+static size_t ws_queued_bytes(const conn *c)
+{
+    return c->ws ? wslay_event_get_queued_msg_length(c->ws) : 0;
+}
+
+static bool ws_close_sent(const conn *c)
+{
+    return c->ws && wslay_event_get_close_sent(c->ws);
+}
+
+static bool ws_close_received(const conn *c)
+{
+    return c->ws && wslay_event_get_close_received(c->ws);
+}
+
+/* True when freeing the context loses nothing: no partial frame or fragmented message in its
+ * read buffer, nothing for it to write, no close begun, both directions open. rx_unframed is
+ * exact because wslay refuses non-minimal length encodings and unmasked client frames; were it
+ * ever off, it would only keep a context alive. */
+static bool ws_quiet(const conn *c)
+{
+    return c->ws && !c->closing && c->rx_unframed == 0 && !c->msg_open &&
+           wslay_event_get_read_enabled(c->ws) && wslay_event_get_write_enabled(c->ws) &&
+           !wslay_event_want_write(c->ws) && !wslay_event_get_close_sent(c->ws) &&
+           !wslay_event_get_close_received(c->ws);
+}
+
+static void ws_release(conn *c)
+{
+    wslay_event_context_free(c->ws);
+    c->ws = NULL;
+    atomic_fetch_sub(&live_contexts, 1);
+}
+
+/* Freed contexts lie between live allocations, where malloc keeps their pages: after a burst that
+ * woke thousands of sockets, the RSS would stay at the burst's peak. malloc_trim hands the free
+ * pages of every arena back (it walks free chunks, not the heap), but a page given back costs a
+ * fault when it is used again (2.5 us per context made from malloc's free lists, 100 us from
+ * trimmed pages on our Firecracker VM): so only when the live contexts fell well below their
+ * peak, a burst over, never in a steady churn; one thread at a time, at most every 10 s. */
+static void trim_after_burst(int64_t now)
+{
+#ifdef __GLIBC__
+    int64_t last = atomic_load(&last_trim_ms);
+    long live = atomic_load(&live_contexts);
+    if (atomic_load(&peak_contexts) - live < TRIM_DROP || now - last < TRIM_INTERVAL_MS ||
+        !atomic_compare_exchange_strong(&last_trim_ms, &last, now))
+        return;
+    atomic_store(&peak_contexts, live);
+    malloc_trim(0);
+#else
+    (void)now;
+#endif
+}
 
 /* ---- sending and closing (hub thread) ----------------------------------------------------- */
 
@@ -534,7 +641,7 @@ static void conn_close_ex(conn *c, int code, const char *reason, bool overtake)
         c->close_reason = xstrdup(reason);
         return;
     }
-    wslay_event_queue_close(c->ws, (uint16_t)code, (const uint8_t *)reason, strlen(reason));
+    wslay_event_queue_close(conn_ws(c), (uint16_t)code, (const uint8_t *)reason, strlen(reason));
 }
 
 static void conn_close(conn *c, int code, const char *reason)
@@ -545,16 +652,16 @@ static void conn_close(conn *c, int code, const char *reason)
 /* Queues a reference to f on c's out-queue (hub thread); the caller keeps its own. */
 static void conn_enqueue(conn *c, frame *f)
 {
-    if (c->closing || atomic_load(&c->closed) || !wslay_event_get_write_enabled(c->ws))
+    if (c->closing || atomic_load(&c->closed) || !ws_write_enabled(c))
         return;
-    size_t queued = c->oq_bytes + wslay_event_get_queued_msg_length(c->ws);
+    size_t queued = c->oq_bytes + ws_queued_bytes(c);
     if (queued + f->len > hub.o.send_queue) {
         /* Reading on would only queue more replies. wslay sends the close next, after the
          * frame in progress and ahead of the queued messages, which the client then forgoes. */
         log_warn("ws slow consumer closed", "\"connection\":%llu,\"queued\":%zu",
                  (unsigned long long)c->id, queued);
         conn_close(c, 1013, "send queue full: the client reads too slowly");
-        wslay_event_shutdown_read(c->ws);
+        wslay_event_shutdown_read(conn_ws(c));
         return;
     }
     if (c->oq_n == c->oq_cap) {
@@ -681,13 +788,13 @@ static void conn_destroy(conn *c)
     hub_thread *t = c->t;
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     conn_detach(c);
-    int code = wslay_event_get_close_sent(c->ws) ? wslay_event_get_status_code_sent(c->ws) : 0;
+    int code = ws_close_sent(c) ? wslay_event_get_status_code_sent(c->ws) : 0;
     size_t k = 0;
     while (k < N_METRIC_CODES && metric_codes[k] != code)
         k++;
     atomic_fetch_add_explicit(&closes_by_code[k], 1, memory_order_relaxed);
-    wslay_event_context_free(c->ws);
-    c->ws = NULL;
+    if (c->ws)
+        ws_release(c);
     oq_drop(c, 0);
     free(c->oq);
     c->oq = NULL;
@@ -712,26 +819,26 @@ static void conn_service(conn *c)
 {
     if (atomic_load(&c->closed) || c->draining)
         return;
-    if (wslay_event_get_close_received(c->ws))
+    if (ws_close_received(c))
         conn_detach(c);
     /* a half-written frame of ours goes first, then wslay's control frames, then our queue */
     if (c->oq_off && oq_flush(c) < 0) {
         conn_destroy(c);
         return;
     }
-    if (!c->oq_off && wslay_event_want_write(c->ws) && wslay_event_send(c->ws) != 0) {
+    if (!c->oq_off && ws_want_write(c) && wslay_event_send(c->ws) != 0) {
         conn_destroy(c);
         return;
     }
-    if (wslay_event_get_close_sent(c->ws))
+    if (ws_close_sent(c))
         oq_drop(c, c->oq_off ? 1 : 0); /* never begun: the client forgoes them after a close */
-    if (c->oq_n && !wslay_event_want_write(c->ws) && oq_flush(c) < 0) {
+    if (c->oq_n && !ws_want_write(c) && oq_flush(c) < 0) {
         conn_destroy(c);
         return;
     }
     if (c->close_pending && !c->oq_n) {
         c->close_pending = false;
-        wslay_event_queue_close(c->ws, c->close_code, (const uint8_t *)c->close_reason,
+        wslay_event_queue_close(conn_ws(c), c->close_code, (const uint8_t *)c->close_reason,
                                 strlen(c->close_reason));
         free(c->close_reason);
         c->close_reason = NULL;
@@ -740,8 +847,7 @@ static void conn_service(conn *c)
             return;
         }
     }
-    int want_read = wslay_event_want_read(c->ws),
-        want_write = wslay_event_want_write(c->ws) || c->oq_n;
+    int want_read = ws_want_read(c), want_write = ws_want_write(c) || c->oq_n;
     if (!want_read && !want_write) {
         /* Closing a socket with unread input makes the kernel send a reset, which can destroy
          * the close frame still in flight to the client (a slow consumer has plenty unread):
@@ -957,6 +1063,10 @@ static void on_frame_start_cb(wslay_event_context_ptr ctx,
 {
     conn *c = user;
     (void)ctx;
+    uint64_t n = arg->payload_length;
+    c->rx_unframed -= (int64_t)(2 + (n < 126 ? 0 : n < 65536 ? 2 : 8) + 4 + n); /* masked */
+    if (arg->opcode < 8) /* text, binary or continuation; control frames may come in between */
+        c->msg_open = !arg->fin;
     if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1)
         conn_close_ex(c, 1002, "a close frame's body is empty or a two-byte code", true);
 }
@@ -1256,14 +1366,14 @@ static void conn_io(conn *c, uint32_t events)
         drain_input(c);
         return;
     }
-    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && wslay_event_want_read(c->ws)) {
-        int rc = wslay_event_recv(c->ws);
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && ws_want_read(c)) {
+        int rc = wslay_event_recv(conn_ws(c));
         if (rc != 0) {
             /* Some violations (a fragmented control frame) make wslay fail outright instead
              * of queueing the 1002 itself; after that the context may not be used, so the
              * close frame is written by hand, best effort, just before the connection ends.
              * A failure of our own socket I/O needs no close frame. */
-            if (!c->io_failed && !wslay_event_get_close_sent(c->ws)) {
+            if (!c->io_failed && !ws_close_sent(c)) {
                 static const unsigned char proto_close[] = {0x88, 0x02, 0x03, 0xEA};
                 ssize_t w = send(c->fd, proto_close, sizeof proto_close, MSG_NOSIGNAL);
                 (void)w;
@@ -1286,7 +1396,6 @@ static void adopt(hub_thread *t, conn *c, int64_t user, int64_t session_id, int6
     c->epoll_mask = EPOLLIN;
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
     if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
-        wslay_event_context_free(c->ws);
         c->release(c->release_arg);
         atomic_store(&c->closed, true);
         atomic_fetch_sub(&hub.n_conns, 1);
@@ -1413,13 +1522,16 @@ static void tick(hub_thread *t)
                 send_expiring(c, wall);
             if (now - c->last_rx_ms >= ping && now - c->last_ping_ms >= ping) {
                 struct wslay_event_msg m = {WSLAY_PING, (const uint8_t *)"", 0};
-                wslay_event_queue_msg(c->ws, &m);
+                wslay_event_queue_msg(conn_ws(c), &m);
                 c->last_ping_ms = now;
             }
         }
-        if (wslay_event_want_write(c->ws) || c->oq_n || c->closing)
+        if (ws_quiet(c) && now - c->last_rx_ms >= WS_RELEASE_MS)
+            ws_release(c);
+        if (ws_want_write(c) || c->oq_n || c->closing)
             conn_service(c);
     }
+    trim_after_burst(now);
 }
 
 static void *hub_main(void *arg)
@@ -1489,14 +1601,6 @@ void ws_hub_adopt(int fd, const char *extra, size_t extra_len, ws_release_fn rel
     c->release_arg = release_arg;
     c->id = atomic_fetch_add(&next_conn_id, 1);
     pthread_mutex_init(&c->mu, NULL);
-    if (wslay_event_context_server_init(&c->ws, &callbacks, c) != 0) {
-        pthread_rwlock_unlock(&adopt_lock);
-        release(release_arg);
-        pthread_mutex_destroy(&c->mu);
-        free(c);
-        return;
-    }
-    wslay_event_config_set_max_recv_msg_length(c->ws, hub.o.max_message);
     if (extra_len) {
         c->extra = xmalloc(extra_len);
         memcpy(c->extra, extra, extra_len);
@@ -1628,7 +1732,6 @@ void ws_hub_stop(void)
                 continue;
             }
             if (m->kind == MAIL_ADOPT) { /* arrived after the loop ended */
-                wslay_event_context_free(m->c->ws);
                 m->c->release(m->c->release_arg);
                 atomic_store(&m->c->closed, true);
                 atomic_fetch_sub(&hub.n_conns, 1);

@@ -118,6 +118,30 @@ describe('frames', () => {
     await expectClose(ws, 1000);
   });
 
+  test('a socket quiet mid-header, mid-frame or mid-message loses nothing (and works after)', async () => {
+    // the hub frees an idle socket's wslay context after a second's quiet: only at a boundary
+    const quiet = () => new Promise((r) => setTimeout(r, 1600));
+    const ws = await open();
+    const msg = Buffer.from(JSON.stringify({ type: 'ping', id: 'slow', data: { text: 'x'.repeat(300) } }));
+    const first = frame(OP.TEXT, msg.subarray(0, 100), { fin: false });
+    const rest = frame(OP.CONT, msg.subarray(100), { fin: true }); // a 2-byte extended length
+    ws.send(first.subarray(0, 1));
+    await quiet();
+    ws.send(first.subarray(1));
+    await quiet();
+    ws.send(rest.subarray(0, 3));
+    await quiet();
+    ws.send(rest.subarray(3, 50));
+    await quiet();
+    ws.send(rest.subarray(50));
+    assert.equal((await ws.nextData()).json.id, 'slow');
+    await quiet();
+    ws.send(text({ type: 'ping', id: 'after' }));
+    assert.equal((await ws.nextData()).json.id, 'after');
+    ws.send(closeFrame(1000));
+    await expectClose(ws, 1000);
+  });
+
   test('a frame over --ws-max-message closes 1009', async () => {
     const ws = await open();
     ws.send(frame(OP.TEXT, Buffer.alloc(MAX + 1, 0x20)));
