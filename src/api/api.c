@@ -23,11 +23,13 @@ const api_env *api_app(http_req *req)
     return http_req_app(req);
 }
 
+/* The connection is opened by the thread's first request (api_worker_db), not here: a server
+ * starts some fifteen of these threads, and an idle SQLite connection holds ~150 KiB (schema,
+ * statements), a PostgreSQL one a backend process, for threads a quiet server never wakes. */
 void *api_thread_init(void *env)
 {
     api_worker *w = xcalloc(1, sizeof *w);
     w->env = env;
-    api_worker_db(w);
     return w;
 }
 
