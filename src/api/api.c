@@ -24,8 +24,9 @@ const api_env *api_app(http_req *req)
 }
 
 /* The connection is opened by the thread's first request (api_worker_db), not here: a server
- * starts some fifteen of these threads, and an idle SQLite connection holds ~150 KiB (schema,
- * statements), a PostgreSQL one a backend process, for threads a quiet server never wakes. */
+ * starts 13 of these threads with the defaults on 2 cores (HTTP, hashing and socket workers),
+ * and an idle SQLite connection holds ~150 KiB (schema, page cache), a PostgreSQL one a backend
+ * process, for threads a quiet server may never wake. */
 void *api_thread_init(void *env)
 {
     api_worker *w = xcalloc(1, sizeof *w);

@@ -45,11 +45,10 @@ static struct {
     __typeof__(g_object_unref) *object_unref;
 } vips;
 
-int images_init(const char *argv0, const char *library_name)
+void images_init(const char *argv0, const char *library_name)
 {
     program = argv0;
     library = library_name;
-    return 0;
 }
 
 /* Resolves every function of `vips` from handle; false (with load_error set) if one is missing. */

@@ -15,7 +15,7 @@
 
 /* Once per process, before any other call: the program name libvips is started with and the
  * library to load (IMAGES_LIBRARY). Loads nothing: the first images_process does. */
-int images_init(const char *argv0, const char *library);
+void images_init(const char *argv0, const char *library);
 /* Writes out_dir/image.jpg and out_dir/thumb_160.jpg, thumb_480.jpg, thumb_720.jpg; *width and
  * *height are the upright size of the original. ERR_INVALID when libvips cannot read it;
  * ERR_INTERNAL, with the reason in err, when libvips cannot be loaded (then for every call: the
