@@ -29,6 +29,12 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static bool loaded;
 static char load_error[512];
 
+#ifdef STREAMHUB_LINK_VIPS
+/* Sanitizer builds link libvips (meson.build says why): one reference keeps --as-needed from
+ * dropping it. */
+__attribute__((used)) static __typeof__(vips_init) *const linked_vips = vips_init;
+#endif
+
 /* The functions used here, resolved from the library by name. */
 static struct {
     __typeof__(vips_version) *version;

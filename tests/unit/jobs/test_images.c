@@ -102,7 +102,9 @@ static void *process(void *arg)
 static void test_loaded_by_the_first_image(void **state)
 {
     images_init("test", IMAGES_LIBRARY);
+#ifndef STREAMHUB_LINK_VIPS /* sanitizer builds link it (meson.build) */
     assert_false(vips_mapped());
+#endif
     char out1[512], out2[512];
     snprintf(out1, sizeof out1, "%s/out1", dir);
     snprintf(out2, sizeof out2, "%s/out2", dir);
