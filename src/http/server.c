@@ -1350,8 +1350,8 @@ static _Atomic uint64_t *status_counts(route_metrics *m)
     if (counts)
         return counts;
     _Atomic uint64_t *fresh = xcalloc(600, sizeof *fresh);
-    if (atomic_compare_exchange_strong_explicit(&m->by_status, &counts, fresh,
-                                                memory_order_acq_rel, memory_order_acquire))
+    if (atomic_compare_exchange_strong_explicit(&m->by_status, &counts, fresh, memory_order_acq_rel,
+                                                memory_order_acquire))
         return fresh;
     free(fresh);
     return counts;
@@ -1650,8 +1650,8 @@ void http_server_metrics(http_server *s, buf *out)
     for (size_t i = 0; i <= s->n_routes; i++) {
         const char *route = i < s->n_routes ? s->routes[i].pattern : "unmatched";
         const char *method = i < s->n_routes ? s->routes[i].method : "";
-        _Atomic uint64_t *counts = atomic_load_explicit(&s->metrics[i].by_status,
-                                                        memory_order_acquire);
+        _Atomic uint64_t *counts =
+            atomic_load_explicit(&s->metrics[i].by_status, memory_order_acquire);
         for (int st = 100; counts && st < 600; st++) {
             uint64_t v = atomic_load_explicit(&counts[st], memory_order_relaxed);
             if (v)

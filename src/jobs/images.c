@@ -107,8 +107,7 @@ static void load(void)
         return;
     }
     if (vips.init(program) != 0) {
-        snprintf(load_error, sizeof load_error, "libvips failed to start: %s",
-                 vips.error_buffer());
+        snprintf(load_error, sizeof load_error, "libvips failed to start: %s", vips.error_buffer());
         vips.error_clear();
         return;
     }
