@@ -8,8 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libvips42 is named although libvips-dev pulls it in: the server dlopens libvips.so.42 by name
+# on the first image (the binary does not link it), so nothing else would show it is needed.
 runtime=(build-essential pkg-config meson ninja-build python3 libmicrohttpd-dev libjansson-dev
-  libsodium-dev libjwt-dev libsqlite3-dev libpq-dev libwslay-dev libcurl4-openssl-dev libmagic-dev libssl-dev libvips-dev ffmpeg)
+  libsodium-dev libjwt-dev libsqlite3-dev libpq-dev libwslay-dev libcurl4-openssl-dev libmagic-dev libssl-dev libvips-dev libvips42 ffmpeg)
 testing=(libcmocka-dev postgresql postgresql-client clang libclang-rt-14-dev wrk curl)
 
 if [ "${1:-}" = "--list" ]; then

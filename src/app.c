@@ -159,10 +159,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         snprintf(err, err_size, "cannot open the media store in %s", a->cfg.data_dir);
         return ERR_IO;
     }
-    if (images_init("streamhub") < 0) {
-        snprintf(err, err_size, "libvips failed to start");
-        return ERR_INTERNAL;
-    }
+    images_init("streamhub", IMAGES_LIBRARY); /* libvips itself is loaded by the first image */
     api_media_set_post_max(a->cfg.media_post_max);
 
     job_register(MEDIA_PROCESS_JOB, media_process_job);

@@ -16,7 +16,6 @@
 #include "store/users.h"
 #include "ws/hub.h"
 
-#include <curl/curl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -301,7 +300,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "streamhub: libsodium failed to initialize\n");
         return 1;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
         usage(stdout);
@@ -318,7 +316,6 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "admin")) {
         status = cmd_admin(argc - 2, argv + 2, &a);
         config_free(&a.cfg);
-        curl_global_cleanup();
         return status;
     }
     if (!strcmp(cmd, "routes")) {
@@ -345,6 +342,5 @@ int main(int argc, char **argv)
         status = 2;
     }
     config_free(&a.cfg);
-    curl_global_cleanup();
     return status;
 }

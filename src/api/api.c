@@ -23,11 +23,14 @@ const api_env *api_app(http_req *req)
     return http_req_app(req);
 }
 
+/* The connection is opened by the thread's first request (api_worker_db), not here: a server
+ * starts 13 of these threads with the defaults on 2 cores (HTTP, hashing and socket workers),
+ * and an idle SQLite connection holds ~150 KiB (schema, page cache), a PostgreSQL one a backend
+ * process, for threads a quiet server may never wake. */
 void *api_thread_init(void *env)
 {
     api_worker *w = xcalloc(1, sizeof *w);
     w->env = env;
-    api_worker_db(w);
     return w;
 }
 

@@ -43,8 +43,9 @@ typedef struct api_env {
 } api_env;
 
 /* Per worker-thread context of the HTTP worker pools and the hub's blocking socket commands:
- * the thread's own database connection. api_thread_init and api_thread_done are the pools'
- * thread_init and thread_done, given the api_env as their argument. */
+ * the thread's own database connection, opened by its first request. api_thread_init and
+ * api_thread_done are the pools' thread_init and thread_done, given the api_env as their
+ * argument. */
 typedef struct api_worker {
     const api_env *env;
     db *db; /* NULL while the database cannot be reached */

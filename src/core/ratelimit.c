@@ -68,14 +68,21 @@ ratelimit *ratelimit_new(double rate, double burst, size_t slots)
     while (sets * SET_WAYS * SHARDS < slots)
         sets *= 2;
     rl->n_sets = sets;
-    for (int i = 0; i < SHARDS; i++) {
+    for (int i = 0; i < SHARDS; i++)
         pthread_mutex_init(&rl->shards[i].lock, NULL);
-        rl->shards[i].slots = xcalloc(sets * SET_WAYS, sizeof(bucket));
-        rl->shards[i].floors = xcalloc(sets, sizeof(bucket));
-        for (size_t k = 0; k < sets; k++)
-            rl->shards[i].floors[k].tokens = rl->burst;
-    }
     return rl;
+}
+
+/* A shard's table is allocated when its first key arrives, not by ratelimit_new: a server holds
+ * seven limiters of ~1.5 MiB each, which an idle process would otherwise keep resident (the
+ * floors are written at once). The bound is the same; only when it is paid changes. Caller
+ * holds the shard's lock. */
+static void shard_fill(const ratelimit *rl, shard *sh)
+{
+    sh->slots = xcalloc(rl->n_sets * SET_WAYS, sizeof(bucket));
+    sh->floors = xcalloc(rl->n_sets, sizeof(bucket));
+    for (size_t k = 0; k < rl->n_sets; k++)
+        sh->floors[k].tokens = rl->burst;
 }
 
 void ratelimit_free(ratelimit *rl)
@@ -128,6 +135,8 @@ static bool take(ratelimit *rl, const char *key, int64_t now_us, double *wait_s)
     shard *sh = &rl->shards[h % SHARDS];
     size_t set = (size_t)(h >> 8) & (rl->n_sets - 1);
     pthread_mutex_lock(&sh->lock);
+    if (!sh->slots)
+        shard_fill(rl, sh);
     bucket *b = find_or_claim(rl, sh, set, h, now_us);
     b->tokens = tokens_at(rl, b, now_us);
     if (now_us > b->last_us)

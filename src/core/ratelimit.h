@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
  * Token-bucket rate limiter keyed by strings (client address, account, user id...). Memory is
- * fixed at creation: keys are hashed (SipHash with a secret drawn per limiter, so nobody outside
+ * bounded at creation (each of its 16 shards is allocated when its first key arrives, so an
+ * idle limiter costs almost nothing): keys are hashed (SipHash with a secret drawn per limiter, so nobody outside
  * the process can aim keys at one place) into sets of a bounded table, and a key arriving at a
  * full set evicts the entry seen longest ago. Eviction never grants a budget: each set remembers
  * the emptiest bucket it ever evicted (refilling at the normal rate), and a key that is not in

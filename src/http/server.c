@@ -135,7 +135,9 @@ struct http_req {
 };
 
 typedef struct route_metrics {
-    _Atomic uint64_t *by_status; /* 600 slots */
+    /* 600 slots, allocated by the route's first response: ~130 routes times 4.7 KiB would
+     * otherwise stay resident in a server that answers only a few of them */
+    _Atomic(_Atomic uint64_t *) by_status;
     _Atomic uint64_t buckets[N_BUCKETS];
     _Atomic uint64_t sum_us;
     _Atomic uint64_t count;
@@ -1340,12 +1342,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 /* ---- completion: access log and metrics --------------------------------------------------- */
 
+/* m's status counters, allocated if this is its first response (two threads may race: the
+ * loser frees its copy). */
+static _Atomic uint64_t *status_counts(route_metrics *m)
+{
+    _Atomic uint64_t *counts = atomic_load_explicit(&m->by_status, memory_order_acquire);
+    if (counts)
+        return counts;
+    _Atomic uint64_t *fresh = xcalloc(600, sizeof *fresh);
+    if (atomic_compare_exchange_strong_explicit(&m->by_status, &counts, fresh, memory_order_acq_rel,
+                                                memory_order_acquire))
+        return fresh;
+    free(fresh);
+    return counts;
+}
+
 static void record_metrics(http_server *s, http_req *r, int64_t us)
 {
     route_metrics *m = &s->metrics[r->route >= 0 ? (size_t)r->route : s->n_routes];
     int status = r->res.status;
     if (status >= 100 && status < 600)
-        atomic_fetch_add_explicit(&m->by_status[status], 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&status_counts(m)[status], 1, memory_order_relaxed);
     double secs = (double)us / 1e6;
     int b = 0;
     while (b < N_BUCKETS - 1 && secs > bucket_bounds[b])
@@ -1509,8 +1526,6 @@ http_server *http_server_start(const http_options *opts, const http_route *route
     random_bytes(&s->request_prefix, sizeof s->request_prefix);
     parse_origins(s, opts->cors_origins);
     s->metrics = xcalloc(n_routes + 1, sizeof *s->metrics);
-    for (size_t i = 0; i <= n_routes; i++)
-        s->metrics[i].by_status = xcalloc(600, sizeof(_Atomic uint64_t));
     if (opts->rate_limit > 0)
         s->limiter = ratelimit_new((double)opts->rate_limit, (double)opts->rate_burst, 65536);
     s->workers = pool_create(&(pool_options){.name = "sh-worker",
@@ -1576,7 +1591,7 @@ fail:
     pool_destroy(s->hashers);
     ratelimit_free(s->limiter);
     for (size_t i = 0; i <= n_routes; i++)
-        free(s->metrics[i].by_status);
+        free(atomic_load(&s->metrics[i].by_status));
     free(s->metrics);
     for (size_t i = 0; i < s->n_origins; i++)
         free(s->origins[i]);
@@ -1619,7 +1634,7 @@ void http_server_shutdown(http_server *s, int timeout_s)
     ip_counts_free(s);
     ratelimit_free(s->limiter);
     for (size_t i = 0; i <= s->n_routes; i++)
-        free(s->metrics[i].by_status);
+        free(atomic_load(&s->metrics[i].by_status));
     free(s->metrics);
     for (size_t i = 0; i < s->n_origins; i++)
         free(s->origins[i]);
@@ -1635,8 +1650,10 @@ void http_server_metrics(http_server *s, buf *out)
     for (size_t i = 0; i <= s->n_routes; i++) {
         const char *route = i < s->n_routes ? s->routes[i].pattern : "unmatched";
         const char *method = i < s->n_routes ? s->routes[i].method : "";
-        for (int st = 100; st < 600; st++) {
-            uint64_t v = atomic_load_explicit(&s->metrics[i].by_status[st], memory_order_relaxed);
+        _Atomic uint64_t *counts =
+            atomic_load_explicit(&s->metrics[i].by_status, memory_order_acquire);
+        for (int st = 100; counts && st < 600; st++) {
+            uint64_t v = atomic_load_explicit(&counts[st], memory_order_relaxed);
             if (v)
                 buf_printf(out,
                            "streamhub_http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"}"

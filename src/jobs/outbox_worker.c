@@ -3,6 +3,11 @@
  * The outbox delivery loop: one thread with its own database connection. It polls once a second
  * and is woken at once when a request queues a message. Claims are leased in the database, so
  * any number of `streamhub serve` and `streamhub worker` processes can run this loop together.
+ *
+ * libcurl (and through it OpenSSL's TLS state, ~2 MiB resident) is initialised only when a
+ * worker delivers by webhook or SMTP, and released when it stops: the default "log" delivery
+ * never needs it. Debian's libcurl is built thread-safe (7.84+), so initialising it once other
+ * threads run is allowed.
  */
 #include "jobs/outbox_worker.h"
 
@@ -224,6 +229,10 @@ outbox_worker *outbox_worker_start(const outbox_options *opts, char *err, unsign
         snprintf(err, err_size, "--delivery must be log, webhook or smtp");
         return NULL;
     }
+    if (kind != DELIVER_LOG && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, err_size, "libcurl failed to initialise");
+        return NULL;
+    }
     outbox_worker *w = xcalloc(1, sizeof *w);
     w->opts = *opts;
     w->kind = kind;
@@ -232,6 +241,8 @@ outbox_worker *outbox_worker_start(const outbox_options *opts, char *err, unsign
     pthread_cond_init(&w->cond, NULL);
     if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
         snprintf(err, err_size, "cannot start the outbox thread");
+        if (kind != DELIVER_LOG)
+            curl_global_cleanup();
         free(w);
         return NULL;
     }
@@ -258,6 +269,8 @@ void outbox_worker_stop(outbox_worker *w)
     pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->lock);
     pthread_join(w->thread, NULL);
+    if (w->kind != DELIVER_LOG)
+        curl_global_cleanup();
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w);

@@ -12,6 +12,7 @@
 #include "core/textfold.h"
 #include "core/util.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -218,8 +219,19 @@ static void sql_search_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv
     sqlite3_result_text(ctx, folded, (int)n, sqlite3_free);
 }
 
+/* SQLite gives each connection's page cache 20 pages (~90 KiB) up front, written at once; a
+ * server holds about twenty connections, most of them idle (one per worker thread), so pages are
+ * allocated as they are read instead. Must run before SQLite initialises: it is refused (and
+ * changes nothing) afterwards. */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+}
+
 int db_sqlite_open(const char *path, db **out, char *err, size_t err_size)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, configure_sqlite);
     sqlite3 *conn = NULL;
     int rc = sqlite3_open_v2(path, &conn,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
