@@ -158,8 +158,11 @@ write_tails() { # label ids_file tokens_file
     -p "$PID" 2>/dev/null &
   spid=$!
   sleep 1
-  DUR=600 wrk_run "$URL" "${react[@]}" "rate=$((peak * 80 / 100))" "max=$n" >/dev/null
+  # thread:stop() ends the sending, but wrk still waits out -d: give it the time N needs, and more
+  rate=$((peak * 80 / 100))
+  DUR=$((n / (rate > 0 ? rate : 1) + 10)) wrk_run "$URL" "${react[@]}" "rate=$rate" "max=$n" >/dev/null
   kill -INT "$spid"; wait "$spid" 2>/dev/null || true
+  n=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt") # answered, of the N sent
   # sleeps: SQLite's busy handler naps with nanosleep; nothing else in the server sleeps that way
   echo "| syscalls over $n like/unlike requests at 80% (strace -c -f), $label | $(awk -v n="$n" '
     $NF == "fdatasync" || $NF == "fsync" {f += $4}

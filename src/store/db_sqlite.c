@@ -10,14 +10,14 @@
  * `sq_file` whose writer lock is taken, in FIFO order, by db_begin (held to COMMIT/ROLLBACK) and
  * by a write statement run outside a transaction (held until it finishes); read statements never
  * take it. The holder then always finds SQLite's lock free, and the busy handler only runs when
- * another process writes (counted: db_busy_waits_total). A waiter gives up after BUSY_TIMEOUT_MS
- * with ERR_BUSY, as SQLite's busy timeout did.
+ * another process writes (counted: streamhub_db_busy_waits_total). A waiter gives up after
+ * BUSY_TIMEOUT_MS with ERR_BUSY, as SQLite's busy timeout did.
  *
  * Checkpoints are off the request path: each connection's WAL hook (which replaces SQLite's
  * auto-checkpoint, run by whichever commit crossed 1,000 pages) only wakes the file's checkpoint
- * thread, which runs PASSIVE checkpoints on its own connection beside the writers. If readers keep
- * the WAL from being backfilled past WAL_HARD_PAGES, it takes the writer lock once for a TRUNCATE
- * checkpoint so the WAL stays bounded.
+ * thread, which checkpoints on its own connection: the bulk beside the writers, the rest under the
+ * writer lock so that the WAL starts over and stays bounded (checkpoint_once).
+ *
  * Every connection registers search_fold(text), the search index's folding (core/textfold.h),
  * which the FTS triggers of the schema call: the schema therefore needs this binary to write
  * users and posts (the sqlite3 shell can read them, but an UPDATE of a caption there fails).
@@ -29,7 +29,6 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +37,7 @@
 
 #define CACHE_SLOTS 256 /* power of two; more distinct statements than this fall back to a list */
 #define BUSY_TIMEOUT_MS 5000 /* longest wait for the writer lock or SQLite's lock */
-#define CKPT_PAGES 1000      /* wake the checkpoint thread at this many WAL pages (SQLite's default) */
-#define WAL_HARD_PAGES 16000 /* ~64 MiB of 4 KiB pages: past this the checkpointer stops writers */
+#define CKPT_PAGES 4000      /* wake the checkpointer at this many WAL pages (16 MiB of 4 KiB) */
 #define WAL_SIZE_LIMIT "67108864" /* journal_size_limit: a grown WAL is cut back to this */
 
 /* One queued writer; its own condition variable, so a release wakes exactly the next in line. */
@@ -239,17 +237,20 @@ static int on_busy(void *arg, int count)
 
 /* ---- the checkpoint thread ------------------------------------------------------------------ */
 
+/* Two passes. The PASSIVE one copies the bulk of the WAL into the database and fsyncs beside
+ * the writers. But writers keep appending while it runs, and SQLite only starts the WAL over when
+ * a writer finds every frame copied and no reader in the WAL: left to PASSIVE alone under a
+ * steady write load the WAL never restarts and grows without end. So the second pass holds the
+ * writer lock (writers queue, none naps in SQLite) for a RESTART checkpoint: it copies the few
+ * frames written meanwhile, waits for readers still in the WAL, and the next writer starts over. */
 static void checkpoint_once(sq_file *f, sqlite3 *conn)
 {
     int64_t t0 = monotonic_us();
     int log = 0, done = 0;
     sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (log >= WAL_HARD_PAGES && done < log) {
-        /* Readers kept the WAL from being reset: stop writers once and truncate it. */
-        if (file_lock_writer(f) == 0) {
-            sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-            file_unlock_writer(f);
-        }
+    if (log > 0 && file_lock_writer(f) == 0) {
+        sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        file_unlock_writer(f);
     }
     db_account_checkpoint(monotonic_us() - t0);
 }
@@ -272,11 +273,11 @@ static void *checkpoint_main(void *arg)
             pthread_cond_wait(&f->ckpt_cond, &f->mu);
             continue;
         }
-        f->ckpt_wanted = false;
         pthread_mutex_unlock(&f->mu);
         if (conn)
             checkpoint_once(f, conn);
         pthread_mutex_lock(&f->mu);
+        f->ckpt_wanted = false; /* commits during the pass saw the WAL before it started over */
     }
     pthread_mutex_unlock(&f->mu);
     sqlite3_close_v2(conn);
