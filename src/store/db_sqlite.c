@@ -266,6 +266,9 @@ static void *checkpoint_main(void *arg)
         conn = NULL; /* the writers' commits keep waking us; each wake is a no-op then */
     } else {
         sqlite3_busy_handler(conn, on_busy, NULL);
+        /* SQLite opens the file lazily: until this connection has read it, it does not know the
+         * file is in WAL mode and every checkpoint is a silent no-op. */
+        sqlite3_exec(conn, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
     }
     pthread_mutex_lock(&f->mu);
     while (!f->ckpt_stop) {

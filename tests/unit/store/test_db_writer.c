@@ -2,7 +2,8 @@
  *
  * The SQLite writer lock (src/store/db_sqlite.c) on a real file: writers on separate
  * connections queue in the process, in arrival order, and never nap in SQLite's busy handler;
- * read statements never take the lock; a commit hook that writes does not deadlock on it.
+ * read statements never take the lock; a commit hook that writes does not deadlock on it; the
+ * background checkpoint gets the WAL started over.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -235,6 +236,39 @@ static void test_hook_writes(void **state)
     db_close(d);
 }
 
+/* 16+ MiB of commits wake the checkpoint thread; once it has run, the next writer starts the WAL
+ * over, so the WAL holds only that writer's frames. */
+static void test_checkpoint_restarts_the_wal(void **state)
+{
+    (void)state;
+    db *d = open_db();
+    db_write_stats before, now;
+    db_write_stats_get(&before);
+    char *big = xmalloc(4001);
+    memset(big, 'x', 4000);
+    big[4000] = '\0';
+    for (int tx = 0; tx < 50; tx++) {
+        assert_int_equal(db_begin(d), 0);
+        for (int i = 0; i < 100; i++)
+            assert_int_equal(insert(d, big), 0);
+        assert_int_equal(db_commit(d), 0);
+    }
+    free(big);
+    /* no timing asserted: wait as long as it takes (meson's test timeout is the backstop) */
+    do {
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+        db_write_stats_get(&now);
+    } while (now.checkpoints == before.checkpoints);
+    assert_int_equal(insert(d, "restart"), 0);
+    db_stmt *s = db_prepare(d, "PRAGMA wal_checkpoint(PASSIVE)");
+    assert_int_equal(db_step(s), DB_ROW);
+    int64_t log_frames = db_col_int64(s, 1);
+    db_reset(s);
+    assert_true(log_frames >= 0 && log_frames < 100);
+    db_close(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +276,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_skip_the_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_restarts_the_wal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
