@@ -8,7 +8,14 @@
 #   bench/social.sh                                   SQLite in a fresh temporary data dir
 #   BENCH_DATA_DIR=/var/tmp/sh bench/social.sh        seed that dir once, reuse it afterwards
 #   BENCH_ONLY=feed,trending bench/social.sh         only these rows (feed, post, post_auth, react,
-#                                                     trending)
+#                                                     trending; and tails, not run by default)
+#   BENCH_ONLY=tails bench/social.sh                  write tails (issue 12): like/unlike closed
+#                                                     loop for the peak, then paced at 50%, 80%
+#                                                     and 100% of that peak (p50/p99 each), with
+#                                                     the server's busy-handler naps and writer
+#                                                     lock waits; BENCH_STRACE=1 also counts
+#                                                     fdatasync/fsync over BENCH_STRACE_REQUESTS
+#                                                     (2000) requests at 80% (strace slows it)
 #   BENCH_PG=postgres://... bench/social.sh           also PostgreSQL (an empty database the
 #                                                     script may fill; BENCH_PG_DIR keeps its
 #                                                     JWT secret and post ids for reuse)
@@ -114,6 +121,55 @@ login_tokens() { # url first last out_file: access tokens of user<first>..user<l
       grep -L access_token "$WORK"/logins/* | head -n 1 | xargs cat >&2; exit 1; }
 }
 
+metric() { # name: its value in /metrics now (0 when absent)
+  curl -s "$URL/metrics" | awk -v m="$1" '$1 == m {v = $2} END {print v + 0}'
+}
+
+# What the server's writer queue did during a run, from /metrics deltas.
+write_counters() { # command...: runs it, then prints its output and the deltas
+  local naps0 waits0 wsum0 cps0 naps1 waits1 wsum1 cps1 out
+  naps0=$(metric streamhub_db_busy_waits_total)
+  waits0=$(metric streamhub_db_writer_lock_wait_seconds_count)
+  wsum0=$(metric streamhub_db_writer_lock_wait_seconds_sum)
+  cps0=$(metric streamhub_db_checkpoints_total)
+  out=$("$@")
+  naps1=$(metric streamhub_db_busy_waits_total)
+  waits1=$(metric streamhub_db_writer_lock_wait_seconds_count)
+  wsum1=$(metric streamhub_db_writer_lock_wait_seconds_sum)
+  cps1=$(metric streamhub_db_checkpoints_total)
+  awk -v o="$out" -v n=$((naps1 - naps0)) -v w=$((waits1 - waits0)) -v s0="$wsum0" -v s1="$wsum1" \
+    -v c=$((cps1 - cps0)) -v d="$DUR" 'BEGIN {
+      printf "%s; busy-handler naps %d (%.1f/s), writer lock taken %d times, mean wait %.2f ms, %d checkpoints\n",
+        o, n, n / d, w, w ? (s1 - s0) * 1000 / w : 0, c }'
+}
+
+write_tails() { # label ids_file tokens_file
+  local label=$1 ids=$2 tokens=$3 peak rate pct
+  local react=(-s bench/social.lua -- mode=react "ids=$ids" "tokens=$tokens")
+  echo "| like/unlike closed loop (the peak), $label | $(write_counters wrk_run "$URL" "${react[@]}") |"
+  peak=$(awk '/^Requests\/sec/ {printf "%d", $2}' "$WORK/wrk.txt")
+  for pct in 50 80 100; do
+    rate=$((peak * pct / 100))
+    echo "| like/unlike paced at $pct% of that peak ($rate req/s), $label | $(write_counters wrk_run "$URL" "${react[@]}" "rate=$rate") |"
+  done
+  [ "${BENCH_STRACE:-0}" = 1 ] || return 0
+  local n=${BENCH_STRACE_REQUESTS:-2000} spid
+  strace -c -f -e trace=fdatasync,fsync,nanosleep,clock_nanosleep -o "$WORK/strace.txt" \
+    -p "$PID" 2>/dev/null &
+  spid=$!
+  sleep 1
+  # thread:stop() ends the sending, but wrk still waits out -d: give it the time N needs, and more
+  rate=$((peak * 80 / 100))
+  DUR=$((n / (rate > 0 ? rate : 1) + 10)) wrk_run "$URL" "${react[@]}" "rate=$rate" "max=$n" >/dev/null
+  kill -INT "$spid"; wait "$spid" 2>/dev/null || true
+  n=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt") # answered, of the N sent
+  # sleeps: SQLite's busy handler naps with nanosleep; nothing else in the server sleeps that way
+  echo "| syscalls over $n like/unlike requests at 80% (strace -c -f), $label | $(awk -v n="$n" '
+    $NF == "fdatasync" || $NF == "fsync" {f += $4}
+    $NF == "nanosleep" || $NF == "clock_nanosleep" {z += $4}
+    END {printf "%d fdatasync+fsync (%.3f per request), %d sleeps (%.3f per request)", f, f / n, z, z / n}' "$WORK/strace.txt") |"
+}
+
 scenarios() { # label data_dir [serve args...]
   local label=$1 dir=$2; shift 2
   local ids="$dir/seed-ids.txt" viewers="$WORK/viewers.txt" reactors="$WORK/reactors.txt"
@@ -139,6 +195,7 @@ scenarios() { # label data_dir [serve args...]
     echo "| GET /api/v1/posts/:id (same, signed in as the 64 viewers), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=post "ids=$ids" "tokens=$viewers") |"
   wants react &&
     echo "| POST+DELETE /api/v1/posts/:id/reactions (like/unlike, 320 users x 10,000 posts), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=react "ids=$ids" "tokens=$reactors") |"
+  wants tails && write_tails "$label" "$ids" "$reactors"
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -n 1 "$viewers")" \
     "$URL/api/v1/feed/trending")

@@ -57,6 +57,49 @@ static void detailed_handler(api_ctx *c)
     http_res_json(c->res, 200, body);
 }
 
+/* SQLite's in-process writer queue (store/db_sqlite.c); zeros on PostgreSQL. */
+static void write_metrics(buf *out)
+{
+    db_write_stats w;
+    db_write_stats_get(&w);
+    buf_printf(out,
+               "# HELP streamhub_db_busy_waits_total Naps in SQLite's busy handler (another "
+               "process, or a checkpoint waiting for readers, held a lock).\n"
+               "# TYPE streamhub_db_busy_waits_total counter\n"
+               "streamhub_db_busy_waits_total %lld\n"
+               "# HELP streamhub_db_writers_waiting Writers queued for the SQLite writer lock.\n"
+               "# TYPE streamhub_db_writers_waiting gauge\n"
+               "streamhub_db_writers_waiting %lld\n"
+               "# HELP streamhub_db_writer_lock_timeouts_total Writers that gave up waiting.\n"
+               "# TYPE streamhub_db_writer_lock_timeouts_total counter\n"
+               "streamhub_db_writer_lock_timeouts_total %lld\n"
+               "# HELP streamhub_db_checkpoints_total Background WAL checkpoints.\n"
+               "# TYPE streamhub_db_checkpoints_total counter\n"
+               "streamhub_db_checkpoints_total %lld\n"
+               "# HELP streamhub_db_checkpoint_seconds_total Time spent in them.\n"
+               "# TYPE streamhub_db_checkpoint_seconds_total counter\n"
+               "streamhub_db_checkpoint_seconds_total %.6f\n"
+               "# HELP streamhub_db_writer_lock_wait_seconds Time a writer queued for the SQLite "
+               "writer lock.\n"
+               "# TYPE streamhub_db_writer_lock_wait_seconds histogram\n",
+               (long long)w.busy_waits, (long long)w.waiting, (long long)w.lock_timeouts,
+               (long long)w.checkpoints, (double)w.checkpoint_us / 1e6);
+    int64_t cumulative = 0;
+    for (int i = 0; i < DB_WAIT_BUCKETS; i++) {
+        cumulative += w.lock_wait_count[i];
+        if (db_wait_bucket_us[i] == INT64_MAX)
+            buf_printf(out, "streamhub_db_writer_lock_wait_seconds_bucket{le=\"+Inf\"} %lld\n",
+                       (long long)cumulative);
+        else
+            buf_printf(out, "streamhub_db_writer_lock_wait_seconds_bucket{le=\"%g\"} %lld\n",
+                       (double)db_wait_bucket_us[i] / 1e6, (long long)cumulative);
+    }
+    buf_printf(out,
+               "streamhub_db_writer_lock_wait_seconds_sum %.6f\n"
+               "streamhub_db_writer_lock_wait_seconds_count %lld\n",
+               (double)w.lock_wait_us / 1e6, (long long)w.lock_acquired);
+}
+
 static void metrics_handler(api_ctx *c)
 {
     http_req *req = c->req;
@@ -93,6 +136,7 @@ static void metrics_handler(api_ctx *c)
                (long long)((now_ms() - api_app(req)->started_ms) / 1000),
                (unsigned long long)hc.events_written, (unsigned long long)hc.events_dropped,
                (unsigned long long)hc.posts_purged);
+    write_metrics(&out);
     feed_cache_stats fc;
     feed_cache_get_stats(&fc);
     buf_printf(&out,
@@ -136,7 +180,11 @@ static const api_route routes[] = {
          "streamhub_http_requests_total{route,method,status}, "
          "streamhub_http_request_duration_seconds (histogram), streamhub_http_requests_in_flight, "
          "streamhub_worker_queue_length{pool}, streamhub_worker_busy_threads{pool}, "
-         "streamhub_db_seconds_total, streamhub_db_queries_total, streamhub_uptime_seconds.",
+         "streamhub_db_seconds_total, streamhub_db_queries_total, streamhub_uptime_seconds, "
+         "streamhub_db_busy_waits_total, streamhub_db_writers_waiting, "
+         "streamhub_db_writer_lock_wait_seconds (histogram), "
+         "streamhub_db_writer_lock_timeouts_total, streamhub_db_checkpoints_total, "
+         "streamhub_db_checkpoint_seconds_total.",
      .response = "PrometheusText", .response_about = "Prometheus text format 0.0.4",
      .media_type = "text/plain"},
 };

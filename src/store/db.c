@@ -20,6 +20,58 @@ void db_account(int64_t us)
     atomic_fetch_add_explicit(&queries_total, 1, memory_order_relaxed);
 }
 
+const int64_t db_wait_bucket_us[DB_WAIT_BUCKETS] = {100,   1000,   5000,   10000,    20000,
+                                                      50000, 100000, 500000, INT64_MAX};
+
+static struct {
+    atomic_llong acquired, wait_us, timeouts, waiting, busy_waits, checkpoints, checkpoint_us;
+    atomic_llong wait_count[DB_WAIT_BUCKETS];
+} writes;
+
+void db_account_lock_wait(int64_t us)
+{
+    int b = 0;
+    while (us > db_wait_bucket_us[b])
+        b++;
+    atomic_fetch_add_explicit(&writes.wait_count[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&writes.acquired, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&writes.wait_us, us, memory_order_relaxed);
+}
+
+void db_account_lock_timeout(void)
+{
+    atomic_fetch_add_explicit(&writes.timeouts, 1, memory_order_relaxed);
+}
+
+void db_account_waiting(int delta)
+{
+    atomic_fetch_add_explicit(&writes.waiting, delta, memory_order_relaxed);
+}
+
+void db_account_busy_wait(void)
+{
+    atomic_fetch_add_explicit(&writes.busy_waits, 1, memory_order_relaxed);
+}
+
+void db_account_checkpoint(int64_t us)
+{
+    atomic_fetch_add_explicit(&writes.checkpoints, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&writes.checkpoint_us, us, memory_order_relaxed);
+}
+
+void db_write_stats_get(db_write_stats *out)
+{
+    out->lock_acquired = atomic_load_explicit(&writes.acquired, memory_order_relaxed);
+    out->lock_wait_us = atomic_load_explicit(&writes.wait_us, memory_order_relaxed);
+    for (int i = 0; i < DB_WAIT_BUCKETS; i++)
+        out->lock_wait_count[i] = atomic_load_explicit(&writes.wait_count[i], memory_order_relaxed);
+    out->lock_timeouts = atomic_load_explicit(&writes.timeouts, memory_order_relaxed);
+    out->waiting = atomic_load_explicit(&writes.waiting, memory_order_relaxed);
+    out->busy_waits = atomic_load_explicit(&writes.busy_waits, memory_order_relaxed);
+    out->checkpoints = atomic_load_explicit(&writes.checkpoints, memory_order_relaxed);
+    out->checkpoint_us = atomic_load_explicit(&writes.checkpoint_us, memory_order_relaxed);
+}
+
 int64_t db_time_us_total(void)
 {
     return atomic_load_explicit(&time_us_total, memory_order_relaxed);

@@ -66,6 +66,22 @@ int db_rollback(db *d);
 typedef void (*db_hook_fn)(void *arg, bool committed);
 void db_on_commit(db *d, db_hook_fn fn, void *arg);
 
+/* SQLite writers of one process queue for an in-process writer lock (db_sqlite.c); these are its
+ * figures for /metrics, all zero on PostgreSQL. Counters are cumulative since start. */
+#define DB_WAIT_BUCKETS 9
+extern const int64_t db_wait_bucket_us[DB_WAIT_BUCKETS]; /* upper bounds; the last is INT64_MAX */
+typedef struct db_write_stats {
+    int64_t lock_acquired;                  /* writer lock acquisitions (waited or not) */
+    int64_t lock_wait_us;                   /* time spent queued for it */
+    int64_t lock_wait_count[DB_WAIT_BUCKETS]; /* acquisitions by wait, not cumulative */
+    int64_t lock_timeouts;                  /* gave up after the busy timeout (ERR_BUSY) */
+    int64_t waiting;                        /* writers queued right now */
+    int64_t busy_waits;                     /* naps in SQLite's busy handler */
+    int64_t checkpoints;                    /* background checkpoints run */
+    int64_t checkpoint_us;                  /* time they took */
+} db_write_stats;
+void db_write_stats_get(db_write_stats *out);
+
 /* Cumulative microseconds this process spent waiting on the database (for /metrics). */
 int64_t db_time_us_total(void);
 int64_t db_queries_total(void);

@@ -49,5 +49,10 @@ int db_pg_open(const char *conninfo, db **out, char *err, size_t err_size);
 
 /* Accounting shared by backends (atomic). */
 void db_account(int64_t us);
+void db_account_lock_wait(int64_t us);
+void db_account_lock_timeout(void);
+void db_account_waiting(int delta);
+void db_account_busy_wait(void);
+void db_account_checkpoint(int64_t us);
 
 #endif
