@@ -1046,12 +1046,18 @@ static void run_handler(void *task, void *ctx)
 typedef struct loop_reader {
     http_server *srv;
     void *ctx;         /* loop_thread_init's, or NULL: this loop hands its point reads over */
-    int64_t tokens_us; /* may run a point read while positive */
+    int64_t tokens;    /* in ns of budget (µs × 1000, no refill lost to rounding); runs while > 0 */
     int64_t refilled_at_us;
     struct loop_reader *next;
 } loop_reader;
 
 static _Thread_local loop_reader *this_loop;
+
+/* A tenth of a second's budget: loop_read_budget_ms ms/s × 0.1 s, in ns. */
+static int64_t bucket_cap(const http_server *s)
+{
+    return (int64_t)s->opts.loop_read_budget_ms * 100 * 1000;
+}
 
 /* The calling loop thread's reader, made on its first point read. A thread belongs to one
  * daemon for its life, so one pointer per thread suffices. */
@@ -1063,7 +1069,7 @@ static loop_reader *loop_reader_get(http_server *s)
     l->srv = s;
     l->ctx = s->opts.loop_thread_init ? s->opts.loop_thread_init(s->opts.app) : NULL;
     l->refilled_at_us = monotonic_us();
-    l->tokens_us = (int64_t)s->opts.loop_read_budget_ms * 100; /* a tenth of a second */
+    l->tokens = bucket_cap(s);
     pthread_mutex_lock(&s->loops_lock);
     l->next = s->loops;
     s->loops = l;
@@ -1082,19 +1088,18 @@ static bool loop_read(http_server *s, http_req *r, unsigned flags)
     if (!l->ctx)
         return false;
     int64_t now = monotonic_us();
-    int64_t cap = (int64_t)s->opts.loop_read_budget_ms * 100;
-    l->tokens_us += (now - l->refilled_at_us) * (int64_t)s->opts.loop_read_budget_ms / 1000;
-    if (l->tokens_us > cap)
-        l->tokens_us = cap;
+    l->tokens += (now - l->refilled_at_us) * (int64_t)s->opts.loop_read_budget_ms;
+    if (l->tokens > bucket_cap(s))
+        l->tokens = bucket_cap(s);
     l->refilled_at_us = now;
-    if (l->tokens_us <= 0) {
+    if (l->tokens <= 0) {
         atomic_fetch_add_explicit(&s->loop_reads_to_pool, 1, memory_order_relaxed);
         return false;
     }
     r->ctx = l->ctx;
     s->routes[r->route].fn(r, &r->res);
     int64_t done = monotonic_us();
-    l->tokens_us -= done - now;
+    l->tokens -= (done - now) * 1000;
     atomic_fetch_add_explicit(&s->loop_reads, 1, memory_order_relaxed);
     return true;
 }
@@ -1689,9 +1694,12 @@ size_t http_server_queue_length(http_server *s)
 void http_server_shutdown(http_server *s, int timeout_s)
 {
     atomic_store(&s->stopping, true);
-    int fd = MHD_quiesce_daemon(s->daemon);
-    if (fd >= 0)
-        close(fd);
+    /* The listening socket stops taking connections now (shutdown refuses new ones), but its fd
+     * is closed only after MHD_stop_daemon: libmicrohttpd's loop threads may still be removing
+     * it from their epoll sets, and a reused fd number would be theirs to misuse. */
+    int listen_fd = MHD_quiesce_daemon(s->daemon);
+    if (listen_fd >= 0)
+        shutdown(listen_fd, SHUT_RDWR);
     streams_close_all(s);
     int64_t deadline = monotonic_us() + (int64_t)timeout_s * 1000000;
     while (atomic_load(&s->in_flight) > 0 && monotonic_us() < deadline)
@@ -1702,6 +1710,8 @@ void http_server_shutdown(http_server *s, int timeout_s)
     pool_destroy(s->hashers);
     reaper_stop(s);
     MHD_stop_daemon(s->daemon);
+    if (listen_fd >= 0)
+        close(listen_fd);
     loop_readers_free(s);
     ip_counts_free(s);
     ratelimit_free(s->limiter);
