@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 # on the first image (the binary does not link it), so nothing else would show it is needed.
 runtime=(build-essential pkg-config meson ninja-build python3 libmicrohttpd-dev libjansson-dev
   libsodium-dev libjwt-dev libsqlite3-dev libpq-dev libwslay-dev libcurl4-openssl-dev libmagic-dev libssl-dev libvips-dev libvips42 ffmpeg)
-testing=(libcmocka-dev postgresql postgresql-client clang libclang-rt-14-dev wrk curl)
+testing=(libcmocka-dev postgresql postgresql-client clang libclang-rt-14-dev wrk curl
+  h2o) # h2o: bench/ceiling.sh's static-file ceiling
 
 if [ "${1:-}" = "--list" ]; then
   case "${2:-}" in

@@ -109,7 +109,9 @@ static int cmd_serve(app *a)
         .trusted_proxies = a->cfg.trusted_proxies,
         .rate_limit = a->cfg.rate_limit, .rate_burst = a->cfg.rate_burst,
         .access_log = a->cfg.access_log, .thread_init = api_thread_init,
-        .thread_done = api_thread_done, .app = &a->api};
+        .thread_done = api_thread_done, .app = &a->api,
+        .loop_read_budget_ms = (unsigned)a->cfg.loop_read_budget,
+        .loop_thread_init = api_loop_thread_init, .loop_thread_done = api_thread_done};
     a->http = http_server_start(&o, routes, n_routes, err, sizeof err);
     if (!a->http) {
         fprintf(stderr, "streamhub: %s\n", err);

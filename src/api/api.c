@@ -34,6 +34,30 @@ void *api_thread_init(void *env)
     return w;
 }
 
+/* WAL readers never wait for the writer; what can still make one wait (a crashed process's WAL
+ * being recovered) gets 20 ms on the loop and then answers 503 instead of holding the loop for
+ * the workers' 5 s. PostgreSQL is never used from the loop: every statement is a round trip. */
+static bool never_waits_to_read(db *d)
+{
+    if (db_kind_of(d) != DB_SQLITE || db_exec(d, "PRAGMA busy_timeout = 20") < 0)
+        return false;
+    db_stmt *s = db_prepare(d, "PRAGMA journal_mode");
+    bool wal = s && db_step(s) == DB_ROW && db_col_text(s, 0) && !strcmp(db_col_text(s, 0), "wal");
+    if (s)
+        db_reset(s);
+    return wal;
+}
+
+void *api_loop_thread_init(void *env)
+{
+    api_worker *w = api_thread_init(env);
+    if (!w->db || !never_waits_to_read(w->db)) {
+        api_thread_done(w);
+        return NULL;
+    }
+    return w;
+}
+
 db *api_worker_db(api_worker *w)
 {
     if (w->db)

@@ -53,6 +53,10 @@ typedef struct api_worker {
 
 void *api_thread_init(void *env);
 void api_thread_done(void *ctx);
+/* The event-loop threads' context for point reads (http_options.loop_thread_init): a connection
+ * of the loop's own when the database lets a read never wait (SQLite in WAL mode), else NULL and
+ * the pool runs them. Released with api_thread_done. */
+void *api_loop_thread_init(void *env);
 /* The worker's connection, reconnecting if the last attempt failed; NULL if still unreachable. */
 db *api_worker_db(api_worker *w);
 

@@ -353,7 +353,7 @@ static const api_route routes[] = {
      .description = "404 `session_not_found` for unknown ids, ended sessions and other users' "
                     "sessions.",
      .status = 204, .response_about = "Session ended"},
-    {"GET", "/api/v1/auth/me", me_handler, HTTP_BLOCKING, API_SIGNED_IN, .operation_id = "me",
+    {"GET", "/api/v1/auth/me", me_handler, HTTP_BLOCKING, API_SIGNED_IN, .point_read = true, .operation_id = "me",
      .summary = "The signed-in account",
      .description = "401 codes: `unauthenticated` (no token), `invalid_token`, `token_expired`, "
                     "`session_revoked`.",

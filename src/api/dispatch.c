@@ -265,7 +265,9 @@ const http_route *api_routes(size_t *n)
             for (size_t j = 0; j < (*m)->n_routes; j++, i++) {
                 const api_route *r = &(*m)->routes[j];
                 table[i] = (http_route){r->method, r->pattern, api_dispatch,
-                                        r->flags | (r->body ? HTTP_JSON_BODY : 0), r->precheck,
+                                        r->flags | (r->body ? HTTP_JSON_BODY : 0) |
+                                            (r->point_read ? HTTP_POINT_READ : 0),
+                                        r->precheck,
                                         r};
             }
     }

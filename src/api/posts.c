@@ -638,7 +638,7 @@ static const api_route routes[] = {
                     "yours. Visibility defaults to the account's `default_visibility`. A duet "
                     "or stitch whose source's author does not allow it answers 403.",
      .status = 201, .response = "Post", .response_about = "Created", .errors = "403"},
-    {"GET", "/api/v1/posts/:id", posts_get_handler, HTTP_BLOCKING, API_OPTIONAL,
+    {"GET", "/api/v1/posts/:id", posts_get_handler, HTTP_BLOCKING, API_OPTIONAL, .point_read = true,
      .operation_id = "getPost", .summary = "A post",
      .description = "Visibility: the author always sees a post; nobody sees it when either user "
                     "blocks the other; a private account's posts are for its followers; then "

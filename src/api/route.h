@@ -65,7 +65,8 @@ typedef struct api_ctx {
     http_req *req;
     http_res *res;
     const api_route *route;
-    db *db;                  /* the worker's connection (routes run on a pool), else NULL */
+    db *db;                  /* the running thread's connection (a worker's or, for a point read,
+                              * the event loop's own), else NULL */
     auth_principal principal; /* the caller when authed */
     const char *authorization; /* the credentials authenticated ("Bearer ..."), or NULL */
     bool authed;
@@ -85,6 +86,9 @@ struct api_route {
     /* the handler answers without a database too (c->db NULL when it cannot be reached) instead
      * of the wrapper's 503: probes and metrics, which report the outage themselves */
     bool db_optional;
+    /* a point read (a few indexed lookups, no writes): the event-loop thread may run it on its own
+     * database connection instead of handing it to the pool (HTTP_POINT_READ), on SQLite only */
+    bool point_read;
     const char *role;     /* the least role that may call it ("moderator", "admin"), or NULL */
     /* a query parameter that may carry the access token when no Authorization header is sent,
      * for clients that cannot set headers (EventSource); NULL = the header only */

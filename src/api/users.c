@@ -429,13 +429,13 @@ static const api_route routes[] = {
          "(more than " STRINGIFY(GRAPH_USERS_BY_IDS_MAX) ").",
      .response = "UserSummaries",
      .response_about = "The users found, in the order asked, each once"},
-    {"GET", "/api/v1/users/by-id/:id", users_get_by_id_handler, HTTP_BLOCKING, API_OPTIONAL,
+    {"GET", "/api/v1/users/by-id/:id", users_get_by_id_handler, HTTP_BLOCKING, API_OPTIONAL, .point_read = true,
      .operation_id = "getUserById", .summary = "A profile by user id",
      .description = "The same profile, with the same rules, as `GET /api/v1/users/{handle}`: 404 "
                     "`user_not_found` for an unknown or malformed id and for a user who blocks "
                     "you.",
      .response = "Profile", .response_about = "The profile"},
-    {"GET", "/api/v1/users/:handle", users_get_handler, HTTP_BLOCKING, API_OPTIONAL,
+    {"GET", "/api/v1/users/:handle", users_get_handler, HTTP_BLOCKING, API_OPTIONAL, .point_read = true,
      .operation_id = "getUser", .summary = "A profile",
      .description = "Anonymous or signed in (`me` names the signed-in user). Signed-in viewers "
                     "get `relationship`; your own profile adds private fields and settings.",

@@ -31,6 +31,7 @@ static const option_def options[] = {
     {"database", OPT_STR, O(database), "", 0, 0, "sqlite:PATH or postgres://...; empty = sqlite:DATA_DIR/streamhub.db"},
     {"http-threads", OPT_INT, O(http_threads), "0", 0, 256, "HTTP event-loop threads; 0 = one per core"},
     {"workers", OPT_INT, O(workers), "0", 0, 1024, "threads for handlers that touch the database; 0 = 4 per core on SQLite, 16 on PostgreSQL"},
+    {"loop-read-budget", OPT_INT, O(loop_read_budget), "500", 0, 1000, "ms per second each HTTP event-loop thread may spend running point reads itself (SQLite only); past it the workers run them; 0 = always the workers"},
     {"hash-workers", OPT_INT, O(hash_workers), "1", 1, 64, "threads for password hashing"},
     {"max-connections", OPT_INT, O(max_connections), "20000", 16, 1000000, "open connection cap"},
     {"per-ip-connections", OPT_INT, O(per_ip_connections), "512", 0, 1000000, "open HTTP connections per client address (upgraded WebSockets, and trusted proxies under --trust-proxy, are not counted); 0 = no cap"},

@@ -18,6 +18,7 @@ typedef struct config {
     char *database;          /* "sqlite:PATH" or "postgres://..."; empty = sqlite in data_dir */
     int64_t http_threads;    /* libmicrohttpd epoll threads */
     int64_t workers;         /* threads running blocking handlers (one db connection each) */
+    int64_t loop_read_budget; /* ms/s an event-loop thread may spend on point reads itself */
     int64_t hash_workers;    /* threads hashing passwords, kept apart so logins never starve others */
     int64_t max_connections;
     int64_t per_ip_connections;

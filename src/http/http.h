@@ -40,6 +40,10 @@ enum {
      * still runs (worker pool, answer discarded) with the part that arrived, and
      * http_req_body_cut() is true (tus keeps what arrived of an interrupted PATCH) */
     HTTP_KEEP_PARTIAL_BODY = 1 << 7,
+    /* with HTTP_BLOCKING: a point read (a few indexed lookups, no writes, no waiting on others)
+     * that the event-loop thread may run itself, on its own context, while its time budget
+     * (http_options.loop_read_budget_ms) lasts; past it, or without a budget, the pool runs it */
+    HTTP_POINT_READ = 1 << 8,
 };
 
 /* Optional, for HTTP_STREAM_BODY routes: runs on the event loop once the headers are in and
@@ -87,6 +91,13 @@ typedef struct http_options {
     /* Per worker-thread context (a database connection), handed to handlers. */
     void *(*thread_init)(void *app);
     void (*thread_done)(void *ctx);
+    /* HTTP_POINT_READ routes: milliseconds per second each event-loop thread may spend running
+     * them itself (0 = never: they go to the pool like any HTTP_BLOCKING route). The loop's own
+     * context comes from loop_thread_init (NULL: this loop cannot, the pool runs them) and is
+     * released with loop_thread_done when the server stops. */
+    unsigned loop_read_budget_ms;
+    void *(*loop_thread_init)(void *app);
+    void (*loop_thread_done)(void *ctx);
     void *app;
 } http_options;
 
@@ -113,7 +124,9 @@ const char *http_req_header(http_req *r, const char *name);
 const char *http_req_client_ip(http_req *r);
 /* The parsed JSON object body (HTTP_JSON_BODY routes), borrowed; NULL when absent. */
 json_t *http_req_json(http_req *r);
-void *http_req_ctx(http_req *r);   /* the worker thread's context; NULL inline */
+/* the context of the thread running the handler: a worker's, or the event loop's for a point
+ * read it runs itself (HTTP_POINT_READ); NULL for HTTP_INLINE routes */
+void *http_req_ctx(http_req *r);
 /* Memory that lives as long as the request: everything in it (and its arena_on_free hooks) is
  * released in one go with the request record, after the answer went out. Never NULL; its cap is
  * ARENA_MAX_BYTES, past which its allocators return NULL (answer 413). Not for anything that

@@ -173,6 +173,10 @@ struct http_server {
     pthread_cond_t reaper_wake;
     /* /metrics: connections refused or cut by the limits above */
     atomic_ullong refused_per_ip, header_timeouts, bodies_too_slow, bodies_too_large, bad_framing;
+    /* Point reads run by the event-loop threads themselves (loop_read), each thread's context */
+    pthread_mutex_t loops_lock;
+    struct loop_reader *loops;
+    atomic_ullong loop_reads, loop_reads_to_pool;
 };
 
 /* ---- responses ---------------------------------------------------------------------------- */
@@ -1030,6 +1034,90 @@ static void run_handler(void *task, void *ctx)
     MHD_resume_connection(r->conn);
 }
 
+/* ---- point reads on the event loop -------------------------------------------------------- *
+ *
+ * Handing a request to the pool and back costs two thread wake-ups and an eventfd round trip,
+ * more than a point read itself costs (issue 12: 47% kernel time on GET /auth/me). So each
+ * event-loop thread keeps its own context (a database connection of its own, opened on its first
+ * point read) and runs HTTP_POINT_READ routes itself. What bounds the harm of a read that turns
+ * out slow is a token bucket per loop thread: it refills at loop_read_budget_ms per second up to
+ * a tenth of a second's worth, each run spends the time it took, and while it is empty the pool
+ * runs the point reads. A slow read can still hold its loop once, for as long as it takes, but
+ * not again until the loop has earned that time back, so the loop's share of point-read time
+ * stays under the budget whatever the queries cost. */
+typedef struct loop_reader {
+    http_server *srv;
+    void *ctx;         /* loop_thread_init's, or NULL: this loop hands its point reads over */
+    int64_t tokens;    /* in ns of budget (µs × 1000, no refill lost to rounding); runs while > 0 */
+    int64_t refilled_at_us;
+    struct loop_reader *next;
+} loop_reader;
+
+static _Thread_local loop_reader *this_loop;
+
+/* A tenth of a second's budget: loop_read_budget_ms ms/s × 0.1 s, in ns. */
+static int64_t bucket_cap(const http_server *s)
+{
+    return (int64_t)s->opts.loop_read_budget_ms * 100 * 1000;
+}
+
+/* The calling loop thread's reader, made on its first point read. A thread belongs to one
+ * daemon for its life, so one pointer per thread suffices. */
+static loop_reader *loop_reader_get(http_server *s)
+{
+    if (this_loop && this_loop->srv == s)
+        return this_loop;
+    loop_reader *l = xcalloc(1, sizeof *l);
+    l->srv = s;
+    l->ctx = s->opts.loop_thread_init ? s->opts.loop_thread_init(s->opts.app) : NULL;
+    l->refilled_at_us = monotonic_us();
+    l->tokens = bucket_cap(s);
+    pthread_mutex_lock(&s->loops_lock);
+    l->next = s->loops;
+    s->loops = l;
+    pthread_mutex_unlock(&s->loops_lock);
+    this_loop = l;
+    return l;
+}
+
+/* Runs r's handler on this loop thread when it is a point read and the budget allows; false
+ * when the pool must run it. */
+static bool loop_read(http_server *s, http_req *r, unsigned flags)
+{
+    if (!(flags & HTTP_POINT_READ) || !s->opts.loop_read_budget_ms)
+        return false;
+    loop_reader *l = loop_reader_get(s);
+    if (!l->ctx)
+        return false;
+    int64_t now = monotonic_us();
+    l->tokens += (now - l->refilled_at_us) * (int64_t)s->opts.loop_read_budget_ms;
+    if (l->tokens > bucket_cap(s))
+        l->tokens = bucket_cap(s);
+    l->refilled_at_us = now;
+    if (l->tokens <= 0) {
+        atomic_fetch_add_explicit(&s->loop_reads_to_pool, 1, memory_order_relaxed);
+        return false;
+    }
+    r->ctx = l->ctx;
+    s->routes[r->route].fn(r, &r->res);
+    int64_t done = monotonic_us();
+    l->tokens -= (done - now) * 1000;
+    atomic_fetch_add_explicit(&s->loop_reads, 1, memory_order_relaxed);
+    return true;
+}
+
+/* After the daemon stopped: no loop thread is left to use them. */
+static void loop_readers_free(http_server *s)
+{
+    while (s->loops) {
+        loop_reader *l = s->loops;
+        s->loops = l->next;
+        if (l->ctx && s->opts.loop_thread_done)
+            s->opts.loop_thread_done(l->ctx);
+        free(l);
+    }
+}
+
 static bool content_type_is_json(const char *ct)
 {
     if (!ct)
@@ -1329,6 +1417,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         s->routes[r->route].fn(r, &r->res);
         return queue_response(r);
     }
+    if (loop_read(s, r, flags))
+        return queue_response(r);
     r->state = REQ_RUNNING;
     MHD_suspend_connection(c);
     if (pool_submit(p, run_handler, r) < 0) {
@@ -1523,6 +1613,7 @@ http_server *http_server_start(const http_options *opts, const http_route *route
     pthread_mutex_init(&s->streams_lock, NULL);
     pthread_mutex_init(&s->conns_lock, NULL);
     pthread_cond_init(&s->reaper_wake, NULL);
+    pthread_mutex_init(&s->loops_lock, NULL);
     random_bytes(&s->request_prefix, sizeof s->request_prefix);
     parse_origins(s, opts->cors_origins);
     s->metrics = xcalloc(n_routes + 1, sizeof *s->metrics);
@@ -1618,9 +1709,12 @@ size_t http_server_queue_length(http_server *s)
 void http_server_shutdown(http_server *s, int timeout_s)
 {
     atomic_store(&s->stopping, true);
-    int fd = MHD_quiesce_daemon(s->daemon);
-    if (fd >= 0)
-        close(fd);
+    /* The listening socket stops taking connections now (shutdown refuses new ones), but its fd
+     * is closed only after MHD_stop_daemon: libmicrohttpd's loop threads may still be removing
+     * it from their epoll sets, and a reused fd number would be theirs to misuse. */
+    int listen_fd = MHD_quiesce_daemon(s->daemon);
+    if (listen_fd >= 0)
+        shutdown(listen_fd, SHUT_RDWR);
     streams_close_all(s);
     int64_t deadline = monotonic_us() + (int64_t)timeout_s * 1000000;
     while (atomic_load(&s->in_flight) > 0 && monotonic_us() < deadline)
@@ -1631,6 +1725,9 @@ void http_server_shutdown(http_server *s, int timeout_s)
     pool_destroy(s->hashers);
     reaper_stop(s);
     MHD_stop_daemon(s->daemon);
+    if (listen_fd >= 0)
+        close(listen_fd);
+    loop_readers_free(s);
     ip_counts_free(s);
     ratelimit_free(s->limiter);
     for (size_t i = 0; i <= s->n_routes; i++)
@@ -1707,6 +1804,15 @@ void http_server_metrics(http_server *s, buf *out)
                atomic_load(&s->in_flight), pool_queue_length(s->workers),
                pool_queue_length(s->hashers), pool_busy_threads(s->workers),
                pool_busy_threads(s->hashers));
+    buf_printf(out,
+               "# HELP streamhub_http_point_reads_total Point reads (HTTP_POINT_READ routes) by "
+               "the thread that ran them: the event loop itself, or the pool once the loop's "
+               "budget was spent.\n"
+               "# TYPE streamhub_http_point_reads_total counter\n"
+               "streamhub_http_point_reads_total{ran_on=\"loop\"} %llu\n"
+               "streamhub_http_point_reads_total{ran_on=\"pool\"} %llu\n",
+               (unsigned long long)atomic_load(&s->loop_reads),
+               (unsigned long long)atomic_load(&s->loop_reads_to_pool));
     buf_printf(out,
                "# HELP streamhub_http_connections_cut_total Connections refused or closed by the "
                "HTTP limits, by reason.\n"

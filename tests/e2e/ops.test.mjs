@@ -62,6 +62,19 @@ test('metrics in Prometheus text format', async () => {
     assert.match(line, /^[a-z_]+(\{[^}]*\})? [0-9.e+-]+$/, line);
 });
 
+test('point reads run on the event loop on SQLite, never on PostgreSQL', async () => {
+  const c = client(url);
+  const a = await register(url);
+  const me = await c.get('/api/v1/auth/me', { token: a.tokens.access_token });
+  assert.equal(me.status, 200);
+  assert.equal(me.json.handle, a.user.handle);
+  const t = (await c.get('/metrics')).text;
+  const onLoop = Number(t.match(/^streamhub_http_point_reads_total\{ran_on="loop"\} ([0-9]+)$/m)[1]);
+  if (process.env.STREAMHUB_TEST_PG) assert.equal(onLoop, 0);
+  else assert.ok(onLoop >= 1, t);
+  assert.match(t, /^streamhub_http_point_reads_total\{ran_on="pool"\} [0-9]+$/m);
+});
+
 test('the OpenAPI document lists exactly the routes the server has', async () => {
   const r = await client(url).get('/openapi.json');
   assert.equal(r.status, 200);
