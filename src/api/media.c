@@ -84,10 +84,13 @@ json_t *api_media_json(const store_media *m)
  * progress listener, installed by app.c). */
 void api_media_progress(const media_progress *p)
 {
-    bus_publish_user(p->owner, "media.progress",
-                     json_pack("{s:o, s:s, s:I, s:b}", "media_id", json_id(p->media_id), "state",
-                               p->state, "progress", (json_int_t)p->progress, "playable",
-                               p->playable));
+    json_t *data = json_pack("{s:o, s:s, s:I}", "media_id", json_id(p->media_id), "state",
+                             p->state, "progress", (json_int_t)p->progress);
+    /* only where it says something "ready" does not: a video playing while still processing
+     * (the other events keep the shape clients know) */
+    if (p->playable && strcmp(p->state, "ready") != 0)
+        json_object_set_new(data, "playable", json_true());
+    bus_publish_user(p->owner, "media.progress", data);
 }
 
 /* The :id media; answers 404 itself. */

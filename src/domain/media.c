@@ -615,7 +615,9 @@ static job_result process_video(job_ctx *ctx, db *d, int64_t id, const char *dir
     log_info("media playable", "\"media_id\":%lld,\"first\":\"%s\",\"remux\":%s",
              (long long)id, plan.r[0].dir, plan.remux ? "true" : "false");
     snprintf(path, sizeof path, "%s/storyboard.vtt", dir);
-    if (access(path, F_OK) != 0 && (rc = ffmpeg_storyboard(original, dir, p, why, sizeof why)) < 0)
+    pa.base = span;
+    if (access(path, F_OK) != 0 &&
+        (rc = ffmpeg_storyboard(original, dir, p, on_progress, &pa, why, sizeof why)) < 0)
         return failed_step(d, id, rc, why, err, err_size);
     for (int i = 1; i < plan.n; i++) {
         pa.base = span * (i + 1);

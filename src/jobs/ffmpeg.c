@@ -284,19 +284,27 @@ typedef struct progress_state {
     ffmpeg_progress_fn fn;
     void *arg;
     int last;
+    int64_t reported_ms;
 } progress_state;
+
+/* Seconds between reports when the percentage does not move (a storyboard writes its one frame
+ * at the end): each report renews the job's lease, so a long decode on a busy node is not taken
+ * for a dead worker and run a second time beside itself. */
+#define PROGRESS_HEARTBEAT_MS 5000
 
 static bool on_progress_line(void *arg, const char *line)
 {
     progress_state *ps = arg;
     long long us;
-    if (sscanf(line, "out_time_us=%lld", &us) != 1 || ps->duration_us <= 0 || !ps->fn)
+    if (sscanf(line, "out_time_us=%lld", &us) != 1 || !ps->fn)
         return true;
-    int pct = (int)(100.0 * (double)us / ps->duration_us);
+    int pct = ps->duration_us > 0 ? (int)(100.0 * (double)us / ps->duration_us) : 0;
     pct = pct < 0 ? 0 : pct > 99 ? 99 : pct;
-    if (pct == ps->last)
+    int64_t now = now_ms();
+    if (pct == ps->last && now - ps->reported_ms < PROGRESS_HEARTBEAT_MS)
         return true;
     ps->last = pct;
+    ps->reported_ms = now;
     return ps->fn(ps->arg, pct);
 }
 
@@ -654,7 +662,10 @@ int ffmpeg_poster(const char *input, const char *out_dir, const media_probe *p, 
     add(&a, "-loglevel");
     add(&a, "error");
     add(&a, "-y");
-    add(&a, "-ss"); /* an input seek: only the frames from the keyframe before it are decoded */
+    /* the keyframe at or before 10% in: a seek and one decoded frame, however far apart the
+     * source's keyframes are, so the poster costs almost nothing before a video is playable */
+    add(&a, "-noaccurate_seek");
+    add(&a, "-ss");
     add(&a, "%.3f", p->duration_s * 0.1);
     add(&a, "-i");
     add(&a, "%s", input);
@@ -683,8 +694,8 @@ int ffmpeg_poster(const char *input, const char *out_dir, const media_probe *p, 
     return 0;
 }
 
-int ffmpeg_storyboard(const char *input, const char *out_dir, const media_probe *p, char *err,
-                      size_t err_size)
+int ffmpeg_storyboard(const char *input, const char *out_dir, const media_probe *p,
+                      ffmpeg_progress_fn progress, void *arg, char *err, size_t err_size)
 {
     if (!p->has_video) {
         snprintf(err, err_size, "no video stream");
@@ -718,15 +729,13 @@ int ffmpeg_storyboard(const char *input, const char *out_dir, const media_probe 
     add(&a, "1");
     add(&a, "-q:v");
     add(&a, "4");
+    add(&a, "-progress");
+    add(&a, "pipe:1");
+    add(&a, "-nostats");
     add(&a, "%s/storyboard.jpg", out_dir);
-    child_io io = {0};
-    int status = run_child(a.v, &io);
-    free_args(&a);
-    buf_free(&io.out);
-    if (status != 0) {
-        child_error(&io, "images failed", err, err_size);
-        return ERR_INVALID;
-    }
+    int rc = run_encoder(&a, p, progress, arg, "images failed", err, err_size);
+    if (rc < 0)
+        return rc;
     /* The WebVTT index: each cue names the sprite region (media fragment #xywh) for its time,
      * written under a temporary name so its presence means the storyboard is complete. */
     char path[4200], tmp[4300];
@@ -758,7 +767,7 @@ int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, 
                   size_t err_size)
 {
     int rc = ffmpeg_poster(input, out_dir, p, err, err_size);
-    return rc < 0 ? rc : ffmpeg_storyboard(input, out_dir, p, err, err_size);
+    return rc < 0 ? rc : ffmpeg_storyboard(input, out_dir, p, NULL, NULL, err, err_size);
 }
 
 #define DUET_CELL                                                                                 \

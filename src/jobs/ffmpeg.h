@@ -99,8 +99,8 @@ int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, 
  * before a video becomes playable), and the storyboard (decodes the whole video: done after). */
 int ffmpeg_poster(const char *input, const char *out_dir, const media_probe *p, char *err,
                   size_t err_size);
-int ffmpeg_storyboard(const char *input, const char *out_dir, const media_probe *p, char *err,
-                      size_t err_size);
+int ffmpeg_storyboard(const char *input, const char *out_dir, const media_probe *p,
+                      ffmpeg_progress_fn progress, void *arg, char *err, size_t err_size);
 
 /* Duets and stitches, rendered into out_path (an MP4 that then goes through the normal
  * processing). A duet is a 720x1280 (9:16) picture for vertical viewing: the new video in the top
