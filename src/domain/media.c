@@ -421,8 +421,8 @@ int media_delete(db *d, int64_t owner, int64_t id, domain_error *err)
 /* ---- videos ----------------------------------------------------------------------------------
  * A video is published progressively: a first rendition (the source cut into segments as it is
  * when ffmpeg_can_remux allows, else the ladder's rung nearest 480p encoded with x264's fastest
- * preset) and the poster make it playable; the storyboard and the other rungs follow, each added
- * to the master playlist as it is complete. A rendition is written into "<name>.part" and renamed
+ * preset) makes it playable; the poster, the storyboard and the other rungs follow, each rung
+ * added to the master playlist as it is complete. A rendition is written into "<name>.part" and renamed
  * into place when complete, so a retried job (the server was killed) skips what exists and
  * players never see half a rendition. */
 
@@ -600,9 +600,6 @@ static job_result process_video(job_ctx *ctx, db *d, int64_t id, const char *dir
     int span = 100 / (plan.n + 1);
     progress_arg pa = {ctx, d, id, false, 0, span};
     int rc = first_rendition(id, original, hls, p, &plan, &pa, why, sizeof why);
-    snprintf(path, sizeof path, "%s/poster.jpg", dir);
-    if (rc == 0 && access(path, F_OK) != 0)
-        rc = ffmpeg_poster(original, dir, p, why, sizeof why);
     if (rc < 0)
         return failed_step(d, id, rc, why, err, err_size);
     if (composing_now(d, id))
@@ -614,6 +611,11 @@ static job_result process_video(job_ctx *ctx, db *d, int64_t id, const char *dir
     pa.playable = true;
     log_info("media playable", "\"media_id\":%lld,\"first\":\"%s\",\"remux\":%s",
              (long long)id, plan.r[0].dir, plan.remux ? "true" : "false");
+    /* the poster after playable: writing one JPEG costs ffmpeg about 2 s of CPU on a 1080p
+     * source, most of the budget for playable (docs/BENCHMARKS.md, issue 12) */
+    snprintf(path, sizeof path, "%s/poster.jpg", dir);
+    if (access(path, F_OK) != 0 && (rc = ffmpeg_poster(original, dir, p, why, sizeof why)) < 0)
+        return failed_step(d, id, rc, why, err, err_size);
     snprintf(path, sizeof path, "%s/storyboard.vtt", dir);
     pa.base = span;
     if (access(path, F_OK) != 0 &&
