@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * The ffmpeg driver: probing a file with ffprobe and turning a video into an HLS ladder with one
- * ffmpeg process (decode once, encode every rendition), plus a poster, thumbnails and a scrubbing
- * storyboard. ffmpeg and ffprobe are separate processes (posix_spawn, no shell), so a crash or a
+ * The ffmpeg driver: probing a file with ffprobe and turning a video into an HLS ladder — with one
+ * ffmpeg process (decode once, encode every rendition), or rendition by rendition for progressive
+ * publishing (the source cut as it is, then one encode per rung) — plus a poster, thumbnails and
+ * a scrubbing storyboard. ffmpeg and ffprobe are separate processes (posix_spawn, no shell), so a crash or a
  * hostile file cannot take the server down, and a job can be killed and retried.
  *
  * Renditions are named by their short side (240p, 480p, 720p), so a portrait phone video gets
