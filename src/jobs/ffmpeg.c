@@ -27,12 +27,15 @@
 extern char **environ;
 
 #define STDERR_TAIL 600
+#define TICK_MS 1000
 
 typedef struct child_io {
     buf out;                  /* all of stdout when no line callback is given */
     char err_tail[STDERR_TAIL]; /* the end of stderr */
     /* called for each complete stdout line; returning false kills the child */
     bool (*on_line)(void *arg, const char *line);
+    /* called every TICK_MS while the child runs; returning false kills it */
+    bool (*on_tick)(void *arg);
     void *arg;
     bool cancelled;
 } child_io;
@@ -89,11 +92,18 @@ static int run_child(char *const argv[], child_io *io)
     int open_fds = 2;
     char chunk[4096];
     while (open_fds > 0) {
-        if (poll(fds, 2, -1) < 0) {
+        int ready = poll(fds, 2, io->on_tick ? TICK_MS : -1);
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
+        if (io->on_tick && !io->cancelled && !io->on_tick(io->arg)) {
+            io->cancelled = true;
+            kill(pid, SIGKILL);
+        }
+        if (ready == 0)
+            continue;
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
@@ -287,25 +297,36 @@ typedef struct progress_state {
     int64_t reported_ms;
 } progress_state;
 
-/* Seconds between reports when the percentage does not move (a storyboard writes its one frame
- * at the end): each report renews the job's lease, so a long decode on a busy node is not taken
- * for a dead worker and run a second time beside itself. */
+/* Time between reports when the percentage does not move: each report renews the job's lease,
+ * so a long decode on a busy node is not taken for a dead worker and run a second time beside
+ * itself. */
 #define PROGRESS_HEARTBEAT_MS 5000
 
 static bool on_progress_line(void *arg, const char *line)
 {
     progress_state *ps = arg;
     long long us;
-    if (sscanf(line, "out_time_us=%lld", &us) != 1 || !ps->fn)
+    if (!ps->fn || sscanf(line, "out_time_us=%lld", &us) != 1)
         return true;
     int pct = ps->duration_us > 0 ? (int)(100.0 * (double)us / ps->duration_us) : 0;
     pct = pct < 0 ? 0 : pct > 99 ? 99 : pct;
-    int64_t now = now_ms();
-    if (pct == ps->last && now - ps->reported_ms < PROGRESS_HEARTBEAT_MS)
+    if (pct == ps->last)
         return true;
     ps->last = pct;
-    ps->reported_ms = now;
+    ps->reported_ms = now_ms();
     return ps->fn(ps->arg, pct);
+}
+
+/* ffmpeg writes no progress while a filter holds its only output frame back (a storyboard's
+ * tile comes out at the end): a timer reports the last percentage again. */
+static bool on_progress_tick(void *arg)
+{
+    progress_state *ps = arg;
+    int64_t now = now_ms();
+    if (!ps->fn || now - ps->reported_ms < PROGRESS_HEARTBEAT_MS)
+        return true;
+    ps->reported_ms = now;
+    return ps->fn(ps->arg, ps->last < 0 ? 0 : ps->last);
 }
 
 /* A growable argv of owned strings. */
@@ -373,8 +394,8 @@ static int run_encoder(args *a, const media_probe *p, ffmpeg_progress_fn progres
                        const char *what, char *err, size_t err_size)
 {
     progress_state ps = {.duration_us = p->duration_s * 1e6, .fn = progress, .arg = arg,
-                         .last = -1};
-    child_io io = {.on_line = on_progress_line, .arg = &ps};
+                         .last = -1, .reported_ms = now_ms()};
+    child_io io = {.on_line = on_progress_line, .on_tick = on_progress_tick, .arg = &ps};
     int status = run_child(a->v, &io);
     free_args(a);
     if (io.cancelled) {
