@@ -253,8 +253,10 @@ int media_ingest(db *d, const store_user *owner, const char *src_path, const cha
         remove_media_objects(out->id);
         return domain_db_failed(err, d, "begin");
     }
+    /* an image takes a second: it goes before queued videos, whose ladders take minutes */
+    job_options opts = {.max_attempts = 3, .priority = !strcmp(out->kind, "image") ? 1 : 0};
     if (store_media_insert(d, out) < 0 ||
-        job_enqueue(d, MEDIA_PROCESS_JOB, payload, &(job_options){.max_attempts = 3}, NULL) < 0 ||
+        job_enqueue(d, MEDIA_PROCESS_JOB, payload, &opts, NULL) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);
         remove_media_objects(out->id);
