@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Media benchmarks (issue 4): the HLS ladder of a 60-second 1080p source made by the server's
 # driver in one ffmpeg process versus three separate ffmpeg runs (wall time, CPU, realtime
-# factor), then wrk against one ~1 MB segment over a signed URL with 64 connections. Prints
+# factor), then wrk against one ~1 MB segment over a signed URL with 64 connections, then
+# bench/playable.sh (time to playable and to ready, issue 12). Prints
 # Markdown for docs/BENCHMARKS.md; asserts nothing. (Uploads: node bench/upload.mjs.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,3 +52,6 @@ echo "|---|---|"
 echo "| ladder (240p/480p/720p + audio) of a 60 s 1080p30 source, $one |  |" | sed 's/: source/ | source/; s/ |  |$/ |/'
 echo "| ladder, $three |  |" | sed 's/: source/ | source/; s/ |  |$/ |/'
 echo "| GET one 720p segment ($bytes bytes) over a signed URL, wrk -c64 -d10s | $rps req/s, $xfer, p99 $p99 |"
+echo
+# Issue 12: seconds from the upload's end to playable and to ready (its own server and sources).
+bash bench/playable.sh

@@ -69,8 +69,10 @@ json_t *api_media_json(const store_media *m)
     json_object_set_new(o, "error", m->error[0] ? json_string(m->error) : json_null());
     json_object_set_new(o, "probe", probe ? probe : json_null());
     json_object_set_new(o, "renditions", renditions ? renditions : json_array());
+    bool playable = media_playable(m);
+    json_object_set_new(o, "playable", json_boolean(playable));
     json_t *playback = json_null();
-    if (!strcmp(m->state, "ready")) {
+    if (playable) {
         /* signed, so they can be handed to a player or an <img> as they are */
         playback = api_media_urls(m->id, strcmp(m->kind, "image") == 0);
     }
@@ -82,9 +84,13 @@ json_t *api_media_json(const store_media *m)
  * progress listener, installed by app.c). */
 void api_media_progress(const media_progress *p)
 {
-    bus_publish_user(p->owner, "media.progress",
-                     json_pack("{s:o, s:s, s:I}", "media_id", json_id(p->media_id), "state",
-                               p->state, "progress", (json_int_t)p->progress));
+    json_t *data = json_pack("{s:o, s:s, s:I}", "media_id", json_id(p->media_id), "state",
+                             p->state, "progress", (json_int_t)p->progress);
+    /* only where it says something "ready" does not: a video playing while still processing
+     * (the other events keep the shape clients know) */
+    if (p->playable && strcmp(p->state, "ready") != 0)
+        json_object_set_new(data, "playable", json_true());
+    bus_publish_user(p->owner, "media.progress", data);
 }
 
 /* The :id media; answers 404 itself. */
@@ -342,7 +348,7 @@ static bool playable_media(api_ctx *c, int64_t id, const char *rel, store_media 
             return false;
         rc = media_get_own(c->db, c->viewer, id, m, &err);
     }
-    if (rc == 0 && strcmp(rel, "original") != 0 && strcmp(m->state, "ready") != 0) {
+    if (rc == 0 && strcmp(rel, "original") != 0 && !media_playable(m)) {
         media_free(m);
         rc = ERR_NOT_FOUND;
     }

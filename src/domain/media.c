@@ -48,19 +48,35 @@ static void publish_progress(void *arg, bool committed)
     free(p);
 }
 
-/* store_media_set_state, and the change told to the progress listener once it commits. */
-static int set_state(db *d, int64_t id, const char *state, int64_t progress, const char *error,
-                     const char *probe, const char *renditions, int64_t now)
+/* store_media_set_state, and the change (with whether the video can be played yet) told to the
+ * progress listener once it commits. */
+static int note_state(db *d, int64_t id, const char *state, int64_t progress, const char *error,
+                      const char *probe, const char *renditions, bool playable, int64_t now)
 {
     int rc = store_media_set_state(d, id, state, progress, error, probe, renditions, now);
     int64_t owner = rc == 0 ? store_media_owner(d, id) : 0;
     if (owner > 0) {
         media_progress *p = xcalloc(1, sizeof *p);
-        *p = (media_progress){.owner = owner, .media_id = id, .progress = progress};
+        *p = (media_progress){
+            .owner = owner, .media_id = id, .progress = progress, .playable = playable};
         snprintf(p->state, sizeof p->state, "%s", state);
         db_on_commit(d, publish_progress, p);
     }
     return rc;
+}
+
+static int set_state(db *d, int64_t id, const char *state, int64_t progress, const char *error,
+                     const char *probe, const char *renditions, int64_t now)
+{
+    return note_state(d, id, state, progress, error, probe, renditions, !strcmp(state, "ready"),
+                      now);
+}
+
+bool media_playable(const store_media *m)
+{
+    /* renditions are recorded as each is complete: one is enough to play */
+    return !strcmp(m->state, "ready") ||
+           (!strcmp(m->state, "processing") && m->renditions && strchr(m->renditions, '{'));
 }
 
 /* Processing ended (ready or failed) and the state is committed: EV_MEDIA_SETTLED, whose
@@ -237,8 +253,10 @@ int media_ingest(db *d, const store_user *owner, const char *src_path, const cha
         remove_media_objects(out->id);
         return domain_db_failed(err, d, "begin");
     }
+    /* an image takes a second: it goes before queued videos, whose ladders take minutes */
+    job_options opts = {.max_attempts = 3, .priority = !strcmp(out->kind, "image") ? 1 : 0};
     if (store_media_insert(d, out) < 0 ||
-        job_enqueue(d, MEDIA_PROCESS_JOB, payload, &(job_options){.max_attempts = 3}, NULL) < 0 ||
+        job_enqueue(d, MEDIA_PROCESS_JOB, payload, &opts, NULL) < 0 ||
         db_commit(d) < 0) {
         db_rollback(d);
         remove_media_objects(out->id);
@@ -348,32 +366,22 @@ int media_posts_ready(db *d, store_post *post)
                                    post->media_height);
 }
 
-static char *renditions_json(const media_probe *p)
-{
-    hls_rendition r[FFMPEG_MAX_RENDITIONS];
-    int n = ffmpeg_ladder(p, r);
-    json_t *list = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:i}", "name", r[i].dir,
-                                              "width", r[i].width, "height", r[i].height,
-                                              "bandwidth",
-                                              (r[i].video_kbps + r[i].audio_kbps) * 1000));
-    char *text = json_dumps(list, JSON_COMPACT);
-    json_decref(list);
-    return text;
-}
-
 typedef struct progress_arg {
     job_ctx *ctx;
     db *d;
     int64_t media_id;
+    bool playable;
+    int base, span; /* this step's share of the whole job, in percent */
 } progress_arg;
 
 static bool on_progress(void *arg, int pct)
 {
     progress_arg *pa = arg;
-    set_state(pa->d, pa->media_id, "processing", pct, NULL, NULL, NULL, now_ms());
-    return job_progress(pa->ctx, pct);
+    int overall = pa->base + pct * pa->span / 100;
+    overall = overall > 99 ? 99 : overall;
+    note_state(pa->d, pa->media_id, "processing", overall, NULL, NULL, NULL, pa->playable,
+               now_ms());
+    return job_progress(pa->ctx, overall);
 }
 
 /* Records a refusal the file itself caused (no retry can help). */
@@ -412,6 +420,233 @@ int media_delete(db *d, int64_t owner, int64_t id, domain_error *err)
     return 0;
 }
 
+/* ---- videos ----------------------------------------------------------------------------------
+ * A video is published progressively: a first rendition (the source cut into segments as it is
+ * when ffmpeg_can_remux allows, else the ladder's rung nearest 480p encoded with x264's fastest
+ * preset) makes it playable; the poster, the storyboard and the other rungs follow, each rung
+ * added to the master playlist as it is complete. A rendition is written into "<name>.part" and renamed
+ * into place when complete, so a retried job (the server was killed) skips what exists and
+ * players never see half a rendition. */
+
+#define PLAN_MAX (FFMPEG_MAX_RENDITIONS + 1)
+
+typedef struct video_plan {
+    hls_rendition r[PLAN_MAX]; /* r[0] is the first rendition */
+    bool remux;                /* r[0] is the source cut as it is */
+    int n;
+} video_plan;
+
+static void make_plan(const media_probe *p, bool remux, video_plan *plan)
+{
+    hls_rendition ladder[FFMPEG_MAX_RENDITIONS];
+    int n = ffmpeg_ladder(p, ladder), first = 0;
+    plan->remux = remux;
+    plan->n = 1;
+    if (remux) {
+        ffmpeg_source_rendition(p, &plan->r[0]);
+        first = -1;
+    } else {
+        for (int i = 0; i < n; i++)
+            if (ladder[i].short_side <= 480)
+                first = i;
+        plan->r[0] = ladder[first];
+    }
+    for (int i = 0; i < n; i++)
+        if (i != first && ladder[i].short_side != plan->r[0].short_side)
+            plan->r[plan->n++] = ladder[i];
+}
+
+static bool rendition_done(const char *hls, const hls_rendition *r)
+{
+    char path[4400], line[64];
+    snprintf(path, sizeof path, "%s/%s/index.m3u8", hls, r->dir);
+    FILE *f = fopen(path, "r");
+    bool done = false;
+    while (f && !done && fgets(line, sizeof line, f))
+        done = !strncmp(line, "#EXT-X-ENDLIST", 14);
+    if (f)
+        fclose(f);
+    return done;
+}
+
+static void remove_tree(int64_t id, const char *rel)
+{
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "media/%lld/%s", (long long)id, rel);
+    objects_delete_prefix(objs, prefix);
+}
+
+/* Produces one rendition into hls/<name>.part, renamed to hls/<name> once complete. */
+static int make_rendition(int64_t id, const char *original, const char *hls, const media_probe *p,
+                          const hls_rendition *r, int how, progress_arg *pa, char *why,
+                          size_t why_size)
+{
+    char rel[64], part[4400], final[4400];
+    snprintf(rel, sizeof rel, "hls/%s.part", r->dir);
+    remove_tree(id, rel); /* what a killed attempt left */
+    snprintf(part, sizeof part, "%s/%s.part", hls, r->dir);
+    snprintf(final, sizeof final, "%s/%s", hls, r->dir);
+    if (mkdir(part, 0750) < 0) {
+        snprintf(why, why_size, "cannot create hls/%s.part: %s", r->dir, strerror(errno));
+        return ERR_IO;
+    }
+    int rc = how == 0   ? ffmpeg_remux_hls(original, part, p, on_progress, pa, why, why_size)
+             : how == 1 ? ffmpeg_encode_rendition(original, part, p, r, "ultrafast",
+                                                  on_progress, pa, why, why_size)
+                        : ffmpeg_encode_rendition(original, part, p, r, "veryfast", on_progress,
+                                                  pa, why, why_size);
+    if (rc < 0) {
+        remove_tree(id, rel);
+        return rc;
+    }
+    snprintf(rel, sizeof rel, "hls/%s", r->dir);
+    remove_tree(id, rel); /* an incomplete one from before renditions had .part directories */
+    if (rename(part, final) < 0) {
+        snprintf(why, why_size, "cannot rename hls/%s.part: %s", r->dir, strerror(errno));
+        return ERR_IO;
+    }
+    return 0;
+}
+
+static int by_short_side(const void *a, const void *b)
+{
+    return ((const hls_rendition *)a)->short_side - ((const hls_rendition *)b)->short_side;
+}
+
+/* Lists the complete renditions in the master playlist and the record (smallest first) and
+ * shows the posts using the media: from the first one on, the video plays. */
+static int publish_renditions(db *d, int64_t id, const char *hls, const video_plan *plan,
+                              const media_probe *p, int progress, bool final)
+{
+    hls_rendition done[PLAN_MAX];
+    int n = 0;
+    for (int i = 0; i < plan->n; i++)
+        if (rendition_done(hls, &plan->r[i]))
+            done[n++] = plan->r[i];
+    qsort(done, (size_t)n, sizeof done[0], by_short_side);
+    if (n == 0 || ffmpeg_write_master(hls, done, n) < 0)
+        return ERR_IO;
+    json_t *list = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(list, json_pack("{s:s, s:i, s:i, s:i}", "name", done[i].dir,
+                                              "width", done[i].width, "height", done[i].height,
+                                              "bandwidth",
+                                              (done[i].video_kbps + done[i].audio_kbps) * 1000));
+    char *text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    int rc = note_state(d, id, final ? "ready" : "processing", final ? 100 : progress, NULL,
+                        NULL, text, true, now_ms());
+    free(text);
+    return rc < 0 ? rc : posts_ready(d, id, p);
+}
+
+/* A duet/stitch may have started composing into this record meanwhile: the result is stale. */
+static bool composing_now(db *d, int64_t id)
+{
+    store_media m;
+    if (store_media_get(d, id, &m) != 0)
+        return false;
+    bool composing = !strcmp(m.state, "composing");
+    store_media_free(&m);
+    return composing;
+}
+
+/* The first rendition: the source cut as it is when it can be, else encoded fast. */
+static int first_rendition(int64_t id, const char *original, const char *hls,
+                           const media_probe *p, video_plan *plan, progress_arg *pa, char *why,
+                           size_t why_size)
+{
+    make_plan(p, ffmpeg_can_remux(p), plan);
+    if (rendition_done(hls, &plan->r[0]))
+        return 0;
+    if (plan->remux) {
+        int rc = make_rendition(id, original, hls, p, &plan->r[0], 0, pa, why, why_size);
+        if (rc != ERR_INVALID)
+            return rc;
+        log_info("keyframes too sparse to serve the source as it is", "\"media_id\":%lld",
+                 (long long)id);
+        make_plan(p, false, plan);
+        if (rendition_done(hls, &plan->r[0]))
+            return 0;
+    }
+    return make_rendition(id, original, hls, p, &plan->r[0], 1, pa, why, why_size);
+}
+
+/* The job's result for an ffmpeg failure. */
+static job_result failed_step(db *d, int64_t id, int rc, const char *why, char *err,
+                              size_t err_size)
+{
+    if (rc == ERR_CANCELLED) {
+        snprintf(err, err_size, "cancelled");
+        return JOB_RETRY;
+    }
+    if (rc == ERR_INVALID)
+        return refuse(d, id, why, err, err_size);
+    snprintf(err, err_size, "%s", why);
+    return JOB_RETRY;
+}
+
+static job_result process_video(job_ctx *ctx, db *d, int64_t id, const char *dir,
+                                const char *original, const media_probe *p, char *err,
+                                size_t err_size)
+{
+    char hls[4300], path[4400], why[512] = "";
+    snprintf(hls, sizeof hls, "%s/hls", dir);
+    if (make_dirs(hls) < 0) {
+        snprintf(err, err_size, "cannot create %s", hls);
+        return JOB_RETRY;
+    }
+    video_plan plan;
+    make_plan(p, ffmpeg_can_remux(p), &plan);
+    /* shares of the progress: the first rendition, the storyboard, then each other rung */
+    int span = 100 / (plan.n + 1);
+    progress_arg pa = {ctx, d, id, false, 0, span};
+    int rc = first_rendition(id, original, hls, p, &plan, &pa, why, sizeof why);
+    if (rc < 0)
+        return failed_step(d, id, rc, why, err, err_size);
+    if (composing_now(d, id))
+        return JOB_OK;
+    if (publish_renditions(d, id, hls, &plan, p, span, false) < 0) {
+        snprintf(err, err_size, "record playable: %s", db_errmsg(d));
+        return JOB_RETRY;
+    }
+    pa.playable = true;
+    log_info("media playable", "\"media_id\":%lld,\"first\":\"%s\",\"remux\":%s",
+             (long long)id, plan.r[0].dir, plan.remux ? "true" : "false");
+    /* the poster after playable: writing one JPEG costs ffmpeg about 2 s of CPU on a 1080p
+     * source, most of the budget for playable (docs/BENCHMARKS.md, issue 12) */
+    snprintf(path, sizeof path, "%s/poster.jpg", dir);
+    if (access(path, F_OK) != 0 && (rc = ffmpeg_poster(original, dir, p, why, sizeof why)) < 0)
+        return failed_step(d, id, rc, why, err, err_size);
+    snprintf(path, sizeof path, "%s/storyboard.vtt", dir);
+    pa.base = span;
+    if (access(path, F_OK) != 0 &&
+        (rc = ffmpeg_storyboard(original, dir, p, on_progress, &pa, why, sizeof why)) < 0)
+        return failed_step(d, id, rc, why, err, err_size);
+    for (int i = 1; i < plan.n; i++) {
+        pa.base = span * (i + 1);
+        if (rendition_done(hls, &plan.r[i]))
+            continue;
+        rc = make_rendition(id, original, hls, p, &plan.r[i], 2, &pa, why, sizeof why);
+        if (rc < 0)
+            return failed_step(d, id, rc, why, err, err_size);
+        if (composing_now(d, id))
+            return JOB_OK;
+        if (i + 1 < plan.n && publish_renditions(d, id, hls, &plan, p, pa.base + span, false) < 0) {
+            snprintf(err, err_size, "record rendition: %s", db_errmsg(d));
+            return JOB_RETRY;
+        }
+    }
+    if (publish_renditions(d, id, hls, &plan, p, 100, true) < 0) {
+        snprintf(err, err_size, "record ready: %s", db_errmsg(d));
+        return JOB_RETRY;
+    }
+    settled(d, id);
+    log_info("media ready", "\"media_id\":%lld,\"duration_s\":%.3f", (long long)id,
+             p->duration_s);
+    return JOB_OK;
+}
+
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
 {
     json_t *payload = json_loads(job->payload, 0, NULL);
@@ -434,6 +669,7 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
     /* composing: a duet/stitch rendering replaces the file and queues processing afresh */
     bool done = !strcmp(m.state, "ready") || !strcmp(m.state, "failed") ||
                 !strcmp(m.state, "composing");
+    bool playable = media_playable(&m);
     store_media_free(&m);
     if (done)
         return JOB_OK;
@@ -483,48 +719,10 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
                  (long long)max_duration_s);
         return refuse(d, id, why, err, err_size);
     }
-    set_state(d, id, "processing", 0, NULL, probe, NULL, now_ms());
+    /* a retry after playable keeps its renditions (NULL leaves them) and stays playable */
+    note_state(d, id, "processing", 0, NULL, probe, NULL, playable, now_ms());
     free(probe);
-    char hls[4300];
-    snprintf(hls, sizeof hls, "%s/hls", dir);
-    if (make_dirs(hls) < 0) {
-        snprintf(err, err_size, "cannot create %s", hls);
-        return JOB_RETRY;
-    }
-    progress_arg pa = {ctx, d, id};
-    rc = ffmpeg_transcode_hls(original, hls, &p, on_progress, &pa, why, sizeof why);
-    if (rc == 0)
-        rc = ffmpeg_images(original, dir, &p, why, sizeof why);
-    if (rc == ERR_CANCELLED) {
-        snprintf(err, err_size, "cancelled");
-        return JOB_RETRY;
-    }
-    if (rc == ERR_INVALID)
-        return refuse(d, id, why, err, err_size);
-    if (rc < 0) {
-        snprintf(err, err_size, "%s", why);
-        return JOB_RETRY;
-    }
-    /* a duet/stitch may have started composing meanwhile: then this result is stale */
-    if (store_media_get(d, id, &m) == 0) {
-        bool composing = !strcmp(m.state, "composing");
-        store_media_free(&m);
-        if (composing)
-            return JOB_OK;
-    }
-    char *renditions = renditions_json(&p);
-    rc = set_state(d, id, "ready", 100, NULL, NULL, renditions, now_ms());
-    if (rc == 0)
-        rc = posts_ready(d, id, &p);
-    free(renditions);
-    if (rc < 0) {
-        snprintf(err, err_size, "record ready: %s", db_errmsg(d));
-        return JOB_RETRY;
-    }
-    settled(d, id);
-    log_info("media ready", "\"media_id\":%lld,\"duration_s\":%.3f", (long long)id,
-             p.duration_s);
-    return JOB_OK;
+    return process_video(ctx, d, id, dir, original, &p, err, err_size);
 }
 
 int media_queue_compose(db *d, int64_t *media_id, int64_t source_media_id, bool stitch)

@@ -94,11 +94,16 @@ typedef struct media_progress {
     int64_t media_id;
     char state[16]; /* "processing", "ready", "failed"... */
     int64_t progress; /* percent */
+    bool playable;    /* a first rendition is served (while still "processing"), or "ready" */
 } media_progress;
 /* Runs on the thread that committed the change (often a job's); p is borrowed for the call. */
 typedef void (*media_progress_fn)(const media_progress *p);
 /* Installs who hears of every change (NULL: nobody); once at start-up, before jobs run. */
 void media_set_progress_listener(media_progress_fn fn);
+
+/* Whether a media record can be played: ready, or still processing with a first rendition
+ * complete (the ladder grows behind it; docs/media.md "Time to playable"). */
+bool media_playable(const store_media *m);
 
 /* The job handler of MEDIA_PROCESS_JOB. */
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size);

@@ -257,7 +257,7 @@ int posts_create(db *d, const store_user *me, const post_input *in, store_post *
                            : !strcmp(type, "story") ? m.kind
                                                     : "video";
         bool kind_ok = !strcmp(m.kind, want), failed = !strcmp(m.state, "failed");
-        media_ready = !strcmp(m.state, "ready");
+        media_ready = media_playable(&m); /* others see the post from then on */
         store_media_free(&m);
         if (!kind_ok)
             return domain_invalid(err, "media_id", "wrong_kind");

@@ -27,12 +27,15 @@
 extern char **environ;
 
 #define STDERR_TAIL 600
+#define TICK_MS 1000
 
 typedef struct child_io {
     buf out;                  /* all of stdout when no line callback is given */
     char err_tail[STDERR_TAIL]; /* the end of stderr */
     /* called for each complete stdout line; returning false kills the child */
     bool (*on_line)(void *arg, const char *line);
+    /* called every TICK_MS while the child runs; returning false kills it */
+    bool (*on_tick)(void *arg);
     void *arg;
     bool cancelled;
 } child_io;
@@ -89,11 +92,18 @@ static int run_child(char *const argv[], child_io *io)
     int open_fds = 2;
     char chunk[4096];
     while (open_fds > 0) {
-        if (poll(fds, 2, -1) < 0) {
+        int ready = poll(fds, 2, io->on_tick ? TICK_MS : -1);
+        if (ready < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
+        if (io->on_tick && !io->cancelled && !io->on_tick(io->arg)) {
+            io->cancelled = true;
+            kill(pid, SIGKILL);
+        }
+        if (ready == 0)
+            continue;
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
@@ -210,6 +220,11 @@ int ffmpeg_probe(const char *path, media_probe *out, char *err, size_t err_size)
             out->width = (int)number_of(s, "width");
             out->height = (int)number_of(s, "height");
             out->rotation = rotation_of(s);
+            snprintf(out->video_profile, sizeof out->video_profile, "%s",
+                     json_string_value(json_object_get(s, "profile")) ?: "");
+            snprintf(out->pix_fmt, sizeof out->pix_fmt, "%s",
+                     json_string_value(json_object_get(s, "pix_fmt")) ?: "");
+            out->video_level = (int)number_of(s, "level");
             const char *rate = json_string_value(json_object_get(s, "avg_frame_rate"));
             int num = 0, den = 0;
             if (rate && sscanf(rate, "%d/%d", &num, &den) == 2 && den > 0)
@@ -279,20 +294,39 @@ typedef struct progress_state {
     ffmpeg_progress_fn fn;
     void *arg;
     int last;
+    int64_t reported_ms;
 } progress_state;
+
+/* Time between reports when the percentage does not move: each report renews the job's lease,
+ * so a long decode on a busy node is not taken for a dead worker and run a second time beside
+ * itself. */
+#define PROGRESS_HEARTBEAT_MS 5000
 
 static bool on_progress_line(void *arg, const char *line)
 {
     progress_state *ps = arg;
     long long us;
-    if (sscanf(line, "out_time_us=%lld", &us) != 1 || ps->duration_us <= 0 || !ps->fn)
+    if (!ps->fn || sscanf(line, "out_time_us=%lld", &us) != 1)
         return true;
-    int pct = (int)(100.0 * (double)us / ps->duration_us);
+    int pct = ps->duration_us > 0 ? (int)(100.0 * (double)us / ps->duration_us) : 0;
     pct = pct < 0 ? 0 : pct > 99 ? 99 : pct;
     if (pct == ps->last)
         return true;
     ps->last = pct;
+    ps->reported_ms = now_ms();
     return ps->fn(ps->arg, pct);
+}
+
+/* ffmpeg writes no progress while a filter holds its only output frame back (a storyboard's
+ * tile comes out at the end): a timer reports the last percentage again. */
+static bool on_progress_tick(void *arg)
+{
+    progress_state *ps = arg;
+    int64_t now = now_ms();
+    if (!ps->fn || now - ps->reported_ms < PROGRESS_HEARTBEAT_MS)
+        return true;
+    ps->reported_ms = now;
+    return ps->fn(ps->arg, ps->last < 0 ? 0 : ps->last);
 }
 
 /* A growable argv of owned strings. */
@@ -322,6 +356,201 @@ static void free_args(args *a)
     for (int i = 0; i < a->n; i++)
         free(a->v[i]);
     a->n = 0;
+}
+
+static void add_head(args *a, const char *input)
+{
+    add(a, "ffmpeg");
+    add(a, "-nostdin");
+    add(a, "-hide_banner");
+    add(a, "-loglevel");
+    add(a, "error");
+    add(a, "-y");
+    add(a, "-i");
+    add(a, "%s", input);
+}
+
+/* HLS VOD output into dir (4-second segments where keyframes allow), progress on stdout. */
+static void add_hls_tail(args *a, const char *dir)
+{
+    add(a, "-f");
+    add(a, "hls");
+    add(a, "-hls_time");
+    add(a, "4");
+    add(a, "-hls_playlist_type");
+    add(a, "vod");
+    add(a, "-hls_flags");
+    add(a, "independent_segments");
+    add(a, "-hls_segment_filename");
+    add(a, "%s/seg%%03d.ts", dir);
+    add(a, "-progress");
+    add(a, "pipe:1");
+    add(a, "-nostats");
+    add(a, "%s/index.m3u8", dir);
+}
+
+/* Runs an ffmpeg argv that reports progress; frees it. */
+static int run_encoder(args *a, const media_probe *p, ffmpeg_progress_fn progress, void *arg,
+                       const char *what, char *err, size_t err_size)
+{
+    progress_state ps = {.duration_us = p->duration_s * 1e6, .fn = progress, .arg = arg,
+                         .last = -1, .reported_ms = now_ms()};
+    child_io io = {.on_line = on_progress_line, .on_tick = on_progress_tick, .arg = &ps};
+    int status = run_child(a->v, &io);
+    free_args(a);
+    if (io.cancelled) {
+        snprintf(err, err_size, "cancelled");
+        return ERR_CANCELLED;
+    }
+    if (status != 0) {
+        child_error(&io, what, err, err_size);
+        return ERR_INVALID;
+    }
+    return 0;
+}
+
+bool ffmpeg_can_remux(const media_probe *p)
+{
+    static const char *const profiles[] = {"Constrained Baseline", "Baseline", "Main", "High",
+                                           NULL};
+    bool profile_ok = false;
+    for (const char *const *q = profiles; *q; q++)
+        profile_ok = profile_ok || !strcmp(p->video_profile, *q);
+    int short_side = p->width < p->height ? p->width : p->height;
+    return p->has_video && !strcmp(p->video_codec, "h264") && profile_ok &&
+           p->video_level > 0 && p->video_level <= 42 && !strcmp(p->pix_fmt, "yuv420p") &&
+           p->rotation == 0 && short_side > 0 && short_side <= 1080 && p->bit_rate > 0 &&
+           p->bit_rate <= FFMPEG_REMUX_MAX_KBPS * 1000LL;
+}
+
+void ffmpeg_source_rendition(const media_probe *p, hls_rendition *out)
+{
+    memset(out, 0, sizeof *out);
+    bool portrait = p->display_height > p->display_width;
+    out->short_side = portrait ? p->display_width : p->display_height;
+    out->width = p->display_width;
+    out->height = p->display_height;
+    /* the container's rate covers sound too: all of it is the video's share here */
+    out->video_kbps = (int)(p->bit_rate / 1000);
+    out->audio_kbps = 0;
+    snprintf(out->dir, sizeof out->dir, "%dp", out->short_side);
+}
+
+/* The #EXT-X-TARGETDURATION of a written playlist (0 when unreadable). */
+static int target_duration(const char *dir)
+{
+    char path[4200], line[256];
+    snprintf(path, sizeof path, "%s/index.m3u8", dir);
+    FILE *f = fopen(path, "r");
+    int seconds = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "#EXT-X-TARGETDURATION:%d", &seconds) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return seconds;
+}
+
+int ffmpeg_remux_hls(const char *input, const char *out_dir, const media_probe *p,
+                     ffmpeg_progress_fn progress, void *arg, char *err, size_t err_size)
+{
+    args a = {0};
+    add_head(&a, input);
+    add(&a, "-map");
+    add(&a, "0:V:0"); /* V: not a cover picture */
+    add(&a, "-c:v");
+    add(&a, "copy");
+    if (p->has_audio) {
+        add(&a, "-map");
+        add(&a, "0:a:0");
+        add(&a, "-c:a");
+        /* other sound is re-encoded: cheap next to video, and every player decodes AAC */
+        if (!strcmp(p->audio_codec, "aac")) {
+            add(&a, "copy");
+        } else {
+            add(&a, "aac");
+            add(&a, "-b:a");
+            add(&a, "128k");
+            add(&a, "-ac");
+            add(&a, "2");
+        }
+    }
+    add_hls_tail(&a, out_dir);
+    int rc = run_encoder(&a, p, progress, arg, "remuxing failed", err, err_size);
+    if (rc == 0 && target_duration(out_dir) > FFMPEG_REMUX_MAX_SEGMENT_S) {
+        snprintf(err, err_size, "keyframes too sparse to cut segments");
+        return ERR_INVALID;
+    }
+    return rc;
+}
+
+int ffmpeg_encode_rendition(const char *input, const char *out_dir, const media_probe *p,
+                            const hls_rendition *r, const char *preset,
+                            ffmpeg_progress_fn progress, void *arg, char *err, size_t err_size)
+{
+    if (!p->has_video) {
+        snprintf(err, err_size, "no video stream");
+        return ERR_INVALID;
+    }
+    args a = {0};
+    add_head(&a, input);
+    add(&a, "-map");
+    add(&a, "0:V:0");
+    if (p->has_audio) {
+        add(&a, "-map");
+        add(&a, "0:a:0");
+    }
+    add(&a, "-vf");
+    add(&a, "scale=%d:%d,setsar=1", r->width, r->height);
+    add(&a, "-c:v");
+    add(&a, "libx264");
+    add(&a, "-preset");
+    add(&a, "%s", preset);
+    add(&a, "-profile:v");
+    add(&a, "main");
+    add(&a, "-pix_fmt");
+    add(&a, "yuv420p");
+    add(&a, "-sc_threshold");
+    add(&a, "0");
+    add(&a, "-force_key_frames");
+    add(&a, "expr:gte(t,n_forced*%d)", 4);
+    add(&a, "-b:v");
+    add(&a, "%dk", r->video_kbps);
+    add(&a, "-maxrate:v");
+    add(&a, "%dk", r->video_kbps * 3 / 2);
+    add(&a, "-bufsize:v");
+    add(&a, "%dk", r->video_kbps * 2);
+    if (p->has_audio) {
+        add(&a, "-c:a");
+        add(&a, "aac");
+        add(&a, "-b:a");
+        add(&a, "128k");
+        add(&a, "-ac");
+        add(&a, "2");
+    }
+    add_hls_tail(&a, out_dir);
+    return run_encoder(&a, p, progress, arg, "transcoding failed", err, err_size);
+}
+
+int ffmpeg_write_master(const char *out_dir, const hls_rendition *r, int n)
+{
+    char path[4200], tmp[4300];
+    snprintf(path, sizeof path, "%s/master.m3u8", out_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return ERR_IO;
+    fputs("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n", f);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "#EXT-X-STREAM-INF:BANDWIDTH=%d,RESOLUTION=%dx%d\n%s/index.m3u8\n",
+                (r[i].video_kbps + r[i].audio_kbps) * 1000, r[i].width, r[i].height, r[i].dir);
+    bool ok = fflush(f) == 0 && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) < 0) {
+        unlink(tmp);
+        return ERR_IO;
+    }
+    return 0;
 }
 
 int ffmpeg_transcode_hls(const char *input, const char *out_dir, const media_probe *p,
@@ -440,8 +669,54 @@ int ffmpeg_transcode_hls(const char *input, const char *out_dir, const media_pro
     return 0;
 }
 
-int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, char *err,
+int ffmpeg_poster(const char *input, const char *out_dir, const media_probe *p, char *err,
                   size_t err_size)
+{
+    if (!p->has_video) {
+        snprintf(err, err_size, "no video stream");
+        return ERR_INVALID;
+    }
+    args a = {0};
+    add(&a, "ffmpeg");
+    add(&a, "-nostdin");
+    add(&a, "-hide_banner");
+    add(&a, "-loglevel");
+    add(&a, "error");
+    add(&a, "-y");
+    /* the keyframe at or before 10% in: a seek and one decoded frame, however far apart the
+     * source's keyframes are, so the poster costs almost nothing before a video is playable */
+    add(&a, "-noaccurate_seek");
+    add(&a, "-ss");
+    add(&a, "%.3f", p->duration_s * 0.1);
+    add(&a, "-i");
+    add(&a, "%s", input);
+    add(&a, "-filter_complex");
+    add(&a, "[0:v]split=4[p][a][b][c];[p]scale='min(720,iw)':-2[poster];"
+            "[a]scale=160:-2[t160];[b]scale=480:-2[t480];[c]scale=720:-2[t720]");
+    const char *outs[][2] = {{"[poster]", "poster.jpg"}, {"[t160]", "thumb_160.jpg"},
+                             {"[t480]", "thumb_480.jpg"}, {"[t720]", "thumb_720.jpg"}};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        add(&a, "-map");
+        add(&a, "%s", outs[i][0]);
+        add(&a, "-frames:v");
+        add(&a, "1");
+        add(&a, "-q:v");
+        add(&a, "4");
+        add(&a, "%s/%s", out_dir, outs[i][1]);
+    }
+    child_io io = {0};
+    int status = run_child(a.v, &io);
+    free_args(&a);
+    buf_free(&io.out);
+    if (status != 0) {
+        child_error(&io, "images failed", err, err_size);
+        return ERR_INVALID;
+    }
+    return 0;
+}
+
+int ffmpeg_storyboard(const char *input, const char *out_dir, const media_probe *p,
+                      ffmpeg_progress_fn progress, void *arg, char *err, size_t err_size)
 {
     if (!p->has_video) {
         snprintf(err, err_size, "no video stream");
@@ -465,41 +740,29 @@ int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, 
     add(&a, "-loglevel");
     add(&a, "error");
     add(&a, "-y");
-    add(&a, "-ss");
-    add(&a, "%.3f", p->duration_s * 0.1);
-    add(&a, "-i");
-    add(&a, "%s", input);
     add(&a, "-i");
     add(&a, "%s", input);
     add(&a, "-filter_complex");
-    add(&a, "[0:v]split=4[p][a][b][c];[p]scale='min(720,iw)':-2[poster];"
-            "[a]scale=160:-2[t160];[b]scale=480:-2[t480];[c]scale=720:-2[t720];"
-            "[1:v]fps=1/%g,scale=%d:%d,tile=%dx%d[sb]",
-        every, tile_w, tile_h, cols, rows);
-    const char *outs[][2] = {{"[poster]", "poster.jpg"}, {"[t160]", "thumb_160.jpg"},
-                             {"[t480]", "thumb_480.jpg"}, {"[t720]", "thumb_720.jpg"},
-                             {"[sb]", "storyboard.jpg"}};
-    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
-        add(&a, "-map");
-        add(&a, "%s", outs[i][0]);
-        add(&a, "-frames:v");
-        add(&a, "1");
-        add(&a, "-q:v");
-        add(&a, "4");
-        add(&a, "%s/%s", out_dir, outs[i][1]);
-    }
-    child_io io = {0};
-    int status = run_child(a.v, &io);
-    free_args(&a);
-    buf_free(&io.out);
-    if (status != 0) {
-        child_error(&io, "images failed", err, err_size);
-        return ERR_INVALID;
-    }
-    /* The WebVTT index: each cue names the sprite region (media fragment #xywh) for its time. */
-    char path[4096];
+    add(&a, "[0:v]fps=1/%g,scale=%d:%d,tile=%dx%d[sb]", every, tile_w, tile_h, cols, rows);
+    add(&a, "-map");
+    add(&a, "[sb]");
+    add(&a, "-frames:v");
+    add(&a, "1");
+    add(&a, "-q:v");
+    add(&a, "4");
+    add(&a, "-progress");
+    add(&a, "pipe:1");
+    add(&a, "-nostats");
+    add(&a, "%s/storyboard.jpg", out_dir);
+    int rc = run_encoder(&a, p, progress, arg, "images failed", err, err_size);
+    if (rc < 0)
+        return rc;
+    /* The WebVTT index: each cue names the sprite region (media fragment #xywh) for its time,
+     * written under a temporary name so its presence means the storyboard is complete. */
+    char path[4200], tmp[4300];
     snprintf(path, sizeof path, "%s/storyboard.vtt", out_dir);
-    FILE *f = fopen(path, "w");
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
     if (!f) {
         snprintf(err, err_size, "cannot write %s", path);
         return ERR_IO;
@@ -513,11 +776,19 @@ int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, 
                 tile_w, tile_h);
     }
     bool ok = fclose(f) == 0;
-    if (!ok) {
+    if (!ok || rename(tmp, path) < 0) {
+        unlink(tmp);
         snprintf(err, err_size, "cannot write %s", path);
         return ERR_IO;
     }
     return 0;
+}
+
+int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, char *err,
+                  size_t err_size)
+{
+    int rc = ffmpeg_poster(input, out_dir, p, err, err_size);
+    return rc < 0 ? rc : ffmpeg_storyboard(input, out_dir, p, NULL, NULL, err, err_size);
 }
 
 #define DUET_CELL                                                                                 \

@@ -252,6 +252,64 @@ static void test_bad_inputs(void **state)
                      ERR_CANCELLED);
 }
 
+/* Progressive publishing's pieces: which sources are served as they are, the cut itself, one
+ * rung encoded alone, and the master playlist written from the renditions done. */
+static void test_remux_and_rungs(void **state)
+{
+    char in[512], od[600], path[700], line[256], err[512] = "";
+    media_probe p;
+    snprintf(in, sizeof in, "%s/land.mp4", dir);
+    assert_int_equal(ffmpeg_probe(in, &p, err, sizeof err), 0);
+    assert_string_equal(p.pix_fmt, "yuv420p");
+    assert_true(p.video_level > 0);
+    assert_true(ffmpeg_can_remux(&p)); /* x264's defaults: High, yuv420p, upright */
+    media_probe odd = p;
+    odd.rotation = 90; /* MPEG-TS would drop the rotation */
+    assert_false(ffmpeg_can_remux(&odd));
+    odd = p;
+    snprintf(odd.pix_fmt, sizeof odd.pix_fmt, "yuv444p");
+    assert_false(ffmpeg_can_remux(&odd));
+    odd = p;
+    snprintf(odd.video_codec, sizeof odd.video_codec, "hevc");
+    assert_false(ffmpeg_can_remux(&odd));
+    odd = p;
+    odd.bit_rate = (FFMPEG_REMUX_MAX_KBPS + 1) * 1000LL;
+    assert_false(ffmpeg_can_remux(&odd));
+
+    hls_rendition r[2];
+    ffmpeg_source_rendition(&p, &r[1]);
+    assert_string_equal(r[1].dir, "720p");
+    snprintf(od, sizeof od, "%s/progressive/720p", dir);
+    assert_int_equal(make_dirs(od), 0);
+    if (ffmpeg_remux_hls(in, od, &p, NULL, NULL, err, sizeof err))
+        fail_msg("remux: %s", err);
+    snprintf(path, sizeof path, "%s/index.m3u8", od);
+    probe_line(path, line, sizeof line);
+    if (!strstr(line, "h264 1280 720"))
+        fail_msg("the copy keeps the source's picture: %s", line);
+    assert_non_null(strstr(slurp(path), "#EXT-X-ENDLIST"));
+
+    hls_rendition ladder[FFMPEG_MAX_RENDITIONS];
+    assert_int_equal(ffmpeg_ladder(&p, ladder), 3);
+    r[0] = ladder[0];
+    snprintf(od, sizeof od, "%s/progressive/240p", dir);
+    assert_int_equal(make_dirs(od), 0);
+    if (ffmpeg_encode_rendition(in, od, &p, &r[0], "ultrafast", NULL, NULL, err, sizeof err))
+        fail_msg("encode: %s", err);
+    snprintf(path, sizeof path, "%s/index.m3u8", od);
+    probe_line(path, line, sizeof line);
+    if (!strstr(line, "h264 426 240"))
+        fail_msg("240p: %s", line);
+
+    snprintf(od, sizeof od, "%s/progressive", dir);
+    assert_int_equal(ffmpeg_write_master(od, r, 2), 0);
+    snprintf(path, sizeof path, "%s/master.m3u8", od);
+    const char *master = slurp(path);
+    const char *small = strstr(master, "240p/index.m3u8"), *big = strstr(master, "720p/index.m3u8");
+    assert_true(small && big && small < big);
+    assert_non_null(strstr(master, "RESOLUTION=1280x720"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_portrait_and_rotated),
         cmocka_unit_test(test_ladder_rungs),
         cmocka_unit_test(test_bad_inputs),
+        cmocka_unit_test(test_remux_and_rungs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
