@@ -50,8 +50,8 @@ static bool never_waits_to_read(db *d)
 
 void *api_loop_thread_init(void *env)
 {
-    api_worker *w = api_thread_init(env);
-    if (!w->db || !never_waits_to_read(w->db)) {
+    api_worker *w = api_thread_init(env); /* made at the loop's first point read */
+    if (!api_worker_db(w) || !never_waits_to_read(w->db)) {
         api_thread_done(w);
         return NULL;
     }
