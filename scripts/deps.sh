@@ -11,9 +11,13 @@ cd "$(dirname "$0")/.."
 # libvips42 is named although libvips-dev pulls it in: the server dlopens libvips.so.42 by name
 # on the first image (the binary does not link it), so nothing else would show it is needed.
 runtime=(build-essential pkg-config meson ninja-build python3 libmicrohttpd-dev libjansson-dev
-  libsodium-dev libjwt-dev libsqlite3-dev libpq-dev libwslay-dev libcurl4-openssl-dev libmagic-dev libssl-dev libvips-dev libvips42 ffmpeg)
+  libsodium-dev libjwt-dev libsqlite3-dev libpq-dev libwslay-dev libcurl4-openssl-dev libmagic-dev libssl-dev libvips-dev libvips42 ffmpeg
+  libhiredis-dev) # hiredis: the Redis bus backend of the scale path (--redis)
+# h2o: bench/ceiling.sh's static-file ceiling; chromium: the hls.js playback test (driven by npm
+# playwright-core, which never downloads a browser of its own); redis-server, nginx-light and
+# pgbouncer: the many-node topology (tests/cluster).
 testing=(libcmocka-dev postgresql postgresql-client clang libclang-rt-14-dev wrk curl
-  h2o) # h2o: bench/ceiling.sh's static-file ceiling
+  h2o chromium redis-server nginx-light pgbouncer)
 
 if [ "${1:-}" = "--list" ]; then
   case "${2:-}" in
