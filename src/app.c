@@ -22,12 +22,15 @@
 #include "jobs/images.h"
 #include "domain/posts.h"
 #include "jobs/event_log.h"
+#include "jobs/node_lease.h"
 #include "store/db.h"
 #include "store/migrate.h"
+#include "store/nodes.h"
 
 #include <errno.h>
 #include <sodium.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +133,15 @@ static void wire_events(void)
             abort(); /* the table above outgrew EVENTS_MAX_CONSUMERS */
 }
 
+#define NODE_LEASE_TTL_MS 60000 /* --node-id auto: an id of a process that died is free after this */
+
+/* A process whose node-id lease could not be renewed must stop before another process may take
+ * the id (jobs/node_lease.h): the same drain as SIGTERM, which main() waits for. */
+static void stop_self(void)
+{
+    kill(getpid(), SIGTERM);
+}
+
 /* What clients receive over the bus (socket and SSE envelopes) is JSON built in api/: the domain
  * hands plain structs to these functions after its commit. The rooms' control messages are
  * wired with the realtime services, which build them (app_open, serve only). */
@@ -149,7 +161,16 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         return ERR_INVALID;
     }
     log_set_level(level);
-    id_set_node((unsigned)a->cfg.node_id);
+    bool lease_node_id = !strcmp(a->cfg.node_id, "auto");
+    if (!lease_node_id) {
+        char *end;
+        long node = strtol(a->cfg.node_id, &end, 10);
+        if (!*a->cfg.node_id || *end || node < 0 || node >= NODE_ID_COUNT) {
+            snprintf(err, err_size, "--node-id must be 0..%d or auto", NODE_ID_COUNT - 1);
+            return ERR_INVALID;
+        }
+        id_set_node((unsigned)node);
+    }
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
     wire_events();
     wire_publishers();
@@ -191,6 +212,13 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     }
     if (rc > 0)
         log_info("migrations applied", "\"count\":%d,\"version\":%d", rc, store_schema_version());
+    if (lease_node_id) {
+        int node;
+        if (!(a->node_lease = node_lease_start(a->database_url, NODE_LEASE_TTL_MS, stop_self,
+                                               &node, err, err_size)))
+            return ERR_DB;
+        id_set_node((unsigned)node);
+    }
 
     char *secret = *a->cfg.jwt_secret ? xstrdup(a->cfg.jwt_secret)
                                       : load_secret(a->cfg.data_dir, err, err_size);
@@ -280,6 +308,8 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
 
 void app_close(app *a)
 {
+    node_lease_stop(a->node_lease); /* no id is minted after the services below stopped */
+    a->node_lease = NULL;
     sse_close(a->api.sse);
     rooms_close(a->api.rooms);
     presence_close(a->api.presence);

@@ -12,6 +12,7 @@
 #include "domain/auth.h"
 #include "http/http.h"
 #include "jobs/maintenance.h"
+#include "jobs/node_lease.h"
 #include "jobs/outbox_worker.h"
 #include "jobs/queue.h"
 #include "store/db.h"
@@ -26,6 +27,7 @@ typedef struct app {
     auth_service *auth;
     outbox_worker *outbox;
     maintenance *maintenance;
+    node_lease *node_lease; /* --node-id auto */
     job_runner *jobs;
     http_server *http;
     int64_t started_ms;

@@ -75,7 +75,7 @@ static const option_def options[] = {
     {"smtp-password", OPT_STR, O(smtp_password), "", 0, 0, "SMTP password"},
     {"log-level", OPT_STR, O(log_level), "info", 0, 0, "debug, info, warn or error"},
     {"access-log", OPT_BOOL, O(access_log), "true", 0, 0, "write a JSON line per request"},
-    {"node-id", OPT_INT, O(node_id), "0", 0, 1023, "node number embedded in generated ids (unique per API node)"},
+    {"node-id", OPT_STR, O(node_id), "0", 0, 0, "node number 0..1023 embedded in generated ids (unique per process that writes), or auto: leased from the database while the process runs"},
     {"sse-heartbeat", OPT_INT, O(sse_heartbeat), "15", 1, 300, "seconds between keepalive comments on GET /api/v1/events"},
     {"presence", OPT_BOOL, O(presence), "on", 0, 0, "online/away/offline presence between mutual followers (on or off)"},
     {"presence-grace", OPT_INT, O(presence_grace), "10", 0, 3600, "seconds after a user's last socket closes before they show offline"},

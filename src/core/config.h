@@ -62,7 +62,7 @@ typedef struct config {
     char *smtp_password;
     char *log_level;
     bool access_log;
-    int64_t node_id;
+    char *node_id; /* "0".."1023" or "auto" (app.c) */
     /* realtime: live notifications, SSE, presence, rooms */
     int64_t sse_heartbeat;        /* seconds between SSE keepalive comments */
     bool presence;                /* presence on or off for the whole server */

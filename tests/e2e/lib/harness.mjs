@@ -51,7 +51,8 @@ function launch(s) {
 export async function startServer(opts = {}) {
   const s = {
     dataDir: opts.dataDir || mkdtempSync(path.join(tmpdir(), 'sh-e2e-')),
-    database: process.env.STREAMHUB_TEST_PG ? createPgDatabase() : null,
+    // opts.database (with opts.dataDir): a second node on the same database as an earlier one
+    database: opts.database ?? (process.env.STREAMHUB_TEST_PG ? createPgDatabase() : null),
     args: opts.args || [],
     env: opts.env || {},
     stderr: '',
