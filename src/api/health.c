@@ -79,11 +79,20 @@ static void write_metrics(buf *out)
                "# HELP streamhub_db_checkpoint_seconds_total Time spent in them.\n"
                "# TYPE streamhub_db_checkpoint_seconds_total counter\n"
                "streamhub_db_checkpoint_seconds_total %.6f\n"
+               "# HELP streamhub_db_checkpoint_restarts_total Checkpoint passes under the writer "
+               "lock, after which the WAL starts over.\n"
+               "# TYPE streamhub_db_checkpoint_restarts_total counter\n"
+               "streamhub_db_checkpoint_restarts_total %lld\n"
+               "# HELP streamhub_db_checkpoint_locked_seconds_total Time those passes held the "
+               "writer lock (writers queued meanwhile).\n"
+               "# TYPE streamhub_db_checkpoint_locked_seconds_total counter\n"
+               "streamhub_db_checkpoint_locked_seconds_total %.6f\n"
                "# HELP streamhub_db_writer_lock_wait_seconds Time a writer queued for the SQLite "
                "writer lock.\n"
                "# TYPE streamhub_db_writer_lock_wait_seconds histogram\n",
                (long long)w.busy_waits, (long long)w.waiting, (long long)w.lock_timeouts,
-               (long long)w.checkpoints, (double)w.checkpoint_us / 1e6);
+               (long long)w.checkpoints, (double)w.checkpoint_us / 1e6,
+               (long long)w.checkpoint_restarts, (double)w.checkpoint_locked_us / 1e6);
     int64_t cumulative = 0;
     for (int i = 0; i < DB_WAIT_BUCKETS; i++) {
         cumulative += w.lock_wait_count[i];
@@ -184,7 +193,8 @@ static const api_route routes[] = {
          "streamhub_db_busy_waits_total, streamhub_db_writers_waiting, "
          "streamhub_db_writer_lock_wait_seconds (histogram), "
          "streamhub_db_writer_lock_timeouts_total, streamhub_db_checkpoints_total, "
-         "streamhub_db_checkpoint_seconds_total.",
+         "streamhub_db_checkpoint_seconds_total, streamhub_db_checkpoint_restarts_total, "
+         "streamhub_db_checkpoint_locked_seconds_total.",
      .response = "PrometheusText", .response_about = "Prometheus text format 0.0.4",
      .media_type = "text/plain"},
 };

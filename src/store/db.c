@@ -25,6 +25,7 @@ const int64_t db_wait_bucket_us[DB_WAIT_BUCKETS] = {100,   1000,   5000,   10000
 
 static struct {
     atomic_llong acquired, wait_us, timeouts, waiting, busy_waits, checkpoints, checkpoint_us;
+    atomic_llong checkpoint_restarts, checkpoint_locked_us;
     atomic_llong wait_count[DB_WAIT_BUCKETS];
 } writes;
 
@@ -59,6 +60,12 @@ void db_account_checkpoint(int64_t us)
     atomic_fetch_add_explicit(&writes.checkpoint_us, us, memory_order_relaxed);
 }
 
+void db_account_checkpoint_restart(int64_t locked_us)
+{
+    atomic_fetch_add_explicit(&writes.checkpoint_restarts, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&writes.checkpoint_locked_us, locked_us, memory_order_relaxed);
+}
+
 void db_write_stats_get(db_write_stats *out)
 {
     out->lock_acquired = atomic_load_explicit(&writes.acquired, memory_order_relaxed);
@@ -70,6 +77,10 @@ void db_write_stats_get(db_write_stats *out)
     out->busy_waits = atomic_load_explicit(&writes.busy_waits, memory_order_relaxed);
     out->checkpoints = atomic_load_explicit(&writes.checkpoints, memory_order_relaxed);
     out->checkpoint_us = atomic_load_explicit(&writes.checkpoint_us, memory_order_relaxed);
+    out->checkpoint_restarts =
+        atomic_load_explicit(&writes.checkpoint_restarts, memory_order_relaxed);
+    out->checkpoint_locked_us =
+        atomic_load_explicit(&writes.checkpoint_locked_us, memory_order_relaxed);
 }
 
 int64_t db_time_us_total(void)

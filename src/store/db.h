@@ -79,6 +79,8 @@ typedef struct db_write_stats {
     int64_t busy_waits;                     /* naps in SQLite's busy handler */
     int64_t checkpoints;                    /* background checkpoints run */
     int64_t checkpoint_us;                  /* time they took */
+    int64_t checkpoint_restarts;            /* passes under the writer lock (WAL starts over) */
+    int64_t checkpoint_locked_us;           /* time those held the writer lock */
 } db_write_stats;
 void db_write_stats_get(db_write_stats *out);
 

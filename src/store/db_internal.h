@@ -54,5 +54,6 @@ void db_account_lock_timeout(void);
 void db_account_waiting(int delta);
 void db_account_busy_wait(void);
 void db_account_checkpoint(int64_t us);
+void db_account_checkpoint_restart(int64_t locked_us);
 
 #endif

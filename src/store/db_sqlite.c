@@ -33,11 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #define CACHE_SLOTS 256 /* power of two; more distinct statements than this fall back to a list */
 #define BUSY_TIMEOUT_MS 5000 /* longest wait for the writer lock or SQLite's lock */
-#define CKPT_PAGES 4000      /* wake the checkpointer at this many WAL pages (16 MiB of 4 KiB) */
+#define CKPT_PAGES 4000      /* wake the checkpointer every this many new WAL pages (16 MiB of 4 KiB) */
+#define CKPT_RESTART_PAGES 16000 /* start the WAL over (under the writer lock) from this size, 64 MiB */
 #define WAL_SIZE_LIMIT "67108864" /* journal_size_limit: a grown WAL is cut back to this */
 
 /* One queued writer; its own condition variable, so a release wakes exactly the next in line. */
@@ -59,6 +61,7 @@ typedef struct sq_file {
     pthread_cond_t ckpt_cond;  /* wakes the checkpoint thread */
     pthread_t ckpt_thread;
     bool ckpt_started, ckpt_wanted, ckpt_stop;
+    atomic_int ckpt_from; /* WAL pages when the last pass ended (0 after a restart) */
 } sq_file;
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -237,20 +240,48 @@ static int on_busy(void *arg, int count)
 
 /* ---- the checkpoint thread ------------------------------------------------------------------ */
 
-/* Two passes. The PASSIVE one copies the bulk of the WAL into the database and fsyncs beside
- * the writers. But writers keep appending while it runs, and SQLite only starts the WAL over when
- * a writer finds every frame copied and no reader in the WAL: left to PASSIVE alone under a
- * steady write load the WAL never restarts and grows without end. So the second pass holds the
- * writer lock (writers queue, none naps in SQLite) for a RESTART checkpoint: it copies the few
- * frames written meanwhile, waits for readers still in the WAL, and the next writer starts over. */
+/* The checkpoint connection's busy handler. Its RESTART pass waits for the readers still in the
+ * WAL while it holds the writer lock, and reads end within a millisecond or so: naps of 1, 2, 5,
+ * 10 ms and more (on_busy's schedule, right for writers of other processes) would keep every
+ * writer of this process queued for the nap's remainder. So it naps 100 us at a time. */
+static int on_busy_checkpoint(void *arg, int count)
+{
+    (void)arg;
+    if ((int64_t)count * 100 >= (int64_t)BUSY_TIMEOUT_MS * 1000)
+        return 0;
+    db_account_busy_wait();
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = 100000L};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+/* Two kinds of pass. Every CKPT_PAGES new WAL pages a PASSIVE one copies the WAL into the
+ * database and fsyncs, beside the writers. But writers keep appending while it runs, and SQLite
+ * only starts the WAL over when a writer finds every frame copied and no reader in the WAL: left
+ * to PASSIVE alone under a steady write load the WAL never restarts and grows without end. So
+ * once the WAL has reached CKPT_RESTART_PAGES, the pass also holds the writer lock (writers
+ * queue, none naps in SQLite) for a RESTART checkpoint: it copies the frames written meanwhile,
+ * waits for readers still in the WAL, fsyncs, and the next writer starts over. Writers wait for
+ * that whole pass (tens of milliseconds with its two fsyncs), so it runs at a quarter of the
+ * PASSIVE rate: measured, a RESTART at every pass held the lock 12-16% of the time under a
+ * steady like load and made most of the write p99 (docs/BENCHMARKS.md, issue 12). */
 static void checkpoint_once(sq_file *f, sqlite3 *conn)
 {
     int64_t t0 = monotonic_us();
     int log = 0, done = 0;
     sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (log > 0 && file_lock_writer(f) == 0) {
+    atomic_store(&f->ckpt_from, log > 0 ? log : 0);
+    /* What the locked pass copies is what writers appended while the PASSIVE one ran: catch up
+     * beside them first (each pass copies what the previous one saw appended, a few times
+     * fewer pages each time) so the lock is held for little more than the two fsyncs. */
+    for (int i = 0; i < 3 && log >= CKPT_RESTART_PAGES && log - done > CKPT_PAGES / 8; i++)
+        sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (log >= CKPT_RESTART_PAGES && file_lock_writer(f) == 0) {
+        int64_t locked = monotonic_us();
         sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         file_unlock_writer(f);
+        atomic_store(&f->ckpt_from, 0);
+        db_account_checkpoint_restart(monotonic_us() - locked);
     }
     db_account_checkpoint(monotonic_us() - t0);
 }
@@ -265,7 +296,7 @@ static void *checkpoint_main(void *arg)
         sqlite3_close_v2(conn);
         conn = NULL; /* the writers' commits keep waking us; each wake is a no-op then */
     } else {
-        sqlite3_busy_handler(conn, on_busy, NULL);
+        sqlite3_busy_handler(conn, on_busy_checkpoint, NULL);
         /* SQLite opens the file lazily: until this connection has read it, it does not know the
          * file is in WAL mode and every checkpoint is a silent no-op. */
         sqlite3_exec(conn, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
@@ -293,7 +324,10 @@ static int on_wal_commit(void *arg, sqlite3 *conn, const char *schema, int frame
     (void)conn;
     (void)schema;
     sq_file *f = arg;
-    if (frames < CKPT_PAGES)
+    int from = atomic_load_explicit(&f->ckpt_from, memory_order_relaxed);
+    if (frames < from)
+        from = 0; /* a writer started the WAL over since the last pass */
+    if (frames - from < CKPT_PAGES)
         return SQLITE_OK;
     pthread_mutex_lock(&f->mu);
     if (!f->ckpt_started && !f->ckpt_stop)

@@ -23,9 +23,9 @@ function createPgDatabase() {
   return u.toString();
 }
 
-function launch(s) {
+export function launch(s) {
   return new Promise((resolve, reject) => {
-    const args = ['serve', '--port', '0', '--host', '127.0.0.1', '--data-dir', s.dataDir];
+    const args = ['serve', '--port', String(s.port || 0), '--host', '127.0.0.1', '--data-dir', s.dataDir];
     if (s.database) args.push('--database', s.database);
     args.push(...s.args);
     const proc = spawn(BIN, args, { env: { ...process.env, ...s.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -37,7 +37,7 @@ function launch(s) {
     proc.stdout.on('data', (d) => {
       out += d;
       const m = /^listening on (http:\/\/\S+)$/m.exec(out);
-      if (m) { clearTimeout(timer); s.url = m[1]; resolve(); }
+      if (m) { clearTimeout(timer); s.url = m[1]; s.port = Number(new URL(m[1]).port); resolve(); }
     });
     proc.on('error', (e) => { clearTimeout(timer); reject(e); });
     proc.on('exit', (code, signal) => {
@@ -47,8 +47,15 @@ function launch(s) {
   });
 }
 
-/** Starts a server; see the module comment. */
+/** Starts a server; see the module comment. With STREAMHUB_TEST_CLUSTER=N (and STREAMHUB_TEST_PG)
+ * it starts N nodes behind nginx instead, with the same handle (lib/cluster.mjs). */
 export async function startServer(opts = {}) {
+  if (process.env.STREAMHUB_TEST_CLUSTER) {
+    const { startCluster } = await import('./cluster.mjs');
+    const c = await startCluster({ ...opts, database: opts.database ?? (process.env.STREAMHUB_TEST_PG ? createPgDatabase() : null) });
+    servers.add(c.entry);
+    return c.handle;
+  }
   const s = {
     dataDir: opts.dataDir || mkdtempSync(path.join(tmpdir(), 'sh-e2e-')),
     // opts.database (with opts.dataDir): a second node on the same database as an earlier one

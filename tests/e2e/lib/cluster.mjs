@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: MIT
+// Many nodes as one server, for the e2e suites (STREAMHUB_TEST_CLUSTER=N, with STREAMHUB_TEST_PG):
+// N `streamhub serve` nodes with their job runners off, STREAMHUB_TEST_CLUSTER_WORKERS `streamhub
+// worker` processes (default 2) running the jobs, all on one PostgreSQL database and one data
+// directory (the uploads spool and the local media store are shared, as deploy/ shares them), a
+// redis-server of their own when the binary has --redis, and Debian's nginx in front, configured
+// like deploy/compose/nginx.conf (round robin, WebSocket upgrade, no sticky sessions). The handle
+// is startServer's: url is nginx's; stop, kill and restart act on every process; stderrText
+// joins the nodes' logs. Every node gets --node-id auto, so ids never collide.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { launch } from './harness.mjs';
+
+const BIN = process.env.STREAMHUB_BIN || 'build/streamhub';
+const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer/;
+const NODES = Number(process.env.STREAMHUB_TEST_CLUSTER) || 3;
+const WORKERS = Number(process.env.STREAMHUB_TEST_CLUSTER_WORKERS ?? 2);
+let hasRedisOption;
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+async function waitForPort(port, what, proc, log) {
+  for (let i = 0; i < 200; i++) {
+    if (proc.exitCode !== null) throw new Error(`${what} exited: ${log()}`);
+    const ok = await new Promise((r) => {
+      const c = net.connect(port, '127.0.0.1', () => { c.end(); r(true); });
+      c.on('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not listen on ${port}: ${log()}`);
+}
+
+function spawnLogged(cmd, args, env = {}) {
+  const p = { stderr: '' };
+  p.proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  p.proc.stderr.on('data', (d) => { if (p.stderr.length < 5e6) p.stderr += d; });
+  p.exited = new Promise((r) => p.proc.on('exit', (code, signal) => r({ code, signal })));
+  return p;
+}
+
+async function stopProc(p, signal = 'SIGTERM', ms = 15000) {
+  if (!p || p.proc.exitCode !== null || p.proc.signalCode !== null) return p ? p.exited : null;
+  p.proc.kill(signal);
+  const res = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r(null), ms))]);
+  if (!res) { p.proc.kill('SIGKILL'); return p.exited; }
+  return res;
+}
+
+function nginxConf(dir, port, nodePorts) {
+  return `pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+daemon off;
+worker_processes 1;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream streamhub {
+${nodePorts.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
+    keepalive 64;
+  }
+  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
+  server {
+    listen 127.0.0.1:${port};
+    client_max_body_size 0;
+    proxy_request_buffering off;
+    proxy_buffering off;
+    location / {
+      proxy_pass http://streamhub;
+      proxy_http_version 1.1;
+      proxy_set_header Host $http_host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 3600s;
+      proxy_send_timeout 3600s;
+      proxy_next_upstream error timeout http_502;
+    }
+  }
+}
+`;
+}
+
+export async function startCluster(opts) {
+  if (!opts.database) throw new Error('STREAMHUB_TEST_CLUSTER needs STREAMHUB_TEST_PG: the nodes share one database');
+  hasRedisOption ??= /--redis\b/.test(execFileSync(BIN, ['--help'], { encoding: 'utf8' }));
+  const dataDir = opts.dataDir || mkdtempSync(path.join(tmpdir(), 'sh-cluster-'));
+  const work = mkdtempSync(path.join(tmpdir(), 'sh-cluster-run-'));
+  const c = { nodes: [], workers: [], redis: null, nginx: null, running: false, url: null };
+  const shared = ['--node-id', 'auto'];
+  if (hasRedisOption) {
+    const port = await freePort();
+    c.redis = spawnLogged('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work]);
+    await waitForPort(port, 'redis-server', c.redis.proc, () => c.redis.stderr);
+    shared.push('--redis', `redis://127.0.0.1:${port}/0`);
+  }
+  const nodeArgs = [...shared, '--job-workers', '0', ...(opts.args || [])];
+  for (let i = 0; i < NODES; i++) {
+    c.nodes.push({ dataDir, database: opts.database, args: nodeArgs, env: opts.env || {}, stderr: '', url: null, port: 0 });
+  }
+  const startNodes = async () => {
+    // one after the other: the first creates the data dir's files (jwt.secret) the rest read
+    for (const n of c.nodes) await launch(n);
+    c.workers = [];
+    for (let i = 0; i < WORKERS; i++) {
+      c.workers.push(spawnLogged(BIN, ['worker', '--data-dir', dataDir, '--database', opts.database, ...shared, '--job-workers', '2',
+        ...(opts.workerArgs || [])], opts.env || {}));
+    }
+  };
+  await startNodes();
+  const lbPort = await freePort();
+  mkdirSync(path.join(work, 'nginx'), { recursive: true });
+  writeFileSync(path.join(work, 'nginx.conf'), nginxConf(path.join(work, 'nginx'), lbPort, c.nodes.map((n) => n.port)));
+  c.nginx = spawnLogged('nginx', ['-p', path.join(work, 'nginx'), '-c', path.join(work, 'nginx.conf')]);
+  await waitForPort(lbPort, 'nginx', c.nginx.proc, () => c.nginx.stderr + readErr(work));
+  c.url = `http://127.0.0.1:${lbPort}`;
+  c.running = true;
+
+  const stderrText = () => c.nodes.map((n) => n.stderr).join('') + c.workers.map((w) => w.stderr).join('');
+  const stopServers = async (signal) => {
+    const results = await Promise.all([
+      ...c.nodes.map((n) => stopProc({ proc: n.proc, exited: n.exited }, signal)),
+      ...c.workers.map((w) => stopProc(w, signal)),
+    ]);
+    return results;
+  };
+  const handle = {
+    get url() { return c.url; },
+    get proc() { return c.nodes[0].proc; },
+    dataDir,
+    database: opts.database,
+    nodes: c.nodes,
+    stderrText,
+    async stop() {
+      if (!c.running) return 0;
+      c.running = false;
+      const results = await stopServers('SIGTERM');
+      await stopProc(c.nginx, 'SIGQUIT');
+      await stopProc(c.redis);
+      if (SANITIZER.test(stderrText())) throw new Error(`sanitizer report:\n${stderrText().slice(-4000)}`);
+      const bad = results.find((r) => r && r.code !== 0 && r.signal == null);
+      return bad ? bad.code : 0;
+    },
+    async kill(signal = 'SIGKILL') {
+      await stopServers(signal);
+      return { code: null, signal };
+    },
+    async restart() {
+      await stopServers('SIGTERM');
+      for (const n of c.nodes) n.url = null;
+      await startNodes(); // same ports (launch reuses n.port), so nginx's upstreams stay right
+      return handle;
+    },
+  };
+  return { handle, entry: { handle, get stderr() { return stderrText(); } } };
+}
+
+function readErr(work) {
+  try { return readFileSync(path.join(work, 'nginx', 'error.log'), 'utf8'); } catch { return ''; }
+}
