@@ -360,9 +360,9 @@ static bool playable_media(api_ctx *c, int64_t id, const char *rel, store_media 
 }
 
 /* Playlists and the storyboard index (small text files): read, sign what they reference, answer
- * from memory. Takes fd. */
-static void send_signed_text(http_res *res, int64_t id, const char *rel, int fd,
-                             const char *type)
+ * from memory, cached as cache_control says. Takes fd. */
+static void send_signed_text(http_res *res, int64_t id, const char *rel, int fd, const char *type,
+                             const char *cache_control)
 {
     buf text = {0}, out = {0};
     char chunk[8192];
@@ -379,7 +379,7 @@ static void send_signed_text(http_res *res, int64_t id, const char *rel, int fd,
     sign_references(id, dir, text.data, now_ms() / 1000 + MEDIA_URL_TTL_S,
                     dot && !strcmp(dot, ".vtt"), &out);
     http_res_bytes(res, 200, type, out.data, out.len, false);
-    http_res_header(res, "Cache-Control", "private, max-age=60");
+    http_res_header(res, "Cache-Control", cache_control);
     buf_free(&text);
     buf_free(&out);
 }
@@ -434,6 +434,11 @@ static void serve(api_ctx *c, const char *rel)
     if (!media_id(c, &id) || !playable_media(c, id, rel, &m))
         return;
     const char *type = content_type_of(rel, &m);
+    /* The master gains a variant as each rung completes: until the media is ready a browser
+     * must ask again rather than replay its copy for a minute (hls.js reloading the master for a
+     * new session got the old ladder, tests/e2e/playback.test.mjs). Other playlists never change
+     * but for their signatures, which outlive the minute by hours. */
+    bool growing = !strcmp(rel, "hls/master.m3u8") && strcmp(m.state, "ready") != 0;
     media_free(&m);
     int fd;
     object_info st;
@@ -443,7 +448,8 @@ static void serve(api_ctx *c, const char *rel)
     }
     const char *dot = strrchr(rel, '.');
     if (dot && (!strcmp(dot, ".m3u8") || !strcmp(dot, ".vtt")))
-        send_signed_text(c->res, id, rel, fd, type);
+        send_signed_text(c->res, id, rel, fd, type,
+                         growing ? "private, no-cache" : "private, max-age=60");
     else
         send_file(c->req, c->res, rel, fd, &st, type);
 }

@@ -358,7 +358,9 @@ static void free_args(args *a)
     a->n = 0;
 }
 
-static void add_head(args *a, const char *input)
+/* Every ffmpeg we run: no stdin, only errors on stderr (the last line becomes the job's reason),
+ * outputs overwritten (a retried job rewrites what a killed one left). Inputs follow. */
+static void add_ffmpeg(args *a)
 {
     add(a, "ffmpeg");
     add(a, "-nostdin");
@@ -366,6 +368,12 @@ static void add_head(args *a, const char *input)
     add(a, "-loglevel");
     add(a, "error");
     add(a, "-y");
+}
+
+/* The prelude and one input file. */
+static void add_head(args *a, const char *input)
+{
+    add_ffmpeg(a);
     add(a, "-i");
     add(a, "%s", input);
 }
@@ -571,14 +579,7 @@ int ffmpeg_transcode_hls(const char *input, const char *out_dir, const media_pro
         }
     }
     args a = {0};
-    add(&a, "ffmpeg");
-    add(&a, "-nostdin");
-    add(&a, "-hide_banner");
-    add(&a, "-loglevel");
-    add(&a, "error");
-    add(&a, "-y");
-    add(&a, "-i");
-    add(&a, "%s", input);
+    add_head(&a, input);
     /* decode once, split, scale each branch */
     buf graph = {0};
     buf_printf(&graph, "[0:v]split=%d", n);
@@ -677,12 +678,7 @@ int ffmpeg_poster(const char *input, const char *out_dir, const media_probe *p, 
         return ERR_INVALID;
     }
     args a = {0};
-    add(&a, "ffmpeg");
-    add(&a, "-nostdin");
-    add(&a, "-hide_banner");
-    add(&a, "-loglevel");
-    add(&a, "error");
-    add(&a, "-y");
+    add_ffmpeg(&a);
     /* the keyframe at or before 10% in: a seek and one decoded frame, however far apart the
      * source's keyframes are, so the poster costs almost nothing before a video is playable */
     add(&a, "-noaccurate_seek");
@@ -734,14 +730,7 @@ int ffmpeg_storyboard(const char *input, const char *out_dir, const media_probe 
     int tile_h = (int)lround(160.0 * p->display_height / (p->display_width ? p->display_width : 1));
     tile_h += tile_h & 1;
     args a = {0};
-    add(&a, "ffmpeg");
-    add(&a, "-nostdin");
-    add(&a, "-hide_banner");
-    add(&a, "-loglevel");
-    add(&a, "error");
-    add(&a, "-y");
-    add(&a, "-i");
-    add(&a, "%s", input);
+    add_head(&a, input);
     add(&a, "-filter_complex");
     add(&a, "[0:v]fps=1/%g,scale=%d:%d,tile=%dx%d[sb]", every, tile_w, tile_h, cols, rows);
     add(&a, "-map");
@@ -806,12 +795,7 @@ int ffmpeg_compose(const char *new_video, const media_probe *np, const char *sou
         return ERR_INVALID;
     }
     args a = {0};
-    add(&a, "ffmpeg");
-    add(&a, "-nostdin");
-    add(&a, "-hide_banner");
-    add(&a, "-loglevel");
-    add(&a, "error");
-    add(&a, "-y");
+    add_ffmpeg(&a);
     add(&a, "-i");
     add(&a, "%s", new_video);
     add(&a, "-i");

@@ -3,59 +3,37 @@
 // into segments as it is when it is H.264 with safe parameters, else a fast 480p encode — while
 // the rest of the ladder is encoded; the master playlist grows as renditions complete; followers
 // see the post once it plays; a server killed between playable and ready finishes the ladder
-// after a restart without redoing what exists. Clips are small; no timing is asserted.
+// after a restart without redoing what exists. Clips are small; no timing is asserted: where a
+// test looks between playable and ready, it holds the ladder first (lib/media.mjs).
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer, stopAll } from './lib/harness.mjs';
-import { client, register, BIN } from './lib/accounts.mjs';
+import { client, register } from './lib/accounts.mjs';
+import { ffmpeg, remuxableClip, importMedia, getMedia, waitForMedia, isPlayable, isReady, variants, holdLadder }
+  from './lib/media.mjs';
 
 const work = mkdtempSync(path.join(tmpdir(), 'sh-playable-'));
-const ffmpeg = (...args) => execFileSync('ffmpeg', ['-loglevel', 'error', '-y', ...args]);
 let server;
+const holds = [];
 before(async () => {
-  // H.264 High, yuv420p, a keyframe every 2 s, AAC: served as it is first
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440',
-    '-t', '8', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest',
-    path.join(work, 'remux.mp4'));
-  // 4:4:4 is not for every player: a fast 480p encode comes first
-  ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast',
-    '-pix_fmt', 'yuv444p', path.join(work, 'yuv444.mp4'));
+  await Promise.all([
+    // H.264 High, yuv420p, a keyframe every 2 s, AAC: served as it is first
+    remuxableClip(path.join(work, 'remux.mp4'), { size: '1280x720', seconds: 8, keyframeEvery: 60 }),
+    // 4:4:4 is not for every player: a fast 480p encode comes first
+    ffmpeg('-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '3', '-c:v', 'libx264', '-preset', 'ultrafast',
+      '-pix_fmt', 'yuv444p', path.join(work, 'yuv444.mp4'))]);
   server = await startServer({ args: ['--rate-limit', '0', '--auth-rate-limit', '0', '--job-lease', '5', '--job-workers', '1'] });
 });
-after(stopAll);
+after(async () => {
+  for (const h of holds) h.release();
+  await stopAll();
+});
 
-function imported(owner, file, s = server) {
-  const args = ['admin', 'import-media', '--owner', owner.creds.handle, '--file', path.join(work, file), '--data-dir', s.dataDir];
-  if (s.database) args.push('--database', s.database);
-  const r = spawnSync(BIN, args, { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.match(/imported media (\d+)/)[1];
-}
-
-const getMedia = async (owner, id, s = server) => {
-  const r = await client(s.url).get(`/api/v1/media/${id}`, { token: owner.tokens.access_token });
-  assert.equal(r.status, 200, r.text);
-  return r.json;
-};
-
-/** Polls until pred(media) holds; returns that media. */
-async function until(owner, id, pred, what, s = server, seconds = 120) {
-  let m;
-  for (let i = 0; i < seconds * 20; i++) {
-    m = await getMedia(owner, id, s);
-    if (pred(m)) return m;
-    if (m.state === 'failed') break;
-    await sleep(50);
-  }
-  throw new Error(`media ${id} never ${what}: ${JSON.stringify(m)}`);
-}
-
-const variants = (text) => text.split('\n').filter((l) => l.includes('/index.m3u8?exp='));
+const imported = (owner, file, s = server) => importMedia(s, owner, path.join(work, file));
 
 describe('time to playable', () => {
   test('a remuxable video plays from its source copy before the ladder is done; followers see the post then', async () => {
@@ -66,7 +44,11 @@ describe('time to playable', () => {
     const id = imported(a, 'remux.mp4');
     const post = await c.post('/api/v1/posts', { token: a.tokens.access_token, json: { type: 'video', media_id: id, caption: 'early' } });
     assert.equal(post.status, 201, post.text);
-    const m = await until(a, id, (x) => x.playable || x.state === 'ready', 'playable');
+    await waitForMedia(server, a, id, isPlayable, 'playable');
+    // the ladder's first rung held while we look: "before ready" is then a fact, not a race
+    const hold = await holdLadder(server, a, id, '240p');
+    holds.push(hold);
+    const m = await getMedia(server, a, id);
     assert.equal(m.state, 'processing', 'playable comes before ready (the ladder is still encoding)');
     assert.equal(m.playable, true);
     assert.deepEqual(m.renditions.map((r) => r.name), ['720p'], 'the first rendition is the source as it is');
@@ -92,7 +74,8 @@ describe('time to playable', () => {
     const feed = await c.get('/api/v1/feed/home', { token: b.tokens.access_token });
     assert.ok(feed.json.items.some((p) => p.id === post.json.id), JSON.stringify(feed.json));
 
-    const done = await until(a, id, (x) => x.state === 'ready', 'ready');
+    hold.release();
+    const done = await waitForMedia(server, a, id, isReady, 'ready');
     assert.equal(done.playable, true);
     assert.deepEqual(done.renditions.map((r) => r.name), ['240p', '480p', '720p']);
     const full = await c.get(done.playback.master);
@@ -104,9 +87,9 @@ describe('time to playable', () => {
   test('a video that cannot be served as it is gets a fast 480p first rendition', async () => {
     const a = await register(server.url);
     const id = imported(a, 'yuv444.mp4');
-    const m = await until(a, id, (x) => x.playable || x.state === 'ready', 'playable');
+    const m = await waitForMedia(server, a, id, isPlayable, 'playable');
     assert.equal(m.renditions[0].name, '480p', JSON.stringify(m.renditions));
-    const done = await until(a, id, (x) => x.state === 'ready', 'ready');
+    const done = await waitForMedia(server, a, id, isReady, 'ready');
     assert.deepEqual(done.renditions.map((r) => r.name), ['240p', '480p', '720p']);
     const probed = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=pix_fmt',
       '-of', 'csv=p=0', `${server.url}${done.playback.master}`], { encoding: 'utf8' });
@@ -117,17 +100,22 @@ describe('time to playable', () => {
     const t = await startServer({ args: ['--job-lease', '5', '--job-workers', '1'] });
     const a = await register(t.url);
     const id = imported(a, 'remux.mp4', t);
-    const m = await until(a, id, (x) => x.playable || x.state === 'ready', 'playable', t);
+    await waitForMedia(t, a, id, isPlayable, 'playable');
+    const hold = await holdLadder(t, a, id, '240p');
+    holds.push(hold);
+    const m = await getMedia(t, a, id);
     assert.equal(m.state, 'processing', JSON.stringify(m));
     const copy = path.join(t.dataDir, 'media', id, 'hls', '720p', 'index.m3u8');
     const before = statSync(copy).mtimeMs;
+    // a crash: the server and the ffmpeg it ran go down together
     await t.kill('SIGKILL');
+    hold.kill();
     await t.restart();
     // still playable while the job waits for its lease to run out and resumes
-    const again = await getMedia(a, id, t);
+    const again = await getMedia(t, a, id);
     assert.equal(again.playable, true, JSON.stringify(again));
     assert.equal((await client(t.url).get(again.playback.master)).status, 200);
-    const done = await until(a, id, (x) => x.state === 'ready', 'ready', t);
+    const done = await waitForMedia(t, a, id, isReady, 'ready');
     assert.deepEqual(done.renditions.map((r) => r.name), ['240p', '480p', '720p']);
     assert.equal(statSync(copy).mtimeMs, before, 'the first rendition is not made again');
     const full = await client(t.url).get(done.playback.master);

@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scratch.h"
+
 #include "core/bus.h"
 #include "core/json.h"
 #include "core/jsonw.h"
@@ -147,9 +149,7 @@ static db *feed_db(char *dir)
 static void close_feed_db(db *d, const char *dir)
 {
     db_close(d);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    scratch_dir_remove(dir);
 }
 
 static int64_t post_base = (int64_t)1 << 62;
@@ -167,7 +167,7 @@ static void add_post(db *d, int64_t id, int64_t author)
 static void test_home_cache(void **state)
 {
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    scratch_dir_make(dir);
     db *d = feed_db(dir);
     feed_cache_configure(64, 60000, 1000);
     int64_t id = post_base;
@@ -230,7 +230,7 @@ static void test_home_cache(void **state)
 static void test_trending_cache(void **state)
 {
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    scratch_dir_make(dir);
     db *d = feed_db(dir);
     for (int i = 1; i <= 300; i++) {
         char sql[256];

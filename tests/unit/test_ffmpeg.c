@@ -17,42 +17,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scratch.h"
+
 #include "core/util.h"
 #include "jobs/ffmpeg.h"
 
 static char dir[] = "/tmp/sh-ffmpeg-XXXXXX";
 
-static void sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    assert_int_equal(system(cmd), 0);
-}
-
 static int setup(void **state)
 {
-    assert_non_null(mkdtemp(dir));
-    sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=25 -f lavfi "
-       "-i sine=frequency=440 -t 5 -c:v libx264 -preset ultrafast -c:a aac -shortest land.mp4",
-       dir);
-    sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc=size=360x640:rate=30 -t 3 "
-       "-c:v libx264 -preset ultrafast portrait.mp4", dir);
+    scratch_dir_make(dir);
+    scratch_sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc2=size=1280x720:rate=25 "
+               "-f lavfi -i sine=frequency=440 -t 5 -c:v libx264 -preset ultrafast -c:a aac "
+               "-shortest land.mp4",
+               dir);
+    scratch_sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc=size=360x640:rate=30 -t 3 "
+               "-c:v libx264 -preset ultrafast portrait.mp4",
+               dir);
     /* A phone video: stored 640x360 with a display matrix, displayed as 360x640 (ffmpeg 5.1
      * writes the matrix from the rotate tag only when stream-copying). */
-    sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc=size=640x360:rate=30 -t 2 "
-       "-c:v libx264 -preset ultrafast flat.mp4 && ffmpeg -loglevel error -i flat.mp4 -c copy "
-       "-metadata:s:v:0 rotate=90 rotated.mp4", dir);
-    sh("cd %s && ffmpeg -loglevel error -f lavfi -i sine=frequency=300 -t 2 tone.wav", dir);
-    sh("cd %s && head -c 20000 /dev/urandom > corrupt.mp4", dir);
+    scratch_sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc=size=640x360:rate=30 -t 2 "
+               "-c:v libx264 -preset ultrafast flat.mp4 && ffmpeg -loglevel error -i flat.mp4 "
+               "-c copy -metadata:s:v:0 rotate=90 rotated.mp4",
+               dir);
+    scratch_sh("cd %s && ffmpeg -loglevel error -f lavfi -i sine=frequency=300 -t 2 tone.wav", dir);
+    scratch_sh("cd %s && head -c 20000 /dev/urandom > corrupt.mp4", dir);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    sh("rm -rf %s", dir);
+    scratch_dir_remove(dir);
     return 0;
 }
 

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scratch.h"
+
 #include "core/util.h"
 #include "store/objects.h"
 
@@ -34,7 +36,7 @@ static void count(void *arg, const char *key, const object_info *info)
 static void test_local_backend(void **state)
 {
     char root[] = "/tmp/sh-objects-XXXXXX";
-    assert_non_null(mkdtemp(root));
+    scratch_dir_make(root);
     objects *o;
     assert_int_equal(objects_open_local(root, &o), 0);
     char work[4300], src[4400];
@@ -68,9 +70,7 @@ static void test_local_backend(void **state)
     assert_int_equal(objects_list(o, "media/7", count, NULL), 0);
     assert_int_equal(objects_delete_prefix(o, "media/7"), 0); /* already gone: fine */
     objects_close(o);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
-    assert_int_equal(system(cmd), 0);
+    scratch_dir_remove(root);
 }
 
 int main(void)

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scratch.h"
+
 #include "core/config.h"
 #include "core/id.h"
 #include "core/json.h"
@@ -399,7 +401,7 @@ static void test_tokens(void **state)
 static void test_migrations(void **state)
 {
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    scratch_dir_make(dir);
     char url[128], err[256];
     snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
     db *d;
@@ -421,9 +423,7 @@ static void test_migrations(void **state)
     assert_int_equal(count, 1);
     assert_ptr_equal(db_prepare(d, count_sql), s); /* cached per connection */
     db_close(d);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    scratch_dir_remove(dir);
 }
 
 static void test_search_parse(void **state)
@@ -529,7 +529,7 @@ static void test_search_cursor(void **state)
 static void test_search_sqlite(void **state)
 {
     char dir[] = "/tmp/sh-unit-XXXXXX";
-    assert_non_null(mkdtemp(dir));
+    scratch_dir_make(dir);
     char url[128], err[256];
     snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
     db *d;
@@ -587,9 +587,7 @@ static void test_search_sqlite(void **state)
     assert_int_equal(db_exec(d, "INSERT INTO users_fts (users_fts) VALUES ('integrity-check')"),
                      0);
     db_close(d);
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    scratch_dir_remove(dir);
 }
 
 static const char *fold(const char *in)

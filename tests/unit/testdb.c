@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "scratch.h"
 #include "testdb.h"
 
 #include "store/migrate.h"
@@ -22,7 +23,7 @@ db *testdb_open(const char *env_var, char *dir, int migrate_to)
         snprintf(url, sizeof url, "%s", env);
         dir[0] = '\0';
     } else {
-        assert_non_null(mkdtemp(dir));
+        scratch_dir_make(dir);
         snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
     }
     db *d;
@@ -37,9 +38,6 @@ db *testdb_open(const char *env_var, char *dir, int migrate_to)
 void testdb_close(db *d, const char *dir)
 {
     db_close(d);
-    if (dir[0]) {
-        char cmd[160];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        assert_int_equal(system(cmd), 0);
-    }
+    if (dir[0])
+        scratch_dir_remove(dir);
 }

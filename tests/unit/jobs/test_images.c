@@ -19,32 +19,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "scratch.h"
+
 #include "core/util.h"
 #include "jobs/images.h"
 
 static char dir[] = "/tmp/sh-images-XXXXXX";
 
-static void sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    assert_int_equal(system(cmd), 0);
-}
-
 static int setup(void **state)
 {
-    assert_non_null(mkdtemp(dir));
-    sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc=size=1200x800 -frames:v 1 photo.jpg "
-       "&& mkdir out1 out2 out3 && head -c 5000 /dev/urandom > noise.bin", dir);
+    scratch_dir_make(dir);
+    scratch_sh("cd %s && ffmpeg -loglevel error -f lavfi -i testsrc=size=1200x800 -frames:v 1 "
+               "photo.jpg && mkdir out1 out2 out3 && head -c 5000 /dev/urandom > noise.bin",
+               dir);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    sh("rm -rf %s", dir);
+    scratch_dir_remove(dir);
     return 0;
 }
 
