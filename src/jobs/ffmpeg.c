@@ -14,11 +14,12 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -57,6 +58,28 @@ static void keep_tail(char *tail, const char *data, size_t n)
     tail[have + n] = '\0';
 }
 
+/* argv[0] looked up on PATH as execvp would (an absolute or relative path is taken as it is);
+ * 0 or an errno value. */
+static int find_program(const char *name, char *out, size_t n)
+{
+    if (strchr(name, '/')) {
+        snprintf(out, n, "%s", name);
+        return access(out, X_OK) == 0 ? 0 : errno;
+    }
+    const char *env = getenv("PATH");
+    char *paths = xstrdup(env && *env ? env : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
+    int rc = ENOENT;
+    for (char *dir = strtok_r(paths, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        snprintf(out, n, "%s/%s", *dir ? dir : ".", name);
+        if (access(out, X_OK) == 0) {
+            rc = 0;
+            break;
+        }
+    }
+    free(paths);
+    return rc;
+}
+
 /* Runs argv to completion; returns its exit status (0 = success), or -1 when it could not start
  * or was killed. */
 static int run_child(char *const argv[], child_io *io)
@@ -69,18 +92,27 @@ static int run_child(char *const argv[], child_io *io)
         close(out[1]);
         return -1;
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, errp[1], 2);
-    pid_t pid;
-    int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    /* fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: a server killed with -9 takes
+     * its encoders with it. Left running, an orphaned ffmpeg kept writing into the rendition's
+     * .part directory that the restarted server's resumed job was writing too. The path is
+     * resolved before the fork: the child only makes async-signal-safe calls. */
+    char path[PATH_MAX];
+    int rc = find_program(argv[0], path, sizeof path);
+    pid_t parent = getpid(), pid = -1;
+    if (rc == 0 && (pid = fork()) == 0) {
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+            _exit(127); /* the server died before the signal was armed */
+        int null_fd = open("/dev/null", O_RDONLY);
+        if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out[1], 1) < 0 || dup2(errp[1], 2) < 0)
+            _exit(127);
+        setpriority(PRIO_PROCESS, 0, 10); /* encoding yields to the API's threads */
+        execve(path, argv, environ);
+        _exit(127);
+    }
+    if (rc == 0 && pid < 0)
+        rc = errno;
     close(out[1]);
     close(errp[1]);
-    if (rc == 0)
-        setpriority(PRIO_PROCESS, (id_t)pid, 10); /* encoding yields to the API's threads */
     if (rc != 0) {
         snprintf(io->err_tail, sizeof io->err_tail, "cannot run %s: %s", argv[0], strerror(rc));
         close(out[0]);

@@ -17,6 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <stdbool.h>
 #include "scratch.h"
 
 #include "core/util.h"
@@ -305,6 +310,94 @@ static void test_remux_and_rungs(void **state)
     assert_non_null(strstr(master, "RESOLUTION=1280x720"));
 }
 
+/* The pid of a process other than us whose command line mentions needle, or 0. */
+static pid_t process_mentioning(const char *needle)
+{
+    DIR *proc = opendir("/proc");
+    assert_non_null(proc);
+    pid_t found = 0;
+    struct dirent *e;
+    while (!found && (e = readdir(proc))) {
+        pid_t pid = (pid_t)atoi(e->d_name);
+        if (pid <= 0 || pid == getpid())
+            continue;
+        char path[64], cmd[4096];
+        snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(cmd, 1, sizeof cmd - 1, f);
+        fclose(f);
+        for (size_t k = 0; k < n; k++)
+            cmd[k] = cmd[k] ? cmd[k] : ' ';
+        cmd[n] = '\0';
+        if (strstr(cmd, needle) && strstr(cmd, "ffmpeg"))
+            found = pid;
+    }
+    closedir(proc);
+    return found;
+}
+
+/* Gone, or a zombie nobody reaped yet: either way it runs no more. */
+static bool process_ended(pid_t pid)
+{
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    const char *close_paren = strrchr(stat, ')');
+    return close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X');
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* A server killed with -9 takes its encoder with it (PR_SET_PDEATHSIG): an orphan would keep
+ * writing into the rendition the restarted server resumes. The encoder is stopped (SIGSTOP)
+ * before the kill, so it cannot die of a broken pipe instead: only the death signal ends it. */
+static void test_an_encoder_dies_with_its_server(void **state)
+{
+    (void)state;
+    char in[512], od[600], err[512] = "";
+    media_probe p;
+    snprintf(in, sizeof in, "%s/land.mp4", dir);
+    snprintf(od, sizeof od, "%s/orphan-check", dir);
+    assert_int_equal(mkdir(od, 0700), 0);
+    assert_int_equal(ffmpeg_probe(in, &p, err, sizeof err), 0);
+    hls_rendition r[FFMPEG_MAX_RENDITIONS];
+    assert_true(ffmpeg_ladder(&p, r) > 0);
+    pid_t server = fork();
+    assert_true(server >= 0);
+    if (server == 0) {
+        ffmpeg_encode_rendition(in, od, &p, &r[0], "veryslow", NULL, NULL, err, sizeof err);
+        _exit(0);
+    }
+    pid_t encoder = 0;
+    for (int i = 0; i < 2000 && !encoder; i++) { /* as long as it takes to start, within reason */
+        encoder = process_mentioning(od);
+        if (!encoder)
+            pause_ms(10);
+    }
+    assert_true(encoder > 0);
+    assert_int_equal(kill(encoder, SIGSTOP), 0);
+    assert_int_equal(kill(server, SIGKILL), 0);
+    int status;
+    assert_int_equal(waitpid(server, &status, 0), server);
+    bool ended = false;
+    for (int i = 0; i < 2000 && !(ended = process_ended(encoder)); i++)
+        pause_ms(10);
+    if (!ended)
+        kill(encoder, SIGKILL); /* leave nothing behind, then fail */
+    assert_true(ended);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_ladder_rungs),
         cmocka_unit_test(test_bad_inputs),
         cmocka_unit_test(test_remux_and_rungs),
+        cmocka_unit_test(test_an_encoder_dies_with_its_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
