@@ -730,7 +730,7 @@ int ffmpeg_poster(const char *input, const char *out_dir, const media_probe *p, 
         add(&a, "1");
         add(&a, "-q:v");
         add(&a, "4");
-        add(&a, "%s/%s", out_dir, outs[i][1]);
+        add(&a, "%s/part-%s", out_dir, outs[i][1]);
     }
     child_io io = {0};
     int status = run_child(a.v, &io);
@@ -739,6 +739,18 @@ int ffmpeg_poster(const char *input, const char *out_dir, const media_probe *p, 
     if (status != 0) {
         child_error(&io, "images failed", err, err_size);
         return ERR_INVALID;
+    }
+    /* Written under temporary names, then renamed with poster.jpg last: its presence is what tells
+     * a resumed job (domain/media.c) that all four images are complete, so a process killed
+     * while ffmpeg wrote them leaves no half image that would be kept. */
+    for (int i = (int)(sizeof outs / sizeof outs[0]) - 1; i >= 0; i--) {
+        char from[4200], to[4200];
+        snprintf(from, sizeof from, "%s/part-%s", out_dir, outs[i][1]);
+        snprintf(to, sizeof to, "%s/%s", out_dir, outs[i][1]);
+        if (rename(from, to) < 0) {
+            snprintf(err, err_size, "cannot write %s", to);
+            return ERR_IO;
+        }
     }
     return 0;
 }
