@@ -103,12 +103,12 @@ export async function startCluster(opts) {
   const work = mkdtempSync(path.join(tmpdir(), 'sh-cluster-run-'));
   const c = { nodes: [], workers: [], redis: null, nginx: null, running: false, url: null };
   const shared = ['--node-id', 'auto'];
-  if (hasRedisOption) {
-    const port = await freePort();
-    c.redis = spawnLogged('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work]);
-    await waitForPort(port, 'redis-server', c.redis.proc, () => c.redis.stderr);
-    shared.push('--redis', `redis://127.0.0.1:${port}/0`);
-  }
+  const redisPort = hasRedisOption ? await freePort() : 0;
+  const startRedis = async () => {
+    c.redis = spawnLogged('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', work]);
+    await waitForPort(redisPort, 'redis-server', c.redis.proc, () => c.redis.stderr);
+  };
+  if (hasRedisOption) shared.push('--redis', `redis://127.0.0.1:${redisPort}/0`);
   const nodeArgs = [...shared, '--job-workers', '0', ...(opts.args || [])];
   for (let i = 0; i < NODES; i++) {
     c.nodes.push({ dataDir, database: opts.database, args: nodeArgs, env: opts.env || {}, stderr: '', url: null, port: 0 });
@@ -122,14 +122,22 @@ export async function startCluster(opts) {
         ...(opts.workerArgs || [])], opts.env || {}));
     }
   };
-  await startNodes();
   const lbPort = await freePort();
   mkdirSync(path.join(work, 'nginx'), { recursive: true });
-  writeFileSync(path.join(work, 'nginx.conf'), nginxConf(path.join(work, 'nginx'), lbPort, c.nodes.map((n) => n.port)));
-  c.nginx = spawnLogged('nginx', ['-p', path.join(work, 'nginx'), '-c', path.join(work, 'nginx.conf')]);
-  await waitForPort(lbPort, 'nginx', c.nginx.proc, () => c.nginx.stderr + readErr(work));
+  const startNginx = async () => {
+    // the nodes keep their ports across restarts (launch reuses n.port), so this config holds
+    writeFileSync(path.join(work, 'nginx.conf'), nginxConf(path.join(work, 'nginx'), lbPort, c.nodes.map((n) => n.port)));
+    c.nginx = spawnLogged('nginx', ['-p', path.join(work, 'nginx'), '-c', path.join(work, 'nginx.conf')]);
+    await waitForPort(lbPort, 'nginx', c.nginx.proc, () => c.nginx.stderr + readErr(work));
+  };
+  const startAll = async () => {
+    if (hasRedisOption) await startRedis();
+    await startNodes();
+    await startNginx();
+    c.running = true;
+  };
+  await startAll();
   c.url = `http://127.0.0.1:${lbPort}`;
-  c.running = true;
 
   const stderrText = () => c.nodes.map((n) => n.stderr).join('') + c.workers.map((w) => w.stderr).join('');
   const stopServers = async (signal) => {
@@ -161,6 +169,10 @@ export async function startCluster(opts) {
       return { code: null, signal };
     },
     async restart() {
+      if (!c.running) { // after stop(): everything, on the same ports
+        await startAll();
+        return handle;
+      }
       await stopServers('SIGTERM');
       for (const n of c.nodes) n.url = null;
       await startNodes(); // same ports (launch reuses n.port), so nginx's upstreams stay right
