@@ -8,6 +8,7 @@
 #include "core/util.h"
 
 #include <jwt.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +51,72 @@ done:
     return rc;
 }
 
+/* Verified access tokens, per thread. libjwt's jwt_decode (base64, JSON parse, HMAC through
+ * OpenSSL, allocations) is ~80,000 instructions, 43% of a signed-in point read such as GET
+ * /auth/me (bench/callgrind.sh, docs/BENCHMARKS.md), and a client sends the same token with
+ * every request for its 15 minutes. Whether a given string is a valid signature under a given
+ * key never changes, so a hit (the same bytes, the same key) skips the decode and only rechecks
+ * the expiry. The cache holds only what verified; revocation is not decided here (auth.c checks
+ * the session on every request). Per thread: no lock on the request path. */
+#define VERIFIED_SLOTS 32 /* ~17 KiB per thread that verifies, allocated by its first token */
+#define VERIFIED_TOKEN_MAX 512 /* ours are ~300 bytes; longer ones are verified every time */
+
+typedef struct verified_token {
+    uint64_t hash; /* 0: empty */
+    unsigned char key[32];
+    access_claims claims;
+    char token[VERIFIED_TOKEN_MAX];
+} verified_token;
+
+static pthread_key_t verified_key;
+static pthread_once_t verified_once = PTHREAD_ONCE_INIT;
+
+static void verified_key_init(void)
+{
+    pthread_key_create(&verified_key, free); /* a thread's cache goes with it */
+}
+
+static verified_token *verified_slot(const char *token, size_t len, uint64_t *hash)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a: picks a slot; the full token is compared */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)token[i]) * 1099511628211ULL;
+    *hash = h | 1;
+    pthread_once(&verified_once, verified_key_init);
+    verified_token *cache = pthread_getspecific(verified_key);
+    if (!cache) {
+        cache = calloc(VERIFIED_SLOTS, sizeof *cache);
+        if (!cache || pthread_setspecific(verified_key, cache) != 0) {
+            free(cache);
+            return NULL;
+        }
+    }
+    return &cache[*hash % VERIFIED_SLOTS];
+}
+
+static int check_expiry(const access_claims *c, int64_t now_s, bool *expired)
+{
+    if (c->expires_at <= now_s) {
+        *expired = true;
+        return ERR_UNAUTHORIZED;
+    }
+    return 0;
+}
+
 int tokens_verify_access(const token_keys *k, const char *token, int64_t now_s,
                          access_claims *out, bool *expired)
 {
     *expired = false;
-    if (!token || strlen(token) >= ACCESS_TOKEN_MAX)
+    size_t len = token ? strlen(token) : 0;
+    if (!token || len >= ACCESS_TOKEN_MAX)
         return ERR_UNAUTHORIZED;
+    uint64_t hash = 0;
+    verified_token *slot = len < VERIFIED_TOKEN_MAX ? verified_slot(token, len, &hash) : NULL;
+    if (slot && slot->hash == hash && !memcmp(slot->key, k->jwt, sizeof slot->key) &&
+        !strcmp(slot->token, token)) {
+        *out = slot->claims;
+        return check_expiry(out, now_s, expired);
+    }
     jwt_t *jwt = NULL;
     if (jwt_decode(&jwt, token, k->jwt, (int)k->jwt_len) != 0)
         return ERR_UNAUTHORIZED;
@@ -70,11 +131,13 @@ int tokens_verify_access(const token_keys *k, const char *token, int64_t now_s,
         !id_parse(sub, &out->user_id) || !id_parse(sid, &out->session_id))
         goto done;
     out->expires_at = exp;
-    if (exp <= now_s) {
-        *expired = true;
-        goto done;
+    rc = check_expiry(out, now_s, expired);
+    if (rc == 0 && slot) {
+        slot->hash = hash;
+        memcpy(slot->key, k->jwt, sizeof slot->key);
+        slot->claims = *out;
+        memcpy(slot->token, token, len + 1);
     }
-    rc = 0;
 done:
     jwt_free(jwt);
     return rc;

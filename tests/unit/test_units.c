@@ -356,6 +356,17 @@ static void test_tokens(void **state)
     assert_int_equal(tokens_verify_access(&k, tok, 1010, &c, &expired), 0);
     assert_int_equal(c.user_id, 123);
     assert_int_equal(c.session_id, 456);
+    /* verified tokens are cached per thread (tokens.c): everything below runs against a token
+     * this thread has in its cache, so the hit path meets every check the decode path does */
+    access_claims again = {0};
+    assert_int_equal(tokens_verify_access(&k, tok, 1020, &again, &expired), 0);
+    assert_memory_equal(&again, &c, sizeof c);
+    char tok2[ACCESS_TOKEN_MAX];
+    assert_int_equal(tokens_issue_access(&k, 124, 457, "user", 1000, 60, tok2), 0);
+    assert_int_equal(tokens_verify_access(&k, tok2, 1010, &again, &expired), 0);
+    assert_int_equal(again.user_id, 124);
+    assert_int_equal(tokens_verify_access(&k, tok, 1010, &again, &expired), 0);
+    assert_int_equal(again.user_id, 123);
     assert_int_equal(tokens_verify_access(&k, tok, 1061, &c, &expired), ERR_UNAUTHORIZED);
     assert_true(expired);
     assert_int_equal(tokens_verify_access(&other, tok, 1010, &c, &expired), ERR_UNAUTHORIZED);
