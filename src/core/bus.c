@@ -39,6 +39,13 @@ const char *bus_backend_name(void)
     return backend->name;
 }
 
+void bus_status_get(bus_status *out)
+{
+    *out = (bus_status){.connected = true};
+    if (backend->status)
+        backend->status(out);
+}
+
 bus_sub *bus_subscribe(const char *topic, bus_deliver_fn fn, void *ctx)
 {
     return backend->subscribe(topic, fn, ctx);

@@ -33,6 +33,15 @@
 #include <stdint.h>
 
 typedef struct bus_sub bus_sub; /* defined by each backend */
+
+/* A backend's link to the other nodes, for /health/ready and /metrics. The in-process backend
+ * is always connected (there is nothing to lose). */
+typedef struct bus_status {
+    bool connected;            /* publishes reach the cluster */
+    uint64_t reconnects;       /* connections made again after a loss */
+    uint64_t publish_failures; /* publishes dropped: no connection, or the command failed */
+    uint64_t resyncs;          /* "resync" events delivered to local subscribers after reconnects */
+} bus_status;
 typedef void (*bus_deliver_fn)(void *ctx, const char *topic, const char *msg, size_t len);
 
 /* A backend: what the front below calls. Each member has the contract of the bus_ function of
@@ -50,10 +59,14 @@ typedef struct bus_backend {
     int (*subscribers)(const char *topic);
     /* whether anything listens anywhere (the cluster, for a cross-node backend) */
     bool (*listened)(const char *topic);
+    /* optional (NULL: always connected, no counters) */
+    void (*status)(bus_status *out);
 } bus_backend;
 
 /* The in-process backend (bus_inproc.c), the default. */
 extern const bus_backend bus_inproc;
+/* Redis pub/sub (bus_redis.c): url redis://[user:password@]host[:port][/db][?publishers=N]. */
+extern const bus_backend bus_redis;
 
 /* Selects the backend (NULL = in-process) and opens it; before any subscription. 0 or a
  * negative ERR_ code with err filled. */
@@ -62,6 +75,8 @@ int bus_open(const bus_backend *backend, const char *url, char *err, size_t err_
 void bus_close(void);
 /* The backend in use, for /health and logs. */
 const char *bus_backend_name(void);
+/* The backend's link state and counters. */
+void bus_status_get(bus_status *out);
 
 /* Subscribes ctx to topic; NULL only for an empty or oversized topic. */
 bus_sub *bus_subscribe(const char *topic, bus_deliver_fn fn, void *ctx);
