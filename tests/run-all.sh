@@ -8,6 +8,8 @@
 #   unit    C unit tests (cmocka, TAP output), build/tests/unit/test_* and its subfolders
 #   sqlite  e2e suites (node --test) against the binary on SQLite
 #   pg      the same suites against a throwaway PostgreSQL server
+#   cluster several nodes on one throwaway PostgreSQL and one throwaway Redis (--redis): realtime
+#           events across nodes, Redis outages (tests/e2e/cluster-bus.test.mjs)
 #   asan    the e2e suites on an AddressSanitizer + UndefinedBehaviorSanitizer build
 #   tsan    the hub's unit test and the socket e2e suites (ws, ws-protocol, chat-ws, rooms, fanout)
 #           on a ThreadSanitizer build
@@ -15,7 +17,7 @@
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-only=${STREAMHUB_TEST_ONLY:-deps,layers,unit,sqlite,pg,asan,tsan,fuzz}
+only=${STREAMHUB_TEST_ONLY:-deps,layers,unit,sqlite,pg,cluster,asan,tsan,fuzz}
 logs=build/test-logs
 mkdir -p "$logs"
 total_pass=0
@@ -128,6 +130,21 @@ if wants pg; then
     trap - EXIT
   else
     record pg 0 1
+  fi
+fi
+
+if wants cluster; then
+  echo "== cluster: starting a throwaway PostgreSQL and Redis"
+  if bash tests/pg.sh start && bash tests/redis.sh start; then
+    trap 'bash tests/pg.sh stop; bash tests/redis.sh stop' EXIT
+    E2E_FILES="tests/e2e/cluster-bus.test.mjs" run_e2e cluster build/streamhub \
+      STREAMHUB_TEST_PG="$(bash tests/pg.sh url)" STREAMHUB_TEST_REDIS="$(bash tests/redis.sh url)"
+    bash tests/pg.sh stop
+    bash tests/redis.sh stop
+    trap - EXIT
+  else
+    bash tests/pg.sh stop
+    record cluster 0 1
   fi
 fi
 

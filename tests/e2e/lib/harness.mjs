@@ -14,7 +14,8 @@ const BIN = process.env.STREAMHUB_BIN || 'build/streamhub';
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer/;
 const servers = new Set();
 
-function createPgDatabase() {
+/** A fresh database on the STREAMHUB_TEST_PG server; its URL. */
+export function createPgDatabase() {
   const admin = process.env.STREAMHUB_TEST_PG;
   const name = `sh_test_${randomBytes(6).toString('hex')}`;
   execFileSync('psql', [admin, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`], { stdio: 'pipe' });
@@ -51,7 +52,8 @@ function launch(s) {
 export async function startServer(opts = {}) {
   const s = {
     dataDir: opts.dataDir || mkdtempSync(path.join(tmpdir(), 'sh-e2e-')),
-    database: process.env.STREAMHUB_TEST_PG ? createPgDatabase() : null,
+    // opts.database: share one database between nodes (tests/e2e/cluster-bus.test.mjs)
+    database: opts.database || (process.env.STREAMHUB_TEST_PG ? createPgDatabase() : null),
     args: opts.args || [],
     env: opts.env || {},
     stderr: '',
