@@ -46,6 +46,16 @@ void bus_status_get(bus_status *out)
         backend->status(out);
 }
 
+int bus_presence_here(int64_t user_id, bool here)
+{
+    return backend->presence_here ? backend->presence_here(user_id, here) : 0;
+}
+
+bool bus_cross_node(void)
+{
+    return backend != &bus_inproc;
+}
+
 bus_sub *bus_subscribe(const char *topic, bus_deliver_fn fn, void *ctx)
 {
     return backend->subscribe(topic, fn, ctx);

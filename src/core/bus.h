@@ -61,6 +61,9 @@ typedef struct bus_backend {
     bool (*listened)(const char *topic);
     /* optional (NULL: always connected, no counters) */
     void (*status)(bus_status *out);
+    /* optional (NULL: this node is the cluster): records whether this node holds sockets of
+     * user_id and returns how many OTHER live nodes do, or -1 when unknown */
+    int (*presence_here)(int64_t user_id, bool here);
 } bus_backend;
 
 /* The in-process backend (bus_inproc.c), the default. */
@@ -99,6 +102,16 @@ int bus_subscribers(const char *topic);
  * reads (a notification push costs three reads inside the action's transaction). In-process
  * this asks this node; the Redis backend will answer for the cluster (PUBSUB NUMSUB). */
 bool bus_user_listened(int64_t user_id);
+/* Cluster-wide presence: tells the cluster that this node now holds (here) or no longer holds
+ * sockets of user_id, and returns how many other nodes hold some (0 on one node, -1 when the
+ * cluster cannot be asked: act as if alone). A holder's claim is a lease that the caller
+ * renews by calling again with here = true at least every BUS_PRESENCE_RENEW_MS; a node that
+ * dies stops counting after BUS_PRESENCE_LEASE_MS. One round trip with Redis (a Lua script). */
+#define BUS_PRESENCE_LEASE_MS 60000
+#define BUS_PRESENCE_RENEW_MS 20000
+int bus_presence_here(int64_t user_id, bool here);
+/* Whether the bus reaches other nodes (a cross-node backend is selected). */
+bool bus_cross_node(void);
 /* Counters for /metrics. */
 uint64_t bus_published(void);
 uint64_t bus_delivered(void);

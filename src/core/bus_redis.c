@@ -31,6 +31,9 @@
  * {"type":"resync","data":{"reason":"bus_reconnected"}} to every local "user:" subscription:
  * each socket and SSE stream of this node, whose client then runs its catch-up (docs/realtime.md).
  *
+ * Presence across nodes: each user with sockets here has a lease in a Redis hash of the nodes
+ * holding them (bus_presence_here, one EVALSHA round trip; see bus.h).
+ *
  * "Listened" asks Redis (PUBSUB NUMSUB: subscribed connections, i.e. nodes) unless this node
  * has a local subscriber. A positive answer is cached for LISTENED_CACHE_MS; a negative one is
  * never cached, so a socket that just connected elsewhere is never missed; the cost of the bound
@@ -128,6 +131,10 @@ static struct {
 
     publisher *publishers;
     atomic_uint next_publisher;
+
+    char instance[33]; /* this process among the holders of a user's presence */
+    pthread_mutex_t script_lock;
+    char presence_sha[41];
 
     pthread_mutex_t listened_lock;
     struct { uint32_t hash; int64_t until_ms; } listened[LISTENED_SLOTS];
@@ -636,6 +643,9 @@ static int redis_open(const char *url, char *err, size_t err_size)
     pthread_cond_init(&R.ops_done, &cattr);
     pthread_condattr_destroy(&cattr);
     pthread_mutex_init(&R.listened_lock, NULL);
+    pthread_mutex_init(&R.script_lock, NULL);
+    R.presence_sha[0] = '\0';
+    random_token(R.instance, sizeof R.instance, 16);
     memset(R.buckets, 0, sizeof R.buckets);
     memset(R.listened, 0, sizeof R.listened);
     R.ops_head = NULL;
@@ -863,6 +873,92 @@ static bool redis_listened(const char *topic)
     return listened;
 }
 
+/* ---- cluster-wide presence ---------------------------------------------------------------- */
+
+/* KEYS[1]: the user's hash of holders (field: a node's instance token, value: its lease's end in
+ * Redis's own milliseconds, so node clocks do not matter). ARGV: token, 1 = holds / 0 = left,
+ * lease ms. Drops expired holders, returns the live others. */
+static const char presence_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+    "local others = 0\n"
+    "local h = redis.call('HGETALL', KEYS[1])\n"
+    "for i = 1, #h, 2 do\n"
+    "  if h[i] ~= ARGV[1] then\n"
+    "    if tonumber(h[i + 1]) > now then others = others + 1\n"
+    "    else redis.call('HDEL', KEYS[1], h[i]) end\n"
+    "  end\n"
+    "end\n"
+    "if ARGV[2] == '1' then\n"
+    "  redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[3]))\n"
+    "  redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
+    "else\n"
+    "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "end\n"
+    "return others\n";
+
+/* EVALSHA, loading the script first when Redis does not know it (first use, or Redis restarted
+ * empty); the reply, or NULL. */
+static redisReply *run_script(const char *script, char sha[41], int nkeys, int nargs,
+                              const char **args)
+{
+    const char *argv[16];
+    char numkeys[8];
+    snprintf(numkeys, sizeof numkeys, "%d", nkeys);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pthread_mutex_lock(&R.script_lock);
+        bool known = sha[0] != '\0';
+        char current[41];
+        memcpy(current, sha, 41);
+        pthread_mutex_unlock(&R.script_lock);
+        if (!known) {
+            const char *load[3] = {"SCRIPT", "LOAD", script};
+            redisReply *r = pooled_command(3, load, NULL);
+            bool ok = r && r->type == REDIS_REPLY_STRING && r->len == 40;
+            if (ok) {
+                pthread_mutex_lock(&R.script_lock);
+                memcpy(sha, r->str, 40);
+                sha[40] = '\0';
+                memcpy(current, sha, 41);
+                pthread_mutex_unlock(&R.script_lock);
+            }
+            freeReplyObject(r);
+            if (!ok)
+                return NULL;
+        }
+        int argc = 0;
+        argv[argc++] = "EVALSHA";
+        argv[argc++] = current;
+        argv[argc++] = numkeys;
+        for (int i = 0; i < nargs && argc < 16; i++)
+            argv[argc++] = args[i];
+        redisReply *r = pooled_command(argc, argv, NULL);
+        if (r && r->type == REDIS_REPLY_ERROR && str_has_prefix(r->str, "NOSCRIPT")) {
+            freeReplyObject(r);
+            pthread_mutex_lock(&R.script_lock);
+            sha[0] = '\0';
+            pthread_mutex_unlock(&R.script_lock);
+            continue;
+        }
+        return r;
+    }
+    return NULL;
+}
+
+static int redis_presence_here(int64_t user_id, bool here)
+{
+    if (!atomic_load(&R.connected))
+        return -1;
+    char key[64], lease[24];
+    snprintf(key, sizeof key, "streamhub:presence:%lld", (long long)user_id);
+    snprintf(lease, sizeof lease, "%d", BUS_PRESENCE_LEASE_MS);
+    const char *args[4] = {key, R.instance, here ? "1" : "0", lease};
+    redisReply *r = run_script(presence_script, R.presence_sha, 1, 4, args);
+    int others = r && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+    freeReplyObject(r);
+    return others;
+}
+
 static void redis_status(bus_status *out)
 {
     out->connected = atomic_load(&R.connected);
@@ -881,4 +977,5 @@ const bus_backend bus_redis = {
     .subscribers = redis_subscribers,
     .listened = redis_listened,
     .status = redis_status,
+    .presence_here = redis_presence_here,
 };

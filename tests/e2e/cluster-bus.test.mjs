@@ -5,7 +5,7 @@
 // stream on B; a `streamhub worker` process's media.progress reaches the owner's socket. With
 // Redis stopped the nodes still answer HTTP and report a degraded readiness; once it is back,
 // sockets and streams get "resync", catch up with the existing sync command, and live delivery
-// resumes. Needs STREAMHUB_TEST_PG and STREAMHUB_TEST_REDIS (the "cluster" suite of
+// resumes. Presence is cluster-wide (a user online on two nodes). Needs STREAMHUB_TEST_PG and STREAMHUB_TEST_REDIS (the "cluster" suite of
 // tests/run-all.sh starts both); the outage cases start a redis-server of their own, which they
 // stop and start again.
 import { test, before, after, describe } from 'node:test';
@@ -27,7 +27,7 @@ if (skip) console.log(`# cluster-bus: skipped, ${skip}`);
 
 const SECRET = randomBytes(24).toString('hex'); // every node signs and checks the same tokens
 const ARGS = ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--job-workers', '0',
-  '--jwt-secret', SECRET, '--sse-heartbeat', '1'];
+  '--jwt-secret', SECRET, '--sse-heartbeat', '1', '--presence-grace', '1'];
 const tok = (u) => u.tokens.access_token;
 const ok = (r, status = 200) => { assert.equal(r.status, status, r.text); return r.json; };
 const T = { timeout: 60000 }; // a wait that never ends fails here instead of hanging
@@ -200,6 +200,28 @@ describe('three nodes on one PostgreSQL and one Redis', { skip }, () => {
     const n = await s.next('notification', (d) => d.actor.handle === follower.creds.handle);
     assert.equal(n.data.type, 'follow');
     s.close();
+  });
+
+  test('presence is cluster-wide: a user online on two nodes stays online until the last node lets go', T, async () => {
+    const x = await register(a.url), viewer = await register(cNode.url);
+    const follow = (who, whom, node) => client(node.url).post(`/api/v1/users/${whom.creds.handle}/follow`, { token: tok(who) });
+    ok(await follow(x, viewer, a));
+    ok(await follow(viewer, x, b));
+    const sv = await connect(cNode, viewer);
+    await sv.ack('presence.subscribe', { user_ids: [x.user.id] });
+    const seen = () => sv.events.filter((e) => e.type === 'presence' && e.data.user_id === x.user.id).map((e) => e.data.status);
+    const onA = await connect(a, x);
+    await sv.of('presence', (d) => d.user_id === x.user.id && d.status === 'online');
+    const onB = await connect(b, x);
+    await onA.close();
+    // node A's grace period (1 s) runs out while node B still holds x: no "offline" (with the
+    // per-node presence of before, A published one here)
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.deepEqual(seen(), ['online']);
+    await onB.close();
+    await sv.of('presence', (d) => d.user_id === x.user.id && d.status === 'offline');
+    assert.deepEqual(seen(), ['online', 'offline']);
+    await sv.close();
   });
 
   test('a streamhub worker process\'s media.progress reaches the owner\'s socket on an API node', { timeout: 120000 }, async () => {
