@@ -46,9 +46,9 @@ void bus_status_get(bus_status *out)
         backend->status(out);
 }
 
-int bus_presence_here(int64_t user_id, bool here)
+int64_t bus_cluster_count(const char *topic, int64_t here)
 {
-    return backend->presence_here ? backend->presence_here(user_id, here) : 0;
+    return backend->cluster_count ? backend->cluster_count(topic, here) : here;
 }
 
 bool bus_cross_node(void)

@@ -61,9 +61,8 @@ typedef struct bus_backend {
     bool (*listened)(const char *topic);
     /* optional (NULL: always connected, no counters) */
     void (*status)(bus_status *out);
-    /* optional (NULL: this node is the cluster): records whether this node holds sockets of
-     * user_id and returns how many OTHER live nodes do, or -1 when unknown */
-    int (*presence_here)(int64_t user_id, bool here);
+    /* optional (NULL: this node is the cluster): see bus_cluster_count */
+    int64_t (*cluster_count)(const char *topic, int64_t here);
 } bus_backend;
 
 /* The in-process backend (bus_inproc.c), the default. */
@@ -102,14 +101,15 @@ int bus_subscribers(const char *topic);
  * reads (a notification push costs three reads inside the action's transaction). In-process
  * this asks this node; the Redis backend will answer for the cluster (PUBSUB NUMSUB). */
 bool bus_user_listened(int64_t user_id);
-/* Cluster-wide presence: tells the cluster that this node now holds (here) or no longer holds
- * sockets of user_id, and returns how many other nodes hold some (0 on one node, -1 when the
- * cluster cannot be asked: act as if alone). A holder's claim is a lease that the caller
- * renews by calling again with here = true at least every BUS_PRESENCE_RENEW_MS; a node that
- * dies stops counting after BUS_PRESENCE_LEASE_MS. One round trip with Redis (a Lua script). */
-#define BUS_PRESENCE_LEASE_MS 60000
-#define BUS_PRESENCE_RENEW_MS 20000
-int bus_presence_here(int64_t user_id, bool here);
+/* A count kept per topic across the cluster (how many nodes hold a user's sockets, how many
+ * users a room has): sets this node's share to here (0 withdraws it) and returns the cluster's
+ * total, this node's share included; here itself on one node, -1 when the cluster cannot be
+ * asked (then act as if alone). A share is a lease: renew it by calling again at least every
+ * BUS_COUNT_RENEW_MS; the share of a node that died stops counting after BUS_COUNT_LEASE_MS.
+ * One round trip with Redis (a Lua script, on Redis's clock). */
+#define BUS_COUNT_LEASE_MS 60000
+#define BUS_COUNT_RENEW_MS 20000
+int64_t bus_cluster_count(const char *topic, int64_t here);
 /* Whether the bus reaches other nodes (a cross-node backend is selected). */
 bool bus_cross_node(void);
 /* Counters for /metrics. */

@@ -31,8 +31,8 @@
  * {"type":"resync","data":{"reason":"bus_reconnected"}} to every local "user:" subscription:
  * each socket and SSE stream of this node, whose client then runs its catch-up (docs/realtime.md).
  *
- * Presence across nodes: each user with sockets here has a lease in a Redis hash of the nodes
- * holding them (bus_presence_here, one EVALSHA round trip; see bus.h).
+ * Counts across nodes (bus_cluster_count: how many nodes hold a user, a room's members): each
+ * node's share is a lease in a Redis hash per topic, set and summed in one EVALSHA round trip.
  *
  * "Listened" asks Redis (PUBSUB NUMSUB: subscribed connections, i.e. nodes) unless this node
  * has a local subscriber. A positive answer is cached for LISTENED_CACHE_MS; a negative one is
@@ -132,9 +132,9 @@ static struct {
     publisher *publishers;
     atomic_uint next_publisher;
 
-    char instance[33]; /* this process among the holders of a user's presence */
+    char instance[33]; /* this process among the shares of a cluster count */
     pthread_mutex_t script_lock;
-    char presence_sha[41];
+    char count_sha[41];
 
     pthread_mutex_t listened_lock;
     struct { uint32_t hash; int64_t until_ms; } listened[LISTENED_SLOTS];
@@ -644,7 +644,7 @@ static int redis_open(const char *url, char *err, size_t err_size)
     pthread_condattr_destroy(&cattr);
     pthread_mutex_init(&R.listened_lock, NULL);
     pthread_mutex_init(&R.script_lock, NULL);
-    R.presence_sha[0] = '\0';
+    R.count_sha[0] = '\0';
     random_token(R.instance, sizeof R.instance, 16);
     memset(R.buckets, 0, sizeof R.buckets);
     memset(R.listened, 0, sizeof R.listened);
@@ -873,29 +873,32 @@ static bool redis_listened(const char *topic)
     return listened;
 }
 
-/* ---- cluster-wide presence ---------------------------------------------------------------- */
+/* ---- counts shared by the cluster ---------------------------------------------------------- */
 
-/* KEYS[1]: the user's hash of holders (field: a node's instance token, value: its lease's end in
- * Redis's own milliseconds, so node clocks do not matter). ARGV: token, 1 = holds / 0 = left,
- * lease ms. Drops expired holders, returns the live others. */
-static const char presence_script[] =
+/* KEYS[1]: the topic's hash of shares (field: a node's instance token, value: "<lease end in
+ * Redis's own milliseconds>:<share>", so node clocks do not matter). ARGV: token, share (0 =
+ * withdraw), lease ms. Drops expired shares, returns the live total. */
+static const char count_script[] =
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
-    "local others = 0\n"
+    "local share = tonumber(ARGV[2])\n"
+    "local total = share\n"
     "local h = redis.call('HGETALL', KEYS[1])\n"
     "for i = 1, #h, 2 do\n"
     "  if h[i] ~= ARGV[1] then\n"
-    "    if tonumber(h[i + 1]) > now then others = others + 1\n"
+    "    local sep = string.find(h[i + 1], ':', 1, true)\n"
+    "    if sep and tonumber(string.sub(h[i + 1], 1, sep - 1)) > now then\n"
+    "      total = total + tonumber(string.sub(h[i + 1], sep + 1))\n"
     "    else redis.call('HDEL', KEYS[1], h[i]) end\n"
     "  end\n"
     "end\n"
-    "if ARGV[2] == '1' then\n"
-    "  redis.call('HSET', KEYS[1], ARGV[1], now + tonumber(ARGV[3]))\n"
+    "if share > 0 then\n"
+    "  redis.call('HSET', KEYS[1], ARGV[1], (now + tonumber(ARGV[3])) .. ':' .. share)\n"
     "  redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
     "else\n"
     "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
     "end\n"
-    "return others\n";
+    "return total\n";
 
 /* EVALSHA, loading the script first when Redis does not know it (first use, or Redis restarted
  * empty); the reply, or NULL. */
@@ -945,18 +948,19 @@ static redisReply *run_script(const char *script, char sha[41], int nkeys, int n
     return NULL;
 }
 
-static int redis_presence_here(int64_t user_id, bool here)
+static int64_t redis_cluster_count(const char *topic, int64_t here)
 {
     if (!atomic_load(&R.connected))
         return -1;
-    char key[64], lease[24];
-    snprintf(key, sizeof key, "streamhub:presence:%lld", (long long)user_id);
-    snprintf(lease, sizeof lease, "%d", BUS_PRESENCE_LEASE_MS);
-    const char *args[4] = {key, R.instance, here ? "1" : "0", lease};
-    redisReply *r = run_script(presence_script, R.presence_sha, 1, 4, args);
-    int others = r && r->type == REDIS_REPLY_INTEGER ? (int)r->integer : -1;
+    char key[TOPIC_MAX + 32], share[24], lease[24];
+    snprintf(key, sizeof key, "streamhub:count:%s", topic);
+    snprintf(share, sizeof share, "%lld", (long long)(here > 0 ? here : 0));
+    snprintf(lease, sizeof lease, "%d", BUS_COUNT_LEASE_MS);
+    const char *args[4] = {key, R.instance, share, lease};
+    redisReply *r = run_script(count_script, R.count_sha, 1, 4, args);
+    int64_t total = r && r->type == REDIS_REPLY_INTEGER ? (int64_t)r->integer : -1;
     freeReplyObject(r);
-    return others;
+    return total;
 }
 
 static void redis_status(bus_status *out)
@@ -977,5 +981,5 @@ const bus_backend bus_redis = {
     .subscribers = redis_subscribers,
     .listened = redis_listened,
     .status = redis_status,
-    .presence_here = redis_presence_here,
+    .cluster_count = redis_cluster_count,
 };

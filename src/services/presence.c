@@ -10,8 +10,9 @@
  * are open, never a walk over all followers.
  *
  * Across nodes (--redis): a user may hold sockets on several nodes. Each node tells the cluster
- * when it starts and stops holding a user (bus_presence_here: a lease in Redis, renewed every
- * BUS_PRESENCE_RENEW_MS for every user held here), so a node publishes "online" only when no
+ * when it starts and stops holding a user (a cluster count on the user's presence topic, this
+ * node's share 1 or 0, renewed every BUS_COUNT_RENEW_MS for every user held here), so a node
+ * publishes "online" only when no
  * other node held the user already, and "offline" (after the grace period) only when no other
  * node holds them any more. When Redis cannot be asked the node acts as if alone.
  */
@@ -157,6 +158,16 @@ static void drop_pair(int64_t a, int64_t b)
     ws_user_unsubscribe(b, topic);
 }
 
+/* Records whether this node holds sockets of user; returns how many other nodes do (0 alone or
+ * when the cluster cannot be asked). */
+static int64_t hold(int64_t user, bool here)
+{
+    char topic[TOPIC_MAX];
+    topic_presence(topic, user);
+    int64_t total = bus_cluster_count(topic, here ? 1 : 0);
+    return total < 0 ? 0 : total - (here ? 1 : 0);
+}
+
 static void apply(presence_service *p, db *d, const pres_event *e)
 {
     if (e->kind == PRES_DROP) {
@@ -175,7 +186,7 @@ static void apply(presence_service *p, db *d, const pres_event *e)
             u->user = e->user;
         }
         snprintf(u->status, sizeof u->status, "online");
-        if (bus_presence_here(e->user, true) <= 0) /* else already online on another node */
+        if (hold(e->user, true) <= 0) /* else already online on another node */
             publish(d, e->user, "online", e->at);
     } else if (e->kind == PRES_CLOSE) {
         if (!u || u->offline_at)
@@ -196,7 +207,7 @@ static void expire(presence_service *p, db *d, int64_t now)
         for (pres_user **s = &p->table[b]; *s;) {
             pres_user *u = *s;
             if (u->offline_at && now >= u->offline_at) {
-                if (bus_presence_here(u->user, false) <= 0) /* else still online elsewhere */
+                if (hold(u->user, false) <= 0) /* else still online elsewhere */
                     publish(d, u->user, "offline", u->closed_at);
                 p->pending--;
                 *s = u->next;
@@ -208,12 +219,12 @@ static void expire(presence_service *p, db *d, int64_t now)
 }
 
 /* Renews this node's presence leases (one round trip per user held here, every
- * BUS_PRESENCE_RENEW_MS; nothing on one node). */
+ * BUS_COUNT_RENEW_MS; nothing on one node). */
 static void renew_leases(presence_service *p)
 {
     for (int b = 0; b < PRESENCE_BUCKETS; b++)
         for (pres_user *u = p->table[b]; u; u = u->next)
-            bus_presence_here(u->user, true);
+            hold(u->user, true);
 }
 
 static void *presence_main(void *arg)
@@ -259,7 +270,7 @@ static void *presence_main(void *arg)
         if (stopping)
             break;
         expire(p, d, now_ms());
-        if (bus_cross_node() && now_ms() - renewed_ms >= BUS_PRESENCE_RENEW_MS) {
+        if (bus_cross_node() && now_ms() - renewed_ms >= BUS_COUNT_RENEW_MS) {
             renew_leases(p);
             renewed_ms = now_ms();
         }

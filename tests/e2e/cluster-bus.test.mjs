@@ -5,7 +5,7 @@
 // stream on B; a `streamhub worker` process's media.progress reaches the owner's socket. With
 // Redis stopped the nodes still answer HTTP and report a degraded readiness; once it is back,
 // sockets and streams get "resync", catch up with the existing sync command, and live delivery
-// resumes. Presence is cluster-wide (a user online on two nodes). Needs STREAMHUB_TEST_PG and STREAMHUB_TEST_REDIS (the "cluster" suite of
+// resumes. Presence, typing and rooms (messages, member counts) are cluster-wide. Needs STREAMHUB_TEST_PG and STREAMHUB_TEST_REDIS (the "cluster" suite of
 // tests/run-all.sh starts both); the outage cases start a redis-server of their own, which they
 // stop and start again.
 import { test, before, after, describe } from 'node:test';
@@ -27,7 +27,7 @@ if (skip) console.log(`# cluster-bus: skipped, ${skip}`);
 
 const SECRET = randomBytes(24).toString('hex'); // every node signs and checks the same tokens
 const ARGS = ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--job-workers', '0',
-  '--jwt-secret', SECRET, '--sse-heartbeat', '1', '--presence-grace', '1'];
+  '--jwt-secret', SECRET, '--sse-heartbeat', '1', '--presence-grace', '1', '--room-members-interval', '1'];
 const tok = (u) => u.tokens.access_token;
 const ok = (r, status = 200) => { assert.equal(r.status, status, r.text); return r.json; };
 const T = { timeout: 60000 }; // a wait that never ends fails here instead of hanging
@@ -178,6 +178,10 @@ describe('three nodes on one PostgreSQL and one Redis', { skip }, () => {
     const marker = ok(await client(b.url).post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(y), json: { text: 'marker' } }), 201);
     await sx2.of('message.new', (m) => m.id === marker.id);
     assert.equal(sx2.events.filter((e) => e.type === 'message.new' && e.data.id === reply.message.id).length, 1, 'no double delivery');
+    // typing crosses too
+    await sy.ack('typing', { conversation_id: conv.id });
+    const typing = await sx.of('typing', (d) => d.conversation_id === conv.id);
+    assert.equal(typing.user_id, y.user.id);
     await Promise.all([sx.close(), sx2.close(), sy.close()]);
   });
 
@@ -222,6 +226,25 @@ describe('three nodes on one PostgreSQL and one Redis', { skip }, () => {
     await sv.of('presence', (d) => d.user_id === x.user.id && d.status === 'offline');
     assert.deepEqual(seen(), ['online', 'offline']);
     await sv.close();
+  });
+
+  test('a room spans nodes: messages and the member count are the cluster\'s', T, async () => {
+    const x = await register(a.url), y = await register(b.url), z = await register(cNode.url);
+    const room = `cluster-${randomBytes(4).toString('hex')}`;
+    const sx = await connect(a, x), sy = await connect(b, y);
+    assert.equal((await sx.ack('room.join', { room })).members, 1);
+    assert.equal((await sy.ack('room.join', { room })).members, 2, 'counted across nodes at join');
+    await sx.of('room.members', (d) => d.room === room && d.count === 2); // pushed by node B's tick
+    const sent = await sy.ack('room.send', { room, text: 'hello from B' });
+    const got = await sx.of('room.message', (d) => d.id === sent.id);
+    assert.equal(got.text, 'hello from B');
+    const g = await client(cNode.url).get(`/api/v1/rooms/${room}`, { token: tok(z) }); // a node with no member
+    assert.equal(g.status, 200, g.text);
+    assert.equal(g.json.members, 2);
+    const from = sx.events.length;
+    await sy.close(); // node B's last member goes: node A's member hears the new count
+    await sx.next((m) => m.type === 'room.members' && m.data.room === room && m.data.count === 1 && sx.events.indexOf(m) >= from);
+    await sx.close();
   });
 
   test('a streamhub worker process\'s media.progress reaches the owner\'s socket on an API node', { timeout: 120000 }, async () => {

@@ -6,7 +6,7 @@
  * "listened" across connections (a raw hiredis subscriber stands for another node), a publish
  * from a deliver callback, reconnection after the server restarts with every topic subscribed
  * again and "resync" told to user topics only, publishes dropped and counted while down,
- * cluster-wide presence leases (other live holders counted, dead ones dropped), a
+ * counts shared by the cluster (live shares summed, dead ones dropped), a
  * password in the URL, and the URL checks. The bus is one per process, so "another node" is a
  * plain hiredis connection here; two real nodes are tests/e2e/cluster-bus.test.mjs.
  */
@@ -367,29 +367,29 @@ static void test_reconnect_resubscribes_and_resyncs(void **state)
     bus_unsubscribe(sr);
 }
 
-static void test_presence_counts_other_live_nodes(void **state)
+static void test_cluster_count_sums_live_shares(void **state)
 {
-    assert_int_equal(bus_presence_here(77, true), 0); /* alone */
+    assert_int_equal(bus_cluster_count("presence:77", 1), 1); /* alone */
     redisContext *c = raw_connect(NULL);
     redisReply *t = redisCommand(c, "TIME");
     long long now = atoll(t->element[0]->str) * 1000;
     freeReplyObject(t);
-    /* another node that holds user 77, and one whose lease ran out (it died) */
-    freeReplyObject(redisCommand(c, "HSET streamhub:presence:77 other-node %lld", now + 60000));
-    freeReplyObject(redisCommand(c, "HSET streamhub:presence:77 dead-node %lld", now - 1000));
-    assert_int_equal(bus_presence_here(77, true), 1);
-    redisReply *r = redisCommand(c, "HEXISTS streamhub:presence:77 dead-node");
-    assert_int_equal(r->integer, 0); /* the expired holder was dropped */
+    /* another node with 3, and one whose lease ran out (it died) */
+    freeReplyObject(redisCommand(c, "HSET streamhub:count:presence:77 other-node %lld:3", now + 60000));
+    freeReplyObject(redisCommand(c, "HSET streamhub:count:presence:77 dead-node %lld:5", now - 1000));
+    assert_int_equal(bus_cluster_count("presence:77", 2), 5);
+    redisReply *r = redisCommand(c, "HEXISTS streamhub:count:presence:77 dead-node");
+    assert_int_equal(r->integer, 0); /* the expired share was dropped */
     freeReplyObject(r);
-    assert_int_equal(bus_presence_here(77, false), 1); /* leaving: the other still holds */
-    r = redisCommand(c, "HLEN streamhub:presence:77");
+    assert_int_equal(bus_cluster_count("presence:77", 0), 3); /* ours withdrawn */
+    r = redisCommand(c, "HLEN streamhub:count:presence:77");
     assert_int_equal(r->integer, 1);
     freeReplyObject(r);
-    freeReplyObject(redisCommand(c, "HDEL streamhub:presence:77 other-node"));
-    assert_int_equal(bus_presence_here(77, false), 0);
+    freeReplyObject(redisCommand(c, "HDEL streamhub:count:presence:77 other-node"));
+    assert_int_equal(bus_cluster_count("presence:77", 0), 0);
     /* a Redis that forgot the script (restarted empty): loaded again */
     freeReplyObject(redisCommand(c, "SCRIPT FLUSH"));
-    assert_int_equal(bus_presence_here(78, true), 0);
+    assert_int_equal(bus_cluster_count("room:x", 4), 4);
     redisFree(c);
 }
 
@@ -459,7 +459,7 @@ int main(void)
         cmocka_unit_test(test_other_nodes_publish_and_listen),
         cmocka_unit_test(test_deliver_callback_may_publish),
         cmocka_unit_test(test_reconnect_resubscribes_and_resyncs),
-        cmocka_unit_test(test_presence_counts_other_live_nodes),
+        cmocka_unit_test(test_cluster_count_sums_live_shares),
         cmocka_unit_test(test_password_in_url),
         cmocka_unit_test(test_bad_urls),
     };
