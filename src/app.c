@@ -10,6 +10,7 @@
 
 #include "core/id.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/util.h"
 #include "domain/activity.h"
 #include "domain/chat.h"
@@ -159,6 +160,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         if (brc < 0)
             return brc;
         a->bus_open = true;
+        ratelimit_set_store(bus_rate_take); /* the limiters given a scope share their buckets */
     }
     wire_events();
     wire_publishers();
@@ -300,8 +302,10 @@ void app_close(app *a)
     outbox_worker_stop(a->outbox);
     a->outbox = NULL;
     /* after every thread that publishes (job runners send media.progress) */
-    if (a->bus_open)
+    if (a->bus_open) {
+        ratelimit_set_store(NULL);
         bus_close();
+    }
     a->bus_open = false;
     auth_free(a->auth);
     a->auth = NULL;

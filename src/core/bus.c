@@ -51,6 +51,12 @@ int64_t bus_cluster_count(const char *topic, int64_t here)
     return backend->cluster_count ? backend->cluster_count(topic, here) : here;
 }
 
+int bus_rate_take(const char *scope, const char *key, double rate, double burst,
+                  int64_t *retry_after_ms)
+{
+    return backend->rate_take ? backend->rate_take(scope, key, rate, burst, retry_after_ms) : -1;
+}
+
 bool bus_cross_node(void)
 {
     return backend != &bus_inproc;

@@ -63,6 +63,9 @@ typedef struct bus_backend {
     void (*status)(bus_status *out);
     /* optional (NULL: this node is the cluster): see bus_cluster_count */
     int64_t (*cluster_count)(const char *topic, int64_t here);
+    /* optional (NULL: no shared limits): see bus_rate_take */
+    int (*rate_take)(const char *scope, const char *key, double rate, double burst,
+                     int64_t *retry_after_ms);
 } bus_backend;
 
 /* The in-process backend (bus_inproc.c), the default. */
@@ -110,6 +113,11 @@ bool bus_user_listened(int64_t user_id);
 #define BUS_COUNT_LEASE_MS 60000
 #define BUS_COUNT_RENEW_MS 20000
 int64_t bus_cluster_count(const char *topic, int64_t here);
+/* A token bucket shared by the cluster (a ratelimit_store_fn, core/ratelimit.h): 1 allowed,
+ * 0 refused with *retry_after_ms, -1 when there is no shared store or it cannot be asked. One
+ * round trip with Redis (a Lua script on Redis's clock). */
+int bus_rate_take(const char *scope, const char *key, double rate, double burst,
+                  int64_t *retry_after_ms);
 /* Whether the bus reaches other nodes (a cross-node backend is selected). */
 bool bus_cross_node(void);
 /* Counters for /metrics. */

@@ -34,6 +34,9 @@
  * Counts across nodes (bus_cluster_count: how many nodes hold a user, a room's members): each
  * node's share is a lease in a Redis hash per topic, set and summed in one EVALSHA round trip.
  *
+ * Rate limits shared by the cluster (bus_rate_take, installed as the ratelimit store by app.c):
+ * a token bucket per scope and key in Redis, one EVALSHA round trip on Redis's clock.
+ *
  * "Listened" asks Redis (PUBSUB NUMSUB: subscribed connections, i.e. nodes) unless this node
  * has a local subscriber. A positive answer is cached for LISTENED_CACHE_MS; a negative one is
  * never cached, so a socket that just connected elsewhere is never missed; the cost of the bound
@@ -135,6 +138,7 @@ static struct {
     char instance[33]; /* this process among the shares of a cluster count */
     pthread_mutex_t script_lock;
     char count_sha[41];
+    char rate_sha[41];
 
     pthread_mutex_t listened_lock;
     struct { uint32_t hash; int64_t until_ms; } listened[LISTENED_SLOTS];
@@ -644,7 +648,7 @@ static int redis_open(const char *url, char *err, size_t err_size)
     pthread_condattr_destroy(&cattr);
     pthread_mutex_init(&R.listened_lock, NULL);
     pthread_mutex_init(&R.script_lock, NULL);
-    R.count_sha[0] = '\0';
+    R.count_sha[0] = R.rate_sha[0] = '\0';
     random_token(R.instance, sizeof R.instance, 16);
     memset(R.buckets, 0, sizeof R.buckets);
     memset(R.listened, 0, sizeof R.listened);
@@ -900,6 +904,25 @@ static const char count_script[] =
     "end\n"
     "return total\n";
 
+/* A token bucket per KEYS[1] (fields t: tokens, at: last refill in Redis's microseconds).
+ * ARGV: rate per second, burst. Returns {1, 0} or {0, ms to wait}; the key expires once a full
+ * bucket would have refilled. */
+static const char rate_script[] =
+    "local t = redis.call('TIME')\n"
+    "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
+    "local rate = tonumber(ARGV[1])\n"
+    "local burst = tonumber(ARGV[2])\n"
+    "local b = redis.call('HMGET', KEYS[1], 't', 'at')\n"
+    "local tokens = tonumber(b[1]) or burst\n"
+    "local at = tonumber(b[2]) or now\n"
+    "if now > at then tokens = math.min(burst, tokens + (now - at) / 1000000 * rate) else now = at end\n"
+    "local allowed, wait = 0, 0\n"
+    "if tokens >= 1 then tokens = tokens - 1; allowed = 1\n"
+    "else wait = math.ceil((1 - tokens) / rate * 1000) end\n"
+    "redis.call('HSET', KEYS[1], 't', string.format('%.6f', tokens), 'at', string.format('%d', now))\n"
+    "redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)\n"
+    "return {allowed, wait}\n";
+
 /* EVALSHA, loading the script first when Redis does not know it (first use, or Redis restarted
  * empty); the reply, or NULL. */
 static redisReply *run_script(const char *script, char sha[41], int nkeys, int nargs,
@@ -963,6 +986,27 @@ static int64_t redis_cluster_count(const char *topic, int64_t here)
     return total;
 }
 
+static int redis_rate_take(const char *scope, const char *key, double rate, double burst,
+                           int64_t *retry_after_ms)
+{
+    if (!atomic_load(&R.connected) || rate <= 0)
+        return -1;
+    char rkey[512], rate_s[32], burst_s[32];
+    snprintf(rkey, sizeof rkey, "streamhub:rate:%s:%s", scope, key);
+    snprintf(rate_s, sizeof rate_s, "%.9g", rate);
+    snprintf(burst_s, sizeof burst_s, "%.9g", burst);
+    const char *args[3] = {rkey, rate_s, burst_s};
+    redisReply *r = run_script(rate_script, R.rate_sha, 1, 3, args);
+    int rc = -1;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER) {
+        rc = r->element[0]->integer == 1;
+        *retry_after_ms = r->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
 static void redis_status(bus_status *out)
 {
     out->connected = atomic_load(&R.connected);
@@ -982,4 +1026,5 @@ const bus_backend bus_redis = {
     .listened = redis_listened,
     .status = redis_status,
     .cluster_count = redis_cluster_count,
+    .rate_take = redis_rate_take,
 };

@@ -5,7 +5,7 @@
 // stream on B; a `streamhub worker` process's media.progress reaches the owner's socket. With
 // Redis stopped the nodes still answer HTTP and report a degraded readiness; once it is back,
 // sockets and streams get "resync", catch up with the existing sync command, and live delivery
-// resumes. Presence, typing and rooms (messages, member counts) are cluster-wide. Needs STREAMHUB_TEST_PG and STREAMHUB_TEST_REDIS (the "cluster" suite of
+// resumes. Presence, typing, rooms (messages, member counts) and login limits are cluster-wide. Needs STREAMHUB_TEST_PG and STREAMHUB_TEST_REDIS (the "cluster" suite of
 // tests/run-all.sh starts both); the outage cases start a redis-server of their own, which they
 // stop and start again.
 import { test, before, after, describe } from 'node:test';
@@ -26,7 +26,7 @@ const skip = !process.env.STREAMHUB_TEST_REDIS ? 'needs STREAMHUB_TEST_REDIS (te
 if (skip) console.log(`# cluster-bus: skipped, ${skip}`);
 
 const SECRET = randomBytes(24).toString('hex'); // every node signs and checks the same tokens
-const ARGS = ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--job-workers', '0',
+const ARGS = ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '5', '--job-workers', '0',
   '--jwt-secret', SECRET, '--sse-heartbeat', '1', '--presence-grace', '1', '--room-members-interval', '1'];
 const tok = (u) => u.tokens.access_token;
 const ok = (r, status = 200) => { assert.equal(r.status, status, r.text); return r.json; };
@@ -245,6 +245,21 @@ describe('three nodes on one PostgreSQL and one Redis', { skip }, () => {
     await sy.close(); // node B's last member goes: node A's member hears the new count
     await sx.next((m) => m.type === 'room.members' && m.data.room === room && m.data.count === 1 && sx.events.indexOf(m) >= from);
     await sx.close();
+  });
+
+  test('login attempts are limited across the cluster: per address and per account', T, async () => {
+    const victim = await register(a.url);
+    const ip = `10.250.${randomBytes(1)[0]}.${randomBytes(1)[0]}`;
+    const nodes = [a, b, cNode];
+    const attempt = (node, from, login) => client(node.url, from).post('/api/v1/auth/login', { json: { login, password: 'wrong-password-1' } });
+    // five wrong passwords from one address, spread over the three nodes
+    for (let i = 0; i < 5; i++) assert.equal((await attempt(nodes[i % 3], ip, victim.creds.email)).status, 401);
+    const limited = await attempt(cNode, ip, `nobody_${randomBytes(4).toString('hex')}@example.test`);
+    assert.equal(limited.status, 429, 'the address spent its attempts on other nodes');
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    // and the account, from fresh addresses: five wrong ones went to it already
+    const again = await attempt(b, `10.251.${randomBytes(1)[0]}.${randomBytes(1)[0]}`, victim.creds.email);
+    assert.equal(again.status, 429, 'the account spent its attempts on other nodes');
   });
 
   test('a streamhub worker process\'s media.progress reaches the owner\'s socket on an API node', { timeout: 120000 }, async () => {

@@ -6,7 +6,8 @@
  * "listened" across connections (a raw hiredis subscriber stands for another node), a publish
  * from a deliver callback, reconnection after the server restarts with every topic subscribed
  * again and "resync" told to user topics only, publishes dropped and counted while down,
- * counts shared by the cluster (live shares summed, dead ones dropped), a
+ * counts shared by the cluster (live shares summed, dead ones dropped), token buckets shared
+ * by the cluster with the fall-back to the local limiter while Redis is down, a
  * password in the URL, and the URL checks. The bus is one per process, so "another node" is a
  * plain hiredis connection here; two real nodes are tests/e2e/cluster-bus.test.mjs.
  */
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "core/bus.h"
+#include "core/ratelimit.h"
 #include "core/topics.h"
 #include "core/util.h"
 
@@ -393,6 +395,40 @@ static void test_cluster_count_sums_live_shares(void **state)
     redisFree(c);
 }
 
+static void test_shared_rate_limit(void **state)
+{
+    ratelimit_set_store(bus_rate_take);
+    /* two nodes' limiters of one scope, 3 attempts a minute, and a limiter of another scope */
+    ratelimit *node1 = ratelimit_new(3.0 / 60, 3, 1024), *node2 = ratelimit_new(3.0 / 60, 3, 1024);
+    ratelimit *other = ratelimit_new(3.0 / 60, 3, 1024);
+    ratelimit_share(node1, "test_login");
+    ratelimit_share(node2, "test_login");
+    ratelimit_share(other, "test_other");
+    int retry = 0;
+    int64_t now = monotonic_us();
+    assert_true(ratelimit_take(node1, "10.0.0.1", now, &retry));
+    assert_true(ratelimit_take(node2, "10.0.0.1", now, &retry));
+    assert_true(ratelimit_take(node1, "10.0.0.1", now, &retry));
+    assert_false(ratelimit_take(node2, "10.0.0.1", now, &retry)); /* the bucket is the cluster's */
+    assert_true(retry >= 1 && retry <= 20);
+    int64_t retry_ms = 0;
+    assert_false(ratelimit_take_ms(node1, "10.0.0.1", now, &retry_ms));
+    assert_true(retry_ms >= 1 && retry_ms <= 20000);
+    assert_true(ratelimit_take(node2, "10.0.0.2", now, &retry)); /* another key */
+    assert_true(ratelimit_take(other, "10.0.0.1", now, &retry)); /* another scope */
+
+    /* Redis down: each node limits alone again (its own table was never used: full) */
+    redis_kill();
+    assert_true(wait_connected(false));
+    assert_true(ratelimit_take(node2, "10.0.0.1", monotonic_us(), &retry));
+    redis_start(NULL);
+    assert_true(wait_connected(true));
+    ratelimit_set_store(NULL);
+    ratelimit_free(node1);
+    ratelimit_free(node2);
+    ratelimit_free(other);
+}
+
 static void test_password_in_url(void **state)
 {
     bus_close();
@@ -460,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_deliver_callback_may_publish),
         cmocka_unit_test(test_reconnect_resubscribes_and_resyncs),
         cmocka_unit_test(test_cluster_count_sums_live_shares),
+        cmocka_unit_test(test_shared_rate_limit),
         cmocka_unit_test(test_password_in_url),
         cmocka_unit_test(test_bad_urls),
     };
