@@ -5,7 +5,9 @@
  * over the connection pool the URL's ?publishers=N sets; prints publishes per second and the
  * mean time per publish. Also times bus_user_listened for a user subscribed on another
  * connection ("another node"): the first call asks Redis (PUBSUB NUMSUB), later ones within
- * the cache's second do not. This is what chose the pool's default size (docs/BENCHMARKS.md).
+ * the cache's second do not, and the hop itself: publish to delivery on a local subscriber,
+ * through Redis and the reader thread. This is what chose the pool's default size
+ * (docs/BENCHMARKS.md).
  *
  * Usage: build/streamhub-bus-bench redis://127.0.0.1:PORT [threads 16] [count 5000]
  */
@@ -27,6 +29,25 @@ static void *publisher(void *arg)
     for (int i = 0; i < count; i++)
         bus_publish("user:1", payload, 200);
     return NULL;
+}
+
+static pthread_mutex_t hop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hop_cv = PTHREAD_COND_INITIALIZER;
+static bool hop_done;
+
+static void delivered(void *ctx, const char *topic, const char *msg, size_t len)
+{
+    (void)ctx, (void)topic, (void)msg, (void)len;
+    pthread_mutex_lock(&hop_lock);
+    hop_done = true;
+    pthread_cond_signal(&hop_cv);
+    pthread_mutex_unlock(&hop_lock);
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
 }
 
 int main(int argc, char **argv)
@@ -61,6 +82,26 @@ int main(int argc, char **argv)
 
     char err[256];
     bus_open(&bus_redis, argv[1], err, sizeof err);
+    /* the hop itself: publish -> Redis -> this node's reader -> the subscriber, one at a time */
+    enum { HOPS = 2000 };
+    static double hop_us[HOPS];
+    bus_sub *s = bus_subscribe("user:3", delivered, NULL);
+    for (int i = 0; i < HOPS; i++) {
+        int64_t start = monotonic_us();
+        pthread_mutex_lock(&hop_lock);
+        hop_done = false;
+        pthread_mutex_unlock(&hop_lock);
+        bus_publish("user:3", payload, 200);
+        pthread_mutex_lock(&hop_lock);
+        while (!hop_done)
+            pthread_cond_wait(&hop_cv, &hop_lock);
+        pthread_mutex_unlock(&hop_lock);
+        hop_us[i] = (double)(monotonic_us() - start);
+    }
+    bus_unsubscribe(s);
+    qsort(hop_us, HOPS, sizeof hop_us[0], by_value);
+    printf("publish -> delivery through Redis (%d, one at a time): p50 %.0f us, p99 %.0f us\n", HOPS,
+           hop_us[HOPS / 2], hop_us[HOPS * 99 / 100]);
     redisContext *other = NULL;
     {
         char host[256] = "127.0.0.1";
