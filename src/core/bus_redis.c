@@ -146,20 +146,22 @@ static struct {
 
 static __thread int my_publisher = -1;
 
-static unsigned topic_bucket(const char *topic)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)topic; *p; p++)
-        h = (h ^ *p) * 16777619u;
-    return h % BUS_BUCKETS;
-}
-
-static uint32_t topic_hash(const char *topic)
+static uint32_t fnv1a(const char *topic)
 {
     uint32_t h = 2166136261u;
     for (const unsigned char *p = (const unsigned char *)topic; *p; p++)
         h = (h ^ *p) * 16777619u;
-    return h | 1; /* 0 marks an empty cache slot */
+    return h;
+}
+
+static unsigned topic_bucket(const char *topic)
+{
+    return fnv1a(topic) % BUS_BUCKETS;
+}
+
+static uint32_t topic_hash(const char *topic)
+{
+    return fnv1a(topic) | 1; /* 0 marks an empty cache slot */
 }
 
 static int64_t mono_ms(void)

@@ -12,7 +12,6 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { startServer, stopAll, createPgDatabase } from './lib/harness.mjs';
 import { BIN, client, register } from './lib/accounts.mjs';
+import { openEvents } from './lib/sse.mjs';
 
 const skip = !process.env.STREAMHUB_TEST_REDIS ? 'needs STREAMHUB_TEST_REDIS (tests/run-all.sh cluster suite)'
   : !process.env.STREAMHUB_TEST_PG ? 'needs STREAMHUB_TEST_PG (the nodes share one PostgreSQL)' : false;
@@ -72,37 +72,8 @@ async function connect(node, user) {
   return s;
 }
 
-/** An SSE stream (GET /api/v1/events) on one node. */
-function sse(node, user) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(new URL('/api/v1/events', node.url), { headers: { accept: 'text/event-stream', authorization: `Bearer ${tok(user)}` } }, (res) => {
-      const s = { events: [], waiters: [] };
-      let pending = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        pending += chunk;
-        let i;
-        while ((i = pending.indexOf('\n\n')) >= 0) {
-          const ev = {};
-          for (const line of pending.slice(0, i).split('\n')) {
-            if (line.startsWith(':')) continue;
-            ev[line.slice(0, line.indexOf(':'))] = line.slice(line.indexOf(':') + 1).replace(/^ /, '');
-          }
-          pending = pending.slice(i + 2);
-          if (ev.event) { ev.data = JSON.parse(ev.data); s.events.push(ev); }
-        }
-        s.waiters = s.waiters.filter((w) => !w());
-      });
-      s.next = (type, pred = () => true) => new Promise((ok2) => {
-        const w = () => { const e = s.events.find((x) => x.event === type && pred(x.data)); if (e) ok2(e); return !!e; };
-        if (!w()) s.waiters.push(w);
-      });
-      s.close = () => req.destroy();
-      resolve(s);
-    });
-    req.on('error', reject);
-  });
-}
+/** An SSE stream (GET /api/v1/events) on one node, once its "ready" is in. */
+const sse = (node, user) => openEvents(node.url, tok(user));
 
 const freePort = () => new Promise((resolve) => {
   const srv = net.createServer();
@@ -199,7 +170,6 @@ describe('three nodes on one PostgreSQL and one Redis', { skip }, () => {
   test('a follow on node A reaches an event stream on node B', T, async () => {
     const star = await register(b.url), follower = await register(a.url);
     const s = await sse(b, star);
-    await s.next('ready');
     ok(await client(a.url).post(`/api/v1/users/${star.creds.handle}/follow`, { token: tok(follower) }), 200);
     const n = await s.next('notification', (d) => d.actor.handle === follower.creds.handle);
     assert.equal(n.data.type, 'follow');
@@ -306,7 +276,6 @@ describe('Redis down and back', { skip }, () => {
     const conv = ok(await client(a.url).post('/api/v1/conversations', { token: tok(x), json: { kind: 'direct', member_ids: [y.user.id] } }), 201);
     const sy = await connect(b, y);
     const streamY = await sse(b, y);
-    await streamY.next('ready');
     const first = ok(await client(a.url).post(`/api/v1/conversations/${conv.id}/messages`, { token: tok(x), json: { text: 'before' } }), 201);
     await sy.of('message.new', (m) => m.id === first.id);
 
