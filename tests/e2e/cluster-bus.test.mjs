@@ -5,7 +5,8 @@
 // stream on B; a `streamhub worker` process's media.progress reaches the owner's socket. With
 // Redis stopped the nodes still answer HTTP and report a degraded readiness; once it is back,
 // sockets and streams get "resync", catch up with the existing sync command, and live delivery
-// resumes. Presence, typing, rooms (messages, member counts) and login limits are cluster-wide. Needs STREAMHUB_TEST_PG and STREAMHUB_TEST_REDIS (the "cluster" suite of
+// resumes. Presence, typing, rooms (messages, member counts), feed cache invalidations and login
+// limits are cluster-wide. Needs STREAMHUB_TEST_PG and STREAMHUB_TEST_REDIS (the "cluster" suite of
 // tests/run-all.sh starts both); the outage cases start a redis-server of their own, which they
 // stop and start again.
 import { test, before, after, describe } from 'node:test';
@@ -27,7 +28,8 @@ if (skip) console.log(`# cluster-bus: skipped, ${skip}`);
 
 const SECRET = randomBytes(24).toString('hex'); // every node signs and checks the same tokens
 const ARGS = ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '5', '--job-workers', '0',
-  '--jwt-secret', SECRET, '--sse-heartbeat', '1', '--presence-grace', '1', '--room-members-interval', '1'];
+  '--jwt-secret', SECRET, '--sse-heartbeat', '1', '--presence-grace', '1', '--room-members-interval', '1',
+  '--feed-cache-ttl', '3600']; // a stale cached home feed would stay stale for the whole test
 const tok = (u) => u.tokens.access_token;
 const ok = (r, status = 200) => { assert.equal(r.status, status, r.text); return r.json; };
 const T = { timeout: 60000 }; // a wait that never ends fails here instead of hanging
@@ -230,6 +232,19 @@ describe('three nodes on one PostgreSQL and one Redis', { skip }, () => {
     // and the account, from fresh addresses: five wrong ones went to it already
     const again = await attempt(b, `10.251.${randomBytes(1)[0]}.${randomBytes(1)[0]}`, victim.creds.email);
     assert.equal(again.status, 429, 'the account spent its attempts on other nodes');
+  });
+
+  test('feed caches hear other nodes: a post or a delete on node A shows in a home feed cached on node B', T, async () => {
+    const author = await register(a.url), viewer = await register(b.url);
+    ok(await client(b.url).post(`/api/v1/users/${author.creds.handle}/follow`, { token: tok(viewer) }));
+    const first = ok(await client(a.url).post('/api/v1/posts', { token: tok(author), json: { caption: 'first' } }), 201);
+    const home = async () => ok(await client(b.url).get('/api/v1/feed/home', { token: tok(viewer) })).items.map((p) => p.id);
+    assert.deepEqual(await home(), [first.id]); // now cached on node B
+    const second = ok(await client(a.url).post('/api/v1/posts', { token: tok(author), json: { caption: 'second' } }), 201);
+    await until(async () => (await home())[0] === second.id);
+    assert.equal((await client(a.url).del(`/api/v1/posts/${second.id}`, { token: tok(author) })).status, 204);
+    await until(async () => !(await home()).includes(second.id));
+    assert.deepEqual(await home(), [first.id]);
   });
 
   test('a streamhub worker process\'s media.progress reaches the owner\'s socket on an API node', { timeout: 120000 }, async () => {
