@@ -10,6 +10,7 @@
 
 #include "core/id.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "core/util.h"
 #include "domain/activity.h"
 #include "domain/chat.h"
@@ -172,6 +173,16 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         id_set_node((unsigned)node);
     }
     posts_set_story_ttl(a->cfg.story_ttl * 1000);
+    /* The bus backend is chosen before anything subscribes (the feed caches do, below). serve
+     * and worker publish (a worker's media.progress must reach the owner's node); with --redis
+     * both go through Redis, without it the bus stays in-process. */
+    if (start_outbox && *a->cfg.redis) {
+        int brc = bus_open(&bus_redis, a->cfg.redis, err, err_size);
+        if (brc < 0)
+            return brc;
+        a->bus_open = true;
+        ratelimit_set_store(bus_rate_take); /* the limiters given a scope share their buckets */
+    }
     wire_events();
     wire_publishers();
     feed_cache_configure((int)a->cfg.feed_cache_entries, a->cfg.feed_cache_ttl * 1000,
@@ -283,11 +294,8 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
                        .database_url = a->database_url,
                        .database_kind = a->database_kind,
                        .started_ms = a->started_ms};
-    /* Realtime services (services/), serve only: each gets its own options, not the app. The
-     * bus backend is chosen first; in-process until the scale-out issue adds Redis. */
+    /* Realtime services (services/), serve only: each gets its own options, not the app. */
     if (a->realtime) {
-        if ((rc = bus_open(&bus_inproc, NULL, err, err_size)) < 0)
-            return rc;
         presence_options po = {.database_url = a->database_url,
                                .enabled = a->cfg.presence,
                                .grace_ms = a->cfg.presence_grace * 1000};
@@ -316,8 +324,6 @@ void app_close(app *a)
     a->api.sse = NULL;
     a->api.rooms = NULL;
     a->api.presence = NULL;
-    if (a->realtime)
-        bus_close();
     job_runner_stop(a->jobs);
     a->jobs = NULL;
     maintenance_stop(a->maintenance);
@@ -325,6 +331,12 @@ void app_close(app *a)
     event_log_stop();
     outbox_worker_stop(a->outbox);
     a->outbox = NULL;
+    /* after every thread that publishes (job runners send media.progress) */
+    if (a->bus_open) {
+        ratelimit_set_store(NULL);
+        bus_close();
+    }
+    a->bus_open = false;
     auth_free(a->auth);
     a->auth = NULL;
     free(a->database_url);

@@ -32,6 +32,7 @@ typedef struct app {
     http_server *http;
     int64_t started_ms;
     bool realtime; /* serve sets it before app_open: start the realtime services (services/) */
+    bool bus_open; /* app_open opened a cross-node bus backend (--redis), app_close closes it */
     api_env api; /* what the API layer sees of this app; handed to http/ and ws/ as `app` */
 } app;
 

@@ -8,14 +8,16 @@
 #   unit    C unit tests (cmocka, TAP output), build/tests/unit/test_* and its subfolders
 #   sqlite  e2e suites (node --test) against the binary on SQLite
 #   pg      the same suites against a throwaway PostgreSQL server
+#   cluster several nodes on one throwaway PostgreSQL and one throwaway Redis (--redis): realtime
+#           events across nodes, Redis outages (tests/e2e/cluster-bus.test.mjs)
 #   asan    the e2e suites on an AddressSanitizer + UndefinedBehaviorSanitizer build
-#   tsan    the hub's unit test and the socket e2e suites (ws, ws-protocol, chat-ws, rooms, fanout)
-#           on a ThreadSanitizer build
+#   tsan    the hub's and the Redis bus's unit tests and the socket e2e suites (ws, ws-protocol,
+#           chat-ws, rooms, fanout) on a ThreadSanitizer build
 #   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-only=${STREAMHUB_TEST_ONLY:-deps,layers,unit,sqlite,pg,asan,tsan,fuzz}
+only=${STREAMHUB_TEST_ONLY:-deps,layers,unit,sqlite,pg,cluster,asan,tsan,fuzz}
 logs=build/test-logs
 mkdir -p "$logs"
 total_pass=0
@@ -133,6 +135,21 @@ if wants pg; then
   fi
 fi
 
+if wants cluster; then
+  echo "== cluster: starting a throwaway PostgreSQL and Redis"
+  if bash tests/pg.sh start && bash tests/redis.sh start; then
+    trap 'bash tests/pg.sh stop; bash tests/redis.sh stop' EXIT
+    E2E_FILES="tests/e2e/cluster-bus.test.mjs" run_e2e cluster build/streamhub \
+      STREAMHUB_TEST_PG="$(bash tests/pg.sh url)" STREAMHUB_TEST_REDIS="$(bash tests/redis.sh url)"
+    bash tests/pg.sh stop
+    bash tests/redis.sh stop
+    trap - EXIT
+  else
+    bash tests/pg.sh stop
+    record cluster 0 1
+  fi
+fi
+
 if wants asan; then
   echo "== asan: building with AddressSanitizer + UndefinedBehaviorSanitizer"
   if { [ -f build-asan/build.ninja ] || meson setup build-asan --buildtype=debug \
@@ -153,15 +170,19 @@ if wants tsan; then
   echo "== tsan: building with ThreadSanitizer"
   if { [ -f build-tsan/build.ninja ] || meson setup build-tsan --buildtype=debug \
         -Db_sanitize=thread -Db_lundef=false >"$logs/tsan-setup.log" 2>&1; } &&
-     ninja -C build-tsan streamhub tests/unit/test_hub >"$logs/tsan-build.log" 2>&1; then
-    log="$logs/tsan-unit-hub.log"
-    TSAN_OPTIONS=halt_on_error=1:exitcode=66 CMOCKA_MESSAGE_OUTPUT=TAP \
-      build-tsan/tests/unit/test_hub >"$log" 2>&1
-    status=$?
-    f=$(grep -c '^not ok ' "$log")
-    [ "$status" != 0 ] && [ "$f" = 0 ] && f=1
-    grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$log"
-    record tsan-unit "$(grep -c '^ok ' "$log")" "$f"
+     ninja -C build-tsan streamhub tests/unit/test_hub tests/unit/core/test_bus_redis \
+       >"$logs/tsan-build.log" 2>&1; then
+    # the hub, and the Redis bus's reader, publishers and subscribers (its own redis-server)
+    for t in test_hub core/test_bus_redis; do
+      log="$logs/tsan-unit-${t//\//-}.log"
+      TSAN_OPTIONS=halt_on_error=1:exitcode=66 CMOCKA_MESSAGE_OUTPUT=TAP \
+        "build-tsan/tests/unit/$t" >"$log" 2>&1
+      status=$?
+      f=$(grep -c '^not ok ' "$log")
+      [ "$status" != 0 ] && [ "$f" = 0 ] && f=1
+      grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$log"
+      record "tsan-unit-${t##*/}" "$(grep -c '^ok ' "$log")" "$f"
+    done
     E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs tests/e2e/rooms.test.mjs tests/e2e/fanout.test.mjs" run_e2e tsan \
       build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
       STREAMHUB_WS_THREADS=2

@@ -6,6 +6,8 @@
  */
 #include "api/api.h"
 
+#include "core/bus.h"
+
 #include "domain/feed_cache.h"
 #include "domain/health.h"
 
@@ -14,6 +16,7 @@
 #include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char live_body[] = "{\"status\":\"ok\"}";
 
@@ -30,7 +33,19 @@ static void ready_handler(api_ctx *c)
         http_res_header(c->res, "Retry-After", "1");
         return;
     }
-    http_res_json(c->res, 200, json_pack("{s:s, s:s}", "status", "ready", "database", "up"));
+    /* A cross-node bus that is down degrades the node but keeps it ready: HTTP still works
+     * (messages are persisted first; only live delivery between nodes pauses), and Redis down
+     * is down for every node at once, so a 503 would make Kubernetes and nginx take the whole
+     * service out instead of part of it (docs/operations.md, "Redis"). */
+    json_t *body = json_pack("{s:s, s:s}", "status", "ready", "database", "up");
+    if (strcmp(bus_backend_name(), "inproc") != 0) {
+        bus_status bs;
+        bus_status_get(&bs);
+        json_object_set_new(body, "bus", json_string(bs.connected ? "up" : "down"));
+        if (!bs.connected)
+            json_object_set_new(body, "status", json_string("degraded"));
+    }
+    http_res_json(c->res, 200, body);
 }
 
 static void detailed_handler(api_ctx *c)

@@ -39,6 +39,29 @@ const char *bus_backend_name(void)
     return backend->name;
 }
 
+void bus_status_get(bus_status *out)
+{
+    *out = (bus_status){.connected = true};
+    if (backend->status)
+        backend->status(out);
+}
+
+int64_t bus_cluster_count(const char *topic, int64_t here)
+{
+    return backend->cluster_count ? backend->cluster_count(topic, here) : here;
+}
+
+int bus_rate_take(const char *scope, const char *key, double rate, double burst,
+                  int64_t *retry_after_ms)
+{
+    return backend->rate_take ? backend->rate_take(scope, key, rate, burst, retry_after_ms) : -1;
+}
+
+bool bus_cross_node(void)
+{
+    return backend != &bus_inproc;
+}
+
 bus_sub *bus_subscribe(const char *topic, bus_deliver_fn fn, void *ctx)
 {
     return backend->subscribe(topic, fn, ctx);

@@ -33,6 +33,15 @@
 #include <stdint.h>
 
 typedef struct bus_sub bus_sub; /* defined by each backend */
+
+/* A backend's link to the other nodes, for /health/ready and /metrics. The in-process backend
+ * is always connected (there is nothing to lose). */
+typedef struct bus_status {
+    bool connected;            /* publishes reach the cluster */
+    uint64_t reconnects;       /* connections made again after a loss */
+    uint64_t publish_failures; /* publishes dropped: no connection, or the command failed */
+    uint64_t resyncs;          /* "resync" events delivered to local subscribers after reconnects */
+} bus_status;
 typedef void (*bus_deliver_fn)(void *ctx, const char *topic, const char *msg, size_t len);
 
 /* A backend: what the front below calls. Each member has the contract of the bus_ function of
@@ -50,10 +59,19 @@ typedef struct bus_backend {
     int (*subscribers)(const char *topic);
     /* whether anything listens anywhere (the cluster, for a cross-node backend) */
     bool (*listened)(const char *topic);
+    /* optional (NULL: always connected, no counters) */
+    void (*status)(bus_status *out);
+    /* optional (NULL: this node is the cluster): see bus_cluster_count */
+    int64_t (*cluster_count)(const char *topic, int64_t here);
+    /* optional (NULL: no shared limits): see bus_rate_take */
+    int (*rate_take)(const char *scope, const char *key, double rate, double burst,
+                     int64_t *retry_after_ms);
 } bus_backend;
 
 /* The in-process backend (bus_inproc.c), the default. */
 extern const bus_backend bus_inproc;
+/* Redis pub/sub (bus_redis.c): url redis://[user:password@]host[:port][/db][?publishers=N]. */
+extern const bus_backend bus_redis;
 
 /* Selects the backend (NULL = in-process) and opens it; before any subscription. 0 or a
  * negative ERR_ code with err filled. */
@@ -62,6 +80,8 @@ int bus_open(const bus_backend *backend, const char *url, char *err, size_t err_
 void bus_close(void);
 /* The backend in use, for /health and logs. */
 const char *bus_backend_name(void);
+/* The backend's link state and counters. */
+void bus_status_get(bus_status *out);
 
 /* Subscribes ctx to topic; NULL only for an empty or oversized topic. */
 bus_sub *bus_subscribe(const char *topic, bus_deliver_fn fn, void *ctx);
@@ -84,6 +104,22 @@ int bus_subscribers(const char *topic);
  * reads (a notification push costs three reads inside the action's transaction). In-process
  * this asks this node; the Redis backend will answer for the cluster (PUBSUB NUMSUB). */
 bool bus_user_listened(int64_t user_id);
+/* A count kept per topic across the cluster (how many nodes hold a user's sockets, how many
+ * users a room has): sets this node's share to here (0 withdraws it) and returns the cluster's
+ * total, this node's share included; here itself on one node, -1 when the cluster cannot be
+ * asked (then act as if alone). A share is a lease: renew it by calling again at least every
+ * BUS_COUNT_RENEW_MS; the share of a node that died stops counting after BUS_COUNT_LEASE_MS.
+ * One round trip with Redis (a Lua script, on Redis's clock). */
+#define BUS_COUNT_LEASE_MS 60000
+#define BUS_COUNT_RENEW_MS 20000
+int64_t bus_cluster_count(const char *topic, int64_t here);
+/* A token bucket shared by the cluster (a ratelimit_store_fn, core/ratelimit.h): 1 allowed,
+ * 0 refused with *retry_after_ms, -1 when there is no shared store or it cannot be asked. One
+ * round trip with Redis (a Lua script on Redis's clock). */
+int bus_rate_take(const char *scope, const char *key, double rate, double burst,
+                  int64_t *retry_after_ms);
+/* Whether the bus reaches other nodes (a cross-node backend is selected). */
+bool bus_cross_node(void);
 /* Counters for /metrics. */
 uint64_t bus_published(void);
 uint64_t bus_delivered(void);

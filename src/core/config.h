@@ -16,6 +16,7 @@ typedef struct config {
     int64_t port;
     char *data_dir;
     char *database;          /* "sqlite:PATH" or "postgres://..."; empty = sqlite in data_dir */
+    char *redis;             /* "redis://..." bus between nodes; empty = in-process bus */
     int64_t http_threads;    /* libmicrohttpd epoll threads */
     int64_t workers;         /* threads running blocking handlers (one db connection each) */
     int64_t loop_read_budget; /* ms/s an event-loop thread may spend on point reads itself */

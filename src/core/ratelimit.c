@@ -22,6 +22,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,7 @@ typedef struct shard {
 
 struct ratelimit {
     double rate, burst;
+    char scope[32]; /* shared by the cluster when set and a store is installed */
     size_t n_sets; /* per shard, power of two */
     unsigned char secret[crypto_shorthash_KEYBYTES];
     shard shards[SHARDS];
@@ -150,10 +153,37 @@ static bool take(ratelimit *rl, const char *key, int64_t now_us, double *wait_s)
     return ok;
 }
 
+static _Atomic(ratelimit_store_fn) shared_store;
+
+void ratelimit_set_store(ratelimit_store_fn store)
+{
+    atomic_store(&shared_store, store);
+}
+
+void ratelimit_share(ratelimit *rl, const char *scope)
+{
+    snprintf(rl->scope, sizeof rl->scope, "%s", scope);
+}
+
+/* The shared bucket when there is one and it answers, else this node's. */
+static bool take_any(ratelimit *rl, const char *key, int64_t now_us, double *wait_s)
+{
+    ratelimit_store_fn store = rl->scope[0] ? atomic_load(&shared_store) : NULL;
+    if (store) {
+        int64_t retry_ms = 0;
+        int rc = store(rl->scope, key, rl->rate, rl->burst, &retry_ms);
+        if (rc >= 0) {
+            *wait_s = (double)retry_ms / 1000.0;
+            return rc == 1;
+        }
+    }
+    return take(rl, key, now_us, wait_s);
+}
+
 bool ratelimit_take(ratelimit *rl, const char *key, int64_t now_us, int *retry_after_s)
 {
     double wait = 0;
-    bool ok = take(rl, key, now_us, &wait);
+    bool ok = take_any(rl, key, now_us, &wait);
     if (!ok && retry_after_s)
         *retry_after_s = (int)ceil(wait) < 1 ? 1 : (int)ceil(wait);
     return ok;
@@ -162,7 +192,7 @@ bool ratelimit_take(ratelimit *rl, const char *key, int64_t now_us, int *retry_a
 bool ratelimit_take_ms(ratelimit *rl, const char *key, int64_t now_us, int64_t *retry_after_ms)
 {
     double wait = 0;
-    bool ok = take(rl, key, now_us, &wait);
+    bool ok = take_any(rl, key, now_us, &wait);
     if (!ok && retry_after_ms) {
         int64_t ms = (int64_t)ceil(wait * 1000.0);
         *retry_after_ms = ms < 1 ? 1 : ms;

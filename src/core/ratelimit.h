@@ -28,6 +28,16 @@ bool ratelimit_take(ratelimit *rl, const char *key, int64_t now_us, int *retry_a
 /* As ratelimit_take, but the wait is in milliseconds (at least 1). */
 bool ratelimit_take_ms(ratelimit *rl, const char *key, int64_t now_us, int64_t *retry_after_ms);
 
+/* Limits shared by the cluster. A limiter given a scope with ratelimit_share takes its tokens
+ * from the store installed by ratelimit_set_store (app.c installs the Redis one with --redis),
+ * one bucket per scope and key for all nodes; when the store answers -1 (unreachable) the
+ * limiter falls back to its own table, so a node keeps limiting (per node) while Redis is down.
+ * A store returns 1 (allowed), 0 (refused, *retry_after_ms set) or -1. */
+typedef int (*ratelimit_store_fn)(const char *scope, const char *key, double rate, double burst,
+                                  int64_t *retry_after_ms);
+void ratelimit_set_store(ratelimit_store_fn store); /* NULL: every limiter is local */
+void ratelimit_share(ratelimit *rl, const char *scope); /* before the limiter is used */
+
 /* Tests only: replaces the secret hash key (16 bytes) so that keys falling into one set can be
  * found offline, as an attacker who knew the key could; and names the set a key falls into. */
 void ratelimit_test_set_secret(ratelimit *rl, const unsigned char secret[16]);

@@ -25,6 +25,7 @@
 
 #define TOPIC_MAX 128 /* bytes of a topic name with its NUL; the bus's own limit */
 
+#define TOPIC_USER_PREFIX "user:" /* a cross-node backend tells these after a reconnect */
 #define TOPIC_ROOMS_CONTROL "rooms:control"
 #define TOPIC_FEED_POSTED "feed:posted"
 #define TOPIC_FEED_FORGET "feed:forget"
@@ -32,7 +33,7 @@
 
 static inline int topic_user(char out[TOPIC_MAX], int64_t user_id)
 {
-    return snprintf(out, TOPIC_MAX, "user:%lld", (long long)user_id);
+    return snprintf(out, TOPIC_MAX, TOPIC_USER_PREFIX "%lld", (long long)user_id);
 }
 
 static inline int topic_session(char out[TOPIC_MAX], int64_t session_id)

@@ -92,6 +92,9 @@ auth_service *auth_new(const auth_settings *settings)
         double rate = (double)settings->rate_per_minute / 60.0;
         a->by_ip = ratelimit_new(rate, (double)settings->rate_per_minute, 65536);
         a->by_account = ratelimit_new(rate, (double)settings->rate_per_minute, 65536);
+        /* across nodes (--redis) one bucket for all: guessing spread over nodes gains nothing */
+        ratelimit_share(a->by_ip, "auth_ip");
+        ratelimit_share(a->by_account, "auth_account");
     }
     job_service = a;
     return a;

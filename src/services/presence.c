@@ -9,9 +9,12 @@
  * followers only), so a change costs one publish that reaches just the subscribed sockets that
  * are open, never a walk over all followers.
  *
- * Node-local today: presence assumes a user's sockets are all on one node (true with one
- * node). The Redis bus of the scale path carries the same topics between nodes; presence then
- * aggregates per node in Redis.
+ * Across nodes (--redis): a user may hold sockets on several nodes. Each node tells the cluster
+ * when it starts and stops holding a user (a cluster count on the user's presence topic, this
+ * node's share 1 or 0, renewed every BUS_COUNT_RENEW_MS for every user held here), so a node
+ * publishes "online" only when no
+ * other node held the user already, and "offline" (after the grace period) only when no other
+ * node holds them any more. When Redis cannot be asked the node acts as if alone.
  */
 #include "services/presence.h"
 
@@ -155,6 +158,16 @@ static void drop_pair(int64_t a, int64_t b)
     ws_user_unsubscribe(b, topic);
 }
 
+/* Records whether this node holds sockets of user; returns how many other nodes do (0 alone or
+ * when the cluster cannot be asked). */
+static int64_t hold(int64_t user, bool here)
+{
+    char topic[TOPIC_MAX];
+    topic_presence(topic, user);
+    int64_t total = bus_cluster_count(topic, here ? 1 : 0);
+    return total < 0 ? 0 : total - (here ? 1 : 0);
+}
+
 static void apply(presence_service *p, db *d, const pres_event *e)
 {
     if (e->kind == PRES_DROP) {
@@ -173,7 +186,8 @@ static void apply(presence_service *p, db *d, const pres_event *e)
             u->user = e->user;
         }
         snprintf(u->status, sizeof u->status, "online");
-        publish(d, e->user, "online", e->at);
+        if (hold(e->user, true) <= 0) /* else already online on another node */
+            publish(d, e->user, "online", e->at);
     } else if (e->kind == PRES_CLOSE) {
         if (!u || u->offline_at)
             return;
@@ -193,7 +207,8 @@ static void expire(presence_service *p, db *d, int64_t now)
         for (pres_user **s = &p->table[b]; *s;) {
             pres_user *u = *s;
             if (u->offline_at && now >= u->offline_at) {
-                publish(d, u->user, "offline", u->closed_at);
+                if (hold(u->user, false) <= 0) /* else still online elsewhere */
+                    publish(d, u->user, "offline", u->closed_at);
                 p->pending--;
                 *s = u->next;
                 free(u);
@@ -203,20 +218,31 @@ static void expire(presence_service *p, db *d, int64_t now)
         }
 }
 
+/* Renews this node's presence leases (one round trip per user held here, every
+ * BUS_COUNT_RENEW_MS; nothing on one node). */
+static void renew_leases(presence_service *p)
+{
+    for (int b = 0; b < PRESENCE_BUCKETS; b++)
+        for (pres_user *u = p->table[b]; u; u = u->next)
+            hold(u->user, true);
+}
+
 static void *presence_main(void *arg)
 {
     presence_service *p = arg;
     db *d = NULL;
     char err[256];
-    int64_t started_ms = now_ms();
+    int64_t started_ms = now_ms(), renewed_ms = started_ms;
     for (;;) {
         if (!d) {
             if (db_open(p->o.database_url, &d, err, sizeof err) < 0) {
                 log_warn("presence: no database", "\"detail\":\"%s\"", "open failed");
                 d = NULL;
             } else {
-                /* a previous run of this node may have died with users online */
-                store_presence_reset(d, started_ms, now_ms());
+                /* A previous run of this node may have died with users online. Not across
+                 * nodes: the rows of users online on other nodes would be reset too. */
+                if (!bus_cross_node())
+                    store_presence_reset(d, started_ms, now_ms());
             }
         }
         pthread_mutex_lock(&p->mu);
@@ -244,6 +270,10 @@ static void *presence_main(void *arg)
         if (stopping)
             break;
         expire(p, d, now_ms());
+        if (bus_cross_node() && now_ms() - renewed_ms >= BUS_COUNT_RENEW_MS) {
+            renew_leases(p);
+            renewed_ms = now_ms();
+        }
     }
     db_close(d);
     return NULL;

@@ -17,8 +17,10 @@
  * a bus callback (control_deliver's room.removed) takes the bus read lock again, which the
  * bus's explicitly reader-preferring rwlock allows.
  *
- * Node-local today: member counts are this node's members. The Redis bus of the scale path
- * carries the same topics between nodes; counts then aggregate per node in Redis.
+ * Across nodes (--redis) a room's member count is the cluster's: each node's count of the users
+ * it holds in the room is its share of a cluster count on the room's topic (bus_cluster_count),
+ * set when it changes and renewed by the tick, and the count pushed is the total; a node whose
+ * count changed (to zero too) pushes it, so members on every node hear it.
  */
 #include "services/rooms.h"
 
@@ -66,6 +68,7 @@ struct rooms_service {
     bool stopping; /* under tick_mu */
     pthread_t tick;
     bool ticking;
+    int64_t renewed_ms; /* the tick thread's: when this node's shares of member counts were renewed */
 };
 
 static room *room_find(rooms_service *rs, const char *name)
@@ -235,6 +238,17 @@ static bool caps_allow(rooms_service *rs, const room *r, uint64_t conn, int64_t 
     return live_room_may_join(&rs->o.caps, by_socket, by_user, r && has_user(r, user), refusal);
 }
 
+/* The room's member count across the cluster, this node's share set to local (local itself on
+ * one node, or when the cluster cannot be asked). */
+static int64_t cluster_members(const char *name, int64_t local)
+{
+    char topic[TOPIC_MAX];
+    if (topic_room(topic, name) < 0)
+        return local;
+    int64_t total = bus_cluster_count(topic, local);
+    return total < 0 ? local : total;
+}
+
 int rooms_join(rooms_service *rs, const char *name, uint64_t conn, int64_t user,
                const live_room_entry *entry, int64_t *members, live_room_refusal *refusal)
 {
@@ -276,8 +290,9 @@ int rooms_join(rooms_service *rs, const char *name, uint64_t conn, int64_t user,
         e->user = user;
         snprintf(e->handle, sizeof e->handle, "%s", entry->handle);
     }
-    *members = r->users;
+    int64_t local = r->users;
     pthread_mutex_unlock(&rs->mu);
+    *members = cluster_members(name, local);
     if (fresh) {
         /* outside rs->mu (see the top of the file); the tick never frees a room whose
          * subscription is still being made */
@@ -344,9 +359,9 @@ int rooms_members(rooms_service *rs, const char *name)
         return 0;
     pthread_mutex_lock(&rs->mu);
     room *r = room_find(rs, name);
-    int n = r ? (int)r->users : 0;
+    int64_t n = r ? r->users : 0;
     pthread_mutex_unlock(&rs->mu);
-    return n;
+    return (int)(bus_cross_node() ? cluster_members(name, n) : n);
 }
 
 /* Every members interval: drop sockets that are gone, push changed member counts, free rooms
@@ -354,6 +369,10 @@ int rooms_members(rooms_service *rs, const char *name)
 static void members_tick(rooms_service *rs)
 {
     size_t n_live = 0;
+    bool cross = bus_cross_node();
+    bool renew = cross && now_ms() - rs->renewed_ms >= BUS_COUNT_RENEW_MS;
+    if (renew)
+        rs->renewed_ms = now_ms();
     pthread_mutex_lock(&rs->mu);
     room **live = xmalloc((rs->n_rooms ? rs->n_rooms : 1) * sizeof *live);
     for (room *r = rs->rooms; r; r = r->next)
@@ -390,9 +409,10 @@ static void members_tick(rooms_service *rs)
             sub = r->sub;
         }
         pthread_mutex_unlock(&rs->mu);
-        if (changed && !empty)
+        int64_t count = changed || renew ? cluster_members(r->name, empty ? 0 : users) : users;
+        if (changed && (!empty || cross)) /* across nodes, members elsewhere hear the drop */
             bus_publish_room(r->name, "room.members",
-                             json_pack("{s:s, s:I}", "room", r->name, "count", (json_int_t)users));
+                             json_pack("{s:s, s:I}", "room", r->name, "count", (json_int_t)count));
         if (empty) {
             bus_unsubscribe(sub); /* after this no room_deliver runs for r */
             free(r->m);

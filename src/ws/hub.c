@@ -1664,6 +1664,28 @@ void ws_hub_metrics(buf *out)
                "# TYPE streamhub_bus_delivered_total counter\n"
                "streamhub_bus_delivered_total %llu\n",
                (unsigned long long)bus_published(), (unsigned long long)bus_delivered());
+    if (!strcmp(bus_backend_name(), "inproc"))
+        return;
+    bus_status bs;
+    bus_status_get(&bs);
+    buf_printf(out,
+               "# HELP streamhub_bus_connected Whether the cross-node bus (Redis) is connected.\n"
+               "# TYPE streamhub_bus_connected gauge\n"
+               "streamhub_bus_connected{backend=\"%s\"} %d\n"
+               "# HELP streamhub_bus_reconnects_total Connections to the bus made again after a "
+               "loss.\n"
+               "# TYPE streamhub_bus_reconnects_total counter\n"
+               "streamhub_bus_reconnects_total %llu\n"
+               "# HELP streamhub_bus_publish_failures_total Publishes dropped: the bus was down or "
+               "the command failed.\n"
+               "# TYPE streamhub_bus_publish_failures_total counter\n"
+               "streamhub_bus_publish_failures_total %llu\n"
+               "# HELP streamhub_bus_resyncs_total resync events sent to local sockets and event "
+               "streams after a reconnect.\n"
+               "# TYPE streamhub_bus_resyncs_total counter\n"
+               "streamhub_bus_resyncs_total %llu\n",
+               bus_backend_name(), bs.connected ? 1 : 0, (unsigned long long)bs.reconnects,
+               (unsigned long long)bs.publish_failures, (unsigned long long)bs.resyncs);
 }
 
 int ws_hub_start(const ws_hub_options *opts, char *err, size_t err_size)

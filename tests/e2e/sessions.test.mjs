@@ -8,12 +8,12 @@
 // answers, and OTP channels.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { startServer, stopAll, startWebhookReceiver } from './lib/harness.mjs';
 import { client, register, login, expectError } from './lib/accounts.mjs';
+import { openEvents } from './lib/sse.mjs';
 
 let hook, server, url;
 before(async () => {
@@ -55,39 +55,10 @@ async function socket(token, { header = true } = {}) {
 }
 
 /** An SSE stream of GET /api/v1/events, recording its events and its end. */
-function stream(token) {
-  return new Promise((resolve, reject) => {
-    const req = http.get(new URL('/api/v1/events', url), { headers: { authorization: `Bearer ${token}` } }, (res) => {
-      assert.equal(res.statusCode, 200);
-      const s = { events: [], ended: false, waiters: [] };
-      const check = () => { s.waiters = s.waiters.filter((w) => !w()); };
-      let pending = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        pending += chunk;
-        let i;
-        while ((i = pending.indexOf('\n\n')) >= 0) {
-          const ev = {};
-          for (const line of pending.slice(0, i).split('\n')) {
-            if (line.startsWith(':')) continue;
-            ev[line.slice(0, line.indexOf(':'))] = line.slice(line.indexOf(':') + 1).replace(/^ /, '');
-          }
-          pending = pending.slice(i + 2);
-          if (ev.event) { ev.data = JSON.parse(ev.data); s.events.push(ev); }
-        }
-        check();
-      });
-      const end = () => { s.ended = true; check(); };
-      res.on('end', end);
-      res.on('error', end);
-      res.on('close', end);
-      s.until = (pred) => new Promise((ok2) => { const w = () => (pred(s) ? (ok2(), true) : false); if (!w()) s.waiters.push(w); });
-      s.news = () => s.events.filter((e) => e.event === 'message.new').map((e) => e.data.text);
-      s.close = () => req.destroy();
-      s.until((x) => x.events.some((e) => e.event === 'ready')).then(() => resolve(s));
-    });
-    req.on('error', reject);
-  });
+async function stream(token) {
+  const s = await openEvents(url, token);
+  s.news = () => s.events.filter((e) => e.event === 'message.new').map((e) => e.data.text);
+  return s;
 }
 
 /** A user with two sessions (one socket and one stream on each) and a peer who DMs them. */

@@ -15,7 +15,8 @@ const BIN = process.env.STREAMHUB_BIN || 'build/streamhub';
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer/;
 const servers = new Set();
 
-function createPgDatabase() {
+/** A fresh database on the STREAMHUB_TEST_PG server; its URL. */
+export function createPgDatabase() {
   const admin = process.env.STREAMHUB_TEST_PG;
   const name = `sh_test_${randomBytes(6).toString('hex')}`;
   execFileSync('psql', [admin, '-q', '-v', 'ON_ERROR_STOP=1', '-c', `CREATE DATABASE ${name}`], { stdio: 'pipe' });
