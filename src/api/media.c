@@ -384,9 +384,22 @@ static void send_signed_text(http_res *res, int64_t id, const char *rel, int fd,
     buf_free(&out);
 }
 
-/* Segments and images, with sendfile: ETag/If-None-Match (304), Last-Modified and one Range
- * (206/416). Takes fd. */
-static void send_file(http_req *req, http_res *res, const char *rel, int fd,
+/* The answer when the object store failed: 503 while it is unavailable (its circuit breaker
+ * open, or unreachable after retries), else 404. */
+static void file_failed(http_res *res, int rc)
+{
+    if (rc == ERR_BUSY) {
+        http_res_error(res, 503, "storage_unavailable", "the media store cannot be reached", NULL);
+        http_res_header(res, "Retry-After", "5");
+        return;
+    }
+    http_res_error(res, 404, "file_not_found", "no such file", NULL);
+}
+
+/* Segments and images: ETag/If-None-Match (304), Last-Modified and one Range (206/416). Only the
+ * bytes answered are read from the store (a remote store's range lands in an unnamed temporary
+ * file); they go out with sendfile. */
+static void send_file(http_req *req, http_res *res, int64_t id, const char *rel,
                       const object_info *st, const char *type)
 {
     char etag[64], modified[64];
@@ -402,29 +415,31 @@ static void send_file(http_req *req, http_res *res, const char *rel, int fd,
                                                                   : "private, max-age=3600");
     const char *inm = http_req_header(req, "If-None-Match");
     if (inm && !strcmp(inm, etag)) {
-        close(fd);
         http_res_empty(res, 304);
         return;
     }
-    uint64_t size = st->size, from = 0, to = size ? size - 1 : 0;
-    bool bad;
-    if (parse_range(http_req_header(req, "Range"), size, &from, &to, &bad)) {
-        char cr[96];
-        if (bad) {
-            close(fd);
-            snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
-            http_res_error(res, 416, "range_not_satisfiable", "the range is outside the file",
-                           NULL);
-            http_res_header(res, "Content-Range", cr);
-            return;
-        }
-        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)from,
-                 (unsigned long long)to, (unsigned long long)size);
-        http_res_file(res, 206, type, fd, from, to - from + 1);
+    uint64_t size = st->size, from = 0, to = size ? size - 1 : 0, offset;
+    bool bad, ranged = parse_range(http_req_header(req, "Range"), size, &from, &to, &bad);
+    char cr[96];
+    if (ranged && bad) {
+        snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
+        http_res_error(res, 416, "range_not_satisfiable", "the range is outside the file", NULL);
         http_res_header(res, "Content-Range", cr);
         return;
     }
-    http_res_file(res, 200, type, fd, 0, size);
+    uint64_t len = size ? to - from + 1 : 0;
+    int fd;
+    int rc = media_open_range(id, rel, from, len, &fd, &offset);
+    if (rc < 0) {
+        file_failed(res, rc);
+        return;
+    }
+    http_res_file(res, ranged ? 206 : 200, type, fd, offset, len);
+    if (ranged) {
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)from,
+                 (unsigned long long)to, (unsigned long long)size);
+        http_res_header(res, "Content-Range", cr);
+    }
 }
 
 static void serve(api_ctx *c, const char *rel)
@@ -435,17 +450,19 @@ static void serve(api_ctx *c, const char *rel)
         return;
     const char *type = content_type_of(rel, &m);
     media_free(&m);
-    int fd;
+    int fd, rc;
     object_info st;
-    if (media_open_file(id, rel, &fd, &st) < 0) {
-        http_res_error(c->res, 404, "file_not_found", "no such file", NULL);
-        return;
-    }
     const char *dot = strrchr(rel, '.');
-    if (dot && (!strcmp(dot, ".m3u8") || !strcmp(dot, ".vtt")))
-        send_signed_text(c->res, id, rel, fd, type);
-    else
-        send_file(c->req, c->res, rel, fd, &st, type);
+    if (dot && (!strcmp(dot, ".m3u8") || !strcmp(dot, ".vtt"))) {
+        if ((rc = media_open_file(id, rel, &fd, &st)) < 0)
+            file_failed(c->res, rc);
+        else
+            send_signed_text(c->res, id, rel, fd, type);
+    } else if ((rc = media_stat_file(id, rel, &st)) < 0) {
+        file_failed(c->res, rc);
+    } else {
+        send_file(c->req, c->res, id, rel, &st, type);
+    }
 }
 
 static void media_master_handler(api_ctx *c)
@@ -519,14 +536,14 @@ static const api_route routes[] = {
      .operation_id = "mediaMaster", .summary = "HLS master playlist",
      .description = PLAYBACK_ABOUT, .response = "HlsPlaylist",
      .response_about = "The master playlist", .media_type = "application/vnd.apple.mpegurl",
-     .errors = "403 416"},
+     .errors = "403 416 503"},
     {"GET", "/api/v1/media/:id/hls/:rendition/:file", media_variant_handler,
      HTTP_BLOCKING | HTTP_CACHEABLE, API_OPTIONAL, .query = link_query,
      .operation_id = "mediaVariant",
      .summary = "A rendition's playlist (index.m3u8) or segment (segNNN.ts)",
      .description = PLAYBACK_ABOUT " rendition is NNNp (480p); file is index.m3u8 or segNNN.ts.",
      .response = "MediaFile", .response_about = "Playlist or segment", .media_type = "video/mp2t",
-     .errors = "403 416"},
+     .errors = "403 416 503"},
     {"GET", "/api/v1/media/:id/:file", media_file_handler, HTTP_BLOCKING | HTTP_CACHEABLE,
      API_OPTIONAL, .query = link_query, .operation_id = "mediaFile",
      .summary = "Poster, thumbnails, storyboard and original",
@@ -534,7 +551,7 @@ static const api_route routes[] = {
                                    "thumb_480.jpg, thumb_720.jpg, storyboard.jpg, storyboard.vtt "
                                    "and original (the owner's only: 403 `owner_only` by link).",
      .response = "MediaFile", .response_about = "The file", .media_type = "image/jpeg",
-     .errors = "403 416"},
+     .errors = "403 416 503"},
 };
 
 API_MODULE(media, "Media: images and videos, their processing and signed playback", routes);
