@@ -185,7 +185,7 @@ describe('media on an S3-compatible store', () => {
     assert.equal(post.status, 201, post.text);
     assert.ok((await listKeys(`media/${mediaId}/`)).length > 5);
     const other = await upload(owner, video); // a neighbour that must survive
-    const del = await c.delete(`/api/v1/posts/${post.json.id}`, { token: owner.tokens.access_token });
+    const del = await c.del(`/api/v1/posts/${post.json.id}`, { token: owner.tokens.access_token });
     assert.equal(del.status, 204, del.text);
     let left;
     for (let i = 0; i < 200; i++) {
@@ -224,7 +224,7 @@ describe('a node with the wrong secret', () => {
       headers: { ...auth, 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' } });
     assert.ok(patched.status >= 500, `status ${patched.status}`);
     assert.ok(s3.stats.rejected > before, 'the proxy refused the badly signed request');
-    const [, failed] = (await (await fetch(`${bad.url}/metrics`)).text()).match(/streamhub_object_store_requests_total\{backend="s3",op="multipart",outcome="failed"\} (\d+)/);
+    const [, failed] = (await (await fetch(`${bad.url}/metrics`)).text()).match(/streamhub_object_store_requests_total\{backend="s3",op="put",outcome="failed"\} (\d+)/);
     assert.ok(Number(failed) > 0);
     await bad.stop();
   });
