@@ -14,6 +14,7 @@ import path from 'node:path';
 import { startServer, stopAll } from '../tests/e2e/lib/harness.mjs';
 import { register } from '../tests/e2e/lib/accounts.mjs';
 import { startS3 } from '../tests/e2e/lib/s3.mjs';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 const sizeMiB = Number(process.argv[2] || 48), reads = Number(process.argv[3] || 64);
 const work = mkdtempSync(path.join(tmpdir(), 'sh-objbench-'));
@@ -56,8 +57,33 @@ async function measure(name, server) {
   return { name, storeMs, seq: reads / seqS, par: reads / parS };
 }
 
+/** A small video transcoded into the store, then deleted: the delete-by-prefix request's time. */
+async function deleteTime(server) {
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '6',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-pix_fmt', 'yuv420p', path.join(work, 'small.mp4')]);
+  const small = readFileSync(path.join(work, 'small.mp4'));
+  const who = await register(server.url);
+  const auth = { 'Tus-Resumable': '1.0.0', Authorization: `Bearer ${who.tokens.access_token}` };
+  const created = await fetch(`${server.url}/api/v1/uploads`, { method: 'POST', headers: { ...auth, 'Upload-Length': String(small.length) } });
+  const loc = new URL(created.headers.get('location'), server.url).pathname;
+  const done = await fetch(`${server.url}${loc}`, { method: 'PATCH', body: small, headers: { ...auth, 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' } });
+  const id = done.headers.get('upload-media-id');
+  for (;;) {
+    const m = await (await fetch(`${server.url}/api/v1/media/${id}`, { headers: { Authorization: auth.Authorization } })).json();
+    if (m.state === 'ready') break;
+    if (m.state === 'failed') throw new Error('transcode failed');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const objects = (await s3.client().send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `media/${id}/` }))).KeyCount;
+  const t = performance.now();
+  const del = await fetch(`${server.url}/api/v1/media/${id}`, { method: 'DELETE', headers: { Authorization: auth.Authorization } });
+  if (del.status !== 204) throw new Error(`delete ${del.status}`);
+  return { objects, ms: performance.now() - t };
+}
+
 const s3 = await startS3();
 const rows = [];
+let deleted;
 try {
   const local = await startServer({ args: ['--rate-limit', '0', '--auth-rate-limit', '0', '--job-workers', '0', '--upload-max-size', String(1 << 30)] });
   rows.push(await measure('local disk', local));
@@ -66,6 +92,8 @@ try {
   const direct = s3.spec().replace(encodeURIComponent(s3.endpoint), encodeURIComponent(`http://127.0.0.1:${s3.backendPort}`));
   const bare = await startServer({ args: ['--object-store', direct, '--rate-limit', '0', '--auth-rate-limit', '0', '--job-workers', '0', '--upload-max-size', String(1 << 30)], env: s3.env });
   rows.push(await measure('S3 (s3rver direct)', bare));
+  const worker = await startServer({ args: ['--object-store', direct, '--rate-limit', '0', '--auth-rate-limit', '0', '--job-workers', '1'], env: s3.env });
+  deleted = await deleteTime(worker);
 } finally {
   await stopAll();
   await s3.stop();
@@ -76,3 +104,4 @@ console.log(`Upload of a ${mib.toFixed(1)} MiB video (final tus PATCH: into the 
 console.log('| backend | store the upload | MiB/s into the store | 1 MiB ranged reads/s, sequential | same, 8 concurrent |');
 console.log('|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.name} | ${r.storeMs.toFixed(0)} ms | ${(mib / (r.storeMs / 1000)).toFixed(0)} | ${r.seq.toFixed(0)} | ${r.par.toFixed(0)} |`);
+console.log(`\nDeleting a transcoded 6 s video's ${deleted.objects} objects by prefix (list + one DELETE each, s3rver direct): DELETE /api/v1/media/:id took ${deleted.ms.toFixed(0)} ms.`);
