@@ -100,10 +100,11 @@ typedef struct objects_s3_config {
     int breaker_failures;
     int64_t breaker_cooldown_ms;
     uint64_t multipart_threshold, part_size;
+    int list_max_keys; /* keys per ListObjectsV2 page */
 } objects_s3_config;
 /* Parses "s3://bucket?endpoint=...&region=...&timeout_ms=...&connect_timeout_ms=...&retries=...
  * &breaker_failures=...&breaker_cooldown_ms=...&multipart_threshold=...&part_size=...&
- * path_style=0|1"; unknown parameters and out-of-range values are errors (err says which). */
+ * list_max_keys=...&path_style=0|1"; unknown parameters and out-of-range values are errors (err says which). */
 int objects_s3_parse(const char *spec, objects_s3_config *out, char *err, size_t err_size);
 
 #endif

@@ -135,7 +135,8 @@ int objects_s3_parse(const char *spec, objects_s3_config *out, char *err, size_t
                                .breaker_failures = 5,
                                .breaker_cooldown_ms = 10000,
                                .multipart_threshold = 16 * 1024 * 1024,
-                               .part_size = 8 * 1024 * 1024};
+                               .part_size = 8 * 1024 * 1024,
+                               .list_max_keys = 1000};
     snprintf(out->region, sizeof out->region, "us-east-1");
     if (!spec || strncmp(spec, "s3://", 5) != 0) {
         snprintf(err, err_size, "an S3 store is s3://bucket?endpoint=...&region=...");
@@ -208,6 +209,9 @@ int objects_s3_parse(const char *spec, objects_s3_config *out, char *err, size_t
             /* S3's own bounds: every part but the last is 5 MiB to 5 GiB */
             ok = int_param(value, INT64_C(5) << 20, INT64_C(5) << 30, &n);
             out->part_size = (uint64_t)n;
+        } else if (!strcmp(name, "list_max_keys")) {
+            ok = int_param(value, 1, 1000, &n);
+            out->list_max_keys = (int)n;
         } else if (!strcmp(name, "path_style")) {
             ok = int_param(value, 0, 1, &n);
             out->path_style = n == 1;
@@ -876,7 +880,7 @@ static int list_all(s3 *s, const char *prefix, listed_key **out)
             encode(&q, token, false);
             buf_printf(&q, "&");
         }
-        buf_printf(&q, "list-type=2&prefix=");
+        buf_printf(&q, "list-type=2&max-keys=%d&prefix=", s->cfg.list_max_keys);
         encode(&q, dir, false);
         buf_append(&q, "", 1);
         s3_request r = request(OBJECTS_LIST, "GET", NULL);

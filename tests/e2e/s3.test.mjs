@@ -17,6 +17,7 @@ import { ListObjectsV2Command, GetObjectCommand, HeadObjectCommand } from '@aws-
 import { startServer, stopAll } from './lib/harness.mjs';
 import { client, register } from './lib/accounts.mjs';
 import { startS3 } from './lib/s3.mjs';
+import { tinyPng } from './lib/images.mjs';
 
 const work = mkdtempSync(path.join(tmpdir(), 'sh-s3e2e-'));
 let s3, server, video;
@@ -25,10 +26,16 @@ before(async () => {
     '-i', 'sine=frequency=330', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-shortest', path.join(work, 'v.mp4')]);
   video = readFileSync(path.join(work, 'v.mp4'));
+  // about 8 MB of noise: two 5 MiB parts
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'nullsrc=s=1280x720:r=25,geq=random(1)*255:128:128',
+    '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '64M', '-maxrate', '64M', '-bufsize', '64M', '-pix_fmt', 'yuv420p',
+    path.join(work, 'big.mp4')]);
   s3 = await startS3();
-  // a low multipart threshold: the original goes up as a multipart upload
+  // a low multipart threshold: the original goes up as a multipart upload; small list pages:
+  // deletes by prefix follow continuation tokens
   server = await startServer({
-    args: ['--object-store', s3.spec({ multipart_threshold: 65536, timeout_ms: 1000, retries: 1, breaker_failures: 3, breaker_cooldown_ms: 1500 }),
+    args: ['--object-store', s3.spec({ multipart_threshold: 65536, part_size: 5242880, list_max_keys: 3, timeout_ms: 1000, retries: 1,
+      breaker_failures: 3, breaker_cooldown_ms: 1500 }),
       '--rate-limit', '0', '--auth-rate-limit', '0', '--job-workers', '1'],
     env: s3.env,
   });
@@ -66,7 +73,7 @@ async function listKeys(prefix) {
   const out = [];
   let token;
   do {
-    const r = await s3.client().send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix, ContinuationToken: token }));
+    const r = await s3.client().send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 5 }));
     for (const o of r.Contents || []) out.push(o);
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);
@@ -123,6 +130,27 @@ describe('media on an S3-compatible store', () => {
     assert.equal(head.ContentLength, seg.Size);
     const pl = await s3.client().send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `media/${mediaId}/hls/master.m3u8` }));
     assert.equal(pl.ContentType, 'application/vnd.apple.mpegurl');
+  });
+
+  test('playlists in the store reference their renditions and segments relatively (they play from a CDN as they are)', async () => {
+    const text = async (key) => (await (await s3.client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }))).Body.transformToString());
+    const master = await text(`media/${mediaId}/hls/master.m3u8`);
+    const uris = master.split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.deepEqual(uris, media.renditions.map((r) => `${r.name}/index.m3u8`));
+    const index = await text(`media/${mediaId}/hls/${media.renditions[0].name}/index.m3u8`);
+    assert.ok(index.split('\n').filter((l) => l && !l.startsWith('#')).every((l) => /^seg\d+\.ts$/.test(l)), index);
+  });
+
+  test('a large original goes up in several parts and reads back whole', async () => {
+    const big = readFileSync(path.join(work, 'big.mp4'));
+    assert.ok(big.length > 5 * 1024 * 1024, `${big.length} bytes`);
+    const id = await upload(owner, big);
+    const parts = s3.stats.requests.filter((r) => r.startsWith('PUT ') && r.includes(`/media/${id}/original?partNumber=`));
+    assert.equal(parts.length, Math.ceil(big.length / 5242880), parts.join('\n'));
+    const stored = await s3.client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: `media/${id}/original` }));
+    assert.deepEqual(Buffer.from(await stored.Body.transformToByteArray()), big);
+    const del = await client(server.url).del(`/api/v1/media/${id}`, { token: owner.tokens.access_token });
+    assert.equal(del.status, 204, del.text);
   });
 
   test('playlists and segments come through the node, with Range', async () => {
@@ -194,6 +222,8 @@ describe('media on an S3-compatible store', () => {
       await sleep(50);
     }
     assert.deepEqual(left.map((o) => o.Key), []);
+    const pages = s3.stats.requests.filter((r) => r.includes('list-type=2&max-keys=3&prefix=media%2F' + mediaId));
+    assert.ok(pages.some((r) => r.includes('continuation-token=')), `the node followed continuation tokens: ${pages.join('\n')}`);
     assert.ok((await listKeys(`media/${other}/`)).some((o) => o.Key === `media/${other}/original`));
     const metrics = await metric('streamhub_object_store_requests_total{backend="s3",op="delete",outcome="ok"}');
     assert.ok(Number(metrics[0].split(' ')[1]) > 0);
@@ -206,6 +236,37 @@ describe('media on an S3-compatible store', () => {
     const playlist = await c.get(variant);
     return playlist.text.split('\n').find((l) => l.includes('.ts?exp='));
   }
+});
+
+describe('CDN mode (--media-base-url)', () => {
+  test('media URLs point at the base, unsigned, and name the objects the store holds', async () => {
+    const cdn = await startServer({ args: ['--object-store', s3.spec(), '--media-base-url', 'https://cdn.example.test/sh/',
+      '--rate-limit', '0', '--auth-rate-limit', '0', '--job-workers', '1'], env: s3.env });
+    const who = await register(cdn.url);
+    const c = client(cdn.url);
+    const posted = await c.post('/api/v1/media?filename=t.png', { token: who.tokens.access_token, body: tinyPng(), headers: { 'content-type': 'image/png' } });
+    assert.equal(posted.status, 201, posted.text);
+    let m;
+    for (let i = 0; i < 600; i++) {
+      m = (await c.get(`/api/v1/media/${posted.json.id}`, { token: who.tokens.access_token })).json;
+      if (m.state === 'ready' || m.state === 'failed') break;
+      await sleep(50);
+    }
+    assert.equal(m.state, 'ready', JSON.stringify(m));
+    assert.equal(m.playback.image, `https://cdn.example.test/sh/media/${m.id}/image.jpg`);
+    for (const url of Object.values(m.playback)) {
+      assert.ok(url.startsWith('https://cdn.example.test/sh/media/') && !url.includes('sig='), url);
+      const key = url.slice('https://cdn.example.test/sh/'.length);
+      const head = await s3.client().send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key }));
+      assert.equal(head.ContentType, 'image/jpeg');
+      assert.match(head.CacheControl, /immutable/);
+    }
+    await cdn.stop();
+  });
+
+  test('a base URL that is not http(s) stops start-up', async () => {
+    await assert.rejects(startServer({ args: ['--object-store', s3.spec(), '--media-base-url', 'ftp://cdn'], env: s3.env }), /media-base-url/);
+  });
 });
 
 describe('a node with the wrong secret', () => {

@@ -131,7 +131,7 @@ static void test_s3_parse(void **state)
     /* percent-encoded endpoint, a trailing slash dropped, knobs */
     assert_int_equal(objects_s3_parse("s3://b12?endpoint=http%3A%2F%2Flocalhost%3A4569%2F&timeout_ms=500"
                                       "&retries=0&breaker_failures=3&breaker_cooldown_ms=2000"
-                                      "&multipart_threshold=1048576&part_size=5242880",
+                                      "&multipart_threshold=1048576&part_size=5242880&list_max_keys=7",
                                       &c, err, sizeof err),
                      0);
     assert_string_equal(c.endpoint, "http://localhost:4569");
@@ -141,6 +141,7 @@ static void test_s3_parse(void **state)
     assert_int_equal(c.breaker_cooldown_ms, 2000);
     assert_int_equal(c.multipart_threshold, 1048576);
     assert_int_equal(c.part_size, 5242880);
+    assert_int_equal(c.list_max_keys, 7);
     assert_string_equal(c.region, "us-east-1"); /* the default */
     /* AWS itself: virtual-hosted addressing */
     assert_int_equal(objects_s3_parse("s3://bucket", &c, err, sizeof err), 0);
@@ -161,6 +162,7 @@ static void test_s3_parse(void **state)
         "s3://bucket?part_size=1024",             /* below S3's 5 MiB part minimum */
         "s3://bucket?timeout_ms=abc",             /* not a number */
         "s3://bucket?region=us-east-1:evil",      /* would change the signing scope */
+        "s3://bucket?list_max_keys=0",            /* S3 pages hold 1..1000 keys */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';

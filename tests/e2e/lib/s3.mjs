@@ -14,12 +14,13 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import S3rver from 's3rver';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { S3Client } from '@aws-sdk/client-s3';
 
-// s3rver's built-in account
+// s3rver's built-in account (lib/s3rver-main.mjs runs it in a process of its own)
 export const ACCESS_KEY = 'S3RVER';
 export const SECRET_KEY = 'S3RVER';
 export const REGION = 'us-east-1';
@@ -85,8 +86,14 @@ async function verify(req, body, secret) {
  */
 export async function startS3({ buckets = ['streamhub-media'], secret = SECRET_KEY } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'sh-s3-'));
-  const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: buckets.map((name) => ({ name })) });
-  const backend = await s3rver.run();
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', fileURLToPath(new URL('./s3rver-main.mjs', import.meta.url)), dir, ...buckets],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const backend = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; if (out.includes('\n')) resolve(JSON.parse(out)); });
+    child.on('exit', (code) => reject(new Error(`s3rver exited (${code}) before listening`)));
+  });
+  const exited = new Promise((r) => child.on('exit', r));
   const stats = { verified: 0, rejected: 0, rejections: [], requests: [] };
   let mode = 'ok';
   const held = new Set();
@@ -141,7 +148,8 @@ export async function startS3({ buckets = ['streamhub-media'], secret = SECRET_K
       for (const res of held) res.destroy();
       proxy.closeAllConnections?.();
       await new Promise((r) => proxy.close(r));
-      await s3rver.close();
+      child.kill('SIGTERM');
+      await exited;
       rmSync(dir, { recursive: true, force: true });
     },
   };
