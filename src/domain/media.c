@@ -177,6 +177,19 @@ int media_open_file(int64_t id, const char *rel, int *fd, object_info *info)
     return objects_open_file(objs, key, fd, info);
 }
 
+int media_read_range(int64_t id, const char *rel, uint64_t from, uint64_t len,
+                     objects_sink_fn sink, void *arg)
+{
+    char key[256];
+    media_key(id, rel, key, sizeof key);
+    return objects_read(objs, key, from, len, sink, arg);
+}
+
+bool media_store_remote(void)
+{
+    return objs && objects_remote(objs);
+}
+
 int media_stat_file(int64_t id, const char *rel, object_info *info)
 {
     char key[256];

@@ -76,6 +76,13 @@ void media_free(store_media *m);
  * Like every media file call: ERR_NOT_FOUND, or ERR_BUSY when the object store is unavailable
  * (answer 503). */
 int media_open_file(int64_t id, const char *rel, int *fd, object_info *info);
+/* Streams len bytes of rel from byte from into sink as they come from the store (see
+ * objects_read). */
+int media_read_range(int64_t id, const char *rel, uint64_t from, uint64_t len,
+                     objects_sink_fn sink, void *arg);
+/* Whether media files live in a remote store (reads then stream from it rather than from a
+ * local file). */
+bool media_store_remote(void);
 /* The size and modification time of the media's object rel. */
 int media_stat_file(int64_t id, const char *rel, object_info *info);
 /* len bytes of rel from byte from: in *fd from *offset on (see objects_open_range). */

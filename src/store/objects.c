@@ -146,6 +146,14 @@ int objects_open_range(objects *o, const char *key, uint64_t from, uint64_t len,
     return o->ops->open_range(o, key, from, len, fd, offset);
 }
 
+int objects_read(objects *o, const char *key, uint64_t from, uint64_t len, objects_sink_fn sink,
+                 void *arg)
+{
+    if (!key_ok(key))
+        return ERR_NOT_FOUND;
+    return o->ops->read(o, key, from, len, sink, arg);
+}
+
 int objects_delete_prefix(objects *o, const char *prefix)
 {
     if (!key_ok(prefix))

@@ -66,6 +66,13 @@ int objects_open_file(objects *o, const char *key, int *fd, object_info *info);
 /* Opens len bytes of key from byte from: *fd holds them from *offset on (the caller closes it). */
 int objects_open_range(objects *o, const char *key, uint64_t from, uint64_t len, int *fd,
                        uint64_t *offset);
+/* Streams len bytes of key from byte from into sink, in pieces as they arrive (a remote store:
+ * libcurl's buffer at a time; a transfer cut short is resumed from where it stopped while
+ * retries last). sink returns 0 to go on, anything else to stop (that value is returned).
+ * ERR_NOT_FOUND, ERR_BUSY or ERR_IO otherwise; a failure may come after some bytes went out. */
+typedef int (*objects_sink_fn)(void *arg, const void *data, size_t len);
+int objects_read(objects *o, const char *key, uint64_t from, uint64_t len, objects_sink_fn sink,
+                 void *arg);
 /* Deletes every object under prefix ("media/7" takes "media/7/..." and not "media/70/...");
  * a missing prefix is not an error. */
 int objects_delete_prefix(objects *o, const char *prefix);

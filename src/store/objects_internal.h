@@ -18,6 +18,8 @@ typedef struct objects_ops {
     int (*stat)(objects *o, const char *key, object_info *info);
     int (*open_range)(objects *o, const char *key, uint64_t from, uint64_t len, int *fd,
                       uint64_t *offset);
+    int (*read)(objects *o, const char *key, uint64_t from, uint64_t len, objects_sink_fn sink,
+                void *arg);
     int (*delete_prefix)(objects *o, const char *prefix);
     int (*list)(objects *o, const char *prefix,
                 void (*fn)(void *arg, const char *key, const object_info *info), void *arg);

@@ -100,6 +100,30 @@ static int local_open_range(objects *o, const char *key, uint64_t from, uint64_t
     return 0;
 }
 
+static int local_read(objects *o, const char *key, uint64_t from, uint64_t len,
+                      objects_sink_fn sink, void *arg)
+{
+    int fd;
+    uint64_t offset;
+    int rc = local_open_range(o, key, from, len, &fd, &offset);
+    if (rc < 0)
+        return rc;
+    char chunk[65536];
+    while (len > 0 && rc == 0) {
+        ssize_t n = pread(fd, chunk, len < sizeof chunk ? (size_t)len : sizeof chunk,
+                          (off_t)offset);
+        if (n <= 0) {
+            rc = ERR_IO;
+            break;
+        }
+        rc = sink(arg, chunk, (size_t)n);
+        offset += (uint64_t)n;
+        len -= (uint64_t)n;
+    }
+    close(fd);
+    return rc;
+}
+
 static int local_delete_prefix(objects *o, const char *prefix)
 {
     char path[4300];
@@ -151,6 +175,7 @@ static const objects_ops local_ops = {
     .fetch = local_fetch,
     .stat = local_stat,
     .open_range = local_open_range,
+    .read = local_read,
     .delete_prefix = local_delete_prefix,
     .list = local_list,
 };

@@ -307,8 +307,13 @@ typedef struct s3_request {
     bool cache_headers;
     char range[64]; /* "bytes=a-b" or "" */
     bool head;
-    /* response body: into a file (from its current start), or memory (capped), or dropped */
+    /* response body: into a file (from its current start), or memory (capped), or a sink (a
+     * retry then asks for the rest of range_from/range_len only), or dropped */
     int out_fd;
+    objects_sink_fn sink;
+    void *sink_arg;
+    int sink_rc;
+    uint64_t range_from, range_len, delivered;
     buf *out_buf;
     size_t out_cap;
     /* results */
@@ -376,7 +381,17 @@ static size_t write_body(char *data, size_t size, size_t n, void *arg)
 {
     s3_request *r = arg;
     size_t len = size * n;
-    if (r->out_fd >= 0) {
+    if (r->sink) {
+        /* only a 2xx body is the object's bytes; an error document is not */
+        long status = 0;
+        curl_easy_getinfo(pthread_getspecific(handle_key), CURLINFO_RESPONSE_CODE, &status);
+        if (status >= 200 && status < 300) {
+            r->sink_rc = r->sink(r->sink_arg, data, len);
+            if (r->sink_rc != 0)
+                return 0;
+            r->delivered += len;
+        }
+    } else if (r->out_fd >= 0) {
         size_t done = 0;
         while (done < len) {
             ssize_t w = write(r->out_fd, data + done, len - done);
@@ -431,6 +446,10 @@ static void reset_attempt(s3_request *r)
         log_warn("cannot rewind an object download", NULL);
     if (r->out_buf)
         r->out_buf->len = 0;
+    if (r->sink)
+        snprintf(r->range, sizeof r->range, "bytes=%llu-%llu",
+                 (unsigned long long)(r->range_from + r->delivered),
+                 (unsigned long long)(r->range_from + r->range_len - 1));
 }
 
 static CURLcode attempt(s3 *s, CURL *h, s3_request *r)
@@ -479,7 +498,7 @@ static CURLcode attempt(s3 *s, CURL *h, s3_request *r)
     long stall_s = (long)((s->cfg.timeout_ms + 999) / 1000);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall_s);
-    bool big = r->upload_len > S3_SMALL_BODY_MAX || r->out_fd >= 0;
+    bool big = r->upload_len > S3_SMALL_BODY_MAX || r->out_fd >= 0 || r->sink;
     if (!big)
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)s->cfg.timeout_ms);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, read_header);
@@ -569,7 +588,7 @@ static int perform(s3 *s, s3_request *r)
         }
         if (local_failure) {
             breaker_release(&s->br);
-            rc = ERR_IO;
+            rc = r->sink_rc ? r->sink_rc : ERR_IO;
             break;
         }
         breaker_failure(&s->br, mono_ms());
@@ -816,6 +835,24 @@ static int get_into(s3 *s, const char *key, uint64_t from, uint64_t len, int fd,
     return rc;
 }
 
+static int s3_read(objects *o, const char *key, uint64_t from, uint64_t len,
+                   objects_sink_fn sink, void *arg)
+{
+    if (len == 0)
+        return 0;
+    s3_request r = request(OBJECTS_GET, "GET", key);
+    r.sink = sink;
+    r.sink_arg = arg;
+    r.range_from = from;
+    r.range_len = len;
+    snprintf(r.range, sizeof r.range, "bytes=%llu-%llu", (unsigned long long)from,
+             (unsigned long long)(from + len - 1));
+    int rc = perform((s3 *)o, &r);
+    if (rc == 0 && r.delivered != len)
+        rc = ERR_IO; /* a store that ignored the Range */
+    return rc;
+}
+
 static int s3_fetch(objects *o, const char *key, const char *path)
 {
     char tmp[4400];
@@ -995,6 +1032,7 @@ static const objects_ops s3_ops = {
     .fetch = s3_fetch,
     .stat = s3_stat,
     .open_range = s3_open_range,
+    .read = s3_read,
     .delete_prefix = s3_delete_prefix,
     .list = s3_list,
     .stats = s3_stats,

@@ -149,6 +149,26 @@ describe('media on an S3-compatible store', () => {
     assert.equal(parts.length, Math.ceil(big.length / 5242880), parts.join('\n'));
     const stored = await s3.client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: `media/${id}/original` }));
     assert.deepEqual(Buffer.from(await stored.Body.transformToByteArray()), big);
+    // through the node: streamed from the store through a bounded buffer, many times its size
+    const auth = { Authorization: `Bearer ${owner.tokens.access_token}` };
+    const whole = await fetch(`${server.url}/api/v1/media/${id}/original`, { headers: auth });
+    assert.equal(whole.status, 200);
+    assert.equal(Number(whole.headers.get('content-length')), big.length);
+    assert.deepEqual(Buffer.from(await whole.arrayBuffer()), big);
+    const mid = await fetch(`${server.url}/api/v1/media/${id}/original`, { headers: { ...auth, Range: 'bytes=3000000-6000000' } });
+    assert.equal(mid.status, 206);
+    assert.deepEqual(Buffer.from(await mid.arrayBuffer()), big.subarray(3000000, 6000001));
+    // readers that leave mid-body free their copy threads: more reads than the pool has threads
+    for (let i = 0; i < 20; i++) {
+      const ctl = new AbortController();
+      const r = await fetch(`${server.url}/api/v1/media/${id}/original`, { headers: auth, signal: ctl.signal });
+      const reader = r.body.getReader();
+      await reader.read();
+      ctl.abort();
+    }
+    const again = await fetch(`${server.url}/api/v1/media/${id}/original`, { headers: { ...auth, Range: 'bytes=0-99' } });
+    assert.equal(again.status, 206);
+    assert.deepEqual(Buffer.from(await again.arrayBuffer()), big.subarray(0, 100));
     const del = await client(server.url).del(`/api/v1/media/${id}`, { token: owner.tokens.access_token });
     assert.equal(del.status, 204, del.text);
   });

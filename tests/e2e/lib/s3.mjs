@@ -96,6 +96,7 @@ export async function startS3({ buckets = ['streamhub-media'], secret = SECRET_K
   const exited = new Promise((r) => child.on('exit', r));
   const stats = { verified: 0, rejected: 0, rejections: [], requests: [] };
   let mode = 'ok';
+  const agent = new http.Agent({ keepAlive: true });
   const held = new Set();
   const proxy = http.createServer((req, res) => {
     const chunks = [];
@@ -115,10 +116,11 @@ export async function startS3({ buckets = ['streamhub-media'], secret = SECRET_K
       stats.verified++;
       stats.requests.push(`${req.method} ${req.url}`);
       const headers = { ...req.headers, host: `127.0.0.1:${backend.port}` };
-      const up = http.request({ host: '127.0.0.1', port: backend.port, method: req.method, path: req.url, headers }, (r) => {
+      const up = http.request({ host: '127.0.0.1', port: backend.port, method: req.method, path: req.url, headers, agent }, (r) => {
         res.writeHead(r.statusCode, r.headers);
         r.pipe(res);
       });
+      res.on('close', () => { if (!res.writableFinished) up.destroy(); }); // the client left mid-body
       up.on('error', () => s3Error(res, 502, 'InternalError', 'backend unreachable'));
       up.end(body);
     });
@@ -148,6 +150,7 @@ export async function startS3({ buckets = ['streamhub-media'], secret = SECRET_K
       for (const res of held) res.destroy();
       proxy.closeAllConnections?.();
       await new Promise((r) => proxy.close(r));
+      agent.destroy();
       child.kill('SIGTERM');
       await exited;
       rmSync(dir, { recursive: true, force: true });
