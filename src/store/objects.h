@@ -9,10 +9,10 @@
  * ffmpeg works on local files, so processing writes into objects_workdir(). On the local backend
  * that directory is the store itself (putting a file there is a rename in place); on a remote one
  * it is a scratch directory under the data dir that objects_put_file()/objects_put_dir() publish
- * from ("put after produce") and objects_release_workdir() removes. Reads hand back a file
- * descriptor: the object's own file locally, an unnamed temporary file holding the requested
- * range for a remote store (bytes stream from the store into the page cache and go out with
- * sendfile; memory per read is libcurl's buffer, never the object).
+ * from ("put after produce") and objects_release_workdir() removes. Reads either hand back a file
+ * descriptor (the object's own file locally; for a remote store an unnamed temporary file holding
+ * the requested range: for small objects and for ffmpeg), or stream a range into a callback as it
+ * arrives (objects_read: how the API proxies segments from a remote store).
  *
  * Remote failures come back as ERR_BUSY (unreachable, timed out, 5xx after retries, or the
  * circuit breaker open: the caller answers 503), ERR_NOT_FOUND, or ERR_IO.
