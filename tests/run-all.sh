@@ -10,7 +10,7 @@
 #   s3      media on an S3-compatible store: tests/e2e/s3.test.mjs, which starts s3rver (npm)
 #           behind a SigV4-verifying proxy itself (tests/e2e/lib/s3.mjs)
 #   pg      the same suites against a throwaway PostgreSQL server
-#   asan    the e2e suites on an AddressSanitizer + UndefinedBehaviorSanitizer build
+#   asan    the e2e suites (s3 included) on an AddressSanitizer + UndefinedBehaviorSanitizer build
 #   tsan    the hub's unit test and the socket e2e suites (ws, ws-protocol, chat-ws, rooms, fanout)
 #           on a ThreadSanitizer build
 #   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
@@ -142,7 +142,8 @@ if wants asan; then
   if { [ -f build-asan/build.ninja ] || meson setup build-asan --buildtype=debug \
         -Db_sanitize=address,undefined -Db_lundef=false >"$logs/asan-setup.log" 2>&1; } &&
      ninja -C build-asan >"$logs/asan-build.log" 2>&1; then
-    run_e2e asan build-asan/streamhub ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    # every suite, the s3 one included (its proxied reads cross threads)
+    E2E_FILES="$(ls tests/e2e/*.test.mjs)" run_e2e asan build-asan/streamhub ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   else
     tail -30 "$logs/asan-build.log" "$logs/asan-setup.log" 2>/dev/null

@@ -189,7 +189,7 @@ int objects_s3_parse(const char *spec, objects_s3_config *out, char *err, size_t
         } else if (!strcmp(name, "region")) {
             ok = *value && strlen(value) < sizeof out->region && !strpbrk(value, ":/ ");
             if (ok)
-                snprintf(out->region, sizeof out->region, "%s", value);
+                memcpy(out->region, value, strlen(value) + 1); /* length checked above */
         } else if (!strcmp(name, "timeout_ms")) {
             ok = int_param(value, 100, 600000, &out->timeout_ms);
         } else if (!strcmp(name, "connect_timeout_ms")) {
@@ -875,8 +875,16 @@ static int s3_open_range(objects *o, const char *key, uint64_t from, uint64_t le
                          uint64_t *offset)
 {
     s3 *s = (s3 *)o;
-    /* an unnamed file in the scratch space: nothing to clean up after a crash */
+    /* an unnamed file in the scratch space: nothing to clean up after a crash (file systems
+     * without O_TMPFILE: a named one, unlinked at once) */
     *fd = open(s->base.root, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (*fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/read-XXXXXX", s->base.root);
+        *fd = mkostemp(path, O_CLOEXEC);
+        if (*fd >= 0)
+            unlink(path);
+    }
     if (*fd < 0)
         return ERR_IO;
     int rc = get_into(s, key, from, len, *fd, false);
