@@ -26,6 +26,10 @@ before(async () => {
     '-i', 'sine=frequency=330', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-shortest', path.join(work, 'v.mp4')]);
   video = readFileSync(path.join(work, 'v.mp4'));
+  // H.264 with a keyframe every 2 s: its first rendition is the source cut as it is
+  execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-f', 'lavfi',
+    '-i', 'sine=frequency=440', '-t', '8', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '60', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', '-shortest', path.join(work, 'remux.mp4')]);
   // about 8 MB of noise: two 5 MiB parts
   execFileSync('ffmpeg', ['-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'nullsrc=s=1280x720:r=25,geq=random(1)*255:128:128',
     '-t', '1', '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '64M', '-maxrate', '64M', '-bufsize', '64M', '-pix_fmt', 'yuv420p',
@@ -256,6 +260,36 @@ describe('media on an S3-compatible store', () => {
     const playlist = await c.get(variant);
     return playlist.text.split('\n').find((l) => l.includes('.ts?exp='));
   }
+});
+
+describe('resume after a crash', () => {
+  test('a node killed between playable and ready finishes from the store without redoing what it holds', async () => {
+    const t = await startServer({ args: ['--object-store', s3.spec(), '--rate-limit', '0', '--auth-rate-limit', '0',
+      '--job-lease', '5', '--job-workers', '1'], env: s3.env });
+    const saved = server;
+    server = t; // upload() and until() talk to `server`
+    try {
+      const a = await register(t.url);
+      const id = await upload(a, readFileSync(path.join(work, 'remux.mp4')));
+      const m = await until(a, id, (x) => x.playable || x.state === 'ready', 'playable');
+      assert.equal(m.state, 'processing', JSON.stringify(m));
+      const firstPut = (r) => r === `PUT /${s3.bucket}/media/${id}/hls/720p/index.m3u8`;
+      assert.equal(s3.stats.requests.filter(firstPut).length, 1);
+      await t.kill('SIGKILL');
+      await t.restart();
+      const again = (await client(t.url).get(`/api/v1/media/${id}`, { token: a.tokens.access_token })).json;
+      assert.equal(again.playable, true);
+      assert.equal((await client(t.url).get(again.playback.master)).status, 200);
+      const done = await until(a, id, (x) => x.state === 'ready', 'ready');
+      assert.deepEqual(done.renditions.map((r) => r.name), ['240p', '480p', '720p']);
+      assert.equal(s3.stats.requests.filter(firstPut).length, 1, 'the first rendition is not made again');
+      assert.equal(existsSync(path.join(t.dataDir, 'tmp-objects', 'media', id)), false, 'the scratch copy is gone');
+      const keys = (await listKeys(`media/${id}/`)).map((o) => o.Key);
+      assert.ok(!keys.some((k) => k.includes('.part')), keys.join(' '));
+    } finally {
+      server = saved;
+    }
+  });
 });
 
 describe('CDN mode (--media-base-url)', () => {
