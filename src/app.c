@@ -187,9 +187,13 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     wire_publishers();
     feed_cache_configure((int)a->cfg.feed_cache_entries, a->cfg.feed_cache_ttl * 1000,
                          a->cfg.trending_refresh_ms);
-    if (media_configure(a->cfg.data_dir, a->cfg.media_max_duration) < 0) {
-        snprintf(err, err_size, "cannot open the media store in %s", a->cfg.data_dir);
-        return ERR_IO;
+    int rc = media_configure(a->cfg.data_dir, a->cfg.object_store, a->cfg.media_max_duration,
+                             err, err_size);
+    if (rc < 0)
+        return rc;
+    if (media_set_base_url(a->cfg.media_base_url) < 0) {
+        snprintf(err, err_size, "--media-base-url must be an http(s) URL without query");
+        return ERR_INVALID;
     }
     images_init("streamhub", IMAGES_LIBRARY); /* libvips itself is loaded by the first image */
     api_media_set_post_max(a->cfg.media_post_max);
@@ -211,7 +215,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     a->database_kind = str_has_prefix(a->database_url, "sqlite:") ? "sqlite" : "postgres";
 
     db *d = NULL;
-    int rc = db_open(a->database_url, &d, err, err_size);
+    rc = db_open(a->database_url, &d, err, err_size);
     if (rc < 0)
         return rc;
     char merr[512];

@@ -6,18 +6,20 @@
 #   layers  includes follow the layer graph of docs/architecture.md (scripts/check-layers.py);
 #           symbols are checked by the build itself (the layer-check-* link targets)
 #   unit    C unit tests (cmocka, TAP output), build/tests/unit/test_* and its subfolders
-#   sqlite  e2e suites (node --test) against the binary on SQLite
+#   sqlite  e2e suites (node --test) against the binary on SQLite (s3.test.mjs is the s3 suite's)
+#   s3      media on an S3-compatible store: tests/e2e/s3.test.mjs, which starts s3rver (npm)
+#           behind a SigV4-verifying proxy itself (tests/e2e/lib/s3.mjs)
 #   pg      the same suites against a throwaway PostgreSQL server
 #   cluster several nodes on one throwaway PostgreSQL and one throwaway Redis (--redis): realtime
 #           events across nodes, Redis outages (tests/e2e/cluster-bus.test.mjs)
-#   asan    the e2e suites on an AddressSanitizer + UndefinedBehaviorSanitizer build
+#   asan    the e2e suites (s3 included) on an AddressSanitizer + UndefinedBehaviorSanitizer build
 #   tsan    the hub's and the Redis bus's unit tests and the socket e2e suites (ws, ws-protocol,
 #           chat-ws, rooms, fanout) on a ThreadSanitizer build
 #   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-only=${STREAMHUB_TEST_ONLY:-deps,layers,unit,sqlite,pg,cluster,asan,tsan,fuzz}
+only=${STREAMHUB_TEST_ONLY:-deps,layers,unit,sqlite,s3,pg,cluster,asan,tsan,fuzz}
 logs=build/test-logs
 mkdir -p "$logs"
 total_pass=0
@@ -50,7 +52,7 @@ run_e2e() { # name bin [env...]; E2E_FILES narrows the suites
   echo "== $name: e2e suites with $bin"
   # shellcheck disable=SC2086
   env STREAMHUB_BIN="$PWD/$bin" "$@" node --test --test-reporter=tap --test-concurrency=2 \
-    ${E2E_FILES:-tests/e2e/*.test.mjs} >"$log" 2>&1
+    ${E2E_FILES:-$(ls tests/e2e/*.test.mjs | grep -v '/s3\.test\.mjs$')} >"$log" 2>&1
   local status=$?
   grep -E '^not ok|^    not ok' "$log" | head -40
   node_suite "$name" "$log" "$status"
@@ -115,6 +117,10 @@ if wants sqlite; then
   run_e2e sqlite build/streamhub
 fi
 
+if wants s3; then
+  E2E_FILES=tests/e2e/s3.test.mjs run_e2e s3 build/streamhub
+fi
+
 if wants pg; then
   echo "== pg: starting a throwaway PostgreSQL"
   if bash tests/pg.sh start; then
@@ -155,7 +161,8 @@ if wants asan; then
   if { [ -f build-asan/build.ninja ] || meson setup build-asan --buildtype=debug \
         -Db_sanitize=address,undefined -Db_lundef=false >"$logs/asan-setup.log" 2>&1; } &&
      ninja -C build-asan >"$logs/asan-build.log" 2>&1; then
-    run_e2e asan build-asan/streamhub ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    # every suite, the s3 one included (its proxied reads cross threads)
+    E2E_FILES="$(ls tests/e2e/*.test.mjs)" run_e2e asan build-asan/streamhub ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
   else
     tail -30 "$logs/asan-build.log" "$logs/asan-setup.log" 2>/dev/null

@@ -10,6 +10,7 @@
 
 #include "domain/feed_cache.h"
 #include "domain/health.h"
+#include "domain/media.h"
 
 #include "ws/hub.h"
 
@@ -124,6 +125,55 @@ static void write_metrics(buf *out)
                (double)w.lock_wait_us / 1e6, (long long)w.lock_acquired);
 }
 
+/* The media object store's requests by operation and outcome, retries, bytes and its circuit
+ * breaker (all zero on the local backend, which makes no requests). */
+static void write_object_store_metrics(buf *out)
+{
+    objects_stats st;
+    media_store_stats(&st);
+    buf_printf(out,
+               "# HELP streamhub_object_store_requests_total Requests to the media object store "
+               "by operation and outcome (not_found counts as ok).\n"
+               "# TYPE streamhub_object_store_requests_total counter\n");
+    for (int op = 0; op < 6; op++)
+        for (int ok = 0; ok < 2; ok++)
+            buf_printf(out,
+                       "streamhub_object_store_requests_total{backend=\"%s\",op=\"%s\","
+                       "outcome=\"%s\"} %llu\n",
+                       media_store_backend(), objects_op_names[op], ok ? "ok" : "failed",
+                       (unsigned long long)st.requests[op][ok]);
+    buf_printf(out,
+               "# HELP streamhub_object_store_retries_total Requests to the object store tried "
+               "again after a timeout, a transport error or a 5xx.\n"
+               "# TYPE streamhub_object_store_retries_total counter\n"
+               "streamhub_object_store_retries_total %llu\n"
+               "# HELP streamhub_object_store_bytes_total Bytes sent to and received from the "
+               "object store.\n"
+               "# TYPE streamhub_object_store_bytes_total counter\n"
+               "streamhub_object_store_bytes_total{direction=\"up\"} %llu\n"
+               "streamhub_object_store_bytes_total{direction=\"down\"} %llu\n"
+               "# HELP streamhub_object_store_multipart_total Multipart uploads started and "
+               "aborted.\n"
+               "# TYPE streamhub_object_store_multipart_total counter\n"
+               "streamhub_object_store_multipart_total{event=\"started\"} %llu\n"
+               "streamhub_object_store_multipart_total{event=\"aborted\"} %llu\n"
+               "# HELP streamhub_object_store_breaker_state The store's circuit breaker: 0 "
+               "closed, 1 open (failing fast), 2 half-open (probing).\n"
+               "# TYPE streamhub_object_store_breaker_state gauge\n"
+               "streamhub_object_store_breaker_state %d\n"
+               "# HELP streamhub_object_store_breaker_opened_total Times the breaker opened.\n"
+               "# TYPE streamhub_object_store_breaker_opened_total counter\n"
+               "streamhub_object_store_breaker_opened_total %llu\n"
+               "# HELP streamhub_object_store_breaker_rejected_total Calls failed fast while it "
+               "was open.\n"
+               "# TYPE streamhub_object_store_breaker_rejected_total counter\n"
+               "streamhub_object_store_breaker_rejected_total %llu\n",
+               (unsigned long long)st.retries, (unsigned long long)st.bytes_up,
+               (unsigned long long)st.bytes_down, (unsigned long long)st.multipart_uploads,
+               (unsigned long long)st.multipart_aborts, st.breaker_state,
+               (unsigned long long)st.breaker_opened, (unsigned long long)st.breaker_rejected);
+}
+
 static void metrics_handler(api_ctx *c)
 {
     http_req *req = c->req;
@@ -161,6 +211,7 @@ static void metrics_handler(api_ctx *c)
                (unsigned long long)hc.events_written, (unsigned long long)hc.events_dropped,
                (unsigned long long)hc.posts_purged);
     write_metrics(&out);
+    write_object_store_metrics(&out);
     feed_cache_stats fc;
     feed_cache_get_stats(&fc);
     buf_printf(&out,

@@ -8,9 +8,13 @@
 
 #include "core/bus.h"
 #include "core/id.h"
+#include "core/log.h"
+#include "core/pool.h"
 #include "core/util.h"
 #include "domain/media.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -384,9 +388,121 @@ static void send_signed_text(http_res *res, int64_t id, const char *rel, int fd,
     buf_free(&out);
 }
 
-/* Segments and images, with sendfile: ETag/If-None-Match (304), Last-Modified and one Range
- * (206/416). Takes fd. */
-static void send_file(http_req *req, http_res *res, const char *rel, int fd,
+/* The answer when the object store failed: 503 while it is unavailable (its circuit breaker
+ * open, or unreachable after retries), else 404. */
+static void file_failed(http_res *res, int rc)
+{
+    if (rc == ERR_BUSY) {
+        http_res_error(res, 503, "storage_unavailable", "the media store cannot be reached", NULL);
+        http_res_header(res, "Retry-After", "5");
+        return;
+    }
+    http_res_error(res, 404, "file_not_found", "no such file", NULL);
+}
+
+/* ---- proxied reads from a remote store ----------------------------------------------------
+ * A segment in an S3-compatible store is streamed to the client as it arrives: a thread of a
+ * small pool GETs the range and copies libcurl's pieces into the response's bounded buffer,
+ * waiting while it is full (the client's pace throttles the store's transfer); so memory per
+ * read is the buffer, whatever the object's size, and the first byte goes out as soon as the
+ * store sends it. The pool's size caps concurrent proxied reads (a full queue answers 503); a
+ * client that reads nothing for MEDIA_PROXY_STALL_MS is cut off so it cannot hold a thread.
+ * The response carries its Content-Length; a store failure mid-body closes the connection
+ * rather than end the body short. */
+#define MEDIA_PROXY_THREADS 16
+#define MEDIA_PROXY_QUEUE 64
+#define MEDIA_PROXY_BUFFER (256 * 1024)
+#define MEDIA_PROXY_STALL_MS 30000
+
+typedef struct proxy_read {
+    pthread_mutex_t lock; /* held around every use of st; gone is set under it */
+    bool gone;            /* the stream ended (freed once on_closed returns) */
+    atomic_int refs;      /* the copying task and the stream */
+    http_stream *st;
+    int64_t id;
+    char rel[64];
+    uint64_t from, len;
+} proxy_read;
+
+static pool *proxy_pool;
+static pthread_once_t proxy_once = PTHREAD_ONCE_INIT;
+
+static void proxy_pool_start(void)
+{
+    proxy_pool = pool_create(&(pool_options){
+        .name = "media-proxy", .threads = MEDIA_PROXY_THREADS, .queue_limit = MEDIA_PROXY_QUEUE});
+}
+
+static void proxy_unref(proxy_read *p)
+{
+    if (atomic_fetch_sub(&p->refs, 1) == 1) {
+        pthread_mutex_destroy(&p->lock);
+        free(p);
+    }
+}
+
+/* The stream ended (client gone, finished, shutdown): no more use of st after this. */
+static void proxy_stream_closed(void *arg)
+{
+    proxy_read *p = arg;
+    pthread_mutex_lock(&p->lock);
+    p->gone = true;
+    pthread_mutex_unlock(&p->lock);
+    proxy_unref(p);
+}
+
+static int proxy_to_client(void *arg, const void *data, size_t len)
+{
+    proxy_read *p = arg;
+    pthread_mutex_lock(&p->lock);
+    int rc = p->gone ? ERR_GONE : http_stream_write_wait(p->st, data, len, MEDIA_PROXY_STALL_MS);
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+static void proxy_copy(void *task, void *thread_ctx)
+{
+    proxy_read *p = task;
+    int rc = media_read_range(p->id, p->rel, p->from, p->len, proxy_to_client, p);
+    if (rc < 0 && rc != ERR_GONE)
+        log_warn("media read from the store failed mid-answer",
+                 "\"media_id\":%lld,\"file\":\"%s\",\"rc\":%d", (long long)p->id, p->rel, rc);
+    pthread_mutex_lock(&p->lock);
+    if (!p->gone) {
+        if (rc == 0)
+            http_stream_close(p->st);
+        else
+            http_stream_abort(p->st);
+    }
+    pthread_mutex_unlock(&p->lock);
+    proxy_unref(p);
+}
+
+/* Answers status with len bytes of rel from byte from, streamed from the remote store. */
+static void proxy_file(http_res *res, int status, const char *type, int64_t id, const char *rel,
+                       uint64_t from, uint64_t len)
+{
+    pthread_once(&proxy_once, proxy_pool_start);
+    proxy_read *p = xcalloc(1, sizeof *p);
+    pthread_mutex_init(&p->lock, NULL);
+    atomic_init(&p->refs, 2);
+    p->id = id;
+    snprintf(p->rel, sizeof p->rel, "%s", rel);
+    p->from = from;
+    p->len = len;
+    p->st = http_res_stream_sized(res, status, type, len, MEDIA_PROXY_BUFFER, proxy_stream_closed,
+                                  p);
+    if (pool_submit(proxy_pool, proxy_copy, p) < 0) {
+        proxy_unref(p); /* the task's reference; the stream's goes with the replaced answer */
+        http_res_error(res, 503, "busy", "too many media reads in progress", NULL);
+        http_res_header(res, "Retry-After", "1");
+    }
+}
+
+/* Segments and images: ETag/If-None-Match (304), Last-Modified and one Range (206/416). Only the
+ * bytes answered are read: from the local store's file with sendfile, or streamed from a remote
+ * store (above). */
+static void send_file(http_req *req, http_res *res, int64_t id, const char *rel,
                       const object_info *st, const char *type)
 {
     char etag[64], modified[64];
@@ -402,29 +518,35 @@ static void send_file(http_req *req, http_res *res, const char *rel, int fd,
                                                                   : "private, max-age=3600");
     const char *inm = http_req_header(req, "If-None-Match");
     if (inm && !strcmp(inm, etag)) {
-        close(fd);
         http_res_empty(res, 304);
         return;
     }
-    uint64_t size = st->size, from = 0, to = size ? size - 1 : 0;
-    bool bad;
-    if (parse_range(http_req_header(req, "Range"), size, &from, &to, &bad)) {
-        char cr[96];
-        if (bad) {
-            close(fd);
-            snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
-            http_res_error(res, 416, "range_not_satisfiable", "the range is outside the file",
-                           NULL);
-            http_res_header(res, "Content-Range", cr);
-            return;
-        }
-        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)from,
-                 (unsigned long long)to, (unsigned long long)size);
-        http_res_file(res, 206, type, fd, from, to - from + 1);
+    uint64_t size = st->size, from = 0, to = size ? size - 1 : 0, offset;
+    bool bad, ranged = parse_range(http_req_header(req, "Range"), size, &from, &to, &bad);
+    char cr[96];
+    if (ranged && bad) {
+        snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)size);
+        http_res_error(res, 416, "range_not_satisfiable", "the range is outside the file", NULL);
         http_res_header(res, "Content-Range", cr);
         return;
     }
-    http_res_file(res, 200, type, fd, 0, size);
+    uint64_t len = size ? to - from + 1 : 0;
+    int fd;
+    if (media_store_remote()) {
+        proxy_file(res, ranged ? 206 : 200, type, id, rel, from, len);
+    } else {
+        int rc = media_open_range(id, rel, from, len, &fd, &offset);
+        if (rc < 0) {
+            file_failed(res, rc);
+            return;
+        }
+        http_res_file(res, ranged ? 206 : 200, type, fd, offset, len);
+    }
+    if (ranged) {
+        snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)from,
+                 (unsigned long long)to, (unsigned long long)size);
+        http_res_header(res, "Content-Range", cr);
+    }
 }
 
 static void serve(api_ctx *c, const char *rel)
@@ -440,18 +562,20 @@ static void serve(api_ctx *c, const char *rel)
      * but for their signatures, which outlive the minute by hours. */
     bool growing = !strcmp(rel, "hls/master.m3u8") && strcmp(m.state, "ready") != 0;
     media_free(&m);
-    int fd;
+    int fd, rc;
     object_info st;
-    if (media_open_file(id, rel, &fd, &st) < 0) {
-        http_res_error(c->res, 404, "file_not_found", "no such file", NULL);
-        return;
-    }
     const char *dot = strrchr(rel, '.');
-    if (dot && (!strcmp(dot, ".m3u8") || !strcmp(dot, ".vtt")))
-        send_signed_text(c->res, id, rel, fd, type,
-                         growing ? "private, no-cache" : "private, max-age=60");
-    else
-        send_file(c->req, c->res, rel, fd, &st, type);
+    if (dot && (!strcmp(dot, ".m3u8") || !strcmp(dot, ".vtt"))) {
+        if ((rc = media_open_file(id, rel, &fd, &st)) < 0)
+            file_failed(c->res, rc);
+        else
+            send_signed_text(c->res, id, rel, fd, type,
+                             growing ? "private, no-cache" : "private, max-age=60");
+    } else if ((rc = media_stat_file(id, rel, &st)) < 0) {
+        file_failed(c->res, rc);
+    } else {
+        send_file(c->req, c->res, id, rel, &st, type);
+    }
 }
 
 static void media_master_handler(api_ctx *c)
@@ -525,14 +649,14 @@ static const api_route routes[] = {
      .operation_id = "mediaMaster", .summary = "HLS master playlist",
      .description = PLAYBACK_ABOUT, .response = "HlsPlaylist",
      .response_about = "The master playlist", .media_type = "application/vnd.apple.mpegurl",
-     .errors = "403 416"},
+     .errors = "403 416 503"},
     {"GET", "/api/v1/media/:id/hls/:rendition/:file", media_variant_handler,
      HTTP_BLOCKING | HTTP_CACHEABLE, API_OPTIONAL, .query = link_query,
      .operation_id = "mediaVariant",
      .summary = "A rendition's playlist (index.m3u8) or segment (segNNN.ts)",
      .description = PLAYBACK_ABOUT " rendition is NNNp (480p); file is index.m3u8 or segNNN.ts.",
      .response = "MediaFile", .response_about = "Playlist or segment", .media_type = "video/mp2t",
-     .errors = "403 416"},
+     .errors = "403 416 503"},
     {"GET", "/api/v1/media/:id/:file", media_file_handler, HTTP_BLOCKING | HTTP_CACHEABLE,
      API_OPTIONAL, .query = link_query, .operation_id = "mediaFile",
      .summary = "Poster, thumbnails, storyboard and original",
@@ -540,7 +664,7 @@ static const api_route routes[] = {
                                    "thumb_480.jpg, thumb_720.jpg, storyboard.jpg, storyboard.vtt "
                                    "and original (the owner's only: 403 `owner_only` by link).",
      .response = "MediaFile", .response_about = "The file", .media_type = "image/jpeg",
-     .errors = "403 416"},
+     .errors = "403 416 503"},
 };
 
 API_MODULE(media, "Media: images and videos, their processing and signed playback", routes);

@@ -55,6 +55,8 @@ static const option_def options[] = {
     {"upload-max-size", OPT_INT, O(upload_max_size), "4294967296", 1, 1099511627776, "largest upload, bytes (tus and POST /media)"},
     {"upload-quota", OPT_INT, O(upload_quota), "21474836480", 1, 1099511627776, "bytes of unfinished uploads one user may hold"},
     {"upload-expiry", OPT_INT, O(upload_expiry), "86400", 1, 2592000, "seconds an unfinished upload is kept"},
+    {"object-store", OPT_STR, O(object_store), "", 0, 0, "where media files live: empty = files under --data-dir; s3://BUCKET?endpoint=http://HOST:PORT&region=REGION = an S3-compatible store (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY in the environment; docs/operations.md)"},
+    {"media-base-url", OPT_STR, O(media_base_url), "", 0, 0, "public base URL of the object store (a CDN in front of a public-read bucket): media URLs become BASE/media/ID/FILE instead of the API's signed ones; empty = the API serves media"},
     {"media-post-max", OPT_INT, O(media_post_max), "20971520", 1, 1073741824, "largest image POST /api/v1/media takes, bytes"},
     {"story-ttl", OPT_INT, O(story_ttl), "86400", 1, 604800, "how long a story stays visible, seconds"},
     {"feed-cache-entries", OPT_INT, O(feed_cache_entries), "8192", 0, 1000000, "home timelines (candidate ids of active viewers, ~1.3 KiB each) kept in memory; 0 = off"},

@@ -42,7 +42,9 @@ typedef struct config {
     int64_t upload_max_size;      /* bytes */
     int64_t upload_quota;         /* bytes of unfinished uploads per user */
     int64_t upload_expiry;        /* seconds an unfinished upload is kept */
-    int64_t media_post_max;       /* bytes, POST /api/v1/media */
+    int64_t media_post_max;
+    char *object_store;
+    char *media_base_url;       /* bytes, POST /api/v1/media */
     int64_t story_ttl;          /* seconds a story stays visible (24 h; shorter in tests) */
     int64_t feed_cache_entries;   /* home timelines kept in memory; 0 = off */
     int64_t feed_cache_ttl;       /* seconds */

@@ -90,13 +90,76 @@ static void settled(db *d, int64_t id)
 /* Media files are objects under "media/<id>/" in the object store (store/objects.h). */
 static objects *objs;
 static int64_t max_duration_s = 600;
+static char media_base_url[512]; /* --media-base-url: "" = the API's own signed URLs */
 
-int media_configure(const char *data_dir, int64_t max_duration)
+int media_configure(const char *data_dir, const char *object_store, int64_t max_duration,
+                    char *err, size_t err_size)
 {
     max_duration_s = max_duration;
     if (objs)
         return 0;
-    return objects_open_local(data_dir, &objs);
+    return objects_open(object_store, data_dir, &objs, err, err_size);
+}
+
+int media_set_base_url(const char *base)
+{
+    size_t n = base ? strlen(base) : 0;
+    while (n && base[n - 1] == '/')
+        n--;
+    if (n && strncmp(base, "https://", 8) != 0 && strncmp(base, "http://", 7) != 0)
+        return ERR_INVALID;
+    if (n >= sizeof media_base_url || (n && strpbrk(base, "?#\" \t\r\n")))
+        return ERR_INVALID;
+    snprintf(media_base_url, sizeof media_base_url, "%.*s", (int)n, n ? base : "");
+    return 0;
+}
+
+const char *media_store_backend(void)
+{
+    return objs ? objects_backend_name(objs) : "none";
+}
+
+void media_store_stats(objects_stats *out)
+{
+    objects_get_stats(objs, out);
+}
+
+static void media_key(int64_t id, const char *rel, char *out, size_t n)
+{
+    snprintf(out, n, "media/%lld/%s", (long long)id, rel);
+}
+
+/* Whether the store holds the media's object rel (a step done by an earlier attempt). */
+static bool media_has(int64_t id, const char *rel)
+{
+    char key[256];
+    object_info info;
+    media_key(id, rel, key, sizeof key);
+    return objects_stat(objs, key, &info) == 0;
+}
+
+/* Puts the named files a step produced in the media's workdir, in order (the last one marks the
+ * step done: media_has). A file the step did not write is skipped. */
+static int publish_files(int64_t id, const char *dir, const char *const *names)
+{
+    char key[256], path[4400];
+    for (; *names; names++) {
+        snprintf(path, sizeof path, "%s/%s", dir, *names);
+        if (access(path, F_OK) != 0)
+            continue;
+        media_key(id, *names, key, sizeof key);
+        int rc = objects_put_file(objs, key, path);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void release_workdir(int64_t id)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "media/%lld", (long long)id);
+    objects_release_workdir(objs, prefix);
 }
 
 /* The local working directory of a media record's objects (created if missing). */
@@ -110,8 +173,36 @@ static int media_dir(int64_t id, char *out, size_t n)
 int media_open_file(int64_t id, const char *rel, int *fd, object_info *info)
 {
     char key[256];
-    snprintf(key, sizeof key, "media/%lld/%s", (long long)id, rel);
-    return objects_open(objs, key, fd, info);
+    media_key(id, rel, key, sizeof key);
+    return objects_open_file(objs, key, fd, info);
+}
+
+int media_read_range(int64_t id, const char *rel, uint64_t from, uint64_t len,
+                     objects_sink_fn sink, void *arg)
+{
+    char key[256];
+    media_key(id, rel, key, sizeof key);
+    return objects_read(objs, key, from, len, sink, arg);
+}
+
+bool media_store_remote(void)
+{
+    return objs && objects_remote(objs);
+}
+
+int media_stat_file(int64_t id, const char *rel, object_info *info)
+{
+    char key[256];
+    media_key(id, rel, key, sizeof key);
+    return objects_stat(objs, key, info);
+}
+
+int media_open_range(int64_t id, const char *rel, uint64_t from, uint64_t len, int *fd,
+                     uint64_t *offset)
+{
+    char key[256];
+    media_key(id, rel, key, sizeof key);
+    return objects_open_range(objs, key, from, len, fd, offset);
 }
 
 static unsigned char url_key[crypto_auth_hmacsha256_KEYBYTES];
@@ -137,6 +228,11 @@ static void sign(const char *path, const char *exp, char hex[33])
 void media_signed_url(int64_t id, const char *rel, int64_t exp, char *out, size_t n)
 {
     char path[512], exp_text[24], hex[33];
+    if (media_base_url[0]) {
+        /* the CDN serves the bucket's objects as they are: no signature of ours */
+        snprintf(out, n, "%s/media/%lld/%s", media_base_url, (long long)id, rel);
+        return;
+    }
     snprintf(path, sizeof path, "/api/v1/media/%lld/%s", (long long)id, rel);
     snprintf(exp_text, sizeof exp_text, "%lld", (long long)exp);
     sign(path, exp_text, hex);
@@ -154,31 +250,6 @@ bool media_url_valid(const char *path, const char *exp, const char *sig, int64_t
     char hex[33];
     sign(path, exp, hex);
     return sodium_memcmp(hex, sig, 32) == 0;
-}
-
-static int copy_file(const char *from, const char *to)
-{
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return -1;
-    int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    if (out < 0) {
-        close(in);
-        return -1;
-    }
-    char chunk[65536];
-    ssize_t n;
-    int rc = 0;
-    while ((n = read(in, chunk, sizeof chunk)) > 0)
-        if (write(out, chunk, (size_t)n) != n) {
-            rc = -1;
-            break;
-        }
-    if (n < 0 || fsync(out) < 0)
-        rc = -1;
-    close(in);
-    close(out);
-    return rc;
 }
 
 /* The MIME type from the file's bytes. libmagic handles are not thread-safe, so each call has
@@ -230,20 +301,31 @@ int media_ingest(db *d, const store_user *owner, const char *src_path, const cha
     out->owner_id = owner->id;
     out->size = st.st_size;
     snprintf(out->filename, sizeof out->filename, "%s", filename ? filename : "");
+    /* sniffed before it is stored: a refused file never reaches the store */
+    sniff(src_path, out->mime, sizeof out->mime);
+    snprintf(out->kind, sizeof out->kind, "%s", kind_of(out->mime));
+    if (strcmp(out->kind, "video") != 0 && strcmp(out->kind, "image") != 0) {
+        if (move)
+            unlink(src_path);
+        return domain_invalid(err, "file", "unsupported_type");
+    }
     char dir[4200], original[4300], key[64];
     if (media_dir(out->id, dir, sizeof dir) < 0)
         return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
     snprintf(original, sizeof original, "%s/original", dir);
-    snprintf(key, sizeof key, "media/%lld/original", (long long)out->id);
-    if (move ? objects_put_file(objs, key, src_path) < 0 : copy_file(src_path, original) < 0) {
+    media_key(out->id, "original", key, sizeof key);
+    int stored = move ? 0 : objects_copy_file(src_path, original);
+    if (stored == 0)
+        stored = objects_put_file(objs, key, move ? src_path : original);
+    release_workdir(out->id);
+    if (stored < 0) {
+        if (!move)
+            unlink(original);
         remove_media_objects(out->id);
+        if (stored == ERR_BUSY)
+            return domain_fail(err, ERR_BUSY, "storage_unavailable",
+                               "the object store cannot be reached; try again");
         return domain_fail(err, ERR_IO, "storage_failed", "cannot store the file");
-    }
-    sniff(original, out->mime, sizeof out->mime);
-    snprintf(out->kind, sizeof out->kind, "%s", kind_of(out->mime));
-    if (strcmp(out->kind, "video") != 0 && strcmp(out->kind, "image") != 0) {
-        remove_media_objects(out->id);
-        return domain_invalid(err, "file", "unsupported_type");
     }
     snprintf(out->state, sizeof out->state, "uploaded");
     out->created_at = out->updated_at = now_ms();
@@ -456,16 +538,24 @@ static void make_plan(const media_probe *p, bool remux, video_plan *plan)
             plan->r[plan->n++] = ladder[i];
 }
 
-static bool rendition_done(const char *hls, const hls_rendition *r)
+/* Whether the store holds the rendition complete: its playlist, put after its segments, is
+ * there and ends the list (one from before renditions had .part directories may not). */
+static bool rendition_done(int64_t id, const hls_rendition *r)
 {
-    char path[4400], line[64];
-    snprintf(path, sizeof path, "%s/%s/index.m3u8", hls, r->dir);
-    FILE *f = fopen(path, "r");
+    char rel[64], line[64];
+    object_info info;
+    int fd;
+    snprintf(rel, sizeof rel, "hls/%s/index.m3u8", r->dir);
+    if (media_open_file(id, rel, &fd, &info) < 0)
+        return false;
+    FILE *f = fdopen(fd, "r");
     bool done = false;
     while (f && !done && fgets(line, sizeof line, f))
         done = !strncmp(line, "#EXT-X-ENDLIST", 14);
     if (f)
         fclose(f);
+    else
+        close(fd);
     return done;
 }
 
@@ -481,11 +571,10 @@ static int make_rendition(int64_t id, const char *original, const char *hls, con
                           const hls_rendition *r, int how, progress_arg *pa, char *why,
                           size_t why_size)
 {
-    char rel[64], part[4400], final[4400];
+    char rel[96], part[4400];
     snprintf(rel, sizeof rel, "hls/%s.part", r->dir);
     remove_tree(id, rel); /* what a killed attempt left */
     snprintf(part, sizeof part, "%s/%s.part", hls, r->dir);
-    snprintf(final, sizeof final, "%s/%s", hls, r->dir);
     if (mkdir(part, 0750) < 0) {
         snprintf(why, why_size, "cannot create hls/%s.part: %s", r->dir, strerror(errno));
         return ERR_IO;
@@ -499,11 +588,14 @@ static int make_rendition(int64_t id, const char *original, const char *hls, con
         remove_tree(id, rel);
         return rc;
     }
-    snprintf(rel, sizeof rel, "hls/%s", r->dir);
-    remove_tree(id, rel); /* an incomplete one from before renditions had .part directories */
-    if (rename(part, final) < 0) {
-        snprintf(why, why_size, "cannot rename hls/%s.part: %s", r->dir, strerror(errno));
-        return ERR_IO;
+    /* into the store as a whole (the local store: one rename; a remote one: the segments, then
+     * the playlist that marks it complete) */
+    snprintf(rel, sizeof rel, "media/%lld/hls/%s", (long long)id, r->dir);
+    rc = objects_put_dir(objs, rel, part, "index.m3u8");
+    if (rc < 0) {
+        snprintf(why, why_size, "cannot store hls/%s: %s", r->dir,
+                 rc == ERR_BUSY ? "the object store is unavailable" : "write failed");
+        return rc == ERR_BUSY ? ERR_BUSY : ERR_IO;
     }
     return 0;
 }
@@ -521,10 +613,13 @@ static int publish_renditions(db *d, int64_t id, const char *hls, const video_pl
     hls_rendition done[PLAN_MAX];
     int n = 0;
     for (int i = 0; i < plan->n; i++)
-        if (rendition_done(hls, &plan->r[i]))
+        if (rendition_done(id, &plan->r[i]))
             done[n++] = plan->r[i];
     qsort(done, (size_t)n, sizeof done[0], by_short_side);
-    if (n == 0 || ffmpeg_write_master(hls, done, n) < 0)
+    static const char *const master[] = {"hls/master.m3u8", NULL};
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%.*s", (int)(strlen(hls) - 4), hls); /* hls is <dir>/hls */
+    if (n == 0 || ffmpeg_write_master(hls, done, n) < 0 || publish_files(id, dir, master) < 0)
         return ERR_IO;
     json_t *list = json_array();
     for (int i = 0; i < n; i++)
@@ -557,7 +652,7 @@ static int first_rendition(int64_t id, const char *original, const char *hls,
                            size_t why_size)
 {
     make_plan(p, ffmpeg_can_remux(p), plan);
-    if (rendition_done(hls, &plan->r[0]))
+    if (rendition_done(id, &plan->r[0]))
         return 0;
     if (plan->remux) {
         int rc = make_rendition(id, original, hls, p, &plan->r[0], 0, pa, why, why_size);
@@ -566,7 +661,7 @@ static int first_rendition(int64_t id, const char *original, const char *hls,
         log_info("keyframes too sparse to serve the source as it is", "\"media_id\":%lld",
                  (long long)id);
         make_plan(p, false, plan);
-        if (rendition_done(hls, &plan->r[0]))
+        if (rendition_done(id, &plan->r[0]))
             return 0;
     }
     return make_rendition(id, original, hls, p, &plan->r[0], 1, pa, why, why_size);
@@ -582,7 +677,7 @@ static job_result failed_step(db *d, int64_t id, int rc, const char *why, char *
     }
     if (rc == ERR_INVALID)
         return refuse(d, id, why, err, err_size);
-    snprintf(err, err_size, "%s", why);
+    snprintf(err, err_size, "%s", why[0] ? why : "the object store is unavailable");
     return JOB_RETRY;
 }
 
@@ -590,7 +685,7 @@ static job_result process_video(job_ctx *ctx, db *d, int64_t id, const char *dir
                                 const char *original, const media_probe *p, char *err,
                                 size_t err_size)
 {
-    char hls[4300], path[4400], why[512] = "";
+    char hls[4300], why[512] = "";
     snprintf(hls, sizeof hls, "%s/hls", dir);
     if (make_dirs(hls) < 0) {
         snprintf(err, err_size, "cannot create %s", hls);
@@ -615,17 +710,21 @@ static job_result process_video(job_ctx *ctx, db *d, int64_t id, const char *dir
              (long long)id, plan.r[0].dir, plan.remux ? "true" : "false");
     /* the poster after playable: writing one JPEG costs ffmpeg about 2 s of CPU on a 1080p
      * source, most of the budget for playable (docs/BENCHMARKS.md, issue 12) */
-    snprintf(path, sizeof path, "%s/poster.jpg", dir);
-    if (access(path, F_OK) != 0 && (rc = ffmpeg_poster(original, dir, p, why, sizeof why)) < 0)
+    static const char *const poster[] = {"thumb_160.jpg", "thumb_480.jpg", "thumb_720.jpg",
+                                         "poster.jpg", NULL};
+    static const char *const storyboard[] = {"storyboard.jpg", "storyboard.vtt", NULL};
+    if (!media_has(id, "poster.jpg") &&
+        ((rc = ffmpeg_poster(original, dir, p, why, sizeof why)) < 0 ||
+         (rc = publish_files(id, dir, poster)) < 0))
         return failed_step(d, id, rc, why, err, err_size);
-    snprintf(path, sizeof path, "%s/storyboard.vtt", dir);
     pa.base = span;
-    if (access(path, F_OK) != 0 &&
-        (rc = ffmpeg_storyboard(original, dir, p, on_progress, &pa, why, sizeof why)) < 0)
+    if (!media_has(id, "storyboard.vtt") &&
+        ((rc = ffmpeg_storyboard(original, dir, p, on_progress, &pa, why, sizeof why)) < 0 ||
+         (rc = publish_files(id, dir, storyboard)) < 0))
         return failed_step(d, id, rc, why, err, err_size);
     for (int i = 1; i < plan.n; i++) {
         pa.base = span * (i + 1);
-        if (rendition_done(hls, &plan.r[i]))
+        if (rendition_done(id, &plan.r[i]))
             continue;
         rc = make_rendition(id, original, hls, p, &plan.r[i], 2, &pa, why, sizeof why);
         if (rc < 0)
@@ -647,6 +746,8 @@ static job_result process_video(job_ctx *ctx, db *d, int64_t id, const char *dir
     return JOB_OK;
 }
 
+static job_result process_media(job_ctx *ctx, db *d, int64_t id, char *err, size_t err_size);
+
 job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
 {
     json_t *payload = json_loads(job->payload, 0, NULL);
@@ -657,7 +758,24 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
         return JOB_FAIL;
     }
     json_decref(payload);
-    db *d = job_db(ctx);
+    /* a remote store's scratch copy goes whatever the outcome: a retry fetches afresh */
+    release_workdir(id);
+    job_result res = process_media(ctx, job_db(ctx), id, err, err_size);
+    release_workdir(id);
+    return res;
+}
+
+/* Fetches the original into the media's workdir (nothing to do on the local store). */
+static int fetch_original(int64_t id, const char *dir, char *original, size_t n)
+{
+    char key[64];
+    snprintf(original, n, "%s/original", dir);
+    media_key(id, "original", key, sizeof key);
+    return objects_fetch(objs, key, original);
+}
+
+static job_result process_media(job_ctx *ctx, db *d, int64_t id, char *err, size_t err_size)
+{
     store_media m;
     int rc = store_media_get(d, id, &m);
     if (rc == ERR_NOT_FOUND)
@@ -674,8 +792,18 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
     if (done)
         return JOB_OK;
     char dir[4200], original[4300], why[512] = "";
-    media_dir(id, dir, sizeof dir);
-    snprintf(original, sizeof original, "%s/original", dir);
+    if (media_dir(id, dir, sizeof dir) < 0) {
+        snprintf(err, err_size, "cannot create the media's work directory");
+        return JOB_RETRY;
+    }
+    rc = fetch_original(id, dir, original, sizeof original);
+    if (rc == ERR_NOT_FOUND)
+        return refuse(d, id, "the original is missing", err, err_size);
+    if (rc < 0) {
+        snprintf(err, err_size, "fetch the original: %s",
+                 rc == ERR_BUSY ? "the object store is unavailable" : "failed");
+        return JOB_RETRY;
+    }
     media_probe p;
     rc = ffmpeg_probe(original, &p, why, sizeof why);
     if (rc == ERR_INVALID)
@@ -692,6 +820,12 @@ job_result media_process_job(job_ctx *ctx, const store_job *job, char *err, size
             return refuse(d, id, why, err, err_size);
         if (rc < 0) {
             snprintf(err, err_size, "%s", why);
+            return JOB_RETRY;
+        }
+        static const char *const images[] = {"thumb_160.jpg", "thumb_480.jpg", "thumb_720.jpg",
+                                             "image.jpg", NULL};
+        if (publish_files(id, dir, images) < 0) {
+            snprintf(err, err_size, "store the image: the object store is unavailable");
             return JOB_RETRY;
         }
         p.display_width = w;
@@ -757,6 +891,9 @@ int media_queue_compose(db *d, int64_t *media_id, int64_t source_media_id, bool 
 
 #define STITCH_SECONDS 5.0
 
+static job_result compose(job_ctx *ctx, db *d, int64_t id, int64_t input, int64_t source,
+                          bool stitch, char *err, size_t err_size);
+
 job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
 {
     json_t *payload = json_loads(job->payload, 0, NULL);
@@ -770,6 +907,8 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
     }
     bool stitch = !strcmp(mode, "stitch");
     json_decref(payload);
+    if (!input)
+        input = id; /* jobs queued before renderings had records of their own render in place */
     db *d = job_db(ctx);
     /* the post (and with it the rendering's record) was deleted meanwhile: leave no files */
     store_media self;
@@ -781,15 +920,45 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
         return JOB_RETRY;
     }
     store_media_free(&self);
-    /* jobs queued before renderings had records of their own render in place (input 0) */
-    char dir[4200], in_dir[4200], src_dir[4200], mine[4300], theirs[4300], out[4300], orig[4300],
-        why[512] = "";
-    media_dir(id, dir, sizeof dir);
-    media_dir(input ? input : id, in_dir, sizeof in_dir);
-    media_dir(source, src_dir, sizeof src_dir);
-    snprintf(mine, sizeof mine, "%s/original", in_dir);
-    snprintf(orig, sizeof orig, "%s/original", dir);
-    snprintf(theirs, sizeof theirs, "%s/original", src_dir);
+    release_workdir(id);
+    job_result res = compose(ctx, d, id, input, source, stitch, err, err_size);
+    release_workdir(id);
+    return res;
+}
+
+/* A local file with media's original: the store's own file on the local store, else a copy
+ * fetched into dir as name (dir is the composing record's workdir, so a transcode of that media
+ * running meanwhile keeps its own). */
+static int original_copy(int64_t media, const char *dir, const char *name, char *path, size_t n)
+{
+    char key[64];
+    media_key(media, "original", key, sizeof key);
+    if (!objects_remote(objs)) {
+        char own[4200];
+        int rc = media_dir(media, own, sizeof own);
+        snprintf(path, n, "%s/original", own);
+        return rc;
+    }
+    snprintf(path, n, "%s/%s", dir, name);
+    return objects_fetch(objs, key, path);
+}
+
+static job_result compose(job_ctx *ctx, db *d, int64_t id, int64_t input, int64_t source,
+                          bool stitch, char *err, size_t err_size)
+{
+    char dir[4200], mine[4300], theirs[4300], out[4300], key[64], why[512] = "";
+    if (media_dir(id, dir, sizeof dir) < 0) {
+        snprintf(err, err_size, "cannot create the media's work directory");
+        return JOB_RETRY;
+    }
+    int rc = original_copy(input, dir, "input.original", mine, sizeof mine);
+    if (rc == 0)
+        rc = original_copy(source, dir, "source.original", theirs, sizeof theirs);
+    if (rc < 0 && rc != ERR_NOT_FOUND) {
+        snprintf(err, err_size, "fetch the originals: %s",
+                 rc == ERR_BUSY ? "the object store is unavailable" : "failed");
+        return JOB_RETRY;
+    }
     snprintf(out, sizeof out, "%s/composed.mp4", dir);
     media_probe np, sp;
     if (ffmpeg_probe(mine, &np, why, sizeof why) < 0 ||
@@ -797,13 +966,14 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
         return refuse(d, id, why, err, err_size);
     if (!job_progress(ctx, 10))
         return JOB_RETRY;
-    int rc = ffmpeg_compose(mine, &np, theirs, &sp, stitch, STITCH_SECONDS, out, why, sizeof why);
+    rc = ffmpeg_compose(mine, &np, theirs, &sp, stitch, STITCH_SECONDS, out, why, sizeof why);
     if (rc < 0)
         return refuse(d, id, why, err, err_size);
     /* the rendering becomes the media's original, which is then processed as usual */
     struct stat st;
-    if (stat(out, &st) < 0 || rename(out, orig) < 0) {
-        snprintf(err, err_size, "cannot replace the original: %s", strerror(errno));
+    media_key(id, "original", key, sizeof key);
+    if (stat(out, &st) < 0 || objects_put_file(objs, key, out) < 0) {
+        snprintf(err, err_size, "cannot replace the original");
         return JOB_RETRY;
     }
     char next[64];

@@ -26,9 +26,19 @@
 #define MEDIA_PROCESS_JOB "media.process"
 #define MEDIA_COMPOSE_JOB "media.compose"
 
-/* The object store for media files (the local backend rooted at the data dir: objects
- * "media/<id>/...") and the longest video accepted; once at start-up. */
-int media_configure(const char *data_dir, int64_t max_duration_s);
+/* The object store for media files (objects "media/<id>/..."): object_store "" = local files
+ * under data_dir, "s3://bucket?..." = an S3-compatible store (store/objects.h); and the longest
+ * video accepted. Once at start-up; err says what is wrong with object_store. */
+int media_configure(const char *data_dir, const char *object_store, int64_t max_duration_s,
+                    char *err, size_t err_size);
+/* --media-base-url: when set (http(s)://host/path, no query), the media URLs the API hands out
+ * are base + "/media/<id>/<file>", unsigned, for a CDN in front of a public-read bucket; the
+ * playlists in the store reference their segments relatively, so they play from there as they
+ * are. "" = the API's own signed URLs (the default). ERR_INVALID for a malformed base. */
+int media_set_base_url(const char *base);
+/* The object store's backend name ("local", "s3") and counters, for /metrics. */
+const char *media_store_backend(void);
+void media_store_stats(objects_stats *out);
 /* Takes the file at src_path (moved when move, else copied) as the owner's new media. */
 int media_ingest(db *d, const store_user *owner, const char *src_path, const char *filename,
                  bool move, store_media *out, domain_error *err);
@@ -49,7 +59,8 @@ int media_get_own(db *d, int64_t viewer, int64_t id, store_media *out, domain_er
  * on every node). Tampered or expired URLs are refused. */
 #define MEDIA_URL_TTL_S (6 * 3600)
 void media_set_url_key(const unsigned char key[32]);
-/* "/api/v1/media/<id>/<rel>?exp=<exp>&sig=<hex>" */
+/* "/api/v1/media/<id>/<rel>?exp=<exp>&sig=<hex>", or base/media/<id>/<rel> with
+ * --media-base-url */
 void media_signed_url(int64_t id, const char *rel, int64_t exp, char *out, size_t n);
 /* Whether sig is the signature of path with exp, and exp is not past at now_s. */
 bool media_url_valid(const char *path, const char *exp, const char *sig, int64_t now_s);
@@ -61,8 +72,22 @@ int media_get_signed(db *d, int64_t id, const char *rel, const char *path, const
                      const char *sig, store_media *out, domain_error *err);
 /* Frees what media functions filled into a record. */
 void media_free(store_media *m);
-/* Opens the media's object rel ("hls/240p/seg000.ts", "poster.jpg", "original") for reading. */
+/* Opens the media's object rel ("hls/240p/seg000.ts", "poster.jpg", "original") for reading.
+ * Like every media file call: ERR_NOT_FOUND, or ERR_BUSY when the object store is unavailable
+ * (answer 503). */
 int media_open_file(int64_t id, const char *rel, int *fd, object_info *info);
+/* Streams len bytes of rel from byte from into sink as they come from the store (see
+ * objects_read). */
+int media_read_range(int64_t id, const char *rel, uint64_t from, uint64_t len,
+                     objects_sink_fn sink, void *arg);
+/* Whether media files live in a remote store (reads then stream from it rather than from a
+ * local file). */
+bool media_store_remote(void);
+/* The size and modification time of the media's object rel. */
+int media_stat_file(int64_t id, const char *rel, object_info *info);
+/* len bytes of rel from byte from: in *fd from *offset on (see objects_open_range). */
+int media_open_range(int64_t id, const char *rel, uint64_t from, uint64_t len, int *fd,
+                     uint64_t *offset);
 
 /* Deletes the owner's media: cancels its processing (a running transcode stops at its next
  * progress report) and removes its files. 409 media_in_use while a live post shows it; deleting

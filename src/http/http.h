@@ -178,6 +178,19 @@ http_stream *http_res_stream(http_res *res, int status, const char *content_type
 int http_stream_write(http_stream *st, const void *data, size_t len);
 /* Ends the stream after what is buffered has been sent. Thread-safe. */
 void http_stream_close(http_stream *st);
+/* A stream with a known body length (sent as Content-Length): a proxied file. Ending it
+ * (http_stream_close) before length bytes were written ends the response as an error (the
+ * connection is closed), so a client never takes a short body for the whole. */
+http_stream *http_res_stream_sized(http_res *res, int status, const char *content_type,
+                                   uint64_t length, size_t cap, http_stream_closed_fn on_closed,
+                                   void *ctx);
+/* A blocking write for producers that can wait (a thread copying a body through): waits while
+ * the buffer holds more than cap - len bytes, for the client to read, up to timeout_ms. 0,
+ * ERR_GONE (the stream ended: the client left, or shutdown), or ERR_BUSY (the client read
+ * nothing for timeout_ms: the stream is cut off). Never call it from an event-loop thread. */
+int http_stream_write_wait(http_stream *st, const void *data, size_t len, int timeout_ms);
+/* Ends the stream at once as failed: what is buffered is dropped, the connection closed. */
+void http_stream_abort(http_stream *st);
 /* Open streams of this server, for /metrics. */
 size_t http_server_streams(http_server *s);
 /* Protocol upgrades (WebSocket). The handler answers 101 Switching Protocols with

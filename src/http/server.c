@@ -354,6 +354,8 @@ static bool res_has_header(const http_res *res, const char *name)
 
 struct http_stream {
     pthread_mutex_t lock;
+    pthread_cond_t room; /* http_stream_write_wait: the reader drained some, or the stream ended */
+    uint64_t length;     /* MHD_SIZE_UNKNOWN for open-ended (chunked) streams */
     http_server *srv;
     struct MHD_Connection *conn; /* set when queued */
     buf data;
@@ -373,6 +375,8 @@ http_stream *http_res_stream(http_res *res, int status, const char *content_type
     http_res_bytes(res, status, content_type, "", 0, true);
     http_stream *st = xcalloc(1, sizeof *st);
     pthread_mutex_init(&st->lock, NULL);
+    pthread_cond_init(&st->room, NULL);
+    st->length = MHD_SIZE_UNKNOWN;
     st->cap = cap;
     st->on_closed = on_closed;
     st->ctx = ctx;
@@ -408,6 +412,55 @@ int http_stream_write(http_stream *st, const void *data, size_t len)
     return rc;
 }
 
+http_stream *http_res_stream_sized(http_res *res, int status, const char *content_type,
+                                   uint64_t length, size_t cap, http_stream_closed_fn on_closed,
+                                   void *ctx)
+{
+    http_stream *st = http_res_stream(res, status, content_type, cap, on_closed, ctx);
+    st->length = length;
+    return st;
+}
+
+int http_stream_write_wait(http_stream *st, const void *data, size_t len, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&st->lock);
+    /* a chunk larger than the whole buffer waits for an empty one */
+    while (!st->closing && !st->dead && st->data.len - st->off > 0 &&
+           st->data.len - st->off + len > st->cap)
+        if (pthread_cond_timedwait(&st->room, &st->lock, &until) == ETIMEDOUT)
+            break;
+    if (st->closing || st->dead) {
+        rc = ERR_GONE;
+    } else if (st->data.len - st->off > 0 && st->data.len - st->off + len > st->cap) {
+        st->closing = st->overflow = true; /* the client reads too slowly: cut it off */
+        rc = ERR_BUSY;
+    } else {
+        if (st->off && st->off == st->data.len)
+            st->data.len = st->off = 0;
+        buf_append(&st->data, data, len);
+    }
+    stream_wake(st);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+void http_stream_abort(http_stream *st)
+{
+    pthread_mutex_lock(&st->lock);
+    st->closing = st->overflow = true;
+    stream_wake(st);
+    pthread_mutex_unlock(&st->lock);
+}
+
 void http_stream_close(http_stream *st)
 {
     pthread_mutex_lock(&st->lock);
@@ -427,6 +480,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         size_t k = st->data.len - st->off < max ? st->data.len - st->off : max;
         memcpy(out, st->data.data + st->off, k);
         st->off += k;
+        pthread_cond_broadcast(&st->room);
         if (st->off == st->data.len)
             st->data.len = st->off = 0;
         /* a buffer grown by a burst is given back once drained */
@@ -436,14 +490,16 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
         }
         n = (ssize_t)k;
     } else if (st->closing) {
-        n = MHD_CONTENT_READER_END_OF_STREAM;
+        /* a sized body that ended short must not look complete */
+        n = st->length != MHD_SIZE_UNKNOWN && pos < st->length
+                ? MHD_CONTENT_READER_END_WITH_ERROR
+                : MHD_CONTENT_READER_END_OF_STREAM;
     } else {
         st->suspended = true;
         MHD_suspend_connection(st->conn);
         n = 0;
     }
     pthread_mutex_unlock(&st->lock);
-    (void)pos;
     return n;
 }
 
@@ -451,6 +507,7 @@ static void stream_finish(http_stream *st)
 {
     pthread_mutex_lock(&st->lock);
     st->dead = true;
+    pthread_cond_broadcast(&st->room);
     pthread_mutex_unlock(&st->lock);
     http_server *s = st->srv;
     if (s) {
@@ -467,6 +524,7 @@ static void stream_finish(http_stream *st)
     if (st->on_closed)
         st->on_closed(st->ctx);
     buf_free(&st->data);
+    pthread_cond_destroy(&st->room);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
@@ -497,7 +555,7 @@ static struct MHD_Response *stream_response(http_req *r)
     s->streams = st;
     s->n_streams++;
     pthread_mutex_unlock(&s->streams_lock);
-    struct MHD_Response *mr = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+    struct MHD_Response *mr = MHD_create_response_from_callback(st->length, STREAM_BLOCK,
                                                                 stream_read, st, stream_free_cb);
     if (!mr)
         stream_finish(st);
