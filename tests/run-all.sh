@@ -3,6 +3,8 @@
 # Runs every test suite and ends with one line "N passed, N failed" over all of them:
 #   deps    `make run`'s dependency path: the server configures and builds with only the runtime
 #           package list's pkg-config files (scripts/check-runtime-deps.sh)
+#   deploy  the Kubernetes, Compose, systemd, nginx and Docker files in deploy/, checked offline
+#           against their schemas, the binary's options and its libraries (deploy/check.sh)
 #   layers  includes follow the layer graph of docs/architecture.md (scripts/check-layers.py);
 #           symbols are checked by the build itself (the layer-check-* link targets)
 #   unit    C unit tests (cmocka, TAP output), build/tests/unit/test_* and its subfolders
@@ -19,7 +21,7 @@
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-only=${STREAMHUB_TEST_ONLY:-deps,layers,unit,sqlite,s3,pg,cluster,asan,tsan,fuzz}
+only=${STREAMHUB_TEST_ONLY:-deps,layers,deploy,unit,sqlite,s3,pg,cluster,asan,tsan,fuzz}
 logs=build/test-logs
 mkdir -p "$logs"
 total_pass=0
@@ -91,6 +93,16 @@ if wants layers; then
     grep -v '^check-layers:' "$logs/layers.log" | head -40
     tail -1 "$logs/layers.log"
     record layers 0 1
+  fi
+fi
+
+if wants deploy; then
+  echo "== deploy: the deployment files, offline (deploy/check.sh)"
+  if bash deploy/check.sh build/streamhub >"$logs/deploy.log" 2>&1; then
+    record deploy 1 0
+  else
+    grep -v '^deploy: .* (checked|verified|tested)' "$logs/deploy.log" | head -40
+    record deploy 0 1
   fi
 fi
 
