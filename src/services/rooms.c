@@ -19,8 +19,8 @@
  *
  * Across nodes (--redis) a room's member count is the cluster's: each node's count of the users
  * it holds in the room is its share of a cluster count on the room's topic (bus_cluster_count),
- * set when it changes and renewed by the tick, and the count pushed is the total; a node whose
- * count changed (to zero too) pushes it, so members on every node hear it.
+ * written at each join and by every tick (which renews its lease), and the count pushed is the
+ * total; a node whose count changed (to zero too) pushes it, so members on every node hear it.
  */
 #include "services/rooms.h"
 
@@ -68,7 +68,6 @@ struct rooms_service {
     bool stopping; /* under tick_mu */
     pthread_t tick;
     bool ticking;
-    int64_t renewed_ms; /* the tick thread's: when this node's shares of member counts were renewed */
 };
 
 static room *room_find(rooms_service *rs, const char *name)
@@ -370,9 +369,6 @@ static void members_tick(rooms_service *rs)
 {
     size_t n_live = 0;
     bool cross = bus_cross_node();
-    bool renew = cross && now_ms() - rs->renewed_ms >= BUS_COUNT_RENEW_MS;
-    if (renew)
-        rs->renewed_ms = now_ms();
     pthread_mutex_lock(&rs->mu);
     room **live = xmalloc((rs->n_rooms ? rs->n_rooms : 1) * sizeof *live);
     for (room *r = rs->rooms; r; r = r->next)
@@ -409,7 +405,9 @@ static void members_tick(rooms_service *rs)
             sub = r->sub;
         }
         pthread_mutex_unlock(&rs->mu);
-        int64_t count = changed || renew ? cluster_members(r->name, empty ? 0 : users) : users;
+        /* across nodes every tick writes this node's share: it renews the lease, and a join
+         * that raced the tick with an older count is corrected within one tick */
+        int64_t count = changed || cross ? cluster_members(r->name, empty ? 0 : users) : users;
         if (changed && (!empty || cross)) /* across nodes, members elsewhere hear the drop */
             bus_publish_room(r->name, "room.members",
                              json_pack("{s:s, s:I}", "room", r->name, "count", (json_int_t)count));
@@ -426,11 +424,16 @@ static void *rooms_main(void *arg)
 {
     rooms_service *rs = arg;
     pthread_mutex_lock(&rs->tick_mu);
+    /* across nodes the tick also renews this node's shares of the member counts, whose leases
+     * must not lapse between two ticks */
+    int64_t period = rs->o.members_interval_ms;
+    if (bus_cross_node() && period > BUS_COUNT_RENEW_MS)
+        period = BUS_COUNT_RENEW_MS;
     while (!rs->stopping) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + rs->o.members_interval_ms % 1000 * 1000000L;
-        ts.tv_sec += rs->o.members_interval_ms / 1000 + ns / 1000000000L;
+        int64_t ns = ts.tv_nsec + period % 1000 * 1000000L;
+        ts.tv_sec += period / 1000 + ns / 1000000000L;
         ts.tv_nsec = ns % 1000000000L;
         while (!rs->stopping && pthread_cond_timedwait(&rs->tick_cv, &rs->tick_mu, &ts) == 0) {
         }
