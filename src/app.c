@@ -10,6 +10,7 @@
 
 #include "core/id.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "core/util.h"
 #include "domain/activity.h"
 #include "domain/chat.h"
@@ -229,6 +230,17 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         free(secret);
         return ERR_INVALID;
     }
+    /* tracing before anything that records spans (the job runner, the outbox, the server) */
+    trace_options to = {.endpoint = a->cfg.otlp_endpoint,
+                        .service_name = a->cfg.otlp_service_name,
+                        .service_version = STREAMHUB_VERSION,
+                        .sample_ratio = a->cfg.trace_sample,
+                        .queue_limit = (size_t)a->cfg.otlp_queue,
+                        .start_exporter = true};
+    if (start_outbox && (rc = trace_start(&to, err, err_size)) < 0) {
+        free(secret);
+        return rc;
+    }
     if (start_outbox) {
         outbox_options o = {
             .database_url = a->database_url, .delivery = a->cfg.delivery,
@@ -325,6 +337,7 @@ void app_close(app *a)
     event_log_stop();
     outbox_worker_stop(a->outbox);
     a->outbox = NULL;
+    trace_stop(); /* after everything that ends spans */
     auth_free(a->auth);
     a->auth = NULL;
     free(a->database_url);

@@ -5,6 +5,7 @@
  * Probes and /metrics skip the per-client rate limit, so a scraper is never refused.
  */
 #include "api/api.h"
+#include "core/trace.h"
 
 #include "domain/feed_cache.h"
 #include "domain/health.h"
@@ -146,6 +147,7 @@ static void metrics_handler(api_ctx *c)
                (unsigned long long)hc.events_written, (unsigned long long)hc.events_dropped,
                (unsigned long long)hc.posts_purged);
     write_metrics(&out);
+    trace_metrics(&out);
     feed_cache_stats fc;
     feed_cache_get_stats(&fc);
     buf_printf(&out,
