@@ -236,6 +236,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
                         .service_version = STREAMHUB_VERSION,
                         .sample_ratio = a->cfg.trace_sample,
                         .queue_limit = (size_t)a->cfg.otlp_queue,
+                        .timeout_ms = a->cfg.otlp_timeout * 1000,
                         .start_exporter = true};
     if (start_outbox && (rc = trace_start(&to, err, err_size)) < 0) {
         free(secret);

@@ -98,6 +98,7 @@ static const option_def options[] = {
     {"otlp-service-name", OPT_STR, O(otlp_service_name), "streamhub", 0, 0, "service.name of exported spans (e.g. streamhub-api, streamhub-worker)"},
     {"trace-sample", OPT_NUMBER, O(trace_sample), "1", 0, 1, "fraction of new traces recorded (0..1); a request whose traceparent says sampled or not is followed as it says"},
     {"otlp-queue", OPT_INT, O(otlp_queue), "2048", 16, 1000000, "ended spans held for export; when full, new spans are dropped (counted in /metrics), never waited for"},
+    {"otlp-timeout", OPT_INT, O(otlp_timeout), "5", 1, 60, "seconds one export POST may take, connecting included; a failed POST drops its spans (counted)"},
     {"sse-streams-per-user", OPT_INT, O(sse_streams_per_user), "8", 1, 10000, "GET /api/v1/events streams one user may hold open on this node"},
 };
 

@@ -89,6 +89,7 @@ typedef struct config {
     char *otlp_service_name;
     double trace_sample;     /* 0..1 for new traces */
     int64_t otlp_queue;      /* ended spans held for export */
+    int64_t otlp_timeout;    /* seconds per export POST */
 } config;
 
 /* Fills cfg with the defaults. */
