@@ -10,6 +10,7 @@ import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import WebSocket from 'ws';
 import { startServer, stopAll, startWebhookReceiver } from './lib/harness.mjs';
 import { client, register } from './lib/accounts.mjs';
 import { startOtlpReceiver } from './lib/otlp.mjs';
@@ -154,6 +155,33 @@ describe('a traced request', () => {
     // earlier requests' would be too
     await collector.waitFor((spans) => spans.some((x) => x.traceId === sampled));
     assert.deepEqual(collector.spans.filter((x) => x.kind === SERVER).map((x) => x.traceId), [sampled]);
+  });
+});
+
+describe('WebSocket commands', () => {
+  test('each command is a SERVER span of its own, with its SQL under it', async () => {
+    const collector = await startOtlpReceiver();
+    closers.push(collector.close);
+    const server = await tracedServer(collector);
+    const a = await register(server.url);
+    // signed in by the auth command (a session lookup in the database), not by a header
+    const ws = new WebSocket(server.url.replace(/^http/, 'ws') + '/api/v1/ws');
+    const inbox = [];
+    ws.on('message', (m) => inbox.push(JSON.parse(m.toString())));
+    await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
+    const until = async (pred) => { while (!inbox.some(pred)) await new Promise((r) => setTimeout(r, 20)); };
+    ws.send(JSON.stringify({ type: 'auth', id: 'auth-1', data: { token: a.tokens.access_token } }));
+    await until((m) => m.type === 'ready');
+    ws.close();
+    const isCmd = (x) => x.name === 'ws auth';
+    await collector.waitFor((spans) => spans.some(isCmd));
+    const cmd = collector.spans.find(isCmd);
+    assert.equal(cmd.kind, SERVER);
+    assert.equal(cmd.parentSpanId, undefined, 'a trace of its own');
+    assert.equal(cmd.attrs['streamhub.ws.command'], 'auth');
+    assert.equal(cmd.status, undefined, 'not an error');
+    await collector.waitFor((spans) => spans.some((x) => x.parentSpanId === cmd.spanId && x.attrs['db.system']));
+    assert.deepEqual(collector.problems, []);
   });
 });
 
