@@ -169,9 +169,14 @@ describe('WebSocket commands', () => {
     const inbox = [];
     ws.on('message', (m) => inbox.push(JSON.parse(m.toString())));
     await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });
-    const until = async (pred) => { while (!inbox.some(pred)) await new Promise((r) => setTimeout(r, 20)); };
+    const until = async (pred) => {
+      for (let i = 0; !inbox.some(pred); i++) {
+        if (i === 500) throw new Error(`no such message; got ${JSON.stringify(inbox)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
     ws.send(JSON.stringify({ type: 'auth', id: 'auth-1', data: { token: a.tokens.access_token } }));
-    await until((m) => m.type === 'ready');
+    await until((m) => m.id === 'auth-1' && m.type === 'ack');
     ws.close();
     const isCmd = (x) => x.name === 'ws auth';
     await collector.waitFor((spans) => spans.some(isCmd));
