@@ -10,6 +10,7 @@
 #   pg      the same suites against a throwaway PostgreSQL server
 #   asan    the e2e suites on an AddressSanitizer + UndefinedBehaviorSanitizer build
 #   tsan    the hub's unit test and the socket e2e suites (ws, ws-protocol, chat-ws, rooms, fanout)
+#           and tracing (spans handed between request, job and exporter threads)
 #           on a ThreadSanitizer build
 #   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
@@ -162,7 +163,7 @@ if wants tsan; then
     [ "$status" != 0 ] && [ "$f" = 0 ] && f=1
     grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$log"
     record tsan-unit "$(grep -c '^ok ' "$log")" "$f"
-    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs tests/e2e/rooms.test.mjs tests/e2e/fanout.test.mjs" run_e2e tsan \
+    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs tests/e2e/rooms.test.mjs tests/e2e/fanout.test.mjs tests/e2e/tracing.test.mjs" run_e2e tsan \
       build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
       STREAMHUB_WS_THREADS=2
     if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then

@@ -10,9 +10,13 @@ import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import WebSocket from 'ws';
 import { startServer, stopAll, startWebhookReceiver } from './lib/harness.mjs';
-import { client, register } from './lib/accounts.mjs';
+import { BIN, client, register } from './lib/accounts.mjs';
 import { startOtlpReceiver } from './lib/otlp.mjs';
 
 const SERVER = 2, CLIENT = 3, CONSUMER = 5;
@@ -231,5 +235,18 @@ describe('tracing off or a collector in trouble', () => {
       assert.ok(m.queued <= 16, 'the queue stays bounded');
       assert.equal(m.exported, 0);
     });
+  }
+});
+
+test('bad tracing options are refused at start', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'sh-trace-opts-'));
+  for (const [args, status] of [
+    [['--trace-sample', '1.5'], 2], [['--trace-sample', '-0.1'], 2], [['--trace-sample', 'half'], 2],
+    [['--otlp-queue', '1'], 2], [['--otlp-timeout', '0'], 2], [['--otlp-endpoint', 'ftp://collector'], 1],
+  ]) {
+    let code = 0, stderr = '';
+    try { execFileSync(BIN, ['serve', '--port', '0', '--data-dir', dataDir, ...args], { encoding: 'utf8', stdio: 'pipe', timeout: 20000 }); } catch (e) { code = e.status; stderr = e.stderr; }
+    assert.equal(code, status, `${args.join(' ')}: ${stderr}`);
+    assert.match(stderr, /trace-sample|otlp/);
   }
 });
