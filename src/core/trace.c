@@ -58,9 +58,10 @@ static struct {
     atomic_ullong exported, dropped, export_failures;
 } q = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
+/* acquire: a thread that sees tracing on also sees the options trace_start wrote before */
 bool trace_enabled(void)
 {
-    return atomic_load_explicit(&enabled, memory_order_relaxed);
+    return atomic_load_explicit(&enabled, memory_order_acquire);
 }
 
 /* ---- traceparent ---------------------------------------------------------------------------- */
