@@ -11,6 +11,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
+#include "core/trace.h"
 #include "core/util.h"
 #include "domain/activity.h"
 #include "domain/chat.h"
@@ -244,6 +245,18 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         free(secret);
         return ERR_INVALID;
     }
+    /* tracing before anything that records spans (the job runner, the outbox, the server) */
+    trace_options to = {.endpoint = a->cfg.otlp_endpoint,
+                        .service_name = a->cfg.otlp_service_name,
+                        .service_version = STREAMHUB_VERSION,
+                        .sample_ratio = a->cfg.trace_sample,
+                        .queue_limit = (size_t)a->cfg.otlp_queue,
+                        .timeout_ms = a->cfg.otlp_timeout * 1000,
+                        .start_exporter = true};
+    if (start_outbox && (rc = trace_start(&to, err, err_size)) < 0) {
+        free(secret);
+        return rc;
+    }
     if (start_outbox) {
         outbox_options o = {
             .database_url = a->database_url, .delivery = a->cfg.delivery,
@@ -320,8 +333,6 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
 
 void app_close(app *a)
 {
-    node_lease_stop(a->node_lease); /* no id is minted after the services below stopped */
-    a->node_lease = NULL;
     sse_close(a->api.sse);
     rooms_close(a->api.rooms);
     presence_close(a->api.presence);
@@ -335,6 +346,10 @@ void app_close(app *a)
     event_log_stop();
     outbox_worker_stop(a->outbox);
     a->outbox = NULL;
+    /* the id goes back once nothing above can mint one (HTTP has stopped before app_close) */
+    node_lease_stop(a->node_lease);
+    a->node_lease = NULL;
+    trace_stop(); /* after everything that ends spans */
     /* after every thread that publishes (job runners send media.progress) */
     if (a->bus_open) {
         ratelimit_set_store(NULL);

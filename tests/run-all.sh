@@ -16,7 +16,8 @@
 #           events across nodes, Redis outages (tests/e2e/cluster-bus.test.mjs)
 #   asan    the e2e suites (s3 included) on an AddressSanitizer + UndefinedBehaviorSanitizer build
 #   tsan    the hub's and the Redis bus's unit tests and the socket e2e suites (ws, ws-protocol,
-#           chat-ws, rooms, fanout) on a ThreadSanitizer build
+#           chat-ws, rooms, fanout) and tracing (spans handed between request, job and exporter
+#           threads) on a ThreadSanitizer build
 #   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
@@ -202,7 +203,7 @@ if wants tsan; then
       grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$log"
       record "tsan-unit-${t##*/}" "$(grep -c '^ok ' "$log")" "$f"
     done
-    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs tests/e2e/rooms.test.mjs tests/e2e/fanout.test.mjs" run_e2e tsan \
+    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs tests/e2e/rooms.test.mjs tests/e2e/fanout.test.mjs tests/e2e/tracing.test.mjs" run_e2e tsan \
       build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
       STREAMHUB_WS_THREADS=2
     if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then

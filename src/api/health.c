@@ -5,6 +5,7 @@
  * Probes and /metrics skip the per-client rate limit, so a scraper is never refused.
  */
 #include "api/api.h"
+#include "core/trace.h"
 
 #include "core/bus.h"
 
@@ -212,6 +213,7 @@ static void metrics_handler(api_ctx *c)
                (unsigned long long)hc.posts_purged);
     write_metrics(&out);
     write_object_store_metrics(&out);
+    trace_metrics(&out);
     feed_cache_stats fc;
     feed_cache_get_stats(&fc);
     buf_printf(&out,

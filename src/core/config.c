@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { OPT_STR, OPT_INT, OPT_BOOL } opt_type;
+typedef enum { OPT_STR, OPT_INT, OPT_BOOL, OPT_NUMBER } opt_type;
 
 typedef struct option_def {
     const char *name;
@@ -97,6 +97,11 @@ static const option_def options[] = {
     {"ws-command-rate", OPT_INT, O(ws_command_rate), "600", 0, 1000000, "any other socket command per minute per user; 0 = no limit"},
     {"ws-rooms-per-socket", OPT_INT, O(ws_rooms_per_socket), "50", 1, 10000, "rooms one socket may have joined at once"},
     {"ws-rooms-per-user", OPT_INT, O(ws_rooms_per_user), "200", 1, 10000, "rooms one user's sockets on this node may have joined at once"},
+    {"otlp-endpoint", OPT_STR, O(otlp_endpoint), "", 0, 0, "OpenTelemetry collector base URL (http://host:4318); spans are POSTed to it as OTLP/HTTP JSON at /v1/traces; empty = tracing off"},
+    {"otlp-service-name", OPT_STR, O(otlp_service_name), "streamhub", 0, 0, "service.name of exported spans (e.g. streamhub-api, streamhub-worker)"},
+    {"trace-sample", OPT_NUMBER, O(trace_sample), "1", 0, 1, "fraction of new traces recorded (0..1); a request whose traceparent says sampled or not is followed as it says"},
+    {"otlp-queue", OPT_INT, O(otlp_queue), "2048", 16, 1000000, "ended spans held for export; when full, new spans are dropped (counted in /metrics), never waited for"},
+    {"otlp-timeout", OPT_INT, O(otlp_timeout), "5", 1, 60, "seconds one export POST may take, connecting included; a failed POST drops its spans (counted)"},
     {"sse-streams-per-user", OPT_INT, O(sse_streams_per_user), "8", 1, 10000, "GET /api/v1/events streams one user may hold open on this node"},
 };
 
@@ -122,6 +127,18 @@ static int set_option(config *cfg, const option_def *o, const char *value, const
             return -1;
         }
         return 0;
+    case OPT_NUMBER: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !(v >= (double)o->min && v <= (double)o->max)) {
+            fprintf(stderr, "streamhub: %s %s: expected a number in %lld..%lld, got '%s'\n", source,
+                    o->name, (long long)o->min, (long long)o->max, value);
+            return -1;
+        }
+        *(double *)field = v;
+        return 0;
+    }
     case OPT_INT: {
         char *end;
         errno = 0;
@@ -204,7 +221,7 @@ int config_load(config *cfg, int argc, char **argv)
 
 void config_print_help(FILE *out)
 {
-    static const char *types[] = {"string", "int", "bool"};
+    static const char *types[] = {"string", "int", "bool", "number"};
     fprintf(out, "Usage: streamhub serve|worker|migrate|admin|routes [options]\n\n"
                  "Options (each also read from the environment variable shown):\n");
     char env[64];
@@ -213,7 +230,7 @@ void config_print_help(FILE *out)
         env_name(o, env, sizeof env);
         fprintf(out, "  --%-20s %-6s %s\n  %22s default: %s", o->name, types[o->type], o->help, "",
                 *o->def ? o->def : "\"\"");
-        if (o->type == OPT_INT)
+        if (o->type == OPT_INT || o->type == OPT_NUMBER)
             fprintf(out, "  range: %lld..%lld", (long long)o->min, (long long)o->max);
         fprintf(out, "  env: %s\n", env);
     }

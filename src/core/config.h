@@ -87,6 +87,12 @@ typedef struct config {
     int64_t ws_rooms_per_socket;  /* rooms joined at once by one socket */
     int64_t ws_rooms_per_user;    /* rooms joined at once by one user's sockets on this node */
     int64_t sse_streams_per_user; /* open GET /api/v1/events streams per user on this node */
+    /* tracing (core/trace.h) */
+    char *otlp_endpoint;     /* empty = off */
+    char *otlp_service_name;
+    double trace_sample;     /* 0..1 for new traces */
+    int64_t otlp_queue;      /* ended spans held for export */
+    int64_t otlp_timeout;    /* seconds per export POST */
 } config;
 
 /* Fills cfg with the defaults. */

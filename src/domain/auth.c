@@ -25,6 +25,7 @@
 #include "core/id.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
+#include "core/trace.h"
 #include "core/util.h"
 #include "domain/errors.h"
 #include "domain/validate.h"
@@ -232,7 +233,9 @@ static int queue_message(db *d, const char *channel, const char *to, const char 
     json_decref(msg);
     if (!payload)
         return ERR_NOMEM;
-    int rc = store_outbox_insert(d, id_next(), channel, to, template_name, payload, now_ms());
+    char traceparent[TRACE_PARENT_LEN + 1];
+    int rc = store_outbox_insert(d, id_next(), channel, to, template_name, payload, now_ms(),
+                                 trace_current_traceparent(traceparent) ? traceparent : NULL);
     free(payload);
     return rc;
 }

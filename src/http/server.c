@@ -28,6 +28,7 @@
 #include "http/http.h"
 
 #include "core/log.h"
+#include "core/trace.h"
 #include "core/pool.h"
 #include "core/ratelimit.h"
 #include "http/framing.h"
@@ -132,6 +133,7 @@ struct http_req {
     uint64_t body_seen; /* body bytes received, kept or not */
     int64_t cut_at_us;  /* answered in the middle of the body: lingering until closed */
     uint64_t cut_drained;
+    trace_span *span; /* the request's SERVER span (NULL: tracing off or not sampled) */
 };
 
 typedef struct route_metrics {
@@ -960,6 +962,43 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return r;
 }
 
+/* The request's SERVER span, named "METHOD route" (OpenTelemetry's HTTP naming; the method
+ * alone when no route matched). A traceparent that does not parse is ignored: the span is a new
+ * root, and the request is answered as if the header were absent. */
+static void begin_server_span(http_req *r)
+{
+    trace_context parent;
+    bool remote = trace_parse_traceparent(http_req_header(r, "traceparent"), &parent);
+    const char *route = http_req_route(r);
+    char name[160];
+    snprintf(name, sizeof name, "%s%s%s", r->method, route ? " " : "", route ? route : "");
+    r->span = trace_begin(name, TRACE_SERVER, remote ? &parent : NULL);
+    if (!r->span)
+        return;
+    trace_set_str(r->span, "http.request.method", r->method);
+    if (route)
+        trace_set_str(r->span, "http.route", route);
+    trace_set_str(r->span, "url.path", r->path);
+    trace_set_str(r->span, "client.address", r->client_ip);
+    trace_set_str(r->span, "http.request.header.x-request-id", r->request_id);
+}
+
+static void end_server_span(http_req *r, enum MHD_RequestTerminationCode toe)
+{
+    trace_set_int(r->span, "http.response.status_code", r->res.status);
+    if (r->user_id) {
+        char user[24];
+        snprintf(user, sizeof user, "%lld", (long long)r->user_id);
+        trace_set_str(r->span, "user.id", user); /* ids are strings in the API */
+    }
+    if (r->res.status >= 500)
+        trace_set_error(r->span, NULL);
+    else if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        trace_set_error(r->span, "connection closed before the response was complete");
+    trace_end(r->span);
+    r->span = NULL; /* a cut body's handler may still run: it runs untraced */
+}
+
 /* Fills in the request made by on_uri once its headers are in. */
 static void request_start(http_req *r, http_server *s, struct MHD_Connection *c, const char *url,
                           const char *method)
@@ -996,6 +1035,8 @@ static void request_start(http_req *r, http_server *s, struct MHD_Connection *c,
         r->param_names[i] = xstrndup(r->match.params[i].name, r->match.params[i].name_len);
         r->param_values[i] = xstrndup(r->match.params[i].value, r->match.params[i].value_len);
     }
+    if (trace_enabled())
+        begin_server_span(r);
     atomic_fetch_add(&s->in_flight, 1);
 }
 
@@ -1083,11 +1124,20 @@ static enum MHD_Result queue_response(http_req *r)
     return ok;
 }
 
+/* Runs the route's handler with the request's span current on this thread, so what the handler
+ * does below (SQL, queued jobs) nests under it. */
+static void call_handler(http_server *s, http_req *r)
+{
+    trace_span *outer = trace_swap_current(r->span);
+    s->routes[r->route].fn(r, &r->res);
+    trace_swap_current(outer);
+}
+
 static void run_handler(void *task, void *ctx)
 {
     http_req *r = task;
     r->ctx = ctx;
-    r->srv->routes[r->route].fn(r, &r->res);
+    call_handler(r->srv, r);
     r->state = REQ_READY;
     MHD_resume_connection(r->conn);
 }
@@ -1157,7 +1207,7 @@ static bool loop_read(http_server *s, http_req *r, unsigned flags)
         return false;
     }
     r->ctx = l->ctx;
-    s->routes[r->route].fn(r, &r->res);
+    call_handler(s, r);
     int64_t done = monotonic_us();
     l->tokens -= (done - now) * 1000;
     atomic_fetch_add_explicit(&s->loop_reads, 1, memory_order_relaxed);
@@ -1472,7 +1522,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     unsigned flags = s->routes[r->route].flags;
     pool *p = (flags & HTTP_HASHING) ? s->hashers : (flags & HTTP_BLOCKING) ? s->workers : NULL;
     if (!p) {
-        s->routes[r->route].fn(r, &r->res);
+        call_handler(s, r);
         return queue_response(r);
     }
     if (loop_read(s, r, flags))
@@ -1612,6 +1662,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     int64_t us = monotonic_us() - r->start_us;
     record_metrics(s, r, us);
+    if (r->span)
+        end_server_span(r, toe);
     if (s->opts.access_log && log_get_level() <= LOG_INFO)
         write_access_log(s, r, us, toe);
     *con_cls = NULL;

@@ -12,6 +12,7 @@
 #include "jobs/outbox_worker.h"
 
 #include "core/log.h"
+#include "core/trace.h"
 #include "core/util.h"
 #include "store/db.h"
 #include "store/outbox.h"
@@ -46,7 +47,8 @@ static size_t discard_body(char *ptr, size_t size, size_t n, void *user)
     return size * n;
 }
 
-static int deliver_webhook(outbox_worker *w, const store_outbox_msg *m, char *err, size_t n)
+static int deliver_webhook(outbox_worker *w, const store_outbox_msg *m, trace_span *span,
+                           char *err, size_t n)
 {
     CURL *c = curl_easy_init();
     if (!c)
@@ -55,6 +57,12 @@ static int deliver_webhook(outbox_worker *w, const store_outbox_msg *m, char *er
     char idem[64];
     snprintf(idem, sizeof idem, "Idempotency-Key: outbox-%lld", (long long)m->id);
     h = curl_slist_append(h, idem);
+    trace_context tc;
+    if (trace_context_of(span, &tc)) { /* the receiver may continue the trace */
+        char traceparent[sizeof "traceparent: " + TRACE_PARENT_LEN] = "traceparent: ";
+        trace_format_traceparent(&tc, traceparent + strlen(traceparent));
+        h = curl_slist_append(h, traceparent);
+    }
     curl_easy_setopt(c, CURLOPT_URL, w->opts.webhook_url);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, m->payload);
@@ -66,6 +74,8 @@ static int deliver_webhook(outbox_worker *w, const store_outbox_msg *m, char *er
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+    if (status)
+        trace_set_int(span, "http.response.status_code", status);
     if (rc != CURLE_OK)
         return snprintf(err, n, "webhook: %s", curl_easy_strerror(rc)), ERR_IO;
     if (status < 200 || status > 299)
@@ -135,10 +145,35 @@ static int deliver_smtp(outbox_worker *w, const store_outbox_msg *m, char *err, 
     return 0;
 }
 
-static int deliver(outbox_worker *w, const store_outbox_msg *m, char *err, size_t n)
+/* A CLIENT span per outbound delivery, a child of the span that queued the message when it was
+ * traced, else a new root. The URL is recorded without its query, which may hold a token. */
+static trace_span *begin_delivery_span(outbox_worker *w, const store_outbox_msg *m)
+{
+    if (w->kind == DELIVER_LOG || !trace_enabled())
+        return NULL;
+    trace_context parent;
+    bool queued_traced = trace_parse_traceparent(m->traceparent, &parent);
+    bool webhook = w->kind == DELIVER_WEBHOOK;
+    trace_span *s = trace_begin(webhook ? "POST" : "SMTP send", TRACE_CLIENT,
+                                queued_traced ? &parent : NULL);
+    const char *url = webhook ? w->opts.webhook_url : w->opts.smtp_url;
+    char without_query[512];
+    snprintf(without_query, sizeof without_query, "%.*s", (int)strcspn(url, "?#"), url);
+    trace_set_str(s, "url.full", without_query);
+    if (webhook)
+        trace_set_str(s, "http.request.method", "POST");
+    else
+        trace_set_str(s, "network.protocol.name", "smtp");
+    trace_set_str(s, "streamhub.outbox.channel", m->channel);
+    trace_set_str(s, "streamhub.outbox.template", m->template_name);
+    return s;
+}
+
+static int deliver_traced(outbox_worker *w, const store_outbox_msg *m, trace_span *span,
+                          char *err, size_t n)
 {
     switch (w->kind) {
-    case DELIVER_WEBHOOK: return deliver_webhook(w, m, err, n);
+    case DELIVER_WEBHOOK: return deliver_webhook(w, m, span, err, n);
     case DELIVER_SMTP: return deliver_smtp(w, m, err, n);
     case DELIVER_LOG:
     default:
@@ -147,6 +182,16 @@ static int deliver(outbox_worker *w, const store_outbox_msg *m, char *err, size_
                  (long long)m->id, m->channel, m->template_name, m->payload);
         return 0;
     }
+}
+
+static int deliver(outbox_worker *w, const store_outbox_msg *m, char *err, size_t n)
+{
+    trace_span *span = begin_delivery_span(w, m);
+    int rc = deliver_traced(w, m, span, err, n);
+    if (rc < 0)
+        trace_set_error(span, err);
+    trace_end(span);
+    return rc;
 }
 
 static void run_batch(outbox_worker *w, db *d)

@@ -8,6 +8,7 @@
 
 #include "core/id.h"
 #include "core/log.h"
+#include "core/trace.h"
 #include "core/util.h"
 
 #include <pthread.h>
@@ -62,8 +63,10 @@ int job_enqueue(db *d, const char *kind, const char *payload, const job_options 
     if (o.max_attempts <= 0)
         o.max_attempts = 5;
     int64_t now = now_ms(), jid = id_next();
+    char traceparent[TRACE_PARENT_LEN + 1];
     int rc = store_job_insert(d, jid, kind, payload ? payload : "{}", o.priority, o.max_attempts,
-                              now + (o.delay_ms > 0 ? o.delay_ms : 0), now);
+                              now + (o.delay_ms > 0 ? o.delay_ms : 0), now,
+                              trace_current_traceparent(traceparent) ? traceparent : NULL);
     if (rc == 0 && id)
         *id = jid;
     return rc;
@@ -126,15 +129,43 @@ static int64_t backoff_ms(const job_runner *r, int64_t attempts)
     return delay - jitter + (int64_t)randombytes_uniform((uint32_t)(2 * jitter + 1));
 }
 
+/* A CONSUMER span per attempt, a child of the span that queued the job when it was traced (the
+ * traceparent stored with it), else a new root; current while the handler runs, so its SQL and
+ * the jobs and messages it queues nest under it. */
+static trace_span *begin_job_span(const store_job *job)
+{
+    if (!trace_enabled())
+        return NULL;
+    trace_context parent;
+    bool queued_traced = trace_parse_traceparent(job->traceparent, &parent);
+    char name[STORE_JOB_KIND_BYTES + 16];
+    snprintf(name, sizeof name, "process %s", job->kind);
+    trace_span *s = trace_begin(name, TRACE_CONSUMER, queued_traced ? &parent : NULL);
+    trace_set_str(s, "messaging.system", "streamhub.jobs");
+    trace_set_str(s, "messaging.operation.type", "process");
+    trace_set_str(s, "messaging.destination.name", job->kind);
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)job->id);
+    trace_set_str(s, "messaging.message.id", id);
+    trace_set_int(s, "streamhub.job.attempt", job->attempts);
+    return s;
+}
+
 static void run_one(job_ctx *ctx, store_job *job)
 {
     char err[512] = "";
     job_handler fn = handler_of(job->kind);
     job_result res = JOB_FAIL;
+    trace_span *span = begin_job_span(job);
+    trace_span *outer = trace_swap_current(span);
     if (!fn)
         snprintf(err, sizeof err, "no handler for kind %s", job->kind);
     else
         res = fn(ctx, job, err, sizeof err);
+    trace_swap_current(outer);
+    if (res != JOB_OK)
+        trace_set_error(span, err);
+    trace_end(span);
     int64_t now = now_ms();
     int rc;
     if (res == JOB_OK)

@@ -4,6 +4,7 @@
  */
 #include "store/db_internal.h"
 
+#include "core/trace.h"
 #include "core/util.h"
 
 #include <stdatomic.h>
@@ -115,17 +116,76 @@ void db_close(db *d)
 db_kind db_kind_of(const db *d) { return d->kind; }
 const char *db_errmsg(db *d) { return d->ops->errmsg(d); }
 const char *db_server_version(db *d) { return d->ops->server_version(d); }
-db_stmt *db_prepare(db *d, const char *sql) { return d->ops->prepare(d, sql); }
+/* ---- tracing --------------------------------------------------------------------------------
+ * A CLIENT span per statement, from its first db_step to its db_reset, when the thread has a
+ * current span (a request's or a job's; background loops have none and stay untraced). The
+ * statement text is the parameterised SQL, so it carries no values. Off, this is one
+ * thread-local load per step. */
+
+static trace_span *sql_span(db *d, const char *sql)
+{
+    char operation[16];
+    size_t n = strcspn(sql, " \t\n(");
+    snprintf(operation, sizeof operation, "%.*s", (int)(n < sizeof operation ? n : 0), sql);
+    trace_span *s = trace_child(*operation ? operation : "SQL", TRACE_CLIENT);
+    trace_set_str(s, "db.system", d->kind == DB_SQLITE ? "sqlite" : "postgresql");
+    trace_set_str(s, "db.operation.name", operation);
+    trace_set_str(s, "db.query.text", sql);
+    return s;
+}
+
+static int sql_span_end(trace_span *s, int rc)
+{
+    if (rc < 0)
+        trace_set_error(s, rc == ERR_CONFLICT ? "constraint violation"
+                           : rc == ERR_BUSY   ? "lock timeout"
+                                              : "database error");
+    trace_end(s);
+    return rc;
+}
+
+db_stmt *db_prepare(db *d, const char *sql)
+{
+    db_stmt *s = d->ops->prepare(d, sql);
+    if (s && s->span) { /* left unreset by an earlier caller */
+        trace_end(s->span);
+        s->span = NULL;
+    }
+    return s;
+}
 void db_bind_int64(db_stmt *s, int idx, int64_t v) { s->owner->ops->bind_int64(s, idx, v); }
 void db_bind_text(db_stmt *s, int idx, const char *t) { s->owner->ops->bind_text(s, idx, t); }
 void db_bind_null(db_stmt *s, int idx) { s->owner->ops->bind_null(s, idx); }
-int db_step(db_stmt *s) { return s->owner->ops->step(s); }
+int db_step(db_stmt *s)
+{
+    if (!s->span && trace_current())
+        s->span = sql_span(s->owner, s->sql);
+    int rc = s->owner->ops->step(s);
+    if (rc < 0 && s->span) {
+        sql_span_end(s->span, rc);
+        s->span = NULL;
+    }
+    return rc;
+}
 int64_t db_col_int64(db_stmt *s, int col) { return s->owner->ops->col_int64(s, col); }
 const char *db_col_text(db_stmt *s, int col) { return s->owner->ops->col_text(s, col); }
 bool db_col_null(db_stmt *s, int col) { return s->owner->ops->col_null(s, col); }
-void db_reset(db_stmt *s) { s->owner->ops->reset(s); }
+void db_reset(db_stmt *s)
+{
+    if (s->span) {
+        trace_end(s->span);
+        s->span = NULL;
+    }
+    s->owner->ops->reset(s);
+}
 int64_t db_changes(db *d) { return d->ops->changes(d); }
-int db_exec(db *d, const char *sql) { return d->ops->exec(d, sql); }
+int db_exec(db *d, const char *sql)
+{
+    if (!trace_current())
+        return d->ops->exec(d, sql);
+    trace_span *span = sql_span(d, sql);
+    return sql_span_end(span, d->ops->exec(d, sql));
+}
 /* ---- commit hooks -------------------------------------------------------------------------
  * Kept on the connection rather than in a thread-local: a db belongs to one thread anyway, and a
  * hook then can never leak into another connection's transaction. */
@@ -174,14 +234,15 @@ void db_on_commit(db *d, db_hook_fn fn, void *arg)
 int db_begin(db *d)
 {
     db_hooks_drop(d); /* left over from a commit whose failure nobody rolled back */
-    int rc = d->ops->begin(d);
+    trace_span *span = trace_current() ? sql_span(d, "BEGIN") : NULL;
+    int rc = sql_span_end(span, d->ops->begin(d));
     d->in_tx = rc == 0;
     return rc;
 }
 
 int db_commit(db *d)
 {
-    int rc = d->ops->exec(d, "COMMIT");
+    int rc = db_exec(d, "COMMIT");
     if (rc < 0)
         return rc; /* still pending: the caller's db_rollback drops them */
     d->in_tx = false;
@@ -191,7 +252,7 @@ int db_commit(db *d)
 
 int db_rollback(db *d)
 {
-    int rc = d->ops->exec(d, "ROLLBACK");
+    int rc = db_exec(d, "ROLLBACK");
     db_hooks_drop(d);
     return rc;
 }

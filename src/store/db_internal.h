@@ -42,6 +42,7 @@ void db_hooks_drop(db *d);
 struct db_stmt {
     db *owner;
     const char *sql; /* the cache key: the caller's string literal */
+    struct trace_span *span; /* from the first db_step to db_reset, when traced (db.c) */
 };
 
 int db_sqlite_open(const char *path, db **out, char *err, size_t err_size);

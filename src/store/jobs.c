@@ -13,7 +13,7 @@
 #define JOB_COLS                                                                                  \
     "id, kind, payload, state, priority, attempts, max_attempts, run_after, "                     \
     "COALESCE(lease_owner, ''), lease_until, progress, COALESCE(last_error, ''), created_at, "    \
-    "updated_at, COALESCE(finished_at, 0)"
+    "updated_at, COALESCE(finished_at, 0), COALESCE(traceparent, '')"
 
 static void decode_job(db_stmt *s, store_job *j)
 {
@@ -32,6 +32,7 @@ static void decode_job(db_stmt *s, store_job *j)
     j->created_at = db_col_int64(s, 12);
     j->updated_at = db_col_int64(s, 13);
     j->finished_at = db_col_int64(s, 14);
+    snprintf(j->traceparent, sizeof j->traceparent, "%s", db_col_text(s, 15));
 }
 
 void store_job_free(store_job *j)
@@ -41,12 +42,13 @@ void store_job_free(store_job *j)
 }
 
 int store_job_insert(db *d, int64_t id, const char *kind, const char *payload, int64_t priority,
-                     int64_t max_attempts, int64_t run_after, int64_t now)
+                     int64_t max_attempts, int64_t run_after, int64_t now,
+                     const char *traceparent)
 {
     static const char *sql =
         "INSERT INTO jobs (id, kind, payload, state, priority, attempts, max_attempts, run_after, "
-        "lease_until, progress, created_at, updated_at) "
-        "VALUES (?, ?, ?, 'queued', ?, 0, ?, ?, 0, 0, ?, ?)";
+        "lease_until, progress, created_at, updated_at, traceparent) "
+        "VALUES (?, ?, ?, 'queued', ?, 0, ?, ?, 0, 0, ?, ?, ?)";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -58,6 +60,7 @@ int store_job_insert(db *d, int64_t id, const char *kind, const char *payload, i
     db_bind_int64(s, 6, run_after);
     db_bind_int64(s, 7, now);
     db_bind_int64(s, 8, now);
+    db_bind_text(s, 9, traceparent);
     return db_run(s);
 }
 

@@ -29,10 +29,13 @@ typedef struct store_job {
     int64_t progress; /* 0..100 */
     char last_error[512];
     int64_t created_at, updated_at, finished_at;
+    char traceparent[64]; /* of the span that queued it; "" when none */
 } store_job;
 
+/* traceparent: the W3C trace context of whoever queues it, or NULL. */
 int store_job_insert(db *d, int64_t id, const char *kind, const char *payload, int64_t priority,
-                     int64_t max_attempts, int64_t run_after, int64_t now);
+                     int64_t max_attempts, int64_t run_after, int64_t now,
+                     const char *traceparent);
 /* Claims the most urgent runnable job (queued and due, or running with an expired lease):
  * 0 and *out filled, ERR_NOT_FOUND when there is none. */
 int store_job_claim(db *d, const char *owner, int64_t now, int64_t lease_ms, store_job *out);

@@ -12,10 +12,11 @@
 #include <stdlib.h>
 
 int store_outbox_insert(db *d, int64_t id, const char *channel, const char *recipient,
-                        const char *template_name, const char *payload, int64_t now)
+                        const char *template_name, const char *payload, int64_t now,
+                        const char *traceparent)
 {
     static const char *sql = "INSERT INTO outbox (id, channel, recipient, template, payload, "
-                             "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+                             "next_attempt_at, created_at, traceparent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
     db_stmt *st = db_prepare(d, sql);
     if (!st)
         return ERR_DB;
@@ -26,6 +27,7 @@ int store_outbox_insert(db *d, int64_t id, const char *channel, const char *reci
     db_bind_text(st, 5, payload);
     db_bind_int64(st, 6, now);
     db_bind_int64(st, 7, now);
+    db_bind_text(st, 8, traceparent);
     return db_run(st);
 }
 
@@ -35,12 +37,14 @@ int store_outbox_claim(db *d, int64_t now, int64_t lease_ms, store_outbox_msg *o
         "UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1 "
         "WHERE id IN (SELECT id FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) "
         "OR (state = 'sending' AND lease_until < ?) ORDER BY id LIMIT ?) "
-        "RETURNING id, channel, recipient, template, payload, attempts";
+        "RETURNING id, channel, recipient, template, payload, attempts, "
+        "COALESCE(traceparent, '')";
     static const char *sql_pg =
         "UPDATE outbox SET state = 'sending', lease_until = ?, attempts = attempts + 1 "
         "WHERE id IN (SELECT id FROM outbox WHERE (state = 'pending' AND next_attempt_at <= ?) "
         "OR (state = 'sending' AND lease_until < ?) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) "
-        "RETURNING id, channel, recipient, template, payload, attempts";
+        "RETURNING id, channel, recipient, template, payload, attempts, "
+        "COALESCE(traceparent, '')";
     db_stmt *st = db_prepare(d, db_kind_of(d) == DB_SQLITE ? sql_sqlite : sql_pg);
     if (!st)
         return ERR_DB;
@@ -58,6 +62,7 @@ int store_outbox_claim(db *d, int64_t now, int64_t lease_ms, store_outbox_msg *o
         snprintf(m->recipient, sizeof m->recipient, "%s", db_col_text(st, 2));
         snprintf(m->template_name, sizeof m->template_name, "%s", db_col_text(st, 3));
         m->payload = xstrdup(db_col_text(st, 4));
+        snprintf(m->traceparent, sizeof m->traceparent, "%s", db_col_text(st, 6));
         m->attempts = db_col_int64(st, 5);
     }
     db_reset(st);

@@ -19,10 +19,13 @@ typedef struct store_outbox_msg {
     char template_name[48];
     char *payload;      /* JSON text; owned by the struct when read back (free it) */
     int64_t attempts;
+    char traceparent[64]; /* of the span that queued it; "" when none */
 } store_outbox_msg;
 
+/* traceparent: the W3C trace context of whoever queues it, or NULL. */
 int store_outbox_insert(db *d, int64_t id, const char *channel, const char *recipient,
-                        const char *template_name, const char *payload, int64_t now);
+                        const char *template_name, const char *payload, int64_t now,
+                        const char *traceparent);
 /* Leases up to max due messages for lease_ms; returns the count or a negative ERR_*. */
 int store_outbox_claim(db *d, int64_t now, int64_t lease_ms, store_outbox_msg *out, int max);
 int store_outbox_sent(db *d, int64_t id, int64_t now);

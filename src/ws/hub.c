@@ -50,6 +50,7 @@
 
 #include "core/bus.h"
 #include "core/topics.h"
+#include "core/trace.h"
 #include "core/log.h"
 #include "core/pool.h"
 #include "core/util.h"
@@ -252,6 +253,7 @@ struct ws_call {
     const char *type;
     void *ctx;
     bool answered;
+    trace_span *span; /* while the command runs, when traced */
 };
 
 static struct {
@@ -970,6 +972,28 @@ static void call_finish(ws_call *call)
     free(call);
 }
 
+/* Runs a command as a SERVER span of its own ("ws <type>", a new trace: a socket's commands
+ * carry no traceparent), current while it runs so its SQL nests under it. */
+static void call_command(ws_call *call)
+{
+    if (trace_enabled()) {
+        char name[80];
+        snprintf(name, sizeof name, "ws %s", call->type);
+        call->span = trace_begin(name, TRACE_SERVER, NULL);
+        trace_set_str(call->span, "streamhub.ws.command", call->type);
+        int64_t user_id = atomic_load(&call->c->user_id);
+        char user[24];
+        snprintf(user, sizeof user, "%lld", (long long)user_id);
+        if (user_id)
+            trace_set_str(call->span, "user.id", user);
+    }
+    trace_span *outer = trace_swap_current(call->span);
+    call->cmd->fn(call);
+    trace_swap_current(outer);
+    trace_end(call->span);
+    call->span = NULL;
+}
+
 static void run_call(void *task, void *ctx)
 {
     ws_call *call = task;
@@ -978,7 +1002,7 @@ static void run_call(void *task, void *ctx)
     if (atomic_load(&call->c->revoked))
         ws_call_error(call, "session_revoked", "this session has ended");
     else
-        call->cmd->fn(call);
+        call_command(call);
     atomic_fetch_sub(&call->c->inflight, 1);
     call_finish(call);
 }
@@ -1034,7 +1058,7 @@ static void handle_text(conn *c, const uint8_t *p, size_t n)
     conn_ref(c);
     msg = NULL;
     if (!(cmd->flags & WS_CMD_BLOCKING)) {
-        cmd->fn(call);
+        call_command(call);
         call_finish(call);
         return;
     }
@@ -1157,6 +1181,7 @@ void ws_call_error(ws_call *c, const char *code, const char *message)
 {
     if (!call_answer_once(c))
         return;
+    trace_set_error(c->span, code);
     call_send(c,
               json_pack("{s:s, s:O?, s:{s:s, s:s}}", "type", "error", "id",
                         json_object_get(c->msg, "id"), "data", "code", code, "message", message));
@@ -1172,6 +1197,7 @@ void ws_call_error_details(ws_call *c, const char *code, const char *message, js
         json_decref(details);
         return;
     }
+    trace_set_error(c->span, code);
     call_send(c, json_pack("{s:s, s:O?, s:{s:s, s:s, s:o}}", "type", "error", "id",
                            json_object_get(c->msg, "id"), "data", "code", code, "message", message,
                            "details", details));

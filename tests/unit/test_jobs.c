@@ -63,9 +63,9 @@ static void test_claim_order_and_leases(void **state)
     db *d = open_db();
     clear(d);
     int64_t t = now_ms();
-    assert_int_equal(store_job_insert(d, 1, "k", "{\"n\":1}", 0, 3, t, t), 0);
-    assert_int_equal(store_job_insert(d, 2, "k", "{\"n\":2}", 5, 3, t, t), 0);
-    assert_int_equal(store_job_insert(d, 3, "k", "{}", 9, 3, t + 60000, t), 0); /* not due */
+    assert_int_equal(store_job_insert(d, 1, "k", "{\"n\":1}", 0, 3, t, t, NULL), 0);
+    assert_int_equal(store_job_insert(d, 2, "k", "{\"n\":2}", 5, 3, t, t, NULL), 0);
+    assert_int_equal(store_job_insert(d, 3, "k", "{}", 9, 3, t + 60000, t, NULL), 0); /* not due */
     store_job a, b, c;
     assert_int_equal(store_job_claim(d, "A", t, 1000, &a), 0);
     assert_int_equal(a.id, 2); /* the higher priority first */
