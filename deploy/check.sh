@@ -65,12 +65,22 @@ done
 apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
   --no-replaces --no-enhances $(cat "$work/run-pkgs") 2>/dev/null |
   grep -E '^[a-z0-9]' | sed 's/:.*$//' | sort -u >"$work/run-closure"
-for lib in $(ldd "$BIN" | awk '$3 ~ /^\// {print $3}'); do
-  owner=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null || true)
-  owner=${owner%%:*}
+# one dpkg -S for every library (each call reads every package's file list); a library is
+# asked for under its path, its resolved path and their /lib <-> /usr/lib twins (merged /usr:
+# dpkg knows each file under one of them)
+ldd "$BIN" | awk '$3 ~ /^\// {print $3}' | sort -u >"$work/libs"
+while read -r lib; do
+  for p in "$lib" "$(readlink -f "$lib")"; do echo "$p"; echo "${p#/usr}"; echo "/usr${p#/usr}"; done
+done <"$work/libs" | sort -u >"$work/paths"
+dpkg -S $(cat "$work/paths") 2>/dev/null | sed 's/:[^ ]*: /\t/' >"$work/owners" || true
+while read -r lib; do
+  real=$(readlink -f "$lib")
+  owner=$(awk -F'\t' -v a="$lib" -v b="$real" '{p = $2; sub(/^\/usr/, "", p)
+    x = a; sub(/^\/usr/, "", x); y = b; sub(/^\/usr/, "", y)
+    if (p == x || p == y) {print $1; exit}}' "$work/owners")
   [ -n "$owner" ] || { problem "Dockerfile: no package owns $lib"; continue; }
   grep -qx "$owner" "$work/run-closure" || problem "Dockerfile: the runtime stage lacks $owner ($lib)"
-done
+done <"$work/libs"
 for p in libvips42 ffmpeg; do
   grep -qx "$p" "$work/run-pkgs" || problem "Dockerfile: the runtime stage lacks $p"
 done
