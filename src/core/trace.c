@@ -222,6 +222,12 @@ trace_span *trace_child(const char *name, trace_kind kind)
     return s;
 }
 
+/* A copy of at most TRACE_MAX_VALUE bytes (xstrndup copies exactly n: measure first). */
+static char *copy_bounded(const char *value)
+{
+    return xstrndup(value, strnlen(value, TRACE_MAX_VALUE));
+}
+
 static trace_attr *attr_slot(trace_span *s, const char *key)
 {
     for (int i = 0; i < s->n_attrs; i++)
@@ -243,7 +249,7 @@ void trace_set_str(trace_span *s, const char *key, const char *value)
     if (!a)
         return;
     a->is_int = false;
-    a->str_value = xstrndup(value, TRACE_MAX_VALUE);
+    a->str_value = copy_bounded(value);
 }
 
 void trace_set_int(trace_span *s, const char *key, int64_t value)
@@ -260,7 +266,7 @@ void trace_set_error(trace_span *s, const char *message)
     if (!s)
         return;
     free(s->error_message);
-    s->error_message = xstrndup(message ? message : "", TRACE_MAX_VALUE);
+    s->error_message = copy_bounded(message ? message : "");
 }
 
 void trace_span_free(trace_span *s)
