@@ -172,9 +172,11 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
                         .queue_limit = (size_t)a->cfg.otlp_queue,
                         .timeout_ms = a->cfg.otlp_timeout * 1000,
                         .start_exporter = true};
-    int rc;
-    if (start_outbox && (rc = trace_start(&to, err, err_size)) < 0)
-        return rc;
+    if (start_outbox) {
+        int rc = trace_start(&to, err, err_size);
+        if (rc < 0)
+            return rc;
+    }
     bool lease_node_id = !strcmp(a->cfg.node_id, "auto");
     if (!lease_node_id) {
         char *end;
