@@ -163,6 +163,20 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         return ERR_INVALID;
     }
     log_set_level(level);
+    /* tracing before anything that records spans (the job runner, the outbox, the server), and
+     * before anything is allocated, so a bad --otlp-endpoint leaves nothing behind */
+    trace_options to = {.endpoint = a->cfg.otlp_endpoint,
+                        .service_name = a->cfg.otlp_service_name,
+                        .service_version = STREAMHUB_VERSION,
+                        .sample_ratio = a->cfg.trace_sample,
+                        .queue_limit = (size_t)a->cfg.otlp_queue,
+                        .timeout_ms = a->cfg.otlp_timeout * 1000,
+                        .start_exporter = true};
+    if (start_outbox) {
+        int rc = trace_start(&to, err, err_size);
+        if (rc < 0)
+            return rc;
+    }
     bool lease_node_id = !strcmp(a->cfg.node_id, "auto");
     if (!lease_node_id) {
         char *end;
@@ -244,18 +258,6 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         snprintf(err, err_size, "--jwt-secret must be at least 32 characters");
         free(secret);
         return ERR_INVALID;
-    }
-    /* tracing before anything that records spans (the job runner, the outbox, the server) */
-    trace_options to = {.endpoint = a->cfg.otlp_endpoint,
-                        .service_name = a->cfg.otlp_service_name,
-                        .service_version = STREAMHUB_VERSION,
-                        .sample_ratio = a->cfg.trace_sample,
-                        .queue_limit = (size_t)a->cfg.otlp_queue,
-                        .timeout_ms = a->cfg.otlp_timeout * 1000,
-                        .start_exporter = true};
-    if (start_outbox && (rc = trace_start(&to, err, err_size)) < 0) {
-        free(secret);
-        return rc;
     }
     if (start_outbox) {
         outbox_options o = {

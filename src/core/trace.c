@@ -28,6 +28,7 @@ typedef struct trace_attr {
     bool is_int;
     int64_t int_value;
     char *str_value;
+    bool borrowed; /* str_value is a string that lives as long as the program */
 } trace_attr;
 
 struct trace_span {
@@ -222,12 +223,20 @@ trace_span *trace_child(const char *name, trace_kind kind)
     return s;
 }
 
+/* A copy of at most TRACE_MAX_VALUE bytes (xstrndup copies exactly n: measure first). */
+static char *copy_bounded(const char *value)
+{
+    return xstrndup(value, strnlen(value, TRACE_MAX_VALUE));
+}
+
 static trace_attr *attr_slot(trace_span *s, const char *key)
 {
     for (int i = 0; i < s->n_attrs; i++)
         if (!strcmp(s->attrs[i].key, key)) {
-            free(s->attrs[i].str_value);
+            if (!s->attrs[i].borrowed)
+                free(s->attrs[i].str_value);
             s->attrs[i].str_value = NULL;
+            s->attrs[i].borrowed = false;
             return &s->attrs[i];
         }
     if (s->n_attrs == TRACE_MAX_ATTRS)
@@ -243,7 +252,21 @@ void trace_set_str(trace_span *s, const char *key, const char *value)
     if (!a)
         return;
     a->is_int = false;
-    a->str_value = xstrndup(value, TRACE_MAX_VALUE);
+    a->str_value = copy_bounded(value);
+}
+
+void trace_set_static_str(trace_span *s, const char *key, const char *value)
+{
+    if (!value || strnlen(value, TRACE_MAX_VALUE + 1) > TRACE_MAX_VALUE) {
+        trace_set_str(s, key, value); /* cut, hence copied */
+        return;
+    }
+    trace_attr *a = s ? attr_slot(s, key) : NULL;
+    if (!a)
+        return;
+    a->is_int = false;
+    a->str_value = (char *)value;
+    a->borrowed = true;
 }
 
 void trace_set_int(trace_span *s, const char *key, int64_t value)
@@ -260,7 +283,7 @@ void trace_set_error(trace_span *s, const char *message)
     if (!s)
         return;
     free(s->error_message);
-    s->error_message = xstrndup(message ? message : "", TRACE_MAX_VALUE);
+    s->error_message = copy_bounded(message ? message : "");
 }
 
 void trace_span_free(trace_span *s)
@@ -268,7 +291,8 @@ void trace_span_free(trace_span *s)
     if (!s)
         return;
     for (int i = 0; i < s->n_attrs; i++)
-        free(s->attrs[i].str_value);
+        if (!s->attrs[i].borrowed)
+            free(s->attrs[i].str_value);
     free(s->error_message);
     free(s);
 }

@@ -86,6 +86,8 @@ trace_span *trace_child(const char *name, trace_kind kind);
 #define TRACE_MAX_ATTRS 12
 #define TRACE_MAX_VALUE 1024
 void trace_set_str(trace_span *s, const char *key, const char *value);
+/* For a value that outlives every span (a string literal): kept by address, not copied. */
+void trace_set_static_str(trace_span *s, const char *key, const char *value);
 void trace_set_int(trace_span *s, const char *key, int64_t value);
 /* Marks the span failed (OTLP status ERROR) with a message. */
 void trace_set_error(trace_span *s, const char *message);

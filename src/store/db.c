@@ -122,7 +122,9 @@ const char *db_server_version(db *d) { return d->ops->server_version(d); }
  * statement text is the parameterised SQL, so it carries no values. Off, this is one
  * thread-local load per step. */
 
-static trace_span *sql_span(db *d, const char *sql)
+/* sql_is_static: a prepared statement's text, a literal by db_prepare's contract (its address is
+ * the cache key), so the span borrows it; db_exec's is copied. */
+static trace_span *sql_span(db *d, const char *sql, bool sql_is_static)
 {
     char operation[16];
     size_t n = strcspn(sql, " \t\n(");
@@ -130,7 +132,10 @@ static trace_span *sql_span(db *d, const char *sql)
     trace_span *s = trace_child(*operation ? operation : "SQL", TRACE_CLIENT);
     trace_set_str(s, "db.system", d->kind == DB_SQLITE ? "sqlite" : "postgresql");
     trace_set_str(s, "db.operation.name", operation);
-    trace_set_str(s, "db.query.text", sql);
+    if (sql_is_static)
+        trace_set_static_str(s, "db.query.text", sql);
+    else
+        trace_set_str(s, "db.query.text", sql);
     return s;
 }
 
@@ -159,7 +164,7 @@ void db_bind_null(db_stmt *s, int idx) { s->owner->ops->bind_null(s, idx); }
 int db_step(db_stmt *s)
 {
     if (!s->span && trace_current())
-        s->span = sql_span(s->owner, s->sql);
+        s->span = sql_span(s->owner, s->sql, true);
     int rc = s->owner->ops->step(s);
     if (rc < 0 && s->span) {
         sql_span_end(s->span, rc);
@@ -183,7 +188,7 @@ int db_exec(db *d, const char *sql)
 {
     if (!trace_current())
         return d->ops->exec(d, sql);
-    trace_span *span = sql_span(d, sql);
+    trace_span *span = sql_span(d, sql, false);
     return sql_span_end(span, d->ops->exec(d, sql));
 }
 /* ---- commit hooks -------------------------------------------------------------------------
@@ -234,7 +239,7 @@ void db_on_commit(db *d, db_hook_fn fn, void *arg)
 int db_begin(db *d)
 {
     db_hooks_drop(d); /* left over from a commit whose failure nobody rolled back */
-    trace_span *span = trace_current() ? sql_span(d, "BEGIN") : NULL;
+    trace_span *span = trace_current() ? sql_span(d, "BEGIN", true) : NULL;
     int rc = sql_span_end(span, d->ops->begin(d));
     d->in_tx = rc == 0;
     return rc;

@@ -122,7 +122,8 @@ static void test_nesting_and_encoding(void **state)
     assert_memory_equal(tp, "00-" TRACE_ID "-", 36);
     trace_swap_current(outer);
     assert_false(trace_current_traceparent(tp));
-    trace_set_str(sql, "db.query.text", "SELECT 1");
+    trace_set_static_str(sql, "db.query.text", "SELECT 1");
+    trace_set_static_str(sql, "db.query.text", "SELECT 2"); /* replaced, still borrowed */
     trace_end(sql);
     trace_end(req);
 
@@ -169,6 +170,9 @@ static void test_nesting_and_encoding(void **state)
                         json_string_value(member(server, "spanId")));
     assert_int_equal(json_integer_value(member(child, "kind")), 3);
     assert_null(json_object_get(child, "status")); /* unset */
+    assert_string_equal(json_string_value(member(attr(member(child, "attributes"), "db.query.text"),
+                                                 "stringValue")),
+                        "SELECT 2");
     /* the traceparent of the current span was the server span's own */
     char want[TRACE_PARENT_LEN + 1];
     snprintf(want, sizeof want, "00-%s-%s-01", TRACE_ID,
