@@ -395,6 +395,15 @@ static void stream_wake(http_stream *st)
     }
 }
 
+/* Queues bytes behind what the client has not read yet; the buffer starts over once it has
+ * all been sent. Under st->lock. */
+static void stream_append_locked(http_stream *st, const void *data, size_t len)
+{
+    if (st->off && st->off == st->data.len)
+        st->data.len = st->off = 0;
+    buf_append(&st->data, data, len);
+}
+
 int http_stream_write(http_stream *st, const void *data, size_t len)
 {
     int rc = 0;
@@ -405,9 +414,7 @@ int http_stream_write(http_stream *st, const void *data, size_t len)
         st->closing = st->overflow = true;
         rc = ERR_TOO_LARGE;
     } else {
-        if (st->off && st->off == st->data.len)
-            st->data.len = st->off = 0;
-        buf_append(&st->data, data, len);
+        stream_append_locked(st, data, len);
     }
     stream_wake(st);
     pthread_mutex_unlock(&st->lock);
@@ -446,9 +453,7 @@ int http_stream_write_wait(http_stream *st, const void *data, size_t len, int ti
         st->closing = st->overflow = true; /* the client reads too slowly: cut it off */
         rc = ERR_BUSY;
     } else {
-        if (st->off && st->off == st->data.len)
-            st->data.len = st->off = 0;
-        buf_append(&st->data, data, len);
+        stream_append_locked(st, data, len);
     }
     stream_wake(st);
     pthread_mutex_unlock(&st->lock);
