@@ -245,7 +245,8 @@ static const api_route routes[] = {
     {"GET", "/health/ready", ready_handler, HTTP_BLOCKING | HTTP_NO_RATE_LIMIT, API_ANONYMOUS,
      .db_optional = true, .operation_id = "healthReady", .summary = "Readiness probe",
      .description = "503 `not_ready` with `{\"database\":\"down\"}` while the database does "
-                    "not answer.",
+                    "not answer. With --redis, `bus` says whether Redis is reachable; while it "
+                    "is not, the answer stays 200 with status `degraded`.",
      .errors = "503",
      .response = "Readiness", .response_about = "The database answers"},
     {"GET", "/health/detailed", detailed_handler, HTTP_BLOCKING, API_SIGNED_IN, .role = "admin",
