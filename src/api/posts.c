@@ -556,8 +556,10 @@ static void posts_view_handler(api_ctx *c)
     store_post post;
     bool counted;
     domain_error err = {0};
-    int rc = posts_view(c->db, &c->principal.user, id, api_body_int(c, "watch_ms", 0), &counted,
-                        &post, &err);
+    posts_view_signal signal = {.watch_ms = api_body_int(c, "watch_ms", 0),
+                                .completed = api_body_bool(c, "completed") == 1,
+                                .source = api_body_string(c, "source")};
+    int rc = posts_view(c->db, &c->principal.user, id, &signal, &counted, &post, &err);
     if (rc < 0) {
         api_fail(c->res, rc, &err);
         return;
@@ -608,6 +610,9 @@ static const api_field reaction_body[] = {
 static const api_field view_body[] = {
     {.name = "watch_ms", .type = API_INT, .bounded = true, .minimum = 0,
      .maximum = POSTS_MAX_WATCH_MS, .about = "how long it was watched (0 when absent)"},
+    {.name = "completed", .type = API_BOOL, .about = "watched to the end (false when absent)"},
+    {.name = "source", .type = API_STRING, .values = posts_view_sources,
+     .about = "where the post was shown (other when absent); For You and analytics use it"},
     {0},
 };
 static const api_field comment_create_body[] = {

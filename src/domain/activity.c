@@ -17,7 +17,7 @@ int activity_on_event(db *d, const domain_event *ev, void *arg)
     (void)arg;
     const char *type = NULL, *object = "user";
     int64_t id = ev->user_id;
-    char props[48], *with = NULL;
+    char props[160], *with = NULL;
     switch (ev->type) {
     case EV_POST_CREATED: {
         /* a share is logged against the post shared */
@@ -42,7 +42,13 @@ int activity_on_event(db *d, const domain_event *ev, void *arg)
         object = "post";
         id = ev->post_id;
         if (ev->type == EV_POST_VIEWED) {
-            snprintf(props, sizeof props, "{\"watch_ms\":%lld}", (long long)ev->value);
+            /* the sources and types are fixed literals: nothing here needs escaping */
+            snprintf(props, sizeof props,
+                     "{\"watch_ms\":%lld,\"completed\":%s,\"source\":\"%s\",\"post_type\":\"%s\","
+                     "\"counted\":%s}",
+                     (long long)ev->value, ev->completed ? "true" : "false",
+                     ev->view_source ? ev->view_source : "other",
+                     ev->post_type ? ev->post_type : "text", ev->changed ? "true" : "false");
             with = props;
         }
         break;

@@ -34,7 +34,8 @@ typedef enum domain_event_type {
     EV_POST_CREATED,     /* post, post_author; source_id/source_kind/user_id for derived posts */
     EV_POST_EDITED,      /* post, post_author */
     EV_POST_DELETED,     /* post_id */
-    EV_POST_VIEWED,      /* post_id, value = watch_ms */
+    EV_POST_VIEWED,      /* post_id, user_id = author, value = watch_ms, changed = counted,
+                            completed, view_source, post_type */
     EV_POST_SAVED,       /* post_id */
     EV_POST_UNSAVED,     /* post_id */
     EV_REACTION_ADDED,   /* post_id, user_id = post's author, reaction */
@@ -69,6 +70,9 @@ typedef struct domain_event {
     bool changed;  /* the edge or row was created by this call (false: it already existed) */
     /* string literals (or NULL), so they outlive the call */
     const char *source_kind; /* "duet", "stitch", "share" or NULL */
+    const char *view_source; /* a view: where the post was shown (posts_view_sources) */
+    const char *post_type;   /* a view: the viewed post's type (posts_types) */
+    bool completed;          /* a view: watched to the end */
     /* Borrowed, valid during in-transaction consumers only (NULL after commit). */
     const store_post *post;
     const store_user *post_author;

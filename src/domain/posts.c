@@ -36,6 +36,8 @@ const char *const posts_types[] = {"text", "story", "image", "video", "reel", NU
 const char *const posts_visibilities[] = {"public", "followers", "friends", "circle", "private",
                                           NULL};
 const char *const posts_reaction_types[] = {"like", "love", "laugh", "wow", "sad", "fire", NULL};
+const char *const posts_view_sources[] = {"for_you", "following", "profile", "search", "hashtag",
+                                          "share",   "explore",   "other",   NULL};
 
 static bool one_of(const char *const *values, const char *v)
 {
@@ -673,11 +675,36 @@ int comments_like(db *d, const store_user *me, int64_t id, bool on, store_commen
     return 0;
 }
 
-int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *counted,
-               store_post *out, domain_error *err)
+/* The literal of posts_view_sources matching source (the event outlives the request's
+ * strings), or NULL when it is not one of them. */
+static const char *view_source_literal(const char *source)
 {
+    if (!source)
+        return "other";
+    for (int i = 0; posts_view_sources[i]; i++)
+        if (!strcmp(source, posts_view_sources[i]))
+            return posts_view_sources[i];
+    return NULL;
+}
+
+/* The literal of posts_types for a stored type (post types are a closed list). */
+static const char *post_type_literal(const char *type)
+{
+    for (int i = 0; posts_types[i]; i++)
+        if (!strcmp(type, posts_types[i]))
+            return posts_types[i];
+    return "text";
+}
+
+int posts_view(db *d, const store_user *me, int64_t id, const posts_view_signal *signal,
+               bool *counted, store_post *out, domain_error *err)
+{
+    int64_t watch_ms = signal->watch_ms;
     if (watch_ms < 0 || watch_ms > POSTS_MAX_WATCH_MS)
         return domain_invalid_bounds(err, "watch_ms", "out_of_range", 0, POSTS_MAX_WATCH_MS);
+    const char *source = view_source_literal(signal->source);
+    if (!source)
+        return domain_invalid(err, "source", "not_allowed");
     store_user author;
     int rc = posts_get_visible(d, me->id, id, out, &author, err);
     *counted = false;
@@ -696,7 +723,10 @@ int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *
                            .post_id = id,
                            .user_id = out->author_id,
                            .value = watch_ms,
-                           .changed = *counted};
+                           .changed = *counted,
+                           .completed = signal->completed,
+                           .view_source = source,
+                           .post_type = post_type_literal(out->type)};
         rc = events_emit(d, &ev);
     }
     if (rc < 0 || db_commit(d) < 0) {

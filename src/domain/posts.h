@@ -36,6 +36,9 @@ bool posts_can_view_known(db *d, int64_t viewer, const store_user *author, const
 extern const char *const posts_types[];          /* text (default), story, image, video, reel */
 extern const char *const posts_visibilities[];   /* public, followers, friends, circle, private */
 extern const char *const posts_reaction_types[]; /* like (default), love, laugh, wow, sad, fire */
+/* Where a viewed post was shown: for_you, following, profile, search, hashtag, share, explore,
+ * other (the default). Ranking and analytics split views by it. */
+extern const char *const posts_view_sources[];
 
 typedef struct post_input {
     const char *type;       /* text (default) or story; image/video/reel need media */
@@ -101,9 +104,17 @@ int posts_save(db *d, const store_user *me, int64_t id, bool on, domain_error *e
 /* Likes or unlikes a comment on a post the viewer may see; idempotent. out gets the comment. */
 int comments_like(db *d, const store_user *me, int64_t id, bool on, store_comment *out,
                   domain_error *err);
+/* What a client reports of one view: the signal For You learns from and analytics counts. */
+typedef struct posts_view_signal {
+    int64_t watch_ms; /* 0..POSTS_MAX_WATCH_MS */
+    bool completed;   /* watched to the end (a replay is a second view) */
+    const char *source; /* one of posts_view_sources, or NULL for "other" */
+} posts_view_signal;
+
 /* Records a view with its watch time; *counted tells whether it raised view_count (the first
- * view of this viewer in the window, never the author's own). Viewing a story marks it seen. */
-int posts_view(db *d, const store_user *me, int64_t id, int64_t watch_ms, bool *counted,
-               store_post *out, domain_error *err);
+ * view of this viewer in the window, never the author's own). Viewing a story marks it seen.
+ * Every view by someone else emits EV_POST_VIEWED with the signal, counted or not. */
+int posts_view(db *d, const store_user *me, int64_t id, const posts_view_signal *signal,
+               bool *counted, store_post *out, domain_error *err);
 
 #endif

@@ -156,8 +156,12 @@ describe('views and comment likes', () => {
     const own = await c().post(path, { token: a.tokens.access_token });
     assert.equal(own.json.counted, false);
     assert.equal((await c().get(`/api/v1/posts/${p.id}`)).json.view_count, 20);
-    for (const json of [{ watch_ms: -1 }, { watch_ms: 'long' }, { watch_ms: 1.5 }, { watch_ms: 86400001 }, { seconds: 3 }])
+    for (const json of [{ watch_ms: -1 }, { watch_ms: 'long' }, { watch_ms: 1.5 }, { watch_ms: 86400001 }, { seconds: 3 },
+      { completed: 'yes' }, { completed: 1 }, { source: 'fyp' }, { source: 7 }, { source: '' }, { source: 'x'.repeat(5000) }])
       expectError(await c().post(path, { token: viewers[0].tokens.access_token, json }), 422, 'validation_failed');
+    const full = await c().post(path, { token: viewers[1].tokens.access_token, json: { watch_ms: 9000, completed: true, source: 'for_you' } });
+    assert.equal(full.status, 200, full.text);
+    assert.equal(full.json.counted, false);
     expectError(await c().post(path, {}), 401, 'unauthenticated');
     expectError(await c().post('/api/v1/posts/123/view', { token: a.tokens.access_token }), 404, 'post_not_found');
   });

@@ -135,7 +135,7 @@ describe('events', () => {
     const p = (await c().post('/api/v1/posts', { token: tok(a), json: { caption: 'evented' } })).json;
     await c().post(`/api/v1/posts/${p.id}/reactions`, { token: tok(b) });
     await c().post(`/api/v1/posts/${p.id}/save`, { token: tok(b) });
-    await c().post(`/api/v1/posts/${p.id}/view`, { token: tok(b), json: { watch_ms: 2500 } });
+    await c().post(`/api/v1/posts/${p.id}/view`, { token: tok(b), json: { watch_ms: 2500, completed: true, source: 'profile' } });
     await c().post(`/api/v1/posts/${p.id}/comments`, { token: tok(b), json: { body: 'hi' } });
     await c().post(`/api/v1/users/${a.creds.handle}/follow`, { token: tok(b) });
     await c().get(`/api/v1/users/${a.creds.handle}`, { token: tok(b) });
@@ -148,7 +148,8 @@ describe('events', () => {
     }
     assert.deepEqual(types, ['profile_view', 'follow', 'comment', 'view', 'save', 'like']);
     const view = (await c().get(`/api/v1/admin/events?actor_id=${b.user.id}&type=view`, { token: adm.tokens.access_token })).json.items;
-    assert.deepEqual(view.map((e) => [e.object_type, e.object_id, e.props.watch_ms]), [['post', p.id, 2500]]);
+    assert.deepEqual(view.map((e) => [e.object_type, e.object_id, e.props]),
+      [['post', p.id, { watch_ms: 2500, completed: true, source: 'profile', post_type: 'text', counted: true }]]);
     expectError(await c().get('/api/v1/admin/events', { token: tok(a) }), 403, 'forbidden');
     expectError(await c().get('/api/v1/admin/events'), 401, 'unauthenticated');
     expectError(await c().get('/api/v1/admin/events?actor_id=x', { token: adm.tokens.access_token }), 422, 'validation_failed');
