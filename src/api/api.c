@@ -252,19 +252,33 @@ void api_send_page(http_res *res, json_t *items, int fetched, int limit, int64_t
     http_res_json(res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor", next));
 }
 
-json_t *api_user_json(const store_user *u, bool include_private)
+void api_user_members(jsonw *w, const store_user *u, bool include_private)
 {
     /* the summary every embedded user carries, then what lists of users add */
-    json_t *o = api_user_summary_json(u);
-    json_object_set_new(o, "role", json_string(u->role));
-    json_object_set_new(o, "created_at", json_time(u->created_at));
+    api_user_summary_members(w, u);
+    jsonw_member_string(w, "role", u->role);
+    jsonw_member_time(w, "created_at", u->created_at);
     if (include_private) {
-        json_object_set_new(o, "email", u->email[0] ? json_string(u->email) : json_null());
-        json_object_set_new(o, "phone", u->phone[0] ? json_string(u->phone) : json_null());
-        json_object_set_new(o, "email_verified", json_boolean(u->email_verified_at != 0));
-        json_object_set_new(o, "has_password", json_boolean(u->password_hash[0] != '\0'));
+        jsonw_key(w, "email");
+        u->email[0] ? jsonw_string(w, u->email) : jsonw_null(w);
+        jsonw_key(w, "phone");
+        u->phone[0] ? jsonw_string(w, u->phone) : jsonw_null(w);
+        jsonw_member_bool(w, "email_verified", u->email_verified_at != 0);
+        jsonw_member_bool(w, "has_password", u->password_hash[0] != '\0');
     }
-    return o;
+}
+
+json_t *api_user_json(const store_user *u, bool include_private)
+{
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object(&w);
+    api_user_members(&w, u, include_private);
+    jsonw_end_object(&w);
+    json_t *o = json_loadb(b.data, b.len, 0, NULL);
+    buf_free(&b);
+    return o ? o : json_object();
 }
 
 json_t *api_tokens_json(const auth_result *r)

@@ -95,6 +95,9 @@ void api_send_page(http_res *res, json_t *items, int fetched, int limit, int64_t
 void api_user_summary_members(jsonw *w, const store_user *u);
 /* The same as a jansson object (for handlers that build trees). */
 json_t *api_user_summary_json(const store_user *u);
+/* A user as lists of users and the account itself show it: the summary, role and created_at;
+ * with include_private (the user's own account) email, phone, email_verified, has_password. */
+void api_user_members(jsonw *w, const store_user *u, bool include_private);
 json_t *api_user_json(const store_user *u, bool include_private);
 /* A profile as GET /users/:handle shows it to viewer (0 = anonymous): counts, bio, links, and
  * the relationship for a signed-in viewer; the same shape in every list of users. */
