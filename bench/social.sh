@@ -15,7 +15,10 @@
 #                                                     the server's busy-handler naps and writer
 #                                                     lock waits; BENCH_STRACE=1 also counts
 #                                                     fdatasync/fsync over BENCH_STRACE_REQUESTS
-#                                                     (2000) requests at 80% (strace slows it)
+#                                                     (2000) requests at 80% (strace slows it);
+#                                                     BENCH_TRACE=1 runs the 80% row again with
+#                                                     every request traced (bench/slow-requests.mjs:
+#                                                     where the slow ones spent their time)
 #   BENCH_PG=postgres://... bench/social.sh           also PostgreSQL (an empty database the
 #                                                     script may fill; BENCH_PG_DIR keeps its
 #                                                     JWT secret and post ids for reuse)
@@ -132,10 +135,20 @@ slow_waits() {
     $1 == "streamhub_db_writer_lock_wait_seconds_bucket{le=\"0.02\"}" {b = $2} END {print n - b}'
 }
 
+# Like/unlike requests so far, and those the server itself took over 25 ms for (from its request
+# duration histogram: start of the request to the response queued). Set against wrk's p99, this
+# tells a tail made inside the server from one made by the client sharing the cores.
+server_slow_writes() {
+  curl -s "$URL/metrics" | awk '/^streamhub_http_request_duration_seconds_(bucket|count)\{route="\/api\/v1\/posts\/:id\/reactions"/ {
+      if ($1 ~ /_count/) n += $2; else if ($1 ~ /le="0.025"/) b += $2 }
+    END {printf "%d %d", n, n - b}'
+}
+
 # What the server's writer queue did during a run, from /metrics deltas.
 write_counters() { # command...: runs it, then prints its output and the deltas
-  local naps0 waits0 wsum0 cps0 naps1 waits1 wsum1 cps1 rs0 rs1 lk0 lk1 slow0 slow1 out
+  local naps0 waits0 wsum0 cps0 naps1 waits1 wsum1 cps1 rs0 rs1 lk0 lk1 slow0 slow1 out hs0 hs1
   naps0=$(metric streamhub_db_busy_waits_total)
+  hs0=$(server_slow_writes)
   rs0=$(metric streamhub_db_checkpoint_restarts_total)
   lk0=$(metric streamhub_db_checkpoint_locked_seconds_total)
   slow0=$(slow_waits)
@@ -150,11 +163,29 @@ write_counters() { # command...: runs it, then prints its output and the deltas
   rs1=$(metric streamhub_db_checkpoint_restarts_total)
   lk1=$(metric streamhub_db_checkpoint_locked_seconds_total)
   slow1=$(slow_waits)
-  awk -v o="$out" -v n=$((naps1 - naps0)) -v w=$((waits1 - waits0)) -v s0="$wsum0" -v s1="$wsum1" \
+  hs1=$(server_slow_writes)
+  awk -v o="$out" -v hs0="$hs0" -v hs1="$hs1" -v n=$((naps1 - naps0)) -v w=$((waits1 - waits0)) -v s0="$wsum0" -v s1="$wsum1" \
     -v c=$((cps1 - cps0)) -v d="$DUR" -v r=$((rs1 - rs0)) -v l0="$lk0" -v l1="$lk1" \
     -v sw=$((slow1 - slow0)) 'BEGIN {
-      printf "%s; busy-handler naps %d (%.1f/s), writer lock taken %d times, mean wait %.2f ms, %d waits > 20 ms, %d checkpoints (%d under the writer lock, holding it %.0f ms in all)\n",
-        o, n, n / d, w, w ? (s1 - s0) * 1000 / w : 0, sw, c, r, (l1 - l0) * 1000 }'
+      split(hs0, a, " "); split(hs1, b, " ")
+      printf "%s; busy-handler naps %d (%.1f/s), writer lock taken %d times, mean wait %.2f ms, %d waits > 20 ms, %d checkpoints (%d under the writer lock, holding it %.0f ms in all); server-side > 25 ms: %d of %d\n",
+        o, n, n / d, w, w ? (s1 - s0) * 1000 / w : 0, sw, c, r, (l1 - l0) * 1000, b[2] - a[2], b[1] - a[1] }'
+}
+
+# The 80% run again on a server that traces every request into bench/slow-requests.mjs, which
+# prints where the slow likes spent their time; then the untraced server is back for the rest.
+traced_tails() { # label ids_file tokens_file peak
+  local label=$1 ids=$2 tokens=$3 peak=$4 rpid otlp
+  node bench/slow-requests.mjs --slow-ms 25 >"$WORK/slow.txt" 2>&1 &
+  rpid=$!
+  for _ in $(seq 1 100); do otlp=$(sed -n 's/^otlp //p' "$WORK/slow.txt"); [ -n "$otlp" ] && break; sleep 0.1; done
+  stop_server
+  start_server "$SERVER_DIR" "${SERVER_ARGS[@]}" --otlp-endpoint "$otlp" --trace-sample 1 --otlp-queue 200000
+  echo "| like/unlike paced at 80% ($((peak * 80 / 100)) req/s), every request traced, $label | $(write_counters wrk_run "$URL" -s bench/social.lua -- mode=react "ids=$ids" "tokens=$tokens" "rate=$((peak * 80 / 100))") |"
+  stop_server # flushes the spans
+  kill -TERM "$rpid"; wait "$rpid" 2>/dev/null || true
+  sed -n '2,$p' "$WORK/slow.txt" | sed "s/^/| traced: /; s/\$/ |/"
+  start_server "$SERVER_DIR" "${SERVER_ARGS[@]}"
 }
 
 write_tails() { # label ids_file tokens_file
@@ -166,6 +197,7 @@ write_tails() { # label ids_file tokens_file
     rate=$((peak * pct / 100))
     echo "| like/unlike paced at $pct% of that peak ($rate req/s), $label | $(write_counters wrk_run "$URL" "${react[@]}" "rate=$rate") |"
   done
+  [ "${BENCH_TRACE:-0}" = 1 ] && traced_tails "$label" "$ids" "$tokens" "$peak"
   [ "${BENCH_STRACE:-0}" = 1 ] || return 0
   local n=${BENCH_STRACE_REQUESTS:-2000} spid
   strace -c -f -e trace=fdatasync,fsync,nanosleep,clock_nanosleep -o "$WORK/strace.txt" \
@@ -194,6 +226,7 @@ scenarios() { # label data_dir [serve args...]
   # This VM reclaims idle page cache, so a database file not read for a while starts cold; read
   # it once so every row measures the server rather than the disk.
   cat "$dir"/streamhub.db* >/dev/null 2>&1 || true
+  SERVER_DIR=$dir SERVER_ARGS=("$@")
   start_server "$dir" "$@"
   login_tokens "$URL" 1 "$VIEWERS" "$viewers"
   login_tokens "$URL" $((VIEWERS + 1)) $((VIEWERS + REACTORS)) "$reactors"
