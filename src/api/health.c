@@ -104,12 +104,20 @@ static void write_metrics(buf *out)
                "writer lock (writers queued meanwhile).\n"
                "# TYPE streamhub_db_checkpoint_locked_seconds_total counter\n"
                "streamhub_db_checkpoint_locked_seconds_total %.6f\n"
+               "# HELP streamhub_db_checkpoint_locked_frames_total WAL frames those passes still "
+               "had to copy when they took the lock.\n"
+               "# TYPE streamhub_db_checkpoint_locked_frames_total counter\n"
+               "streamhub_db_checkpoint_locked_frames_total %lld\n"
+               "# HELP streamhub_db_wal_frames_total WAL frames (database pages) commits appended.\n"
+               "# TYPE streamhub_db_wal_frames_total counter\n"
+               "streamhub_db_wal_frames_total %lld\n"
                "# HELP streamhub_db_writer_lock_wait_seconds Time a writer queued for the SQLite "
                "writer lock.\n"
                "# TYPE streamhub_db_writer_lock_wait_seconds histogram\n",
                (long long)w.busy_waits, (long long)w.waiting, (long long)w.lock_timeouts,
                (long long)w.checkpoints, (double)w.checkpoint_us / 1e6,
-               (long long)w.checkpoint_restarts, (double)w.checkpoint_locked_us / 1e6);
+               (long long)w.checkpoint_restarts, (double)w.checkpoint_locked_us / 1e6,
+               (long long)w.checkpoint_locked_frames, (long long)w.wal_frames);
     int64_t cumulative = 0;
     for (int i = 0; i < DB_WAIT_BUCKETS; i++) {
         cumulative += w.lock_wait_count[i];

@@ -26,7 +26,7 @@ const int64_t db_wait_bucket_us[DB_WAIT_BUCKETS] = {100,   1000,   5000,   10000
 
 static struct {
     atomic_llong acquired, wait_us, timeouts, waiting, busy_waits, checkpoints, checkpoint_us;
-    atomic_llong checkpoint_restarts, checkpoint_locked_us;
+    atomic_llong checkpoint_restarts, checkpoint_locked_us, checkpoint_locked_frames, wal_frames;
     atomic_llong wait_count[DB_WAIT_BUCKETS];
 } writes;
 
@@ -61,10 +61,16 @@ void db_account_checkpoint(int64_t us)
     atomic_fetch_add_explicit(&writes.checkpoint_us, us, memory_order_relaxed);
 }
 
-void db_account_checkpoint_restart(int64_t locked_us)
+void db_account_checkpoint_restart(int64_t locked_us, int64_t frames_left)
 {
     atomic_fetch_add_explicit(&writes.checkpoint_restarts, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&writes.checkpoint_locked_us, locked_us, memory_order_relaxed);
+    atomic_fetch_add_explicit(&writes.checkpoint_locked_frames, frames_left, memory_order_relaxed);
+}
+
+void db_account_wal_frames(int64_t frames)
+{
+    atomic_fetch_add_explicit(&writes.wal_frames, frames, memory_order_relaxed);
 }
 
 void db_write_stats_get(db_write_stats *out)
@@ -82,6 +88,9 @@ void db_write_stats_get(db_write_stats *out)
         atomic_load_explicit(&writes.checkpoint_restarts, memory_order_relaxed);
     out->checkpoint_locked_us =
         atomic_load_explicit(&writes.checkpoint_locked_us, memory_order_relaxed);
+    out->checkpoint_locked_frames =
+        atomic_load_explicit(&writes.checkpoint_locked_frames, memory_order_relaxed);
+    out->wal_frames = atomic_load_explicit(&writes.wal_frames, memory_order_relaxed);
 }
 
 int64_t db_time_us_total(void)

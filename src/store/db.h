@@ -81,6 +81,8 @@ typedef struct db_write_stats {
     int64_t checkpoint_us;                  /* time they took */
     int64_t checkpoint_restarts;            /* passes under the writer lock (WAL starts over) */
     int64_t checkpoint_locked_us;           /* time those held the writer lock */
+    int64_t checkpoint_locked_frames;       /* WAL frames those still had to copy */
+    int64_t wal_frames;                     /* WAL frames (pages) commits appended */
 } db_write_stats;
 void db_write_stats_get(db_write_stats *out);
 

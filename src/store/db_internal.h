@@ -55,6 +55,7 @@ void db_account_lock_timeout(void);
 void db_account_waiting(int delta);
 void db_account_busy_wait(void);
 void db_account_checkpoint(int64_t us);
-void db_account_checkpoint_restart(int64_t locked_us);
+void db_account_checkpoint_restart(int64_t locked_us, int64_t frames_left);
+void db_account_wal_frames(int64_t frames);
 
 #endif
