@@ -42,6 +42,8 @@
 #define CKPT_RESTART_PAGES 16000 /* start the WAL over (under the writer lock) from this size, 64 MiB */
 #define CKPT_LOCKED_FRAMES 128 /* catch up beside the writers until this few are left */
 #define CKPT_CATCHUP_ROUNDS 12  /* ... or this many PASSIVE rounds have run */
+#define CKPT_READER_WAIT_NAPS 20 /* 2 ms for readers in the WAL, under the writer lock ... */
+#define CKPT_RESTART_MISSES 8     /* ... unless that many passes in a row gave up */
 #define WAL_SIZE_LIMIT "67108864" /* journal_size_limit: a grown WAL is cut back to this */
 
 /* One queued writer; its own condition variable, so a release wakes exactly the next in line. */
@@ -65,6 +67,9 @@ typedef struct sq_file {
     bool ckpt_started, ckpt_wanted, ckpt_stop;
     atomic_int ckpt_from; /* WAL pages when the last pass ended (0 after a restart) */
     atomic_int wal_frames; /* WAL pages after the last commit */
+    /* the checkpoint thread's own: naps its busy handler may take, RESTART passes in a row
+     * that gave up waiting for readers */
+    int ckpt_max_naps, ckpt_restart_misses;
 } sq_file;
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -246,11 +251,12 @@ static int on_busy(void *arg, int count)
 /* The checkpoint connection's busy handler. Its RESTART pass waits for the readers still in the
  * WAL while it holds the writer lock, and reads end within a millisecond or so: naps of 1, 2, 5,
  * 10 ms and more (on_busy's schedule, right for writers of other processes) would keep every
- * writer of this process queued for the nap's remainder. So it naps 100 us at a time. */
+ * writer of this process queued for the nap's remainder. So it naps 100 us at a time, and
+ * gives up after *max_naps of them (the pass is tried again later). */
 static int on_busy_checkpoint(void *arg, int count)
 {
-    (void)arg;
-    if ((int64_t)count * 100 >= (int64_t)BUSY_TIMEOUT_MS * 1000)
+    const int *max_naps = arg;
+    if (count >= *max_naps)
         return 0;
     db_account_busy_wait();
     struct timespec ts = {.tv_sec = 0, .tv_nsec = 100000L};
@@ -278,19 +284,30 @@ static void checkpoint_once(sq_file *f, sqlite3 *conn)
      * beside them first (each pass copies what the previous one saw appended, a few times
      * fewer pages each time) so the lock is held for little more than the two fsyncs. Writers
      * queue for the whole locked pass, and at 80% of the peak a queue drains at a fifth of
-     * the rate it fills, so every locked millisecond costs about five in the tail: three
-     * rounds left 500-900 frames (tens of ms under the lock); the rounds now go on until
-     * fewer than CKPT_LOCKED_FRAMES are left. */
+     * the rate it fills, so every locked millisecond costs about five in the tail. What is
+     * left is measured against the WAL as the last commit left it (wal_frames): the log size
+     * a pass reports is the one it started from, so it always looked caught up, the rounds
+     * never ran, and the locked pass copied the 300-2,000 frames appended meanwhile. */
     for (int i = 0; i < CKPT_CATCHUP_ROUNDS && log >= CKPT_RESTART_PAGES &&
-                    log - done > CKPT_LOCKED_FRAMES;
+                    atomic_load(&f->wal_frames) - done > CKPT_LOCKED_FRAMES;
          i++)
         sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
     if (log >= CKPT_RESTART_PAGES && file_lock_writer(f) == 0) {
         int64_t locked = monotonic_us();
         int left = atomic_load(&f->wal_frames) - done; /* no writer appends now */
-        sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        /* A reader descheduled in the WAL would keep every writer queued behind this pass: wait
+         * for readers CKPT_READER_WAIT_NAPS naps, then let the writers go and try again at the
+         * next pass (the WAL grows meanwhile); after CKPT_RESTART_MISSES misses in a row, wait
+         * as long as it takes, so the WAL stays bounded. */
+        f->ckpt_max_naps = f->ckpt_restart_misses < CKPT_RESTART_MISSES
+                               ? CKPT_READER_WAIT_NAPS
+                               : BUSY_TIMEOUT_MS * 10; /* 100 us naps */
+        int rc = sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        bool missed = rc == SQLITE_BUSY;
+        f->ckpt_restart_misses = missed ? f->ckpt_restart_misses + 1 : 0;
+        /* missed: the WAL goes on from here, and the next pass comes CKPT_PAGES later */
+        atomic_store(&f->ckpt_from, missed ? atomic_load(&f->wal_frames) : 0);
         file_unlock_writer(f);
-        atomic_store(&f->ckpt_from, 0);
         db_account_checkpoint_restart(monotonic_us() - locked, left > 0 ? left : 0);
     }
     db_account_checkpoint(monotonic_us() - t0);
@@ -306,7 +323,8 @@ static void *checkpoint_main(void *arg)
         sqlite3_close_v2(conn);
         conn = NULL; /* the writers' commits keep waking us; each wake is a no-op then */
     } else {
-        sqlite3_busy_handler(conn, on_busy_checkpoint, NULL);
+        f->ckpt_max_naps = BUSY_TIMEOUT_MS * 10; /* 100 us naps; RESTART passes set their own */
+        sqlite3_busy_handler(conn, on_busy_checkpoint, &f->ckpt_max_naps);
         /* SQLite opens the file lazily: until this connection has read it, it does not know the
          * file is in WAL mode and every checkpoint is a silent no-op. */
         sqlite3_exec(conn, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
