@@ -26,7 +26,7 @@ void reco_eval_defaults(reco_eval_options *o)
     o->seed = 42;
     o->knn = (reco_knn_options){.k = 50, .shrink = 10, .max_user_items = 500, .threads = 2};
     reco_als_defaults(&o->als);
-    o->hybrid = (reco_hybrid_weights){.mf = 1.0f, .knn = 1.0f, .popularity = 0.3f,
+    o->hybrid = (reco_hybrid_weights){.mf = 1.0f, .knn = 0.5f, .popularity = 0.2f,
                                       .topic = 1.0f, .creator = 1.0f,
                                       .fresh_half_life_s = 2 * 86400.0};
 }
