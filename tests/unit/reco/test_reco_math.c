@@ -21,6 +21,7 @@
 #include "reco/ann.h"
 #include "reco/data.h"
 #include "reco/eval.h"
+#include "reco/model.h"
 #include "reco/models.h"
 
 static void csr_of(const reco_interaction *ev, size_t n, int users, int items, reco_csr *by_user,
@@ -334,6 +335,60 @@ static void test_file_formats(void **state)
     }
 }
 
+/* A served model: trained on two blocks, saved, loaded back identical; fold-in of a new user;
+ * a truncated file is refused. */
+static void test_model_file_and_queries(void **state)
+{
+    (void)state;
+    reco_dataset d;
+    reco_dataset_init(&d);
+    for (int u = 0; u < 20; u++)
+        for (int i = 0; i < 6; i++)
+            if (i != u % 6)
+                reco_dataset_add(&d, reco_dataset_user(&d, 100 + u),
+                                 reco_dataset_item(&d, (u < 10 ? 1000 : 2000) + i), 1.0f, 0);
+    reco_train_options o;
+    reco_train_defaults(&o);
+    o.als.factors = 4;
+    o.als.iterations = 10;
+    reco_model *m = reco_model_train(&d, &o, 1000);
+    char path[] = "/tmp/reco-model-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    assert_int_equal(reco_model_save(m, path), 0);
+    char err[256];
+    reco_model *loaded = reco_model_load(path, err, sizeof err);
+    assert_non_null(loaded);
+    assert_int_equal(loaded->n_items, 12);
+    assert_int_equal(loaded->trained_at, 1000);
+    reco_top a[5], b[5];
+    int na = reco_model_similar(m, 1000, a, 5), nb = reco_model_similar(loaded, 1000, b, 5);
+    assert_int_equal(na, 5);
+    assert_int_equal(nb, na);
+    for (int i = 0; i < na; i++) {
+        assert_int_equal(a[i].item, b[i].item);
+        assert_true(m->item_ids[a[i].item] >= 1000 && m->item_ids[a[i].item] < 2000);
+    }
+    assert_int_equal(reco_model_similar(loaded, 999, a, 5), 0);
+    /* a known user, and a new one folded in from block 2 */
+    float x[4];
+    assert_true(reco_model_user_vector(loaded, 100, NULL, NULL, 0, x));
+    assert_false(reco_model_user_vector(loaded, 7, (int64_t[]){999}, (float[]){1}, 1, x));
+    assert_true(reco_model_user_vector(loaded, 7, (int64_t[]){2000, 2001}, (float[]){1, 1}, 2, x));
+    int n = reco_model_nearest(loaded, x, a, 3);
+    assert_int_equal(n, 3);
+    for (int i = 0; i < n; i++)
+        assert_true(loaded->item_ids[a[i].item] >= 2000);
+    /* a truncated file is not a model */
+    assert_int_equal(truncate(path, 100), 0);
+    assert_null(reco_model_load(path, err, sizeof err));
+    assert_non_null(strstr(err, "truncated"));
+    unlink(path);
+    reco_model_free(loaded);
+    reco_model_free(m);
+    reco_dataset_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_search_exact_and_ivf),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_file_formats),
+        cmocka_unit_test(test_model_file_and_queries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+// The recommender's models online (docs/discovery.md, "Models"): no model before the first
+// training; an admin queues one, the job trains on the event log off the request path and the
+// model is swapped in; it survives a restart (loaded at start-up); only admins reach the routes.
+import { test, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startServer, stopAll, uniqueUser } from './lib/harness.mjs';
+import { client, register, login, createUserCli, expectError } from './lib/accounts.mjs';
+
+after(stopAll);
+
+describe('recommender models', () => {
+  test('trained on demand from the event log, swapped in, reloaded after a restart', async () => {
+    const server = await startServer({ args: ['--rate-limit', '0', '--reco-retrain-interval', '0'] });
+    const adminCreds = uniqueUser('recoadm');
+    createUserCli(server, { ...adminCreds, role: 'admin' });
+    const admin = (await login(server.url, adminCreds.handle, adminCreds.password)).access_token;
+    const c = client(server.url);
+    const user = await register(server.url);
+
+    expectError(await c.get('/api/v1/admin/reco'), 401, 'unauthenticated');
+    expectError(await c.get('/api/v1/admin/reco', { token: user.tokens.access_token }), 403, 'forbidden');
+    expectError(await c.post('/api/v1/admin/reco/train', { token: user.tokens.access_token }), 403, 'forbidden');
+    const before = await c.get('/api/v1/admin/reco', { token: admin });
+    assert.equal(before.status, 200, before.text);
+    assert.equal(before.json.model_ready, false);
+    assert.equal(before.json.trained_at, null);
+
+    // two tastes: viewers 0-2 watch and like posts 0-3, viewers 3-5 posts 4-7
+    const creator = await register(server.url);
+    const posts = [];
+    for (let i = 0; i < 8; i++) {
+      const r = await c.post('/api/v1/posts', { token: creator.tokens.access_token, json: { caption: `reco ${i}` } });
+      assert.equal(r.status, 201, r.text);
+      posts.push(r.json.id);
+    }
+    const viewers = [];
+    for (let v = 0; v < 6; v++) viewers.push(await register(server.url));
+    let expected = 0;
+    for (let v = 0; v < 6; v++) {
+      const mine = v < 3 ? posts.slice(0, 4) : posts.slice(4);
+      for (const p of mine) {
+        const t = viewers[v].tokens.access_token;
+        assert.equal((await c.post(`/api/v1/posts/${p}/view`, { token: t, json: { watch_ms: 9000, completed: true, source: 'for_you' } })).status < 300, true);
+        assert.equal((await c.post(`/api/v1/posts/${p}/reactions`, { token: t })).status < 300, true);
+        expected += 2;
+      }
+    }
+    // the event log is written in batches: wait until every action is in it
+    let logged = 0;
+    for (let i = 0; i < 100 && logged < expected; i++) {
+      logged = 0;
+      for (const type of ['view', 'like']) {
+        const r = await c.get(`/api/v1/admin/events?type=${type}&limit=100`, { token: admin });
+        logged += r.json.items.filter((e) => posts.includes(e.object_id)).length;
+      }
+      if (logged < expected) await sleep(100);
+    }
+    assert.equal(logged, expected);
+
+    const queued = await c.post('/api/v1/admin/reco/train', { token: admin });
+    assert.equal(queued.status, 202, queued.text);
+    assert.match(queued.json.job_id, /^[0-9]+$/);
+    let model = before.json;
+    for (let i = 0; i < 300 && !model.model_ready; i++) {
+      await sleep(100);
+      model = (await c.get('/api/v1/admin/reco', { token: admin })).json;
+    }
+    assert.equal(model.model_ready, true);
+    assert.equal(model.model_items, 8);
+    assert.equal(model.model_users, 6);
+    assert.ok(model.model_bytes > 0);
+    assert.ok(model.trained_at > 0);
+
+    await server.restart();
+    const c2 = client(server.url);
+    const admin2 = (await login(server.url, adminCreds.handle, adminCreds.password)).access_token;
+    const after = (await c2.get('/api/v1/admin/reco', { token: admin2 })).json;
+    assert.deepEqual(after, model);
+  });
+});
