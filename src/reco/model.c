@@ -27,8 +27,10 @@ typedef struct file_header {
 
 void reco_train_defaults(reco_train_options *o)
 {
-    o->knn = (reco_knn_options){.k = 50, .shrink = 10, .max_user_items = 500, .threads = 2};
+    /* 20 neighbours: what similar-posts and For You ask for, at 160 bytes per item */
+    o->knn = (reco_knn_options){.k = 20, .shrink = 10, .max_user_items = 300, .threads = 2};
     reco_als_defaults(&o->als);
+    o->als.iterations = 6;
     o->half_life_s = 7 * 86400.0;
 }
 

@@ -203,16 +203,29 @@ int reco_als_solve_exact(const float *Y, const float *gram, int k, const int32_t
     return info == 0 ? 0 : -1;
 }
 
-/* A v for the row's system, without forming A: gram v + reg v + sum_i alpha r_i (y_i . v) y_i */
+/* A v for the row's system, without forming A: gram v + reg v + sum_i alpha r_i (y_i . v) y_i.
+ * Plain loops: at k = 32 a BLAS call's dispatch costs as much as its arithmetic, and this runs
+ * millions of times per sweep; BLAS does the Gram matrices (ssyrk), the exact solves (LAPACKE
+ * sposv) and the scans (sgemv/sgemm). */
 static void als_apply(const float *Y, const float *gram, int k, const int32_t *cols,
                       const float *values, int n, float reg, float alpha, const float *v,
                       float *out)
 {
-    cblas_ssymv(CblasRowMajor, CblasUpper, k, 1.0f, gram, k, v, 1, 0.0f, out, 1);
-    cblas_saxpy(k, reg, v, 1, out, 1);
+    for (int r = 0; r < k; r++) { /* gram is stored full (reco_gram mirrors it) */
+        const float *g = gram + (size_t)r * k;
+        float sum = reg * v[r];
+        for (int d = 0; d < k; d++)
+            sum += g[d] * v[d];
+        out[r] = sum;
+    }
     for (int i = 0; i < n; i++) {
         const float *y = Y + (size_t)cols[i] * k;
-        cblas_saxpy(k, alpha * values[i] * cblas_sdot(k, y, 1, v, 1), y, 1, out, 1);
+        float dot = 0;
+        for (int d = 0; d < k; d++)
+            dot += y[d] * v[d];
+        float scale = alpha * values[i] * dot;
+        for (int d = 0; d < k; d++)
+            out[d] += scale * y[d];
     }
 }
 
@@ -226,8 +239,12 @@ void reco_als_solve_cg(const float *Y, const float *gram, int k, const int32_t *
     als_apply(Y, gram, k, cols, values, n, reg, alpha, x, Ap);
     for (int d = 0; d < k; d++)
         r[d] = -Ap[d];
-    for (int i = 0; i < n; i++)
-        cblas_saxpy(k, 1.0f + alpha * values[i], Y + (size_t)cols[i] * k, 1, r, 1);
+    for (int i = 0; i < n; i++) {
+        const float *y = Y + (size_t)cols[i] * k;
+        float c = 1.0f + alpha * values[i];
+        for (int d = 0; d < k; d++)
+            r[d] += c * y[d];
+    }
     memcpy(p, r, (size_t)k * sizeof *p);
     float rr = cblas_sdot(k, r, 1, r, 1);
     for (int s = 0; s < steps && rr > 1e-12f; s++) {
