@@ -79,17 +79,10 @@ int main(int argc, char **argv)
     reco_eval_result r;
     reco_evaluate(&d, &eo, &r);
     reco_eval_print(stdout, &r);
-    reco_split split;
-    reco_split_make(&d, &eo, &split);
-    reco_synth_prepare_oracle(&s, split.now);
-    int32_t *users;
-    int n_users = reco_eval_users(&split, &eo, &users);
     reco_metrics oracle;
-    reco_eval_ranker(&d, &split, users, n_users, eo.top, reco_synth_oracle, &s, &oracle);
+    reco_synth_oracle_metrics(&s, &d, &eo, &oracle);
     printf("%-12s %10.4f %10.4f %10.4f %10.2f\n", "oracle", oracle.recall, oracle.ndcg,
            oracle.coverage, oracle.novelty);
-    free(users);
-    reco_split_free(&split);
     reco_synth_free(&s);
     reco_dataset_free(&d);
     return 0;

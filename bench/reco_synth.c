@@ -224,6 +224,19 @@ void reco_synth_oracle(void *synth, int32_t user, float *scores)
                     0.2f * s->oracle_global[i];
 }
 
+void reco_synth_oracle_metrics(reco_synth *s, const reco_dataset *d, const reco_eval_options *o,
+                               reco_metrics *out)
+{
+    reco_split split;
+    reco_split_make(d, o, &split);
+    reco_synth_prepare_oracle(s, split.now);
+    int32_t *users;
+    int n_users = reco_eval_users(&split, o, &users);
+    reco_eval_ranker(d, &split, users, n_users, o->top, reco_synth_oracle, s, out);
+    free(users);
+    reco_split_free(&split);
+}
+
 void reco_synth_free(reco_synth *s)
 {
     free(s->mix);

@@ -20,6 +20,7 @@
 #define STREAMHUB_BENCH_RECO_SYNTH_H
 
 #include "reco/data.h"
+#include "reco/eval.h"
 
 typedef struct reco_synth_options {
     int users, items, topics, days;
@@ -47,6 +48,9 @@ void reco_synth_generate(reco_synth *s, const reco_synth_options *o, reco_datase
 void reco_synth_prepare_oracle(reco_synth *s, int64_t cut);
 /* reco_score_fn: the oracle's expected test interactions of user with every item. */
 void reco_synth_oracle(void *synth, int32_t user, float *scores);
+/* The oracle measured like the methods of reco_evaluate (same split, same users). */
+void reco_synth_oracle_metrics(reco_synth *s, const reco_dataset *d, const reco_eval_options *o,
+                               reco_metrics *out);
 void reco_synth_free(reco_synth *s);
 
 #endif
