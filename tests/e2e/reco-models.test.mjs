@@ -79,4 +79,38 @@ describe('recommender models', () => {
     const after = (await c2.get('/api/v1/admin/reco', { token: admin2 })).json;
     assert.deepEqual(after, model);
   });
+
+  test('a second node on the same store and database serves the newest training', async () => {
+    const args = ['--rate-limit', '0', '--reco-retrain-interval', '0', '--maintenance-interval', '1', '--node-id', 'auto'];
+    const a = await startServer({ args });
+    const b = await startServer({ dataDir: a.dataDir, database: a.database, args });
+    const creds = uniqueUser('recoadm');
+    createUserCli(a, { ...creds, role: 'admin' });
+    const tokenA = (await login(a.url, creds.handle, creds.password)).access_token;
+    const tokenB = (await login(b.url, creds.handle, creds.password)).access_token;
+    const ca = client(a.url), cb = client(b.url);
+    const author = await register(a.url);
+    const fan = await register(a.url);
+    const p = (await ca.post('/api/v1/posts', { token: author.tokens.access_token, json: { caption: 'two nodes' } })).json;
+    assert.ok((await ca.post(`/api/v1/posts/${p.id}/reactions`, { token: fan.tokens.access_token })).status < 300);
+    let logged = 0;
+    for (let i = 0; i < 100 && !logged; i++) {
+      const r = await ca.get(`/api/v1/admin/events?type=like&actor_id=${fan.user.id}`, { token: tokenA });
+      logged = r.json.items.length;
+      if (!logged) await sleep(100);
+    }
+    assert.equal(logged, 1);
+    assert.equal((await cb.get('/api/v1/admin/reco', { token: tokenB })).json.model_ready, false);
+    assert.equal((await ca.post('/api/v1/admin/reco/train', { token: tokenA })).status, 202);
+    // whichever node's job worker trains, both serve the same model within a housekeeping round
+    let ma = {}, mb = {};
+    for (let i = 0; i < 300 && !(ma.model_ready && mb.model_ready && ma.trained_at === mb.trained_at); i++) {
+      await sleep(100);
+      ma = (await ca.get('/api/v1/admin/reco', { token: tokenA })).json;
+      mb = (await cb.get('/api/v1/admin/reco', { token: tokenB })).json;
+    }
+    assert.equal(ma.model_ready, true);
+    assert.deepEqual(mb, ma);
+    assert.equal(ma.model_items, 1);
+  });
 });
