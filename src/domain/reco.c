@@ -217,6 +217,9 @@ int reco_configure(const char *data_dir, const char *object_store, int64_t retra
         return rc;
     local_path = xasprintf("%s/%s", data_dir, MODEL_KEY);
     retrain_interval_ms = retrain_interval_s * 1000;
+    /* the first scheduled training comes one interval after start: a fleet restarting at once
+     * does not queue one training per node, and a fresh server's queue stays its own */
+    last_request_ms = now_ms();
     load_if_newer();
     return 0;
 }
