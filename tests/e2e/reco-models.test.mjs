@@ -5,10 +5,49 @@
 import { test, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startServer, stopAll, uniqueUser } from './lib/harness.mjs';
 import { client, register, login, createUserCli, expectError } from './lib/accounts.mjs';
 
 after(stopAll);
+
+const BIN = process.env.STREAMHUB_BIN || 'build/streamhub';
+const evalRun = (...args) => spawnSync(BIN, ['reco', 'eval', ...args], { encoding: 'utf8' });
+
+describe('streamhub reco eval', () => {
+  test('prints the four methods for a CSV file; refuses bad arguments and bad lines', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'sh-reco-'));
+    // 40 users in two topics, 20 posts each, a day apart: an easy planted split
+    const lines = ['user,item,type,time,watch_ms,topics,creator,created_at'];
+    for (let u = 0; u < 40; u++)
+      for (let d = 0; d < 10; d++) {
+        const item = (u % 2) * 100 + ((u + d * 3) % 20);
+        lines.push(`${u},${item},${d % 3 ? 'view' : 'like'},${d * 86400 + u},${d % 3 ? 12000 : ''},${u % 2 ? 'cats' : 'dogs'},${u % 2},0`);
+      }
+    const file = path.join(dir, 'events.csv');
+    writeFileSync(file, lines.join('\n') + '\n');
+    for (const split of ['time', 'random']) {
+      const r = evalRun('--events', file, '--split', split);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`400 interactions, 40 users, 40 items, 2 topics; ${split} split`));
+      for (const m of ['popularity', 'itemknn', 'mf', 'hybrid'])
+        assert.match(r.stdout, new RegExp(`^${m} +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9.]+$`, 'm'));
+    }
+    assert.equal(evalRun().status, 2);
+    assert.equal(evalRun('--events', file, '--split', 'sideways').status, 2);
+    assert.equal(evalRun('--events', file, '--test-fraction', '1.5').status, 2);
+    const missing = evalRun('--events', path.join(dir, 'nope.csv'));
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /nope\.csv: No such file/);
+    writeFileSync(file, lines.slice(0, 3).join('\n') + '\n1,2,teleport,3\n');
+    const bad = evalRun('--events', file);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /events\.csv:4: unknown type 'teleport'/);
+  });
+});
 
 describe('recommender models', () => {
   test('trained on demand from the event log, swapped in, reloaded after a restart', async () => {
