@@ -22,6 +22,8 @@
 #include "reco/data.h"
 #include "reco/eval.h"
 #include "reco/model.h"
+
+#include "blocks.h"
 #include "reco/models.h"
 
 static void csr_of(const reco_interaction *ev, size_t n, int users, int items, reco_csr *by_user,
@@ -340,18 +342,7 @@ static void test_file_formats(void **state)
 static void test_model_file_and_queries(void **state)
 {
     (void)state;
-    reco_dataset d;
-    reco_dataset_init(&d);
-    for (int u = 0; u < 20; u++)
-        for (int i = 0; i < 6; i++)
-            if (i != u % 6)
-                reco_dataset_add(&d, reco_dataset_user(&d, 100 + u),
-                                 reco_dataset_item(&d, (u < 10 ? 1000 : 2000) + i), 1.0f, 0);
-    reco_train_options o;
-    reco_train_defaults(&o);
-    o.als.factors = 4;
-    o.als.iterations = 10;
-    reco_model *m = reco_model_train(&d, &o, 1000);
+    reco_model *m = block_model(1000);
     char path[] = "/tmp/reco-model-XXXXXX";
     int fd = mkstemp(path);
     close(fd);
@@ -386,7 +377,6 @@ static void test_model_file_and_queries(void **state)
     unlink(path);
     reco_model_free(loaded);
     reco_model_free(m);
-    reco_dataset_free(&d);
 }
 
 int main(void)

@@ -23,28 +23,18 @@
 #include "domain/reco.h"
 #include "reco/model.h"
 
-/* users 100-119: 100-109 engage posts 1000-1005, 110-119 posts 2000-2005 (each misses one) */
+#include "blocks.h"
+
+/* The block model (blocks.h), saved where reco_configure looks. */
 static void save_block_model(const char *data_dir)
 {
-    reco_dataset d;
-    reco_dataset_init(&d);
-    for (int u = 0; u < 20; u++)
-        for (int i = 0; i < 6; i++)
-            if (i != u % 6)
-                reco_dataset_add(&d, reco_dataset_user(&d, 100 + u),
-                                 reco_dataset_item(&d, (u < 10 ? 1000 : 2000) + i), 1.0f, 0);
-    reco_train_options o;
-    reco_train_defaults(&o);
-    o.als.factors = 4;
-    o.als.iterations = 10;
-    reco_model *m = reco_model_train(&d, &o, 5000);
+    reco_model *m = block_model(5000);
     char *dir = xasprintf("%s/reco", data_dir), *path = xasprintf("%s/model.bin", dir);
     assert_int_equal(mkdir(dir, 0700), 0);
     assert_int_equal(reco_model_save(m, path), 0);
     free(path);
     free(dir);
     reco_model_free(m);
-    reco_dataset_free(&d);
 }
 
 static void test_served_model(void **state)
