@@ -37,6 +37,17 @@ done | while IFS= read -r line; do
     fi
   done
 done
+# .pc files that are Debian alternatives (openblas.pc -> /etc/alternatives/... -> the chosen
+# BLAS's file) belong to no package themselves: they count when the file they resolve to does.
+for dir in "${pc_dirs[@]}"; do
+  for link in "$dir"/*.pc; do
+    [ -L "$link" ] && [ ! -e "$work/pc/$(basename "$link")" ] || continue
+    owner=$(dpkg -S "$(readlink -f "$link")" 2>/dev/null | sed 's/:.*$//' || true)
+    if [ -n "$owner" ] && grep -qx "$owner" "$work/closure"; then
+      ln -sf "$(readlink -f "$link")" "$work/pc/$(basename "$link")"
+    fi
+  done
+done
 echo "check-runtime-deps: $(ls "$work/pc" | wc -l) pkg-config files available"
 
 # wslay has no .pc file in Debian 12: its header must come from the closure too.

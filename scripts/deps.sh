@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 # on the first image (the binary does not link it), so nothing else would show it is needed.
 runtime=(build-essential pkg-config meson ninja-build python3 libmicrohttpd-dev libjansson-dev
   libsodium-dev libjwt-dev libsqlite3-dev libpq-dev libwslay-dev libcurl4-openssl-dev libmagic-dev libssl-dev libvips-dev libvips42 ffmpeg
-  libhiredis-dev) # hiredis: the Redis bus backend of the scale path (--redis)
+  libhiredis-dev # hiredis: the Redis bus backend of the scale path (--redis)
+  libopenblas-dev liblapacke-dev) # the recommender's linear algebra (src/reco/)
 # h2o: bench/ceiling.sh's static-file ceiling; chromium: the hls.js playback test (driven by npm
 # playwright-core, which never downloads a browser of its own); redis-server, nginx-light and
 # pgbouncer: the many-node topology (tests/cluster).

@@ -16,6 +16,7 @@
 #include "domain/activity.h"
 #include "domain/chat.h"
 #include "domain/events.h"
+#include "domain/reco.h"
 #include "domain/feed_cache.h"
 #include "domain/live.h"
 #include "domain/media.h"
@@ -72,6 +73,15 @@ static char *load_secret(const char *data_dir, char *err, size_t n)
     }
     snprintf(err, n, "cannot read %s", path);
     return NULL;
+}
+
+/* The domain's housekeeping, run first in every maintenance round: expired uploads, then the
+ * recommender (load a newer model, schedule the next training). */
+static int housekeeping_sweep(db *d, int64_t now)
+{
+    int rc = uploads_expire(d, now);
+    int reco_rc = reco_sweep(d, now);
+    return rc < 0 ? rc : reco_rc;
 }
 
 static void wake_jobs(void *runner)
@@ -216,10 +226,15 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     job_register(MEDIA_PROCESS_JOB, media_process_job);
     job_register(MEDIA_COMPOSE_JOB, media_compose_job);
     job_register(AUTH_RESET_JOB, auth_reset_job);
+    job_register(RECO_TRAIN_JOB, reco_train_job);
     if (make_dirs(a->cfg.data_dir) < 0) {
         snprintf(err, err_size, "cannot create data dir %s: %s", a->cfg.data_dir, strerror(errno));
         return ERR_IO;
     }
+    /* the newest saved model, if any, is served from here on (before it: "no model") */
+    if ((rc = reco_configure(a->cfg.data_dir, a->cfg.object_store, a->cfg.reco_retrain_interval,
+                             err, err_size)) < 0)
+        return rc;
     if (uploads_configure(a->cfg.data_dir, a->cfg.upload_max_size, a->cfg.upload_quota,
                           a->cfg.upload_expiry) < 0) {
         snprintf(err, err_size, "cannot create %s: %s", uploads_dir(), strerror(errno));
@@ -276,7 +291,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         }
         a->maintenance =
             maintenance_start(a->database_url, a->cfg.purge_after, a->cfg.maintenance_interval,
-                              uploads_expire, err, err_size);
+                              housekeeping_sweep, err, err_size);
         if (!a->maintenance) {
             free(secret);
             return ERR_IO;
@@ -345,6 +360,7 @@ void app_close(app *a)
     a->jobs = NULL;
     maintenance_stop(a->maintenance);
     a->maintenance = NULL;
+    reco_shutdown(); /* after the job runners and housekeeping, its only writers */
     event_log_stop();
     outbox_worker_stop(a->outbox);
     a->outbox = NULL;

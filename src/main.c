@@ -11,6 +11,7 @@
 #include "core/util.h"
 #include "domain/media.h"
 #include "domain/uploads.h"
+#include "reco/eval.h"
 #include "store/db.h"
 #include "store/migrate.h"
 #include "store/users.h"
@@ -35,7 +36,10 @@ static void usage(FILE *out)
             "            create an account (e.g. the first admin); password read from stdin\n"
             "  admin import-media --owner HANDLE --file PATH [--name NAME]\n"
             "            take a video or image file as a user's media and queue its processing\n"
-            "  routes    print every HTTP route (METHOD PATTERN)\n\n",
+            "  routes    print every HTTP route (METHOD PATTERN)\n"
+            "  reco eval --events FILE [--split time|random] [--test-fraction F] [--max-users N]\n"
+            "            replay an interaction file (CSV, JSON lines or MovieLens u.data) and\n"
+            "            print Recall@20, NDCG@20, coverage and novelty of each recommender\n\n",
             STREAMHUB_VERSION);
     config_print_help(out);
 }
@@ -296,6 +300,61 @@ done:
     return status;
 }
 
+/* `reco eval`: the offline evaluation of docs/discovery.md ("Models"); needs no database. */
+static int cmd_reco(int argc, char **argv)
+{
+    if (argc < 1 || strcmp(argv[0], "eval") != 0) {
+        fprintf(stderr, "usage: streamhub reco eval --events FILE [--split time|random] "
+                        "[--test-fraction F] [--max-users N] [--seed S]\n");
+        return 2;
+    }
+    reco_eval_options o;
+    reco_eval_defaults(&o);
+    const char *events = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        char *end = NULL;
+        if (!strcmp(argv[i], "--events") && value)
+            events = argv[++i];
+        else if (!strcmp(argv[i], "--split") && value &&
+                 (!strcmp(value, "time") || !strcmp(value, "random")))
+            o.random_split = !strcmp(argv[++i], "random");
+        else if (!strcmp(argv[i], "--test-fraction") && value &&
+                 (o.test_fraction = strtod(value, &end)) > 0 && o.test_fraction < 1 && !*end)
+            i++;
+        else if (!strcmp(argv[i], "--max-users") && value &&
+                 (o.max_users = (int)strtol(value, &end, 10)) > 0 && !*end)
+            i++;
+        else if (!strcmp(argv[i], "--seed") && value &&
+                 ((o.seed = strtoull(value, &end, 10)), !*end))
+            i++;
+        else {
+            fprintf(stderr, "streamhub reco eval: bad argument '%s'\n", argv[i]);
+            return 2;
+        }
+    }
+    if (!events) {
+        fprintf(stderr, "streamhub reco eval: --events FILE is required\n");
+        return 2;
+    }
+    reco_dataset d;
+    reco_dataset_init(&d);
+    char err[512];
+    if (reco_dataset_load(&d, events, err, sizeof err) != 0) {
+        fprintf(stderr, "streamhub reco eval: %s\n", err);
+        reco_dataset_free(&d);
+        return 1;
+    }
+    printf("%zu interactions, %d users, %d items, %d topics; %s split, test fraction %.2f\n",
+           d.n_events, d.n_users, d.n_items, d.n_topics, o.random_split ? "random" : "time",
+           o.test_fraction);
+    reco_eval_result r;
+    reco_evaluate(&d, &o, &r);
+    reco_eval_print(stdout, &r);
+    reco_dataset_free(&d);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0) {
@@ -319,6 +378,10 @@ int main(int argc, char **argv)
         status = cmd_admin(argc - 2, argv + 2, &a);
         config_free(&a.cfg);
         return status;
+    }
+    if (!strcmp(cmd, "reco")) {
+        config_free(&a.cfg);
+        return cmd_reco(argc - 2, argv + 2);
     }
     if (!strcmp(cmd, "routes")) {
         size_t n;

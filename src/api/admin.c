@@ -9,7 +9,9 @@
 #include "core/id.h"
 #include "domain/activity.h"
 #include "domain/identity.h"
+#include "domain/reco.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,6 +113,40 @@ static void events_handler(api_ctx *c)
     api_send_page(c->res, items, n, limit, n > limit ? list[limit - 1].id : 0);
 }
 
+/* What this node serves: the model's training time, size and memory. */
+static json_t *reco_model_json(void)
+{
+    int64_t trained_at;
+    int items, users;
+    size_t bytes;
+    reco_model_info(&trained_at, &items, &users, &bytes);
+    json_t *out = json_pack("{s:b, s:i, s:i, s:I}", "model_ready", trained_at > 0, "model_items",
+                            items, "model_users", users, "model_bytes", (json_int_t)bytes);
+    json_object_set_new(out, "trained_at", trained_at > 0 ? json_integer(trained_at) : json_null());
+    return out;
+}
+
+/* Queues a training of the recommender's models now (the periodic one is
+ * --reco-retrain-interval); answers with the job, which runs off the request path. */
+static void reco_train_handler(api_ctx *c)
+{
+    int64_t job_id;
+    if (reco_request_training(c->db, &job_id) < 0) {
+        api_fail(c->res, ERR_DB, NULL);
+        return;
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)job_id);
+    json_t *out = reco_model_json();
+    json_object_set_new(out, "job_id", json_string(id));
+    http_res_json(c->res, 202, out);
+}
+
+static void reco_model_handler(api_ctx *c)
+{
+    http_res_json(c->res, 200, reco_model_json());
+}
+
 static const api_field role_body[] = {
     {.name = "role", .type = API_STRING, .required = true, .values = auth_roles},
     {0},
@@ -159,6 +195,17 @@ static const api_route routes[] = {
      .role = "admin", .query = events_query, .operation_id = "adminEvents",
      .summary = "The event log, newest first (admins)", .response = "page:ActivityEvent",
      .response_about = "A page of events"},
+    {"POST", "/api/v1/admin/reco/train", reco_train_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .role = "admin", .operation_id = "trainRecommender",
+     .summary = "Retrain the recommender's models now (admins)",
+     .description = "Queues the training job (docs/discovery.md, Models); the new model is "
+                    "swapped in when it finishes, on every node at its next housekeeping round.",
+     .status = 202, .response = "RecoTraining", .response_about = "The queued job and the model "
+                                                                 "served now"},
+    {"GET", "/api/v1/admin/reco", reco_model_handler, HTTP_BLOCKING, API_SIGNED_IN,
+     .role = "admin", .operation_id = "recommenderModel",
+     .summary = "The recommender model this node serves (admins)",
+     .response = "RecoModel", .response_about = "model_ready false until the first training"},
 };
 
 API_MODULE(admin, "Operator endpoints: roles, badges and the event log (admins only)", routes);

@@ -49,6 +49,7 @@ static const option_def options[] = {
     {"code-ttl", OPT_INT, O(code_ttl), "600", 10, 604800, "lifetime of one-time codes and links, seconds"},
     {"purge-after", OPT_INT, O(purge_after), "2592000", 1, 315360000, "keep deleted posts and expired stories this long before purging them, seconds"},
     {"maintenance-interval", OPT_INT, O(maintenance_interval), "60", 1, 86400, "how often housekeeping (purging) runs, seconds"},
+    {"reco-retrain-interval", OPT_INT, O(reco_retrain_interval), "3600", 0, 604800, "how often the recommender's models are retrained, seconds (0 = only on demand)"},
     {"job-workers", OPT_INT, O(job_workers), "2", 0, 64, "threads running queued jobs (transcoding, cleanups); 0 = none in this process"},
     {"job-lease", OPT_INT, O(job_lease), "60", 5, 3600, "seconds a claimed job stays leased without progress before another worker may take it"},
     {"media-max-duration", OPT_INT, O(media_max_duration), "600", 1, 86400, "longest video accepted, seconds"},
