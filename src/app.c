@@ -14,6 +14,7 @@
 #include "core/trace.h"
 #include "core/util.h"
 #include "domain/activity.h"
+#include "domain/analytics.h"
 #include "domain/chat.h"
 #include "domain/events.h"
 #include "domain/feed_cache.h"
@@ -85,6 +86,15 @@ static void wake_jobs(void *runner)
  * consumers run in the order listed, which keeps the order the side effects had when the
  * emitters called them directly (e.g. a new post is logged before the feed caches hear of it).
  * Runs before any thread starts; the table is read-only afterwards (domain/events.h). */
+/* The domain's part of every housekeeping round: expired uploads, then the analytics rollup
+ * and the event log's retention. */
+static int housekeeping_sweep(db *d, int64_t now)
+{
+    int rc = uploads_expire(d, now);
+    int rc2 = analytics_tick(d, now);
+    return rc < 0 ? rc : rc2;
+}
+
 static void wire_events(void)
 {
     static const struct {
@@ -128,6 +138,7 @@ static void wire_events(void)
         {EV_UNMUTED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
         {EV_PRIVACY_CHANGED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
         {EV_MEDIA_SETTLED, EVENTS_AFTER_COMMIT, chat_on_event}, /* DM attachments */
+        {EV_MESSAGE_SENT, EVENTS_AFTER_COMMIT, activity_on_event},
     };
     events_reset();
     for (size_t i = 0; i < sizeof wiring / sizeof wiring[0]; i++)
@@ -274,9 +285,11 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
             free(secret);
             return rc;
         }
+        analytics_configure(&(analytics_settings){
+            .settle_ms = a->cfg.analytics_settle_ms, .retention_ms = a->cfg.event_retention * 1000});
         a->maintenance =
             maintenance_start(a->database_url, a->cfg.purge_after, a->cfg.maintenance_interval,
-                              uploads_expire, err, err_size);
+                              housekeeping_sweep, err, err_size);
         if (!a->maintenance) {
             free(secret);
             return ERR_IO;

@@ -49,6 +49,8 @@ static const option_def options[] = {
     {"code-ttl", OPT_INT, O(code_ttl), "600", 10, 604800, "lifetime of one-time codes and links, seconds"},
     {"purge-after", OPT_INT, O(purge_after), "2592000", 1, 315360000, "keep deleted posts and expired stories this long before purging them, seconds"},
     {"maintenance-interval", OPT_INT, O(maintenance_interval), "60", 1, 86400, "how often housekeeping (purging) runs, seconds"},
+    {"event-retention", OPT_INT, O(event_retention), "7776000", 0, 315360000, "keep raw event-log rows this long, seconds, then only the analytics rollups (never an event not folded yet); 0 = forever"},
+    {"analytics-settle-ms", OPT_INT, O(analytics_settle_ms), "5000", 0, 600000, "the analytics rollup folds only events older than this, milliseconds, so an event-log batch another node commits late is not skipped"},
     {"job-workers", OPT_INT, O(job_workers), "2", 0, 64, "threads running queued jobs (transcoding, cleanups); 0 = none in this process"},
     {"job-lease", OPT_INT, O(job_lease), "60", 5, 3600, "seconds a claimed job stays leased without progress before another worker may take it"},
     {"media-max-duration", OPT_INT, O(media_max_duration), "600", 1, 86400, "longest video accepted, seconds"},

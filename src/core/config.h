@@ -36,6 +36,8 @@ typedef struct config {
     int64_t code_ttl;           /* seconds one-time codes (OTP, verify, reset) stay valid */
     int64_t purge_after;          /* seconds deleted posts and expired stories are kept */
     int64_t maintenance_interval; /* seconds between housekeeping rounds */
+    int64_t event_retention;      /* seconds raw events are kept once folded; 0 = forever */
+    int64_t analytics_settle_ms;  /* events younger than this wait for the next rollup */
     int64_t job_workers;          /* job queue threads in this process */
     int64_t job_lease;            /* seconds a job claim lasts without progress */
     int64_t media_max_duration;   /* longest video accepted, seconds */
