@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "domain/activity.h"
 #include "domain/analytics.h"
+#include "domain/creator_stats.h"
 #include "domain/chat.h"
 #include "domain/events.h"
 #include "domain/feed_cache.h"
@@ -87,12 +88,13 @@ static void wake_jobs(void *runner)
  * emitters called them directly (e.g. a new post is logged before the feed caches hear of it).
  * Runs before any thread starts; the table is read-only afterwards (domain/events.h). */
 /* The domain's part of every housekeeping round: expired uploads, then the analytics rollup
- * and the event log's retention. */
+ * and the event log's retention, and the creator snapshots of days that ended. */
 static int housekeeping_sweep(db *d, int64_t now)
 {
-    int rc = uploads_expire(d, now);
+    int days, rc = uploads_expire(d, now);
     int rc2 = analytics_tick(d, now);
-    return rc < 0 ? rc : rc2;
+    int rc3 = creator_snapshots_run(d, now, &days);
+    return rc < 0 ? rc : rc2 < 0 ? rc2 : rc3;
 }
 
 static void wire_events(void)
@@ -285,6 +287,15 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
             free(secret);
             return rc;
         }
+        creator_stats_settings cs = {.test_clock = a->cfg.test_clock};
+        if (!creator_tier_rules_parse(a->cfg.tier_thresholds, a->cfg.tier_hysteresis,
+                                      &cs.tiers)) {
+            snprintf(err, err_size, "--tier-thresholds: four ascending scores in 0-100, "
+                                    "e.g. 40,60,75,90");
+            free(secret);
+            return ERR_INVALID;
+        }
+        creator_stats_configure(&cs);
         analytics_configure(&(analytics_settings){
             .settle_ms = a->cfg.analytics_settle_ms, .retention_ms = a->cfg.event_retention * 1000});
         a->maintenance =

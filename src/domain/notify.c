@@ -62,6 +62,7 @@ void notify_summary(const notify_item *it, char *out, size_t n)
         {"duet", "made a duet with your post"},
         {"stitch", "stitched your post"},
         {"comment_like", "liked your comment"},
+        {"creator_tier", "moved to a new creator tier"},
     };
     const char *text = it->n.type;
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
@@ -130,6 +131,20 @@ int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t po
     int rc = store_notification_add(d, &n, group_key);
     if (rc == 0 && publisher && bus_user_listened(recipient))
         queue_live(d, recipient, n.id, group_key);
+    return rc;
+}
+
+int notify_self(db *d, int64_t recipient, const char *type)
+{
+    if (!store_notification_wanted(d, recipient, type))
+        return 0;
+    store_notification n = {.id = id_next(), .user_id = recipient, .actor_id = recipient,
+                            .created_at = now_ms()};
+    n.seq = n.id;
+    snprintf(n.type, sizeof n.type, "%s", type);
+    int rc = store_notification_add(d, &n, NULL);
+    if (rc == 0 && publisher && bus_user_listened(recipient))
+        queue_live(d, recipient, n.id, NULL);
     return rc;
 }
 

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const post_cols[POST__COLS] = {
@@ -279,4 +280,182 @@ int store_analytics_new_users(db *d, int64_t from, int64_t to, int64_t *out)
     db_bind_int64(s, 1, from);
     db_bind_int64(s, 2, to);
     return db_query_int64(s, out);
+}
+
+/* ---- creator snapshots ---- */
+
+int store_creator_inputs_read(db *d, int64_t from, int64_t to, store_creator_inputs **out)
+{
+    db_stmt *s = db_prepare(
+        d, "SELECT creator_id, SUM(views), SUM(plays), SUM(likes + comments + shares + saves), "
+           "SUM(completions), SUM(followers_gained - followers_lost), "
+           "COUNT(DISTINCT CASE WHEN posts > 0 THEN hour / 86400000 END) "
+           "FROM analytics_creator_hours WHERE hour >= ? AND hour < ? GROUP BY creator_id "
+           "HAVING SUM(views) > 0 OR SUM(posts) > 0 ORDER BY creator_id");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, from);
+    db_bind_int64(s, 2, to);
+    int n = 0, cap = 64, rc;
+    store_creator_inputs *rows = xcalloc((size_t)cap, sizeof *rows);
+    while ((rc = db_step(s)) == DB_ROW) {
+        if (n == cap)
+            rows = xrealloc(rows, sizeof *rows * (size_t)(cap *= 2));
+        store_creator_inputs *r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        r->creator_id = db_col_int64(s, 0);
+        r->views = db_col_int64(s, 1);
+        r->plays = db_col_int64(s, 2);
+        r->engagements = db_col_int64(s, 3);
+        r->completions = db_col_int64(s, 4);
+        r->followers_net = db_col_int64(s, 5);
+        r->posting_days = db_col_int64(s, 6);
+    }
+    db_reset(s);
+    if (rc < 0) {
+        free(rows);
+        return rc;
+    }
+    *out = rows;
+    return n;
+}
+
+int store_creator_snapshot_put(db *d, const store_creator_snapshot *sn)
+{
+    db_stmt *s = db_prepare(
+        d, "INSERT INTO creator_snapshots (creator_id, day, score_tenths, tier, rank, views, "
+           "plays, engagements, completions, followers_net, posting_days, tips) VALUES "
+           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (creator_id, day) DO UPDATE SET "
+           "score_tenths = excluded.score_tenths, tier = excluded.tier, rank = excluded.rank, "
+           "views = excluded.views, plays = excluded.plays, engagements = excluded.engagements, "
+           "completions = excluded.completions, followers_net = excluded.followers_net, "
+           "posting_days = excluded.posting_days, tips = excluded.tips");
+    if (!s)
+        return ERR_DB;
+    const store_creator_inputs *in = &sn->in;
+    int64_t v[] = {sn->creator_id, sn->day, sn->score_tenths};
+    for (int i = 0; i < 3; i++)
+        db_bind_int64(s, i + 1, v[i]);
+    db_bind_text(s, 4, sn->tier);
+    int64_t w[] = {sn->rank, in->views, in->plays, in->engagements, in->completions,
+                   in->followers_net, in->posting_days, in->tips};
+    for (int i = 0; i < 8; i++)
+        db_bind_int64(s, i + 5, w[i]);
+    return db_run(s);
+}
+
+#define SNAPSHOT_COLS                                                                           \
+    "creator_id, day, score_tenths, tier, rank, views, plays, engagements, completions, "      \
+    "followers_net, posting_days, tips"
+
+static void snapshot_decode(db_stmt *s, store_creator_snapshot *o)
+{
+    memset(o, 0, sizeof *o);
+    o->creator_id = o->in.creator_id = db_col_int64(s, 0);
+    o->day = db_col_int64(s, 1);
+    o->score_tenths = db_col_int64(s, 2);
+    snprintf(o->tier, sizeof o->tier, "%s", db_col_text(s, 3));
+    o->rank = db_col_int64(s, 4);
+    int64_t *in[] = {&o->in.views, &o->in.plays, &o->in.engagements, &o->in.completions,
+                     &o->in.followers_net, &o->in.posting_days, &o->in.tips};
+    for (int i = 0; i < 7; i++)
+        *in[i] = db_col_int64(s, 5 + i);
+}
+
+int store_creator_snapshot_before(db *d, int64_t creator, int64_t day, store_creator_snapshot *out)
+{
+    db_stmt *s = db_prepare(d, "SELECT " SNAPSHOT_COLS " FROM creator_snapshots WHERE "
+                               "creator_id = ? AND day < ? ORDER BY day DESC LIMIT 1");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, creator);
+    db_bind_int64(s, 2, day);
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        snapshot_decode(s, out);
+    db_reset(s);
+    return rc == DB_ROW ? 0 : rc < 0 ? rc : ERR_NOT_FOUND;
+}
+
+int store_creator_latest_score(db *d, int64_t creator, int64_t *tenths)
+{
+    store_creator_snapshot sn;
+    int rc = store_creator_snapshot_before(d, creator, INT64_MAX, &sn);
+    *tenths = rc == 0 ? sn.score_tenths : -1;
+    return rc == ERR_NOT_FOUND ? 0 : rc;
+}
+
+int store_creator_history(db *d, int64_t creator, store_creator_snapshot *out, int max)
+{
+    db_stmt *s = db_prepare(d, "SELECT " SNAPSHOT_COLS " FROM creator_snapshots WHERE "
+                               "creator_id = ? ORDER BY day DESC LIMIT ?");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, creator);
+    db_bind_int64(s, 2, max);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW)
+        snapshot_decode(s, &out[n++]);
+    db_reset(s);
+    return rc < 0 ? rc : n;
+}
+
+int store_creator_latest_day(db *d, int64_t *day)
+{
+    db_stmt *s = db_prepare(d, "SELECT COALESCE(MAX(day), 0) FROM creator_snapshots");
+    return s ? db_query_int64(s, day) : ERR_DB;
+}
+
+#define LEADER_FILTER                                                                           \
+    " AND u.is_private = 0 AND (CAST(? AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM posts p JOIN "   \
+    "post_hashtags ph ON ph.post_id = p.id WHERE p.author_id = u.id AND ph.hashtag_id = ?))"
+
+int store_leaderboard(db *d, const char *metric, int64_t day, int64_t from, int64_t to,
+                      int64_t hashtag_id, int64_t after_value, int64_t after_id,
+                      store_leader *out, int max)
+{
+    static const char *score_sql =
+        "SELECT s.creator_id, s.score_tenths FROM creator_snapshots s JOIN users u ON "
+        "u.id = s.creator_id WHERE s.day = ?" LEADER_FILTER
+        " AND (CAST(? AS BIGINT) = 0 OR s.score_tenths < ? OR (s.score_tenths = ? AND "
+        "s.creator_id < ?)) ORDER BY s.score_tenths DESC, s.creator_id DESC LIMIT ?";
+    static const char *views_sql =
+        "SELECT h.creator_id, SUM(h.views) AS v FROM analytics_creator_hours h JOIN users u ON "
+        "u.id = h.creator_id WHERE h.hour >= ? AND h.hour < ?" LEADER_FILTER
+        " GROUP BY h.creator_id HAVING (CAST(? AS BIGINT) = 0 OR SUM(h.views) < ? OR "
+        "(SUM(h.views) = ? AND h.creator_id < ?)) ORDER BY v DESC, h.creator_id DESC LIMIT ?";
+    static const char *growth_sql =
+        "SELECT h.creator_id, SUM(h.followers_gained - h.followers_lost) AS v FROM "
+        "analytics_creator_hours h JOIN users u ON u.id = h.creator_id WHERE h.hour >= ? AND "
+        "h.hour < ?" LEADER_FILTER " GROUP BY h.creator_id HAVING (CAST(? AS BIGINT) = 0 OR "
+        "SUM(h.followers_gained - h.followers_lost) < ? OR (SUM(h.followers_gained - "
+        "h.followers_lost) = ? AND h.creator_id < ?)) ORDER BY v DESC, h.creator_id DESC "
+        "LIMIT ?";
+    const char *sql = !strcmp(metric, "score")    ? score_sql
+                      : !strcmp(metric, "views")  ? views_sql
+                      : !strcmp(metric, "growth") ? growth_sql
+                                                  : NULL;
+    if (!sql)
+        return 0; /* tips: nothing until the wallet exists */
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    int i = 1;
+    if (sql == score_sql)
+        db_bind_int64(s, i++, day);
+    else {
+        db_bind_int64(s, i++, from);
+        db_bind_int64(s, i++, to);
+    }
+    int64_t rest[] = {hashtag_id, hashtag_id, after_id, after_value, after_value, after_id, max};
+    for (size_t k = 0; k < sizeof rest / sizeof rest[0]; k++)
+        db_bind_int64(s, i++, rest[k]);
+    int n = 0, rc = DB_DONE;
+    while (n < max && (rc = db_step(s)) == DB_ROW) {
+        out[n].creator_id = db_col_int64(s, 0);
+        out[n].value = db_col_int64(s, 1);
+        n++;
+    }
+    db_reset(s);
+    return rc < 0 ? rc : n;
 }

@@ -88,4 +88,43 @@ int store_analytics_purge_events(db *d, int64_t before, int64_t upto_id, int lim
 /* New accounts created in [from, to) (the users table: registration emits no event). */
 int store_analytics_new_users(db *d, int64_t from, int64_t to, int64_t *out);
 
+/* ---- creator snapshots (migration 32) ---- */
+
+/* What a creator did in a window, read from analytics_creator_hours. */
+typedef struct store_creator_inputs {
+    int64_t creator_id;
+    int64_t views, plays, engagements, completions, followers_net, posting_days, tips;
+} store_creator_inputs;
+
+typedef struct store_creator_snapshot {
+    int64_t creator_id, day, score_tenths, rank;
+    char tier[16];
+    store_creator_inputs in;
+} store_creator_snapshot;
+
+/* The creators active in [from, to) (a view or a post) with their inputs; *out is malloc'ed.
+ * Returns the count. */
+int store_creator_inputs_read(db *d, int64_t from, int64_t to, store_creator_inputs **out);
+int store_creator_snapshot_put(db *d, const store_creator_snapshot *s);
+/* The latest snapshot of creator before day (exclusive); ERR_NOT_FOUND if none. */
+int store_creator_snapshot_before(db *d, int64_t creator, int64_t day, store_creator_snapshot *out);
+/* The latest score in tenths, or -1 without a snapshot. */
+int store_creator_latest_score(db *d, int64_t creator, int64_t *tenths);
+/* A creator's snapshots, newest first, at most max. */
+int store_creator_history(db *d, int64_t creator, store_creator_snapshot *out, int max);
+/* The day of the newest snapshot of anyone (0 if none). */
+int store_creator_latest_day(db *d, int64_t *day);
+
+/* One leaderboard entry. */
+typedef struct store_leader {
+    int64_t creator_id, value;
+} store_leader;
+/* Public creators (not private) ranked by value descending then id descending, after the
+ * cursor (after_value, after_id; after_id 0 = from the top), at most max. metric: "score" reads
+ * the snapshot of day (tenths); "views" and "growth" sum the creator hours of [from, to).
+ * hashtag_id > 0 keeps creators with a post of that hashtag. */
+int store_leaderboard(db *d, const char *metric, int64_t day, int64_t from, int64_t to,
+                      int64_t hashtag_id, int64_t after_value, int64_t after_id,
+                      store_leader *out, int max);
+
 #endif

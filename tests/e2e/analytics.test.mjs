@@ -202,4 +202,95 @@ describe('analytics', () => {
     assert.equal(msgs[0].actor_id, a.user.id);
     assert.deepEqual(msgs[0].props, { kind: 'direct' });
   });
+
+  test('creator scores, tiers, daily snapshots with catch-up, notifications and leaderboards', async () => {
+    // a server of its own, so the active creators are exactly the three seeded here
+    const srv = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0',
+      '--analytics-settle-ms', '0', '--maintenance-interval', '86400', '--test-clock'] });
+    const u = srv.url;
+    const k = () => client(u);
+    const creds = uniqueUser('adm');
+    createUserCli(srv, { ...creds, role: 'admin' });
+    const adm = { tokens: await login(u, creds.handle, creds.password) };
+    const people = [];
+    for (let i = 0; i < 6; i++) people.push(await register(u));
+    const [a, b, cc, v1, v2, v3] = people;
+    const posts = {};
+    for (const [name, who] of [['a', a], ['b', b], ['c', cc]])
+      posts[name] = ok(await k().post('/api/v1/posts', { ...tok(who), json: { caption: `by ${name} #beats` } }), 201);
+    const watch = async (who, p) => ok(await k().post(`/api/v1/posts/${p.id}/view`, { ...tok(who), json: { watch_ms: 1000 } }));
+    const like = async (who, p) => ok(await k().post(`/api/v1/posts/${p.id}/reactions`, { ...tok(who), json: { type: 'like' } }));
+    const follow = async (who, whom) => assert.ok([200, 204].includes((await k().post(`/api/v1/users/${whom.creds.handle}/follow`, tok(who))).status));
+    for (const v of [v1, v2, v3]) await watch(v, posts.a);
+    for (const v of [v1, v2]) await watch(v, posts.b);
+    await watch(v1, posts.c);
+    for (const v of [v1, v2, v3]) await like(v, posts.a);
+    await like(v1, posts.b);
+    await follow(v1, a); await follow(v2, a); await follow(v1, b);
+    const settled = async (n) => {
+      for (let i = 0; i < 200; i++) {
+        const r = ok(await k().get('/api/v1/admin/events?limit=100', tok(adm)));
+        if (r.items.filter((e) => ['view', 'like', 'follow', 'post'].includes(e.type)).length >= n) return;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      assert.fail('events never reached the log');
+    };
+    await settled(3 + 6 + 4 + 3);
+    const DAY = 86400000;
+    const today = Date.now() - (Date.now() % DAY);
+    const snap = async (now) => ok(await k().post('/api/v1/admin/analytics/snapshots', { ...tok(adm), json: { now } })).days;
+    expectError(await c().post('/api/v1/admin/analytics/snapshots', { ...tok(admin), json: { now: today } }), 422);
+    assert.equal(await snap(today + DAY + 3600000), 1, 'the first run computes the day that ended');
+    const stats = async (who, viewer) => ok(await k().get(`/api/v1/users/${who.creds.handle}/creator-stats`, viewer ? tok(viewer) : {}));
+    // by hand (docs/analytics.md): percentiles 1 / .5 / 0 on reach, engagement and growth, all
+    // tied (.5) on completion and consistency
+    for (const [who, score, tier, rank] of [[a, 87.5, 'platinum', 1], [b, 50, 'silver', 2], [cc, 12.5, 'bronze', 3]]) {
+      const s = await stats(who);
+      assert.deepEqual([s.score, s.tier, s.rank], [score, tier, rank], JSON.stringify(s));
+      assert.equal(s.breakdown, undefined, 'the public sees no breakdown');
+    }
+    const own = await stats(a, a);
+    assert.deepEqual(own.breakdown.map((p) => p.percentile), [1, 1, 0.5, 1, 0.5]);
+    assert.equal(own.inputs.views, 3);
+    assert.equal(own.history.length, 1);
+    assert.equal((await stats(a, b)).breakdown, undefined, 'nor does another creator');
+    assert.ok((await stats(a, adm)).breakdown, 'admins do');
+    assert.equal(await snap(today + DAY + 7200000), 0, 'a day is computed once');
+
+    // leaderboards: order, paging, private creators left out, bad parameters
+    const board = async (q) => ok(await k().get(`/api/v1/leaderboards${q}`));
+    let page = await board('?metric=score&limit=2');
+    assert.deepEqual(page.items.map((e) => [e.user.id, e.value, e.rank]), [[a.user.id, 87.5, 1], [b.user.id, 50, 2]]);
+    page = await board(`?metric=score&limit=2&cursor=${encodeURIComponent(page.next_cursor)}`);
+    assert.deepEqual(page.items.map((e) => [e.user.id, e.rank]), [[cc.user.id, 3]]);
+    assert.equal(page.next_cursor, null);
+    page = await board('?metric=views&period=week');
+    assert.deepEqual(page.items.map((e) => [e.user.id, e.value]), [[a.user.id, 3], [b.user.id, 2], [cc.user.id, 1]]);
+    assert.deepEqual((await board('?metric=growth&period=day')).items.map((e) => e.value), [2, 1, 0]);
+    assert.deepEqual((await board('?metric=views&period=all&topic=beats')).items.length, 3);
+    assert.deepEqual((await board('?metric=views&topic=nothingpostedhere')).items, []);
+    assert.deepEqual((await board('?metric=tips')).items, [], 'no wallet yet');
+    for (const [q, field] of [['?metric=likes', 'metric'], ['?period=year', 'period'], ['?cursor=zzz', 'cursor']]) {
+      const r = await k().get(`/api/v1/leaderboards${q}`);
+      expectError(r, 422);
+      assert.equal(r.json.error.details.field, field, r.text);
+    }
+    ok(await k().patch('/api/v1/users/me', { ...tok(b), json: { is_private: true } }));
+    assert.deepEqual((await board('?metric=score')).items.map((e) => e.user.id), [a.user.id, cc.user.id]);
+    ok(await k().patch('/api/v1/users/me', { ...tok(b), json: { is_private: false } }));
+
+    // more traffic for c; three days later, the missed days are caught up and tiers move
+    for (const v of [v2, v3]) { await watch(v, posts.c); await like(v, posts.c); await follow(v, cc); }
+    await settled(3 + 6 + 4 + 3 + 6);
+    assert.equal(await snap(today + 4 * DAY + 3600000), 3);
+    for (const [who, score, tier] of [[a, 75, 'platinum'], [b, 12.5, 'bronze'], [cc, 62.5, 'gold']]) {
+      const s = await stats(who);
+      assert.deepEqual([s.score, s.tier], [score, tier], JSON.stringify(s));
+    }
+    assert.equal((await stats(cc, cc)).history.length, 4);
+    const notes = async (who) => ok(await k().get('/api/v1/notifications', tok(who))).items.filter((n) => n.type === 'creator_tier');
+    assert.equal((await notes(cc)).length >= 1, true, 'c is told of the new tier');
+    assert.equal((await notes(b)).length >= 1, true, 'b is told too');
+    assert.equal((await notes(a)).length, 0, 'a kept platinum');
+  });
 });
