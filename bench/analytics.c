@@ -147,6 +147,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s DATABASE_URL [EVENTS] [USERS] [POSTS]\n", argv[0]);
         return 2;
     }
+    setvbuf(stdout, NULL, _IOLBF, 0);
     int64_t events = argc > 2 ? atoll(argv[2]) : 1000000;
     int users = argc > 3 ? atoi(argv[3]) : 100000, posts = argc > 4 ? atoi(argv[4]) : 20000;
     db *d;

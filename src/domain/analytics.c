@@ -403,10 +403,8 @@ static int read_series(db *d, analytics_table_id id, int64_t key, const analytic
     free(rows);
     int rc = n < 0 ? n : 0;
     if (rc == 0 && unique_kind && r->bucket_ms > ANALYTICS_HOUR_MS)
-        for (int i = 0; i < out->n && rc == 0; i++)
-            rc = store_analytics_members_count(d, unique_kind, key, out->starts[i],
-                                               out->starts[i] + r->bucket_ms,
-                                               &out->vals[i * t->n_cols + unique_col]);
+        rc = store_analytics_members_by_bucket(d, unique_kind, key, r->from, r->to, r->bucket_ms,
+                                               &out->vals[unique_col], out->n, t->n_cols);
     if (rc == 0 && unique_kind)
         rc = store_analytics_members_count(d, unique_kind, key, r->from, r->to,
                                            &out->unique_total);

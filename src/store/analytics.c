@@ -128,19 +128,7 @@ int store_analytics_events(db *d, int64_t after, int64_t until, store_event *out
     db_bind_int64(s, 1, after);
     db_bind_int64(s, 2, until);
     db_bind_int64(s, 3, max);
-    int n = 0, rc = DB_DONE;
-    while (n < max && (rc = db_step(s)) == DB_ROW) {
-        store_event *e = &out[n++];
-        e->id = db_col_int64(s, 0);
-        e->actor_id = db_col_int64(s, 1);
-        snprintf(e->type, sizeof e->type, "%s", db_col_text(s, 2));
-        snprintf(e->object_type, sizeof e->object_type, "%s", db_col_text(s, 3));
-        e->object_id = db_col_int64(s, 4);
-        snprintf(e->props, sizeof e->props, "%s", db_col_text(s, 5));
-        e->created_at = db_col_int64(s, 6);
-    }
-    db_reset(s);
-    return rc < 0 ? rc : n;
+    return store_events_read(s, out, max);
 }
 
 int store_analytics_add(db *d, const analytics_table *t, int64_t key, int64_t hour,
@@ -185,6 +173,30 @@ int store_analytics_members_count(db *d, int kind, int64_t key, int64_t from, in
     db_bind_int64(s, 3, from);
     db_bind_int64(s, 4, to);
     return db_query_int64(s, out);
+}
+
+int store_analytics_members_by_bucket(db *d, int kind, int64_t key, int64_t from, int64_t to,
+                                      int64_t bucket_ms, int64_t *out, int n, int stride)
+{
+    /* GROUP BY 1: PostgreSQL sees two placeholders as two expressions */
+    db_stmt *s = db_prepare(d, "SELECT (hour - CAST(? AS BIGINT)) / CAST(? AS BIGINT), "
+                               "COUNT(DISTINCT member_id) FROM analytics_members WHERE kind = ? "
+                               "AND key_id = ? AND hour >= ? AND hour < ? GROUP BY 1");
+    if (!s)
+        return ERR_DB;
+    int64_t p[] = {from, bucket_ms, kind, key, from, to};
+    for (int i = 0; i < 6; i++)
+        db_bind_int64(s, i + 1, p[i]);
+    for (int i = 0; i < n; i++)
+        out[i * stride] = 0;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int64_t b = db_col_int64(s, 0);
+        if (b >= 0 && b < n)
+            out[b * stride] = db_col_int64(s, 1);
+    }
+    db_reset(s);
+    return rc < 0 ? rc : 0;
 }
 
 int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *duration_ms)

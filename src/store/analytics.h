@@ -67,6 +67,10 @@ int store_analytics_member_add(db *d, int kind, int64_t key, int64_t hour, int64
 /* Distinct members of (kind, key) over [from, to). */
 int store_analytics_members_count(db *d, int kind, int64_t key, int64_t from, int64_t to,
                                   int64_t *out);
+/* Distinct members of (kind, key) per bucket of bucket_ms from `from` over [from, to): out[i]
+ * gets bucket i's count (n buckets, zeroed first), in one query. */
+int store_analytics_members_by_bucket(db *d, int kind, int64_t key, int64_t from, int64_t to,
+                                      int64_t bucket_ms, int64_t *out, int n, int stride);
 /* The author and video duration of a post (ERR_NOT_FOUND once purged). */
 int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *duration_ms);
 int store_analytics_last_view_set(db *d, int64_t viewer, int64_t creator, int64_t post,
