@@ -7,9 +7,9 @@
 //   3. reads of a 90-day daily series of one post and one creator (analytics_post and
 //      analytics_creator in-process, without HTTP), for about 3 seconds each.
 // usage: streamhub-analytics-bench DATABASE_URL [EVENTS] [USERS] [POSTS]
+#include "domain/analytics.h"
 #include "core/id.h"
 #include "core/util.h"
-#include "domain/analytics.h"
 #include "store/db.h"
 #include "store/migrate.h"
 
@@ -69,8 +69,9 @@ static void fill_events(db *d, int64_t n, int users, int posts, int64_t from, in
     for (int64_t i = 0; i < n;) {
         must(db_begin(d), d, "begin");
         for (int64_t k = 0; k < 20000 && i < n; k++, i++) {
-            db_stmt *s = db_prepare(d, "INSERT INTO events (id, actor_id, type, object_type, "
-                                       "object_id, props, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
+            db_stmt *s =
+                db_prepare(d, "INSERT INTO events (id, actor_id, type, object_type, "
+                              "object_id, props, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)");
             int64_t at = from + (to - from) * i / n;
             uint64_t r = next_random();
             int kind = (int)(r % 100);
@@ -84,8 +85,8 @@ static void fill_events(db *d, int64_t n, int users, int posts, int64_t from, in
                 snprintf(props, sizeof props,
                          "{\"watch_ms\":%lld,\"completed\":%s,\"source\":\"%s\","
                          "\"post_type\":\"video\",\"counted\":%s}",
-                         (long long)watch, watch > 29000 ? "true" : "false",
-                         sources[(r >> 40) % 5], (r >> 50) % 3 ? "true" : "false");
+                         (long long)watch, watch > 29000 ? "true" : "false", sources[(r >> 40) % 5],
+                         (r >> 50) % 3 ? "true" : "false");
             } else if (kind < 85)
                 type = "like";
             else if (kind < 90)

@@ -98,7 +98,8 @@ static bool read_range(api_ctx *c, bool hourly_allowed, analytics_range *r)
         return false;
     }
     /* by default the last 28 days (48 hours), the current one included */
-    r->from = r->to - (hourly ? (DEFAULT_HOURS - 1) * ANALYTICS_HOUR_MS : (DEFAULT_DAYS - 1) * DAY_MS);
+    r->from =
+        r->to - (hourly ? (DEFAULT_HOURS - 1) * ANALYTICS_HOUR_MS : (DEFAULT_DAYS - 1) * DAY_MS);
     if (from && !parse_time(from, r->tz_offset_ms, &r->from)) {
         invalid(c->res, "from", "invalid_time");
         return false;
@@ -130,8 +131,7 @@ static void iso_time(int64_t ms, int64_t tz_ms, char *out, size_t n)
     else {
         char base[20]; /* "YYYY-MM-DDTHH:MM:SS" */
         strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(out, n, "%s%c%02d:%02d", base, off < 0 ? '-' : '+', abs(off) / 60,
-                 abs(off) % 60);
+        snprintf(out, n, "%s%c%02d:%02d", base, off < 0 ? '-' : '+', abs(off) / 60, abs(off) % 60);
     }
 }
 
@@ -178,9 +178,8 @@ static void send_svg(http_res *res, const analytics_series *s, const analytics_r
                "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#888\"/>"
                "<text x=\"4\" y=\"%d\">%lld</text><text x=\"4\" y=\"%d\">0</text>",
                CHART_W, CHART_H, CHART_W, CHART_H, CHART_PAD, s->cols[col], CHART_PAD,
-               CHART_H - CHART_PAD, CHART_W - CHART_PAD, CHART_H - CHART_PAD, CHART_PAD,
-               CHART_PAD, CHART_PAD, CHART_H - CHART_PAD, CHART_PAD + 4, (long long)max,
-               CHART_H - CHART_PAD);
+               CHART_H - CHART_PAD, CHART_W - CHART_PAD, CHART_H - CHART_PAD, CHART_PAD, CHART_PAD,
+               CHART_PAD, CHART_H - CHART_PAD, CHART_PAD + 4, (long long)max, CHART_H - CHART_PAD);
     buf_printf(&b, "<polyline fill=\"none\" stroke=\"#e4405f\" stroke-width=\"2\" points=\"");
     for (int i = 0; i < s->n; i++) {
         double x = CHART_PAD + (s->n > 1 ? (double)plot_w * i / (s->n - 1) : plot_w / 2.0);
@@ -190,8 +189,9 @@ static void send_svg(http_res *res, const analytics_series *s, const analytics_r
     char first[40], last[40];
     iso_time(s->starts[0], r->tz_offset_ms, first, sizeof first);
     iso_time(s->starts[s->n - 1], r->tz_offset_ms, last, sizeof last);
-    buf_printf(&b, "\"/><text x=\"%d\" y=\"%d\">%.10s</text>"
-                   "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.10s</text></svg>",
+    buf_printf(&b,
+               "\"/><text x=\"%d\" y=\"%d\">%.10s</text>"
+               "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%.10s</text></svg>",
                CHART_PAD, CHART_H - 12, first, CHART_W - CHART_PAD, CHART_H - 12, last);
     http_res_bytes(res, 200, "image/svg+xml", b.data, b.len, false);
     buf_free(&b);
@@ -262,10 +262,10 @@ static void answer(api_ctx *c, const analytics_series *s, const analytics_range 
     char from[40], to[40];
     iso_time(r->from, r->tz_offset_ms, from, sizeof from);
     iso_time(r->to, r->tz_offset_ms, to, sizeof to);
-    json_t *o = json_pack("{ss ss ss so so}", "granularity",
-                          r->bucket_ms == ANALYTICS_HOUR_MS ? "hour" : "day", "from", from, "to",
-                          to, "totals", totals_json(s), "series",
-                          series_json(s, r, extra, extra_name));
+    json_t *o =
+        json_pack("{ss ss ss so so}", "granularity",
+                  r->bucket_ms == ANALYTICS_HOUR_MS ? "hour" : "day", "from", from, "to", to,
+                  "totals", totals_json(s), "series", series_json(s, r, extra, extra_name));
     if (extra) {
         int64_t sum = 0;
         for (int i = 0; i < s->n; i++)
@@ -377,35 +377,57 @@ static void rollup_handler(api_ctx *c)
 static const char *const granularities[] = {"hour", "day", NULL};
 static const char *const formats[] = {"json", "csv", "svg", NULL};
 
-#define RANGE_QUERY                                                                             \
-    {.name = "from", .type = API_STRING, .max_len = 32,                                        \
-     .about = "start: YYYY-MM-DD (a day of tz), YYYY-MM-DDTHH:MM[:SS]Z or epoch ms; default "  \
-              "28 days (48 hours) before to"},                                                 \
-    {.name = "to", .type = API_STRING, .max_len = 32, .about = "end (exclusive); default now"}, \
-    {.name = "tz", .type = API_STRING, .max_len = 6,                                           \
-     .about = "day boundaries: a UTC offset +HH:MM / -HH:MM (default UTC)"},                   \
-    {.name = "format", .type = API_STRING, .values = formats,                                  \
-     .about = "json (default), csv (also Accept: text/csv) or svg (a line chart of metric)"},  \
-    {.name = "metric", .type = API_STRING, .max_len = 32,                                      \
-     .about = "the series column an SVG chart draws (default views)"}
+#define RANGE_QUERY                                                                                \
+    {.name = "from",                                                                               \
+     .type = API_STRING,                                                                           \
+     .max_len = 32,                                                                                \
+     .about = "start: YYYY-MM-DD (a day of tz), YYYY-MM-DDTHH:MM[:SS]Z or epoch ms; default "      \
+              "28 days (48 hours) before to"},                                                     \
+        {.name = "to",                                                                             \
+         .type = API_STRING,                                                                       \
+         .max_len = 32,                                                                            \
+         .about = "end (exclusive); default now"},                                                 \
+        {.name = "tz",                                                                             \
+         .type = API_STRING,                                                                       \
+         .max_len = 6,                                                                             \
+         .about = "day boundaries: a UTC offset +HH:MM / -HH:MM (default UTC)"},                   \
+        {.name = "format",                                                                         \
+         .type = API_STRING,                                                                       \
+         .values = formats,                                                                        \
+         .about = "json (default), csv (also Accept: text/csv) or svg (a line chart of metric)"},  \
+    {                                                                                              \
+        .name = "metric", .type = API_STRING, .max_len = 32,                                       \
+        .about = "the series column an SVG chart draws (default views)"                            \
+    }
 
 static const api_field series_query[] = {
     RANGE_QUERY,
-    {.name = "granularity", .type = API_STRING, .values = granularities,
+    {.name = "granularity",
+     .type = API_STRING,
+     .values = granularities,
      .about = "hour (at most 31 days) or day (default; at most 366 days)"},
     {0}};
 static const api_field platform_query[] = {RANGE_QUERY, {0}};
 
 static const api_field client_body[] = {
-    {.name = "type", .type = API_STRING, .required = true, .values = analytics_client_types,
+    {.name = "type",
+     .type = API_STRING,
+     .required = true,
+     .values = analytics_client_types,
      .about = "the client-side event"},
     {.name = "object_id", .type = API_ID, .about = "what it was about (a track, a mix), if any"},
-    {.name = "props", .type = API_OBJECT, .schema = "ClientEventProps",
+    {.name = "props",
+     .type = API_OBJECT,
+     .schema = "ClientEventProps",
      .about = "flat properties, at most 200 bytes as compact JSON"},
     {0}};
 static const api_field rollup_body[] = {
-    {.name = "max_events", .type = API_INT, .bounded = true, .minimum = 1,
-     .maximum = 100000000, .about = "stop after this many (default: all settled events)"},
+    {.name = "max_events",
+     .type = API_INT,
+     .bounded = true,
+     .minimum = 1,
+     .maximum = 100000000,
+     .about = "stop after this many (default: all settled events)"},
     {0}};
 
 static const api_route routes[] = {
@@ -414,10 +436,9 @@ static const api_route routes[] = {
      .summary = "A post's analytics: totals, a series, its retention curve and traffic sources",
      .description = "The author or an admin only (403 `not_author`). 422 `validation_failed` "
                     "names the parameter (`from`, `to`, `tz`, `granularity`, `metric`).",
-     .response = "AnalyticsSeries", .response_about = "The post's figures",
-     .errors = "403 404"},
-    {"GET", "/api/v1/analytics/me", me_handler, HTTP_BLOCKING, API_SIGNED_IN,
-     .query = series_query, .operation_id = "myAnalytics",
+     .response = "AnalyticsSeries", .response_about = "The post's figures", .errors = "403 404"},
+    {"GET", "/api/v1/analytics/me", me_handler, HTTP_BLOCKING, API_SIGNED_IN, .query = series_query,
+     .operation_id = "myAnalytics",
      .summary = "The caller's creator analytics: totals and a series",
      .response = "AnalyticsSeries", .response_about = "The creator's figures"},
     {"GET", "/api/v1/admin/analytics", platform_handler, HTTP_BLOCKING, API_SIGNED_IN,

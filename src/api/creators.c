@@ -18,15 +18,15 @@ static json_t *inputs_json(const store_creator_inputs *in)
     return json_pack("{sI sI sI sI sI sI sI}", "views", (json_int_t)in->views, "plays",
                      (json_int_t)in->plays, "engagements", (json_int_t)in->engagements,
                      "completions", (json_int_t)in->completions, "followers_net",
-                     (json_int_t)in->followers_net, "posting_days",
-                     (json_int_t)in->posting_days, "tips", (json_int_t)in->tips);
+                     (json_int_t)in->followers_net, "posting_days", (json_int_t)in->posting_days,
+                     "tips", (json_int_t)in->tips);
 }
 
 static json_t *snapshot_json(const store_creator_snapshot *s, bool with_inputs)
 {
-    json_t *o = json_pack("{so sf ss sI}", "day", json_time(s->day), "score",
-                          (double)s->score_tenths / 10.0, "tier", s->tier, "rank",
-                          (json_int_t)s->rank);
+    json_t *o =
+        json_pack("{so sf ss sI}", "day", json_time(s->day), "score",
+                  (double)s->score_tenths / 10.0, "tier", s->tier, "rank", (json_int_t)s->rank);
     if (with_inputs)
         json_object_set_new(o, "inputs", inputs_json(&s->in));
     return o;
@@ -57,10 +57,9 @@ static void stats_handler(api_ctx *c)
     if (st.private_view && st.has_score) {
         json_t *parts = json_array(), *history = json_array();
         for (int k = 0; k < SCORE__COMPONENTS; k++)
-            json_array_append_new(parts, json_pack("{ss sf sf}", "component",
-                                                   creator_score_components[k], "weight",
-                                                   creator_score_weights[k], "percentile",
-                                                   st.percentiles[k]));
+            json_array_append_new(
+                parts, json_pack("{ss sf sf}", "component", creator_score_components[k], "weight",
+                                 creator_score_weights[k], "percentile", st.percentiles[k]));
         for (int i = 0; i < st.n_history; i++)
             json_array_append_new(history, snapshot_json(&st.history[i], true));
         json_object_set_new(o, "breakdown", parts);
@@ -76,7 +75,8 @@ static void leaderboard_handler(api_ctx *c)
     int limit;
     if (!api_limit(c->req, c->res, &limit))
         return;
-    const char *metric = http_req_query(c->req, "metric"), *period = http_req_query(c->req, "period");
+    const char *metric = http_req_query(c->req, "metric"),
+               *period = http_req_query(c->req, "period");
     metric = metric ? metric : "score";
     period = period ? period : "week";
     leaderboard_entry *rows = api_alloc(c->req, c->res, (size_t)limit, sizeof *rows);
@@ -93,13 +93,15 @@ static void leaderboard_handler(api_ctx *c)
     json_t *items = json_array();
     for (int i = 0; i < n; i++) {
         bool score = !strcmp(metric, "score");
-        json_array_append_new(items, json_pack("{sI so so}", "rank", (json_int_t)rows[i].rank,
-                                               "user", api_user_summary_json(&rows[i].user),
-                                               "value", score ? json_real(rows[i].value / 10.0)
-                                                              : json_integer(rows[i].value)));
+        json_array_append_new(
+            items,
+            json_pack("{sI so so}", "rank", (json_int_t)rows[i].rank, "user",
+                      api_user_summary_json(&rows[i].user), "value",
+                      score ? json_real(rows[i].value / 10.0) : json_integer(rows[i].value)));
     }
-    http_res_json(c->res, 200, json_pack("{so so}", "items", items, "next_cursor",
-                                         next[0] ? json_string(next) : json_null()));
+    http_res_json(c->res, 200,
+                  json_pack("{so so}", "items", items, "next_cursor",
+                            next[0] ? json_string(next) : json_null()));
 }
 
 static void snapshots_handler(api_ctx *c)
@@ -115,27 +117,46 @@ static void snapshots_handler(api_ctx *c)
     }
     int days = 0;
     if (creator_snapshots_run(c->db, now, &days) < 0) {
-        http_res_error(c->res, 503, "snapshots_failed", "the snapshot job failed; it resumes "
-                                                        "next round", NULL);
+        http_res_error(c->res, 503, "snapshots_failed",
+                       "the snapshot job failed; it resumes "
+                       "next round",
+                       NULL);
         return;
     }
     http_res_json(c->res, 200, json_pack("{si}", "days", days));
 }
 
 static const api_field leaderboard_query[] = {
-    {.name = "metric", .type = API_STRING, .values = leaderboard_metrics,
+    {.name = "metric",
+     .type = API_STRING,
+     .values = leaderboard_metrics,
      .about = "score (the latest daily snapshot; period ignored), views, growth (followers "
               "gained minus lost) or tips (empty until the wallet exists); default score"},
-    {.name = "period", .type = API_STRING, .values = leaderboard_periods,
+    {.name = "period",
+     .type = API_STRING,
+     .values = leaderboard_periods,
      .about = "day (today, UTC), week (7 days), month (30 days) or all; default week"},
-    {.name = "topic", .type = API_STRING, .max_len = 100,
+    {.name = "topic",
+     .type = API_STRING,
+     .max_len = 100,
      .about = "a hashtag: only creators who posted under it"},
-    {.name = "cursor", .type = API_STRING, .max_len = 64, .about = "next_cursor of the previous page"},
-    {.name = "limit", .type = API_INT, .bounded = true, .minimum = 1, .maximum = API_PAGE_MAX,
+    {.name = "cursor",
+     .type = API_STRING,
+     .max_len = 64,
+     .about = "next_cursor of the previous page"},
+    {.name = "limit",
+     .type = API_INT,
+     .bounded = true,
+     .minimum = 1,
+     .maximum = API_PAGE_MAX,
      .about = "entries per page (default 20)"},
     {0}};
 static const api_field snapshots_body[] = {
-    {.name = "now", .type = API_INT, .bounded = true, .minimum = 0, .maximum = INT64_MAX / 2,
+    {.name = "now",
+     .type = API_INT,
+     .bounded = true,
+     .minimum = 0,
+     .maximum = INT64_MAX / 2,
      .about = "TESTS ONLY (--test-clock): the time to run at, epoch ms"},
     {0}};
 

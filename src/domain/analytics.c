@@ -118,9 +118,12 @@ static int source_column(const char *props)
         const char *text;
         int col;
     } sources[] = {
-        {"\"source\":\"for_you\"", POST_SRC_FOR_YOU}, {"\"source\":\"following\"", POST_SRC_FOLLOWING},
-        {"\"source\":\"profile\"", POST_SRC_PROFILE}, {"\"source\":\"search\"", POST_SRC_SEARCH},
-        {"\"source\":\"hashtag\"", POST_SRC_HASHTAG}, {"\"source\":\"share\"", POST_SRC_SHARE},
+        {"\"source\":\"for_you\"", POST_SRC_FOR_YOU},
+        {"\"source\":\"following\"", POST_SRC_FOLLOWING},
+        {"\"source\":\"profile\"", POST_SRC_PROFILE},
+        {"\"source\":\"search\"", POST_SRC_SEARCH},
+        {"\"source\":\"hashtag\"", POST_SRC_HASHTAG},
+        {"\"source\":\"share\"", POST_SRC_SHARE},
         {"\"source\":\"explore\"", POST_SRC_EXPLORE},
     };
     for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
@@ -225,8 +228,8 @@ static int fold(rollup *r, const store_event *e)
     int64_t hour = e->created_at - e->created_at % ANALYTICS_HOUR_MS;
     int64_t *platform = agg(r, ANALYTICS_PLATFORM, 0, hour);
     platform[PLATFORM_EVENTS]++;
-    int rc = count_member(r, MEMBER_ACTIVE_USER, 0, hour, e->actor_id,
-                          &platform[PLATFORM_ACTIVE_USERS]);
+    int rc =
+        count_member(r, MEMBER_ACTIVE_USER, 0, hour, e->actor_id, &platform[PLATFORM_ACTIVE_USERS]);
     if (rc < 0)
         return rc;
     if (!strcmp(e->object_type, "post"))
@@ -247,8 +250,8 @@ static int rollup_batch(rollup *r, int64_t now_ms, int limit, store_event *event
         return ERR_DB;
     int64_t wm;
     int rc = store_analytics_watermark_take(r->d, WATERMARK, now_ms, &wm);
-    int n = rc < 0 ? rc : store_analytics_events(r->d, wm, now_ms - settings.settle_ms, events,
-                                                 limit);
+    int n =
+        rc < 0 ? rc : store_analytics_events(r->d, wm, now_ms - settings.settle_ms, events, limit);
     if (n <= 0) {
         db_rollback(r->d);
         return n;
@@ -284,8 +287,8 @@ int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
             break;
         /* the cache of post authors lives for one batch: a post deleted meanwhile is seen */
         memset(r->cache, 0, sizeof r->cache);
-        int n = rollup_batch(r, now_ms, left < ANALYTICS_BATCH ? (int)left : ANALYTICS_BATCH,
-                             events);
+        int n =
+            rollup_batch(r, now_ms, left < ANALYTICS_BATCH ? (int)left : ANALYTICS_BATCH, events);
         if (n <= 0) {
             rc = n;
             break;
@@ -406,8 +409,7 @@ static int read_series(db *d, analytics_table_id id, int64_t key, const analytic
         rc = store_analytics_members_by_bucket(d, unique_kind, key, r->from, r->to, r->bucket_ms,
                                                &out->vals[unique_col], out->n, t->n_cols);
     if (rc == 0 && unique_kind)
-        rc = store_analytics_members_count(d, unique_kind, key, r->from, r->to,
-                                           &out->unique_total);
+        rc = store_analytics_members_count(d, unique_kind, key, r->from, r->to, &out->unique_total);
     if (rc == 0 && unique_kind)
         out->totals[unique_col] = out->unique_total;
     if (rc < 0)
@@ -430,16 +432,16 @@ int analytics_post(db *d, const store_user *me, int64_t post_id, const analytics
     return rc < 0 ? domain_db_failed(err, d, "post analytics") : 0;
 }
 
-int analytics_creator(db *d, const store_user *me, const analytics_range *r,
-                      analytics_series *out, domain_error *err)
+int analytics_creator(db *d, const store_user *me, const analytics_range *r, analytics_series *out,
+                      domain_error *err)
 {
-    int rc = read_series(d, ANALYTICS_CREATORS, me->id, r, MEMBER_CREATOR_VIEWER,
-                         CREATOR_VIEWERS, out);
+    int rc =
+        read_series(d, ANALYTICS_CREATORS, me->id, r, MEMBER_CREATOR_VIEWER, CREATOR_VIEWERS, out);
     return rc < 0 ? domain_db_failed(err, d, "creator analytics") : 0;
 }
 
-int analytics_platform(db *d, const store_user *me, const analytics_range *r,
-                       analytics_series *out, int64_t **new_users, domain_error *err)
+int analytics_platform(db *d, const store_user *me, const analytics_range *r, analytics_series *out,
+                       int64_t **new_users, domain_error *err)
 {
     int rc = auth_require_role(me, "admin", err);
     if (rc < 0)

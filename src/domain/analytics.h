@@ -22,16 +22,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ANALYTICS_BATCH 2000              /* events per rollup transaction */
-#define ANALYTICS_MAX_HOURS (31 * 24)     /* longest hourly series: 31 days */
-#define ANALYTICS_MAX_DAYS 366            /* longest daily series */
+#define ANALYTICS_BATCH 2000                  /* events per rollup transaction */
+#define ANALYTICS_MAX_HOURS (31 * 24)         /* longest hourly series: 31 days */
+#define ANALYTICS_MAX_DAYS 366                /* longest daily series */
 #define ANALYTICS_FOLLOW_CREDIT_MS 86400000LL /* a follow credits the post viewed within a day */
-#define ANALYTICS_CLIENT_PROPS_MAX 200    /* bytes of a client event's props */
-#define ANALYTICS_CLIENT_RATE 60          /* client events per minute per user (burst 60) */
+#define ANALYTICS_CLIENT_PROPS_MAX 200        /* bytes of a client event's props */
+#define ANALYTICS_CLIENT_RATE 60              /* client events per minute per user (burst 60) */
 
 typedef struct analytics_settings {
-    int64_t settle_ms;     /* events younger than this are left for the next run */
-    int64_t retention_ms;  /* raw events older than this (and folded) are deleted; 0 = keep */
+    int64_t settle_ms;    /* events younger than this are left for the next run */
+    int64_t retention_ms; /* raw events older than this (and folded) are deleted; 0 = keep */
 } analytics_settings;
 
 void analytics_configure(const analytics_settings *s);
@@ -62,8 +62,8 @@ int analytics_range_check(analytics_range *r, domain_error *err);
 typedef struct analytics_series {
     int n, n_cols;
     const char *const *cols;
-    int64_t *starts;     /* n bucket starts */
-    int64_t *vals;       /* n * n_cols, row-major */
+    int64_t *starts; /* n bucket starts */
+    int64_t *vals;   /* n * n_cols, row-major */
     int64_t totals[ANALYTICS_MAX_COLS];
     int64_t unique_total; /* distinct viewers (posts, creators) or active users over the range */
 } analytics_series;
@@ -74,11 +74,11 @@ void analytics_series_free(analytics_series *s);
 int analytics_post(db *d, const store_user *me, int64_t post_id, const analytics_range *r,
                    analytics_series *out, domain_error *err);
 /* The caller's own creator series. */
-int analytics_creator(db *d, const store_user *me, const analytics_range *r,
-                      analytics_series *out, domain_error *err);
+int analytics_creator(db *d, const store_user *me, const analytics_range *r, analytics_series *out,
+                      domain_error *err);
 /* The platform's series (admins); new_users per bucket is filled into *new_users (n of them,
  * malloc'ed) from the accounts table. */
-int analytics_platform(db *d, const store_user *me, const analytics_range *r,
-                       analytics_series *out, int64_t **new_users, domain_error *err);
+int analytics_platform(db *d, const store_user *me, const analytics_range *r, analytics_series *out,
+                       int64_t **new_users, domain_error *err);
 
 #endif

@@ -31,8 +31,14 @@ typedef store_creator_inputs creator_inputs;
  * and saves per play), completion (completions per play), growth (followers gained minus
  * lost), consistency (posting days). Monetization (tips) joins once the wallet exists; the
  * trust factor (moderation) is 1 until then. */
-enum { SCORE_REACH, SCORE_ENGAGEMENT, SCORE_COMPLETION, SCORE_GROWTH, SCORE_CONSISTENCY,
-       SCORE__COMPONENTS };
+enum {
+    SCORE_REACH,
+    SCORE_ENGAGEMENT,
+    SCORE_COMPLETION,
+    SCORE_GROWTH,
+    SCORE_CONSISTENCY,
+    SCORE__COMPONENTS
+};
 extern const double creator_score_weights[SCORE__COMPONENTS];
 extern const char *const creator_score_components[SCORE__COMPONENTS];
 

@@ -22,8 +22,7 @@
 #define DAY_MS 86400000LL
 #define SNAPSHOT_WATERMARK "snapshots"
 
-static creator_stats_settings settings = {
-    .tiers = {.thresholds = {40, 60, 75, 90}, .margin = 2}};
+static creator_stats_settings settings = {.tiers = {.thresholds = {40, 60, 75, 90}, .margin = 2}};
 
 void creator_stats_configure(const creator_stats_settings *s)
 {
@@ -52,8 +51,10 @@ static int by_score(const void *a, const void *b)
 /* One creator's row of day; notifies a tier change from the previous snapshot. */
 static int put_snapshot(db *d, int64_t day, const creator_inputs *in, double score, int rank)
 {
-    store_creator_snapshot prev, sn = {.creator_id = in->creator_id, .day = day,
-                                       .score_tenths = llround(score * 10), .rank = rank,
+    store_creator_snapshot prev, sn = {.creator_id = in->creator_id,
+                                       .day = day,
+                                       .score_tenths = llround(score * 10),
+                                       .rank = rank,
                                        .in = *in};
     int rc = store_creator_snapshot_before(d, in->creator_id, day, &prev);
     if (rc < 0 && rc != ERR_NOT_FOUND)
@@ -201,15 +202,15 @@ int leaderboard_page(db *d, const char *metric, const char *period, const char *
         hashtag = h.id;
     }
     int64_t today = now_ms - now_ms % DAY_MS;
-    int64_t from = !strcmp(period, "day")    ? today
-                   : !strcmp(period, "week") ? today - 6 * DAY_MS
+    int64_t from = !strcmp(period, "day")     ? today
+                   : !strcmp(period, "week")  ? today - 6 * DAY_MS
                    : !strcmp(period, "month") ? today - 29 * DAY_MS
                                               : 0;
     if (!strcmp(metric, "score") && store_creator_latest_day(d, &day) < 0)
         return domain_db_failed(err, d, "leaderboard");
     store_leader rows[LEADERBOARD_MAX + 1];
-    int n = store_leaderboard(d, metric, day, from, today + DAY_MS, hashtag, after_value,
-                              after_id, rows, limit + 1);
+    int n = store_leaderboard(d, metric, day, from, today + DAY_MS, hashtag, after_value, after_id,
+                              rows, limit + 1);
     if (n < 0)
         return domain_db_failed(err, d, "leaderboard");
     int kept = 0;

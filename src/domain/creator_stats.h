@@ -31,8 +31,8 @@ int creator_snapshots_run(db *d, int64_t now_ms, int *days);
 
 typedef struct creator_stats {
     bool has_score;
-    store_creator_snapshot latest;   /* score, tier, rank of the latest day */
-    bool private_view;               /* the creator or an admin: what follows is filled */
+    store_creator_snapshot latest; /* score, tier, rank of the latest day */
+    bool private_view;             /* the creator or an admin: what follows is filled */
     double percentiles[SCORE__COMPONENTS];
     store_creator_snapshot *history; /* newest first, n_history (malloc'ed) */
     int n_history;

@@ -14,24 +14,26 @@
 #include <string.h>
 
 static const char *const post_cols[POST__COLS] = {
-    "views", "plays", "viewers", "watch_ms", "completions", "src_for_you", "src_following",
-    "src_profile", "src_search", "src_hashtag", "src_share", "src_explore", "src_other",
-    "reach_10", "reach_20", "reach_30", "reach_40", "reach_50", "reach_60", "reach_70",
-    "reach_80", "reach_90", "likes", "unlikes", "comments", "shares", "saves", "unsaves",
-    "follows"};
+    "views",         "plays",       "viewers",    "watch_ms",    "completions", "src_for_you",
+    "src_following", "src_profile", "src_search", "src_hashtag", "src_share",   "src_explore",
+    "src_other",     "reach_10",    "reach_20",   "reach_30",    "reach_40",    "reach_50",
+    "reach_60",      "reach_70",    "reach_80",   "reach_90",    "likes",       "unlikes",
+    "comments",      "shares",      "saves",      "unsaves",     "follows"};
 static const char *const creator_cols[CREATOR__COLS] = {
-    "views", "plays", "viewers", "watch_ms", "completions", "profile_views", "followers_gained",
-    "followers_lost", "likes", "comments", "shares", "saves", "posts"};
+    "views",       "plays",         "viewers",          "watch_ms",
+    "completions", "profile_views", "followers_gained", "followers_lost",
+    "likes",       "comments",      "shares",           "saves",
+    "posts"};
 static const char *const platform_cols[PLATFORM__COLS] = {
-    "events", "active_users", "views", "plays", "watch_ms", "uploads", "messages", "follows",
-    "likes", "comments"};
+    "events",  "active_users", "views",   "plays", "watch_ms",
+    "uploads", "messages",     "follows", "likes", "comments"};
 
 static analytics_table tables[] = {
     [ANALYTICS_POSTS] = {"analytics_post_hours", "post_id", post_cols, POST__COLS, 0, 0},
-    [ANALYTICS_CREATORS] = {"analytics_creator_hours", "creator_id", creator_cols,
-                            CREATOR__COLS, 0, 0},
-    [ANALYTICS_PLATFORM] = {"analytics_platform_hours", "scope", platform_cols, PLATFORM__COLS,
-                            0, 0},
+    [ANALYTICS_CREATORS] = {"analytics_creator_hours", "creator_id", creator_cols, CREATOR__COLS, 0,
+                            0},
+    [ANALYTICS_PLATFORM] = {"analytics_platform_hours", "scope", platform_cols, PLATFORM__COLS, 0,
+                            0},
 };
 static char sql_text[3][2][8192];
 static pthread_once_t built = PTHREAD_ONCE_INIT;
@@ -215,8 +217,7 @@ int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *
     return rc == DB_ROW ? 0 : rc < 0 ? rc : ERR_NOT_FOUND;
 }
 
-int store_analytics_last_view_set(db *d, int64_t viewer, int64_t creator, int64_t post,
-                                  int64_t at)
+int store_analytics_last_view_set(db *d, int64_t viewer, int64_t creator, int64_t post, int64_t at)
 {
     db_stmt *s = db_prepare(d, "INSERT INTO analytics_last_views (viewer_id, creator_id, "
                                "post_id, viewed_at) VALUES (?, ?, ?, ?) ON CONFLICT "
@@ -349,15 +350,15 @@ int store_creator_snapshot_put(db *d, const store_creator_snapshot *sn)
     for (int i = 0; i < 3; i++)
         db_bind_int64(s, i + 1, v[i]);
     db_bind_text(s, 4, sn->tier);
-    int64_t w[] = {sn->rank, in->views, in->plays, in->engagements, in->completions,
-                   in->followers_net, in->posting_days, in->tips};
+    int64_t w[] = {sn->rank,        in->views,         in->plays,        in->engagements,
+                   in->completions, in->followers_net, in->posting_days, in->tips};
     for (int i = 0; i < 8; i++)
         db_bind_int64(s, i + 5, w[i]);
     return db_run(s);
 }
 
-#define SNAPSHOT_COLS                                                                           \
-    "creator_id, day, score_tenths, tier, rank, views, plays, engagements, completions, "      \
+#define SNAPSHOT_COLS                                                                              \
+    "creator_id, day, score_tenths, tier, rank, views, plays, engagements, completions, "          \
     "followers_net, posting_days, tips"
 
 static void snapshot_decode(db_stmt *s, store_creator_snapshot *o)
@@ -368,8 +369,9 @@ static void snapshot_decode(db_stmt *s, store_creator_snapshot *o)
     o->score_tenths = db_col_int64(s, 2);
     snprintf(o->tier, sizeof o->tier, "%s", db_col_text(s, 3));
     o->rank = db_col_int64(s, 4);
-    int64_t *in[] = {&o->in.views, &o->in.plays, &o->in.engagements, &o->in.completions,
-                     &o->in.followers_net, &o->in.posting_days, &o->in.tips};
+    int64_t *in[] = {&o->in.views,       &o->in.plays,         &o->in.engagements,
+                     &o->in.completions, &o->in.followers_net, &o->in.posting_days,
+                     &o->in.tips};
     for (int i = 0; i < 7; i++)
         *in[i] = db_col_int64(s, 5 + i);
 }
@@ -418,13 +420,13 @@ int store_creator_latest_day(db *d, int64_t *day)
     return s ? db_query_int64(s, day) : ERR_DB;
 }
 
-#define LEADER_FILTER                                                                           \
-    " AND u.is_private = 0 AND (CAST(? AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM posts p JOIN "   \
+#define LEADER_FILTER                                                                              \
+    " AND u.is_private = 0 AND (CAST(? AS BIGINT) = 0 OR EXISTS (SELECT 1 FROM posts p JOIN "      \
     "post_hashtags ph ON ph.post_id = p.id WHERE p.author_id = u.id AND ph.hashtag_id = ?))"
 
 int store_leaderboard(db *d, const char *metric, int64_t day, int64_t from, int64_t to,
-                      int64_t hashtag_id, int64_t after_value, int64_t after_id,
-                      store_leader *out, int max)
+                      int64_t hashtag_id, int64_t after_value, int64_t after_id, store_leader *out,
+                      int max)
 {
     static const char *score_sql =
         "SELECT s.creator_id, s.score_tenths FROM creator_snapshots s JOIN users u ON "

@@ -18,21 +18,56 @@
 #define ANALYTICS_MAX_COLS 40
 
 enum {
-    POST_VIEWS, POST_PLAYS, POST_VIEWERS, POST_WATCH_MS, POST_COMPLETIONS,
-    POST_SRC_FOR_YOU, POST_SRC_FOLLOWING, POST_SRC_PROFILE, POST_SRC_SEARCH, POST_SRC_HASHTAG,
-    POST_SRC_SHARE, POST_SRC_EXPLORE, POST_SRC_OTHER,
+    POST_VIEWS,
+    POST_PLAYS,
+    POST_VIEWERS,
+    POST_WATCH_MS,
+    POST_COMPLETIONS,
+    POST_SRC_FOR_YOU,
+    POST_SRC_FOLLOWING,
+    POST_SRC_PROFILE,
+    POST_SRC_SEARCH,
+    POST_SRC_HASHTAG,
+    POST_SRC_SHARE,
+    POST_SRC_EXPLORE,
+    POST_SRC_OTHER,
     POST_REACH_10, /* ... POST_REACH_90: views that reached 10%..90% of the video */
-    POST_LIKES = POST_REACH_10 + 9, POST_UNLIKES, POST_COMMENTS, POST_SHARES, POST_SAVES,
-    POST_UNSAVES, POST_FOLLOWS, POST__COLS
+    POST_LIKES = POST_REACH_10 + 9,
+    POST_UNLIKES,
+    POST_COMMENTS,
+    POST_SHARES,
+    POST_SAVES,
+    POST_UNSAVES,
+    POST_FOLLOWS,
+    POST__COLS
 };
 enum {
-    CREATOR_VIEWS, CREATOR_PLAYS, CREATOR_VIEWERS, CREATOR_WATCH_MS, CREATOR_COMPLETIONS,
-    CREATOR_PROFILE_VIEWS, CREATOR_FOLLOWERS_GAINED, CREATOR_FOLLOWERS_LOST, CREATOR_LIKES,
-    CREATOR_COMMENTS, CREATOR_SHARES, CREATOR_SAVES, CREATOR_POSTS, CREATOR__COLS
+    CREATOR_VIEWS,
+    CREATOR_PLAYS,
+    CREATOR_VIEWERS,
+    CREATOR_WATCH_MS,
+    CREATOR_COMPLETIONS,
+    CREATOR_PROFILE_VIEWS,
+    CREATOR_FOLLOWERS_GAINED,
+    CREATOR_FOLLOWERS_LOST,
+    CREATOR_LIKES,
+    CREATOR_COMMENTS,
+    CREATOR_SHARES,
+    CREATOR_SAVES,
+    CREATOR_POSTS,
+    CREATOR__COLS
 };
 enum {
-    PLATFORM_EVENTS, PLATFORM_ACTIVE_USERS, PLATFORM_VIEWS, PLATFORM_PLAYS, PLATFORM_WATCH_MS,
-    PLATFORM_UPLOADS, PLATFORM_MESSAGES, PLATFORM_FOLLOWS, PLATFORM_LIKES, PLATFORM_COMMENTS,
+    PLATFORM_EVENTS,
+    PLATFORM_ACTIVE_USERS,
+    PLATFORM_VIEWS,
+    PLATFORM_PLAYS,
+    PLATFORM_WATCH_MS,
+    PLATFORM_UPLOADS,
+    PLATFORM_MESSAGES,
+    PLATFORM_FOLLOWS,
+    PLATFORM_LIKES,
+    PLATFORM_COMMENTS,
     PLATFORM__COLS
 };
 
@@ -73,8 +108,7 @@ int store_analytics_members_by_bucket(db *d, int kind, int64_t key, int64_t from
                                       int64_t bucket_ms, int64_t *out, int n, int stride);
 /* The author and video duration of a post (ERR_NOT_FOUND once purged). */
 int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *duration_ms);
-int store_analytics_last_view_set(db *d, int64_t viewer, int64_t creator, int64_t post,
-                                  int64_t at);
+int store_analytics_last_view_set(db *d, int64_t viewer, int64_t creator, int64_t post, int64_t at);
 /* The post viewer last watched of creator at or after since; 0 if none. */
 int store_analytics_last_view_get(db *d, int64_t viewer, int64_t creator, int64_t since,
                                   int64_t *post);
@@ -128,7 +162,7 @@ typedef struct store_leader {
  * the snapshot of day (tenths); "views" and "growth" sum the creator hours of [from, to).
  * hashtag_id > 0 keeps creators with a post of that hashtag. */
 int store_leaderboard(db *d, const char *metric, int64_t day, int64_t from, int64_t to,
-                      int64_t hashtag_id, int64_t after_value, int64_t after_id,
-                      store_leader *out, int max);
+                      int64_t hashtag_id, int64_t after_value, int64_t after_id, store_leader *out,
+                      int max);
 
 #endif

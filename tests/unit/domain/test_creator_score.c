@@ -8,14 +8,19 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka needs the four above first */
 #include <cmocka.h>
 
 static creator_inputs creator(int64_t id, int64_t views, int64_t plays, int64_t engagements,
                               int64_t completions, int64_t followers, int64_t days)
 {
-    return (creator_inputs){.creator_id = id, .views = views, .plays = plays,
-                            .engagements = engagements, .completions = completions,
-                            .followers_net = followers, .posting_days = days};
+    return (creator_inputs){.creator_id = id,
+                            .views = views,
+                            .plays = plays,
+                            .engagements = engagements,
+                            .completions = completions,
+                            .followers_net = followers,
+                            .posting_days = days};
 }
 
 /* Three creators strictly ordered on reach, engagement and growth, tied on completion and
@@ -105,8 +110,8 @@ static void test_tiers_and_hysteresis(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hand_computed),    cmocka_unit_test(test_alone_and_all_equal),
-        cmocka_unit_test(test_weights_sum_to_one), cmocka_unit_test(test_rules_parse),
+        cmocka_unit_test(test_hand_computed),        cmocka_unit_test(test_alone_and_all_equal),
+        cmocka_unit_test(test_weights_sum_to_one),   cmocka_unit_test(test_rules_parse),
         cmocka_unit_test(test_tiers_and_hysteresis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
