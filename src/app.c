@@ -14,6 +14,8 @@
 #include "core/trace.h"
 #include "core/util.h"
 #include "domain/activity.h"
+#include "domain/analytics.h"
+#include "domain/creator_stats.h"
 #include "domain/chat.h"
 #include "domain/events.h"
 #include "domain/reco.h"
@@ -75,13 +77,18 @@ static char *load_secret(const char *data_dir, char *err, size_t n)
     return NULL;
 }
 
-/* The domain's housekeeping, run first in every maintenance round: expired uploads, then the
- * recommender (load a newer model, schedule the next training). */
+/* The domain's part of every housekeeping round: expired uploads, the analytics rollup and the
+ * event log's retention, the creator snapshots of days that ended, then the recommender (load a
+ * newer model, schedule the next training). Each runs even when one before it failed. */
 static int housekeeping_sweep(db *d, int64_t now)
 {
-    int rc = uploads_expire(d, now);
-    int reco_rc = reco_sweep(d, now);
-    return rc < 0 ? rc : reco_rc;
+    int days;
+    int rc[] = {uploads_expire(d, now), analytics_tick(d, now),
+                creator_snapshots_run(d, now, &days), reco_sweep(d, now)};
+    for (size_t i = 0; i < sizeof rc / sizeof rc[0]; i++)
+        if (rc[i] < 0)
+            return rc[i];
+    return 0;
 }
 
 static void wake_jobs(void *runner)
@@ -138,6 +145,7 @@ static void wire_events(void)
         {EV_UNMUTED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
         {EV_PRIVACY_CHANGED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
         {EV_MEDIA_SETTLED, EVENTS_AFTER_COMMIT, chat_on_event}, /* DM attachments */
+        {EV_MESSAGE_SENT, EVENTS_AFTER_COMMIT, activity_on_event},
     };
     events_reset();
     for (size_t i = 0; i < sizeof wiring / sizeof wiring[0]; i++)
@@ -289,6 +297,17 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
             free(secret);
             return rc;
         }
+        creator_stats_settings cs = {.test_clock = a->cfg.test_clock};
+        if (!creator_tier_rules_parse(a->cfg.tier_thresholds, a->cfg.tier_hysteresis,
+                                      &cs.tiers)) {
+            snprintf(err, err_size, "--tier-thresholds: four ascending scores in 0-100, "
+                                    "e.g. 40,60,75,90");
+            free(secret);
+            return ERR_INVALID;
+        }
+        creator_stats_configure(&cs);
+        analytics_configure(&(analytics_settings){
+            .settle_ms = a->cfg.analytics_settle_ms, .retention_ms = a->cfg.event_retention * 1000});
         a->maintenance =
             maintenance_start(a->database_url, a->cfg.purge_after, a->cfg.maintenance_interval,
                               housekeeping_sweep, err, err_size);

@@ -37,6 +37,11 @@ typedef struct config {
     int64_t purge_after;          /* seconds deleted posts and expired stories are kept */
     int64_t maintenance_interval; /* seconds between housekeeping rounds */
     int64_t reco_retrain_interval; /* seconds between recommender trainings; 0 = on demand */
+    int64_t event_retention;      /* seconds raw events are kept once folded; 0 = forever */
+    int64_t analytics_settle_ms;  /* events younger than this wait for the next rollup */
+    const char *tier_thresholds;  /* "40,60,75,90": silver, gold, platinum, diamond */
+    double tier_hysteresis;       /* score points past a threshold before the tier moves */
+    bool test_clock;              /* tests only: the snapshot job may be told the time */
     int64_t job_workers;          /* job queue threads in this process */
     int64_t job_lease;            /* seconds a job claim lasts without progress */
     int64_t media_max_duration;   /* longest video accepted, seconds */

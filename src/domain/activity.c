@@ -61,6 +61,15 @@ int activity_on_event(db *d, const domain_event *ev, void *arg)
     case EV_UNFOLLOWED:
         type = "unfollow";
         break;
+    case EV_MESSAGE_SENT:
+        /* the conversation, not the recipients: who talks to whom stays out of the log */
+        type = "message";
+        object = "conversation";
+        id = ev->value;
+        snprintf(props, sizeof props, "{\"kind\":\"%s\"}",
+                 ev->source_kind ? ev->source_kind : "direct");
+        with = props;
+        break;
     case EV_BLOCKED:
         type = "block";
         break;

@@ -706,6 +706,11 @@ int chat_send(db *d, int64_t me, const chat_draft *dr, store_message *out, bool 
     if (accepted)
         notify_accepted(d, &r, me, c.id, me);
     notify_message(d, &r, CHAT_NOTICE_MESSAGE_NEW, out);
+    /* after the commit, for listeners outside the conversation (the event log); the delivery
+     * to members above stays the send itself */
+    events_emit(d, &(domain_event){.type = EV_MESSAGE_SENT, .actor = me,
+                                   .value = c.id, .source_kind = c.kind[0] == 'd' ? "direct"
+                                                                                  : "group"});
     return 0;
 }
 

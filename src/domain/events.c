@@ -44,6 +44,7 @@ static const char *const names[EV__COUNT] = {
     [EV_UNMUTED] = "unmuted",
     [EV_PRIVACY_CHANGED] = "privacy_changed",
     [EV_MEDIA_SETTLED] = "media_settled",
+    [EV_MESSAGE_SENT] = "message_sent",
 };
 
 const char *events_name(domain_event_type type)

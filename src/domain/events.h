@@ -53,6 +53,7 @@ typedef enum domain_event_type {
     EV_UNMUTED,          /* user_id */
     EV_PRIVACY_CHANGED,  /* the actor set is_private (value = the new setting) */
     EV_MEDIA_SETTLED,    /* media_id: processing ended (ready or failed) */
+    EV_MESSAGE_SENT,     /* value = conversation id, source_kind = "direct" or "group" */
     EV__COUNT
 } domain_event_type;
 

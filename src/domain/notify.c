@@ -62,6 +62,7 @@ void notify_summary(const notify_item *it, char *out, size_t n)
         {"duet", "made a duet with your post"},
         {"stitch", "stitched your post"},
         {"comment_like", "liked your comment"},
+        {"creator_tier", "moved to a new creator tier"},
     };
     const char *text = it->n.type;
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
@@ -102,6 +103,24 @@ static void queue_live(db *d, int64_t recipient, int64_t id, const char *group_k
     db_on_commit(d, publish_live, live);
 }
 
+/* Stores the notification and queues its live push. */
+static int record(db *d, int64_t recipient, const char *type, int64_t actor, int64_t post_id,
+                  int64_t comment_id, const char *group_key)
+{
+    store_notification n = {.id = id_next(),
+                            .user_id = recipient,
+                            .actor_id = actor,
+                            .post_id = post_id,
+                            .comment_id = comment_id,
+                            .created_at = now_ms()};
+    n.seq = n.id;
+    snprintf(n.type, sizeof n.type, "%s", type);
+    int rc = store_notification_add(d, &n, group_key);
+    if (rc == 0 && publisher && bus_user_listened(recipient))
+        queue_live(d, recipient, n.id, group_key);
+    return rc;
+}
+
 int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t post_id,
            int64_t comment_id)
 {
@@ -119,18 +138,14 @@ int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t po
     } else if (!strcmp(type, "follow")) {
         group_key = "follow";
     }
-    store_notification n = {.id = id_next(),
-                            .user_id = recipient,
-                            .actor_id = actor,
-                            .post_id = post_id,
-                            .comment_id = comment_id,
-                            .created_at = now_ms()};
-    n.seq = n.id;
-    snprintf(n.type, sizeof n.type, "%s", type);
-    int rc = store_notification_add(d, &n, group_key);
-    if (rc == 0 && publisher && bus_user_listened(recipient))
-        queue_live(d, recipient, n.id, group_key);
-    return rc;
+    return record(d, recipient, type, actor, post_id, comment_id, group_key);
+}
+
+int notify_self(db *d, int64_t recipient, const char *type)
+{
+    if (!store_notification_wanted(d, recipient, type))
+        return 0;
+    return record(d, recipient, type, recipient, 0, 0, NULL);
 }
 
 /* Mentions in a caption tell the newly mentioned who can see the post. */

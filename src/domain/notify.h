@@ -27,7 +27,7 @@
  * from this one list. */
 #define NOTIFY_TYPES(X)                                                                          \
     X(follow) X(follow_request) X(follow_accepted) X(like) X(comment) X(reply) X(mention)        \
-    X(share) X(duet) X(stitch) X(comment_like)
+    X(share) X(duet) X(stitch) X(comment_like) X(creator_tier)
 /* The same as strings, for preferences and validation; NULL-terminated. */
 extern const char *const notify_types[];
 bool notify_type_valid(const char *type);
@@ -40,6 +40,10 @@ int notify_pref_set(db *d, int64_t user_id, const char *type, bool enabled, doma
  * (database failure, which should roll the action back). */
 int notify(db *d, int64_t recipient, const char *type, int64_t actor, int64_t post_id,
            int64_t comment_id);
+
+/* A notification about the recipient's own account, with no other actor (the recipient is
+ * its actor, so the listing's visibility check keeps it): e.g. "creator_tier". */
+int notify_self(db *d, int64_t recipient, const char *type);
 
 /* The in-transaction consumer of the domain events that notify someone (follows, requests and
  * their acceptance, likes, comments and replies, comment likes, mentions, shares, duets and

@@ -56,6 +56,11 @@ int store_events_list(db *d, int64_t actor_id, const char *type, int64_t before_
     db_bind_text(s, 4, type);
     db_bind_int64(s, 5, before_id > 0 ? before_id : INT64_MAX);
     db_bind_int64(s, 6, max);
+    return store_events_read(s, out, max);
+}
+
+int store_events_read(db_stmt *s, store_event *out, int max)
+{
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
         store_event *e = &out[n++];
