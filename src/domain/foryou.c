@@ -14,6 +14,7 @@
 #include "domain/posts.h"
 #include "domain/reco.h"
 #include "jobs/event_log.h"
+#include "store/events.h"
 #include "store/graph.h"
 #include "store/interests.h"
 #include "store/tags.h"
@@ -33,7 +34,7 @@
 static const char *const source_names[FORYOU__SOURCES] = {
     [FORYOU_FOLLOWING] = "following", [FORYOU_TOPIC] = "topic",
     [FORYOU_TRENDING] = "trending",   [FORYOU_EXPLORE] = "exploration",
-    [FORYOU_MODEL] = "model"};
+    [FORYOU_SIMILAR] = "similar",     [FORYOU_MODEL] = "model"};
 
 const char *foryou_source_name(foryou_source s)
 {
@@ -128,18 +129,7 @@ static void add(gather *g, const int64_t *ids, int n, foryou_source s, const cha
     }
 }
 
-/* What one viewer's page needs to know about them. */
-typedef struct viewer_state {
-    int64_t id;
-    interests_weight *topics, *creators;
-    int n_topics, n_creators;
-    int64_t *marked_posts, *marked_creators;
-    int n_marked_posts, n_marked_creators;
-    char (*marked_tags)[STORE_INTEREST_ITEM_BYTES];
-    int n_marked_tags;
-} viewer_state;
-
-static void viewer_state_free(viewer_state *v)
+void foryou_viewer_free(foryou_viewer *v)
 {
     free(v->topics);
     free(v->creators);
@@ -148,7 +138,7 @@ static void viewer_state_free(viewer_state *v)
     free(v->marked_tags);
 }
 
-static int viewer_state_load(db *d, int64_t viewer, viewer_state *v)
+int foryou_viewer_load(db *d, int64_t viewer, foryou_viewer *v)
 {
     memset(v, 0, sizeof *v);
     v->id = viewer;
@@ -179,7 +169,38 @@ static double weight_of(const interests_weight *w, int n, const char *item)
     return 0;
 }
 
-static int gather_candidates(db *d, const store_user *viewer, const viewer_state *v, gather *g)
+#define HISTORY_MAX 10 /* recent likes folded into the model's taste vector */
+#define SIMILAR_OF 3   /* of which the newest are asked for their neighbours */
+
+/* The learned model's sources (domain/reco.h): neighbours of the viewer's recent likes, and the
+ * posts nearest to their taste, folded in from those likes when the model has not seen them. */
+static int model_candidates(db *d, int64_t viewer, gather *g)
+{
+    store_event *likes = xmalloc(HISTORY_MAX * sizeof *likes);
+    reco_signal history[HISTORY_MAX];
+    reco_hit hits[50];
+    int64_t ids[50], now = now_ms();
+    int n = store_events_list(d, viewer, "like", 0, likes, HISTORY_MAX);
+    for (int i = 0; i < n; i++)
+        history[i] = (reco_signal){likes[i].object_id,
+                                   (float)interests_decay(interests_signal_weight(SIGNAL_LIKE),
+                                                          now - likes[i].created_at,
+                                                          INTERESTS_HALF_LIFE_MS)};
+    for (int i = 0; i < n && i < SIMILAR_OF; i++) {
+        int k = reco_similar_posts(likes[i].object_id, hits, 20);
+        for (int j = 0; j < k; j++)
+            ids[j] = hits[j].post_id;
+        add(g, ids, k, FORYOU_SIMILAR, NULL);
+    }
+    int k = reco_user_candidates(viewer, history, n > 0 ? n : 0, hits, 50);
+    for (int j = 0; j < k; j++)
+        ids[j] = hits[j].post_id;
+    add(g, ids, k, FORYOU_MODEL, NULL);
+    free(likes);
+    return n < 0 ? n : 0;
+}
+
+static int gather_candidates(db *d, const store_user *viewer, const foryou_viewer *v, gather *g)
 {
     int64_t ids[FORYOU_CANDIDATES_MAX], keys[FORYOU_CANDIDATES_MAX];
     bool excludes;
@@ -209,17 +230,12 @@ static int gather_candidates(db *d, const store_user *viewer, const viewer_state
     if ((n = store_posts_fresh_unseen(d, FORYOU_EXPLORE_MAX_VIEWS, ids, 40)) < 0)
         return n;
     add(g, ids, n, FORYOU_EXPLORE, NULL);
-    if (viewer && reco_model_ready()) {
-        reco_hit hits[50];
-        n = reco_user_candidates(viewer->id, NULL, 0, hits, 50);
-        for (int i = 0; i < n; i++)
-            ids[i] = hits[i].post_id;
-        add(g, ids, n, FORYOU_MODEL, NULL);
-    }
+    if (viewer && reco_model_ready())
+        return model_candidates(d, viewer->id, g);
     return 0;
 }
 
-static bool tag_marked(const viewer_state *v, const interests_topic *t, int n)
+static bool tag_marked(const foryou_viewer *v, const interests_topic *t, int n)
 {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < v->n_marked_tags; j++)
@@ -256,8 +272,11 @@ static void explain(foryou_item *it, const candidate *c, const char *best_topic,
     } else if (c->source == FORYOU_EXPLORE) {
         it->reason_kind = "new_creator";
         snprintf(it->reason, sizeof it->reason, "new from @%s", a->handle);
+    } else if (c->source == FORYOU_SIMILAR) {
+        it->reason_kind = "similar";
+        snprintf(it->reason, sizeof it->reason, "similar to videos you liked");
     } else {
-        it->reason_kind = c->source == FORYOU_MODEL ? "model" : "topic";
+        it->reason_kind = "model";
         snprintf(it->reason, sizeof it->reason, "picked for you");
     }
 }
@@ -269,45 +288,63 @@ typedef struct scored {
     const char *first_tag;
 } scored;
 
-/* Reads, filters and scores the candidates into s (rows owned by rows); returns how many. */
-static int read_and_score(db *d, const viewer_state *v, const char *type, const gather *g,
-                          store_feed_row *rows, scored *s, foryou_pick *picks,
-                          interests_topic (*topics)[INTERESTS_TOPICS_PER_POST])
+int foryou_read_visible(db *d, const foryou_viewer *v, const int64_t *ids, int n,
+                        const char *type, store_feed_row *rows)
 {
     bool excludes = v->id && store_has_exclusions(d, v->id);
-    int64_t ids[STORE_POSTS_BY_IDS_MAX];
-    int got = 0, kept = 0;
-    for (int off = 0; off < g->n; off += STORE_POSTS_BY_IDS_MAX) {
-        int chunk = g->n - off < STORE_POSTS_BY_IDS_MAX ? g->n - off : STORE_POSTS_BY_IDS_MAX;
-        for (int i = 0; i < chunk; i++)
-            ids[i] = g->c[off + i].id;
-        int rc = store_posts_by_ids(d, v->id, excludes, ids, chunk, rows + got);
-        if (rc < 0)
-            return rc;
-        got += rc;
+    store_feed_row *read = xmalloc((size_t)(n ? n : 1) * sizeof *read);
+    interests_topic *topics = xmalloc(INTERESTS_TOPICS_PER_POST * sizeof *topics);
+    int got = 0, kept = 0, rc = 0;
+    for (int off = 0; off < n && rc >= 0; off += STORE_POSTS_BY_IDS_MAX) {
+        int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
+        rc = store_posts_by_ids(d, v->id, excludes, ids + off, chunk, read + got);
+        got += rc > 0 ? rc : 0;
     }
-    int64_t *creators = xmalloc((size_t)(got ? got : 1) * sizeof *creators);
-    double *cscores = xmalloc((size_t)(got ? got : 1) * sizeof *cscores);
-    for (int i = 0; i < got; i++)
-        creators[i] = rows[i].post.author_id;
-    if (creator_scores_get(d, creators, got, cscores) < 0)
-        for (int i = 0; i < got; i++)
-            cscores[i] = CREATOR_SCORE_NEUTRAL;
-    int64_t now = now_ms();
-    for (int i = 0; i < got; i++) {
-        store_feed_row *r = &rows[i];
-        const candidate *c = NULL;
-        for (int j = 0; j < g->n && !c; j++)
-            if (g->c[j].id == r->post.id)
-                c = &g->c[j];
-        if (!c || r->post.author_id == v->id || (type && strcmp(r->post.type, type)) ||
+    /* in the order of ids, each at most once */
+    for (int i = 0; rc >= 0 && i < n; i++) {
+        const store_feed_row *r = NULL;
+        for (int j = 0; j < got && !r; j++)
+            if (read[j].post.id == ids[i])
+                r = &read[j];
+        if (!r || r->post.author_id == v->id || (type && strcmp(r->post.type, type)) ||
             (v->id && r->rel.muted) || contains(v->marked_posts, v->n_marked_posts, r->post.id) ||
             contains(v->marked_creators, v->n_marked_creators, r->post.author_id) ||
             !posts_can_view_known(d, v->id, &r->author, &r->post, &r->rel))
             continue;
-        int nt = interests_caption_topics(r->post.caption, topics[kept], INTERESTS_TOPICS_PER_POST);
-        if (tag_marked(v, topics[kept], nt))
-            continue;
+        int nt = interests_caption_topics(r->post.caption, topics, INTERESTS_TOPICS_PER_POST);
+        bool dup = false;
+        for (int j = 0; j < kept && !dup; j++)
+            dup = rows[j].post.id == r->post.id;
+        if (!dup && !tag_marked(v, topics, nt))
+            rows[kept++] = *r;
+    }
+    free(read);
+    free(topics);
+    return rc < 0 ? rc : kept;
+}
+
+/* Scores the visible rows (from foryou_read_visible) into s and picks. */
+static int score(db *d, const foryou_viewer *v, const gather *g, store_feed_row *rows, int n,
+                 scored *s, foryou_pick *picks,
+                 interests_topic (*topics)[INTERESTS_TOPICS_PER_POST])
+{
+    int64_t *creators = xmalloc((size_t)(n ? n : 1) * sizeof *creators);
+    double *cscores = xmalloc((size_t)(n ? n : 1) * sizeof *cscores);
+    for (int i = 0; i < n; i++)
+        creators[i] = rows[i].post.author_id;
+    if (creator_scores_get(d, creators, n, cscores) < 0)
+        for (int i = 0; i < n; i++)
+            cscores[i] = CREATOR_SCORE_NEUTRAL;
+    int64_t now = now_ms();
+    for (int i = 0; i < n; i++) {
+        store_feed_row *r = &rows[i];
+        const candidate *c = &g->c[0];
+        for (int j = 0; j < g->n; j++)
+            if (g->c[j].id == r->post.id) {
+                c = &g->c[j];
+                break;
+            }
+        int nt = interests_caption_topics(r->post.caption, topics[i], INTERESTS_TOPICS_PER_POST);
         char item[24];
         snprintf(item, sizeof item, "%" PRId64, r->post.author_id);
         foryou_features f = {.age_ms = now - r->post.created_at,
@@ -321,24 +358,23 @@ static int read_and_score(db *d, const viewer_state *v, const char *type, const 
                              .creator_score = cscores[i],
                              .exploration = c->source == FORYOU_EXPLORE};
         double best = 0;
-        s[kept] = (scored){r, c, NULL, NULL};
+        s[i] = (scored){r, c, NULL, NULL};
         for (int t = 0; t < nt; t++) {
-            double w = weight_of(v->topics, v->n_topics, topics[kept][t].name);
-            f.topic_affinity += w * topics[kept][t].share;
-            if (w > best && topics[kept][t].share >= 1.0) {
+            double w = weight_of(v->topics, v->n_topics, topics[i][t].name);
+            f.topic_affinity += w * topics[i][t].share;
+            if (w > best && topics[i][t].share >= 1.0) {
                 best = w;
-                s[kept].best_topic = topics[kept][t].name;
+                s[i].best_topic = topics[i][t].name;
             }
-            if (!s[kept].first_tag && topics[kept][t].share >= 1.0)
-                s[kept].first_tag = topics[kept][t].name;
+            if (!s[i].first_tag && topics[i][t].share >= 1.0)
+                s[i].first_tag = topics[i][t].name;
         }
-        picks[kept] = (foryou_pick){foryou_score(&f), r->post.author_id,
-                                    nt ? topic_hash(topics[kept][0].name) : 0};
-        kept++;
+        picks[i] = (foryou_pick){foryou_score(&f), r->post.author_id,
+                                 nt ? topic_hash(topics[i][0].name) : 0};
     }
     free(creators);
     free(cscores);
-    return kept;
+    return n;
 }
 
 /* Records what the page served: the session's set, and the impression log. */
@@ -370,7 +406,7 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
             return domain_db_failed(err, d, "for you");
     }
     out->session = session;
-    viewer_state v;
+    foryou_viewer v;
     gather g = {.c = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *g.c)};
     int64_t *served = xmalloc(SERVED_MAX * sizeof *served);
     store_feed_row *rows = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *rows);
@@ -379,14 +415,20 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
     interests_topic(*topics)[INTERESTS_TOPICS_PER_POST] =
         xmalloc(FORYOU_CANDIDATES_MAX * sizeof *topics);
     int order[FORYOU_PAGE_MAX];
-    int rc = viewer_state_load(d, vid, &v);
+    int rc = foryou_viewer_load(d, vid, &v);
     if (rc == 0)
         rc = g.n_served = store_served_ids(d, session, vid, now - FORYOU_SERVED_DAYS * DAY_MS,
                                            served, SERVED_MAX);
     g.served = served;
     if (rc >= 0)
         rc = gather_candidates(d, viewer, &v, &g);
-    int kept = rc < 0 ? rc : read_and_score(d, &v, type, &g, rows, s, picks, topics);
+    int64_t *ids = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *ids);
+    for (int i = 0; i < g.n; i++)
+        ids[i] = g.c[i].id;
+    int kept = rc < 0 ? rc : foryou_read_visible(d, &v, ids, g.n, type, rows);
+    free(ids);
+    if (kept > 0)
+        score(d, &v, &g, rows, kept, s, picks, topics);
     if (kept >= 0) {
         int n = foryou_diversify(picks, kept, limit, order);
         out->rows = rows;
@@ -411,7 +453,7 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
     free(s);
     free(picks);
     free(topics);
-    viewer_state_free(&v);
+    foryou_viewer_free(&v);
     if (rc < 0 || kept < 0) {
         foryou_page_free(out);
         return domain_db_failed(err, d, "for you");

@@ -15,6 +15,7 @@
 #define STREAMHUB_DOMAIN_FORYOU_H
 
 #include "domain/errors.h"
+#include "domain/interests.h"
 #include "store/posts.h"
 #include "store/users.h"
 
@@ -34,6 +35,7 @@ typedef enum foryou_source {
     FORYOU_TOPIC,
     FORYOU_TRENDING,
     FORYOU_EXPLORE,
+    FORYOU_SIMILAR,
     FORYOU_MODEL,
     FORYOU__SOURCES
 } foryou_source;
@@ -65,7 +67,7 @@ typedef struct foryou_item {
     const store_feed_row *row;
     foryou_source source;
     double score;
-    const char *reason_kind; /* following, topic, trending, new_creator, model */
+    const char *reason_kind; /* following, topic, trending, new_creator, similar, model */
     char reason[160];
 } foryou_item;
 
@@ -84,5 +86,24 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
 void foryou_page_free(foryou_page *page);
 /* POST /feed/refresh: forgets what was served to the viewer, so the next session starts over. */
 int foryou_refresh(db *d, int64_t viewer, domain_error *err);
+
+/* Internal to the discovery modules (foryou.c, discovery.c): what a page needs to know of its
+ * viewer (0 = anonymous: all empty), and the filter every discovery list applies. */
+typedef struct foryou_viewer {
+    int64_t id;
+    interests_weight *topics, *creators; /* decayed, strongest first */
+    int n_topics, n_creators;
+    int64_t *marked_posts, *marked_creators;
+    int n_marked_posts, n_marked_creators;
+    char (*marked_tags)[STORE_INTEREST_ITEM_BYTES];
+    int n_marked_tags;
+} foryou_viewer;
+int foryou_viewer_load(db *d, int64_t viewer, foryou_viewer *v);
+void foryou_viewer_free(foryou_viewer *v);
+/* Reads the posts of ids[0..n) and copies into rows, in the order of ids and each once, those
+ * the viewer may be shown: the visibility gate, then (signed in) not their own, not muted, not
+ * marked not interested (post, creator or hashtag); type NULL = any. Returns how many. */
+int foryou_read_visible(db *d, const foryou_viewer *v, const int64_t *ids, int n,
+                        const char *type, store_feed_row *rows);
 
 #endif

@@ -230,3 +230,30 @@ int store_posts_fresh_unseen(db *d, int64_t max_views, int64_t *out, int max)
     db_reset(s);
     return rc == DB_DONE || rc == DB_ROW ? n : rc;
 }
+
+int store_friends_of_friends(db *d, int64_t viewer, int64_t *ids, int64_t *counts, int64_t *via,
+                             int max)
+{
+    static const char *sql =
+        "SELECT f2.followee_id, COUNT(*), MIN(f1.followee_id) FROM follows f1 "
+        "JOIN follows f2 ON f2.follower_id = f1.followee_id WHERE f1.follower_id = ? "
+        "AND f2.followee_id <> ? AND NOT EXISTS (SELECT 1 FROM follows f3 "
+        "WHERE f3.follower_id = ? AND f3.followee_id = f2.followee_id) "
+        "GROUP BY f2.followee_id ORDER BY COUNT(*) DESC, f2.followee_id LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, viewer);
+    db_bind_int64(s, 2, viewer);
+    db_bind_int64(s, 3, viewer);
+    db_bind_int64(s, 4, max);
+    int n = 0, rc;
+    while ((rc = db_step(s)) == DB_ROW && n < max) {
+        ids[n] = db_col_int64(s, 0);
+        counts[n] = db_col_int64(s, 1);
+        via[n] = db_col_int64(s, 2);
+        n++;
+    }
+    db_reset(s);
+    return rc == DB_DONE || rc == DB_ROW ? n : rc;
+}

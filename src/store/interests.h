@@ -58,4 +58,10 @@ int store_served_purge(db *d, int64_t user_id, int64_t before_ms);
  * first, at most max: the exploration source (new videos with few impressions). */
 int store_posts_fresh_unseen(db *d, int64_t max_views, int64_t *out, int max);
 
+/* Accounts followed by those the viewer follows that the viewer does not follow (nor is),
+ * most such followers first, at most max: ids[i], how many of the viewer's followees follow
+ * them (counts[i]) and one of those (via[i]). */
+int store_friends_of_friends(db *d, int64_t viewer, int64_t *ids, int64_t *counts, int64_t *via,
+                             int max);
+
 #endif

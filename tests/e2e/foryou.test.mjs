@@ -208,7 +208,25 @@ describe('For You', () => {
     const m = importedMedia(media);
     bad.push(await post(media, { type: 'video', media_id: m, caption: `#${tag} still processing` }));
     const fine = await post(owner, { caption: `#${tag} public` });
+    const also = await post(owner, { caption: `#${tag} another public` });
     for (const who of [v, null]) {
+      const similar = await c().get(`/api/v1/posts/${fine}/similar?limit=30`, as(who));
+      assert.equal(similar.status, 200, similar.text);
+      const simIds = similar.json.items.map((p) => p.id);
+      assert.ok(simIds.includes(also), 'a post sharing the hashtag is similar');
+      assert.ok(!simIds.includes(fine), 'not the post itself');
+      const explore = (await c().get('/api/v1/explore', as(who))).json;
+      const explored = [...explore.trending_hashtags, ...explore.shelves].flatMap((s) => s.posts.map((p) => p.id));
+      // the chosen topic has a shelf, unless it trends already (then it is shown there once)
+      if (who) assert.ok([...explore.shelves.map((s) => s.topic), ...explore.trending_hashtags.map((t) => t.tag)].includes(tag), JSON.stringify(explore));
+      for (const id of who ? [...bad, ...viewerOnly] : bad) {
+        assert.ok(!simIds.includes(id), `${id} leaked through similar`);
+        assert.ok(!explored.includes(id), `${id} leaked through explore`);
+      }
+      if (who) {
+        const sugg = (await c().get('/api/v1/users/suggested?limit=30', as(who))).json.items.map((u) => u.id);
+        for (const u of [blocker, blocked]) assert.ok(!sugg.includes(u.user.id), 'no blocked account suggested');
+      }
       const ids = (await walk(who)).map((p) => p.id);
       for (const id of who ? [...bad, ...viewerOnly] : bad) assert.ok(!ids.includes(id), `${id} leaked to ${who ? 'the viewer' : 'anonymous'}`);
       assert.ok(ids.includes(fine), 'the public post of the topic is served');
@@ -224,7 +242,7 @@ describe('For You', () => {
     for (const p of a) {
       assert.equal(typeof p.reason.kind, 'string');
       assert.ok(p.reason.text.length > 0);
-      assert.ok(['following', 'topic', 'trending', 'exploration', 'model'].includes(p.reason.source));
+      assert.ok(['following', 'topic', 'trending', 'exploration', 'similar', 'model'].includes(p.reason.source));
     }
     for (let i = 1; i < a.length; i++) {
       // no creator twice in a row, unless only their posts were left
@@ -236,6 +254,49 @@ describe('For You', () => {
     assert.ok((await forYou(u, '?limit=20')).json.items.length > 0);
     const anon = await walk(null, 3);
     assert.ok(anon.length > 0);
+  });
+
+  test('similar posts, suggested accounts and explore carry reasons', async () => {
+    const u = await register(url), a = await register(url), b = await register(url), cc = await register(url);
+    await c().post(`/api/v1/users/${a.creds.handle}/follow`, { token: tok(u) });
+    await c().post(`/api/v1/users/${cc.creds.handle}/follow`, { token: tok(u) });
+    await c().post(`/api/v1/users/${b.creds.handle}/follow`, { token: tok(a) });
+    await c().post(`/api/v1/users/${b.creds.handle}/follow`, { token: tok(cc) });
+    let r = await c().get('/api/v1/users/suggested', as(u));
+    assert.equal(r.status, 200, r.text);
+    const sb = r.json.items.find((x) => x.id === b.user.id);
+    assert.ok(sb, 'a friend of friends');
+    assert.equal(sb.reason.kind, 'friends_of_friends');
+    assert.match(sb.reason.text, /^followed by @\S+ and 1 more you follow$/);
+    assert.equal(sb.handle, b.creds.handle);
+    assert.ok(!r.json.items.some((x) => [u.user.id, a.user.id, cc.user.id].includes(x.id)), 'not yourself nor whom you follow');
+    assert.equal((await c().post(`/api/v1/users/${b.creds.handle}/not-interested`, { token: tok(u) })).status, 204);
+    r = await c().get('/api/v1/users/suggested', as(u));
+    assert.ok(!r.json.items.some((x) => x.id === b.user.id), 'not-interested removes a suggestion');
+    const anon = await c().get('/api/v1/users/suggested');
+    assert.equal(anon.status, 200);
+    for (const x of anon.json.items) assert.equal(x.reason.kind, 'popular');
+
+    const tag = uniqueTag('bonsai');
+    const src = await post(a, { caption: `first tree #${tag}` });
+    const same = await post(cc, { caption: `my tree #${tag}` });
+    const more = await post(a, { caption: 'unrelated but mine' });
+    r = await c().get(`/api/v1/posts/${src}/similar`);
+    assert.equal(r.status, 200, r.text);
+    const bySame = r.json.items.find((p) => p.id === same);
+    assert.deepEqual(bySame.reason, { kind: 'hashtag', text: `also in #${tag}` });
+    const byAuthor = r.json.items.find((p) => p.id === more);
+    assert.deepEqual(byAuthor.reason, { kind: 'author', text: `more from @${a.creds.handle}` });
+    assert.equal(r.json.next_cursor, null);
+
+    const e = await c().get('/api/v1/explore', as(u));
+    assert.equal(e.status, 200, e.text);
+    assert.ok(Array.isArray(e.json.trending_hashtags) && Array.isArray(e.json.shelves) && Array.isArray(e.json.suggested_creators));
+    assert.ok(e.json.trending_hashtags.length > 0, 'trending hashtags from the posts so far');
+    for (const t of e.json.trending_hashtags) {
+      assert.ok(t.posts.length > 0);
+      for (const p of t.posts) assert.deepEqual(p.reason, { kind: 'trending', text: `popular in #${t.tag}` });
+    }
   });
 
   test('bad input is 4xx', async () => {
@@ -251,5 +312,12 @@ describe('For You', () => {
     expectError(await c().post('/api/v1/hashtags/neverusedtag123/not-interested', { token: tok(u) }), 404, 'hashtag_not_found');
     expectError(await c().post('/api/v1/posts/1/not-interested'), 401);
     expectError(await c().post('/api/v1/posts/1/not-interested', { token: tok(u), json: { x: 1 } }), 422);
+    for (const q of ['?limit=0', '?limit=31', '?limit=a']) {
+      expectError(await c().get(`/api/v1/posts/1/similar${q}`), 422);
+      expectError(await c().get(`/api/v1/users/suggested${q}`), 422);
+    }
+    expectError(await c().get('/api/v1/posts/1/similar'), 404, 'post_not_found');
+    expectError(await c().get('/api/v1/posts/abc/similar'), 404, 'post_not_found');
+    expectError(await c().get('/api/v1/explore', { token: 'bad' }), 401);
   });
 });
