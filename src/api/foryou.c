@@ -2,7 +2,9 @@
  *
  * GET /api/v1/feed/for-you and POST /api/v1/feed/refresh (domain/foryou.h): each item is a post
  * as every feed shows it, plus the reason it was picked and the candidate source it came from.
- * The cursor is "<session>_<page>": the served set it stands for lives server-side.
+ * The cursor is "<session>_<page>": the served set it stands for lives server-side. The layered
+ * home (GET /feed/home?mode=layered, routed here by api/feeds.c) is also built here: the story
+ * tray, the following page with circle posts first, then For You's pages as the fill.
  */
 #include "api/api.h"
 
@@ -13,6 +15,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static bool read_cursor(api_ctx *c, int64_t *session, int *page)
 {
@@ -55,6 +58,30 @@ static json_t *items_json(db *d, int64_t viewer, const foryou_page *p)
     return items;
 }
 
+/* Appends a For You page (the layered home's recommended fill) to out, each item with its
+ * layer; next gets the layered cursor of the page after, or "" at the end. */
+static bool layered_recommended(api_ctx *c, int64_t session, int page_no, int limit,
+                                const char *type, json_t *out, char *next, size_t next_size)
+{
+    foryou_page page;
+    domain_error err = {0};
+    if (foryou_get(c->db, &c->principal.user, session, page_no, limit, type, &page, &err) < 0)
+        return false;
+    json_t *items = items_json(c->db, c->viewer, &page);
+    *next = 0;
+    if (page.next_page)
+        snprintf(next, next_size, "r%" PRId64 "_%d", page.session, page.next_page);
+    foryou_page_free(&page);
+    if (!items)
+        return false;
+    size_t i;
+    json_t *v;
+    json_array_foreach(items, i, v) json_object_set_new(v, "layer", json_string("recommended"));
+    json_array_extend(out, items);
+    json_decref(items);
+    return true;
+}
+
 static void for_you_handler(api_ctx *c)
 {
     int64_t session;
@@ -83,6 +110,96 @@ static void for_you_handler(api_ctx *c)
     }
     http_res_json(c->res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
                                          more ? json_string(next) : json_null()));
+}
+
+/* The first page of the layered home: circle posts, then the rest of the following page, then
+ * (when the following ran dry) recommended posts; the story tray comes with it. */
+static bool layered_first(api_ctx *c, int64_t cursor, int limit, const char *type, json_t *out,
+                          char *next, size_t next_size)
+{
+    feed_query q = {.cursor = {cursor, cursor}, .limit = limit, .type = type};
+    feed_page page;
+    if (feed_home(c->db, &c->principal.user, &q, &page) < 0)
+        return false;
+    const store_post **posts = xmalloc((size_t)(page.n ? page.n : 1) * sizeof *posts);
+    const store_user **authors = xmalloc((size_t)(page.n ? page.n : 1) * sizeof *authors);
+    int k = 0;
+    for (int circle = 1; circle >= 0; circle--) /* circle posts first, each group in order */
+        for (int i = 0; i < page.n; i++)
+            if ((strcmp(page.items[i]->post.visibility, "circle") == 0) == circle) {
+                posts[k] = &page.items[i]->post;
+                authors[k++] = &page.items[i]->author;
+            }
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    json_t *items = NULL;
+    if (api_posts_write_items(&w, c->db, c->viewer, posts, authors, page.n) == 0)
+        items = json_loadb(b.data, b.len, 0, NULL);
+    buf_free(&b);
+    for (int i = 0; items && i < page.n; i++)
+        json_object_set_new(json_array_get(items, (size_t)i), "layer",
+                            json_string(strcmp(posts[i]->visibility, "circle") ? "following"
+                                                                               : "circle"));
+    free(posts);
+    free(authors);
+    int n = page.n;
+    int64_t more = page.next.id;
+    feed_page_free(&page);
+    if (!items)
+        return false;
+    json_array_extend(out, items);
+    json_decref(items);
+    *next = 0;
+    if (more) {
+        snprintf(next, next_size, "%" PRId64, more);
+        return true;
+    }
+    return n >= limit || layered_recommended(c, 0, 0, limit - n, type, out, next, next_size);
+}
+
+void api_feed_layered(api_ctx *c)
+{
+    const char *raw = http_req_query(c->req, "cursor");
+    int64_t cursor = 0, session = 0;
+    int limit, page_no = 0;
+    char tail, next[48];
+    bool recommended = raw && *raw == 'r';
+    if (recommended && (sscanf(raw + 1, "%" SCNd64 "_%d%c", &session, &page_no, &tail) != 2 ||
+                        session <= 0 || page_no <= 0 || page_no >= FORYOU_SESSION_PAGES)) {
+        api_invalid(c->res, &(jv_error){.field = "cursor", .reason = "invalid_format"});
+        return;
+    }
+    if (recommended ? !api_limit(c->req, c->res, &limit) : !api_page(c->req, c->res, &cursor, &limit))
+        return;
+    const char *type = http_req_query(c->req, "type");
+    json_t *items = json_array(), *tray = NULL;
+    bool ok;
+    if (recommended)
+        ok = layered_recommended(c, session, page_no, limit, type, items, next, sizeof next);
+    else
+        ok = layered_first(c, cursor, limit, type, items, next, sizeof next);
+    if (ok && !cursor && !recommended) {
+        int64_t more;
+        feed_story_group *groups = api_alloc(c->req, c->res, 10, sizeof *groups);
+        if (!groups) {
+            json_decref(items);
+            return;
+        }
+        int n = feed_stories(c->db, c->viewer, 0, 10, groups, &more);
+        ok = n >= 0;
+        tray = ok ? api_story_groups_json(groups, n) : NULL;
+    }
+    if (!ok) {
+        json_decref(items);
+        api_fail(c->res, ERR_DB, NULL);
+        return;
+    }
+    json_t *body = json_pack("{s:o, s:o}", "items", items, "next_cursor",
+                             *next ? json_string(next) : json_null());
+    if (tray)
+        json_object_set_new(body, "stories", tray);
+    http_res_json(c->res, 200, body);
 }
 
 static void refresh_handler(api_ctx *c)

@@ -299,6 +299,37 @@ describe('For You', () => {
     }
   });
 
+  test('the layered home: story tray, circle posts, following, then recommended fill', async () => {
+    const u = await register(url), a = await register(url);
+    await c().post(`/api/v1/users/${a.creds.handle}/follow`, { token: tok(u) });
+    const circle = (await c().post('/api/v1/circles', { token: tok(a), json: { name: 'close' } })).json;
+    assert.equal((await c().request('PUT', `/api/v1/circles/${circle.id}/members/${u.creds.handle}`, { token: tok(a) })).status, 204);
+    const open = await post(a, { caption: 'for all followers', visibility: 'followers' });
+    const inner = await post(a, { caption: 'for the circle', visibility: 'circle', circle_id: circle.id });
+    await post(a, { type: 'story', caption: 'today' });
+    const r = await c().get('/api/v1/feed/home?mode=layered&limit=10', as(u));
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.stories[0].author.handle, a.creds.handle, 'the story tray first');
+    const items = r.json.items;
+    assert.deepEqual(items.slice(0, 2).map((p) => [p.id, p.layer]), [[inner, 'circle'], [open, 'following']]);
+    const fill = items.slice(2);
+    assert.ok(fill.length > 0 && fill.every((p) => p.layer === 'recommended' && p.reason.text), 'recommended once the following ran dry');
+    assert.match(r.json.next_cursor, /^r\d+_1$/);
+    const more = await c().get(`/api/v1/feed/home?mode=layered&limit=10&cursor=${r.json.next_cursor}`, as(u));
+    assert.equal(more.status, 200, more.text);
+    assert.equal(more.json.stories, undefined, 'the tray comes with the first page only');
+    assert.ok(more.json.items.every((p) => p.layer === 'recommended' && !items.some((q) => q.id === p.id)), 'no repeats');
+    // the chronological default is unchanged
+    const chrono = await c().get('/api/v1/feed/home', as(u));
+    assert.deepEqual(chrono.json.items.map((p) => p.id), [inner, open]);
+    const reels = await c().get('/api/v1/feed/home?mode=layered&type=reel', as(u));
+    assert.equal(reels.status, 200);
+    assert.ok(reels.json.items.every((p) => p.type === 'reel'));
+    for (const q of ['?mode=bogus', '?mode=layered&cursor=rzz', '?mode=layered&cursor=r5_0', '?cursor=abc', '?mode=layered&cursor=abc']) {
+      expectError(await c().get(`/api/v1/feed/home${q}`, as(u)), 422);
+    }
+  });
+
   test('bad input is 4xx', async () => {
     const u = await register(url);
     for (const q of ['?limit=5', '?limit=21', '?limit=x', '?cursor=zzz', '?cursor=0_1', '?cursor=5_0', '?cursor=5_999', '?type=story2']) {
