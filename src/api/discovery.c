@@ -6,7 +6,6 @@
 #include "api/api.h"
 
 #include "core/id.h"
-#include "core/jsonw.h"
 #include "domain/discovery.h"
 
 #include <stdlib.h>
@@ -26,13 +25,7 @@ static json_t *posts_json(db *d, int64_t viewer, const discovery_post *p, int n)
         posts[i] = &p[i].row.post;
         authors[i] = &p[i].row.author;
     }
-    buf b = {0};
-    jsonw w;
-    jsonw_init(&w, &b);
-    json_t *items = NULL;
-    if (api_posts_write_items(&w, d, viewer, posts, authors, n) == 0)
-        items = json_loadb(b.data, b.len, 0, NULL);
-    buf_free(&b);
+    json_t *items = api_posts_json_array(d, viewer, posts, authors, n);
     free(posts);
     free(authors);
     for (int i = 0; items && i < n; i++)

@@ -8,7 +8,6 @@
  */
 #include "api/api.h"
 
-#include "core/jsonw.h"
 #include "domain/feed.h"
 #include "domain/foryou.h"
 
@@ -41,13 +40,7 @@ static json_t *items_json(db *d, int64_t viewer, const foryou_page *p)
         posts[i] = &p->items[i].row->post;
         authors[i] = &p->items[i].row->author;
     }
-    buf b = {0};
-    jsonw w;
-    jsonw_init(&w, &b);
-    json_t *items = NULL;
-    if (api_posts_write_items(&w, d, viewer, posts, authors, p->n) == 0)
-        items = json_loadb(b.data, b.len, 0, NULL);
-    buf_free(&b);
+    json_t *items = api_posts_json_array(d, viewer, posts, authors, p->n);
     free(posts);
     free(authors);
     for (int i = 0; items && i < p->n; i++)
@@ -130,13 +123,7 @@ static bool layered_first(api_ctx *c, int64_t cursor, int limit, const char *typ
                 posts[k] = &page.items[i]->post;
                 authors[k++] = &page.items[i]->author;
             }
-    buf b = {0};
-    jsonw w;
-    jsonw_init(&w, &b);
-    json_t *items = NULL;
-    if (api_posts_write_items(&w, c->db, c->viewer, posts, authors, page.n) == 0)
-        items = json_loadb(b.data, b.len, 0, NULL);
-    buf_free(&b);
+    json_t *items = api_posts_json_array(c->db, c->viewer, posts, authors, page.n);
     for (int i = 0; items && i < page.n; i++)
         json_object_set_new(json_array_get(items, (size_t)i), "layer",
                             json_string(strcmp(posts[i]->visibility, "circle") ? "following"

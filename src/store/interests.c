@@ -14,6 +14,16 @@ static void copy_text(char *dst, size_t n, const char *src)
     snprintf(dst, n, "%s", src ? src : "");
 }
 
+/* The first column of every row of a bound statement, at most max; the count or ERR_*. */
+static int read_ids(db_stmt *s, int64_t *out, int max)
+{
+    int n = 0, rc;
+    while ((rc = db_step(s)) == DB_ROW && n < max)
+        out[n++] = db_col_int64(s, 0);
+    db_reset(s);
+    return rc == DB_DONE || rc == DB_ROW ? n : rc;
+}
+
 int store_interest_get(db *d, int64_t user_id, const char *kind, const char *item,
                        store_interest *out)
 {
@@ -134,11 +144,7 @@ int store_not_interested_list(db *d, int64_t user_id, const char *kind, int64_t 
     db_bind_int64(s, 1, user_id);
     db_bind_text(s, 2, kind);
     db_bind_int64(s, 3, max);
-    int n = 0, rc;
-    while ((rc = db_step(s)) == DB_ROW && n < max)
-        out[n++] = db_col_int64(s, 0);
-    db_reset(s);
-    return rc == DB_DONE || rc == DB_ROW ? n : rc;
+    return read_ids(s, out, max);
 }
 
 int store_not_interested_tags(db *d, int64_t user_id, char (*tags)[STORE_INTEREST_ITEM_BYTES],
@@ -195,11 +201,7 @@ int store_served_ids(db *d, int64_t session_id, int64_t user_id, int64_t since_m
     db_bind_int64(s, 2, user_id);
     db_bind_int64(s, 3, since_ms);
     db_bind_int64(s, 4, max);
-    int n = 0, rc;
-    while ((rc = db_step(s)) == DB_ROW && n < max)
-        out[n++] = db_col_int64(s, 0);
-    db_reset(s);
-    return rc == DB_DONE || rc == DB_ROW ? n : rc;
+    return read_ids(s, out, max);
 }
 
 int store_served_purge(db *d, int64_t user_id, int64_t before_ms)
@@ -224,11 +226,7 @@ int store_posts_fresh_unseen(db *d, int64_t max_views, int64_t *out, int max)
         return ERR_DB;
     db_bind_int64(s, 1, max_views);
     db_bind_int64(s, 2, max);
-    int n = 0, rc;
-    while ((rc = db_step(s)) == DB_ROW && n < max)
-        out[n++] = db_col_int64(s, 0);
-    db_reset(s);
-    return rc == DB_DONE || rc == DB_ROW ? n : rc;
+    return read_ids(s, out, max);
 }
 
 int store_friends_of_friends(db *d, int64_t viewer, int64_t *ids, int64_t *counts, int64_t *via,
