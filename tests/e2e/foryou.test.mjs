@@ -10,7 +10,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer, stopAll } from './lib/harness.mjs';
-import { client, register, expectError, BIN } from './lib/accounts.mjs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { client, register, login, createUserCli, expectError, BIN } from './lib/accounts.mjs';
+import { uniqueUser } from './lib/harness.mjs';
 
 const work = mkdtempSync(path.join(tmpdir(), 'sh-foryou-'));
 let server, url;
@@ -328,6 +330,29 @@ describe('For You', () => {
     for (const q of ['?mode=bogus', '?mode=layered&cursor=rzz', '?mode=layered&cursor=r5_0', '?cursor=abc', '?mode=layered&cursor=abc']) {
       expectError(await c().get(`/api/v1/feed/home${q}`, as(u)), 422);
     }
+  });
+
+  test('every served item is logged as an impression with its position and source', async () => {
+    const creds = uniqueUser('fyadmin');
+    createUserCli(server, { ...creds, role: 'admin' });
+    const admin = await login(url, creds.handle, creds.password);
+    const u = await register(url);
+    const page = (await forYou(u, '?limit=10')).json;
+    assert.ok(page.items.length > 0);
+    const session = page.next_cursor?.split('_')[0];
+    let logged = [];
+    for (let i = 0; i < 100 && logged.length < page.items.length; i++) { // the log writes in batches
+      await sleep(50);
+      const r = await c().get(`/api/v1/admin/events?actor_id=${u.user.id}&type=impression`, { token: admin.access_token });
+      assert.equal(r.status, 200, r.text);
+      logged = r.json.items;
+    }
+    const byPost = new Map(logged.map((e) => [e.object_id, e.props]));
+    page.items.forEach((p, i) => {
+      assert.equal(byPost.get(p.id)?.position, i, `impression of ${p.id}`);
+      assert.equal(byPost.get(p.id).source, p.reason.source);
+      if (session) assert.equal(byPost.get(p.id).session, session);
+    });
   });
 
   test('bad input is 4xx', async () => {
