@@ -390,7 +390,15 @@ static int record(db *d, int64_t viewer, const foryou_page *p, int page_no)
                  p->session);
         event_log_emit(viewer, "impression", "post", ids[i], props);
     }
-    return store_served_add(d, p->session, viewer, ids, p->n, now_ms());
+    /* one transaction: one turn of the writer lock for the page, not one per item */
+    if (db_begin(d) < 0)
+        return ERR_DB;
+    int rc = store_served_add(d, p->session, viewer, ids, p->n, now_ms());
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return rc < 0 ? rc : ERR_DB;
+    }
+    return 0;
 }
 
 int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, int limit,
