@@ -20,6 +20,7 @@
 #include "domain/events.h"
 #include "domain/reco.h"
 #include "domain/feed_cache.h"
+#include "domain/interests.h"
 #include "domain/live.h"
 #include "domain/media.h"
 #include "domain/notify.h"
@@ -146,6 +147,14 @@ static void wire_events(void)
         {EV_PRIVACY_CHANGED, EVENTS_AFTER_COMMIT, feed_cache_on_event},
         {EV_MEDIA_SETTLED, EVENTS_AFTER_COMMIT, chat_on_event}, /* DM attachments */
         {EV_MESSAGE_SENT, EVENTS_AFTER_COMMIT, activity_on_event},
+        /* the interest graph of For You (docs/discovery.md) */
+        {EV_POST_VIEWED, EVENTS_AFTER_COMMIT, interests_on_event},
+        {EV_REACTION_ADDED, EVENTS_AFTER_COMMIT, interests_on_event},
+        {EV_COMMENT_CREATED, EVENTS_AFTER_COMMIT, interests_on_event},
+        {EV_POST_SAVED, EVENTS_AFTER_COMMIT, interests_on_event},
+        {EV_POST_CREATED, EVENTS_AFTER_COMMIT, interests_on_event},
+        {EV_FOLLOWED, EVENTS_AFTER_COMMIT, interests_on_event},
+        {EV_FOLLOW_ACCEPTED, EVENTS_AFTER_COMMIT, interests_on_event},
     };
     events_reset();
     for (size_t i = 0; i < sizeof wiring / sizeof wiring[0]; i++)

@@ -115,9 +115,17 @@ void api_post_write(jsonw *w, const store_post *p, const store_user *author);
  * is written; returns a negative ERR_* (nothing written) when that fails. */
 int api_posts_write_items(jsonw *w, db *d, int64_t viewer, const store_post *const *posts,
                           const store_user *const *authors, int n);
+/* The same as a jansson array, for lists that add members to each post (reasons, layers); NULL
+ * when reading the viewer's state failed. */
+json_t *api_posts_json_array(db *d, int64_t viewer, const store_post *const *posts,
+                             const store_user *const *authors, int n);
 /* Answers {"items": [posts as above], "next_cursor": next (NULL = null)}. */
 void api_send_posts_page(http_res *res, db *d, int64_t viewer, const store_post *const *posts,
                          const store_user *const *authors, int n, const char *next);
+/* The story groups of a stories page as JSON (GET /stories, the layered home's tray). */
+json_t *api_story_groups_json(const feed_story_group *groups, int n);
+/* GET /feed/home?mode=layered (api/foryou.c). */
+void api_feed_layered(api_ctx *c);
 /* Parses a newest-first feed's ?cursor=, ?limit= and ?type=; answers 422 on bad values. */
 bool api_feed_query(http_req *req, http_res *res, feed_query *q);
 /* Answers a page of an author's posts as viewer (NULL = anonymous) may see them. */

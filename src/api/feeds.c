@@ -107,6 +107,11 @@ static void answer_feed(http_res *res, db *d, const store_user *viewer, feed_fn 
 
 static void feed_home_handler(api_ctx *c)
 {
+    const char *mode = http_req_query(c->req, "mode");
+    if (mode && !strcmp(mode, "layered")) {
+        api_feed_layered(c);
+        return;
+    }
     feed_query q;
     if (read_feed_query(c->req, c->res, false, &q))
         answer_feed(c->res, c->db, &c->principal.user, run_home, 0, false, &q);
@@ -180,6 +185,25 @@ static void hashtags_posts_handler(api_ctx *c)
                 &q);
 }
 
+json_t *api_story_groups_json(const feed_story_group *groups, int n)
+{
+    json_t *items = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *stories = json_array();
+        bool unseen = false;
+        for (int j = 0; j < groups[i].n; j++) {
+            json_t *s = api_post_json(&groups[i].stories[j], &groups[i].author);
+            json_object_set_new(s, "seen", json_boolean(groups[i].seen[j]));
+            unseen |= !groups[i].seen[j];
+            json_array_append_new(stories, s);
+        }
+        json_array_append_new(items, json_pack("{s:o, s:o, s:b}", "author",
+                                               api_user_summary_json(&groups[i].author),
+                                               "stories", stories, "has_unseen", unseen));
+    }
+    return items;
+}
+
 static void stories_handler(api_ctx *c)
 {
     int64_t cursor, next;
@@ -196,20 +220,7 @@ static void stories_handler(api_ctx *c)
         api_fail(c->res, ERR_DB, NULL);
         return;
     }
-    json_t *items = json_array();
-    for (int i = 0; i < n; i++) {
-        json_t *stories = json_array();
-        bool unseen = false;
-        for (int j = 0; j < groups[i].n; j++) {
-            json_t *s = api_post_json(&groups[i].stories[j], &groups[i].author);
-            json_object_set_new(s, "seen", json_boolean(groups[i].seen[j]));
-            unseen |= !groups[i].seen[j];
-            json_array_append_new(stories, s);
-        }
-        json_array_append_new(items, json_pack("{s:o, s:o, s:b}", "author",
-                                               api_user_summary_json(&groups[i].author),
-                                               "stories", stories, "has_unseen", unseen));
-    }
+    json_t *items = api_story_groups_json(groups, n);
     http_res_json(c->res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
                                          next ? json_id(next) : json_null()));
 }
@@ -223,6 +234,18 @@ static void stories_handler(api_ctx *c)
      .about = "only posts of this type"}
 
 static const api_field feed_query_fields[] = {API_PAGE_QUERY, FEED_TYPE_QUERY, {0}};
+static const char *const home_modes[] = {"chronological", "layered", NULL};
+static const api_field home_query[] = {
+    {.name = "cursor", .type = API_STRING, .max_len = 48,
+     .about = "next_cursor of the previous page (an id; layered mode: opaque)"},
+    {.name = "limit", .type = API_INT, .bounded = true, .minimum = 1, .maximum = API_PAGE_MAX,
+     .about = "items per page (default 20)"},
+    FEED_TYPE_QUERY,
+    {.name = "mode", .type = API_STRING, .values = home_modes,
+     .about = "chronological (the default) or layered: the story tray, then circle posts and "
+              "following, then recommended posts once the following runs dry (docs/discovery.md)"},
+    {0},
+};
 static const api_field trending_query[] = {
     {.name = "cursor", .type = API_STRING,
      .about = "next_cursor of the previous page (opaque: the ranking position and an id)"},
@@ -240,7 +263,7 @@ static const api_field page_query[] = {API_PAGE_QUERY, {0}};
 
 static const api_route routes[] = {
     {"GET", "/api/v1/feed/home", feed_home_handler, HTTP_BLOCKING, API_SIGNED_IN,
-     .query = feed_query_fields, .operation_id = "homeFeed",
+     .query = home_query, .operation_id = "homeFeed",
      .summary = "Your home feed: your posts and those of accounts you follow, newest first",
      .description = "Muted authors are left out; " FEED_PAGE_ABOUT, .response = "page:Post",
      .response_about = "A page of posts"},

@@ -145,6 +145,19 @@ int api_posts_write_items(jsonw *w, db *d, int64_t viewer, const store_post *con
     return rc;
 }
 
+json_t *api_posts_json_array(db *d, int64_t viewer, const store_post *const *posts,
+                             const store_user *const *authors, int n)
+{
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    json_t *items = NULL;
+    if (api_posts_write_items(&w, d, viewer, posts, authors, n) == 0)
+        items = json_loadb(b.data, b.len, 0, NULL);
+    buf_free(&b);
+    return items;
+}
+
 void api_send_posts_page(http_res *res, db *d, int64_t viewer, const store_post *const *posts,
                          const store_user *const *authors, int n, const char *next)
 {

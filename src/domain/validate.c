@@ -19,6 +19,7 @@ static const char *const reserved_handles[] = {
     "login",  "logout",        "register",  "signup",   "explore",
     "search", "null",          "undefined", "www",      "mail",
     "system", "moderator",     "security",  "official", "staff",
+    "suggested", /* GET /users/suggested */
     NULL,
 };
 

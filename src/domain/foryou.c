@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * For You (domain/foryou.h): gather -> read -> filter -> score -> diversify -> record. Every
+ * source is asked afresh for each page, and what earlier pages served is left out, so a page
+ * needs no position in any source: the session's served set is the cursor's state, kept in the
+ * database so any API node can serve the next page.
+ */
+#include "domain/foryou.h"
+
+#include "core/util.h"
+#include "domain/creator_score.h"
+#include "domain/feed_cache.h"
+#include "domain/interests.h"
+#include "domain/posts.h"
+#include "domain/reco.h"
+#include "jobs/event_log.h"
+#include "store/events.h"
+#include "store/graph.h"
+#include "store/interests.h"
+#include "store/tags.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DAY_MS ((int64_t)24 * 3600 * 1000)
+#define SERVED_MAX (FORYOU_SESSION_PAGES * FORYOU_PAGE_MAX + 1000)
+#define TOPIC_SOURCES 5  /* the viewer's strongest topics asked for fresh posts */
+#define PER_TOPIC 30
+#define MARKS_MAX 500
+
+static const char *const source_names[FORYOU__SOURCES] = {
+    [FORYOU_FOLLOWING] = "following", [FORYOU_TOPIC] = "topic",
+    [FORYOU_TRENDING] = "trending",   [FORYOU_EXPLORE] = "exploration",
+    [FORYOU_SIMILAR] = "similar",     [FORYOU_MODEL] = "model"};
+
+const char *foryou_source_name(foryou_source s)
+{
+    return s >= 0 && s < FORYOU__SOURCES ? source_names[s] : "other";
+}
+
+/* The weights of the formula, docs/discovery.md "Scoring". */
+#define W_FRESH 1.0
+#define W_ENGAGEMENT 1.0
+#define W_RELATION 2.0
+#define W_TOPIC 2.0
+#define W_CREATOR 0.5
+#define W_EXPLORE 0.3
+#define FRESH_HALF_LIFE_H 24.0
+
+double foryou_score(const foryou_features *f)
+{
+    double age_h = f->age_ms > 0 ? f->age_ms / 3600000.0 : 0;
+    double fresh = exp2(-age_h / FRESH_HALF_LIFE_H);
+    double raw = f->likes + 2.0 * f->comments + 3.0 * f->shares + 2.0 * f->saves + f->views / 10.0;
+    double engagement = fmin(1.0, log2(1.0 + raw) / 10.0);
+    double relation = (f->follows ? 1.0 : 0.0) + tanh(f->creator_affinity / 5.0);
+    double topic = tanh(f->topic_affinity / 5.0);
+    double creator = (f->creator_score - 50.0) / 50.0;
+    return W_FRESH * fresh + W_ENGAGEMENT * engagement + W_RELATION * relation +
+           W_TOPIC * topic + W_CREATOR * creator + (f->exploration ? W_EXPLORE : 0.0);
+}
+
+static bool allowed(const foryou_pick *c, const int *order, int k, int i, bool topics, int spread)
+{
+    if (k > 0 && c[order[k - 1]].creator == c[i].creator)
+        return false;
+    if (!topics || !c[i].topic)
+        return true;
+    int same = 0;
+    for (int j = 0; j < k; j++)
+        same += c[order[j]].topic == c[i].topic;
+    return same < spread;
+}
+
+int foryou_diversify(const foryou_pick *c, int n, int limit, int *order)
+{
+    bool *used = xcalloc((size_t)(n ? n : 1), sizeof *used);
+    int k = 0, spread = (limit + 1) / 2;
+    while (k < limit && k < n) {
+        int best = -1;
+        /* strict rules, then without the topic spread, then anything left */
+        for (int pass = 0; pass < 3 && best < 0; pass++)
+            for (int i = 0; i < n; i++) {
+                if (used[i] || (pass < 2 && !allowed(c, order, k, i, pass == 0, spread)))
+                    continue;
+                if (best < 0 || c[i].score > c[best].score)
+                    best = i;
+            }
+        used[best] = true;
+        order[k++] = best;
+    }
+    free(used);
+    return k;
+}
+
+/* One candidate while a page is built. */
+typedef struct candidate {
+    int64_t id;
+    foryou_source source;
+    const char *topic; /* the topic source's topic (points into the loaded weights) */
+} candidate;
+
+typedef struct gather {
+    candidate *c;
+    int n;
+    const int64_t *served;
+    int n_served;
+} gather;
+
+static bool contains(const int64_t *ids, int n, int64_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (ids[i] == id)
+            return true;
+    return false;
+}
+
+static void add(gather *g, const int64_t *ids, int n, foryou_source s, const char *topic)
+{
+    for (int i = 0; i < n && g->n < FORYOU_CANDIDATES_MAX; i++) {
+        bool dup = contains(g->served, g->n_served, ids[i]);
+        for (int j = 0; j < g->n && !dup; j++)
+            dup = g->c[j].id == ids[i];
+        if (!dup)
+            g->c[g->n++] = (candidate){ids[i], s, topic};
+    }
+}
+
+void foryou_viewer_free(foryou_viewer *v)
+{
+    free(v->topics);
+    free(v->creators);
+    free(v->marked_posts);
+    free(v->marked_creators);
+    free(v->marked_tags);
+}
+
+int foryou_viewer_load(db *d, int64_t viewer, foryou_viewer *v)
+{
+    memset(v, 0, sizeof *v);
+    v->id = viewer;
+    v->topics = xmalloc(INTERESTS_TOPICS_KEPT * sizeof *v->topics);
+    v->creators = xmalloc(INTERESTS_CREATORS_KEPT * sizeof *v->creators);
+    v->marked_posts = xmalloc(MARKS_MAX * sizeof *v->marked_posts);
+    v->marked_creators = xmalloc(MARKS_MAX * sizeof *v->marked_creators);
+    v->marked_tags = xmalloc(MARKS_MAX * sizeof *v->marked_tags);
+    if (!viewer)
+        return 0;
+    if ((v->n_topics = interests_load(d, viewer, "topic", v->topics, INTERESTS_TOPICS_KEPT)) < 0 ||
+        (v->n_creators = interests_load(d, viewer, "creator", v->creators,
+                                        INTERESTS_CREATORS_KEPT)) < 0 ||
+        (v->n_marked_posts = store_not_interested_list(d, viewer, "post", v->marked_posts,
+                                                       MARKS_MAX)) < 0 ||
+        (v->n_marked_creators = store_not_interested_list(d, viewer, "creator",
+                                                          v->marked_creators, MARKS_MAX)) < 0 ||
+        (v->n_marked_tags = store_not_interested_tags(d, viewer, v->marked_tags, MARKS_MAX)) < 0)
+        return ERR_DB;
+    return 0;
+}
+
+static double weight_of(const interests_weight *w, int n, const char *item)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(w[i].item, item))
+            return w[i].weight;
+    return 0;
+}
+
+#define HISTORY_MAX 10 /* recent likes folded into the model's taste vector */
+#define SIMILAR_OF 3   /* of which the newest are asked for their neighbours */
+
+/* The learned model's sources (domain/reco.h): neighbours of the viewer's recent likes, and the
+ * posts nearest to their taste, folded in from those likes when the model has not seen them. */
+static int model_candidates(db *d, int64_t viewer, gather *g)
+{
+    store_event *likes = xmalloc(HISTORY_MAX * sizeof *likes);
+    reco_signal history[HISTORY_MAX];
+    reco_hit hits[50];
+    int64_t ids[50], now = now_ms();
+    int n = store_events_list(d, viewer, "like", 0, likes, HISTORY_MAX);
+    for (int i = 0; i < n; i++)
+        history[i] = (reco_signal){likes[i].object_id,
+                                   (float)interests_decay(interests_signal_weight(SIGNAL_LIKE),
+                                                          now - likes[i].created_at,
+                                                          INTERESTS_HALF_LIFE_MS)};
+    for (int i = 0; i < n && i < SIMILAR_OF; i++) {
+        int k = reco_similar_posts(likes[i].object_id, hits, 20);
+        for (int j = 0; j < k; j++)
+            ids[j] = hits[j].post_id;
+        add(g, ids, k, FORYOU_SIMILAR, NULL);
+    }
+    int k = reco_user_candidates(viewer, history, n > 0 ? n : 0, hits, 50);
+    for (int j = 0; j < k; j++)
+        ids[j] = hits[j].post_id;
+    add(g, ids, k, FORYOU_MODEL, NULL);
+    free(likes);
+    return n < 0 ? n : 0;
+}
+
+static int gather_candidates(db *d, const store_user *viewer, const foryou_viewer *v, gather *g)
+{
+    int64_t ids[FORYOU_CANDIDATES_MAX], keys[FORYOU_CANDIDATES_MAX];
+    bool excludes;
+    int n;
+    if (viewer) {
+        n = feed_cache_home_ids(d, viewer->id, viewer->following_count > 64, 0, ids, 60,
+                                &excludes);
+        if (n < 0)
+            return n;
+        add(g, ids, n, FORYOU_FOLLOWING, NULL);
+    }
+    for (int t = 0, asked = 0; t < v->n_topics && asked < TOPIC_SOURCES; t++) {
+        if (v->topics[t].weight <= 0)
+            break;
+        store_hashtag h;
+        int rc = store_hashtag_get(d, v->topics[t].item, &h);
+        if (rc == ERR_NOT_FOUND)
+            continue;
+        if (rc < 0 || (n = store_hashtag_post_ids(d, h.id, 0, ids, PER_TOPIC)) < 0)
+            return ERR_DB;
+        add(g, ids, n, FORYOU_TOPIC, v->topics[t].item);
+        asked++;
+    }
+    if ((n = feed_cache_trending_ids(d, 0, 0, keys, ids, 100)) < 0)
+        return n;
+    add(g, ids, n, FORYOU_TRENDING, NULL);
+    if ((n = store_posts_fresh_unseen(d, FORYOU_EXPLORE_MAX_VIEWS, ids, 40)) < 0)
+        return n;
+    add(g, ids, n, FORYOU_EXPLORE, NULL);
+    if (viewer && reco_model_ready())
+        return model_candidates(d, viewer->id, g);
+    return 0;
+}
+
+static bool tag_marked(const foryou_viewer *v, const interests_topic *t, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < v->n_marked_tags; j++)
+            if (t[i].share >= 1.0 && !strcmp(t[i].name, v->marked_tags[j]))
+                return true;
+    return false;
+}
+
+static uint64_t topic_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
+/* The reason shown with an item. */
+static void explain(foryou_item *it, const candidate *c, const char *best_topic,
+                    const char *first_tag)
+{
+    const store_user *a = &it->row->author;
+    if (c->source == FORYOU_FOLLOWING) {
+        it->reason_kind = "following";
+        snprintf(it->reason, sizeof it->reason, "you follow @%s", a->handle);
+    } else if (best_topic) {
+        it->reason_kind = "topic";
+        snprintf(it->reason, sizeof it->reason, "because you liked videos in #%s", best_topic);
+    } else if (c->source == FORYOU_TRENDING) {
+        it->reason_kind = "trending";
+        if (first_tag)
+            snprintf(it->reason, sizeof it->reason, "popular in #%s", first_tag);
+        else
+            snprintf(it->reason, sizeof it->reason, "popular right now");
+    } else if (c->source == FORYOU_EXPLORE) {
+        it->reason_kind = "new_creator";
+        snprintf(it->reason, sizeof it->reason, "new from @%s", a->handle);
+    } else if (c->source == FORYOU_SIMILAR) {
+        it->reason_kind = "similar";
+        snprintf(it->reason, sizeof it->reason, "similar to videos you liked");
+    } else {
+        it->reason_kind = "model";
+        snprintf(it->reason, sizeof it->reason, "picked for you");
+    }
+}
+
+typedef struct scored {
+    store_feed_row *row;
+    const candidate *c;
+    const char *best_topic; /* the viewer's liked topic the post carries */
+    const char *first_tag;
+} scored;
+
+int foryou_read_visible(db *d, const foryou_viewer *v, const int64_t *ids, int n,
+                        const char *type, store_feed_row *rows)
+{
+    bool excludes = v->id && store_has_exclusions(d, v->id);
+    store_feed_row *read = xmalloc((size_t)(n ? n : 1) * sizeof *read);
+    interests_topic *topics = xmalloc(INTERESTS_TOPICS_PER_POST * sizeof *topics);
+    int got = 0, kept = 0, rc = 0;
+    for (int off = 0; off < n && rc >= 0; off += STORE_POSTS_BY_IDS_MAX) {
+        int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
+        rc = store_posts_by_ids(d, v->id, excludes, ids + off, chunk, read + got);
+        got += rc > 0 ? rc : 0;
+    }
+    /* in the order of ids, each at most once */
+    for (int i = 0; rc >= 0 && i < n; i++) {
+        const store_feed_row *r = NULL;
+        for (int j = 0; j < got && !r; j++)
+            if (read[j].post.id == ids[i])
+                r = &read[j];
+        if (!r || r->post.author_id == v->id || (type && strcmp(r->post.type, type)) ||
+            (v->id && r->rel.muted) || contains(v->marked_posts, v->n_marked_posts, r->post.id) ||
+            contains(v->marked_creators, v->n_marked_creators, r->post.author_id) ||
+            !posts_can_view_known(d, v->id, &r->author, &r->post, &r->rel))
+            continue;
+        int nt = interests_caption_topics(r->post.caption, topics, INTERESTS_TOPICS_PER_POST);
+        bool dup = false;
+        for (int j = 0; j < kept && !dup; j++)
+            dup = rows[j].post.id == r->post.id;
+        if (!dup && !tag_marked(v, topics, nt))
+            rows[kept++] = *r;
+    }
+    free(read);
+    free(topics);
+    return rc < 0 ? rc : kept;
+}
+
+/* Scores the visible rows (from foryou_read_visible) into s and picks. */
+static int score(db *d, const foryou_viewer *v, const gather *g, store_feed_row *rows, int n,
+                 scored *s, foryou_pick *picks,
+                 interests_topic (*topics)[INTERESTS_TOPICS_PER_POST])
+{
+    int64_t *creators = xmalloc((size_t)(n ? n : 1) * sizeof *creators);
+    double *cscores = xmalloc((size_t)(n ? n : 1) * sizeof *cscores);
+    for (int i = 0; i < n; i++)
+        creators[i] = rows[i].post.author_id;
+    if (creator_scores_get(d, creators, n, cscores) < 0)
+        for (int i = 0; i < n; i++)
+            cscores[i] = CREATOR_SCORE_NEUTRAL;
+    int64_t now = now_ms();
+    for (int i = 0; i < n; i++) {
+        store_feed_row *r = &rows[i];
+        const candidate *c = &g->c[0];
+        for (int j = 0; j < g->n; j++)
+            if (g->c[j].id == r->post.id) {
+                c = &g->c[j];
+                break;
+            }
+        int nt = interests_caption_topics(r->post.caption, topics[i], INTERESTS_TOPICS_PER_POST);
+        char item[24];
+        snprintf(item, sizeof item, "%" PRId64, r->post.author_id);
+        foryou_features f = {.age_ms = now - r->post.created_at,
+                             .likes = r->post.reaction_count,
+                             .comments = r->post.comment_count,
+                             .shares = r->post.share_count,
+                             .saves = r->post.save_count,
+                             .views = r->post.view_count,
+                             .follows = r->rel.follows,
+                             .creator_affinity = weight_of(v->creators, v->n_creators, item),
+                             .creator_score = cscores[i],
+                             .exploration = c->source == FORYOU_EXPLORE};
+        double best = 0;
+        s[i] = (scored){r, c, NULL, NULL};
+        for (int t = 0; t < nt; t++) {
+            double w = weight_of(v->topics, v->n_topics, topics[i][t].name);
+            f.topic_affinity += w * topics[i][t].share;
+            if (w > best && topics[i][t].share >= 1.0) {
+                best = w;
+                s[i].best_topic = topics[i][t].name;
+            }
+            if (!s[i].first_tag && topics[i][t].share >= 1.0)
+                s[i].first_tag = topics[i][t].name;
+        }
+        picks[i] = (foryou_pick){foryou_score(&f), r->post.author_id,
+                                 nt ? topic_hash(topics[i][0].name) : 0};
+    }
+    free(creators);
+    free(cscores);
+    return n;
+}
+
+/* Records what the page served: the session's set, and the impression log. */
+static int record(db *d, int64_t viewer, const foryou_page *p, int page_no)
+{
+    int64_t ids[FORYOU_PAGE_MAX];
+    char props[128];
+    for (int i = 0; i < p->n; i++) {
+        ids[i] = p->items[i].row->post.id;
+        snprintf(props, sizeof props,
+                 "{\"position\":%d,\"source\":\"%s\",\"session\":\"%" PRId64 "\"}",
+                 page_no * FORYOU_PAGE_MAX + i, foryou_source_name(p->items[i].source),
+                 p->session);
+        event_log_emit(viewer, "impression", "post", ids[i], props);
+    }
+    /* one transaction: one turn of the writer lock for the page, not one per item */
+    if (db_begin(d) < 0)
+        return ERR_DB;
+    int rc = store_served_add(d, p->session, viewer, ids, p->n, now_ms());
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return rc < 0 ? rc : ERR_DB;
+    }
+    return 0;
+}
+
+int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, int limit,
+               const char *type, foryou_page *out, domain_error *err)
+{
+    int64_t vid = viewer ? viewer->id : 0, now = now_ms();
+    memset(out, 0, sizeof *out);
+    if (!session) {
+        random_bytes(&session, sizeof session);
+        session = (session & INT64_MAX) | 1;
+        /* a new session: forget what the window no longer covers */
+        if (store_served_purge(d, vid, now - (vid ? FORYOU_SERVED_DAYS : 1) * DAY_MS) < 0)
+            return domain_db_failed(err, d, "for you");
+    }
+    out->session = session;
+    foryou_viewer v;
+    gather g = {.c = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *g.c)};
+    int64_t *served = xmalloc(SERVED_MAX * sizeof *served);
+    store_feed_row *rows = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *rows);
+    scored *s = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *s);
+    foryou_pick *picks = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *picks);
+    interests_topic(*topics)[INTERESTS_TOPICS_PER_POST] =
+        xmalloc(FORYOU_CANDIDATES_MAX * sizeof *topics);
+    int order[FORYOU_PAGE_MAX];
+    int rc = foryou_viewer_load(d, vid, &v);
+    if (rc == 0)
+        rc = g.n_served = store_served_ids(d, session, vid, now - FORYOU_SERVED_DAYS * DAY_MS,
+                                           served, SERVED_MAX);
+    g.served = served;
+    if (rc >= 0)
+        rc = gather_candidates(d, viewer, &v, &g);
+    int64_t *ids = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *ids);
+    for (int i = 0; i < g.n; i++)
+        ids[i] = g.c[i].id;
+    int kept = rc < 0 ? rc : foryou_read_visible(d, &v, ids, g.n, type, rows);
+    free(ids);
+    if (kept > 0)
+        score(d, &v, &g, rows, kept, s, picks, topics);
+    if (kept >= 0) {
+        int n = foryou_diversify(picks, kept, limit, order);
+        out->rows = rows;
+        rows = NULL;
+        out->items = xcalloc((size_t)(n ? n : 1), sizeof *out->items);
+        for (int i = 0; i < n; i++) {
+            foryou_item *it = &out->items[i];
+            const scored *sc = &s[order[i]];
+            it->row = sc->row;
+            it->source = sc->c->source;
+            it->score = picks[order[i]].score;
+            explain(it, sc->c, sc->best_topic, sc->first_tag);
+        }
+        out->n = n;
+        out->next_page = n == limit && kept > n && page_no + 1 < FORYOU_SESSION_PAGES
+                             ? page_no + 1 : 0;
+        rc = record(d, vid, out, page_no);
+    }
+    free(g.c);
+    free(served);
+    free(rows);
+    free(s);
+    free(picks);
+    free(topics);
+    foryou_viewer_free(&v);
+    if (rc < 0 || kept < 0) {
+        foryou_page_free(out);
+        return domain_db_failed(err, d, "for you");
+    }
+    return out->n;
+}
+
+void foryou_page_free(foryou_page *page)
+{
+    free(page->rows);
+    free(page->items);
+    memset(page, 0, sizeof *page);
+}
+
+int foryou_refresh(db *d, int64_t viewer, domain_error *err)
+{
+    return store_served_purge(d, viewer, INT64_MAX) < 0 ? domain_db_failed(err, d, "refresh")
+                                                        : 0;
+}

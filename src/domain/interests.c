@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * The interest graph (domain/interests.h). A signal reads each row it touches, decays the stored
+ * weight to now and writes back the sum: a read and a write per row, a handful of rows per
+ * signal, in one transaction on the emitter's connection after its own commit.
+ */
+#include "domain/interests.h"
+
+#include "core/log.h"
+#include "core/util.h"
+#include "domain/feed.h"
+#include "domain/graph.h"
+#include "domain/posts.h"
+#include "domain/tags.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const double signal_weights[SIGNAL__COUNT] = {
+    [SIGNAL_SKIP] = -0.5,
+    [SIGNAL_VIEW] = 0.2,
+    [SIGNAL_COMPLETED] = 1.0,
+    [SIGNAL_REPLAY] = 1.5,
+    [SIGNAL_LIKE] = 2.0,
+    [SIGNAL_COMMENT] = 3.0,
+    [SIGNAL_SAVE] = 3.0,
+    [SIGNAL_SHARE] = 4.0,
+    [SIGNAL_FOLLOW] = 5.0,
+    [SIGNAL_NOT_INTERESTED] = -5.0,
+    [SIGNAL_NOT_INTERESTED_CREATOR] = -10.0,
+    [SIGNAL_NOT_INTERESTED_TOPIC] = -10.0,
+};
+
+double interests_signal_weight(interests_signal s)
+{
+    return s >= 0 && s < SIGNAL__COUNT ? signal_weights[s] : 0;
+}
+
+interests_signal interests_view_signal(int64_t watch_ms, bool completed, bool counted)
+{
+    if (completed)
+        return counted ? SIGNAL_COMPLETED : SIGNAL_REPLAY;
+    return watch_ms < INTERESTS_SKIP_MS ? SIGNAL_SKIP : SIGNAL_VIEW;
+}
+
+double interests_decay(double weight, int64_t age_ms, int64_t half_life_ms)
+{
+    if (age_ms <= 0 || half_life_ms <= 0)
+        return weight;
+    return weight * exp2(-(double)age_ms / (double)half_life_ms);
+}
+
+/* Words too common to say anything about a post. */
+static bool common_word(const char *w)
+{
+    static const char *const words[] = {
+        "this", "that", "with", "from", "have", "just", "your", "what", "when", "they", "them",
+        "then", "than", "will", "about", "there", "their", "were", "been", "into", "more",
+        "some", "very", "like", "only", "over", "here", "also", "much", "make", "made", NULL};
+    for (const char *const *p = words; *p; p++)
+        if (!strcmp(w, *p))
+            return true;
+    return false;
+}
+
+static bool has_topic(const interests_topic *t, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(t[i].name, name))
+            return true;
+    return false;
+}
+
+int interests_caption_topics(const char *caption, interests_topic *out, int max)
+{
+    tags_parsed *tags = xmalloc(sizeof *tags);
+    tags_parse(caption, tags);
+    int n = 0;
+    for (int i = 0; i < tags->n_hashtags && n < max; i++) {
+        snprintf(out[n].name, sizeof out[n].name, "%s", tags->hashtags[i]);
+        out[n++].share = 1.0;
+    }
+    free(tags);
+    int terms = 0;
+    for (const char *p = caption; *p && n < max && terms < INTERESTS_TERMS_PER_POST;) {
+        bool tagged = *p == '#' || *p == '@';
+        while (*p && !isalnum((unsigned char)*p))
+            tagged = *p == '#' || *p == '@', p++;
+        char word[32];
+        size_t len = 0;
+        while (isalnum((unsigned char)*p)) {
+            if (len < sizeof word - 1)
+                word[len++] = (char)tolower((unsigned char)*p);
+            p++;
+        }
+        word[len] = 0;
+        if (tagged || len < 4 || len >= sizeof word - 1 || common_word(word) ||
+            has_topic(out, n, word))
+            continue;
+        snprintf(out[n].name, sizeof out[n].name, "%s", word);
+        out[n++].share = 0.5;
+        terms++;
+    }
+    return n;
+}
+
+/* Adds delta to one row, decaying what was there to now. */
+static int add_weight(db *d, int64_t user, const char *kind, const char *item, double delta,
+                      int64_t now, bool *created)
+{
+    store_interest row;
+    int rc = store_interest_get(d, user, kind, item, &row);
+    if (rc < 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    double w = rc == 0 ? interests_decay(row.weight_milli / 1000.0, now - row.updated_at,
+                                         INTERESTS_HALF_LIFE_MS)
+                       : 0;
+    if (created)
+        *created = rc == ERR_NOT_FOUND;
+    return store_interest_put(d, user, kind, item, llround((w + delta) * 1000.0), now);
+}
+
+static int add_topics(db *d, int64_t user, const interests_topic *topics, int n, double delta,
+                      int64_t now)
+{
+    bool grew = false;
+    for (int i = 0; i < n; i++) {
+        bool created;
+        int rc = add_weight(d, user, "topic", topics[i].name, delta * topics[i].share, now,
+                            &created);
+        if (rc < 0)
+            return rc;
+        grew |= created;
+    }
+    return grew ? store_interests_trim(d, user, "topic", INTERESTS_TOPICS_KEPT) : 0;
+}
+
+static int add_creator(db *d, int64_t user, int64_t creator, double delta, int64_t now)
+{
+    char item[24];
+    bool created;
+    snprintf(item, sizeof item, "%" PRId64, creator);
+    int rc = add_weight(d, user, "creator", item, delta, now, &created);
+    if (rc == 0 && created)
+        rc = store_interests_trim(d, user, "creator", INTERESTS_CREATORS_KEPT);
+    return rc;
+}
+
+/* The activity half of a signal: the engagement style it shows and the hour it happened. */
+static int add_activity(db *d, int64_t user, const char *style, int64_t now)
+{
+    char hour[4];
+    time_t t = (time_t)(now / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(hour, sizeof hour, "%02d", tm.tm_hour);
+    int rc = style ? add_weight(d, user, "style", style, 1.0, now, NULL) : 0;
+    return rc < 0 ? rc : add_weight(d, user, "hour", hour, 1.0, now, NULL);
+}
+
+/* A signal about a post: its topics, its type and its creator move by the signal's weight. */
+static int apply_post_signal(db *d, int64_t user, const store_post *post, double delta,
+                             const char *style)
+{
+    interests_topic topics[INTERESTS_TOPICS_PER_POST];
+    int n = interests_caption_topics(post->caption, topics, INTERESTS_TOPICS_PER_POST);
+    int64_t now = now_ms();
+    int rc = add_topics(d, user, topics, n, delta, now);
+    if (rc == 0)
+        rc = add_weight(d, user, "type", post->type, delta, now, NULL);
+    if (rc == 0 && post->author_id != user)
+        rc = add_creator(d, user, post->author_id, delta, now);
+    if (rc == 0)
+        rc = add_activity(d, user, style, now);
+    return rc;
+}
+
+/* Runs fn's writes in one transaction (the caller may already be in one: then in it). */
+static int in_transaction(db *d, int rc_of_begin, int rc)
+{
+    if (rc_of_begin < 0)
+        return rc_of_begin;
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return rc < 0 ? rc : ERR_DB;
+    }
+    return 0;
+}
+
+static int post_signal(db *d, int64_t user, int64_t post_id, interests_signal s, double scale,
+                       const char *style)
+{
+    store_post *post = xmalloc(sizeof *post);
+    int rc = store_post_get(d, post_id, post);
+    if (rc == 0) {
+        int begun = db_begin(d);
+        rc = in_transaction(d, begun,
+                            begun < 0 ? begun
+                                      : apply_post_signal(d, user, post,
+                                                          scale * interests_signal_weight(s),
+                                                          style));
+    }
+    free(post);
+    return rc == ERR_NOT_FOUND ? 0 : rc; /* a post purged meanwhile says nothing */
+}
+
+int interests_on_event(db *d, const domain_event *ev, void *arg)
+{
+    (void)arg;
+    if (!ev->actor)
+        return 0;
+    int rc = 0;
+    switch (ev->type) {
+    case EV_POST_VIEWED:
+        rc = post_signal(d, ev->actor, ev->post_id,
+                         interests_view_signal(ev->value, ev->completed, ev->changed), 1.0,
+                         "watcher");
+        break;
+    case EV_REACTION_ADDED:
+        rc = post_signal(d, ev->actor, ev->post_id, SIGNAL_LIKE, 1.0, "liker");
+        break;
+    case EV_COMMENT_CREATED:
+        rc = post_signal(d, ev->actor, ev->post_id, SIGNAL_COMMENT, 1.0, "commenter");
+        break;
+    case EV_POST_SAVED:
+        rc = post_signal(d, ev->actor, ev->post_id, SIGNAL_SAVE, 1.0, "saver");
+        break;
+    case EV_POST_CREATED:
+        if (ev->source_kind && !strcmp(ev->source_kind, "share"))
+            rc = post_signal(d, ev->actor, ev->source_id, SIGNAL_SHARE, 1.0, "sharer");
+        else {
+            int begun = db_begin(d);
+            rc = in_transaction(d, begun,
+                                begun < 0 ? begun : add_activity(d, ev->actor, "creator",
+                                                                 now_ms()));
+        }
+        break;
+    case EV_FOLLOWED:
+    case EV_FOLLOW_ACCEPTED: {
+        int64_t follower = ev->type == EV_FOLLOWED ? ev->actor : ev->user_id;
+        int64_t followee = ev->type == EV_FOLLOWED ? ev->user_id : ev->actor;
+        if (!ev->changed)
+            return 0;
+        int begun = db_begin(d);
+        rc = in_transaction(d, begun,
+                            begun < 0 ? begun
+                                      : add_creator(d, follower, followee,
+                                                    interests_signal_weight(SIGNAL_FOLLOW),
+                                                    now_ms()));
+        break;
+    }
+    default:
+        return 0;
+    }
+    if (rc < 0)
+        log_warn("interest signal not recorded", "\"event\":\"%s\",\"error\":%d",
+                 events_name(ev->type), rc);
+    return 0; /* after commit: the action stands either way */
+}
+
+static int by_weight_desc(const void *a, const void *b)
+{
+    double x = ((const interests_weight *)a)->weight, y = ((const interests_weight *)b)->weight;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int interests_load(db *d, int64_t user_id, const char *kind, interests_weight *out, int max)
+{
+    store_interest *rows = xmalloc((size_t)(max ? max : 1) * sizeof *rows);
+    int n = store_interests_list(d, user_id, kind, rows, max);
+    int64_t now = now_ms();
+    for (int i = 0; i < n; i++) {
+        snprintf(out[i].item, sizeof out[i].item, "%s", rows[i].item);
+        out[i].weight = interests_decay(rows[i].weight_milli / 1000.0, now - rows[i].updated_at,
+                                        INTERESTS_HALF_LIFE_MS);
+    }
+    free(rows);
+    if (n > 1)
+        qsort(out, (size_t)n, sizeof *out, by_weight_desc);
+    return n;
+}
+
+int interests_profile_get(db *d, int64_t user_id, interests_profile *out, domain_error *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc;
+    if ((rc = out->n_topics = interests_load(d, user_id, "topic", out->topics,
+                                             INTERESTS_SHOWN_TOPICS)) < 0 ||
+        (rc = out->n_types = interests_load(d, user_id, "type", out->types, 8)) < 0 ||
+        (rc = out->n_styles = interests_load(d, user_id, "style", out->styles, 8)) < 0 ||
+        (rc = out->n_hours = interests_load(d, user_id, "hour", out->hours, 24)) < 0 ||
+        (rc = out->n_creators = interests_load(d, user_id, "creator", out->creators,
+                                               INTERESTS_SHOWN_CREATORS)) < 0)
+        return domain_db_failed(err, d, "read interests");
+    return 0;
+}
+
+int interests_seed(db *d, int64_t user_id, const char *const *topics, int n, domain_error *err)
+{
+    char norm[INTERESTS_SEED_MAX][TAGS_HASHTAG_BYTES];
+    if (n > INTERESTS_SEED_MAX)
+        return domain_fail(err, ERR_INVALID, "too_many_topics", "at most 20 topics");
+    for (int i = 0; i < n; i++)
+        if (!tags_normalize_hashtag(topics[i], norm[i], sizeof norm[i]))
+            return domain_fail(err, ERR_INVALID, "invalid_topic",
+                               "a topic is one hashtag-like word (letters, digits, _)");
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    int64_t now = now_ms();
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = add_weight(d, user_id, "topic", norm[i], INTERESTS_SEED_WEIGHT, now, NULL);
+    if (rc == 0)
+        rc = store_interests_trim(d, user_id, "topic", INTERESTS_TOPICS_KEPT);
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return domain_db_failed(err, d, "seed interests");
+    }
+    return 0;
+}
+
+int interests_reset(db *d, int64_t user_id, domain_error *err)
+{
+    return store_interests_clear(d, user_id) < 0 ? domain_db_failed(err, d, "reset interests")
+                                                 : 0;
+}
+
+/* Sets or clears one mark and moves the profile by weight (given back on undo), together. */
+static int mark(db *d, int64_t user_id, const char *kind, int64_t target, bool on,
+                const char *item_kind, const char *item, const store_post *post,
+                interests_signal s, domain_error *err)
+{
+    if (db_begin(d) < 0)
+        return domain_db_failed(err, d, "begin");
+    bool changed = false;
+    double delta = interests_signal_weight(s) * (on ? 1 : -1);
+    int rc = store_not_interested_set(d, user_id, kind, target, on, now_ms(), &changed);
+    if (rc == 0 && changed && post)
+        rc = apply_post_signal(d, user_id, post, delta, NULL);
+    else if (rc == 0 && changed && item)
+        rc = add_weight(d, user_id, item_kind, item, delta, now_ms(), NULL);
+    if (rc < 0 || db_commit(d) < 0) {
+        db_rollback(d);
+        return domain_db_failed(err, d, "not interested");
+    }
+    return 0;
+}
+
+int interests_not_interested_post(db *d, int64_t user_id, int64_t post_id, bool on,
+                                  domain_error *err)
+{
+    store_post *post = xmalloc(sizeof *post);
+    store_user *author = xmalloc(sizeof *author);
+    int rc = posts_get_visible(d, user_id, post_id, post, author, err);
+    if (rc == 0)
+        rc = mark(d, user_id, "post", post_id, on, NULL, NULL, post, SIGNAL_NOT_INTERESTED, err);
+    else if (rc == ERR_NOT_FOUND && !on) /* an undo of a post gone since: just the mark */
+        rc = mark(d, user_id, "post", post_id, false, NULL, NULL, NULL, SIGNAL__COUNT, err);
+    free(post);
+    free(author);
+    return rc;
+}
+
+int interests_not_interested_creator(db *d, int64_t user_id, const char *handle, bool on,
+                                     domain_error *err)
+{
+    store_user u;
+    int rc = graph_find_user(d, user_id, handle, &u, err);
+    if (rc < 0)
+        return rc;
+    if (u.id == user_id)
+        return domain_fail(err, ERR_INVALID, "self", "you cannot mark yourself");
+    char item[24];
+    snprintf(item, sizeof item, "%" PRId64, u.id);
+    return mark(d, user_id, "creator", u.id, on, "creator", item, NULL,
+                SIGNAL_NOT_INTERESTED_CREATOR, err);
+}
+
+int interests_not_interested_hashtag(db *d, int64_t user_id, const char *tag, bool on,
+                                     domain_error *err)
+{
+    store_hashtag h;
+    int rc = feed_hashtag_get(d, tag, false, &h, err);
+    if (rc == 0 && h.id == 0)
+        rc = domain_fail(err, ERR_NOT_FOUND, "hashtag_not_found", "no such hashtag");
+    if (rc < 0)
+        return rc;
+    return mark(d, user_id, "hashtag", h.id, on, "topic", h.tag, NULL,
+                SIGNAL_NOT_INTERESTED_TOPIC, err);
+}
