@@ -5,8 +5,9 @@
 // directory (the uploads spool and the local media store are shared, as deploy/ shares them), a
 // redis-server of their own when the binary has --redis, and Debian's nginx in front, configured
 // like deploy/compose/nginx.conf (round robin, WebSocket upgrade, no sticky sessions). The handle
-// is startServer's: url is nginx's; stop, kill and restart act on every process; stderrText
-// joins the nodes' logs. Every node gets --node-id auto, so ids never collide.
+// is startServer's: url is nginx's; stop, kill and restart act on every process, killNode(i) on
+// one node; nodes[i].url is a node's own address; stderrText joins the nodes' and workers' logs.
+// Every process gets --node-id auto, so ids never collide.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -109,7 +110,13 @@ export async function startCluster(opts) {
     await waitForPort(redisPort, 'redis-server', c.redis.proc, () => c.redis.stderr);
   };
   if (hasRedisOption) shared.push('--redis', `redis://127.0.0.1:${redisPort}/0`);
-  const nodeArgs = [...shared, '--job-workers', '0', ...(opts.args || [])];
+  // The nodes' job runners stay off whatever the test asks; the workers take the test's own
+  // settings (delivery gateway, job lease, --job-workers N: 0 means no job runs anywhere, as on
+  // one server started with it), so what a test configures for jobs reaches whoever runs them.
+  // --workers 4 unless the test says otherwise: 16 per node (the PostgreSQL default) would open
+  // ~80 connections per cluster, and a suite file may hold several clusters at once.
+  const nodeArgs = [...shared, '--workers', '4', ...(opts.args || []), '--job-workers', '0'];
+  const workerArgs = [...shared, '--job-workers', '2', ...(opts.args || []), ...(opts.workerArgs || [])];
   for (let i = 0; i < NODES; i++) {
     c.nodes.push({ dataDir, database: opts.database, args: nodeArgs, env: opts.env || {}, stderr: '', url: null, port: 0 });
   }
@@ -118,8 +125,7 @@ export async function startCluster(opts) {
     for (const n of c.nodes) await launch(n);
     c.workers = [];
     for (let i = 0; i < WORKERS; i++) {
-      c.workers.push(spawnLogged(BIN, ['worker', '--data-dir', dataDir, '--database', opts.database, ...shared, '--job-workers', '2',
-        ...(opts.workerArgs || [])], opts.env || {}));
+      c.workers.push(spawnLogged(BIN, ['worker', '--data-dir', dataDir, '--database', opts.database, ...workerArgs], opts.env || {}));
     }
   };
   const lbPort = await freePort();
@@ -136,7 +142,13 @@ export async function startCluster(opts) {
     await startNginx();
     c.running = true;
   };
-  await startAll();
+  try {
+    await startAll();
+  } catch (e) { // e.g. a test checking that bad options stop the server: nothing may linger
+    await Promise.all([...c.nodes.filter((n) => n.proc).map((n) => stopProc({ proc: n.proc, exited: n.exited })),
+      ...c.workers.map((w) => stopProc(w)), stopProc(c.nginx, 'SIGQUIT'), stopProc(c.redis)]);
+    throw e;
+  }
   c.url = `http://127.0.0.1:${lbPort}`;
 
   const stderrText = () => c.nodes.map((n) => n.stderr).join('') + c.workers.map((w) => w.stderr).join('');
@@ -163,6 +175,12 @@ export async function startCluster(opts) {
       if (SANITIZER.test(stderrText())) throw new Error(`sanitizer report:\n${stderrText().slice(-4000)}`);
       const bad = results.find((r) => r && r.code !== 0 && r.signal == null);
       return bad ? bad.code : 0;
+    },
+    /** Ends one node and leaves the others running; nginx keeps it among its upstreams (as a
+     * load balancer does until its checks notice) and passes its connections to the next. */
+    async killNode(i, signal = 'SIGKILL') {
+      c.nodes[i].proc.kill(signal);
+      return c.nodes[i].exited;
     },
     async kill(signal = 'SIGKILL') {
       await stopServers(signal);
