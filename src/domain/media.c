@@ -943,11 +943,18 @@ static int original_copy(int64_t media, const char *dir, const char *name, char 
     return objects_fetch(objs, key, path);
 }
 
-/* ffmpeg_compose reports no progress, so a render slower than --job-lease (a loaded worker)
- * lets another worker take the job while this attempt still runs: each attempt renders into a
- * file of its own, and only the attempt still holding the lease replaces the original and
- * queues the processing (two renders into one file, one renamed away while the other wrote it,
- * gave the processing a truncated original). */
+/* The render's progress renews the job's lease (10..90% of the job) and stops the render once
+ * the lease is lost or the runner stops. */
+static bool on_compose_progress(void *ctx, int percent)
+{
+    return job_progress(ctx, 10 + percent * 80 / 100);
+}
+
+/* Should a worker still lose the lease during the render (paused, starved), another worker runs
+ * the job beside it: each attempt renders into a file of its own, and only the attempt still
+ * holding the lease replaces the original and queues the processing (two renders into one
+ * file, one renamed away while the other wrote it, gave the processing a truncated original;
+ * before the render reported progress, two loaded workers took it from each other 14 times). */
 static job_result compose(job_ctx *ctx, db *d, int64_t id, int64_t input, int64_t source,
                           bool stitch, int64_t attempt, char *err, size_t err_size)
 {
@@ -971,10 +978,11 @@ static job_result compose(job_ctx *ctx, db *d, int64_t id, int64_t input, int64_
         return refuse(d, id, why, err, err_size);
     if (!job_progress(ctx, 10))
         return JOB_RETRY;
-    rc = ffmpeg_compose(mine, &np, theirs, &sp, stitch, STITCH_SECONDS, out, why, sizeof why);
-    if (rc >= 0 && !job_progress(ctx, 90)) {
+    rc = ffmpeg_compose(mine, &np, theirs, &sp, stitch, STITCH_SECONDS, out, on_compose_progress,
+                        ctx, why, sizeof why);
+    if (rc == ERR_CANCELLED || (rc >= 0 && !job_progress(ctx, 90))) {
         unlink(out);
-        snprintf(err, err_size, "the lease passed to another worker during the render");
+        snprintf(err, err_size, "the lease was lost or the runner is stopping");
         return JOB_RETRY;
     }
     if (rc < 0) {
