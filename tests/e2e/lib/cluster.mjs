@@ -115,8 +115,12 @@ export async function startCluster(opts) {
   // one server started with it), so what a test configures for jobs reaches whoever runs them.
   // --workers 4 unless the test says otherwise: 16 per node (the PostgreSQL default) would open
   // ~80 connections per cluster, and a suite file may hold several clusters at once.
-  const nodeArgs = [...shared, '--workers', '4', ...(opts.args || []), '--job-workers', '0'];
-  const workerArgs = [...shared, '--job-workers', '2', ...(opts.args || []), ...(opts.workerArgs || [])];
+  // A --port the test asks for is the cluster's address, nginx's; the nodes take free ones.
+  const args = [...(opts.args || [])];
+  const portAt = args.indexOf('--port');
+  const askedPort = portAt >= 0 ? Number(args.splice(portAt, 2)[1]) : 0;
+  const nodeArgs = [...shared, '--workers', '4', ...args, '--job-workers', '0'];
+  const workerArgs = [...shared, '--job-workers', '2', ...args, ...(opts.workerArgs || [])];
   for (let i = 0; i < NODES; i++) {
     c.nodes.push({ dataDir, database: opts.database, args: nodeArgs, env: opts.env || {}, stderr: '', url: null, port: 0 });
   }
@@ -128,11 +132,24 @@ export async function startCluster(opts) {
       c.workers.push(spawnLogged(BIN, ['worker', '--data-dir', dataDir, '--database', opts.database, ...workerArgs], opts.env || {}));
     }
   };
-  const lbPort = await freePort();
+  const lbPort = askedPort || await freePort();
   mkdirSync(path.join(work, 'nginx'), { recursive: true });
+  // Restarted nodes take fresh ports (a dead node's port may meanwhile be some connection's
+  // local port, nginx's own to another upstream included), and nginx is pointed at them: started,
+  // or reloaded (SIGHUP) and asked until a request through it reaches a node. The address
+  // clients use, nginx's, stays.
   const startNginx = async () => {
-    // the nodes keep their ports across restarts (launch reuses n.port), so this config holds
     writeFileSync(path.join(work, 'nginx.conf'), nginxConf(path.join(work, 'nginx'), lbPort, c.nodes.map((n) => n.port)));
+    if (c.nginx && c.nginx.proc.exitCode === null && c.nginx.proc.signalCode === null) {
+      c.nginx.proc.kill('SIGHUP');
+      for (let ok = 0, i = 0; ok < 3; i++) {
+        if (i > 200) throw new Error(`nginx did not take the new upstreams: ${readErr(work)}`);
+        const r = await fetch(`http://127.0.0.1:${lbPort}/health/live`).catch(() => null);
+        ok = r && r.status === 200 ? ok + 1 : 0;
+        if (ok < 3) await new Promise((res) => setTimeout(res, 50));
+      }
+      return;
+    }
     c.nginx = spawnLogged('nginx', ['-p', path.join(work, 'nginx'), '-c', path.join(work, 'nginx.conf')]);
     await waitForPort(lbPort, 'nginx', c.nginx.proc, () => c.nginx.stderr + readErr(work));
   };
@@ -165,6 +182,7 @@ export async function startCluster(opts) {
     dataDir,
     database: opts.database,
     nodes: c.nodes,
+    get workerPids() { return c.workers.map((w) => w.proc.pid); },
     stderrText,
     async stop() {
       if (!c.running) return 0;
@@ -187,13 +205,15 @@ export async function startCluster(opts) {
       return { code: null, signal };
     },
     async restart() {
-      if (!c.running) { // after stop(): everything, on the same ports
+      if (!c.running) { // after stop(): everything, nginx on its address
+        for (const n of c.nodes) n.port = 0;
         await startAll();
         return handle;
       }
       await stopServers('SIGTERM');
-      for (const n of c.nodes) n.url = null;
-      await startNodes(); // same ports (launch reuses n.port), so nginx's upstreams stay right
+      for (const n of c.nodes) { n.url = null; n.port = 0; }
+      await startNodes();
+      await startNginx();
       return handle;
     },
   };

@@ -31,6 +31,10 @@ export async function metricSum(server, name) {
   }
   return sum;
 }
+/** The pids behind a handle: the nodes' (or the one server's); with jobs: true, the processes
+ * that run its jobs and their ffmpegs (in cluster mode the workers, not the nodes). */
+export const serverPids = (server, { jobs = false } = {}) => (!server.nodes ? [server.proc.pid]
+  : jobs ? server.workerPids : server.nodes.map((n) => n.proc.pid));
 /** One process's own URL, for suites about a single HTTP front end (raw framing, header
  * deadlines, X-Forwarded-For walking): in cluster mode the first node's, bypassing nginx, which
  * would answer bad framing itself and append its own hop. */
