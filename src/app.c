@@ -260,6 +260,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
     a->database_url = *a->cfg.database ? xstrdup(a->cfg.database)
                                        : xasprintf("sqlite:%s/streamhub.db", a->cfg.data_dir);
     a->database_kind = str_has_prefix(a->database_url, "sqlite:") ? "sqlite" : "postgres";
+    db_pg_use_named_statements(a->cfg.pg_named_statements);
 
     db *d = NULL;
     rc = db_open(a->database_url, &d, err, err_size);

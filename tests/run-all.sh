@@ -14,6 +14,10 @@
 #   pg      the same suites against a throwaway PostgreSQL server
 #   cluster several nodes on one throwaway PostgreSQL and one throwaway Redis (--redis): realtime
 #           events across nodes, Redis outages (tests/e2e/cluster-bus.test.mjs)
+#   cluster-e2e  the pg suite's files (but 7 still pending, see below) again, each server being 3 nodes + 2 workers behind nginx
+#           with their own Redis (STREAMHUB_TEST_CLUSTER=3, tests/e2e/lib/cluster.mjs), plus what
+#           only runs there: a node killed mid-traffic (cluster-failover), all through PgBouncer
+#           (pgbouncer, which the pg suite runs on one node too)
 #   asan    the e2e suites (s3 included) on an AddressSanitizer + UndefinedBehaviorSanitizer build
 #   tsan    the hub's and the Redis bus's unit tests and the socket e2e suites (ws, ws-protocol,
 #           chat-ws, rooms, fanout) and tracing (spans handed between request, job and exporter
@@ -22,7 +26,7 @@
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-only=${STREAMHUB_TEST_ONLY:-deps,layers,deploy,unit,sqlite,s3,pg,cluster,asan,tsan,fuzz}
+only=${STREAMHUB_TEST_ONLY:-deps,layers,deploy,unit,sqlite,s3,pg,cluster,cluster-e2e,asan,tsan,fuzz}
 logs=build/test-logs
 mkdir -p "$logs"
 total_pass=0
@@ -166,6 +170,26 @@ if wants cluster; then
   else
     bash tests/pg.sh stop
     record cluster 0 1
+  fi
+fi
+
+if wants cluster-e2e; then
+  echo "== cluster-e2e: the e2e suites through nginx to 3 nodes on a throwaway PostgreSQL"
+  if bash tests/pg.sh start; then
+    trap 'bash tests/pg.sh stop' EXIT
+    started=$SECONDS
+    # Not yet adapted to many nodes (they fail behind nginx for per-node reasons still to sort
+    # out: per-node socket budgets and caps, per-node /metrics and probes, node-id numbering,
+    # the connection timeout behind nginx, purge, a traced request across processes):
+    pending='/(content|http|nodes|ops|tracing|ws-limits|ws)\.test\.mjs$'
+    E2E_FILES="$(ls tests/e2e/*.test.mjs | grep -v -e '/s3\.test\.mjs$' -e '/cluster-bus\.test\.mjs$' -E -e "$pending")" \
+      run_e2e cluster-e2e build/streamhub STREAMHUB_TEST_PG="$(bash tests/pg.sh url)" STREAMHUB_TEST_CLUSTER=3
+    echo "cluster-e2e: $((SECONDS - started)) s"
+    bash tests/pg.sh stop
+    trap - EXIT
+  else
+    bash tests/pg.sh stop
+    record cluster-e2e 0 1
   fi
 fi
 

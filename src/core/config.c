@@ -29,6 +29,7 @@ static const option_def options[] = {
     {"port", OPT_INT, O(port), "8080", 0, 65535, "TCP port; 0 picks a free one"},
     {"data-dir", OPT_STR, O(data_dir), "./data", 0, 0, "directory for the SQLite database, media and secrets"},
     {"database", OPT_STR, O(database), "", 0, 0, "sqlite:PATH or postgres://...; empty = sqlite:DATA_DIR/streamhub.db"},
+    {"pg-named-statements", OPT_BOOL, O(pg_named_statements), "true", 0, 0, "PostgreSQL: prepare each statement once per connection; false behind a pooler in transaction mode (PgBouncer), where statements then go unnamed, parsed per execution"},
     {"redis", OPT_STR, O(redis), "", 0, 0, "redis://[user:password@]host[:port][/db]: realtime events cross nodes through Redis pub/sub; empty = in-process (one node)"},
     {"http-threads", OPT_INT, O(http_threads), "0", 0, 256, "HTTP event-loop threads; 0 = one per core"},
     {"workers", OPT_INT, O(workers), "0", 0, 1024, "threads for handlers that touch the database; 0 = 4 per core on SQLite, 16 on PostgreSQL"},

@@ -16,6 +16,7 @@ typedef struct config {
     int64_t port;
     char *data_dir;
     char *database;          /* "sqlite:PATH" or "postgres://..."; empty = sqlite in data_dir */
+    bool pg_named_statements; /* off behind PgBouncer in transaction mode */
     char *redis;             /* "redis://..." bus between nodes; empty = in-process bus */
     int64_t http_threads;    /* libmicrohttpd epoll threads */
     int64_t workers;         /* threads running blocking handlers (one db connection each) */

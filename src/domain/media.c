@@ -892,7 +892,7 @@ int media_queue_compose(db *d, int64_t *media_id, int64_t source_media_id, bool 
 #define STITCH_SECONDS 5.0
 
 static job_result compose(job_ctx *ctx, db *d, int64_t id, int64_t input, int64_t source,
-                          bool stitch, char *err, size_t err_size);
+                          bool stitch, int64_t attempt, char *err, size_t err_size);
 
 job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size_t err_size)
 {
@@ -921,7 +921,7 @@ job_result media_compose_job(job_ctx *ctx, const store_job *job, char *err, size
     }
     store_media_free(&self);
     release_workdir(id);
-    job_result res = compose(ctx, d, id, input, source, stitch, err, err_size);
+    job_result res = compose(ctx, d, id, input, source, stitch, job->attempts, err, err_size);
     release_workdir(id);
     return res;
 }
@@ -943,8 +943,20 @@ static int original_copy(int64_t media, const char *dir, const char *name, char 
     return objects_fetch(objs, key, path);
 }
 
+/* The render's progress renews the job's lease (10..90% of the job) and stops the render once
+ * the lease is lost or the runner stops. */
+static bool on_compose_progress(void *ctx, int percent)
+{
+    return job_progress(ctx, 10 + percent * 80 / 100);
+}
+
+/* Should a worker still lose the lease during the render (paused, starved), another worker runs
+ * the job beside it: each attempt renders into a file of its own, and only the attempt still
+ * holding the lease replaces the original and queues the processing (two renders into one
+ * file, one renamed away while the other wrote it, gave the processing a truncated original;
+ * before the render reported progress, two loaded workers took it from each other 14 times). */
 static job_result compose(job_ctx *ctx, db *d, int64_t id, int64_t input, int64_t source,
-                          bool stitch, char *err, size_t err_size)
+                          bool stitch, int64_t attempt, char *err, size_t err_size)
 {
     char dir[4200], mine[4300], theirs[4300], out[4300], key[64], why[512] = "";
     if (media_dir(id, dir, sizeof dir) < 0) {
@@ -959,16 +971,24 @@ static job_result compose(job_ctx *ctx, db *d, int64_t id, int64_t input, int64_
                  rc == ERR_BUSY ? "the object store is unavailable" : "failed");
         return JOB_RETRY;
     }
-    snprintf(out, sizeof out, "%s/composed.mp4", dir);
+    snprintf(out, sizeof out, "%s/composed.%lld.mp4", dir, (long long)attempt);
     media_probe np, sp;
     if (ffmpeg_probe(mine, &np, why, sizeof why) < 0 ||
         ffmpeg_probe(theirs, &sp, why, sizeof why) < 0)
         return refuse(d, id, why, err, err_size);
     if (!job_progress(ctx, 10))
         return JOB_RETRY;
-    rc = ffmpeg_compose(mine, &np, theirs, &sp, stitch, STITCH_SECONDS, out, why, sizeof why);
-    if (rc < 0)
+    rc = ffmpeg_compose(mine, &np, theirs, &sp, stitch, STITCH_SECONDS, out, on_compose_progress,
+                        ctx, why, sizeof why);
+    if (rc == ERR_CANCELLED || (rc >= 0 && !job_progress(ctx, 90))) {
+        unlink(out);
+        snprintf(err, err_size, "the lease was lost or the runner is stopping");
+        return JOB_RETRY;
+    }
+    if (rc < 0) {
+        unlink(out);
         return refuse(d, id, why, err, err_size);
+    }
     /* the rendering becomes the media's original, which is then processed as usual */
     struct stat st;
     media_key(id, "original", key, sizeof key);
@@ -980,8 +1000,9 @@ static job_result compose(job_ctx *ctx, db *d, int64_t id, int64_t input, int64_
     snprintf(next, sizeof next, "{\"media_id\":%lld}", (long long)id);
     if (db_begin(d) < 0)
         return JOB_RETRY;
-    /* composing -> processing -> ready: never back to uploaded */
-    if (set_state(d, id, "processing", 0, NULL, NULL, NULL, now_ms()) < 0 ||
+    /* composing -> processing -> ready: never back to uploaded. The heartbeat first: its row
+     * lock keeps another worker's claim out until this commit, so one attempt queues. */
+    if (!job_progress(ctx, 95) || set_state(d, id, "processing", 0, NULL, NULL, NULL, now_ms()) < 0 ||
         store_media_set_size(d, id, (int64_t)st.st_size) < 0 ||
         job_enqueue(d, MEDIA_PROCESS_JOB, next, &(job_options){.max_attempts = 3}, NULL) < 0 ||
         db_commit(d) < 0) {

@@ -331,8 +331,9 @@ typedef struct progress_state {
 
 /* Time between reports when the percentage does not move: each report renews the job's lease,
  * so a long decode on a busy node is not taken for a dead worker and run a second time beside
- * itself. */
-#define PROGRESS_HEARTBEAT_MS 5000
+ * itself. Well under the shortest --job-lease (5 s): at 5 s, two workers on a loaded machine
+ * took a transcode from each other up to 10 times. */
+#define PROGRESS_HEARTBEAT_MS 1000
 
 static bool on_progress_line(void *arg, const char *line)
 {
@@ -832,8 +833,9 @@ int ffmpeg_images(const char *input, const char *out_dir, const media_probe *p, 
 
 int ffmpeg_compose(const char *new_video, const media_probe *np, const char *source,
                    const media_probe *sp, bool stitch, double seconds, const char *out_path,
-                   char *err, size_t err_size)
+                   ffmpeg_progress_fn progress, void *arg, char *err, size_t err_size)
 {
+    media_probe rendered = *np; /* the output's length, for the percentages */
     if (!np->has_video || !sp->has_video) {
         snprintf(err, err_size, "no video stream");
         return ERR_INVALID;
@@ -870,6 +872,7 @@ int ffmpeg_compose(const char *new_video, const media_probe *np, const char *sou
         double n = seconds > 5 ? 5 : seconds < 0.5 ? 0.5 : seconds;
         if (n > sp->duration_s)
             n = sp->duration_s;
+        rendered.duration_s += n;
         add(&a, "-filter_complex");
         add(&a,
             "[1:v]trim=0:%.3f,setpts=PTS-STARTPTS,scale=%d:%d:force_original_aspect_ratio="
@@ -894,14 +897,9 @@ int ffmpeg_compose(const char *new_video, const media_probe *np, const char *sou
     add(&a, "yuv420p");
     add(&a, "-c:a");
     add(&a, "aac");
+    add(&a, "-progress");
+    add(&a, "pipe:1");
+    add(&a, "-nostats");
     add(&a, "%s", out_path);
-    child_io io = {0};
-    int status = run_child(a.v, &io);
-    free_args(&a);
-    buf_free(&io.out);
-    if (status != 0) {
-        child_error(&io, "composing failed", err, err_size);
-        return ERR_INVALID;
-    }
-    return 0;
+    return run_encoder(&a, &rendered, progress, arg, "composing failed", err, err_size);
 }

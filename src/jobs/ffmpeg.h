@@ -108,9 +108,10 @@ int ffmpeg_storyboard(const char *input, const char *out_dir, const media_probe 
  * half and the source in the bottom half, each fitted into its 720x640 cell (black bars where the
  * shapes differ), as long as the new video, with the new video's sound. A stitch plays the first
  * `seconds` (at most 5) of the source, then the new video, at the new video's size; a missing sound
- * track becomes silence. */
+ * track becomes silence. progress (may be NULL) hears the render's percentage, and again every
+ * second while it does not move. */
 int ffmpeg_compose(const char *new_video, const media_probe *np, const char *source,
                    const media_probe *sp, bool stitch, double seconds, const char *out_path,
-                   char *err, size_t err_size);
+                   ffmpeg_progress_fn progress, void *arg, char *err, size_t err_size);
 
 #endif

@@ -26,6 +26,11 @@ enum { DB_ROW = 1, DB_DONE = 0 };
 /* url: "sqlite:PATH" or "postgres://..." / "postgresql://...". On failure returns a negative
  * ERR_* and writes a reason to err. */
 int db_open(const char *url, db **out, char *err, size_t err_size);
+/* PostgreSQL only, process-wide, set before the first db_open: true (the default) prepares each
+ * statement once per connection under a name; false sends every statement unnamed (parsed per
+ * execution), as a pooler in transaction or statement mode needs (PgBouncer before 1.21 does not
+ * track named statements, so "s5" could run another connection's "s5" on a shared server). */
+void db_pg_use_named_statements(bool on);
 void db_close(db *d);
 db_kind db_kind_of(const db *d);
 const char *db_errmsg(db *d);

@@ -5,6 +5,11 @@
  * connection keyed by the SQL pointer, like the SQLite backend. Parameters and results travel in
  * text format, which libpq and the server convert for us. If the connection drops (server
  * restart), the next call resets it once and re-prepares lazily.
+ *
+ * Behind a pooler in transaction mode (db_pg_use_named_statements(false)) nothing is prepared
+ * under a name: each execution sends its SQL unnamed with the parameters (PQexecParams, one
+ * round trip), since consecutive calls may reach different server connections, which other
+ * clients' statements of the same name would share. Nor is any session setting made.
  */
 #include "store/db_internal.h"
 
@@ -41,9 +46,16 @@ typedef struct pg_db {
     int64_t changes;
     char err[512];
     char version[64];
+    bool named;           /* statements prepared under a name (no pooler in transaction mode) */
 } pg_db;
 
 static const db_ops pg_ops;
+static bool named_statements = true; /* set once at start, before any connection */
+
+void db_pg_use_named_statements(bool on)
+{
+    named_statements = on;
+}
 
 static void no_notices(void *arg, const char *message)
 {
@@ -178,7 +190,7 @@ static db_stmt *pg_prepare(db *base, const char *sql)
     s->base.sql = sql;
     s->pg_sql = rewrite_placeholders(sql, &s->n_params);
     snprintf(s->name, sizeof s->name, "s%u", d->next_name++);
-    if (s->n_params > MAX_PARAMS || !prepare_on_server(d, s)) {
+    if (s->n_params > MAX_PARAMS || (d->named && !prepare_on_server(d, s))) {
         if (s->n_params > MAX_PARAMS)
             set_err(d, "too many parameters");
         free(s->pg_sql);
@@ -229,10 +241,12 @@ static int pg_step(db_stmt *st)
     pg_db *d = (pg_db *)st->owner;
     if (!s->executed) {
         int64_t t0 = monotonic_us();
-        if (!ensure_connected(d) || (!s->prepared && !prepare_on_server(d, s)))
+        if (!ensure_connected(d) || (d->named && !s->prepared && !prepare_on_server(d, s)))
             return ERR_DB;
-        s->res = PQexecPrepared(d->conn, s->name, s->n_params, (const char *const *)s->values,
-                                NULL, NULL, 0);
+        const char *const *values = (const char *const *)s->values;
+        s->res = d->named ? PQexecPrepared(d->conn, s->name, s->n_params, values, NULL, NULL, 0)
+                          : PQexecParams(d->conn, s->pg_sql, s->n_params, NULL, values, NULL,
+                                         NULL, 0);
         db_account(monotonic_us() - t0);
         s->executed = true;
         ExecStatusType status = PQresultStatus(s->res);
@@ -310,9 +324,12 @@ int db_pg_open(const char *conninfo, db **out, char *err, size_t err_size)
         return ERR_DB;
     }
     PQsetNoticeProcessor(conn, no_notices, NULL);
-    PGresult *r = PQexec(conn, "SET client_min_messages = warning");
-    PQclear(r);
+    if (named_statements) { /* a session setting would stick to whichever server a pooler lent */
+        PGresult *r = PQexec(conn, "SET client_min_messages = warning");
+        PQclear(r);
+    }
     pg_db *d = xcalloc(1, sizeof *d);
+    d->named = named_statements;
     d->base.ops = &pg_ops;
     d->base.kind = DB_POSTGRES;
     d->conn = conn;

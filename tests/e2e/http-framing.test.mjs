@@ -4,12 +4,13 @@
 // the connection closed, so the bytes after them never run as a second request; a missing
 // Host, a %00 in the target, codings other than chunked and endless chunked bodies; the client
 // address behind trusted proxies (X-Forwarded-For walked from the right); header deadlines, the
-// minimum body rate and the per-address connection cap.
+// minimum body rate and the per-address connection cap. In cluster mode the raw sockets go to
+// one node directly (directUrl): these are one process's HTTP front end, which nginx would hide.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { startServer, stopAll } from './lib/harness.mjs';
+import { startServer, stopAll, directUrl } from './lib/harness.mjs';
 import { handshake } from './lib/wsraw.mjs';
 
 after(stopAll);
@@ -68,7 +69,7 @@ describe('framing', () => {
   let server, url;
   before(async () => {
     server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--body-limit', '4096'] });
-    url = server.url;
+    url = directUrl(server);
   });
 
   /** A request that would show up (a 404 and an access-log line) if it were ever run. */
@@ -171,7 +172,7 @@ describe('client address behind proxies', () => {
   let server, url;
   before(async () => {
     server = await startServer({ args: ['--trust-proxy', '--rate-limit', '1', '--rate-burst', '3'] });
-    url = server.url;
+    url = directUrl(server);
   });
 
   /** The address the access log recorded for a request sent with these X-Forwarded-For lines. */
@@ -213,7 +214,7 @@ describe('client address behind proxies', () => {
   test('X-Forwarded-For from a peer that is not a trusted proxy is ignored', async () => {
     const s = await startServer({ args: ['--trust-proxy', '--trusted-proxies', '10.0.0.0/8, fd00::/8', '--rate-limit', '0'] });
     const id = `xff-${tag()}`;
-    await exchange(s.url, `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nX-Forwarded-For: 10.5.5.5\r\nConnection: close\r\n\r\n`);
+    await exchange(directUrl(s), `GET /health/live HTTP/1.1\r\nHost: x\r\nX-Request-Id: ${id}\r\nX-Forwarded-For: 10.5.5.5\r\nConnection: close\r\n\r\n`);
     let line;
     for (let i = 0; i < 50 && !line; i++) {
       line = s.stderrText().split('\n').find((l) => l.includes(id));
@@ -235,8 +236,8 @@ describe('slow clients and the per-address cap', () => {
   const CAP = 4;
   let url;
   before(async () => {
-    url = (await startServer({ args: ['--rate-limit', '0', '--header-timeout', '1', '--min-body-rate', '1000',
-      '--per-ip-connections', String(CAP)] })).url;
+    url = directUrl(await startServer({ args: ['--rate-limit', '0', '--header-timeout', '1', '--min-body-rate', '1000',
+      '--per-ip-connections', String(CAP)] }));
   });
 
   test('a trickled header block is closed after --header-timeout; others are served meanwhile', async () => {

@@ -11,12 +11,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, stopAll } from './lib/harness.mjs';
+import { startServer, stopAll, metricSum } from './lib/harness.mjs';
 import { client, register, expectError } from './lib/accounts.mjs';
 
 const ARGS = ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--sse-heartbeat', '1'];
-let url;
-before(async () => { url = (await startServer({ args: ARGS })).url; });
+let url, server;
+before(async () => { server = await startServer({ args: ARGS }); url = server.url; });
 after(stopAll);
 const c = () => client(url);
 const tok = (u) => u.tokens.access_token;
@@ -157,8 +157,7 @@ describe('SSE', () => {
     await c().post(`/api/v1/users/${a.creds.handle}/follow`, { token: tok(b) });
     const [n1, n2] = await Promise.all([s1.next('notification'), s2.next('notification')]);
     assert.deepEqual(n1.data, n2.data);
-    const m = await c().get('/metrics');
-    assert.ok(Number(/^streamhub_sse_streams (\d+)$/m.exec(m.text)[1]) >= 2, 'streams are counted');
+    assert.ok(await metricSum(server, 'streamhub_sse_streams') >= 2, 'streams are counted');
     await s1.until((x) => x.comments.includes(': keepalive'));
     s1.close();
     s2.close();

@@ -5,8 +5,9 @@
 // directory (the uploads spool and the local media store are shared, as deploy/ shares them), a
 // redis-server of their own when the binary has --redis, and Debian's nginx in front, configured
 // like deploy/compose/nginx.conf (round robin, WebSocket upgrade, no sticky sessions). The handle
-// is startServer's: url is nginx's; stop, kill and restart act on every process; stderrText
-// joins the nodes' logs. Every node gets --node-id auto, so ids never collide.
+// is startServer's: url is nginx's; stop, kill and restart act on every process, killNode(i) on
+// one node; nodes[i].url is a node's own address; stderrText joins the nodes' and workers' logs.
+// Every process gets --node-id auto, so ids never collide.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -109,7 +110,17 @@ export async function startCluster(opts) {
     await waitForPort(redisPort, 'redis-server', c.redis.proc, () => c.redis.stderr);
   };
   if (hasRedisOption) shared.push('--redis', `redis://127.0.0.1:${redisPort}/0`);
-  const nodeArgs = [...shared, '--job-workers', '0', ...(opts.args || [])];
+  // The nodes' job runners stay off whatever the test asks; the workers take the test's own
+  // settings (delivery gateway, job lease, --job-workers N: 0 means no job runs anywhere, as on
+  // one server started with it), so what a test configures for jobs reaches whoever runs them.
+  // --workers 4 unless the test says otherwise: 16 per node (the PostgreSQL default) would open
+  // ~80 connections per cluster, and a suite file may hold several clusters at once.
+  // A --port the test asks for is the cluster's address, nginx's; the nodes take free ones.
+  const args = [...(opts.args || [])];
+  const portAt = args.indexOf('--port');
+  const askedPort = portAt >= 0 ? Number(args.splice(portAt, 2)[1]) : 0;
+  const nodeArgs = [...shared, '--workers', '4', ...args, '--job-workers', '0'];
+  const workerArgs = [...shared, '--job-workers', '2', ...args, ...(opts.workerArgs || [])];
   for (let i = 0; i < NODES; i++) {
     c.nodes.push({ dataDir, database: opts.database, args: nodeArgs, env: opts.env || {}, stderr: '', url: null, port: 0 });
   }
@@ -118,15 +129,27 @@ export async function startCluster(opts) {
     for (const n of c.nodes) await launch(n);
     c.workers = [];
     for (let i = 0; i < WORKERS; i++) {
-      c.workers.push(spawnLogged(BIN, ['worker', '--data-dir', dataDir, '--database', opts.database, ...shared, '--job-workers', '2',
-        ...(opts.workerArgs || [])], opts.env || {}));
+      c.workers.push(spawnLogged(BIN, ['worker', '--data-dir', dataDir, '--database', opts.database, ...workerArgs], opts.env || {}));
     }
   };
-  const lbPort = await freePort();
+  const lbPort = askedPort || await freePort();
   mkdirSync(path.join(work, 'nginx'), { recursive: true });
+  // Restarted nodes take fresh ports (a dead node's port may meanwhile be some connection's
+  // local port, nginx's own to another upstream included), and nginx is pointed at them: started,
+  // or reloaded (SIGHUP) and asked until a request through it reaches a node. The address
+  // clients use, nginx's, stays.
   const startNginx = async () => {
-    // the nodes keep their ports across restarts (launch reuses n.port), so this config holds
     writeFileSync(path.join(work, 'nginx.conf'), nginxConf(path.join(work, 'nginx'), lbPort, c.nodes.map((n) => n.port)));
+    if (c.nginx && c.nginx.proc.exitCode === null && c.nginx.proc.signalCode === null) {
+      c.nginx.proc.kill('SIGHUP');
+      for (let ok = 0, i = 0; ok < 3; i++) {
+        if (i > 200) throw new Error(`nginx did not take the new upstreams: ${readErr(work)}`);
+        const r = await fetch(`http://127.0.0.1:${lbPort}/health/live`).catch(() => null);
+        ok = r && r.status === 200 ? ok + 1 : 0;
+        if (ok < 3) await new Promise((res) => setTimeout(res, 50));
+      }
+      return;
+    }
     c.nginx = spawnLogged('nginx', ['-p', path.join(work, 'nginx'), '-c', path.join(work, 'nginx.conf')]);
     await waitForPort(lbPort, 'nginx', c.nginx.proc, () => c.nginx.stderr + readErr(work));
   };
@@ -136,7 +159,13 @@ export async function startCluster(opts) {
     await startNginx();
     c.running = true;
   };
-  await startAll();
+  try {
+    await startAll();
+  } catch (e) { // e.g. a test checking that bad options stop the server: nothing may linger
+    await Promise.all([...c.nodes.filter((n) => n.proc).map((n) => stopProc({ proc: n.proc, exited: n.exited })),
+      ...c.workers.map((w) => stopProc(w)), stopProc(c.nginx, 'SIGQUIT'), stopProc(c.redis)]);
+    throw e;
+  }
   c.url = `http://127.0.0.1:${lbPort}`;
 
   const stderrText = () => c.nodes.map((n) => n.stderr).join('') + c.workers.map((w) => w.stderr).join('');
@@ -153,6 +182,7 @@ export async function startCluster(opts) {
     dataDir,
     database: opts.database,
     nodes: c.nodes,
+    get workerPids() { return c.workers.map((w) => w.proc.pid); },
     stderrText,
     async stop() {
       if (!c.running) return 0;
@@ -164,18 +194,26 @@ export async function startCluster(opts) {
       const bad = results.find((r) => r && r.code !== 0 && r.signal == null);
       return bad ? bad.code : 0;
     },
+    /** Ends one node and leaves the others running; nginx keeps it among its upstreams (as a
+     * load balancer does until its checks notice) and passes its connections to the next. */
+    async killNode(i, signal = 'SIGKILL') {
+      c.nodes[i].proc.kill(signal);
+      return c.nodes[i].exited;
+    },
     async kill(signal = 'SIGKILL') {
       await stopServers(signal);
       return { code: null, signal };
     },
     async restart() {
-      if (!c.running) { // after stop(): everything, on the same ports
+      if (!c.running) { // after stop(): everything, nginx on its address
+        for (const n of c.nodes) n.port = 0;
         await startAll();
         return handle;
       }
       await stopServers('SIGTERM');
-      for (const n of c.nodes) n.url = null;
-      await startNodes(); // same ports (launch reuses n.port), so nginx's upstreams stay right
+      for (const n of c.nodes) { n.url = null; n.port = 0; }
+      await startNodes();
+      await startNginx();
       return handle;
     },
   };

@@ -14,6 +14,33 @@ import { randomBytes } from 'node:crypto';
 const BIN = process.env.STREAMHUB_BIN || 'build/streamhub';
 const SANITIZER = /ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer/;
 const servers = new Set();
+/** Nodes behind nginx when the suites run as a cluster (STREAMHUB_TEST_CLUSTER=N), else 0. */
+export const CLUSTER_NODES = process.env.STREAMHUB_TEST_CLUSTER ? Number(process.env.STREAMHUB_TEST_CLUSTER) || 3 : 0;
+/** The URLs of the processes behind a handle: each node's own in cluster mode (to read a
+ * per-node figure such as /metrics from all of them), else the one server's. */
+export const nodeUrls = (server) => (server.nodes ? server.nodes.map((n) => n.url) : [server.url]);
+/** A /metrics sample (name with its labels) summed over the processes behind a handle: in
+ * cluster mode each node counts only what it holds itself. */
+export async function metricSum(server, name) {
+  let sum = 0;
+  for (const base of nodeUrls(server)) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    if (!line) throw new Error(`no ${name} in ${base}/metrics`);
+    sum += Number(line.slice(name.length + 1));
+  }
+  return sum;
+}
+/** The pids behind a handle: the nodes' (or the one server's); with jobs: true, the processes
+ * that run its jobs and their ffmpegs (in cluster mode the workers, not the nodes). */
+export const serverPids = (server, { jobs = false } = {}) => (!server.nodes ? [server.proc.pid]
+  : jobs ? server.workerPids : server.nodes.map((n) => n.proc.pid));
+/** One process's own URL, for suites about a single HTTP front end (raw framing, header
+ * deadlines, X-Forwarded-For walking): in cluster mode the first node's, bypassing nginx, which
+ * would answer bad framing itself and append its own hop. */
+export const directUrl = (server) => (server.nodes ? server.nodes[0].url : server.url);
+/** A test's skip option in cluster mode: the reason, which the TAP output prints, or false. */
+export const singleNodeOnly = (reason) => (CLUSTER_NODES ? `single node only: ${reason}` : false);
 
 /** A fresh database on the STREAMHUB_TEST_PG server; its URL. */
 export function createPgDatabase() {

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { client, BIN } from './accounts.mjs';
+import { serverPids } from './harness.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -92,11 +93,12 @@ export function ffmpegChildren(pid) {
 export async function holdLadder(server, owner, id, name = '\\w+') {
   const rung = new RegExp(`/media/${id}/hls/${name}\\.part/`);
   for (let i = 0; ; i++) {
-    const job = ffmpegChildren(server.proc.pid).find((c) => rung.test(c.cmdline));
+    const ffmpegs = () => serverPids(server, { jobs: true }).flatMap(ffmpegChildren);
+    const job = ffmpegs().find((c) => rung.test(c.cmdline));
     if (job) {
       try { process.kill(job.pid, 'SIGSTOP'); } catch { continue; /* gone before it could be held */ }
       // still ours (not a pid reused by a quicker process since it was read)?
-      const again = ffmpegChildren(server.proc.pid).find((c) => c.pid === job.pid);
+      const again = ffmpegs().find((c) => c.pid === job.pid);
       if (!again || again.cmdline !== job.cmdline) { try { process.kill(job.pid, 'SIGCONT'); } catch { } continue; }
       let held = true;
       const signal = (s) => { if (held) { held = false; try { process.kill(job.pid, s); } catch { } } };
