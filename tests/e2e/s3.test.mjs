@@ -283,7 +283,10 @@ describe('resume after a crash', () => {
       const done = await until(a, id, (x) => x.state === 'ready', 'ready');
       assert.deepEqual(done.renditions.map((r) => r.name), ['240p', '480p', '720p']);
       assert.equal(s3.stats.requests.filter(firstPut).length, 1, 'the first rendition is not made again');
-      assert.equal(existsSync(path.join(t.dataDir, 'tmp-objects', 'media', id)), false, 'the scratch copy is gone');
+      // the job drops its scratch copy when it returns, just after it committed "ready"
+      const scratch = path.join(t.dataDir, 'tmp-objects', 'media', id);
+      for (let i = 0; i < 100 && existsSync(scratch); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(existsSync(scratch), false, 'the scratch copy is gone');
       const keys = (await listKeys(`media/${id}/`)).map((o) => o.Key);
       assert.ok(!keys.some((k) => k.includes('.part')), keys.join(' '));
     } finally {
