@@ -73,8 +73,10 @@ static int snapshot_day(db *d, int64_t day)
     creator_inputs *in = NULL;
     int n = store_creator_inputs_read(d, day - (CREATOR_SCORE_WINDOW_DAYS - 1) * DAY_MS,
                                       day + DAY_MS, &in);
-    if (n <= 0)
+    if (n <= 0) {
+        free(in); /* an empty day still came with its (empty) array */
         return n;
+    }
     double *scores = xcalloc((size_t)n, sizeof(double));
     ranked *order = xcalloc((size_t)n, sizeof *order);
     creator_score_compute(in, n, scores, NULL);
