@@ -303,7 +303,8 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
             free(secret);
             return ERR_INVALID;
         }
-        if ((rc = event_log_start(a->database_url, err, err_size)) < 0) {
+        if ((rc = event_log_start(a->database_url, err, err_size)) < 0 ||
+            (rc = interests_start(a->database_url, err, err_size)) < 0) {
             free(secret);
             return rc;
         }
@@ -391,6 +392,7 @@ void app_close(app *a)
     a->maintenance = NULL;
     reco_shutdown(); /* after the job runners and housekeeping, its only writers */
     event_log_stop();
+    interests_stop();
     outbox_worker_stop(a->outbox);
     a->outbox = NULL;
     /* the id goes back once nothing above can mint one (HTTP has stopped before app_close) */

@@ -132,17 +132,32 @@ static bool layered_first(api_ctx *c, int64_t cursor, int limit, const char *typ
     free(authors);
     int n = page.n;
     int64_t more = page.next.id;
+    int64_t *shown = xmalloc((size_t)(n ? n : 1) * sizeof *shown);
+    for (int i = 0; i < n; i++)
+        shown[i] = page.items[i]->post.id;
     feed_page_free(&page);
-    if (!items)
+    if (!items) {
+        free(shown);
         return false;
+    }
     json_array_extend(out, items);
     json_decref(items);
     *next = 0;
     if (more) {
+        free(shown);
         snprintf(next, next_size, "%" PRId64, more);
         return true;
     }
-    return n >= limit || layered_recommended(c, 0, 0, limit - n, type, out, next, next_size);
+    if (n >= limit) {
+        free(shown);
+        return true;
+    }
+    /* the fill's session starts with the posts shown above it, so no page of it repeats them */
+    int64_t session;
+    domain_error err = {0};
+    int rc = foryou_start_session(c->db, c->viewer, shown, n, &session, &err);
+    free(shown);
+    return rc == 0 && layered_recommended(c, session, 0, limit - n, type, out, next, next_size);
 }
 
 void api_feed_layered(api_ctx *c)

@@ -212,13 +212,27 @@ static void metrics_handler(api_ctx *c)
                "# HELP streamhub_events_dropped_total Events dropped because the log was full.\n"
                "# TYPE streamhub_events_dropped_total counter\n"
                "streamhub_events_dropped_total %llu\n"
+               "# HELP streamhub_interest_signals_queued_total For You interest signals queued for "
+               "the batching writer.\n"
+               "# TYPE streamhub_interest_signals_queued_total counter\n"
+               "streamhub_interest_signals_queued_total %llu\n"
+               "# HELP streamhub_interest_signals_written_total For You interest signals applied "
+               "by the batching writer.\n"
+               "# TYPE streamhub_interest_signals_written_total counter\n"
+               "streamhub_interest_signals_written_total %llu\n"
+               "# HELP streamhub_interest_signals_dropped_total Interest signals lost to a full "
+               "queue or a failed batch.\n"
+               "# TYPE streamhub_interest_signals_dropped_total counter\n"
+               "streamhub_interest_signals_dropped_total %llu\n"
                "# HELP streamhub_posts_purged_total Deleted posts and expired stories purged.\n"
                "# TYPE streamhub_posts_purged_total counter\n"
                "streamhub_posts_purged_total %llu\n",
                (double)hc.db_time_us / 1e6, (long long)hc.db_queries,
                (long long)((now_ms() - api_app(req)->started_ms) / 1000),
                (unsigned long long)hc.events_written, (unsigned long long)hc.events_dropped,
-               (unsigned long long)hc.posts_purged);
+               (unsigned long long)hc.interest_signals_queued,
+               (unsigned long long)hc.interest_signals_written,
+               (unsigned long long)hc.interest_signals_dropped, (unsigned long long)hc.posts_purged);
     write_metrics(&out);
     write_object_store_metrics(&out);
     trace_metrics(&out);

@@ -401,18 +401,26 @@ static int record(db *d, int64_t viewer, const foryou_page *p, int page_no)
     return 0;
 }
 
+int foryou_start_session(db *d, int64_t viewer, const int64_t *shown, int n, int64_t *session,
+                         domain_error *err)
+{
+    int64_t now = now_ms();
+    random_bytes(session, sizeof *session);
+    *session = (*session & INT64_MAX) | 1;
+    /* a new session: forget what the window no longer covers */
+    if (store_served_purge(d, viewer, now - (viewer ? FORYOU_SERVED_DAYS : 1) * DAY_MS) < 0 ||
+        (n > 0 && store_served_add(d, *session, viewer, shown, n, now) < 0))
+        return domain_db_failed(err, d, "for you");
+    return 0;
+}
+
 int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, int limit,
                const char *type, foryou_page *out, domain_error *err)
 {
     int64_t vid = viewer ? viewer->id : 0, now = now_ms();
     memset(out, 0, sizeof *out);
-    if (!session) {
-        random_bytes(&session, sizeof session);
-        session = (session & INT64_MAX) | 1;
-        /* a new session: forget what the window no longer covers */
-        if (store_served_purge(d, vid, now - (vid ? FORYOU_SERVED_DAYS : 1) * DAY_MS) < 0)
-            return domain_db_failed(err, d, "for you");
-    }
+    if (!session && foryou_start_session(d, vid, NULL, 0, &session, err) < 0)
+        return ERR_DB;
     out->session = session;
     foryou_viewer v;
     gather g = {.c = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *g.c)};

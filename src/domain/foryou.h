@@ -84,6 +84,10 @@ typedef struct foryou_page {
 int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, int limit,
                const char *type, foryou_page *out, domain_error *err);
 void foryou_page_free(foryou_page *page);
+/* Starts a session whose pages never serve the posts in shown (n of them), e.g. what the
+ * layered home showed above its recommended fill; *session gets its id for foryou_get. */
+int foryou_start_session(db *d, int64_t viewer, const int64_t *shown, int n, int64_t *session,
+                         domain_error *err);
 /* POST /feed/refresh: forgets what was served to the viewer, so the next session starts over. */
 int foryou_refresh(db *d, int64_t viewer, domain_error *err);
 

@@ -4,6 +4,8 @@
  */
 #include "domain/health.h"
 
+#include "domain/interests.h"
+
 #include "domain/auth.h"
 #include "jobs/event_log.h"
 #include "jobs/maintenance.h"
@@ -31,6 +33,9 @@ void health_counters_get(health_counters *out)
 {
     out->events_written = event_log_written();
     out->events_dropped = event_log_dropped();
+    out->interest_signals_queued = interests_signals_queued();
+    out->interest_signals_written = interests_signals_written();
+    out->interest_signals_dropped = interests_signals_dropped();
     out->posts_purged = maintenance_purged_total();
     out->db_time_us = (int64_t)db_time_us_total();
     out->db_queries = (int64_t)db_queries_total();

@@ -23,6 +23,7 @@ typedef struct health_db {
 
 typedef struct health_counters {
     uint64_t events_written, events_dropped, posts_purged;
+    uint64_t interest_signals_queued, interest_signals_written, interest_signals_dropped; /* For You's interest graph */
     int64_t db_time_us, db_queries; /* every connection's statements so far */
 } health_counters;
 

@@ -17,6 +17,7 @@
 #include "store/interests.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define INTERESTS_HALF_LIFE_DAYS 7
@@ -67,6 +68,15 @@ int interests_caption_topics(const char *caption, interests_topic *out, int max)
 
 /* After-commit consumer of views, likes, comments, saves, shares and follows. */
 int interests_on_event(db *d, const domain_event *ev, void *arg);
+/* The batching writer the consumer queues signals for (one per process; app.c starts it with
+ * the other writers). Without it signals are dropped, and counted. */
+#define INTERESTS_FLUSH_MS 200
+#define INTERESTS_QUEUE_CAPACITY 16384
+int interests_start(const char *database_url, char *err, size_t err_size);
+void interests_stop(void);
+uint64_t interests_signals_queued(void);  /* accepted by the queue (metrics) */
+uint64_t interests_signals_written(void); /* applied by the writer (metrics) */
+uint64_t interests_signals_dropped(void); /* lost to a full queue or a failed batch */
 
 /* One weight as the profile shows it (decayed to now). */
 typedef struct interests_weight {

@@ -35,6 +35,23 @@ const post = async (who, json) => {
   return r.json.id;
 };
 const forYou = (who, query = '') => c().get(`/api/v1/feed/for-you${query}`, as(who));
+/** Every interest signal sent so far has been applied: the batching writer lands them up to
+ * INTERESTS_FLUSH_MS after the action, so a test reads the profile or the next page only once
+ * the writer's counters say so (queued = written + dropped). */
+async function signalsApplied() {
+  const m = async () => {
+    const text = (await c().get('/metrics')).text;
+    const v = (name) => Number((text.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1]);
+    return { queued: v('streamhub_interest_signals_queued_total'), done: v('streamhub_interest_signals_written_total') + v('streamhub_interest_signals_dropped_total') };
+  };
+  const want = (await m()).queued;
+  for (let i = 0; i < 200; i++) {
+    const now = await m();
+    if (now.done >= want) return;
+    await sleep(25);
+  }
+  assert.fail('interest signals were never applied');
+}
 const refresh = async (who) => assert.equal((await c().post('/api/v1/feed/refresh', { token: tok(who) })).status, 204);
 
 /** Every page of one session: [{id, author, reason}], failing on a repeat. */
@@ -83,6 +100,7 @@ describe('the interest profile', () => {
     const liked = await c().post(`/api/v1/posts/${id}/reactions`, { token: tok(u), json: { type: 'like' } });
     assert.ok(liked.status < 300, liked.text);
     assert.equal((await c().post(`/api/v1/posts/${id}/comments`, { token: tok(u), json: { body: 'lovely' } })).status, 201);
+    await signalsApplied();
     const p = (await c().get('/api/v1/users/me/interests', as(u))).json;
     const topic = p.topics.find((t) => t.topic === tag);
     assert.ok(topic && Math.abs(topic.weight - 5) < 0.01, `like 2 + comment 3 on #${tag}: ${JSON.stringify(p.topics)}`);
@@ -95,6 +113,7 @@ describe('the interest profile', () => {
     // a skip is negative
     const other = await post(creator, { caption: `#${tag}` });
     await c().post(`/api/v1/posts/${other}/view`, { token: tok(u), json: { watch_ms: 500 } });
+    await signalsApplied();
     const after2 = (await c().get('/api/v1/users/me/interests', as(u))).json;
     assert.ok(Math.abs(after2.topics.find((t) => t.topic === tag).weight - 4.5) < 0.01, JSON.stringify(after2.topics));
   });
@@ -144,6 +163,7 @@ describe('For You', () => {
       await c().post(`/api/v1/posts/${id}/reactions`, { token: tok(liker), json: { type: 'like' } });
       await c().post(`/api/v1/posts/${id}/view`, { token: tok(liker), json: { watch_ms: 9000, completed: true, source: 'for_you' } });
     }
+    await signalsApplied();
     const page = async (who) => (await forYou(who, '?limit=10')).json.items;
     const mine = await page(liker), theirs = await page(control);
     const count = (items, list) => items.filter((p) => list.includes(p.id)).length;
@@ -166,6 +186,7 @@ describe('For You', () => {
     const yPost = await post(y, { caption: 'y plain' });
     const tagged = await post(y, { caption: `swing #${tag}` });
     await c().request('PUT', '/api/v1/users/me/interests', { token: tok(u), json: { topics: [tag] } });
+    await signalsApplied();
     let items = (await forYou(u, '?limit=20')).json.items.map((p) => p.id);
     assert.ok(xPosts.every((id) => items.includes(id)), 'followed creator first');
     assert.ok(items.includes(tagged));
