@@ -232,6 +232,7 @@ int interests_start(const char *database_url, char *err, size_t err_size)
                                                         .item_size = sizeof(queued_signal),
                                                         .capacity = INTERESTS_QUEUE_CAPACITY,
                                                         .flush_ms = INTERESTS_FLUSH_MS,
+                                                        .max_per_tx = INTERESTS_SIGNALS_PER_TX,
                                                         .flush = flush_signals},
                                 err, err_size);
     return writer ? 0 : ERR_DB;

@@ -72,6 +72,7 @@ int interests_on_event(db *d, const domain_event *ev, void *arg);
  * the other writers). Without it signals are dropped, and counted. */
 #define INTERESTS_FLUSH_MS 200
 #define INTERESTS_QUEUE_CAPACITY 16384
+#define INTERESTS_SIGNALS_PER_TX 16 /* a few ms of the writer lock at most */
 int interests_start(const char *database_url, char *err, size_t err_size);
 void interests_stop(void);
 uint64_t interests_signals_queued(void);  /* accepted by the queue (metrics) */

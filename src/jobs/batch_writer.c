@@ -61,20 +61,28 @@ bool batch_writer_put(batch_writer *w, const void *item)
     return true;
 }
 
+/* One transaction per chunk of at most max_per_tx records: a long transaction would hold the
+ * SQLite writer lock while every writer of the process queued behind it (measured: flushing a
+ * whole 200 ms of interest signals at once tripled the like requests waiting over 20 ms). */
 static void write_batch(batch_writer *w, int n)
 {
-    int rc = db_begin(w->d);
-    if (rc == 0)
-        rc = w->o.flush(w->d, w->batch, n, w->o.arg);
-    if (rc == 0 && db_commit(w->d) == 0) {
-        atomic_fetch_add(&w->written, (uint64_t)n);
-        return;
+    int per_tx = w->o.max_per_tx > 0 ? w->o.max_per_tx : n;
+    for (int off = 0; off < n; off += per_tx) {
+        int k = n - off < per_tx ? n - off : per_tx;
+        const unsigned char *chunk = w->batch + (size_t)off * w->o.item_size;
+        int rc = db_begin(w->d);
+        if (rc == 0)
+            rc = w->o.flush(w->d, chunk, k, w->o.arg);
+        if (rc == 0 && db_commit(w->d) == 0) {
+            atomic_fetch_add(&w->written, (uint64_t)k);
+            continue;
+        }
+        db_rollback(w->d);
+        atomic_fetch_add(&w->dropped, (uint64_t)k);
+        char esc[512];
+        log_warn("batch write failed", "\"writer\":\"%s\",\"records\":%d,\"detail\":\"%s\"",
+                 w->name, k, log_escape(db_errmsg(w->d), esc, sizeof esc));
     }
-    db_rollback(w->d);
-    atomic_fetch_add(&w->dropped, (uint64_t)n);
-    char esc[512];
-    log_warn("batch write failed", "\"writer\":\"%s\",\"records\":%d,\"detail\":\"%s\"", w->name, n,
-             log_escape(db_errmsg(w->d), esc, sizeof esc));
 }
 
 static void *writer_main(void *arg)

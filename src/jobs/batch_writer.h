@@ -2,8 +2,8 @@
  *
  * A batched writer: producers (request threads, after-commit consumers) put fixed-size records
  * into an in-memory queue under a mutex and never touch the database; one thread with its own
- * connection hands the queue to a flush function inside one transaction every flush_ms (or
- * sooner once it is a quarter full). Many small writes become one commit and one turn at the
+ * connection hands the queue to a flush function every flush_ms (or sooner once it is a quarter
+ * full), in transactions of at most max_per_tx records. Many small writes become one commit and one turn at the
  * SQLite writer lock. The queue is capped: when the database cannot keep up, records are
  * dropped and counted rather than growing memory. A failed batch is logged and dropped (what
  * goes through here is advisory: signals, not the action itself). A clean stop flushes.
@@ -29,6 +29,7 @@ typedef struct batch_writer_options {
     size_t item_size;
     int capacity; /* records queued at most */
     int flush_ms;
+    int max_per_tx; /* records per transaction at most (0 = the whole batch in one) */
     batch_flush_fn flush;
     void *arg;
 } batch_writer_options;
