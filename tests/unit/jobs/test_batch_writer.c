@@ -64,22 +64,31 @@ static db *open_with_table(char *dir, char *url, size_t n)
     return d;
 }
 
-static void test_put_then_stop_commits_everything(void **state)
+/* A writer into url's table t with a flush_ms no test waits for (stops flush). */
+static batch_writer *start(const char *url, int capacity, int max_per_tx, batch_flush_fn flush,
+                           int *calls)
 {
-    (void)state;
-    char dir[] = "/tmp/sh-batch-XXXXXX", url[256], err[256];
-    db *d = open_with_table(dir, url, sizeof url);
-    int calls = 0;
+    char err[256];
     batch_writer *w = batch_writer_start(&(batch_writer_options){.name = "test",
                                                                  .database_url = url,
                                                                  .item_size = sizeof(record),
-                                                                 .capacity = 1000,
+                                                                 .capacity = capacity,
                                                                  .flush_ms = 60000,
-                                                                 .max_per_tx = 10,
-                                                                 .flush = insert_all,
-                                                                 .arg = &calls},
+                                                                 .max_per_tx = max_per_tx,
+                                                                 .flush = flush,
+                                                                 .arg = calls},
                                          err, sizeof err);
     assert_non_null(w);
+    return w;
+}
+
+static void test_put_then_stop_commits_everything(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sh-batch-XXXXXX", url[256];
+    db *d = open_with_table(dir, url, sizeof url);
+    int calls = 0;
+    batch_writer *w = start(url, 1000, 10, insert_all, &calls);
     for (int i = 1; i <= 100; i++)
         assert_true(batch_writer_put(w, &(record){i}));
     assert_int_equal(batch_writer_accepted(w), 100);
@@ -92,19 +101,11 @@ static void test_put_then_stop_commits_everything(void **state)
 static void test_a_full_queue_drops_and_counts(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/sh-batch-XXXXXX", url[256], err[256];
+    char dir[] = "/tmp/sh-batch-XXXXXX", url[256];
     db *d = open_with_table(dir, url, sizeof url);
     int calls = 0;
     /* a quarter of 8 wakes the writer, which may take some; never more than 8 wait */
-    batch_writer *w = batch_writer_start(&(batch_writer_options){.name = "test",
-                                                                 .database_url = url,
-                                                                 .item_size = sizeof(record),
-                                                                 .capacity = 8,
-                                                                 .flush_ms = 60000,
-                                                                 .flush = insert_all,
-                                                                 .arg = &calls},
-                                         err, sizeof err);
-    assert_non_null(w);
+    batch_writer *w = start(url, 8, 0, insert_all, &calls);
     int accepted = 0;
     for (int i = 0; i < 1000; i++)
         accepted += batch_writer_put(w, &(record){1});
@@ -118,18 +119,10 @@ static void test_a_full_queue_drops_and_counts(void **state)
 static void test_a_failed_flush_rolls_back(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/sh-batch-XXXXXX", url[256], err[256];
+    char dir[] = "/tmp/sh-batch-XXXXXX", url[256];
     db *d = open_with_table(dir, url, sizeof url);
     int calls = 0;
-    batch_writer *w = batch_writer_start(&(batch_writer_options){.name = "test",
-                                                                 .database_url = url,
-                                                                 .item_size = sizeof(record),
-                                                                 .capacity = 100,
-                                                                 .flush_ms = 60000,
-                                                                 .flush = insert_then_fail,
-                                                                 .arg = &calls},
-                                         err, sizeof err);
-    assert_non_null(w);
+    batch_writer *w = start(url, 100, 0, insert_then_fail, &calls);
     for (int i = 0; i < 5; i++)
         assert_true(batch_writer_put(w, &(record){7}));
     batch_writer_stop(w);
