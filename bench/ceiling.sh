@@ -6,7 +6,8 @@
 # Also prints context switches and syscalls per request for /auth/me as counted on the server
 # (load on the machine moves req/s, much less these counts). Nothing here asserts timings.
 #   bench/ceiling.sh                         build/streamhub, SQLite in a fresh temporary data dir
-#   STREAMHUB_BIN=... BENCH_SECONDS=10 BENCH_CONNECTIONS=64 BENCH_THREADS=2 bench/ceiling.sh
+#   STREAMHUB_BIN=... BENCH_SECONDS=10 BENCH_CONNECTIONS=64 BENCH_THREADS=2 BENCH_ROUNDS=3 \
+#     bench/ceiling.sh
 #   BENCH_ARGS='--loop-read-budget 0' bench/ceiling.sh   extra server options (0: the old hand-off)
 # Needs wrk, curl and h2o (scripts/deps.sh installs them; strace is optional).
 set -euo pipefail
@@ -15,6 +16,7 @@ BIN=${STREAMHUB_BIN:-build/streamhub}
 DUR=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
 THREADS=${BENCH_THREADS:-2}
+ROUNDS=${BENCH_ROUNDS:-3}
 H2O_PORT=${BENCH_H2O_PORT:-18480}
 WORK=$(mktemp -d /tmp/streamhub-ceiling.XXXXXX)
 PIDS=()
@@ -72,21 +74,28 @@ switches() {
 }
 
 run warm "$URL/api/v1/auth/me" "Authorization: Bearer $TOK" >/dev/null
-H2O=$(run h2o "http://127.0.0.1:$H2O_PORT/live")
-LIVE=$(run live "$URL/health/live")
-CS0=$(switches)
-ME=$(run me "$URL/api/v1/auth/me" "Authorization: Bearer $TOK")
-CS1=$(switches)
-ME_N=$(requests me)
-
-echo "# bench/ceiling.sh $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DUR}s${BENCH_ARGS:+, server $BENCH_ARGS}"
-printf '%-28s %10s %8s\n' target req/s "of h2o"
-for row in "h2o static file:$H2O" "/health/live:$LIVE" "/api/v1/auth/me signed in:$ME"; do
-  name=${row%%:*} v=${row##*:}
-  printf '%-28s %10s %7.2fx\n' "$name" "$v" "$(echo "$v / $H2O" | bc -l)"
+# This VM's speed drifts by a third from one minute to the next, so the three targets run in
+# turn, ROUNDS times, and each round's ratios come from figures taken seconds apart.
+echo "# bench/ceiling.sh $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, wrk -t$THREADS -c$CONNS -d${DUR}s, $ROUNDS rounds${BENCH_ARGS:+, server $BENCH_ARGS}"
+printf '%-6s %10s %10s %8s %10s %8s\n' round h2o live "of h2o" auth/me "of h2o"
+RATIOS_LIVE=() RATIOS_ME=()
+CS_SUM=0 ME_SUM=0
+for round in $(seq 1 "$ROUNDS"); do
+  H2O=$(run h2o "http://127.0.0.1:$H2O_PORT/live")
+  LIVE=$(run live "$URL/health/live")
+  CS0=$(switches)
+  ME=$(run me "$URL/api/v1/auth/me" "Authorization: Bearer $TOK")
+  CS1=$(switches)
+  CS_SUM=$((CS_SUM + CS1 - CS0)) ME_SUM=$((ME_SUM + $(requests me)))
+  rl=$(echo "$LIVE / $H2O" | bc -l) rm=$(echo "$ME / $H2O" | bc -l)
+  RATIOS_LIVE+=("$rl") RATIOS_ME+=("$rm")
+  printf '%-6s %10s %10s %7.2fx %10s %7.2fx\n' "$round" "$H2O" "$LIVE" "$rl" "$ME" "$rm"
 done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+printf '%-6s %10s %10s %7.2fx %10s %7.2fx\n' median "" "" "$(median "${RATIOS_LIVE[@]}")" "" \
+  "$(median "${RATIOS_ME[@]}")"
 printf 'auth/me: %.2f context switches per request (all server threads, %s requests)\n' \
-  "$(echo "($CS1 - $CS0) / $ME_N" | bc -l)" "$ME_N"
+  "$(echo "$CS_SUM / $ME_SUM" | bc -l)" "$ME_SUM"
 curl -s "$URL/metrics" | grep '^streamhub_http_point_reads_total' || true
 
 # Syscalls per request: strace slows the server, so its own short wrk run, counted not timed.

@@ -35,8 +35,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         method = s;
         path = space + 1;
     }
+    static router *rt;
+    if (!rt)
+        rt = router_new(table, sizeof table / sizeof table[0]);
     route_match m;
-    route_result r = router_match(table, sizeof table / sizeof table[0], method, path, &m);
+    route_result r = router_find(rt, method, path, &m);
     size_t plen = strlen(path);
     if (r == ROUTE_FOUND)
         for (int i = 0; i < m.n_params; i++)

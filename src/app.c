@@ -190,6 +190,7 @@ int app_open(app *a, bool start_outbox, char *err, size_t err_size)
         return ERR_INVALID;
     }
     log_set_level(level);
+    log_set_flush_interval_ms((unsigned)a->cfg.access_log_flush_ms);
     /* tracing before anything that records spans (the job runner, the outbox, the server), and
      * before anything is allocated, so a bad --otlp-endpoint leaves nothing behind */
     trace_options to = {.endpoint = a->cfg.otlp_endpoint,

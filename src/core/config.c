@@ -85,6 +85,7 @@ static const option_def options[] = {
     {"smtp-password", OPT_STR, O(smtp_password), "", 0, 0, "SMTP password"},
     {"log-level", OPT_STR, O(log_level), "info", 0, 0, "debug, info, warn or error"},
     {"access-log", OPT_BOOL, O(access_log), "true", 0, 0, "write a JSON line per request"},
+    {"access-log-flush-ms", OPT_INT, O(access_log_flush_ms), "200", 0, 10000, "milliseconds a thread may hold access-log lines before writing them out in one write (0: each line at once)"},
     {"node-id", OPT_STR, O(node_id), "0", 0, 0, "node number 0..1023 embedded in generated ids (unique per process that writes), or auto: leased from the database while the process runs"},
     {"sse-heartbeat", OPT_INT, O(sse_heartbeat), "15", 1, 300, "seconds between keepalive comments on GET /api/v1/events"},
     {"presence", OPT_BOOL, O(presence), "on", 0, 0, "online/away/offline presence between mutual followers (on or off)"},

@@ -72,6 +72,7 @@ typedef struct config {
     char *smtp_password;
     char *log_level;
     bool access_log;
+    int64_t access_log_flush_ms;
     char *node_id; /* "0".."1023" or "auto" (app.c) */
     /* realtime: live notifications, SSE, presence, rooms */
     int64_t sse_heartbeat;        /* seconds between SSE keepalive comments */

@@ -7,8 +7,11 @@
 
 #include "core/util.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +48,88 @@ void log_write_line(const char *line, unsigned long len)
         line += n;
         len -= (unsigned long)n;
     }
+}
+
+/* ---- buffered lines ------------------------------------------------------------------------ *
+ *
+ * One buffer per thread that writes buffered lines, each behind its own mutex: its thread takes
+ * it for every line (uncontended: no system call) and the periodic flusher a few times a second.
+ * Buffers live as long as the process and are kept on one list for the flusher. */
+
+#define LOG_BUFFER_BYTES 16384
+
+typedef struct log_buffer {
+    pthread_mutex_t lock;
+    size_t len;
+    int64_t oldest_us; /* monotonic time of the first line in data, 0 when empty */
+    struct log_buffer *next;
+    char data[LOG_BUFFER_BYTES];
+} log_buffer;
+
+static _Atomic unsigned flush_interval_ms;
+static pthread_mutex_t buffers_lock = PTHREAD_MUTEX_INITIALIZER;
+static log_buffer *buffers;
+static _Thread_local log_buffer *this_buffer;
+
+void log_set_flush_interval_ms(unsigned ms)
+{
+    atomic_store(&flush_interval_ms, ms);
+}
+
+static log_buffer *buffer_of_this_thread(void)
+{
+    if (this_buffer)
+        return this_buffer;
+    log_buffer *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_mutex_lock(&buffers_lock);
+    b->next = buffers;
+    buffers = b;
+    pthread_mutex_unlock(&buffers_lock);
+    return this_buffer = b;
+}
+
+/* Called with b->lock held. */
+static void buffer_write_out(log_buffer *b)
+{
+    if (b->len)
+        log_write_line(b->data, (unsigned long)b->len);
+    b->len = 0;
+    b->oldest_us = 0;
+}
+
+void log_write_buffered(const char *line, unsigned long len)
+{
+    unsigned interval = atomic_load_explicit(&flush_interval_ms, memory_order_relaxed);
+    log_buffer *b = interval && len <= LOG_BUFFER_BYTES ? buffer_of_this_thread() : NULL;
+    if (!b) {
+        log_write_line(line, len);
+        return;
+    }
+    int64_t now = monotonic_us();
+    pthread_mutex_lock(&b->lock);
+    if (b->len + len > LOG_BUFFER_BYTES)
+        buffer_write_out(b);
+    memcpy(b->data + b->len, line, len);
+    b->len += len;
+    if (!b->oldest_us)
+        b->oldest_us = now;
+    if (now - b->oldest_us >= (int64_t)interval * 1000)
+        buffer_write_out(b);
+    pthread_mutex_unlock(&b->lock);
+}
+
+void log_flush_all(void)
+{
+    pthread_mutex_lock(&buffers_lock);
+    for (log_buffer *b = buffers; b; b = b->next) {
+        pthread_mutex_lock(&b->lock);
+        buffer_write_out(b);
+        pthread_mutex_unlock(&b->lock);
+    }
+    pthread_mutex_unlock(&buffers_lock);
 }
 
 const char *log_escape(const char *s, char *out, unsigned long out_size)

@@ -616,11 +616,14 @@ static void sql_search_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv
 
 /* SQLite gives each connection's page cache 20 pages (~90 KiB) up front, written at once; a
  * server holds about twenty connections, most of them idle (one per worker thread), so pages are
- * allocated as they are read instead. Must run before SQLite initialises: it is refused (and
- * changes nothing) afterwards. */
+ * allocated as they are read instead. Memory statistics are off: they put one process-wide mutex
+ * around every allocation SQLite makes, which the event-loop threads' point reads contended for
+ * (futex calls under load) and nothing here reads. Must run before SQLite initialises: it is
+ * refused (and changes nothing) afterwards. */
 static void configure_sqlite(void)
 {
     sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 int db_sqlite_open(const char *path, db **out, char *err, size_t err_size)
