@@ -275,7 +275,9 @@ echo "Data: $USERS users, $POSTS posts, $REACTIONS reactions (bench/seed.c defau
 echo
 echo "| scenario | result |"
 echo "|---|---|"
-scenarios SQLite "$SQLITE_DIR"
+# BENCH_SERVER_ARGS: extra server options for every run (e.g. '--workers 2'), named in the labels.
+read -r -a EXTRA <<<"${BENCH_SERVER_ARGS:-}"
+scenarios "SQLite${BENCH_SERVER_ARGS:+ $BENCH_SERVER_ARGS}" "$SQLITE_DIR" "${EXTRA[@]}"
 if [ -n "${BENCH_PG:-}" ]; then
-  scenarios "PostgreSQL" "$PG_DIR" --database "$BENCH_PG"
+  scenarios "PostgreSQL${BENCH_SERVER_ARGS:+ $BENCH_SERVER_ARGS}" "$PG_DIR" --database "$BENCH_PG" "${EXTRA[@]}"
 fi

@@ -138,7 +138,9 @@ static int add_topics(db *d, int64_t user, const interests_topic *topics, int n,
             return rc;
         grew |= created;
     }
-    return grew ? store_interests_trim(d, user, "topic", INTERESTS_TOPICS_KEPT) : 0;
+    return grew ? store_interests_trim(d, user, "topic", INTERESTS_TOPICS_KEPT,
+                                       INTERESTS_TRIM_SLACK(INTERESTS_TOPICS_KEPT))
+                : 0;
 }
 
 static int add_creator(db *d, int64_t user, int64_t creator, double delta, int64_t now)
@@ -148,7 +150,8 @@ static int add_creator(db *d, int64_t user, int64_t creator, double delta, int64
     snprintf(item, sizeof item, "%" PRId64, creator);
     int rc = add_weight(d, user, "creator", item, delta, now, &created);
     if (rc == 0 && created)
-        rc = store_interests_trim(d, user, "creator", INTERESTS_CREATORS_KEPT);
+        rc = store_interests_trim(d, user, "creator", INTERESTS_CREATORS_KEPT,
+                                  INTERESTS_TRIM_SLACK(INTERESTS_CREATORS_KEPT));
     return rc;
 }
 
@@ -382,7 +385,7 @@ int interests_seed(db *d, int64_t user_id, const char *const *topics, int n, dom
     for (int i = 0; i < n && rc == 0; i++)
         rc = add_weight(d, user_id, "topic", norm[i], INTERESTS_SEED_WEIGHT, now, NULL);
     if (rc == 0)
-        rc = store_interests_trim(d, user_id, "topic", INTERESTS_TOPICS_KEPT);
+        rc = store_interests_trim(d, user_id, "topic", INTERESTS_TOPICS_KEPT, 0);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "seed interests");

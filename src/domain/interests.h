@@ -25,9 +25,12 @@
 /* Topics taken from one post: its first hashtags, then caption terms to fill up. */
 #define INTERESTS_TOPICS_PER_POST 6
 #define INTERESTS_TERMS_PER_POST 3
-/* Rows kept per user and kind (the weakest go first). */
+/* Rows kept per user and kind (the weakest go first). A signal lets a kind grow a quarter past
+ * that before trimming it back, so the sort a trim costs is paid once per that many new rows
+ * instead of for each (docs/discovery.md). */
 #define INTERESTS_TOPICS_KEPT 200
 #define INTERESTS_CREATORS_KEPT 100
+#define INTERESTS_TRIM_SLACK(kept) ((kept) / 4)
 /* PUT /users/me/interests: at most this many topics, each seeded with this weight. */
 #define INTERESTS_SEED_MAX 20
 #define INTERESTS_SEED_WEIGHT 3.0

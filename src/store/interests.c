@@ -88,8 +88,28 @@ int store_interests_list(db *d, int64_t user_id, const char *kind, store_interes
     return rc == DB_DONE || rc == DB_ROW ? n : rc;
 }
 
-int store_interests_trim(db *d, int64_t user_id, const char *kind, int keep)
+/* The DELETE sorts all of the user's rows of that kind and checks each against the kept set
+ * (~430,000 instructions at 100 creators: more than the like that queued the signal, callgrind,
+ * issue 12), so it runs only once the kind has grown past keep + slack: one probe of the primary
+ * key's range (does a row exist past that offset?) answers the other times. */
+static bool over(db *d, int64_t user_id, const char *kind, int limit)
 {
+    db_stmt *s = db_prepare(
+        d, "SELECT 1 FROM user_interests WHERE user_id = ? AND kind = ? LIMIT 1 OFFSET ?");
+    if (!s)
+        return true; /* let the DELETE report the error */
+    db_bind_int64(s, 1, user_id);
+    db_bind_text(s, 2, kind);
+    db_bind_int64(s, 3, limit);
+    bool row = db_step(s) == DB_ROW;
+    db_reset(s);
+    return row;
+}
+
+int store_interests_trim(db *d, int64_t user_id, const char *kind, int keep, int slack)
+{
+    if (!over(d, user_id, kind, keep + slack))
+        return 0;
     static const char *sql =
         "DELETE FROM user_interests WHERE user_id = ? AND kind = ? AND item NOT IN ("
         "SELECT item FROM user_interests WHERE user_id = ? AND kind = ? "

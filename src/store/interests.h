@@ -31,8 +31,10 @@ int store_interest_put(db *d, int64_t user_id, const char *kind, const char *ite
                        int64_t weight_milli, int64_t now);
 /* The user's rows of one kind ("" = all kinds), largest stored weight first, at most max. */
 int store_interests_list(db *d, int64_t user_id, const char *kind, store_interest *out, int max);
-/* Deletes the user's rows of one kind but the keep largest: how a profile stays bounded. */
-int store_interests_trim(db *d, int64_t user_id, const char *kind, int keep);
+/* Deletes the user's rows of one kind but the keep largest, once there are more than
+ * keep + slack of them (0 and nothing to trim costs one index probe): how a profile stays
+ * bounded, at most keep + slack rows of a kind. */
+int store_interests_trim(db *d, int64_t user_id, const char *kind, int keep, int slack);
 int store_interests_clear(db *d, int64_t user_id);
 
 /* "Not interested": kind "post", "creator" or "hashtag". *changed says whether a row came or

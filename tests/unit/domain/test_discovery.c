@@ -23,6 +23,9 @@
 #include "domain/creator_score.h"
 #include "domain/foryou.h"
 #include "domain/interests.h"
+#include "store/interests.h"
+
+#include <stdio.h>
 
 #define DAY ((int64_t)24 * 3600 * 1000)
 
@@ -184,6 +187,43 @@ static void test_profile(void **state)
     assert_int_equal(prof.n_topics + prof.n_creators + prof.n_styles + prof.n_hours, 0);
 }
 
+static int creator_rows(int64_t user)
+{
+    static store_interest rows[2 * INTERESTS_CREATORS_KEPT];
+    return store_interests_list(fx_db, user, "creator", rows, 2 * INTERESTS_CREATORS_KEPT);
+}
+
+/* The creators kind grows to kept + slack rows, then the next new creator trims it back to the
+ * kept number, keeping the strongest (the first creator, liked twice, survives). */
+static void test_creator_cap(void **state)
+{
+    (void)state;
+    enum { KEPT = INTERESTS_CREATORS_KEPT, MOST = KEPT + INTERESTS_TRIM_SLACK(KEPT) };
+    store_user me = fx_user("fan", false);
+    int64_t first_creator = 0;
+    for (int i = 0; i <= MOST; i++) {
+        char handle[32];
+        snprintf(handle, sizeof handle, "maker%03d", i);
+        store_user creator = fx_user(handle, false);
+        store_post p = fx_post(&creator, "public", 0);
+        domain_event like = {.type = EV_REACTION_ADDED, .actor = me.id, .post_id = p.id};
+        assert_int_equal(interests_on_event(fx_db, &like, NULL), 0);
+        if (i == 0) {
+            first_creator = creator.id;
+            assert_int_equal(interests_on_event(fx_db, &like, NULL), 0); /* twice as strong */
+        }
+        assert_int_equal(creator_rows(me.id), i < MOST ? i + 1 : KEPT);
+    }
+    static store_interest rows[2 * KEPT];
+    int n = store_interests_list(fx_db, me.id, "creator", rows, 2 * KEPT);
+    char first[24];
+    snprintf(first, sizeof first, "%lld", (long long)first_creator);
+    bool kept_first = false;
+    for (int i = 0; i < n; i++)
+        kept_first |= strcmp(rows[i].item, first) == 0;
+    assert_true(kept_first);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_score),
         cmocka_unit_test(test_diversity),
         cmocka_unit_test_setup_teardown(test_profile, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_creator_cap, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
