@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -63,6 +64,10 @@
 /* After a cut-off answer, what is still read and thrown away before the socket is closed, so
  * closing with unread data (a TCP reset) does not destroy the answer in the client's buffers. */
 #define CUT_LINGER_BYTES (64 * 1024)
+/* A body refused before any of it was read (declared too large, or a route's precheck): up to
+ * this much of it is read and dropped, so a proxy streaming it (nginx, proxy_request_buffering
+ * off) is not reset mid-body and passes the answer on instead of a 502. */
+#define REFUSED_LINGER_BYTES (16 * 1024 * 1024)
 #define CUT_LINGER_US (2 * 1000000)
 #define IP_BUCKETS 4096
 
@@ -132,7 +137,7 @@ struct http_req {
     int n_xff;
     uint64_t body_seen; /* body bytes received, kept or not */
     int64_t cut_at_us;  /* answered in the middle of the body: lingering until closed */
-    uint64_t cut_drained;
+    uint64_t cut_drained, cut_linger_bytes;
     trace_span *span; /* the request's SERVER span (NULL: tracing off or not sampled) */
 };
 
@@ -1417,16 +1422,31 @@ static enum MHD_Result cut_off(http_req *r, int status, const char *reason)
 {
     r->state = REQ_ANSWERED;
     r->cut_at_us = monotonic_us();
+    if (!r->cut_linger_bytes)
+        r->cut_linger_bytes = CUT_LINGER_BYTES;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!ci)
         return MHD_NO;
-    char head[512];
+    char head[2048];
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\nX-Request-Id: %s\r\nX-Content-Type-Options: nosniff\r\n"
-                     "Cache-Control: no-store\r\n\r\n",
+                     "Cache-Control: no-store\r\n",
                      status, reason, r->res.len, r->request_id);
+    /* the handler's own headers (Retry-After, Tus-Resumable, ...) as far as they fit */
+    for (int i = 0; i < r->res.n_headers && n > 0 && (size_t)n < sizeof head; i++) {
+        const char *name = r->res.headers[i][0];
+        if (!strcasecmp(name, "Connection") || !strcasecmp(name, "Content-Type") ||
+            !strcasecmp(name, "Content-Length"))
+            continue;
+        int m = snprintf(head + n, sizeof head - (size_t)n, "%s: %s\r\n", name,
+                         r->res.headers[i][1]);
+        if (m < 0 || (size_t)(n + m) >= sizeof head - 2)
+            break;
+        n += m;
+    }
+    n += snprintf(head + n, sizeof head - (size_t)n, "\r\n");
     struct iovec iov[2] = {{head, (size_t)n}, {r->res.body, r->res.len}};
     struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
     /* the socket has nothing else queued while a request is being read: this fits at once */
@@ -1439,7 +1459,7 @@ static enum MHD_Result cut_off(http_req *r, int status, const char *reason)
 static enum MHD_Result lingering(http_req *r, size_t n)
 {
     r->cut_drained += n;
-    if (r->cut_drained > CUT_LINGER_BYTES || monotonic_us() - r->cut_at_us > CUT_LINGER_US || !n)
+    if (r->cut_drained > r->cut_linger_bytes || monotonic_us() - r->cut_at_us > CUT_LINGER_US || !n)
         return MHD_NO;
     return MHD_YES;
 }
@@ -1468,6 +1488,27 @@ static enum MHD_Result answer_too_slow(http_req *r)
     return cut_off(r, 408, "Request Timeout");
 }
 
+/* Answers a request refused before its body was read. Without a body, as any answer. With one,
+ * written straight to the socket (cut_off) and the body read and dropped up to
+ * REFUSED_LINGER_BYTES: libmicrohttpd would close with the body unread, the kernel then resets
+ * the connection, and a proxy still sending the body (nginx) answers its client 502 instead of
+ * this answer. */
+static enum MHD_Result refuse_body(http_req *r)
+{
+    const char *cl = http_req_header(r, "Content-Length");
+    const char *te = http_req_header(r, "Transfer-Encoding");
+    unsigned long long declared = cl ? strtoull(cl, NULL, 10) : 0;
+    /* a client that waits for 100 Continue sends no body once it has the answer */
+    if ((!declared && !te) || http_req_header(r, "Expect"))
+        return queue_response(r);
+    r->cut_linger_bytes = declared && declared < REFUSED_LINGER_BYTES ? declared
+                                                                      : REFUSED_LINGER_BYTES;
+    if (r->cut_linger_bytes < CUT_LINGER_BYTES)
+        r->cut_linger_bytes = CUT_LINGER_BYTES;
+    const char *reason = MHD_get_reason_phrase_for((unsigned)r->res.status);
+    return cut_off(r, r->res.status, reason && *reason ? reason : "Error");
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_size, void **con_cls)
@@ -1484,13 +1525,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (cl && strtoull(cl, NULL, 10) > body_limit_of(s, r)) {
             /* Refuse before reading: the connection closes after this answer. */
             answer_body_too_large(r);
-            return queue_response(r);
+            return refuse_body(r);
         }
         /* a large body is not read for a request that will be refused anyway */
         if (r->route >= 0 && s->routes[r->route].precheck &&
             !s->routes[r->route].precheck(r, &r->res)) {
             http_res_header(&r->res, "Connection", "close");
-            return queue_response(r);
+            return refuse_body(r);
         }
         return MHD_YES;
     }
