@@ -68,7 +68,8 @@ async function socketsPerNode(server, dead = -1) {
 }
 
 test('a node killed mid-traffic loses no acknowledged write; its sockets reconnect and catch up once', { skip, timeout: 180000 }, async () => {
-  const server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0'] });
+  // Alice writes as fast as the nodes answer, more than the 120 DMs a minute a user may send.
+  const server = await startServer({ args: ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0', '--ws-message-rate', '0'] });
   const url = server.url;
   const c = client(url);
   const [alice, bob] = [await register(url), await register(url)];
