@@ -36,9 +36,6 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #define CACHE_SLOTS 256 /* power of two; more distinct statements than this fall back to a list */
 #define BUSY_TIMEOUT_MS 5000 /* longest wait for the writer lock or SQLite's lock */
 #define CKPT_PAGES 4000      /* wake the checkpointer every this many new WAL pages (16 MiB of 4 KiB) */
@@ -267,26 +264,6 @@ static int on_busy_checkpoint(void *arg, int count)
     return 1;
 }
 
-/* A PASSIVE pass that does not copy the whole WAL (writers appended meanwhile: under load, every
- * one) writes pages into the database file but leaves them unsynced; the locked RESTART pass's
- * fdatasync then wrote out a second's worth of them, 35-72 ms of a 35 ms-median pass with every
- * writer queued (strace of the checkpoint thread, issue 12). Syncing the database and the WAL
- * first, beside the writers, leaves the locked pass only what was written since. An fdatasync through another descriptor flushes the same file's pages; a failure only
- * means the locked pass does the work, as before. */
-static void presync(const char *path)
-{
-    char wal[4096];
-    const char *paths[2] = {path, wal};
-    snprintf(wal, sizeof wal, "%s-wal", path);
-    for (int i = 0; i < 2; i++) {
-        int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            fdatasync(fd);
-            close(fd);
-        }
-    }
-}
-
 /* Two kinds of pass. Every CKPT_PAGES new WAL pages a PASSIVE one copies the WAL into the
  * database and fsyncs, beside the writers. But writers keep appending while it runs, and SQLite
  * only starts the WAL over when a writer finds every frame copied and no reader in the WAL: left
@@ -315,13 +292,6 @@ static void checkpoint_once(sq_file *f, sqlite3 *conn)
                     atomic_load(&f->wal_frames) - done > CKPT_LOCKED_FRAMES;
          i++)
         sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-    if (log >= CKPT_RESTART_PAGES) {
-        /* the sync takes tens of milliseconds, during which writers append: catch up once more
-         * and sync what that round wrote, so the locked pass starts from little on both counts */
-        presync(f->path);
-        sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-        presync(f->path);
-    }
     if (log >= CKPT_RESTART_PAGES && file_lock_writer(f) == 0) {
         int64_t locked = monotonic_us();
         int left = atomic_load(&f->wal_frames) - done; /* no writer appends now */
