@@ -2,7 +2,8 @@
  *
  * The interest graph (domain/interests.h). A signal reads each row it touches, decays the stored
  * weight to now and writes back the sum: a read and a write per row, a handful of rows per
- * signal, in one transaction on the emitter's connection after its own commit.
+ * signal. Signals are queued by the after-commit consumer and written by one batching thread,
+ * folded per row within each of its transactions.
  */
 #include "domain/interests.h"
 
@@ -110,6 +111,86 @@ int interests_caption_topics(const char *caption, interests_topic *out, int max)
     return n;
 }
 
+/* ---- applying signals -------------------------------------------------------------------------
+ *
+ * A signal touches about ten rows (a post's topics, its type, its creator, the engagement style
+ * and the hour). The rows a transaction's signals touch are first gathered as contributions and
+ * folded, so a row several signals move is read and written once (a user's burst of views and
+ * likes shares its style, hour, type and often topics and creator). */
+
+typedef struct contribution {
+    int64_t user;
+    const char *kind; /* one of the static kind names below */
+    char item[STORE_INTEREST_ITEM_BYTES];
+    double delta;
+} contribution;
+
+#define CONTRIBUTIONS_PER_SIGNAL (INTERESTS_TOPICS_PER_POST + 4) /* type, creator, style, hour */
+
+typedef struct contributions {
+    contribution *v;
+    int n;
+} contributions;
+
+static void contribute(contributions *c, int64_t user, const char *kind, const char *item,
+                       double delta)
+{
+    contribution *x = &c->v[c->n++];
+    x->user = user;
+    x->kind = kind;
+    size_t len = strlen(item);
+    if (len > sizeof x->item - 1)
+        len = sizeof x->item - 1;
+    memcpy(x->item, item, len);
+    x->item[len] = 0;
+    x->delta = delta;
+}
+
+static void contribute_creator(contributions *c, int64_t user, int64_t creator, double delta)
+{
+    char item[24];
+    snprintf(item, sizeof item, "%" PRId64, creator);
+    contribute(c, user, "creator", item, delta);
+}
+
+/* The activity half of a signal: the engagement style it shows and the hour it happened. */
+static void contribute_activity(contributions *c, int64_t user, const char *style, int64_t now)
+{
+    char hour[4];
+    time_t t = (time_t)(now / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    hour[0] = (char)('0' + tm.tm_hour / 10);
+    hour[1] = (char)('0' + tm.tm_hour % 10);
+    hour[2] = 0;
+    if (style)
+        contribute(c, user, "style", style, 1.0);
+    contribute(c, user, "hour", hour, 1.0);
+}
+
+/* A signal about a post: its topics, its type and its creator move by the signal's weight. */
+static void contribute_post(contributions *c, int64_t user, const store_post *post, double delta,
+                            const char *style, int64_t now)
+{
+    interests_topic topics[INTERESTS_TOPICS_PER_POST];
+    int n = interests_caption_topics(post->caption, topics, INTERESTS_TOPICS_PER_POST);
+    for (int i = 0; i < n; i++)
+        contribute(c, user, "topic", topics[i].name, delta * topics[i].share);
+    contribute(c, user, "type", post->type, delta);
+    if (post->author_id != user)
+        contribute_creator(c, user, post->author_id, delta);
+    contribute_activity(c, user, style, now);
+}
+
+static int by_row(const void *a, const void *b)
+{
+    const contribution *x = a, *y = b;
+    if (x->user != y->user)
+        return x->user < y->user ? -1 : 1;
+    int k = strcmp(x->kind, y->kind);
+    return k ? k : strcmp(x->item, y->item);
+}
+
 /* Adds delta to one row, decaying what was there to now. */
 static int add_weight(db *d, int64_t user, const char *kind, const char *item, double delta,
                       int64_t now, bool *created)
@@ -126,62 +207,83 @@ static int add_weight(db *d, int64_t user, const char *kind, const char *item, d
     return store_interest_put(d, user, kind, item, llround((w + delta) * 1000.0), now);
 }
 
-static int add_topics(db *d, int64_t user, const interests_topic *topics, int n, double delta,
-                      int64_t now)
+/* ---- keeping the capped kinds bounded ------------------------------------------------------------
+ *
+ * Topics and creators are capped per user (INTERESTS_*_KEPT, trimmed back once a kind has grown
+ * INTERESTS_TRIM_SLACK past it). Whether a kind has grown that far is a probe of the user's rows
+ * that walks keep + slack index entries: run after every new row it cost more than the rest of
+ * the signal (a third of the interests writer's instructions per like, callgrind, issue 12). The
+ * writer thread therefore probes a (user, kind) only every INTERESTS_PROBE_EVERY new rows,
+ * counted in a direct-mapped table; a key pushed out of its slot by another is probed then, so a
+ * count is never forgotten. A kind thus holds at most keep + slack + INTERESTS_PROBE_EVERY - 1
+ * rows per writer (a node's count resets when it restarts; the next probe trims all the same).
+ * Without the writer (tools, unit tests) every new row is probed. */
+#define INTERESTS_PROBE_SLOTS 4096 /* 1 << 12: the hash's top 12 bits pick the slot */
+
+typedef struct probe_slot {
+    int64_t user;
+    const char *kind; /* NULL: empty */
+    int created;      /* new rows since its last probe */
+} probe_slot;
+
+static probe_slot probe_slots[INTERESTS_PROBE_SLOTS]; /* the writer thread's alone */
+
+static int trim(db *d, int64_t user, const char *kind)
 {
-    bool grew = false;
-    for (int i = 0; i < n; i++) {
-        bool created;
-        int rc = add_weight(d, user, "topic", topics[i].name, delta * topics[i].share, now,
-                            &created);
+    int keep = !strcmp(kind, "topic") ? INTERESTS_TOPICS_KEPT : INTERESTS_CREATORS_KEPT;
+    return store_interests_trim(d, user, kind, keep, INTERESTS_TRIM_SLACK(keep));
+}
+
+/* created new rows of (user, kind): probes when it is due, and any key it pushes out. */
+static int grew(db *d, int64_t user, const char *kind, int created, bool counted)
+{
+    if (!counted)
+        return trim(d, user, kind);
+    bool topic = !strcmp(kind, "topic");
+    uint64_t h = ((uint64_t)user * 2 + topic) * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing */
+    probe_slot *s = &probe_slots[h >> (64 - 12)];
+    if (s->kind && (s->user != user || strcmp(s->kind, kind) != 0)) {
+        int rc = trim(d, s->user, s->kind); /* evicted: its count would be lost */
         if (rc < 0)
             return rc;
-        grew |= created;
+        s->kind = NULL;
     }
-    return grew ? store_interests_trim(d, user, "topic", INTERESTS_TOPICS_KEPT,
-                                       INTERESTS_TRIM_SLACK(INTERESTS_TOPICS_KEPT))
-                : 0;
+    if (!s->kind)
+        *s = (probe_slot){.user = user, .kind = kind};
+    s->created += created;
+    if (s->created < INTERESTS_PROBE_EVERY)
+        return 0;
+    s->kind = NULL;
+    return trim(d, user, kind);
 }
 
-static int add_creator(db *d, int64_t user, int64_t creator, double delta, int64_t now)
+/* Writes c's contributions folded per row, then probes the capped kinds that grew. */
+static int write_contributions(db *d, contributions *c, int64_t now, bool counted)
 {
-    char item[24];
-    bool created;
-    snprintf(item, sizeof item, "%" PRId64, creator);
-    int rc = add_weight(d, user, "creator", item, delta, now, &created);
-    if (rc == 0 && created)
-        rc = store_interests_trim(d, user, "creator", INTERESTS_CREATORS_KEPT,
-                                  INTERESTS_TRIM_SLACK(INTERESTS_CREATORS_KEPT));
-    return rc;
-}
-
-/* The activity half of a signal: the engagement style it shows and the hour it happened. */
-static int add_activity(db *d, int64_t user, const char *style, int64_t now)
-{
-    char hour[4];
-    time_t t = (time_t)(now / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(hour, sizeof hour, "%02d", tm.tm_hour);
-    int rc = style ? add_weight(d, user, "style", style, 1.0, now, NULL) : 0;
-    return rc < 0 ? rc : add_weight(d, user, "hour", hour, 1.0, now, NULL);
-}
-
-/* A signal about a post: its topics, its type and its creator move by the signal's weight. */
-static int apply_post_signal(db *d, int64_t user, const store_post *post, double delta,
-                             const char *style)
-{
-    interests_topic topics[INTERESTS_TOPICS_PER_POST];
-    int n = interests_caption_topics(post->caption, topics, INTERESTS_TOPICS_PER_POST);
-    int64_t now = now_ms();
-    int rc = add_topics(d, user, topics, n, delta, now);
-    if (rc == 0)
-        rc = add_weight(d, user, "type", post->type, delta, now, NULL);
-    if (rc == 0 && post->author_id != user)
-        rc = add_creator(d, user, post->author_id, delta, now);
-    if (rc == 0)
-        rc = add_activity(d, user, style, now);
-    return rc;
+    qsort(c->v, (size_t)c->n, sizeof *c->v, by_row);
+    int created = 0; /* new rows of the current (user, kind) */
+    for (int i = 0; i < c->n;) {
+        contribution *x = &c->v[i];
+        double delta = x->delta;
+        int j = i + 1;
+        while (j < c->n && by_row(x, &c->v[j]) == 0)
+            delta += c->v[j++].delta;
+        bool is_new;
+        int rc = add_weight(d, x->user, x->kind, x->item, delta, now, &is_new);
+        if (rc < 0)
+            return rc;
+        created += is_new;
+        bool capped = !strcmp(x->kind, "topic") || !strcmp(x->kind, "creator");
+        bool last_of_kind =
+            j == c->n || c->v[j].user != x->user || strcmp(c->v[j].kind, x->kind) != 0;
+        if (last_of_kind) {
+            if (capped && created && (rc = grew(d, x->user, x->kind, created, counted)) < 0)
+                return rc;
+            created = 0;
+        }
+        i = j;
+    }
+    return 0;
 }
 
 /* One signal waiting for the interests writer: what interests_on_event saw, reduced to what
@@ -200,30 +302,42 @@ typedef struct queued_signal {
  * transaction applies every signal queued meanwhile. */
 static batch_writer *writer;
 
-static int apply_queued(db *d, const queued_signal *q)
+static int contribute_queued(db *d, const queued_signal *q, contributions *c, int64_t now)
 {
-    if (q->kind == QUEUED_CREATING)
-        return add_activity(d, q->user, "creator", now_ms());
-    if (q->kind == QUEUED_FOLLOW)
-        return add_creator(d, q->user, q->target, q->weight, now_ms());
+    if (q->kind == QUEUED_CREATING) {
+        contribute_activity(c, q->user, "creator", now);
+        return 0;
+    }
+    if (q->kind == QUEUED_FOLLOW) {
+        contribute_creator(c, q->user, q->target, q->weight);
+        return 0;
+    }
     store_post *post = xmalloc(sizeof *post);
     int rc = store_post_get(d, q->target, post);
     if (rc == 0)
-        rc = apply_post_signal(d, q->user, post, q->weight, q->style);
+        contribute_post(c, q->user, post, q->weight, q->style, now);
     free(post);
     return rc == ERR_NOT_FOUND ? 0 : rc; /* a post purged meanwhile says nothing */
+}
+
+/* Applies q[0..n) inside the caller's transaction; counted: on the writer thread (see grew). */
+static int apply_signals(db *d, const queued_signal *q, int n, bool counted)
+{
+    contributions c = {.v = xmalloc((size_t)n * CONTRIBUTIONS_PER_SIGNAL * sizeof *c.v)};
+    int64_t now = now_ms();
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = contribute_queued(d, &q[i], &c, now);
+    if (rc == 0)
+        rc = write_contributions(d, &c, now, counted);
+    free(c.v);
+    return rc;
 }
 
 static int flush_signals(db *d, const void *items, int n, void *arg)
 {
     (void)arg;
-    const queued_signal *q = items;
-    for (int i = 0; i < n; i++) {
-        int rc = apply_queued(d, &q[i]);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    return apply_signals(d, items, n, true);
 }
 
 int interests_start(const char *database_url, char *err, size_t err_size)
@@ -323,7 +437,7 @@ int interests_on_event(db *d, const domain_event *ev, void *arg)
     /* no writer in this process (tools, unit tests): one transaction of its own, now */
     int rc = db_begin(d);
     if (rc == 0)
-        rc = apply_queued(d, &q);
+        rc = apply_signals(d, &q, 1, false);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         log_warn("interest signal not recorded", "\"event\":\"%s\",\"error\":%d",
@@ -408,11 +522,16 @@ static int mark(db *d, int64_t user_id, const char *kind, int64_t target, bool o
         return domain_db_failed(err, d, "begin");
     bool changed = false;
     double delta = interests_signal_weight(s) * (on ? 1 : -1);
-    int rc = store_not_interested_set(d, user_id, kind, target, on, now_ms(), &changed);
-    if (rc == 0 && changed && post)
-        rc = apply_post_signal(d, user_id, post, delta, NULL);
-    else if (rc == 0 && changed && item)
-        rc = add_weight(d, user_id, item_kind, item, delta, now_ms(), NULL);
+    int64_t now = now_ms();
+    int rc = store_not_interested_set(d, user_id, kind, target, on, now, &changed);
+    contribution v[CONTRIBUTIONS_PER_SIGNAL];
+    contributions c = {.v = v};
+    if (post)
+        contribute_post(&c, user_id, post, delta, NULL, now);
+    else if (item)
+        contribute(&c, user_id, item_kind, item, delta);
+    if (rc == 0 && changed)
+        rc = write_contributions(d, &c, now, false);
     if (rc < 0 || db_commit(d) < 0) {
         db_rollback(d);
         return domain_db_failed(err, d, "not interested");

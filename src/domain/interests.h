@@ -31,6 +31,9 @@
 #define INTERESTS_TOPICS_KEPT 200
 #define INTERESTS_CREATORS_KEPT 100
 #define INTERESTS_TRIM_SLACK(kept) ((kept) / 4)
+/* The batching writer checks a kind every this many new rows (so a kind may pass kept + slack
+ * by fewer than this); without the writer, after each new row. */
+#define INTERESTS_PROBE_EVERY 8
 /* PUT /users/me/interests: at most this many topics, each seeded with this weight. */
 #define INTERESTS_SEED_MAX 20
 #define INTERESTS_SEED_WEIGHT 3.0

@@ -27,6 +27,7 @@
 #include "core/textfold.h"
 #include "core/util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -35,6 +36,7 @@
 #include <string.h>
 #include <stdatomic.h>
 #include <time.h>
+#include <unistd.h>
 
 #define CACHE_SLOTS 256 /* power of two; more distinct statements than this fall back to a list */
 #define BUSY_TIMEOUT_MS 5000 /* longest wait for the writer lock or SQLite's lock */
@@ -70,6 +72,7 @@ typedef struct sq_file {
     /* the checkpoint thread's own: naps its busy handler may take, RESTART passes in a row
      * that gave up waiting for readers */
     int ckpt_max_naps, ckpt_restart_misses;
+    int ckpt_db_fd; /* the database file, for start_writeback; -1 when it could not be opened */
 } sq_file;
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -264,6 +267,19 @@ static int on_busy_checkpoint(void *arg, int count)
     return 1;
 }
 
+/* The PASSIVE passes write pages into the database file without syncing it (under load they
+ * never copy the whole WAL, and SQLite syncs the file only then), so the locked RESTART pass's
+ * fdatasync wrote out a second's worth of them, 35-72 ms with every writer queued (strace of
+ * this thread, issue 12). The kernel is asked to start writing them out now, beside the
+ * writers, and the locked pass's fdatasync is left with little. Only to start it: waiting for
+ * it here (an fdatasync of its own) let full-rate writers push the WAL past its bound on a
+ * loaded machine while it waited. */
+static void start_writeback(sq_file *f)
+{
+    if (f->ckpt_db_fd >= 0)
+        sync_file_range(f->ckpt_db_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 /* Two kinds of pass. Every CKPT_PAGES new WAL pages a PASSIVE one copies the WAL into the
  * database and fsyncs, beside the writers. But writers keep appending while it runs, and SQLite
  * only starts the WAL over when a writer finds every frame copied and no reader in the WAL: left
@@ -288,10 +304,14 @@ static void checkpoint_once(sq_file *f, sqlite3 *conn)
      * left is measured against the WAL as the last commit left it (wal_frames): the log size
      * a pass reports is the one it started from, so it always looked caught up, the rounds
      * never ran, and the locked pass copied the 300-2,000 frames appended meanwhile. */
+    if (log >= CKPT_RESTART_PAGES)
+        start_writeback(f);
     for (int i = 0; i < CKPT_CATCHUP_ROUNDS && log >= CKPT_RESTART_PAGES &&
                     atomic_load(&f->wal_frames) - done > CKPT_LOCKED_FRAMES;
          i++)
         sqlite3_wal_checkpoint_v2(conn, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (log >= CKPT_RESTART_PAGES)
+        start_writeback(f); /* what the catch-up rounds copied */
     if (log >= CKPT_RESTART_PAGES && file_lock_writer(f) == 0) {
         int64_t locked = monotonic_us();
         int left = atomic_load(&f->wal_frames) - done; /* no writer appends now */
@@ -324,6 +344,7 @@ static void *checkpoint_main(void *arg)
         conn = NULL; /* the writers' commits keep waking us; each wake is a no-op then */
     } else {
         f->ckpt_max_naps = BUSY_TIMEOUT_MS * 10; /* 100 us naps; RESTART passes set their own */
+        f->ckpt_db_fd = open(f->path, O_RDONLY | O_CLOEXEC);
         sqlite3_busy_handler(conn, on_busy_checkpoint, &f->ckpt_max_naps);
         /* SQLite opens the file lazily: until this connection has read it, it does not know the
          * file is in WAL mode and every checkpoint is a silent no-op. */
@@ -343,6 +364,8 @@ static void *checkpoint_main(void *arg)
     }
     pthread_mutex_unlock(&f->mu);
     sqlite3_close_v2(conn);
+    if (f->ckpt_db_fd >= 0)
+        close(f->ckpt_db_fd);
     return NULL;
 }
 
@@ -380,6 +403,7 @@ static sq_file *file_ref(const char *path)
     if (!f) {
         f = xcalloc(1, sizeof *f);
         f->path = xstrdup(path);
+        f->ckpt_db_fd = -1;
         pthread_mutex_init(&f->mu, NULL);
         pthread_cond_init(&f->ckpt_cond, NULL);
         f->next = files;

@@ -11,6 +11,7 @@
 /* cmocka.h needs the headers above; the blank line keeps clang-format from sorting it first */
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
@@ -24,6 +25,8 @@
 #include "store/migrate.h"
 
 db *fx_db;
+char fx_url[256];
+static char fx_dir[128];
 
 int fx_setup(void **state)
 {
@@ -38,6 +41,29 @@ int fx_setup(void **state)
         return -1;
     }
     return 0;
+}
+
+int fx_setup_file(void **state)
+{
+    (void)state;
+    snprintf(fx_dir, sizeof fx_dir, "/tmp/sh-fixture-XXXXXX");
+    if (!mkdtemp(fx_dir))
+        return -1;
+    snprintf(fx_url, 256, "sqlite:%s/test.db", fx_dir);
+    char err[256];
+    if (db_open(fx_url, &fx_db, err, sizeof err) != 0 || store_migrate(fx_db, err, sizeof err) < 0) {
+        fprintf(stderr, "fixture: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+int fx_teardown_file(void **state)
+{
+    fx_teardown(state);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", fx_dir);
+    return system(cmd) == 0 ? 0 : -1;
 }
 
 int fx_teardown(void **state)

@@ -21,6 +21,11 @@
 extern db *fx_db;
 int fx_setup(void **state);
 int fx_teardown(void **state);
+/* The same on a SQLite file, for code that opens connections of its own (a batching writer):
+ * fx_url names it; fx_teardown_file removes it. */
+extern char fx_url[];
+int fx_setup_file(void **state);
+int fx_teardown_file(void **state);
 
 /* A public or private account with the column defaults, read back from the database. */
 store_user fx_user(const char *handle, bool is_private);

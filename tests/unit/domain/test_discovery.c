@@ -193,6 +193,18 @@ static int creator_rows(int64_t user)
     return store_interests_list(fx_db, user, "creator", rows, 2 * INTERESTS_CREATORS_KEPT);
 }
 
+/* me likes a post of a new creator (the i-th); the like event, already consumed once. */
+static domain_event like_a_new_creator(const store_user *me, int i, store_user *creator)
+{
+    char handle[32];
+    snprintf(handle, sizeof handle, "maker%03d", i);
+    *creator = fx_user(handle, false);
+    store_post p = fx_post(creator, "public", 0);
+    domain_event like = {.type = EV_REACTION_ADDED, .actor = me->id, .post_id = p.id};
+    assert_int_equal(interests_on_event(fx_db, &like, NULL), 0);
+    return like;
+}
+
 /* The creators kind grows to kept + slack rows, then the next new creator trims it back to the
  * kept number, keeping the strongest (the first creator, liked twice, survives). */
 static void test_creator_cap(void **state)
@@ -202,12 +214,8 @@ static void test_creator_cap(void **state)
     store_user me = fx_user("fan", false);
     int64_t first_creator = 0;
     for (int i = 0; i <= MOST; i++) {
-        char handle[32];
-        snprintf(handle, sizeof handle, "maker%03d", i);
-        store_user creator = fx_user(handle, false);
-        store_post p = fx_post(&creator, "public", 0);
-        domain_event like = {.type = EV_REACTION_ADDED, .actor = me.id, .post_id = p.id};
-        assert_int_equal(interests_on_event(fx_db, &like, NULL), 0);
+        store_user creator;
+        domain_event like = like_a_new_creator(&me, i, &creator);
         if (i == 0) {
             first_creator = creator.id;
             assert_int_equal(interests_on_event(fx_db, &like, NULL), 0); /* twice as strong */
@@ -224,6 +232,31 @@ static void test_creator_cap(void **state)
     assert_true(kept_first);
 }
 
+/* On the batching writer (as in the server) a kind is probed every INTERESTS_PROBE_EVERY new rows,
+ * not after each: it may pass kept + slack by fewer than that many rows, and is trimmed back. */
+static void test_creator_cap_on_the_writer(void **state)
+{
+    (void)state;
+    enum {
+        KEPT = INTERESTS_CREATORS_KEPT,
+        BOUND = KEPT + INTERESTS_TRIM_SLACK(KEPT) + INTERESTS_PROBE_EVERY - 1,
+        LIKES = BOUND + 3 * INTERESTS_PROBE_EVERY, /* without a probe, that many rows */
+    };
+    char err[256];
+    assert_int_equal(interests_start(fx_url, err, sizeof err), 0);
+    store_user me = fx_user("fan", false);
+    uint64_t queued = interests_signals_queued();
+    for (int i = 0; i < LIKES; i++) {
+        store_user creator;
+        like_a_new_creator(&me, i, &creator);
+    }
+    assert_int_equal(interests_signals_queued(), queued + LIKES);
+    interests_stop(); /* flushes what is queued */
+    int rows = creator_rows(me.id);
+    assert_true(rows <= BOUND);
+    assert_true(rows >= KEPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +267,8 @@ int main(void)
         cmocka_unit_test(test_diversity),
         cmocka_unit_test_setup_teardown(test_profile, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_creator_cap, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_creator_cap_on_the_writer, fx_setup_file,
+                                        fx_teardown_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
