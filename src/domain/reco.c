@@ -13,6 +13,7 @@
 #include "core/util.h"
 #include "reco/model.h"
 #include "store/events.h"
+#include "store/jobs.h"
 #include "store/objects.h"
 
 #include <errno.h>
@@ -39,6 +40,7 @@ static objects *store;
 static char *local_path; /* where the model file is read from and written to */
 static int64_t retrain_interval_ms;
 static int64_t last_request_ms; /* this node's last scheduled training */
+static bool first_sweep_done;   /* reco_sweep has looked for a missing model since start */
 
 static served *acquire(void)
 {
@@ -217,9 +219,11 @@ int reco_configure(const char *data_dir, const char *object_store, int64_t retra
         return rc;
     local_path = xasprintf("%s/%s", data_dir, MODEL_KEY);
     retrain_interval_ms = retrain_interval_s * 1000;
-    /* the first scheduled training comes one interval after start: a fleet restarting at once
-     * does not queue one training per node, and a fresh server's queue stays its own */
+    /* the next scheduled training comes one interval after start: a fleet restarting at once
+     * does not queue one training per node (reco_sweep trains at once only while there is no
+     * model at all) */
     last_request_ms = now_ms();
+    first_sweep_done = false;
     load_if_newer();
     return 0;
 }
@@ -349,12 +353,39 @@ int reco_request_training(db *d, int64_t *job_id)
     return job_enqueue(d, RECO_TRAIN_JOB, "{}", &o, job_id);
 }
 
+/* A server started on an event log but without any model (none saved by any node: a first
+ * start after an upgrade, a restored database) would serve only the rule-based sources for a
+ * whole interval: its first sweep queues a training at once, unless one is already queued or
+ * running (another node starting beside it). Two nodes checking at the same moment may both
+ * queue one; the second training only replaces the model with an equal one. */
+static int train_if_no_model(db *d)
+{
+    first_sweep_done = true;
+    served *s = acquire();
+    bool have = s != NULL;
+    release(s);
+    if (have)
+        return 0;
+    int active = store_job_active(d, RECO_TRAIN_JOB);
+    if (active != 0)
+        return active < 0 ? -1 : 0;
+    int64_t id;
+    if (reco_request_training(d, &id) < 0)
+        return -1;
+    log_info("reco first training queued", "\"job_id\":%lld", (long long)id);
+    return 0;
+}
+
 int reco_sweep(db *d, int64_t now)
 {
     if (!store)
         return 0;
     load_if_newer();
-    if (retrain_interval_ms <= 0 || now - last_request_ms < retrain_interval_ms)
+    if (retrain_interval_ms <= 0)
+        return 0; /* on demand only */
+    if (!first_sweep_done)
+        return train_if_no_model(d);
+    if (now - last_request_ms < retrain_interval_ms)
         return 0;
     served *s = acquire();
     int64_t trained_at = s ? s->model->trained_at : 0;

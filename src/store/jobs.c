@@ -187,6 +187,18 @@ int store_job_get(db *d, int64_t id, store_job *out)
     return rc == DB_ROW ? 0 : rc == DB_DONE ? ERR_NOT_FOUND : rc;
 }
 
+int store_job_active(db *d, const char *kind)
+{
+    db_stmt *s = db_prepare(
+        d, "SELECT 1 FROM jobs WHERE kind = ? AND state IN ('queued', 'running') LIMIT 1");
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, kind);
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : rc;
+}
+
 int store_job_cancel_matching(db *d, const char *kind, const char *payload, int64_t now)
 {
     static const char *sql =

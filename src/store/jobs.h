@@ -55,6 +55,8 @@ int store_job_cancel(db *d, int64_t id, int64_t now);
  * object); returns how many. */
 int store_job_cancel_matching(db *d, const char *kind, const char *payload, int64_t now);
 int store_job_get(db *d, int64_t id, store_job *out);
+/* 1 when a job of kind is queued or running, 0 when none, or ERR_*. */
+int store_job_active(db *d, const char *kind);
 void store_job_free(store_job *j);
 
 #endif

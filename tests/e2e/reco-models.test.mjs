@@ -49,6 +49,30 @@ describe('streamhub reco eval', () => {
   });
 });
 
+/** The event log is written in batches: waits until the views and likes of posts number expected. */
+async function waitLogged(c, admin, posts, expected) {
+  let logged = 0;
+  for (let i = 0; i < 100 && logged < expected; i++) {
+    logged = 0;
+    for (const type of ['view', 'like']) {
+      const r = await c.get(`/api/v1/admin/events?type=${type}&limit=100`, { token: admin });
+      logged += r.json.items.filter((e) => posts.includes(e.object_id)).length;
+    }
+    if (logged < expected) await sleep(100);
+  }
+  return logged;
+}
+
+/** Polls GET /admin/reco until a model is served (30 s at most); the last answer. */
+async function waitModel(c, admin) {
+  let model = {};
+  for (let i = 0; i < 300 && !model.model_ready; i++) {
+    await sleep(100);
+    model = (await c.get('/api/v1/admin/reco', { token: admin })).json;
+  }
+  return model;
+}
+
 describe('recommender models', () => {
   test('trained on demand from the event log, swapped in, reloaded after a restart', async () => {
     const server = await startServer({ args: ['--rate-limit', '0', '--reco-retrain-interval', '0'] });
@@ -86,26 +110,12 @@ describe('recommender models', () => {
         expected += 2;
       }
     }
-    // the event log is written in batches: wait until every action is in it
-    let logged = 0;
-    for (let i = 0; i < 100 && logged < expected; i++) {
-      logged = 0;
-      for (const type of ['view', 'like']) {
-        const r = await c.get(`/api/v1/admin/events?type=${type}&limit=100`, { token: admin });
-        logged += r.json.items.filter((e) => posts.includes(e.object_id)).length;
-      }
-      if (logged < expected) await sleep(100);
-    }
-    assert.equal(logged, expected);
+    assert.equal(await waitLogged(c, admin, posts, expected), expected);
 
     const queued = await c.post('/api/v1/admin/reco/train', { token: admin });
     assert.equal(queued.status, 202, queued.text);
     assert.match(queued.json.job_id, /^[0-9]+$/);
-    let model = before.json;
-    for (let i = 0; i < 300 && !model.model_ready; i++) {
-      await sleep(100);
-      model = (await c.get('/api/v1/admin/reco', { token: admin })).json;
-    }
+    const model = await waitModel(c, admin);
     assert.equal(model.model_ready, true);
     assert.equal(model.model_items, 8);
     assert.equal(model.model_users, 6);
@@ -151,5 +161,34 @@ describe('recommender models', () => {
     assert.equal(ma.model_ready, true);
     assert.deepEqual(mb, ma);
     assert.equal(ma.model_items, 1);
+  });
+
+  test('a server started on an event log without any model trains one at once, not an interval later', async () => {
+    // the events are made on a server that trains only on demand, so no training has run
+    const a = await startServer({ args: ['--rate-limit', '0', '--reco-retrain-interval', '0'] });
+    const creds = uniqueUser('recoadm');
+    createUserCli(a, { ...creds, role: 'admin' });
+    const ca = client(a.url);
+    const adminA = (await login(a.url, creds.handle, creds.password)).access_token;
+    const author = await register(a.url);
+    const posts = [];
+    for (let i = 0; i < 3; i++)
+      posts.push((await ca.post('/api/v1/posts', { token: author.tokens.access_token, json: { caption: `first ${i}` } })).json.id);
+    for (let v = 0; v < 2; v++) {
+      const fan = await register(a.url);
+      for (const p of posts.slice(v, v + 2))
+        assert.ok((await ca.post(`/api/v1/posts/${p}/reactions`, { token: fan.tokens.access_token })).status < 300);
+    }
+    assert.equal(await waitLogged(ca, adminA, posts, 4), 4);
+    assert.equal((await ca.get('/api/v1/admin/reco', { token: adminA })).json.model_ready, false);
+    await a.stop();
+    // the default hourly schedule: without the start-up training the first would come in an hour
+    const b = await startServer({ dataDir: a.dataDir, database: a.database, args: ['--rate-limit', '0', '--maintenance-interval', '1'] });
+    const cb = client(b.url);
+    const adminB = (await login(b.url, creds.handle, creds.password)).access_token;
+    const model = await waitModel(cb, adminB);
+    assert.equal(model.model_ready, true, 'trained after the start, without a request');
+    assert.equal(model.model_items, 3);
+    assert.equal(model.model_users, 2);
   });
 });
