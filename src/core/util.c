@@ -196,6 +196,15 @@ bool str_has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+void str_copy(char *dst, size_t n, const char *src)
+{
+    if (!n)
+        return;
+    size_t len = src ? strnlen(src, n - 1) : 0;
+    memcpy(dst, src ? src : "", len);
+    dst[len] = '\0';
+}
+
 void str_lower(char *s)
 {
     for (; *s; s++)

@@ -73,6 +73,10 @@ bool str_ieq(const char *a, const char *b);
 bool str_has_prefix(const char *s, const char *prefix);
 /* Lowercases ASCII letters in place. */
 void str_lower(char *s);
+/* Copies src (NULL: "") into dst of n bytes, cut to fit and always terminated, as
+ * snprintf(dst, n, "%s", src) does without the formatting machinery: row decoders copy a dozen
+ * columns per row (callgrind, issue 12). */
+void str_copy(char *dst, size_t n, const char *src);
 /* Number of Unicode code points in a valid UTF-8 string. */
 size_t utf8_length(const char *s);
 

@@ -84,7 +84,7 @@ int interests_caption_topics(const char *caption, interests_topic *out, int max)
     tags_parse(caption, tags);
     int n = 0;
     for (int i = 0; i < tags->n_hashtags && n < max; i++) {
-        snprintf(out[n].name, sizeof out[n].name, "%s", tags->hashtags[i]);
+        str_copy(out[n].name, sizeof out[n].name, tags->hashtags[i]);
         out[n++].share = 1.0;
     }
     free(tags);
@@ -104,7 +104,7 @@ int interests_caption_topics(const char *caption, interests_topic *out, int max)
         if (tagged || len < 4 || len >= sizeof word - 1 || common_word(word) ||
             has_topic(out, n, word))
             continue;
-        snprintf(out[n].name, sizeof out[n].name, "%s", word);
+        str_copy(out[n].name, sizeof out[n].name, word);
         out[n++].share = 0.5;
         terms++;
     }
@@ -138,11 +138,7 @@ static void contribute(contributions *c, int64_t user, const char *kind, const c
     contribution *x = &c->v[c->n++];
     x->user = user;
     x->kind = kind;
-    size_t len = strlen(item);
-    if (len > sizeof x->item - 1)
-        len = sizeof x->item - 1;
-    memcpy(x->item, item, len);
-    x->item[len] = 0;
+    str_copy(x->item, sizeof x->item, item);
     x->delta = delta;
 }
 
@@ -383,7 +379,7 @@ static queued_signal post_signal(int64_t user, int64_t post_id, interests_signal
                        .user = user,
                        .target = post_id,
                        .weight = interests_signal_weight(s)};
-    snprintf(q.style, sizeof q.style, "%s", style);
+    str_copy(q.style, sizeof q.style, style);
     return q;
 }
 
@@ -458,7 +454,7 @@ int interests_load(db *d, int64_t user_id, const char *kind, interests_weight *o
     int n = store_interests_list(d, user_id, kind, rows, max);
     int64_t now = now_ms();
     for (int i = 0; i < n; i++) {
-        snprintf(out[i].item, sizeof out[i].item, "%s", rows[i].item);
+        str_copy(out[i].item, sizeof out[i].item, rows[i].item);
         out[i].weight = interests_decay(rows[i].weight_milli / 1000.0, now - rows[i].updated_at,
                                         INTERESTS_HALF_LIFE_MS);
     }

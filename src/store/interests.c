@@ -6,18 +6,7 @@
 
 #include "core/util.h"
 
-#include <stdio.h>
 #include <string.h>
-
-/* Without snprintf: this runs for every interest row a signal touches (callgrind, issue 12). */
-static void copy_text(char *dst, size_t n, const char *src)
-{
-    size_t len = src ? strlen(src) : 0;
-    if (len >= n)
-        len = n - 1;
-    memcpy(dst, src ? src : "", len);
-    dst[len] = 0;
-}
 
 /* The first column of every row of a bound statement, at most max; the count or ERR_*. */
 static int read_ids(db_stmt *s, int64_t *out, int max)
@@ -42,8 +31,8 @@ int store_interest_get(db *d, int64_t user_id, const char *kind, const char *ite
     db_bind_text(s, 3, item);
     int rc = db_step(s);
     if (rc == DB_ROW) {
-        copy_text(out->kind, sizeof out->kind, kind);
-        copy_text(out->item, sizeof out->item, item);
+        str_copy(out->kind, sizeof out->kind, kind);
+        str_copy(out->item, sizeof out->item, item);
         out->weight_milli = db_col_int64(s, 0);
         out->updated_at = db_col_int64(s, 1);
     }
@@ -83,8 +72,8 @@ int store_interests_list(db *d, int64_t user_id, const char *kind, store_interes
     db_bind_int64(s, 4, max);
     int n = 0, rc;
     while ((rc = db_step(s)) == DB_ROW && n < max) {
-        copy_text(out[n].kind, sizeof out[n].kind, db_col_text(s, 0));
-        copy_text(out[n].item, sizeof out[n].item, db_col_text(s, 1));
+        str_copy(out[n].kind, sizeof out[n].kind, db_col_text(s, 0));
+        str_copy(out[n].item, sizeof out[n].item, db_col_text(s, 1));
         out[n].weight_milli = db_col_int64(s, 2);
         out[n].updated_at = db_col_int64(s, 3);
         n++;
@@ -185,7 +174,7 @@ int store_not_interested_tags(db *d, int64_t user_id, char (*tags)[STORE_INTERES
     db_bind_int64(s, 2, max);
     int n = 0, rc;
     while ((rc = db_step(s)) == DB_ROW && n < max) {
-        copy_text(tags[n], STORE_INTEREST_ITEM_BYTES, db_col_text(s, 0));
+        str_copy(tags[n], STORE_INTEREST_ITEM_BYTES, db_col_text(s, 0));
         n++;
     }
     db_reset(s);

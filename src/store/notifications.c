@@ -47,7 +47,7 @@ static void read_row(db_stmt *s, store_notification *o)
 {
     o->id = db_col_int64(s, 0);
     o->user_id = db_col_int64(s, 1);
-    snprintf(o->type, sizeof o->type, "%s", db_col_text(s, 2));
+    str_copy(o->type, sizeof o->type, db_col_text(s, 2));
     o->actor_id = db_col_int64(s, 3);
     o->actor_count = db_col_int64(s, 4);
     o->post_id = db_col_int64(s, 5);

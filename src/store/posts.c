@@ -293,8 +293,8 @@ int store_post_edits(db *d, int64_t post_id, int64_t before_id, store_post_edit 
     int n = 0, rc = DB_DONE;
     while (n < max && (rc = db_step(s)) == DB_ROW) {
         out[n].id = db_col_int64(s, 0);
-        snprintf(out[n].caption, sizeof out[n].caption, "%s", db_col_text(s, 1));
-        snprintf(out[n].visibility, sizeof out[n].visibility, "%s", db_col_text(s, 2));
+        str_copy(out[n].caption, sizeof out[n].caption, db_col_text(s, 1));
+        str_copy(out[n].visibility, sizeof out[n].visibility, db_col_text(s, 2));
         out[n].edited_at = db_col_int64(s, 3);
         n++;
     }
@@ -356,7 +356,7 @@ int store_reaction_of(db *d, int64_t post_id, int64_t user_id, char *out, size_t
     db_bind_int64(s, 1, post_id);
     db_bind_int64(s, 2, user_id);
     int rc = db_step(s);
-    snprintf(out, n, "%s", rc == DB_ROW ? db_col_text(s, 0) : "");
+    str_copy(out, n, rc == DB_ROW ? db_col_text(s, 0) : "");
     db_reset(s);
     return rc < 0 ? rc : 0;
 }
@@ -381,7 +381,7 @@ int store_reaction_list(db *d, int64_t post_id, int64_t viewer, int64_t before_i
     while (n < max && (rc = db_step(s)) == DB_ROW) {
         out[n].id = db_col_int64(s, 0);
         out[n].user_id = db_col_int64(s, 1);
-        snprintf(out[n].type, sizeof out[n].type, "%s", db_col_text(s, 2));
+        str_copy(out[n].type, sizeof out[n].type, db_col_text(s, 2));
         out[n].created_at = db_col_int64(s, 3);
         n++;
     }
@@ -409,7 +409,7 @@ static void decode_comment(db_stmt *s, store_comment *c)
     c->post_id = db_col_int64(s, 1);
     c->author_id = db_col_int64(s, 2);
     c->parent_id = db_col_int64(s, 3);
-    snprintf(c->body, sizeof c->body, "%s", db_col_text(s, 4));
+    str_copy(c->body, sizeof c->body, db_col_text(s, 4));
     c->created_at = db_col_int64(s, 5);
     c->updated_at = db_col_int64(s, 6);
     c->like_count = db_col_int64(s, 7);
@@ -952,7 +952,7 @@ int store_viewer_states(db *d, int64_t viewer, const int64_t *ids, int n, store_
             if (i < 0)
                 continue;
             if (pass == 0)
-                snprintf(out[i].reaction, sizeof out[i].reaction, "%s", db_col_text(s, 1));
+                str_copy(out[i].reaction, sizeof out[i].reaction, db_col_text(s, 1));
             else
                 out[i].saved = true;
         }

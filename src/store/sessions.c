@@ -19,8 +19,8 @@ static void decode_session(db_stmt *st, store_session *s)
     s->expires_at = db_col_int64(st, 4);
     s->revoked_at = db_col_int64(st, 5);
     const char *ua = db_col_text(st, 6), *ip = db_col_text(st, 7);
-    snprintf(s->user_agent, sizeof s->user_agent, "%s", ua ? ua : "");
-    snprintf(s->ip, sizeof s->ip, "%s", ip ? ip : "");
+    str_copy(s->user_agent, sizeof s->user_agent, ua ? ua : "");
+    str_copy(s->ip, sizeof s->ip, ip ? ip : "");
 }
 
 int store_session_insert(db *d, const store_session *s)

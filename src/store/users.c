@@ -16,8 +16,7 @@
 
 static void copy_col(char *dst, size_t n, db_stmt *s, int col)
 {
-    const char *v = db_col_text(s, col);
-    snprintf(dst, n, "%s", v ? v : "");
+    str_copy(dst, n, db_col_text(s, col));
 }
 
 void store_user_decode_at(db_stmt *s, int at, store_user *u)
@@ -72,8 +71,8 @@ int store_user_insert(db *d, const store_user *u)
     if (!s)
         return ERR_DB;
     char email_norm[256], handle_norm[32];
-    snprintf(email_norm, sizeof email_norm, "%s", u->email);
-    snprintf(handle_norm, sizeof handle_norm, "%s", u->handle);
+    str_copy(email_norm, sizeof email_norm, u->email);
+    str_copy(handle_norm, sizeof handle_norm, u->handle);
     str_lower(email_norm);
     str_lower(handle_norm);
     db_bind_int64(s, 1, u->id);
