@@ -4,7 +4,8 @@
 // worker` processes (default 2) running the jobs, all on one PostgreSQL database and one data
 // directory (the uploads spool and the local media store are shared, as deploy/ shares them), a
 // redis-server of their own when the binary has --redis, and Debian's nginx in front, configured
-// like deploy/compose/nginx.conf (round robin, WebSocket upgrade, no sticky sessions). The handle
+// like deploy/compose/nginx.conf (round robin, WebSocket upgrade, no sticky sessions, lingering
+// close so that a close frame reaches a client that still sends). The handle
 // is startServer's: url is nginx's; stop, kill and restart act on every process, killNode(i) on
 // one node; nodes[i].url is a node's own address; stderrText joins the nodes' and workers' logs.
 // Every process gets --node-id auto, so ids never collide.
@@ -81,6 +82,7 @@ ${nodePorts.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
     client_max_body_size 0;
     proxy_request_buffering off;
     proxy_buffering off;
+    lingering_close always;
     location / {
       proxy_pass http://streamhub;
       proxy_http_version 1.1;
