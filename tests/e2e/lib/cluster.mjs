@@ -43,6 +43,15 @@ async function waitForPort(port, what, proc, log) {
   throw new Error(`${what} did not listen on ${port}: ${log()}`);
 }
 
+async function waitForLog(p, re, what) {
+  for (let i = 0; i < 400; i++) {
+    if (re.test(p.stderr)) return;
+    if (p.proc.exitCode !== null || p.proc.signalCode !== null) throw new Error(`${what} exited: ${p.stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not start in 20 s: ${p.stderr}`);
+}
+
 function spawnLogged(cmd, args, env = {}) {
   const p = { stderr: '' };
   p.proc = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -133,6 +142,9 @@ export async function startCluster(opts) {
     for (let i = 0; i < WORKERS; i++) {
       c.workers.push(spawnLogged(BIN, ['worker', '--data-dir', dataDir, '--database', opts.database, ...workerArgs], opts.env || {}));
     }
+    // started means running, as a node is once it listens: a test that then takes the database
+    // away (or counts the leased ids) must not catch a worker still connecting
+    await Promise.all(c.workers.map((w) => waitForLog(w, /"msg":"worker started"/, 'streamhub worker')));
   };
   const lbPort = askedPort || await freePort();
   mkdirSync(path.join(work, 'nginx'), { recursive: true });
