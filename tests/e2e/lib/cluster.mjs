@@ -8,7 +8,8 @@
 // close so that a close frame reaches a client that still sends). The handle
 // is startServer's: url is nginx's; stop, kill and restart act on every process, killNode(i) on
 // one node; nodes[i].url is a node's own address; stderrText joins the nodes' and workers' logs.
-// Every process gets --node-id auto, so ids never collide.
+// Every process gets --node-id auto, so ids never collide. startServer returns once every node
+// listens and every worker has logged "worker started".
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
