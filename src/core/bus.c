@@ -57,6 +57,12 @@ int bus_rate_take(const char *scope, const char *key, double rate, double burst,
     return backend->rate_take ? backend->rate_take(scope, key, rate, burst, retry_after_ms) : -1;
 }
 
+void bus_sync(void)
+{
+    if (backend->sync)
+        backend->sync();
+}
+
 bool bus_cross_node(void)
 {
     return backend != &bus_inproc;

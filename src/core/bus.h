@@ -66,6 +66,8 @@ typedef struct bus_backend {
     /* optional (NULL: no shared limits): see bus_rate_take */
     int (*rate_take)(const char *scope, const char *key, double rate, double burst,
                      int64_t *retry_after_ms);
+    /* optional (NULL: delivery is synchronous, nothing to wait for): see bus_sync */
+    void (*sync)(void);
 } bus_backend;
 
 /* The in-process backend (bus_inproc.c), the default. */
@@ -118,6 +120,14 @@ int64_t bus_cluster_count(const char *topic, int64_t here);
  * round trip with Redis (a Lua script on Redis's clock). */
 int bus_rate_take(const char *scope, const char *key, double rate, double burst,
                   int64_t *retry_after_ms);
+/* Returns once every message published anywhere before the call has been delivered to this
+ * node's subscribers: read-your-writes for state a node keeps from bus signals (the feed caches).
+ * A write's invalidation is published, by whichever node took the write, before the write is
+ * answered; a read that follows it, on any node, calls this first and cannot see the state from
+ * before. In-process delivery is synchronous: nothing to wait for. Redis: one round trip on the
+ * subscriber connection (see bus_redis.c), at most a second; nothing while disconnected (then
+ * the client is told to re-sync anyway). */
+void bus_sync(void);
 /* Whether the bus reaches other nodes (a cross-node backend is selected). */
 bool bus_cross_node(void);
 /* Counters for /metrics. */

@@ -37,6 +37,13 @@
  * Rate limits shared by the cluster (bus_rate_take, installed as the ratelimit store by app.c):
  * a token bucket per scope and key in Redis, one EVALSHA round trip on Redis's clock.
  *
+ * Catching up (bus_sync). Redis appends a message to every subscriber's output before PUBLISH
+ * returns, and answers a connection's commands in order; so a PING sent on the subscriber
+ * connection is answered after every message published before it, anywhere, and the reader has
+ * delivered those (it delivers in order, on its own thread) when the pong arrives. bus_sync
+ * queues such a PING like a SUBSCRIBE and waits for its pong: a node that answers a read after
+ * a write taken by another node has first applied that write's invalidation.
+ *
  * "Listened" asks Redis (PUBSUB NUMSUB: subscribed connections, i.e. nodes) unless this node
  * has a local subscriber. A positive answer is cached for LISTENED_CACHE_MS; a negative one is
  * never cached, so a socket that just connected elsewhere is never missed; the cost of the bound
@@ -96,6 +103,7 @@ struct bus_sub {
 typedef struct channel_op {
     struct channel_op *next;
     bool subscribe;
+    bool ping; /* bus_sync's PING (topic unused) */
     uint64_t seq;
     char topic[];
 } channel_op;
@@ -469,8 +477,9 @@ static bool inflight_pop(inflight *f, uint64_t *seq)
     return true;
 }
 
-/* Sends what the queue holds. */
-static int send_queued(redisContext *c, inflight *f)
+/* Sends what the queue holds: channel commands, whose confirmations f tracks, and bus_sync's
+ * PINGs, whose pongs (a separate reply kind) pongs tracks. */
+static int send_queued(redisContext *c, inflight *f, inflight *pongs)
 {
     pthread_mutex_lock(&R.ops_lock);
     channel_op *op = R.ops_head;
@@ -479,6 +488,13 @@ static int send_queued(redisContext *c, inflight *f)
     pthread_mutex_unlock(&R.ops_lock);
     while (op) {
         channel_op *next = op->next;
+        if (op->ping) {
+            redisAppendCommand(c, "PING");
+            inflight_push(pongs, op->seq);
+            free(op);
+            op = next;
+            continue;
+        }
         const char *argv[2] = {op->subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE", op->topic};
         redisAppendCommandArgv(c, 2, argv, NULL);
         inflight_push(f, op->seq);
@@ -509,9 +525,21 @@ static void mark_connected(void)
     }
 }
 
-/* One reply on the subscriber connection. Returns -1 on a protocol surprise. */
-static int handle_reply(redisReply *r, long *pending_resubscribe, inflight *f)
+/* A pong: bus_sync's (a sequence number to confirm) or the idle check's (0). */
+static void pong(inflight *pongs)
 {
+    uint64_t seq;
+    if (inflight_pop(pongs, &seq) && seq)
+        set_acked(seq);
+}
+
+/* One reply on the subscriber connection. Returns -1 on a protocol surprise. */
+static int handle_reply(redisReply *r, long *pending_resubscribe, inflight *f, inflight *pongs)
+{
+    if (r->type == REDIS_REPLY_STATUS && !strcmp(r->str, "PONG")) { /* not in subscribe mode */
+        pong(pongs);
+        return 0;
+    }
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
         r->element[0]->type != REDIS_REPLY_STRING)
         return r->type == REDIS_REPLY_ERROR ? -1 : 0;
@@ -527,14 +555,16 @@ static int handle_reply(redisReply *r, long *pending_resubscribe, inflight *f)
         } else if (inflight_pop(f, &seq)) {
             set_acked(seq);
         }
+    } else if (!strcmp(kind, "pong")) {
+        pong(pongs);
     }
-    return 0; /* "pong" and anything else: the connection is alive, which the caller noted */
+    return 0; /* anything else: the connection is alive, which the caller noted */
 }
 
 /* Serves one connection until it fails or the bus stops. */
 static void serve_connection(redisContext *c)
 {
-    inflight f = {0};
+    inflight f = {0}, pongs = {0};
     long pending = resubscribe_all(c);
     if (flush_out(c) < 0)
         goto out;
@@ -550,7 +580,7 @@ static void serve_connection(redisContext *c)
             uint64_t v;
             ssize_t rd = read(R.wake_fd, &v, sizeof v);
             (void)rd;
-            if (send_queued(c, &f) < 0)
+            if (send_queued(c, &f, &pongs) < 0)
                 break;
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -561,7 +591,7 @@ static void serve_connection(redisContext *c)
             void *reply;
             bool failed = false;
             while (!failed && redisGetReplyFromReader(c, &reply) == REDIS_OK && reply) {
-                failed = handle_reply(reply, &pending, &f) < 0;
+                failed = handle_reply(reply, &pending, &f, &pongs) < 0;
                 freeReplyObject(reply);
             }
             if (failed || c->err)
@@ -575,6 +605,7 @@ static void serve_connection(redisContext *c)
         }
         if (!ping_sent && now - last_heard >= PING_IDLE_MS) {
             redisAppendCommand(c, "PING");
+            inflight_push(&pongs, 0);
             if (flush_out(c) < 0)
                 break;
             ping_sent = now;
@@ -582,6 +613,7 @@ static void serve_connection(redisContext *c)
     }
 out:
     free(f.seq);
+    free(pongs.seq);
 }
 
 /* Sleeps ms unless the bus stops first. */
@@ -722,13 +754,14 @@ static void redis_close(void)
     atomic_store(&R.connected, false);
 }
 
-/* Queues a channel command; ops_lock held. */
-static uint64_t queue_op_locked(const char *topic, bool subscribe)
+/* Queues a channel command, or bus_sync's PING; ops_lock held. */
+static uint64_t queue_op_locked(const char *topic, bool subscribe, bool ping)
 {
     size_t len = strlen(topic);
     channel_op *op = xmalloc(sizeof *op + len + 1);
     memcpy(op->topic, topic, len + 1);
     op->subscribe = subscribe;
+    op->ping = ping;
     op->seq = ++R.queued_seq;
     op->next = NULL;
     *R.ops_tail = op;
@@ -753,6 +786,17 @@ static void wait_acked(uint64_t seq)
     pthread_mutex_unlock(&R.ops_lock);
 }
 
+static void redis_sync(void)
+{
+    if (!atomic_load(&R.connected))
+        return; /* nothing is being delivered; the reconnect's resync covers what was missed */
+    pthread_mutex_lock(&R.ops_lock);
+    uint64_t seq = queue_op_locked("", false, true);
+    pthread_mutex_unlock(&R.ops_lock);
+    wake_reader();
+    wait_acked(seq);
+}
+
 static bus_sub *redis_subscribe(const char *topic, bus_deliver_fn fn, void *ctx)
 {
     size_t len = topic ? strlen(topic) : 0;
@@ -773,7 +817,7 @@ static bus_sub *redis_subscribe(const char *topic, bus_deliver_fn fn, void *ctx)
         t->next = R.buckets[s->bucket];
         R.buckets[s->bucket] = t;
         pthread_mutex_lock(&R.ops_lock);
-        t->subscribe_seq = queue_op_locked(topic, true);
+        t->subscribe_seq = queue_op_locked(topic, true, false);
         pthread_mutex_unlock(&R.ops_lock);
         queued = true;
     }
@@ -805,7 +849,7 @@ static void redis_unsubscribe(bus_sub *s)
                 break;
             }
         pthread_mutex_lock(&R.ops_lock);
-        queue_op_locked(t->name, false);
+        queue_op_locked(t->name, false, false);
         pthread_mutex_unlock(&R.ops_lock);
         queued = true;
         free(t);
@@ -1029,4 +1073,5 @@ const bus_backend bus_redis = {
     .status = redis_status,
     .cluster_count = redis_cluster_count,
     .rate_take = redis_rate_take,
+    .sync = redis_sync,
 };

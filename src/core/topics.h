@@ -30,6 +30,7 @@
 #define TOPIC_FEED_POSTED "feed:posted"
 #define TOPIC_FEED_FORGET "feed:forget"
 #define TOPIC_FEED_CHANGED "feed:changed"
+#define TOPIC_RECO_TRAINED "reco:trained" /* a newer model is in the object store */
 
 static inline int topic_user(char out[TOPIC_MAX], int64_t user_id)
 {

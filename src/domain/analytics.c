@@ -327,6 +327,9 @@ static pthread_once_t client_limiter_once = PTHREAD_ONCE_INIT;
 static void client_limiter_new(void)
 {
     client_limiter = ratelimit_new(ANALYTICS_CLIENT_RATE / 60.0, ANALYTICS_CLIENT_RATE, 65536);
+    /* a user's budget, not a node's capacity: across nodes (--redis) one bucket for all, so
+     * that a client spreading its events over N nodes does not get N budgets */
+    ratelimit_share(client_limiter, "client_events");
 }
 
 int analytics_client_event(int64_t user, const char *type, int64_t object_id, const char *props,

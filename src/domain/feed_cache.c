@@ -4,6 +4,10 @@
  * set, the least recently used one replaced), under one mutex held only to copy an entry in or
  * out; queries run outside it. Two atomics carry the bus signals: the post generation, and a
  * forget epoch that keeps a timeline built while its viewer's graph changed from being stored.
+ * With the Redis bus those signals arrive on the bus's reader thread some time after the write
+ * that sent them was answered, possibly by another node: each read first waits for what was
+ * published before it (bus_sync, one Redis round trip), so a client that follows someone and
+ * then reads its feed through any node sees the change, as on one node.
  */
 #include "domain/feed_cache.h"
 
@@ -183,6 +187,8 @@ int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t befo
         *excludes = store_has_exclusions(d, viewer);
         return store_post_home_ids(d, viewer, many_followees, before_id, 0, out, max);
     }
+    /* the signals of writes answered before this read, on any node, are applied first */
+    bus_sync();
     int64_t now = now_ms();
     uint64_t gen = atomic_load(&post_gen), epoch = atomic_load(&forget_epoch);
     home_entry *e = xmalloc(sizeof *e);
@@ -287,6 +293,11 @@ static trending_snapshot *snapshot_read(db *d, int64_t now)
 
 const feed_trending_list *feed_cache_trending(db *d)
 {
+    pthread_mutex_lock(&trending.lock);
+    bool enabled = trending.refresh_ms > 0;
+    pthread_mutex_unlock(&trending.lock);
+    if (enabled)
+        bus_sync(); /* a delete or privacy change answered before this read drops the snapshot */
     int64_t now = now_ms();
     pthread_mutex_lock(&trending.lock);
     trending_snapshot *cur = trending.current;

@@ -5,11 +5,16 @@
  * without any lock, and drops it; a new model is swapped in under the same mutex and the old
  * one is freed by whoever drops the last reference. Training runs in the job queue, never on
  * the request path; every node's housekeeping round loads a newer saved model when one appears
- * in the object store, which is how several API nodes converge on the newest training.
+ * in the object store, which is how several API nodes converge on the newest training. The
+ * process that trained (a `streamhub worker`, with several nodes) also publishes reco:trained,
+ * on which each node's loader thread loads it at once: an admin who queued a training sees it
+ * served by whichever node answers as soon as it is done, as on one node.
  */
 #include "domain/reco.h"
 
+#include "core/bus.h"
 #include "core/log.h"
+#include "core/topics.h"
 #include "core/util.h"
 #include "reco/model.h"
 #include "store/events.h"
@@ -41,6 +46,44 @@ static char *local_path; /* where the model file is read from and written to */
 static int64_t retrain_interval_ms;
 static int64_t last_request_ms; /* this node's last scheduled training */
 static bool first_sweep_done;   /* reco_sweep has looked for a missing model since start */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER; /* one fetch into local_path */
+
+/* The loader: a thread that loads the model another process announced on reco:trained (the
+ * bus's reader thread, which hears it, must not block on a fetch, nor must a request). */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool announced, stopping, started;
+    pthread_t thread;
+    bus_sub *sub;
+} loader = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static void load_if_newer(void);
+
+static void on_trained(void *ctx, const char *topic, const char *msg, size_t len)
+{
+    pthread_mutex_lock(&loader.lock);
+    loader.announced = true;
+    pthread_cond_signal(&loader.cond);
+    pthread_mutex_unlock(&loader.lock);
+}
+
+static void *loader_main(void *arg)
+{
+    pthread_mutex_lock(&loader.lock);
+    while (!loader.stopping) {
+        if (!loader.announced) {
+            pthread_cond_wait(&loader.cond, &loader.lock);
+            continue;
+        }
+        loader.announced = false;
+        pthread_mutex_unlock(&loader.lock);
+        load_if_newer();
+        pthread_mutex_lock(&loader.lock);
+    }
+    pthread_mutex_unlock(&loader.lock);
+    return NULL;
+}
 
 static served *acquire(void)
 {
@@ -187,21 +230,23 @@ static void load_if_newer(void)
 {
     if (!store)
         return;
+    pthread_mutex_lock(&load_lock); /* housekeeping and the loader may meet here */
     object_info info;
-    if (objects_stat(store, MODEL_KEY, &info) != 0)
+    if (objects_stat(store, MODEL_KEY, &info) != 0) {
+        pthread_mutex_unlock(&load_lock);
         return;
+    }
     served *s = acquire();
     bool same = s && s->file_mtime_ns == info.mtime_ns;
     release(s);
-    if (same || objects_fetch(store, MODEL_KEY, local_path) != 0)
-        return;
+    reco_model *m = NULL;
     char err[256];
-    reco_model *m = reco_model_load(local_path, err, sizeof err);
-    if (!m) {
+    if (!same && objects_fetch(store, MODEL_KEY, local_path) == 0 &&
+        !(m = reco_model_load(local_path, err, sizeof err)))
         log_warn("reco model not loaded", "\"error\":\"%s\"", err);
-        return;
-    }
-    swap_in(m, info.mtime_ns);
+    if (m)
+        swap_in(m, info.mtime_ns);
+    pthread_mutex_unlock(&load_lock);
 }
 
 int reco_configure(const char *data_dir, const char *object_store, int64_t retrain_interval_s,
@@ -225,11 +270,28 @@ int reco_configure(const char *data_dir, const char *object_store, int64_t retra
     last_request_ms = now_ms();
     first_sweep_done = false;
     load_if_newer();
+    if (!loader.started) {
+        loader.stopping = loader.announced = false;
+        if (pthread_create(&loader.thread, NULL, loader_main, NULL) == 0) {
+            loader.started = true;
+            loader.sub = bus_subscribe(TOPIC_RECO_TRAINED, on_trained, NULL);
+        }
+    }
     return 0;
 }
 
 void reco_shutdown(void)
 {
+    if (loader.started) {
+        bus_unsubscribe(loader.sub); /* before bus_close (app_close's order) */
+        loader.sub = NULL;
+        pthread_mutex_lock(&loader.lock);
+        loader.stopping = true;
+        pthread_cond_signal(&loader.cond);
+        pthread_mutex_unlock(&loader.lock);
+        pthread_join(loader.thread, NULL);
+        loader.started = false;
+    }
     pthread_mutex_lock(&lock);
     served *s = current;
     current = NULL;
@@ -344,6 +406,7 @@ job_result reco_train_job(job_ctx *ctx, const store_job *job, char *err, size_t 
     object_info info = {0};
     objects_stat(store, MODEL_KEY, &info);
     swap_in(m, info.mtime_ns);
+    bus_publish(TOPIC_RECO_TRAINED, "1", 1); /* the other nodes load it at their next read */
     return JOB_OK;
 }
 

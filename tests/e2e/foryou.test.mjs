@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startServer, stopAll } from './lib/harness.mjs';
+import { startServer, stopAll, metricSum } from './lib/harness.mjs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { client, register, login, createUserCli, expectError, BIN } from './lib/accounts.mjs';
 import { uniqueUser } from './lib/harness.mjs';
@@ -39,11 +39,11 @@ const forYou = (who, query = '') => c().get(`/api/v1/feed/for-you${query}`, as(w
  * INTERESTS_FLUSH_MS after the action, so a test reads the profile or the next page only once
  * the writer's counters say so (queued = written + dropped). */
 async function signalsApplied() {
-  const m = async () => {
-    const text = (await c().get('/metrics')).text;
-    const v = (name) => Number((text.match(new RegExp(`^${name} (\\d+)$`, 'm')) || [])[1]);
-    return { queued: v('streamhub_interest_signals_queued_total'), done: v('streamhub_interest_signals_written_total') + v('streamhub_interest_signals_dropped_total') };
-  };
+  // each node queues and writes the signals of the requests it took: summed over the nodes
+  const m = async () => ({
+    queued: await metricSum(server, 'streamhub_interest_signals_queued_total'),
+    done: await metricSum(server, 'streamhub_interest_signals_written_total') + await metricSum(server, 'streamhub_interest_signals_dropped_total'),
+  });
   const want = (await m()).queued;
   for (let i = 0; i < 200; i++) {
     const now = await m();

@@ -15,7 +15,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { startServer, stopAll, startWebhookReceiver } from './lib/harness.mjs';
+import { startServer, stopAll, startWebhookReceiver, nodeUrls, CLUSTER_NODES } from './lib/harness.mjs';
 import { BIN, client, register } from './lib/accounts.mjs';
 import { startOtlpReceiver } from './lib/otlp.mjs';
 
@@ -29,19 +29,22 @@ after(async () => {
 const hex = (bytes) => randomBytes(bytes).toString('hex');
 const requestId = () => `trace-test-${hex(6)}`;
 
-async function metrics(url) {
-  const text = await (await fetch(url + '/metrics')).text();
-  const value = (name) => {
-    const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
-    assert.ok(m, `${name} missing from /metrics`);
-    return Number(m[1]);
-  };
-  return {
-    exported: value('streamhub_trace_spans_exported_total'),
-    dropped: value('streamhub_trace_spans_dropped_total'),
-    failures: value('streamhub_trace_export_failures_total'),
-    queued: value('streamhub_trace_spans_queued'),
-  };
+/** The exporter's figures: in cluster mode the nodes' summed, and the longest queue of any. */
+async function metrics(server) {
+  const total = { exported: 0, dropped: 0, failures: 0, queued: 0 };
+  for (const url of nodeUrls(server)) {
+    const text = await (await fetch(url + '/metrics')).text();
+    const value = (name) => {
+      const m = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+      assert.ok(m, `${name} missing from /metrics`);
+      return Number(m[1]);
+    };
+    total.exported += value('streamhub_trace_spans_exported_total');
+    total.dropped += value('streamhub_trace_spans_dropped_total');
+    total.failures += value('streamhub_trace_export_failures_total');
+    total.queued = Math.max(total.queued, value('streamhub_trace_spans_queued'));
+  }
+  return total;
 }
 
 async function tracedServer(collector, extra = []) {
@@ -65,7 +68,10 @@ describe('a traced request', () => {
     assert.equal(r.status, 202);
 
     const inTrace = (spans) => spans.filter((s) => s.traceId === traceId);
-    await collector.waitFor((spans) => inTrace(spans).some((s) => s.kind === CLIENT && s.name === 'POST'));
+    // in cluster mode the request's spans and the job's leave from different processes, in
+    // either order: wait for both ends
+    await collector.waitFor((spans) => inTrace(spans).some((s) => s.kind === CLIENT && s.name === 'POST')
+      && inTrace(spans).some((s) => s.kind === SERVER));
     const spans = inTrace(collector.spans);
     assert.deepEqual(collector.problems, []);
 
@@ -106,8 +112,16 @@ describe('a traced request', () => {
     const msg = await hook.waitFor((m) => m.to === a.creds.email && m.template === 'reset_password');
     assert.equal(msg._headers.traceparent, `00-${traceId}-${delivery.spanId}-01`, 'the webhook call carries the trace on');
 
-    const m = await metrics(server.url);
-    assert.ok(m.exported >= spans.length, JSON.stringify(m));
+    const m = await metrics(server);
+    // in cluster mode a worker ran the job and exported its spans (the job's and those under
+    // it); workers have no /metrics, the nodes exported the rest
+    const byWorker = new Set([job.spanId]);
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const s of spans) if (byWorker.has(s.parentSpanId) && !byWorker.has(s.spanId)) { byWorker.add(s.spanId); grew = true; }
+    }
+    const byNodes = CLUSTER_NODES ? spans.filter((s) => !byWorker.has(s.spanId)) : spans;
+    assert.ok(m.exported >= byNodes.length, JSON.stringify(m));
     assert.equal(m.failures, 0);
   });
 
@@ -204,7 +218,7 @@ describe('tracing off or a collector in trouble', () => {
     for (let i = 0; i < 5; i++)
       assert.equal((await client(server.url).get('/api/v1/auth/me', {
         token: a.tokens.access_token, headers: { traceparent: `00-${hex(16)}-${hex(8)}-01` } })).status, 200);
-    const m = await metrics(server.url);
+    const m = await metrics(server);
     assert.deepEqual(m, { exported: 0, dropped: 0, failures: 0, queued: 0 });
     await server.stop();
     assert.equal(collector.requests, 0);
@@ -230,7 +244,7 @@ describe('tracing off or a collector in trouble', () => {
         const r = await c.get('/api/v1/auth/me', { token: a.tokens.access_token });
         assert.equal(r.status, 200);
       }
-      const m = await metrics(server.url);
+      const m = await metrics(server);
       assert.ok(m.dropped > 0, `spans dropped: ${JSON.stringify(m)}`);
       assert.ok(m.queued <= 16, 'the queue stays bounded');
       assert.equal(m.exported, 0);

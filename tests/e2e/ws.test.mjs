@@ -6,16 +6,17 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { startServer, stopAll } from './lib/harness.mjs';
+import { startServer, stopAll, CLUSTER_NODES, directUrl, metricSum } from './lib/harness.mjs';
 import { client, register } from './lib/accounts.mjs';
 import { handshake, text, OP } from './lib/wsraw.mjs';
 
 const BASE = ['--trust-proxy', '--rate-limit', '0', '--auth-rate-limit', '0'];
 const TTL = 4;
-let url, shortUrl;
+let server, url, shortUrl;
 before(async () => {
-  url = (await startServer({ args: [...BASE, '--ws-ping-interval', '1', '--ws-idle-timeout', '2',
-    '--ws-send-queue', '65536', '--ws-max-message', '65536'] })).url;
+  server = await startServer({ args: [...BASE, '--ws-ping-interval', '1', '--ws-idle-timeout', '2',
+    '--ws-send-queue', '65536', '--ws-max-message', '65536'] });
+  url = server.url;
   shortUrl = (await startServer({ args: [...BASE, '--access-ttl', String(TTL), '--ws-auth-grace', '60'] })).url;
 });
 after(stopAll);
@@ -181,7 +182,10 @@ describe('delivery', () => {
     const stranger = (await authed(url, b.tokens.access_token)).s;
     const ack = await phone.request('sync', { draft: 'hello' });
     assert.equal(ack.type, 'ack');
-    assert.equal(ack.data.delivered, 2);
+    // the count is of the sockets on the node that took the command (docs/realtime.md): behind
+    // nginx the laptop may be on another node, and is reached through Redis all the same
+    if (CLUSTER_NODES) assert.ok(ack.data.delivered >= 1 && ack.data.delivered <= 2, JSON.stringify(ack));
+    else assert.equal(ack.data.delivered, 2);
     const [p, l] = await Promise.all([phone.next((m) => m.type === 'sync'), laptop.next((m) => m.type === 'sync')]);
     assert.deepEqual(p.data.payload, { draft: 'hello' });
     assert.deepEqual(l.data.payload, { draft: 'hello' });
@@ -231,15 +235,18 @@ describe('delivery', () => {
 describe('limits', () => {
   test('--per-ip-connections caps the open sockets of one address (429), freed when one closes', async () => {
     const srv = await startServer({ args: ['--rate-limit', '0', '--auth-rate-limit', '0', '--per-ip-connections', '3'] });
-    const a = await register(srv.url);
+    // the cap is a node's own (behind nginx every socket comes from nginx's address, and each
+    // node counts its own): one node directly in cluster mode
+    const base = directUrl(srv);
+    const a = await register(base);
     const open = [];
-    for (let i = 0; i < 3; i++) open.push((await authed(srv.url, a.tokens.access_token)).s);
-    const refused = connect(srv.url, { token: a.tokens.access_token });
+    for (let i = 0; i < 3; i++) open.push((await authed(base, a.tokens.access_token)).s);
+    const refused = connect(base, { token: a.tokens.access_token });
     await assert.rejects(refused.opened, (e) => e.status === 429);
     open.pop().ws.close();
     let again = null;
     for (let i = 0; i < 50 && !again; i++) {
-      const s = connect(srv.url, { token: a.tokens.access_token });
+      const s = connect(base, { token: a.tokens.access_token });
       // refused with 429 by the hub's count, or at the TCP level by libmicrohttpd's own cap
       // while the refused handshakes' connections linger: either way, not yet
       try { await s.opened; again = s; } catch { await new Promise((r) => setTimeout(r, 100)); }
@@ -256,12 +263,14 @@ describe('metrics', () => {
     const { s } = await authed(url, a.tokens.access_token);
     await s.request('ping', {});
     const m = (await client(url).get('/metrics')).text;
-    assert.match(m, /^streamhub_ws_connections [1-9]\d*$/m);
-    assert.match(m, /^streamhub_ws_messages_total\{direction="in"\} [1-9]/m);
-    assert.match(m, /^streamhub_ws_messages_total\{direction="out"\} [1-9]/m);
+    assert.match(m, /^streamhub_ws_connections \d+$/m);
     assert.match(m, /^streamhub_bus_published_total \d+$/m);
+    // each node counts its own sockets (one node's /metrics without a cluster): summed
+    assert.ok(await metricSum(server, 'streamhub_ws_connections') >= 1);
+    assert.ok(await metricSum(server, 'streamhub_ws_messages_total{direction="in"}') >= 1);
+    assert.ok(await metricSum(server, 'streamhub_ws_messages_total{direction="out"}') >= 1);
     // earlier tests of this server closed sockets, some normally
-    assert.match(m, /^streamhub_ws_closed_total\{code="1000"\} [1-9]/m);
+    assert.ok(await metricSum(server, 'streamhub_ws_closed_total{code="1000"}', { absentIsZero: true }) >= 1);
     s.ws.close();
   });
 });

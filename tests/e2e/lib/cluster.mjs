@@ -4,10 +4,12 @@
 // worker` processes (default 2) running the jobs, all on one PostgreSQL database and one data
 // directory (the uploads spool and the local media store are shared, as deploy/ shares them), a
 // redis-server of their own when the binary has --redis, and Debian's nginx in front, configured
-// like deploy/compose/nginx.conf (round robin, WebSocket upgrade, no sticky sessions). The handle
+// like deploy/compose/nginx.conf (round robin, WebSocket upgrade, no sticky sessions, lingering
+// close so that a close frame reaches a client that still sends). The handle
 // is startServer's: url is nginx's; stop, kill and restart act on every process, killNode(i) on
 // one node; nodes[i].url is a node's own address; stderrText joins the nodes' and workers' logs.
-// Every process gets --node-id auto, so ids never collide.
+// Every process gets --node-id auto, so ids never collide. startServer returns once every node
+// listens and every worker has logged "worker started".
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -40,6 +42,15 @@ async function waitForPort(port, what, proc, log) {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${what} did not listen on ${port}: ${log()}`);
+}
+
+async function waitForLog(p, re, what) {
+  for (let i = 0; i < 400; i++) {
+    if (re.test(p.stderr)) return;
+    if (p.proc.exitCode !== null || p.proc.signalCode !== null) throw new Error(`${what} exited: ${p.stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what} did not start in 20 s: ${p.stderr}`);
 }
 
 function spawnLogged(cmd, args, env = {}) {
@@ -81,6 +92,7 @@ ${nodePorts.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
     client_max_body_size 0;
     proxy_request_buffering off;
     proxy_buffering off;
+    lingering_close always;
     location / {
       proxy_pass http://streamhub;
       proxy_http_version 1.1;
@@ -131,6 +143,9 @@ export async function startCluster(opts) {
     for (let i = 0; i < WORKERS; i++) {
       c.workers.push(spawnLogged(BIN, ['worker', '--data-dir', dataDir, '--database', opts.database, ...workerArgs], opts.env || {}));
     }
+    // started means running, as a node is once it listens: a test that then takes the database
+    // away (or counts the leased ids) must not catch a worker still connecting
+    await Promise.all(c.workers.map((w) => waitForLog(w, /"msg":"worker started"/, 'streamhub worker')));
   };
   const lbPort = askedPort || await freePort();
   mkdirSync(path.join(work, 'nginx'), { recursive: true });

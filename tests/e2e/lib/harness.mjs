@@ -20,12 +20,15 @@ export const CLUSTER_NODES = process.env.STREAMHUB_TEST_CLUSTER ? Number(process
  * per-node figure such as /metrics from all of them), else the one server's. */
 export const nodeUrls = (server) => (server.nodes ? server.nodes.map((n) => n.url) : [server.url]);
 /** A /metrics sample (name with its labels) summed over the processes behind a handle: in
- * cluster mode each node counts only what it holds itself. */
-export async function metricSum(server, name) {
+ * cluster mode each node counts only what it holds itself. A sample only written once it is
+ * non-zero (a label value not seen yet, such as a close code) counts 0 where it is absent with
+ * { absentIsZero: true }; otherwise its absence is an error. */
+export async function metricSum(server, name, { absentIsZero = false } = {}) {
   let sum = 0;
   for (const base of nodeUrls(server)) {
     const text = await (await fetch(`${base}/metrics`)).text();
     const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    if (!line && absentIsZero) continue;
     if (!line) throw new Error(`no ${name} in ${base}/metrics`);
     sum += Number(line.slice(name.length + 1));
   }

@@ -124,6 +124,7 @@ typedef struct recorder {
     char topics[64][TOPIC_MAX];
     char msgs[64][256];
     const char *republish_to; /* a deliver callback that publishes again */
+    int delay_us;             /* a slow subscriber: each delivery takes this long */
 } recorder;
 
 static void recorder_init(recorder *r)
@@ -146,6 +147,8 @@ static void record(void *ctx, const char *topic, const char *msg, size_t len)
     pthread_mutex_unlock(&r->lock);
     if (r->republish_to)
         bus_publish(r->republish_to, msg, len);
+    if (r->delay_us)
+        usleep((useconds_t)r->delay_us);
 }
 
 /* Waits until r holds a message equal to msg; returns how many it holds then. */
@@ -317,6 +320,32 @@ static void test_other_nodes_publish_and_listen(void **state)
     freeReplyObject(r);
     assert_true(bus_user_listened(43));
     redisFree(sub);
+    redisFree(other);
+}
+
+/* What another node published before bus_sync has been delivered here when it returns: the
+ * feed caches' read-your-writes across nodes (a follow on one node, the feed read on another). */
+static void test_sync_waits_for_what_was_published_before(void **state)
+{
+    recorder a;
+    recorder_init(&a);
+    a.delay_us = 5000; /* 20 deliveries take the reader 100 ms */
+    bus_sub *sa = bus_subscribe("feed:forget", record, &a);
+    redisContext *other = raw_connect(NULL);
+    assert_non_null(other);
+    for (int i = 0; i < 20; i++)
+        freeReplyObject(redisCommand(other, "PUBLISH feed:forget %d", i));
+    bus_sync();
+    pthread_mutex_lock(&a.lock);
+    int n = a.n;
+    pthread_mutex_unlock(&a.lock);
+    assert_int_equal(n, 20);
+    /* the idle check's pings and bus_sync's share the connection: both keep working */
+    usleep(1500 * 1000);
+    freeReplyObject(redisCommand(other, "PUBLISH feed:forget last"));
+    bus_sync();
+    assert_int_equal(count_of(&a, "last"), 1);
+    bus_unsubscribe(sa);
     redisFree(other);
 }
 
@@ -494,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_unsubscribe_follows_last_local_subscriber),
         cmocka_unit_test(test_other_nodes_publish_and_listen),
         cmocka_unit_test(test_deliver_callback_may_publish),
+        cmocka_unit_test(test_sync_waits_for_what_was_published_before),
         cmocka_unit_test(test_reconnect_resubscribes_and_resyncs),
         cmocka_unit_test(test_cluster_count_sums_live_shares),
         cmocka_unit_test(test_shared_rate_limit),
