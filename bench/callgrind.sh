@@ -8,19 +8,27 @@
 # function to count inside (a handler, or api_dispatch for every declared route: then the
 # sign-in, login_handler, is subtracted). VIPSHOME points libvips away from its modules: one of
 # them (libjxl's libhwy) runs RDTSCP, which valgrind 3.19 cannot execute. KEEP=file keeps the
-# callgrind output for callgrind_annotate.
+# callgrind output for callgrind_annotate. RESET=PATH is POSTed (signed in) after every request,
+# e.g. /api/v1/feed/refresh so that each For You request is a first page from scratch rather
+# than one from a served set that grows until the sources run dry (count a FN that does not
+# cover it, such as for_you_handler). SERVE_ARGS adds server options, e.g.
+# "--trending-refresh-ms 60000": under valgrind a request takes ~100x longer, so a list
+# refreshed every second would be re-read every few requests and counted against them.
 set -euo pipefail
 BIN=$1 DIR=$2 P=$3 FN=$4 N=${5:-300}
 W=$(mktemp -d)
 VIPSHOME=/nonexistent valgrind --tool=callgrind --callgrind-out-file=$W/cg.out --toggle-collect="$FN" \
-  "$BIN" serve --port 0 --data-dir "$DIR" --rate-limit 0 --auth-rate-limit 0 >$W/out 2>$W/log &
+  "$BIN" serve --port 0 --data-dir "$DIR" --rate-limit 0 --auth-rate-limit 0 ${SERVE_ARGS:-} >$W/out 2>$W/log &
 VP=$!
 for _ in $(seq 1 600); do URL=$(sed -n 's/^listening on //p' $W/out); [ -n "$URL" ] && break; sleep 0.2; done
 TOK=$(curl -s -XPOST "$URL/api/v1/auth/login" -H 'Content-Type: application/json' \
   -d '{"login":"user000001","password":"benchmark password"}' | grep -o '"access_token": *"[^"]*"' | cut -d '"' -f 4)
 P=${P//@ID@/$(head -n 1 "$DIR/seed-ids.txt")}
 for _ in 1 2 3; do curl -s -o /dev/null -H "Authorization: Bearer $TOK" "$URL$P"; done
-for _ in $(seq 1 "$N"); do curl -s -o /dev/null -H "Authorization: Bearer $TOK" "$URL$P"; done
+for _ in $(seq 1 "$N"); do
+  curl -s -o /dev/null -H "Authorization: Bearer $TOK" "$URL$P"
+  if [ -n "${RESET:-}" ]; then curl -s -o /dev/null -XPOST -H "Authorization: Bearer $TOK" "$URL$RESET"; fi
+done
 kill -TERM $VP; wait $VP || true
 ANN=$(callgrind_annotate --inclusive=yes $W/cg.out 2>/dev/null)
 TOTAL=$(echo "$ANN" | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1}')

@@ -71,8 +71,10 @@ typedef struct foryou_item {
     char reason[160];
 } foryou_item;
 
+struct feed_trending_list;
 typedef struct foryou_page {
-    store_feed_row *rows;
+    store_feed_row *rows;                 /* the rows read for the page */
+    const struct feed_trending_list *list; /* the shared trending rows, held for the items */
     foryou_item *items;
     int n;
     int64_t session;
