@@ -11,7 +11,8 @@
 # callgrind output for callgrind_annotate. RESET=PATH is POSTed (signed in) after every request,
 # e.g. /api/v1/feed/refresh so that each For You request is a first page from scratch rather
 # than one from a served set that grows until the sources run dry (count a FN that does not
-# cover it, such as for_you_handler). SERVE_ARGS adds server options, e.g.
+# cover it, such as for_you_handler). WALK=1 follows each answer's next_cursor (a session's
+# pages one after the other; at the end, RESET if given and a new session). SERVE_ARGS adds server options, e.g.
 # "--trending-refresh-ms 60000": under valgrind a request takes ~100x longer, so a list
 # refreshed every second would be re-read every few requests and counted against them.
 set -euo pipefail
@@ -25,8 +26,14 @@ TOK=$(curl -s -XPOST "$URL/api/v1/auth/login" -H 'Content-Type: application/json
   -d '{"login":"user000001","password":"benchmark password"}' | grep -o '"access_token": *"[^"]*"' | cut -d '"' -f 4)
 P=${P//@ID@/$(head -n 1 "$DIR/seed-ids.txt")}
 for _ in 1 2 3; do curl -s -o /dev/null -H "Authorization: Bearer $TOK" "$URL$P"; done
+CUR=
 for _ in $(seq 1 "$N"); do
-  curl -s -o /dev/null -H "Authorization: Bearer $TOK" "$URL$P"
+  SEP=; case $P in *\?*) SEP='&' ;; *) SEP='?' ;; esac
+  BODY=$(curl -s -H "Authorization: Bearer $TOK" "$URL$P${CUR:+${SEP}cursor=$CUR}")
+  if [ -n "${WALK:-}" ]; then
+    CUR=$(echo "$BODY" | grep -o '"next_cursor": *"[^"]*"' | cut -d '"' -f 4 || true)
+    [ -n "$CUR" ] && continue
+  fi
   if [ -n "${RESET:-}" ]; then curl -s -o /dev/null -XPOST -H "Authorization: Bearer $TOK" "$URL$RESET"; fi
 done
 kill -TERM $VP; wait $VP || true

@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "domain/creator_score.h"
 #include "domain/feed_cache.h"
+#include "domain/foryou_served.h"
 #include "domain/interests.h"
 #include "domain/posts.h"
 #include "domain/reco.h"
@@ -26,7 +27,6 @@
 #include <string.h>
 
 #define DAY_MS ((int64_t)24 * 3600 * 1000)
-#define SERVED_MAX (FORYOU_SESSION_PAGES * FORYOU_PAGE_MAX + 1000)
 #define TOPIC_SOURCES 5  /* the viewer's strongest topics asked for fresh posts */
 #define PER_TOPIC 30
 #define MARKS_MAX 500
@@ -449,7 +449,7 @@ static int score(db *d, const foryou_viewer *v, const gather *g, const store_fee
 }
 
 /* Records what the page served: the session's set, and the impression log. */
-static int record(db *d, int64_t viewer, const foryou_page *p, int page_no)
+static int record(db *d, int64_t viewer, const foryou_page *p, int page_no, bool fresh)
 {
     int64_t ids[FORYOU_PAGE_MAX];
     char props[128];
@@ -461,26 +461,21 @@ static int record(db *d, int64_t viewer, const foryou_page *p, int page_no)
                  p->session);
         event_log_emit(viewer, "impression", "post", ids[i], props);
     }
-    /* one transaction: one turn of the writer lock for the page, not one per item */
-    if (db_begin(d) < 0)
-        return ERR_DB;
-    int rc = store_served_add(d, p->session, viewer, ids, p->n, now_ms());
-    if (rc < 0 || db_commit(d) < 0) {
-        db_rollback(d);
-        return rc < 0 ? rc : ERR_DB;
-    }
-    return 0;
+    return p->n ? foryou_served_record(d, viewer, p->session, fresh, ids, p->n, now_ms()) : 0;
+}
+
+static int64_t new_session(void)
+{
+    int64_t session;
+    random_bytes(&session, sizeof session);
+    return (session & INT64_MAX) | 1;
 }
 
 int foryou_start_session(db *d, int64_t viewer, const int64_t *shown, int n, int64_t *session,
                          domain_error *err)
 {
-    int64_t now = now_ms();
-    random_bytes(session, sizeof *session);
-    *session = (*session & INT64_MAX) | 1;
-    /* a new session: forget what the window no longer covers */
-    if (store_served_purge(d, viewer, now - (viewer ? FORYOU_SERVED_DAYS : 1) * DAY_MS) < 0 ||
-        (n > 0 && store_served_add(d, *session, viewer, shown, n, now) < 0))
+    *session = new_session();
+    if (n > 0 && foryou_served_record(d, viewer, *session, true, shown, n, now_ms()) < 0)
         return domain_db_failed(err, d, "for you");
     return 0;
 }
@@ -490,12 +485,13 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
 {
     int64_t vid = viewer ? viewer->id : 0, now = now_ms();
     memset(out, 0, sizeof *out);
-    if (!session && foryou_start_session(d, vid, NULL, 0, &session, err) < 0)
-        return ERR_DB;
+    bool fresh = !session; /* nothing was served in it yet */
+    if (fresh)
+        session = new_session();
     out->session = session;
     foryou_viewer v;
     gather g = {.c = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *g.c)};
-    int64_t *served = xmalloc(SERVED_MAX * sizeof *served);
+    int64_t *served = xmalloc(FORYOU_SERVED_MAX * sizeof *served);
     store_feed_row *rows = NULL;
     const store_feed_row **vis = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *vis);
     int *from = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *from);
@@ -507,8 +503,9 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
     int order[FORYOU_PAGE_MAX];
     int rc = foryou_viewer_load(d, vid, &v);
     if (rc == 0)
-        rc = g.n_served = store_served_ids(d, session, vid, now - FORYOU_SERVED_DAYS * DAY_MS,
-                                           served, SERVED_MAX);
+        rc = g.n_served = foryou_served_get(d, vid, session, fresh,
+                                            now - FORYOU_SERVED_DAYS * DAY_MS, served,
+                                            FORYOU_SERVED_MAX);
     g.served = served;
     if (rc >= 0)
         rc = gather_candidates(d, viewer, &v, &g);
@@ -544,7 +541,7 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
         out->n = n;
         out->next_page = n == limit && kept > n && page_no + 1 < FORYOU_SESSION_PAGES
                              ? page_no + 1 : 0;
-        rc = record(d, vid, out, page_no);
+        rc = record(d, vid, out, page_no, fresh);
     }
     feed_cache_trending_release(g.list);
     free(g.c);
@@ -574,6 +571,5 @@ void foryou_page_free(foryou_page *page)
 
 int foryou_refresh(db *d, int64_t viewer, domain_error *err)
 {
-    return store_served_purge(d, viewer, INT64_MAX) < 0 ? domain_db_failed(err, d, "refresh")
-                                                        : 0;
+    return foryou_served_forget(d, viewer) < 0 ? domain_db_failed(err, d, "refresh") : 0;
 }

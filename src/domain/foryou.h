@@ -28,6 +28,7 @@
 #define FORYOU_SESSION_PAGES 50 /* a session ends after this many pages */
 #define FORYOU_SERVED_DAYS 2    /* a signed-in user is not served a post again for this long */
 #define FORYOU_CANDIDATES_MAX 400
+#define FORYOU_SERVED_MAX (FORYOU_SESSION_PAGES * FORYOU_PAGE_MAX + 1000) /* read per page */
 #define FORYOU_EXPLORE_MAX_VIEWS 10 /* "new videos with few impressions" */
 
 typedef enum foryou_source {
