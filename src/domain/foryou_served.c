@@ -116,9 +116,15 @@ int foryou_served_get(db *d, int64_t viewer, int64_t session, bool fresh, int64_
     }
     for (int i = 0; i < n; i++)
         out[i] = fresh_copy->rows[i].post_id;
-    *fresh_copy = (served_copy){.user = user, .session = owner_session, .version = version,
-                                .loaded_ms = now, .known = {session}, .n_known = 1,
-                                .rows = fresh_copy->rows, .n = n, .cap = max};
+    *fresh_copy = (served_copy){.user = user,
+                                .session = owner_session,
+                                .version = version,
+                                .loaded_ms = now,
+                                .known = {session},
+                                .n_known = 1,
+                                .rows = fresh_copy->rows,
+                                .n = n,
+                                .cap = max};
     pthread_mutex_lock(&sets.lock);
     served_copy *old = sets.copies[slot];
     sets.copies[slot] = fresh_copy;
@@ -140,16 +146,16 @@ static bool purge_due(int64_t user, int64_t now)
     return due;
 }
 
-int foryou_served_record(db *d, int64_t viewer, int64_t session, bool fresh,
-                         const int64_t *ids, int n, int64_t now)
+int foryou_served_record(db *d, int64_t viewer, int64_t session, bool fresh, const int64_t *ids,
+                         int n, int64_t now)
 {
     int64_t user = viewer, owner_session = viewer ? 0 : session, version = 0;
     bool purge = purge_due(user, now);
     /* one transaction: one turn of the writer lock for the page, not one per item */
     if (db_begin(d) < 0)
         return ERR_DB;
-    int rc = purge ? store_served_purge(d, viewer, now - (viewer ? FORYOU_SERVED_DAYS : 1) * DAY_MS)
-                   : 0;
+    int rc =
+        purge ? store_served_purge(d, viewer, now - (viewer ? FORYOU_SERVED_DAYS : 1) * DAY_MS) : 0;
     if (rc >= 0)
         rc = store_served_add(d, session, viewer, ids, n, now);
     if (rc >= 0)
@@ -173,8 +179,14 @@ int foryou_served_record(db *d, int64_t viewer, int64_t session, bool fresh,
         c->version = version;
     } else if (!viewer && version == 1) { /* a new anonymous session: this page is all of it */
         c = xcalloc(1, sizeof *c);
-        *c = (served_copy){.user = 0, .session = session, .version = 1, .loaded_ms = now,
-                           .known = {session}, .n_known = 1, .n = n, .cap = FORYOU_SERVED_MAX};
+        *c = (served_copy){.user = 0,
+                           .session = session,
+                           .version = 1,
+                           .loaded_ms = now,
+                           .known = {session},
+                           .n_known = 1,
+                           .n = n,
+                           .cap = FORYOU_SERVED_MAX};
         c->rows = xmalloc(FORYOU_SERVED_MAX * sizeof *c->rows);
         for (int i = 0; i < n; i++)
             c->rows[i] = (store_served_row){ids[i], session, now};

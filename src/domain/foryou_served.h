@@ -33,11 +33,11 @@
  * a negative ERR_*. */
 int foryou_served_get(db *d, int64_t viewer, int64_t session, bool fresh, int64_t since_ms,
                       int64_t *out, int max);
-/* Writes what a page served (the caller's transaction is opened and committed here), and keeps
+/* Writes what a page served, in one transaction of its own (rows, version, purge), and keeps
  * this node's copy current when nothing else changed the set meanwhile. fresh as above. Also
  * forgets, now and then, what was served before the window. */
-int foryou_served_record(db *d, int64_t viewer, int64_t session, bool fresh,
-                         const int64_t *ids, int n, int64_t now);
+int foryou_served_record(db *d, int64_t viewer, int64_t session, bool fresh, const int64_t *ids,
+                         int n, int64_t now);
 /* Forgets everything served to viewer (POST /feed/refresh), on every node. */
 int foryou_served_forget(db *d, int64_t viewer);
 /* Drops this node's copies (tests). */
