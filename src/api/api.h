@@ -115,6 +115,12 @@ void api_post_write(jsonw *w, const store_post *p, const store_user *author);
  * is written; returns a negative ERR_* (nothing written) when that fails. */
 int api_posts_write_items(jsonw *w, db *d, int64_t viewer, const store_post *const *posts,
                           const store_user *const *authors, int n);
+/* The same, with extra(w, i, arg) called to write more members into post i's object (For You's
+ * reasons) just before it closes. */
+typedef void (*api_post_extra)(jsonw *w, int i, void *arg);
+int api_posts_write_items_with(jsonw *w, db *d, int64_t viewer, const store_post *const *posts,
+                               const store_user *const *authors, int n, api_post_extra extra,
+                               void *arg);
 /* The same as a jansson array, for lists that add members to each post (reasons, layers); NULL
  * when reading the viewer's state failed. */
 json_t *api_posts_json_array(db *d, int64_t viewer, const store_post *const *posts,

@@ -51,6 +51,17 @@ static json_t *items_json(db *d, int64_t viewer, const foryou_page *p)
     return items;
 }
 
+static void write_reason(jsonw *w, int i, void *arg)
+{
+    const foryou_item *it = &((const foryou_page *)arg)->items[i];
+    jsonw_key(w, "reason");
+    jsonw_object(w);
+    jsonw_member_string(w, "kind", it->reason_kind);
+    jsonw_member_string(w, "text", it->reason);
+    jsonw_member_string(w, "source", foryou_source_name(it->source));
+    jsonw_end_object(w);
+}
+
 /* Appends a For You page (the layered home's recommended fill) to out, each item with its
  * layer; next gets the layered cursor of the page after, or "" at the end. */
 static bool layered_recommended(api_ctx *c, int64_t session, int page_no, int limit,
@@ -92,17 +103,39 @@ static void for_you_handler(api_ctx *c)
         api_fail(c->res, rc, &err);
         return;
     }
-    json_t *items = items_json(c->db, c->viewer, &page);
-    char next[48];
-    snprintf(next, sizeof next, "%" PRId64 "_%d", page.session, page.next_page);
-    bool more = page.next_page > 0;
-    foryou_page_free(&page);
-    if (!items) {
+    /* written as a stream with the reasons in place: no tree built, read back and dumped */
+    const store_post **posts = xmalloc((size_t)(page.n ? page.n : 1) * sizeof *posts);
+    const store_user **authors = xmalloc((size_t)(page.n ? page.n : 1) * sizeof *authors);
+    for (int i = 0; i < page.n; i++) {
+        posts[i] = &page.items[i].row->post;
+        authors[i] = &page.items[i].row->author;
+    }
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object(&w);
+    jsonw_key(&w, "items");
+    rc = api_posts_write_items_with(&w, c->db, c->viewer, posts, authors, page.n, write_reason,
+                                    &page);
+    free(posts);
+    free(authors);
+    if (rc < 0) {
+        foryou_page_free(&page);
+        buf_free(&b);
         api_fail(c->res, ERR_DB, NULL);
         return;
     }
-    http_res_json(c->res, 200, json_pack("{s:o, s:o}", "items", items, "next_cursor",
-                                         more ? json_string(next) : json_null()));
+    jsonw_key(&w, "next_cursor");
+    if (page.next_page) {
+        char next[48];
+        snprintf(next, sizeof next, "%" PRId64 "_%d", page.session, page.next_page);
+        jsonw_string(&w, next);
+    } else
+        jsonw_null(&w);
+    jsonw_end_object(&w);
+    foryou_page_free(&page);
+    size_t len = b.len;
+    http_res_json_text(c->res, 200, buf_steal(&b), len);
 }
 
 /* The first page of the layered home: circle posts, then the rest of the following page, then

@@ -101,7 +101,8 @@ void api_post_write(jsonw *w, const store_post *p, const store_user *author)
 /* A post for one reader: what they did to it (state NULL for an anonymous reader) and, for a
  * share, its source as they may see it (src NULL: null). */
 static void write_post_for(jsonw *w, const store_post *p, const store_user *author,
-                           const store_viewer_state *state, const store_feed_row *src)
+                           const store_viewer_state *state, const store_feed_row *src,
+                           api_post_extra extra, void *arg, int i)
 {
     jsonw_object(w);
     write_post_members(w, p, author);
@@ -120,11 +121,20 @@ static void write_post_for(jsonw *w, const store_post *p, const store_user *auth
         else
             jsonw_null(w);
     }
+    if (extra)
+        extra(w, i, arg);
     jsonw_end_object(w);
 }
 
 int api_posts_write_items(jsonw *w, db *d, int64_t viewer, const store_post *const *posts,
                           const store_user *const *authors, int n)
+{
+    return api_posts_write_items_with(w, d, viewer, posts, authors, n, NULL, NULL);
+}
+
+int api_posts_write_items_with(jsonw *w, db *d, int64_t viewer, const store_post *const *posts,
+                               const store_user *const *authors, int n, api_post_extra extra,
+                               void *arg)
 {
     /* everything read before the first byte is written, so a failure can still answer 500 */
     store_viewer_state *states = viewer ? xmalloc((size_t)(n ? n : 1) * sizeof *states) : NULL;
@@ -136,7 +146,8 @@ int api_posts_write_items(jsonw *w, db *d, int64_t viewer, const store_post *con
     if (rc == 0) {
         jsonw_array(w);
         for (int i = 0; i < n; i++)
-            write_post_for(w, posts[i], authors[i], states ? &states[i] : NULL, src[i]);
+            write_post_for(w, posts[i], authors[i], states ? &states[i] : NULL, src[i], extra,
+                           arg, i);
         jsonw_end_array(w);
     }
     free(states);
@@ -282,7 +293,7 @@ static void posts_get_handler(api_ctx *c)
     buf b = {0};
     jsonw w;
     jsonw_init(&w, &b);
-    write_post_for(&w, &v.post, &v.author, c->authed ? &state : NULL, src);
+    write_post_for(&w, &v.post, &v.author, c->authed ? &state : NULL, src, NULL, NULL, 0);
     free(rows);
     size_t len = b.len;
     http_res_json_text(c->res, 200, buf_steal(&b), len);

@@ -8,6 +8,7 @@
 #include "store/analytics.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,16 +19,63 @@ const char *const creator_score_components[SCORE__COMPONENTS] = {
 const char *const creator_tiers[CREATOR_TIERS] = {"bronze", "silver", "gold", "platinum",
                                                   "diamond"};
 
+/* The latest scores as read, per node: For You asks for the creators of every candidate of
+ * every page (a couple of hundred index probes), and a score moves once a day, when the
+ * snapshot job runs. Direct-mapped (a creator whose slot is taken by another is read again);
+ * an entry is kept SCORE_CACHE_MS, and the job on this node empties it at once. */
+#define SCORE_CACHE_SLOTS 8192 /* power of two */
+#define SCORE_CACHE_MS 60000
+static struct score_slot {
+    int64_t creator, tenths, until;
+} score_cache[SCORE_CACHE_SLOTS];
+static pthread_mutex_t score_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct score_slot *score_slot_of(int64_t creator)
+{
+    return &score_cache[((uint64_t)creator * 0x9E3779B97F4A7C15ULL >> 40) &
+                        (SCORE_CACHE_SLOTS - 1)];
+}
+
+void creator_scores_forget(void)
+{
+    pthread_mutex_lock(&score_lock);
+    memset(score_cache, 0, sizeof score_cache);
+    pthread_mutex_unlock(&score_lock);
+}
+
 int creator_scores_get(db *d, const int64_t *creator_ids, int n, double *scores)
 {
+    int64_t now = now_ms();
+    int64_t *tenths = xmalloc((size_t)(n ? n : 1) * sizeof *tenths);
+    bool *known = xcalloc((size_t)(n ? n : 1), sizeof *known);
+    pthread_mutex_lock(&score_lock);
     for (int i = 0; i < n; i++) {
-        int64_t tenths = -1;
-        int rc = store_creator_latest_score(d, creator_ids[i], &tenths);
-        if (rc < 0)
-            return rc;
-        scores[i] = tenths < 0 ? CREATOR_SCORE_NEUTRAL : (double)tenths / 10.0;
+        const struct score_slot *e = score_slot_of(creator_ids[i]);
+        if (e->creator == creator_ids[i] && e->until > now) {
+            tenths[i] = e->tenths;
+            known[i] = true;
+        }
     }
-    return 0;
+    pthread_mutex_unlock(&score_lock);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if (!known[i]) {
+            tenths[i] = -1;
+            rc = store_creator_latest_score(d, creator_ids[i], &tenths[i]);
+        }
+        scores[i] = tenths[i] < 0 ? CREATOR_SCORE_NEUTRAL : (double)tenths[i] / 10.0;
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&score_lock);
+        for (int i = 0; i < n; i++)
+            if (!known[i])
+                *score_slot_of(creator_ids[i]) =
+                    (struct score_slot){creator_ids[i], tenths[i], now + SCORE_CACHE_MS};
+        pthread_mutex_unlock(&score_lock);
+    }
+    free(tenths);
+    free(known);
+    return rc;
 }
 
 void creator_score_values(const creator_inputs *in, double out[SCORE__COMPONENTS])

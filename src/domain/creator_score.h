@@ -21,8 +21,11 @@
 #define CREATOR_SCORE_WINDOW_DAYS 28
 #define CREATOR_TIERS 5
 
-/* Fills scores[i] for creator_ids[i] (n of them, any n); 0 or a negative ERR_* (database). */
+/* Fills scores[i] for creator_ids[i] (n of them, any n); 0 or a negative ERR_* (database).
+ * A score read is kept a minute per node (it moves once a day). */
 int creator_scores_get(db *d, const int64_t *creator_ids, int n, double *scores);
+/* Drops the kept scores (the snapshot job has written new ones). */
+void creator_scores_forget(void);
 
 /* What a creator did in the window (the snapshot's inputs; store/analytics.h). */
 typedef store_creator_inputs creator_inputs;

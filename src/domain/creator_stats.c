@@ -124,6 +124,8 @@ int creator_snapshots_run(db *d, int64_t now_ms, int *days)
         }
         (*days)++;
     }
+    if (*days)
+        creator_scores_forget(); /* this node reads the new scores at once, others within a minute */
     return 0;
 }
 

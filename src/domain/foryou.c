@@ -10,6 +10,7 @@
 #include "core/util.h"
 #include "domain/creator_score.h"
 #include "domain/feed_cache.h"
+#include "domain/foryou_served.h"
 #include "domain/interests.h"
 #include "domain/posts.h"
 #include "domain/reco.h"
@@ -26,10 +27,10 @@
 #include <string.h>
 
 #define DAY_MS ((int64_t)24 * 3600 * 1000)
-#define SERVED_MAX (FORYOU_SESSION_PAGES * FORYOU_PAGE_MAX + 1000)
 #define TOPIC_SOURCES 5  /* the viewer's strongest topics asked for fresh posts */
 #define PER_TOPIC 30
 #define MARKS_MAX 500
+#define TRENDING_TAKEN 100 /* candidates from the top of trending */
 
 static const char *const source_names[FORYOU__SOURCES] = {
     [FORYOU_FOLLOWING] = "following", [FORYOU_TOPIC] = "topic",
@@ -101,6 +102,7 @@ typedef struct candidate {
     int64_t id;
     foryou_source source;
     const char *topic; /* the topic source's topic (points into the loaded weights) */
+    const store_feed_row *cached; /* its row in the shared trending list, NULL if none */
 } candidate;
 
 typedef struct gather {
@@ -108,6 +110,7 @@ typedef struct gather {
     int n;
     const int64_t *served;
     int n_served;
+    const feed_trending_list *list; /* held while the page's items point into it */
 } gather;
 
 static bool contains(const int64_t *ids, int n, int64_t id)
@@ -118,15 +121,22 @@ static bool contains(const int64_t *ids, int n, int64_t id)
     return false;
 }
 
-static void add(gather *g, const int64_t *ids, int n, foryou_source s, const char *topic)
+/* cached: the rows of ids when they come from the shared trending list, else NULL */
+static void add_rows(gather *g, const int64_t *ids, const store_feed_row *cached, int n,
+                     foryou_source s, const char *topic)
 {
     for (int i = 0; i < n && g->n < FORYOU_CANDIDATES_MAX; i++) {
         bool dup = contains(g->served, g->n_served, ids[i]);
         for (int j = 0; j < g->n && !dup; j++)
             dup = g->c[j].id == ids[i];
         if (!dup)
-            g->c[g->n++] = (candidate){ids[i], s, topic};
+            g->c[g->n++] = (candidate){ids[i], s, topic, cached ? &cached[i] : NULL};
     }
+}
+
+static void add(gather *g, const int64_t *ids, int n, foryou_source s, const char *topic)
+{
+    add_rows(g, ids, NULL, n, s, topic);
 }
 
 void foryou_viewer_free(foryou_viewer *v)
@@ -224,9 +234,15 @@ static int gather_candidates(db *d, const store_user *viewer, const foryou_viewe
         add(g, ids, n, FORYOU_TOPIC, v->topics[t].item);
         asked++;
     }
-    if ((n = feed_cache_trending_ids(d, 0, 0, keys, ids, 100)) < 0)
+    /* the shared list's rows come with the ids, so the page need not read them again */
+    if ((g->list = feed_cache_trending(d)) &&
+        (g->list->n >= TRENDING_TAKEN || g->list->n < FEED_CACHE_TRENDING_IDS))
+        add_rows(g, g->list->ids, g->list->rows,
+                 g->list->n < TRENDING_TAKEN ? g->list->n : TRENDING_TAKEN, FORYOU_TRENDING, NULL);
+    else if ((n = feed_cache_trending_ids(d, 0, 0, keys, ids, TRENDING_TAKEN)) < 0)
         return n;
-    add(g, ids, n, FORYOU_TRENDING, NULL);
+    else
+        add(g, ids, n, FORYOU_TRENDING, NULL);
     if ((n = store_posts_fresh_unseen(d, FORYOU_EXPLORE_MAX_VIEWS, ids, 40)) < 0)
         return n;
     add(g, ids, n, FORYOU_EXPLORE, NULL);
@@ -282,69 +298,124 @@ static void explain(foryou_item *it, const candidate *c, const char *best_topic,
 }
 
 typedef struct scored {
-    store_feed_row *row;
+    const store_feed_row *row;
     const candidate *c;
     const char *best_topic; /* the viewer's liked topic the post carries */
     const char *first_tag;
 } scored;
 
-int foryou_read_visible(db *d, const foryou_viewer *v, const int64_t *ids, int n,
-                        const char *type, store_feed_row *rows)
+/* A row of the shared trending list (read as anonymous: no relation) is this viewer's row as
+ * well when the relation cannot change what is read: the viewer blocks, mutes and is blocked by
+ * no one (store_has_exclusions), and the post is public on a public account, for which the
+ * row's follows columns are not read either (store/posts.c, FEED_ROW_HEAD). Any other row is
+ * read again with the viewer's relation. */
+static bool row_as_is(const store_feed_row *r, int64_t id, bool excludes)
+{
+    return r && !excludes && r->post.id == id && !r->author.is_private &&
+           !strcmp(r->post.visibility, "public");
+}
+
+/* The filter of foryou_read_visible without copying rows: vis[k] points at the k-th row kept,
+ * either into *readp (allocated here, the caller frees it) or at cached[i] (cached may be NULL);
+ * from[k] is its index in ids, and topics[k] (when topics is not NULL) its caption's n_topics[k]
+ * topics. */
+static int read_visible(db *d, const foryou_viewer *v, const int64_t *ids,
+                        const store_feed_row *const *cached, int n, const char *type,
+                        store_feed_row **readp, const store_feed_row **vis, int *from,
+                        interests_topic (*topics)[INTERESTS_TOPICS_PER_POST], int *n_topics)
 {
     bool excludes = v->id && store_has_exclusions(d, v->id);
-    store_feed_row *read = xmalloc((size_t)(n ? n : 1) * sizeof *read);
-    interests_topic *topics = xmalloc(INTERESTS_TOPICS_PER_POST * sizeof *topics);
-    int got = 0, kept = 0, rc = 0;
-    for (int off = 0; off < n && rc >= 0; off += STORE_POSTS_BY_IDS_MAX) {
-        int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
-        rc = store_posts_by_ids(d, v->id, excludes, ids + off, chunk, read + got);
+    const store_feed_row **at = xcalloc((size_t)(n ? n : 1), sizeof *at);
+    int64_t *need = xmalloc((size_t)(n ? n : 1) * sizeof *need);
+    int *need_at = xmalloc((size_t)(n ? n : 1) * sizeof *need_at);
+    int n_need = 0, got = 0, kept = 0, rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (cached && row_as_is(cached[i], ids[i], excludes))
+            at[i] = cached[i];
+        else {
+            need_at[n_need] = i;
+            need[n_need++] = ids[i];
+        }
+    }
+    *readp = xmalloc((size_t)(n_need ? n_need : 1) * sizeof **readp);
+    for (int off = 0; off < n_need && rc >= 0; off += STORE_POSTS_BY_IDS_MAX) {
+        int chunk = n_need - off < STORE_POSTS_BY_IDS_MAX ? n_need - off : STORE_POSTS_BY_IDS_MAX;
+        store_feed_row *read = *readp + got;
+        rc = store_posts_by_ids(d, v->id, excludes, need + off, chunk, read);
+        /* rows come in any order: each found where its id was asked for */
+        for (int r = 0; r < rc; r++)
+            for (int k = 0; k < chunk; k++)
+                if (need[off + k] == read[r].post.id) {
+                    at[need_at[off + k]] = &read[r];
+                    break;
+                }
         got += rc > 0 ? rc : 0;
     }
+    interests_topic own[INTERESTS_TOPICS_PER_POST];
     /* in the order of ids, each at most once */
     for (int i = 0; rc >= 0 && i < n; i++) {
-        const store_feed_row *r = NULL;
-        for (int j = 0; j < got && !r; j++)
-            if (read[j].post.id == ids[i])
-                r = &read[j];
+        const store_feed_row *r = at[i];
         if (!r || r->post.author_id == v->id || (type && strcmp(r->post.type, type)) ||
             (v->id && r->rel.muted) || contains(v->marked_posts, v->n_marked_posts, r->post.id) ||
             contains(v->marked_creators, v->n_marked_creators, r->post.author_id) ||
             !posts_can_view_known(d, v->id, &r->author, &r->post, &r->rel))
             continue;
-        int nt = interests_caption_topics(r->post.caption, topics, INTERESTS_TOPICS_PER_POST);
         bool dup = false;
         for (int j = 0; j < kept && !dup; j++)
-            dup = rows[j].post.id == r->post.id;
-        if (!dup && !tag_marked(v, topics, nt))
-            rows[kept++] = *r;
+            dup = vis[j]->post.id == r->post.id;
+        if (dup)
+            continue;
+        /* the topics are only parsed when something needs them */
+        interests_topic *t = topics ? topics[kept] : own;
+        int nt = topics || v->n_marked_tags
+                     ? interests_caption_topics(r->post.caption, t, INTERESTS_TOPICS_PER_POST)
+                     : 0;
+        if (tag_marked(v, t, nt))
+            continue;
+        if (n_topics)
+            n_topics[kept] = nt;
+        from[kept] = i;
+        vis[kept++] = r;
     }
-    free(read);
-    free(topics);
+    free(at);
+    free(need);
+    free(need_at);
     return rc < 0 ? rc : kept;
 }
 
-/* Scores the visible rows (from foryou_read_visible) into s and picks. */
-static int score(db *d, const foryou_viewer *v, const gather *g, store_feed_row *rows, int n,
-                 scored *s, foryou_pick *picks,
-                 interests_topic (*topics)[INTERESTS_TOPICS_PER_POST])
+int foryou_read_visible(db *d, const foryou_viewer *v, const int64_t *ids, int n,
+                        const char *type, store_feed_row *rows)
+{
+    store_feed_row *read;
+    const store_feed_row **vis = xmalloc((size_t)(n ? n : 1) * sizeof *vis);
+    int *from = xmalloc((size_t)(n ? n : 1) * sizeof *from);
+    int kept = read_visible(d, v, ids, NULL, n, type, &read, vis, from, NULL, NULL);
+    for (int k = 0; k < kept; k++)
+        rows[k] = *vis[k];
+    free(read);
+    free(vis);
+    free(from);
+    return kept;
+}
+
+/* Scores the visible rows (from read_visible: rows, the index in g of each, their topics) into
+ * s and picks. */
+static int score(db *d, const foryou_viewer *v, const gather *g, const store_feed_row **rows,
+                 const int *from, int n, scored *s, foryou_pick *picks,
+                 interests_topic (*topics)[INTERESTS_TOPICS_PER_POST], const int *n_topics)
 {
     int64_t *creators = xmalloc((size_t)(n ? n : 1) * sizeof *creators);
     double *cscores = xmalloc((size_t)(n ? n : 1) * sizeof *cscores);
     for (int i = 0; i < n; i++)
-        creators[i] = rows[i].post.author_id;
+        creators[i] = rows[i]->post.author_id;
     if (creator_scores_get(d, creators, n, cscores) < 0)
         for (int i = 0; i < n; i++)
             cscores[i] = CREATOR_SCORE_NEUTRAL;
     int64_t now = now_ms();
     for (int i = 0; i < n; i++) {
-        store_feed_row *r = &rows[i];
-        const candidate *c = &g->c[0];
-        for (int j = 0; j < g->n; j++)
-            if (g->c[j].id == r->post.id) {
-                c = &g->c[j];
-                break;
-            }
-        int nt = interests_caption_topics(r->post.caption, topics[i], INTERESTS_TOPICS_PER_POST);
+        const store_feed_row *r = rows[i];
+        const candidate *c = &g->c[from[i]];
+        int nt = n_topics[i];
         char item[24];
         snprintf(item, sizeof item, "%" PRId64, r->post.author_id);
         foryou_features f = {.age_ms = now - r->post.created_at,
@@ -378,7 +449,7 @@ static int score(db *d, const foryou_viewer *v, const gather *g, store_feed_row 
 }
 
 /* Records what the page served: the session's set, and the impression log. */
-static int record(db *d, int64_t viewer, const foryou_page *p, int page_no)
+static int record(db *d, int64_t viewer, const foryou_page *p, int page_no, bool fresh)
 {
     int64_t ids[FORYOU_PAGE_MAX];
     char props[128];
@@ -390,26 +461,21 @@ static int record(db *d, int64_t viewer, const foryou_page *p, int page_no)
                  p->session);
         event_log_emit(viewer, "impression", "post", ids[i], props);
     }
-    /* one transaction: one turn of the writer lock for the page, not one per item */
-    if (db_begin(d) < 0)
-        return ERR_DB;
-    int rc = store_served_add(d, p->session, viewer, ids, p->n, now_ms());
-    if (rc < 0 || db_commit(d) < 0) {
-        db_rollback(d);
-        return rc < 0 ? rc : ERR_DB;
-    }
-    return 0;
+    return p->n ? foryou_served_record(d, viewer, p->session, fresh, ids, p->n, now_ms()) : 0;
+}
+
+static int64_t new_session(void)
+{
+    int64_t session;
+    random_bytes(&session, sizeof session);
+    return (session & INT64_MAX) | 1;
 }
 
 int foryou_start_session(db *d, int64_t viewer, const int64_t *shown, int n, int64_t *session,
                          domain_error *err)
 {
-    int64_t now = now_ms();
-    random_bytes(session, sizeof *session);
-    *session = (*session & INT64_MAX) | 1;
-    /* a new session: forget what the window no longer covers */
-    if (store_served_purge(d, viewer, now - (viewer ? FORYOU_SERVED_DAYS : 1) * DAY_MS) < 0 ||
-        (n > 0 && store_served_add(d, *session, viewer, shown, n, now) < 0))
+    *session = new_session();
+    if (n > 0 && foryou_served_record(d, viewer, *session, true, shown, n, now_ms()) < 0)
         return domain_db_failed(err, d, "for you");
     return 0;
 }
@@ -419,13 +485,17 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
 {
     int64_t vid = viewer ? viewer->id : 0, now = now_ms();
     memset(out, 0, sizeof *out);
-    if (!session && foryou_start_session(d, vid, NULL, 0, &session, err) < 0)
-        return ERR_DB;
+    bool fresh = !session; /* nothing was served in it yet */
+    if (fresh)
+        session = new_session();
     out->session = session;
     foryou_viewer v;
     gather g = {.c = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *g.c)};
-    int64_t *served = xmalloc(SERVED_MAX * sizeof *served);
-    store_feed_row *rows = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *rows);
+    int64_t *served = xmalloc(FORYOU_SERVED_MAX * sizeof *served);
+    store_feed_row *rows = NULL;
+    const store_feed_row **vis = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *vis);
+    int *from = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *from);
+    int *n_topics = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *n_topics);
     scored *s = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *s);
     foryou_pick *picks = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *picks);
     interests_topic(*topics)[INTERESTS_TOPICS_PER_POST] =
@@ -433,22 +503,32 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
     int order[FORYOU_PAGE_MAX];
     int rc = foryou_viewer_load(d, vid, &v);
     if (rc == 0)
-        rc = g.n_served = store_served_ids(d, session, vid, now - FORYOU_SERVED_DAYS * DAY_MS,
-                                           served, SERVED_MAX);
+        rc = g.n_served = foryou_served_get(d, vid, session, fresh,
+                                            now - FORYOU_SERVED_DAYS * DAY_MS, served,
+                                            FORYOU_SERVED_MAX);
     g.served = served;
     if (rc >= 0)
         rc = gather_candidates(d, viewer, &v, &g);
     int64_t *ids = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *ids);
-    for (int i = 0; i < g.n; i++)
+    const store_feed_row **cached = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *cached);
+    for (int i = 0; i < g.n; i++) {
         ids[i] = g.c[i].id;
-    int kept = rc < 0 ? rc : foryou_read_visible(d, &v, ids, g.n, type, rows);
+        cached[i] = g.c[i].cached;
+    }
+    int kept = rc < 0 ? rc
+                      : read_visible(d, &v, ids, cached, g.n, type, &rows, vis, from, topics,
+                                     n_topics);
     free(ids);
+    free(cached);
     if (kept > 0)
-        score(d, &v, &g, rows, kept, s, picks, topics);
+        score(d, &v, &g, vis, from, kept, s, picks, topics, n_topics);
     if (kept >= 0) {
         int n = foryou_diversify(picks, kept, limit, order);
+        /* the items point into both: the page keeps them */
         out->rows = rows;
         rows = NULL;
+        out->list = g.list;
+        g.list = NULL;
         out->items = xcalloc((size_t)(n ? n : 1), sizeof *out->items);
         for (int i = 0; i < n; i++) {
             foryou_item *it = &out->items[i];
@@ -461,11 +541,15 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
         out->n = n;
         out->next_page = n == limit && kept > n && page_no + 1 < FORYOU_SESSION_PAGES
                              ? page_no + 1 : 0;
-        rc = record(d, vid, out, page_no);
+        rc = record(d, vid, out, page_no, fresh);
     }
+    feed_cache_trending_release(g.list);
     free(g.c);
     free(served);
     free(rows);
+    free(vis);
+    free(from);
+    free(n_topics);
     free(s);
     free(picks);
     free(topics);
@@ -480,12 +564,12 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
 void foryou_page_free(foryou_page *page)
 {
     free(page->rows);
+    feed_cache_trending_release(page->list);
     free(page->items);
     memset(page, 0, sizeof *page);
 }
 
 int foryou_refresh(db *d, int64_t viewer, domain_error *err)
 {
-    return store_served_purge(d, viewer, INT64_MAX) < 0 ? domain_db_failed(err, d, "refresh")
-                                                        : 0;
+    return foryou_served_forget(d, viewer) < 0 ? domain_db_failed(err, d, "refresh") : 0;
 }

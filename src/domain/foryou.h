@@ -28,6 +28,7 @@
 #define FORYOU_SESSION_PAGES 50 /* a session ends after this many pages */
 #define FORYOU_SERVED_DAYS 2    /* a signed-in user is not served a post again for this long */
 #define FORYOU_CANDIDATES_MAX 400
+#define FORYOU_SERVED_MAX (FORYOU_SESSION_PAGES * FORYOU_PAGE_MAX + 1000) /* read per page */
 #define FORYOU_EXPLORE_MAX_VIEWS 10 /* "new videos with few impressions" */
 
 typedef enum foryou_source {
@@ -71,8 +72,10 @@ typedef struct foryou_item {
     char reason[160];
 } foryou_item;
 
+struct feed_trending_list;
 typedef struct foryou_page {
-    store_feed_row *rows;
+    store_feed_row *rows;                 /* the rows read for the page */
+    const struct feed_trending_list *list; /* the shared trending rows, held for the items */
     foryou_item *items;
     int n;
     int64_t session;

@@ -78,15 +78,20 @@ static bool has_topic(const interests_topic *t, int n, const char *name)
     return false;
 }
 
+/* snprintf's "%s" without the format machinery: this runs for every candidate of every page */
+static void set_name(interests_topic *t, const char *name, double share)
+{
+    str_copy(t->name, sizeof t->name, name);
+    t->share = share;
+}
+
 int interests_caption_topics(const char *caption, interests_topic *out, int max)
 {
     tags_parsed *tags = xmalloc(sizeof *tags);
     tags_parse(caption, tags);
     int n = 0;
-    for (int i = 0; i < tags->n_hashtags && n < max; i++) {
-        str_copy(out[n].name, sizeof out[n].name, tags->hashtags[i]);
-        out[n++].share = 1.0;
-    }
+    for (int i = 0; i < tags->n_hashtags && n < max; i++)
+        set_name(&out[n++], tags->hashtags[i], 1.0);
     free(tags);
     int terms = 0;
     for (const char *p = caption; *p && n < max && terms < INTERESTS_TERMS_PER_POST;) {
@@ -104,8 +109,7 @@ int interests_caption_topics(const char *caption, interests_topic *out, int max)
         if (tagged || len < 4 || len >= sizeof word - 1 || common_word(word) ||
             has_topic(out, n, word))
             continue;
-        str_copy(out[n].name, sizeof out[n].name, word);
-        out[n++].share = 0.5;
+        set_name(&out[n++], word, 0.5);
         terms++;
     }
     return n;

@@ -184,16 +184,26 @@ int store_not_interested_tags(db *d, int64_t user_id, char (*tags)[STORE_INTERES
 int store_served_add(db *d, int64_t session_id, int64_t user_id, const int64_t *post_ids, int n,
                      int64_t now)
 {
-    static const char *sql = "INSERT INTO for_you_served (session_id, post_id, user_id, served_at) "
-                             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
-    for (int i = 0; i < n; i++) {
+    /* one statement for a page: the ids as a VALUES list of a fixed length (unused ones bound
+     * to 0, which no post has, and left out), so it is prepared once; CASTs because PostgreSQL
+     * cannot infer a bare parameter's type in a VALUES list */
+#define V "(CAST(? AS BIGINT))"
+#define V5 V "," V "," V "," V "," V
+    static const char *sql =
+        "INSERT INTO for_you_served (session_id, post_id, user_id, served_at) "
+        "SELECT CAST(? AS BIGINT), column1, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM (VALUES " V5
+        "," V5 "," V5 "," V5 ") AS v WHERE column1 <> 0 ON CONFLICT DO NOTHING";
+#undef V5
+#undef V
+    for (int off = 0; off < n; off += STORE_SERVED_ROWS) {
         db_stmt *s = db_prepare(d, sql);
         if (!s)
             return ERR_DB;
         db_bind_int64(s, 1, session_id);
-        db_bind_int64(s, 2, post_ids[i]);
-        db_bind_int64(s, 3, user_id);
-        db_bind_int64(s, 4, now);
+        db_bind_int64(s, 2, user_id);
+        db_bind_int64(s, 3, now);
+        for (int k = 0; k < STORE_SERVED_ROWS; k++)
+            db_bind_int64(s, 4 + k, off + k < n ? post_ids[off + k] : 0);
         int rc = db_run(s);
         if (rc < 0)
             return rc;
@@ -201,13 +211,13 @@ int store_served_add(db *d, int64_t session_id, int64_t user_id, const int64_t *
     return 0;
 }
 
-int store_served_ids(db *d, int64_t session_id, int64_t user_id, int64_t since_ms, int64_t *out,
-                     int max)
+int store_served_rows(db *d, int64_t session_id, int64_t user_id, int64_t since_ms,
+                      store_served_row *out, int max)
 {
     static const char *sql =
-        "SELECT post_id FROM for_you_served WHERE session_id = ? UNION "
-        "SELECT post_id FROM for_you_served WHERE user_id = ? AND user_id <> 0 AND served_at >= ? "
-        "LIMIT ?";
+        "SELECT post_id, session_id, served_at FROM for_you_served WHERE session_id = ? UNION "
+        "SELECT post_id, session_id, served_at FROM for_you_served WHERE user_id = ? "
+        "AND user_id <> 0 AND served_at >= ? LIMIT ?";
     db_stmt *s = db_prepare(d, sql);
     if (!s)
         return ERR_DB;
@@ -215,7 +225,11 @@ int store_served_ids(db *d, int64_t session_id, int64_t user_id, int64_t since_m
     db_bind_int64(s, 2, user_id);
     db_bind_int64(s, 3, since_ms);
     db_bind_int64(s, 4, max);
-    return read_ids(s, out, max);
+    int n = 0, rc;
+    while ((rc = db_step(s)) == DB_ROW && n < max)
+        out[n++] = (store_served_row){db_col_int64(s, 0), db_col_int64(s, 1), db_col_int64(s, 2)};
+    db_reset(s);
+    return rc == DB_DONE || rc == DB_ROW ? n : rc;
 }
 
 int store_served_purge(db *d, int64_t user_id, int64_t before_ms)
@@ -226,7 +240,40 @@ int store_served_purge(db *d, int64_t user_id, int64_t before_ms)
         return ERR_DB;
     db_bind_int64(s, 1, user_id);
     db_bind_int64(s, 2, before_ms);
+    int rc = db_run(s);
+    if (rc < 0 || user_id)
+        return rc;
+    s = db_prepare(d, "DELETE FROM for_you_served_heads WHERE user_id = 0 AND updated_at < ?");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, before_ms);
     return db_run(s);
+}
+
+int store_served_version(db *d, int64_t user_id, int64_t session_id, int64_t *version)
+{
+    db_stmt *s = db_prepare(d, "SELECT COALESCE(MAX(version), 0) FROM for_you_served_heads "
+                               "WHERE user_id = ? AND session_id = ?");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, user_id);
+    db_bind_int64(s, 2, session_id);
+    return db_query_int64(s, version);
+}
+
+int store_served_bump(db *d, int64_t user_id, int64_t session_id, int64_t now, int64_t *version)
+{
+    db_stmt *s = db_prepare(
+        d, "INSERT INTO for_you_served_heads (user_id, session_id, version, updated_at) "
+           "VALUES (?, ?, 1, ?) ON CONFLICT (user_id, session_id) DO UPDATE SET "
+           "version = for_you_served_heads.version + 1, updated_at = excluded.updated_at "
+           "RETURNING version");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, user_id);
+    db_bind_int64(s, 2, session_id);
+    db_bind_int64(s, 3, now);
+    return db_query_int64(s, version);
 }
 
 int store_posts_fresh_unseen(db *d, int64_t max_views, int64_t *out, int max)

@@ -47,14 +47,26 @@ int store_not_interested_list(db *d, int64_t user_id, const char *kind, int64_t 
 int store_not_interested_tags(db *d, int64_t user_id, char (*tags)[STORE_INTEREST_ITEM_BYTES],
                               int max);
 
-/* Records that post_ids[0..n) were served in session to user (0 = anonymous). */
+/* Records that post_ids[0..n) were served in session to user (0 = anonymous): one statement
+ * per STORE_SERVED_ROWS ids. */
+#define STORE_SERVED_ROWS 20
 int store_served_add(db *d, int64_t session_id, int64_t user_id, const int64_t *post_ids, int n,
                      int64_t now);
-/* The posts served in session, and (user_id not 0) to the user since since_ms, at most max. */
-int store_served_ids(db *d, int64_t session_id, int64_t user_id, int64_t since_ms, int64_t *out,
-                     int max);
-/* Forgets what was served to user_id before before_ms (all of it for INT64_MAX). */
+/* What was served in session, and (user_id not 0) to the user since since_ms, at most max:
+ * each post with the session it was served in and when. */
+typedef struct store_served_row {
+    int64_t post_id, session_id, served_at;
+} store_served_row;
+int store_served_rows(db *d, int64_t session_id, int64_t user_id, int64_t since_ms,
+                      store_served_row *out, int max);
+/* Forgets what was served to user_id before before_ms (all of it for INT64_MAX); for user 0
+ * (anonymous sessions) also the versions of those sessions not written to since. */
 int store_served_purge(db *d, int64_t user_id, int64_t before_ms);
+/* The version of a served set, (user_id, 0) for a signed-in user's and (0, session_id) for an
+ * anonymous session's: 0 before its first write. _bump adds one (in the caller's transaction,
+ * with what changed the set) and gives the new version. */
+int store_served_version(db *d, int64_t user_id, int64_t session_id, int64_t *version);
+int store_served_bump(db *d, int64_t user_id, int64_t session_id, int64_t now, int64_t *version);
 
 /* Live public posts (not stories) of public accounts with fewer than max_views views, newest
  * first, at most max: the exploration source (new videos with few impressions). */
