@@ -8,6 +8,7 @@
 #include "domain/analytics.h"
 
 #include "core/ratelimit.h"
+#include "core/uniqset.h"
 #include "core/util.h"
 #include "domain/auth.h"
 #include "domain/posts.h"
@@ -19,10 +20,13 @@
 #include <string.h>
 
 #define WATERMARK "rollup"
-#define AGG_SLOTS 16384 /* > 3 rows per event of a batch, a power of two */
-#define POST_CACHE 1024
+#define AGG_SLOTS 65536  /* > 3 rows per event of a batch, a power of two */
+#define UNIQ_SLOTS 65536 /* > 3 member sets per event (post, creator, platform) */
+#define LAST_SLOTS 32768 /* > 1 last view per event */
+#define POST_CACHE 4096
 #define PURGE_BATCH 5000
 #define DAY_MS 86400000LL
+#define READ_EXACT_MAX 100000 /* a read's union stays exact up to this many members */
 
 static analytics_settings settings = {.settle_ms = 5000, .retention_ms = 0};
 
@@ -40,21 +44,49 @@ typedef struct agg_row {
     int64_t vals[ANALYTICS_MAX_COLS];
 } agg_row;
 
+/* The members a batch saw of one (kind, key, hour); merged into the stored set at the flush. */
+typedef struct uniq_slot {
+    bool used;
+    int kind;
+    int64_t key, hour;
+    uniqset set;
+} uniq_slot;
+
+/* A viewer's last view of a creator's posts in this batch (follow attribution). */
+typedef struct last_view {
+    bool used;
+    int64_t viewer, creator, post, at;
+} last_view;
+
 typedef struct post_info {
     int64_t id, author, duration_ms; /* author 0: purged */
 } post_info;
 
+/* The slots in use, so a batch clears what it used instead of whole tables. */
+typedef struct used_list {
+    int *at;
+    int n;
+} used_list;
+
 typedef struct rollup {
     db *d;
-    agg_row *rows; /* AGG_SLOTS */
-    int used;
+    agg_row *rows;   /* AGG_SLOTS */
+    uniq_slot *uniq; /* UNIQ_SLOTS */
+    last_view *last; /* LAST_SLOTS */
+    used_list rows_used, uniq_used, last_used;
     post_info cache[POST_CACHE];
 } rollup;
 
+static uint64_t slot_hash(int64_t a, int64_t b, int64_t c)
+{
+    uint64_t h = ((uint64_t)a * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)b * 0xC2B2AE3D27D4EB4FULL);
+    return (h ^ (h >> 29) ^ (uint64_t)c * 31) * 0x165667B19E3779F9ULL >> 20;
+}
+
 static int64_t *agg(rollup *r, analytics_table_id table, int64_t key, int64_t hour)
 {
-    uint64_t h = ((uint64_t)key * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)hour * 31 + table);
-    for (uint64_t i = h & (AGG_SLOTS - 1);; i = (i + 1) & (AGG_SLOTS - 1)) {
+    for (uint64_t i = slot_hash(key, hour, table) & (AGG_SLOTS - 1);;
+         i = (i + 1) & (AGG_SLOTS - 1)) {
         agg_row *a = &r->rows[i];
         if (!a->used) {
             memset(a, 0, sizeof *a);
@@ -62,7 +94,7 @@ static int64_t *agg(rollup *r, analytics_table_id table, int64_t key, int64_t ho
             a->table = table;
             a->key = key;
             a->hour = hour;
-            r->used++;
+            r->rows_used.at[r->rows_used.n++] = (int)i;
             return a->vals;
         }
         if (a->table == table && a->key == key && a->hour == hour)
@@ -70,18 +102,138 @@ static int64_t *agg(rollup *r, analytics_table_id table, int64_t key, int64_t ho
     }
 }
 
+static void add_member(rollup *r, int kind, int64_t key, int64_t hour, int64_t member)
+{
+    if (!member)
+        return;
+    for (uint64_t i = slot_hash(key, hour, kind) & (UNIQ_SLOTS - 1);;
+         i = (i + 1) & (UNIQ_SLOTS - 1)) {
+        uniq_slot *u = &r->uniq[i];
+        if (!u->used) {
+            *u = (uniq_slot){.used = true, .kind = kind, .key = key, .hour = hour};
+            r->uniq_used.at[r->uniq_used.n++] = (int)i;
+        } else if (u->kind != kind || u->key != key || u->hour != hour)
+            continue;
+        uniqset_add(&u->set, member);
+        return;
+    }
+}
+
+static last_view *last_view_slot(rollup *r, int64_t viewer, int64_t creator, bool create)
+{
+    for (uint64_t i = slot_hash(viewer, creator, 0) & (LAST_SLOTS - 1);;
+         i = (i + 1) & (LAST_SLOTS - 1)) {
+        last_view *l = &r->last[i];
+        if (l->used && l->viewer == viewer && l->creator == creator)
+            return l;
+        if (!l->used) {
+            if (!create)
+                return NULL;
+            *l = (last_view){.used = true, .viewer = viewer, .creator = creator};
+            r->last_used.at[r->last_used.n++] = (int)i;
+            return l;
+        }
+    }
+}
+
+/* Sorts a used list by the slots' keys: the batch's writes then walk each B-tree in order. */
+static _Thread_local rollup *sort_ctx; /* qsort has no context argument */
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
+static int cmp_rows(const void *a, const void *b)
+{
+    const agg_row *x = &sort_ctx->rows[*(const int *)a], *y = &sort_ctx->rows[*(const int *)b];
+    int c = cmp_i64(x->table, y->table);
+    c = c ? c : cmp_i64(x->key, y->key);
+    return c ? c : cmp_i64(x->hour, y->hour);
+}
+static int cmp_uniq(const void *a, const void *b)
+{
+    const uniq_slot *x = &sort_ctx->uniq[*(const int *)a], *y = &sort_ctx->uniq[*(const int *)b];
+    int c = cmp_i64(x->kind, y->kind);
+    c = c ? c : cmp_i64(x->key, y->key);
+    return c ? c : cmp_i64(x->hour, y->hour);
+}
+static int cmp_last(const void *a, const void *b)
+{
+    const last_view *x = &sort_ctx->last[*(const int *)a], *y = &sort_ctx->last[*(const int *)b];
+    int c = cmp_i64(x->viewer, y->viewer);
+    return c ? c : cmp_i64(x->creator, y->creator);
+}
+
+/* The hour row and column whose unique count a member kind keeps. */
+static int64_t *unique_column(rollup *r, const uniq_slot *u)
+{
+    if (u->kind == MEMBER_POST_VIEWER)
+        return &agg(r, ANALYTICS_POSTS, u->key, u->hour)[POST_VIEWERS];
+    if (u->kind == MEMBER_CREATOR_VIEWER)
+        return &agg(r, ANALYTICS_CREATORS, u->key, u->hour)[CREATOR_VIEWERS];
+    return &agg(r, ANALYTICS_PLATFORM, u->key, u->hour)[PLATFORM_ACTIVE_USERS];
+}
+
+/* Merges one batch set into the stored set of its hour; the hour's unique column gets the
+ * growth of the count (exact while the set is, the sketch's estimate after). */
+static int flush_uniq(rollup *r, uniq_slot *u)
+{
+    char *stored = NULL, *text = NULL;
+    uniqset all = {0};
+    int rc = store_analytics_uniques_get(r->d, u->kind, u->key, u->hour, &stored);
+    if (rc == 0 && stored && uniqset_parse(&all, stored) < 0)
+        rc = ERR_DB; /* not a set: refuse to overwrite what we cannot read */
+    if (rc < 0)
+        goto done;
+    int64_t before = uniqset_count(&all);
+    uniqset_union(&all, &u->set);
+    uniqset_compact(&all, UNIQSET_EXACT_MAX);
+    int64_t after = uniqset_count(&all);
+    text = uniqset_encode(&all);
+    if (!stored || strcmp(stored, text) != 0)
+        rc = store_analytics_uniques_put(r->d, u->kind, u->key, u->hour, text);
+    *unique_column(r, u) += after - before;
+done:
+    free(stored);
+    free(text);
+    uniqset_free(&all);
+    return rc;
+}
+
 static int flush(rollup *r)
 {
-    for (int i = 0; i < AGG_SLOTS && r->used; i++) {
-        agg_row *a = &r->rows[i];
-        if (!a->used)
-            continue;
-        int rc = store_analytics_add(r->d, store_analytics_table(a->table), a->key, a->hour,
-                                     a->creator_id, a->vals);
-        if (rc < 0)
-            return rc;
+    int rc = 0;
+    sort_ctx = r;
+    /* member sets first: they add to the hour rows' unique columns */
+    qsort(r->uniq_used.at, (size_t)r->uniq_used.n, sizeof(int), cmp_uniq);
+    for (int i = 0; i < r->uniq_used.n && rc >= 0; i++)
+        rc = flush_uniq(r, &r->uniq[r->uniq_used.at[i]]);
+    qsort(r->last_used.at, (size_t)r->last_used.n, sizeof(int), cmp_last);
+    for (int i = 0; i < r->last_used.n && rc >= 0; i++) {
+        const last_view *l = &r->last[r->last_used.at[i]];
+        rc = store_analytics_last_view_set(r->d, l->viewer, l->creator, l->post, l->at);
     }
-    return 0;
+    qsort(r->rows_used.at, (size_t)r->rows_used.n, sizeof(int), cmp_rows);
+    for (int i = 0; i < r->rows_used.n && rc >= 0; i++) {
+        const agg_row *a = &r->rows[r->rows_used.at[i]];
+        rc = store_analytics_add(r->d, store_analytics_table(a->table), a->key, a->hour,
+                                 a->creator_id, a->vals);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/* Clears what the batch used (slots and sets), ready for the next one. */
+static void reset_batch(rollup *r)
+{
+    for (int i = 0; i < r->rows_used.n; i++)
+        r->rows[r->rows_used.at[i]].used = false;
+    for (int i = 0; i < r->uniq_used.n; i++) {
+        uniq_slot *u = &r->uniq[r->uniq_used.at[i]];
+        uniqset_free(&u->set);
+        u->used = false;
+    }
+    for (int i = 0; i < r->last_used.n; i++)
+        r->last[r->last_used.at[i]].used = false;
+    r->rows_used.n = r->uniq_used.n = r->last_used.n = 0;
 }
 
 static int lookup_post(rollup *r, int64_t id, post_info *out)
@@ -132,18 +284,6 @@ static int source_column(const char *props)
     return POST_SRC_OTHER;
 }
 
-/* Adds 1 to a member's unique column when the member is new in (kind, key, hour). */
-static int count_member(rollup *r, int kind, int64_t key, int64_t hour, int64_t member,
-                        int64_t *counter)
-{
-    if (!member)
-        return 0;
-    int rc = store_analytics_member_add(r->d, kind, key, hour, member);
-    if (rc > 0)
-        (*counter)++;
-    return rc < 0 ? rc : 0;
-}
-
 static int fold_view(rollup *r, const store_event *e, int64_t hour, const post_info *p,
                      int64_t *platform)
 {
@@ -163,13 +303,14 @@ static int fold_view(rollup *r, const store_event *e, int64_t hour, const post_i
     for (int k = 1; k <= 9 && p->duration_ms > 0; k++)
         if (completed || watch * 10 >= p->duration_ms * k)
             post[POST_REACH_10 + k - 1]++;
-    int rc = count_member(r, MEMBER_POST_VIEWER, p->id, hour, e->actor_id, &post[POST_VIEWERS]);
-    if (rc == 0)
-        rc = count_member(r, MEMBER_CREATOR_VIEWER, p->author, hour, e->actor_id,
-                          &creator[CREATOR_VIEWERS]);
-    if (rc == 0 && e->actor_id)
-        rc = store_analytics_last_view_set(r->d, e->actor_id, p->author, p->id, e->created_at);
-    return rc;
+    add_member(r, MEMBER_POST_VIEWER, p->id, hour, e->actor_id);
+    add_member(r, MEMBER_CREATOR_VIEWER, p->author, hour, e->actor_id);
+    if (e->actor_id) {
+        last_view *l = last_view_slot(r, e->actor_id, p->author, true);
+        l->post = p->id;
+        l->at = e->created_at;
+    }
+    return 0;
 }
 
 static int fold_post_event(rollup *r, const store_event *e, int64_t hour, int64_t *platform)
@@ -212,9 +353,13 @@ static int fold_follow(rollup *r, const store_event *e, int64_t hour, int64_t *p
     }
     creator[CREATOR_FOLLOWERS_GAINED]++;
     platform[PLATFORM_FOLLOWS]++;
-    int64_t post_id = 0;
-    int rc = store_analytics_last_view_get(r->d, e->actor_id, e->object_id,
-                                           e->created_at - ANALYTICS_FOLLOW_CREDIT_MS, &post_id);
+    int64_t post_id = 0, since = e->created_at - ANALYTICS_FOLLOW_CREDIT_MS;
+    /* this batch's views are newer than the stored ones, which they replace at the flush */
+    const last_view *l = last_view_slot(r, e->actor_id, e->object_id, false);
+    int rc =
+        l ? 0 : store_analytics_last_view_get(r->d, e->actor_id, e->object_id, since, &post_id);
+    if (l && l->at >= since)
+        post_id = l->post;
     if (rc < 0 || !post_id)
         return rc;
     int64_t *post = agg(r, ANALYTICS_POSTS, post_id, hour);
@@ -228,10 +373,7 @@ static int fold(rollup *r, const store_event *e)
     int64_t hour = e->created_at - e->created_at % ANALYTICS_HOUR_MS;
     int64_t *platform = agg(r, ANALYTICS_PLATFORM, 0, hour);
     platform[PLATFORM_EVENTS]++;
-    int rc =
-        count_member(r, MEMBER_ACTIVE_USER, 0, hour, e->actor_id, &platform[PLATFORM_ACTIVE_USERS]);
-    if (rc < 0)
-        return rc;
+    add_member(r, MEMBER_ACTIVE_USER, 0, hour, e->actor_id);
     if (!strcmp(e->object_type, "post"))
         return fold_post_event(r, e, hour, platform);
     if (!strcmp(e->type, "follow") || !strcmp(e->type, "unfollow"))
@@ -256,12 +398,11 @@ static int rollup_batch(rollup *r, int64_t now_ms, int limit, store_event *event
         db_rollback(r->d);
         return n;
     }
-    memset(r->rows, 0, sizeof(agg_row) * AGG_SLOTS);
-    r->used = 0;
     for (int i = 0; i < n && rc >= 0; i++)
         rc = fold(r, &events[i]);
     if (rc >= 0)
         rc = flush(r);
+    reset_batch(r);
     if (rc >= 0)
         rc = store_analytics_watermark_set(r->d, WATERMARK, events[n - 1].id, now_ms);
     if (rc >= 0)
@@ -278,6 +419,11 @@ int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
     rollup *r = xcalloc(1, sizeof *r);
     r->d = d;
     r->rows = xcalloc(AGG_SLOTS, sizeof(agg_row));
+    r->uniq = xcalloc(UNIQ_SLOTS, sizeof(uniq_slot));
+    r->last = xcalloc(LAST_SLOTS, sizeof(last_view));
+    r->rows_used.at = xcalloc(AGG_SLOTS, sizeof(int));
+    r->uniq_used.at = xcalloc(UNIQ_SLOTS, sizeof(int));
+    r->last_used.at = xcalloc(LAST_SLOTS, sizeof(int));
     store_event *events = xcalloc(ANALYTICS_BATCH, sizeof *events);
     int rc = 0;
     *folded = 0;
@@ -297,6 +443,11 @@ int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
     }
     free(events);
     free(r->rows);
+    free(r->uniq);
+    free(r->last);
+    free(r->rows_used.at);
+    free(r->uniq_used.at);
+    free(r->last_used.at);
     free(r);
     return rc;
 }
@@ -379,8 +530,50 @@ void analytics_series_free(analytics_series *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The unions of a key's stored hour sets: per bucket (when buckets are longer than an hour)
+ * and over the whole range. */
+typedef struct unique_read {
+    const analytics_range *r;
+    uniqset *buckets; /* NULL: hourly buckets, the hour rows' columns are the counts */
+    uniqset total, hour;
+    int bad;
+} unique_read;
+
+static void unique_row(void *ctx, int64_t hour, const char *members)
+{
+    unique_read *u = ctx;
+    uniqset_free(&u->hour);
+    if (uniqset_parse(&u->hour, members) < 0) {
+        u->bad++;
+        return;
+    }
+    if (u->buckets)
+        uniqset_union(&u->buckets[(hour - u->r->from) / u->r->bucket_ms], &u->hour);
+    uniqset_union(&u->total, &u->hour);
+    if (u->total.n > READ_EXACT_MAX)
+        uniqset_compact(&u->total, READ_EXACT_MAX);
+}
+
+static int read_uniques(db *d, int kind, int64_t key, const analytics_range *r, int unique_col,
+                        analytics_series *out)
+{
+    unique_read u = {.r = r};
+    if (r->bucket_ms > ANALYTICS_HOUR_MS)
+        u.buckets = xcalloc((size_t)out->n, sizeof(uniqset));
+    int rc = store_analytics_uniques_range(d, kind, key, r->from, r->to, unique_row, &u);
+    for (int i = 0; u.buckets && i < out->n; i++) {
+        out->vals[i * out->n_cols + unique_col] = uniqset_count(&u.buckets[i]);
+        uniqset_free(&u.buckets[i]);
+    }
+    out->unique_total = out->totals[unique_col] = uniqset_count(&u.total);
+    free(u.buckets);
+    uniqset_free(&u.total);
+    uniqset_free(&u.hour);
+    return rc < 0 ? rc : u.bad ? ERR_DB : 0;
+}
+
 /* Reads key's hour rows over r into buckets; unique_kind: the member kind whose distinct count
- * replaces unique_col per bucket (buckets longer than an hour), or 0. */
+ * replaces unique_col per bucket (buckets longer than an hour) and in the totals, or 0. */
 static int read_series(db *d, analytics_table_id id, int64_t key, const analytics_range *r,
                        int unique_kind, int unique_col, analytics_series *out)
 {
@@ -405,13 +598,8 @@ static int read_series(db *d, analytics_table_id id, int64_t key, const analytic
     }
     free(rows);
     int rc = n < 0 ? n : 0;
-    if (rc == 0 && unique_kind && r->bucket_ms > ANALYTICS_HOUR_MS)
-        rc = store_analytics_members_by_bucket(d, unique_kind, key, r->from, r->to, r->bucket_ms,
-                                               &out->vals[unique_col], out->n, t->n_cols);
     if (rc == 0 && unique_kind)
-        rc = store_analytics_members_count(d, unique_kind, key, r->from, r->to, &out->unique_total);
-    if (rc == 0 && unique_kind)
-        out->totals[unique_col] = out->unique_total;
+        rc = read_uniques(d, unique_kind, key, r, unique_col, out);
     if (rc < 0)
         analytics_series_free(out);
     return rc;

@@ -149,56 +149,68 @@ int store_analytics_add(db *d, const analytics_table *t, int64_t key, int64_t ho
     return db_run(s);
 }
 
-int store_analytics_member_add(db *d, int kind, int64_t key, int64_t hour, int64_t member)
+int store_analytics_uniques_get(db *d, int kind, int64_t key, int64_t hour, char **members)
 {
-    db_stmt *s = db_prepare(d, "INSERT INTO analytics_members (kind, key_id, hour, member_id) "
-                               "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    db_stmt *s = db_prepare(d, "SELECT members FROM analytics_uniques WHERE kind = ? AND "
+                               "key_id = ? AND hour = ?");
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, kind);
     db_bind_int64(s, 2, key);
     db_bind_int64(s, 3, hour);
-    db_bind_int64(s, 4, member);
-    int rc = db_run(s);
-    return rc < 0 ? rc : db_changes(d) > 0;
+    *members = NULL;
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *members = xstrdup(db_col_text(s, 0) ? db_col_text(s, 0) : "");
+    db_reset(s);
+    return rc < 0 ? rc : 0;
 }
 
-int store_analytics_members_count(db *d, int kind, int64_t key, int64_t from, int64_t to,
-                                  int64_t *out)
+int store_analytics_uniques_put(db *d, int kind, int64_t key, int64_t hour, const char *members)
 {
-    db_stmt *s = db_prepare(d, "SELECT COUNT(DISTINCT member_id) FROM analytics_members "
-                               "WHERE kind = ? AND key_id = ? AND hour >= ? AND hour < ?");
+    db_stmt *s = db_prepare(d, "INSERT INTO analytics_uniques (kind, key_id, hour, members) "
+                               "VALUES (?, ?, ?, ?) ON CONFLICT (kind, key_id, hour) DO UPDATE "
+                               "SET members = excluded.members");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, kind);
+    db_bind_int64(s, 2, key);
+    db_bind_int64(s, 3, hour);
+    db_bind_text(s, 4, members);
+    return db_run(s);
+}
+
+int store_analytics_uniques_range(db *d, int kind, int64_t key, int64_t from, int64_t to,
+                                  store_uniques_fn fn, void *ctx)
+{
+    db_stmt *s = db_prepare(d, "SELECT hour, members FROM analytics_uniques WHERE kind = ? AND "
+                               "key_id = ? AND hour >= ? AND hour < ?");
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, kind);
     db_bind_int64(s, 2, key);
     db_bind_int64(s, 3, from);
     db_bind_int64(s, 4, to);
-    return db_query_int64(s, out);
-}
-
-int store_analytics_members_by_bucket(db *d, int kind, int64_t key, int64_t from, int64_t to,
-                                      int64_t bucket_ms, int64_t *out, int n, int stride)
-{
-    /* GROUP BY 1: PostgreSQL sees two placeholders as two expressions */
-    db_stmt *s = db_prepare(d, "SELECT (hour - CAST(? AS BIGINT)) / CAST(? AS BIGINT), "
-                               "COUNT(DISTINCT member_id) FROM analytics_members WHERE kind = ? "
-                               "AND key_id = ? AND hour >= ? AND hour < ? GROUP BY 1");
-    if (!s)
-        return ERR_DB;
-    int64_t p[] = {from, bucket_ms, kind, key, from, to};
-    for (int i = 0; i < 6; i++)
-        db_bind_int64(s, i + 1, p[i]);
-    for (int i = 0; i < n; i++)
-        out[i * stride] = 0;
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
-        int64_t b = db_col_int64(s, 0);
-        if (b >= 0 && b < n)
-            out[b * stride] = db_col_int64(s, 1);
+        const char *m = db_col_text(s, 1);
+        fn(ctx, db_col_int64(s, 0), m ? m : "");
     }
     db_reset(s);
     return rc < 0 ? rc : 0;
+}
+
+int store_analytics_uniques_purge(db *d, int64_t before, int limit)
+{
+    db_stmt *s = db_prepare(d, "DELETE FROM analytics_uniques WHERE (kind, key_id, hour) IN "
+                               "(SELECT kind, key_id, hour FROM analytics_uniques WHERE "
+                               "hour < ? LIMIT ?)");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, before);
+    db_bind_int64(s, 2, limit);
+    int rc = db_run(s);
+    return rc < 0 ? rc : (int)db_changes(d);
 }
 
 int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *duration_ms)

@@ -71,7 +71,7 @@ enum {
     PLATFORM__COLS
 };
 
-/* Member kinds of analytics_members. */
+/* Member kinds of analytics_uniques. */
 enum { MEMBER_POST_VIEWER = 1, MEMBER_CREATOR_VIEWER = 2, MEMBER_ACTIVE_USER = 3 };
 
 typedef struct analytics_table {
@@ -97,15 +97,17 @@ int store_analytics_events(db *d, int64_t after, int64_t until, store_event *out
 /* Adds vals (t->n_cols of them) to the row (key, hour), creating it. creator_id: posts only. */
 int store_analytics_add(db *d, const analytics_table *t, int64_t key, int64_t hour,
                         int64_t creator_id, const int64_t *vals);
-/* Records member in (kind, key, hour); 1 if it was new, 0 if known, or a negative ERR_*. */
-int store_analytics_member_add(db *d, int kind, int64_t key, int64_t hour, int64_t member);
-/* Distinct members of (kind, key) over [from, to). */
-int store_analytics_members_count(db *d, int kind, int64_t key, int64_t from, int64_t to,
-                                  int64_t *out);
-/* Distinct members of (kind, key) per bucket of bucket_ms from `from` over [from, to): out[i]
- * gets bucket i's count (n buckets, zeroed first), in one query. */
-int store_analytics_members_by_bucket(db *d, int kind, int64_t key, int64_t from, int64_t to,
-                                      int64_t bucket_ms, int64_t *out, int n, int stride);
+/* The stored member set (core/uniqset.h text) of (kind, key, hour): *members malloc'ed, or
+ * NULL when there is none. */
+int store_analytics_uniques_get(db *d, int kind, int64_t key, int64_t hour, char **members);
+/* Replaces (or creates) the set of (kind, key, hour). */
+int store_analytics_uniques_put(db *d, int kind, int64_t key, int64_t hour, const char *members);
+/* Calls fn for every stored hour set of (kind, key) in [from, to); members is borrowed. */
+typedef void (*store_uniques_fn)(void *ctx, int64_t hour, const char *members);
+int store_analytics_uniques_range(db *d, int kind, int64_t key, int64_t from, int64_t to,
+                                  store_uniques_fn fn, void *ctx);
+/* Deletes up to limit hour sets older than before; returns how many went. */
+int store_analytics_uniques_purge(db *d, int64_t before, int limit);
 /* The author and video duration of a post (ERR_NOT_FOUND once purged). */
 int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *duration_ms);
 int store_analytics_last_view_set(db *d, int64_t viewer, int64_t creator, int64_t post, int64_t at);
