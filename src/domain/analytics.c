@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WATERMARK "rollup"
 #define AGG_SLOTS 65536  /* > 3 rows per event of a batch, a power of two */
 #define UNIQ_SLOTS 65536 /* > 3 member sets per event (post, creator, platform) */
 #define LAST_SLOTS 32768 /* > 1 last view per event */
@@ -174,50 +173,90 @@ static int64_t *unique_column(rollup *r, const uniq_slot *u)
 }
 
 /* Merges one batch set into the stored set of its hour; the hour's unique column gets the
- * growth of the count (exact while the set is, the sketch's estimate after). */
-static int flush_uniq(rollup *r, uniq_slot *u)
+ * growth of the count (exact while the set is, the sketch's estimate after). *text: the set to
+ * store (malloc'ed), or NULL when it did not change. */
+static int merge_uniq(rollup *r, uniq_slot *u, char **text)
 {
-    char *stored = NULL, *text = NULL;
+    char *stored = NULL;
     uniqset all = {0};
+    *text = NULL;
     int rc = store_analytics_uniques_get(r->d, u->kind, u->key, u->hour, &stored);
     if (rc == 0 && stored && uniqset_parse(&all, stored) < 0)
         rc = ERR_DB; /* not a set: refuse to overwrite what we cannot read */
-    if (rc < 0)
-        goto done;
-    int64_t before = uniqset_count(&all);
-    uniqset_union(&all, &u->set);
-    uniqset_compact(&all, UNIQSET_EXACT_MAX);
-    int64_t after = uniqset_count(&all);
-    text = uniqset_encode(&all);
-    if (!stored || strcmp(stored, text) != 0)
-        rc = store_analytics_uniques_put(r->d, u->kind, u->key, u->hour, text);
-    *unique_column(r, u) += after - before;
-done:
+    if (rc == 0) {
+        int64_t before = uniqset_count(&all);
+        uniqset_union(&all, &u->set);
+        uniqset_compact(&all, UNIQSET_EXACT_MAX);
+        *unique_column(r, u) += uniqset_count(&all) - before;
+        *text = uniqset_encode(&all);
+        if (stored && !strcmp(stored, *text)) {
+            free(*text);
+            *text = NULL;
+        }
+    }
     free(stored);
-    free(text);
     uniqset_free(&all);
+    return rc;
+}
+
+/* The member sets, merged and written in order of key, a chunk of changed sets at a time. */
+static int flush_uniques(rollup *r)
+{
+    enum { PENDING = 4 * STORE_ANALYTICS_CHUNK };
+    store_unique_set put[PENDING];
+    int n = 0, rc = 0;
+    for (int i = 0; i < r->uniq_used.n && rc >= 0; i++) {
+        uniq_slot *u = &r->uniq[r->uniq_used.at[i]];
+        char *text;
+        rc = merge_uniq(r, u, &text);
+        if (text)
+            put[n++] = (store_unique_set){u->kind, u->key, u->hour, text};
+        if (rc >= 0 && n && (n == PENDING || i == r->uniq_used.n - 1))
+            rc = store_analytics_uniques_put(r->d, put, n);
+        if (rc < 0 || n == PENDING || i == r->uniq_used.n - 1) {
+            for (int k = 0; k < n; k++)
+                free((char *)put[k].members);
+            n = 0;
+        }
+    }
+    return rc;
+}
+
+/* The hour rows, in order of table and key, each table's in multi-row statements. */
+static int flush_rows(rollup *r)
+{
+    store_analytics_delta *rows = xcalloc((size_t)r->rows_used.n + 1, sizeof *rows);
+    int rc = 0;
+    for (int i = 0, n = 0; i < r->rows_used.n && rc >= 0; i++) {
+        const agg_row *a = &r->rows[r->rows_used.at[i]];
+        rows[n++] = (store_analytics_delta){a->key, a->hour, a->creator_id, a->vals};
+        if (i == r->rows_used.n - 1 || r->rows[r->rows_used.at[i + 1]].table != a->table) {
+            rc = store_analytics_add_many(r->d, store_analytics_table(a->table), rows, n);
+            n = 0;
+        }
+    }
+    free(rows);
     return rc;
 }
 
 static int flush(rollup *r)
 {
-    int rc = 0;
     sort_ctx = r;
     /* member sets first: they add to the hour rows' unique columns */
     qsort(r->uniq_used.at, (size_t)r->uniq_used.n, sizeof(int), cmp_uniq);
-    for (int i = 0; i < r->uniq_used.n && rc >= 0; i++)
-        rc = flush_uniq(r, &r->uniq[r->uniq_used.at[i]]);
+    int rc = flush_uniques(r);
     qsort(r->last_used.at, (size_t)r->last_used.n, sizeof(int), cmp_last);
-    for (int i = 0; i < r->last_used.n && rc >= 0; i++) {
+    store_last_view *views = xcalloc((size_t)r->last_used.n + 1, sizeof *views);
+    for (int i = 0; i < r->last_used.n; i++) {
         const last_view *l = &r->last[r->last_used.at[i]];
-        rc = store_analytics_last_view_set(r->d, l->viewer, l->creator, l->post, l->at);
+        views[i] = (store_last_view){l->viewer, l->creator, l->post, l->at};
     }
+    if (rc >= 0)
+        rc = store_analytics_last_views_set(r->d, views, r->last_used.n);
+    free(views);
     qsort(r->rows_used.at, (size_t)r->rows_used.n, sizeof(int), cmp_rows);
-    for (int i = 0; i < r->rows_used.n && rc >= 0; i++) {
-        const agg_row *a = &r->rows[r->rows_used.at[i]];
-        rc = store_analytics_add(r->d, store_analytics_table(a->table), a->key, a->hour,
-                                 a->creator_id, a->vals);
-    }
+    if (rc >= 0)
+        rc = flush_rows(r);
     return rc < 0 ? rc : 0;
 }
 
@@ -391,7 +430,7 @@ static int rollup_batch(rollup *r, int64_t now_ms, int limit, store_event *event
     if (db_begin(r->d) < 0)
         return ERR_DB;
     int64_t wm;
-    int rc = store_analytics_watermark_take(r->d, WATERMARK, now_ms, &wm);
+    int rc = store_analytics_watermark_take(r->d, ANALYTICS_WATERMARK, now_ms, &wm);
     int n =
         rc < 0 ? rc : store_analytics_events(r->d, wm, now_ms - settings.settle_ms, events, limit);
     if (n <= 0) {
@@ -404,7 +443,7 @@ static int rollup_batch(rollup *r, int64_t now_ms, int limit, store_event *event
         rc = flush(r);
     reset_batch(r);
     if (rc >= 0)
-        rc = store_analytics_watermark_set(r->d, WATERMARK, events[n - 1].id, now_ms);
+        rc = store_analytics_watermark_set(r->d, ANALYTICS_WATERMARK, events[n - 1].id, now_ms);
     if (rc >= 0)
         rc = db_commit(r->d);
     if (rc < 0) {
@@ -458,7 +497,7 @@ int analytics_tick(db *d, int64_t now_ms)
     int rc = analytics_rollup(d, now_ms, 0, &folded);
     if (rc < 0 || settings.retention_ms <= 0)
         return rc;
-    if ((rc = store_analytics_watermark_get(d, WATERMARK, &wm)) < 0)
+    if ((rc = store_analytics_watermark_get(d, ANALYTICS_WATERMARK, &wm)) < 0)
         return rc;
     /* only events the rollup has folded go: retention never loses a count */
     while ((rc = store_analytics_purge_events(d, now_ms - settings.retention_ms, wm,

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#define ANALYTICS_WATERMARK "rollup"          /* the rollup's watermark (last event folded) */
 #define ANALYTICS_BATCH 20000                 /* events per rollup transaction */
 #define ANALYTICS_MAX_HOURS (31 * 24)         /* longest hourly series: 31 days */
 #define ANALYTICS_MAX_DAYS 366                /* longest daily series */
