@@ -9,6 +9,8 @@
 #   - GET /api/v1/leaderboards             views over the month, and the score
 # Prints one line per URL (req/s, p50, p99); nothing here asserts timings.
 #   bench/analytics-http.sh        BENCH_EVENTS=1000000 BENCH_USERS=100000 BENCH_POSTS=20000
+#                                  BENCH_DAYS=90 BENCH_SECONDS=10 BENCH_CONNECTIONS=32
+# STREAMHUB_BIN and STREAMHUB_ANALYTICS_BENCH choose the binaries (an older pair: before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${STREAMHUB_BIN:-build/streamhub}
@@ -34,9 +36,14 @@ sqlite3 "$DB" <<SQL
 CREATE TEMP TABLE h AS SELECT * FROM analytics_creator_hours WHERE creator_id = 2;
 UPDATE h SET creator_id = $ME;
 INSERT INTO analytics_creator_hours SELECT * FROM h;
-CREATE TEMP TABLE u AS SELECT * FROM analytics_uniques WHERE kind = 2 AND key_id = 2;
+SQL
+# the creator's member sets (analytics_members before migration 34: a bench binary from before
+# it builds the old schema, which the server under test then migrates)
+U=$(sqlite3 "$DB" "SELECT name FROM sqlite_master WHERE name IN ('analytics_uniques', 'analytics_members')")
+sqlite3 "$DB" <<SQL
+CREATE TEMP TABLE u AS SELECT * FROM $U WHERE kind = 2 AND key_id = 2;
 UPDATE u SET key_id = $ME;
-INSERT INTO analytics_uniques SELECT * FROM u;
+INSERT INTO $U SELECT * FROM u;
 SQL
 
 "$BIN" serve --port 0 --data-dir "$DIR" --rate-limit 0 --auth-rate-limit 0 \

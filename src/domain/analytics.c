@@ -2,11 +2,14 @@
  *
  * Creator analytics: see analytics.h. The rollup adds each batch's counts up in memory first
  * (one row per table, key and hour) and writes each row once, so a batch of views of one post
- * costs one upsert, not one per view; unique viewers and active users need a row per member
- * (analytics_members), written as the events are read.
+ * costs one upsert, not one per view; the same goes for the members behind unique counts (one
+ * set per kind, key and hour, merged with the stored set once per batch: core/uniqset.h) and
+ * for each viewer's last view of a creator (follow attribution). docs/analytics.md has the
+ * guarantees (a batch and its watermark commit together) and the error bound of the sketches.
  */
 #include "domain/analytics.h"
 
+#include "core/id.h"
 #include "core/ratelimit.h"
 #include "core/uniqset.h"
 #include "core/util.h"
@@ -491,13 +494,30 @@ int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
     return rc;
 }
 
+/* A last view older than the credit window before the watermark's event can credit no follow
+ * the rollup has yet to fold (those come after the watermark), so it goes: the table holds a day
+ * of (viewer, creator) pairs instead of every pair ever, and the flush upserts into a small
+ * tree. An hour of margin covers ids and created_at disagreeing by clock skew. Hourly, per node:
+ * the delete reads the whole table (an index on viewed_at would cost every view a second write). */
+static int purge_last_views(db *d, int64_t watermark)
+{
+    static int64_t last_at; /* analytics_tick runs on the housekeeping thread only */
+    int64_t at = watermark ? id_time_ms(watermark) : 0;
+    if (at - last_at < ANALYTICS_HOUR_MS)
+        return 0;
+    last_at = at;
+    return store_analytics_purge_last_views(d, at - ANALYTICS_FOLLOW_CREDIT_MS - ANALYTICS_HOUR_MS);
+}
+
 int analytics_tick(db *d, int64_t now_ms)
 {
     int64_t folded = 0, wm = 0;
     int rc = analytics_rollup(d, now_ms, 0, &folded);
+    if (rc >= 0)
+        rc = store_analytics_watermark_get(d, ANALYTICS_WATERMARK, &wm);
+    if (rc >= 0)
+        rc = purge_last_views(d, wm);
     if (rc < 0 || settings.retention_ms <= 0)
-        return rc;
-    if ((rc = store_analytics_watermark_get(d, ANALYTICS_WATERMARK, &wm)) < 0)
         return rc;
     /* only events the rollup has folded go: retention never loses a count */
     while ((rc = store_analytics_purge_events(d, now_ms - settings.retention_ms, wm,

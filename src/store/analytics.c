@@ -265,19 +265,6 @@ int store_analytics_uniques_range(db *d, int kind, int64_t key, int64_t from, in
     return rc < 0 ? rc : 0;
 }
 
-int store_analytics_uniques_purge(db *d, int64_t before, int limit)
-{
-    db_stmt *s = db_prepare(d, "DELETE FROM analytics_uniques WHERE (kind, key_id, hour) IN "
-                               "(SELECT kind, key_id, hour FROM analytics_uniques WHERE "
-                               "hour < ? LIMIT ?)");
-    if (!s)
-        return ERR_DB;
-    db_bind_int64(s, 1, before);
-    db_bind_int64(s, 2, limit);
-    int rc = db_run(s);
-    return rc < 0 ? rc : (int)db_changes(d);
-}
-
 int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *duration_ms)
 {
     db_stmt *s = db_prepare(d, "SELECT author_id, COALESCE(media_duration_ms, 0) FROM posts "
@@ -360,6 +347,15 @@ int store_analytics_purge_events(db *d, int64_t before, int64_t upto_id, int lim
     db_bind_int64(s, 3, limit);
     int rc = db_run(s);
     return rc < 0 ? rc : (int)db_changes(d);
+}
+
+int store_analytics_purge_last_views(db *d, int64_t before)
+{
+    db_stmt *s = db_prepare(d, "DELETE FROM analytics_last_views WHERE viewed_at < ?");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, before);
+    return db_run(s);
 }
 
 int store_analytics_new_users(db *d, int64_t from, int64_t to, int64_t *out)

@@ -123,8 +123,6 @@ int store_analytics_uniques_put(db *d, const store_unique_set *sets, int n);
 typedef void (*store_uniques_fn)(void *ctx, int64_t hour, const char *members);
 int store_analytics_uniques_range(db *d, int kind, int64_t key, int64_t from, int64_t to,
                                   store_uniques_fn fn, void *ctx);
-/* Deletes up to limit hour sets older than before; returns how many went. */
-int store_analytics_uniques_purge(db *d, int64_t before, int limit);
 /* The author and video duration of a post (ERR_NOT_FOUND once purged). */
 int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *duration_ms);
 /* Records n viewers' last views, distinct (viewer, creator) each. */
@@ -132,6 +130,8 @@ typedef struct store_last_view {
     int64_t viewer, creator, post, at;
 } store_last_view;
 int store_analytics_last_views_set(db *d, const store_last_view *views, int n);
+/* Forgets last views older than before. */
+int store_analytics_purge_last_views(db *d, int64_t before);
 /* The post viewer last watched of creator at or after since; 0 if none. */
 int store_analytics_last_view_get(db *d, int64_t viewer, int64_t creator, int64_t since,
                                   int64_t *post);
