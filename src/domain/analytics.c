@@ -22,9 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AGG_SLOTS 65536  /* > 3 rows per event of a batch, a power of two */
-#define UNIQ_SLOTS 65536 /* > 3 member sets per event (post, creator, platform) */
-#define LAST_SLOTS 32768 /* > 1 last view per event */
+/* Hash slots (int32 indexes into dense arrays, so memory follows the keys a window used): a
+ * power of two at least twice the most entries a window can make. */
+#define MAX_ROWS (3 * ANALYTICS_BATCH + 16) /* post, creator (or a credited post) and platform */
+#define MAX_UNIQ (3 * ANALYTICS_BATCH + 16) /* post viewers, creator viewers, active users */
+#define MAX_LAST (ANALYTICS_BATCH + 16)
+#define ROW_SLOTS (1 << 19)
+#define UNIQ_SLOTS (1 << 19)
+#define LAST_SLOTS (1 << 17)
+#define READ_CHUNK 5000 /* events read at a time within a window */
 #define POST_CACHE 4096
 #define PURGE_BATCH 5000
 #define DAY_MS 86400000LL
@@ -40,23 +46,23 @@ void analytics_configure(const analytics_settings *s)
 /* ---- the rollup ---- */
 
 typedef struct agg_row {
-    bool used;
+    int slot;
     analytics_table_id table;
     int64_t key, hour, creator_id;
     int64_t vals[ANALYTICS_MAX_COLS];
 } agg_row;
 
-/* The members a batch saw of one (kind, key, hour); merged into the stored set at the flush. */
+/* The members a window saw of one (kind, key, hour); merged into the stored set at the flush. */
 typedef struct uniq_slot {
-    bool used;
+    int slot;
     int kind;
     int64_t key, hour;
     uniqset set;
 } uniq_slot;
 
-/* A viewer's last view of a creator's posts in this batch (follow attribution). */
+/* A viewer's last view of a creator's posts in this window (follow attribution). */
 typedef struct last_view {
-    bool used;
+    int slot;
     int64_t viewer, creator, post, at;
 } last_view;
 
@@ -64,18 +70,16 @@ typedef struct post_info {
     int64_t id, author, duration_ms; /* author 0: purged */
 } post_info;
 
-/* The slots in use, so a batch clears what it used instead of whole tables. */
-typedef struct used_list {
-    int *at;
-    int n;
-} used_list;
-
+/* Each map: hash slots holding index + 1 into a dense array in order of first use (0: empty).
+ * The arrays are allocated at their largest and touched only as far as a window fills them. */
 typedef struct rollup {
     db *d;
-    agg_row *rows;   /* AGG_SLOTS */
-    uniq_slot *uniq; /* UNIQ_SLOTS */
-    last_view *last; /* LAST_SLOTS */
-    used_list rows_used, uniq_used, last_used;
+    int32_t *row_at, *uniq_at, *last_at;
+    agg_row *rows;
+    uniq_slot *uniq;
+    last_view *last;
+    int n_rows, n_uniq, n_last;
+    int *order; /* the flush's sort of one array */
     post_info cache[POST_CACHE];
 } rollup;
 
@@ -87,18 +91,19 @@ static uint64_t slot_hash(int64_t a, int64_t b, int64_t c)
 
 static int64_t *agg(rollup *r, analytics_table_id table, int64_t key, int64_t hour)
 {
-    for (uint64_t i = slot_hash(key, hour, table) & (AGG_SLOTS - 1);;
-         i = (i + 1) & (AGG_SLOTS - 1)) {
-        agg_row *a = &r->rows[i];
-        if (!a->used) {
+    for (uint64_t i = slot_hash(key, hour, table) & (ROW_SLOTS - 1);;
+         i = (i + 1) & (ROW_SLOTS - 1)) {
+        if (!r->row_at[i]) {
+            agg_row *a = &r->rows[r->n_rows];
             memset(a, 0, sizeof *a);
-            a->used = true;
+            a->slot = (int)i;
             a->table = table;
             a->key = key;
             a->hour = hour;
-            r->rows_used.at[r->rows_used.n++] = (int)i;
+            r->row_at[i] = ++r->n_rows;
             return a->vals;
         }
+        agg_row *a = &r->rows[r->row_at[i] - 1];
         if (a->table == table && a->key == key && a->hour == hour)
             return a->vals;
     }
@@ -110,12 +115,16 @@ static void add_member(rollup *r, int kind, int64_t key, int64_t hour, int64_t m
         return;
     for (uint64_t i = slot_hash(key, hour, kind) & (UNIQ_SLOTS - 1);;
          i = (i + 1) & (UNIQ_SLOTS - 1)) {
-        uniq_slot *u = &r->uniq[i];
-        if (!u->used) {
-            *u = (uniq_slot){.used = true, .kind = kind, .key = key, .hour = hour};
-            r->uniq_used.at[r->uniq_used.n++] = (int)i;
-        } else if (u->kind != kind || u->key != key || u->hour != hour)
-            continue;
+        uniq_slot *u;
+        if (!r->uniq_at[i]) {
+            u = &r->uniq[r->n_uniq];
+            *u = (uniq_slot){.slot = (int)i, .kind = kind, .key = key, .hour = hour};
+            r->uniq_at[i] = ++r->n_uniq;
+        } else {
+            u = &r->uniq[r->uniq_at[i] - 1];
+            if (u->kind != kind || u->key != key || u->hour != hour)
+                continue;
+        }
         uniqset_add(&u->set, member);
         return;
     }
@@ -125,20 +134,22 @@ static last_view *last_view_slot(rollup *r, int64_t viewer, int64_t creator, boo
 {
     for (uint64_t i = slot_hash(viewer, creator, 0) & (LAST_SLOTS - 1);;
          i = (i + 1) & (LAST_SLOTS - 1)) {
-        last_view *l = &r->last[i];
-        if (l->used && l->viewer == viewer && l->creator == creator)
-            return l;
-        if (!l->used) {
+        if (!r->last_at[i]) {
             if (!create)
                 return NULL;
-            *l = (last_view){.used = true, .viewer = viewer, .creator = creator};
-            r->last_used.at[r->last_used.n++] = (int)i;
+            last_view *l = &r->last[r->n_last];
+            *l = (last_view){.slot = (int)i, .viewer = viewer, .creator = creator};
+            r->last_at[i] = ++r->n_last;
             return l;
         }
+        last_view *l = &r->last[r->last_at[i] - 1];
+        if (l->viewer == viewer && l->creator == creator)
+            return l;
     }
 }
 
-/* Sorts a used list by the slots' keys: the batch's writes then walk each B-tree in order. */
+/* The flush sorts each array by key (through r->order): its writes then walk each B-tree in
+ * order, and a page gets all its rows of the window at once. */
 static _Thread_local rollup *sort_ctx; /* qsort has no context argument */
 static int cmp_i64(int64_t a, int64_t b)
 {
@@ -163,6 +174,14 @@ static int cmp_last(const void *a, const void *b)
     const last_view *x = &sort_ctx->last[*(const int *)a], *y = &sort_ctx->last[*(const int *)b];
     int c = cmp_i64(x->viewer, y->viewer);
     return c ? c : cmp_i64(x->creator, y->creator);
+}
+
+static void sort_order(rollup *r, int n, int (*cmp)(const void *, const void *))
+{
+    for (int i = 0; i < n; i++)
+        r->order[i] = i;
+    sort_ctx = r;
+    qsort(r->order, (size_t)n, sizeof(int), cmp);
 }
 
 /* The hour row and column whose unique count a member kind keeps. */
@@ -208,15 +227,16 @@ static int flush_uniques(rollup *r)
     enum { PENDING = 4 * STORE_ANALYTICS_CHUNK };
     store_unique_set put[PENDING];
     int n = 0, rc = 0;
-    for (int i = 0; i < r->uniq_used.n && rc >= 0; i++) {
-        uniq_slot *u = &r->uniq[r->uniq_used.at[i]];
+    sort_order(r, r->n_uniq, cmp_uniq);
+    for (int i = 0; i < r->n_uniq && rc >= 0; i++) {
+        uniq_slot *u = &r->uniq[r->order[i]];
         char *text;
         rc = merge_uniq(r, u, &text);
         if (text)
             put[n++] = (store_unique_set){u->kind, u->key, u->hour, text};
-        if (rc >= 0 && n && (n == PENDING || i == r->uniq_used.n - 1))
+        if (rc >= 0 && n && (n == PENDING || i == r->n_uniq - 1))
             rc = store_analytics_uniques_put(r->d, put, n);
-        if (rc < 0 || n == PENDING || i == r->uniq_used.n - 1) {
+        if (rc < 0 || n == PENDING || i == r->n_uniq - 1) {
             for (int k = 0; k < n; k++)
                 free((char *)put[k].members);
             n = 0;
@@ -228,12 +248,13 @@ static int flush_uniques(rollup *r)
 /* The hour rows, in order of table and key, each table's in multi-row statements. */
 static int flush_rows(rollup *r)
 {
-    store_analytics_delta *rows = xcalloc((size_t)r->rows_used.n + 1, sizeof *rows);
+    sort_order(r, r->n_rows, cmp_rows);
+    store_analytics_delta *rows = xcalloc((size_t)r->n_rows + 1, sizeof *rows);
     int rc = 0;
-    for (int i = 0, n = 0; i < r->rows_used.n && rc >= 0; i++) {
-        const agg_row *a = &r->rows[r->rows_used.at[i]];
+    for (int i = 0, n = 0; i < r->n_rows && rc >= 0; i++) {
+        const agg_row *a = &r->rows[r->order[i]];
         rows[n++] = (store_analytics_delta){a->key, a->hour, a->creator_id, a->vals};
-        if (i == r->rows_used.n - 1 || r->rows[r->rows_used.at[i + 1]].table != a->table) {
+        if (i == r->n_rows - 1 || r->rows[r->order[i + 1]].table != a->table) {
             rc = store_analytics_add_many(r->d, store_analytics_table(a->table), rows, n);
             n = 0;
         }
@@ -242,40 +263,42 @@ static int flush_rows(rollup *r)
     return rc;
 }
 
-static int flush(rollup *r)
+static int flush_last_views(rollup *r)
 {
-    sort_ctx = r;
-    /* member sets first: they add to the hour rows' unique columns */
-    qsort(r->uniq_used.at, (size_t)r->uniq_used.n, sizeof(int), cmp_uniq);
-    int rc = flush_uniques(r);
-    qsort(r->last_used.at, (size_t)r->last_used.n, sizeof(int), cmp_last);
-    store_last_view *views = xcalloc((size_t)r->last_used.n + 1, sizeof *views);
-    for (int i = 0; i < r->last_used.n; i++) {
-        const last_view *l = &r->last[r->last_used.at[i]];
+    sort_order(r, r->n_last, cmp_last);
+    store_last_view *views = xcalloc((size_t)r->n_last + 1, sizeof *views);
+    for (int i = 0; i < r->n_last; i++) {
+        const last_view *l = &r->last[r->order[i]];
         views[i] = (store_last_view){l->viewer, l->creator, l->post, l->at};
     }
-    if (rc >= 0)
-        rc = store_analytics_last_views_set(r->d, views, r->last_used.n);
+    int rc = store_analytics_last_views_set(r->d, views, r->n_last);
     free(views);
-    qsort(r->rows_used.at, (size_t)r->rows_used.n, sizeof(int), cmp_rows);
+    return rc;
+}
+
+static int flush(rollup *r)
+{
+    /* member sets first: they add to the hour rows' unique columns */
+    int rc = flush_uniques(r);
+    if (rc >= 0)
+        rc = flush_last_views(r);
     if (rc >= 0)
         rc = flush_rows(r);
     return rc < 0 ? rc : 0;
 }
 
-/* Clears what the batch used (slots and sets), ready for the next one. */
-static void reset_batch(rollup *r)
+/* Clears what the window used (slots and sets), ready for the next one. */
+static void reset_window(rollup *r)
 {
-    for (int i = 0; i < r->rows_used.n; i++)
-        r->rows[r->rows_used.at[i]].used = false;
-    for (int i = 0; i < r->uniq_used.n; i++) {
-        uniq_slot *u = &r->uniq[r->uniq_used.at[i]];
-        uniqset_free(&u->set);
-        u->used = false;
+    for (int i = 0; i < r->n_rows; i++)
+        r->row_at[r->rows[i].slot] = 0;
+    for (int i = 0; i < r->n_uniq; i++) {
+        r->uniq_at[r->uniq[i].slot] = 0;
+        uniqset_free(&r->uniq[i].set);
     }
-    for (int i = 0; i < r->last_used.n; i++)
-        r->last[r->last_used.at[i]].used = false;
-    r->rows_used.n = r->uniq_used.n = r->last_used.n = 0;
+    for (int i = 0; i < r->n_last; i++)
+        r->last_at[r->last[i].slot] = 0;
+    r->n_rows = r->n_uniq = r->n_last = 0;
 }
 
 static int lookup_post(rollup *r, int64_t id, post_info *out)
@@ -427,56 +450,65 @@ static int fold(rollup *r, const store_event *e)
     return 0;
 }
 
-/* One batch in one transaction; returns the number of events folded (0: caught up). */
-static int rollup_batch(rollup *r, int64_t now_ms, int limit, store_event *events)
+/* One window of up to limit events in one transaction, read READ_CHUNK at a time and folded
+ * into the in-memory rows and sets, which are written once at the end; returns the number of
+ * events folded (0: caught up). */
+static int rollup_window(rollup *r, int64_t now_ms, int limit, store_event *events)
 {
     if (db_begin(r->d) < 0)
         return ERR_DB;
-    int64_t wm;
-    int rc = store_analytics_watermark_take(r->d, ANALYTICS_WATERMARK, now_ms, &wm);
-    int n =
-        rc < 0 ? rc : store_analytics_events(r->d, wm, now_ms - settings.settle_ms, events, limit);
-    if (n <= 0) {
-        db_rollback(r->d);
-        return n;
+    int64_t last = 0;
+    int rc = store_analytics_watermark_take(r->d, ANALYTICS_WATERMARK, now_ms, &last), total = 0;
+    while (rc >= 0 && total < limit) {
+        int want = limit - total < READ_CHUNK ? limit - total : READ_CHUNK;
+        int n = store_analytics_events(r->d, last, now_ms - settings.settle_ms, events, want);
+        if (n < 0)
+            rc = n;
+        for (int i = 0; i < n && rc >= 0; i++)
+            rc = fold(r, &events[i]);
+        if (n <= 0 || rc < 0)
+            break;
+        last = events[n - 1].id;
+        total += n;
+        if (n < want)
+            break;
     }
-    for (int i = 0; i < n && rc >= 0; i++)
-        rc = fold(r, &events[i]);
-    if (rc >= 0)
+    if (rc >= 0 && total > 0)
         rc = flush(r);
-    reset_batch(r);
-    if (rc >= 0)
-        rc = store_analytics_watermark_set(r->d, ANALYTICS_WATERMARK, events[n - 1].id, now_ms);
-    if (rc >= 0)
+    reset_window(r);
+    if (rc >= 0 && total > 0)
+        rc = store_analytics_watermark_set(r->d, ANALYTICS_WATERMARK, last, now_ms);
+    if (rc >= 0 && total > 0)
         rc = db_commit(r->d);
-    if (rc < 0) {
+    if (rc < 0 || total == 0) {
         db_rollback(r->d);
-        return rc;
+        return rc < 0 ? rc : 0;
     }
-    return n;
+    return total;
 }
 
 int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
 {
     rollup *r = xcalloc(1, sizeof *r);
     r->d = d;
-    r->rows = xcalloc(AGG_SLOTS, sizeof(agg_row));
-    r->uniq = xcalloc(UNIQ_SLOTS, sizeof(uniq_slot));
-    r->last = xcalloc(LAST_SLOTS, sizeof(last_view));
-    r->rows_used.at = xcalloc(AGG_SLOTS, sizeof(int));
-    r->uniq_used.at = xcalloc(UNIQ_SLOTS, sizeof(int));
-    r->last_used.at = xcalloc(LAST_SLOTS, sizeof(int));
-    store_event *events = xcalloc(ANALYTICS_BATCH, sizeof *events);
+    r->row_at = xcalloc(ROW_SLOTS, sizeof(int32_t));
+    r->uniq_at = xcalloc(UNIQ_SLOTS, sizeof(int32_t));
+    r->last_at = xcalloc(LAST_SLOTS, sizeof(int32_t));
+    r->rows = xcalloc(MAX_ROWS, sizeof(agg_row));
+    r->uniq = xcalloc(MAX_UNIQ, sizeof(uniq_slot));
+    r->last = xcalloc(MAX_LAST, sizeof(last_view));
+    r->order = xcalloc(MAX_ROWS > MAX_UNIQ ? MAX_ROWS : MAX_UNIQ, sizeof(int));
+    store_event *events = xcalloc(READ_CHUNK, sizeof *events);
     int rc = 0;
     *folded = 0;
     for (;;) {
         int64_t left = max_events > 0 ? max_events - *folded : ANALYTICS_BATCH;
         if (left <= 0)
             break;
-        /* the cache of post authors lives for one batch: a post deleted meanwhile is seen */
+        /* the cache of post authors lives for one window: a post deleted meanwhile is seen */
         memset(r->cache, 0, sizeof r->cache);
         int n =
-            rollup_batch(r, now_ms, left < ANALYTICS_BATCH ? (int)left : ANALYTICS_BATCH, events);
+            rollup_window(r, now_ms, left < ANALYTICS_BATCH ? (int)left : ANALYTICS_BATCH, events);
         if (n <= 0) {
             rc = n;
             break;
@@ -484,12 +516,13 @@ int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
         *folded += n;
     }
     free(events);
+    free(r->row_at);
+    free(r->uniq_at);
+    free(r->last_at);
     free(r->rows);
     free(r->uniq);
     free(r->last);
-    free(r->rows_used.at);
-    free(r->uniq_used.at);
-    free(r->last_used.at);
+    free(r->order);
     free(r);
     return rc;
 }
