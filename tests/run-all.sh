@@ -150,11 +150,13 @@ if wants pg; then
     # Unit tests that take a database URL, again on PostgreSQL, each in an empty database:
     # the job queue (FOR UPDATE SKIP LOCKED), search folding's migration (rows written before
     # migration 23), every migration from zero (the schema in tests/unit/migrations/), and the
-    # node-id leases (the upsert that takes an expired lease, the database's clock).
+    # node-id leases (the upsert that takes an expired lease, the database's clock), the analytics
+    # rollup (multi-row upserts, member sets merged across windows).
     pg_unit pg-jobs unit_jobs STREAMHUB_JOBS_TEST_DB test_jobs
     pg_unit pg-search unit_search STREAMHUB_SEARCH_TEST_DB test_units
     pg_unit pg-migrations unit_migrations STREAMHUB_MIGRATIONS_TEST_DB test_migrations
     pg_unit pg-nodes unit_nodes STREAMHUB_NODES_TEST_DB jobs/test_node_lease
+    pg_unit pg-analytics unit_analytics STREAMHUB_ANALYTICS_TEST_DB domain/test_analytics_rollup
     bash tests/pg.sh stop
     trap - EXIT
   else

@@ -10,6 +10,7 @@
 #include "api/api.h"
 
 #include "core/id.h"
+#include "core/jsonw.h"
 #include "core/util.h"
 #include "domain/analytics.h"
 
@@ -205,37 +206,54 @@ static int column_of(const analytics_series *s, const char *name)
     return -1;
 }
 
-static json_t *series_json(const analytics_series *s, const analytics_range *r,
-                           const int64_t *extra, const char *extra_name)
+/* A ratio as jansson prints it, so the streamed answer has the bytes the tree had. */
+static void write_real(jsonw *w, double v)
 {
-    json_t *items = json_array();
+    json_t *j = json_real(v);
+    jsonw_value(w, j);
+    json_decref(j);
+}
+
+static void write_series(jsonw *w, const analytics_series *s, const analytics_range *r,
+                         const int64_t *extra, const char *extra_name)
+{
+    jsonw_array(w);
     for (int i = 0; i < s->n; i++) {
         char t[40];
         iso_time(s->starts[i], r->tz_offset_ms, t, sizeof t);
-        json_t *o = json_pack("{ss}", "start", t);
+        jsonw_object(w);
+        jsonw_member_string(w, "start", t);
         for (int k = 0; k < s->n_cols; k++)
-            json_object_set_new(o, s->cols[k], json_integer(s->vals[i * s->n_cols + k]));
+            jsonw_member_int(w, s->cols[k], s->vals[i * s->n_cols + k]);
         if (extra)
-            json_object_set_new(o, extra_name, json_integer(extra[i]));
-        json_array_append_new(items, o);
+            jsonw_member_int(w, extra_name, extra[i]);
+        jsonw_end_object(w);
     }
-    return items;
+    jsonw_end_array(w);
 }
 
-static json_t *totals_json(const analytics_series *s)
+static void write_totals(jsonw *w, const analytics_series *s, const int64_t *extra,
+                         const char *extra_name)
 {
-    json_t *o = json_object();
+    jsonw_object(w);
     for (int k = 0; k < s->n_cols; k++)
-        json_object_set_new(o, s->cols[k], json_integer(s->totals[k]));
+        jsonw_member_int(w, s->cols[k], s->totals[k]);
     int plays = column_of(s, "plays"), watch = column_of(s, "watch_ms");
     int done = column_of(s, "completions");
     int64_t n = plays >= 0 ? s->totals[plays] : 0;
     if (watch >= 0)
-        json_object_set_new(o, "avg_watch_ms", json_integer(n ? s->totals[watch] / n : 0));
-    if (done >= 0)
-        json_object_set_new(o, "completion_rate",
-                            json_real(n ? (double)s->totals[done] / (double)n : 0.0));
-    return o;
+        jsonw_member_int(w, "avg_watch_ms", n ? s->totals[watch] / n : 0);
+    if (done >= 0) {
+        jsonw_key(w, "completion_rate");
+        write_real(w, n ? (double)s->totals[done] / (double)n : 0.0);
+    }
+    if (extra) {
+        int64_t sum = 0;
+        for (int i = 0; i < s->n; i++)
+            sum += extra[i];
+        jsonw_member_int(w, extra_name, sum);
+    }
+    jsonw_end_object(w);
 }
 
 /* Answers a series in the format asked for; post: adds the retention curve and sources. */
@@ -259,33 +277,44 @@ static void answer(api_ctx *c, const analytics_series *s, const analytics_range 
         send_svg(c->res, s, r, col);
         return;
     }
+    /* streamed, not a jansson tree: a 90-day post series is 2,700 numbers, and building and
+     * dumping the tree was most of the request's time (perf, docs/BENCHMARKS.md) */
     char from[40], to[40];
     iso_time(r->from, r->tz_offset_ms, from, sizeof from);
     iso_time(r->to, r->tz_offset_ms, to, sizeof to);
-    json_t *o =
-        json_pack("{ss ss ss so so}", "granularity",
-                  r->bucket_ms == ANALYTICS_HOUR_MS ? "hour" : "day", "from", from, "to", to,
-                  "totals", totals_json(s), "series", series_json(s, r, extra, extra_name));
-    if (extra) {
-        int64_t sum = 0;
-        for (int i = 0; i < s->n; i++)
-            sum += extra[i];
-        json_object_set_new(json_object_get(o, "totals"), extra_name, json_integer(sum));
-    }
+    buf b = {0};
+    jsonw w;
+    jsonw_init(&w, &b);
+    jsonw_object(&w);
+    jsonw_member_string(&w, "granularity", r->bucket_ms == ANALYTICS_HOUR_MS ? "hour" : "day");
+    jsonw_member_string(&w, "from", from);
+    jsonw_member_string(&w, "to", to);
+    jsonw_key(&w, "totals");
+    write_totals(&w, s, extra, extra_name);
+    jsonw_key(&w, "series");
+    write_series(&w, s, r, extra, extra_name);
     if (post) {
-        json_t *curve = json_array(), *sources = json_object();
         int64_t plays = s->totals[POST_PLAYS];
+        jsonw_key(&w, "retention");
+        jsonw_array(&w);
         for (int k = 0; k <= 9; k++) {
             int64_t reached = k ? s->totals[POST_REACH_10 + k - 1] : plays;
-            json_array_append_new(curve, json_pack("{sI sf}", "at_percent", (json_int_t)k * 10,
-                                                   "share", plays ? (double)reached / plays : 0.0));
+            jsonw_object(&w);
+            jsonw_member_int(&w, "at_percent", k * 10);
+            jsonw_key(&w, "share");
+            write_real(&w, plays ? (double)reached / (double)plays : 0.0);
+            jsonw_end_object(&w);
         }
+        jsonw_end_array(&w);
+        jsonw_key(&w, "sources");
+        jsonw_object(&w);
         for (int k = POST_SRC_FOR_YOU; k <= POST_SRC_OTHER; k++)
-            json_object_set_new(sources, s->cols[k] + 4, json_integer(s->totals[k]));
-        json_object_set_new(o, "retention", curve);
-        json_object_set_new(o, "sources", sources);
+            jsonw_member_int(&w, s->cols[k] + 4, s->totals[k]);
+        jsonw_end_object(&w);
     }
-    http_res_json(c->res, 200, o);
+    jsonw_end_object(&w);
+    size_t len = b.len;
+    http_res_json_text(c->res, 200, buf_steal(&b), len);
 }
 
 static void post_handler(api_ctx *c)

@@ -2,12 +2,16 @@
  *
  * Creator analytics: see analytics.h. The rollup adds each batch's counts up in memory first
  * (one row per table, key and hour) and writes each row once, so a batch of views of one post
- * costs one upsert, not one per view; unique viewers and active users need a row per member
- * (analytics_members), written as the events are read.
+ * costs one upsert, not one per view; the same goes for the members behind unique counts (one
+ * set per kind, key and hour, merged with the stored set once per batch: core/uniqset.h) and
+ * for each viewer's last view of a creator (follow attribution). docs/analytics.md has the
+ * guarantees (a batch and its watermark commit together) and the error bound of the sketches.
  */
 #include "domain/analytics.h"
 
+#include "core/id.h"
 #include "core/ratelimit.h"
+#include "core/uniqset.h"
 #include "core/util.h"
 #include "domain/auth.h"
 #include "domain/posts.h"
@@ -18,11 +22,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WATERMARK "rollup"
-#define AGG_SLOTS 16384 /* > 3 rows per event of a batch, a power of two */
-#define POST_CACHE 1024
+/* Hash slots (int32 indexes into dense arrays, so memory follows the keys a window used): a
+ * power of two at least twice the most entries a window can make. */
+#define MAX_ROWS (3 * ANALYTICS_BATCH + 16) /* post, creator (or a credited post) and platform */
+#define MAX_UNIQ (3 * ANALYTICS_BATCH + 16) /* post viewers, creator viewers, active users */
+#define MAX_LAST (ANALYTICS_BATCH + 16)
+#define ROW_SLOTS (1 << 19)
+#define UNIQ_SLOTS (1 << 19)
+#define LAST_SLOTS (1 << 17)
+#define READ_CHUNK 5000 /* events read at a time within a window */
+#define POST_CACHE 4096
 #define PURGE_BATCH 5000
 #define DAY_MS 86400000LL
+#define READ_EXACT_MAX 100000 /* a read's union stays exact up to this many members (or more) */
 
 static analytics_settings settings = {.settle_ms = 5000, .retention_ms = 0};
 
@@ -34,54 +46,259 @@ void analytics_configure(const analytics_settings *s)
 /* ---- the rollup ---- */
 
 typedef struct agg_row {
-    bool used;
+    int slot;
     analytics_table_id table;
     int64_t key, hour, creator_id;
     int64_t vals[ANALYTICS_MAX_COLS];
 } agg_row;
 
+/* The members a window saw of one (kind, key, hour); merged into the stored set at the flush. */
+typedef struct uniq_slot {
+    int slot;
+    int kind;
+    int64_t key, hour;
+    uniqset set;
+} uniq_slot;
+
+/* A viewer's last view of a creator's posts in this window (follow attribution). */
+typedef struct last_view {
+    int slot;
+    int64_t viewer, creator, post, at;
+} last_view;
+
 typedef struct post_info {
     int64_t id, author, duration_ms; /* author 0: purged */
 } post_info;
 
+/* Each map: hash slots holding index + 1 into a dense array in order of first use (0: empty).
+ * The arrays are allocated at their largest and touched only as far as a window fills them. */
 typedef struct rollup {
     db *d;
-    agg_row *rows; /* AGG_SLOTS */
-    int used;
+    int32_t *row_at, *uniq_at, *last_at;
+    agg_row *rows;
+    uniq_slot *uniq;
+    last_view *last;
+    int n_rows, n_uniq, n_last;
+    int *order; /* the flush's sort of one array */
     post_info cache[POST_CACHE];
 } rollup;
 
+static uint64_t slot_hash(int64_t a, int64_t b, int64_t c)
+{
+    uint64_t h = ((uint64_t)a * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)b * 0xC2B2AE3D27D4EB4FULL);
+    return (h ^ (h >> 29) ^ (uint64_t)c * 31) * 0x165667B19E3779F9ULL >> 20;
+}
+
 static int64_t *agg(rollup *r, analytics_table_id table, int64_t key, int64_t hour)
 {
-    uint64_t h = ((uint64_t)key * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)hour * 31 + table);
-    for (uint64_t i = h & (AGG_SLOTS - 1);; i = (i + 1) & (AGG_SLOTS - 1)) {
-        agg_row *a = &r->rows[i];
-        if (!a->used) {
+    for (uint64_t i = slot_hash(key, hour, table) & (ROW_SLOTS - 1);;
+         i = (i + 1) & (ROW_SLOTS - 1)) {
+        if (!r->row_at[i]) {
+            agg_row *a = &r->rows[r->n_rows];
             memset(a, 0, sizeof *a);
-            a->used = true;
+            a->slot = (int)i;
             a->table = table;
             a->key = key;
             a->hour = hour;
-            r->used++;
+            r->row_at[i] = ++r->n_rows;
             return a->vals;
         }
+        agg_row *a = &r->rows[r->row_at[i] - 1];
         if (a->table == table && a->key == key && a->hour == hour)
             return a->vals;
     }
 }
 
+static void add_member(rollup *r, int kind, int64_t key, int64_t hour, int64_t member)
+{
+    if (!member)
+        return;
+    for (uint64_t i = slot_hash(key, hour, kind) & (UNIQ_SLOTS - 1);;
+         i = (i + 1) & (UNIQ_SLOTS - 1)) {
+        uniq_slot *u;
+        if (!r->uniq_at[i]) {
+            u = &r->uniq[r->n_uniq];
+            *u = (uniq_slot){.slot = (int)i, .kind = kind, .key = key, .hour = hour};
+            r->uniq_at[i] = ++r->n_uniq;
+        } else {
+            u = &r->uniq[r->uniq_at[i] - 1];
+            if (u->kind != kind || u->key != key || u->hour != hour)
+                continue;
+        }
+        uniqset_add(&u->set, member);
+        return;
+    }
+}
+
+static last_view *last_view_slot(rollup *r, int64_t viewer, int64_t creator, bool create)
+{
+    for (uint64_t i = slot_hash(viewer, creator, 0) & (LAST_SLOTS - 1);;
+         i = (i + 1) & (LAST_SLOTS - 1)) {
+        if (!r->last_at[i]) {
+            if (!create)
+                return NULL;
+            last_view *l = &r->last[r->n_last];
+            *l = (last_view){.slot = (int)i, .viewer = viewer, .creator = creator};
+            r->last_at[i] = ++r->n_last;
+            return l;
+        }
+        last_view *l = &r->last[r->last_at[i] - 1];
+        if (l->viewer == viewer && l->creator == creator)
+            return l;
+    }
+}
+
+/* The flush sorts each array by key (through r->order): its writes then walk each B-tree in
+ * order, and a page gets all its rows of the window at once. */
+static _Thread_local rollup *sort_ctx; /* qsort has no context argument */
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
+static int cmp_rows(const void *a, const void *b)
+{
+    const agg_row *x = &sort_ctx->rows[*(const int *)a], *y = &sort_ctx->rows[*(const int *)b];
+    int c = cmp_i64(x->table, y->table);
+    c = c ? c : cmp_i64(x->key, y->key);
+    return c ? c : cmp_i64(x->hour, y->hour);
+}
+static int cmp_uniq(const void *a, const void *b)
+{
+    const uniq_slot *x = &sort_ctx->uniq[*(const int *)a], *y = &sort_ctx->uniq[*(const int *)b];
+    int c = cmp_i64(x->kind, y->kind);
+    c = c ? c : cmp_i64(x->key, y->key);
+    return c ? c : cmp_i64(x->hour, y->hour);
+}
+static int cmp_last(const void *a, const void *b)
+{
+    const last_view *x = &sort_ctx->last[*(const int *)a], *y = &sort_ctx->last[*(const int *)b];
+    int c = cmp_i64(x->viewer, y->viewer);
+    return c ? c : cmp_i64(x->creator, y->creator);
+}
+
+static void sort_order(rollup *r, int n, int (*cmp)(const void *, const void *))
+{
+    for (int i = 0; i < n; i++)
+        r->order[i] = i;
+    sort_ctx = r;
+    qsort(r->order, (size_t)n, sizeof(int), cmp);
+}
+
+/* The hour row and column whose unique count a member kind keeps. */
+static int64_t *unique_column(rollup *r, const uniq_slot *u)
+{
+    if (u->kind == MEMBER_POST_VIEWER)
+        return &agg(r, ANALYTICS_POSTS, u->key, u->hour)[POST_VIEWERS];
+    if (u->kind == MEMBER_CREATOR_VIEWER)
+        return &agg(r, ANALYTICS_CREATORS, u->key, u->hour)[CREATOR_VIEWERS];
+    return &agg(r, ANALYTICS_PLATFORM, u->key, u->hour)[PLATFORM_ACTIVE_USERS];
+}
+
+/* Merges one batch set into the stored set of its hour; the hour's unique column gets the
+ * growth of the count (exact while the set is, the sketch's estimate after). *text: the set to
+ * store (malloc'ed), or NULL when it did not change. */
+static int merge_uniq(rollup *r, uniq_slot *u, char **text)
+{
+    char *stored = NULL;
+    uniqset all = {0};
+    *text = NULL;
+    int rc = store_analytics_uniques_get(r->d, u->kind, u->key, u->hour, &stored);
+    if (rc == 0 && stored && uniqset_parse(&all, stored) < 0)
+        rc = ERR_DB; /* not a set: refuse to overwrite what we cannot read */
+    if (rc == 0) {
+        int64_t before = uniqset_count(&all);
+        uniqset_union(&all, &u->set);
+        uniqset_compact(&all, UNIQSET_EXACT_MAX);
+        *unique_column(r, u) += uniqset_count(&all) - before;
+        *text = uniqset_encode(&all);
+        if (stored && !strcmp(stored, *text)) {
+            free(*text);
+            *text = NULL;
+        }
+    }
+    free(stored);
+    uniqset_free(&all);
+    return rc;
+}
+
+/* The member sets, merged and written in order of key, a chunk of changed sets at a time. */
+static int flush_uniques(rollup *r)
+{
+    enum { PENDING = 4 * STORE_ANALYTICS_CHUNK };
+    store_unique_set put[PENDING];
+    int n = 0, rc = 0;
+    sort_order(r, r->n_uniq, cmp_uniq);
+    for (int i = 0; i < r->n_uniq && rc >= 0; i++) {
+        uniq_slot *u = &r->uniq[r->order[i]];
+        char *text;
+        rc = merge_uniq(r, u, &text);
+        if (text)
+            put[n++] = (store_unique_set){u->kind, u->key, u->hour, text};
+        if (rc >= 0 && n && (n == PENDING || i == r->n_uniq - 1))
+            rc = store_analytics_uniques_put(r->d, put, n);
+        if (rc < 0 || n == PENDING || i == r->n_uniq - 1) {
+            for (int k = 0; k < n; k++)
+                free((char *)put[k].members);
+            n = 0;
+        }
+    }
+    return rc;
+}
+
+/* The hour rows, in order of table and key, each table's in multi-row statements. */
+static int flush_rows(rollup *r)
+{
+    sort_order(r, r->n_rows, cmp_rows);
+    store_analytics_delta *rows = xcalloc((size_t)r->n_rows + 1, sizeof *rows);
+    int rc = 0;
+    for (int i = 0, n = 0; i < r->n_rows && rc >= 0; i++) {
+        const agg_row *a = &r->rows[r->order[i]];
+        rows[n++] = (store_analytics_delta){a->key, a->hour, a->creator_id, a->vals};
+        if (i == r->n_rows - 1 || r->rows[r->order[i + 1]].table != a->table) {
+            rc = store_analytics_add_many(r->d, store_analytics_table(a->table), rows, n);
+            n = 0;
+        }
+    }
+    free(rows);
+    return rc;
+}
+
+static int flush_last_views(rollup *r)
+{
+    sort_order(r, r->n_last, cmp_last);
+    store_last_view *views = xcalloc((size_t)r->n_last + 1, sizeof *views);
+    for (int i = 0; i < r->n_last; i++) {
+        const last_view *l = &r->last[r->order[i]];
+        views[i] = (store_last_view){l->viewer, l->creator, l->post, l->at};
+    }
+    int rc = store_analytics_last_views_set(r->d, views, r->n_last);
+    free(views);
+    return rc;
+}
+
 static int flush(rollup *r)
 {
-    for (int i = 0; i < AGG_SLOTS && r->used; i++) {
-        agg_row *a = &r->rows[i];
-        if (!a->used)
-            continue;
-        int rc = store_analytics_add(r->d, store_analytics_table(a->table), a->key, a->hour,
-                                     a->creator_id, a->vals);
-        if (rc < 0)
-            return rc;
+    /* member sets first: they add to the hour rows' unique columns */
+    int rc = flush_uniques(r);
+    if (rc >= 0)
+        rc = flush_last_views(r);
+    if (rc >= 0)
+        rc = flush_rows(r);
+    return rc < 0 ? rc : 0;
+}
+
+/* Clears what the window used (slots and sets), ready for the next one. */
+static void reset_window(rollup *r)
+{
+    for (int i = 0; i < r->n_rows; i++)
+        r->row_at[r->rows[i].slot] = 0;
+    for (int i = 0; i < r->n_uniq; i++) {
+        r->uniq_at[r->uniq[i].slot] = 0;
+        uniqset_free(&r->uniq[i].set);
     }
-    return 0;
+    for (int i = 0; i < r->n_last; i++)
+        r->last_at[r->last[i].slot] = 0;
+    r->n_rows = r->n_uniq = r->n_last = 0;
 }
 
 static int lookup_post(rollup *r, int64_t id, post_info *out)
@@ -132,18 +349,6 @@ static int source_column(const char *props)
     return POST_SRC_OTHER;
 }
 
-/* Adds 1 to a member's unique column when the member is new in (kind, key, hour). */
-static int count_member(rollup *r, int kind, int64_t key, int64_t hour, int64_t member,
-                        int64_t *counter)
-{
-    if (!member)
-        return 0;
-    int rc = store_analytics_member_add(r->d, kind, key, hour, member);
-    if (rc > 0)
-        (*counter)++;
-    return rc < 0 ? rc : 0;
-}
-
 static int fold_view(rollup *r, const store_event *e, int64_t hour, const post_info *p,
                      int64_t *platform)
 {
@@ -163,13 +368,14 @@ static int fold_view(rollup *r, const store_event *e, int64_t hour, const post_i
     for (int k = 1; k <= 9 && p->duration_ms > 0; k++)
         if (completed || watch * 10 >= p->duration_ms * k)
             post[POST_REACH_10 + k - 1]++;
-    int rc = count_member(r, MEMBER_POST_VIEWER, p->id, hour, e->actor_id, &post[POST_VIEWERS]);
-    if (rc == 0)
-        rc = count_member(r, MEMBER_CREATOR_VIEWER, p->author, hour, e->actor_id,
-                          &creator[CREATOR_VIEWERS]);
-    if (rc == 0 && e->actor_id)
-        rc = store_analytics_last_view_set(r->d, e->actor_id, p->author, p->id, e->created_at);
-    return rc;
+    add_member(r, MEMBER_POST_VIEWER, p->id, hour, e->actor_id);
+    add_member(r, MEMBER_CREATOR_VIEWER, p->author, hour, e->actor_id);
+    if (e->actor_id) {
+        last_view *l = last_view_slot(r, e->actor_id, p->author, true);
+        l->post = p->id;
+        l->at = e->created_at;
+    }
+    return 0;
 }
 
 static int fold_post_event(rollup *r, const store_event *e, int64_t hour, int64_t *platform)
@@ -212,9 +418,13 @@ static int fold_follow(rollup *r, const store_event *e, int64_t hour, int64_t *p
     }
     creator[CREATOR_FOLLOWERS_GAINED]++;
     platform[PLATFORM_FOLLOWS]++;
-    int64_t post_id = 0;
-    int rc = store_analytics_last_view_get(r->d, e->actor_id, e->object_id,
-                                           e->created_at - ANALYTICS_FOLLOW_CREDIT_MS, &post_id);
+    int64_t post_id = 0, since = e->created_at - ANALYTICS_FOLLOW_CREDIT_MS;
+    /* this batch's views are newer than the stored ones, which they replace at the flush */
+    const last_view *l = last_view_slot(r, e->actor_id, e->object_id, false);
+    int rc =
+        l ? 0 : store_analytics_last_view_get(r->d, e->actor_id, e->object_id, since, &post_id);
+    if (l && l->at >= since)
+        post_id = l->post;
     if (rc < 0 || !post_id)
         return rc;
     int64_t *post = agg(r, ANALYTICS_POSTS, post_id, hour);
@@ -228,10 +438,7 @@ static int fold(rollup *r, const store_event *e)
     int64_t hour = e->created_at - e->created_at % ANALYTICS_HOUR_MS;
     int64_t *platform = agg(r, ANALYTICS_PLATFORM, 0, hour);
     platform[PLATFORM_EVENTS]++;
-    int rc =
-        count_member(r, MEMBER_ACTIVE_USER, 0, hour, e->actor_id, &platform[PLATFORM_ACTIVE_USERS]);
-    if (rc < 0)
-        return rc;
+    add_member(r, MEMBER_ACTIVE_USER, 0, hour, e->actor_id);
     if (!strcmp(e->object_type, "post"))
         return fold_post_event(r, e, hour, platform);
     if (!strcmp(e->type, "follow") || !strcmp(e->type, "unfollow"))
@@ -243,52 +450,65 @@ static int fold(rollup *r, const store_event *e)
     return 0;
 }
 
-/* One batch in one transaction; returns the number of events folded (0: caught up). */
-static int rollup_batch(rollup *r, int64_t now_ms, int limit, store_event *events)
+/* One window of up to limit events in one transaction, read READ_CHUNK at a time and folded
+ * into the in-memory rows and sets, which are written once at the end; returns the number of
+ * events folded (0: caught up). */
+static int rollup_window(rollup *r, int64_t now_ms, int limit, store_event *events)
 {
     if (db_begin(r->d) < 0)
         return ERR_DB;
-    int64_t wm;
-    int rc = store_analytics_watermark_take(r->d, WATERMARK, now_ms, &wm);
-    int n =
-        rc < 0 ? rc : store_analytics_events(r->d, wm, now_ms - settings.settle_ms, events, limit);
-    if (n <= 0) {
-        db_rollback(r->d);
-        return n;
+    int64_t last = 0;
+    int rc = store_analytics_watermark_take(r->d, ANALYTICS_WATERMARK, now_ms, &last), total = 0;
+    while (rc >= 0 && total < limit) {
+        int want = limit - total < READ_CHUNK ? limit - total : READ_CHUNK;
+        int n = store_analytics_events(r->d, last, now_ms - settings.settle_ms, events, want);
+        if (n < 0)
+            rc = n;
+        for (int i = 0; i < n && rc >= 0; i++)
+            rc = fold(r, &events[i]);
+        if (n <= 0 || rc < 0)
+            break;
+        last = events[n - 1].id;
+        total += n;
+        if (n < want)
+            break;
     }
-    memset(r->rows, 0, sizeof(agg_row) * AGG_SLOTS);
-    r->used = 0;
-    for (int i = 0; i < n && rc >= 0; i++)
-        rc = fold(r, &events[i]);
-    if (rc >= 0)
+    if (rc >= 0 && total > 0)
         rc = flush(r);
-    if (rc >= 0)
-        rc = store_analytics_watermark_set(r->d, WATERMARK, events[n - 1].id, now_ms);
-    if (rc >= 0)
+    reset_window(r);
+    if (rc >= 0 && total > 0)
+        rc = store_analytics_watermark_set(r->d, ANALYTICS_WATERMARK, last, now_ms);
+    if (rc >= 0 && total > 0)
         rc = db_commit(r->d);
-    if (rc < 0) {
+    if (rc < 0 || total == 0) {
         db_rollback(r->d);
-        return rc;
+        return rc < 0 ? rc : 0;
     }
-    return n;
+    return total;
 }
 
 int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
 {
     rollup *r = xcalloc(1, sizeof *r);
     r->d = d;
-    r->rows = xcalloc(AGG_SLOTS, sizeof(agg_row));
-    store_event *events = xcalloc(ANALYTICS_BATCH, sizeof *events);
+    r->row_at = xcalloc(ROW_SLOTS, sizeof(int32_t));
+    r->uniq_at = xcalloc(UNIQ_SLOTS, sizeof(int32_t));
+    r->last_at = xcalloc(LAST_SLOTS, sizeof(int32_t));
+    r->rows = xcalloc(MAX_ROWS, sizeof(agg_row));
+    r->uniq = xcalloc(MAX_UNIQ, sizeof(uniq_slot));
+    r->last = xcalloc(MAX_LAST, sizeof(last_view));
+    r->order = xcalloc(MAX_ROWS > MAX_UNIQ ? MAX_ROWS : MAX_UNIQ, sizeof(int));
+    store_event *events = xcalloc(READ_CHUNK, sizeof *events);
     int rc = 0;
     *folded = 0;
     for (;;) {
         int64_t left = max_events > 0 ? max_events - *folded : ANALYTICS_BATCH;
         if (left <= 0)
             break;
-        /* the cache of post authors lives for one batch: a post deleted meanwhile is seen */
+        /* the cache of post authors lives for one window: a post deleted meanwhile is seen */
         memset(r->cache, 0, sizeof r->cache);
         int n =
-            rollup_batch(r, now_ms, left < ANALYTICS_BATCH ? (int)left : ANALYTICS_BATCH, events);
+            rollup_window(r, now_ms, left < ANALYTICS_BATCH ? (int)left : ANALYTICS_BATCH, events);
         if (n <= 0) {
             rc = n;
             break;
@@ -296,18 +516,41 @@ int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
         *folded += n;
     }
     free(events);
+    free(r->row_at);
+    free(r->uniq_at);
+    free(r->last_at);
     free(r->rows);
+    free(r->uniq);
+    free(r->last);
+    free(r->order);
     free(r);
     return rc;
+}
+
+/* A last view older than the credit window before the watermark's event can credit no follow
+ * the rollup has yet to fold (those come after the watermark), so it goes: the table holds a day
+ * of (viewer, creator) pairs instead of every pair ever, and the flush upserts into a small
+ * tree. An hour of margin covers ids and created_at disagreeing by clock skew. Hourly, per node:
+ * the delete reads the whole table (an index on viewed_at would cost every view a second write). */
+static int purge_last_views(db *d, int64_t watermark)
+{
+    static int64_t last_at; /* analytics_tick runs on the housekeeping thread only */
+    int64_t at = watermark ? id_time_ms(watermark) : 0;
+    if (at - last_at < ANALYTICS_HOUR_MS)
+        return 0;
+    last_at = at;
+    return store_analytics_purge_last_views(d, at - ANALYTICS_FOLLOW_CREDIT_MS - ANALYTICS_HOUR_MS);
 }
 
 int analytics_tick(db *d, int64_t now_ms)
 {
     int64_t folded = 0, wm = 0;
     int rc = analytics_rollup(d, now_ms, 0, &folded);
+    if (rc >= 0)
+        rc = store_analytics_watermark_get(d, ANALYTICS_WATERMARK, &wm);
+    if (rc >= 0)
+        rc = purge_last_views(d, wm);
     if (rc < 0 || settings.retention_ms <= 0)
-        return rc;
-    if ((rc = store_analytics_watermark_get(d, WATERMARK, &wm)) < 0)
         return rc;
     /* only events the rollup has folded go: retention never loses a count */
     while ((rc = store_analytics_purge_events(d, now_ms - settings.retention_ms, wm,
@@ -382,8 +625,52 @@ void analytics_series_free(analytics_series *s)
     memset(s, 0, sizeof *s);
 }
 
+/* The unions of a key's stored hour sets: per bucket (when buckets are longer than an hour)
+ * and over the whole range. */
+typedef struct unique_read {
+    const analytics_range *r;
+    uniqset *buckets; /* NULL: hourly buckets, the hour rows' columns are the counts */
+    uniqset total, hour;
+    int bad;
+} unique_read;
+
+static void unique_row(void *ctx, int64_t hour, const char *members)
+{
+    unique_read *u = ctx;
+    uniqset_free(&u->hour);
+    if (uniqset_parse(&u->hour, members) < 0) {
+        u->bad++;
+        return;
+    }
+    if (u->buckets)
+        uniqset_union(&u->buckets[(hour - u->r->from) / u->r->bucket_ms], &u->hour);
+    uniqset_union(&u->total, &u->hour);
+    /* past twice the bound (raw ids, repeats included): dedup, and sketch if still past it; so
+     * a compaction follows at least READ_EXACT_MAX new ids and the sorts stay amortized */
+    if (u->total.n > 2 * READ_EXACT_MAX)
+        uniqset_compact(&u->total, READ_EXACT_MAX);
+}
+
+static int read_uniques(db *d, int kind, int64_t key, const analytics_range *r, int unique_col,
+                        analytics_series *out)
+{
+    unique_read u = {.r = r};
+    if (r->bucket_ms > ANALYTICS_HOUR_MS)
+        u.buckets = xcalloc((size_t)out->n, sizeof(uniqset));
+    int rc = store_analytics_uniques_range(d, kind, key, r->from, r->to, unique_row, &u);
+    for (int i = 0; u.buckets && i < out->n; i++) {
+        out->vals[i * out->n_cols + unique_col] = uniqset_count(&u.buckets[i]);
+        uniqset_free(&u.buckets[i]);
+    }
+    out->unique_total = out->totals[unique_col] = uniqset_count(&u.total);
+    free(u.buckets);
+    uniqset_free(&u.total);
+    uniqset_free(&u.hour);
+    return rc < 0 ? rc : u.bad ? ERR_DB : 0;
+}
+
 /* Reads key's hour rows over r into buckets; unique_kind: the member kind whose distinct count
- * replaces unique_col per bucket (buckets longer than an hour), or 0. */
+ * replaces unique_col per bucket (buckets longer than an hour) and in the totals, or 0. */
 static int read_series(db *d, analytics_table_id id, int64_t key, const analytics_range *r,
                        int unique_kind, int unique_col, analytics_series *out)
 {
@@ -408,13 +695,8 @@ static int read_series(db *d, analytics_table_id id, int64_t key, const analytic
     }
     free(rows);
     int rc = n < 0 ? n : 0;
-    if (rc == 0 && unique_kind && r->bucket_ms > ANALYTICS_HOUR_MS)
-        rc = store_analytics_members_by_bucket(d, unique_kind, key, r->from, r->to, r->bucket_ms,
-                                               &out->vals[unique_col], out->n, t->n_cols);
     if (rc == 0 && unique_kind)
-        rc = store_analytics_members_count(d, unique_kind, key, r->from, r->to, &out->unique_total);
-    if (rc == 0 && unique_kind)
-        out->totals[unique_col] = out->unique_total;
+        rc = read_uniques(d, unique_kind, key, r, unique_col, out);
     if (rc < 0)
         analytics_series_free(out);
     return rc;

@@ -15,6 +15,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,6 +186,64 @@ static bool parse_cursor(const char *cursor, int64_t *value, int64_t *id, int64_
            !cursor[used] && *id > 0 && *rank > 0;
 }
 
+/* Leaderboards of views and growth sum every creator's hour rows over the period: tens of
+ * milliseconds a page with a few thousand creators, far from the thousands of pages a second
+ * a leaderboard is read at. Those rows change only when the rollup moves its watermark, so each
+ * node keeps recent pages' rows with the watermark they were read at and serves them again
+ * while it has not moved (one point read a request; right across nodes, the watermark is in
+ * the database). Who is shown is still read live, and a creator who turned private since is
+ * left out; a post under a topic made since shows once the rollup has moved on (a minute). */
+#define LB_CACHE 64
+typedef struct lb_cached {
+    char key[160];
+    int64_t watermark;
+    int n;
+    store_leader rows[LEADERBOARD_MAX + 1];
+} lb_cached;
+static lb_cached lb_cache[LB_CACHE];
+static pthread_mutex_t lb_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static lb_cached *lb_slot(const char *key)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return &lb_cache[h % LB_CACHE];
+}
+
+static int leaders_read(db *d, const char *metric, int64_t day, int64_t from, int64_t to,
+                        int64_t hashtag, int64_t after_value, int64_t after_id, store_leader *rows,
+                        int max)
+{
+    int64_t wm = 0;
+    if (!strcmp(metric, "score") || store_analytics_watermark_get(d, ANALYTICS_WATERMARK, &wm) < 0)
+        return store_leaderboard(d, metric, day, from, to, hashtag, after_value, after_id, rows,
+                                 max);
+    char key[160];
+    snprintf(key, sizeof key, "%s:%" PRId64 ":%" PRId64 ":%" PRId64 ":%" PRId64 ":%" PRId64 ":%d",
+             metric, from, to, hashtag, after_value, after_id, max);
+    lb_cached *c = lb_slot(key);
+    int n = -1;
+    pthread_mutex_lock(&lb_lock);
+    if (c->watermark == wm && !strcmp(c->key, key)) {
+        n = c->n;
+        memcpy(rows, c->rows, sizeof *rows * (size_t)n);
+    }
+    pthread_mutex_unlock(&lb_lock);
+    if (n >= 0)
+        return n;
+    n = store_leaderboard(d, metric, day, from, to, hashtag, after_value, after_id, rows, max);
+    if (n < 0)
+        return n;
+    pthread_mutex_lock(&lb_lock);
+    snprintf(c->key, sizeof c->key, "%s", key);
+    c->watermark = wm;
+    c->n = n;
+    memcpy(c->rows, rows, sizeof *rows * (size_t)n);
+    pthread_mutex_unlock(&lb_lock);
+    return n;
+}
+
 int leaderboard_page(db *d, const char *metric, const char *period, const char *topic,
                      const char *cursor, int limit, int64_t now_ms, leaderboard_entry *out,
                      char next[64], domain_error *err)
@@ -213,13 +272,14 @@ int leaderboard_page(db *d, const char *metric, const char *period, const char *
     if (!strcmp(metric, "score") && store_creator_latest_day(d, &day) < 0)
         return domain_db_failed(err, d, "leaderboard");
     store_leader rows[LEADERBOARD_MAX + 1];
-    int n = store_leaderboard(d, metric, day, from, today + DAY_MS, hashtag, after_value, after_id,
-                              rows, limit + 1);
+    int n = leaders_read(d, metric, day, from, today + DAY_MS, hashtag, after_value, after_id, rows,
+                         limit + 1);
     if (n < 0)
         return domain_db_failed(err, d, "leaderboard");
     int kept = 0;
     for (int i = 0; i < n && kept < limit; i++) {
-        if (store_user_by_id(d, rows[i].creator_id, &out[kept].user) < 0)
+        if (store_user_by_id(d, rows[i].creator_id, &out[kept].user) < 0 ||
+            out[kept].user.is_private)
             continue;
         out[kept].value = rows[i].value;
         out[kept].rank = rank + i + 1;

@@ -35,8 +35,21 @@ static analytics_table tables[] = {
     [ANALYTICS_PLATFORM] = {"analytics_platform_hours", "scope", platform_cols, PLATFORM__COLS, 0,
                             0},
 };
-static char sql_text[3][2][8192];
+static char sql_text[3][2][8192], chunk_text[3][16384];
 static pthread_once_t built = PTHREAD_ONCE_INIT;
+
+/* A multi-row statement: the head of single (up to values_at), STORE_ANALYTICS_CHUNK copies
+ * of row, then single's tail. */
+static void values_sql(char *out, size_t size, const char *single, const char *values_at,
+                       const char *row, const char *tail)
+{
+    size_t n = (size_t)snprintf(out, size, "%.*s", (int)(values_at - single), single);
+    for (int r = 0; r < STORE_ANALYTICS_CHUNK; r++)
+        n += (size_t)snprintf(out + n, size - n, "%s%s", r ? ", " : "", row);
+    n += (size_t)snprintf(out + n, size - n, "%s", tail);
+    if (n >= size)
+        abort(); /* a column list longer than the buffers: a programming error */
+}
 
 static void build_sql(void)
 {
@@ -60,6 +73,12 @@ static void build_sql(void)
                  "SELECT hour%s FROM %s WHERE %s = ? AND hour >= ? AND hour < ? ORDER BY hour "
                  "LIMIT ?",
                  cols, t->name, t->key);
+        char row[512];
+        snprintf(row, sizeof row, "(?, ?%s%s)", posts ? ", ?" : "", marks);
+        values_sql(chunk_text[i], sizeof chunk_text[i], sql_text[i][0],
+                   strstr(sql_text[i][0], " VALUES ") + 8, row,
+                   strstr(sql_text[i][0], " ON CONFLICT"));
+        t->upsert_chunk_sql = chunk_text[i];
         t->upsert_sql = sql_text[i][0];
         t->series_sql = sql_text[i][1];
     }
@@ -133,69 +152,114 @@ int store_analytics_events(db *d, int64_t after, int64_t until, store_event *out
     return store_events_read(s, out, max);
 }
 
-int store_analytics_add(db *d, const analytics_table *t, int64_t key, int64_t hour,
-                        int64_t creator_id, const int64_t *vals)
+/* Runs sql_one per row, or sql_chunk per STORE_ANALYTICS_CHUNK rows, binding each row's
+ * per_row values with bind(s, first_param, row, ctx). */
+typedef void (*bind_row_fn)(db_stmt *s, int first, const void *row, const void *ctx);
+static int run_rows(db *d, const char *sql_one, const char *sql_chunk, int per_row,
+                    const void *rows, size_t row_size, int n, bind_row_fn bind, const void *ctx)
 {
-    db_stmt *s = db_prepare(d, t->upsert_sql);
-    if (!s)
-        return ERR_DB;
-    int i = 1;
-    db_bind_int64(s, i++, key);
-    db_bind_int64(s, i++, hour);
-    if (t == &tables[ANALYTICS_POSTS])
-        db_bind_int64(s, i++, creator_id);
-    for (int k = 0; k < t->n_cols; k++)
-        db_bind_int64(s, i++, vals[k]);
-    return db_run(s);
+    int i = 0, rc = 0;
+    while (i < n && rc >= 0) {
+        int k = i + STORE_ANALYTICS_CHUNK <= n ? STORE_ANALYTICS_CHUNK : 1;
+        db_stmt *s = db_prepare(d, k > 1 ? sql_chunk : sql_one);
+        if (!s)
+            return ERR_DB;
+        for (int r = 0; r < k; r++)
+            bind(s, 1 + r * per_row, (const char *)rows + (size_t)(i + r) * row_size, ctx);
+        rc = db_run(s);
+        i += k;
+    }
+    return rc < 0 ? rc : 0;
 }
 
-int store_analytics_member_add(db *d, int kind, int64_t key, int64_t hour, int64_t member)
+static void bind_delta(db_stmt *s, int first, const void *row, const void *ctx)
 {
-    db_stmt *s = db_prepare(d, "INSERT INTO analytics_members (kind, key_id, hour, member_id) "
-                               "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING");
+    const store_analytics_delta *r = row;
+    const analytics_table *t = ctx;
+    db_bind_int64(s, first++, r->key);
+    db_bind_int64(s, first++, r->hour);
+    if (t == &tables[ANALYTICS_POSTS])
+        db_bind_int64(s, first++, r->creator_id);
+    for (int k = 0; k < t->n_cols; k++)
+        db_bind_int64(s, first++, r->vals[k]);
+}
+
+int store_analytics_add_many(db *d, const analytics_table *t, const store_analytics_delta *rows,
+                             int n)
+{
+    int per_row = t->n_cols + (t == &tables[ANALYTICS_POSTS] ? 3 : 2);
+    return run_rows(d, t->upsert_sql, t->upsert_chunk_sql, per_row, rows, sizeof *rows, n,
+                    bind_delta, t);
+}
+
+static char uniques_put_chunk[4096], last_views_chunk[4096];
+static pthread_once_t chunks_built = PTHREAD_ONCE_INIT;
+#define UNIQUES_PUT_SQL                                                                            \
+    "INSERT INTO analytics_uniques (kind, key_id, hour, members) VALUES (?, ?, ?, ?) ON "          \
+    "CONFLICT (kind, key_id, hour) DO UPDATE SET members = excluded.members"
+#define LAST_VIEWS_SQL                                                                             \
+    "INSERT INTO analytics_last_views (viewer_id, creator_id, post_id, viewed_at) VALUES "         \
+    "(?, ?, ?, ?) ON CONFLICT (viewer_id, creator_id) DO UPDATE SET post_id = "                    \
+    "excluded.post_id, viewed_at = excluded.viewed_at"
+
+static void build_chunks(void)
+{
+    values_sql(uniques_put_chunk, sizeof uniques_put_chunk, UNIQUES_PUT_SQL,
+               strstr(UNIQUES_PUT_SQL, " VALUES ") + 8, "(?, ?, ?, ?)",
+               strstr(UNIQUES_PUT_SQL, " ON CONFLICT"));
+    values_sql(last_views_chunk, sizeof last_views_chunk, LAST_VIEWS_SQL,
+               strstr(LAST_VIEWS_SQL, " VALUES ") + 8, "(?, ?, ?, ?)",
+               strstr(LAST_VIEWS_SQL, " ON CONFLICT"));
+}
+
+int store_analytics_uniques_get(db *d, int kind, int64_t key, int64_t hour, char **members)
+{
+    db_stmt *s = db_prepare(d, "SELECT members FROM analytics_uniques WHERE kind = ? AND "
+                               "key_id = ? AND hour = ?");
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, kind);
     db_bind_int64(s, 2, key);
     db_bind_int64(s, 3, hour);
-    db_bind_int64(s, 4, member);
-    int rc = db_run(s);
-    return rc < 0 ? rc : db_changes(d) > 0;
+    *members = NULL;
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *members = xstrdup(db_col_text(s, 0) ? db_col_text(s, 0) : "");
+    db_reset(s);
+    return rc < 0 ? rc : 0;
 }
 
-int store_analytics_members_count(db *d, int kind, int64_t key, int64_t from, int64_t to,
-                                  int64_t *out)
+static void bind_unique_set(db_stmt *s, int first, const void *row, const void *ctx)
 {
-    db_stmt *s = db_prepare(d, "SELECT COUNT(DISTINCT member_id) FROM analytics_members "
-                               "WHERE kind = ? AND key_id = ? AND hour >= ? AND hour < ?");
+    const store_unique_set *u = row;
+    db_bind_int64(s, first, u->kind);
+    db_bind_int64(s, first + 1, u->key);
+    db_bind_int64(s, first + 2, u->hour);
+    db_bind_text(s, first + 3, u->members);
+}
+
+int store_analytics_uniques_put(db *d, const store_unique_set *sets, int n)
+{
+    pthread_once(&chunks_built, build_chunks);
+    return run_rows(d, UNIQUES_PUT_SQL, uniques_put_chunk, 4, sets, sizeof *sets, n,
+                    bind_unique_set, NULL);
+}
+
+int store_analytics_uniques_range(db *d, int kind, int64_t key, int64_t from, int64_t to,
+                                  store_uniques_fn fn, void *ctx)
+{
+    db_stmt *s = db_prepare(d, "SELECT hour, members FROM analytics_uniques WHERE kind = ? AND "
+                               "key_id = ? AND hour >= ? AND hour < ?");
     if (!s)
         return ERR_DB;
     db_bind_int64(s, 1, kind);
     db_bind_int64(s, 2, key);
     db_bind_int64(s, 3, from);
     db_bind_int64(s, 4, to);
-    return db_query_int64(s, out);
-}
-
-int store_analytics_members_by_bucket(db *d, int kind, int64_t key, int64_t from, int64_t to,
-                                      int64_t bucket_ms, int64_t *out, int n, int stride)
-{
-    /* GROUP BY 1: PostgreSQL sees two placeholders as two expressions */
-    db_stmt *s = db_prepare(d, "SELECT (hour - CAST(? AS BIGINT)) / CAST(? AS BIGINT), "
-                               "COUNT(DISTINCT member_id) FROM analytics_members WHERE kind = ? "
-                               "AND key_id = ? AND hour >= ? AND hour < ? GROUP BY 1");
-    if (!s)
-        return ERR_DB;
-    int64_t p[] = {from, bucket_ms, kind, key, from, to};
-    for (int i = 0; i < 6; i++)
-        db_bind_int64(s, i + 1, p[i]);
-    for (int i = 0; i < n; i++)
-        out[i * stride] = 0;
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
-        int64_t b = db_col_int64(s, 0);
-        if (b >= 0 && b < n)
-            out[b * stride] = db_col_int64(s, 1);
+        const char *m = db_col_text(s, 1);
+        fn(ctx, db_col_int64(s, 0), m ? m : "");
     }
     db_reset(s);
     return rc < 0 ? rc : 0;
@@ -217,19 +281,20 @@ int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *
     return rc == DB_ROW ? 0 : rc < 0 ? rc : ERR_NOT_FOUND;
 }
 
-int store_analytics_last_view_set(db *d, int64_t viewer, int64_t creator, int64_t post, int64_t at)
+static void bind_last_view(db_stmt *s, int first, const void *row, const void *ctx)
 {
-    db_stmt *s = db_prepare(d, "INSERT INTO analytics_last_views (viewer_id, creator_id, "
-                               "post_id, viewed_at) VALUES (?, ?, ?, ?) ON CONFLICT "
-                               "(viewer_id, creator_id) DO UPDATE SET post_id = excluded.post_id, "
-                               "viewed_at = excluded.viewed_at");
-    if (!s)
-        return ERR_DB;
-    db_bind_int64(s, 1, viewer);
-    db_bind_int64(s, 2, creator);
-    db_bind_int64(s, 3, post);
-    db_bind_int64(s, 4, at);
-    return db_run(s);
+    const store_last_view *v = row;
+    db_bind_int64(s, first, v->viewer);
+    db_bind_int64(s, first + 1, v->creator);
+    db_bind_int64(s, first + 2, v->post);
+    db_bind_int64(s, first + 3, v->at);
+}
+
+int store_analytics_last_views_set(db *d, const store_last_view *views, int n)
+{
+    pthread_once(&chunks_built, build_chunks);
+    return run_rows(d, LAST_VIEWS_SQL, last_views_chunk, 4, views, sizeof *views, n, bind_last_view,
+                    NULL);
 }
 
 int store_analytics_last_view_get(db *d, int64_t viewer, int64_t creator, int64_t since,
@@ -282,6 +347,15 @@ int store_analytics_purge_events(db *d, int64_t before, int64_t upto_id, int lim
     db_bind_int64(s, 3, limit);
     int rc = db_run(s);
     return rc < 0 ? rc : (int)db_changes(d);
+}
+
+int store_analytics_purge_last_views(db *d, int64_t before)
+{
+    db_stmt *s = db_prepare(d, "DELETE FROM analytics_last_views WHERE viewed_at < ?");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, before);
+    return db_run(s);
 }
 
 int store_analytics_new_users(db *d, int64_t from, int64_t to, int64_t *out)

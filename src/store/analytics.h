@@ -71,7 +71,7 @@ enum {
     PLATFORM__COLS
 };
 
-/* Member kinds of analytics_members. */
+/* Member kinds of analytics_uniques. */
 enum { MEMBER_POST_VIEWER = 1, MEMBER_CREATOR_VIEWER = 2, MEMBER_ACTIVE_USER = 3 };
 
 typedef struct analytics_table {
@@ -79,6 +79,7 @@ typedef struct analytics_table {
     const char *const *cols; /* counter columns */
     int n_cols;
     const char *upsert_sql, *series_sql; /* built once by store_analytics_tables */
+    const char *upsert_chunk_sql;        /* the upsert of STORE_ANALYTICS_CHUNK rows at once */
 } analytics_table;
 
 typedef enum { ANALYTICS_POSTS, ANALYTICS_CREATORS, ANALYTICS_PLATFORM } analytics_table_id;
@@ -94,21 +95,43 @@ int store_analytics_watermark_set(db *d, const char *name, int64_t last_id, int6
 int store_analytics_watermark_get(db *d, const char *name, int64_t *last_id);
 /* Up to max events with id > after and created_at <= until, oldest first. */
 int store_analytics_events(db *d, int64_t after, int64_t until, store_event *out, int max);
-/* Adds vals (t->n_cols of them) to the row (key, hour), creating it. creator_id: posts only. */
-int store_analytics_add(db *d, const analytics_table *t, int64_t key, int64_t hour,
-                        int64_t creator_id, const int64_t *vals);
-/* Records member in (kind, key, hour); 1 if it was new, 0 if known, or a negative ERR_*. */
-int store_analytics_member_add(db *d, int kind, int64_t key, int64_t hour, int64_t member);
-/* Distinct members of (kind, key) over [from, to). */
-int store_analytics_members_count(db *d, int kind, int64_t key, int64_t from, int64_t to,
-                                  int64_t *out);
-/* Distinct members of (kind, key) per bucket of bucket_ms from `from` over [from, to): out[i]
- * gets bucket i's count (n buckets, zeroed first), in one query. */
-int store_analytics_members_by_bucket(db *d, int kind, int64_t key, int64_t from, int64_t to,
-                                      int64_t bucket_ms, int64_t *out, int n, int stride);
+/* Rows per multi-row statement of the rollup's flush: one statement of many rows costs about
+ * what one row does (SQLite's per-statement work, PostgreSQL's round trip). */
+#define STORE_ANALYTICS_CHUNK 32
+
+/* One row for store_analytics_add_many (vals: the table's n_cols counters). */
+typedef struct store_analytics_delta {
+    int64_t key, hour, creator_id;
+    const int64_t *vals;
+} store_analytics_delta;
+/* Adds each row's vals to the row (key, hour) of t, creating it (creator_id: posts only); the
+ * n rows have distinct (key, hour). */
+int store_analytics_add_many(db *d, const analytics_table *t, const store_analytics_delta *rows,
+                             int n);
+
+/* The stored member set (core/uniqset.h text) of (kind, key, hour): *members malloc'ed, or
+ * NULL when there is none. */
+int store_analytics_uniques_get(db *d, int kind, int64_t key, int64_t hour, char **members);
+/* Replaces (or creates) the sets of n distinct (kind, key, hour). */
+typedef struct store_unique_set {
+    int kind;
+    int64_t key, hour;
+    const char *members;
+} store_unique_set;
+int store_analytics_uniques_put(db *d, const store_unique_set *sets, int n);
+/* Calls fn for every stored hour set of (kind, key) in [from, to); members is borrowed. */
+typedef void (*store_uniques_fn)(void *ctx, int64_t hour, const char *members);
+int store_analytics_uniques_range(db *d, int kind, int64_t key, int64_t from, int64_t to,
+                                  store_uniques_fn fn, void *ctx);
 /* The author and video duration of a post (ERR_NOT_FOUND once purged). */
 int store_analytics_post_info(db *d, int64_t post_id, int64_t *author, int64_t *duration_ms);
-int store_analytics_last_view_set(db *d, int64_t viewer, int64_t creator, int64_t post, int64_t at);
+/* Records n viewers' last views, distinct (viewer, creator) each. */
+typedef struct store_last_view {
+    int64_t viewer, creator, post, at;
+} store_last_view;
+int store_analytics_last_views_set(db *d, const store_last_view *views, int n);
+/* Forgets last views older than before. */
+int store_analytics_purge_last_views(db *d, int64_t before);
 /* The post viewer last watched of creator at or after since; 0 if none. */
 int store_analytics_last_view_get(db *d, int64_t viewer, int64_t creator, int64_t since,
                                   int64_t *post);

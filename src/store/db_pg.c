@@ -21,7 +21,9 @@
 #include <string.h>
 
 #define CACHE_SLOTS 256
-#define MAX_PARAMS 64 /* store_posts_by_ids binds 37 */
+/* PostgreSQL's own limit (the protocol counts parameters in 16 bits). The values array is sized
+ * per statement: the analytics rollup's multi-row upserts bind up to a thousand. */
+#define MAX_PARAMS 65535
 
 typedef struct pg_stmt {
     struct db_stmt base;
@@ -29,7 +31,7 @@ typedef struct pg_stmt {
     char *pg_sql;         /* with $n placeholders */
     int n_params;
     bool prepared;        /* on the current server connection */
-    char *values[MAX_PARAMS];
+    char **values;        /* n_params of them */
     PGresult *res;
     int row;              /* rows handed out so far */
     int n_rows;
@@ -138,6 +140,7 @@ static void pg_close(db *base)
     for (pg_stmt *s = d->all, *n; s; s = n) {
         n = s->next;
         pg_reset(&s->base);
+        free(s->values);
         free(s->pg_sql);
         free(s);
     }
@@ -190,9 +193,11 @@ static db_stmt *pg_prepare(db *base, const char *sql)
     s->base.sql = sql;
     s->pg_sql = rewrite_placeholders(sql, &s->n_params);
     snprintf(s->name, sizeof s->name, "s%u", d->next_name++);
+    s->values = xcalloc((size_t)s->n_params + 1, sizeof *s->values);
     if (s->n_params > MAX_PARAMS || (d->named && !prepare_on_server(d, s))) {
         if (s->n_params > MAX_PARAMS)
             set_err(d, "too many parameters");
+        free(s->values);
         free(s->pg_sql);
         free(s);
         return NULL;

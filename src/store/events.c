@@ -7,6 +7,7 @@
 #include "core/util.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int store_events_append(db *d, const store_event *events, int n)
 {
@@ -59,6 +60,16 @@ int store_events_list(db *d, int64_t actor_id, const char *type, int64_t before_
     return store_events_read(s, out, max);
 }
 
+/* snprintf("%s") without the format machinery: the analytics rollup reads every event through
+ * here, and the three formatted copies were a sixth of its instructions. NULL reads as "". */
+static void copy_text(char *dst, size_t size, const char *src)
+{
+    size_t n = src ? strnlen(src, size - 1) : 0;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 int store_events_read(db_stmt *s, store_event *out, int max)
 {
     int n = 0, rc = DB_DONE;
@@ -66,10 +77,10 @@ int store_events_read(db_stmt *s, store_event *out, int max)
         store_event *e = &out[n++];
         e->id = db_col_int64(s, 0);
         e->actor_id = db_col_int64(s, 1);
-        snprintf(e->type, sizeof e->type, "%s", db_col_text(s, 2));
-        snprintf(e->object_type, sizeof e->object_type, "%s", db_col_text(s, 3));
+        copy_text(e->type, sizeof e->type, db_col_text(s, 2));
+        copy_text(e->object_type, sizeof e->object_type, db_col_text(s, 3));
         e->object_id = db_col_int64(s, 4);
-        snprintf(e->props, sizeof e->props, "%s", db_col_text(s, 5));
+        copy_text(e->props, sizeof e->props, db_col_text(s, 5));
         e->created_at = db_col_int64(s, 6);
     }
     db_reset(s);

@@ -288,6 +288,11 @@ describe('analytics', () => {
       assert.deepEqual([s.score, s.tier], [score, tier], JSON.stringify(s));
     }
     assert.equal((await stats(cc, cc)).history.length, 4);
+    // the boards' cached pages follow the rollup's watermark: c's two new views and followers show
+    const views = (await board('?metric=views&period=week')).items;
+    assert.equal(views.find((e) => e.user.id === cc.user.id).value, 3, JSON.stringify(views));
+    const growth = (await board('?metric=growth&period=day')).items;
+    assert.equal(growth.find((e) => e.user.id === cc.user.id).value, 2, JSON.stringify(growth));
     const notes = async (who) => ok(await k().get('/api/v1/notifications', tok(who))).items.filter((n) => n.type === 'creator_tier');
     assert.equal((await notes(cc)).length >= 1, true, 'c is told of the new tier');
     assert.equal((await notes(b)).length >= 1, true, 'b is told too');
