@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define ANALYTICS_WATERMARK "rollup" /* the rollup's watermark (last event folded) */
-#define ANALYTICS_BATCH 60000        /* events per rollup transaction: a minute at 1,000 events/s */
+#define ANALYTICS_BATCH 20000 /* events per rollup window: its writes hold the writer lock (rollup_window) */
 #define ANALYTICS_MAX_HOURS (31 * 24)         /* longest hourly series: 31 days */
 #define ANALYTICS_MAX_DAYS 366                /* longest daily series */
 #define ANALYTICS_FOLLOW_CREDIT_MS 86400000LL /* a follow credits the post viewed within a day */
