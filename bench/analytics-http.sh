@@ -17,6 +17,7 @@ BIN=${STREAMHUB_BIN:-build/streamhub}
 AB=${STREAMHUB_ANALYTICS_BENCH:-build/streamhub-analytics-bench}
 DUR=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-32}
+. bench/lib.sh # start_server
 WORK=$(mktemp -d /tmp/streamhub-analytics.XXXXXX)
 DIR=$WORK/data
 PID=
@@ -46,15 +47,7 @@ UPDATE u SET key_id = $ME;
 INSERT INTO $U SELECT * FROM u;
 SQL
 
-"$BIN" serve --port 0 --data-dir "$DIR" --rate-limit 0 --auth-rate-limit 0 \
-  >"$WORK/server.out" 2>"$WORK/server.log" &
-PID=$!
-for _ in $(seq 1 200); do
-  URL=$(sed -n 's/^listening on //p' "$WORK/server.out")
-  [ -n "$URL" ] && break
-  sleep 0.05
-done
-[ -n "$URL" ] || { cat "$WORK/server.log" >&2; exit 1; }
+start_server "$BIN" "$DIR"
 TOK=$(curl -s -XPOST "$URL/api/v1/auth/login" -H 'Content-Type: application/json' \
   -d '{"login":"benchadmin","password":"benchmark password"}' |
   grep -o '"access_token": *"[^"]*"' | cut -d '"' -f 4)

@@ -18,6 +18,7 @@ USERS=${BENCH_USERS:-10000}
 POSTS=${BENCH_POSTS:-100000}
 REACTIONS=${BENCH_REACTIONS:-500000}
 VIEWERS=64
+. bench/lib.sh # start_server
 WORK=$(mktemp -d /tmp/streamhub-foryou.XXXXXX)
 DIR=${BENCH_DATA_DIR:-$WORK/data}
 PID=
@@ -36,15 +37,7 @@ if [ ! -s "$DIR/seed-ids.txt" ]; then
   mv "$DIR/seed-ids.txt.part" "$DIR/seed-ids.txt"
 fi
 
-"$BIN" serve --port 0 --data-dir "$DIR" --rate-limit 0 --auth-rate-limit 0 \
-  >"$WORK/server.out" 2>"$WORK/server.log" &
-PID=$!
-for _ in $(seq 1 200); do
-  URL=$(sed -n 's/^listening on //p' "$WORK/server.out")
-  [ -n "$URL" ] && break
-  sleep 0.05
-done
-[ -n "$URL" ] || { cat "$WORK/server.log" >&2; exit 1; }
+start_server "$BIN" "$DIR"
 
 # the bench viewers' tokens, and a few topics each (the seed's captions carry none, so the
 # topic source finds nothing: the other sources and the scoring are what is measured)
