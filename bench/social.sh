@@ -147,7 +147,9 @@ server_slow_writes() {
 # What the server's writer queue did during a run, from /metrics deltas.
 write_counters() { # command...: runs it, then prints its output and the deltas
   local naps0 waits0 wsum0 cps0 naps1 waits1 wsum1 cps1 rs0 rs1 lk0 lk1 slow0 slow1 out hs0 hs1
-  local fr0 fr1 lf0 lf1
+  local fr0 fr1 lf0 lf1 gw0 gw1 gc0 gc1
+  gw0=$(metric streamhub_db_group_writes_total)
+  gc0=$(metric streamhub_db_group_commits_total)
   fr0=$(metric streamhub_db_wal_frames_total)
   lf0=$(metric streamhub_db_checkpoint_locked_frames_total)
   naps0=$(metric streamhub_db_busy_waits_total)
@@ -169,12 +171,14 @@ write_counters() { # command...: runs it, then prints its output and the deltas
   hs1=$(server_slow_writes)
   fr1=$(metric streamhub_db_wal_frames_total)
   lf1=$(metric streamhub_db_checkpoint_locked_frames_total)
-  awk -v o="$out" -v hs0="$hs0" -v hs1="$hs1" -v fr=$((fr1 - fr0)) -v lf=$((lf1 - lf0)) -v n=$((naps1 - naps0)) -v w=$((waits1 - waits0)) -v s0="$wsum0" -v s1="$wsum1" \
+  gw1=$(metric streamhub_db_group_writes_total)
+  gc1=$(metric streamhub_db_group_commits_total)
+  awk -v gw=$((gw1 - gw0)) -v gc=$((gc1 - gc0)) -v o="$out" -v hs0="$hs0" -v hs1="$hs1" -v fr=$((fr1 - fr0)) -v lf=$((lf1 - lf0)) -v n=$((naps1 - naps0)) -v w=$((waits1 - waits0)) -v s0="$wsum0" -v s1="$wsum1" \
     -v c=$((cps1 - cps0)) -v d="$DUR" -v r=$((rs1 - rs0)) -v l0="$lk0" -v l1="$lk1" \
     -v sw=$((slow1 - slow0)) 'BEGIN {
       split(hs0, a, " "); split(hs1, b, " ")
-      printf "%s; busy-handler naps %d (%.1f/s), writer lock taken %d times, mean wait %.2f ms, %d waits > 20 ms, %d checkpoints (%d under the writer lock, holding it %.0f ms in all, %.0f frames left each); %.1f WAL frames per write; server-side > 25 ms: %d of %d\n",
-        o, n, n / d, w, w ? (s1 - s0) * 1000 / w : 0, sw, c, r, (l1 - l0) * 1000, r ? lf / r : 0, w ? fr / w : 0, b[2] - a[2], b[1] - a[1] }'
+      printf "%s; busy-handler naps %d (%.1f/s), writer lock taken %d times, mean wait %.2f ms, %d waits > 20 ms, %d checkpoints (%d under the writer lock, holding it %.0f ms in all, %.0f frames left each); %.1f WAL frames per write; %d grouped writes in %d shared transactions (%.1f each), %.1f WAL frames per request; server-side > 25 ms: %d of %d\n",
+        o, n, n / d, w, w ? (s1 - s0) * 1000 / w : 0, sw, c, r, (l1 - l0) * 1000, r ? lf / r : 0, w ? fr / w : 0, gw, gc, gc ? gw / gc : 0, b[1] - a[1] ? fr / (b[1] - a[1]) : 0, b[2] - a[2], b[1] - a[1] }'
 }
 
 # The 80% run again on a server that traces every request into bench/slow-requests.mjs, which

@@ -21,9 +21,10 @@
 #           only runs there: a node killed mid-traffic (cluster-failover), all through PgBouncer
 #           (pgbouncer, which the pg suite runs on one node too)
 #   asan    the e2e suites (s3 included) on an AddressSanitizer + UndefinedBehaviorSanitizer build
-#   tsan    the hub's and the Redis bus's unit tests and the socket e2e suites (ws, ws-protocol,
-#           chat-ws, rooms, fanout) and tracing (spans handed between request, job and exporter
-#           threads) on a ThreadSanitizer build
+#   tsan    the hub's, the Redis bus's and SQLite's writer queue's unit tests and the socket e2e
+#           suites (ws, ws-protocol, chat-ws, rooms, fanout), tracing (spans handed between
+#           request, job and exporter threads) and posts (concurrent likes sharing transactions)
+#           on a ThreadSanitizer build
 #   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
@@ -225,9 +226,11 @@ if wants tsan; then
   if { [ -f build-tsan/build.ninja ] || meson setup build-tsan --buildtype=debug \
         -Db_sanitize=thread -Db_lundef=false >"$logs/tsan-setup.log" 2>&1; } &&
      ninja -C build-tsan streamhub tests/unit/test_hub tests/unit/core/test_bus_redis \
+       tests/unit/store/test_db_writer \
        >"$logs/tsan-build.log" 2>&1; then
-    # the hub, and the Redis bus's reader, publishers and subscribers (its own redis-server)
-    for t in test_hub core/test_bus_redis; do
+    # the hub, the Redis bus's reader, publishers and subscribers (its own redis-server), and
+    # SQLite's writer queue and group commit
+    for t in test_hub core/test_bus_redis store/test_db_writer; do
       log="$logs/tsan-unit-${t//\//-}.log"
       TSAN_OPTIONS=halt_on_error=1:exitcode=66 CMOCKA_MESSAGE_OUTPUT=TAP \
         "build-tsan/tests/unit/$t" >"$log" 2>&1
@@ -237,7 +240,7 @@ if wants tsan; then
       grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$log"
       record "tsan-unit-${t##*/}" "$(grep -c '^ok ' "$log")" "$f"
     done
-    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs tests/e2e/rooms.test.mjs tests/e2e/fanout.test.mjs tests/e2e/tracing.test.mjs" run_e2e tsan \
+    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs tests/e2e/rooms.test.mjs tests/e2e/fanout.test.mjs tests/e2e/tracing.test.mjs tests/e2e/posts.test.mjs" run_e2e tsan \
       build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
       STREAMHUB_WS_THREADS=2
     if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then

@@ -130,8 +130,16 @@ static void write_metrics(buf *out)
     }
     buf_printf(out,
                "streamhub_db_writer_lock_wait_seconds_sum %.6f\n"
-               "streamhub_db_writer_lock_wait_seconds_count %lld\n",
-               (double)w.lock_wait_us / 1e6, (long long)w.lock_acquired);
+               "streamhub_db_writer_lock_wait_seconds_count %lld\n"
+               "# HELP streamhub_db_group_writes_total Short writes (likes, unlikes) run in a "
+               "transaction shared with others (SQLite group commit).\n"
+               "# TYPE streamhub_db_group_writes_total counter\n"
+               "streamhub_db_group_writes_total %lld\n"
+               "# HELP streamhub_db_group_commits_total The shared transactions they ran in.\n"
+               "# TYPE streamhub_db_group_commits_total counter\n"
+               "streamhub_db_group_commits_total %lld\n",
+               (double)w.lock_wait_us / 1e6, (long long)w.lock_acquired,
+               (long long)w.group_writes, (long long)w.group_commits);
 }
 
 /* The media object store's requests by operation and outcome, retries, bytes and its circuit

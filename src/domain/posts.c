@@ -451,6 +451,25 @@ int posts_delete(db *d, const store_user *me, int64_t id, domain_error *err)
     return 0;
 }
 
+/* A reaction change's writes (db_write: they may share a transaction with other writers'). */
+typedef struct reaction_change {
+    int64_t user_id, post_id, author_id;
+    const char *type; /* NULL clears */
+} reaction_change;
+
+static int write_reaction(db *w, void *arg)
+{
+    const reaction_change *c = arg;
+    bool changed;
+    int rc = c->type ? store_reaction_set(w, id_next(), c->post_id, c->user_id, c->type, now_ms(),
+                                          &changed)
+                     : store_reaction_clear(w, c->post_id, c->user_id, &changed);
+    if (rc == 0 && changed)
+        rc = emit(w, c->type ? EV_REACTION_ADDED : EV_REACTION_REMOVED, c->user_id, c->post_id,
+                  c->author_id);
+    return rc;
+}
+
 /* Runs a reaction change on a post the viewer may see, in one transaction. */
 static int change_reaction(db *d, const store_user *me, int64_t id, const char *type,
                            domain_error *err)
@@ -460,17 +479,9 @@ static int change_reaction(db *d, const store_user *me, int64_t id, const char *
     int rc = posts_get_visible(d, me->id, id, &p, &author, err);
     if (rc < 0)
         return rc;
-    if (db_begin(d) < 0)
-        return domain_db_failed(err, d, "begin");
-    bool changed;
-    rc = type ? store_reaction_set(d, id_next(), id, me->id, type, now_ms(), &changed)
-              : store_reaction_clear(d, id, me->id, &changed);
-    if (rc == 0 && changed)
-        rc = emit(d, type ? EV_REACTION_ADDED : EV_REACTION_REMOVED, me->id, id, p.author_id);
-    if (rc < 0 || db_commit(d) < 0) {
-        db_rollback(d);
+    reaction_change c = {.user_id = me->id, .post_id = id, .author_id = p.author_id, .type = type};
+    if (db_write(d, write_reaction, &c) < 0)
         return domain_db_failed(err, d, "reaction");
-    }
     return 0;
 }
 

@@ -27,6 +27,7 @@ const int64_t db_wait_bucket_us[DB_WAIT_BUCKETS] = {100,   1000,   5000,   10000
 static struct {
     atomic_llong acquired, wait_us, timeouts, waiting, busy_waits, checkpoints, checkpoint_us;
     atomic_llong checkpoint_restarts, checkpoint_locked_us, checkpoint_locked_frames, wal_frames;
+    atomic_llong group_writes, group_commits, group_waiting;
     atomic_llong wait_count[DB_WAIT_BUCKETS];
 } writes;
 
@@ -73,6 +74,17 @@ void db_account_wal_frames(int64_t frames)
     atomic_fetch_add_explicit(&writes.wal_frames, frames, memory_order_relaxed);
 }
 
+void db_account_group_commit(int64_t writes_in_it)
+{
+    atomic_fetch_add_explicit(&writes.group_commits, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&writes.group_writes, writes_in_it, memory_order_relaxed);
+}
+
+void db_account_group_waiting(int delta)
+{
+    atomic_fetch_add_explicit(&writes.group_waiting, delta, memory_order_relaxed);
+}
+
 void db_write_stats_get(db_write_stats *out)
 {
     out->lock_acquired = atomic_load_explicit(&writes.acquired, memory_order_relaxed);
@@ -91,6 +103,9 @@ void db_write_stats_get(db_write_stats *out)
     out->checkpoint_locked_frames =
         atomic_load_explicit(&writes.checkpoint_locked_frames, memory_order_relaxed);
     out->wal_frames = atomic_load_explicit(&writes.wal_frames, memory_order_relaxed);
+    out->group_writes = atomic_load_explicit(&writes.group_writes, memory_order_relaxed);
+    out->group_commits = atomic_load_explicit(&writes.group_commits, memory_order_relaxed);
+    out->group_waiting = atomic_load_explicit(&writes.group_waiting, memory_order_relaxed);
 }
 
 int64_t db_time_us_total(void)
@@ -210,17 +225,22 @@ struct db_hook {
     void *arg;
 };
 
-static void run_hooks(db *d, bool committed)
+static void run_hook_list(db_hook *h, bool committed)
 {
-    db_hook *h = d->hooks;
-    d->hooks = NULL;
-    d->hooks_tail = NULL;
     while (h) {
         db_hook *next = h->next;
         h->fn(h->arg, committed);
         free(h);
         h = next;
     }
+}
+
+static void run_hooks(db *d, bool committed)
+{
+    db_hook *h = d->hooks;
+    d->hooks = NULL;
+    d->hooks_tail = NULL;
+    run_hook_list(h, committed);
 }
 
 void db_hooks_drop(db *d)
@@ -243,6 +263,26 @@ void db_on_commit(db *d, db_hook_fn fn, void *arg)
     else
         d->hooks = h;
     d->hooks_tail = &h->next;
+}
+
+db_hook_mark db_hooks_mark(db *d)
+{
+    return (db_hook_mark){.tail = d->hooks_tail};
+}
+
+void db_hooks_drop_since(db *d, db_hook_mark mark)
+{
+    db_hook *h;
+    if (mark.tail) {
+        h = *mark.tail;
+        *mark.tail = NULL;
+        d->hooks_tail = mark.tail;
+    } else {
+        h = d->hooks;
+        d->hooks = NULL;
+        d->hooks_tail = NULL;
+    }
+    run_hook_list(h, false);
 }
 
 int db_begin(db *d)
@@ -269,6 +309,29 @@ int db_rollback(db *d)
     int rc = db_exec(d, "ROLLBACK");
     db_hooks_drop(d);
     return rc;
+}
+
+int db_write_alone(db *d, db_write_fn fn, void *arg)
+{
+    int rc = db_begin(d);
+    if (rc < 0)
+        return rc;
+    rc = fn(d, arg);
+    if (rc >= 0) {
+        int committed = db_commit(d);
+        if (committed == 0)
+            return rc;
+        rc = committed;
+    }
+    db_rollback(d);
+    return rc;
+}
+
+int db_write(db *d, db_write_fn fn, void *arg)
+{
+    if (d->in_tx)
+        return fn(d, arg); /* part of the caller's transaction, which commits it */
+    return d->ops->write ? d->ops->write(d, fn, arg) : db_write_alone(d, fn, arg);
 }
 
 int db_query_int64(db_stmt *s, int64_t *out)

@@ -71,6 +71,22 @@ int db_rollback(db *d);
 typedef void (*db_hook_fn)(void *arg, bool committed);
 void db_on_commit(db *d, db_hook_fn fn, void *arg);
 
+/* A short write with nothing to read back outside it: runs fn(w, arg) inside a write transaction
+ * and returns fn's result once that transaction committed, or a negative ERR_* once it rolled
+ * back (fn's own failure, or the commit's). Hooks fn adds with db_on_commit(w, ...) have run by
+ * then, with the outcome.
+ *
+ * On a SQLite file, writers of the process that arrive together share one transaction (group
+ * commit): the first becomes the leader, takes the writer lock, and runs the queued fns one after
+ * the other on its own connection, each under a savepoint of its own, then commits them all at
+ * once. One fn failing undoes only its own writes and hooks. So fn may run on another thread and
+ * another connection: it must touch the database only through w (never through a db it captured),
+ * must not begin, commit or roll back, and must not block on anything another writer could hold.
+ * Inside a transaction of the caller's, and on PostgreSQL (whose writers run side by side), fn
+ * simply runs on d in a transaction of its own (or the caller's). */
+typedef int (*db_write_fn)(db *w, void *arg);
+int db_write(db *d, db_write_fn fn, void *arg);
+
 /* SQLite writers of one process queue for an in-process writer lock (db_sqlite.c); these are its
  * figures for /metrics, all zero on PostgreSQL. Counters are cumulative since start. */
 #define DB_WAIT_BUCKETS 9
@@ -88,6 +104,9 @@ typedef struct db_write_stats {
     int64_t checkpoint_locked_us;           /* time those held the writer lock */
     int64_t checkpoint_locked_frames;       /* WAL frames those still had to copy */
     int64_t wal_frames;                     /* WAL frames (pages) commits appended */
+    int64_t group_writes;                   /* db_write calls run in a shared transaction ... */
+    int64_t group_commits;                  /* ... and the transactions they shared */
+    int64_t group_waiting;                  /* db_write calls queued or running right now */
 } db_write_stats;
 void db_write_stats_get(db_write_stats *out);
 

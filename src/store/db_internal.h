@@ -24,6 +24,8 @@ typedef struct db_ops {
     int64_t (*changes)(db *d);
     int (*exec)(db *d, const char *sql);
     int (*begin)(db *d);
+    /* db_write outside a transaction; NULL runs fn in a transaction of its own */
+    int (*write)(db *d, db_write_fn fn, void *arg);
 } db_ops;
 
 typedef struct db_hook db_hook;
@@ -38,6 +40,15 @@ struct db {
 
 /* Runs (committed false) and frees any hooks still pending. */
 void db_hooks_drop(db *d);
+/* For a savepoint: where the pending hooks end now, and dropping (committed false) every hook
+ * added after that mark, as a rollback to the savepoint must. */
+typedef struct db_hook_mark {
+    db_hook **tail;
+} db_hook_mark;
+db_hook_mark db_hooks_mark(db *d);
+void db_hooks_drop_since(db *d, db_hook_mark mark);
+/* fn in a transaction of its own on d: begin, fn, commit (rollback when either fails). */
+int db_write_alone(db *d, db_write_fn fn, void *arg);
 
 struct db_stmt {
     db *owner;
@@ -57,5 +68,7 @@ void db_account_busy_wait(void);
 void db_account_checkpoint(int64_t us);
 void db_account_checkpoint_restart(int64_t locked_us, int64_t frames_left);
 void db_account_wal_frames(int64_t frames);
+void db_account_group_commit(int64_t writes);
+void db_account_group_waiting(int delta);
 
 #endif

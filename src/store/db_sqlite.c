@@ -24,7 +24,9 @@
  */
 #include "store/db_internal.h"
 
+#include "core/log.h"
 #include "core/textfold.h"
+#include "core/trace.h"
 #include "core/util.h"
 
 #include <fcntl.h>
@@ -47,6 +49,19 @@
 #define CKPT_READER_WAIT_NAPS 20 /* 2 ms for readers in the WAL, under the writer lock ... */
 #define CKPT_RESTART_MISSES 8     /* ... unless that many passes in a row gave up */
 #define WAL_SIZE_LIMIT "67108864" /* journal_size_limit: a grown WAL is cut back to this */
+#define GROUP_MAX 32          /* db_write calls one shared transaction runs at most ... */
+#define GROUP_LEADER_ROUNDS 2 /* ... and transactions a leader runs before handing over */
+
+/* One db_write waiting to run in a shared transaction (group commit); on its caller's stack. */
+typedef struct gc_item {
+    struct gc_item *next;
+    db_write_fn fn;
+    void *arg;
+    trace_span *span; /* the caller's, made current on the leader while fn runs */
+    pthread_cond_t cond;
+    int rc;
+    bool done, lead; /* lead: the previous leader handed the queue to this caller */
+} gc_item;
 
 /* One queued writer; its own condition variable, so a release wakes exactly the next in line. */
 typedef struct wl_waiter {
@@ -73,6 +88,8 @@ typedef struct sq_file {
      * that gave up waiting for readers */
     int ckpt_max_naps, ckpt_restart_misses;
     int ckpt_db_fd; /* the database file, for start_writeback; -1 when it could not be opened */
+    gc_item *gc_head, *gc_tail; /* db_write calls waiting for a leader */
+    bool gc_leading;            /* a caller is leading them (or about to) */
 } sq_file;
 
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -615,6 +632,130 @@ static int sq_begin(db *d)
     return rc;
 }
 
+/* ---- group commit (db_write) -----------------------------------------------------------------
+ * Each like used to be a transaction of its own: a turn at the writer lock handed to a thread that
+ * first had to be scheduled, a BEGIN, a COMMIT that appends ~10 WAL frames, several of them the
+ * same hot pages (the newest index leaves) the next like writes again. Short writes that arrive
+ * together now share one: the first caller leads, the others wait on their own condition variable
+ * and are woken once their outcome is known. */
+
+/* Runs one queued fn under a savepoint of the leader's transaction. Returns fn's result, or a
+ * negative ERR_* with its writes and hooks undone; *broken when the transaction itself is gone
+ * (SQLite rolls back the whole of it after some errors, e.g. a full disk). */
+static int run_grouped(sq_db *s, gc_item *it, bool *broken)
+{
+    db *d = &s->base;
+    if (exec_sql(s, "SAVEPOINT db_write") < 0) {
+        *broken = sqlite3_get_autocommit(s->conn);
+        return ERR_DB;
+    }
+    db_hook_mark mark = db_hooks_mark(d);
+    trace_span *was = trace_swap_current(it->span);
+    int rc = it->fn(d, it->arg);
+    trace_swap_current(was);
+    if (rc >= 0 && exec_sql(s, "RELEASE db_write") == 0)
+        return rc;
+    if (sqlite3_get_autocommit(s->conn)) {
+        *broken = true;
+        return rc < 0 ? rc : ERR_DB;
+    }
+    exec_sql(s, "ROLLBACK TO db_write");
+    exec_sql(s, "RELEASE db_write");
+    db_hooks_drop_since(d, mark);
+    return rc < 0 ? rc : ERR_DB;
+}
+
+/* One shared transaction: takes the writer lock (more callers queue meanwhile), runs up to
+ * GROUP_MAX queued fns, commits; every fn's outcome is in its item, its hooks have run. */
+static void run_group(sq_db *s)
+{
+    sq_file *f = s->file;
+    db *d = &s->base;
+    int rc = db_begin(d);
+    pthread_mutex_lock(&f->mu);
+    gc_item *batch = f->gc_head, *last = batch;
+    int n = 1;
+    while (n < GROUP_MAX && last->next) {
+        last = last->next;
+        n++;
+    }
+    f->gc_head = last->next;
+    if (!f->gc_head)
+        f->gc_tail = NULL;
+    last->next = NULL;
+    pthread_mutex_unlock(&f->mu);
+    if (rc < 0) {
+        for (gc_item *it = batch; it; it = it->next)
+            it->rc = rc;
+        return;
+    }
+    bool broken = false;
+    for (gc_item *it = batch; it; it = it->next)
+        it->rc = broken ? ERR_DB : run_grouped(s, it, &broken);
+    rc = broken ? ERR_DB : db_commit(d);
+    if (rc < 0) {
+        char esc[256];
+        log_error("group commit failed", "\"writes\":%d,\"detail\":\"%s\"", n,
+                  log_escape(sqlite3_errmsg(s->conn), esc, sizeof esc));
+        db_rollback(d);
+        for (gc_item *it = batch; it; it = it->next)
+            if (it->rc >= 0)
+                it->rc = rc;
+    }
+    db_account_group_commit(n);
+    pthread_mutex_lock(&f->mu);
+    for (gc_item *it = batch, *next; it; it = next) {
+        next = it->next; /* the caller may return as soon as the lock is given back */
+        it->done = true;
+        pthread_cond_signal(&it->cond);
+    }
+    pthread_mutex_unlock(&f->mu);
+}
+
+static int sq_write(db *d, db_write_fn fn, void *arg)
+{
+    sq_db *s = (sq_db *)d;
+    sq_file *f = s->file;
+    if (!f || s->holds_writer)
+        return db_write_alone(d, fn, arg);
+    gc_item me = {.fn = fn, .arg = arg, .span = trace_current()};
+    pthread_cond_init(&me.cond, NULL);
+    db_account_group_waiting(1);
+    pthread_mutex_lock(&f->mu);
+    if (f->gc_tail)
+        f->gc_tail->next = &me;
+    else
+        f->gc_head = &me;
+    f->gc_tail = &me;
+    if (!f->gc_leading)
+        f->gc_leading = me.lead = true;
+    while (!me.done && !me.lead)
+        pthread_cond_wait(&me.cond, &f->mu);
+    pthread_mutex_unlock(&f->mu);
+    if (me.lead) {
+        /* Lead a few shared transactions, then hand the queue to its oldest caller, so that a
+         * leader's own answer waits for at most GROUP_LEADER_ROUNDS of them. */
+        for (int round = 1;; round++) {
+            run_group(s);
+            pthread_mutex_lock(&f->mu);
+            if (!f->gc_head) {
+                f->gc_leading = false;
+            } else if (round >= GROUP_LEADER_ROUNDS) {
+                f->gc_head->lead = true;
+                pthread_cond_signal(&f->gc_head->cond);
+            } else {
+                pthread_mutex_unlock(&f->mu);
+                continue;
+            }
+            pthread_mutex_unlock(&f->mu);
+            break;
+        }
+    }
+    pthread_cond_destroy(&me.cond);
+    db_account_group_waiting(-1);
+    return me.rc;
+}
+
 /* search_fold(text): NULL stays NULL, as with the built-in text functions. */
 static void sql_search_fold(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -722,4 +863,5 @@ static const db_ops sqlite_ops = {
     .changes = sq_changes,
     .exec = sq_exec,
     .begin = sq_begin,
+    .write = sq_write,
 };

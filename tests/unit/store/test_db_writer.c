@@ -3,7 +3,8 @@
  * The SQLite writer lock (src/store/db_sqlite.c) on a real file: writers on separate
  * connections queue in the process, in arrival order, and never nap in SQLite's busy handler;
  * read statements never take the lock; a commit hook that writes does not deadlock on it; the
- * background checkpoint gets the WAL started over.
+ * background checkpoint gets the WAL started over; db_write's callers that arrive together share
+ * one transaction, and one of them failing undoes only its own writes and hooks.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,16 +71,22 @@ static int64_t count_rows(db *d)
     return n;
 }
 
-static void wait_for_waiting(int64_t n)
+/* Waits until counter (a member of db_write_stats, by offsetof) reads n. */
+static void wait_for_stat(size_t counter, int64_t n)
 {
     db_write_stats w;
     for (;;) {
         db_write_stats_get(&w);
-        if (w.waiting == n)
+        if (*(int64_t *)((char *)&w + counter) == n)
             return;
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
     }
+}
+
+static void wait_for_waiting(int64_t n)
+{
+    wait_for_stat(offsetof(db_write_stats, waiting), n);
 }
 
 typedef struct writer {
@@ -236,6 +243,101 @@ static void test_hook_writes(void **state)
     db_close(d);
 }
 
+/* One db_write caller of test_group_commit. */
+typedef struct grouped {
+    pthread_t thread;
+    const char *who;
+    int fail;         /* 0: succeed; 1: insert, then report a failure; 2: break a constraint */
+    int rc;
+    int hook;         /* -1: not run; 0: ran with committed false; 1: with true */
+    pthread_t ran_on; /* the thread fn ran on */
+} grouped;
+
+static void grouped_hook(void *arg, bool committed)
+{
+    ((grouped *)arg)->hook = committed;
+}
+
+static int grouped_write(db *w, void *arg)
+{
+    grouped *g = arg;
+    g->ran_on = pthread_self();
+    int rc = insert(w, g->who);
+    if (rc < 0)
+        return rc;
+    db_on_commit(w, grouped_hook, g);
+    if (g->fail == 1)
+        return ERR_CONFLICT;
+    if (g->fail == 2) /* the row with seq 1 exists: a primary-key violation mid-function */
+        return db_run(db_prepare(w, "INSERT INTO t (seq, who) VALUES (1, 'dup')"));
+    return 0;
+}
+
+static void *grouped_main(void *arg)
+{
+    grouped *g = arg;
+    db *d = open_db();
+    g->rc = db_write(d, grouped_write, g);
+    db_close(d);
+    return NULL;
+}
+
+static int64_t rows_of(db *d, const char *who)
+{
+    int64_t n = -1;
+    db_stmt *s = db_prepare(d, "SELECT COUNT(*) FROM t WHERE who = ?");
+    db_bind_text(s, 1, who);
+    assert_int_equal(db_query_int64(s, &n), 0);
+    return n;
+}
+
+/* The writer lock is held by a transaction while five db_write callers arrive: the first leads
+ * and queues for the lock, the rest queue behind it; when the lock frees, one transaction runs
+ * all five, on the leader's thread. Two of them fail (one returning an error after its insert,
+ * one breaking a primary key mid-statement): their rows are gone and their hooks ran with
+ * committed false; the other three committed, their hooks with true. */
+static void test_group_commit(void **state)
+{
+    (void)state;
+    db *d = open_db();
+    assert_int_equal(insert(d, "first"), 0); /* seq 1, for the constraint case */
+    assert_int_equal(db_begin(d), 0);
+    db_write_stats before, after;
+    db_write_stats_get(&before);
+    grouped g[5] = {{.who = "g0"}, {.who = "g1", .fail = 1}, {.who = "g2"},
+                    {.who = "g3", .fail = 2}, {.who = "g4"}};
+    for (int i = 0; i < 5; i++) {
+        g[i].hook = -1;
+        assert_int_equal(pthread_create(&g[i].thread, NULL, grouped_main, &g[i]), 0);
+        if (i == 0)
+            wait_for_waiting(before.waiting + 1); /* the leader queues for the writer lock */
+        wait_for_stat(offsetof(db_write_stats, group_waiting), before.group_waiting + i + 1);
+    }
+    assert_int_equal(db_commit(d), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(pthread_join(g[i].thread, NULL), 0);
+    db_write_stats_get(&after);
+    assert_int_equal(after.group_writes - before.group_writes, 5);
+    assert_int_equal(after.group_commits - before.group_commits, 1);
+    for (int i = 0; i < 5; i++) {
+        assert_true(pthread_equal(g[i].ran_on, g[0].thread));
+        bool ok = g[i].fail == 0;
+        assert_int_equal(g[i].rc, ok ? 0 : ERR_CONFLICT);
+        assert_int_equal(g[i].hook, ok ? 1 : 0);
+        assert_int_equal(rows_of(d, g[i].who), ok ? 1 : 0);
+    }
+    assert_int_equal(rows_of(d, "dup"), 0);
+    /* inside a transaction of the caller's, fn is simply part of it */
+    grouped inner = {.who = "inner", .hook = -1};
+    assert_int_equal(db_begin(d), 0);
+    assert_int_equal(db_write(d, grouped_write, &inner), 0);
+    assert_int_equal(inner.hook, -1);
+    assert_int_equal(db_rollback(d), 0);
+    assert_int_equal(inner.hook, 0);
+    assert_int_equal(rows_of(d, "inner"), 0);
+    db_close(d);
+}
+
 /* Commits of 4,000-byte rows, in transactions of 100. */
 static void write_mib(db *d, int mib)
 {
@@ -300,6 +402,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_skip_the_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hook_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_bound_the_wal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
