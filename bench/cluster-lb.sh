@@ -5,7 +5,10 @@
 # behind nginx (round robin, as deploy/compose/nginx.conf), all on one PostgreSQL database with
 # --redis. Besides req/s and latency it prints the CPU each process kind spent per request
 # (utime+stime from /proc over the wrk run, divided by the requests answered): the nodes', nginx's
-# and Redis's, which the machine's load moves less than req/s. Nothing here asserts timings.
+# and Redis's, which the machine's load moves less than req/s, and the Redis commands per request
+# (INFO's total_commands_processed). A node without --redis on the same database gives the
+# in-process row: what Redis adds to each path (a feed page's bus_sync PING, docs/operations.md).
+# Nothing here asserts timings.
 #   BENCH_PG=$(bash tests/pg.sh url) bench/cluster-lb.sh      (tests/pg.sh start first)
 #   BENCH_NODES=3 BENCH_SECONDS=8 BENCH_CONNECTIONS=64 BENCH_THREADS=2 bench/cluster-lb.sh
 # Needs wrk, curl, nginx, redis-server and psql (scripts/deps.sh installs them).
@@ -37,8 +40,8 @@ REDIS_PID=$!
 PIDS+=($REDIS_PID)
 SECRET=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
-start_node() { # index
-  "$BIN" serve --port 0 --data-dir "$WORK/data" --database "$DBURL" --redis "redis://127.0.0.1:$REDIS_PORT/0" \
+start_node() { # index [--redis URL]
+  "$BIN" serve --port 0 --data-dir "$WORK/data" --database "$DBURL" "${@:2}" \
     --node-id auto --jwt-secret "$SECRET" --trust-proxy --rate-limit 0 --auth-rate-limit 0 \
     >"$WORK/out$1" 2>"$WORK/log$1" &
   NODE_PIDS+=($!)
@@ -51,8 +54,10 @@ start_node() { # index
 }
 node_url() { sed -n 's/^listening on //p' "$WORK/out$1"; }
 
-for i in $(seq 1 "$NODES"); do start_node "$i"; done
+for i in $(seq 1 "$NODES"); do start_node "$i" --redis "redis://127.0.0.1:$REDIS_PORT/0"; done
+start_node 0 # in-process bus, no Redis
 URL1=$(node_url 1)
+URL0=$(node_url 0)
 
 # nginx configured like deploy/compose/nginx.conf; one config per upstream set
 start_nginx() { # name port upstream-urls...
@@ -98,7 +103,10 @@ ticks() { # pids... -> utime+stime in clock ticks
   echo "$t"
 }
 HZ=$(getconf CLK_TCK)
-printf '%-34s %-22s %9s %9s %9s %12s %12s %12s\n' setup path req/s p50 p99 "node µs/req" "nginx µs/req" "redis µs/req"
+redis_commands() { # commands Redis has processed, less the INFO asking
+  redis-cli -p "$REDIS_PORT" INFO stats | awk -F: '/^total_commands_processed/ {print $2 + 0}'
+}
+printf '%-34s %-22s %9s %9s %9s %12s %12s %12s %10s\n' setup path req/s p50 p99 "node µs/req" "nginx µs/req" "redis µs/req" "redis/req"
 run() { # label base-url path nginx-pid
   local label=$1 base=$2 path=$3 ngx=${4:-}
   wrk -t"$THREADS" -c"$CONNS" -d2s -H "Authorization: Bearer $TOK" "$base$path" >/dev/null # warm
@@ -106,20 +114,25 @@ run() { # label base-url path nginx-pid
   # nginx's work is done by its worker process, a child of the master started here
   local ngx_pids=()
   [ -n "$ngx" ] && mapfile -t ngx_pids < <(echo "$ngx"; pgrep -P "$ngx")
+  local c0 c1
+  c0=$(redis_commands)
   n0=$(ticks "${NODE_PIDS[@]}"); g0=$(ticks "${ngx_pids[@]}"); r0=$(ticks "$REDIS_PID")
   out=$(wrk -t"$THREADS" -c"$CONNS" -d"${DUR}s" --latency -H "Authorization: Bearer $TOK" "$base$path")
   n1=$(ticks "${NODE_PIDS[@]}"); g1=$(ticks "${ngx_pids[@]}"); r1=$(ticks "$REDIS_PID")
+  c1=$(redis_commands)
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   local rps p50 p99 non2xx
   rps=$(echo "$out" | awk '/^Requests\/sec/ {printf "%d", $2}')
   p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-  printf '%-34s %-22s %9s %9s %9s %12s %12s %12s%s\n' "$label" "$path" "$rps" "$p50" "$p99" \
+  printf '%-34s %-22s %9s %9s %9s %12s %12s %12s %10s%s\n' "$label" "$path" "$rps" "$p50" "$p99" \
     "$(( (n1 - n0) * 1000000 / HZ / reqs ))" "$(( (g1 - g0) * 1000000 / HZ / reqs ))" \
-    "$(( (r1 - r0) * 1000000 / HZ / reqs ))" "${non2xx:+  (non-2xx: $non2xx)}"
+    "$(( (r1 - r0) * 1000000 / HZ / reqs ))" "$(awk -v c=$((c1 - c0 - 1)) -v n="$reqs" 'BEGIN {printf "%.2f", c / n}')" \
+    "${non2xx:+  (non-2xx: $non2xx)}"
 }
 for path in /api/v1/auth/me /api/v1/feed/trending; do
+  run "1 node without Redis, direct" "$URL0" "$path"
   run "1 node, direct" "$URL1" "$path"
   # shellcheck disable=SC2154
   run "1 node behind nginx" "http://127.0.0.1:$P1" "$path" "$NGINX_PID_one"

@@ -125,6 +125,7 @@ typedef struct recorder {
     char msgs[64][256];
     const char *republish_to; /* a deliver callback that publishes again */
     int delay_us;             /* a slow subscriber: each delivery takes this long */
+    int delay_first_us;       /* ... or only the first one */
 } recorder;
 
 static void recorder_init(recorder *r)
@@ -143,8 +144,11 @@ static void record(void *ctx, const char *topic, const char *msg, size_t len)
         snprintf(r->msgs[r->n], sizeof r->msgs[0], "%.*s", (int)len, msg);
         r->n++;
     }
+    int first_delay = r->n == 1 ? r->delay_first_us : 0;
     pthread_cond_broadcast(&r->changed);
     pthread_mutex_unlock(&r->lock);
+    if (first_delay)
+        usleep((useconds_t)first_delay);
     if (r->republish_to)
         bus_publish(r->republish_to, msg, len);
     if (r->delay_us)
@@ -349,6 +353,68 @@ static void test_sync_waits_for_what_was_published_before(void **state)
     redisFree(other);
 }
 
+/* One of test_concurrent_syncs_share_a_ping's threads: publishes as another node, syncs, and
+ * counts its own message delivered by then. */
+typedef struct syncer {
+    pthread_t thread;
+    int i;
+    recorder *r;
+    int seen;
+} syncer;
+
+static void *syncer_main(void *arg)
+{
+    syncer *s = arg;
+    redisContext *other = raw_connect(NULL);
+    assert_non_null(other);
+    freeReplyObject(redisCommand(other, "PUBLISH feed:shared s%d", s->i));
+    bus_sync();
+    char msg[16];
+    snprintf(msg, sizeof msg, "s%d", s->i);
+    s->seen = count_of(s->r, msg);
+    redisFree(other);
+    return NULL;
+}
+
+static int64_t ping_calls(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    assert_non_null(r);
+    const char *p = r->str ? strstr(r->str, "cmdstat_ping:calls=") : NULL;
+    int64_t n = p ? strtoll(p + strlen("cmdstat_ping:calls="), NULL, 10) : 0;
+    freeReplyObject(r);
+    return n;
+}
+
+/* Syncs that arrive while a PING waits to be sent share it, and each still returns only after
+ * what was published before it: the reader is held 300 ms in a slow first delivery while eight
+ * threads each publish from another node and sync; one PING (two if the idle check's fell in)
+ * answers them all, and each finds its own message delivered. */
+static void test_concurrent_syncs_share_a_ping(void **state)
+{
+    recorder a;
+    recorder_init(&a);
+    a.delay_first_us = 300000;
+    bus_sub *sa = bus_subscribe("feed:shared", record, &a);
+    redisContext *other = raw_connect(NULL);
+    assert_non_null(other);
+    int64_t pings0 = ping_calls(other);
+    freeReplyObject(redisCommand(other, "PUBLISH feed:shared gate"));
+    wait_for(&a, "gate"); /* the reader now sleeps in that delivery */
+    syncer s[8];
+    for (int i = 0; i < 8; i++) {
+        s[i] = (syncer){.i = i, .r = &a};
+        assert_int_equal(pthread_create(&s[i].thread, NULL, syncer_main, &s[i]), 0);
+    }
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(pthread_join(s[i].thread, NULL), 0);
+        assert_int_equal(s[i].seen, 1);
+    }
+    assert_true(ping_calls(other) - pings0 <= 2);
+    bus_unsubscribe(sa);
+    redisFree(other);
+}
+
 static void test_deliver_callback_may_publish(void **state)
 {
     recorder relay, end;
@@ -524,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_other_nodes_publish_and_listen),
         cmocka_unit_test(test_deliver_callback_may_publish),
         cmocka_unit_test(test_sync_waits_for_what_was_published_before),
+        cmocka_unit_test(test_concurrent_syncs_share_a_ping),
         cmocka_unit_test(test_reconnect_resubscribes_and_resyncs),
         cmocka_unit_test(test_cluster_count_sums_live_shares),
         cmocka_unit_test(test_shared_rate_limit),
