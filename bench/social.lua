@@ -7,6 +7,8 @@
 --   mode=react  ids=FILE tokens=FILE      like then unlike (POST, DELETE .../reactions), each
 --                                         pair on a fresh random (user, post), so no single row
 --                                         or counter takes all the writes
+--   mode=follow users=N tokens=FILE       follow then unfollow (POST, DELETE
+--                                         /users/:handle/follow) of a random user000001..N
 -- Any mode also takes:
 --   rate=R      send at most R requests/s (per wrk thread; run it with -t1): each request waits
 --               for its slot on a fixed schedule, so the load is R whatever the latency, as long
@@ -103,6 +105,15 @@ function request()
     end
     path = "/api/v1/posts/" .. pair_id .. "/reactions"
     return wrk.format("DELETE", path, { Authorization = "Bearer " .. pair_token })
+  elseif mode == "follow" then
+    if n % 2 == 1 then
+      pair_token = tokens[math.random(#tokens)]
+      pair_id = string.format("user%06d", math.random(tonumber(opts.users)))
+      return wrk.format("POST", "/api/v1/users/" .. pair_id .. "/follow",
+        { Authorization = "Bearer " .. pair_token })
+    end
+    return wrk.format("DELETE", "/api/v1/users/" .. pair_id .. "/follow",
+      { Authorization = "Bearer " .. pair_token })
   end
   error("unknown mode " .. tostring(mode))
 end

@@ -8,7 +8,9 @@
 #   bench/social.sh                                   SQLite in a fresh temporary data dir
 #   BENCH_DATA_DIR=/var/tmp/sh bench/social.sh        seed that dir once, reuse it afterwards
 #   BENCH_ONLY=feed,trending bench/social.sh         only these rows (feed, post, post_auth, react,
-#                                                     trending; and tails, not run by default)
+#                                                     trending; and tails and follow, not run by
+#                                                     default: follow/unfollow pairs, with the
+#                                                     writer counters of the tails rows)
 #   BENCH_ONLY=tails bench/social.sh                  write tails (issue 12): like/unlike closed
 #                                                     loop for the peak, then paced at 50%, 80%
 #                                                     and 100% of that peak (p50/p99 each), with
@@ -138,8 +140,10 @@ slow_waits() {
 # Like/unlike requests so far, and those the server itself took over 25 ms for (from its request
 # duration histogram: start of the request to the response queued). Set against wrk's p99, this
 # tells a tail made inside the server from one made by the client sharing the cores.
+# WRITE_ROUTE: the route whose requests are counted (like/unlike's unless set).
 server_slow_writes() {
-  curl -s "$URL/metrics" | awk '/^streamhub_http_request_duration_seconds_(bucket|count)\{route="\/api\/v1\/posts\/:id\/reactions"/ {
+  curl -s "$URL/metrics" | awk -v r="route=\"${WRITE_ROUTE:-/api/v1/posts/:id/reactions}\"" '
+    /^streamhub_http_request_duration_seconds_(bucket|count)\{/ && index($1, r) {
       if ($1 ~ /_count/) n += $2; else if ($1 ~ /le="0.025"/) b += $2 }
     END {printf "%d %d", n, n - b}'
 }
@@ -252,6 +256,8 @@ scenarios() { # label data_dir [serve args...]
   wants react &&
     echo "| POST+DELETE /api/v1/posts/:id/reactions (like/unlike, 320 users x 10,000 posts), $label | $(wrk_run "$URL" -s bench/social.lua -- mode=react "ids=$ids" "tokens=$reactors") |"
   wants tails && write_tails "$label" "$ids" "$reactors"
+  wants follow &&
+    echo "| POST+DELETE /api/v1/users/:handle/follow (follow/unfollow, 320 users x $USERS accounts), $label | $(WRITE_ROUTE=/api/v1/users/:handle/follow write_counters wrk_run "$URL" -s bench/social.lua -- mode=follow "users=$USERS" "tokens=$reactors") |"
   local code
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(head -n 1 "$viewers")" \
     "$URL/api/v1/feed/trending")

@@ -131,8 +131,8 @@ static void write_metrics(buf *out)
     buf_printf(out,
                "streamhub_db_writer_lock_wait_seconds_sum %.6f\n"
                "streamhub_db_writer_lock_wait_seconds_count %lld\n"
-               "# HELP streamhub_db_group_writes_total Short writes (likes, unlikes) run in a "
-               "transaction shared with others (SQLite group commit).\n"
+               "# HELP streamhub_db_group_writes_total Short writes (likes, follows and their "
+               "undoing) run in a transaction shared with others (SQLite group commit).\n"
                "# TYPE streamhub_db_group_writes_total counter\n"
                "streamhub_db_group_writes_total %lld\n"
                "# HELP streamhub_db_group_commits_total The shared transactions they ran in.\n"

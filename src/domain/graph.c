@@ -227,6 +227,38 @@ int graph_update_profile(db *d, store_user *me, const profile_update *u, domain_
     return 0;
 }
 
+/* A follow's or unfollow's writes (db_write: they may share a transaction with other
+ * writers'). */
+typedef struct follow_change {
+    int64_t me, target;
+    bool target_private;
+    const char *state; /* out, for a follow: "following" or "requested" */
+} follow_change;
+
+static int write_follow(db *w, void *arg)
+{
+    follow_change *c = arg;
+    int rc = 0;
+    domain_event ev = {.type = EV_FOLLOWED, .actor = c->me, .user_id = c->target};
+    if (store_follows(w, c->me, c->target)) {
+        c->state = "following";
+    } else if (c->target_private) {
+        c->state = "requested";
+        ev.type = EV_FOLLOW_REQUESTED;
+        rc = store_request_add(w, id_next(), c->me, c->target, now_ms());
+        ev.changed = rc == 0;
+    } else {
+        c->state = "following";
+        rc = store_follow_add(w, id_next(), c->me, c->target, now_ms());
+        ev.changed = rc == 0;
+    }
+    if (rc < 0 && rc != ERR_CONFLICT)
+        return rc;
+    /* emitted for a follow that already stood too (the log records the attempt); changed tells
+     * consumers whether the edge or request is new */
+    return events_emit(w, &ev);
+}
+
 int graph_follow(db *d, const store_user *me, const store_user *target, const char **state,
                  domain_error *err)
 {
@@ -234,51 +266,32 @@ int graph_follow(db *d, const store_user *me, const store_user *target, const ch
         return domain_fail(err, ERR_INVALID, "cannot_follow_self", "you cannot follow yourself");
     if (store_blocked_either(d, me->id, target->id))
         return domain_fail(err, ERR_FORBIDDEN, "blocked", "you cannot follow this user");
-    if (db_begin(d) < 0)
+    follow_change c = {.me = me->id, .target = target->id, .target_private = target->is_private};
+    if (db_write(d, write_follow, &c) < 0)
         return domain_db_failed(err, d, "graph");
-    int rc = 0;
-    domain_event ev = {.type = EV_FOLLOWED, .actor = me->id, .user_id = target->id};
-    if (store_follows(d, me->id, target->id)) {
-        *state = "following";
-    } else if (target->is_private) {
-        *state = "requested";
-        ev.type = EV_FOLLOW_REQUESTED;
-        rc = store_request_add(d, id_next(), me->id, target->id, now_ms());
-        ev.changed = rc == 0;
-    } else {
-        *state = "following";
-        rc = store_follow_add(d, id_next(), me->id, target->id, now_ms());
-        ev.changed = rc == 0;
-    }
-    if (rc < 0 && rc != ERR_CONFLICT)
-        goto fail;
-    /* emitted for a follow that already stood too (the log records the attempt); changed tells
-     * consumers whether the edge or request is new */
-    if (events_emit(d, &ev) < 0 || db_commit(d) < 0)
-        goto fail;
+    *state = c.state;
     return 0;
-fail:
-    db_rollback(d);
-    return domain_db_failed(err, d, "graph");
+}
+
+static int write_unfollow(db *w, void *arg)
+{
+    const follow_change *c = arg;
+    int rc = store_follow_remove(w, c->me, c->target);
+    if (rc < 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    rc = store_request_remove(w, c->me, c->target);
+    if (rc < 0 && rc != ERR_NOT_FOUND)
+        return rc;
+    domain_event ev = {.type = EV_UNFOLLOWED, .actor = c->me, .user_id = c->target};
+    return events_emit(w, &ev);
 }
 
 int graph_unfollow(db *d, const store_user *me, const store_user *target, domain_error *err)
 {
-    if (db_begin(d) < 0)
+    follow_change c = {.me = me->id, .target = target->id};
+    if (db_write(d, write_unfollow, &c) < 0)
         return domain_db_failed(err, d, "graph");
-    int rc = store_follow_remove(d, me->id, target->id);
-    if (rc < 0 && rc != ERR_NOT_FOUND)
-        goto fail;
-    rc = store_request_remove(d, me->id, target->id);
-    if (rc < 0 && rc != ERR_NOT_FOUND)
-        goto fail;
-    domain_event ev = {.type = EV_UNFOLLOWED, .actor = me->id, .user_id = target->id};
-    if (events_emit(d, &ev) < 0 || db_commit(d) < 0)
-        goto fail;
     return 0;
-fail:
-    db_rollback(d);
-    return domain_db_failed(err, d, "graph");
 }
 
 int graph_answer_request(db *d, const store_user *me, int64_t request_id, bool accept,
