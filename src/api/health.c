@@ -248,14 +248,16 @@ static void metrics_handler(api_ctx *c)
     feed_cache_get_stats(&fc);
     buf_printf(&out,
                "# HELP streamhub_feed_cache_total Home timeline cache lookups by outcome, and "
-               "trending list re-reads.\n"
+               "re-reads of the shared trending and exploration lists.\n"
                "# TYPE streamhub_feed_cache_total counter\n"
                "streamhub_feed_cache_total{outcome=\"hit\"} %llu\n"
                "streamhub_feed_cache_total{outcome=\"miss\"} %llu\n"
                "streamhub_feed_cache_total{outcome=\"merge\"} %llu\n"
-               "streamhub_feed_cache_total{outcome=\"trending_refresh\"} %llu\n",
+               "streamhub_feed_cache_total{outcome=\"trending_refresh\"} %llu\n"
+               "streamhub_feed_cache_total{outcome=\"explore_refresh\"} %llu\n",
                (unsigned long long)fc.home_hits, (unsigned long long)fc.home_misses,
-               (unsigned long long)fc.home_merges, (unsigned long long)fc.trending_refreshes);
+               (unsigned long long)fc.home_merges, (unsigned long long)fc.trending_refreshes,
+               (unsigned long long)fc.explore_refreshes);
     http_res_bytes(c->res, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len,
                    false);
     buf_free(&out);

@@ -68,7 +68,7 @@ static const option_def options[] = {
     {"story-ttl", OPT_INT, O(story_ttl), "86400", 1, 604800, "how long a story stays visible, seconds"},
     {"feed-cache-entries", OPT_INT, O(feed_cache_entries), "8192", 0, 1000000, "home timelines (candidate ids of active viewers, ~1.3 KiB each) kept in memory; 0 = off"},
     {"feed-cache-ttl", OPT_INT, O(feed_cache_ttl), "60", 1, 3600, "seconds a cached home timeline is kept before it is rebuilt"},
-    {"trending-refresh-ms", OPT_INT, O(trending_refresh_ms), "1000", 0, 60000, "how often the shared trending list is re-read, milliseconds; 0 = every request"},
+    {"trending-refresh-ms", OPT_INT, O(trending_refresh_ms), "1000", 0, 60000, "how often the shared trending and exploration lists are re-read, milliseconds; 0 = every request"},
     {"cors-origins", OPT_STR, O(cors_origins), "", 0, 0, "comma-separated allowed CORS origins; * = any"},
     {"trust-proxy", OPT_BOOL, O(trust_proxy), "false", 0, 0, "take the client address from X-Forwarded-For, as written by --trusted-proxies"},
     {"trusted-proxies", OPT_STR, O(trusted_proxies), "127.0.0.0/8, ::1", 0, 0, "comma-separated addresses or CIDR networks of the reverse proxies whose X-Forwarded-For hops are believed"},

@@ -203,7 +203,7 @@ static int collect(db *d, feed_source *src, feed_cursor cursor, int limit, feed_
 void feed_page_free(feed_page *page)
 {
     free(page->rows);
-    feed_cache_trending_release(page->list);
+    feed_cache_list_release(page->list);
     free(page->items);
     memset(page, 0, sizeof *page);
 }
@@ -224,7 +224,7 @@ int feed_home(db *d, const store_user *viewer, const feed_query *q, feed_page *o
  * was full, so that pages are short only at the end). */
 static int trending_from_list(db *d, int64_t viewer, const feed_query *q, feed_page *page)
 {
-    const feed_trending_list *l = feed_cache_trending(d);
+    const feed_shared_list *l = feed_cache_trending(d);
     if (!l)
         return -1;
     feed_cursor cursor = q->cursor;
@@ -232,7 +232,7 @@ static int trending_from_list(db *d, int64_t viewer, const feed_query *q, feed_p
     int start = feed_trending_list_start(l, cursor.key, cursor.id);
     bool complete = l->n < FEED_CACHE_TRENDING_IDS;
     if ((start + limit > l->n && !complete) || (viewer && store_has_exclusions(d, viewer))) {
-        feed_cache_trending_release(l);
+        feed_cache_list_release(l);
         return -1;
     }
     memset(page, 0, sizeof *page);

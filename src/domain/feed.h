@@ -30,7 +30,7 @@ typedef struct feed_cursor {
  * and the items in feed order, pointing into them. */
 typedef struct feed_page {
     store_feed_row *rows;
-    const feed_trending_list *list;
+    const feed_shared_list *list;
     const store_feed_row **items;
     int n;
     feed_cursor next; /* id 0 at the end */

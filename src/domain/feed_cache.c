@@ -15,6 +15,7 @@
 #include "core/topics.h"
 #include "core/util.h"
 #include "store/graph.h"
+#include "store/interests.h"
 #include "store/posts.h"
 
 #include <pthread.h>
@@ -47,24 +48,58 @@ static int64_t home_ttl_ms;
 static atomic_uint_fast64_t post_gen, forget_epoch;
 static atomic_uint_fast64_t n_hits, n_misses, n_merges, n_refreshes;
 
-/* The shared trending list: a snapshot replaced whole on refresh and freed by its last
- * reader, so readers use its rows without copying them. */
-typedef struct trending_snapshot {
-    feed_trending_list list;
+/* A shared list (trending, exploration): a snapshot replaced whole on refresh and freed by its
+ * last reader, so readers use its rows without copying them. */
+typedef struct list_snapshot {
+    feed_shared_list list;
     atomic_int refs;
     int64_t built_ms;
-    int64_t keys[FEED_CACHE_TRENDING_IDS], ids[FEED_CACHE_TRENDING_IDS];
-    store_feed_row rows[];
-} trending_snapshot;
+    uint64_t gen; /* post_gen before the ids were read */
+    int64_t *keys, *ids;
+    store_feed_row *rows;
+    interests_topic (*topics)[INTERESTS_TOPICS_PER_POST];
+    int *n_topics;
+} list_snapshot;
 
-static struct {
+typedef struct shared_slot {
     pthread_mutex_t lock;
-    int64_t refresh_ms;
+    int64_t refresh_ms; /* 0 = off */
     bool refreshing;
-    trending_snapshot *current;
-} trending = {.lock = PTHREAD_MUTEX_INITIALIZER};
+    list_snapshot *current;
+    int cap;
+    bool keyed;         /* the ids come with ranking keys (trending's hot_at) */
+    bool stale_on_post; /* newest first: a new post anywhere makes it stale */
+    /* the list's ids (and keys, when it has any), at most max; < 0 on error */
+    int (*read_ids)(db *d, int64_t *keys, int64_t *ids, int max);
+    atomic_uint_fast64_t *refreshes;
+} shared_slot;
 
-static void snapshot_release(trending_snapshot *t);
+static atomic_uint_fast64_t n_explore_refreshes;
+
+static int trending_read_ids(db *d, int64_t *keys, int64_t *ids, int max)
+{
+    return store_post_trending_ids(d, 0, 0, keys, ids, max);
+}
+
+static int explore_read_ids(db *d, int64_t *keys, int64_t *ids, int max)
+{
+    (void)keys;
+    return store_posts_fresh_unseen(d, FEED_CACHE_EXPLORE_MAX_VIEWS, ids, max);
+}
+
+static shared_slot trending = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                               .cap = FEED_CACHE_TRENDING_IDS,
+                               .keyed = true,
+                               .read_ids = trending_read_ids,
+                               .refreshes = &n_refreshes};
+static shared_slot exploration = {.lock = PTHREAD_MUTEX_INITIALIZER,
+                                  .cap = FEED_CACHE_EXPLORE_IDS,
+                                  .stale_on_post = true,
+                                  .read_ids = explore_read_ids,
+                                  .refreshes = &n_explore_refreshes};
+
+static void snapshot_release(list_snapshot *t);
+static void slot_configure(shared_slot *slot, int64_t refresh_ms);
 static void on_changed(void *ctx, const char *topic, const char *msg, size_t len);
 
 static void on_posted(void *ctx, const char *topic, const char *msg, size_t len)
@@ -121,12 +156,8 @@ void feed_cache_configure(int home_entries, int64_t ttl_ms, int64_t trending_ref
         home_table = xcalloc(home_sets * WAYS, sizeof *home_table);
     home_ttl_ms = ttl_ms;
     pthread_mutex_unlock(&home_lock);
-    pthread_mutex_lock(&trending.lock);
-    trending.refresh_ms = trending_refresh_ms;
-    trending_snapshot *old = trending.current;
-    trending.current = NULL;
-    pthread_mutex_unlock(&trending.lock);
-    snapshot_release(old);
+    slot_configure(&trending, trending_refresh_ms);
+    slot_configure(&exploration, trending_refresh_ms);
 }
 
 void feed_cache_posted(void)
@@ -249,18 +280,49 @@ int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t befo
     return store_post_home_ids(d, viewer, many_followees, before_id, 0, out, max);
 }
 
-static void snapshot_release(trending_snapshot *t)
+static void snapshot_release(list_snapshot *t)
 {
-    if (t && atomic_fetch_sub(&t->refs, 1) == 1)
+    if (t && atomic_fetch_sub(&t->refs, 1) == 1) {
+        free(t->keys);
+        free(t->ids);
+        free(t->rows);
+        free(t->topics);
+        free(t->n_topics);
         free(t);
+    }
 }
 
-/* Reads the top of trending and its rows (as an anonymous reader sees them: no relation). */
-static trending_snapshot *snapshot_read(db *d, int64_t now)
+static void slot_drop(shared_slot *slot)
 {
-    trending_snapshot *t = xmalloc(sizeof *t + FEED_CACHE_TRENDING_IDS * sizeof t->rows[0]);
+    pthread_mutex_lock(&slot->lock);
+    list_snapshot *old = slot->current;
+    slot->current = NULL;
+    pthread_mutex_unlock(&slot->lock);
+    snapshot_release(old);
+}
+
+static void slot_configure(shared_slot *slot, int64_t refresh_ms)
+{
+    pthread_mutex_lock(&slot->lock);
+    slot->refresh_ms = refresh_ms;
+    pthread_mutex_unlock(&slot->lock);
+    slot_drop(slot);
+}
+
+/* Reads a list and its rows (as an anonymous reader sees them: no relation). */
+static list_snapshot *snapshot_read(db *d, const shared_slot *slot, int64_t now)
+{
+    size_t cap = (size_t)slot->cap;
+    list_snapshot *t = xcalloc(1, sizeof *t);
+    t->gen = atomic_load(&post_gen); /* before the read: a post created meanwhile re-reads it */
+    t->keys = xcalloc(cap, sizeof *t->keys);
+    t->ids = xmalloc(cap * sizeof *t->ids);
+    t->rows = xmalloc(cap * sizeof *t->rows);
+    t->topics = xmalloc(cap * sizeof *t->topics);
+    t->n_topics = xcalloc(cap, sizeof *t->n_topics);
+    atomic_init(&t->refs, 1);
     store_feed_row *got = xmalloc(STORE_POSTS_BY_IDS_MAX * sizeof *got);
-    int n = store_post_trending_ids(d, 0, 0, t->keys, t->ids, FEED_CACHE_TRENDING_IDS);
+    int n = slot->read_ids(d, t->keys, t->ids, slot->cap);
     for (int off = 0; n > 0 && off < n; off += STORE_POSTS_BY_IDS_MAX) {
         int chunk = n - off < STORE_POSTS_BY_IDS_MAX ? n - off : STORE_POSTS_BY_IDS_MAX;
         int m = store_posts_by_ids(d, 0, false, t->ids + off, chunk, got);
@@ -271,80 +333,95 @@ static trending_snapshot *snapshot_read(db *d, int64_t now)
         /* rows come in any order: place each by its id; one gone since the ids were read
          * leaves a hole (post id 0) */
         for (int k = 0; k < chunk; k++) {
-            store_feed_row *slot = &t->rows[off + k];
-            slot->post.id = 0;
+            store_feed_row *slot_row = &t->rows[off + k];
+            slot_row->post.id = 0;
             for (int r = 0; r < m; r++)
                 if (got[r].post.id == t->ids[off + k]) {
-                    *slot = got[r];
+                    *slot_row = got[r];
+                    t->n_topics[off + k] = interests_caption_topics(
+                        slot_row->post.caption, t->topics[off + k], INTERESTS_TOPICS_PER_POST);
                     break;
                 }
         }
     }
     free(got);
     if (n < 0) {
-        free(t);
+        snapshot_release(t);
         return NULL;
     }
-    t->list = (feed_trending_list){.n = n, .keys = t->keys, .ids = t->ids, .rows = t->rows};
+    t->list = (feed_shared_list){.n = n,
+                                 .keys = slot->keyed ? t->keys : NULL,
+                                 .ids = t->ids,
+                                 .rows = t->rows,
+                                 .topics = (const interests_topic(*)[INTERESTS_TOPICS_PER_POST])
+                                               t->topics,
+                                 .n_topics = t->n_topics};
     t->built_ms = now;
-    atomic_init(&t->refs, 1);
     return t;
 }
 
-const feed_trending_list *feed_cache_trending(db *d)
+static const feed_shared_list *slot_acquire(db *d, shared_slot *slot)
 {
-    pthread_mutex_lock(&trending.lock);
-    bool enabled = trending.refresh_ms > 0;
-    pthread_mutex_unlock(&trending.lock);
+    pthread_mutex_lock(&slot->lock);
+    bool enabled = slot->refresh_ms > 0;
+    pthread_mutex_unlock(&slot->lock);
     if (enabled)
-        bus_sync(); /* a delete or privacy change answered before this read drops the snapshot */
+        bus_sync(); /* a delete, privacy change or post answered before this read is heard */
     int64_t now = now_ms();
-    pthread_mutex_lock(&trending.lock);
-    trending_snapshot *cur = trending.current;
-    bool on = trending.refresh_ms > 0;
-    bool stale = !cur || now - cur->built_ms >= trending.refresh_ms;
-    bool mine = on && stale && !trending.refreshing;
+    uint64_t gen = atomic_load(&post_gen);
+    pthread_mutex_lock(&slot->lock);
+    list_snapshot *cur = slot->current;
+    bool on = slot->refresh_ms > 0;
+    bool stale = !cur || now - cur->built_ms >= slot->refresh_ms ||
+                 (slot->stale_on_post && cur->gen != gen);
+    bool mine = on && stale && !slot->refreshing;
     if (mine)
-        trending.refreshing = true;
+        slot->refreshing = true;
     if (on && cur && !mine)
         atomic_fetch_add(&cur->refs, 1); /* the current one, even if a refresh is under way */
-    pthread_mutex_unlock(&trending.lock);
+    pthread_mutex_unlock(&slot->lock);
     if (!on || (!cur && !mine))
         return NULL;
     if (!mine)
         return &cur->list;
     /* this request re-reads the list while the others keep answering from the old one */
-    trending_snapshot *fresh = snapshot_read(d, now);
-    pthread_mutex_lock(&trending.lock);
-    trending.refreshing = false;
+    list_snapshot *fresh = snapshot_read(d, slot, now);
+    pthread_mutex_lock(&slot->lock);
+    slot->refreshing = false;
     if (fresh) {
-        atomic_fetch_add(&n_refreshes, 1);
-        trending_snapshot *old = trending.current;
-        trending.current = fresh;
+        atomic_fetch_add(slot->refreshes, 1);
+        list_snapshot *old = slot->current;
+        slot->current = fresh;
         atomic_fetch_add(&fresh->refs, 1); /* the caller's */
-        pthread_mutex_unlock(&trending.lock);
+        pthread_mutex_unlock(&slot->lock);
         snapshot_release(old);
         return &fresh->list;
     }
-    pthread_mutex_unlock(&trending.lock);
+    pthread_mutex_unlock(&slot->lock);
     return NULL;
 }
 
-void feed_cache_trending_release(const feed_trending_list *list)
+const feed_shared_list *feed_cache_trending(db *d)
+{
+    return slot_acquire(d, &trending);
+}
+
+const feed_shared_list *feed_cache_exploration(db *d)
+{
+    return slot_acquire(d, &exploration);
+}
+
+void feed_cache_list_release(const feed_shared_list *list)
 {
     if (list)
-        snapshot_release(
-            (trending_snapshot *)(void *)((char *)list - offsetof(trending_snapshot, list)));
+        snapshot_release((list_snapshot *)(void *)((char *)list - offsetof(list_snapshot, list)));
 }
 
 static void on_changed(void *ctx, const char *topic, const char *msg, size_t len)
 {
-    /* a post left trending's audience or changed: the next reader re-reads the list */
-    pthread_mutex_lock(&trending.lock);
-    trending_snapshot *old = trending.current;
-    trending.current = NULL;
-    pthread_mutex_unlock(&trending.lock);
-    snapshot_release(old);
+    /* a post left the lists' audience or changed: the next reader re-reads them */
+    slot_drop(&trending);
+    slot_drop(&exploration);
 }
 
 void feed_cache_changed(void)
@@ -393,7 +470,7 @@ static bool after_cursor(int64_t key, int64_t id, int64_t before_key, int64_t be
     return key < before_key || (key == before_key && id < before_id);
 }
 
-int feed_trending_list_start(const feed_trending_list *l, int64_t before_key, int64_t before_id)
+int feed_trending_list_start(const feed_shared_list *l, int64_t before_key, int64_t before_id)
 {
     int start = 0;
     if (before_id > 0)
@@ -405,7 +482,7 @@ int feed_trending_list_start(const feed_trending_list *l, int64_t before_key, in
 int feed_cache_trending_ids(db *d, int64_t before_key, int64_t before_id, int64_t *keys,
                             int64_t *ids, int max)
 {
-    const feed_trending_list *l = feed_cache_trending(d);
+    const feed_shared_list *l = feed_cache_trending(d);
     int n = -1;
     if (l) {
         int start = feed_trending_list_start(l, before_key, before_id);
@@ -415,7 +492,7 @@ int feed_cache_trending_ids(db *d, int64_t before_key, int64_t before_id, int64_
             memcpy(keys, l->keys + start, (size_t)n * sizeof *keys);
             memcpy(ids, l->ids + start, (size_t)n * sizeof *ids);
         }
-        feed_cache_trending_release(l);
+        feed_cache_list_release(l);
     }
     /* off, not readable, or below what the list holds */
     return n >= 0 ? n : store_post_trending_ids(d, before_key, before_id, keys, ids, max);
@@ -427,4 +504,5 @@ void feed_cache_get_stats(feed_cache_stats *out)
     out->home_misses = atomic_load(&n_misses);
     out->home_merges = atomic_load(&n_merges);
     out->trending_refreshes = atomic_load(&n_refreshes);
+    out->explore_refreshes = atomic_load(&n_explore_refreshes);
 }

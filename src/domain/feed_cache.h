@@ -26,11 +26,14 @@
  * reads the same list, so a viewer who blocks or mutes no one (or is blocked by no one) is
  * served its rows as they are; other viewers' pages are read fresh with their relation. Deeper
  * pages go to the database.
+ *
+ * Exploration: For You's list of new posts with few views, shared the same way (below).
  */
 #ifndef STREAMHUB_DOMAIN_FEED_CACHE_H
 #define STREAMHUB_DOMAIN_FEED_CACHE_H
 
 #include "domain/events.h"
+#include "domain/interests.h"
 #include "store/db.h"
 #include "store/posts.h"
 
@@ -55,18 +58,31 @@ int feed_cache_home_ids(db *d, int64_t viewer, bool many_followees, int64_t befo
 int feed_cache_trending_ids(db *d, int64_t before_key, int64_t before_id, int64_t *keys,
                             int64_t *ids, int max);
 
-/* The shared trending list itself, with each post's row as an anonymous reader would read it
- * (the relation all false; rows[i].post.id is 0 for a post gone since its id was read). NULL
- * when the list is off or cannot be read. Every list acquired is released. */
-typedef struct feed_trending_list {
+/* A shared list: the ids, each post's row as an anonymous reader would read it (the relation
+ * all false; rows[i].post.id is 0 for a post gone since its id was read) and its caption's
+ * topics (interests_caption_topics, parsed once for every reader). keys is trending's ranking
+ * key (NULL for the exploration list). Every list acquired is released. */
+typedef struct feed_shared_list {
     int n;
     const int64_t *keys, *ids;
     const store_feed_row *rows;
-} feed_trending_list;
-const feed_trending_list *feed_cache_trending(db *d);
-void feed_cache_trending_release(const feed_trending_list *list);
+    const interests_topic (*topics)[INTERESTS_TOPICS_PER_POST];
+    const int *n_topics;
+} feed_shared_list;
+/* The shared trending list (the top FEED_CACHE_TRENDING_IDS); NULL when the list is off or
+ * cannot be read. */
+const feed_shared_list *feed_cache_trending(db *d);
+/* For You's exploration candidates ("new videos with few impressions"): the newest
+ * FEED_CACHE_EXPLORE_IDS live public posts of public accounts with fewer than
+ * FEED_CACHE_EXPLORE_MAX_VIEWS views (store_posts_fresh_unseen). Shared like trending, on the
+ * same refresh interval, and re-read as well once a new post was created anywhere (the bus's
+ * "feed:posted"), so a new post is a candidate at once. NULL when off or unreadable. */
+#define FEED_CACHE_EXPLORE_IDS 40
+#define FEED_CACHE_EXPLORE_MAX_VIEWS 10
+const feed_shared_list *feed_cache_exploration(db *d);
+void feed_cache_list_release(const feed_shared_list *list);
 /* Where the list continues after the cursor (before_id 0 = the top). */
-int feed_trending_list_start(const feed_trending_list *list, int64_t before_key, int64_t before_id);
+int feed_trending_list_start(const feed_shared_list *list, int64_t before_key, int64_t before_id);
 
 /* Signals, published on the bus (safe from any thread, after the change has committed). */
 void feed_cache_posted(void);
@@ -82,7 +98,7 @@ int feed_cache_on_event(db *d, const domain_event *ev, void *arg);
 
 /* Counters for /metrics. */
 typedef struct feed_cache_stats {
-    uint64_t home_hits, home_misses, home_merges, trending_refreshes;
+    uint64_t home_hits, home_misses, home_merges, trending_refreshes, explore_refreshes;
 } feed_cache_stats;
 void feed_cache_get_stats(feed_cache_stats *out);
 

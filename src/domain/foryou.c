@@ -102,7 +102,10 @@ typedef struct candidate {
     int64_t id;
     foryou_source source;
     const char *topic; /* the topic source's topic (points into the loaded weights) */
-    const store_feed_row *cached; /* its row in the shared trending list, NULL if none */
+    /* its row in a shared list (trending, exploration) and that row's topics, NULL if none */
+    const store_feed_row *cached;
+    const interests_topic *topics;
+    int n_topics;
 } candidate;
 
 typedef struct gather {
@@ -110,7 +113,8 @@ typedef struct gather {
     int n;
     const int64_t *served;
     int n_served;
-    const feed_trending_list *list; /* held while the page's items point into it */
+    /* the shared lists, held while the page's items point into them */
+    const feed_shared_list *list, *explore;
 } gather;
 
 static bool contains(const int64_t *ids, int n, int64_t id)
@@ -121,22 +125,30 @@ static bool contains(const int64_t *ids, int n, int64_t id)
     return false;
 }
 
-/* cached: the rows of ids when they come from the shared trending list, else NULL */
-static void add_rows(gather *g, const int64_t *ids, const store_feed_row *cached, int n,
-                     foryou_source s, const char *topic)
+static bool fresh_candidate(const gather *g, int64_t id)
 {
-    for (int i = 0; i < n && g->n < FORYOU_CANDIDATES_MAX; i++) {
-        bool dup = contains(g->served, g->n_served, ids[i]);
-        for (int j = 0; j < g->n && !dup; j++)
-            dup = g->c[j].id == ids[i];
-        if (!dup)
-            g->c[g->n++] = (candidate){ids[i], s, topic, cached ? &cached[i] : NULL};
-    }
+    if (contains(g->served, g->n_served, id))
+        return false;
+    for (int j = 0; j < g->n; j++)
+        if (g->c[j].id == id)
+            return false;
+    return true;
 }
 
 static void add(gather *g, const int64_t *ids, int n, foryou_source s, const char *topic)
 {
-    add_rows(g, ids, NULL, n, s, topic);
+    for (int i = 0; i < n && g->n < FORYOU_CANDIDATES_MAX; i++)
+        if (fresh_candidate(g, ids[i]))
+            g->c[g->n++] = (candidate){ids[i], s, topic, NULL, NULL, 0};
+}
+
+/* The first n of a shared list, with the rows and topics it holds */
+static void add_list(gather *g, const feed_shared_list *l, int n, foryou_source s)
+{
+    for (int i = 0; i < n && g->n < FORYOU_CANDIDATES_MAX; i++)
+        if (fresh_candidate(g, l->ids[i]))
+            g->c[g->n++] = (candidate){l->ids[i], s, NULL, &l->rows[i], l->topics[i],
+                                       l->n_topics[i]};
 }
 
 void foryou_viewer_free(foryou_viewer *v)
@@ -237,15 +249,19 @@ static int gather_candidates(db *d, const store_user *viewer, const foryou_viewe
     /* the shared list's rows come with the ids, so the page need not read them again */
     if ((g->list = feed_cache_trending(d)) &&
         (g->list->n >= TRENDING_TAKEN || g->list->n < FEED_CACHE_TRENDING_IDS))
-        add_rows(g, g->list->ids, g->list->rows,
-                 g->list->n < TRENDING_TAKEN ? g->list->n : TRENDING_TAKEN, FORYOU_TRENDING, NULL);
+        add_list(g, g->list, g->list->n < TRENDING_TAKEN ? g->list->n : TRENDING_TAKEN,
+                 FORYOU_TRENDING);
     else if ((n = feed_cache_trending_ids(d, 0, 0, keys, ids, TRENDING_TAKEN)) < 0)
         return n;
     else
         add(g, ids, n, FORYOU_TRENDING, NULL);
-    if ((n = store_posts_fresh_unseen(d, FORYOU_EXPLORE_MAX_VIEWS, ids, 40)) < 0)
+    if ((g->explore = feed_cache_exploration(d)))
+        add_list(g, g->explore, g->explore->n, FORYOU_EXPLORE);
+    else if ((n = store_posts_fresh_unseen(d, FEED_CACHE_EXPLORE_MAX_VIEWS, ids,
+                                           FEED_CACHE_EXPLORE_IDS)) < 0)
         return n;
-    add(g, ids, n, FORYOU_EXPLORE, NULL);
+    else
+        add(g, ids, n, FORYOU_EXPLORE, NULL);
     if (viewer && reco_model_ready())
         return model_candidates(d, viewer->id, g);
     return 0;
@@ -316,11 +332,11 @@ static bool row_as_is(const store_feed_row *r, int64_t id, bool excludes)
 }
 
 /* The filter of foryou_read_visible without copying rows: vis[k] points at the k-th row kept,
- * either into *readp (allocated here, the caller frees it) or at cached[i] (cached may be NULL);
- * from[k] is its index in ids, and topics[k] (when topics is not NULL) its caption's n_topics[k]
- * topics. */
-static int read_visible(db *d, const foryou_viewer *v, const int64_t *ids,
-                        const store_feed_row *const *cached, int n, const char *type,
+ * either into *readp (allocated here, the caller frees it) or at known[i].cached (known, the
+ * candidates of ids, may be NULL); from[k] is its index in ids, and topics[k] (when topics is
+ * not NULL) its caption's n_topics[k] topics. */
+static int read_visible(db *d, const foryou_viewer *v, const int64_t *ids, const candidate *known,
+                        int n, const char *type,
                         store_feed_row **readp, const store_feed_row **vis, int *from,
                         interests_topic (*topics)[INTERESTS_TOPICS_PER_POST], int *n_topics)
 {
@@ -330,8 +346,8 @@ static int read_visible(db *d, const foryou_viewer *v, const int64_t *ids,
     int *need_at = xmalloc((size_t)(n ? n : 1) * sizeof *need_at);
     int n_need = 0, got = 0, kept = 0, rc = 0;
     for (int i = 0; i < n; i++) {
-        if (cached && row_as_is(cached[i], ids[i], excludes))
-            at[i] = cached[i];
+        if (known && row_as_is(known[i].cached, ids[i], excludes))
+            at[i] = known[i].cached;
         else {
             need_at[n_need] = i;
             need[n_need++] = ids[i];
@@ -365,11 +381,15 @@ static int read_visible(db *d, const foryou_viewer *v, const int64_t *ids,
             dup = vis[j]->post.id == r->post.id;
         if (dup)
             continue;
-        /* the topics are only parsed when something needs them */
+        /* the topics are only parsed when something needs them, and a shared list's row comes
+         * with its own */
         interests_topic *t = topics ? topics[kept] : own;
-        int nt = topics || v->n_marked_tags
-                     ? interests_caption_topics(r->post.caption, t, INTERESTS_TOPICS_PER_POST)
-                     : 0;
+        int nt = 0;
+        if (known && r == known[i].cached && known[i].topics) {
+            nt = known[i].n_topics;
+            memcpy(t, known[i].topics, (size_t)nt * sizeof *t);
+        } else if (topics || v->n_marked_tags)
+            nt = interests_caption_topics(r->post.caption, t, INTERESTS_TOPICS_PER_POST);
         if (tag_marked(v, t, nt))
             continue;
         if (n_topics)
@@ -510,16 +530,12 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
     if (rc >= 0)
         rc = gather_candidates(d, viewer, &v, &g);
     int64_t *ids = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *ids);
-    const store_feed_row **cached = xmalloc(FORYOU_CANDIDATES_MAX * sizeof *cached);
-    for (int i = 0; i < g.n; i++) {
+    for (int i = 0; i < g.n; i++)
         ids[i] = g.c[i].id;
-        cached[i] = g.c[i].cached;
-    }
     int kept = rc < 0 ? rc
-                      : read_visible(d, &v, ids, cached, g.n, type, &rows, vis, from, topics,
+                      : read_visible(d, &v, ids, g.c, g.n, type, &rows, vis, from, topics,
                                      n_topics);
     free(ids);
-    free(cached);
     if (kept > 0)
         score(d, &v, &g, vis, from, kept, s, picks, topics, n_topics);
     if (kept >= 0) {
@@ -528,7 +544,8 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
         out->rows = rows;
         rows = NULL;
         out->list = g.list;
-        g.list = NULL;
+        out->explore = g.explore;
+        g.list = g.explore = NULL;
         out->items = xcalloc((size_t)(n ? n : 1), sizeof *out->items);
         for (int i = 0; i < n; i++) {
             foryou_item *it = &out->items[i];
@@ -543,7 +560,8 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
                              ? page_no + 1 : 0;
         rc = record(d, vid, out, page_no, fresh);
     }
-    feed_cache_trending_release(g.list);
+    feed_cache_list_release(g.list);
+    feed_cache_list_release(g.explore);
     free(g.c);
     free(served);
     free(rows);
@@ -564,7 +582,8 @@ int foryou_get(db *d, const store_user *viewer, int64_t session, int page_no, in
 void foryou_page_free(foryou_page *page)
 {
     free(page->rows);
-    feed_cache_trending_release(page->list);
+    feed_cache_list_release(page->list);
+    feed_cache_list_release(page->explore);
     free(page->items);
     memset(page, 0, sizeof *page);
 }

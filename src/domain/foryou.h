@@ -29,7 +29,6 @@
 #define FORYOU_SERVED_DAYS 2    /* a signed-in user is not served a post again for this long */
 #define FORYOU_CANDIDATES_MAX 400
 #define FORYOU_SERVED_MAX (FORYOU_SESSION_PAGES * FORYOU_PAGE_MAX + 1000) /* read per page */
-#define FORYOU_EXPLORE_MAX_VIEWS 10 /* "new videos with few impressions" */
 
 typedef enum foryou_source {
     FORYOU_FOLLOWING,
@@ -72,10 +71,11 @@ typedef struct foryou_item {
     char reason[160];
 } foryou_item;
 
-struct feed_trending_list;
+struct feed_shared_list;
 typedef struct foryou_page {
     store_feed_row *rows;                 /* the rows read for the page */
-    const struct feed_trending_list *list; /* the shared trending rows, held for the items */
+    const struct feed_shared_list *list;    /* the shared trending rows, held for the items */
+    const struct feed_shared_list *explore; /* and the shared exploration rows */
     foryou_item *items;
     int n;
     int64_t session;

@@ -57,17 +57,25 @@ double interests_decay(double weight, int64_t age_ms, int64_t half_life_ms)
     return weight * exp2(-(double)age_ms / (double)half_life_ms);
 }
 
-/* Words too common to say anything about a post. */
-static bool common_word(const char *w)
+/* Words too common to say anything about a post, sorted for bsearch: this runs for every word
+ * of every caption a page's candidates or a signal carry (a linear strcmp walk was 8% of an
+ * anonymous For You page). */
+static const char *const common_words[] = {
+    "about", "also", "been", "from",  "have", "here", "into", "just",  "like", "made", "make",
+    "more",  "much", "only", "over",  "some", "than", "that", "their", "them", "then", "there",
+    "they",  "this", "very", "were",  "what", "when", "will", "with",  "your"};
+#define COMMON_WORD_MAX 5 /* the longest of them */
+
+static int word_cmp(const void *key, const void *item)
 {
-    static const char *const words[] = {
-        "this", "that", "with", "from", "have", "just", "your", "what", "when", "they", "them",
-        "then", "than", "will", "about", "there", "their", "were", "been", "into", "more",
-        "some", "very", "like", "only", "over", "here", "also", "much", "make", "made", NULL};
-    for (const char *const *p = words; *p; p++)
-        if (!strcmp(w, *p))
-            return true;
-    return false;
+    return strcmp(key, *(const char *const *)item);
+}
+
+static bool common_word(const char *w, size_t len)
+{
+    return len <= COMMON_WORD_MAX &&
+           bsearch(w, common_words, sizeof common_words / sizeof common_words[0],
+                   sizeof common_words[0], word_cmp);
 }
 
 static bool has_topic(const interests_topic *t, int n, const char *name)
@@ -106,7 +114,7 @@ int interests_caption_topics(const char *caption, interests_topic *out, int max)
             p++;
         }
         word[len] = 0;
-        if (tagged || len < 4 || len >= sizeof word - 1 || common_word(word) ||
+        if (tagged || len < 4 || len >= sizeof word - 1 || common_word(word, len) ||
             has_topic(out, n, word))
             continue;
         set_name(&out[n++], word, 0.5);

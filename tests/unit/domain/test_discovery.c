@@ -73,6 +73,15 @@ static void test_caption_topics(void **state)
     assert_string_equal(t[3].name, "kitten");
     assert_string_equal(t[4].name, "again");
     assert_int_equal(interests_caption_topics("", t, INTERESTS_TOPICS_PER_POST), 0);
+    /* the common words, first, last and longest of the sorted table included, are no topics;
+     * longer words that start with one are */
+    assert_int_equal(interests_caption_topics("About your THERE with also", t,
+                                              INTERESTS_TOPICS_PER_POST),
+                     0);
+    assert_int_equal(interests_caption_topics("abouts yours withal", t, INTERESTS_TOPICS_PER_POST),
+                     3);
+    assert_string_equal(t[0].name, "abouts");
+    assert_string_equal(t[2].name, "withal");
     /* the cap holds */
     assert_int_equal(interests_caption_topics("#a #b #c #d #e #f #g #h", t, 4), 4);
 }
