@@ -360,12 +360,13 @@ static list_snapshot *snapshot_read(db *d, const shared_slot *slot, int64_t now)
     return t;
 }
 
-static const feed_shared_list *slot_acquire(db *d, shared_slot *slot)
+/* synced: bus_sync already ran for this request */
+static const feed_shared_list *slot_acquire(db *d, shared_slot *slot, bool synced)
 {
     pthread_mutex_lock(&slot->lock);
     bool enabled = slot->refresh_ms > 0;
     pthread_mutex_unlock(&slot->lock);
-    if (enabled)
+    if (enabled && !synced)
         bus_sync(); /* a delete, privacy change or post answered before this read is heard */
     int64_t now = now_ms();
     uint64_t gen = atomic_load(&post_gen);
@@ -403,12 +404,15 @@ static const feed_shared_list *slot_acquire(db *d, shared_slot *slot)
 
 const feed_shared_list *feed_cache_trending(db *d)
 {
-    return slot_acquire(d, &trending);
+    return slot_acquire(d, &trending, false);
 }
 
-const feed_shared_list *feed_cache_exploration(db *d)
+void feed_cache_for_you(db *d, const feed_shared_list **trending_list,
+                        const feed_shared_list **exploration_list)
 {
-    return slot_acquire(d, &exploration);
+    /* one bus round trip for both */
+    *trending_list = slot_acquire(d, &trending, false);
+    *exploration_list = slot_acquire(d, &exploration, *trending_list != NULL);
 }
 
 void feed_cache_list_release(const feed_shared_list *list)

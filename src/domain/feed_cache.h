@@ -72,14 +72,16 @@ typedef struct feed_shared_list {
 /* The shared trending list (the top FEED_CACHE_TRENDING_IDS); NULL when the list is off or
  * cannot be read. */
 const feed_shared_list *feed_cache_trending(db *d);
-/* For You's exploration candidates ("new videos with few impressions"): the newest
- * FEED_CACHE_EXPLORE_IDS live public posts of public accounts with fewer than
- * FEED_CACHE_EXPLORE_MAX_VIEWS views (store_posts_fresh_unseen). Shared like trending, on the
- * same refresh interval, and re-read as well once a new post was created anywhere (the bus's
- * "feed:posted"), so a new post is a candidate at once. NULL when off or unreadable. */
+/* For You's two shared lists: trending as above, and the exploration candidates ("new videos
+ * with few impressions"): the newest FEED_CACHE_EXPLORE_IDS live public posts of public
+ * accounts with fewer than FEED_CACHE_EXPLORE_MAX_VIEWS views (store_posts_fresh_unseen),
+ * shared like trending, on the same refresh interval, and re-read as well once a new post was
+ * created anywhere (the bus's "feed:posted"), so a new post is a candidate at once. Either is
+ * NULL when off or unreadable; both are released. */
 #define FEED_CACHE_EXPLORE_IDS 40
 #define FEED_CACHE_EXPLORE_MAX_VIEWS 10
-const feed_shared_list *feed_cache_exploration(db *d);
+void feed_cache_for_you(db *d, const feed_shared_list **trending,
+                        const feed_shared_list **exploration);
 void feed_cache_list_release(const feed_shared_list *list);
 /* Where the list continues after the cursor (before_id 0 = the top). */
 int feed_trending_list_start(const feed_shared_list *list, int64_t before_key, int64_t before_id);

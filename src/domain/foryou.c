@@ -246,8 +246,9 @@ static int gather_candidates(db *d, const store_user *viewer, const foryou_viewe
         add(g, ids, n, FORYOU_TOPIC, v->topics[t].item);
         asked++;
     }
-    /* the shared list's rows come with the ids, so the page need not read them again */
-    if ((g->list = feed_cache_trending(d)) &&
+    /* the shared lists' rows come with the ids, so the page need not read them again */
+    feed_cache_for_you(d, &g->list, &g->explore);
+    if (g->list &&
         (g->list->n >= TRENDING_TAKEN || g->list->n < FEED_CACHE_TRENDING_IDS))
         add_list(g, g->list, g->list->n < TRENDING_TAKEN ? g->list->n : TRENDING_TAKEN,
                  FORYOU_TRENDING);
@@ -255,7 +256,7 @@ static int gather_candidates(db *d, const store_user *viewer, const foryou_viewe
         return n;
     else
         add(g, ids, n, FORYOU_TRENDING, NULL);
-    if ((g->explore = feed_cache_exploration(d)))
+    if (g->explore)
         add_list(g, g->explore, g->explore->n, FORYOU_EXPLORE);
     else if ((n = store_posts_fresh_unseen(d, FEED_CACHE_EXPLORE_MAX_VIEWS, ids,
                                            FEED_CACHE_EXPLORE_IDS)) < 0)

@@ -146,24 +146,38 @@ static bool purge_due(int64_t user, int64_t now)
     return due;
 }
 
+typedef struct served_write {
+    int64_t viewer, session, now;
+    const int64_t *ids;
+    int n;
+    bool purge;
+    int64_t version; /* out: the set's version after the write */
+} served_write;
+
+static int write_served(db *w, void *arg)
+{
+    served_write *s = arg;
+    int rc = s->purge ? store_served_purge(w, s->viewer,
+                                           s->now - (s->viewer ? FORYOU_SERVED_DAYS : 1) * DAY_MS)
+                      : 0;
+    if (rc >= 0)
+        rc = store_served_add(w, s->session, s->viewer, s->ids, s->n, s->now);
+    if (rc >= 0)
+        rc = store_served_bump(w, s->viewer, s->viewer ? 0 : s->session, s->now, &s->version);
+    return rc < 0 ? rc : 0;
+}
+
 int foryou_served_record(db *d, int64_t viewer, int64_t session, bool fresh, const int64_t *ids,
                          int n, int64_t now)
 {
-    int64_t user = viewer, owner_session = viewer ? 0 : session, version = 0;
-    bool purge = purge_due(user, now);
-    /* one transaction: one turn of the writer lock for the page, not one per item */
-    if (db_begin(d) < 0)
-        return ERR_DB;
-    int rc =
-        purge ? store_served_purge(d, viewer, now - (viewer ? FORYOU_SERVED_DAYS : 1) * DAY_MS) : 0;
-    if (rc >= 0)
-        rc = store_served_add(d, session, viewer, ids, n, now);
-    if (rc >= 0)
-        rc = store_served_bump(d, user, owner_session, now, &version);
-    if (rc < 0 || db_commit(d) < 0) {
-        db_rollback(d);
-        return rc < 0 ? rc : ERR_DB;
-    }
+    int64_t user = viewer, owner_session = viewer ? 0 : session;
+    served_write w = {viewer, session, now, ids, n, purge_due(user, now), 0};
+    /* one transaction for the page, shared with the pages (and other short writes) that commit
+     * at the same moment (db_write's group commit): every page of For You writes */
+    int rc = db_write(d, write_served, &w);
+    if (rc < 0)
+        return rc;
+    int64_t version = w.version;
     size_t slot = slot_of(user, owner_session);
     pthread_mutex_lock(&sets.lock);
     served_copy *c = sets.copies[slot];
