@@ -80,6 +80,8 @@ typedef struct rollup {
     last_view *last;
     int n_rows, n_uniq, n_last;
     int *order; /* the flush's sort of one array */
+    store_unique_set *put; /* the changed member sets, merged before the transaction */
+    int n_put;
     post_info cache[POST_CACHE];
 } rollup;
 
@@ -221,27 +223,33 @@ static int merge_uniq(rollup *r, uniq_slot *u, char **text)
     return rc;
 }
 
-/* The member sets, merged and written in order of key, a chunk of changed sets at a time. */
-static int flush_uniques(rollup *r)
+/* The member sets merged with the stored ones, in order of key, into r->put (the changed ones).
+ * This reads and runs before the roll-up's transaction, so the writer lock is not held while
+ * thousands of sets are read, parsed and merged: only roll-ups write these sets, and each
+ * moves the watermark, which the transaction takes again (a roll-up elsewhere since this one
+ * read the watermark drops this window, merges and all). */
+static int prepare_uniques(rollup *r)
 {
-    enum { PENDING = 4 * STORE_ANALYTICS_CHUNK };
-    store_unique_set put[PENDING];
-    int n = 0, rc = 0;
+    int rc = 0;
     sort_order(r, r->n_uniq, cmp_uniq);
     for (int i = 0; i < r->n_uniq && rc >= 0; i++) {
         uniq_slot *u = &r->uniq[r->order[i]];
         char *text;
         rc = merge_uniq(r, u, &text);
         if (text)
-            put[n++] = (store_unique_set){u->kind, u->key, u->hour, text};
-        if (rc >= 0 && n && (n == PENDING || i == r->n_uniq - 1))
-            rc = store_analytics_uniques_put(r->d, put, n);
-        if (rc < 0 || n == PENDING || i == r->n_uniq - 1) {
-            for (int k = 0; k < n; k++)
-                free((char *)put[k].members);
-            n = 0;
-        }
+            r->put[r->n_put++] = (store_unique_set){u->kind, u->key, u->hour, text};
     }
+    return rc;
+}
+
+/* The merged sets, written a chunk at a time (inside the transaction). */
+static int flush_uniques(rollup *r)
+{
+    enum { PENDING = 4 * STORE_ANALYTICS_CHUNK };
+    int rc = 0;
+    for (int off = 0; off < r->n_put && rc >= 0; off += PENDING)
+        rc = store_analytics_uniques_put(r->d, r->put + off,
+                                         r->n_put - off < PENDING ? r->n_put - off : PENDING);
     return rc;
 }
 
@@ -278,7 +286,6 @@ static int flush_last_views(rollup *r)
 
 static int flush(rollup *r)
 {
-    /* member sets first: they add to the hour rows' unique columns */
     int rc = flush_uniques(r);
     if (rc >= 0)
         rc = flush_last_views(r);
@@ -298,6 +305,9 @@ static void reset_window(rollup *r)
     }
     for (int i = 0; i < r->n_last; i++)
         r->last_at[r->last[i].slot] = 0;
+    for (int i = 0; i < r->n_put; i++)
+        free((char *)r->put[i].members);
+    r->n_put = 0;
     r->n_rows = r->n_uniq = r->n_last = 0;
 }
 
@@ -476,6 +486,9 @@ static int rollup_window(rollup *r, int64_t now_ms, int limit, store_event *even
         if (n < want)
             break;
     }
+    /* member sets first: they add to the hour rows' unique columns */
+    if (rc >= 0 && total > 0)
+        rc = prepare_uniques(r);
     if (rc < 0 || total == 0) {
         reset_window(r);
         return rc < 0 ? rc : 0;
@@ -511,6 +524,7 @@ int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
     r->uniq = xcalloc(MAX_UNIQ, sizeof(uniq_slot));
     r->last = xcalloc(MAX_LAST, sizeof(last_view));
     r->order = xcalloc(MAX_ROWS > MAX_UNIQ ? MAX_ROWS : MAX_UNIQ, sizeof(int));
+    r->put = xcalloc(MAX_UNIQ, sizeof *r->put);
     store_event *events = xcalloc(READ_CHUNK, sizeof *events);
     int rc = 0;
     *folded = 0;
@@ -536,6 +550,7 @@ int analytics_rollup(db *d, int64_t now_ms, int64_t max_events, int64_t *folded)
     free(r->uniq);
     free(r->last);
     free(r->order);
+    free(r->put);
     free(r);
     return rc;
 }
