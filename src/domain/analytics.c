@@ -388,8 +388,23 @@ static int fold_view(rollup *r, const store_event *e, int64_t hour, const post_i
     return 0;
 }
 
+/* The post event types the hour rows count. Any other (For You's impressions above all: one per
+ * item served, most of the log under load) is only a platform event of its actor: no post
+ * lookup, and no post and creator hour rows for the window to rewrite under the writer lock. */
+static bool counted_on_posts(const char *type)
+{
+    static const char *const types[] = {"view",  "like", "unlike", "comment",
+                                        "share", "save", "unsave", "post"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(type, types[i]))
+            return true;
+    return false;
+}
+
 static int fold_post_event(rollup *r, const store_event *e, int64_t hour, int64_t *platform)
 {
+    if (!counted_on_posts(e->type))
+        return 0;
     post_info p;
     int rc = lookup_post(r, e->object_id, &p);
     if (rc < 0 || !p.author)

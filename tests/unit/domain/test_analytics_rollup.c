@@ -50,6 +50,16 @@ static void view(db *d, int64_t viewer, int64_t post, int64_t at)
             v, 4, "{\"watch_ms\":1000,\"source\":\"for_you\",\"counted\":true}");
 }
 
+/* For You's record of a served item (domain/foryou.c): counted by no post row */
+static void impression(db *d, int64_t viewer, int64_t post, int64_t at)
+{
+    int64_t v[] = {++next_id, viewer, post, at};
+    exec_ok(d,
+            "INSERT INTO events (id, actor_id, type, object_type, object_id, created_at, props) "
+            "VALUES (?, ?, 'impression', 'post', ?, ?, ?)",
+            v, 4, "{\"position\":0,\"source\":\"trending\",\"session\":\"1\"}");
+}
+
 static void seed(db *d, int64_t now)
 {
     for (int64_t u = 1; u <= BIG + 10; u++) {
@@ -148,7 +158,35 @@ static void test_rollup_windows_and_sets(void **state)
                          "creator_id = ?",
                          14, 1 + POSTS % 5),
                      POSTS);
-    /* nothing left: a third rollup folds nothing and changes nothing */
+    /* impressions in the next hour, by user 15 and anonymous readers: platform events of their
+     * actors (the signed-in one active), but no post or creator row and no viewer */
+    int64_t next = hour + ANALYTICS_HOUR_MS;
+    assert_int_equal(db_begin(d), 0);
+    for (int64_t p = 2; p <= 4; p++) {
+        impression(d, 15, p, next + p);
+        impression(d, 0, p, next + 100 + p);
+    }
+    assert_int_equal(db_commit(d), 0);
+    assert_int_equal(analytics_rollup(d, now, 0, &folded), 0);
+    assert_int_equal(folded, 6);
+    assert_int_equal(col(d, "SELECT COUNT(*) FROM analytics_post_hours WHERE post_id = ? AND hour = ?",
+                         2, next),
+                     0);
+    assert_int_equal(col(d,
+                         "SELECT COUNT(*) FROM analytics_creator_hours WHERE creator_id = ? "
+                         "AND hour = ?",
+                         3, next),
+                     0);
+    assert_int_equal(col(d,
+                         "SELECT events FROM analytics_platform_hours WHERE scope = ? AND hour = ?",
+                         0, next),
+                     6);
+    assert_int_equal(col(d,
+                         "SELECT active_users FROM analytics_platform_hours WHERE scope = ? "
+                         "AND hour = ?",
+                         0, next),
+                     1);
+    /* nothing left: another rollup folds nothing and changes nothing */
     assert_int_equal(analytics_rollup(d, now, 0, &folded), 0);
     assert_int_equal(folded, 0);
     assert_int_equal(col(d, viewers, 2, hour), 4);
