@@ -109,7 +109,8 @@ int foryou_served_get(db *d, int64_t viewer, int64_t session, bool fresh, int64_
      * so it is only read again once more, never trusted when stale */
     served_copy *fresh_copy = xcalloc(1, sizeof *fresh_copy);
     fresh_copy->rows = xmalloc((size_t)max * sizeof *fresh_copy->rows);
-    int n = store_served_rows(d, session, viewer, since_ms, fresh_copy->rows, max);
+    int n = viewer ? store_served_rows(d, session, viewer, since_ms, fresh_copy->rows, max)
+                   : store_served_anon_rows(d, session, fresh_copy->rows, max);
     if (n < 0) {
         copy_free(fresh_copy);
         return n;
@@ -160,10 +161,12 @@ static int write_served(db *w, void *arg)
     int rc = s->purge ? store_served_purge(w, s->viewer,
                                            s->now - (s->viewer ? FORYOU_SERVED_DAYS : 1) * DAY_MS)
                       : 0;
+    if (rc >= 0 && !s->viewer) /* an anonymous session's set is its head row: one write */
+        return store_served_anon_append(w, s->session, s->ids, s->n, s->now, &s->version);
     if (rc >= 0)
         rc = store_served_add(w, s->session, s->viewer, s->ids, s->n, s->now);
     if (rc >= 0)
-        rc = store_served_bump(w, s->viewer, s->viewer ? 0 : s->session, s->now, &s->version);
+        rc = store_served_bump(w, s->viewer, 0, s->now, &s->version);
     return rc < 0 ? rc : 0;
 }
 

@@ -6,6 +6,9 @@
 
 #include "core/util.h"
 
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The first column of every row of a bound statement, at most max; the count or ERR_*. */
@@ -230,6 +233,56 @@ int store_served_rows(db *d, int64_t session_id, int64_t user_id, int64_t since_
         out[n++] = (store_served_row){db_col_int64(s, 0), db_col_int64(s, 1), db_col_int64(s, 2)};
     db_reset(s);
     return rc == DB_DONE || rc == DB_ROW ? n : rc;
+}
+
+int store_served_anon_append(db *d, int64_t session_id, const int64_t *post_ids, int n,
+                             int64_t now, int64_t *version)
+{
+    /* 20 digits and a comma an id */
+    char *text = xmalloc((size_t)(n > 0 ? n : 1) * 21 + 1);
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)sprintf(text + len, "%s%" PRId64, i ? "," : "", post_ids[i]);
+    text[len] = 0;
+    db_stmt *s = db_prepare(
+        d, "INSERT INTO for_you_served_heads (user_id, session_id, version, updated_at, posts) "
+           "VALUES (0, ?, 1, ?, ?) ON CONFLICT (user_id, session_id) DO UPDATE SET "
+           "version = for_you_served_heads.version + 1, updated_at = excluded.updated_at, "
+           "posts = COALESCE(for_you_served_heads.posts || ',', '') || excluded.posts "
+           "RETURNING version");
+    int rc = ERR_DB;
+    if (s) {
+        db_bind_int64(s, 1, session_id);
+        db_bind_int64(s, 2, now);
+        db_bind_text(s, 3, text);
+        rc = db_query_int64(s, version);
+    }
+    free(text);
+    return rc;
+}
+
+int store_served_anon_rows(db *d, int64_t session_id, store_served_row *out, int max)
+{
+    db_stmt *s = db_prepare(d, "SELECT posts, updated_at FROM for_you_served_heads "
+                               "WHERE user_id = 0 AND session_id = ?");
+    if (!s)
+        return ERR_DB;
+    db_bind_int64(s, 1, session_id);
+    int n = 0, rc = db_step(s);
+    if (rc == DB_ROW) {
+        const char *p = db_col_text(s, 0);
+        int64_t at = db_col_int64(s, 1);
+        while (p && *p && n < max) {
+            char *end;
+            long long id = strtoll(p, &end, 10);
+            if (end == p)
+                break; /* not ours: stop rather than loop */
+            out[n++] = (store_served_row){id, session_id, at};
+            p = *end == ',' ? end + 1 : end;
+        }
+    }
+    db_reset(s);
+    return rc == DB_ROW || rc == DB_DONE ? n : rc;
 }
 
 int store_served_purge(db *d, int64_t user_id, int64_t before_ms)

@@ -47,8 +47,8 @@ int store_not_interested_list(db *d, int64_t user_id, const char *kind, int64_t 
 int store_not_interested_tags(db *d, int64_t user_id, char (*tags)[STORE_INTEREST_ITEM_BYTES],
                               int max);
 
-/* Records that post_ids[0..n) were served in session to user (0 = anonymous): one statement
- * per STORE_SERVED_ROWS ids. */
+/* Records that post_ids[0..n) were served in session to user: one statement per
+ * STORE_SERVED_ROWS ids (anonymous sessions keep theirs in the head row: below). */
 #define STORE_SERVED_ROWS 20
 int store_served_add(db *d, int64_t session_id, int64_t user_id, const int64_t *post_ids, int n,
                      int64_t now);
@@ -67,6 +67,13 @@ int store_served_purge(db *d, int64_t user_id, int64_t before_ms);
  * with what changed the set) and gives the new version. */
 int store_served_version(db *d, int64_t user_id, int64_t session_id, int64_t *version);
 int store_served_bump(db *d, int64_t user_id, int64_t session_id, int64_t now, int64_t *version);
+
+/* An anonymous session's served set, kept in its head row (user_id 0) as the ids in text:
+ * _append adds post_ids[0..n) and bumps the version in one statement (the set's version in
+ * *version), _rows reads the set (served_at is the head's last write) with its version. */
+int store_served_anon_append(db *d, int64_t session_id, const int64_t *post_ids, int n,
+                             int64_t now, int64_t *version);
+int store_served_anon_rows(db *d, int64_t session_id, store_served_row *out, int max);
 
 /* Live public posts (not stories) of public accounts with fewer than max_views views, newest
  * first, at most max: the exploration source (new videos with few impressions). */

@@ -45,8 +45,11 @@ static void elsewhere(int64_t viewer, int64_t session, const int64_t *ids, int n
 {
     int64_t version;
     assert_int_equal(db_begin(fx_db), 0);
-    assert_int_equal(store_served_add(fx_db, session, viewer, ids, n, now_ms()), 0);
-    assert_int_equal(store_served_bump(fx_db, viewer, viewer ? 0 : session, now_ms(), &version), 0);
+    if (viewer) {
+        assert_int_equal(store_served_add(fx_db, session, viewer, ids, n, now_ms()), 0);
+        assert_int_equal(store_served_bump(fx_db, viewer, 0, now_ms(), &version), 0);
+    } else /* an anonymous session's set is in its head row */
+        assert_int_equal(store_served_anon_append(fx_db, session, ids, n, now_ms(), &version), 0);
     assert_int_equal(db_commit(fx_db), 0);
 }
 
@@ -55,6 +58,9 @@ static void elsewhere(int64_t viewer, int64_t session, const int64_t *ids, int n
 static void delete_rows(void)
 {
     db_stmt *s = db_prepare(fx_db, "DELETE FROM for_you_served");
+    assert_non_null(s);
+    assert_int_equal(db_run(s), 0);
+    s = db_prepare(fx_db, "UPDATE for_you_served_heads SET posts = NULL");
     assert_non_null(s);
     assert_int_equal(db_run(s), 0);
 }
