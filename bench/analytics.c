@@ -9,6 +9,8 @@
 // usage: streamhub-analytics-bench DATABASE_URL [EVENTS] [USERS] [POSTS] [DAYS]
 // DAYS (default 1): the events span the last DAYS days, so a 90-day read meets 90 days of rows.
 // BENCH_NO_READS=1 skips step 3 (bench/analytics-http.sh times the reads over HTTP instead).
+// BENCH_IMPRESSIONS=P makes P% of the events For You impressions (one per item served, most of
+// the log when For You is busy; the other events keep the mix above).
 #include "domain/analytics.h"
 #include "core/id.h"
 #include "core/util.h"
@@ -68,6 +70,8 @@ static void fill_accounts(db *d, int users, int posts, int64_t now)
 static void fill_events(db *d, int64_t n, int users, int posts, int64_t from, int64_t to)
 {
     static const char *sources[] = {"for_you", "following", "profile", "search", "hashtag"};
+    const char *imp = getenv("BENCH_IMPRESSIONS");
+    uint64_t impressions = imp ? (uint64_t)strtoul(imp, NULL, 10) : 0;
     for (int64_t i = 0; i < n;) {
         must(db_begin(d), d, "begin");
         for (int64_t k = 0; k < 20000 && i < n; k++, i++) {
@@ -82,7 +86,12 @@ static void fill_events(db *d, int64_t n, int users, int posts, int64_t from, in
             char props[160] = "{}";
             const char *type = "view", *object = "post";
             int64_t object_id = post;
-            if (kind < 70) {
+            if ((r >> 56) % 100 < impressions) {
+                type = "impression";
+                snprintf(props, sizeof props,
+                         "{\"position\":%d,\"source\":\"trending\",\"session\":\"%d\"}",
+                         (int)(r % 15), (int)((r >> 8) % 100000));
+            } else if (kind < 70) {
                 int64_t watch = (int64_t)((r >> 20) % 30000);
                 snprintf(props, sizeof props,
                          "{\"watch_ms\":%lld,\"completed\":%s,\"source\":\"%s\","

@@ -8,6 +8,7 @@
 # layered home. Prints a Markdown block for docs/BENCHMARKS.md; nothing here asserts timings.
 #   bench/foryou.sh                               SQLite in a fresh temporary data dir
 #   BENCH_DATA_DIR=/var/tmp/shfy bench/foryou.sh  seed that dir once, reuse it afterwards
+#   BENCH_ONLY=anonymous bench/foryou.sh          only the rows whose label contains that word
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${STREAMHUB_BIN:-build/streamhub}
@@ -52,6 +53,7 @@ while read -r t; do
 done <"$WORK/tokens.txt"
 
 run() { # label path [anonymous]
+  [ -z "${BENCH_ONLY:-}" ] || [[ "$1" == *"$BENCH_ONLY"* ]] || return 0
   local args=()
   [ "${3:-}" = anonymous ] || args=(-s bench/social.lua -- mode=get "path=$2" "tokens=$WORK/tokens.txt")
   wrk -t1 -c"$CONNS" -d"${DUR}s" --timeout 60s --latency "$URL$2" "${args[@]}" >"$WORK/wrk.txt" 2>&1
