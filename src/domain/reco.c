@@ -345,7 +345,7 @@ job_result reco_train_job(job_ctx *ctx, const store_job *job, char *err, size_t 
     store_event *page = xmalloc(EVENT_PAGE * sizeof *page);
     int64_t before = INT64_MAX;
     for (;;) {
-        int n = store_events_list(d, 0, "", before, page, EVENT_PAGE);
+        int n = store_events_on_posts(d, "impression", before, page, EVENT_PAGE);
         if (n < 0) {
             free(page);
             reco_dataset_free(&data);

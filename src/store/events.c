@@ -60,6 +60,21 @@ int store_events_list(db *d, int64_t actor_id, const char *type, int64_t before_
     return store_events_read(s, out, max);
 }
 
+int store_events_on_posts(db *d, const char *except_type, int64_t before_id, store_event *out,
+                          int max)
+{
+    static const char *sql =
+        "SELECT id, actor_id, type, object_type, object_id, props, created_at FROM events "
+        "WHERE object_type = 'post' AND type <> ? AND id < ? ORDER BY id DESC LIMIT ?";
+    db_stmt *s = db_prepare(d, sql);
+    if (!s)
+        return ERR_DB;
+    db_bind_text(s, 1, except_type);
+    db_bind_int64(s, 2, before_id > 0 ? before_id : INT64_MAX);
+    db_bind_int64(s, 3, max);
+    return store_events_read(s, out, max);
+}
+
 /* snprintf("%s") without the format machinery: the analytics rollup reads every event through
  * here, and the three formatted copies were a sixth of its instructions. NULL reads as "". */
 static void copy_text(char *dst, size_t size, const char *src)

@@ -4,7 +4,8 @@
  * order they subscribed, in-transaction ones at once and after-commit ones only once the commit
  * is through (never after a rollback, at once outside a transaction); an in-transaction error
  * stops the consumers after it and rolls the action back (checked through graph_follow, a real
- * emitter); after-commit consumers see the scalar fields but not the borrowed rows.
+ * emitter); after-commit consumers see the scalar fields but not the borrowed rows. And the
+ * event log's read for the recommender's training: events about posts, impressions left out.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 #include "domain/events.h"
 #include "domain/graph.h"
 #include "store/db.h"
+#include "store/events.h"
 #include "store/graph.h"
 #include "store/migrate.h"
 #include "store/users.h"
@@ -239,9 +241,41 @@ static void test_registry_limits(void **state)
     assert_string_equal(events_name(EV_MEDIA_SETTLED), "media_settled");
 }
 
+static void test_log_on_posts(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sh-evlog-XXXXXX";
+    db *d = testdb_open(NULL, dir, TESTDB_ALL);
+    static const char *const kinds[][2] = {{"like", "post"},       {"impression", "post"},
+                                           {"follow", "user"},     {"view", "post"},
+                                           {"impression", "post"}, {"message", "conversation"},
+                                           {"unlike", "post"}};
+    enum { N = sizeof kinds / sizeof kinds[0] };
+    store_event in[N];
+    for (int i = 0; i < N; i++) {
+        in[i] = (store_event){.id = 100 + i, .actor_id = 7, .object_id = 50 + i, .created_at = i};
+        str_copy(in[i].type, sizeof in[i].type, kinds[i][0]);
+        str_copy(in[i].object_type, sizeof in[i].object_type, kinds[i][1]);
+        str_copy(in[i].props, sizeof in[i].props, "{}");
+    }
+    assert_int_equal(store_events_append(d, in, N), 0);
+    store_event out[N];
+    /* newest first, about posts, no impressions */
+    assert_int_equal(store_events_on_posts(d, "impression", 0, out, N), 3);
+    assert_int_equal(out[0].id, 106);
+    assert_string_equal(out[0].type, "unlike");
+    assert_int_equal(out[1].id, 103);
+    assert_int_equal(out[2].id, 100);
+    /* pages: below an id, at most max */
+    assert_int_equal(store_events_on_posts(d, "impression", 103, out, 1), 1);
+    assert_int_equal(out[0].id, 100);
+    testdb_close(d, dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_log_on_posts),
         cmocka_unit_test_setup(test_order_and_phases, setup),
         cmocka_unit_test_setup(test_after_commit_not_after_rollback, setup),
         cmocka_unit_test_setup(test_in_transaction_error_aborts, setup),
