@@ -13,11 +13,19 @@
 
 #include <pthread.h>
 #include <sodium.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Jobs are background work: their threads (and the threads a job starts, which inherit it, such
+ * as the recommender's training) yield the CPU to the request threads. A training on 10M events
+ * took 1.1 cores beside For You at normal priority and cut its rate by a quarter
+ * (docs/BENCHMARKS.md); ffmpeg already runs at this value. */
+#define JOB_NICE 10
 
 #define MAX_KINDS 32
 #define MAX_BACKOFF_MS (3600LL * 1000)
@@ -202,6 +210,7 @@ static void *worker_main(void *arg)
     snprintf(ctx.owner, sizeof ctx.owner, "%.40s:%d:%d", host, (int)getpid(), wa->index);
     free(wa);
     pthread_setname_np(pthread_self(), "sh-jobs");
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), JOB_NICE);
     while (!runner_stopping(r)) {
         char err[256];
         if (!ctx.d && db_open(r->database_url, &ctx.d, err, sizeof err) < 0)
