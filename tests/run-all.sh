@@ -23,8 +23,9 @@
 #   asan    the e2e suites (s3 included) on an AddressSanitizer + UndefinedBehaviorSanitizer build
 #   tsan    the hub's, the Redis bus's and SQLite's writer queue's unit tests and the socket e2e
 #           suites (ws, ws-protocol, chat-ws, rooms, fanout), tracing (spans handed between
-#           request, job and exporter threads) and posts (concurrent likes sharing transactions)
-#           on a ThreadSanitizer build
+#           request, job and exporter threads), posts (concurrent likes sharing transactions),
+#           foryou and feeds (the shared trending and exploration snapshots, the served sets in
+#           memory) on a ThreadSanitizer build
 #   fuzz    libFuzzer targets for a bounded time (fuzz/run.sh)
 # STREAMHUB_TEST_ONLY=unit,sqlite runs a subset. Logs go to build/test-logs/.
 set -uo pipefail
@@ -240,7 +241,7 @@ if wants tsan; then
       grep -m 1 -A 12 'WARNING: ThreadSanitizer' "$log"
       record "tsan-unit-${t##*/}" "$(grep -c '^ok ' "$log")" "$f"
     done
-    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs tests/e2e/rooms.test.mjs tests/e2e/fanout.test.mjs tests/e2e/tracing.test.mjs tests/e2e/posts.test.mjs" run_e2e tsan \
+    E2E_FILES="tests/e2e/ws.test.mjs tests/e2e/ws-protocol.test.mjs tests/e2e/chat-ws.test.mjs tests/e2e/rooms.test.mjs tests/e2e/fanout.test.mjs tests/e2e/tracing.test.mjs tests/e2e/posts.test.mjs tests/e2e/foryou.test.mjs tests/e2e/feeds.test.mjs" run_e2e tsan \
       build-tsan/streamhub TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1 \
       STREAMHUB_WS_THREADS=2
     if grep -q 'WARNING: ThreadSanitizer' "$logs/tsan.log"; then
