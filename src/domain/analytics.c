@@ -388,49 +388,49 @@ static int fold_view(rollup *r, const store_event *e, int64_t hour, const post_i
     return 0;
 }
 
-/* The post event types the hour rows count. Any other (For You's impressions above all: one per
- * item served, most of the log under load) is only a platform event of its actor: no post
- * lookup, and no post and creator hour rows for the window to rewrite under the writer lock. */
-static bool counted_on_posts(const char *type)
-{
-    static const char *const types[] = {"view",  "like", "unlike", "comment",
-                                        "share", "save", "unsave", "post"};
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (!strcmp(type, types[i]))
-            return true;
-    return false;
-}
+/* What a post event adds to the hour rows: a column of the post's, the creator's and the
+ * platform's row (-1: none); a view is folded by fold_view. A type not listed (For You's
+ * impressions above all: one per item served, most of the log under load) is only a platform
+ * event of its actor: no post lookup, and no post and creator rows for the window to rewrite
+ * under the writer lock. */
+typedef struct post_count {
+    const char *type;
+    int post, creator, platform;
+} post_count;
+static const post_count post_counts[] = {
+    {"view", -1, -1, -1},
+    {"like", POST_LIKES, CREATOR_LIKES, PLATFORM_LIKES},
+    {"unlike", POST_UNLIKES, -1, -1},
+    {"comment", POST_COMMENTS, CREATOR_COMMENTS, PLATFORM_COMMENTS},
+    {"share", POST_SHARES, CREATOR_SHARES, -1},
+    {"save", POST_SAVES, CREATOR_SAVES, -1},
+    {"unsave", POST_UNSAVES, -1, -1},
+    {"post", -1, CREATOR_POSTS, PLATFORM_UPLOADS},
+};
 
 static int fold_post_event(rollup *r, const store_event *e, int64_t hour, int64_t *platform)
 {
-    if (!counted_on_posts(e->type))
+    const post_count *c = NULL;
+    for (size_t i = 0; i < sizeof post_counts / sizeof post_counts[0] && !c; i++)
+        if (!strcmp(e->type, post_counts[i].type))
+            c = &post_counts[i];
+    if (!c)
         return 0;
     post_info p;
     int rc = lookup_post(r, e->object_id, &p);
     if (rc < 0 || !p.author)
         return rc; /* purged posts keep what was folded before */
-    agg_row *slot;
     int64_t *post = agg(r, ANALYTICS_POSTS, p.id, hour);
-    slot = (agg_row *)((char *)post - offsetof(agg_row, vals));
-    slot->creator_id = p.author;
+    ((agg_row *)((char *)post - offsetof(agg_row, vals)))->creator_id = p.author;
     int64_t *creator = agg(r, ANALYTICS_CREATORS, p.author, hour);
-    const char *t = e->type;
-    if (!strcmp(t, "view"))
+    if (c == &post_counts[0])
         return fold_view(r, e, hour, &p, platform);
-    if (!strcmp(t, "like"))
-        post[POST_LIKES]++, creator[CREATOR_LIKES]++, platform[PLATFORM_LIKES]++;
-    else if (!strcmp(t, "unlike"))
-        post[POST_UNLIKES]++;
-    else if (!strcmp(t, "comment"))
-        post[POST_COMMENTS]++, creator[CREATOR_COMMENTS]++, platform[PLATFORM_COMMENTS]++;
-    else if (!strcmp(t, "share"))
-        post[POST_SHARES]++, creator[CREATOR_SHARES]++;
-    else if (!strcmp(t, "save"))
-        post[POST_SAVES]++, creator[CREATOR_SAVES]++;
-    else if (!strcmp(t, "unsave"))
-        post[POST_UNSAVES]++;
-    else if (!strcmp(t, "post"))
-        creator[CREATOR_POSTS]++, platform[PLATFORM_UPLOADS]++;
+    if (c->post >= 0)
+        post[c->post]++;
+    if (c->creator >= 0)
+        creator[c->creator]++;
+    if (c->platform >= 0)
+        platform[c->platform]++;
     return 0;
 }
 

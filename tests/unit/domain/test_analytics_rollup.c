@@ -41,23 +41,33 @@ static void exec_ok(db *d, const char *sql, const int64_t *v, int n, const char 
     assert_true(db_run(s) >= 0);
 }
 
+/* An event about a post in the log, as the event-log writer stores it */
+static void log_post_event(db *d, const char *type, int64_t actor, int64_t post, int64_t at,
+                           const char *props)
+{
+    db_stmt *s = db_prepare(d, "INSERT INTO events (id, actor_id, type, object_type, object_id, "
+                               "created_at, props) VALUES (?, ?, ?, 'post', ?, ?, ?)");
+    assert_non_null(s);
+    db_bind_int64(s, 1, ++next_id);
+    db_bind_int64(s, 2, actor);
+    db_bind_text(s, 3, type);
+    db_bind_int64(s, 4, post);
+    db_bind_int64(s, 5, at);
+    db_bind_text(s, 6, props);
+    assert_true(db_run(s) >= 0);
+}
+
 static void view(db *d, int64_t viewer, int64_t post, int64_t at)
 {
-    int64_t v[] = {++next_id, viewer, post, at};
-    exec_ok(d,
-            "INSERT INTO events (id, actor_id, type, object_type, object_id, created_at, props) "
-            "VALUES (?, ?, 'view', 'post', ?, ?, ?)",
-            v, 4, "{\"watch_ms\":1000,\"source\":\"for_you\",\"counted\":true}");
+    log_post_event(d, "view", viewer, post, at,
+                   "{\"watch_ms\":1000,\"source\":\"for_you\",\"counted\":true}");
 }
 
 /* For You's record of a served item (domain/foryou.c): counted by no post row */
 static void impression(db *d, int64_t viewer, int64_t post, int64_t at)
 {
-    int64_t v[] = {++next_id, viewer, post, at};
-    exec_ok(d,
-            "INSERT INTO events (id, actor_id, type, object_type, object_id, created_at, props) "
-            "VALUES (?, ?, 'impression', 'post', ?, ?, ?)",
-            v, 4, "{\"position\":0,\"source\":\"trending\",\"session\":\"1\"}");
+    log_post_event(d, "impression", viewer, post, at,
+                   "{\"position\":0,\"source\":\"trending\",\"session\":\"1\"}");
 }
 
 static void seed(db *d, int64_t now)
